@@ -1,0 +1,128 @@
+//! Command-line interface (clap derive only; no logic).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  clean: verified, or nothing found
+  1  findings, or verification failed (every difference is listed)
+  2  could not run (bad arguments, unreadable key, malformed bundle, I/O error)";
+
+/// Secure-AI-development toolkit: sign and verify models (OpenSSF Model Signing).
+#[derive(Debug, Parser)]
+#[command(name = "modelsec", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a signing key pair: KEY (PKCS#8 PEM, mode 0600) and KEY.pub (SPKI PEM).
+    #[command(after_help = "\
+The passphrase for --encrypt comes from MODELSEC_PASSPHRASE or a terminal prompt, never from \
+the command line. Encrypted keys use PKCS#8 PBES2 with scrypt and AES-256-CBC; `openssl pkey` \
+reads both files.
+
+Use --algorithm ecdsa-p256 for bundles that other OMS tools (model_signing) can verify; they \
+accept only NIST curves.")]
+    Keygen {
+        /// Where to write the private key; the public key goes to KEY.pub.
+        #[arg(long, value_name = "KEY")]
+        out: PathBuf,
+        /// Signature algorithm.
+        #[arg(long, value_enum, default_value_t = AlgorithmArg::Ed25519)]
+        algorithm: AlgorithmArg,
+        /// Encrypt the private key with a passphrase.
+        #[arg(long)]
+        encrypt: bool,
+        /// Overwrite existing key files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sign a model directory or file, writing an OMS bundle (Sigstore bundle v0.3 / DSSE / in-toto).
+    #[command(after_help = "\
+The signature goes to MODEL.sig beside the model unless --signature is given; a signature \
+placed inside the model directory is excluded from what is signed. The top-level git files \
+(.git, .gitattributes, .github, .gitignore) are excluded as OMS does; hidden files are signed. \
+Ignore paths are recorded in the bundle and re-applied by verify. Bundles are byte-reproducible.
+
+An encrypted key's passphrase comes from MODELSEC_PASSPHRASE or a terminal prompt.
+
+Exit codes: 0 signed, 2 could not sign (nothing is written).")]
+    Sign {
+        /// Model directory or file.
+        model: PathBuf,
+        /// Private key (PKCS#8 or SEC1 PEM, optionally encrypted).
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the bundle [default: MODEL.sig beside the model].
+        #[arg(long, value_name = "OUT")]
+        signature: Option<PathBuf>,
+        /// Leave this path (relative to the model root) out of the signature; repeatable.
+        #[arg(long, value_name = "PATH")]
+        ignore: Vec<String>,
+        /// Sign file symlinks that point inside the model by their target's content.
+        #[arg(long)]
+        allow_symlinks: bool,
+    },
+    /// Verify a model against an OMS bundle and a trusted public key.
+    #[command(after_help = EXIT_CODES)]
+    Verify {
+        /// Model directory or file.
+        model: PathBuf,
+        /// Trusted public key (SPKI PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The bundle [default: MODEL.sig beside the model].
+        #[arg(long, value_name = "SIG")]
+        signature: Option<PathBuf>,
+        /// An ignore path you expect; it must match one recorded at signing.
+        #[arg(long, value_name = "PATH")]
+        ignore: Vec<String>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+    },
+    /// Print a model's files with sizes and SHA-256 digests, as `sign` would record them.
+    Manifest {
+        /// Model directory or file.
+        model: PathBuf,
+        /// Leave this path out; repeatable.
+        #[arg(long, value_name = "PATH")]
+        ignore: Vec<String>,
+        /// Include file symlinks that point inside the model.
+        #[arg(long)]
+        allow_symlinks: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ManifestFormat::Human)]
+        format: ManifestFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AlgorithmArg {
+    /// Ed25519 (default; verifiable by modelsec, not by model_signing).
+    Ed25519,
+    /// ECDSA P-256 with SHA-256 (verifiable by every OMS tool).
+    EcdsaP256,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// Text for people.
+    Human,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ManifestFormat {
+    /// A table: digest, size, path.
+    Human,
+    /// One JSON document.
+    Json,
+}

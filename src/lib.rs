@@ -1,0 +1,13 @@
+//! modelsec: the NCSC/CISA *Guidelines for secure AI system development* as commands.
+//!
+//! The library does the work and never prints; the `modelsec` binary parses arguments, calls
+//! into these modules, renders a [`report::Report`] and maps it to an exit code
+//! (0 clean, 1 findings or failed verification, 2 could not run).
+//!
+//! - [`signing`]: OpenSSF Model Signing (OMS) bundles: keys, sign, verify, manifest.
+//! - [`report`]: one `Report`/`Finding` type with human, JSON and SARIF renderers.
+//! - [`fsutil`]: atomic, permission-aware file writes shared by every command.
+
+pub mod fsutil;
+pub mod report;
+pub mod signing;

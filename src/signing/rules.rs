@@ -1,0 +1,96 @@
+//! The catalogue of `verify` rule ids. Ids are stable: never rename one, add a new one instead.
+
+use crate::report::{Rule, Severity};
+
+macro_rules! rules {
+    ($( $konst:ident = ($id:literal, $sev:ident, $desc:literal, $help:literal); )*) => {
+        $( #[doc = $desc] pub const $konst: Rule = Rule { id: $id, description: $desc, severity: Severity::$sev, help: $help }; )*
+        /// Every rule of this catalogue.
+        pub const ALL: &[Rule] = &[ $( $konst ),* ];
+    };
+}
+
+rules! {
+    SIGNATURE_INVALID = ("verify/signature-invalid", Critical,
+        "No DSSE signature in the bundle verifies with the given public key",
+        "the bundle or its payload was altered, or it was signed by another key: re-sign the model, or verify with the signer's public key");
+    WRONG_KEY = ("verify/wrong-key", Critical,
+        "The bundle names (publicKey.hint) a different key than the one given",
+        "verify with the public key that signed the model; the hint is the SHA-256 of the signer's SPKI PEM");
+    NO_SIGNATURE = ("verify/no-signature", Critical,
+        "The DSSE envelope holds no signatures",
+        "the bundle is incomplete; sign the model again");
+    MEDIA_TYPE = ("verify/bundle-media-type", High,
+        "The bundle's mediaType is not a Sigstore bundle v0.3",
+        "OMS bundles use application/vnd.dev.sigstore.bundle.v0.3+json");
+    PAYLOAD_TYPE = ("verify/payload-type", Critical,
+        "The DSSE payloadType is not an in-toto statement",
+        "OMS payloads are application/vnd.in-toto+json; the bundle was altered or is not an OMS signature");
+    STATEMENT_INVALID = ("verify/statement-invalid", Critical,
+        "The signed payload is not a well-formed in-toto Statement v1",
+        "the payload was altered or was not written by an OMS signer; sign the model again");
+    PREDICATE_TYPE = ("verify/predicate-type", Critical,
+        "The statement's predicateType is not the OMS model-signing predicate",
+        "expected https://model_signing/signature/v1.0; the payload was altered or signs something other than a model");
+    SUBJECT_DIGEST = ("verify/subject-digest", Critical,
+        "The subject digest does not match the signed resources",
+        "the statement is inconsistent (subject or resources edited); sign the model again");
+    MANIFEST_PATH = ("verify/manifest-path", Critical,
+        "A manifest path is absolute, contains `..`, or is otherwise not a plain relative path",
+        "a legitimate signer never writes such a path; treat the bundle as hostile");
+    MANIFEST_DUPLICATE = ("verify/manifest-duplicate", Critical,
+        "A path appears more than once in the manifest",
+        "a legitimate signer never writes duplicates; treat the bundle as hostile");
+    MANIFEST_EMPTY = ("verify/manifest-empty", High,
+        "The manifest signs no files",
+        "an empty signature proves nothing about the model; sign the model again");
+    HASH_ALGORITHM = ("verify/hash-algorithm", Critical,
+        "A resource uses a hash algorithm modelsec does not know, so it cannot be checked",
+        "OMS allows sha256, blake2b and blake3");
+    FILE_MODIFIED = ("verify/file-modified", Critical,
+        "A signed file's content differs from its signed digest",
+        "the file changed after signing: restore it from a trusted source, or re-sign if the change is intended");
+    FILE_MISSING = ("verify/file-missing", Critical,
+        "A signed file is missing from the model",
+        "restore the file, or re-sign if removing it is intended");
+    FILE_UNEXPECTED = ("verify/file-unexpected", Critical,
+        "The model contains a file that the signature does not cover",
+        "remove the file, or re-sign the model if it belongs there");
+    FILE_RENAMED = ("verify/file-renamed", Critical,
+        "A signed file was renamed (same content, other path)",
+        "rename it back, or re-sign the model if the rename is intended");
+    SYMLINK = ("verify/symlink", Critical,
+        "The model contains a symlink the signature does not allow (or one that is never allowed)",
+        "replace the symlink with the signed file; symlinked directories and links out of the model are always refused");
+    SPECIAL_FILE = ("verify/special-file", High,
+        "The model contains a FIFO, socket or device",
+        "remove it; a model holds regular files only");
+    NON_UTF8 = ("verify/non-utf8-name", High,
+        "A file name in the model is not valid UTF-8",
+        "rename the file; OMS manifests record UTF-8 names only");
+    UNREADABLE = ("verify/unreadable", High,
+        "A file could not be fully read, so it is not verified",
+        "fix permissions or I/O errors and verify again; an unread file is never treated as verified");
+    IGNORE_PATH = ("verify/ignore-path", High,
+        "An ignore path differs from what was signed",
+        "verify re-applies exactly the ignore paths recorded in the signature; drop the extra --ignore or re-sign with it");
+    UNSIGNED_EMPTY_FILE = ("verify/unsigned-empty-file", Info,
+        "An empty file exists that a shards-method bundle cannot record",
+        "model_signing's shards method omits empty files; re-sign with the files method (modelsec sign) to cover them");
+    LEGACY_KEY_REFERENCE = ("verify/legacy-key-reference", Info,
+        "The bundle does not name its key (no publicKey.hint)",
+        "bundles from model_signing before 1.1 lack the hint; the signature is still checked against the given key");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique_and_namespaced() {
+        let mut ids: Vec<_> = super::ALL.iter().map(|r| r.id).collect();
+        assert!(ids.iter().all(|id| id.starts_with("verify/")));
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+}
