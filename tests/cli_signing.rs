@@ -322,8 +322,8 @@ fn single_file_model() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let (_, st) = open_bundle(&d.join("w.onnx.sig"));
     assert_eq!(
-        st["predicate"]["resources"][0]["name"], "w.onnx",
-        "basename, as the OMS spec says"
+        st["predicate"]["resources"][0]["name"], ".",
+        "as model_signing writes (and requires) it"
     );
     assert_eq!(
         verify_rules(d, "w.onnx", "k.pub", "w.onnx.sig", &[]),

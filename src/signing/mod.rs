@@ -96,6 +96,8 @@ pub struct Manifest {
     pub files: Vec<Entry>,
     /// Total bytes hashed.
     pub total_bytes: u64,
+    /// The model is a single file.
+    pub single_file: bool,
 }
 
 /// The OMS subject digest: SHA-256 over the concatenated raw digests, in the given order.
@@ -198,6 +200,7 @@ pub fn manifest(
         allow_symlinks: opts.allow_symlinks,
         ignore_paths: if is_dir { ignores } else { Vec::new() },
         total_bytes: files.iter().map(|f| f.size).sum(),
+        single_file: !is_dir,
         files,
     })
 }
@@ -228,7 +231,14 @@ pub fn sign(
         .map(|f| bundle::ResourceOut {
             algorithm: m.hash_type.to_string(),
             digest: f.digest.clone(),
-            name: f.name.clone(),
+            // model_signing names a single-file model's resource "." and rejects the basename
+            // (which the OMS v1.0 text asks for); we write what the deployed verifier accepts
+            // and read both.
+            name: if m.single_file {
+                ".".to_string()
+            } else {
+                f.name.clone()
+            },
         })
         .collect();
     let payload = bundle::statement_bytes(&bundle::StatementInput {
