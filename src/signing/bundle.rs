@@ -123,7 +123,10 @@ pub fn statement_bytes(input: &StatementInput<'_>) -> Vec<u8> {
     serde_json::to_vec(&st).unwrap_or_default()
 }
 
+// Unknown fields are refused throughout: a bundle with a field we do not understand (or a
+// mistyped one) is malformed, never silently accepted.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PublicKeyRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<String>,
@@ -132,6 +135,7 @@ struct PublicKeyRef {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct VerificationMaterial {
     #[serde(rename = "publicKey", skip_serializing_if = "Option::is_none")]
     public_key: Option<PublicKeyRef>,
@@ -144,9 +148,16 @@ struct VerificationMaterial {
         skip_serializing_if = "Option::is_none"
     )]
     x509_certificate_chain: Option<serde_json::Value>,
+    /// Signed timestamps (Sigstore); accepted, not used in key mode.
+    #[serde(
+        rename = "timestampVerificationData",
+        skip_serializing_if = "Option::is_none"
+    )]
+    timestamp_verification_data: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SignatureOut {
     sig: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +165,7 @@ struct SignatureOut {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Envelope {
     payload: String,
     #[serde(rename = "payloadType")]
@@ -163,6 +175,7 @@ struct Envelope {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BundleJson {
     #[serde(rename = "mediaType")]
     media_type: String,
@@ -186,6 +199,7 @@ pub fn bundle_bytes(payload: &[u8], signature: &[u8], hint: &str) -> Vec<u8> {
             tlog_entries: Vec::new(),
             certificate: None,
             x509_certificate_chain: None,
+            timestamp_verification_data: None,
         },
         dsse_envelope: Some(Envelope {
             payload: B64.encode(payload),
