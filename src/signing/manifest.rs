@@ -507,6 +507,20 @@ fn open_for_hashing(f: &ModelFile) -> std::io::Result<File> {
     Ok(file)
 }
 
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Hash a file, reading and hashing on one thread.
 fn hash_reader(
     mut file: File,
     alg: HashAlg,
@@ -516,18 +530,63 @@ fn hash_reader(
     let mut buf = vec![0u8; CHUNK];
     let mut total = 0u64;
     loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = read_full(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
         h.update(&buf[..n]);
         total += n as u64;
         progress.advance(n as u64);
     }
     Ok((h.finish(), total))
 }
+
+/// Hash a file with reads on a second thread, so the copy out of the page cache overlaps the
+/// hashing. Used when there are fewer files than cores. Memory: `BUFFERS` × [`CHUNK`].
+fn hash_pipelined(
+    mut file: File,
+    alg: HashAlg,
+    progress: &dyn Progress,
+) -> std::io::Result<(Vec<u8>, u64)> {
+    const BUFFERS: usize = 4;
+    let (full_tx, full_rx) =
+        std::sync::mpsc::sync_channel::<std::io::Result<(Vec<u8>, usize)>>(BUFFERS);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        let _ = empty_tx.send(vec![0u8; CHUNK]);
+    }
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            while let Ok(mut buf) = empty_rx.recv() {
+                let r = read_full(&mut file, &mut buf);
+                let done = !matches!(r, Ok(n) if n > 0);
+                if full_tx.send(r.map(|n| (buf, n))).is_err() || done {
+                    break;
+                }
+            }
+        });
+        let mut h = alg.hasher();
+        let mut total = 0u64;
+        loop {
+            let (buf, n) = full_rx
+                .recv()
+                .map_err(|_| std::io::Error::other("reader thread stopped"))??;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            total += n as u64;
+            progress.advance(n as u64);
+            // The reader may already have finished; a closed channel is fine then.
+            let _ = empty_tx.send(buf);
+        }
+        drop(empty_tx);
+        Ok((h.finish(), total))
+    })
+}
+
+/// Files at least this large get a reader thread of their own when cores are idle.
+const PIPELINE_MIN: u64 = 32 * 1024 * 1024;
 
 /// A hashed file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -548,6 +607,7 @@ pub fn hash_files(
     progress: &dyn Progress,
 ) -> Vec<Result<FileDigest, std::io::Error>> {
     progress.add_total(files.iter().map(|f| f.size).sum());
+    let pipeline = files.len() < rayon::current_num_threads();
     let mut order: Vec<usize> = (0..files.len()).collect();
     order.sort_by(|&a, &b| files[b].size.cmp(&files[a].size));
     let mut results: Vec<(usize, Result<FileDigest, std::io::Error>)> = order
@@ -556,7 +616,13 @@ pub fn hash_files(
         .map(|i| {
             let f = &files[i];
             let r = open_for_hashing(f)
-                .and_then(|file| hash_reader(file, alg, progress))
+                .and_then(|file| {
+                    if pipeline && f.size >= PIPELINE_MIN {
+                        hash_pipelined(file, alg, progress)
+                    } else {
+                        hash_reader(file, alg, progress)
+                    }
+                })
                 .map(|(digest, size)| FileDigest {
                     name: f.name.clone(),
                     size,
@@ -689,6 +755,31 @@ mod tests {
         assert!(normalize_ignore(root, "/other/x").is_err());
         assert!(normalize_ignore(root, "../x").is_err());
         assert!(normalize_ignore(root, ".").is_err());
+    }
+
+    #[test]
+    fn pipelined_hashing_equals_plain_hashing() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let data: Vec<u8> = (0..(3 * CHUNK + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        std::fs::write(&p, &data).unwrap();
+        for alg in [HashAlg::Sha256, HashAlg::Blake2b, HashAlg::Blake3] {
+            let a = hash_reader(File::open(&p).unwrap(), alg, &NoProgress).unwrap();
+            let b = hash_pipelined(File::open(&p).unwrap(), alg, &NoProgress).unwrap();
+            assert_eq!(a, b);
+            assert_eq!(a.1, data.len() as u64);
+        }
+        let e = d.path().join("empty");
+        std::fs::write(&e, b"").unwrap();
+        let (digest, n) =
+            hash_pipelined(File::open(&e).unwrap(), HashAlg::Sha256, &NoProgress).unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(
+            hex::encode(digest),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]

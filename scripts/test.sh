@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: installs the Python peers (model-signing 1.1.1 + pyopenssl, from PyPI, into
+# ./.venv) and runs every test, including the interoperability tests against the peer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v openssl >/dev/null || { echo "error: openssl is needed by the key tests (apt-get install openssl)" >&2; exit 2; }
+./scripts/peers.sh
+export MODELSEC_PEER_PYTHON="$PWD/.venv/bin/python"
+cargo test --locked --all-targets "$@"
