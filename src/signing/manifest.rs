@@ -671,13 +671,14 @@ pub fn hash_shards(
     progress: &dyn Progress,
 ) -> Vec<Result<Vec<u8>, std::io::Error>> {
     progress.add_total(shards.iter().map(|s| s.end - s.start).sum());
+    let by_name: std::collections::HashMap<&str, &ModelFile> =
+        files.iter().map(|f| (f.name.as_str(), f)).collect();
     shards
         .par_iter()
         .with_max_len(1)
         .map(|s| {
-            let f = files
-                .iter()
-                .find(|f| f.name == s.name)
+            let f = by_name
+                .get(s.name.as_str())
                 .ok_or_else(|| std::io::Error::other("file vanished"))?;
             let file = open_for_hashing(f)?;
             let mut h = alg.hasher();
