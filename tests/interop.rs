@@ -20,8 +20,7 @@ fn peer(python: &Path, cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn setup(python: &Path) -> tempfile::TempDir {
-    let _ = python;
+fn setup() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     make_model(&t.path().join("m"));
     keygen(t.path(), "p", "ecdsa-p256");
@@ -31,7 +30,7 @@ fn setup(python: &Path) -> tempfile::TempDir {
 #[test]
 fn model_signing_verifies_our_p256_bundles() {
     let Some(py) = peer_python() else { return };
-    let t = setup(&py);
+    let t = setup();
     let d = t.path();
     let o = run(d, &["sign", "m", "--key", "p", "--signature", "ours.sig"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -75,7 +74,7 @@ fn model_signing_verifies_our_p256_bundles() {
 #[test]
 fn we_verify_model_signing_bundles() {
     let Some(py) = peer_python() else { return };
-    let t = setup(&py);
+    let t = setup();
     let d = t.path();
     let o = peer(
         &py,
@@ -109,7 +108,7 @@ fn we_verify_model_signing_bundles() {
 #[test]
 fn we_verify_model_signing_shards_bundles() {
     let Some(py) = peer_python() else { return };
-    let t = setup(&py);
+    let t = setup();
     let d = t.path();
     let script = fixtures().join("peer_sign.py");
     // 64 KiB shards: model.safetensors (300 kB) spans five.
@@ -157,7 +156,7 @@ fn we_verify_model_signing_shards_bundles() {
 #[test]
 fn single_file_bundles_both_ways() {
     let Some(py) = peer_python() else { return };
-    let t = setup(&py);
+    let t = setup();
     let d = t.path();
     std::fs::write(d.join("w.bin"), b"weights").unwrap();
     let o = peer(
@@ -202,7 +201,7 @@ fn single_file_bundles_both_ways() {
 #[test]
 fn model_signing_cannot_verify_ed25519_as_documented() {
     let Some(py) = peer_python() else { return };
-    let t = setup(&py);
+    let t = setup();
     let d = t.path();
     keygen(d, "e", "ed25519");
     let o = run(d, &["sign", "m", "--key", "e", "--signature", "ed.sig"]);

@@ -22,7 +22,7 @@ pub const DEFAULT_IGNORES: [&str; 4] = [".git", ".gitattributes", ".github", ".g
 const CHUNK: usize = 256 * 1024;
 
 /// Hash algorithms a manifest may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashAlg {
     /// SHA-256 (required by OMS, the only one we sign with).
     Sha256,

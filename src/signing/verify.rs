@@ -481,32 +481,23 @@ fn compare_files(
 
     // Hash per algorithm: the signed files, plus the unexpected ones (with the algorithm of the
     // missing ones) so that a rename can be named as such.
-    let mut by_alg: BTreeMap<&'static str, (HashAlg, Vec<ModelFile>)> = BTreeMap::new();
+    let mut by_alg: BTreeMap<HashAlg, Vec<ModelFile>> = BTreeMap::new();
     for f in on_disk {
         if let Some(e) = expected.get(&f.name) {
-            by_alg
-                .entry(e.alg.name())
-                .or_insert((e.alg, Vec::new()))
-                .1
-                .push(f.clone());
+            by_alg.entry(e.alg).or_default().push(f.clone());
         }
     }
-    let missing_algs: BTreeSet<&'static str> =
-        missing.iter().map(|n| expected[*n].alg.name()).collect();
-    for alg_name in &missing_algs {
-        let alg = HashAlg::parse(alg_name).unwrap_or(HashAlg::Sha256);
-        for f in &unexpected {
-            by_alg
-                .entry(alg_name)
-                .or_insert((alg, Vec::new()))
-                .1
-                .push((*f).clone());
-        }
+    let missing_algs: BTreeSet<HashAlg> = missing.iter().map(|n| expected[*n].alg).collect();
+    for alg in missing_algs {
+        by_alg
+            .entry(alg)
+            .or_default()
+            .extend(unexpected.iter().map(|f| (*f).clone()));
     }
-    let mut digests: BTreeMap<(&'static str, String), FileDigest> = BTreeMap::new();
+    let mut digests: BTreeMap<(HashAlg, String), FileDigest> = BTreeMap::new();
     let mut checked = 0usize;
     let mut bytes = 0u64;
-    for (alg_name, (alg, files)) in &by_alg {
+    for (alg, files) in &by_alg {
         for (f, r) in files
             .iter()
             .zip(manifest::hash_files(files, *alg, progress))
@@ -514,7 +505,7 @@ fn compare_files(
             match r {
                 Ok(d) => {
                     bytes += d.size;
-                    digests.insert((alg_name, f.name.clone()), d);
+                    digests.insert((*alg, f.name.clone()), d);
                 }
                 Err(e) => report.push(
                     Finding::new(&rules::UNREADABLE, format!("could not be read: {e}"))
@@ -531,7 +522,7 @@ fn compare_files(
         let hit = unexpected.iter().find(|u| {
             !renamed_to.contains(&u.name)
                 && digests
-                    .get(&(e.alg.name(), u.name.clone()))
+                    .get(&(e.alg, u.name.clone()))
                     .is_some_and(|d| hex::encode(&d.digest) == e.digest)
         });
         match hit {
@@ -562,7 +553,7 @@ fn compare_files(
         let Some(e) = expected.get(&f.name) else {
             continue;
         };
-        let Some(d) = digests.get(&(e.alg.name(), f.name.clone())) else {
+        let Some(d) = digests.get(&(e.alg, f.name.clone())) else {
             continue;
         };
         checked += 1;
@@ -652,9 +643,8 @@ fn compare_shards(
     // Hash shards grouped by algorithm.
     let mut bytes = 0;
     let mut modified: BTreeSet<String> = BTreeSet::new();
-    let algs: BTreeSet<&'static str> = to_hash.iter().map(|(_, e)| e.alg.name()).collect();
-    for alg_name in algs {
-        let alg = HashAlg::parse(alg_name).unwrap_or(HashAlg::Sha256);
+    let algs: BTreeSet<HashAlg> = to_hash.iter().map(|(_, e)| e.alg).collect();
+    for alg in algs {
         let group: Vec<&(Shard, &Expected)> =
             to_hash.iter().filter(|(_, e)| e.alg == alg).collect();
         let shards: Vec<Shard> = group.iter().map(|(s, _)| s.clone()).collect();
