@@ -270,7 +270,9 @@ impl Problem {
     pub fn describe(&self) -> String {
         match self {
             Problem::Symlink { target, .. } => {
-                format!("is a symlink (to `{target}`); symlinks are not allowed")
+                format!(
+                    "is a symlink (to `{target}`); symlinks are not allowed (--allow-symlinks signs a file symlink by its target's content)"
+                )
             }
             Problem::SymlinkedDirectory { target, .. } => format!(
                 "is a symlink to a directory (`{target}`); its contents would not be signed, so it is refused even with --allow-symlinks"

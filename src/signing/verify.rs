@@ -14,7 +14,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum VerifyError {
     /// The bundle file could not be read.
-    #[error("could not read the signature bundle `{}`", path.display())]
+    #[error("could not read the signature bundle `{}` (sign the model first, or pass --signature)", path.display())]
     ReadBundle {
         /// Bundle path.
         path: PathBuf,
@@ -23,7 +23,7 @@ pub enum VerifyError {
         source: std::io::Error,
     },
     /// The bundle is not a usable OMS bundle.
-    #[error("`{}`: {source}", path.display())]
+    #[error("signature bundle `{}` cannot be used", path.display())]
     Bundle {
         /// Bundle path.
         path: PathBuf,
