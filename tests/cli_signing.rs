@@ -492,3 +492,19 @@ fn help_documents_exit_codes() {
     let o = run(t.path(), &["verify", "--help"]);
     assert!(stdout(&o).contains("2  could not run"));
 }
+
+#[test]
+fn oversized_bundle_is_refused_without_reading_it() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    make_model(&d.join("m"));
+    keygen(d, "k", "ed25519");
+    let f = std::fs::File::create(d.join("huge.sig")).unwrap();
+    f.set_len((1 << 30) + 1).unwrap(); // sparse: no disk used
+    let o = run(
+        d,
+        &["verify", "m", "--key", "k.pub", "--signature", "huge.sig"],
+    );
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("larger than"), "{}", stderr(&o));
+}

@@ -50,6 +50,10 @@ pub struct VerifyOptions {
     pub ignore: Vec<String>,
 }
 
+/// Largest bundle read (a manifest of a million files is about 150 MB); a hostile bundle must
+/// not exhaust memory.
+const MAX_BUNDLE_BYTES: u64 = 1 << 30;
+
 fn short(hex: &str) -> &str {
     &hex[..hex.len().min(16)]
 }
@@ -348,10 +352,20 @@ pub fn verify(
 ) -> Result<Report, VerifyError> {
     let mut report = Report::new("verify", rules::ALL);
     report.targets.push(opts.model.display().to_string());
-    let bytes = std::fs::read(&opts.signature).map_err(|source| VerifyError::ReadBundle {
+    let read_err = |source| VerifyError::ReadBundle {
         path: opts.signature.clone(),
         source,
-    })?;
+    };
+    let size = std::fs::metadata(&opts.signature).map_err(read_err)?.len();
+    if size > MAX_BUNDLE_BYTES {
+        return Err(VerifyError::Bundle {
+            path: opts.signature.clone(),
+            source: bundle::BundleError::Malformed(format!(
+                "the file is {size} bytes; bundles larger than {MAX_BUNDLE_BYTES} bytes are refused"
+            )),
+        });
+    }
+    let bytes = std::fs::read(&opts.signature).map_err(read_err)?;
     let b = bundle::parse_bundle(&bytes).map_err(|source| VerifyError::Bundle {
         path: opts.signature.clone(),
         source,
