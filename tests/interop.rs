@@ -20,6 +20,23 @@ fn peer(python: &Path, cwd: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `model_signing verify key MODEL --signature SIG --public_key PUB` in `cwd`.
+fn peer_verify(python: &Path, cwd: &Path, model: &str, sig: &str, public: &str) -> Output {
+    peer(
+        python,
+        cwd,
+        &[
+            "verify",
+            "key",
+            model,
+            "--signature",
+            sig,
+            "--public_key",
+            public,
+        ],
+    )
+}
+
 fn setup() -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     make_model(&t.path().join("m"));
@@ -34,19 +51,7 @@ fn model_signing_verifies_our_p256_bundles() {
     let d = t.path();
     let o = run(d, &["sign", "m", "--key", "p", "--signature", "ours.sig"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = peer(
-        &py,
-        d,
-        &[
-            "verify",
-            "key",
-            "m",
-            "--signature",
-            "ours.sig",
-            "--public_key",
-            "p.pub",
-        ],
-    );
+    let o = peer_verify(&py, d, "m", "ours.sig", "p.pub");
     assert!(
         o.status.success(),
         "model_signing rejected our bundle: {}{}",
@@ -55,19 +60,7 @@ fn model_signing_verifies_our_p256_bundles() {
     );
     // Tampered: the peer fails too.
     std::fs::write(d.join("m/a.txt"), b"changed\n").unwrap();
-    let o = peer(
-        &py,
-        d,
-        &[
-            "verify",
-            "key",
-            "m",
-            "--signature",
-            "ours.sig",
-            "--public_key",
-            "p.pub",
-        ],
-    );
+    let o = peer_verify(&py, d, "m", "ours.sig", "p.pub");
     assert_eq!(o.status.code(), Some(1), "peer accepted a tampered model");
 }
 
@@ -182,19 +175,7 @@ fn single_file_bundles_both_ways() {
         &["sign", "w.bin", "--key", "p", "--signature", "ours.sig"],
     );
     assert_eq!(code(&o), 0);
-    let o = peer(
-        &py,
-        d,
-        &[
-            "verify",
-            "key",
-            "w.bin",
-            "--signature",
-            "ours.sig",
-            "--public_key",
-            "p.pub",
-        ],
-    );
+    let o = peer_verify(&py, d, "w.bin", "ours.sig", "p.pub");
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
 
@@ -206,19 +187,7 @@ fn model_signing_cannot_verify_ed25519_as_documented() {
     keygen(d, "e", "ed25519");
     let o = run(d, &["sign", "m", "--key", "e", "--signature", "ed.sig"]);
     assert_eq!(code(&o), 0);
-    let o = peer(
-        &py,
-        d,
-        &[
-            "verify",
-            "key",
-            "m",
-            "--signature",
-            "ed.sig",
-            "--public_key",
-            "e.pub",
-        ],
-    );
+    let o = peer_verify(&py, d, "m", "ed.sig", "e.pub");
     assert!(
         !o.status.success(),
         "model_signing now accepts Ed25519: update the README"
