@@ -5,9 +5,11 @@
 //! (0 clean, 1 findings or failed verification, 2 could not run).
 //!
 //! - [`signing`]: OpenSSF Model Signing (OMS) bundles: keys, sign, verify, manifest.
+//! - [`scan`]: static analysis of model files for code-execution payloads.
 //! - [`report`]: one `Report`/`Finding` type with human, JSON and SARIF renderers.
 //! - [`fsutil`]: atomic, permission-aware file writes shared by every command.
 
 pub mod fsutil;
 pub mod report;
+pub mod scan;
 pub mod signing;

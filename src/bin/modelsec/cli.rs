@@ -9,6 +9,17 @@ Exit codes:
   1  findings, or verification failed (every difference is listed)
   2  could not run (bad arguments, unreadable key, malformed bundle, I/O error)";
 
+const SCAN_HELP: &str = "\
+A pickle global is allowed only when it is on the allow-list (exact module and name; the \
+built-in list covers PyTorch weights, numpy, collections, joblib arrays and scikit-learn \
+estimators). Everything else is a finding; known-dangerous globals are critical. A file that \
+could not be fully read is a finding too (fail closed).
+
+Exit codes:
+  0  every file was fully read and nothing was found
+  1  findings (including files that could not be fully read)
+  2  could not run (missing path, invalid allow-list)";
+
 /// Secure-AI-development toolkit: sign and verify models (OpenSSF Model Signing).
 #[derive(Debug, Parser)]
 #[command(name = "modelsec", version, about, after_help = EXIT_CODES)]
@@ -84,6 +95,20 @@ Exit codes: 0 signed, 2 could not sign (nothing is written).")]
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,
+    },
+    /// Scan model files for code-execution payloads (pickle, PyTorch, joblib, numpy, Keras, ONNX,
+    /// safetensors, GGUF). Nothing scanned is loaded or executed.
+    #[command(after_help = SCAN_HELP)]
+    Scan {
+        /// Files or directories (scanned recursively).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+        /// Extra allow-list (TOML, same shape as policies/scan.toml); repeatable.
+        #[arg(long, value_name = "FILE")]
+        allowlist: Vec<PathBuf>,
     },
     /// Print a model's files with sizes and SHA-256 digests, as `sign` would record them.
     Manifest {

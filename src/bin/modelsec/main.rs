@@ -8,6 +8,7 @@ use cli::{AlgorithmArg, Cli, Command, FormatArg, ManifestFormat};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use modelsec::fsutil::{self, WriteOptions};
 use modelsec::report::{ExitStatus, Format};
+use modelsec::scan;
 use modelsec::signing::{self, Algorithm, KeyError, SigningKey, VerifyingKey};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,11 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             ignore,
             format,
         } => verify(&model, &key, signature, ignore, format),
+        Command::Scan {
+            paths,
+            format,
+            allowlist,
+        } => scan(&paths, format, &allowlist),
         Command::Manifest {
             model,
             ignore,
@@ -282,6 +288,61 @@ fn verify(
     };
     let mut stdout = std::io::stdout().lock();
     report.render(format, &mut stdout)?;
+    stdout.flush()?;
+    Ok(report.exit_status())
+}
+
+/// A progress bar of files scanned, drawn only when stderr is a terminal.
+struct FileBar(ProgressBar);
+
+impl FileBar {
+    fn new() -> Self {
+        let pb = if std::io::stderr().is_terminal() {
+            let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template("scanning {bar:30} {pos}/{len} files {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            pb
+        } else {
+            ProgressBar::hidden()
+        };
+        FileBar(pb)
+    }
+}
+
+impl scan::ScanProgress for FileBar {
+    fn start(&self, files: u64) {
+        self.0.set_length(files);
+    }
+    fn file_done(&self, path: &str) {
+        self.0.inc(1);
+        self.0.set_message(path.to_string());
+    }
+}
+
+impl Drop for FileBar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn to_format(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Human => Format::Human,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+    }
+}
+
+fn scan(paths: &[PathBuf], format: FormatArg, allowlist: &[PathBuf]) -> Result<ExitStatus> {
+    let policy = scan::Policy::load(allowlist)?;
+    let report = {
+        let bar = FileBar::new();
+        scan::scan(paths, &policy, &bar)?
+    };
+    let mut stdout = std::io::stdout().lock();
+    report.render(to_format(format), &mut stdout)?;
     stdout.flush()?;
     Ok(report.exit_status())
 }
