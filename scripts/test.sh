@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs the Python peers (model-signing 1.1.1 + pyopenssl, from PyPI, into
-# ./.venv) and runs every test, including the interoperability tests against the peer.
+# The test command: installs the Python peers (model-signing 1.1.1 + pyopenssl for signing interop;
+# numpy, joblib and scikit-learn for real files in the scan corpus; all from PyPI, into ./.venv)
+# and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v openssl >/dev/null || { echo "error: openssl is needed by the key tests (apt-get install openssl)" >&2; exit 2; }

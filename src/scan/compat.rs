@@ -60,8 +60,11 @@ pub const IMPORT_MAPPING: &[(&str, &str)] = &[
     ("xmlrpclib", "xmlrpc.client"),
 ];
 
+/// A (module, name) pair.
+pub type Name = (&'static str, &'static str);
+
 /// (Python 2 module, name) → (Python 3 module, name); checked before [`IMPORT_MAPPING`].
-pub const NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[
+pub const NAME_MAPPING: &[(Name, Name)] = &[
     (
         ("UserDict", "IterableUserDict"),
         ("collections", "UserDict"),

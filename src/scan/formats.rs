@@ -1044,6 +1044,33 @@ const ONNX_DOMAINS: &[&str] = &[
     "com.ms.internal.nhwc",
 ];
 
+/// Canonical paths of the external data files an ONNX model names (that exist beside it).
+pub(crate) fn onnx_external_files(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let blob = Blob {
+        file: std::sync::Arc::new(f),
+        start: 0,
+        len,
+    };
+    let mut p = Pb {
+        r: BufReader::with_capacity(1 << 16, blob.reader()),
+        pos: 0,
+    };
+    let mut st = OnnxState::default();
+    if pb_msg(&mut p, blob.len, Msg::Model, &mut st, 0).is_err() {
+        return Vec::new();
+    }
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    st.locations
+        .iter()
+        .filter(|l| !l.starts_with('/') && !l.split(['/', '\\']).any(|c| c == ".."))
+        .filter_map(|l| std::fs::canonicalize(dir.join(l)).ok())
+        .collect()
+}
+
 /// ONNX: external data paths and operator domains.
 pub(crate) fn scan_onnx(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member) {
     let mut p = Pb {

@@ -150,11 +150,29 @@ pub fn scan(
             files.push((p.clone(), p.display().to_string(), root));
         }
     }
+    // Files that an ONNX model names as external data hold raw tensor bytes, not a format.
+    let external: std::collections::HashSet<PathBuf> = files
+        .par_iter()
+        .filter(|(p, _, _)| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        })
+        .flat_map_iter(|(p, _, _)| formats::onnx_external_files(p))
+        .collect();
     progress.start(files.len() as u64);
     let results: Vec<(String, FileResult)> = files
         .par_iter()
         .map(|(path, shown, root)| {
-            let r = scan_file(path, shown, root, policy);
+            let is_external = std::fs::canonicalize(path).is_ok_and(|c| external.contains(&c));
+            let r = if is_external {
+                FileResult {
+                    scanned: true,
+                    format: "onnx-external-data",
+                    ..FileResult::default()
+                }
+            } else {
+                scan_file(path, shown, root, policy)
+            };
             progress.file_done(shown);
             (shown.clone(), r)
         })
@@ -390,15 +408,18 @@ fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
     }
     match ext {
         "onnx" => Kind::Onnx,
+        "safetensors" if head.len() >= 8 => Kind::Safetensors,
         "pb" | "pbtxt" => Kind::TfGraph,
         "py" => Kind::Python,
-        "pkl" | "pickle" | "pt" | "pth" | "bin" | "ckpt" | "joblib" | "sav" | "p" | "dat"
-        | "data" | "model" | "mar" | "npy" | "npz" | "safetensors" | "gguf" | "keras" | "h5"
-        | "hdf5" | "pdparams" | "nemo" | "tar" | "gz" | "bz2" | "xz" | "lzma" | "zip" | "7z"
-        | "dill" | "cloudpickle" => Kind::Pickle,
+        _ if model_ext(name) && head.first().is_some_and(|b| PICKLE_FIRST.contains(b)) => {
+            Kind::Pickle
+        }
         _ => Kind::Other,
     }
 }
+
+/// Opcodes a pickle can start with (protocol 0/1 pickles have no magic).
+const PICKLE_FIRST: &[u8] = b"()]}.NIJKLMFGSTUVXBCcilpqrdgh\x80";
 
 fn model_ext(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -430,6 +451,14 @@ fn model_ext(name: &str) -> bool {
             | "onnx"
             | "tflite"
             | "pb"
+            | "dat"
+            | "tar"
+            | "gz"
+            | "bz2"
+            | "xz"
+            | "lzma"
+            | "zip"
+            | "7z"
     ) || lower == "data.pkl"
 }
 
@@ -465,8 +494,7 @@ impl<R: Read> Read for Limited<R> {
 fn bomb_limit(compressed: u64) -> u64 {
     compressed
         .saturating_mul(MAX_RATIO)
-        .max(BOMB_FLOOR)
-        .min(MAX_DECOMPRESSED)
+        .clamp(BOMB_FLOOR, MAX_DECOMPRESSED)
 }
 
 impl Ctx<'_> {

@@ -271,29 +271,29 @@ impl<'p> Machine<'p> {
         let first = !self.seen.contains_key(&key);
         *self.seen.entry(key).or_insert(0) += 1;
         if first {
+            let walk = is_dunder_path(&n) || is_dunder_path(&m) || n.contains('.');
+            if walk && !matches!(verdict, Verdict::Allowed { .. }) {
+                let msg = format!(
+                    "{how} imports `{m}` `{n}`{mapped}: the loader resolves this by walking attributes{}",
+                    if is_dunder_path(&n) || is_dunder_path(&m) {
+                        " through dunder names"
+                    } else {
+                        ""
+                    }
+                );
+                self.find(&rules::ATTRIBUTE_WALK, None, offset, msg);
+            }
             match &verdict {
                 Verdict::Allowed { .. } => {}
                 Verdict::Dangerous(why) => {
                     let msg = format!("{how} imports `{full}`{mapped}: {why}");
                     self.find(&rules::DANGEROUS_GLOBAL, None, offset, msg);
                 }
+                Verdict::Unknown if walk => {}
                 Verdict::Unknown => {
-                    if is_dunder_path(&n) || is_dunder_path(&m) || n.contains('.') {
-                        let msg = format!(
-                            "{how} imports `{m}` `{n}`{mapped}: the loader resolves this by walking attributes{}",
-                            if is_dunder_path(&n) || is_dunder_path(&m) {
-                                " through dunder names"
-                            } else {
-                                ""
-                            }
-                        );
-                        self.find(&rules::ATTRIBUTE_WALK, None, offset, msg);
-                    } else {
-                        let msg = format!(
-                            "{how} imports `{full}`{mapped}, which is not on the allow-list"
-                        );
-                        self.find(&rules::UNKNOWN_GLOBAL, None, offset, msg);
-                    }
+                    let msg =
+                        format!("{how} imports `{full}`{mapped}, which is not on the allow-list");
+                    self.find(&rules::UNKNOWN_GLOBAL, None, offset, msg);
                 }
             }
         }
@@ -654,7 +654,7 @@ impl<'p> Machine<'p> {
                     let r = self.call(cls, args, at, "NEWOBJ_EX");
                     stack.push(r);
                 }
-                0x82 | 0x83 | 0x84 => {
+                0x82..=0x84 => {
                     let code = match op {
                         0x82 => inp.array::<1>()?[0] as u32,
                         0x83 => u16::from_le_bytes(inp.array::<2>()?) as u32,

@@ -287,14 +287,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.toml");
         std::fs::write(&f, "[[allow]]\nmodule = \"x\"\nnames = [\"*\"]\n").unwrap();
-        let e = Policy::load(&[f.clone()]).unwrap_err().to_string();
+        let e = Policy::load(std::slice::from_ref(&f))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("wildcards"), "{e}");
         std::fs::write(
             &f,
             "[[allow]]\nmodule = \"x\"\nnames = [\"A\"]\ncolour = 1\n",
         )
         .unwrap();
-        let e = Policy::load(&[f.clone()]).unwrap_err().to_string();
+        let e = Policy::load(std::slice::from_ref(&f))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("colour") && e.contains("line"), "{e}");
         std::fs::write(&f, "[[allow]]\nmodule = \"mypkg\"\nnames = [\"Layer\"]\n").unwrap();
         let p = Policy::load(&[f]).unwrap();
