@@ -223,7 +223,7 @@ fn bundles_are_byte_reproducible_and_oms_shaped() {
             "config.json",
             "empty.bin",
             "model.safetensors",
-            "sub/dir/extra.bin"
+            "sub/dir/extra.raw"
         ]
     );
 }
@@ -258,20 +258,27 @@ fn subject_digest_matches_model_signing_on_its_own_vectors() {
         &[],
     );
     assert_eq!((c, ids), (0, vec![]));
-    // The reference private key (SEC1 PEM) signs too.
+    // The reference private key (SEC1 PEM) signs too. The reference model's weights are random
+    // bytes named .safetensors, so the scan refuses them until --allow-unsafe.
     let key = fixtures().join("ec256.key");
-    let o = run(
-        d,
-        &[
-            "sign",
-            "small",
-            "--key",
-            key.to_str().unwrap(),
-            "--signature",
-            "ours.sig",
-        ],
-    );
+    let args = [
+        "sign",
+        "small",
+        "--key",
+        key.to_str().unwrap(),
+        "--signature",
+        "ours.sig",
+    ];
+    let o = run(d, &args);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("scan/safetensors-header") && !d.join("ours.sig").exists());
+    let o = run(d, &[&args[..], &["--allow-unsafe"]].concat());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (_, st) = open_bundle(&d.join("ours.sig"));
+    assert_eq!(
+        st["subject"][0]["annotations"]["dev.modelsec.scan"]["verdict"],
+        "findings (signed with --allow-unsafe)"
+    );
     let (b, _) = open_bundle(&d.join("ours.sig"));
     assert_eq!(
         b["verificationMaterial"]["publicKey"]["hint"],
@@ -316,7 +323,7 @@ fn default_signature_path_and_signature_inside_model() {
 fn single_file_model() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    std::fs::write(d.join("w.onnx"), b"weights").unwrap();
+    std::fs::write(d.join("w.onnx"), b"\x08\x07").unwrap();
     keygen(d, "k", "ed25519");
     let o = run(d, &["sign", "w.onnx", "--key", "k"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -329,7 +336,7 @@ fn single_file_model() {
         verify_rules(d, "w.onnx", "k.pub", "w.onnx.sig", &[]),
         (0, vec![])
     );
-    std::fs::write(d.join("w.onnx"), b"weightz").unwrap();
+    std::fs::write(d.join("w.onnx"), b"\x08\x08").unwrap();
     let (c, ids) = verify_rules(d, "w.onnx", "k.pub", "w.onnx.sig", &[]);
     assert_eq!((c, ids), (1, vec!["verify/file-modified".to_string()]));
 }

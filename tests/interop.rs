@@ -151,14 +151,14 @@ fn single_file_bundles_both_ways() {
     let Some(py) = peer_python() else { return };
     let t = setup();
     let d = t.path();
-    std::fs::write(d.join("w.bin"), b"weights").unwrap();
+    std::fs::write(d.join("w.raw"), b"weights").unwrap();
     let o = peer(
         &py,
         d,
         &[
             "sign",
             "key",
-            "w.bin",
+            "w.raw",
             "--private_key",
             "p",
             "--signature",
@@ -167,15 +167,15 @@ fn single_file_bundles_both_ways() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
-        verify_rules(d, "w.bin", "p.pub", "theirs.sig", &[]),
+        verify_rules(d, "w.raw", "p.pub", "theirs.sig", &[]),
         (0, vec![])
     );
     let o = run(
         d,
-        &["sign", "w.bin", "--key", "p", "--signature", "ours.sig"],
+        &["sign", "w.raw", "--key", "p", "--signature", "ours.sig"],
     );
     assert_eq!(code(&o), 0);
-    let o = peer_verify(&py, d, "w.bin", "ours.sig", "p.pub");
+    let o = peer_verify(&py, d, "w.raw", "ours.sig", "p.pub");
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
 

@@ -67,6 +67,8 @@ struct SubjectDigestOut<'a> {
 
 #[derive(Serialize)]
 struct SubjectOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<&'a serde_json::Value>,
     digest: SubjectDigestOut<'a>,
     name: &'a str,
 }
@@ -96,6 +98,8 @@ pub struct StatementInput<'a> {
     pub allow_symlinks: bool,
     /// Ignore paths, sorted.
     pub ignore_paths: &'a [String],
+    /// in-toto `subject[0].annotations` (modelsec records its scan here), if any.
+    pub annotations: Option<&'a serde_json::Value>,
 }
 
 /// The canonical payload bytes (compact, sorted keys).
@@ -113,6 +117,7 @@ pub fn statement_bytes(input: &StatementInput<'_>) -> Vec<u8> {
         },
         predicate_type: PREDICATE_TYPE,
         subject: [SubjectOut {
+            annotations: input.annotations,
             digest: SubjectDigestOut {
                 sha256: input.subject_sha256,
             },
@@ -355,6 +360,8 @@ pub struct Statement {
     pub ignore_paths: Vec<String>,
     /// `predicate.resources`.
     pub resources: Vec<Resource>,
+    /// `subject[0].annotations`, if present (ResourceDescriptor annotations).
+    pub annotations: Option<serde_json::Value>,
 }
 
 fn field<'a>(v: &'a serde_json::Value, path: &str) -> Result<&'a serde_json::Value, String> {
@@ -398,6 +405,10 @@ pub fn parse_statement(payload: &[u8]) -> Result<Statement, String> {
         .and_then(|n| n.as_str())
         .unwrap_or_default()
         .to_string();
+    let annotations = subject.get("annotations").cloned();
+    if annotations.as_ref().is_some_and(|a| !a.is_object()) {
+        return Err("statement field `subject[0].annotations` must be an object".into());
+    }
     let subject_sha256 = string_at(subject, "digest.sha256")
         .map_err(|_| "statement field `subject[0].digest.sha256` is missing or not a string")?;
     let ser = field(&v, "predicate.serialization")?;
@@ -476,6 +487,7 @@ pub fn parse_statement(payload: &[u8]) -> Result<Statement, String> {
         allow_symlinks,
         ignore_paths,
         resources,
+        annotations,
     })
 }
 
@@ -513,6 +525,7 @@ mod tests {
             hash_type: "sha256",
             allow_symlinks: false,
             ignore_paths: &ig,
+            annotations: None,
         });
         assert_eq!(
             String::from_utf8(b.clone()).unwrap(),

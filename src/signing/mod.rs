@@ -224,6 +224,21 @@ pub fn sign(
     key: &SigningKey,
     progress: &dyn Progress,
 ) -> Result<Signed, SignError> {
+    sign_annotated(model, opts, key, None, progress)
+}
+
+/// Key of the subject annotation where `sign` records the scan that preceded it.
+pub const SCAN_ANNOTATION: &str = "dev.modelsec.scan";
+
+/// [`sign`], recording `annotations` (a JSON object) as in-toto `subject[0].annotations`, the
+/// place the OMS statement leaves for extensions (the predicate itself stays OMS-exact).
+pub fn sign_annotated(
+    model: &Path,
+    opts: &ManifestOptions,
+    key: &SigningKey,
+    annotations: Option<&serde_json::Value>,
+    progress: &dyn Progress,
+) -> Result<Signed, SignError> {
     let m = manifest(model, opts, progress)?;
     let resources: Vec<bundle::ResourceOut> = m
         .files
@@ -248,6 +263,7 @@ pub fn sign(
         hash_type: m.hash_type,
         allow_symlinks: m.allow_symlinks,
         ignore_paths: &m.ignore_paths,
+        annotations,
     });
     let signature = key.sign(&bundle::pae(bundle::PAYLOAD_TYPE, &payload));
     let hint = key.verifying_key().hint()?;

@@ -406,6 +406,14 @@ pub fn verify(
         "subject",
         format!("{} sha256:{}", st.subject_name, st.subject_sha256),
     );
+    report.fact(
+        "scan",
+        st.annotations
+            .as_ref()
+            .and_then(|a| a.get(super::SCAN_ANNOTATION))
+            .cloned()
+            .unwrap_or_else(|| "not recorded in the signature".into()),
+    );
 
     // Ignore paths: exactly those recorded, plus the bundle itself if it sits in the model.
     let mut ignores: Vec<String> = Vec::new();
@@ -703,6 +711,7 @@ mod tests {
             allow_symlinks: false,
             ignore_paths: vec![],
             resources: vec![],
+            annotations: None,
         };
         assert_eq!(
             resource_alg(&st, "sha256-sharded-10"),

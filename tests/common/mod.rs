@@ -34,9 +34,25 @@ pub fn make_model(dir: &Path) {
     let weights: Vec<u8> = (0..300_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
-    w("model.safetensors", &weights);
-    w("sub/dir/extra.bin", &weights[..4096]);
+    w("model.safetensors", &safetensors(&weights));
+    w("sub/dir/extra.raw", &weights[..4096]);
     w(".git/HEAD", b"ref: refs/heads/main\n");
+}
+
+/// A valid safetensors file holding `data` as one U8 tensor (so `sign`'s scan passes).
+pub fn safetensors(data: &[u8]) -> Vec<u8> {
+    let mut header = format!(
+        "{{\"w\":{{\"dtype\":\"U8\",\"shape\":[{n}],\"data_offsets\":[0,{n}]}}}}",
+        n = data.len()
+    )
+    .into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(data);
+    out
 }
 
 /// Run the built `modelsec` with `args` in `cwd`.

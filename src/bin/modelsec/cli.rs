@@ -61,7 +61,12 @@ Ignore paths are recorded in the bundle and re-applied by verify. Bundles are by
 
 An encrypted key's passphrase comes from MODELSEC_PASSPHRASE or a terminal prompt.
 
-Exit codes: 0 signed, 2 could not sign (nothing is written).")]
+The model is scanned first (as `modelsec scan` does); with findings, nothing is signed unless \
+--allow-unsafe is given. The scan's tool version, allow-list digest and verdict are recorded \
+in the signed statement (in-toto subject annotation `dev.modelsec.scan`), and verify shows them.
+
+Exit codes: 0 signed, 1 refused because the scan found something, 2 could not sign (nothing \
+is written in either case).")]
     Sign {
         /// Model directory or file.
         model: PathBuf,
@@ -77,6 +82,12 @@ Exit codes: 0 signed, 2 could not sign (nothing is written).")]
         /// Sign file symlinks that point inside the model by their target's content.
         #[arg(long)]
         allow_symlinks: bool,
+        /// Sign even when the scan finds something (the signature records that verdict).
+        #[arg(long)]
+        allow_unsafe: bool,
+        /// Extra scan allow-list (TOML); repeatable.
+        #[arg(long, value_name = "FILE")]
+        allowlist: Vec<PathBuf>,
     },
     /// Verify a model against an OMS bundle and a trusted public key.
     #[command(after_help = EXIT_CODES)]

@@ -49,7 +49,17 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             signature,
             ignore,
             allow_symlinks,
-        } => sign(&model, &key, signature, ignore, allow_symlinks),
+            allow_unsafe,
+            allowlist,
+        } => sign(
+            &model,
+            &key,
+            signature,
+            ignore,
+            allow_symlinks,
+            allow_unsafe,
+            &allowlist,
+        ),
         Command::Verify {
             model,
             key,
@@ -225,10 +235,46 @@ fn sign(
     signature: Option<PathBuf>,
     ignore: Vec<String>,
     allow_symlinks: bool,
+    allow_unsafe: bool,
+    allowlist: &[PathBuf],
 ) -> Result<ExitStatus> {
     let key = load_signing_key(key)?;
     let out = signature.unwrap_or_else(|| signing::default_signature_path(model));
     fsutil::check_writable(&out, true)?;
+    // Scan first: a model with code-execution findings is not signed unless the user says so.
+    let policy = scan::Policy::load(allowlist)?;
+    let report = {
+        let bar = FileBar::new();
+        scan::scan(&[model.to_path_buf()], &policy, &bar)?
+    };
+    let failing = report
+        .findings
+        .iter()
+        .filter(|f| f.severity.fails())
+        .count();
+    if failing > 0 {
+        let mut err = std::io::stderr().lock();
+        report.render(Format::Human, &mut err)?;
+        if !allow_unsafe {
+            eprintln!(
+                "error: refusing to sign `{}`: the scan found {failing} problem(s) (above); nothing was written. Fix the model, allow-list trusted globals with --allowlist, or pass --allow-unsafe to sign anyway (the signature records the verdict)",
+                model.display()
+            );
+            return Ok(ExitStatus::Findings);
+        }
+        eprintln!(
+            "warning: signing despite {failing} scan finding(s) (--allow-unsafe); the signature records this"
+        );
+    }
+    let annotation = serde_json::json!({
+        signing::SCAN_ANNOTATION: {
+            "tool": format!("modelsec {}", env!("CARGO_PKG_VERSION")),
+            "policy": policy.digest(),
+            "verdict": if failing == 0 { "clean" } else { "findings (signed with --allow-unsafe)" },
+            "findings": failing,
+            "files_scanned": report.facts.get("scanned").cloned().unwrap_or_default(),
+        }
+    });
     let opts = signing::ManifestOptions {
         ignore,
         allow_symlinks,
@@ -237,7 +283,7 @@ fn sign(
     let started = std::time::Instant::now();
     let signed = {
         let bar = Bar::new();
-        signing::sign(model, &opts, &key, &bar)
+        signing::sign_annotated(model, &opts, &key, Some(&annotation), &bar)
             .with_context(|| format!("could not sign `{}`", model.display()))?
     };
     fsutil::write_atomic(
