@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# modelsec end-to-end demo on embedded defaults. Needs only cargo; everything it makes goes
+# modelsec end-to-end demo on embedded defaults. Needs cargo and python3; everything it makes goes
 # under .local/demo (removed and rebuilt on each run). Each capability adds a section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,14 @@ printf '{"architectures":["DemoClassifier"],"hidden_size":64,"num_labels":10}\n'
 printf '{"version":"1.0","model":{"type":"BPE"}}\n' > model/tokenizer/tokenizer.json
 printf 'demo model card\n' > model/README.md
 printf 'pinned=1\n' > model/.settings
-head -c 8388608 /dev/zero | tr '\0' '\1' > model/model.safetensors
+# 8 MiB of weights as a valid safetensors file (sign scans the model before signing it)
+python3 - <<'PY'
+import json, struct
+n = 8 << 20
+h = json.dumps({"w": {"dtype": "U8", "shape": [n], "data_offsets": [0, n]}}).encode()
+h += b" " * (-len(h) % 8)
+open("model/model.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"\x01" * n)
+PY
 
 step "1. generate an Ed25519 key pair (and a P-256 one for other OMS tools)" \
   "modelsec keygen --out signer.key"
@@ -59,5 +66,37 @@ python3 -c "import json; r=json.load(open('verify.sarif'))['runs'][0]['results']
 step "7. verifying with the wrong key is refused" "modelsec verify model --key signer-p256.key.pub"
 expect 1 "$M" verify model --key signer-p256.key.pub --format json >/dev/null
 echo "wrong key: exit 1 (see --format human for the reasons)"
+
+step "8. scanning: sample files for every technique in the research note (stdlib generator)" \
+  "python3 scripts/gen_scan_corpus.py scan-samples"
+python3 "$ROOT/scripts/gen_scan_corpus.py" scan-samples 2>&1 | tail -1
+
+step "9. a clean PyTorch checkpoint scans clean" "modelsec scan scan-samples/benign/torch_state_dict.pt"
+expect 0 "$M" scan scan-samples/benign/torch_state_dict.pt
+
+step "10. the same checkpoint with a payload in data.pkl" \
+  "modelsec scan scan-samples/malicious/containers/torch_zip_payload.pt"
+expect 1 "$M" scan scan-samples/malicious/containers/torch_zip_payload.pt
+
+step "11. a FRAME-divergence pickle (picklescan, modelscan and fickling call it clean), as SARIF" \
+  "modelsec scan scan-samples/malicious/stream/frame_boundary_divergence_v5.pkl --format sarif"
+set +e; "$M" scan scan-samples/malicious/stream/frame_boundary_divergence_v5.pkl --format sarif > scan.sarif; set -e
+python3 -c "import json; r=json.load(open('scan.sarif'))['runs'][0]['results']; [print(x['ruleId'], x['level'], x['message']['text'][:90]) for x in r]"
+
+step "12. the whole sample set: every file is judged (exit 1: it holds malicious files)" \
+  "modelsec scan scan-samples --format json"
+set +e; "$M" scan scan-samples --format json > scan.json; got=$?; set -e
+python3 -c "import json; r=json.load(open('scan.json')); print('files', r['facts']['files'], 'scanned', r['facts']['scanned'], 'findings', r['summary']['counts'])"
+echo "(exit $got)"
+
+step "13. sign refuses a model with findings (nothing is written)" \
+  "modelsec sign scan-samples/malicious/containers/torch_zip_payload.pt --key signer.key"
+expect 1 "$M" sign scan-samples/malicious/containers/torch_zip_payload.pt --key signer.key 2>sign.err
+tail -1 sign.err
+
+step "14. the signature records the scan; verify shows it" \
+  "modelsec verify model --key signer.key.pub --signature model.p256.sig --format json (facts.scan)"
+"$M" sign model --key signer.key --signature rescan.sig 2>/dev/null
+"$M" verify model --key signer.key.pub --signature rescan.sig --format json | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['facts']['scan'], indent=1))"
 
 printf '\ndemo complete: files are in %s\n' "$DEMO"

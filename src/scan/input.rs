@@ -144,7 +144,18 @@ impl<'r> Input<'r> {
     }
 
     /// One byte (an opcode).
+    #[inline]
     pub fn byte(&mut self) -> Result<u8, ReadError> {
+        if self.start < self.end {
+            // A one-byte read never crosses a frame end; it may finish a frame.
+            if self.frame_end.is_some_and(|e| self.pos >= e) {
+                self.frame_end = None;
+            }
+            let b = self.buf[self.start];
+            self.start += 1;
+            self.pos += 1;
+            return Ok(b);
+        }
         self.frame_check(1)?;
         if !self.fill(1)? {
             return Err(ReadError::Eof);
@@ -165,7 +176,14 @@ impl<'r> Input<'r> {
     }
 
     /// Exactly `n` bytes (n ≤ 64 KiB).
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&[u8], ReadError> {
+        if self.end - self.start >= n && self.frame_end.is_none_or(|e| self.pos + n as u64 <= e) {
+            let s = self.start;
+            self.start += n;
+            self.pos += n as u64;
+            return Ok(&self.buf[s..s + n]);
+        }
         self.frame_check(n as u64)?;
         if !self.fill(n)? {
             return Err(ReadError::Eof);

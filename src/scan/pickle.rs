@@ -349,6 +349,8 @@ impl<'p> Machine<'p> {
     fn run_one(&mut self, inp: &mut Input<'_>) -> Result<(), Stop> {
         let mut stack: Vec<V> = Vec::new();
         let mut meta: Vec<Vec<V>> = Vec::new();
+        // Emptied mark stacks, reused so that APPENDS batches do not reallocate.
+        let mut spare: Vec<Vec<V>> = Vec::new();
         let mut depth_total: usize = 0;
         let mut memo: HashMap<u64, V> = HashMap::new();
         let mut memo_dropped = false;
@@ -396,7 +398,8 @@ impl<'p> Machine<'p> {
             match op {
                 b'(' => {
                     depth_total += stack.len();
-                    meta.push(std::mem::take(&mut stack));
+                    let fresh = spare.pop().unwrap_or_default();
+                    meta.push(std::mem::replace(&mut stack, fresh));
                 }
                 b'.' => {
                     if let Some(v) = stack.last() {
@@ -573,9 +576,12 @@ impl<'p> Machine<'p> {
                     self.append_to(&target, std::iter::once(v), at, "APPEND");
                 }
                 b'e' => {
-                    let items = pop_mark!();
+                    let mut items = pop_mark!();
                     let target = top!();
-                    self.append_to(&target, items.into_iter(), at, "APPENDS");
+                    self.append_to(&target, items.drain(..), at, "APPENDS");
+                    if spare.len() < 16 {
+                        spare.push(items);
+                    }
                 }
                 b'b' => {
                     let state = pop!();
@@ -1250,4 +1256,102 @@ pub fn scan_bytes(policy: &Policy, data: &[u8], mode: Mode) -> (Stream, Option<u
     let mut input = Input::new(&mut r, mode);
     let s = scan_stream(policy, &mut input, 1);
     (s, input.crossing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(data: &[u8]) -> (Stream, Option<u64>) {
+        scan_bytes(&Policy::builtin(), data, Mode::Linear)
+    }
+
+    fn rules_of(s: &Stream) -> Vec<&'static str> {
+        s.outcomes
+            .iter()
+            .flat_map(|o| o.findings.iter().map(|f| f.rule.id))
+            .collect()
+    }
+
+    #[test]
+    fn python2_names_are_mapped_only_below_protocol_3() {
+        // protocol 2: cPickle.loads is pickle.loads (dangerous)
+        let (s, _) = scan(b"\x80\x02ccPickle\nloads\n.");
+        assert_eq!(s.outcomes[0].imports, ["pickle.loads"]);
+        // protocol 4: no mapping; the name is still labelled dangerous by the catalogue
+        let (s, _) = scan(b"\x80\x04ccPickle\nloads\n.");
+        assert_eq!(s.outcomes[0].imports, ["cPickle.loads"]);
+        assert_eq!(rules_of(&s), ["scan/pickle-dangerous-global"]);
+        // __builtin__.set → builtins.set (allowed) under protocol 0
+        let (s, _) = scan(b"c__builtin__\nset\n(]tR.");
+        assert!(rules_of(&s).is_empty(), "{:?}", rules_of(&s));
+    }
+
+    #[test]
+    fn allowed_globals_and_plain_data_are_clean() {
+        let (s, c) = scan(b"\x80\x02ccollections\nOrderedDict\n)R}(X\x01\x00\x00\x00aK\x01ub.");
+        // BUILD with a dict state on an OrderedDict instance is fine
+        assert!(rules_of(&s).is_empty(), "{:?}", rules_of(&s));
+        assert_eq!((s.end, c, s.trailing), (End::Stop, None, None));
+    }
+
+    #[test]
+    fn memo_resolves_stack_global_operands() {
+        // STACK_GLOBAL('os', 'system') with both names coming from the memo
+        let (s, _) = scan(b"\x80\x04\x8c\x02os\x94\x8c\x06system\x94h\x00h\x01\x93.");
+        assert_eq!(s.outcomes[0].imports, ["os.system"]);
+    }
+
+    #[test]
+    fn unknown_stack_global_operand_is_computed_import() {
+        let (s, _) = scan(b"\x80\x04K\x01\x8c\x06system\x93.");
+        assert_eq!(rules_of(&s), ["scan/pickle-computed-import"]);
+    }
+
+    #[test]
+    fn frame_crossing_is_detected_and_buffered_mode_sees_the_payload() {
+        let p = b"cos\nsystem\n(S'id'\ntR";
+        let mut d = b"\x80\x05\x95\x02\x00\x00\x00\x00\x00\x00\x00B".to_vec();
+        d.push(1 + p.len() as u8);
+        d.extend_from_slice(b"\0\0\0\0");
+        d.extend_from_slice(p);
+        d.push(b'.');
+        let (lin, crossing) = scan(&d);
+        assert_eq!(crossing, Some(12));
+        assert!(
+            rules_of(&lin).is_empty(),
+            "the linear reading hides the call"
+        );
+        let (buf, _) = scan_bytes(&Policy::builtin(), &d, Mode::Buffered);
+        assert_eq!(rules_of(&buf), ["scan/pickle-dangerous-global"]);
+    }
+
+    #[test]
+    fn joblib_inline_array_is_skipped_and_what_follows_is_scanned() {
+        let dtype = b"cnumpy\ndtype\n(X\x02\x00\x00\x00f8\x89\x88tR";
+        let mut d = b"\x80\x04]cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(X\x05\x00\x00\x00shapeK\x03\x85X\x05\x00\x00\x00dtype".to_vec();
+        d.extend_from_slice(dtype);
+        d.extend_from_slice(b"X\x1b\x00\x00\x00numpy_array_alignment_bytesK\x10ub");
+        d.extend_from_slice(b"\x02\xff\xff"); // padding length 2 + padding
+        d.extend_from_slice(&[0x63; 24]); // 3 × f8 of 'c' bytes: would be GLOBAL opcodes if read as a pickle
+        d.extend_from_slice(b"acos\nsystem\n.");
+        let (s, _) = scan(&d);
+        assert_eq!(s.end, End::Stop);
+        assert_eq!(rules_of(&s), ["scan/pickle-dangerous-global"]);
+    }
+
+    #[test]
+    fn truncated_and_invalid_streams_end_badly() {
+        assert_eq!(scan(b"\x80\x02cos\nsys").0.end, End::Truncated);
+        assert!(matches!(scan(b"\x80\x02\xff.").0.end, End::Invalid(_)));
+        assert!(matches!(scan(b"\x80\x07.").0.end, End::Invalid(_)));
+        assert!(matches!(scan(b"h\x05.").0.end, End::Invalid(_)));
+    }
+
+    #[test]
+    fn trailing_pickles_are_scanned() {
+        let (s, _) = scan(b"\x80\x02N.\x80\x02cos\nsystem\n.");
+        assert_eq!(s.trailing, Some(4));
+        assert_eq!(rules_of(&s), ["scan/pickle-dangerous-global"]);
+    }
 }

@@ -1,0 +1,110 @@
+//! `modelsec scan` and its tie to `sign`/`verify`, through the built binary.
+
+mod common;
+
+use common::{code, keygen, run, stderr, stdout};
+use serde_json::Value;
+
+const EVIL: &[u8] = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.";
+const PLAIN: &[u8] = b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.";
+
+#[test]
+fn exit_codes_and_one_document_per_format() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("ok.pkl"), PLAIN).unwrap();
+    std::fs::write(d.join("evil.pkl"), EVIL).unwrap();
+    let o = run(d, &["scan", "ok.pkl"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("PASS"));
+    let o = run(d, &["scan", "evil.pkl", "ok.pkl", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("exactly one JSON document");
+    assert_eq!(v["command"], "scan");
+    assert_eq!(v["facts"]["scanned"], 2);
+    assert_eq!(v["findings"][0]["rule_id"], "scan/pickle-dangerous-global");
+    assert_eq!(v["findings"][0]["location"]["path"], "evil.pkl");
+    let o = run(d, &["scan", "evil.pkl", "--format", "sarif"]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rules = &v["runs"][0]["tool"]["driver"]["rules"];
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "scan/pickle-dangerous-global")
+    );
+    assert_eq!(v["runs"][0]["results"][0]["level"], "error");
+}
+
+#[test]
+fn could_not_run_is_exit_2_with_a_clear_message() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let o = run(d, &["scan", "missing-dir"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("missing-dir"), "{}", stderr(&o));
+    std::fs::write(
+        d.join("bad.toml"),
+        "[[allow]]\nmodule = \"x\"\nnames = [\"*\"]\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("ok.pkl"), PLAIN).unwrap();
+    let o = run(d, &["scan", "ok.pkl", "--allowlist", "bad.toml"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("bad.toml") && stderr(&o).contains("wildcards"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(d, &["scan", "ok.pkl", "--allowlist", "nope.toml"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn unreadable_files_fail_closed() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::create_dir(d.join("m")).unwrap();
+    std::fs::write(d.join("m/weights.pkl"), PLAIN).unwrap();
+    std::os::unix::fs::symlink("does-not-exist.pkl", d.join("m/dangling.pkl")).unwrap();
+    let o = run(d, &["scan", "m", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["findings"][0]["rule_id"], "scan/unreadable");
+}
+
+#[test]
+fn sign_refuses_unsafe_models_and_records_the_scan() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    keygen(d, "k", "ecdsa-p256");
+    std::fs::create_dir(d.join("m")).unwrap();
+    std::fs::write(d.join("m/model.pkl"), EVIL).unwrap();
+    let o = run(d, &["sign", "m", "--key", "k"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("refusing to sign") && stderr(&o).contains("posix.system"));
+    assert!(!d.join("m.sig").exists(), "nothing is written");
+    // clean model: signed, and verify shows the recorded scan
+    std::fs::write(d.join("m/model.pkl"), PLAIN).unwrap();
+    let o = run(d, &["sign", "m", "--key", "k"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(d, &["verify", "m", "--key", "k.pub", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let scan = &v["facts"]["scan"];
+    assert_eq!(scan["verdict"], "clean");
+    assert!(scan["policy"].as_str().unwrap().starts_with("sha256:"));
+    assert!(scan["tool"].as_str().unwrap().starts_with("modelsec "));
+    // a user allow-list makes an unknown global acceptable to sign
+    std::fs::write(d.join("m/model.pkl"), b"\x80\x02cmypkg\nLayer\n)\x81.").unwrap();
+    assert_eq!(code(&run(d, &["sign", "m", "--key", "k"])), 1);
+    std::fs::write(
+        d.join("allow.toml"),
+        "[[allow]]\nmodule = \"mypkg\"\nnames = [\"Layer\"]\n",
+    )
+    .unwrap();
+    let o = run(d, &["sign", "m", "--key", "k", "--allowlist", "allow.toml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
