@@ -540,6 +540,22 @@ def real():
         print("numpy not installed: skipping real numpy/joblib/sklearn files", file=sys.stderr)
         return
     rng = np.random.default_rng(0)
+    try:
+        import h5py
+
+        def h5(group, name, config, expect, technique, ref="", rule=None):
+            path = os.path.join(OUT, group, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with h5py.File(path, "w") as f:
+                f.attrs["model_config"] = config.decode()
+                f.create_dataset("dense/kernel", data=np.zeros((4, 4), dtype="f4"))
+            MANIFEST.append({"file": f"{group}/{name}", "group": group.split("/")[0], "technique": technique, "ref": ref, "expect": expect, "rule": rule})
+
+        h5("real", "h5py/dense_model.h5", keras_config([dense_layer()], v3=False), "clean", "Keras-style .h5 written by h5py")
+        lam = {"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda"}}
+        h5("malicious/keras", "h5py_lambda.h5", json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": [lam]}}).encode(), "flag", "Lambda layer in a real HDF5 model_config attribute", "CVE-2024-3660", "scan/keras-lambda")
+    except ImportError:
+        print("h5py not installed: skipping real HDF5 files", file=sys.stderr)
 
     def save_np(name, fn):
         path = os.path.join(OUT, "real", name)

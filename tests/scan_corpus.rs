@@ -16,7 +16,7 @@ fn corpus_python() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
     let has_libs = std::process::Command::new(&venv)
-        .args(["-c", "import numpy, joblib, sklearn"])
+        .args(["-c", "import numpy, joblib, sklearn, h5py"])
         .output()
         .is_ok_and(|o| o.status.success());
     if has_libs {
@@ -24,11 +24,11 @@ fn corpus_python() -> PathBuf {
     }
     if std::env::var_os("CI").is_some() {
         panic!(
-            "numpy/joblib/scikit-learn are not installed; run scripts/test.sh (it installs them into .venv)"
+            "numpy/joblib/scikit-learn/h5py are not installed; run scripts/test.sh (it installs them into .venv)"
         );
     }
     eprintln!(
-        "note: numpy/joblib/scikit-learn not installed; the corpus has no real-library files"
+        "note: numpy/joblib/scikit-learn/h5py not installed; the corpus has no real-library files"
     );
     PathBuf::from("python3")
 }

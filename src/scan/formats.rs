@@ -599,7 +599,7 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member) 
             ctx.add(
                 &rules::SAFETENSORS_OFFSETS,
                 member,
-                Some(8 + n + b),
+                Some((8 + n).saturating_add(*b)),
                 format!("tensor `{name}` starts at {b}, which {what} (expected {expect})"),
             );
         }
@@ -616,7 +616,7 @@ pub(crate) fn scan_safetensors(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member) 
         ctx.add(
             &rules::TRAILING_BYTES,
             member,
-            Some(8 + n + expect),
+            Some((8 + n).saturating_add(expect)),
             format!(
                 "{} byte(s) follow the last tensor; the reference loader rejects the file",
                 data_len - expect

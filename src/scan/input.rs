@@ -103,7 +103,7 @@ impl<'r> Input<'r> {
         if let Some(e) = self.frame_end {
             if self.pos >= e {
                 self.frame_end = None;
-            } else if self.pos + n > e {
+            } else if self.pos.saturating_add(n) > e {
                 self.crossing.get_or_insert(self.pos);
                 self.frame_end = None;
                 if self.mode == Mode::Buffered {
@@ -119,21 +119,21 @@ impl<'r> Input<'r> {
     pub fn begin_frame(&mut self, len: u64) -> Result<(), ReadError> {
         match (self.mode, self.frame_end) {
             (Mode::Buffered, Some(e)) if self.pos < e => {
-                if self.pos + len > e {
+                if self.pos.saturating_add(len) > e {
                     // The C reader refetches `len` bytes from after the current buffer.
                     self.crossing.get_or_insert(self.pos);
                     let skip = e - self.pos;
                     self.raw_skip(skip)?;
-                    self.frame_end = Some(self.pos + len);
+                    self.frame_end = Some(self.pos.saturating_add(len));
                 }
                 // Otherwise the new frame is inside the current buffer: boundary unchanged.
             }
-            (Mode::Linear, Some(e)) if self.pos < e && self.pos + len != e => {
+            (Mode::Linear, Some(e)) if self.pos < e && self.pos.saturating_add(len) != e => {
                 // A new frame before the end of the current one (pure-Python unpickler raises).
                 self.crossing.get_or_insert(self.pos);
-                self.frame_end = Some(self.pos + len);
+                self.frame_end = Some(self.pos.saturating_add(len));
             }
-            _ => self.frame_end = Some(self.pos + len),
+            _ => self.frame_end = Some(self.pos.saturating_add(len)),
         }
         Ok(())
     }
@@ -178,7 +178,11 @@ impl<'r> Input<'r> {
     /// Exactly `n` bytes (n ≤ 64 KiB).
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<&[u8], ReadError> {
-        if self.end - self.start >= n && self.frame_end.is_none_or(|e| self.pos + n as u64 <= e) {
+        if self.end - self.start >= n
+            && self
+                .frame_end
+                .is_none_or(|e| self.pos.saturating_add(n as u64) <= e)
+        {
             let s = self.start;
             self.start += n;
             self.pos += n as u64;

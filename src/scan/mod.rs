@@ -151,14 +151,34 @@ pub fn scan(
         }
     }
     // Files that an ONNX model names as external data hold raw tensor bytes, not a format.
-    let external: std::collections::HashSet<PathBuf> = files
-        .par_iter()
-        .filter(|(p, _, _)| {
-            p.extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
-        })
-        .flat_map_iter(|(p, _, _)| formats::onnx_external_files(p))
-        .collect();
+    let external: std::collections::HashSet<PathBuf> = {
+        // ONNX models in the directories of the files being scanned (a weights file scanned on
+        // its own is still recognised by the model next to it).
+        let dirs: std::collections::BTreeSet<PathBuf> = files
+            .iter()
+            .map(|(p, _, _)| p.parent().map(Path::to_path_buf).unwrap_or_default())
+            .collect();
+        let onnx: Vec<PathBuf> = dirs
+            .iter()
+            .filter_map(|d| {
+                std::fs::read_dir(if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                })
+                .ok()
+            })
+            .flat_map(|rd| rd.filter_map(Result::ok).map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+                    && p.is_file()
+            })
+            .collect();
+        onnx.par_iter()
+            .flat_map_iter(|p| formats::onnx_external_files(p))
+            .collect()
+    };
     progress.start(files.len() as u64);
     let results: Vec<(String, FileResult)> = files
         .par_iter()
@@ -171,7 +191,22 @@ pub fn scan(
                     ..FileResult::default()
                 }
             } else {
-                scan_file(path, shown, root, policy)
+                // A bug in a reader must not turn into a crash or a clean verdict.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    scan_file(path, shown, root, policy)
+                }))
+                .unwrap_or_else(|_| FileResult {
+                    findings: vec![
+                        Finding::new(
+                            &rules::UNREADABLE,
+                            "internal error while scanning this file (a modelsec bug; please report it); it is not judged clean",
+                        )
+                        .at(Location::path(shown.clone())),
+                    ],
+                    scanned: true,
+                    format: "error",
+                    ..FileResult::default()
+                })
             };
             progress.file_done(shown);
             (shown.clone(), r)
@@ -566,7 +601,7 @@ impl Ctx<'_> {
                     return;
                 }
                 self.mark("zip");
-                zip::scan_zip(self, blob, member, name, depth);
+                zip::scan_zip(self, blob, member, depth);
             }
             Kind::Npy => {
                 self.mark("npy");
@@ -666,7 +701,7 @@ impl Ctx<'_> {
         }
         if polyglot_check && blob.len >= 22 && zip::has_eocd(blob) {
             self.add(&rules::POLYGLOT, member, Some(0), "the file is a pickle and also ends with a zip directory: pickle.load runs the pickle, zip readers see the archive; both were scanned".into());
-            zip::scan_zip(self, blob, member, "", 1);
+            zip::scan_zip(self, blob, member, 1);
         }
     }
 

@@ -1349,6 +1349,17 @@ mod tests {
     }
 
     #[test]
+    fn huge_frame_lengths_do_not_overflow() {
+        // Found by cargo-fuzz: FRAME u64::MAX, then a read (offset arithmetic must saturate).
+        let mut d = b"\x80\x04\x95".to_vec();
+        d.extend_from_slice(&[0xff; 8]);
+        d.extend_from_slice(b"\x95\xff\xff\xff\xff\xff\xff\xff\xffJ\x00\x00\x00\x00.");
+        for mode in [Mode::Linear, Mode::Buffered] {
+            let _ = scan_bytes(&Policy::builtin(), &d, mode);
+        }
+    }
+
+    #[test]
     fn trailing_pickles_are_scanned() {
         let (s, _) = scan(b"\x80\x02N.\x80\x02cos\nsystem\n.");
         assert_eq!(s.trailing, Some(4));

@@ -138,7 +138,7 @@ fn read_cd(blob: &Blob) -> Result<(Vec<Entry>, u64, u64, u64), String> {
 }
 
 /// Scan a zip archive (PyTorch checkpoint, npz, .keras, nested zips).
-pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, name: &str, depth: u32) {
+pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u32) {
     let (entries, cd_start, _cd_end, eocd_end) = match read_cd(blob) {
         Ok(x) => x,
         Err(e) => {
@@ -202,7 +202,7 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, name: &s
         let nlen = u16le(&lh, 26) as u64;
         let elen = u16le(&lh, 28) as u64;
         let lname = blob
-            .read_at(e.local + 30, nlen as usize)
+            .read_at(e.local.saturating_add(30), nlen as usize)
             .unwrap_or_default();
         if lname != e.name.as_bytes() {
             ctx.add(&rules::ZIP_NAME_MISMATCH, member, Some(e.local), format!(
@@ -219,7 +219,7 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, name: &s
                 flags & 0x0061
             ));
         }
-        let start = e.local + 30 + nlen + elen;
+        let start = e.local.saturating_add(30 + nlen + elen);
         let end = start.saturating_add(e.csize);
         if end > cd_start.max(start) && end > blob.len {
             ctx.add(
@@ -399,7 +399,6 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, name: &s
     if let Some(p) = prefix {
         check_storages(ctx, &entries, &p, &storages, member);
     }
-    let _ = name;
 }
 
 struct CrcReader<R> {
