@@ -107,6 +107,22 @@ proptest! {
 }
 
 #[test]
+fn lzma_dictionary_size_is_capped() {
+    // Found by cargo-fuzz: an LZMA-alone header asking for a 4 GiB dictionary.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.pkl");
+    std::fs::write(&p, b"]Q\x84\xb5\xff\xff\xffN\x03\xec\xec\xec\xec\xec\xec]").unwrap();
+    let r = scan::scan_file(&p, "m.pkl", dir.path(), policy());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.message.contains("memory limit")),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
 fn zip_of_random_members_never_panics() {
     // Structured fuzz: valid zip containers around random member bytes.
     use std::io::Write;

@@ -37,6 +37,8 @@ const MAX_DEPTH: u32 = 4;
 const MAX_RATIO: u64 = 5_000;
 /// … once it is also above this size.
 const BOMB_FLOOR: u64 = 512 << 20;
+/// Memory liblzma may use for one stream (xz -9e needs 674 MiB to compress, 65 MiB to decode).
+const LZMA_MEMLIMIT: u64 = 256 << 20;
 /// Absolute cap for one decompressed stream.
 const MAX_DECOMPRESSED: u64 = 64 << 30;
 
@@ -786,8 +788,18 @@ impl Ctx<'_> {
         let dec: Box<dyn Read> = match kind {
             Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(src)),
             Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(src)),
-            Kind::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(src)),
-            Kind::Lzma => match liblzma::stream::Stream::new_lzma_decoder(u64::MAX) {
+            // A crafted header can ask liblzma for a 4 GiB dictionary: cap its memory.
+            Kind::Xz => match liblzma::stream::Stream::new_stream_decoder(
+                LZMA_MEMLIMIT,
+                liblzma::stream::CONCATENATED,
+            ) {
+                Ok(s) => Box::new(liblzma::read::XzDecoder::new_stream(src, s)),
+                Err(e) => {
+                    self.add(&rules::UNREADABLE, member, None, format!("xz decoder: {e}"));
+                    return;
+                }
+            },
+            Kind::Lzma => match liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT) {
                 Ok(s) => Box::new(liblzma::read::XzDecoder::new_stream(src, s)),
                 Err(e) => {
                     self.add(

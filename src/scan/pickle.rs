@@ -97,6 +97,7 @@ impl Global {
 struct Obj {
     class: Rc<Global>,
     args: V,
+    depth: u8,
 }
 
 #[derive(Debug, Default)]
@@ -108,7 +109,7 @@ struct Coll {
 impl Coll {
     fn push(&mut self, v: V) {
         if self.items.len() < KEEP_ITEMS * 2 {
-            self.items.push(v);
+            self.items.push(shallow(v));
         } else {
             self.overflow = true;
         }
@@ -125,7 +126,10 @@ enum V {
     Str(Rc<str>),
     LongStr,
     Bytes,
-    Tuple(Rc<[V]>),
+    /// Items and nesting depth (capped: deep nesting would make dropping recurse).
+    Tuple(Rc<[V]>, u8),
+    /// A list or dict stored inside another container (contents not kept, so no cycles).
+    Container(&'static str),
     BigTuple,
     List(Rc<RefCell<Coll>>),
     Dict(Rc<RefCell<Coll>>),
@@ -146,7 +150,8 @@ impl V {
             V::Float => "a float",
             V::Str(_) | V::LongStr => "a str",
             V::Bytes => "bytes",
-            V::Tuple(_) | V::BigTuple => "a tuple",
+            V::Tuple(..) | V::BigTuple => "a tuple",
+            V::Container(k) => k,
             V::List(_) => "a list",
             V::Dict(_) => "a dict",
             V::Set => "a set",
@@ -174,11 +179,59 @@ impl V {
     }
 }
 
+/// Nesting limit for tuples and call results kept with their contents.
+const MAX_NEST_VALUES: u8 = 16;
+
+fn depth(v: &V) -> u8 {
+    match v {
+        V::Tuple(_, d) => *d,
+        V::Obj(o) => o.depth,
+        _ => 0,
+    }
+}
+
 fn tuple(items: Vec<V>) -> V {
-    if items.len() <= KEEP_ITEMS {
-        V::Tuple(items.into())
+    let d = 1 + items.iter().map(depth).max().unwrap_or(0);
+    if items.len() <= KEEP_ITEMS && d <= MAX_NEST_VALUES {
+        V::Tuple(items.into(), d)
     } else {
         V::BigTuple
+    }
+}
+
+fn obj(class: Rc<Global>, args: V) -> V {
+    let d = 1 + depth(&args);
+    let (args, d) = if d <= MAX_NEST_VALUES {
+        (args, d)
+    } else {
+        (V::Unknown, 1)
+    };
+    V::Obj(Rc::new(Obj {
+        class,
+        args,
+        depth: d,
+    }))
+}
+
+/// The copy of `v` stored inside a list or dict: lists and dicts in it become opaque markers,
+/// so containers never reference containers and no reference cycle (leak) can form.
+fn shallow(v: V) -> V {
+    match v {
+        V::List(_) => V::Container("a list"),
+        V::Dict(_) => V::Container("a dict"),
+        V::Tuple(t, d) => {
+            if t.iter()
+                .any(|x| matches!(x, V::List(_) | V::Dict(_) | V::Tuple(..) | V::Obj(_)))
+            {
+                V::Tuple(t.iter().cloned().map(shallow).collect(), d)
+            } else {
+                V::Tuple(t, d)
+            }
+        }
+        V::Obj(o) if matches!(o.args, V::List(_) | V::Dict(_) | V::Tuple(..) | V::Obj(_)) => {
+            obj(o.class.clone(), shallow(o.args.clone()))
+        }
+        other => other,
     }
 }
 
@@ -320,15 +373,12 @@ impl<'p> Machine<'p> {
                 // `copyreg._reconstructor(cls, base, state)` instantiates `cls`: judge it as a call of cls.
                 if g.module == "copyreg"
                     && g.name == "_reconstructor"
-                    && let V::Tuple(a) = &args
+                    && let V::Tuple(a, _) = &args
                     && let Some(V::Global(cls)) = a.first()
                 {
-                    return V::Obj(Rc::new(Obj {
-                        class: cls.clone(),
-                        args: V::Unknown,
-                    }));
+                    return obj(cls.clone(), V::Unknown);
                 }
-                V::Obj(Rc::new(Obj { class: g, args }))
+                obj(g, args)
             }
             other => {
                 let what = match &other {
@@ -404,7 +454,7 @@ impl<'p> Machine<'p> {
                 b'.' => {
                     if let Some(v) = stack.last() {
                         self.out.top_int = v.as_int();
-                        if let V::Tuple(t) = v {
+                        if let V::Tuple(t, _) = v {
                             self.out.top_tuple = t
                                 .iter()
                                 .take(8)
@@ -696,7 +746,7 @@ impl<'p> Machine<'p> {
                     let items = pop_mark!();
                     stack.push(tuple(items));
                 }
-                b')' => stack.push(V::Tuple(Rc::new([]))),
+                b')' => stack.push(V::Tuple(Rc::new([]), 1)),
                 0x85 => {
                     let a = pop!();
                     stack.push(tuple(vec![a]));
@@ -842,7 +892,7 @@ impl<'p> Machine<'p> {
 
     fn persistent_id(&mut self, pid: &V) {
         // torch: ('storage', storage_type, key, location, numel[, view_metadata])
-        if let V::Tuple(t) = pid
+        if let V::Tuple(t, _) = pid
             && t.len() >= 5
             && t[0].as_str() == Some("storage")
             && let (V::Global(cls), Some(key), Some(numel)) = (&t[1], t[2].as_str(), t[4].as_int())
@@ -960,7 +1010,7 @@ impl<'p> Machine<'p> {
         let get = |k: &str| dict_get(state, k);
         let shape = get("shape");
         let count = match &shape {
-            Some(V::Tuple(t)) => t.iter().try_fold(1u128, |acc, v| {
+            Some(V::Tuple(t, _)) => t.iter().try_fold(1u128, |acc, v| {
                 v.as_int()
                     .filter(|i| *i >= 0)
                     .and_then(|i| acc.checked_mul(i as u128))
@@ -1038,7 +1088,7 @@ fn dunder_keys(state: &V) -> Vec<String> {
         }
     };
     scan(state);
-    if let V::Tuple(t) = state {
+    if let V::Tuple(t, _) = state {
         for x in t.iter() {
             scan(x);
         }
@@ -1052,7 +1102,9 @@ fn numpy_itemsize(d: &V) -> Option<Option<u64>> {
     if o.class.name != "dtype" {
         return None;
     }
-    let V::Tuple(args) = &o.args else { return None };
+    let V::Tuple(args, _) = &o.args else {
+        return None;
+    };
     let code = args.first()?.as_str()?;
     let (kind, size) = code.split_at(
         code.find(|c: char| c.is_ascii_digit())
@@ -1357,6 +1409,23 @@ mod tests {
         for mode in [Mode::Linear, Mode::Buffered] {
             let _ = scan_bytes(&Policy::builtin(), &d, mode);
         }
+    }
+
+    #[test]
+    fn deep_nesting_and_self_reference_are_bounded() {
+        // 1M nested tuples, then 1M nested calls: dropping them must not recurse 1M deep.
+        let mut d = b"\x80\x04N".to_vec();
+        d.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+        d.extend_from_slice(b"0ccollections\nOrderedDict\n\x94N");
+        for _ in 0..200_000 {
+            d.extend_from_slice(b"h\x00\x8c\x01a\x86R"); // OrderedDict(('a', prev))
+        }
+        d.push(b'.');
+        let (s, _) = scan(&d);
+        assert_eq!(s.end, End::Stop);
+        // A dict that contains itself (found by cargo-fuzz as a reference-cycle leak).
+        let (s, _) = scan(b"\x80\x04}\x94(\x8c\x01kh\x00u.");
+        assert_eq!(s.end, End::Stop);
     }
 
     #[test]
