@@ -95,7 +95,7 @@ expect 1 "$M" sign scan-samples/malicious/containers/torch_zip_payload.pt --key 
 tail -1 sign.err
 
 step "14. the signature records the scan; verify shows it" \
-  "modelsec verify model --key signer.key.pub --signature model.p256.sig --format json (facts.scan)"
+  "modelsec sign model --key signer.key --signature rescan.sig; modelsec verify model --key signer.key.pub --signature rescan.sig --format json  # facts.scan"
 "$M" sign model --key signer.key --signature rescan.sig 2>/dev/null
 "$M" verify model --key signer.key.pub --signature rescan.sig --format json | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['facts']['scan'], indent=1))"
 
