@@ -240,17 +240,7 @@ pub(crate) fn scan_legacy_torch(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member)
             return;
         }
     }
-    if !inp.at_end().unwrap_or(true) {
-        let at = inp.pos();
-        ctx.add(
-            &rules::TRAILING_DATA,
-            member,
-            Some(at),
-            format!("data follows the last storage at offset {at}"),
-        );
-        let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-        ctx.report_stream(&s, member, false);
-    }
+    legacy_tail(ctx, &mut inp, member, "the last storage");
 }
 
 /// Tar archives, including torch 0.1.x checkpoints (`sys_info`, `pickle`, `storages`, `tensors`).
@@ -354,22 +344,48 @@ fn run_one(ctx: &mut Ctx<'_>, inp: &mut Input<'_>, member: &Member) -> Option<pi
     Some(o)
 }
 
-fn walk_tar_storages(ctx: &mut Ctx<'_>, data: &Blob, member: &Member) {
-    let mut r = data.reader();
-    let mut inp = Input::new(&mut r, Mode::Linear);
-    let Some(first) = run_one(ctx, &mut inp, member) else {
-        return;
-    };
+/// The count pickle that starts a legacy `storages` or `tensors` member.
+fn legacy_count(
+    ctx: &mut Ctx<'_>,
+    inp: &mut Input<'_>,
+    member: &Member,
+    what: &str,
+) -> Option<i128> {
+    let first = run_one(ctx, inp, member)?;
     let count = first.top_int.unwrap_or(-1);
     if !(0..=1 << 24).contains(&count) {
         ctx.add(
             &rules::UNREADABLE,
             member,
             Some(0),
-            "the storage count is not a small integer; the member cannot be walked".into(),
+            format!("the {what} count is not a small integer; the member cannot be walked"),
         );
-        return;
+        return None;
     }
+    Some(count)
+}
+
+/// Anything after the records a legacy member should end with is trailing data (and scanned).
+fn legacy_tail(ctx: &mut Ctx<'_>, inp: &mut Input<'_>, member: &Member, what: &str) {
+    if !inp.at_end().unwrap_or(true) {
+        let at = inp.pos();
+        ctx.add(
+            &rules::TRAILING_DATA,
+            member,
+            Some(at),
+            format!("data follows {what} at offset {at}"),
+        );
+        let s = pickle::scan_stream(ctx.policy, inp, 1);
+        ctx.report_stream(&s, member, false);
+    }
+}
+
+fn walk_tar_storages(ctx: &mut Ctx<'_>, data: &Blob, member: &Member) {
+    let mut r = data.reader();
+    let mut inp = Input::new(&mut r, Mode::Linear);
+    let Some(count) = legacy_count(ctx, &mut inp, member, "storage") else {
+        return;
+    };
     for _ in 0..count {
         let Some(o) = run_one(ctx, &mut inp, member) else {
             return;
@@ -403,35 +419,15 @@ fn walk_tar_storages(ctx: &mut Ctx<'_>, data: &Blob, member: &Member) {
     if run_one(ctx, &mut inp, member).is_none() {
         return;
     }
-    if !inp.at_end().unwrap_or(true) {
-        let at = inp.pos();
-        ctx.add(
-            &rules::TRAILING_DATA,
-            member,
-            Some(at),
-            format!("data follows the storage records at offset {at}"),
-        );
-        let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-        ctx.report_stream(&s, member, false);
-    }
+    legacy_tail(ctx, &mut inp, member, "the storage records");
 }
 
 fn walk_tar_tensors(ctx: &mut Ctx<'_>, data: &Blob, member: &Member) {
     let mut r = data.reader();
     let mut inp = Input::new(&mut r, Mode::Linear);
-    let Some(first) = run_one(ctx, &mut inp, member) else {
+    let Some(count) = legacy_count(ctx, &mut inp, member, "tensor") else {
         return;
     };
-    let count = first.top_int.unwrap_or(-1);
-    if !(0..=1 << 24).contains(&count) {
-        ctx.add(
-            &rules::UNREADABLE,
-            member,
-            Some(0),
-            "the tensor count is not a small integer; the member cannot be walked".into(),
-        );
-        return;
-    }
     for _ in 0..count {
         if run_one(ctx, &mut inp, member).is_none() {
             return;
@@ -456,17 +452,7 @@ fn walk_tar_tensors(ctx: &mut Ctx<'_>, data: &Blob, member: &Member) {
             return;
         }
     }
-    if !inp.at_end().unwrap_or(true) {
-        let at = inp.pos();
-        ctx.add(
-            &rules::TRAILING_DATA,
-            member,
-            Some(at),
-            format!("data follows the tensor records at offset {at}"),
-        );
-        let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-        ctx.report_stream(&s, member, false);
-    }
+    legacy_tail(ctx, &mut inp, member, "the tensor records");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -389,32 +389,21 @@ fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
     if head.starts_with(b"\x93NUMPY") {
         return Kind::Npy;
     }
-    if head.starts_with(b"\x1f\x8b") {
-        return Kind::Gzip;
+    const MAGIC: &[(&[u8], Kind)] = &[
+        (b"\x1f\x8b", Kind::Gzip),
+        (b"\xfd7zXZ\x00", Kind::Xz),
+        (b"7z\xbc\xaf\x27\x1c", Kind::SevenZip),
+        (b"\x28\xb5\x2f\xfd", Kind::Zstd),
+        (b"\x04\x22\x4d\x18", Kind::Lz4),
+        (b"ZF0x", Kind::JoblibZlib),
+        (b"GGUF", Kind::Gguf),
+        (b"\x89HDF\r\n\x1a\n", Kind::Hdf5),
+    ];
+    if let Some((_, k)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
+        return *k;
     }
     if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
         return Kind::Bzip2;
-    }
-    if head.starts_with(b"\xfd7zXZ\x00") {
-        return Kind::Xz;
-    }
-    if head.starts_with(b"7z\xbc\xaf\x27\x1c") {
-        return Kind::SevenZip;
-    }
-    if head.starts_with(b"\x28\xb5\x2f\xfd") {
-        return Kind::Zstd;
-    }
-    if head.starts_with(b"\x04\x22\x4d\x18") {
-        return Kind::Lz4;
-    }
-    if head.starts_with(b"ZF0x") {
-        return Kind::JoblibZlib;
-    }
-    if head.starts_with(b"GGUF") {
-        return Kind::Gguf;
-    }
-    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
-        return Kind::Hdf5;
     }
     if head.len() > 262 && &head[257..262] == b"ustar" {
         return Kind::Tar;

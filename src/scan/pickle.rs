@@ -623,12 +623,12 @@ impl<'p> Machine<'p> {
                 b'a' => {
                     let v = pop!();
                     let target = top!();
-                    self.append_to(&target, std::iter::once(v), at, "APPEND");
+                    self.store_into(&target, std::iter::once(v), at, "APPEND", false);
                 }
                 b'e' => {
                     let mut items = pop_mark!();
                     let target = top!();
-                    self.append_to(&target, items.drain(..), at, "APPENDS");
+                    self.store_into(&target, items.drain(..), at, "APPENDS", false);
                     if spare.len() < 16 {
                         spare.push(items);
                     }
@@ -785,7 +785,7 @@ impl<'p> Machine<'p> {
                     let v = pop!();
                     let k = pop!();
                     let target = top!();
-                    self.setitems(&target, vec![k, v], at, "SETITEM");
+                    self.store_into(&target, [k, v].into_iter(), at, "SETITEM", true);
                 }
                 b'u' => {
                     let items = pop_mark!();
@@ -793,7 +793,7 @@ impl<'p> Machine<'p> {
                         return invalid(format!("SETITEMS at {at}: odd number of items"));
                     }
                     let target = top!();
-                    self.setitems(&target, items, at, "SETITEMS");
+                    self.store_into(&target, items.into_iter(), at, "SETITEMS", true);
                 }
                 0x8f => stack.push(V::Set),
                 0x90 => {
@@ -907,59 +907,45 @@ impl<'p> Machine<'p> {
         }
     }
 
-    fn append_to(&mut self, target: &V, items: impl Iterator<Item = V>, at: u64, op: &str) {
-        match target {
-            V::List(c) => {
+    /// APPEND(S) (`dict = false`) or SETITEM(S) (`dict = true`): the target must be a list or
+    /// dict, or an object whose own method the loader calls; never a class or module.
+    fn store_into(
+        &mut self,
+        target: &V,
+        items: impl Iterator<Item = V>,
+        at: u64,
+        op: &str,
+        dict: bool,
+    ) {
+        match (target, dict) {
+            (V::List(c), false) | (V::Dict(c), true) => {
                 let mut c = c.borrow_mut();
                 for v in items {
                     c.push(v);
                 }
             }
-            V::Obj(_) | V::Unknown => {}
-            V::Global(g) => self.find_once(
+            (V::Obj(_) | V::Unknown, _) => {}
+            (V::Global(g), _) => self.find_once(
                 &rules::MUTATES_GLOBAL,
-                &format!("append:{}", g.full()),
+                &format!("{op}:{}", g.full()),
                 at,
                 format!(
-                    "{op} calls append/extend on `{}` (a module, class or function object)",
+                    "{op} stores into `{}` (a module, class or function object)",
                     g.full()
                 ),
             ),
-            other => self.find_once(
+            (other, _) => self.find_once(
                 &rules::TYPE_CONFUSION,
-                "append",
+                op,
                 at,
-                format!("{op} on {}, not a list", other.kind()),
-            ),
-        }
-    }
-
-    fn setitems(&mut self, target: &V, items: Vec<V>, at: u64, op: &str) {
-        match target {
-            V::Dict(c) => {
-                let mut c = c.borrow_mut();
-                for v in items {
-                    c.push(v);
-                }
-            }
-            V::Obj(_) | V::Unknown => {}
-            V::Global(g) => self.find_once(
-                &rules::MUTATES_GLOBAL,
-                &format!("setitem:{}", g.full()),
-                at,
-                format!(
-                    "{op} stores items into `{}` (a module, class or function object)",
-                    g.full()
-                ),
-            ),
-            other => self.find_once(
-                &rules::TYPE_CONFUSION,
-                "setitem",
-                at,
-                format!(
-                    "{op} on {}, not a dict (CVE-2026-24747 class)",
-                    other.kind()
-                ),
+                if dict {
+                    format!(
+                        "{op} on {}, not a dict (CVE-2026-24747 class)",
+                        other.kind()
+                    )
+                } else {
+                    format!("{op} on {}, not a list", other.kind())
+                },
             ),
         }
     }

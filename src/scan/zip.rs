@@ -432,15 +432,7 @@ fn scan_member_pickle(
     };
     let _ = io::copy(&mut r, &mut io::sink());
     if r.hasher.finalize() != e.crc {
-        ctx.add(
-            &rules::ZIP_CRC,
-            child,
-            None,
-            format!(
-                "entry `{}`: CRC-32 mismatch (PyTorch ignores it; zipfile refuses the entry)",
-                e.name
-            ),
-        );
+        crc_mismatch(ctx, e, child);
     }
     ctx.report_stream(&s, child, true);
     if crossing.is_some() {
@@ -469,15 +461,7 @@ fn check_crc(ctx: &mut Ctx<'_>, raw: &Blob, e: &Entry, child: &Member, force: bo
         hasher: crc32fast::Hasher::new(),
     };
     if io::copy(&mut r, &mut io::sink()).is_ok() && r.hasher.finalize() != e.crc {
-        ctx.add(
-            &rules::ZIP_CRC,
-            child,
-            None,
-            format!(
-                "entry `{}`: CRC-32 mismatch (PyTorch ignores it; zipfile refuses the entry)",
-                e.name
-            ),
-        );
+        crc_mismatch(ctx, e, child);
     }
 }
 
@@ -516,4 +500,16 @@ fn check_storages(
             }
         }
     }
+}
+
+fn crc_mismatch(ctx: &mut Ctx<'_>, e: &Entry, child: &Member) {
+    ctx.add(
+        &rules::ZIP_CRC,
+        child,
+        None,
+        format!(
+            "entry `{}`: CRC-32 mismatch (PyTorch ignores it; zipfile refuses the entry)",
+            e.name
+        ),
+    );
 }
