@@ -97,6 +97,13 @@ fn sign_refuses_unsafe_models_and_records_the_scan() {
     assert_eq!(scan["verdict"], "clean");
     assert!(scan["policy"].as_str().unwrap().starts_with("sha256:"));
     assert!(scan["tool"].as_str().unwrap().starts_with("modelsec "));
+    assert_eq!(
+        code(&run(
+            d,
+            &["verify", "m", "--key", "k.pub", "--require-scan"]
+        )),
+        0
+    );
     // a user allow-list makes an unknown global acceptable to sign
     std::fs::write(d.join("m/model.pkl"), b"\x80\x02cmypkg\nLayer\n)\x81.").unwrap();
     assert_eq!(code(&run(d, &["sign", "m", "--key", "k"])), 1);
@@ -107,4 +114,60 @@ fn sign_refuses_unsafe_models_and_records_the_scan() {
     .unwrap();
     let o = run(d, &["sign", "m", "--key", "k", "--allowlist", "allow.toml"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn verify_require_scan_rejects_overridden_and_unscanned_signatures() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    keygen(d, "k", "ecdsa-p256");
+    std::fs::create_dir(d.join("m")).unwrap();
+    std::fs::write(d.join("m/model.pkl"), EVIL).unwrap();
+    let o = run(d, &["sign", "m", "--key", "k", "--allow-unsafe"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("warning: signing despite"));
+    // without --require-scan the signature itself is fine; with it, the override fails
+    assert_eq!(code(&run(d, &["verify", "m", "--key", "k.pub"])), 0);
+    let o = run(
+        d,
+        &[
+            "verify",
+            "m",
+            "--key",
+            "k.pub",
+            "--require-scan",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["findings"][0]["rule_id"], "verify/scan-not-clean");
+    // a signature with no scan record (as other OMS tools write it)
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oms");
+    let status = std::process::Command::new("bash")
+        .arg(fixtures.join("make_model.sh"))
+        .args(["small", "1"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sig = fixtures.join("small.sig.json");
+    let key = fixtures.join("ec256.pub");
+    let args = [
+        "verify",
+        "small",
+        "--key",
+        key.to_str().unwrap(),
+        "--signature",
+        sig.to_str().unwrap(),
+    ];
+    assert_eq!(code(&run(d, &args)), 0);
+    let o = run(
+        d,
+        &[&args[..], &["--require-scan", "--format", "json"]].concat(),
+    );
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["findings"][0]["rule_id"], "verify/scan-missing");
 }

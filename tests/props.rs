@@ -56,6 +56,7 @@ fn passes(model: &Path, bundle: &[u8], key: &signing::VerifyingKey) -> bool {
         model: model.to_path_buf(),
         signature: sig,
         ignore: vec![],
+        require_scan: false,
     };
     match signing::verify(&opts, key, &NoProgress) {
         Ok(report) => !report.failed(),

@@ -77,6 +77,12 @@ rules! {
     UNSIGNED_EMPTY_FILE = ("verify/unsigned-empty-file", Info,
         "An empty file exists that a shards-method bundle cannot record",
         "model_signing's shards method omits empty files; re-sign with the files method (modelsec sign) to cover them");
+    SCAN_MISSING = ("verify/scan-missing", High,
+        "--require-scan: the signature does not record a modelsec scan",
+        "sign with modelsec (it scans first), or drop --require-scan for signatures made by other OMS tools");
+    SCAN_NOT_CLEAN = ("verify/scan-not-clean", High,
+        "--require-scan: the signature records a scan that was not clean (signed with --allow-unsafe)",
+        "the signer overrode scan findings; review the model, fix it and re-sign");
     LEGACY_KEY_REFERENCE = ("verify/legacy-key-reference", Info,
         "The bundle does not name its key (no publicKey.hint)",
         "bundles from model_signing before 1.1 lack the hint; the signature is still checked against the given key");

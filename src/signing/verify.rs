@@ -48,6 +48,8 @@ pub struct VerifyOptions {
     pub signature: PathBuf,
     /// Ignore paths the user passed at verify time; each must have been recorded when signing.
     pub ignore: Vec<String>,
+    /// Fail unless the signed statement records a clean modelsec scan.
+    pub require_scan: bool,
 }
 
 /// Largest bundle read (a manifest of a million files is about 150 MB); a hostile bundle must
@@ -406,14 +408,28 @@ pub fn verify(
         "subject",
         format!("{} sha256:{}", st.subject_name, st.subject_sha256),
     );
+    let scan = st
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(super::SCAN_ANNOTATION));
     report.fact(
         "scan",
-        st.annotations
-            .as_ref()
-            .and_then(|a| a.get(super::SCAN_ANNOTATION))
-            .cloned()
+        scan.cloned()
             .unwrap_or_else(|| "not recorded in the signature".into()),
     );
+    if opts.require_scan {
+        match scan.and_then(|s| s.get("verdict")).and_then(|v| v.as_str()) {
+            None => report.push(Finding::new(
+                &rules::SCAN_MISSING,
+                "the signed statement has no `dev.modelsec.scan` annotation, so nothing says the model was scanned before it was signed",
+            )),
+            Some("clean") => {}
+            Some(v) => report.push(Finding::new(
+                &rules::SCAN_NOT_CLEAN,
+                format!("the signed statement records the scan verdict `{v}`"),
+            )),
+        }
+    }
 
     // Ignore paths: exactly those recorded, plus the bundle itself if it sits in the model.
     let mut ignores: Vec<String> = Vec::new();

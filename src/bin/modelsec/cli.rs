@@ -103,6 +103,9 @@ is written in either case).")]
         /// An ignore path you expect; it must match one recorded at signing.
         #[arg(long, value_name = "PATH")]
         ignore: Vec<String>,
+        /// Also fail unless the signature records a clean modelsec scan (made by `sign`).
+        #[arg(long)]
+        require_scan: bool,
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,

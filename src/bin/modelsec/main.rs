@@ -65,8 +65,9 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             key,
             signature,
             ignore,
+            require_scan,
             format,
-        } => verify(&model, &key, signature, ignore, format),
+        } => verify(&model, &key, signature, ignore, require_scan, format),
         Command::Scan {
             paths,
             format,
@@ -314,6 +315,7 @@ fn verify(
     key: &Path,
     signature: Option<PathBuf>,
     ignore: Vec<String>,
+    require_scan: bool,
     format: FormatArg,
 ) -> Result<ExitStatus> {
     let vk = load_verifying_key(key)?;
@@ -322,6 +324,7 @@ fn verify(
         model: model.to_path_buf(),
         signature,
         ignore,
+        require_scan,
     };
     let report = {
         let bar = Bar::new();
