@@ -171,3 +171,41 @@ fn verify_require_scan_rejects_overridden_and_unscanned_signatures() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["findings"][0]["rule_id"], "verify/scan-missing");
 }
+
+#[test]
+fn sign_scans_what_it_signs() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    keygen(d, "k", "ecdsa-p256");
+    std::fs::create_dir_all(d.join("m/scratch")).unwrap();
+    std::fs::write(d.join("m/model.pkl"), PLAIN).unwrap();
+    std::fs::write(d.join("m/scratch/evil.pkl"), EVIL).unwrap();
+    // the unsafe file is part of the model: refused
+    assert_eq!(code(&run(d, &["sign", "m", "--key", "k"])), 1);
+    // left out of the signature with --ignore: not scanned either, so signing goes ahead
+    let o = run(d, &["sign", "m", "--key", "k", "--ignore", "scratch"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // a signature written inside the model is not scanned as a model file
+    let o = run(
+        d,
+        &[
+            "sign",
+            "m",
+            "--key",
+            "k",
+            "--ignore",
+            "scratch",
+            "--signature",
+            "m/model.sig",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(d, &["scan", "m", "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let list = v["facts"]["not_model_file_list"].as_array().unwrap();
+    assert!(
+        list.iter()
+            .any(|f| f.as_str().unwrap().ends_with("model.sig")),
+        "{list:?}"
+    );
+}

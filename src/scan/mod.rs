@@ -91,6 +91,17 @@ pub fn scan(
     policy: &Policy,
     progress: &dyn ScanProgress,
 ) -> Result<Report, ScanError> {
+    scan_excluding(paths, policy, progress, &[])
+}
+
+/// [`scan`], leaving out files at or under `exclude` (how `sign` scans exactly what it signs:
+/// its `--ignore` paths and the signature itself are left out).
+pub fn scan_excluding(
+    paths: &[PathBuf],
+    policy: &Policy,
+    progress: &dyn ScanProgress,
+    exclude: &[PathBuf],
+) -> Result<Report, ScanError> {
     if paths.is_empty() {
         return Err(ScanError::NoPaths);
     }
@@ -152,6 +163,7 @@ pub fn scan(
             files.push((p.clone(), p.display().to_string(), root));
         }
     }
+    files.retain(|(p, _, _)| !exclude.iter().any(|x| p.starts_with(x)));
     // Files that an ONNX model names as external data hold raw tensor bytes, not a format.
     let external: std::collections::HashSet<PathBuf> = {
         // ONNX models in the directories of the files being scanned (a weights file scanned on
@@ -237,6 +249,15 @@ pub fn scan(
     report.fact("files", files.len() as u64);
     report.fact("scanned", scanned);
     report.fact("not_model_files", skipped.len() as u64);
+    if !skipped.is_empty() {
+        // Say which files were not judged as models, so "not scanned" never looks like "clean".
+        let mut list: Vec<serde_json::Value> =
+            skipped.iter().take(100).map(|s| s.clone().into()).collect();
+        if skipped.len() > 100 {
+            list.push(format!("… and {} more", skipped.len() - 100).into());
+        }
+        report.fact("not_model_file_list", list);
+    }
     report.fact(
         "formats",
         serde_json::to_value(&formats).unwrap_or_default(),

@@ -243,10 +243,31 @@ fn sign(
     let out = signature.unwrap_or_else(|| signing::default_signature_path(model));
     fsutil::check_writable(&out, true)?;
     // Scan first: a model with code-execution findings is not signed unless the user says so.
+    // The scan covers what is signed: ignore paths and the signature itself are left out (a bad
+    // ignore path is reported by signing below).
     let policy = scan::Policy::load(allowlist)?;
+    let mut exclude: Vec<PathBuf> = Vec::new();
+    if let Ok(root) = std::fs::canonicalize(model)
+        && root.is_dir()
+    {
+        for ig in &ignore {
+            if let Ok(rel) = signing::manifest::normalize_ignore(&root, ig) {
+                exclude.push(model.join(rel));
+            }
+        }
+        let out_dir = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if let (Ok(dir), Some(name)) = (std::fs::canonicalize(out_dir), out.file_name())
+            && let Ok(rel) = dir.join(name).strip_prefix(&root)
+        {
+            exclude.push(model.join(rel));
+        }
+    }
     let report = {
         let bar = FileBar::new();
-        scan::scan(&[model.to_path_buf()], &policy, &bar)?
+        scan::scan_excluding(&[model.to_path_buf()], &policy, &bar, &exclude)?
     };
     let failing = report
         .findings
