@@ -66,11 +66,6 @@ impl<'r> Input<'r> {
         self.pos
     }
 
-    /// The frame mode.
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// Make at least `need` (≤ buffer size) bytes available; false at end of data.
     fn fill(&mut self, need: usize) -> Result<bool, ReadError> {
         debug_assert!(need <= BUF);
@@ -138,11 +133,6 @@ impl<'r> Input<'r> {
         Ok(())
     }
 
-    /// Whether a frame is open and not fully consumed.
-    pub fn in_unfinished_frame(&self) -> bool {
-        self.frame_end.is_some_and(|e| self.pos < e)
-    }
-
     /// One byte (an opcode).
     #[inline]
     pub fn byte(&mut self) -> Result<u8, ReadError> {
@@ -164,15 +154,6 @@ impl<'r> Input<'r> {
         self.start += 1;
         self.pos += 1;
         Ok(b)
-    }
-
-    /// Peek at the next byte without consuming it (no frame rules).
-    pub fn peek(&mut self) -> Result<Option<u8>, ReadError> {
-        Ok(if self.fill(1)? {
-            Some(self.buf[self.start])
-        } else {
-            None
-        })
     }
 
     /// Exactly `n` bytes (n ≤ 64 KiB).

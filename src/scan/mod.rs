@@ -79,8 +79,6 @@ pub struct FileResult {
     pub findings: Vec<Finding>,
     /// Whether the file was recognised as a model format and analysed.
     pub scanned: bool,
-    /// Globals imported by its pickles (`module.name`).
-    pub imports: Vec<String>,
     /// Format name, for the report.
     pub format: &'static str,
 }
@@ -219,7 +217,6 @@ pub fn scan_excluding(
                     ],
                     scanned: true,
                     format: "error",
-                    ..FileResult::default()
                 })
             };
             progress.file_done(shown);
@@ -742,11 +739,6 @@ impl Ctx<'_> {
                 Some(f.offset),
                 f.message.clone(),
             );
-        }
-        for i in &o.imports {
-            if !self.out.imports.contains(i) {
-                self.out.imports.push(i.clone());
-            }
         }
     }
 

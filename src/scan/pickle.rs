@@ -9,7 +9,7 @@ use super::policy::{Policy, Verdict, is_dunder_path};
 use super::rules;
 use crate::report::{Rule, Severity};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// Strings longer than this are not kept (they cannot be module or attribute names).
@@ -255,7 +255,10 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, Stop> {
 /// Scans pickles against a policy.
 pub struct Machine<'p> {
     policy: &'p Policy,
-    seen: HashMap<(String, String, &'static str), usize>,
+    /// (subject, rule id) pairs already reported by [`Machine::find_once`].
+    seen: HashSet<(String, &'static str)>,
+    /// Verdicts of the globals imported so far (each is judged and reported once).
+    verdicts: HashMap<(String, String), Verdict>,
     out: Outcome,
     nest: u32,
 }
@@ -265,7 +268,8 @@ impl<'p> Machine<'p> {
     pub fn new(policy: &'p Policy) -> Self {
         Machine {
             policy,
-            seen: HashMap::new(),
+            seen: HashSet::new(),
+            verdicts: HashMap::new(),
             out: Outcome::default(),
             nest: 0,
         }
@@ -291,11 +295,9 @@ impl<'p> Machine<'p> {
 
     /// Report a finding once per (subject, rule) per stream.
     fn find_once(&mut self, rule: &'static Rule, key: &str, offset: u64, msg: String) {
-        let k = (key.to_string(), String::new(), rule.id);
-        if self.seen.contains_key(&k) {
+        if !self.seen.insert((key.to_string(), rule.id)) {
             return;
         }
-        self.seen.insert(k, 1);
         self.find(rule, None, offset, msg);
     }
 
@@ -315,39 +317,42 @@ impl<'p> Machine<'p> {
                 m = m2.to_string();
             }
         }
+        let key = (m.clone(), n.clone());
+        if let Some(verdict) = self.verdicts.get(&key) {
+            return V::Global(Rc::new(Global {
+                module: m,
+                name: n,
+                verdict: verdict.clone(),
+            }));
+        }
         let verdict = self.policy.judge(&m, &n);
+        self.verdicts.insert(key, verdict.clone());
         let full = format!("{m}.{n}");
-        if !self.out.imports.contains(&full) && self.out.imports.len() < 4096 {
+        if self.out.imports.len() < 4096 {
             self.out.imports.push(full.clone());
         }
-        let key = (m.clone(), n.clone(), "import");
-        let first = !self.seen.contains_key(&key);
-        *self.seen.entry(key).or_insert(0) += 1;
-        if first {
-            let walk = is_dunder_path(&n) || is_dunder_path(&m) || n.contains('.');
-            if walk && !matches!(verdict, Verdict::Allowed { .. }) {
-                let msg = format!(
-                    "{how} imports `{m}` `{n}`{mapped}: the loader resolves this by walking attributes{}",
-                    if is_dunder_path(&n) || is_dunder_path(&m) {
-                        " through dunder names"
-                    } else {
-                        ""
-                    }
-                );
-                self.find(&rules::ATTRIBUTE_WALK, None, offset, msg);
+        let walk = is_dunder_path(&n) || is_dunder_path(&m) || n.contains('.');
+        if walk && !matches!(verdict, Verdict::Allowed { .. }) {
+            let msg = format!(
+                "{how} imports `{m}` `{n}`{mapped}: the loader resolves this by walking attributes{}",
+                if is_dunder_path(&n) || is_dunder_path(&m) {
+                    " through dunder names"
+                } else {
+                    ""
+                }
+            );
+            self.find(&rules::ATTRIBUTE_WALK, None, offset, msg);
+        }
+        match &verdict {
+            Verdict::Allowed { .. } => {}
+            Verdict::Dangerous(why) => {
+                let msg = format!("{how} imports `{full}`{mapped}: {why}");
+                self.find(&rules::DANGEROUS_GLOBAL, None, offset, msg);
             }
-            match &verdict {
-                Verdict::Allowed { .. } => {}
-                Verdict::Dangerous(why) => {
-                    let msg = format!("{how} imports `{full}`{mapped}: {why}");
-                    self.find(&rules::DANGEROUS_GLOBAL, None, offset, msg);
-                }
-                Verdict::Unknown if walk => {}
-                Verdict::Unknown => {
-                    let msg =
-                        format!("{how} imports `{full}`{mapped}, which is not on the allow-list");
-                    self.find(&rules::UNKNOWN_GLOBAL, None, offset, msg);
-                }
+            Verdict::Unknown if walk => {}
+            Verdict::Unknown => {
+                let msg = format!("{how} imports `{full}`{mapped}, which is not on the allow-list");
+                self.find(&rules::UNKNOWN_GLOBAL, None, offset, msg);
             }
         }
         V::Global(Rc::new(Global {

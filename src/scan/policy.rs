@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The built-in policy, embedded in the binary.
 pub const BUILTIN: &str = include_str!("../../policies/scan.toml");
@@ -247,11 +247,6 @@ fn bad_module(m: &str) -> Option<&'static str> {
 pub fn is_dunder_path(s: &str) -> bool {
     s.split('.')
         .any(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__"))
-}
-
-/// Read a policy file for validation only (used by tests and `--allowlist` errors).
-pub fn validate_file(path: &Path) -> Result<(), PolicyError> {
-    Policy::load(&[path.to_path_buf()]).map(|_| ())
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
                 } else {
                     let base = e.name.rsplit('/').next().unwrap_or(&e.name).to_string();
                     ctx.blob(&raw, &child, &base, depth + 1);
-                    check_crc(ctx, &raw, e, &child, false);
+                    check_crc(ctx, &raw, e, &child);
                 }
             }
             8 | 12 => {
@@ -451,9 +451,9 @@ fn scan_member_pickle(
     s.outcomes.iter().flat_map(|o| o.storages.clone()).collect()
 }
 
-fn check_crc(ctx: &mut Ctx<'_>, raw: &Blob, e: &Entry, child: &Member, force: bool) {
+fn check_crc(ctx: &mut Ctx<'_>, raw: &Blob, e: &Entry, child: &Member) {
     // Only small members are re-read for their CRC (large stored tensors are not read at all).
-    if !force && raw.len > 64 << 20 {
+    if raw.len > 64 << 20 {
         return;
     }
     let mut r = CrcReader {
