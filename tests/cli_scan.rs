@@ -209,3 +209,42 @@ fn sign_scans_what_it_signs() {
         "{list:?}"
     );
 }
+
+/// A pickle whose `os.system` call only CPython's buffered reader sees (FRAME divergence).
+fn frame_divergence_pickle() -> Vec<u8> {
+    let p = b"cos\nsystem\n(S'id'\ntR";
+    let mut d = b"\x80\x05\x95\x02\x00\x00\x00\x00\x00\x00\x00B".to_vec();
+    d.push(1 + p.len() as u8);
+    d.extend_from_slice(b"\0\0\0\0");
+    d.extend_from_slice(p);
+    d.push(b'.');
+    d
+}
+
+#[test]
+fn frame_divergence_is_read_both_ways_inside_containers() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // an object array in a .npy file is a pickle stream too
+    let header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&((header.len() + 1) as u16).to_le_bytes());
+    npy.extend_from_slice(header);
+    npy.push(b'\n');
+    npy.extend_from_slice(&frame_divergence_pickle());
+    std::fs::write(d.join("a.npy"), npy).unwrap();
+    let o = run(d, &["scan", "a.npy", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"scan/pickle-frame-divergence"), "{rules:?}");
+    assert!(
+        rules.contains(&"scan/pickle-dangerous-global"),
+        "the buffered reading names the call: {rules:?}"
+    );
+}

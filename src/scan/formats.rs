@@ -123,10 +123,7 @@ pub(crate) fn scan_npy(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member) {
     };
     let data = blob.slice(h.data_start, blob.len);
     if h.object {
-        let mut r = data.reader();
-        let mut inp = Input::new(&mut r, Mode::Linear);
-        let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-        ctx.report_stream(&s, member, true);
+        ctx.pickle_stream(&mut data.reader(), Some(&data), member);
         return;
     }
     if let (Some(size), Some(count)) = (h.itemsize, h.count) {
@@ -319,10 +316,7 @@ pub(crate) fn scan_tar(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
         let data = blob.slice(*pos, *size);
         match (torch, name.as_str()) {
             (true, "pickle" | "sys_info") => {
-                let mut r = data.reader();
-                let mut inp = Input::new(&mut r, Mode::Linear);
-                let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-                ctx.report_stream(&s, &child, true);
+                ctx.pickle_stream(&mut data.reader(), Some(&data), &child);
             }
             (true, "storages") => walk_tar_storages(ctx, &data, &child),
             (true, "tensors") => walk_tar_tensors(ctx, &data, &child),

@@ -663,18 +663,16 @@ impl Ctx<'_> {
             }
             Kind::Pickle => {
                 self.mark("pickle");
-                self.pickle_blob(blob, member, true);
+                self.pickle_blob(blob, member);
             }
             Kind::Other => {
                 // Not a known model format. A protocol-0/1 pickle has no magic, so probe: if the
                 // whole file is a pickle that imports something, it is one.
                 if head[0] == 0x80 || looks_like_text_pickle(&head) {
-                    let mut r = blob.reader();
-                    let mut inp = Input::new(&mut r, Mode::Linear);
-                    let s = pickle::scan_stream(self.policy, &mut inp, 1);
+                    let (s, crossing) = self.first_pass(&mut blob.reader());
                     if s.end == End::Stop && s.outcomes.iter().any(|o| !o.imports.is_empty()) {
                         self.mark("pickle");
-                        self.pickle_blob(blob, member, true);
+                        self.finish_pickle_blob(blob, member, s, crossing);
                     }
                 } else if model_ext(name) {
                     self.mark("unknown");
@@ -684,34 +682,75 @@ impl Ctx<'_> {
         }
     }
 
-    /// Scan a pickle stream held in a blob (two passes when FRAME boundaries are crossed).
-    fn pickle_blob(&mut self, blob: &Blob, member: &Member, polyglot_check: bool) {
-        let mut r = blob.reader();
-        let mut inp = Input::new(&mut r, Mode::Linear);
-        let first = pickle::scan_stream(self.policy, &mut inp, 1);
-        let crossing = inp.crossing;
+    /// Scan a pickle file or member held in a blob.
+    fn pickle_blob(&mut self, blob: &Blob, member: &Member) {
+        let (first, crossing) = self.first_pass(&mut blob.reader());
+        self.finish_pickle_blob(blob, member, first, crossing);
+    }
+
+    /// Report a pickle blob's first (linear) pass: as a legacy torch checkpoint when its first
+    /// pickle is the torch magic number, otherwise as one stream; then look for a zip behind it.
+    fn finish_pickle_blob(
+        &mut self,
+        blob: &Blob,
+        member: &Member,
+        first: Stream,
+        crossing: Option<u64>,
+    ) {
         // Legacy torch: the first pickle is the magic number; five pickles, then raw storages.
-        let legacy = first.outcomes.first().and_then(|o| o.top_int) == Some(TORCH_MAGIC);
-        if legacy {
+        if first.outcomes.first().and_then(|o| o.top_int) == Some(TORCH_MAGIC) {
             formats::scan_legacy_torch(self, blob, member);
+            self.frame_divergence(crossing, None, member);
         } else {
             self.report_stream(&first, member, true);
-            if crossing.is_some() {
-                let mut r = blob.reader();
-                let mut inp = Input::new(&mut r, Mode::Buffered);
-                let second = pickle::scan_stream(self.policy, &mut inp, 1);
-                self.report_stream(&second, member, false);
-            }
+            self.frame_divergence(crossing, Some(blob), member);
         }
-        if let Some(at) = crossing {
-            self.add(&rules::FRAME_DIVERGENCE, member, Some(at), format!(
-                "a read at offset {at} crosses the end of its FRAME: CPython's C unpickler reading a file without peek() skips the rest of the frame there, so it runs different opcodes than a linear reader; both readings were scanned"
-            ));
-        }
-        if polyglot_check && blob.len >= 22 && zip::has_eocd(blob) {
+        if blob.len >= 22 && zip::has_eocd(blob) {
             self.add(&rules::POLYGLOT, member, Some(0), "the file is a pickle and also ends with a zip directory: pickle.load runs the pickle, zip readers see the archive; both were scanned".into());
             zip::scan_zip(self, blob, member, 1);
         }
+    }
+
+    /// The linear pass over a pickle stream (what `pickle.loads` and every linear reader see).
+    fn first_pass(&self, r: &mut dyn Read) -> (Stream, Option<u64>) {
+        let mut inp = Input::new(r, Mode::Linear);
+        let s = pickle::scan_stream(self.policy, &mut inp, 1);
+        (s, inp.crossing)
+    }
+
+    /// Scan and report the pickle stream that `first` reads, and return it. `again` holds the
+    /// same bytes when they can be read a second time (see [`Ctx::frame_divergence`]).
+    pub(crate) fn pickle_stream(
+        &mut self,
+        first: &mut dyn Read,
+        again: Option<&Blob>,
+        member: &Member,
+    ) -> Stream {
+        let (s, crossing) = self.first_pass(first);
+        self.report_stream(&s, member, true);
+        self.frame_divergence(crossing, again, member);
+        s
+    }
+
+    /// A read crossed the end of a FRAME: report it, and when the bytes can be read again,
+    /// scan them as CPython's C unpickler reads a file without `peek()`.
+    pub(crate) fn frame_divergence(
+        &mut self,
+        crossing: Option<u64>,
+        again: Option<&Blob>,
+        member: &Member,
+    ) {
+        let Some(at) = crossing else { return };
+        if let Some(blob) = again {
+            let mut r = blob.reader();
+            let mut inp = Input::new(&mut r, Mode::Buffered);
+            let s = pickle::scan_stream(self.policy, &mut inp, 1);
+            self.report_stream(&s, member, false);
+        }
+        self.add(&rules::FRAME_DIVERGENCE, member, Some(at), format!(
+            "a read at offset {at} crosses the end of its FRAME: CPython's C unpickler reading a file without peek() skips the rest of the frame there, so it runs different opcodes than a linear reader; {}",
+            if again.is_some() { "both readings were scanned" } else { "only the linear reading was scanned" }
+        ));
     }
 
     /// Report what the pickle machine found in a stream.
@@ -840,10 +879,7 @@ impl Ctx<'_> {
         let inner_kind = sniff(&head, &inner_name, u64::MAX);
         if inner_kind == Kind::Pickle || looks_like_text_pickle(&head) {
             // Stream straight through the pickle machine (joblib arrays are skipped inline).
-            let mut inp = Input::new(&mut lim, Mode::Linear);
-            let s = pickle::scan_stream(self.policy, &mut inp, 1);
-            let crossing = inp.crossing;
-            let mut s = s;
+            let (mut s, crossing) = self.first_pass(&mut lim);
             if tripped.get() {
                 self.add(&rules::ARCHIVE_BOMB, &child, None, format!("decompressed data exceeds {} bytes (limit {MAX_RATIO}:1 past 512 MiB); the rest was not scanned", bomb_limit(blob.len)));
                 s.end = End::Stop;
@@ -859,16 +895,7 @@ impl Ctx<'_> {
                 }
             }
             self.report_stream(&s, &child, true);
-            if let Some(at) = crossing {
-                self.add(
-                    &rules::FRAME_DIVERGENCE,
-                    &child,
-                    Some(at),
-                    format!(
-                        "a read at offset {at} crosses the end of its FRAME (readers disagree)"
-                    ),
-                );
-            }
+            self.frame_divergence(crossing, None, &child);
             return;
         }
         // Anything else: decompress into a temporary file and scan that.

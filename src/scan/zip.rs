@@ -3,7 +3,6 @@
 //! Every quirk that makes Python's `zipfile` (or another reader) disagree is a finding.
 
 use super::{Blob, Ctx, Member, rules, torch_elsize};
-use crate::scan::input::{Input, Mode};
 use crate::scan::pickle;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Read};
@@ -243,10 +242,7 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
         if head.first() == Some(&0x80) || head.first() == Some(&b'c') || head.first() == Some(&b'(')
         {
             ctx.add(&rules::POLYGLOT, member, Some(0), format!("{first} byte(s) before the first zip entry start like a pickle: pickle.load runs them, zip readers skip them; scanned as a pickle"));
-            let mut r = prefix.reader();
-            let mut inp = Input::new(&mut r, Mode::Linear);
-            let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-            ctx.report_stream(&s, member, true);
+            ctx.pickle_stream(&mut prefix.reader(), Some(&prefix), member);
         } else {
             ctx.add(
                 &rules::ZIP_STRUCTURE,
@@ -363,10 +359,7 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
                             len: n,
                         };
                         if Some(idx) == data_pkl || e.name.ends_with(".pkl") {
-                            let mut r = inner.reader();
-                            let mut inp = Input::new(&mut r, Mode::Linear);
-                            let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-                            ctx.report_stream(&s, &child, true);
+                            let s = ctx.pickle_stream(&mut inner.reader(), Some(&inner), &child);
                             if Some(idx) == data_pkl {
                                 storages =
                                     s.outcomes.iter().flat_map(|o| o.storages.clone()).collect();
@@ -425,28 +418,11 @@ fn scan_member_pickle(
         inner: raw.reader(),
         hasher: crc32fast::Hasher::new(),
     };
-    let (s, crossing) = {
-        let mut inp = Input::new(&mut r, Mode::Linear);
-        let s = pickle::scan_stream(ctx.policy, &mut inp, 1);
-        (s, inp.crossing)
-    };
+    let s = ctx.pickle_stream(&mut r, Some(raw), child);
+    // Read the rest of the member too, so the CRC covers all of it.
     let _ = io::copy(&mut r, &mut io::sink());
     if r.hasher.finalize() != e.crc {
         crc_mismatch(ctx, e, child);
-    }
-    ctx.report_stream(&s, child, true);
-    if crossing.is_some() {
-        let mut r = raw.reader();
-        let mut inp = Input::new(&mut r, Mode::Buffered);
-        let s2 = pickle::scan_stream(ctx.policy, &mut inp, 1);
-        ctx.report_stream(&s2, child, false);
-        ctx.add(
-            &rules::FRAME_DIVERGENCE,
-            child,
-            crossing,
-            "a read crosses the end of its FRAME: readers disagree; both readings were scanned"
-                .into(),
-        );
     }
     s.outcomes.iter().flat_map(|o| o.storages.clone()).collect()
 }
