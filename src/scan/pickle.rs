@@ -235,21 +235,17 @@ fn shallow(v: V) -> V {
     }
 }
 
-enum Stop {
-    End(End),
-}
-
-impl From<ReadError> for Stop {
+impl From<ReadError> for End {
     fn from(e: ReadError) -> Self {
         match e {
-            ReadError::Eof => Stop::End(End::Truncated),
-            ReadError::Io(e) => Stop::End(End::Io(e.to_string())),
+            ReadError::Eof => End::Truncated,
+            ReadError::Io(e) => End::Io(e.to_string()),
         }
     }
 }
 
-fn invalid<T>(msg: impl Into<String>) -> Result<T, Stop> {
-    Err(Stop::End(End::Invalid(msg.into())))
+fn invalid<T>(msg: impl Into<String>) -> Result<T, End> {
+    Err(End::Invalid(msg.into()))
 }
 
 /// Scans pickles against a policy.
@@ -277,10 +273,7 @@ impl<'p> Machine<'p> {
 
     /// Run one pickle (up to and including STOP) from `input`.
     pub fn run(mut self, input: &mut Input<'_>) -> (Outcome, End) {
-        let end = match self.run_one(input) {
-            Ok(()) => End::Stop,
-            Err(Stop::End(e)) => e,
-        };
+        let end = self.run_one(input).err().unwrap_or(End::Stop);
         (self.out, end)
     }
 
@@ -401,7 +394,7 @@ impl<'p> Machine<'p> {
         }
     }
 
-    fn run_one(&mut self, inp: &mut Input<'_>) -> Result<(), Stop> {
+    fn run_one(&mut self, inp: &mut Input<'_>) -> Result<(), End> {
         let mut stack: Vec<V> = Vec::new();
         let mut meta: Vec<Vec<V>> = Vec::new();
         // Emptied mark stacks, reused so that APPENDS batches do not reallocate.
@@ -443,9 +436,9 @@ impl<'p> Machine<'p> {
 
         loop {
             if stack.len() + depth_total > MAX_STACK {
-                return Err(Stop::End(End::Limit(format!(
+                return Err(End::Limit(format!(
                     "more than {MAX_STACK} values on the pickle stack"
-                ))));
+                )));
             }
             let at = inp.pos();
             let op = inp.byte()?;
@@ -955,7 +948,7 @@ impl<'p> Machine<'p> {
         }
     }
 
-    fn build(&mut self, target: &V, state: &V, at: u64, inp: &mut Input<'_>) -> Result<(), Stop> {
+    fn build(&mut self, target: &V, state: &V, at: u64, inp: &mut Input<'_>) -> Result<(), End> {
         match target {
             V::Global(g) => {
                 self.find_once(
@@ -997,7 +990,7 @@ impl<'p> Machine<'p> {
 
     /// joblib writes a NumpyArrayWrapper's array bytes (or, for object arrays, a nested pickle)
     /// into the stream right after its BUILD; the joblib unpickler reads them there.
-    fn joblib_array(&mut self, state: &V, at: u64, inp: &mut Input<'_>) -> Result<(), Stop> {
+    fn joblib_array(&mut self, state: &V, at: u64, inp: &mut Input<'_>) -> Result<(), End> {
         let get = |k: &str| dict_get(state, k);
         let shape = get("shape");
         let count = match &shape {
@@ -1014,9 +1007,9 @@ impl<'p> Machine<'p> {
             (_, Some(None)) => {
                 // Object array: a complete nested pickle follows.
                 if self.nest >= MAX_NEST {
-                    return Err(Stop::End(End::Limit(format!(
+                    return Err(End::Limit(format!(
                         "joblib object arrays nested more than {MAX_NEST} deep"
-                    ))));
+                    )));
                 }
                 self.nest += 1;
                 let r = self.run_one(inp);
@@ -1031,11 +1024,7 @@ impl<'p> Machine<'p> {
                 let n = count
                     .checked_mul(itemsize as u128)
                     .filter(|n| *n <= u64::MAX as u128)
-                    .ok_or_else(|| {
-                        Stop::End(End::Invalid(format!(
-                            "joblib array at {at}: size overflows"
-                        )))
-                    })?;
+                    .ok_or_else(|| End::Invalid(format!("joblib array at {at}: size overflows")))?;
                 inp.raw_skip(n as u64)?;
                 Ok(())
             }
@@ -1134,7 +1123,7 @@ fn bytes_as_str(d: Option<Vec<u8>>) -> V {
     }
 }
 
-fn utf8_value(d: Option<Vec<u8>>, at: u64) -> Result<V, Stop> {
+fn utf8_value(d: Option<Vec<u8>>, at: u64) -> Result<V, End> {
     match d {
         Some(d) => match String::from_utf8(d) {
             Ok(s) => Ok(str_value(s)),
@@ -1266,13 +1255,9 @@ pub fn scan_stream(policy: &Policy, input: &mut Input<'_>, pickles: usize) -> St
         Ok(true) => None,
         Ok(false) => Some(input.pos()),
         Err(e) => {
-            let end = match e {
-                ReadError::Eof => End::Truncated,
-                ReadError::Io(e) => End::Io(e.to_string()),
-            };
             return Stream {
                 outcomes,
-                end,
+                end: e.into(),
                 trailing: None,
             };
         }
