@@ -47,7 +47,7 @@ const MAX_DECOMPRESSED: u64 = 64 << 30;
 #[non_exhaustive]
 pub enum ScanError {
     /// A path given on the command line does not exist or cannot be listed.
-    #[error("cannot scan `{}`: {source}", path.display())]
+    #[error("cannot scan `{}`: check that the path exists and is readable", path.display())]
     Path {
         /// The path.
         path: PathBuf,
