@@ -10,6 +10,7 @@
 //! - [`fsutil`]: atomic, permission-aware file writes shared by every command.
 
 pub mod fsutil;
+pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod signing;

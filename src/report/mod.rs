@@ -12,6 +12,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+/// Declare a catalogue of built-in rules: one `const` per rule plus `ALL`.
+#[macro_export]
+macro_rules! rule_catalogue {
+    ($( $konst:ident = ($id:literal, $sev:ident, $desc:literal, $help:literal); )*) => {
+        $( #[doc = $desc] pub const $konst: Rule = Rule::builtin($id, Severity::$sev, $desc, $help); )*
+        /// Every rule of this catalogue.
+        pub const ALL: &[Rule] = &[ $( $konst ),* ];
+    };
+}
+
 /// Version of the JSON report layout; bumped on any breaking change to it.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -79,6 +89,60 @@ pub struct Rule {
     pub help: &'static str,
 }
 
+impl Rule {
+    /// A rule of a built-in catalogue.
+    pub const fn builtin(
+        id: &'static str,
+        severity: Severity,
+        description: &'static str,
+        help: &'static str,
+    ) -> Rule {
+        Rule {
+            id,
+            description,
+            severity,
+            help,
+        }
+    }
+}
+
+/// A rule as a report carries it: a built-in catalogue entry, or a rule loaded from a policy
+/// file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: String,
+    pub severity: Severity,
+    pub help: String,
+    /// Where the rule is documented, if anywhere.
+    pub help_uri: Option<String>,
+}
+
+impl From<&Rule> for RuleInfo {
+    fn from(r: &Rule) -> Self {
+        RuleInfo {
+            id: r.id.to_string(),
+            description: r.description.to_string(),
+            severity: r.severity,
+            help: r.help.to_string(),
+            help_uri: None,
+        }
+    }
+}
+
+/// Why a finding does not count: who waived it, why, and until when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    /// `config` (a `.modelsec.toml` entry), `inline` (a comment) or `annotation` (Kubernetes).
+    pub kind: String,
+    /// The reason given.
+    pub reason: String,
+    /// Last day it applies (YYYY-MM-DD).
+    pub expires: String,
+    /// Where it was written (`file:line`).
+    pub origin: String,
+}
+
 /// Where a finding is. Every part is optional because findings come from files, archive
 /// members, byte offsets inside binaries, or config keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +188,9 @@ pub struct Finding {
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Set when a suppression waives this finding: it is reported but does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 impl Finding {
@@ -135,6 +202,7 @@ impl Finding {
             message: message.into(),
             location: None,
             help: Some(rule.help.to_string()),
+            suppressed: None,
         }
     }
 
@@ -180,8 +248,15 @@ impl Default for ToolInfo {
 pub struct Summary {
     /// `pass` when no finding fails the run, otherwise `fail`.
     pub verdict: String,
-    /// Number of findings per severity name.
+    /// Number of findings per severity name (suppressed ones not included).
     pub counts: BTreeMap<String, usize>,
+    /// Number of suppressed findings.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suppressed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What a command found, plus the facts it established on the way (signer key, file counts, …).
@@ -203,7 +278,7 @@ pub struct Report {
     pub summary: Summary,
     /// The catalogue the findings' rule ids come from (used by SARIF).
     #[serde(skip)]
-    pub rules: Vec<Rule>,
+    pub rules: Vec<RuleInfo>,
 }
 
 /// Outcome of a command, mapped to the process exit code by the binary.
@@ -239,8 +314,15 @@ impl Report {
             facts: BTreeMap::new(),
             findings: Vec::new(),
             summary: Summary::default(),
-            rules: rules.to_vec(),
+            rules: rules.iter().map(RuleInfo::from).collect(),
         }
+    }
+
+    /// An empty report whose catalogue holds owned rules (policy files).
+    pub fn with_rules(command: &str, rules: Vec<RuleInfo>) -> Self {
+        let mut r = Report::new(command, &[]);
+        r.rules = rules;
+        r
     }
 
     /// Record a fact.
@@ -267,18 +349,25 @@ impl Report {
                 .then_with(|| a.message.cmp(&b.message))
         });
         let mut counts = BTreeMap::new();
-        for f in &self.findings {
+        for f in self.findings.iter().filter(|f| f.suppressed.is_none()) {
             *counts.entry(f.severity.as_str().to_string()).or_insert(0) += 1;
         }
         self.summary = Summary {
             verdict: if self.failed() { "fail" } else { "pass" }.to_string(),
             counts,
+            suppressed: self
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_some())
+                .count(),
         };
     }
 
     /// Whether any finding fails the run.
     pub fn failed(&self) -> bool {
-        self.findings.iter().any(|f| f.severity.fails())
+        self.findings
+            .iter()
+            .any(|f| f.severity.fails() && f.suppressed.is_none())
     }
 
     /// 0 when clean, 1 when a finding fails the run.
@@ -291,7 +380,7 @@ impl Report {
     }
 
     /// Look up a rule of this report's catalogue by id.
-    pub fn rule(&self, id: &str) -> Option<&Rule> {
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|r| r.id == id)
     }
 
@@ -328,12 +417,7 @@ pub enum Format {
 mod tests {
     use super::*;
 
-    const RULE: Rule = Rule {
-        id: "test/rule",
-        description: "a test rule",
-        severity: Severity::High,
-        help: "fix it",
-    };
+    const RULE: Rule = Rule::builtin("test/rule", Severity::High, "a test rule", "fix it");
 
     #[test]
     fn exit_status_follows_severity() {

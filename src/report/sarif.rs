@@ -81,7 +81,7 @@ fn location(f: &Finding) -> Option<sarif::Location> {
 
 pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
     // Rules: the catalogue, plus any rule id a finding uses that the catalogue lacks.
-    let mut rules: Vec<(String, String, Severity, String)> = report
+    let mut rules: Vec<(String, String, Severity, String, Option<String>)> = report
         .rules
         .iter()
         .map(|r| {
@@ -90,6 +90,7 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                 r.description.to_string(),
                 r.severity,
                 r.help.to_string(),
+                r.help_uri.clone(),
             )
         })
         .collect();
@@ -100,12 +101,13 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                 f.rule_id.clone(),
                 f.severity,
                 f.help.clone().unwrap_or_default(),
+                None,
             ));
         }
     }
     let descriptors: Vec<sarif::ReportingDescriptor> = rules
         .iter()
-        .map(|(id, description, severity, help)| {
+        .map(|(id, description, severity, help, uri)| {
             let mut d = sarif::ReportingDescriptor::builder()
                 .id(id.clone())
                 .name(id.clone())
@@ -120,6 +122,7 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                     ("tags", serde_json::json!(["security"])),
                 ]))
                 .build();
+            d.help_uri = uri.clone();
             d.default_configuration = Some(
                 sarif::ReportingConfiguration::builder()
                     .level(serde_json::to_value(level(*severity)).unwrap_or_default())
@@ -156,6 +159,15 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                 .build();
             if let Some(loc) = location(f) {
                 r.locations = Some(vec![loc]);
+            }
+            if let Some(sup) = &f.suppressed {
+                let kind = if sup.kind == "config" { "external" } else { "inSource" };
+                let value = serde_json::json!({
+                    "kind": kind,
+                    "status": "accepted",
+                    "justification": format!("{} (until {}; {})", sup.reason, sup.expires, sup.origin),
+                });
+                r.suppressions = serde_json::from_value(serde_json::json!([value])).ok();
             }
             r
         })
@@ -204,12 +216,12 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
 mod tests {
     use crate::report::{Finding, Format, Location, Report, Rule, Severity};
 
-    const RULE: Rule = Rule {
-        id: "verify/file-modified",
-        description: "a signed file's content changed",
-        severity: Severity::Critical,
-        help: "restore the file",
-    };
+    const RULE: Rule = Rule::builtin(
+        "verify/file-modified",
+        Severity::Critical,
+        "a signed file's content changed",
+        "restore the file",
+    );
 
     #[test]
     fn sarif_has_rules_levels_and_one_based_lines() {

@@ -2,15 +2,7 @@
 
 use crate::report::{Rule, Severity};
 
-macro_rules! rules {
-    ($( $konst:ident = ($id:literal, $sev:ident, $desc:literal, $help:literal); )*) => {
-        $( #[doc = $desc] pub const $konst: Rule = Rule { id: $id, description: $desc, severity: Severity::$sev, help: $help }; )*
-        /// Every rule of this catalogue.
-        pub const ALL: &[Rule] = &[ $( $konst ),* ];
-    };
-}
-
-rules! {
+crate::rule_catalogue! {
     UNKNOWN_GLOBAL = ("scan/pickle-unknown-global", High,
         "A pickle imports a global that is not on the allow-list",
         "loading runs whatever this global does; if you trust it, add the exact (module, name) to an allow-list file and pass --allowlist, otherwise convert the model to safetensors");

@@ -2,15 +2,7 @@
 
 use crate::report::{Rule, Severity};
 
-macro_rules! rules {
-    ($( $konst:ident = ($id:literal, $sev:ident, $desc:literal, $help:literal); )*) => {
-        $( #[doc = $desc] pub const $konst: Rule = Rule { id: $id, description: $desc, severity: Severity::$sev, help: $help }; )*
-        /// Every rule of this catalogue.
-        pub const ALL: &[Rule] = &[ $( $konst ),* ];
-    };
-}
-
-rules! {
+crate::rule_catalogue! {
     SIGNATURE_INVALID = ("verify/signature-invalid", Critical,
         "No DSSE signature in the bundle verifies with the given public key",
         "the bundle or its payload was altered, or it was signed by another key: re-sign the model, or verify with the signer's public key");

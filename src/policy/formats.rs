@@ -1,0 +1,842 @@
+//! Recognise a config file by name and content, and read it into [`Node`] trees with positions.
+//!
+//! YAML (Kubernetes, compose, generic), JSON and TOML use real parsers; the line formats
+//! (`.properties`, INI, `.env`, Dockerfile, systemd units, Jupyter's Python config,
+//! `requirements.txt`) are read here following their documented syntax.
+
+use super::doc::{Key, Kind, LineIndex, Node, Pos, SyntaxError, parse_toml, parse_yaml};
+
+/// What a file was recognised as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Yaml,
+    Json,
+    Toml,
+    Properties,
+    Ini,
+    Dotenv,
+    Dockerfile,
+    Systemd,
+    JupyterPy,
+    Requirements,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+            Format::Toml => "toml",
+            Format::Properties => "properties",
+            Format::Ini => "ini",
+            Format::Dotenv => "dotenv",
+            Format::Dockerfile => "dockerfile",
+            Format::Systemd => "systemd",
+            Format::JupyterPy => "jupyter-py",
+            Format::Requirements => "requirements",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name {
+            "yaml" | "yml" => Format::Yaml,
+            "json" => Format::Json,
+            "toml" => Format::Toml,
+            "properties" => Format::Properties,
+            "ini" => Format::Ini,
+            "dotenv" | "env" => Format::Dotenv,
+            "dockerfile" => Format::Dockerfile,
+            "systemd" => Format::Systemd,
+            "jupyter-py" => Format::JupyterPy,
+            "requirements" => Format::Requirements,
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: &'static str =
+        "yaml, json, toml, properties, ini, dotenv, dockerfile, systemd, jupyter-py, requirements";
+}
+
+/// Recognise a file by its name, then by its first meaningful line. `None`: not a config file
+/// this tool reads.
+pub fn detect(path: &str, text: &str) -> Option<Format> {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    if lower == "dockerfile"
+        || lower == "containerfile"
+        || lower.starts_with("dockerfile.")
+        || ext == "dockerfile"
+        || ext == "containerfile"
+    {
+        return Some(Format::Dockerfile);
+    }
+    if lower == ".env" || lower.starts_with(".env.") || ext == "env" {
+        return Some(Format::Dotenv);
+    }
+    if lower.starts_with("requirements") && (ext == "txt" || ext == "in") {
+        return Some(Format::Requirements);
+    }
+    if lower.starts_with("jupyter") && lower.ends_with("_config.py") {
+        return Some(Format::JupyterPy);
+    }
+    match ext {
+        "yaml" | "yml" => return Some(Format::Yaml),
+        "json" => return Some(Format::Json),
+        "toml" => return Some(Format::Toml),
+        "properties" => return Some(Format::Properties),
+        "ini" | "cfg" => return Some(Format::Ini),
+        "service" => return Some(Format::Systemd),
+        _ => {}
+    }
+    // By content: the first line that is not blank or a comment.
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let upper = first.to_ascii_uppercase();
+    if upper.starts_with("FROM ") || upper.starts_with("ARG ") {
+        return Some(Format::Dockerfile);
+    }
+    if first == "[Unit]" || first == "[Service]" || first == "[Install]" {
+        return Some(Format::Systemd);
+    }
+    if lower.ends_with(".conf") && first.starts_with('[') {
+        return Some(Format::Ini);
+    }
+    if first.starts_with("apiVersion:") || first.starts_with("kind:") || first == "---" {
+        return Some(Format::Yaml);
+    }
+    None
+}
+
+/// Parse `text` as `format` into documents (YAML streams hold several).
+pub fn parse(format: Format, text: &str) -> Result<Vec<Node>, SyntaxError> {
+    match format {
+        Format::Yaml => parse_yaml(text),
+        Format::Json => {
+            // JSON is YAML 1.2 flow syntax; reading it with the YAML parser keeps positions.
+            // serde_json decides validity, so YAML-only syntax is not accepted as JSON.
+            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                return Err(SyntaxError {
+                    message: e.to_string(),
+                    pos: Pos::new(e.line(), e.column()),
+                });
+            }
+            parse_yaml(text)
+        }
+        Format::Toml => parse_toml(text).map(|n| vec![n]),
+        Format::Properties => Ok(vec![properties(text)]),
+        Format::Ini => Ok(vec![ini(text)]),
+        Format::Dotenv => Ok(vec![dotenv(text)]),
+        Format::Dockerfile => dockerfile(text).map(|n| vec![n]),
+        Format::Systemd => Ok(vec![systemd(text)]),
+        Format::JupyterPy => Ok(vec![jupyter_py(text)]),
+        Format::Requirements => Ok(vec![requirements(text)]),
+    }
+}
+
+/// Logical lines: physical lines joined where one ends in a backslash, with the 1-based number
+/// of the first physical line and the text's starting column.
+fn logical_lines(text: &str, continuation: bool) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        match current.as_mut() {
+            Some((_, buf)) => buf.push_str(line.trim_start()),
+            None => current = Some((i + 1, line.to_string())),
+        }
+        let cont = continuation && {
+            let buf = &current.as_ref().map(|c| c.1.as_str()).unwrap_or("");
+            let trailing = buf.len() - buf.trim_end_matches('\\').len();
+            trailing % 2 == 1
+        };
+        if cont {
+            if let Some((_, buf)) = current.as_mut() {
+                buf.pop();
+            }
+        } else if let Some(c) = current.take() {
+            out.push(c);
+        }
+    }
+    out.extend(current);
+    out
+}
+
+fn col_of(line: &str, sub_start: usize) -> usize {
+    line[..sub_start.min(line.len())].chars().count() + 1
+}
+
+fn insert(entries: &mut Vec<(Key, Node)>, key: Key, value: Node) {
+    if let Some(slot) = entries.iter_mut().find(|(k, _)| k.name == key.name) {
+        *slot = (key, value);
+    } else {
+        entries.push((key, value));
+    }
+}
+
+/// Java `.properties`: `key=value`, `key: value` or `key value`; `#`/`!` comments.
+fn properties(text: &str) -> Node {
+    let mut entries = Vec::new();
+    for (n, line) in logical_lines(text, true) {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') || t.starts_with('!') {
+            continue;
+        }
+        let start = line.len() - t.len();
+        let sep = t.find(['=', ':', ' ', '\t']).unwrap_or(t.len());
+        let key = t[..sep].trim_end();
+        let rest = &t[sep..];
+        let rest_trim = rest.trim_start_matches([' ', '\t']);
+        let rest_trim = rest_trim
+            .strip_prefix(['=', ':'])
+            .unwrap_or(rest_trim)
+            .trim_start();
+        let vstart = start + sep + (rest.len() - rest_trim.len());
+        entries.push((
+            Key {
+                name: key.to_string(),
+                pos: Pos::new(n, col_of(&line, start)),
+            },
+            Node::scalar(rest_trim.trim_end(), Pos::new(n, col_of(&line, vstart))),
+        ));
+    }
+    Node::map(entries, Pos::new(1, 1))
+}
+
+/// INI: `[section]` tables of `key = value` (or `key: value`); `#`/`;` comments. Keys before
+/// the first section sit at the top level.
+fn ini(text: &str) -> Node {
+    let mut top: Vec<(Key, Node)> = Vec::new();
+    let mut section: Option<(Key, Vec<(Key, Node)>)> = None;
+    for (n, line) in logical_lines(text, false) {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        let start = line.len() - line.trim_start().len();
+        if t.starts_with('[') && t.ends_with(']') {
+            if let Some((k, e)) = section.take() {
+                let pos = k.pos;
+                insert(&mut top, k, Node::map(e, pos));
+            }
+            section = Some((
+                Key {
+                    name: t[1..t.len() - 1].trim().to_string(),
+                    pos: Pos::new(n, col_of(&line, start)),
+                },
+                Vec::new(),
+            ));
+            continue;
+        }
+        let Some(sep) = t.find(['=', ':']) else {
+            continue;
+        };
+        let key = t[..sep].trim();
+        let value = t[sep + 1..].trim();
+        let vstart = start + sep + 1 + (t[sep + 1..].len() - t[sep + 1..].trim_start().len());
+        let entry = (
+            Key {
+                name: key.to_string(),
+                pos: Pos::new(n, col_of(&line, start)),
+            },
+            Node::scalar(value, Pos::new(n, col_of(&line, vstart))),
+        );
+        match section.as_mut() {
+            Some((_, e)) => insert(e, entry.0, entry.1),
+            None => insert(&mut top, entry.0, entry.1),
+        }
+    }
+    if let Some((k, e)) = section.take() {
+        let pos = k.pos;
+        insert(&mut top, k, Node::map(e, pos));
+    }
+    Node::map(top, Pos::new(1, 1))
+}
+
+fn unquote(v: &str) -> &str {
+    let v = v.trim();
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    }
+}
+
+/// `.env`: `KEY=value`, optional `export `, quotes stripped, `#` comments.
+fn dotenv(text: &str) -> Node {
+    let mut env = Vec::new();
+    for (n, line) in logical_lines(text, false) {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let mut start = line.len() - t.len();
+        let t = match t.strip_prefix("export ") {
+            Some(rest) => {
+                start += 7 + (rest.len() - rest.trim_start().len());
+                rest.trim_start()
+            }
+            None => t,
+        };
+        let Some(eq) = t.find('=') else { continue };
+        let raw = t[eq + 1..].trim();
+        let value = if raw.starts_with('"') || raw.starts_with('\'') {
+            unquote(raw)
+        } else {
+            raw.split(" #").next().unwrap_or(raw).trim_end()
+        };
+        insert(
+            &mut env,
+            Key {
+                name: t[..eq].trim().to_string(),
+                pos: Pos::new(n, col_of(&line, start)),
+            },
+            Node::scalar(value, Pos::new(n, col_of(&line, start + eq + 1))),
+        );
+    }
+    Node::map(
+        vec![(
+            Key {
+                name: "env".into(),
+                pos: Pos::new(1, 1),
+            },
+            Node::map(env, Pos::new(1, 1)),
+        )],
+        Pos::new(1, 1),
+    )
+}
+
+/// Split a shell-form command into words, each with the column where it starts (searched in
+/// the line, so positions are exact for plain words).
+fn words(line: &str, from: usize, n: usize) -> Vec<Node> {
+    let text = &line[from.min(line.len())..];
+    let parts = shlex::split(text).unwrap_or_else(|| {
+        text.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    });
+    let mut cursor = from;
+    parts
+        .into_iter()
+        .map(|w| {
+            let at = line[cursor.min(line.len())..]
+                .find(w.as_str())
+                .map(|i| cursor + i);
+            let col = match at {
+                Some(i) => {
+                    cursor = i + w.len();
+                    col_of(line, i)
+                }
+                None => col_of(line, cursor),
+            };
+            Node::scalar(w, Pos::new(n, col))
+        })
+        .collect()
+}
+
+/// A Dockerfile's final stage as a container: `image` (FROM), `env` (ENV, and ARG defaults are
+/// not runtime env), `entrypoint`/`cmd` (exec or shell form), `user`, `expose`.
+fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
+    let mut image: Option<Node> = None;
+    let mut env: Vec<(Key, Node)> = Vec::new();
+    let mut entrypoint: Option<Node> = None;
+    let mut cmd: Option<Node> = None;
+    let mut user: Option<(Key, Node)> = None;
+    let mut expose: Vec<Node> = Vec::new();
+    let mut healthcheck: Option<Node> = None;
+    for (n, line) in logical_lines(text, true) {
+        let t = line.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let start = line.len() - t.len();
+        let (instr, rest) = t.split_once([' ', '\t']).unwrap_or((t, ""));
+        let args_from = start + instr.len() + (rest.len() - rest.trim_start().len()) + 1;
+        let rest = rest.trim();
+        let instr_pos = Pos::new(n, col_of(&line, start));
+        let args_pos = Pos::new(n, col_of(&line, args_from.min(line.len())));
+        match instr.to_ascii_uppercase().as_str() {
+            "FROM" => {
+                // A new stage starts afresh; only the last stage is what runs.
+                let img = rest
+                    .split_whitespace()
+                    .find(|w| !w.starts_with("--"))
+                    .unwrap_or("");
+                image = Some(Node::scalar(img, args_pos));
+                env.clear();
+                entrypoint = None;
+                cmd = None;
+                user = None;
+                expose.clear();
+            }
+            "ENV" => {
+                if !rest.contains('=')
+                    || rest
+                        .split_whitespace()
+                        .next()
+                        .is_some_and(|w| !w.contains('='))
+                {
+                    // Legacy form: ENV KEY value with spaces
+                    if let Some((k, v)) = rest.split_once([' ', '\t']) {
+                        let vcol = line.find(v.trim()).unwrap_or(args_from);
+                        insert(
+                            &mut env,
+                            Key {
+                                name: k.to_string(),
+                                pos: args_pos,
+                            },
+                            Node::scalar(unquote(v), Pos::new(n, col_of(&line, vcol))),
+                        );
+                    }
+                } else {
+                    for w in words(&line, args_from.saturating_sub(1), n) {
+                        let s = w.as_str().unwrap_or("");
+                        if let Some((k, v)) = s.split_once('=') {
+                            let vpos = Pos {
+                                line: n as u32,
+                                col: w.pos.col + k.chars().count() as u32 + 1,
+                            };
+                            insert(
+                                &mut env,
+                                Key {
+                                    name: k.to_string(),
+                                    pos: w.pos,
+                                },
+                                Node::scalar(v, vpos),
+                            );
+                        }
+                    }
+                }
+            }
+            "ENTRYPOINT" | "CMD" => {
+                let node = if rest.starts_with('[') {
+                    match serde_json::from_str::<Vec<String>>(rest) {
+                        Ok(items) => {
+                            let mut cursor = args_from.saturating_sub(1);
+                            Node::seq(
+                                items
+                                    .into_iter()
+                                    .map(|w| {
+                                        let i = line[cursor.min(line.len())..]
+                                            .find(&w)
+                                            .map(|i| cursor + i)
+                                            .unwrap_or(cursor);
+                                        cursor = i + w.len();
+                                        Node::scalar(w, Pos::new(n, col_of(&line, i)))
+                                    })
+                                    .collect(),
+                                args_pos,
+                            )
+                        }
+                        Err(e) => {
+                            return Err(SyntaxError {
+                                message: format!(
+                                    "{instr} looks like exec form but is not a JSON array of strings: {e}"
+                                ),
+                                pos: args_pos,
+                            });
+                        }
+                    }
+                } else {
+                    Node::seq(words(&line, args_from.saturating_sub(1), n), args_pos)
+                };
+                if instr.eq_ignore_ascii_case("CMD") {
+                    cmd = Some(node);
+                } else {
+                    entrypoint = Some(node);
+                    cmd = None; // ENTRYPOINT resets an inherited CMD
+                }
+            }
+            "USER" => {
+                user = Some((
+                    Key {
+                        name: "user".into(),
+                        pos: instr_pos,
+                    },
+                    Node::scalar(rest, args_pos),
+                ))
+            }
+            "EXPOSE" => expose.extend(words(&line, args_from.saturating_sub(1), n)),
+            "HEALTHCHECK" => healthcheck = Some(Node::scalar(rest, args_pos)),
+            _ => {}
+        }
+    }
+    let k = |name: &str, pos: Pos| Key {
+        name: name.into(),
+        pos,
+    };
+    let mut entries = Vec::new();
+    if let Some(img) = image {
+        entries.push((k("image", img.pos), img));
+    }
+    entries.push((k("env", Pos::new(1, 1)), Node::map(env, Pos::new(1, 1))));
+    if let Some(e) = entrypoint {
+        entries.push((k("command", e.pos), e));
+    }
+    if let Some(c) = cmd {
+        entries.push((k("args", c.pos), c));
+    }
+    if let Some((key, v)) = user {
+        entries.push((key, v));
+    }
+    entries.push((
+        k("expose", Pos::new(1, 1)),
+        Node::seq(expose, Pos::new(1, 1)),
+    ));
+    if let Some(h) = healthcheck {
+        entries.push((k("healthcheck", h.pos), h));
+    }
+    Ok(Node::map(entries, Pos::new(1, 1)))
+}
+
+/// A systemd unit: its sections as a map, and the `[Service]` part as a container (`env` from
+/// every `Environment=` assignment, `command` from `ExecStart=`, `user` from `User=`).
+fn systemd(text: &str) -> Node {
+    let mut sections = ini(text);
+    let mut env: Vec<(Key, Node)> = Vec::new();
+    let mut command: Option<Node> = None;
+    let mut user: Option<Node> = None;
+    let mut in_service = false;
+    for (n, line) in logical_lines(text, true) {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_service = t == "[Service]";
+            continue;
+        }
+        if !in_service || t.starts_with('#') || t.starts_with(';') {
+            continue;
+        }
+        let Some((k, _)) = t.split_once('=') else {
+            continue;
+        };
+        let key = k.trim();
+        let eq = line.find('=').unwrap_or(0);
+        match key {
+            "Environment" => {
+                for w in words(&line, eq + 1, n) {
+                    let s = w.as_str().unwrap_or("");
+                    if let Some((k, v)) = s.split_once('=') {
+                        let vpos = Pos {
+                            line: n as u32,
+                            col: w.pos.col + k.chars().count() as u32 + 1,
+                        };
+                        insert(
+                            &mut env,
+                            Key {
+                                name: k.to_string(),
+                                pos: w.pos,
+                            },
+                            Node::scalar(v, vpos),
+                        );
+                    }
+                }
+            }
+            "ExecStart" => {
+                let mut ws = words(&line, eq + 1, n);
+                if let Some(Kind::Scalar(first)) = ws.first_mut().map(|w| &mut w.kind) {
+                    *first = first
+                        .trim_start_matches(['-', '@', ':', '+', '!'])
+                        .to_string();
+                }
+                command = Some(Node::seq(ws, Pos::new(n, col_of(&line, eq + 1))));
+            }
+            "User" => {
+                user = Some(Node::scalar(
+                    t.split_once('=').map(|x| x.1.trim()).unwrap_or(""),
+                    Pos::new(n, col_of(&line, eq + 1)),
+                ))
+            }
+            _ => {}
+        }
+    }
+    if let Kind::Map(entries) = &mut sections.kind {
+        let k = |name: &str| Key {
+            name: name.into(),
+            pos: Pos::new(1, 1),
+        };
+        entries.push((k("env"), Node::map(env, Pos::new(1, 1))));
+        if let Some(c) = command {
+            entries.push((k("command"), c));
+        }
+        if let Some(u) = user {
+            entries.push((k("user"), u));
+        }
+    }
+    sections
+}
+
+/// Jupyter's Python config: `c.ServerApp.ip = '0.0.0.0'` lines become `ServerApp.ip`.
+fn jupyter_py(text: &str) -> Node {
+    let mut root = Node::map(Vec::new(), Pos::new(1, 1));
+    for (n, line) in logical_lines(text, false) {
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix("c.") else {
+            continue;
+        };
+        let Some((lhs, rhs)) = rest.split_once('=') else {
+            continue;
+        };
+        let start = line.len() - t.len();
+        let Some((class, attr)) = lhs.trim().split_once('.') else {
+            continue;
+        };
+        let rhs_trim = rhs.split(" #").next().unwrap_or(rhs).trim();
+        let value = match rhs_trim {
+            "True" => "true",
+            "False" => "false",
+            "None" => "",
+            v => unquote(v),
+        };
+        let vcol = start + 2 + lhs.len() + 1 + (rhs.len() - rhs.trim_start().len());
+        let Kind::Map(top) = &mut root.kind else {
+            continue;
+        };
+        let class_key = Key {
+            name: class.to_string(),
+            pos: Pos::new(n, col_of(&line, start + 2)),
+        };
+        if !top.iter().any(|(k, _)| k.name == class) {
+            top.push((class_key.clone(), Node::map(Vec::new(), class_key.pos)));
+        }
+        if let Some((
+            _,
+            Node {
+                kind: Kind::Map(entries),
+                ..
+            },
+        )) = top.iter_mut().find(|(k, _)| k.name == class)
+        {
+            insert(
+                entries,
+                Key {
+                    name: attr.trim().to_string(),
+                    pos: Pos::new(n, col_of(&line, start)),
+                },
+                Node::scalar(value, Pos::new(n, col_of(&line, vcol))),
+            );
+        }
+    }
+    root
+}
+
+/// Split a PEP 508 requirement into a normalised name and its version specifier.
+pub fn requirement(spec: &str) -> Option<(String, String)> {
+    let spec = spec.split(';').next()?.trim();
+    if spec.is_empty() || spec.starts_with('-') || spec.contains("://") {
+        return None;
+    }
+    let end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        .unwrap_or(spec.len());
+    let name = spec[..end].to_ascii_lowercase().replace('_', "-");
+    if name.is_empty() {
+        return None;
+    }
+    let mut rest = spec[end..].trim();
+    if rest.starts_with('[') {
+        rest = rest.split_once(']').map(|x| x.1).unwrap_or("").trim();
+    }
+    Some((
+        name,
+        rest.trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim()
+            .to_string(),
+    ))
+}
+
+/// `requirements.txt`: package name → version specifier (`""` when unpinned).
+fn requirements(text: &str) -> Node {
+    let mut entries = Vec::new();
+    for (n, line) in logical_lines(text, true) {
+        let t = line.split(" #").next().unwrap_or(&line);
+        let trimmed = t.trim_start();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let start = t.len() - trimmed.len();
+        if let Some((name, spec)) = requirement(trimmed) {
+            let pos = Pos::new(n, col_of(&line, start));
+            insert(&mut entries, Key { name, pos }, Node::scalar(spec, pos));
+        }
+    }
+    Node::map(entries, Pos::new(1, 1))
+}
+
+/// Requirements declared in a `pyproject.toml` (`project.dependencies`, optional dependencies
+/// and Poetry's table) as a requirements map.
+pub fn pyproject_requirements(doc: &Node) -> Option<Node> {
+    let mut entries = Vec::new();
+    let mut lists: Vec<&Node> = Vec::new();
+    if let Some(d) = doc.at("project.dependencies") {
+        lists.push(d);
+    }
+    if let Some(opt) = doc.at("project.optional-dependencies") {
+        lists.extend(opt.entries().iter().map(|(_, v)| v));
+    }
+    for list in lists {
+        for item in list.items() {
+            if let Some((name, spec)) = item.as_str().and_then(requirement) {
+                insert(
+                    &mut entries,
+                    Key {
+                        name,
+                        pos: item.pos,
+                    },
+                    Node::scalar(spec, item.pos),
+                );
+            }
+        }
+    }
+    if let Some(poetry) = doc.at("tool.poetry.dependencies") {
+        for (k, v) in poetry.entries() {
+            let spec = v
+                .as_str()
+                .or_else(|| v.get("version").and_then(Node::as_str))
+                .unwrap_or("")
+                .to_string();
+            insert(
+                &mut entries,
+                Key {
+                    name: k.name.to_ascii_lowercase().replace('_', "-"),
+                    pos: k.pos,
+                },
+                Node::scalar(spec, v.pos),
+            );
+        }
+    }
+    if entries.is_empty() {
+        None
+    } else {
+        Some(Node::map(entries, Pos::new(1, 1)))
+    }
+}
+
+/// Inline suppression comments (`# modelsec:ignore RULE expires=… reason="…"`) with their line.
+pub fn comment_directives(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(at) = line.find("modelsec:ignore") {
+            let before = line[..at].trim_end();
+            if before.ends_with('#') || before.ends_with(';') || before.ends_with("//") {
+                out.push((
+                    i + 1,
+                    line[at + "modelsec:ignore".len()..].trim().to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Byte-offset-free helper for tests and callers that need the position of a text offset.
+pub fn pos_of(text: &str, offset: usize) -> Pos {
+    LineIndex::new(text).pos(offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_by_name_and_content() {
+        assert_eq!(detect("deploy/Dockerfile", ""), Some(Format::Dockerfile));
+        assert_eq!(detect("x/.env", ""), Some(Format::Dotenv));
+        assert_eq!(detect("config.properties", ""), Some(Format::Properties));
+        assert_eq!(detect("ollama.service", ""), Some(Format::Systemd));
+        assert_eq!(
+            detect("requirements-gpu.txt", ""),
+            Some(Format::Requirements)
+        );
+        assert_eq!(
+            detect("jupyter_server_config.py", ""),
+            Some(Format::JupyterPy)
+        );
+        assert_eq!(
+            detect("override.conf", "[Service]\nEnvironment=A=1\n"),
+            Some(Format::Systemd)
+        );
+        assert_eq!(
+            detect("manifest", "# x\napiVersion: v1\n"),
+            Some(Format::Yaml)
+        );
+        assert_eq!(detect("README.md", "# hello\n"), None);
+    }
+
+    #[test]
+    fn properties_positions() {
+        let n = properties(
+            "# c\nmanagement_address=http://0.0.0.0:8081\n  allowed_urls : https://x/.*\n",
+        );
+        let (k, v) = n.entry("management_address").unwrap();
+        assert_eq!((k.pos.line, k.pos.col), (2, 1));
+        assert_eq!((v.pos.line, v.pos.col), (2, 20));
+        assert_eq!(v.as_str(), Some("http://0.0.0.0:8081"));
+        let (k, v) = n.entry("allowed_urls").unwrap();
+        assert_eq!((k.pos.line, k.pos.col), (3, 3));
+        assert_eq!(v.as_str(), Some("https://x/.*"));
+    }
+
+    #[test]
+    fn dockerfile_env_and_cmd() {
+        let n = dockerfile("FROM python AS build\nENV X=1\nFROM ollama/ollama:0.5\nENV OLLAMA_HOST 0.0.0.0\nENV A=1 B=\"two words\"\nCMD [\"serve\", \"--port\", \"1\"]\nUSER 1000\n").unwrap();
+        assert_eq!(n.get("image").unwrap().as_str(), Some("ollama/ollama:0.5"));
+        let env = n.get("env").unwrap();
+        assert!(env.get("X").is_none(), "earlier stage env does not leak");
+        let (k, v) = env.entry("OLLAMA_HOST").unwrap();
+        assert_eq!(v.as_str(), Some("0.0.0.0"));
+        assert_eq!((k.pos.line, k.pos.col, v.pos.col), (4, 5, 17));
+        assert_eq!(env.get("B").unwrap().as_str(), Some("two words"));
+        let args = n.get("args").unwrap().items();
+        assert_eq!(args[1].as_str(), Some("--port"));
+        assert_eq!(args[1].pos.col, 16);
+    }
+
+    #[test]
+    fn systemd_environment() {
+        let n = systemd(
+            "[Service]\nEnvironment=\"OLLAMA_HOST=0.0.0.0:11434\" OLLAMA_ORIGINS=*\nExecStart=-/usr/bin/ollama serve\nUser=ollama\n",
+        );
+        let env = n.get("env").unwrap();
+        assert_eq!(
+            env.get("OLLAMA_HOST").unwrap().as_str(),
+            Some("0.0.0.0:11434")
+        );
+        assert_eq!(env.get("OLLAMA_ORIGINS").unwrap().as_str(), Some("*"));
+        assert_eq!(
+            n.get("command").unwrap().items()[0].as_str(),
+            Some("/usr/bin/ollama")
+        );
+    }
+
+    #[test]
+    fn requirements_and_jupyter() {
+        let r = requirements(
+            "# deps\ntorch>=2.0,<2.6  # old\nNumPy==2.0 ; python_version>'3'\n-r other.txt\n",
+        );
+        assert_eq!(r.get("torch").unwrap().as_str(), Some(">=2.0,<2.6"));
+        assert_eq!(r.get("numpy").unwrap().as_str(), Some("==2.0"));
+        let j = jupyter_py(
+            "c = get_config()\nc.ServerApp.ip = '0.0.0.0'\nc.ServerApp.token = ''\nc.ServerApp.disable_check_xsrf = True\n",
+        );
+        assert_eq!(j.at("ServerApp.ip").unwrap().as_str(), Some("0.0.0.0"));
+        assert_eq!(j.at("ServerApp.token").unwrap().as_str(), Some(""));
+        assert_eq!(
+            j.at("ServerApp.disable_check_xsrf").unwrap().as_str(),
+            Some("true")
+        );
+    }
+
+    #[test]
+    fn ini_sections() {
+        let n = ini("[mlflow]\ndefault_permission = READ\nadmin_password = password1234\n");
+        let (_, v) = n.get("mlflow").unwrap().entry("admin_password").unwrap();
+        assert_eq!(v.as_str(), Some("password1234"));
+        assert_eq!((v.pos.line, v.pos.col), (3, 18));
+    }
+}
