@@ -14,3 +14,4 @@ pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod signing;
+pub mod threat;

@@ -137,25 +137,68 @@ pub fn parse(format: Format, text: &str) -> Result<Vec<Node>, SyntaxError> {
     }
 }
 
-/// Logical lines: physical lines joined where one ends in a backslash, with the 1-based number
-/// of the first physical line and the text's starting column.
-fn logical_lines(text: &str, continuation: bool) -> Vec<(usize, String)> {
+/// A logical line: physical lines joined where one ends in a backslash, remembering where each
+/// piece came from so positions stay exact.
+struct Logical {
+    text: String,
+    /// (offset in `text`, physical line number, offset in that physical line, the physical line).
+    segs: Vec<(usize, usize, usize, String)>,
+}
+
+impl std::ops::Deref for Logical {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Logical {
+    /// Line and column of a byte offset into the logical text.
+    fn pos(&self, i: usize) -> Pos {
+        let i = i.min(self.text.len());
+        let seg = self
+            .segs
+            .iter()
+            .rev()
+            .find(|s| s.0 <= i)
+            .unwrap_or(&self.segs[0]);
+        let in_phys = (seg.2 + (i - seg.0)).min(seg.3.len());
+        let col = seg
+            .3
+            .get(..in_phys)
+            .map(|p| p.chars().count())
+            .unwrap_or(in_phys);
+        Pos::new(seg.1, col + 1)
+    }
+}
+
+fn logical_lines(text: &str, continuation: bool) -> Vec<Logical> {
     let mut out = Vec::new();
-    let mut current: Option<(usize, String)> = None;
+    let mut current: Option<Logical> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         match current.as_mut() {
-            Some((_, buf)) => buf.push_str(line.trim_start()),
-            None => current = Some((i + 1, line.to_string())),
+            Some(l) => {
+                let trimmed = line.trim_start();
+                let skip = line.len() - trimmed.len();
+                l.segs.push((l.text.len(), i + 1, skip, line.to_string()));
+                l.text.push_str(trimmed);
+            }
+            None => {
+                current = Some(Logical {
+                    text: line.to_string(),
+                    segs: vec![(0, i + 1, 0, line.to_string())],
+                })
+            }
         }
-        let cont = continuation && {
-            let buf = &current.as_ref().map(|c| c.1.as_str()).unwrap_or("");
-            let trailing = buf.len() - buf.trim_end_matches('\\').len();
-            trailing % 2 == 1
-        };
+        let cont = continuation
+            && current.as_ref().is_some_and(|l| {
+                let trailing = l.text.len() - l.text.trim_end_matches('\\').len();
+                trailing % 2 == 1
+            });
         if cont {
-            if let Some((_, buf)) = current.as_mut() {
-                buf.pop();
+            if let Some(l) = current.as_mut() {
+                l.text.pop();
             }
         } else if let Some(c) = current.take() {
             out.push(c);
@@ -163,10 +206,6 @@ fn logical_lines(text: &str, continuation: bool) -> Vec<(usize, String)> {
     }
     out.extend(current);
     out
-}
-
-fn col_of(line: &str, sub_start: usize) -> usize {
-    line[..sub_start.min(line.len())].chars().count() + 1
 }
 
 fn insert(entries: &mut Vec<(Key, Node)>, key: Key, value: Node) {
@@ -180,7 +219,7 @@ fn insert(entries: &mut Vec<(Key, Node)>, key: Key, value: Node) {
 /// Java `.properties`: `key=value`, `key: value` or `key value`; `#`/`!` comments.
 fn properties(text: &str) -> Node {
     let mut entries = Vec::new();
-    for (n, line) in logical_lines(text, true) {
+    for line in logical_lines(text, true) {
         let t = line.trim_start();
         if t.is_empty() || t.starts_with('#') || t.starts_with('!') {
             continue;
@@ -198,9 +237,9 @@ fn properties(text: &str) -> Node {
         entries.push((
             Key {
                 name: key.to_string(),
-                pos: Pos::new(n, col_of(&line, start)),
+                pos: line.pos(start),
             },
-            Node::scalar(rest_trim.trim_end(), Pos::new(n, col_of(&line, vstart))),
+            Node::scalar(rest_trim.trim_end(), line.pos(vstart)),
         ));
     }
     Node::map(entries, Pos::new(1, 1))
@@ -211,7 +250,7 @@ fn properties(text: &str) -> Node {
 fn ini(text: &str) -> Node {
     let mut top: Vec<(Key, Node)> = Vec::new();
     let mut section: Option<(Key, Vec<(Key, Node)>)> = None;
-    for (n, line) in logical_lines(text, false) {
+    for line in logical_lines(text, false) {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
             continue;
@@ -225,7 +264,7 @@ fn ini(text: &str) -> Node {
             section = Some((
                 Key {
                     name: t[1..t.len() - 1].trim().to_string(),
-                    pos: Pos::new(n, col_of(&line, start)),
+                    pos: line.pos(start),
                 },
                 Vec::new(),
             ));
@@ -240,9 +279,9 @@ fn ini(text: &str) -> Node {
         let entry = (
             Key {
                 name: key.to_string(),
-                pos: Pos::new(n, col_of(&line, start)),
+                pos: line.pos(start),
             },
-            Node::scalar(value, Pos::new(n, col_of(&line, vstart))),
+            Node::scalar(value, line.pos(vstart)),
         );
         match section.as_mut() {
             Some((_, e)) => insert(e, entry.0, entry.1),
@@ -270,7 +309,7 @@ fn unquote(v: &str) -> &str {
 /// `.env`: `KEY=value`, optional `export `, quotes stripped, `#` comments.
 fn dotenv(text: &str) -> Node {
     let mut env = Vec::new();
-    for (n, line) in logical_lines(text, false) {
+    for line in logical_lines(text, false) {
         let t = line.trim_start();
         if t.is_empty() || t.starts_with('#') {
             continue;
@@ -294,9 +333,9 @@ fn dotenv(text: &str) -> Node {
             &mut env,
             Key {
                 name: t[..eq].trim().to_string(),
-                pos: Pos::new(n, col_of(&line, start)),
+                pos: line.pos(start),
             },
-            Node::scalar(value, Pos::new(n, col_of(&line, start + eq + 1))),
+            Node::scalar(value, line.pos(start + eq + 1)),
         );
     }
     Node::map(
@@ -313,7 +352,7 @@ fn dotenv(text: &str) -> Node {
 
 /// Split a shell-form command into words, each with the column where it starts (searched in
 /// the line, so positions are exact for plain words).
-fn words(line: &str, from: usize, n: usize) -> Vec<Node> {
+fn words(line: &Logical, from: usize) -> Vec<Node> {
     let text = &line[from.min(line.len())..];
     let parts = shlex::split(text).unwrap_or_else(|| {
         text.split_whitespace()
@@ -327,14 +366,14 @@ fn words(line: &str, from: usize, n: usize) -> Vec<Node> {
             let at = line[cursor.min(line.len())..]
                 .find(w.as_str())
                 .map(|i| cursor + i);
-            let col = match at {
+            let pos = match at {
                 Some(i) => {
                     cursor = i + w.len();
-                    col_of(line, i)
+                    line.pos(i)
                 }
-                None => col_of(line, cursor),
+                None => line.pos(cursor),
             };
-            Node::scalar(w, Pos::new(n, col))
+            Node::scalar(w, pos)
         })
         .collect()
 }
@@ -349,7 +388,7 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
     let mut user: Option<(Key, Node)> = None;
     let mut expose: Vec<Node> = Vec::new();
     let mut healthcheck: Option<Node> = None;
-    for (n, line) in logical_lines(text, true) {
+    for line in logical_lines(text, true) {
         let t = line.trim_start();
         if t.is_empty() || t.starts_with('#') {
             continue;
@@ -358,8 +397,8 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
         let (instr, rest) = t.split_once([' ', '\t']).unwrap_or((t, ""));
         let args_from = start + instr.len() + (rest.len() - rest.trim_start().len()) + 1;
         let rest = rest.trim();
-        let instr_pos = Pos::new(n, col_of(&line, start));
-        let args_pos = Pos::new(n, col_of(&line, args_from.min(line.len())));
+        let instr_pos = line.pos(start);
+        let args_pos = line.pos(args_from.min(line.len()));
         match instr.to_ascii_uppercase().as_str() {
             "FROM" => {
                 // A new stage starts afresh; only the last stage is what runs.
@@ -390,15 +429,15 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
                                 name: k.to_string(),
                                 pos: args_pos,
                             },
-                            Node::scalar(unquote(v), Pos::new(n, col_of(&line, vcol))),
+                            Node::scalar(unquote(v), line.pos(vcol)),
                         );
                     }
                 } else {
-                    for w in words(&line, args_from.saturating_sub(1), n) {
+                    for w in words(&line, args_from.saturating_sub(1)) {
                         let s = w.as_str().unwrap_or("");
                         if let Some((k, v)) = s.split_once('=') {
                             let vpos = Pos {
-                                line: n as u32,
+                                line: w.pos.line,
                                 col: w.pos.col + k.chars().count() as u32 + 1,
                             };
                             insert(
@@ -427,7 +466,7 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
                                             .map(|i| cursor + i)
                                             .unwrap_or(cursor);
                                         cursor = i + w.len();
-                                        Node::scalar(w, Pos::new(n, col_of(&line, i)))
+                                        Node::scalar(w, line.pos(i))
                                     })
                                     .collect(),
                                 args_pos,
@@ -443,7 +482,7 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
                         }
                     }
                 } else {
-                    Node::seq(words(&line, args_from.saturating_sub(1), n), args_pos)
+                    Node::seq(words(&line, args_from.saturating_sub(1)), args_pos)
                 };
                 if instr.eq_ignore_ascii_case("CMD") {
                     cmd = Some(node);
@@ -461,7 +500,7 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
                     Node::scalar(rest, args_pos),
                 ))
             }
-            "EXPOSE" => expose.extend(words(&line, args_from.saturating_sub(1), n)),
+            "EXPOSE" => expose.extend(words(&line, args_from.saturating_sub(1))),
             "HEALTHCHECK" => healthcheck = Some(Node::scalar(rest, args_pos)),
             _ => {}
         }
@@ -502,7 +541,7 @@ fn systemd(text: &str) -> Node {
     let mut command: Option<Node> = None;
     let mut user: Option<Node> = None;
     let mut in_service = false;
-    for (n, line) in logical_lines(text, true) {
+    for line in logical_lines(text, true) {
         let t = line.trim();
         if t.starts_with('[') {
             in_service = t == "[Service]";
@@ -518,11 +557,11 @@ fn systemd(text: &str) -> Node {
         let eq = line.find('=').unwrap_or(0);
         match key {
             "Environment" => {
-                for w in words(&line, eq + 1, n) {
+                for w in words(&line, eq + 1) {
                     let s = w.as_str().unwrap_or("");
                     if let Some((k, v)) = s.split_once('=') {
                         let vpos = Pos {
-                            line: n as u32,
+                            line: w.pos.line,
                             col: w.pos.col + k.chars().count() as u32 + 1,
                         };
                         insert(
@@ -537,18 +576,18 @@ fn systemd(text: &str) -> Node {
                 }
             }
             "ExecStart" => {
-                let mut ws = words(&line, eq + 1, n);
+                let mut ws = words(&line, eq + 1);
                 if let Some(Kind::Scalar(first)) = ws.first_mut().map(|w| &mut w.kind) {
                     *first = first
                         .trim_start_matches(['-', '@', ':', '+', '!'])
                         .to_string();
                 }
-                command = Some(Node::seq(ws, Pos::new(n, col_of(&line, eq + 1))));
+                command = Some(Node::seq(ws, line.pos(eq + 1)));
             }
             "User" => {
                 user = Some(Node::scalar(
                     t.split_once('=').map(|x| x.1.trim()).unwrap_or(""),
-                    Pos::new(n, col_of(&line, eq + 1)),
+                    line.pos(eq + 1),
                 ))
             }
             _ => {}
@@ -573,7 +612,7 @@ fn systemd(text: &str) -> Node {
 /// Jupyter's Python config: `c.ServerApp.ip = '0.0.0.0'` lines become `ServerApp.ip`.
 fn jupyter_py(text: &str) -> Node {
     let mut root = Node::map(Vec::new(), Pos::new(1, 1));
-    for (n, line) in logical_lines(text, false) {
+    for line in logical_lines(text, false) {
         let t = line.trim_start();
         let Some(rest) = t.strip_prefix("c.") else {
             continue;
@@ -598,7 +637,7 @@ fn jupyter_py(text: &str) -> Node {
         };
         let class_key = Key {
             name: class.to_string(),
-            pos: Pos::new(n, col_of(&line, start + 2)),
+            pos: line.pos(start + 2),
         };
         if !top.iter().any(|(k, _)| k.name == class) {
             top.push((class_key.clone(), Node::map(Vec::new(), class_key.pos)));
@@ -615,9 +654,9 @@ fn jupyter_py(text: &str) -> Node {
                 entries,
                 Key {
                     name: attr.trim().to_string(),
-                    pos: Pos::new(n, col_of(&line, start)),
+                    pos: line.pos(start),
                 },
-                Node::scalar(value, Pos::new(n, col_of(&line, vcol))),
+                Node::scalar(value, line.pos(vcol)),
             );
         }
     }
@@ -653,7 +692,7 @@ pub fn requirement(spec: &str) -> Option<(String, String)> {
 /// `requirements.txt`: package name → version specifier (`""` when unpinned).
 fn requirements(text: &str) -> Node {
     let mut entries = Vec::new();
-    for (n, line) in logical_lines(text, true) {
+    for line in logical_lines(text, true) {
         let t = line.split(" #").next().unwrap_or(&line);
         let trimmed = t.trim_start();
         if trimmed.starts_with('#') {
@@ -661,7 +700,7 @@ fn requirements(text: &str) -> Node {
         }
         let start = t.len() - trimmed.len();
         if let Some((name, spec)) = requirement(trimmed) {
-            let pos = Pos::new(n, col_of(&line, start));
+            let pos = line.pos(start);
             insert(&mut entries, Key { name, pos }, Node::scalar(spec, pos));
         }
     }
@@ -795,6 +834,17 @@ mod tests {
         let args = n.get("args").unwrap().items();
         assert_eq!(args[1].as_str(), Some("--port"));
         assert_eq!(args[1].pos.col, 16);
+    }
+
+    #[test]
+    fn continuation_lines_keep_exact_positions() {
+        let n = dockerfile("FROM x\nENV A=1 \\\n    GRADIO_SHARE=True\n").unwrap();
+        let (k, v) = n.get("env").unwrap().entry("GRADIO_SHARE").unwrap();
+        assert_eq!((k.pos.line, k.pos.col), (3, 5));
+        assert_eq!((v.pos.line, v.pos.col), (3, 18));
+        let p = properties("a = one \\\n  two\nb=2\n");
+        assert_eq!(p.get("a").unwrap().as_str(), Some("one two"));
+        assert_eq!(p.entry("b").unwrap().0.pos.line, 3);
     }
 
     #[test]

@@ -515,15 +515,16 @@ impl Cond {
                 (!b, e)
             }
             Cond::All(cs) => {
-                let mut last = None;
+                // When all hold, the first condition is the primary one (what a message names).
+                let mut first = None;
                 for c in cs {
                     let (b, e) = c.eval(root);
                     if !b {
                         return (false, e);
                     }
-                    last = e.or(last);
+                    first = first.or(e);
                 }
-                (true, last)
+                (true, first)
             }
             Cond::Any(cs) => {
                 let mut first: Option<Evidence> = None;
@@ -551,15 +552,23 @@ impl Cond {
 // ---------------------------------------------------------------------------------------------
 // Loading and validation.
 
-struct Errors {
-    list: Vec<(Range<usize>, String, Option<String>)>,
+pub(crate) struct Errors {
+    pub(crate) list: Vec<(Range<usize>, String, Option<String>)>,
 }
 
 impl Errors {
-    fn push(&mut self, span: Range<usize>, msg: impl Into<String>) {
+    pub(crate) fn new() -> Self {
+        Errors { list: vec![] }
+    }
+    pub(crate) fn push(&mut self, span: Range<usize>, msg: impl Into<String>) {
         self.list.push((span, msg.into(), None));
     }
-    fn push_note(&mut self, span: Range<usize>, msg: impl Into<String>, note: impl Into<String>) {
+    pub(crate) fn push_note(
+        &mut self,
+        span: Range<usize>,
+        msg: impl Into<String>,
+        note: impl Into<String>,
+    ) {
         self.list.push((span, msg.into(), Some(note.into())));
     }
 }
@@ -576,7 +585,7 @@ pub struct PolicyError {
     pub errors: Vec<(usize, usize, String)>,
 }
 
-fn render(name: &str, text: &str, errors: &Errors) -> PolicyError {
+pub(crate) fn render(name: &str, text: &str, errors: &Errors) -> PolicyError {
     let mut files = SimpleFiles::new();
     let id = files.add(name.to_string(), text.to_string());
     let mut buf = term::termcolor::NoColor::new(Vec::new());

@@ -6,6 +6,7 @@
 //! ([`suppress`]) need a reason and an expiry date.
 
 pub mod doc;
+pub mod docs;
 pub mod formats;
 pub mod lang;
 pub mod model;

@@ -20,7 +20,33 @@ Exit codes:
   1  findings (including files that could not be fully read)
   2  could not run (missing path, invalid allow-list)";
 
-/// Secure-AI-development toolkit: sign and verify models (OpenSSF Model Signing).
+const CHECK_HELP: &str = "\
+Files are recognised by name and content; an unrecognised file is reported (info) and an \
+unparsable one is a finding (fail closed). Rules are TOML (policies/check/*.toml, embedded); \
+add your own with --policy. `modelsec rules` lists them.
+
+Suppressions need a reason and an expiry date, in .modelsec.toml ([[suppress]] rule, reason, \
+expires, optional paths/resource), an inline comment (# modelsec:ignore RULE expires=YYYY-MM-DD \
+reason=\"…\") or the Kubernetes annotation modelsec.dev/ignore. Expired or incomplete ones hide \
+nothing and are reported.
+
+Exit codes:
+  0  no failing findings
+  1  findings (including unparsable files and expired suppressions)
+  2  could not run (missing path, invalid policy or suppressions file)";
+
+const THREATS_HELP: &str = "\
+A threat is mitigated when one of its controls passes and none fails; weakened when one passes \
+but another fails; unmitigated when none passes. Rule controls are judged by running check on \
+PATH with the model's exposure (which raises severities where rules say so); capability \
+controls (verify, scan, fuzz, monitor) by the modelsec JSON reports given with --evidence.
+
+Exit codes:
+  0  every threat mitigated (or no PATH: models listed)
+  1  a threat is unmitigated or weakened
+  2  could not run";
+
+/// Secure-AI-development toolkit: sign, verify and scan models; check deployment configs.
 #[derive(Debug, Parser)]
 #[command(name = "modelsec", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -124,6 +150,73 @@ is written in either case).")]
         #[arg(long, value_name = "FILE")]
         allowlist: Vec<PathBuf>,
     },
+    /// Check deployment configs (Kubernetes, compose, Dockerfile, .env, systemd, TorchServe,
+    /// MLflow INI, Jupyter, requirements) against secure-default rules for AI serving.
+    #[command(after_help = CHECK_HELP)]
+    Check {
+        /// Config files or directories (walked recursively).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Extra policy file, or a directory of *.toml policies; repeatable.
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        policy: Vec<PathBuf>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+        /// Leave out findings below this severity.
+        #[arg(long, value_enum, default_value_t = SeverityArg::Info, value_name = "LEVEL")]
+        min_severity: SeverityArg,
+        /// Ignore `# modelsec:ignore` comments and `modelsec.dev/ignore` annotations (for CI);
+        /// suppressions in the config file still apply.
+        #[arg(long)]
+        no_inline_suppressions: bool,
+        /// Suppressions file [default: ./.modelsec.toml when it exists].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Judge as if exposed this way: raises severities where a rule says so.
+        #[arg(long, value_enum)]
+        exposure: Option<ExposureArg>,
+    },
+    /// List the check rules (built-in and --policy), run their inline test cases, or write the
+    /// rule reference.
+    Rules {
+        /// Extra policy file or directory; repeatable.
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        policy: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+        /// Run every rule's inline test cases; exit 1 if one does not hold.
+        #[arg(long)]
+        test: bool,
+    },
+    /// Show threat models and, given configs, which controls mitigate each threat.
+    #[command(after_help = THREATS_HELP)]
+    Threats {
+        /// Deployment configs to judge (as for check); without them, the models are listed.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Threat model: a built-in id (classifier-http-k8s, llm-inference-api) or a TOML file;
+        /// repeatable [default: every built-in model].
+        #[arg(long, value_name = "ID_OR_FILE")]
+        model: Vec<String>,
+        /// A modelsec JSON report (verify, scan, fuzz, serve) evidencing a capability control;
+        /// repeatable.
+        #[arg(long, value_name = "FILE")]
+        evidence: Vec<PathBuf>,
+        /// Extra policy file or directory; repeatable.
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        policy: Vec<PathBuf>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+        /// Suppressions file [default: ./.modelsec.toml when it exists].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Ignore inline suppressions.
+        #[arg(long)]
+        no_inline_suppressions: bool,
+    },
     /// Print a model's files with sizes and SHA-256 digests, as `sign` would record them.
     Manifest {
         /// Model directory or file.
@@ -156,6 +249,35 @@ pub enum FormatArg {
     Json,
     /// SARIF 2.1.0.
     Sarif,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ExposureArg {
+    /// Reachable from the internet.
+    Internet,
+    /// Reachable inside the organisation's network.
+    Internal,
+    /// Reachable from the host only.
+    Local,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RulesFormat {
+    /// A table.
+    Human,
+    /// One JSON document.
+    Json,
+    /// The rule reference (docs/rules.md).
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -4,12 +4,16 @@ mod cli;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{AlgorithmArg, Cli, Command, FormatArg, ManifestFormat};
+use cli::{
+    AlgorithmArg, Cli, Command, ExposureArg, FormatArg, ManifestFormat, RulesFormat, SeverityArg,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use modelsec::fsutil::{self, WriteOptions};
-use modelsec::report::{ExitStatus, Format};
+use modelsec::policy::{self, PolicySet};
+use modelsec::report::{ExitStatus, Format, Severity};
 use modelsec::scan;
 use modelsec::signing::{self, Algorithm, KeyError, SigningKey, VerifyingKey};
+use modelsec::threat;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,6 +77,45 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             format,
             allowlist,
         } => scan(&paths, format, &allowlist),
+        Command::Check {
+            paths,
+            policy,
+            format,
+            min_severity,
+            no_inline_suppressions,
+            config,
+            exposure,
+        } => check(
+            &paths,
+            &policy,
+            format,
+            min_severity,
+            no_inline_suppressions,
+            config,
+            exposure,
+        ),
+        Command::Rules {
+            policy,
+            format,
+            test,
+        } => rules(&policy, format, test),
+        Command::Threats {
+            paths,
+            model,
+            evidence,
+            policy,
+            format,
+            config,
+            no_inline_suppressions,
+        } => threats(
+            &paths,
+            &model,
+            &evidence,
+            &policy,
+            format,
+            config,
+            no_inline_suppressions,
+        ),
         Command::Manifest {
             model,
             ignore,
@@ -461,4 +504,236 @@ fn manifest(
     }
     out.flush()?;
     Ok(ExitStatus::Clean)
+}
+
+fn severity(s: SeverityArg) -> Severity {
+    match s {
+        SeverityArg::Info => Severity::Info,
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Critical => Severity::Critical,
+    }
+}
+
+/// Suppressions from --config, or ./.modelsec.toml when it exists.
+fn load_suppressions(config: Option<PathBuf>) -> Result<Vec<policy::suppress::Suppression>> {
+    let path = match config {
+        Some(p) => p,
+        None => {
+            let default = PathBuf::from(".modelsec.toml");
+            if !default.is_file() {
+                return Ok(vec![]);
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read suppressions file `{}`", path.display()))?;
+    Ok(policy::suppress::load_config(
+        &path.display().to_string(),
+        &text,
+    )?)
+}
+
+fn check(
+    paths: &[PathBuf],
+    policy_paths: &[PathBuf],
+    format: FormatArg,
+    min_severity: SeverityArg,
+    no_inline_suppressions: bool,
+    config: Option<PathBuf>,
+    exposure: Option<ExposureArg>,
+) -> Result<ExitStatus> {
+    let set = PolicySet::load(policy_paths)?;
+    let opts = policy::CheckOptions {
+        paths: paths.to_vec(),
+        min_severity: severity(min_severity),
+        inline_suppressions: !no_inline_suppressions,
+        suppressions: load_suppressions(config)?,
+        exposure: exposure.map(|e| {
+            match e {
+                ExposureArg::Internet => "internet",
+                ExposureArg::Internal => "internal",
+                ExposureArg::Local => "local",
+            }
+            .to_string()
+        }),
+        ..policy::CheckOptions::default()
+    };
+    let result = policy::check(&set, &opts)?;
+    let mut stdout = std::io::stdout().lock();
+    result.report.render(to_format(format), &mut stdout)?;
+    stdout.flush()?;
+    Ok(result.report.exit_status())
+}
+
+fn rules(policy_paths: &[PathBuf], format: RulesFormat, test: bool) -> Result<ExitStatus> {
+    let set = PolicySet::load(policy_paths)?;
+    let mut out = std::io::stdout().lock();
+    if test {
+        let (count, failures) = policy::run_tests(&set);
+        for f in &failures {
+            writeln!(
+                out,
+                "FAIL {} ({}): expected {}, got {}",
+                f.rule, f.origin, f.expected, f.got
+            )?;
+        }
+        writeln!(
+            out,
+            "{count} inline case(s) in {} rule(s): {} failed",
+            set.rules.len(),
+            failures.len()
+        )?;
+        out.flush()?;
+        return Ok(if failures.is_empty() {
+            ExitStatus::Clean
+        } else {
+            ExitStatus::Findings
+        });
+    }
+    match format {
+        RulesFormat::Human => {
+            let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            for r in &set.rules {
+                writeln!(
+                    out,
+                    "{:<width$}  {:<8}  {}  [{}]",
+                    r.id,
+                    r.severity.as_str(),
+                    r.title,
+                    r.targets.join(", ")
+                )?;
+            }
+            writeln!(out, "{} rule(s)", set.rules.len())?;
+        }
+        RulesFormat::Json => {
+            let docs: Vec<_> = set.rules.iter().map(policy::docs::rule_doc).collect();
+            serde_json::to_writer_pretty(&mut out, &docs)?;
+            writeln!(out)?;
+        }
+        RulesFormat::Markdown => {
+            let models = threat::builtin(&set)?;
+            out.write_all(policy::docs::markdown(&set, &models).as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitStatus::Clean)
+}
+
+fn threats(
+    paths: &[PathBuf],
+    model_args: &[String],
+    evidence_paths: &[PathBuf],
+    policy_paths: &[PathBuf],
+    format: FormatArg,
+    config: Option<PathBuf>,
+    no_inline_suppressions: bool,
+) -> Result<ExitStatus> {
+    let set = PolicySet::load(policy_paths)?;
+    let builtin = threat::builtin(&set)?;
+    let models: Vec<threat::ThreatModel> = if model_args.is_empty() {
+        builtin
+    } else {
+        let mut v = Vec::new();
+        for m in model_args {
+            if let Some(b) = builtin.iter().find(|b| b.id == *m) {
+                v.push(b.clone());
+            } else if Path::new(m).is_file() {
+                let text = std::fs::read_to_string(m)
+                    .with_context(|| format!("cannot read threat model `{m}`"))?;
+                v.push(threat::load(m, &text, &set)?);
+            } else {
+                let ids: Vec<&str> = builtin.iter().map(|b| b.id.as_str()).collect();
+                bail!(
+                    "`{m}` is neither a built-in threat model ({}) nor a file",
+                    ids.join(", ")
+                );
+            }
+        }
+        v
+    };
+    let mut out = std::io::stdout().lock();
+    if paths.is_empty() {
+        match format {
+            FormatArg::Human => {
+                for m in &models {
+                    writeln!(out, "{} — {} (exposure: {})", m.id, m.title, m.exposure)?;
+                    for t in &m.threats {
+                        writeln!(
+                            out,
+                            "  {} — {} [{}; {}]",
+                            t.id,
+                            t.title,
+                            t.area,
+                            t.atlas.join(", ")
+                        )?;
+                        for (c, why) in &t.controls {
+                            let why = why
+                                .as_deref()
+                                .map(|w| format!(" ({w})"))
+                                .unwrap_or_default();
+                            writeln!(out, "      {}{why}", threat::control_name(c))?;
+                        }
+                    }
+                    writeln!(out)?;
+                }
+            }
+            FormatArg::Json | FormatArg::Sarif => {
+                serde_json::to_writer_pretty(&mut out, &models)?;
+                writeln!(out)?;
+            }
+        }
+        out.flush()?;
+        return Ok(ExitStatus::Clean);
+    }
+    let mut evidence = Vec::new();
+    for e in evidence_paths {
+        let text = std::fs::read_to_string(e)
+            .with_context(|| format!("cannot read evidence `{}`", e.display()))?;
+        evidence.push(
+            threat::read_evidence(&e.display().to_string(), &text).map_err(anyhow::Error::msg)?,
+        );
+    }
+    let suppressions = load_suppressions(config)?;
+    let mut coverage = Vec::new();
+    let mut check_failures = 0usize;
+    for m in &models {
+        let opts = policy::CheckOptions {
+            paths: paths.to_vec(),
+            inline_suppressions: !no_inline_suppressions,
+            suppressions: suppressions.clone(),
+            exposure: Some(m.exposure.clone()),
+            ..policy::CheckOptions::default()
+        };
+        let result = policy::check(&set, &opts)?;
+        check_failures = check_failures.max(
+            result
+                .report
+                .findings
+                .iter()
+                .filter(|f| f.severity.fails() && f.suppressed.is_none())
+                .count(),
+        );
+        coverage.push(threat::evaluate(m, &result, &evidence));
+    }
+    let targets = paths.iter().map(|p| p.display().to_string()).collect();
+    let mut report = threat::report(&models, &coverage, targets);
+    report.fact("check_failing_findings", check_failures);
+    report.fact(
+        "evidence",
+        evidence
+            .iter()
+            .map(|e| format!("{} ({}: {})", e.path, e.command, e.verdict))
+            .collect::<Vec<_>>(),
+    );
+    if matches!(format, FormatArg::Human) {
+        threat::render_human(&coverage, &mut out)?;
+        // The coverage table above is the human form of facts.threats.
+        report.facts.remove("threats");
+    }
+    report.render(to_format(format), &mut out)?;
+    out.flush()?;
+    Ok(report.exit_status())
 }
