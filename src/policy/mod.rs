@@ -328,6 +328,25 @@ pub fn parse_text(shown: &str, text: String, forced: Option<formats::Format>) ->
             .at(loc),
         );
     };
+    let template = matches!(format, formats::Format::Yaml)
+        && text.contains("{{")
+        && [".Values", ".Release", ".Chart", "include \"", "toYaml"]
+            .iter()
+            .any(|m| text.contains(m));
+    if template {
+        let line = text.lines().position(|l| l.contains("{{")).unwrap_or(0) + 1;
+        return Read::Problem(
+            Finding::new(
+                &rules::PARSE_ERROR,
+                format!("{shown} is a Helm template, not a manifest: render it first (helm template … > rendered.yaml) and check the output"),
+            )
+            .at(Location {
+                line: Some(line as u64),
+                column: Some(1),
+                ..loc
+            }),
+        );
+    }
     match formats::parse(format, &text) {
         Ok(docs) => Read::File(File {
             path: shown.to_string(),

@@ -1,0 +1,78 @@
+//! Properties of the policy language and the config readers: arbitrary input never panics.
+
+use modelsec::policy::{self, PolicySet, Read, formats};
+use proptest::prelude::*;
+
+/// Fragments of real policy syntax, so generated text gets past the TOML parser often.
+fn policy_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("[[rule]]\n".to_string()),
+        Just("id = \"a/b\"\n".to_string()),
+        Just("title = \"t\"\nseverity = \"high\"\ntarget = \"container\"\n".to_string()),
+        Just("message = \"{value} {path}\"\nremediation = \"r\"\n".to_string()),
+        Just("refs = { ncsc = [\"x\"], atlas = [\"AML.T0040\"] }\n".to_string()),
+        Just("[rule.check]\n".to_string()),
+        Just("[rule.fail_when]\n".to_string()),
+        Just("any = [ { path = \"env.X\", op = \"truthy\" } ]\n".to_string()),
+        Just("path = 'argv.\"--x\"'\nop = \"regex\"\nvalue = \"(\"\n".to_string()),
+        Just("all = []\n".to_string()),
+        Just(
+            "not = { not = { path = \"a[?b == \\\"c\\\"]\", op = \"gt\", value = \"4Gi\" } }\n"
+                .to_string()
+        ),
+        Just("[[rule.test]]\nexpect = \"fail\"\nfile = \".env\"\ninput = \"X=1\"\n".to_string()),
+        Just("[[rule.raise]]\nseverity = \"critical\"\n".to_string()),
+        "[ -~\n]{0,40}",
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..ProptestConfig::default() })]
+
+    #[test]
+    fn loading_arbitrary_policy_text_never_panics(text in policy_text()) {
+        match policy::lang::load("p.toml", &text) {
+            Ok(rules) => {
+                // Whatever loads can run its own cases without panicking.
+                let set = PolicySet { rules };
+                let _ = policy::run_tests(&set);
+            }
+            Err(e) => {
+                prop_assert!(e.count > 0);
+                prop_assert!(!e.rendered.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_config_text_never_panics(
+        text in "[ -~\n\t]{0,300}",
+        name in prop::sample::select(vec![
+            "deploy.yaml", "c.json", "p.toml", "config.properties", "basic_auth.ini", ".env",
+            "Dockerfile", "x.service", "jupyter_server_config.py", "requirements.txt",
+        ]),
+    ) {
+        let set = PolicySet::builtin().unwrap();
+        if let Read::File(f) = policy::parse_text(name, text, None) {
+            let files = vec![f];
+            let subjects = policy::model::subjects(&files);
+            let _ = policy::evaluate(&set.rules, &files, &subjects, Some("internet"));
+            let _ = policy::inline_suppressions(&files, &subjects);
+        }
+    }
+
+    #[test]
+    fn selectors_parse_or_explain(text in "[a-z.\\[\\]*?\"@=~!\\- ]{0,30}") {
+        if let Err(e) = policy::select::Selector::parse(&text) {
+            prop_assert!(!e.is_empty());
+        }
+    }
+}
+
+#[test]
+fn formats_round_trip_known_names() {
+    for f in formats::Format::NAMES.split(", ") {
+        assert!(formats::Format::parse(f).is_some(), "{f}");
+    }
+}

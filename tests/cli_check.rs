@@ -1,0 +1,510 @@
+//! `modelsec check`, `rules` and `threats` through the built binary.
+
+mod common;
+
+use common::{code, make_model, run, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deploy")
+}
+
+fn json(o: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(o))
+        .unwrap_or_else(|e| panic!("not one JSON document: {e}\n{}", stdout(o)))
+}
+
+fn findings<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == rule)
+        .collect()
+}
+
+#[test]
+fn insecure_examples_fail_with_exact_locations() {
+    let o = run(&examples(), &["check", "insecure", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["command"], "check");
+    assert_eq!(v["facts"]["files_checked"], 9);
+    // The known keys, at their line and column in the files.
+    let at = |rule: &str, file: &str| -> (u64, u64) {
+        let f = findings(&v, rule)
+            .into_iter()
+            .find(|f| f["location"]["path"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("no {rule} finding in {file}"));
+        (
+            f["location"]["line"].as_u64().unwrap(),
+            f["location"]["column"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(
+        at("torchserve/management-api-exposed", "config.properties"),
+        (3, 1)
+    );
+    assert_eq!(at("secrets/plaintext", "llm.yaml"), (27, 21));
+    assert_eq!(at("vllm/no-api-key", "llm.yaml"), (22, 15));
+    assert_eq!(at("k8s/model-port-exposed", "llm.yaml"), (42, 3));
+    assert_eq!(
+        at("ollama/host-all-interfaces", "docker-compose.yml"),
+        (7, 9)
+    );
+    assert_eq!(at("exposure/public-tunnel", "Dockerfile"), (4, 5));
+    assert_eq!(
+        at("mlflow/default-admin-password", "basic_auth.ini"),
+        (5, 1)
+    );
+    assert_eq!(at("jupyter/no-auth", "jupyter_server_config.py"), (3, 1));
+    assert_eq!(
+        at("pytorch/vulnerable-torch-version", "requirements.txt"),
+        (1, 1)
+    );
+    assert_eq!(at("ray/head-service-exposed", "raycluster.yaml"), (8, 5));
+    // The line really holds the key named.
+    let text = std::fs::read_to_string(examples().join("insecure/llm.yaml")).unwrap();
+    let line27 = text.lines().nth(26).unwrap();
+    assert!(line27.contains("name: HF_TOKEN"), "{line27}");
+    // Conditional and threat-model severities.
+    let ollama = findings(&v, "ollama/host-all-interfaces");
+    assert_eq!(ollama[0]["severity"], "critical", "port published → raised");
+    // Every failing finding names its fix.
+    for f in v["findings"].as_array().unwrap() {
+        assert!(f["help"].as_str().is_some_and(|h| !h.is_empty()), "{f}");
+    }
+}
+
+#[test]
+fn hardened_examples_pass() {
+    let o = run(&examples(), &["check", "hardened"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("check PASS"));
+}
+
+#[test]
+fn snapshots_of_the_three_formats() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check/snap");
+    let o = run(&d, &["check", "."]);
+    assert_eq!(code(&o), 1);
+    insta::assert_snapshot!("check_human", stdout(&o));
+    let o = run(&d, &["check", ".", "--format", "json"]);
+    let mut v = json(&o);
+    v["tool"]["version"] = Value::from("[version]");
+    insta::assert_snapshot!("check_json", serde_json::to_string_pretty(&v).unwrap());
+    let o = run(&d, &["check", ".", "--format", "sarif"]);
+    let mut v = json(&o);
+    let driver = &mut v["runs"][0]["tool"]["driver"];
+    let rules = driver["rules"].as_array().unwrap().len();
+    assert!(rules > 47, "every rule is described: {rules}");
+    // Keep the snapshot to the rules the results use.
+    let used: Vec<String> = v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap().to_string())
+        .collect();
+    let driver = &mut v["runs"][0]["tool"]["driver"];
+    let kept: Vec<Value> = driver["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| used.iter().any(|u| r["id"] == u.as_str()))
+        .cloned()
+        .collect();
+    driver["rules"] = Value::from(kept);
+    driver["version"] = Value::from("[version]");
+    driver["semanticVersion"] = Value::from("[version]");
+    for r in v["runs"][0]["results"].as_array_mut().unwrap() {
+        assert!(r["properties"]["security-severity"].is_string());
+        r["ruleIndex"] = Value::from("[index]");
+    }
+    insta::assert_snapshot!("check_sarif", serde_json::to_string_pretty(&v).unwrap());
+}
+
+const DEV_COMPOSE: &str = "\
+services:
+  ollama:
+    image: ollama/ollama:0.6.2@sha256:5f5a5b6f6c0d2e8a9b1c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8
+    environment:
+      OLLAMA_HOST: 0.0.0.0
+";
+
+#[test]
+fn suppressions_need_reason_and_expiry_and_expire() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("docker-compose.yml"), DEV_COMPOSE).unwrap();
+    let rule = "ollama/host-all-interfaces";
+    // No suppression: fails.
+    assert_eq!(code(&run(d, &["check", "docker-compose.yml"])), 1);
+    // A valid .modelsec.toml suppression (picked up from the working directory).
+    std::fs::write(
+        d.join(".modelsec.toml"),
+        format!("[[suppress]]\nrule = \"{rule}\"\npaths = [\"docker-compose.yml\"]\nreason = \"dev box behind WireGuard\"\nexpires = 2099-12-31\n"),
+    )
+    .unwrap();
+    let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let v = json(&o);
+    let f = &findings(&v, rule)[0];
+    assert_eq!(f["suppressed"]["reason"], "dev box behind WireGuard");
+    assert_eq!(f["suppressed"]["kind"], "config");
+    assert_eq!(v["summary"]["suppressed"], 1);
+    let o = run(d, &["check", "docker-compose.yml", "--format", "sarif"]);
+    let v = json(&o);
+    assert_eq!(
+        v["runs"][0]["results"][0]["suppressions"][0]["kind"],
+        "external"
+    );
+    // Expired: the finding is back and the expiry is reported.
+    std::fs::write(
+        d.join(".modelsec.toml"),
+        format!("[[suppress]]\nrule = \"{rule}\"\nreason = \"dev\"\nexpires = 2020-01-31\n"),
+    )
+    .unwrap();
+    let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert!(findings(&v, rule)[0]["suppressed"].is_null());
+    let e = &findings(&v, "check/suppression-expired")[0];
+    assert!(e["message"].as_str().unwrap().contains("2020-01-31"));
+    assert_eq!(e["location"]["path"], ".modelsec.toml");
+    // No reason: invalid, hides nothing.
+    std::fs::write(
+        d.join(".modelsec.toml"),
+        format!("[[suppress]]\nrule = \"{rule}\"\nexpires = 2099-01-31\n"),
+    )
+    .unwrap();
+    let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(findings(&json(&o), "check/suppression-invalid").len(), 1);
+    // A typo in the file is an error with its position.
+    std::fs::write(
+        d.join(".modelsec.toml"),
+        "[[suppress]]\nrule = \"x/y\"\nreasn = \"a\"\n",
+    )
+    .unwrap();
+    let o = run(d, &["check", "docker-compose.yml"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains(".modelsec.toml:3:1"), "{}", stderr(&o));
+}
+
+#[test]
+fn inline_and_annotation_suppressions_and_the_ci_switch() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let inline = DEV_COMPOSE.replace(
+        "services:\n",
+        "# modelsec:ignore ollama/host-all-interfaces expires=2099-06-30 reason=\"laptop only\"\nservices:\n",
+    );
+    std::fs::write(d.join("docker-compose.yml"), inline).unwrap();
+    let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(json(&o)["findings"][0]["suppressed"]["kind"], "inline");
+    let o = run(
+        d,
+        &["check", "docker-compose.yml", "--no-inline-suppressions"],
+    );
+    assert_eq!(code(&o), 1, "CI ignores in-file suppressions");
+
+    let pod = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dev
+  annotations:
+    modelsec.dev/ignore: |
+      k8s/* expires=2099-01-01 reason=\"kind cluster for local tests\"
+spec:
+  containers:
+    - name: c
+      image: busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: other
+spec:
+  containers:
+    - name: c
+      image: busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000
+";
+    std::fs::write(d.join("pods.yaml"), pod).unwrap();
+    let o = run(d, &["check", "pods.yaml", "--format", "json"]);
+    let v = json(&o);
+    let runs_as_root = findings(&v, "k8s/run-as-root");
+    assert_eq!(runs_as_root.len(), 2);
+    let dev = runs_as_root
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("Pod/default/dev"))
+        .unwrap();
+    let other = runs_as_root
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("Pod/default/other"))
+        .unwrap();
+    assert_eq!(dev["suppressed"]["kind"], "annotation");
+    assert!(
+        other["suppressed"].is_null(),
+        "the annotation covers its own object only"
+    );
+    assert_eq!(code(&o), 1);
+    let o = run(
+        d,
+        &[
+            "check",
+            "pods.yaml",
+            "--format",
+            "json",
+            "--no-inline-suppressions",
+        ],
+    );
+    assert_eq!(json(&o)["summary"]["suppressed"].as_u64().unwrap_or(0), 0);
+}
+
+#[test]
+fn min_severity_and_exposure() {
+    let o = run(
+        &examples(),
+        &[
+            "check",
+            "insecure",
+            "--format",
+            "json",
+            "--min-severity",
+            "critical",
+        ],
+    );
+    let v = json(&o);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "critical")
+    );
+    assert!(!v["findings"].as_array().unwrap().is_empty());
+    let base = json(&run(
+        &examples(),
+        &["check", "insecure/llm.yaml", "--format", "json"],
+    ));
+    let exposed = json(&run(
+        &examples(),
+        &[
+            "check",
+            "insecure/llm.yaml",
+            "--format",
+            "json",
+            "--exposure",
+            "internet",
+        ],
+    ));
+    assert_eq!(
+        findings(&base, "huggingface/remote-code-unpinned")[0]["severity"],
+        "high"
+    );
+    assert_eq!(
+        findings(&exposed, "huggingface/remote-code-unpinned")[0]["severity"],
+        "critical",
+        "the rule escalates for internet exposure"
+    );
+}
+
+#[test]
+fn unreadable_unparsable_and_unrecognised_files() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("broken.yaml"), "a: [1, 2\nb: c\n").unwrap();
+    std::fs::write(d.join("notes.md"), "# notes\n").unwrap();
+    std::fs::write(d.join("chart.yaml"), "image: {{ .Values.image }}\n").unwrap();
+    let o = run(d, &["check", ".", "--format", "json"]);
+    assert_eq!(code(&o), 1, "an unparsable config fails closed");
+    let v = json(&o);
+    let p = findings(&v, "check/parse-error");
+    assert_eq!(p.len(), 2);
+    let broken = p
+        .iter()
+        .find(|f| f["location"]["path"] == "broken.yaml")
+        .unwrap();
+    assert!(broken["location"]["line"].as_u64().is_some());
+    let chart = p
+        .iter()
+        .find(|f| f["location"]["path"] == "chart.yaml")
+        .unwrap();
+    assert!(chart["message"].as_str().unwrap().contains("helm template"));
+    assert_eq!(findings(&v, "check/unrecognised-file").len(), 1);
+    assert_eq!(
+        findings(&v, "check/unrecognised-file")[0]["severity"],
+        "info"
+    );
+    // Nothing to check at all is an error, as is a missing path.
+    std::fs::remove_file(d.join("broken.yaml")).unwrap();
+    std::fs::remove_file(d.join("chart.yaml")).unwrap();
+    let o = run(d, &["check", "."]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no config files found"));
+    let o = run(d, &["check", "missing.yaml"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("does not exist"));
+}
+
+#[test]
+fn user_policies_are_validated_with_positions() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(
+        d.join("mine.toml"),
+        "[[rule]]\nid = \"acme/no-debug\"\ntitle = \"Debug mode on\"\nseverity = \"hihg\"\ntarget = \"container\"\nmessage = \"DEBUG is {value}\"\nremediation = \"unset DEBUG\"\nfail_when = { path = \"env.DEBUG\", op = \"truthy\" }\nrefs = { ncsc = [\"x\"], owasp = [\"LLM10:2025\"] }\n",
+    )
+    .unwrap();
+    std::fs::write(d.join(".env"), "DEBUG=1\n").unwrap();
+    let o = run(d, &["check", ".env", "--policy", "mine.toml"]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("unknown severity `hihg`"), "{err}");
+    assert!(err.contains("mine.toml:4:12"), "{err}");
+    // Fixed, the user's rule runs beside the built-in ones.
+    let text = std::fs::read_to_string(d.join("mine.toml"))
+        .unwrap()
+        .replace("hihg", "high");
+    std::fs::write(d.join("mine.toml"), text).unwrap();
+    let o = run(
+        d,
+        &["check", ".env", "--policy", "mine.toml", "--format", "json"],
+    );
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(
+        findings(&v, "acme/no-debug")[0]["message"],
+        ".env: DEBUG is `1`"
+    );
+    // A user rule may not reuse a built-in id.
+    let dup = std::fs::read_to_string(d.join("mine.toml"))
+        .unwrap()
+        .replace("acme/no-debug", "vllm/dev-mode");
+    std::fs::write(d.join("mine.toml"), dup).unwrap();
+    let o = run(d, &["check", ".env", "--policy", "mine.toml"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("defined twice"));
+}
+
+#[test]
+fn rules_lists_tests_and_documents() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = run(d, &["rules"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("torchserve/management-api-exposed"));
+    let o = run(d, &["rules", "--test"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(stdout(&o).contains("0 failed"));
+    // A case that does not hold fails the run.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("bad.toml"),
+        "[[rule]]\nid = \"acme/x\"\ntitle = \"x\"\nseverity = \"low\"\ntarget = \"container\"\nmessage = \"m\"\nremediation = \"r\"\nfail_when = { path = \"env.X\", op = \"exists\" }\nrefs = { ncsc = [\"x\"], atlas = [\"AML.T0040\"] }\n[[rule.test]]\nexpect = \"fail\"\nfile = \".env\"\ninput = \"Y=1\\n\"\n",
+    )
+    .unwrap();
+    let o = run(t.path(), &["rules", "--test", "--policy", "bad.toml"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("FAIL acme/x"), "{}", stdout(&o));
+    // The checked-in reference is what the rules generate.
+    let o = run(d, &["rules", "--format", "markdown"]);
+    let doc = std::fs::read_to_string(d.join("docs/rules.md")).unwrap();
+    assert!(
+        stdout(&o) == doc,
+        "docs/rules.md is stale: run `cargo run -q -- rules --format markdown > docs/rules.md`"
+    );
+    let o = run(d, &["rules", "--format", "json"]);
+    let v = json(&o);
+    assert!(v.as_array().unwrap().len() >= 35);
+}
+
+#[test]
+fn threats_coverage_with_evidence() {
+    let ex = examples();
+    let o = run(&ex, &["threats"]);
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("classifier-http-k8s"));
+    assert!(stdout(&o).contains("llm-inference-api"));
+    // Insecure: unmitigated threats, exit 1.
+    let o = run(
+        &ex,
+        &[
+            "threats",
+            "insecure",
+            "--model",
+            "llm-inference-api",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    let threats = v["facts"]["threats"][0]["threats"].as_array().unwrap();
+    let unauth = threats
+        .iter()
+        .find(|t| t["id"] == "unauthenticated-use")
+        .unwrap();
+    assert_eq!(unauth["status"], "unmitigated");
+    // Hardened: every LLM threat has a passing control and none fails.
+    let o = run(
+        &ex,
+        &["threats", "hardened", "--model", "llm-inference-api"],
+    );
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // Capability controls come from real modelsec reports.
+    let t = tempfile::tempdir().unwrap();
+    let model = t.path().join("model");
+    make_model(&model);
+    let scan = run(t.path(), &["scan", "model", "--format", "json"]);
+    assert_eq!(code(&scan), 0, "{}", stdout(&scan));
+    std::fs::write(t.path().join("scan.json"), stdout(&scan)).unwrap();
+    let hardened = ex.join("hardened");
+    let o = run(
+        t.path(),
+        &[
+            "threats",
+            hardened.to_str().unwrap(),
+            "--model",
+            "classifier-http-k8s",
+            "--evidence",
+            "scan.json",
+            "--format",
+            "json",
+        ],
+    );
+    let v = json(&o);
+    let threats = v["facts"]["threats"][0]["threats"].as_array().unwrap();
+    let mal = threats
+        .iter()
+        .find(|t| t["id"] == "malicious-model-file")
+        .unwrap();
+    let scan_ctl = mal["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["control"]["name"] == "scan")
+        .unwrap();
+    assert_eq!(scan_ctl["status"], "pass");
+    // No fuzz or monitor evidence: adversarial inputs stay unmitigated, and the run fails.
+    let adv = threats
+        .iter()
+        .find(|t| t["id"] == "adversarial-inputs")
+        .unwrap();
+    assert_eq!(adv["status"], "unmitigated");
+    assert_eq!(code(&o), 1);
+    // Evidence that is not a modelsec report is an error.
+    std::fs::write(t.path().join("junk.json"), "{}").unwrap();
+    let o = run(
+        t.path(),
+        &[
+            "threats",
+            hardened.to_str().unwrap(),
+            "--evidence",
+            "junk.json",
+        ],
+    );
+    assert_eq!(code(&o), 2);
+}
