@@ -99,4 +99,38 @@ step "14. the signature records the scan; verify shows it" \
 "$M" sign model --key signer.key --signature rescan.sig 2>/dev/null
 "$M" verify model --key signer.key.pub --signature rescan.sig --format json | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['facts']['scan'], indent=1))"
 
+EX="$ROOT/examples/deploy"
+step "15. check an insecure LLM deployment (vLLM Deployment + LoadBalancer Service)" \
+  "modelsec check examples/deploy/insecure/llm.yaml"
+expect 1 "$M" check "$EX/insecure/llm.yaml"
+
+step "16. the whole insecure set: TorchServe, Ollama, MLflow, Ray, Jupyter, KServe, Dockerfile, requirements" \
+  "modelsec check examples/deploy/insecure --min-severity critical"
+expect 1 "$M" check "$EX/insecure" --min-severity critical
+
+step "17. the hardened deployment passes" "modelsec check examples/deploy/hardened"
+expect 0 "$M" check "$EX/hardened"
+
+step "18. SARIF for code scanning: levels and security-severity per result" \
+  "modelsec check examples/deploy/insecure --format sarif"
+set +e; "$M" check "$EX/insecure" --format sarif > check.sarif; set -e
+python3 -c "import json; r=json.load(open('check.sarif'))['runs'][0]['results']; print(len(r), 'results'); [print(' ', x['ruleId'], x['level'], x['properties']['security-severity'], x['locations'][0]['physicalLocation']['artifactLocation']['uri'].split('/')[-1] + ':' + str(x['locations'][0]['physicalLocation']['region']['startLine'])) for x in r[:6]]"
+
+step "19. a suppression needs a reason and an expiry; an expired one stops working and is reported" \
+  "printf '[[suppress]] rule = \"ollama/*\" reason = \"dev laptop\" expires = 2025-01-31' > .modelsec.toml; modelsec check examples/deploy/insecure/docker-compose.yml"
+printf '[[suppress]]\nrule = "ollama/*"\nreason = "dev laptop only"\nexpires = 2025-01-31\n' > .modelsec.toml
+set +e; "$M" check "$EX/insecure/docker-compose.yml" --format json > suppress.json; got=$?; set -e
+python3 -c "import json; v=json.load(open('suppress.json')); [print(' ', f['rule_id'], '-', f['message'][:110]) for f in v['findings'] if f['rule_id'].startswith(('check/','ollama/'))]"
+echo "(exit $got)"
+rm .modelsec.toml
+
+step "20. threat coverage of the insecure deployment (LLM inference API threat model, exposure internet)" \
+  "modelsec threats examples/deploy/insecure --model llm-inference-api"
+expect 1 "$M" threats "$EX/insecure" --model llm-inference-api
+
+step "21. the hardened deployment, with the model scan as evidence: every threat mitigated" \
+  "modelsec scan model --format json > scan-evidence.json; modelsec threats examples/deploy/hardened --model llm-inference-api --evidence scan-evidence.json"
+"$M" scan model --format json > scan-evidence.json
+expect 0 "$M" threats "$EX/hardened" --model llm-inference-api --evidence scan-evidence.json
+
 printf '\ndemo complete: files are in %s\n' "$DEMO"

@@ -263,7 +263,9 @@ impl MarkedEventReceiver for YamlBuilder {
         }
         let pos = Pos::new(mark.line(), mark.col() + 1);
         match ev {
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(mut text, style, anchor, _tag) => {
+                // The scanner grows strings char by char; drop the slack (memory is a goal).
+                text.shrink_to_fit();
                 let null = style == TScalarStyle::Plain
                     && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL");
                 let node = if null {
@@ -295,12 +297,18 @@ impl MarkedEventReceiver for YamlBuilder {
                     .push(Frame::Map(Node::map(vec![], Pos::default()), None, anchor))
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq(node, anchor)) = self.stack.pop() {
+                if let Some(Frame::Seq(mut node, anchor)) = self.stack.pop() {
+                    if let Kind::Seq(items) = &mut node.kind {
+                        items.shrink_to_fit();
+                    }
                     self.push_value(node, anchor);
                 }
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map(mut node, _, anchor)) = self.stack.pop() {
+                    if let Kind::Map(entries) = &mut node.kind {
+                        entries.shrink_to_fit();
+                    }
                     // A block mapping's own marker points past its first key; use the first key.
                     node.pos = node.entries().first().map(|(k, _)| k.pos).unwrap_or(pos);
                     self.push_value(node, anchor);

@@ -348,12 +348,19 @@ pub fn parse_text(shown: &str, text: String, forced: Option<formats::Format>) ->
         );
     }
     match formats::parse(format, &text) {
-        Ok(docs) => Read::File(File {
-            path: shown.to_string(),
-            format,
-            text,
-            docs,
-        }),
+        Ok(docs) => {
+            let yaml = matches!(format, formats::Format::Yaml);
+            let directives = formats::comment_directives(&text)
+                .into_iter()
+                .map(|(line, d)| (line, yaml.then(|| doc_of_line(&text, line)), d))
+                .collect();
+            Read::File(File {
+                path: shown.to_string(),
+                format,
+                directives,
+                docs,
+            })
+        }
         Err(e) => {
             let helm = text.contains("{{") && matches!(format, formats::Format::Yaml);
             let msg = if helm {
@@ -394,9 +401,8 @@ pub fn evaluate(
     subjects: &[Subject],
     exposure: Option<&str>,
 ) -> (Vec<Located>, BTreeMap<String, RuleOutcome>) {
-    use rayon::prelude::*;
     let per_rule: Vec<(Vec<Located>, RuleOutcome)> = rules
-        .par_iter()
+        .iter()
         .map(|rule| {
             let mut found = Vec::new();
             let mut outcome = RuleOutcome::default();
@@ -490,14 +496,15 @@ fn doc_of_line(text: &str, line: usize) -> usize {
 
 /// Collect suppressions written in the files (comments) and on objects (annotations).
 pub fn inline_suppressions(files: &[File], subjects: &[Subject]) -> Vec<Suppression> {
+    let mut fis: Vec<usize> = subjects.iter().map(|s| s.file).collect();
+    fis.dedup();
     let mut out = Vec::new();
-    for (fi, f) in files.iter().enumerate() {
-        for (line, text) in formats::comment_directives(&f.text) {
-            let mut s = suppress::parse_directive(&text, "inline", &f.path, line as u32, 1);
+    for fi in (0..files.len()).filter(|fi| fis.contains(fi)) {
+        let f = &files[fi];
+        for (line, doc, text) in &f.directives {
+            let mut s = suppress::parse_directive(text, "inline", &f.path, *line as u32, 1);
             s.file = Some(fi);
-            if matches!(f.format, formats::Format::Yaml) {
-                s.doc = Some(doc_of_line(&f.text, line));
-            }
+            s.doc = *doc;
             out.push(s);
         }
     }
@@ -641,12 +648,47 @@ pub fn run(
     files: Vec<File>,
     report: &mut Report,
 ) -> BTreeMap<String, RuleOutcome> {
-    let subjects = model::subjects(&files);
-    let (mut findings, mut outcomes) =
-        evaluate(&policy.rules, &files, &subjects, opts.exposure.as_deref());
+    // Links need every file; subjects are built, judged and dropped one file at a time, so
+    // memory holds the parsed documents plus one file's subjects per thread.
+    use rayon::prelude::*;
+    type Part = (
+        Vec<Located>,
+        BTreeMap<String, RuleOutcome>,
+        Vec<Suppression>,
+        usize,
+    );
+    let links = model::links(&files);
+    let parts: Vec<Part> = (0..files.len())
+        .into_par_iter()
+        .map(|fi| {
+            let subjects = model::file_subjects(&files, fi, &links);
+            let (found, outcomes) =
+                evaluate(&policy.rules, &files, &subjects, opts.exposure.as_deref());
+            let sups = if opts.inline_suppressions {
+                inline_suppressions(&files, &subjects)
+            } else {
+                vec![]
+            };
+            (found, outcomes, sups, subjects.len())
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let mut outcomes: BTreeMap<String, RuleOutcome> = policy
+        .rules
+        .iter()
+        .map(|r| (r.id.clone(), RuleOutcome::default()))
+        .collect();
     let mut sups = opts.suppressions.clone();
-    if opts.inline_suppressions {
-        sups.extend(inline_suppressions(&files, &subjects));
+    let mut subject_count = 0;
+    for (f, o, s, n) in parts {
+        findings.extend(f);
+        for (id, x) in o {
+            let e = outcomes.entry(id).or_default();
+            e.applied += x.applied;
+            e.failed += x.failed;
+        }
+        sups.extend(s);
+        subject_count += n;
     }
     let meta = apply_suppressions(&mut findings, &sups, opts.today, &mut outcomes);
     let mut by_format: BTreeMap<&str, usize> = BTreeMap::new();
@@ -658,7 +700,7 @@ pub fn run(
         "formats",
         serde_json::to_value(&by_format).unwrap_or_default(),
     );
-    report.fact("subjects", subjects.len());
+    report.fact("subjects", subject_count);
     report.fact("rules", policy.rules.len());
     if let Some(e) = &opts.exposure {
         report.fact("exposure", e.clone());

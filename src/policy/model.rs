@@ -20,7 +20,9 @@ use super::formats::{self, Format};
 pub struct File {
     pub path: String,
     pub format: Format,
-    pub text: String,
+    /// Inline suppression comments: (line, document index for YAML streams, directive text).
+    /// The text itself is not kept.
+    pub directives: Vec<(usize, Option<usize>, String)>,
     pub docs: Vec<Node>,
 }
 
@@ -485,18 +487,164 @@ fn file_name(path: &str) -> &str {
 /// Every subject of every file, with cross-document links (Service → pods, pod → Services and
 /// NetworkPolicies) resolved across all files given.
 pub fn subjects(files: &[File]) -> Vec<Subject> {
-    let mut out: Vec<Subject> = Vec::new();
-    // Pods are linked after every Service and NetworkPolicy is known.
-    struct PodRef {
-        subject: usize,
-        namespace: String,
-        labels: Option<Node>,
-    }
-    let mut pod_refs: Vec<PodRef> = Vec::new();
-    let mut services: Vec<(usize, String)> = Vec::new();
-    let mut policies: Vec<(usize, String)> = Vec::new();
+    let links = links(files);
+    (0..files.len())
+        .flat_map(|fi| file_subjects(files, fi, &links))
+        .collect()
+}
 
+/// A pod spec's identity: (file, document, index among the object's pod specs).
+pub type PodId = (usize, usize, usize);
+/// A document's identity: (file, document).
+pub type DocId = (usize, usize);
+
+/// Cross-document links among every file given: which pods each Service selects, and which
+/// Services and NetworkPolicies select each pod (within a namespace).
+#[derive(Default, Debug)]
+pub struct Links {
+    pub service_pods: std::collections::HashMap<DocId, Vec<PodId>>,
+    pub pod_services: std::collections::HashMap<PodId, Vec<DocId>>,
+    pub pod_policies: std::collections::HashMap<PodId, Vec<DocId>>,
+}
+
+/// Compute [`Links`]. Pods are indexed by (namespace, label, value), so a selector only looks at
+/// pods carrying its first label: linear in the number of objects, not quadratic.
+pub fn links(files: &[File]) -> Links {
+    use std::collections::HashMap;
+    let mut pods: Vec<(PodId, &str, Option<&Node>)> = Vec::new();
+    let mut services: Vec<(DocId, &str, &Node)> = Vec::new();
+    let mut policies: Vec<(DocId, &str, Option<&Node>)> = Vec::new();
     for (fi, file) in files.iter().enumerate() {
+        if !matches!(file.format, Format::Yaml | Format::Json) {
+            continue;
+        }
+        for (di, doc) in file.docs.iter().enumerate() {
+            if !is_k8s(doc) {
+                continue;
+            }
+            let kind = str_at(doc, "kind").unwrap_or("");
+            let ns = namespace(doc);
+            match kind {
+                "Service" => {
+                    if let Some(sel) = doc.at("spec.selector")
+                        && !sel.entries().is_empty()
+                    {
+                        services.push(((fi, di), ns, sel));
+                    }
+                }
+                "NetworkPolicy" => policies.push(((fi, di), ns, doc.at("spec.podSelector"))),
+                _ => {
+                    for (pi, pod) in pods_of(kind, doc).into_iter().enumerate() {
+                        pods.push(((fi, di, pi), ns, pod.labels));
+                    }
+                }
+            }
+        }
+    }
+    let mut by_label: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, ns, labels)) in pods.iter().enumerate() {
+        by_ns.entry(ns).or_default().push(i);
+        for (k, v) in labels.map(Node::entries).unwrap_or(&[]) {
+            if let Some(v) = v.as_str() {
+                by_label
+                    .entry((ns, k.name.as_str(), v))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    let matching = |ns: &str, sel: &Node| -> Vec<usize> {
+        let labels = sel.get("matchLabels").unwrap_or(sel);
+        let first = labels
+            .entries()
+            .iter()
+            .find(|(k, _)| k.name != "matchExpressions" && k.name != "matchLabels")
+            .and_then(|(k, v)| v.as_str().map(|v| (k.name.as_str(), v)));
+        let candidates: &[usize] = match first {
+            Some((k, v)) => by_label.get(&(ns, k, v)).map(Vec::as_slice).unwrap_or(&[]),
+            None => by_ns.get(ns).map(Vec::as_slice).unwrap_or(&[]),
+        };
+        candidates
+            .iter()
+            .copied()
+            .filter(|&i| selects(sel, pods[i].2))
+            .collect()
+    };
+    let mut links = Links::default();
+    for (id, ns, sel) in &services {
+        let matched = matching(ns, sel);
+        for &i in &matched {
+            links.pod_services.entry(pods[i].0).or_default().push(*id);
+        }
+        links
+            .service_pods
+            .insert(*id, matched.iter().map(|&i| pods[i].0).collect());
+    }
+    for (id, ns, sel) in &policies {
+        let matched = match sel {
+            Some(sel) => matching(ns, sel),
+            None => by_ns.get(ns).cloned().unwrap_or_default(),
+        };
+        for i in matched {
+            links.pod_policies.entry(pods[i].0).or_default().push(*id);
+        }
+    }
+    links
+}
+
+/// The `workload` view of a Kubernetes object.
+fn workload_node(kind: &str, name: &str, ns: &str, anchor: Pos) -> Node {
+    Node::map(
+        vec![
+            (key("kind", anchor), Node::scalar(kind, anchor)),
+            (key("name", anchor), Node::scalar(name, anchor)),
+            (key("namespace", anchor), Node::scalar(ns, anchor)),
+        ],
+        anchor,
+    )
+}
+
+fn object_anchor(doc: &Node) -> Pos {
+    doc.at("metadata")
+        .and_then(|m| m.entry("name"))
+        .map(|(k, _)| k.pos)
+        .unwrap_or(doc.pos)
+}
+
+/// A pod subject's root: the pod spec plus `workload` and `labels`.
+fn pod_root(kind: &str, doc: &Node, pod: &PodSpec<'_>) -> Node {
+    let anchor = object_anchor(doc);
+    let mut root = pod.spec.clone();
+    set(
+        &mut root,
+        "workload",
+        workload_node(kind, object_name(doc), namespace(doc), anchor),
+    );
+    let labels = pod
+        .labels
+        .cloned()
+        .unwrap_or_else(|| Node::map(vec![], anchor));
+    set(&mut root, "labels", labels);
+    root
+}
+
+fn pod_root_by_id(files: &[File], id: PodId) -> Option<Node> {
+    let doc = files.get(id.0)?.docs.get(id.1)?;
+    let kind = str_at(doc, "kind").unwrap_or("");
+    let pods = pods_of(kind, doc);
+    pods.get(id.2).map(|p| pod_root(kind, doc, p))
+}
+
+fn doc_by_id(files: &[File], id: DocId) -> Option<Node> {
+    files.get(id.0)?.docs.get(id.1).cloned()
+}
+
+/// The subjects of one file, with cross-document links from `links`.
+pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
+    let mut out: Vec<Subject> = Vec::new();
+    {
+        let file = &files[fi];
         let fname = file_name(&file.path).to_string();
         for (di, doc) in file.docs.iter().enumerate() {
             let generic = |target: &str| Subject {
@@ -514,55 +662,57 @@ pub fn subjects(files: &[File]) -> Vec<Subject> {
                     let ns = namespace(doc).to_string();
                     let name = object_name(doc);
                     let resource = format!("{kind}/{ns}/{name}");
-                    let anchor = doc
-                        .at("metadata")
-                        .and_then(|m| m.entry("name"))
-                        .map(|(k, _)| k.pos)
-                        .unwrap_or(doc.pos);
+                    let anchor = object_anchor(doc);
                     let obj_annotations: Vec<&Node> =
                         doc.at("metadata.annotations").into_iter().collect();
-                    let idx = out.len();
+                    let mut root = doc.clone();
+                    if let Some(pods) = links.service_pods.get(&(fi, di)) {
+                        let selected = pods
+                            .iter()
+                            .filter_map(|id| pod_root_by_id(files, *id))
+                            .collect();
+                        set(&mut root, "selected", Node::seq(selected, anchor));
+                    }
                     out.push(Subject {
                         target: format!("k8s:{kind}"),
                         file: fi,
                         doc: di,
                         resource: resource.clone(),
                         anchor,
-                        root: doc.clone(),
+                        root,
                         annotations: annotation_directives(&obj_annotations),
                     });
-                    if kind == "Service" {
-                        services.push((idx, ns.clone()));
-                    } else if kind == "NetworkPolicy" {
-                        policies.push((idx, ns.clone()));
-                    }
-                    let workload = Node::map(
-                        vec![
-                            (key("kind", anchor), Node::scalar(kind, anchor)),
-                            (key("name", anchor), Node::scalar(name, anchor)),
-                            (key("namespace", anchor), Node::scalar(ns.clone(), anchor)),
-                        ],
-                        anchor,
-                    );
-                    for pod in pods_of(kind, doc) {
+                    let workload = workload_node(kind, name, &ns, anchor);
+                    for (pi, pod) in pods_of(kind, doc).into_iter().enumerate() {
                         let pod_resource = if pod.what.is_empty() {
                             resource.clone()
                         } else {
                             format!("{resource} {}", pod.what)
                         };
                         let directives = annotation_directives(&pod.annotations);
-                        let mut pod_root = without(pod.spec, &[]);
-                        set(&mut pod_root, "workload", workload.clone());
-                        let labels = pod
-                            .labels
+                        let mut pod_root = pod_root(kind, doc, &pod);
+                        let labels = pod_root
+                            .get("labels")
                             .cloned()
                             .unwrap_or_else(|| Node::map(vec![], anchor));
-                        set(&mut pod_root, "labels", labels.clone());
-                        pod_refs.push(PodRef {
-                            subject: out.len(),
-                            namespace: ns.clone(),
-                            labels: pod.labels.cloned(),
-                        });
+                        let id = (fi, di, pi);
+                        let linked = |m: &std::collections::HashMap<PodId, Vec<DocId>>| {
+                            m.get(&id)
+                                .map(|ids| {
+                                    ids.iter().filter_map(|d| doc_by_id(files, *d)).collect()
+                                })
+                                .unwrap_or_default()
+                        };
+                        set(
+                            &mut pod_root,
+                            "services",
+                            Node::seq(linked(&links.pod_services), anchor),
+                        );
+                        set(
+                            &mut pod_root,
+                            "network_policies",
+                            Node::seq(linked(&links.pod_policies), anchor),
+                        );
                         out.push(Subject {
                             target: "pod".into(),
                             file: fi,
@@ -688,56 +838,6 @@ pub fn subjects(files: &[File]) -> Vec<Subject> {
         }
     }
 
-    // Cross-document links, within a namespace.
-    for p in &pod_refs {
-        let mut svc_nodes = Vec::new();
-        for (si, ns) in &services {
-            if *ns != p.namespace {
-                continue;
-            }
-            let svc = &out[*si].root;
-            let Some(sel) = svc.at("spec.selector") else {
-                continue;
-            };
-            if !sel.entries().is_empty() && selects(sel, p.labels.as_ref()) {
-                svc_nodes.push(svc.clone());
-            }
-        }
-        let mut np_nodes = Vec::new();
-        for (ni, ns) in &policies {
-            if *ns != p.namespace {
-                continue;
-            }
-            let np = &out[*ni].root;
-            let sel = np.at("spec.podSelector");
-            if sel.is_none_or(|s| selects(s, p.labels.as_ref())) {
-                np_nodes.push(np.clone());
-            }
-        }
-        let subject = &mut out[p.subject];
-        let pos = subject.anchor;
-        set(&mut subject.root, "services", Node::seq(svc_nodes, pos));
-        set(
-            &mut subject.root,
-            "network_policies",
-            Node::seq(np_nodes, pos),
-        );
-    }
-    for (si, ns) in &services {
-        let Some(sel) = out[*si].root.at("spec.selector").cloned() else {
-            continue;
-        };
-        if sel.entries().is_empty() {
-            continue;
-        }
-        let selected: Vec<Node> = pod_refs
-            .iter()
-            .filter(|p| p.namespace == *ns && selects(&sel, p.labels.as_ref()))
-            .map(|p| out[p.subject].root.clone())
-            .collect();
-        let pos = out[*si].anchor;
-        set(&mut out[*si].root, "selected", Node::seq(selected, pos));
-    }
     // `$target` lets a rule with several targets tell them apart.
     for s in out.iter_mut() {
         let t = Node::scalar(s.target.clone(), Pos::default());
@@ -755,7 +855,7 @@ mod tests {
         File {
             path: path.into(),
             format,
-            text: text.into(),
+            directives: vec![],
             docs: formats::parse(format, text).unwrap(),
         }
     }

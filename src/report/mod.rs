@@ -389,13 +389,17 @@ impl Report {
         match format {
             Format::Human => human::write(self, out),
             Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, self)?;
-                writeln!(out)
+                let mut w = io::BufWriter::new(out);
+                serde_json::to_writer_pretty(&mut w, self)?;
+                writeln!(w)?;
+                w.flush()
             }
             Format::Sarif => {
                 let log = sarif::to_sarif(self);
-                serde_json::to_writer_pretty(&mut *out, &log)?;
-                writeln!(out)
+                let mut w = io::BufWriter::new(out);
+                serde_json::to_writer_pretty(&mut w, &log)?;
+                writeln!(w)?;
+                w.flush()
             }
         }
     }
