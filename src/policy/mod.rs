@@ -422,6 +422,7 @@ pub fn evaluate(
                 let (value, path, at) = match &ev {
                     Some(e) => {
                         let v = match (&e.value, e.defaulted) {
+                            (Some(v), false) if v.is_empty() => "empty".to_string(),
                             (Some(v), false) => format!("`{v}`"),
                             (Some(v), true) => format!("not set (the default is `{v}`)"),
                             (None, _) => "not set".to_string(),
