@@ -508,3 +508,31 @@ fn threats_coverage_with_evidence() {
     );
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn sarif_fingerprints_survive_moved_lines() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let fp = |text: &str| -> (Value, Value) {
+        std::fs::write(d.join("docker-compose.yml"), text).unwrap();
+        let v = json(&run(
+            d,
+            &["check", "docker-compose.yml", "--format", "sarif"],
+        ));
+        let r = v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ruleId"] == "ollama/host-all-interfaces")
+            .unwrap()
+            .clone();
+        (
+            r["partialFingerprints"]["modelsec/v1"].clone(),
+            r["locations"][0]["physicalLocation"]["region"]["startLine"].clone(),
+        )
+    };
+    let (a, line_a) = fp(DEV_COMPOSE);
+    let (b, line_b) = fp(&format!("# local development stack\n\n{DEV_COMPOSE}"));
+    assert_eq!(a, b);
+    assert_eq!(line_b.as_u64().unwrap(), line_a.as_u64().unwrap() + 2);
+}

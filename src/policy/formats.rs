@@ -378,6 +378,28 @@ fn words(line: &Logical, from: usize) -> Vec<Node> {
         .collect()
 }
 
+/// `KEY=value` words (Dockerfile `ENV`, systemd `Environment=`) into an env map, with the
+/// value's own position.
+fn assignments(words: Vec<Node>, env: &mut Vec<(Key, Node)>) {
+    for w in words {
+        let Some((k, v)) = w.as_str().and_then(|s| s.split_once('=')) else {
+            continue;
+        };
+        let vpos = Pos {
+            line: w.pos.line,
+            col: w.pos.col + k.chars().count() as u32 + 1,
+        };
+        insert(
+            env,
+            Key {
+                name: k.to_string(),
+                pos: w.pos,
+            },
+            Node::scalar(v, vpos),
+        );
+    }
+}
+
 /// A Dockerfile's final stage as a container: `image` (FROM), `env` (ENV, and ARG defaults are
 /// not runtime env), `entrypoint`/`cmd` (exec or shell form), `user`, `expose`.
 fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
@@ -433,23 +455,7 @@ fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
                         );
                     }
                 } else {
-                    for w in words(&line, args_from.saturating_sub(1)) {
-                        let s = w.as_str().unwrap_or("");
-                        if let Some((k, v)) = s.split_once('=') {
-                            let vpos = Pos {
-                                line: w.pos.line,
-                                col: w.pos.col + k.chars().count() as u32 + 1,
-                            };
-                            insert(
-                                &mut env,
-                                Key {
-                                    name: k.to_string(),
-                                    pos: w.pos,
-                                },
-                                Node::scalar(v, vpos),
-                            );
-                        }
-                    }
+                    assignments(words(&line, args_from.saturating_sub(1)), &mut env);
                 }
             }
             "ENTRYPOINT" | "CMD" => {
@@ -557,23 +563,7 @@ fn systemd(text: &str) -> Node {
         let eq = line.find('=').unwrap_or(0);
         match key {
             "Environment" => {
-                for w in words(&line, eq + 1) {
-                    let s = w.as_str().unwrap_or("");
-                    if let Some((k, v)) = s.split_once('=') {
-                        let vpos = Pos {
-                            line: w.pos.line,
-                            col: w.pos.col + k.chars().count() as u32 + 1,
-                        };
-                        insert(
-                            &mut env,
-                            Key {
-                                name: k.to_string(),
-                                pos: w.pos,
-                            },
-                            Node::scalar(v, vpos),
-                        );
-                    }
-                }
+                assignments(words(&line, eq + 1), &mut env);
             }
             "ExecStart" => {
                 let mut ws = words(&line, eq + 1);

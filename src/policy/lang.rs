@@ -638,6 +638,18 @@ fn severity(s: &Spanned<String>, errors: &mut Errors) -> Severity {
     }
 }
 
+/// A TOML string, or the strings of an array (`target = "x"` or `target = ["x", "y"]`).
+pub(crate) fn string_or_list(v: &toml::Value) -> Vec<String> {
+    match v {
+        toml::Value::String(s) => vec![s.clone()],
+        toml::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    }
+}
+
 fn scalar_text(v: &toml::Value) -> Option<String> {
     match v {
         toml::Value::String(s) => Some(s.clone()),
@@ -946,14 +958,7 @@ pub fn load(name: &str, text: &str) -> Result<Vec<Rule>, PolicyError> {
             errors.push(rr.title.span(), "empty title");
         }
         let sev = severity(&rr.severity, &mut errors);
-        let targets: Vec<String> = match rr.target.get_ref() {
-            toml::Value::String(s) => vec![s.clone()],
-            toml::Value::Array(items) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            _ => vec![],
-        };
+        let targets = string_or_list(rr.target.get_ref());
         if targets.is_empty() {
             errors.push(
                 rr.target.span(),

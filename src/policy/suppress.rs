@@ -197,14 +197,7 @@ pub fn load_config(name: &str, text: &str) -> Result<Vec<Suppression>, PolicyErr
         let pos = index.pos(entry.span().start);
         let r = entry.get_ref();
         let mut problems = Vec::new();
-        let rules = match &r.rule {
-            toml::Value::String(s) => vec![s.clone()],
-            toml::Value::Array(items) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            _ => vec![],
-        };
+        let rules = super::lang::string_or_list(&r.rule);
         let expires = match &r.expires {
             Some(d) => match d.date {
                 Some(date) if d.time.is_none() => Some(Date {

@@ -1,7 +1,8 @@
 //! [`Report`] → SARIF 2.1.0 through the `serde-sarif` model.
 //!
 //! One run; one rule per catalogue entry (with `security-severity` so code scanning ranks it);
-//! 1-based lines; a namespaced partial fingerprint so results stay stable across runs.
+//! 1-based lines; a namespaced partial fingerprint (rule, file, member, byte offset, message — not
+//! the line) so results stay stable across runs and edits.
 
 use super::{Finding, Report, Severity};
 use serde_sarif::sarif;
@@ -38,7 +39,9 @@ fn fingerprint(f: &Finding) -> String {
         h.update([0]);
         h.update(l.member.as_deref().unwrap_or("").as_bytes());
         h.update([0]);
-        h.update(l.line.unwrap_or(0).to_le_bytes());
+        // Not the line: a finding keeps its fingerprint when lines above it move (config
+        // findings name their resource and value in the message). Byte offsets stay: they tell
+        // apart payloads inside one binary file.
         h.update(l.offset.unwrap_or(0).to_le_bytes());
     }
     h.update([0]);
