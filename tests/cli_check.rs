@@ -6,6 +6,12 @@ use common::{code, make_model, run, stderr, stdout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// A date `days` from today (suppression expiries must lie within a year).
+fn in_days(days: i64) -> String {
+    let d = modelsec::policy::suppress::Date::today().to_days() + days;
+    modelsec::policy::suppress::Date::from_days(d).to_string()
+}
+
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/deploy")
 }
@@ -143,7 +149,10 @@ fn suppressions_need_reason_and_expiry_and_expire() {
     // A valid .modelsec.toml suppression (picked up from the working directory).
     std::fs::write(
         d.join(".modelsec.toml"),
-        format!("[[suppress]]\nrule = \"{rule}\"\npaths = [\"docker-compose.yml\"]\nreason = \"dev box behind WireGuard\"\nexpires = 2099-12-31\n"),
+        format!(
+            "[[suppress]]\nrule = \"{rule}\"\npaths = [\"docker-compose.yml\"]\nreason = \"dev box behind WireGuard\"\nexpires = {}\n",
+            in_days(90)
+        ),
     )
     .unwrap();
     let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
@@ -175,12 +184,33 @@ fn suppressions_need_reason_and_expiry_and_expire() {
     // No reason: invalid, hides nothing.
     std::fs::write(
         d.join(".modelsec.toml"),
-        format!("[[suppress]]\nrule = \"{rule}\"\nexpires = 2099-01-31\n"),
+        format!(
+            "[[suppress]]\nrule = \"{rule}\"\nexpires = {}\n",
+            in_days(30)
+        ),
     )
     .unwrap();
     let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
     assert_eq!(code(&o), 1);
     assert_eq!(findings(&json(&o), "check/suppression-invalid").len(), 1);
+    // Too far ahead: a waiver must come back for review within a year.
+    std::fs::write(
+        d.join(".modelsec.toml"),
+        format!(
+            "[[suppress]]\nrule = \"{rule}\"\nreason = \"r\"\nexpires = {}\n",
+            in_days(400)
+        ),
+    )
+    .unwrap();
+    let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert!(
+        findings(&v, "check/suppression-invalid")[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("days ahead")
+    );
     // A typo in the file is an error with its position.
     std::fs::write(
         d.join(".modelsec.toml"),
@@ -198,7 +228,7 @@ fn inline_and_annotation_suppressions_and_the_ci_switch() {
     let d = t.path();
     let inline = DEV_COMPOSE.replace(
         "services:\n",
-        "# modelsec:ignore ollama/host-all-interfaces expires=2099-06-30 reason=\"laptop only\"\nservices:\n",
+        &format!("# modelsec:ignore ollama/host-all-interfaces expires={} reason=\"laptop only\"\nservices:\n", in_days(60)),
     );
     std::fs::write(d.join("docker-compose.yml"), inline).unwrap();
     let o = run(d, &["check", "docker-compose.yml", "--format", "json"]);
@@ -210,14 +240,15 @@ fn inline_and_annotation_suppressions_and_the_ci_switch() {
     );
     assert_eq!(code(&o), 1, "CI ignores in-file suppressions");
 
-    let pod = "\
+    let pod = format!(
+        "\
 apiVersion: v1
 kind: Pod
 metadata:
   name: dev
   annotations:
     modelsec.dev/ignore: |
-      k8s/* expires=2099-01-01 reason=\"kind cluster for local tests\"
+      k8s/* expires={} reason=\"kind cluster for local tests\"
 spec:
   containers:
     - name: c
@@ -231,7 +262,9 @@ spec:
   containers:
     - name: c
       image: busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000
-";
+",
+        in_days(10)
+    );
     std::fs::write(d.join("pods.yaml"), pod).unwrap();
     let o = run(d, &["check", "pods.yaml", "--format", "json"]);
     let v = json(&o);

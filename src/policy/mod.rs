@@ -349,10 +349,33 @@ pub fn parse_text(shown: &str, text: String, forced: Option<formats::Format>) ->
     }
     match formats::parse(format, &text) {
         Ok(docs) => {
+            // `kind: List` (kubectl get -o yaml/json) holds the objects in `items`.
+            let had_list = docs.iter().any(|d| {
+                d.get("kind").and_then(doc::Node::as_str) == Some("List")
+                    && d.get("items").is_some()
+            });
+            let docs: Vec<doc::Node> = docs
+                .into_iter()
+                .flat_map(|d| {
+                    let is_list = d.get("kind").and_then(doc::Node::as_str) == Some("List")
+                        && d.get("items").is_some();
+                    if is_list {
+                        d.get("items")
+                            .map(|i| i.items().to_vec())
+                            .unwrap_or_default()
+                    } else {
+                        vec![d]
+                    }
+                })
+                .collect();
             let yaml = matches!(format, formats::Format::Yaml);
             let directives = formats::comment_directives(&text)
                 .into_iter()
-                .map(|(line, d)| (line, yaml.then(|| doc_of_line(&text, line)), d))
+                .map(|(line, d)| {
+                    // In a List the documents are its items: a comment covers the whole file.
+                    let doc = (yaml && !had_list).then(|| doc_of_line(&text, line));
+                    (line, doc, d)
+                })
                 .collect();
             Read::File(File {
                 path: shown.to_string(),
@@ -558,6 +581,19 @@ fn apply_suppressions(
             continue;
         }
         let expires = s.expires.expect("valid suppressions have a date");
+        if expires.to_days() > today.to_days() + suppress::MAX_DAYS {
+            meta.push(
+                Finding::new(
+                    &rules::SUPPRESSION_INVALID,
+                    format!(
+                        "{what} expires on {expires}, more than {} days ahead; suppressions are re-reviewed at least yearly, so it hides nothing",
+                        suppress::MAX_DAYS
+                    ),
+                )
+                .at(loc),
+            );
+            continue;
+        }
         if expires < today {
             meta.push(
                 Finding::new(

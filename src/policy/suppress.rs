@@ -8,11 +8,15 @@
 //! * the Kubernetes annotation `modelsec.dev/ignore: "…"` on an object or pod template — one
 //!   directive per line.
 //!
-//! An expired, reason-less or undated suppression hides nothing and is itself reported.
+//! An expired, reason-less or undated suppression, or one expiring more than [`MAX_DAYS`] ahead,
+//! hides nothing and is itself reported.
 
 use super::lang::PolicyError;
 use serde::Deserialize;
 use toml::Spanned;
+
+/// The furthest ahead a suppression may expire: waivers are re-reviewed at least yearly.
+pub const MAX_DAYS: i64 = 366;
 
 /// A calendar date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +49,17 @@ impl Date {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         Date::from_days(secs.div_euclid(86_400))
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's algorithm).
+    pub fn to_days(self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
     }
 
     /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -255,6 +270,9 @@ mod tests {
     fn dates() {
         assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
         assert_eq!(Date::from_days(20_515).to_string(), "2026-03-03");
+        for d in [-1000, 0, 59, 60, 20_515, 40_000] {
+            assert_eq!(Date::from_days(d).to_days(), d);
+        }
         assert!(Date::parse("2026-02-29").is_none());
         assert!(Date::parse("2028-02-29").is_some());
         assert!(Date::parse("2026-1-01").is_none());
