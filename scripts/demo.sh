@@ -133,4 +133,14 @@ step "21. the hardened deployment, with the model scan as evidence: every threat
 "$M" scan model --format json > scan-evidence.json
 expect 0 "$M" threats "$EX/hardened" --model llm-inference-api --evidence scan-evidence.json
 
+step "22. fuzz an ONNX classifier (scikit-learn MLP on digits) through ONNX Runtime 1.31" \
+  "modelsec fuzz tests/fixtures/onnx/digits_mlp.onnx"
+"$ROOT/scripts/ort.sh"
+expect 1 "$M" fuzz "$ROOT/tests/fixtures/onnx/digits_mlp.onnx"
+
+step "23. an int64 input that drives a Range allocation, as JSON" \
+  "modelsec fuzz tests/fixtures/onnx/range_len.onnx --format json"
+set +e; "$M" fuzz "$ROOT/tests/fixtures/onnx/range_len.onnx" --format json > fuzz.json; set -e
+python3 -c "import json; v=json.load(open('fuzz.json')); [print(' ', f['rule_id'], '-', f['message']) for f in v['findings']]; print('  inputs:', v['facts']['inputs'])"
+
 printf '\ndemo complete: files are in %s\n' "$DEMO"

@@ -6,10 +6,13 @@
 //!
 //! - [`signing`]: OpenSSF Model Signing (OMS) bundles: keys, sign, verify, manifest.
 //! - [`scan`]: static analysis of model files for code-execution payloads.
+//! - [`policy`]: `check`, deployment configs against TOML rules; [`threat`]: threat models.
+//! - [`fuzz`]: ONNX model input probes through ONNX Runtime.
 //! - [`report`]: one `Report`/`Finding` type with human, JSON and SARIF renderers.
 //! - [`fsutil`]: atomic, permission-aware file writes shared by every command.
 
 pub mod fsutil;
+pub mod fuzz;
 pub mod policy;
 pub mod report;
 pub mod scan;

@@ -327,7 +327,7 @@ pub fn quantity(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
-/// `v1.2.3`, `2.6.0rc1`, `0.8.1-gpu` → [1,2,3] / [2,6,0] / [0,8,1].
+/// `v1.2.3`, `2.6.0rc1`, `0.8.1-gpu` → `[1, 2, 3]` / `[2, 6, 0]` / `[0, 8, 1]`.
 pub fn version(s: &str) -> Option<Vec<u64>> {
     let s = s.trim().trim_start_matches(['v', 'V']);
     let mut out = Vec::new();

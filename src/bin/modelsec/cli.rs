@@ -46,6 +46,20 @@ Exit codes:
   1  a threat is unmitigated or weakened
   2  could not run";
 
+const FUZZ_HELP: &str = "\
+ONNX Runtime 1.31 is found via ORT_DYLIB_PATH, a project-local install (.local/onnxruntime, made \
+by scripts/ort.sh), or the active Python's onnxruntime package.
+
+Probes: batch of 0/1/4096 rows, dynamic dimensions at 0/256, NaN/±Inf/±f32::MAX/-0/subnormal per \
+feature, wrong dtype/rank/name (must be rejected), large integer inputs. Oracles: non-finite \
+outputs, probabilities outside [0,1] or not summing to 1, label != argmax, silently accepted NaN, \
+determinism, batch invariance.
+
+Exit codes:
+  0  no failing findings
+  1  findings
+  2  could not run (ONNX Runtime missing, model not loadable, bad seeds file)";
+
 /// Secure-AI-development toolkit: sign, verify and scan models; check deployment configs.
 #[derive(Debug, Parser)]
 #[command(name = "modelsec", version, about, after_help = EXIT_CODES)]
@@ -216,6 +230,21 @@ is written in either case).")]
         /// Ignore inline suppressions.
         #[arg(long)]
         no_inline_suppressions: bool,
+    },
+    /// Probe an ONNX model's input contract and output sanity through ONNX Runtime.
+    #[command(after_help = FUZZ_HELP)]
+    Fuzz {
+        /// The model (.onnx). It is scanned first and not run if the scan finds something.
+        model: PathBuf,
+        /// Rows to start from: a float32/float64 .npy of shape [rows, features].
+        #[arg(long, value_name = "FILE")]
+        seeds: Option<PathBuf>,
+        /// RNG seed; the same seed gives the same report.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
     },
     /// Print a model's files with sizes and SHA-256 digests, as `sign` would record them.
     Manifest {

@@ -116,6 +116,18 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             config,
             no_inline_suppressions,
         ),
+        Command::Fuzz {
+            model,
+            seeds,
+            seed,
+            format,
+        } => {
+            let report = modelsec::fuzz::fuzz(&modelsec::fuzz::FuzzOptions { model, seeds, seed })?;
+            let mut stdout = std::io::stdout().lock();
+            report.render(to_format(format), &mut stdout)?;
+            stdout.flush()?;
+            Ok(report.exit_status())
+        }
         Command::Manifest {
             model,
             ignore,

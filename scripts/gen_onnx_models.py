@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Make the small ONNX test models for `modelsec fuzz` (committed under tests/fixtures/onnx/).
+
+Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onnx, onnx):
+  iris_logreg.onnx    LogisticRegression on iris (4 features), zipmap off: label i64 [N], probabilities f32 [N,3]
+  digits_mlp.onnx     MLPClassifier(32) on 8x8 digits scaled to [0,1] (64 features), zipmap off
+  digits_rf.onnx      RandomForestClassifier(10 trees, depth 8) on digits, zipmap off
+  dynamic_scale.onnx  Y = X * 2 with input X float [batch, n] (two dynamic dims)
+  range_len.onnx      Y = Range(0, n, 1) for an int64 scalar input n (input-controlled allocation)
+  *_rows.npy          a few real rows per classifier, for seeds
+Deterministic: fixed random_state everywhere.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+from skl2onnx import to_onnx
+from sklearn.datasets import load_digits, load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+
+out = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/onnx"
+os.makedirs(out, exist_ok=True)
+OPSET = {"": 17, "ai.onnx.ml": 3}
+
+
+def save(model, name):
+    onnx.checker.check_model(model)
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(model.SerializeToString())
+
+
+X, y = load_iris(return_X_y=True)
+X = X.astype(np.float32)
+iris = LogisticRegression(max_iter=1000).fit(X, y)
+save(to_onnx(iris, X[:1], options={id(iris): {"zipmap": False}}, target_opset=OPSET), "iris_logreg.onnx")
+np.save(os.path.join(out, "iris_rows.npy"), X[::10])
+
+Xd, yd = load_digits(return_X_y=True)
+Xd = (Xd / 16.0).astype(np.float32)
+mlp = MLPClassifier(hidden_layer_sizes=(32,), max_iter=400, random_state=0).fit(Xd, yd)
+save(to_onnx(mlp, Xd[:1], options={id(mlp): {"zipmap": False}}, target_opset=OPSET), "digits_mlp.onnx")
+rf = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0).fit(Xd, yd)
+save(to_onnx(rf, Xd[:1], options={id(rf): {"zipmap": False}}, target_opset=OPSET), "digits_rf.onnx")
+np.save(os.path.join(out, "digits_rows.npy"), Xd[:40])
+
+x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", "n"])
+yv = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", "n"])
+two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+g = helper.make_graph([helper.make_node("Mul", ["X", "two"], ["Y"])], "scale", [x], [yv], [two])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "dynamic_scale.onnx")
+
+n = helper.make_tensor_value_info("n", TensorProto.INT64, [])
+r = helper.make_tensor_value_info("Y", TensorProto.INT64, ["len"])
+zero = helper.make_tensor("zero", TensorProto.INT64, [], [0])
+one = helper.make_tensor("one", TensorProto.INT64, [], [1])
+g = helper.make_graph([helper.make_node("Range", ["zero", "n", "one"], ["Y"])], "range", [n], [r], [zero, one])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "range_len.onnx")
+
+print("train accuracy: iris", iris.score(X, y), "mlp", mlp.score(Xd, yd), "rf", rf.score(Xd, yd))

@@ -1,0 +1,922 @@
+//! `fuzz`: an ONNX model's inputs, through ONNX Runtime.
+//!
+//! This is the contract and output-sanity part of the capability: the model file is scanned
+//! first (it is untrusted), its input contract is read from the model, then probes run it on
+//! batch sizes 0/1/large, every dynamic dimension at 0/1/large, special values per feature
+//! (NaN, ±Inf, ±f32::MAX, −0, subnormal), wrong dtype/rank/name, and large values of integer
+//! inputs; oracles check outputs for non-finite values, invalid probabilities, label ≠ argmax,
+//! silently accepted NaN, determinism and batch invariance. Every finding names its reproducer
+//! (which input, which value, the seed). Robustness attacks and shrinking are not built yet.
+
+pub mod rules;
+pub mod runtime;
+
+use crate::report::{Finding, Location, Report, Severity};
+use ort::session::Session;
+use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
+use std::path::{Path, PathBuf};
+
+/// Errors that stop `fuzz` from running (exit 2). Model misbehaviour is a finding, not an error.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    #[error("{0}")]
+    Runtime(String),
+    #[error("cannot open `{path}` as an ONNX model: {message}")]
+    Model { path: String, message: String },
+    #[error("`{path}` does not exist; check the path")]
+    NoSuchModel { path: String },
+    #[error("seeds file `{path}`: {message}")]
+    Seeds { path: String, message: String },
+}
+
+/// What to fuzz and how.
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    pub model: PathBuf,
+    /// Rows to start from (`.npy`, float32 2-D); without, values are sampled in [0, 1).
+    pub seeds: Option<PathBuf>,
+    /// RNG seed: same seed, same report.
+    pub seed: u64,
+}
+
+/// A deterministic 64-bit generator (SplitMix64): reports must reproduce from `--seed`.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// Element types the probes generate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem {
+    F32,
+    F64,
+    I64,
+    I32,
+}
+
+/// One declared input.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InputSpec {
+    pub name: String,
+    pub dtype: String,
+    /// Declared dims; -1 is dynamic.
+    pub dims: Vec<i64>,
+    #[serde(skip)]
+    pub elem: Option<Elem>,
+}
+
+/// Values for one input: a shape and the data.
+#[derive(Clone, Debug)]
+pub enum Data {
+    F32(Vec<i64>, Vec<f32>),
+    F64(Vec<i64>, Vec<f64>),
+    I64(Vec<i64>, Vec<i64>),
+    I32(Vec<i64>, Vec<i32>),
+}
+
+impl Data {
+    fn value(&self) -> ort::Result<DynValue> {
+        Ok(match self {
+            Data::F32(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
+            Data::F64(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
+            Data::I64(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
+            Data::I32(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
+        })
+    }
+}
+
+/// Decoded outputs of one run: float tensors and integer tensors by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outputs {
+    pub floats: Vec<(String, Vec<i64>, Vec<f32>)>,
+    pub ints: Vec<(String, Vec<i64>, Vec<i64>)>,
+    pub undecoded: Vec<String>,
+}
+
+impl Outputs {
+    fn elements(&self) -> usize {
+        self.floats.iter().map(|f| f.2.len()).sum::<usize>()
+            + self.ints.iter().map(|f| f.2.len()).sum::<usize>()
+    }
+    fn nonfinite(&self) -> usize {
+        self.floats
+            .iter()
+            .map(|f| f.2.iter().filter(|v| !v.is_finite()).count())
+            .sum()
+    }
+    /// The classifier view: labels [N] (i64) and probabilities [N, C] (f32), if present.
+    fn classifier(&self) -> Option<(&[i64], usize, &[f32])> {
+        let label = self
+            .ints
+            .iter()
+            .find(|(n, s, _)| s.len() == 1 && n.contains("label"))
+            .or_else(|| self.ints.iter().find(|(_, s, _)| s.len() == 1))?;
+        let probs = self
+            .floats
+            .iter()
+            .find(|(n, s, _)| s.len() == 2 && (n.contains("prob") || n.contains("score")))
+            .or_else(|| self.floats.iter().find(|(_, s, _)| s.len() == 2))?;
+        let classes = probs.1[1].max(0) as usize;
+        (classes > 1 && probs.1[0] == label.1[0]).then_some((&label.2, classes, &probs.2))
+    }
+}
+
+struct Model {
+    session: Session,
+    inputs: Vec<InputSpec>,
+}
+
+impl Model {
+    fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
+        let mut values = Vec::with_capacity(data.len());
+        for (name, d) in data {
+            values.push((name.clone(), d.value().map_err(|e| e.to_string())?));
+        }
+        let out = self.session.run(values).map_err(|e| e.to_string())?;
+        let mut o = Outputs::default();
+        for (name, v) in out.iter() {
+            match v.dtype() {
+                ValueType::Tensor {
+                    ty: TensorElementType::Float32,
+                    ..
+                } => {
+                    let (s, d) = v.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
+                    o.floats.push((name.to_string(), s.to_vec(), d.to_vec()));
+                }
+                ValueType::Tensor {
+                    ty: TensorElementType::Int64,
+                    ..
+                } => {
+                    let (s, d) = v.try_extract_tensor::<i64>().map_err(|e| e.to_string())?;
+                    o.ints.push((name.to_string(), s.to_vec(), d.to_vec()));
+                }
+                _ => o.undecoded.push(name.to_string()),
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn elem_of(ty: TensorElementType) -> Option<Elem> {
+    match ty {
+        TensorElementType::Float32 => Some(Elem::F32),
+        TensorElementType::Float64 => Some(Elem::F64),
+        TensorElementType::Int64 => Some(Elem::I64),
+        TensorElementType::Int32 => Some(Elem::I32),
+        _ => None,
+    }
+}
+
+fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> {
+    let (env, lib) = runtime::environment()?;
+    let model_err = |e: ort::Error| FuzzError::Model {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut builder = Session::builder(&env).map_err(model_err)?;
+    builder = builder
+        .with_intra_threads(1)
+        .map_err(|e| model_err(e.into()))?
+        .with_inter_threads(1)
+        .map_err(|e| model_err(e.into()))?;
+    let session = builder.commit_from_file(path).map_err(model_err)?;
+    let inputs = session
+        .inputs()
+        .iter()
+        .map(|i| match i.dtype() {
+            ValueType::Tensor { ty, shape, .. } => InputSpec {
+                name: i.name().to_string(),
+                dtype: ty.to_string(),
+                dims: shape.iter().copied().collect(),
+                elem: elem_of(*ty),
+            },
+            other => InputSpec {
+                name: i.name().to_string(),
+                dtype: other.to_string(),
+                dims: vec![],
+                elem: None,
+            },
+        })
+        .collect();
+    Ok((Model { session, inputs }, lib))
+}
+
+/// Read a float32 (or float64) 2-D `.npy` file as rows.
+pub fn read_npy_rows(path: &Path) -> Result<Vec<Vec<f32>>, FuzzError> {
+    let err = |m: String| FuzzError::Seeds {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(err("not a .npy file (bad magic)".into()));
+    }
+    let (hlen, start) = if bytes[6] == 1 {
+        (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
+    } else {
+        if bytes.len() < 12 {
+            return Err(err("truncated header".into()));
+        }
+        (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        )
+    };
+    let header = bytes
+        .get(start..start + hlen)
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .ok_or_else(|| err("truncated header".into()))?;
+    if header.contains("'fortran_order': True") {
+        return Err(err(
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        ));
+    }
+    let width = if header.contains("'<f4'") {
+        4
+    } else if header.contains("'<f8'") {
+        8
+    } else {
+        return Err(err(format!(
+            "dtype must be little-endian float32 or float64: {header}"
+        )));
+    };
+    let shape_txt = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| err("no shape in header".into()))?;
+    let dims: Vec<usize> = shape_txt
+        .trim()
+        .trim_start_matches('(')
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(format!("bad shape: {e}")))?;
+    let (rows, cols) = match dims.as_slice() {
+        [r, c] => (*r, *c),
+        [c] => (1, *c),
+        _ => {
+            return Err(err(format!(
+                "need a 1-D or 2-D array of rows, got shape {dims:?}"
+            )));
+        }
+    };
+    let data = &bytes[start + hlen..];
+    if data.len() < rows * cols * width {
+        return Err(err("data shorter than the shape says".into()));
+    }
+    Ok((0..rows)
+        .map(|r| {
+            (0..cols)
+                .map(|c| {
+                    let i = (r * cols + c) * width;
+                    if width == 4 {
+                        f32::from_le_bytes(data[i..i + 4].try_into().expect("4 bytes"))
+                    } else {
+                        f64::from_le_bytes(data[i..i + 8].try_into().expect("8 bytes")) as f32
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+const LARGE_BATCH: i64 = 4096;
+const LARGE_DIM: i64 = 256;
+/// Largest value given to an integer input (bounded so a Range-style model allocates ~76 MiB).
+const LARGE_INT: i64 = 10_000_000;
+
+/// The probe plan's view of one input at a given batch size.
+struct Plan<'a> {
+    specs: &'a [InputSpec],
+    rows: Vec<Vec<f32>>,
+    rng: Rng,
+}
+
+impl Plan<'_> {
+    /// Concrete dims: the first dim (when dynamic) is the batch, other dynamic dims `other`.
+    fn dims(spec: &InputSpec, batch: i64, other: i64) -> Vec<i64> {
+        spec.dims
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                if d >= 0 {
+                    d
+                } else if i == 0 {
+                    batch
+                } else {
+                    other
+                }
+            })
+            .collect()
+    }
+
+    /// Well-formed values: seed rows (cycled) for a float [N, F] input whose F matches, else
+    /// uniform [0, 1) floats and small integers.
+    fn data(&mut self, spec: &InputSpec, dims: Vec<i64>) -> Data {
+        let n: usize = dims.iter().map(|&d| d.max(0) as usize).product();
+        let feat = dims.last().copied().unwrap_or(1).max(1) as usize;
+        let seeded = !self.rows.is_empty() && self.rows[0].len() == feat && dims.len() == 2;
+        let floats: Vec<f32> = (0..n)
+            .map(|i| {
+                if seeded {
+                    self.rows[(i / feat) % self.rows.len()][i % feat]
+                } else {
+                    self.rng.unit()
+                }
+            })
+            .collect();
+        match spec.elem {
+            Some(Elem::F64) => Data::F64(dims, floats.iter().map(|&v| v as f64).collect()),
+            Some(Elem::I64) => Data::I64(dims, floats.iter().map(|&v| (v * 10.0) as i64).collect()),
+            Some(Elem::I32) => Data::I32(dims, floats.iter().map(|&v| (v * 10.0) as i32).collect()),
+            _ => Data::F32(dims, floats),
+        }
+    }
+
+    fn all(&mut self, batch: i64, other: i64) -> Vec<(String, Data)> {
+        let specs = self.specs;
+        specs
+            .iter()
+            .map(|s| (s.name.clone(), self.data(s, Self::dims(s, batch, other))))
+            .collect()
+    }
+}
+
+/// Run the probe suite and return the report.
+pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
+    let shown = opts.model.display().to_string();
+    if !opts.model.is_file() {
+        return Err(FuzzError::NoSuchModel { path: shown });
+    }
+    let mut report = Report::new("fuzz", rules::ALL);
+    report.targets = vec![shown.clone()];
+    report.fact("seed", opts.seed);
+    let loc = || Location::path(shown.clone());
+
+    // The model file is untrusted: the static scan (external data, operator domains) first.
+    let policy = crate::scan::Policy::builtin();
+    let root = opts.model.parent().unwrap_or(Path::new("."));
+    let scanned = crate::scan::scan_file(&opts.model, &shown, root, &policy);
+    let bad: Vec<&Finding> = scanned
+        .findings
+        .iter()
+        .filter(|f| f.severity.fails())
+        .collect();
+    if !bad.is_empty() {
+        let what: Vec<String> = bad
+            .iter()
+            .map(|f| format!("{} ({})", f.rule_id, f.message))
+            .collect();
+        report.push(
+            Finding::new(
+                &rules::MODEL_UNSAFE,
+                format!("not run: {}", what.join("; ")),
+            )
+            .at(loc()),
+        );
+        report.finish();
+        return Ok(report);
+    }
+
+    let (mut model, lib) = open(&opts.model)?;
+    report.fact(
+        "onnxruntime",
+        format!("{} ({})", lib.path.display(), lib.how),
+    );
+    report.fact(
+        "inputs",
+        serde_json::to_value(&model.inputs).unwrap_or_default(),
+    );
+    let rows = match &opts.seeds {
+        Some(p) => read_npy_rows(p)?,
+        None => vec![],
+    };
+    report.fact("seed_rows", rows.len());
+    let specs = model.inputs.clone();
+    for s in specs.iter().filter(|s| s.elem.is_none()) {
+        report.push(
+            Finding::new(
+                &rules::NOT_PROBED,
+                format!("input `{}` is {}; not probed", s.name, s.dtype),
+            )
+            .at(loc()),
+        );
+    }
+    if specs.iter().any(|s| s.elem.is_none()) {
+        report.fact("probes", 0);
+        report.finish();
+        return Ok(report);
+    }
+    let mut plan = Plan {
+        specs: &specs,
+        rows,
+        rng: Rng::new(opts.seed),
+    };
+    let mut runs = 0usize;
+    let mut run = |model: &mut Model, d: &[(String, Data)]| {
+        runs += 1;
+        model.run(d)
+    };
+
+    // 1. Baseline: a well-formed batch must work.
+    let batch_dynamic = specs.iter().any(|s| s.dims.first() == Some(&-1));
+    let base_n: i64 = if batch_dynamic { 8 } else { 1 };
+    let base = plan.all(base_n, 1);
+    let base_out = match run(&mut model, &base) {
+        Ok(o) => o,
+        Err(e) => {
+            report.push(
+                Finding::new(
+                    &rules::BASELINE_FAILS,
+                    format!("a well-formed batch of {base_n} fails: {e}"),
+                )
+                .at(loc()),
+            );
+            report.fact("probes", runs);
+            report.finish();
+            return Ok(report);
+        }
+    };
+    check_outputs(
+        &mut report,
+        &base_out,
+        "well-formed rows",
+        Severity::High,
+        &loc,
+    );
+
+    // 2. Determinism and batch invariance.
+    if let Ok(again) = run(&mut model, &base)
+        && again != base_out
+    {
+        report.push(
+            Finding::new(
+                &rules::NONDETERMINISTIC,
+                format!(
+                    "the same {base_n} rows gave different outputs on a second run (seed {})",
+                    opts.seed
+                ),
+            )
+            .at(loc()),
+        );
+    }
+    if batch_dynamic && base_n > 1 {
+        for row in 0..base_n.min(4) as usize {
+            let single: Vec<(String, Data)> = base
+                .iter()
+                .map(|(n, d)| (n.clone(), slice_row(d, row)))
+                .collect();
+            if let Ok(alone) = run(&mut model, &single)
+                && let Some(diff) = row_difference(&base_out, &alone, row)
+            {
+                report.push(
+                    Finding::new(
+                        &rules::BATCH_VARIANCE,
+                        format!(
+                            "row {row} alone differs from the same row inside a batch of {base_n} by {diff:e} (seed {})",
+                            opts.seed
+                        ),
+                    )
+                    .at(loc()),
+                );
+                break;
+            }
+        }
+    }
+
+    // 3. Batch sizes and dynamic dims.
+    if batch_dynamic {
+        let empty = plan.all(0, 1);
+        if let Err(e) = run(&mut model, &empty) {
+            report.push(
+                Finding::new(
+                    &rules::EMPTY_BATCH_FAILS,
+                    format!("a batch of 0 rows fails: {}", first_line(&e)),
+                )
+                .at(loc()),
+            );
+        }
+        let large = plan.all(LARGE_BATCH, 1);
+        match run(&mut model, &large) {
+            Err(e) => report.push(
+                Finding::new(
+                    &rules::LARGE_BATCH_FAILS,
+                    format!("a batch of {LARGE_BATCH} rows fails: {}", first_line(&e)),
+                )
+                .at(loc()),
+            ),
+            Ok(o) => {
+                check_outputs(&mut report, &o, "a large batch", Severity::High, &loc);
+            }
+        }
+    }
+    let other_dynamic = specs.iter().any(|s| s.dims.iter().skip(1).any(|&d| d < 0));
+    if other_dynamic {
+        for other in [0, LARGE_DIM] {
+            let d = plan.all(1, other);
+            if let Err(e) = run(&mut model, &d) {
+                let f = if other == 0 {
+                    &rules::EMPTY_BATCH_FAILS
+                } else {
+                    &rules::LARGE_BATCH_FAILS
+                };
+                report.push(
+                    Finding::new(
+                        f,
+                        format!(
+                            "a non-batch dynamic dimension of {other} fails: {}",
+                            first_line(&e)
+                        ),
+                    )
+                    .at(loc()),
+                );
+            }
+        }
+    }
+
+    // 4. Special values, one feature at a time, on float inputs.
+    let specials: [(&str, f32); 8] = [
+        ("NaN", f32::NAN),
+        ("+Inf", f32::INFINITY),
+        ("-Inf", f32::NEG_INFINITY),
+        ("f32::MAX", f32::MAX),
+        ("-f32::MAX", -f32::MAX),
+        ("-0.0", -0.0),
+        ("subnormal 1e-45", 1e-45),
+        ("1e30", 1e30),
+    ];
+    for (ii, spec) in specs.iter().enumerate() {
+        if !matches!(spec.elem, Some(Elem::F32 | Elem::F64)) {
+            continue;
+        }
+        let row_dims = Plan::dims(spec, 1, 1);
+        let features: usize = row_dims
+            .iter()
+            .skip(1)
+            .map(|&d| d.max(1) as usize)
+            .product::<usize>()
+            .max(1);
+        let per_row = row_dims.first().is_some_and(|&d| d == 1) && !batch_dynamic;
+        for (label, value) in specials {
+            let mut reported = false;
+            // With a dynamic batch: one run, row f has feature f set. Otherwise row by row.
+            let batches: Vec<Vec<usize>> = if per_row {
+                (0..features).map(|f| vec![f]).collect()
+            } else {
+                vec![(0..features).collect()]
+            };
+            for feats in batches {
+                let n = feats.len() as i64;
+                let mut data = plan.all(n, 1);
+                set_feature(&mut data[ii].1, &feats, features, value);
+                let out = match run(&mut model, &data) {
+                    Ok(o) => o,
+                    Err(_) => continue, // a clean rejection is the right answer
+                };
+                if reported {
+                    continue;
+                }
+                reported |= judge_special(
+                    &mut report,
+                    &out,
+                    spec,
+                    label,
+                    value,
+                    &feats,
+                    opts.seed,
+                    &loc,
+                );
+            }
+        }
+    }
+
+    // 5. Contract: wrong dtype, rank and name must be rejected.
+    let spec0 = &specs[0];
+    let mut wrong = plan.all(base_n, 1);
+    let swapped = match &wrong[0].1 {
+        Data::F32(s, v) => Data::F64(s.clone(), v.iter().map(|&x| x as f64).collect()),
+        Data::F64(s, v) => Data::F32(s.clone(), v.iter().map(|&x| x as f32).collect()),
+        Data::I64(s, v) => Data::F32(s.clone(), v.iter().map(|&x| x as f32).collect()),
+        Data::I32(s, v) => Data::I64(s.clone(), v.iter().map(|&x| x as i64).collect()),
+    };
+    wrong[0].1 = swapped;
+    if run(&mut model, &wrong).is_ok() {
+        report.push(
+            Finding::new(
+                &rules::CONTRACT_NOT_ENFORCED,
+                format!(
+                    "input `{}` accepted a tensor of the wrong element type",
+                    spec0.name
+                ),
+            )
+            .at(loc()),
+        );
+    }
+    if !spec0.dims.is_empty() {
+        let mut rank = plan.all(base_n, 1);
+        let flat = match &rank[0].1 {
+            Data::F32(s, v) => Data::F32(vec![s.iter().product::<i64>().max(1)], v.clone()),
+            Data::F64(s, v) => Data::F64(vec![s.iter().product::<i64>().max(1)], v.clone()),
+            Data::I64(s, v) => Data::I64(vec![s.iter().product::<i64>().max(1)], v.clone()),
+            Data::I32(s, v) => Data::I32(vec![s.iter().product::<i64>().max(1)], v.clone()),
+        };
+        if spec0.dims.len() > 1 {
+            rank[0].1 = flat;
+            if run(&mut model, &rank).is_ok() {
+                report.push(
+                    Finding::new(
+                        &rules::CONTRACT_NOT_ENFORCED,
+                        format!(
+                            "input `{}` accepted a tensor of rank 1 (declared rank {})",
+                            spec0.name,
+                            spec0.dims.len()
+                        ),
+                    )
+                    .at(loc()),
+                );
+            }
+        }
+    }
+    let mut named = plan.all(base_n, 1);
+    named[0].0 = "__modelsec_no_such_input__".into();
+    if run(&mut model, &named).is_ok() {
+        report.push(
+            Finding::new(
+                &rules::CONTRACT_NOT_ENFORCED,
+                "an input with an undeclared name was accepted",
+            )
+            .at(loc()),
+        );
+    }
+
+    // 6. Integer inputs that drive allocation.
+    for (ii, spec) in specs.iter().enumerate() {
+        if !matches!(spec.elem, Some(Elem::I64 | Elem::I32)) {
+            continue;
+        }
+        let mut sizes = Vec::new();
+        for v in [1_000i64, LARGE_INT] {
+            let mut d = plan.all(1, 1);
+            fill_int(&mut d[ii].1, v);
+            let started = std::time::Instant::now();
+            if let Ok(o) = run(&mut model, &d) {
+                sizes.push((v, o.elements(), started.elapsed()));
+            }
+        }
+        if let [(small_v, small_n, _), (big_v, big_n, took)] = sizes[..]
+            && big_n >= 1_000_000
+            && big_n >= small_n * ((big_v / small_v) as usize) / 2
+        {
+            let in_bytes: usize = match &plan.all(1, 1)[ii].1 {
+                Data::I64(_, v) => v.len() * 8,
+                Data::I32(_, v) => v.len() * 4,
+                _ => 8,
+            };
+            report.push(
+                Finding::new(
+                    &rules::INPUT_DRIVEN_ALLOCATION,
+                    format!(
+                        "input `{}` = {big_v} makes the model return {big_n} elements ({:.0} MiB, {:.2} s) from {in_bytes} input bytes; output grows with the value ({small_v} gave {small_n})",
+                        spec.name,
+                        (big_n * 8) as f64 / 1048576.0,
+                        took.as_secs_f64()
+                    ),
+                )
+                .at(loc()),
+            );
+        }
+    }
+
+    report.fact("probes", runs);
+    report.finish();
+    Ok(report)
+}
+
+fn first_line(e: &str) -> &str {
+    e.lines().next().unwrap_or(e)
+}
+
+fn slice_row(d: &Data, row: usize) -> Data {
+    fn take<T: Clone>(s: &[i64], v: &[T], row: usize) -> (Vec<i64>, Vec<T>) {
+        let per: usize = s.iter().skip(1).map(|&x| x.max(0) as usize).product();
+        let mut shape = s.to_vec();
+        if !shape.is_empty() {
+            shape[0] = 1;
+        }
+        (shape, v[row * per..(row + 1) * per].to_vec())
+    }
+    match d {
+        Data::F32(s, v) => {
+            let (s, v) = take(s, v, row);
+            Data::F32(s, v)
+        }
+        Data::F64(s, v) => {
+            let (s, v) = take(s, v, row);
+            Data::F64(s, v)
+        }
+        Data::I64(s, v) => {
+            let (s, v) = take(s, v, row);
+            Data::I64(s, v)
+        }
+        Data::I32(s, v) => {
+            let (s, v) = take(s, v, row);
+            Data::I32(s, v)
+        }
+    }
+}
+
+/// Largest difference between row `row` of a batched run and a single-row run, if above
+/// tolerance.
+fn row_difference(batch: &Outputs, alone: &Outputs, row: usize) -> Option<f32> {
+    let mut worst = 0f32;
+    for ((_, bs, bv), (_, _, av)) in batch.floats.iter().zip(&alone.floats) {
+        let per: usize = bs.iter().skip(1).map(|&x| x.max(0) as usize).product();
+        for (a, b) in av.iter().zip(&bv[row * per..(row + 1) * per]) {
+            if a.is_finite() && b.is_finite() {
+                worst = worst.max((a - b).abs() / a.abs().max(b.abs()).max(1.0));
+            }
+        }
+    }
+    for ((_, bs, bv), (_, _, av)) in batch.ints.iter().zip(&alone.ints) {
+        let per: usize = bs.iter().skip(1).map(|&x| x.max(0) as usize).product();
+        if av[..] != bv[row * per..(row + 1) * per] {
+            worst = worst.max(1.0);
+        }
+    }
+    (worst > 1e-5).then_some(worst)
+}
+
+fn set_feature(d: &mut Data, feats: &[usize], features: usize, value: f32) {
+    match d {
+        Data::F32(_, v) => {
+            for (r, &f) in feats.iter().enumerate() {
+                v[r * features + f] = value;
+            }
+        }
+        Data::F64(_, v) => {
+            for (r, &f) in feats.iter().enumerate() {
+                v[r * features + f] = value as f64;
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fill_int(d: &mut Data, value: i64) {
+    match d {
+        Data::I64(_, v) => v.iter_mut().for_each(|x| *x = value),
+        Data::I32(_, v) => v
+            .iter_mut()
+            .for_each(|x| *x = value.min(i32::MAX as i64) as i32),
+        _ => {}
+    }
+}
+
+/// Output oracles on rows that are well-formed. Returns whether something was reported.
+fn check_outputs(
+    report: &mut Report,
+    out: &Outputs,
+    what: &str,
+    sev: Severity,
+    loc: &dyn Fn() -> Location,
+) -> bool {
+    let mut found = false;
+    let nf = out.nonfinite();
+    if nf > 0 {
+        report.push(
+            Finding::new(
+                &rules::NONFINITE_OUTPUT,
+                format!("{what}: {nf} output value(s) are NaN or infinite"),
+            )
+            .with_severity(sev)
+            .at(loc()),
+        );
+        found = true;
+    }
+    if let Some((labels, classes, probs)) = out.classifier() {
+        for (r, &label) in labels.iter().enumerate() {
+            let row = &probs[r * classes..(r + 1) * classes];
+            if row.iter().any(|p| !p.is_finite()) {
+                continue; // reported above
+            }
+            let sum: f32 = row.iter().sum();
+            if row.iter().any(|&p| !(-1e-6..=1.0 + 1e-6).contains(&p)) || (sum - 1.0).abs() > 1e-3 {
+                report.push(
+                    Finding::new(
+                        &rules::INVALID_PROBABILITIES,
+                        format!("{what}: row {r} probabilities {row:?} (sum {sum})"),
+                    )
+                    .at(loc()),
+                );
+                found = true;
+                break;
+            }
+            let argmax = argmax(row);
+            if argmax != Some(label as usize)
+                && row
+                    .iter()
+                    .filter(|&&p| Some(p) == argmax.map(|a| row[a]))
+                    .count()
+                    == 1
+            {
+                report.push(
+                    Finding::new(&rules::LABEL_SCORE_DISAGREE, format!("{what}: row {r} has label {label} but the highest probability is class {}", argmax.unwrap_or(0))).at(loc()),
+                );
+                found = true;
+                break;
+            }
+        }
+    }
+    found
+}
+
+fn argmax(row: &[f32]) -> Option<usize> {
+    row.iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_finite())
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+}
+
+/// Oracles for a special value placed in `feats` (row r holds feature feats[r]).
+#[allow(clippy::too_many_arguments)]
+fn judge_special(
+    report: &mut Report,
+    out: &Outputs,
+    spec: &InputSpec,
+    label: &str,
+    value: f32,
+    feats: &[usize],
+    seed: u64,
+    loc: &dyn Fn() -> Location,
+) -> bool {
+    let where_ = |r: usize| {
+        format!(
+            "input `{}` feature {} = {label} (row {r}, seed {seed})",
+            spec.name, feats[r]
+        )
+    };
+    let special_is_invalid = !value.is_finite() || value.abs() >= 1e30;
+    if let Some((labels, classes, probs)) = out.classifier() {
+        for (r, &l) in labels.iter().enumerate() {
+            let row = &probs[r * classes..(r + 1) * classes];
+            let nonfinite = row.iter().any(|p| !p.is_finite());
+            if nonfinite && l >= 0 && (l as usize) < classes {
+                report.push(
+                    Finding::new(
+                        &rules::LABEL_SCORE_DISAGREE,
+                        format!("{}: probabilities {row:?} but label {l}: a confident label from undefined scores", where_(r)),
+                    )
+                    .at(loc()),
+                );
+                return true;
+            }
+            if value.is_nan() && !nonfinite {
+                report.push(
+                    Finding::new(
+                        &rules::ACCEPTS_NONFINITE,
+                        format!("{}: answered label {l} with probabilities {row:?}, no sign the input was invalid", where_(r)),
+                    )
+                    .at(loc()),
+                );
+                return true;
+            }
+        }
+        return false;
+    }
+    let nf = out.nonfinite();
+    if nf > 0 {
+        let sev = if special_is_invalid {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        report.push(
+            Finding::new(
+                &rules::NONFINITE_OUTPUT,
+                format!("{}: {nf} output value(s) are NaN or infinite", where_(0)),
+            )
+            .with_severity(sev)
+            .at(loc()),
+        );
+        return true;
+    }
+    false
+}

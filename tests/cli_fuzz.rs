@@ -1,0 +1,115 @@
+//! `modelsec fuzz` on the committed test models (scripts/gen_onnx_models.py), through the built
+//! binary and a real ONNX Runtime 1.31.1 (scripts/ort.sh installs it into .local/onnxruntime;
+//! scripts/test.sh runs that first).
+
+mod common;
+
+use common::{code, run, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx")
+}
+
+fn fuzz_json(model: &str, extra: &[&str]) -> (i32, Value) {
+    let m = models().join(model);
+    let mut args = vec!["fuzz", m.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = run(&models(), &args);
+    assert_ne!(code(&o), 2, "could not run: {}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    (code(&o), v)
+}
+
+fn rules(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn finds_the_four_known_defects() {
+    // 1. The skl2onnx MLP fails on an empty batch (ArrayFeatureExtractor).
+    let (c, v) = fuzz_json("digits_mlp.onnx", &[]);
+    assert_eq!(c, 1);
+    let r = rules(&v);
+    assert!(r.contains(&"fuzz/empty-batch-fails".to_string()), "{r:?}");
+    // 2. NaN/Inf give NaN probabilities with a confident label, in LogReg and the MLP.
+    assert!(
+        r.contains(&"fuzz/label-score-disagree".to_string()),
+        "{r:?}"
+    );
+    let nan = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule_id"] == "fuzz/label-score-disagree"
+                && f["message"].as_str().unwrap().contains("= NaN")
+        })
+        .expect("a NaN reproducer");
+    assert!(nan["message"].as_str().unwrap().contains("seed 0"));
+    let (_, v) = fuzz_json("iris_logreg.onnx", &[]);
+    assert!(rules(&v).contains(&"fuzz/label-score-disagree".to_string()));
+    assert!(
+        !rules(&v).contains(&"fuzz/empty-batch-fails".to_string()),
+        "LogReg handles N=0"
+    );
+    // 3. The forest accepts NaN silently.
+    let (_, v) = fuzz_json("digits_rf.onnx", &[]);
+    assert_eq!(rules(&v), vec!["fuzz/accepts-nonfinite-input".to_string()]);
+    // 4. An 8-byte int64 drives a Range allocation.
+    let (c, v) = fuzz_json("range_len.onnx", &[]);
+    assert_eq!(c, 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["rule_id"], "fuzz/input-driven-allocation");
+    assert!(f["message"].as_str().unwrap().contains("10000000 elements"));
+}
+
+#[test]
+fn contract_is_read_and_runs_are_reproducible() {
+    let (_, a) = fuzz_json("dynamic_scale.onnx", &["--seed", "7"]);
+    assert_eq!(a["facts"]["inputs"][0]["dims"], serde_json::json!([-1, -1]));
+    assert_eq!(a["facts"]["inputs"][0]["dtype"], "f32");
+    let (_, b) = fuzz_json("dynamic_scale.onnx", &["--seed", "7"]);
+    assert_eq!(a["findings"], b["findings"], "same seed, same report");
+    assert_eq!(a["facts"]["probes"], b["facts"]["probes"]);
+    // Seeds from a .npy are used.
+    let seeds = models().join("digits_rows.npy");
+    let (_, v) = fuzz_json("digits_rf.onnx", &["--seeds", seeds.to_str().unwrap()]);
+    assert_eq!(v["facts"]["seed_rows"], 40);
+}
+
+#[test]
+fn untrusted_files_and_missing_runtime() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("bad.onnx"), b"not a model at all").unwrap();
+    let o = run(t.path(), &["fuzz", "bad.onnx"]);
+    assert_eq!(
+        code(&o),
+        1,
+        "a model the scan rejects is a finding, and is not run"
+    );
+    assert!(stdout(&o).contains("fuzz/model-file-unsafe"));
+    // A library that is not ONNX Runtime: exit 2 and how to install it.
+    std::fs::write(t.path().join("libfake.so"), b"nope").unwrap();
+    let model = models().join("iris_logreg.onnx");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_modelsec"))
+        .args(["fuzz", model.to_str().unwrap()])
+        .env("ORT_DYLIB_PATH", t.path().join("libfake.so"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o)
+            .contains("pip install --no-deps --target .local/onnxruntime onnxruntime==1.31.1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(t.path(), &["fuzz", "missing.onnx"]);
+    assert_eq!(code(&o), 2);
+}
