@@ -3,7 +3,7 @@
 //! - [`manifest()`] enumerates and hashes a model (directory or single file).
 //! - [`sign`] turns that into a signed bundle (Sigstore bundle v0.3 / DSSE / in-toto v1).
 //! - [`verify()`] checks a bundle against a public key and the model on disk and returns a
-//!   [`Report`] listing every difference. It returns `Err` only when it cannot run at all.
+//!   [`Report`](crate::report::Report) listing every difference. It returns `Err` only when it cannot run at all.
 //!
 //! Signing refuses what OMS tools silently accept: an empty model, symlinks (unless allowed),
 //! symlinked directories, links leaving the model, special files and non-UTF-8 names.
