@@ -60,7 +60,7 @@ fn finds_the_four_known_defects() {
         "LogReg handles N=0"
     );
     // 3. The forest accepts NaN silently.
-    let (_, v) = fuzz_json("digits_rf.onnx", &[]);
+    let (_, v) = fuzz_json("digits_rf.onnx", &["--attack", "none"]);
     assert_eq!(rules(&v), vec!["fuzz/accepts-nonfinite-input".to_string()]);
     // 4. An 8-byte int64 drives a Range allocation.
     let (c, v) = fuzz_json("range_len.onnx", &[]);
@@ -112,4 +112,70 @@ fn untrusted_files_and_missing_runtime() {
     );
     let o = run(t.path(), &["fuzz", "missing.onnx"]);
     assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn square_and_simba_attacks_with_reproducers_and_threshold() {
+    let seeds = models().join("digits_rows.npy");
+    let s = seeds.to_str().unwrap();
+    for attack in ["square", "simba"] {
+        let (c, v) = fuzz_json(
+            "digits_mlp.onnx",
+            &[
+                "--seeds",
+                s,
+                "--rows",
+                "10",
+                "--epsilon",
+                "0.2",
+                "--attack",
+                attack,
+            ],
+        );
+        let r = &v["facts"]["robustness"];
+        assert_eq!(r["attack"], attack);
+        assert_eq!(r["rows"], 10);
+        assert!(r["successes"].as_u64().unwrap() >= 8, "{attack}: {r}");
+        assert!(r["median_queries"].as_f64().unwrap() <= 1000.0);
+        let adv = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule_id"] == "fuzz/adversarial-example")
+            .expect("a minimised reproducer");
+        assert_eq!(
+            adv["severity"], "info",
+            "examples alone do not fail the run"
+        );
+        assert!(adv["message"].as_str().unwrap().contains("→"));
+        assert_eq!(c, 1, "the MLP's contract defects still fail the run");
+    }
+    // A threshold turns low robust accuracy into a failing finding.
+    let (_, v) = fuzz_json(
+        "digits_rf.onnx",
+        &[
+            "--seeds",
+            s,
+            "--rows",
+            "5",
+            "--epsilon",
+            "0.3",
+            "--min-robust-accuracy",
+            "0.9",
+        ],
+    );
+    assert!(
+        rules(&v).contains(&"fuzz/robust-accuracy-below-threshold".to_string()),
+        "{:?}",
+        rules(&v)
+    );
+    // ε = 0 cannot flip anything: robust accuracy 1.
+    let (_, v) = fuzz_json(
+        "digits_rf.onnx",
+        &["--seeds", s, "--rows", "3", "--epsilon", "0"],
+    );
+    assert_eq!(v["facts"]["robustness"]["robust_accuracy"], 1.0);
+    // A model without probabilities is not attacked, and says so.
+    let (_, v) = fuzz_json("dynamic_scale.onnx", &[]);
+    assert!(rules(&v).contains(&"fuzz/not-attacked".to_string()));
 }

@@ -8,6 +8,7 @@
 //! silently accepted NaN, determinism and batch invariance. Every finding names its reproducer
 //! (which input, which value, the seed). Robustness attacks and shrinking are not built yet.
 
+pub mod attack;
 pub mod rules;
 pub mod runtime;
 
@@ -37,6 +38,99 @@ pub struct FuzzOptions {
     pub seeds: Option<PathBuf>,
     /// RNG seed: same seed, same report.
     pub seed: u64,
+    /// Robustness attack (None: probes only).
+    pub attack: Option<attack::Attack>,
+    /// L∞ radius.
+    pub epsilon: f32,
+    /// Queries per row.
+    pub budget: usize,
+    /// Rows to attack (from the seeds, else sampled).
+    pub rows: usize,
+    /// Fail (exit 1) when robust accuracy is below this.
+    pub min_robust_accuracy: Option<f32>,
+}
+
+impl FuzzOptions {
+    /// Probes plus a Square attack at ε = 0.1 with 1,000 queries on 20 rows.
+    pub fn new(model: PathBuf) -> Self {
+        FuzzOptions {
+            model,
+            seeds: None,
+            seed: 0,
+            attack: Some(attack::Attack::Square),
+            epsilon: 0.1,
+            budget: 1000,
+            rows: 20,
+            min_robust_accuracy: None,
+        }
+    }
+}
+
+/// One-row queries for the attacks, on the hot path: one input tensor allocated once and
+/// overwritten per query, inputs passed by position, only the probabilities output read.
+struct ModelOracle<'a> {
+    model: &'a mut Model,
+    input: RowTensor,
+    probs_index: usize,
+    queries: usize,
+}
+
+enum RowTensor {
+    F32(Tensor<f32>),
+    F64(Tensor<f64>),
+}
+
+impl<'a> ModelOracle<'a> {
+    /// For a model with one float [N, F] input and a probabilities output.
+    fn new(model: &'a mut Model, features: usize, f64: bool, probs_name: &str) -> Option<Self> {
+        let probs_index = model
+            .session
+            .outputs()
+            .iter()
+            .position(|o| o.name() == probs_name)?;
+        let shape = vec![1i64, features as i64];
+        let input = if f64 {
+            RowTensor::F64(Tensor::from_array((shape, vec![0f64; features])).ok()?)
+        } else {
+            RowTensor::F32(Tensor::from_array((shape, vec![0f32; features])).ok()?)
+        };
+        Some(ModelOracle {
+            model,
+            input,
+            probs_index,
+            queries: 0,
+        })
+    }
+}
+
+impl attack::Oracle for ModelOracle<'_> {
+    fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>> {
+        self.queries += 1;
+        let value: ort::session::SessionInputValue<'_> = match &mut self.input {
+            RowTensor::F32(t) => {
+                t.try_extract_tensor_mut::<f32>()
+                    .ok()?
+                    .1
+                    .copy_from_slice(row);
+                (&*t).into()
+            }
+            RowTensor::F64(t) => {
+                for (d, &v) in t
+                    .try_extract_tensor_mut::<f64>()
+                    .ok()?
+                    .1
+                    .iter_mut()
+                    .zip(row)
+                {
+                    *d = v as f64;
+                }
+                (&*t).into()
+            }
+        };
+        let out = self.model.session.run([value]).ok()?;
+        let (_, p) = out[self.probs_index].try_extract_tensor::<f32>().ok()?;
+        p.iter().all(|v| v.is_finite()).then(|| p.to_vec())
+    }
 }
 
 /// A deterministic 64-bit generator (SplitMix64): reports must reproduce from `--seed`.
@@ -705,8 +799,197 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     }
 
     report.fact("probes", runs);
+
+    // 7. Robustness: a query-only attack on the probabilities.
+    if let Some(kind) = opts.attack {
+        robustness(
+            &mut report,
+            &mut model,
+            &specs,
+            &base_out,
+            &plan.rows,
+            kind,
+            opts,
+            &loc,
+        );
+    }
     report.finish();
     Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn robustness(
+    report: &mut Report,
+    model: &mut Model,
+    specs: &[InputSpec],
+    base_out: &Outputs,
+    seed_rows: &[Vec<f32>],
+    kind: attack::Attack,
+    opts: &FuzzOptions,
+    loc: &dyn Fn() -> Location,
+) {
+    let single_float = specs.len() == 1
+        && matches!(specs[0].elem, Some(Elem::F32 | Elem::F64))
+        && specs[0].dims.len() == 2
+        && specs[0].dims[1] > 0;
+    if !single_float || base_out.classifier().is_none() {
+        report.push(
+            Finding::new(
+                &rules::NOT_ATTACKED,
+                "no robustness attack: it needs one float [N, F] input and a probabilities output",
+            )
+            .at(loc()),
+        );
+        return;
+    }
+    let features = specs[0].dims[1] as usize;
+    let mut rng = Rng::new(opts.seed ^ 0x005E_EDA7_7AC4_u64);
+    let rows: Vec<Vec<f32>> = if seed_rows.first().is_some_and(|r| r.len() == features) {
+        seed_rows.iter().take(opts.rows).cloned().collect()
+    } else {
+        (0..opts.rows)
+            .map(|_| (0..features).map(|_| rng.unit()).collect())
+            .collect()
+    };
+    let (lo, hi) = rows
+        .iter()
+        .flatten()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo.min(0.0), hi.max(1.0))
+    } else {
+        (0.0, 1.0)
+    };
+    let probs_name = base_out
+        .floats
+        .iter()
+        .find(|(_, s, _)| s.len() == 2)
+        .map(|(n, _, _)| n.clone())
+        .unwrap_or_default();
+    let Some(mut oracle) = ModelOracle::new(
+        model,
+        features,
+        specs[0].elem == Some(Elem::F64),
+        &probs_name,
+    ) else {
+        report.push(
+            Finding::new(
+                &rules::NOT_ATTACKED,
+                "no robustness attack: the probabilities output could not be bound",
+            )
+            .at(loc()),
+        );
+        return;
+    };
+    let started = std::time::Instant::now();
+    let mut results = Vec::new();
+    for (i, x) in rows.iter().enumerate() {
+        if let Some(r) = attack::attack_row(
+            &mut oracle,
+            kind,
+            x,
+            i,
+            opts.epsilon,
+            opts.budget,
+            (lo, hi),
+            &mut rng,
+        ) {
+            results.push(r);
+        }
+    }
+    let summary = attack::summarise(kind, opts.epsilon, opts.budget, &results);
+    let shown: Vec<&attack::RowResult> = results.iter().filter(|r| r.success).take(5).collect();
+    for r in &shown {
+        let changes: Vec<String> = r
+            .changed_features
+            .iter()
+            .map(|(f, a, b)| format!("x[{f}] {a} → {b}"))
+            .collect();
+        report.push(
+            Finding::new(
+                &rules::ADVERSARIAL_EXAMPLE,
+                format!(
+                    "row {} (label {}) becomes label {} after {} queries with {} change(s): {} (L∞ {:.3}, seed {})",
+                    r.row,
+                    r.label,
+                    r.adversarial_label.unwrap_or(0),
+                    r.queries,
+                    r.changed_features.len(),
+                    changes.join(", "),
+                    r.linf,
+                    opts.seed
+                ),
+            )
+            .at(loc()),
+        );
+    }
+    if let Some(min) = opts.min_robust_accuracy
+        && summary.robust_accuracy < min
+    {
+        report.push(
+            Finding::new(
+                &rules::ROBUST_ACCURACY_LOW,
+                format!(
+                    "robust accuracy {:.3} at ε = {} ({} attack, {} queries per row, {} rows) is below the required {min}",
+                    summary.robust_accuracy, opts.epsilon, summary.attack, opts.budget, summary.rows
+                ),
+            )
+            .at(loc()),
+        );
+    }
+    report.fact(
+        "robustness",
+        serde_json::to_value(&summary).unwrap_or_default(),
+    );
+    report.fact("attack_queries", oracle.queries);
+    report.fact(
+        "attack_seconds",
+        (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+    );
+}
+
+/// Queries per second through the attacks' query path (one row in, probabilities out), for
+/// `bench/fuzz.sh`: `n` queries cycling over `rows`.
+pub fn oracle_throughput(model_path: &Path, rows: &[Vec<f32>], n: usize) -> Result<f64, FuzzError> {
+    use attack::Oracle;
+    let (mut model, _) = open(model_path)?;
+    let features = rows.first().map(Vec::len).unwrap_or(0);
+    let probe = model
+        .run(&[(
+            model.inputs[0].name.clone(),
+            Data::F32(
+                vec![1, features as i64],
+                rows.first().cloned().unwrap_or_default(),
+            ),
+        )])
+        .map_err(|e| FuzzError::Model {
+            path: model_path.display().to_string(),
+            message: e,
+        })?;
+    let probs_name = probe
+        .floats
+        .iter()
+        .find(|(_, s, _)| s.len() == 2)
+        .map(|(n, _, _)| n.clone())
+        .unwrap_or_default();
+    let mut oracle =
+        ModelOracle::new(&mut model, features, false, &probs_name).ok_or_else(|| {
+            FuzzError::Model {
+                path: model_path.display().to_string(),
+                message: "no probabilities output".into(),
+            }
+        })?;
+    let started = std::time::Instant::now();
+    let mut sink = 0f32;
+    for i in 0..n {
+        if let Some(p) = oracle.probs(&rows[i % rows.len()]) {
+            sink += p[0];
+        }
+    }
+    std::hint::black_box(sink);
+    Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
 fn first_line(e: &str) -> &str {

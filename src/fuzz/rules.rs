@@ -39,6 +39,15 @@ crate::rule_catalogue! {
     INPUT_DRIVEN_ALLOCATION = ("fuzz/input-driven-allocation", High,
         "An integer input controls how much memory inference allocates (a few bytes in, megabytes out)",
         "bound the integer inputs at the server; a client can exhaust memory with one request");
+    ROBUST_ACCURACY_LOW = ("fuzz/robust-accuracy-below-threshold", High,
+        "Robust accuracy under the attack is below --min-robust-accuracy",
+        "harden the model (adversarial training, input smoothing, monotonic constraints) or monitor for such inputs in production");
+    ADVERSARIAL_EXAMPLE = ("fuzz/adversarial-example", Info,
+        "A small change within ε flips the model's label (a minimised reproducer)",
+        "expected for most models at some ε; hold the model to a robust-accuracy threshold with --min-robust-accuracy");
+    NOT_ATTACKED = ("fuzz/not-attacked", Info,
+        "The robustness attack did not run: the model has no probability output or not a single float [N, F] input",
+        "score-based attacks need probabilities (export classifiers with zipmap off); HopSkipJump (label-only) is not built yet");
     NOT_PROBED = ("fuzz/input-not-probed", Info,
         "An input's type is not one modelsec generates values for yet, so the probes skipped it",
         "supported: float32, float64, int64, int32 tensors");

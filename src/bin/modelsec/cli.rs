@@ -242,6 +242,21 @@ is written in either case).")]
         /// RNG seed; the same seed gives the same report.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Robustness attack on the probabilities (L∞).
+        #[arg(long, value_enum, default_value_t = AttackArg::Square)]
+        attack: AttackArg,
+        /// L∞ radius of the attack.
+        #[arg(long, default_value_t = 0.1, value_name = "E")]
+        epsilon: f32,
+        /// Queries per attacked row.
+        #[arg(long, default_value_t = 1000, value_name = "QUERIES")]
+        budget: usize,
+        /// Rows to attack (the first of --seeds, else sampled).
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
+        /// Exit 1 when robust accuracy is below R (0..1).
+        #[arg(long, value_name = "R")]
+        min_robust_accuracy: Option<f32>,
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,
@@ -278,6 +293,16 @@ pub enum FormatArg {
     Json,
     /// SARIF 2.1.0.
     Sarif,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AttackArg {
+    /// Square Attack (score-based random search).
+    Square,
+    /// SimBA (score-based, one coordinate at a time).
+    Simba,
+    /// Probes only.
+    None,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

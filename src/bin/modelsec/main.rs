@@ -120,9 +120,37 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             model,
             seeds,
             seed,
+            attack,
+            epsilon,
+            budget,
+            rows,
+            min_robust_accuracy,
             format,
         } => {
-            let report = modelsec::fuzz::fuzz(&modelsec::fuzz::FuzzOptions { model, seeds, seed })?;
+            use modelsec::fuzz::attack::Attack;
+            if !(epsilon.is_finite() && epsilon >= 0.0) {
+                bail!("--epsilon must be a finite number >= 0, not {epsilon}");
+            }
+            if let Some(r) = min_robust_accuracy
+                && !(0.0..=1.0).contains(&r)
+            {
+                bail!("--min-robust-accuracy must be between 0 and 1, not {r}");
+            }
+            let opts = modelsec::fuzz::FuzzOptions {
+                seeds,
+                seed,
+                attack: match attack {
+                    cli::AttackArg::Square => Some(Attack::Square),
+                    cli::AttackArg::Simba => Some(Attack::Simba),
+                    cli::AttackArg::None => None,
+                },
+                epsilon,
+                budget: budget.max(1),
+                rows,
+                min_robust_accuracy,
+                ..modelsec::fuzz::FuzzOptions::new(model)
+            };
+            let report = modelsec::fuzz::fuzz(&opts)?;
             let mut stdout = std::io::stdout().lock();
             report.render(to_format(format), &mut stdout)?;
             stdout.flush()?;
