@@ -133,10 +133,10 @@ step "21. the hardened deployment, with the model scan as evidence: every threat
 "$M" scan model --format json > scan-evidence.json
 expect 0 "$M" threats "$EX/hardened" --model llm-inference-api --evidence scan-evidence.json
 
-step "22. fuzz an ONNX classifier (scikit-learn MLP on digits) through ONNX Runtime 1.31" \
-  "modelsec fuzz tests/fixtures/onnx/digits_mlp.onnx"
+step "22. fuzz an ONNX classifier (scikit-learn MLP on digits) through ONNX Runtime 1.31: contract probes, then a Square attack at eps=0.2 on 20 real rows" \
+  "modelsec fuzz tests/fixtures/onnx/digits_mlp.onnx --seeds tests/fixtures/onnx/digits_rows.npy --epsilon 0.2 --min-robust-accuracy 0.5"
 "$ROOT/scripts/ort.sh"
-expect 1 "$M" fuzz "$ROOT/tests/fixtures/onnx/digits_mlp.onnx"
+expect 1 "$M" fuzz "$ROOT/tests/fixtures/onnx/digits_mlp.onnx" --seeds "$ROOT/tests/fixtures/onnx/digits_rows.npy" --epsilon 0.2 --min-robust-accuracy 0.5
 
 step "23. an int64 input that drives a Range allocation, as JSON" \
   "modelsec fuzz tests/fixtures/onnx/range_len.onnx --format json"
