@@ -179,3 +179,70 @@ fn square_and_simba_attacks_with_reproducers_and_threshold() {
     let (_, v) = fuzz_json("dynamic_scale.onnx", &[]);
     assert!(rules(&v).contains(&"fuzz/not-attacked".to_string()));
 }
+
+#[test]
+fn csv_and_jsonl_seeds_and_junit() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(
+        d.join("iris.csv"),
+        "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n7.0,3.2,4.7,1.4\n6.3,3.3,6.0,2.5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("iris.jsonl"),
+        "[5.1, 3.5, 1.4, 0.2]\n{\"X\": [7.0, 3.2, 4.7, 1.4]}\n",
+    )
+    .unwrap();
+    let model = models().join("iris_logreg.onnx");
+    let m = model.to_str().unwrap();
+    for (file, n) in [("iris.csv", 3), ("iris.jsonl", 2)] {
+        let o = run(
+            d,
+            &[
+                "fuzz", m, "--seeds", file, "--attack", "none", "--format", "json",
+            ],
+        );
+        assert_ne!(code(&o), 2, "{}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["facts"]["seed_rows"], n, "{file}");
+    }
+    std::fs::write(d.join("ragged.csv"), "1,2,3,4\n1,2\n").unwrap();
+    let o = run(d, &["fuzz", m, "--seeds", "ragged.csv"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("line 2 has 2 values"), "{}", stderr(&o));
+
+    let mlp = models().join("digits_mlp.onnx");
+    let o = run(
+        d,
+        &[
+            "fuzz",
+            mlp.to_str().unwrap(),
+            "--attack",
+            "none",
+            "--junit",
+            "out.xml",
+        ],
+    );
+    assert_eq!(code(&o), 1);
+    let xml = std::fs::read_to_string(d.join("out.xml")).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\""));
+    let tests: usize = xml
+        .split("tests=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), tests);
+    assert!(
+        xml.contains("<failure type=\"medium\""),
+        "the empty-batch defect is a failure"
+    );
+    assert_eq!(
+        xml.matches("<testcase").count(),
+        xml.matches("</testcase>").count()
+    );
+}

@@ -250,7 +250,7 @@ fn shrink(
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Summary {
     pub attack: String,
-    pub epsilon: f32,
+    pub epsilon: f64,
     pub budget: usize,
     pub rows: usize,
     pub successes: usize,
@@ -282,7 +282,8 @@ pub fn summarise(attack: Attack, eps: f32, budget: usize, results: &[RowResult])
             Attack::Simba => "simba",
         }
         .into(),
-        epsilon: eps,
+        // As written (0.2, not 0.20000000298…).
+        epsilon: format!("{eps}").parse().unwrap_or(eps as f64),
         budget,
         rows: results.len(),
         successes: ok.len(),

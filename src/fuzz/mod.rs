@@ -34,7 +34,7 @@ pub enum FuzzError {
 #[derive(Clone, Debug)]
 pub struct FuzzOptions {
     pub model: PathBuf,
-    /// Rows to start from (`.npy`, float32 2-D); without, values are sampled in [0, 1).
+    /// Rows to start from (`.npy`, `.csv`, `.jsonl`); without, values are sampled in [0, 1).
     pub seeds: Option<PathBuf>,
     /// RNG seed: same seed, same report.
     pub seed: u64,
@@ -310,6 +310,78 @@ fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> {
     Ok((Model { session, inputs }, lib))
 }
 
+/// Read seed rows by extension: `.npy` (float32/float64, 1-D or 2-D), `.csv` (comma-separated
+/// numbers; a non-numeric first line is a header), `.jsonl` (one JSON array of numbers per line,
+/// or an object with one array value).
+pub fn read_seed_rows(path: &Path) -> Result<Vec<Vec<f32>>, FuzzError> {
+    let err = |m: String| FuzzError::Seeds {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "npy" {
+        return read_npy_rows(path);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let row: Vec<f32> = match ext.as_str() {
+            "csv" => match line
+                .split(',')
+                .map(|c| c.trim().parse::<f32>())
+                .collect::<Result<Vec<f32>, _>>()
+            {
+                Ok(r) => r,
+                Err(_) if i == 0 => continue, // header
+                Err(e) => return Err(err(format!("line {}: {e}", i + 1))),
+            },
+            "jsonl" | "ndjson" => {
+                let v: serde_json::Value =
+                    serde_json::from_str(line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
+                let arr = match &v {
+                    serde_json::Value::Array(a) => a.clone(),
+                    serde_json::Value::Object(o) if o.len() == 1 => o
+                        .values()
+                        .next()
+                        .and_then(|x| x.as_array().cloned())
+                        .unwrap_or_default(),
+                    _ => vec![],
+                };
+                let row: Option<Vec<f32>> =
+                    arr.iter().map(|x| x.as_f64().map(|f| f as f32)).collect();
+                row.filter(|r| !r.is_empty())
+                    .ok_or_else(|| err(format!("line {}: expected an array of numbers", i + 1)))?
+            }
+            _ => {
+                return Err(err(
+                    "seeds must be .npy, .csv or .jsonl (chosen by extension)".into(),
+                ));
+            }
+        };
+        if rows.first().is_some_and(|r| r.len() != row.len()) {
+            return Err(err(format!(
+                "line {} has {} values, the first row {}",
+                i + 1,
+                row.len(),
+                rows[0].len()
+            )));
+        }
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(err("no rows".into()));
+    }
+    Ok(rows)
+}
+
 /// Read a float32 (or float64) 2-D `.npy` file as rows.
 pub fn read_npy_rows(path: &Path) -> Result<Vec<Vec<f32>>, FuzzError> {
     let err = |m: String| FuzzError::Seeds {
@@ -499,7 +571,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         serde_json::to_value(&model.inputs).unwrap_or_default(),
     );
     let rows = match &opts.seeds {
-        Some(p) => read_npy_rows(p)?,
+        Some(p) => read_seed_rows(p)?,
         None => vec![],
     };
     report.fact("seed_rows", rows.len());

@@ -6,6 +6,7 @@
 //! could not run returns an error instead (exit 2).
 
 mod human;
+mod junit;
 mod sarif;
 
 use serde::{Deserialize, Serialize};
@@ -382,6 +383,11 @@ impl Report {
     /// Look up a rule of this report's catalogue by id.
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The report as a JUnit XML document (one test case per catalogue rule).
+    pub fn to_junit(&self) -> String {
+        junit::to_junit(self)
     }
 
     /// Render in `format` to `out`. JSON and SARIF write exactly one document.

@@ -236,9 +236,12 @@ is written in either case).")]
     Fuzz {
         /// The model (.onnx). It is scanned first and not run if the scan finds something.
         model: PathBuf,
-        /// Rows to start from: a float32/float64 .npy of shape [rows, features].
+        /// Rows to start from: .npy (float32/float64 [rows, features]), .csv or .jsonl.
         #[arg(long, value_name = "FILE")]
         seeds: Option<PathBuf>,
+        /// Also write the results as JUnit XML (one test case per rule).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// RNG seed; the same seed gives the same report.
         #[arg(long, default_value_t = 0)]
         seed: u64,

@@ -119,6 +119,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Fuzz {
             model,
             seeds,
+            junit,
             seed,
             attack,
             epsilon,
@@ -151,6 +152,14 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                 ..modelsec::fuzz::FuzzOptions::new(model)
             };
             let report = modelsec::fuzz::fuzz(&opts)?;
+            if let Some(path) = &junit {
+                let opts = WriteOptions {
+                    mode: 0o644,
+                    overwrite: true,
+                };
+                fsutil::write_atomic(path, report.to_junit().as_bytes(), opts)
+                    .with_context(|| format!("cannot write JUnit report `{}`", path.display()))?;
+            }
             let mut stdout = std::io::stdout().lock();
             report.render(to_format(format), &mut stdout)?;
             stdout.flush()?;
