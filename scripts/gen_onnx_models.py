@@ -61,3 +61,21 @@ g = helper.make_graph([helper.make_node("Range", ["zero", "n", "one"], ["Y"])], 
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "range_len.onnx")
 
 print("train accuracy: iris", iris.score(X, y), "mlp", mlp.score(Xd, yd), "rf", rf.score(Xd, yd))
+
+# A model whose inference never ends in practice: a Loop with a constant trip count of 10^12 and
+# a trivial body (for the hang-is-a-finding test).
+x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])
+y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", 4])
+body = helper.make_graph(
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Identity", ["v_in"], ["v_out"])],
+    "body",
+    [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+     helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("v_in", TensorProto.FLOAT, ["batch", 4])],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("v_out", TensorProto.FLOAT, ["batch", 4])],
+)
+trips = helper.make_tensor("trips", TensorProto.INT64, [], [10**12])
+cond = helper.make_tensor("cond", TensorProto.BOOL, [], [True])
+g = helper.make_graph([helper.make_node("Loop", ["trips", "cond", "X"], ["Y"], body=body)], "slow", [x], [y], [trips, cond])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "slow_loop.onnx")

@@ -246,3 +246,36 @@ fn csv_and_jsonl_seeds_and_junit() {
         xml.matches("</testcase>").count()
     );
 }
+
+#[test]
+fn a_hang_is_a_finding_naming_the_probe() {
+    // slow_loop.onnx: a Loop with a constant trip count of 10^12.
+    let m = models().join("slow_loop.onnx");
+    let started = std::time::Instant::now();
+    let o = run(
+        &models(),
+        &[
+            "fuzz",
+            m.to_str().unwrap(),
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "the timeout bounds the run"
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule_id"], "fuzz/runtime-hang");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("a well-formed batch"),
+        "{f}"
+    );
+}

@@ -48,6 +48,9 @@ pub struct FuzzOptions {
     pub rows: usize,
     /// Fail (exit 1) when robust accuracy is below this.
     pub min_robust_accuracy: Option<f32>,
+    /// A file the current probe's name is written to before it runs, so a supervising process
+    /// can say which probe crashed or hung the runtime.
+    pub progress: Option<PathBuf>,
 }
 
 impl FuzzOptions {
@@ -62,6 +65,7 @@ impl FuzzOptions {
             budget: 1000,
             rows: 20,
             min_robust_accuracy: None,
+            progress: None,
         }
     }
 }
@@ -525,6 +529,13 @@ impl Plan<'_> {
     }
 }
 
+/// Record the probe about to run (see [`FuzzOptions::progress`]).
+fn stage(opts: &FuzzOptions, name: &str) {
+    if let Some(p) = &opts.progress {
+        let _ = std::fs::write(p, name);
+    }
+}
+
 /// Run the probe suite and return the report.
 pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     let shown = opts.model.display().to_string();
@@ -561,6 +572,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         return Ok(report);
     }
 
+    stage(opts, "loading the model into ONNX Runtime");
     let (mut model, lib) = open(&opts.model)?;
     report.fact(
         "onnxruntime",
@@ -605,6 +617,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     let batch_dynamic = specs.iter().any(|s| s.dims.first() == Some(&-1));
     let base_n: i64 = if batch_dynamic { 8 } else { 1 };
     let base = plan.all(base_n, 1);
+    stage(opts, &format!("a well-formed batch of {base_n} rows"));
     let base_out = match run(&mut model, &base) {
         Ok(o) => o,
         Err(e) => {
@@ -669,6 +682,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
 
     // 3. Batch sizes and dynamic dims.
     if batch_dynamic {
+        stage(opts, "an empty batch");
         let empty = plan.all(0, 1);
         if let Err(e) = run(&mut model, &empty) {
             report.push(
@@ -679,6 +693,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                 .at(loc()),
             );
         }
+        stage(opts, "a batch of 4096 rows");
         let large = plan.all(LARGE_BATCH, 1);
         match run(&mut model, &large) {
             Err(e) => report.push(
@@ -696,6 +711,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     let other_dynamic = specs.iter().any(|s| s.dims.iter().skip(1).any(|&d| d < 0));
     if other_dynamic {
         for other in [0, LARGE_DIM] {
+            stage(opts, &format!("a non-batch dynamic dimension of {other}"));
             let d = plan.all(1, other);
             if let Err(e) = run(&mut model, &d) {
                 let f = if other == 0 {
@@ -750,6 +766,10 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
             };
             for feats in batches {
                 let n = feats.len() as i64;
+                stage(
+                    opts,
+                    &format!("input `{}` with {label} in a feature", spec.name),
+                );
                 let mut data = plan.all(n, 1);
                 set_feature(&mut data[ii].1, &feats, features, value);
                 let out = match run(&mut model, &data) {
@@ -775,6 +795,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
 
     // 5. Contract: wrong dtype, rank and name must be rejected.
     let spec0 = &specs[0];
+    stage(opts, "wrong element type, rank and input name");
     let mut wrong = plan.all(base_n, 1);
     let swapped = match &wrong[0].1 {
         Data::F32(s, v) => Data::F64(s.clone(), v.iter().map(|&x| x as f64).collect()),
@@ -839,6 +860,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         }
         let mut sizes = Vec::new();
         for v in [1_000i64, LARGE_INT] {
+            stage(opts, &format!("integer input `{}` = {v}", spec.name));
             let mut d = plan.all(1, 1);
             fill_int(&mut d[ii].1, v);
             let started = std::time::Instant::now();
@@ -958,6 +980,7 @@ fn robustness(
     let started = std::time::Instant::now();
     let mut results = Vec::new();
     for (i, x) in rows.iter().enumerate() {
+        stage(opts, &format!("{} attack on row {i}", summary_name(kind)));
         if let Some(r) = attack::attack_row(
             &mut oracle,
             kind,
@@ -1062,6 +1085,13 @@ pub fn oracle_throughput(model_path: &Path, rows: &[Vec<f32>], n: usize) -> Resu
     }
     std::hint::black_box(sink);
     Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+fn summary_name(kind: attack::Attack) -> &'static str {
+    match kind {
+        attack::Attack::Square => "Square",
+        attack::Attack::Simba => "SimBA",
+    }
 }
 
 fn first_line(e: &str) -> &str {

@@ -6,6 +6,12 @@ crate::rule_catalogue! {
     MODEL_UNSAFE = ("fuzz/model-file-unsafe", Critical,
         "The model file failed the static scan (external data outside the model, unknown operator domains, malformed protobuf), so it was not run",
         "fix what `modelsec scan` reports before running the model");
+    RUNTIME_CRASH = ("fuzz/runtime-crash", Critical,
+        "ONNX Runtime crashed (the fuzzing process died on a signal) while running the model",
+        "an input crashes the runtime: a denial-of-service (or memory-safety) bug; reproduce with the probe named, update ONNX Runtime, validate inputs");
+    RUNTIME_HANG = ("fuzz/runtime-hang", High,
+        "Inference did not finish within --timeout",
+        "an input (or the model itself) makes inference run unbounded: bound the model's loops and the inputs that drive them, and set a server-side timeout");
     BASELINE_FAILS = ("fuzz/baseline-fails", Critical,
         "The model fails on a well-formed input of its declared types and shapes",
         "the model cannot serve its own contract; check the export (opsets, input names, dtypes)");

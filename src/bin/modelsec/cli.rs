@@ -53,11 +53,15 @@ by scripts/ort.sh), or the active Python's onnxruntime package.
 Probes: batch of 0/1/4096 rows, dynamic dimensions at 0/256, NaN/±Inf/±f32::MAX/-0/subnormal per \
 feature, wrong dtype/rank/name (must be rejected), large integer inputs. Oracles: non-finite \
 outputs, probabilities outside [0,1] or not summing to 1, label != argmax, silently accepted NaN, \
-determinism, batch invariance.
+determinism, batch invariance. Then a Square or SimBA attack (L-inf, --epsilon) on --rows rows \
+gives robust accuracy; found examples are minimised and reported with their reproducer.
+
+The model runs in a child process: a crash of ONNX Runtime, or a run longer than --timeout, is a \
+finding naming the probe that was running.
 
 Exit codes:
   0  no failing findings
-  1  findings
+  1  a contract defect, a crash or hang, or robust accuracy below --min-robust-accuracy
   2  could not run (ONNX Runtime missing, model not loadable, bad seeds file)";
 
 /// Secure-AI-development toolkit: sign, verify and scan models; check deployment configs.
@@ -260,6 +264,10 @@ is written in either case).")]
         /// Exit 1 when robust accuracy is below R (0..1).
         #[arg(long, value_name = "R")]
         min_robust_accuracy: Option<f32>,
+        /// Seconds the whole run may take; a hang is then a finding (the model runs in a child
+        /// process, so a crash of ONNX Runtime is a finding too).
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,

@@ -126,6 +126,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             budget,
             rows,
             min_robust_accuracy,
+            timeout,
             format,
         } => {
             use modelsec::fuzz::attack::Attack;
@@ -151,19 +152,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                 min_robust_accuracy,
                 ..modelsec::fuzz::FuzzOptions::new(model)
             };
-            let report = modelsec::fuzz::fuzz(&opts)?;
-            if let Some(path) = &junit {
-                let opts = WriteOptions {
-                    mode: 0o644,
-                    overwrite: true,
-                };
-                fsutil::write_atomic(path, report.to_junit().as_bytes(), opts)
-                    .with_context(|| format!("cannot write JUnit report `{}`", path.display()))?;
-            }
-            let mut stdout = std::io::stdout().lock();
-            report.render(to_format(format), &mut stdout)?;
-            stdout.flush()?;
-            Ok(report.exit_status())
+            fuzz(opts, junit, timeout, format)
         }
         Command::Manifest {
             model,
@@ -784,5 +773,135 @@ fn threats(
     }
     report.render(to_format(format), &mut out)?;
     out.flush()?;
+    Ok(report.exit_status())
+}
+
+/// Set in the child process that actually runs the model.
+const FUZZ_WORKER: &str = "MODELSEC_FUZZ_WORKER";
+
+/// `fuzz` runs the model in a child process (this executable again) so that a crash or hang of
+/// ONNX Runtime becomes a finding naming the probe that caused it, not a crash of modelsec.
+fn fuzz(
+    mut opts: modelsec::fuzz::FuzzOptions,
+    junit: Option<PathBuf>,
+    timeout: u64,
+    format: FormatArg,
+) -> Result<ExitStatus> {
+    use modelsec::fuzz::rules as fr;
+    use modelsec::report::{Finding, Location, Report, RuleInfo};
+    if let Some(progress) = std::env::var_os(FUZZ_WORKER) {
+        // The worker: run, and hand the report back as JSON.
+        opts.progress = Some(PathBuf::from(progress));
+        let report = modelsec::fuzz::fuzz(&opts)?;
+        let mut stdout = std::io::stdout().lock();
+        report.render(Format::Json, &mut stdout)?;
+        stdout.flush()?;
+        return Ok(report.exit_status());
+    }
+    let progress = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
+    let exe = std::env::current_exe().context("cannot find the modelsec executable")?;
+    let mut child = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(FUZZ_WORKER, progress.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start the fuzzing worker process")?;
+    let mut out = child.stdout.take().context("worker stdout")?;
+    let mut err = child.stderr.take().context("worker stderr")?;
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout.max(1));
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the fuzzing worker")? {
+            break Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stdout_bytes = out_reader.join().unwrap_or_default();
+    let stderr_bytes = err_reader.join().unwrap_or_default();
+    let stage = std::fs::read_to_string(progress.path()).unwrap_or_default();
+    let stage = if stage.is_empty() {
+        "starting".to_string()
+    } else {
+        stage
+    };
+    let shown = opts.model.display().to_string();
+    let mut report = match status {
+        Some(s) if matches!(s.code(), Some(0) | Some(1)) => {
+            let mut r: Report = serde_json::from_slice(&stdout_bytes)
+                .context("the fuzzing worker's report is not valid JSON")?;
+            r.rules = fr::ALL.iter().map(RuleInfo::from).collect();
+            r
+        }
+        Some(s) if s.code() == Some(2) => {
+            // Could not run: the worker already said why.
+            std::io::stderr().write_all(&stderr_bytes)?;
+            return Ok(ExitStatus::Error);
+        }
+        other => {
+            let mut r = Report::new("fuzz", fr::ALL);
+            r.targets = vec![shown.clone()];
+            r.fact("seed", opts.seed);
+            let finding = match other {
+                None => Finding::new(
+                    &fr::RUNTIME_HANG,
+                    format!(
+                        "inference did not finish within {timeout} s; the probe running was: {stage}"
+                    ),
+                ),
+                Some(s) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    let how = match (s.signal(), s.code()) {
+                        (Some(sig), _) => format!("signal {sig}"),
+                        (None, Some(code)) => format!("exit code {code}"),
+                        _ => "unknown status".to_string(),
+                    };
+                    let tail = String::from_utf8_lossy(&stderr_bytes);
+                    let tail = tail.lines().last().unwrap_or("").to_string();
+                    Finding::new(
+                        &fr::RUNTIME_CRASH,
+                        format!(
+                            "ONNX Runtime died ({how}) during: {stage}{}",
+                            if tail.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; last message: {tail}")
+                            }
+                        ),
+                    )
+                }
+            };
+            r.push(finding.at(Location::path(shown)));
+            r.finish();
+            r
+        }
+    };
+    report.finish();
+    if let Some(path) = &junit {
+        let opts = WriteOptions {
+            mode: 0o644,
+            overwrite: true,
+        };
+        fsutil::write_atomic(path, report.to_junit().as_bytes(), opts)
+            .with_context(|| format!("cannot write JUnit report `{}`", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    report.render(to_format(format), &mut stdout)?;
+    stdout.flush()?;
     Ok(report.exit_status())
 }
