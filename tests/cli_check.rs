@@ -84,6 +84,30 @@ fn insecure_examples_fail_with_exact_locations() {
 }
 
 #[test]
+fn junit_report_for_ci() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("check.xml");
+    let o = run(
+        &examples(),
+        &["check", "insecure", "--junit", out.to_str().unwrap()],
+    );
+    assert_eq!(code(&o), 1);
+    let xml = std::fs::read_to_string(&out).unwrap();
+    let failures: usize = xml
+        .split("failures=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(failures, 44, "one <failure> per failing finding");
+    assert!(xml.contains("name=\"torchserve/management-api-exposed\""));
+    assert_eq!(xml.matches("<failure ").count(), failures);
+}
+
+#[test]
 fn hardened_examples_pass() {
     let o = run(&examples(), &["check", "hardened"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));

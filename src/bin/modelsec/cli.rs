@@ -194,6 +194,9 @@ is written in either case).")]
         /// Judge as if exposed this way: raises severities where a rule says so.
         #[arg(long, value_enum)]
         exposure: Option<ExposureArg>,
+        /// Also write the results as JUnit XML (one test case per rule).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// List the check rules (built-in and --policy), run their inline test cases, or write the
     /// rule reference.

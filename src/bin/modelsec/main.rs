@@ -85,6 +85,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             no_inline_suppressions,
             config,
             exposure,
+            junit,
         } => check(
             &paths,
             &policy,
@@ -93,6 +94,7 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             no_inline_suppressions,
             config,
             exposure,
+            junit,
         ),
         Command::Rules {
             policy,
@@ -574,6 +576,7 @@ fn load_suppressions(config: Option<PathBuf>) -> Result<Vec<policy::suppress::Su
     )?)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check(
     paths: &[PathBuf],
     policy_paths: &[PathBuf],
@@ -582,6 +585,7 @@ fn check(
     no_inline_suppressions: bool,
     config: Option<PathBuf>,
     exposure: Option<ExposureArg>,
+    junit: Option<PathBuf>,
 ) -> Result<ExitStatus> {
     let set = PolicySet::load(policy_paths)?;
     let opts = policy::CheckOptions {
@@ -600,6 +604,7 @@ fn check(
         ..policy::CheckOptions::default()
     };
     let result = policy::check(&set, &opts)?;
+    write_junit(junit.as_deref(), &result.report)?;
     let mut stdout = std::io::stdout().lock();
     result.report.render(to_format(format), &mut stdout)?;
     stdout.flush()?;
@@ -892,7 +897,16 @@ fn fuzz(
         }
     };
     report.finish();
-    if let Some(path) = &junit {
+    write_junit(junit.as_deref(), &report)?;
+    let mut stdout = std::io::stdout().lock();
+    report.render(to_format(format), &mut stdout)?;
+    stdout.flush()?;
+    Ok(report.exit_status())
+}
+
+/// Write `--junit FILE` (atomically), if asked.
+fn write_junit(path: Option<&Path>, report: &modelsec::report::Report) -> Result<()> {
+    if let Some(path) = path {
         let opts = WriteOptions {
             mode: 0o644,
             overwrite: true,
@@ -900,8 +914,5 @@ fn fuzz(
         fsutil::write_atomic(path, report.to_junit().as_bytes(), opts)
             .with_context(|| format!("cannot write JUnit report `{}`", path.display()))?;
     }
-    let mut stdout = std::io::stdout().lock();
-    report.render(to_format(format), &mut stdout)?;
-    stdout.flush()?;
-    Ok(report.exit_status())
+    Ok(())
 }
