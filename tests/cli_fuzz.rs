@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{code, run, stderr, stdout};
+use common::{code, run, stderr, stdout, xml_count};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -227,15 +227,7 @@ fn csv_and_jsonl_seeds_and_junit() {
     assert_eq!(code(&o), 1);
     let xml = std::fs::read_to_string(d.join("out.xml")).unwrap();
     assert!(xml.starts_with("<?xml version=\"1.0\""));
-    let tests: usize = xml
-        .split("tests=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let tests = xml_count(&xml, "tests");
     assert_eq!(xml.matches("<testcase ").count(), tests);
     assert!(
         xml.contains("<failure type=\"medium\""),

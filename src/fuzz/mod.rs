@@ -85,8 +85,10 @@ enum RowTensor {
 }
 
 impl<'a> ModelOracle<'a> {
-    /// For a model with one float [N, F] input and a probabilities output.
-    fn new(model: &'a mut Model, features: usize, f64: bool, probs_name: &str) -> Option<Self> {
+    /// For a model with one float [N, F] input; `sample` is one of its runs, which tells which
+    /// output holds the probabilities.
+    fn new(model: &'a mut Model, features: usize, f64: bool, sample: &Outputs) -> Option<Self> {
+        let probs_name = &sample.probabilities()?.0;
         let probs_index = model
             .session
             .outputs()
@@ -188,6 +190,22 @@ pub enum Data {
 }
 
 impl Data {
+    fn shape(&self) -> &[i64] {
+        match self {
+            Data::F32(s, _) | Data::F64(s, _) | Data::I64(s, _) | Data::I32(s, _) => s,
+        }
+    }
+
+    /// The same element type with `shape` and the values in `range`.
+    fn part(&self, shape: Vec<i64>, range: std::ops::Range<usize>) -> Data {
+        match self {
+            Data::F32(_, v) => Data::F32(shape, v[range].to_vec()),
+            Data::F64(_, v) => Data::F64(shape, v[range].to_vec()),
+            Data::I64(_, v) => Data::I64(shape, v[range].to_vec()),
+            Data::I32(_, v) => Data::I32(shape, v[range].to_vec()),
+        }
+    }
+
     fn value(&self) -> ort::Result<DynValue> {
         Ok(match self {
             Data::F32(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
@@ -217,6 +235,14 @@ impl Outputs {
             .map(|f| f.2.iter().filter(|v| !v.is_finite()).count())
             .sum()
     }
+    /// The probabilities output: a 2-D float output named like one, else the first 2-D one.
+    fn probabilities(&self) -> Option<&(String, Vec<i64>, Vec<f32>)> {
+        self.floats
+            .iter()
+            .find(|(n, s, _)| s.len() == 2 && (n.contains("prob") || n.contains("score")))
+            .or_else(|| self.floats.iter().find(|(_, s, _)| s.len() == 2))
+    }
+
     /// The classifier view: labels [N] (i64) and probabilities [N, C] (f32), if present.
     fn classifier(&self) -> Option<(&[i64], usize, &[f32])> {
         let label = self
@@ -224,11 +250,7 @@ impl Outputs {
             .iter()
             .find(|(n, s, _)| s.len() == 1 && n.contains("label"))
             .or_else(|| self.ints.iter().find(|(_, s, _)| s.len() == 1))?;
-        let probs = self
-            .floats
-            .iter()
-            .find(|(n, s, _)| s.len() == 2 && (n.contains("prob") || n.contains("score")))
-            .or_else(|| self.floats.iter().find(|(_, s, _)| s.len() == 2))?;
+        let probs = self.probabilities()?;
         let classes = probs.1[1].max(0) as usize;
         (classes > 1 && probs.1[0] == label.1[0]).then_some((&label.2, classes, &probs.2))
     }
@@ -818,12 +840,11 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     }
     if !spec0.dims.is_empty() {
         let mut rank = plan.all(base_n, 1);
-        let flat = match &rank[0].1 {
-            Data::F32(s, v) => Data::F32(vec![s.iter().product::<i64>().max(1)], v.clone()),
-            Data::F64(s, v) => Data::F64(vec![s.iter().product::<i64>().max(1)], v.clone()),
-            Data::I64(s, v) => Data::I64(vec![s.iter().product::<i64>().max(1)], v.clone()),
-            Data::I32(s, v) => Data::I32(vec![s.iter().product::<i64>().max(1)], v.clone()),
-        };
+        let shape = rank[0].1.shape();
+        let len: usize = shape.iter().map(|&d| d.max(0) as usize).product();
+        let flat = rank[0]
+            .1
+            .part(vec![shape.iter().product::<i64>().max(1)], 0..len);
         if spec0.dims.len() > 1 {
             rank[0].1 = flat;
             if run(&mut model, &rank).is_ok() {
@@ -956,18 +977,9 @@ fn robustness(
     } else {
         (0.0, 1.0)
     };
-    let probs_name = base_out
-        .floats
-        .iter()
-        .find(|(_, s, _)| s.len() == 2)
-        .map(|(n, _, _)| n.clone())
-        .unwrap_or_default();
-    let Some(mut oracle) = ModelOracle::new(
-        model,
-        features,
-        specs[0].elem == Some(Elem::F64),
-        &probs_name,
-    ) else {
+    let Some(mut oracle) =
+        ModelOracle::new(model, features, specs[0].elem == Some(Elem::F64), base_out)
+    else {
         report.push(
             Finding::new(
                 &rules::NOT_ATTACKED,
@@ -1063,18 +1075,10 @@ pub fn oracle_throughput(model_path: &Path, rows: &[Vec<f32>], n: usize) -> Resu
             path: model_path.display().to_string(),
             message: e,
         })?;
-    let probs_name = probe
-        .floats
-        .iter()
-        .find(|(_, s, _)| s.len() == 2)
-        .map(|(n, _, _)| n.clone())
-        .unwrap_or_default();
     let mut oracle =
-        ModelOracle::new(&mut model, features, false, &probs_name).ok_or_else(|| {
-            FuzzError::Model {
-                path: model_path.display().to_string(),
-                message: "no probabilities output".into(),
-            }
+        ModelOracle::new(&mut model, features, false, &probe).ok_or_else(|| FuzzError::Model {
+            path: model_path.display().to_string(),
+            message: "no probabilities output".into(),
         })?;
     let started = std::time::Instant::now();
     let mut sink = 0f32;
@@ -1099,32 +1103,12 @@ fn first_line(e: &str) -> &str {
 }
 
 fn slice_row(d: &Data, row: usize) -> Data {
-    fn take<T: Clone>(s: &[i64], v: &[T], row: usize) -> (Vec<i64>, Vec<T>) {
-        let per: usize = s.iter().skip(1).map(|&x| x.max(0) as usize).product();
-        let mut shape = s.to_vec();
-        if !shape.is_empty() {
-            shape[0] = 1;
-        }
-        (shape, v[row * per..(row + 1) * per].to_vec())
+    let mut shape = d.shape().to_vec();
+    let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
+    if !shape.is_empty() {
+        shape[0] = 1;
     }
-    match d {
-        Data::F32(s, v) => {
-            let (s, v) = take(s, v, row);
-            Data::F32(s, v)
-        }
-        Data::F64(s, v) => {
-            let (s, v) = take(s, v, row);
-            Data::F64(s, v)
-        }
-        Data::I64(s, v) => {
-            let (s, v) = take(s, v, row);
-            Data::I64(s, v)
-        }
-        Data::I32(s, v) => {
-            let (s, v) = take(s, v, row);
-            Data::I32(s, v)
-        }
-    }
+    d.part(shape, row * per..(row + 1) * per)
 }
 
 /// Largest difference between row `row` of a batched run and a single-row run, if above

@@ -4,7 +4,7 @@
 //! (`.properties`, INI, `.env`, Dockerfile, systemd units, Jupyter's Python config,
 //! `requirements.txt`) are read here following their documented syntax.
 
-use super::doc::{Key, Kind, LineIndex, Node, Pos, SyntaxError, parse_toml, parse_yaml};
+use super::doc::{Key, Kind, Node, Pos, SyntaxError, parse_toml, parse_yaml};
 
 /// What a file was recognised as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -37,25 +37,6 @@ impl Format {
             Format::Requirements => "requirements",
         }
     }
-
-    pub fn parse(name: &str) -> Option<Format> {
-        Some(match name {
-            "yaml" | "yml" => Format::Yaml,
-            "json" => Format::Json,
-            "toml" => Format::Toml,
-            "properties" => Format::Properties,
-            "ini" => Format::Ini,
-            "dotenv" | "env" => Format::Dotenv,
-            "dockerfile" => Format::Dockerfile,
-            "systemd" => Format::Systemd,
-            "jupyter-py" => Format::JupyterPy,
-            "requirements" => Format::Requirements,
-            _ => return None,
-        })
-    }
-
-    pub const NAMES: &'static str =
-        "yaml, json, toml, properties, ini, dotenv, dockerfile, systemd, jupyter-py, requirements";
 }
 
 /// Recognise a file by its name, then by its first meaningful line. `None`: not a config file
@@ -761,11 +742,6 @@ pub fn comment_directives(text: &str) -> Vec<(usize, String)> {
         }
     }
     out
-}
-
-/// Byte-offset-free helper for tests and callers that need the position of a text offset.
-pub fn pos_of(text: &str, offset: usize) -> Pos {
-    LineIndex::new(text).pos(offset)
 }
 
 #[cfg(test)]

@@ -621,21 +621,14 @@ pub fn single_error(name: &str, text: &str, span: Range<usize>, msg: &str) -> Po
 }
 
 fn severity(s: &Spanned<String>, errors: &mut Errors) -> Severity {
-    match s.get_ref().as_str() {
-        "info" => Severity::Info,
-        "low" => Severity::Low,
-        "medium" => Severity::Medium,
-        "high" => Severity::High,
-        "critical" => Severity::Critical,
-        other => {
-            errors.push_note(
-                s.span(),
-                format!("unknown severity `{other}`"),
-                "use one of: info, low, medium, high, critical",
-            );
-            Severity::Info
-        }
-    }
+    Severity::parse(s.get_ref()).unwrap_or_else(|| {
+        errors.push_note(
+            s.span(),
+            format!("unknown severity `{}`", s.get_ref()),
+            "use one of: info, low, medium, high, critical",
+        );
+        Severity::Info
+    })
 }
 
 /// A TOML string, or the strings of an array (`target = "x"` or `target = ["x", "y"]`).

@@ -21,6 +21,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use suppress::{Date, Suppression};
 
+/// Whether a rule id matches a pattern: the exact id, or a prefix ending in `*` (`k8s/*`), as
+/// suppressions and threat-model controls name rules.
+pub fn id_matches(pattern: &str, id: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None => pattern == id,
+    }
+}
+
 /// The built-in policy packs, embedded so the binary is self-contained.
 pub const BUILTIN: &[(&str, &str)] = &[
     (

@@ -112,10 +112,7 @@ pub struct Suppression {
 
 impl Suppression {
     pub fn matches_rule(&self, id: &str) -> bool {
-        self.rules.iter().any(|r| match r.strip_suffix('*') {
-            Some(prefix) => id.starts_with(prefix),
-            None => r == id,
-        })
+        self.rules.iter().any(|r| super::id_matches(r, id))
     }
 }
 

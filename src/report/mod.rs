@@ -59,6 +59,19 @@ impl Severity {
         }
     }
 
+    /// The severity named by its lowercase name (`info` … `critical`), as policy files write it.
+    pub fn parse(name: &str) -> Option<Severity> {
+        [
+            Severity::Info,
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
     /// The CVSS-like score GitHub code scanning reads from `security-severity`.
     pub fn security_severity(self) -> &'static str {
         match self {

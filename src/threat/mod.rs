@@ -157,13 +157,6 @@ pub const AREAS: &[&str] = &[
     "Secure operation and maintenance",
 ];
 
-fn rule_matches(pattern: &str, id: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => id.starts_with(prefix),
-        None => pattern == id,
-    }
-}
-
 /// Parse and validate a threat model against the rules it may name.
 pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, PolicyError> {
     let mut errors = Errors::new();
@@ -206,11 +199,12 @@ pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, P
                 "a threat cites at least one MITRE ATLAS or OWASP id",
             );
         }
+        // A threat's severity must fail the run when it is unmitigated, so not `info`.
         let severity = match tr.severity.as_ref().map(|s| s.get_ref().as_str()) {
-            None | Some("high") => Severity::High,
-            Some("critical") => Severity::Critical,
-            Some("medium") => Severity::Medium,
-            Some("low") => Severity::Low,
+            None => Severity::High,
+            Some(name) if Severity::parse(name).is_some_and(|s| s.fails()) => {
+                Severity::parse(name).expect("checked")
+            }
             Some(other) => {
                 errors.push(
                     tr.severity.as_ref().map(|s| s.span()).unwrap_or(0..0),
@@ -227,7 +221,11 @@ pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, P
             let cr = c.get_ref();
             match (&cr.rule, &cr.capability) {
                 (Some(r), None) => {
-                    if !policy.rules.iter().any(|x| rule_matches(r, &x.id)) {
+                    if !policy
+                        .rules
+                        .iter()
+                        .any(|x| crate::policy::id_matches(r, &x.id))
+                    {
                         errors.push_note(
                             c.span(),
                             format!("no rule matches `{r}`"),
@@ -375,7 +373,7 @@ pub fn evaluate(model: &ThreatModel, check: &CheckResult, evidence: &[Evidence])
                         Control::Rule(pattern) => {
                             let (mut applied, mut failed, mut waived) = (0, 0, 0);
                             for (id, o) in &check.outcomes {
-                                if rule_matches(pattern, id) {
+                                if crate::policy::id_matches(pattern, id) {
                                     applied += o.applied;
                                     failed += o.failed - o.suppressed.min(o.failed);
                                     waived += o.suppressed;

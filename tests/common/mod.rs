@@ -180,3 +180,12 @@ pub fn peer_python() -> Option<PathBuf> {
     );
     None
 }
+
+/// The first numeric attribute `name="…"` in an XML text (JUnit `tests`, `failures`).
+pub fn xml_count(xml: &str, name: &str) -> usize {
+    xml.split(&format!("{name}=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric {name}=\"…\" in {xml}"))
+}

@@ -740,27 +740,35 @@ fn threats(
         );
     }
     let suppressions = load_suppressions(config)?;
-    let mut coverage = Vec::new();
-    let mut check_failures = 0usize;
+    // One check run per exposure the models use (the built-in models share one).
+    let mut results: std::collections::BTreeMap<&str, policy::CheckResult> = Default::default();
     for m in &models {
-        let opts = policy::CheckOptions {
-            paths: paths.to_vec(),
-            inline_suppressions: !no_inline_suppressions,
-            suppressions: suppressions.clone(),
-            exposure: Some(m.exposure.clone()),
-            ..policy::CheckOptions::default()
-        };
-        let result = policy::check(&set, &opts)?;
-        check_failures = check_failures.max(
-            result
-                .report
+        if !results.contains_key(m.exposure.as_str()) {
+            let opts = policy::CheckOptions {
+                paths: paths.to_vec(),
+                inline_suppressions: !no_inline_suppressions,
+                suppressions: suppressions.clone(),
+                exposure: Some(m.exposure.clone()),
+                ..policy::CheckOptions::default()
+            };
+            results.insert(m.exposure.as_str(), policy::check(&set, &opts)?);
+        }
+    }
+    let check_failures = results
+        .values()
+        .map(|r| {
+            r.report
                 .findings
                 .iter()
                 .filter(|f| f.severity.fails() && f.suppressed.is_none())
-                .count(),
-        );
-        coverage.push(threat::evaluate(m, &result, &evidence));
-    }
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let coverage: Vec<_> = models
+        .iter()
+        .map(|m| threat::evaluate(m, &results[m.exposure.as_str()], &evidence))
+        .collect();
     let targets = paths.iter().map(|p| p.display().to_string()).collect();
     let mut report = threat::report(&models, &coverage, targets);
     report.fact("check_failing_findings", check_failures);
