@@ -3,6 +3,7 @@
 
 Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onnx, onnx):
   iris_logreg.onnx    LogisticRegression on iris (4 features), zipmap off: label i64 [N], probabilities f32 [N,3]
+  iris_label_only.onnx  the same model with the probabilities output removed (label-only attacks)
   digits_mlp.onnx     MLPClassifier(32) on 8x8 digits scaled to [0,1] (64 features), zipmap off
   digits_rf.onnx      RandomForestClassifier(10 trees, depth 8) on digits, zipmap off
   dynamic_scale.onnx  Y = X * 2 with input X float [batch, n] (two dynamic dims)
@@ -38,6 +39,11 @@ X = X.astype(np.float32)
 iris = LogisticRegression(max_iter=1000).fit(X, y)
 save(to_onnx(iris, X[:1], options={id(iris): {"zipmap": False}}, target_opset=OPSET), "iris_logreg.onnx")
 np.save(os.path.join(out, "iris_rows.npy"), X[::10])
+label_only = to_onnx(iris, X[:1], options={id(iris): {"zipmap": False}}, target_opset=OPSET)
+keep = [o for o in label_only.graph.output if o.name == "label"]
+del label_only.graph.output[:]
+label_only.graph.output.extend(keep)
+save(label_only, "iris_label_only.onnx")
 
 Xd, yd = load_digits(return_X_y=True)
 Xd = (Xd / 16.0).astype(np.float32)

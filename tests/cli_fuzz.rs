@@ -67,7 +67,173 @@ fn finds_the_four_known_defects() {
     assert_eq!(c, 1);
     let f = &v["findings"][0];
     assert_eq!(f["rule_id"], "fuzz/input-driven-allocation");
-    assert!(f["message"].as_str().unwrap().contains("10000000 elements"));
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("10000000 elements"), "{msg}");
+    // Under the (default) memory cap a value far past it is tried too, and fails cleanly.
+    assert!(
+        msg.contains("failed inside the 4096 MiB cap: Failed to allocate memory"),
+        "{msg}"
+    );
+    assert_eq!(f["reproducer"]["input"]["n"], 10_000_000);
+    assert_eq!(v["facts"]["memory_limit_mib"], 4096);
+}
+
+#[test]
+fn contract_reproducers_are_minimised() {
+    // The NaN finding in the LogReg is shrunk to the NaN alone: every other feature goes to 0
+    // and the defect still shows; the reproducer carries the input, the output and the seed.
+    let (_, v) = fuzz_json("iris_logreg.onnx", &["--attack", "none", "--seed", "3"]);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule_id"] == "fuzz/label-score-disagree"
+                && f["message"].as_str().unwrap().contains("= NaN")
+        })
+        .expect("the NaN finding");
+    let rep = &f["reproducer"];
+    let input = rep["input"]["X"].as_array().unwrap();
+    assert_eq!(input.len(), 4);
+    assert_eq!(input.iter().filter(|x| *x == "NaN").count(), 1, "{rep}");
+    assert!(
+        input.iter().filter(|x| *x != "NaN").all(|x| x == 0.0),
+        "{rep}"
+    );
+    assert_eq!(
+        rep["output"]["probabilities"],
+        serde_json::json!(["NaN", "NaN", "NaN"])
+    );
+    assert!(rep["output"]["label"].is_i64());
+    assert_eq!(rep["seed"], 3);
+    // SARIF carries it too.
+    let m = models().join("iris_logreg.onnx");
+    let o = run(
+        &models(),
+        &[
+            "fuzz",
+            m.to_str().unwrap(),
+            "--attack",
+            "none",
+            "--format",
+            "sarif",
+        ],
+    );
+    let sarif: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["properties"]["reproducer"]["input"]["X"].is_array())
+    );
+}
+
+#[test]
+fn hopskipjump_attacks_a_label_only_model() {
+    let seeds = models().join("iris_rows.npy");
+    let s = seeds.to_str().unwrap();
+    // Score-based attacks cannot run on a model that returns only labels, and say what can.
+    let (_, v) = fuzz_json("iris_label_only.onnx", &["--seeds", s, "--epsilon", "0.5"]);
+    let na = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "fuzz/not-attacked")
+        .expect("not attacked");
+    assert!(
+        na["message"]
+            .as_str()
+            .unwrap()
+            .contains("--attack hopskipjump")
+    );
+    let args = [
+        "--seeds",
+        s,
+        "--epsilon",
+        "0.5",
+        "--attack",
+        "hopskipjump",
+        "--budget",
+        "2000",
+    ];
+    let (_, v) = fuzz_json("iris_label_only.onnx", &args);
+    let r = &v["facts"]["robustness"];
+    assert_eq!(r["attack"], "hopskipjump");
+    assert_eq!(r["rows"], 15);
+    assert!(r["successes"].as_u64().unwrap() >= 2, "{r}");
+    let adv = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "fuzz/adversarial-example")
+        .expect("an adversarial example");
+    let rep = &adv["reproducer"];
+    let (a, o) = (
+        rep["input"]["X"].as_array().unwrap(),
+        rep["original"]["X"].as_array().unwrap(),
+    );
+    let linf = a
+        .iter()
+        .zip(o)
+        .map(|(a, o)| (a.as_f64().unwrap() - o.as_f64().unwrap()).abs())
+        .fold(0.0, f64::max);
+    assert!(linf <= 0.5 + 1e-6, "{rep}");
+    assert_ne!(rep["output"]["label"], rep["original"]["label"], "{rep}");
+    assert!(rep["output"].get("probabilities").is_none());
+    // Same seed, same report.
+    let (_, again) = fuzz_json("iris_label_only.onnx", &args);
+    assert_eq!(v["findings"], again["findings"]);
+}
+
+#[test]
+fn ranges_drive_sampling_and_are_validated() {
+    let m = models().join("iris_logreg.onnx");
+    let m = m.to_str().unwrap();
+    let (_, v) = fuzz_json(
+        "iris_logreg.onnx",
+        &[
+            "--range",
+            "X=0..8",
+            "--range",
+            "X[1]=2..4.5",
+            "--epsilon",
+            "1",
+            "--rows",
+            "5",
+        ],
+    );
+    assert_eq!(
+        v["facts"]["ranges"],
+        serde_json::json!(["X=0..8", "X[1]=2..4.5"])
+    );
+    let adv = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "fuzz/adversarial-example")
+        .collect::<Vec<_>>();
+    assert!(!adv.is_empty(), "ε = 1 flips some of these rows");
+    for f in adv {
+        let row = f["reproducer"]["original"]["X"].as_array().unwrap();
+        let x: Vec<f64> = row.iter().map(|x| x.as_f64().unwrap()).collect();
+        assert!((2.0..4.5).contains(&x[1]), "{x:?}");
+        assert!(
+            [0, 2, 3].iter().all(|&i| (0.0..8.0).contains(&x[i])),
+            "{x:?}"
+        );
+    }
+    for (bad, says) in [
+        ("Y=0..1", "the model's inputs are: X"),
+        ("X[7]=0..1", "which has 4"),
+        ("2..1", "low bound must be below"),
+        ("X[1=0..1", "unbalanced"),
+        ("0..inf", "not a finite number"),
+    ] {
+        let o = run(&models(), &["fuzz", m, "--range", bad]);
+        assert_eq!(code(&o), 2, "{bad}");
+        assert!(stderr(&o).contains(says), "{bad}: {}", stderr(&o));
+    }
 }
 
 #[test]
@@ -237,6 +403,70 @@ fn csv_and_jsonl_seeds_and_junit() {
         xml.matches("<testcase").count(),
         xml.matches("</testcase>").count()
     );
+}
+
+#[test]
+fn a_crash_of_the_runtime_is_a_finding_naming_the_probe() {
+    // The model runs in a worker process; kill it mid-inference (slow_loop.onnx
+    // never finishes) with SIGABRT, as ONNX Runtime dies on an uncaught C++ exception, and the
+    // supervisor must report it.
+    let m = models().join("slow_loop.onnx");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_modelsec"))
+        .args([
+            "fuzz",
+            m.to_str().unwrap(),
+            "--timeout",
+            "60",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parent = child.id().to_string();
+    let started = std::time::Instant::now();
+    let worker = loop {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "no worker process appeared"
+        );
+        let found = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid = e.file_name().to_string_lossy().to_string();
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .to_string();
+            let environ = std::fs::read(e.path().join("environ")).ok()?;
+            (ppid == parent
+                && environ
+                    .split(|&b| b == 0)
+                    .any(|kv| kv.starts_with(b"MODELSEC_FUZZ_WORKER=")))
+            .then_some(pid)
+        });
+        if let Some(pid) = found {
+            break pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Let it reach the model run, then crash it.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-ABRT", &worker])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule_id"], "fuzz/runtime-crash");
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("signal 6"), "{msg}");
+    assert!(msg.contains("a well-formed batch"), "{msg}");
 }
 
 #[test]

@@ -1,23 +1,47 @@
-//! Query-only robustness attacks on a classifier's probabilities (L∞ ball of radius ε):
-//! Square Attack (Andriushchenko et al., ECCV 2020), adapted to tabular inputs — the "square"
-//! is a random subset of features whose size follows the paper's halving schedule — and SimBA
-//! (Guo et al., ICML 2019) in the coordinate basis. Untargeted: an attack succeeds when the
-//! model's label for the row changes. Every found example is then minimised greedily: changed
-//! features are put back one at a time while the label stays flipped (fewest changed
-//! features), then each remaining change is halved while it still flips.
+//! Query-only robustness attacks on a classifier (L∞ ball of radius ε). Score-based, on the
+//! probabilities: Square Attack (Andriushchenko et al., ECCV 2020), adapted to tabular inputs —
+//! the "square" is a random subset of features whose size follows the paper's halving schedule
+//! — and SimBA (Guo et al., ICML 2019) in the coordinate basis. Label-only: HopSkipJump (Chen,
+//! Jordan and Wainwright, IEEE S&P 2020), L∞ variant, which needs nothing but the predicted
+//! label. Untargeted: an attack succeeds when the model's label for the row changes within ε.
+//! Every found example is then minimised with proptest's shrinking ([`super::shrink`]): fewest
+//! changed features, then the smallest change to each.
 
 use super::Rng;
+use super::shrink;
 
 /// Which attack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attack {
     Square,
     Simba,
+    HopSkipJump,
 }
 
-/// The model as the attacks see it: one row in, probabilities out (one query per call).
+impl Attack {
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attack::Square => "square",
+            Attack::Simba => "simba",
+            Attack::HopSkipJump => "hopskipjump",
+        }
+    }
+
+    /// Whether it needs probabilities (score-based) or only labels.
+    pub fn needs_scores(self) -> bool {
+        !matches!(self, Attack::HopSkipJump)
+    }
+}
+
+/// The model as the attacks see it: one row in, one query per call.
 pub trait Oracle {
+    /// The probabilities (score-based attacks); `None` when the model has none or failed.
     fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>>;
+    /// The predicted label (label-only attacks): by default the arg-max of the probabilities.
+    fn label(&mut self, row: &[f32]) -> Option<usize> {
+        self.probs(row).map(|p| argmax(&p))
+    }
 }
 
 /// Outcome for one row.
@@ -30,6 +54,10 @@ pub struct RowResult {
     pub queries: usize,
     /// After minimisation, when successful.
     pub adversarial_label: Option<usize>,
+    /// The minimised adversarial row, when successful.
+    pub adversarial: Vec<f32>,
+    /// The model's probabilities for it (score-based attacks).
+    pub adversarial_probs: Option<Vec<f32>>,
     pub changed_features: Vec<(usize, f32, f32)>,
     pub linf: f32,
     pub l2: f32,
@@ -75,7 +103,7 @@ fn square_fraction(i: usize, budget: usize, p_init: f32) -> f32 {
     p_init / div
 }
 
-/// Attack one row. `lo`/`hi` bound every feature.
+/// Attack one row. `bounds[f]` is the (low, high) box feature `f` must stay in.
 #[allow(clippy::too_many_arguments)]
 pub fn attack_row(
     oracle: &mut dyn Oracle,
@@ -84,22 +112,44 @@ pub fn attack_row(
     row: usize,
     eps: f32,
     budget: usize,
-    (lo, hi): (f32, f32),
+    bounds: &[(f32, f32)],
     rng: &mut Rng,
 ) -> Option<RowResult> {
     let d = x.len();
-    let clean = oracle.probs(x)?;
-    let label = argmax(&clean);
-    let mut queries = 1usize;
-    let clip = |v: f32, orig: f32| v.clamp((orig - eps).max(lo), (orig + eps).min(hi));
+    if bounds.len() != d {
+        return None;
+    }
+    let clip = |v: f32, f: usize| {
+        let (lo, hi) = bounds[f];
+        let orig = x[f];
+        v.clamp(
+            (orig - eps).max(lo).min(orig),
+            (orig + eps).min(hi).max(orig),
+        )
+    };
     let mut best: Vec<f32>;
     let mut best_margin;
+    let label;
+    let mut queries = 1usize;
     match attack {
+        Attack::HopSkipJump => {
+            label = oracle.label(x)?;
+            let (found, spent) =
+                hop_skip_jump(oracle, x, label, eps, budget.saturating_sub(1), bounds, rng)?;
+            queries += spent;
+            (best, best_margin) = match found {
+                Some(adv) => (adv, -1.0),
+                None => (x.to_vec(), 1.0),
+            };
+        }
         Attack::Square => {
+            let clean = oracle.probs(x)?;
+            label = argmax(&clean);
             // Initialise on the ε-ball's boundary with random signs (the paper's init for L∞).
             best = x
                 .iter()
-                .map(|&v| clip(v + if rng.next_u64() & 1 == 0 { eps } else { -eps }, v))
+                .enumerate()
+                .map(|(f, &v)| clip(v + if rng.next_u64() & 1 == 0 { eps } else { -eps }, f))
                 .collect();
             let p = oracle.probs(&best)?;
             queries += 1;
@@ -111,7 +161,7 @@ pub fn attack_row(
                 for _ in 0..k {
                     let f = (rng.next_u64() % d as u64) as usize;
                     let s = if rng.next_u64() & 1 == 0 { eps } else { -eps };
-                    cand[f] = clip(x[f] + s, x[f]);
+                    cand[f] = clip(x[f] + s, f);
                 }
                 let p = oracle.probs(&cand)?;
                 queries += 1;
@@ -123,6 +173,8 @@ pub fn attack_row(
             }
         }
         Attack::Simba => {
+            let clean = oracle.probs(x)?;
+            label = argmax(&clean);
             best = x.to_vec();
             best_margin = margin(&clean, label);
             let mut order: Vec<usize> = (0..d).collect();
@@ -138,7 +190,7 @@ pub fn attack_row(
                             break 'outer;
                         }
                         let mut cand = best.clone();
-                        cand[f] = clip(x[f] + s, x[f]);
+                        cand[f] = clip(x[f] + s, f);
                         if cand[f] == best[f] {
                             continue;
                         }
@@ -169,16 +221,39 @@ pub fn attack_row(
         success,
         queries,
         adversarial_label: None,
+        adversarial: vec![],
+        adversarial_probs: None,
         changed_features: vec![],
         linf: 0.0,
         l2: 0.0,
         shrink_queries: 0,
     };
     if success {
-        let (adv, spent) = shrink(oracle, x, best, label)?;
-        let p = oracle.probs(&adv)?;
-        result.shrink_queries = spent + 1;
-        result.adversarial_label = Some(argmax(&p));
+        let mut failed = false;
+        let m = shrink::minimise(x, &best, &[], |row| match oracle.label(row) {
+            Some(l) => l != label,
+            None => {
+                failed = true;
+                false
+            }
+        });
+        let adv = match m {
+            Some(m) if !failed => {
+                result.shrink_queries = m.tested;
+                m.input
+            }
+            _ => best,
+        };
+        result.adversarial_probs = if attack.needs_scores() {
+            oracle.probs(&adv)
+        } else {
+            None
+        };
+        result.adversarial_label = match &result.adversarial_probs {
+            Some(p) => Some(argmax(p)),
+            None => oracle.label(&adv),
+        };
+        result.shrink_queries += 1;
         result.changed_features = x
             .iter()
             .zip(&adv)
@@ -197,53 +272,180 @@ pub fn attack_row(
             .map(|(a, b)| (a - b) * (a - b))
             .sum::<f32>()
             .sqrt();
+        result.adversarial = adv;
     }
     Some(result)
 }
 
-/// Greedy minimisation of an adversarial example: fewest changed features, then smallest changes.
-fn shrink(
+/// Adversarial starting points HopSkipJump compares before it walks.
+const INITS: usize = 4;
+
+fn linf(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f32::max)
+}
+
+/// HopSkipJump, L∞, untargeted (the paper's Algorithm 2 with ART's constants: θ = 0.01/d,
+/// probe radius d·θ·dist, 100·√t gradient samples at iteration t, geometric step from dist/√t). Returns an
+/// adversarial row within ε of `x` if one is found within `budget` label queries, and the
+/// queries spent.
+fn hop_skip_jump(
     oracle: &mut dyn Oracle,
     x: &[f32],
-    mut adv: Vec<f32>,
     label: usize,
-) -> Option<(Vec<f32>, usize)> {
-    let mut spent = 0;
-    let flipped = |p: &[f32]| argmax(p) != label;
-    // Fewest features: revert each change if the label stays flipped.
-    for f in 0..x.len() {
-        if adv[f] == x[f] {
-            continue;
-        }
-        let mut cand = adv.clone();
-        cand[f] = x[f];
-        let p = oracle.probs(&cand)?;
-        spent += 1;
-        if flipped(&p) {
-            adv = cand;
-        }
-    }
-    // Smallest change: halve each remaining delta while it still flips (a few rounds).
-    for _ in 0..4 {
-        let mut any = false;
-        for f in 0..x.len() {
-            if adv[f] == x[f] {
-                continue;
-            }
-            let mut cand = adv.clone();
-            cand[f] = x[f] + (adv[f] - x[f]) / 2.0;
-            let p = oracle.probs(&cand)?;
-            spent += 1;
-            if flipped(&p) {
-                adv = cand;
-                any = true;
-            }
-        }
-        if !any {
+    eps: f32,
+    budget: usize,
+    bounds: &[(f32, f32)],
+    rng: &mut Rng,
+) -> Option<(Option<Vec<f32>>, usize)> {
+    let d = x.len();
+    let mut spent = 0usize;
+    let mut ask = |row: &[f32], spent: &mut usize| -> Option<bool> {
+        *spent += 1;
+        Some(oracle.label(row)? != label)
+    };
+    let theta = 0.01 / d as f32;
+    // Starting points: uniform noise over the box until a few are misclassified (each may lie
+    // in a different class's region), each blended toward x as close as the label allows; the
+    // closest one is where the walk starts.
+    let mut adv: Option<(Vec<f32>, f32)> = None;
+    let mut found = 0;
+    for _ in 0..100 {
+        if found == INITS || spent >= budget {
             break;
         }
+        let noise: Vec<f32> = bounds
+            .iter()
+            .map(|&(lo, hi)| lo + rng.unit() * (hi - lo))
+            .collect();
+        if !ask(&noise, &mut spent)? {
+            continue;
+        }
+        found += 1;
+        let (mut low, mut high) = (0f32, 1f32);
+        while high - low > 0.001 && spent < budget {
+            let mid = (low + high) / 2.0;
+            let blend: Vec<f32> = x
+                .iter()
+                .zip(&noise)
+                .map(|(a, b)| (1.0 - mid) * a + mid * b)
+                .collect();
+            if ask(&blend, &mut spent)? {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        let start: Vec<f32> = x
+            .iter()
+            .zip(&noise)
+            .map(|(a, b)| (1.0 - high) * a + high * b)
+            .collect();
+        let dist = linf(&start, x);
+        if adv.as_ref().is_none_or(|(_, best)| dist < *best) {
+            adv = Some((start, dist));
+        }
     }
-    Some((adv, spent))
+    let Some((mut adv, _)) = adv else {
+        return Some((None, spent));
+    };
+    let project = |adv: &[f32], r: f32| -> Vec<f32> {
+        adv.iter()
+            .zip(x)
+            .map(|(&a, &o)| a.clamp(o - r, o + r))
+            .collect()
+    };
+    let mut dist = linf(&adv, x);
+    let mut t = 0usize;
+    while spent < budget {
+        // Binary search toward x in the L∞ ball (adv projected onto radius r).
+        let (mut low, mut high) = (0f32, dist);
+        let tol = (dist * theta).min(theta).max(1e-6);
+        while high - low > tol && spent < budget {
+            let mid = (low + high) / 2.0;
+            if ask(&project(&adv, mid), &mut spent)? {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        adv = project(&adv, high);
+        dist = high;
+        if dist <= eps {
+            return Some((Some(adv), spent));
+        }
+        t += 1;
+        // Gradient-direction estimate at the boundary from the signs of random probes.
+        let delta = if t == 1 {
+            0.1 * bounds.iter().map(|(lo, hi)| hi - lo).sum::<f32>() / d as f32
+        } else {
+            d as f32 * theta * dist
+        };
+        let samples = ((100.0 * (t as f32).sqrt()) as usize)
+            .min(budget.saturating_sub(spent))
+            .min(10_000);
+        if samples < 2 {
+            break;
+        }
+        let mut grad = vec![0f32; d];
+        let mut probes = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            let mut u: Vec<f32> = (0..d).map(|_| rng.unit() * 2.0 - 1.0).collect();
+            let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            let probe: Vec<f32> = adv
+                .iter()
+                .zip(&u)
+                .zip(bounds)
+                .map(|((&a, v), &(lo, hi))| (a + delta * v / norm).clamp(lo, hi))
+                .collect();
+            for ((v, p), a) in u.iter_mut().zip(&probe).zip(&adv) {
+                *v = (p - a) / delta;
+            }
+            let sign = if ask(&probe, &mut spent)? { 1.0 } else { -1.0 };
+            probes.push((u, sign));
+        }
+        let mean_sign = probes.iter().map(|(_, s)| s).sum::<f32>() / probes.len() as f32;
+        for (u, s) in &probes {
+            let w = if mean_sign.abs() == 1.0 {
+                *s
+            } else {
+                s - mean_sign
+            };
+            for (g, v) in grad.iter_mut().zip(u) {
+                *g += w * v;
+            }
+        }
+        // L∞: step along the sign of the gradient, halving until still adversarial.
+        let mut step = dist / (t as f32).sqrt();
+        let mut moved = false;
+        for _ in 0..25 {
+            if spent >= budget {
+                break;
+            }
+            let cand: Vec<f32> = adv
+                .iter()
+                .zip(&grad)
+                .zip(bounds)
+                .map(|((&a, &g), &(lo, hi))| {
+                    let sign = if g == 0.0 { 0.0 } else { g.signum() };
+                    (a + step * sign).clamp(lo, hi)
+                })
+                .collect();
+            if ask(&cand, &mut spent)? {
+                adv = cand;
+                moved = true;
+                break;
+            }
+            step /= 2.0;
+        }
+        if !moved && spent >= budget {
+            break;
+        }
+        dist = linf(&adv, x);
+    }
+    Some(((dist <= eps).then_some(adv), spent))
 }
 
 /// Summary over rows.
@@ -277,11 +479,7 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
 pub fn summarise(attack: Attack, eps: f32, budget: usize, results: &[RowResult]) -> Summary {
     let ok: Vec<&RowResult> = results.iter().filter(|r| r.success).collect();
     Summary {
-        attack: match attack {
-            Attack::Square => "square",
-            Attack::Simba => "simba",
-        }
-        .into(),
+        attack: attack.name().into(),
         // As written (0.2, not 0.20000000298…).
         epsilon: format!("{eps}").parse().unwrap_or(eps as f64),
         budget,
@@ -317,7 +515,7 @@ mod tests {
 
     #[test]
     fn attacks_flip_a_linear_model_and_shrink() {
-        for attack in [Attack::Square, Attack::Simba] {
+        for attack in [Attack::Square, Attack::Simba, Attack::HopSkipJump] {
             let x = vec![0.5f32; 5]; // sum 2.5: class 1, margin needs -0.5 in total
             let mut o = Linear(0);
             let r = attack_row(
@@ -327,7 +525,7 @@ mod tests {
                 0,
                 0.2,
                 500,
-                (0.0, 1.0),
+                &[(0.0, 1.0); 5],
                 &mut Rng::new(1),
             )
             .unwrap();
@@ -346,7 +544,7 @@ mod tests {
                 0,
                 0.2,
                 200,
-                (0.0, 1.0),
+                &[(0.0, 1.0); 5],
                 &mut Rng::new(1),
             )
             .unwrap();

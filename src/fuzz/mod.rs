@@ -11,6 +11,7 @@
 pub mod attack;
 pub mod rules;
 pub mod runtime;
+pub mod shrink;
 
 use crate::report::{Finding, Location, Report, Severity};
 use ort::session::Session;
@@ -28,13 +29,16 @@ pub enum FuzzError {
     NoSuchModel { path: String },
     #[error("seeds file `{path}`: {message}")]
     Seeds { path: String, message: String },
+    #[error("{0}")]
+    Range(String),
 }
 
 /// What to fuzz and how.
 #[derive(Clone, Debug)]
 pub struct FuzzOptions {
     pub model: PathBuf,
-    /// Rows to start from (`.npy`, `.csv`, `.jsonl`); without, values are sampled in [0, 1).
+    /// Rows to start from (`.npy`, `.csv`, `.jsonl`); without, values are sampled from the
+    /// `ranges` (default floats in [0, 1), integers in [0, 10)).
     pub seeds: Option<PathBuf>,
     /// RNG seed: same seed, same report.
     pub seed: u64,
@@ -48,9 +52,113 @@ pub struct FuzzOptions {
     pub rows: usize,
     /// Fail (exit 1) when robust accuracy is below this.
     pub min_robust_accuracy: Option<f32>,
+    /// Value ranges for sampling inputs and bounding the attacks (`--range`).
+    pub ranges: Vec<ValueRange>,
+    /// The address-space cap the process runs under (set by the caller, e.g. the `fuzz`
+    /// worker); with one, integer inputs are also probed at values that would allocate past it.
+    pub memory_limit_mib: Option<u64>,
     /// A file the current probe's name is written to before it runs, so a supervising process
     /// can say which probe crashed or hung the runtime.
     pub progress: Option<PathBuf>,
+}
+
+/// Where values are drawn from when there are no seed rows, and the box the attacks stay in:
+/// `LO..HI` for every input, `NAME=LO..HI` for one input, `NAME[F]=LO..HI` for one feature
+/// (index into the input's last dimension).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueRange {
+    pub input: Option<String>,
+    pub feature: Option<usize>,
+    pub lo: f32,
+    pub hi: f32,
+}
+
+impl std::str::FromStr for ValueRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let usage =
+            "expected LO..HI, NAME=LO..HI or NAME[F]=LO..HI (e.g. 0..16, X=0..1, X[3]=-1..1)";
+        let (target, span) = match text.rsplit_once('=') {
+            Some((t, r)) => (Some(t.trim()), r.trim()),
+            None => (None, text.trim()),
+        };
+        let (lo, hi) = span
+            .split_once("..")
+            .ok_or_else(|| format!("`{text}`: no `..` between the bounds; {usage}"))?;
+        let num = |v: &str| {
+            v.trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("`{text}`: `{}` is not a finite number; {usage}", v.trim()))
+        };
+        let (lo, hi) = (num(lo)?, num(hi)?);
+        if lo >= hi {
+            return Err(format!(
+                "`{text}`: the low bound must be below the high bound"
+            ));
+        }
+        let (input, feature) = match target {
+            None => (None, None),
+            Some(t) => match t.strip_suffix(']').and_then(|t| t.split_once('[')) {
+                Some((name, f)) => {
+                    let f = f.trim().parse::<usize>().map_err(|_| {
+                        format!("`{text}`: `[{f}]` is not a feature index; {usage}")
+                    })?;
+                    (Some(name.trim().to_string()), Some(f))
+                }
+                None if t.contains(['[', ']']) => {
+                    return Err(format!("`{text}`: unbalanced `[`/`]`; {usage}"));
+                }
+                None => (Some(t.to_string()), None),
+            },
+        };
+        if input.as_deref() == Some("") {
+            return Err(format!("`{text}`: empty input name; {usage}"));
+        }
+        Ok(ValueRange {
+            input,
+            feature,
+            lo,
+            hi,
+        })
+    }
+}
+
+/// The range for `input`'s feature `feature`: the most specific `--range` that matches, else
+/// `default`.
+fn range_for(
+    ranges: &[ValueRange],
+    input: &str,
+    feature: usize,
+    default: (f32, f32),
+) -> (f32, f32) {
+    let matches = |r: &&ValueRange| {
+        r.input.as_deref().is_none_or(|n| n == input) && r.feature.is_none_or(|f| f == feature)
+    };
+    ranges
+        .iter()
+        .filter(matches)
+        .max_by_key(|r| (r.input.is_some() as u8) + 2 * (r.feature.is_some() as u8))
+        .map(|r| (r.lo, r.hi))
+        .unwrap_or(default)
+}
+
+/// A row as JSON, with non-finite values as the strings "NaN", "Infinity", "-Infinity" (JSON
+/// has no numbers for them).
+pub fn json_row(row: &[f32]) -> serde_json::Value {
+    row.iter()
+        .map(|&v| {
+            if v.is_nan() {
+                "NaN".into()
+            } else if v.is_infinite() {
+                if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+            } else {
+                serde_json::Value::from(v)
+            }
+        })
+        .collect()
 }
 
 impl FuzzOptions {
@@ -65,6 +173,8 @@ impl FuzzOptions {
             budget: 1000,
             rows: 20,
             min_robust_accuracy: None,
+            ranges: vec![],
+            memory_limit_mib: None,
             progress: None,
         }
     }
@@ -75,7 +185,8 @@ impl FuzzOptions {
 struct ModelOracle<'a> {
     model: &'a mut Model,
     input: RowTensor,
-    probs_index: usize,
+    probs_index: Option<usize>,
+    label_index: Option<usize>,
     queries: usize,
 }
 
@@ -86,14 +197,20 @@ enum RowTensor {
 
 impl<'a> ModelOracle<'a> {
     /// For a model with one float [N, F] input; `sample` is one of its runs, which tells which
-    /// output holds the probabilities.
+    /// output holds the probabilities and which the label (at least one must exist).
     fn new(model: &'a mut Model, features: usize, f64: bool, sample: &Outputs) -> Option<Self> {
-        let probs_name = &sample.probabilities()?.0;
-        let probs_index = model
-            .session
-            .outputs()
-            .iter()
-            .position(|o| o.name() == probs_name)?;
+        let index = |name: &str| {
+            model
+                .session
+                .outputs()
+                .iter()
+                .position(|o| o.name() == name)
+        };
+        let probs_index = sample.probabilities().and_then(|p| index(&p.0));
+        let label_index = sample.label().and_then(|l| index(&l.0));
+        if probs_index.is_none() && label_index.is_none() {
+            return None;
+        }
         let shape = vec![1i64, features as i64];
         let input = if f64 {
             RowTensor::F64(Tensor::from_array((shape, vec![0f64; features])).ok()?)
@@ -104,13 +221,13 @@ impl<'a> ModelOracle<'a> {
             model,
             input,
             probs_index,
+            label_index,
             queries: 0,
         })
     }
-}
 
-impl attack::Oracle for ModelOracle<'_> {
-    fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>> {
+    /// Run one row; the outputs are read by the caller.
+    fn run_row(&mut self, row: &[f32]) -> Option<ort::session::SessionOutputs<'_>> {
         self.queries += 1;
         let value: ort::session::SessionInputValue<'_> = match &mut self.input {
             RowTensor::F32(t) => {
@@ -133,9 +250,25 @@ impl attack::Oracle for ModelOracle<'_> {
                 (&*t).into()
             }
         };
-        let out = self.model.session.run([value]).ok()?;
-        let (_, p) = out[self.probs_index].try_extract_tensor::<f32>().ok()?;
+        self.model.session.run([value]).ok()
+    }
+}
+
+impl attack::Oracle for ModelOracle<'_> {
+    fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>> {
+        let index = self.probs_index?;
+        let out = self.run_row(row)?;
+        let (_, p) = out[index].try_extract_tensor::<f32>().ok()?;
         p.iter().all(|v| v.is_finite()).then(|| p.to_vec())
+    }
+
+    fn label(&mut self, row: &[f32]) -> Option<usize> {
+        let Some(index) = self.label_index else {
+            return self.probs(row).and_then(|p| argmax(&p));
+        };
+        let out = self.run_row(row)?;
+        let (_, l) = out[index].try_extract_tensor::<i64>().ok()?;
+        l.first().and_then(|&l| usize::try_from(l).ok())
     }
 }
 
@@ -206,6 +339,16 @@ impl Data {
         }
     }
 
+    /// The values as f32 (integers converted).
+    fn floats(&self) -> Vec<f32> {
+        match self {
+            Data::F32(_, v) => v.clone(),
+            Data::F64(_, v) => v.iter().map(|&x| x as f32).collect(),
+            Data::I64(_, v) => v.iter().map(|&x| x as f32).collect(),
+            Data::I32(_, v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+
     fn value(&self) -> ort::Result<DynValue> {
         Ok(match self {
             Data::F32(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
@@ -243,13 +386,40 @@ impl Outputs {
             .or_else(|| self.floats.iter().find(|(_, s, _)| s.len() == 2))
     }
 
-    /// The classifier view: labels [N] (i64) and probabilities [N, C] (f32), if present.
-    fn classifier(&self) -> Option<(&[i64], usize, &[f32])> {
-        let label = self
-            .ints
+    /// The label output: a 1-D int64 output named like one, else the first 1-D one.
+    fn label(&self) -> Option<&(String, Vec<i64>, Vec<i64>)> {
+        self.ints
             .iter()
             .find(|(n, s, _)| s.len() == 1 && n.contains("label"))
-            .or_else(|| self.ints.iter().find(|(_, s, _)| s.len() == 1))?;
+            .or_else(|| self.ints.iter().find(|(_, s, _)| s.len() == 1))
+    }
+
+    /// Row `r` of every output, as JSON (for reproducers).
+    fn row_json(&self, r: usize) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (name, shape, v) in &self.floats {
+            let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
+            if let Some(row) = v.get(r * per..(r + 1) * per) {
+                m.insert(name.clone(), json_row(row));
+            }
+        }
+        for (name, shape, v) in &self.ints {
+            let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
+            if let Some(row) = v.get(r * per..(r + 1) * per) {
+                let value = if shape.len() == 1 {
+                    serde_json::Value::from(row[0])
+                } else {
+                    serde_json::Value::from(row.to_vec())
+                };
+                m.insert(name.clone(), value);
+            }
+        }
+        m.into()
+    }
+
+    /// The classifier view: labels [N] (i64) and probabilities [N, C] (f32), if present.
+    fn classifier(&self) -> Option<(&[i64], usize, &[f32])> {
+        let label = self.label()?;
         let probs = self.probabilities()?;
         let classes = probs.1[1].max(0) as usize;
         (classes > 1 && probs.1[0] == label.1[0]).then_some((&label.2, classes, &probs.2))
@@ -491,13 +661,16 @@ pub fn read_npy_rows(path: &Path) -> Result<Vec<Vec<f32>>, FuzzError> {
 
 const LARGE_BATCH: i64 = 4096;
 const LARGE_DIM: i64 = 256;
-/// Largest value given to an integer input (bounded so a Range-style model allocates ~76 MiB).
+/// Large value given to an integer input (bounded so a Range-style model allocates ~76 MiB).
 const LARGE_INT: i64 = 10_000_000;
+/// At least this value is tried under a memory cap (×8 bytes: far past any cap).
+const HUGE_INT: i64 = 1_000_000_000_000;
 
 /// The probe plan's view of one input at a given batch size.
 struct Plan<'a> {
     specs: &'a [InputSpec],
     rows: Vec<Vec<f32>>,
+    ranges: &'a [ValueRange],
     rng: Rng,
 }
 
@@ -520,24 +693,30 @@ impl Plan<'_> {
     }
 
     /// Well-formed values: seed rows (cycled) for a float [N, F] input whose F matches, else
-    /// uniform [0, 1) floats and small integers.
+    /// values drawn from the `--range`s (default: floats in [0, 1), integers in [0, 10)).
     fn data(&mut self, spec: &InputSpec, dims: Vec<i64>) -> Data {
         let n: usize = dims.iter().map(|&d| d.max(0) as usize).product();
         let feat = dims.last().copied().unwrap_or(1).max(1) as usize;
         let seeded = !self.rows.is_empty() && self.rows[0].len() == feat && dims.len() == 2;
+        let int = matches!(spec.elem, Some(Elem::I64 | Elem::I32));
+        let default = if int { (0.0, 10.0) } else { (0.0, 1.0) };
+        let bounds: Vec<(f32, f32)> = (0..feat)
+            .map(|f| range_for(self.ranges, &spec.name, f, default))
+            .collect();
         let floats: Vec<f32> = (0..n)
             .map(|i| {
                 if seeded {
                     self.rows[(i / feat) % self.rows.len()][i % feat]
                 } else {
-                    self.rng.unit()
+                    let (lo, hi) = bounds[i % feat];
+                    lo + self.rng.unit() * (hi - lo)
                 }
             })
             .collect();
         match spec.elem {
             Some(Elem::F64) => Data::F64(dims, floats.iter().map(|&v| v as f64).collect()),
-            Some(Elem::I64) => Data::I64(dims, floats.iter().map(|&v| (v * 10.0) as i64).collect()),
-            Some(Elem::I32) => Data::I32(dims, floats.iter().map(|&v| (v * 10.0) as i32).collect()),
+            Some(Elem::I64) => Data::I64(dims, floats.iter().map(|&v| v.floor() as i64).collect()),
+            Some(Elem::I32) => Data::I32(dims, floats.iter().map(|&v| v.floor() as i32).collect()),
             _ => Data::F32(dims, floats),
         }
     }
@@ -624,9 +803,53 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         report.finish();
         return Ok(report);
     }
+    for r in &opts.ranges {
+        let known = r
+            .input
+            .as_deref()
+            .is_none_or(|n| specs.iter().any(|s| s.name == n));
+        let width = specs
+            .iter()
+            .find(|s| Some(&s.name) == r.input.as_ref())
+            .and_then(|s| s.dims.last().copied())
+            .filter(|&w| w > 0);
+        if let (Some(f), Some(w)) = (r.feature, width)
+            && f as i64 >= w
+        {
+            return Err(FuzzError::Range(format!(
+                "--range names feature {f} of input `{}`, which has {w} (0..{})",
+                r.input.as_deref().unwrap_or(""),
+                w - 1
+            )));
+        }
+        if !known {
+            let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            return Err(FuzzError::Range(format!(
+                "--range names input `{}`, but the model's inputs are: {}",
+                r.input.as_deref().unwrap_or(""),
+                names.join(", ")
+            )));
+        }
+    }
+    if !opts.ranges.is_empty() {
+        let shown: Vec<String> = opts
+            .ranges
+            .iter()
+            .map(|r| {
+                let target = match (&r.input, r.feature) {
+                    (Some(n), Some(f)) => format!("{n}[{f}]="),
+                    (Some(n), None) => format!("{n}="),
+                    _ => String::new(),
+                };
+                format!("{target}{}..{}", r.lo, r.hi)
+            })
+            .collect();
+        report.fact("ranges", shown);
+    }
     let mut plan = Plan {
         specs: &specs,
         rows,
+        ranges: &opts.ranges,
         rng: Rng::new(opts.seed),
     };
     let mut runs = 0usize;
@@ -801,16 +1024,69 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                 if reported {
                     continue;
                 }
-                reported |= judge_special(
-                    &mut report,
-                    &out,
-                    spec,
-                    label,
-                    value,
-                    &feats,
-                    opts.seed,
-                    &loc,
-                );
+                let Some((finding, r)) = judge_special(&out, spec, label, value, &feats, opts.seed)
+                else {
+                    continue;
+                };
+                reported = true;
+                // Minimise the row around the special value (it stays; the rest goes toward 0)
+                // and report the smallest input that still shows the defect, with its output.
+                let start_row = slice_row(&data[ii].1, r).floats();
+                let one_row =
+                    specs.len() == 1 && spec.dims.len() == 2 && matches!(spec.dims[0], -1 | 1);
+                let mut finding = finding;
+                let mut input = start_row.clone();
+                let mut output = out.row_json(r);
+                if one_row {
+                    stage(
+                        opts,
+                        &format!(
+                            "minimising input `{}` with {label} in feature {}",
+                            spec.name, feats[r]
+                        ),
+                    );
+                    let as_data = |row: &[f32]| {
+                        let shape = vec![1, row.len() as i64];
+                        match spec.elem {
+                            Some(Elem::F64) => {
+                                Data::F64(shape, row.iter().map(|&v| v as f64).collect())
+                            }
+                            _ => Data::F32(shape, row.to_vec()),
+                        }
+                    };
+                    let rule = finding.rule_id.clone();
+                    let fixed = [feats[r]];
+                    let minimised =
+                        shrink::minimise(&vec![0.0; start_row.len()], &start_row, &fixed, |cand| {
+                            let Ok(o) = run(&mut model, &[(spec.name.clone(), as_data(cand))])
+                            else {
+                                return false;
+                            };
+                            judge_special(&o, spec, label, value, &fixed, opts.seed)
+                                .is_some_and(|(f, _)| f.rule_id == rule)
+                        });
+                    if let Some(m) = minimised
+                        && let Ok(o) = run(&mut model, &[(spec.name.clone(), as_data(&m.input))])
+                        && let Some((f, _)) =
+                            judge_special(&o, spec, label, value, &fixed, opts.seed)
+                        && f.rule_id == rule
+                    {
+                        finding = f;
+                        input = m.input;
+                        output = o.row_json(0);
+                    }
+                }
+                let changed = input
+                    .iter()
+                    .enumerate()
+                    .filter(|(f, v)| *f != feats[r] && **v != 0.0)
+                    .count();
+                report.push(finding.at(loc()).with_reproducer(serde_json::json!({
+                    "input": { spec.name.clone(): json_row(&input) },
+                    "output": output,
+                    "seed": opts.seed,
+                    "other_nonzero_features": changed,
+                })));
             }
         }
     }
@@ -874,7 +1150,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         );
     }
 
-    // 6. Integer inputs that drive allocation.
+    // 6. Integer inputs that drive allocation: does the output grow with the value? Under a
+    // memory cap, also a value whose allocation would pass the cap: a clean failure there is
+    // the runtime refusing what an attacker asked for; a crash is a finding of its own.
+    if let Some(mib) = opts.memory_limit_mib {
+        report.fact("memory_limit_mib", mib);
+    }
     for (ii, spec) in specs.iter().enumerate() {
         if !matches!(spec.elem, Some(Elem::I64 | Elem::I32)) {
             continue;
@@ -889,26 +1170,64 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                 sizes.push((v, o.elements(), started.elapsed()));
             }
         }
-        if let [(small_v, small_n, _), (big_v, big_n, took)] = sizes[..]
-            && big_n >= 1_000_000
-            && big_n >= small_n * ((big_v / small_v) as usize) / 2
-        {
-            let in_bytes: usize = match &plan.all(1, 1)[ii].1 {
-                Data::I64(_, v) => v.len() * 8,
-                Data::I32(_, v) => v.len() * 4,
-                _ => 8,
+        let in_bytes: usize = match &plan.all(1, 1)[ii].1 {
+            Data::I64(_, v) => v.len() * 8,
+            Data::I32(_, v) => v.len() * 4,
+            _ => 8,
+        };
+        let grows = match sizes[..] {
+            [(small_v, small_n, _), (big_v, big_n, took)]
+                if big_n >= 1_000_000 && big_n >= small_n * ((big_v / small_v) as usize) / 2 =>
+            {
+                Some(format!(
+                    "input `{}` = {big_v} makes the model return {big_n} elements ({:.0} MiB, {:.2} s) from {in_bytes} input bytes; output grows with the value ({small_v} gave {small_n})",
+                    spec.name,
+                    (big_n * 8) as f64 / 1048576.0,
+                    took.as_secs_f64()
+                ))
+            }
+            _ => None,
+        };
+        let mut refused = None;
+        if let (Some(mib), Some(_)) = (opts.memory_limit_mib, &grows) {
+            let huge = (mib as i64)
+                .saturating_mul(1 << 20)
+                .saturating_mul(4)
+                .max(HUGE_INT);
+            let huge = if spec.elem == Some(Elem::I32) {
+                huge.min(i32::MAX as i64)
+            } else {
+                huge
+            };
+            stage(
+                opts,
+                &format!(
+                    "integer input `{}` = {huge} under a {mib} MiB memory cap",
+                    spec.name
+                ),
+            );
+            let mut d = plan.all(1, 1);
+            fill_int(&mut d[ii].1, huge);
+            refused = Some(match run(&mut model, &d) {
+                Ok(o) => format!("{huge} returned {} elements", o.elements()),
+                Err(e) => format!(
+                    "{huge} failed inside the {mib} MiB cap: {}",
+                    allocation_message(&e)
+                ),
+            });
+        }
+        if let Some(msg) = grows {
+            let msg = match &refused {
+                Some(r) => format!("{msg}; {r}"),
+                None => msg,
             };
             report.push(
-                Finding::new(
-                    &rules::INPUT_DRIVEN_ALLOCATION,
-                    format!(
-                        "input `{}` = {big_v} makes the model return {big_n} elements ({:.0} MiB, {:.2} s) from {in_bytes} input bytes; output grows with the value ({small_v} gave {small_n})",
-                        spec.name,
-                        (big_n * 8) as f64 / 1048576.0,
-                        took.as_secs_f64()
-                    ),
-                )
-                .at(loc()),
+                Finding::new(&rules::INPUT_DRIVEN_ALLOCATION, msg)
+                    .at(loc())
+                    .with_reproducer(serde_json::json!({
+                        "input": { spec.name.clone(): LARGE_INT },
+                        "seed": opts.seed,
+                    })),
             );
         }
     }
@@ -947,51 +1266,69 @@ fn robustness(
         && matches!(specs[0].elem, Some(Elem::F32 | Elem::F64))
         && specs[0].dims.len() == 2
         && specs[0].dims[1] > 0;
-    if !single_float || base_out.classifier().is_none() {
+    let not_attacked = |report: &mut Report, why: &str| {
         report.push(
             Finding::new(
                 &rules::NOT_ATTACKED,
-                "no robustness attack: it needs one float [N, F] input and a probabilities output",
+                format!("no {} attack: {why}", kind.name()),
             )
             .at(loc()),
         );
-        return;
+    };
+    if !single_float {
+        return not_attacked(report, "it needs one float [N, F] input");
     }
+    let has_probs = base_out.probabilities().is_some_and(|p| p.1[1] > 1);
+    if kind.needs_scores() && !has_probs {
+        return not_attacked(
+            report,
+            "the model returns no probabilities (a 2-D float output); use --attack hopskipjump, which needs only the label",
+        );
+    }
+    if !has_probs && base_out.label().is_none() {
+        return not_attacked(
+            report,
+            "the model returns neither probabilities nor a label",
+        );
+    }
+    let name = specs[0].name.clone();
     let features = specs[0].dims[1] as usize;
     let mut rng = Rng::new(opts.seed ^ 0x005E_EDA7_7AC4_u64);
+    // The box the attack stays in: the --range for the feature, else [0, 1], widened to cover
+    // the rows attacked (a real row is never outside its own box).
+    let mut bounds: Vec<(f32, f32)> = (0..features)
+        .map(|f| range_for(&opts.ranges, &name, f, (0.0, 1.0)))
+        .collect();
     let rows: Vec<Vec<f32>> = if seed_rows.first().is_some_and(|r| r.len() == features) {
         seed_rows.iter().take(opts.rows).cloned().collect()
     } else {
         (0..opts.rows)
-            .map(|_| (0..features).map(|_| rng.unit()).collect())
+            .map(|_| {
+                bounds
+                    .iter()
+                    .map(|&(lo, hi)| lo + rng.unit() * (hi - lo))
+                    .collect()
+            })
             .collect()
     };
-    let (lo, hi) = rows
-        .iter()
-        .flatten()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let (lo, hi) = if lo.is_finite() && hi > lo {
-        (lo.min(0.0), hi.max(1.0))
-    } else {
-        (0.0, 1.0)
-    };
+    for row in &rows {
+        for (b, &v) in bounds.iter_mut().zip(row) {
+            if v.is_finite() {
+                *b = (b.0.min(v), b.1.max(v));
+            }
+        }
+    }
     let Some(mut oracle) =
         ModelOracle::new(model, features, specs[0].elem == Some(Elem::F64), base_out)
     else {
-        report.push(
-            Finding::new(
-                &rules::NOT_ATTACKED,
-                "no robustness attack: the probabilities output could not be bound",
-            )
-            .at(loc()),
-        );
-        return;
+        return not_attacked(report, "the model's outputs could not be bound");
     };
     let started = std::time::Instant::now();
     let mut results = Vec::new();
     for (i, x) in rows.iter().enumerate() {
+        if x.iter().any(|v| !v.is_finite()) {
+            continue;
+        }
         stage(opts, &format!("{} attack on row {i}", summary_name(kind)));
         if let Some(r) = attack::attack_row(
             &mut oracle,
@@ -1000,7 +1337,7 @@ fn robustness(
             i,
             opts.epsilon,
             opts.budget,
-            (lo, hi),
+            &bounds,
             &mut rng,
         ) {
             results.push(r);
@@ -1014,6 +1351,11 @@ fn robustness(
             .iter()
             .map(|(f, a, b)| format!("x[{f}] {a} → {b}"))
             .collect();
+        let mut output = serde_json::Map::new();
+        output.insert("label".into(), r.adversarial_label.into());
+        if let Some(p) = &r.adversarial_probs {
+            output.insert("probabilities".into(), json_row(p));
+        }
         report.push(
             Finding::new(
                 &rules::ADVERSARIAL_EXAMPLE,
@@ -1029,7 +1371,15 @@ fn robustness(
                     opts.seed
                 ),
             )
-            .at(loc()),
+            .at(loc())
+            .with_reproducer(serde_json::json!({
+                "input": { name.clone(): json_row(&r.adversarial) },
+                "original": { "row": r.row, name.clone(): json_row(&rows[r.row]), "label": r.label },
+                "output": output,
+                "seed": opts.seed,
+                "attack": kind.name(),
+                "epsilon": summary.epsilon,
+            })),
         );
     }
     if let Some(min) = opts.min_robust_accuracy
@@ -1095,7 +1445,30 @@ fn summary_name(kind: attack::Attack) -> &'static str {
     match kind {
         attack::Attack::Square => "Square",
         attack::Attack::Simba => "SimBA",
+        attack::Attack::HopSkipJump => "HopSkipJump",
     }
+}
+
+/// The gist of an ONNX Runtime error: the allocation failure if there is one, else its first line.
+fn allocation_message(e: &str) -> String {
+    for key in [
+        "Failed to allocate memory",
+        "overflowed",
+        "bad_alloc",
+        "Integer overflow",
+    ] {
+        if let Some(i) = e.find(key) {
+            let tail = &e[i..];
+            return tail
+                .lines()
+                .next()
+                .unwrap_or(tail)
+                .chars()
+                .take(160)
+                .collect();
+        }
+    }
+    first_line(e).chars().take(160).collect()
 }
 
 fn first_line(e: &str) -> &str {
@@ -1224,51 +1597,49 @@ fn argmax(row: &[f32]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// Oracles for a special value placed in `feats` (row r holds feature feats[r]).
-#[allow(clippy::too_many_arguments)]
+/// Oracles for a special value placed in `feats` (row r holds feature feats[r]): the finding and
+/// the row that shows it.
 fn judge_special(
-    report: &mut Report,
     out: &Outputs,
     spec: &InputSpec,
     label: &str,
     value: f32,
     feats: &[usize],
     seed: u64,
-    loc: &dyn Fn() -> Location,
-) -> bool {
+) -> Option<(Finding, usize)> {
     let where_ = |r: usize| {
         format!(
-            "input `{}` feature {} = {label} (row {r}, seed {seed})",
+            "input `{}` feature {} = {label} (seed {seed})",
             spec.name, feats[r]
         )
     };
     let special_is_invalid = !value.is_finite() || value.abs() >= 1e30;
     if let Some((labels, classes, probs)) = out.classifier() {
-        for (r, &l) in labels.iter().enumerate() {
+        for (r, &l) in labels.iter().enumerate().take(feats.len()) {
             let row = &probs[r * classes..(r + 1) * classes];
             let nonfinite = row.iter().any(|p| !p.is_finite());
             if nonfinite && l >= 0 && (l as usize) < classes {
-                report.push(
-                    Finding::new(
-                        &rules::LABEL_SCORE_DISAGREE,
-                        format!("{}: probabilities {row:?} but label {l}: a confident label from undefined scores", where_(r)),
-                    )
-                    .at(loc()),
+                let f = Finding::new(
+                    &rules::LABEL_SCORE_DISAGREE,
+                    format!(
+                        "{}: probabilities {row:?} but label {l}: a confident label from undefined scores",
+                        where_(r)
+                    ),
                 );
-                return true;
+                return Some((f, r));
             }
             if value.is_nan() && !nonfinite {
-                report.push(
-                    Finding::new(
-                        &rules::ACCEPTS_NONFINITE,
-                        format!("{}: answered label {l} with probabilities {row:?}, no sign the input was invalid", where_(r)),
-                    )
-                    .at(loc()),
+                let f = Finding::new(
+                    &rules::ACCEPTS_NONFINITE,
+                    format!(
+                        "{}: answered label {l} with probabilities {row:?}, no sign the input was invalid",
+                        where_(r)
+                    ),
                 );
-                return true;
+                return Some((f, r));
             }
         }
-        return false;
+        return None;
     }
     let nf = out.nonfinite();
     if nf > 0 {
@@ -1277,15 +1648,12 @@ fn judge_special(
         } else {
             Severity::High
         };
-        report.push(
-            Finding::new(
-                &rules::NONFINITE_OUTPUT,
-                format!("{}: {nf} output value(s) are NaN or infinite", where_(0)),
-            )
-            .with_severity(sev)
-            .at(loc()),
-        );
-        return true;
+        let f = Finding::new(
+            &rules::NONFINITE_OUTPUT,
+            format!("{}: {nf} output value(s) are NaN or infinite", where_(0)),
+        )
+        .with_severity(sev);
+        return Some((f, 0));
     }
-    false
+    None
 }

@@ -52,8 +52,8 @@ crate::rule_catalogue! {
         "A small change within ε flips the model's label (a minimised reproducer)",
         "expected for most models at some ε; hold the model to a robust-accuracy threshold with --min-robust-accuracy");
     NOT_ATTACKED = ("fuzz/not-attacked", Info,
-        "The robustness attack did not run: the model has no probability output or not a single float [N, F] input",
-        "score-based attacks need probabilities (export classifiers with zipmap off); HopSkipJump (label-only) is not built yet");
+        "The robustness attack did not run: not a single float [N, F] input, or no output the attack needs",
+        "square and simba need a probabilities output (export classifiers with zipmap off); hopskipjump needs only a label");
     NOT_PROBED = ("fuzz/input-not-probed", Info,
         "An input's type is not one modelsec generates values for yet, so the probes skipped it",
         "supported: float32, float64, int64, int32 tensors");

@@ -37,6 +37,18 @@ pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         if let Some(help) = &f.help {
             writeln!(out, "  help: {help}")?;
         }
+        if let Some(rep) = &f.reproducer {
+            let text = rep.to_string();
+            if text.len() <= 240 {
+                writeln!(out, "  reproducer: {text}")?;
+            } else {
+                writeln!(
+                    out,
+                    "  reproducer: {} bytes of JSON; see --format json",
+                    text.len()
+                )?;
+            }
+        }
     }
     if !report.findings.is_empty() {
         writeln!(out)?;

@@ -205,6 +205,9 @@ pub struct Finding {
     /// Set when a suppression waives this finding: it is reported but does not fail the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// What reproduces it, as data (fuzz: the input, the output, the seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproducer: Option<serde_json::Value>,
 }
 
 impl Finding {
@@ -217,7 +220,14 @@ impl Finding {
             location: None,
             help: Some(rule.help.to_string()),
             suppressed: None,
+            reproducer: None,
         }
+    }
+
+    /// Attach a reproducer.
+    pub fn with_reproducer(mut self, reproducer: serde_json::Value) -> Self {
+        self.reproducer = Some(reproducer);
+        self
     }
 
     /// Attach a location.

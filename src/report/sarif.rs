@@ -160,6 +160,13 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                     ),
                 ]))
                 .build();
+            if let Some(rep) = &f.reproducer
+                && let Some(props) = r.properties.as_mut()
+            {
+                props
+                    .additional_properties
+                    .insert("reproducer".into(), rep.clone());
+            }
             if let Some(loc) = location(f) {
                 r.locations = Some(vec![loc]);
             }

@@ -53,11 +53,13 @@ by scripts/ort.sh), or the active Python's onnxruntime package.
 Probes: batch of 0/1/4096 rows, dynamic dimensions at 0/256, NaN/±Inf/±f32::MAX/-0/subnormal per \
 feature, wrong dtype/rank/name (must be rejected), large integer inputs. Oracles: non-finite \
 outputs, probabilities outside [0,1] or not summing to 1, label != argmax, silently accepted NaN, \
-determinism, batch invariance. Then a Square or SimBA attack (L-inf, --epsilon) on --rows rows \
-gives robust accuracy; found examples are minimised and reported with their reproducer.
+determinism, batch invariance. Then a Square, SimBA or HopSkipJump attack (L-inf, --epsilon) on \
+--rows rows gives robust accuracy. Every finding's input is minimised with proptest's shrinking \
+(fewest changed features, smallest change) and reported with its reproducer: the input, the \
+output and the seed (in --format json/sarif).
 
-The model runs in a child process: a crash of ONNX Runtime, or a run longer than --timeout, is a \
-finding naming the probe that was running.
+The model runs in a child process under --memory-limit: a crash of ONNX Runtime, or a run longer \
+than --timeout, is a finding naming the probe that was running.
 
 Exit codes:
   0  no failing findings
@@ -252,9 +254,14 @@ is written in either case).")]
         /// RNG seed; the same seed gives the same report.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Robustness attack on the probabilities (L∞).
+        /// Robustness attack (L∞): square and simba need probabilities, hopskipjump only labels.
         #[arg(long, value_enum, default_value_t = AttackArg::Square)]
         attack: AttackArg,
+        /// Value range for sampled inputs and the attack's box: LO..HI (every input),
+        /// NAME=LO..HI (one input) or NAME[F]=LO..HI (one feature); repeatable, the most
+        /// specific wins. Default: floats in [0, 1), integers in [0, 10).
+        #[arg(long, value_name = "RANGE")]
+        range: Vec<modelsec::fuzz::ValueRange>,
         /// L∞ radius of the attack.
         #[arg(long, default_value_t = 0.1, value_name = "E")]
         epsilon: f32,
@@ -271,6 +278,10 @@ is written in either case).")]
         /// process, so a crash of ONNX Runtime is a finding too).
         #[arg(long, default_value_t = 300, value_name = "SECONDS")]
         timeout: u64,
+        /// Address-space cap for the process running the model, in MiB (0: none). An input that
+        /// makes the runtime allocate past it fails (a finding) instead of exhausting the host.
+        #[arg(long, default_value_t = 4096, value_name = "MIB")]
+        memory_limit: u64,
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,
@@ -315,6 +326,8 @@ pub enum AttackArg {
     Square,
     /// SimBA (score-based, one coordinate at a time).
     Simba,
+    /// HopSkipJump (label-only: needs only the predicted label).
+    Hopskipjump,
     /// Probes only.
     None,
 }

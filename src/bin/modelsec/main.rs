@@ -129,6 +129,8 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             rows,
             min_robust_accuracy,
             timeout,
+            memory_limit,
+            range,
             format,
         } => {
             use modelsec::fuzz::attack::Attack;
@@ -146,12 +148,15 @@ fn run(cli: Cli) -> Result<ExitStatus> {
                 attack: match attack {
                     cli::AttackArg::Square => Some(Attack::Square),
                     cli::AttackArg::Simba => Some(Attack::Simba),
+                    cli::AttackArg::Hopskipjump => Some(Attack::HopSkipJump),
                     cli::AttackArg::None => None,
                 },
                 epsilon,
                 budget: budget.max(1),
                 rows,
                 min_robust_accuracy,
+                ranges: range,
+                memory_limit_mib: (memory_limit > 0).then_some(memory_limit),
                 ..modelsec::fuzz::FuzzOptions::new(model)
             };
             fuzz(opts, junit, timeout, format)
@@ -803,9 +808,22 @@ fn fuzz(
     use modelsec::fuzz::rules as fr;
     use modelsec::report::{Finding, Location, Report, RuleInfo};
     if let Some(progress) = std::env::var_os(FUZZ_WORKER) {
-        // The worker: run, and hand the report back as JSON.
+        // The worker: cap its address space, run, and hand the report back as JSON.
         opts.progress = Some(PathBuf::from(progress));
-        let report = modelsec::fuzz::fuzz(&opts)?;
+        if let Some(mib) = opts.memory_limit_mib {
+            let bytes = mib.saturating_mul(1 << 20);
+            rlimit::setrlimit(rlimit::Resource::AS, bytes, bytes)
+                .context("cannot set the fuzzing worker's memory limit (--memory-limit)")?;
+        }
+        let report = modelsec::fuzz::fuzz(&opts).map_err(|e| match (&e, opts.memory_limit_mib) {
+            (
+                modelsec::fuzz::FuzzError::Model { .. } | modelsec::fuzz::FuzzError::Runtime(_),
+                Some(mib),
+            ) => anyhow::anyhow!(
+                "{e}\n(the model runs under --memory-limit {mib} MiB; if it needs more, raise it, or 0 for none)"
+            ),
+            _ => e.into(),
+        })?;
         let mut stdout = std::io::stdout().lock();
         report.render(Format::Json, &mut stdout)?;
         stdout.flush()?;
