@@ -8,6 +8,7 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
   digits_rf.onnx      RandomForestClassifier(10 trees, depth 8) on digits, zipmap off
   dynamic_scale.onnx  Y = X * 2 with input X float [batch, n] (two dynamic dims)
   range_len.onnx      Y = Range(0, n, 1) for an int64 scalar input n (input-controlled allocation)
+  int_inputs.onnx     int32 token ids through an embedding Gather, a bool mask, uint8 pixels
   *_rows.npy          a few real rows per classifier, for seeds
 Deterministic: fixed random_state everywhere.
 """
@@ -65,6 +66,25 @@ zero = helper.make_tensor("zero", TensorProto.INT64, [], [0])
 one = helper.make_tensor("one", TensorProto.INT64, [], [1])
 g = helper.make_graph([helper.make_node("Range", ["zero", "n", "one"], ["Y"])], "range", [n], [r], [zero, one])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "range_len.onnx")
+
+ids = helper.make_tensor_value_info("ids", TensorProto.INT32, ["batch", 3])
+mask = helper.make_tensor_value_info("mask", TensorProto.BOOL, ["batch", 3])
+pixels = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["batch", 4])
+emb_out = helper.make_tensor_value_info("embedded", TensorProto.FLOAT, ["batch", 3, 2])
+pix_out = helper.make_tensor_value_info("brightness", TensorProto.FLOAT, ["batch", 1])
+table = helper.make_tensor("table", TensorProto.FLOAT, [10, 2], [float(i) / 10 for i in range(20)])
+axes2 = helper.make_tensor("axes2", TensorProto.INT64, [1], [2])
+axes1 = helper.make_tensor("axes1", TensorProto.INT64, [1], [1])
+nodes = [
+    helper.make_node("Gather", ["table", "ids"], ["emb"]),
+    helper.make_node("Cast", ["mask"], ["maskf"], to=TensorProto.FLOAT),
+    helper.make_node("Unsqueeze", ["maskf", "axes2"], ["mask3"]),
+    helper.make_node("Mul", ["emb", "mask3"], ["embedded"]),
+    helper.make_node("Cast", ["pixels"], ["pixf"], to=TensorProto.FLOAT),
+    helper.make_node("ReduceMean", ["pixf", "axes1"], ["brightness"], keepdims=1),
+]
+g = helper.make_graph(nodes, "ints", [ids, mask, pixels], [emb_out, pix_out], [table, axes2, axes1])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), "int_inputs.onnx")
 
 print("train accuracy: iris", iris.score(X, y), "mlp", mlp.score(Xd, yd), "rf", rf.score(Xd, yd))
 

@@ -79,6 +79,27 @@ fn finds_the_four_known_defects() {
 }
 
 #[test]
+fn integer_bool_and_uint8_inputs_are_probed() {
+    // int32 ids into an embedding Gather, a bool mask, uint8 pixels: every probe runs (the
+    // ids at -1, i32::MIN and i32::MAX must be rejected cleanly or answered, never crash).
+    let (c, v) = fuzz_json("int_inputs.onnx", &[]);
+    let dtypes: Vec<&str> = v["facts"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["dtype"].as_str().unwrap())
+        .collect();
+    assert_eq!(dtypes, ["i32", "bool", "u8"]);
+    assert!(!rules(&v).contains(&"fuzz/input-not-probed".to_string()));
+    assert!(
+        v["facts"]["probes"].as_u64().unwrap() >= 15,
+        "{}",
+        v["facts"]
+    );
+    assert_eq!(c, 0, "{:?}", rules(&v));
+}
+
+#[test]
 fn contract_reproducers_are_minimised() {
     // The NaN finding in the LogReg is shrunk to the NaN alone: every other feature goes to 0
     // and the defect still shows; the reproducer carries the input, the output and the seed.

@@ -300,6 +300,50 @@ pub enum Elem {
     F64,
     I64,
     I32,
+    I16,
+    I8,
+    U64,
+    U32,
+    U16,
+    U8,
+    Bool,
+}
+
+impl Elem {
+    fn is_float(self) -> bool {
+        matches!(self, Elem::F32 | Elem::F64)
+    }
+
+    /// The smallest and largest value of an integer type (bool: 0..1; u64 capped at i64::MAX).
+    fn int_range(self) -> (i64, i64) {
+        match self {
+            Elem::I64 | Elem::F32 | Elem::F64 => (i64::MIN, i64::MAX),
+            Elem::I32 => (i32::MIN as i64, i32::MAX as i64),
+            Elem::I16 => (i16::MIN as i64, i16::MAX as i64),
+            Elem::I8 => (i8::MIN as i64, i8::MAX as i64),
+            Elem::U64 => (0, i64::MAX),
+            Elem::U32 => (0, u32::MAX as i64),
+            Elem::U16 => (0, u16::MAX as i64),
+            Elem::U8 => (0, u8::MAX as i64),
+            Elem::Bool => (0, 1),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Elem::F32 => "f32",
+            Elem::F64 => "f64",
+            Elem::I64 => "i64",
+            Elem::I32 => "i32",
+            Elem::I16 => "i16",
+            Elem::I8 => "i8",
+            Elem::U64 => "u64",
+            Elem::U32 => "u32",
+            Elem::U16 => "u16",
+            Elem::U8 => "u8",
+            Elem::Bool => "bool",
+        }
+    }
 }
 
 /// One declared input.
@@ -313,19 +357,27 @@ pub struct InputSpec {
     pub elem: Option<Elem>,
 }
 
-/// Values for one input: a shape and the data.
+/// Values for one input: a shape and the data. Integer and bool inputs are held as i64 (within
+/// their type's range) and converted when the tensor is made.
 #[derive(Clone, Debug)]
 pub enum Data {
     F32(Vec<i64>, Vec<f32>),
     F64(Vec<i64>, Vec<f64>),
-    I64(Vec<i64>, Vec<i64>),
-    I32(Vec<i64>, Vec<i32>),
+    Int(Elem, Vec<i64>, Vec<i64>),
 }
 
 impl Data {
+    fn dtype(&self) -> &'static str {
+        match self {
+            Data::F32(..) => "f32",
+            Data::F64(..) => "f64",
+            Data::Int(e, ..) => e.name(),
+        }
+    }
+
     fn shape(&self) -> &[i64] {
         match self {
-            Data::F32(s, _) | Data::F64(s, _) | Data::I64(s, _) | Data::I32(s, _) => s,
+            Data::F32(s, _) | Data::F64(s, _) | Data::Int(_, s, _) => s,
         }
     }
 
@@ -334,8 +386,7 @@ impl Data {
         match self {
             Data::F32(_, v) => Data::F32(shape, v[range].to_vec()),
             Data::F64(_, v) => Data::F64(shape, v[range].to_vec()),
-            Data::I64(_, v) => Data::I64(shape, v[range].to_vec()),
-            Data::I32(_, v) => Data::I32(shape, v[range].to_vec()),
+            Data::Int(e, _, v) => Data::Int(*e, shape, v[range].to_vec()),
         }
     }
 
@@ -344,18 +395,52 @@ impl Data {
         match self {
             Data::F32(_, v) => v.clone(),
             Data::F64(_, v) => v.iter().map(|&x| x as f32).collect(),
-            Data::I64(_, v) => v.iter().map(|&x| x as f32).collect(),
-            Data::I32(_, v) => v.iter().map(|&x| x as f32).collect(),
+            Data::Int(_, _, v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+
+    /// Bytes per element as the model receives it.
+    fn element_bytes(&self) -> usize {
+        match self {
+            Data::F32(..) => 4,
+            Data::F64(..) => 8,
+            Data::Int(e, ..) => match e {
+                Elem::I64 | Elem::U64 | Elem::F64 => 8,
+                Elem::I32 | Elem::U32 | Elem::F32 => 4,
+                Elem::I16 | Elem::U16 => 2,
+                Elem::I8 | Elem::U8 | Elem::Bool => 1,
+            },
         }
     }
 
     fn value(&self) -> ort::Result<DynValue> {
-        Ok(match self {
-            Data::F32(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
-            Data::F64(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
-            Data::I64(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
-            Data::I32(s, v) => Tensor::from_array((s.clone(), v.clone()))?.into_dyn(),
-        })
+        fn int<T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(
+            s: &[i64],
+            v: &[i64],
+            f: impl Fn(i64) -> T,
+        ) -> ort::Result<DynValue> {
+            Ok(
+                Tensor::from_array((s.to_vec(), v.iter().map(|&x| f(x)).collect::<Vec<T>>()))?
+                    .into_dyn(),
+            )
+        }
+        match self {
+            Data::F32(s, v) => Ok(Tensor::from_array((s.clone(), v.clone()))?.into_dyn()),
+            Data::F64(s, v) => Ok(Tensor::from_array((s.clone(), v.clone()))?.into_dyn()),
+            Data::Int(e, s, v) => match e {
+                Elem::I64 => int(s, v, |x| x),
+                Elem::I32 => int(s, v, |x| x as i32),
+                Elem::I16 => int(s, v, |x| x as i16),
+                Elem::I8 => int(s, v, |x| x as i8),
+                Elem::U64 => int(s, v, |x| x as u64),
+                Elem::U32 => int(s, v, |x| x as u32),
+                Elem::U16 => int(s, v, |x| x as u16),
+                Elem::U8 => int(s, v, |x| x as u8),
+                Elem::Bool => int(s, v, |x| x != 0),
+                Elem::F32 => int(s, v, |x| x as f32),
+                Elem::F64 => int(s, v, |x| x as f64),
+            },
+        }
     }
 }
 
@@ -468,6 +553,13 @@ fn elem_of(ty: TensorElementType) -> Option<Elem> {
         TensorElementType::Float64 => Some(Elem::F64),
         TensorElementType::Int64 => Some(Elem::I64),
         TensorElementType::Int32 => Some(Elem::I32),
+        TensorElementType::Int16 => Some(Elem::I16),
+        TensorElementType::Int8 => Some(Elem::I8),
+        TensorElementType::Uint64 => Some(Elem::U64),
+        TensorElementType::Uint32 => Some(Elem::U32),
+        TensorElementType::Uint16 => Some(Elem::U16),
+        TensorElementType::Uint8 => Some(Elem::U8),
+        TensorElementType::Bool => Some(Elem::Bool),
         _ => None,
     }
 }
@@ -698,8 +790,12 @@ impl Plan<'_> {
         let n: usize = dims.iter().map(|&d| d.max(0) as usize).product();
         let feat = dims.last().copied().unwrap_or(1).max(1) as usize;
         let seeded = !self.rows.is_empty() && self.rows[0].len() == feat && dims.len() == 2;
-        let int = matches!(spec.elem, Some(Elem::I64 | Elem::I32));
-        let default = if int { (0.0, 10.0) } else { (0.0, 1.0) };
+        let int = spec.elem.is_some_and(|e| !e.is_float());
+        let default = match spec.elem {
+            Some(Elem::Bool) => (0.0, 2.0),
+            _ if int => (0.0, 10.0),
+            _ => (0.0, 1.0),
+        };
         let bounds: Vec<(f32, f32)> = (0..feat)
             .map(|f| range_for(self.ranges, &spec.name, f, default))
             .collect();
@@ -715,8 +811,11 @@ impl Plan<'_> {
             .collect();
         match spec.elem {
             Some(Elem::F64) => Data::F64(dims, floats.iter().map(|&v| v as f64).collect()),
-            Some(Elem::I64) => Data::I64(dims, floats.iter().map(|&v| v.floor() as i64).collect()),
-            Some(Elem::I32) => Data::I32(dims, floats.iter().map(|&v| v.floor() as i32).collect()),
+            Some(e) if !e.is_float() => {
+                let (lo, hi) = e.int_range();
+                let ints = floats.iter().map(|&v| (v.floor() as i64).clamp(lo, hi));
+                Data::Int(e, dims, ints.collect())
+            }
             _ => Data::F32(dims, floats),
         }
     }
@@ -728,6 +827,29 @@ impl Plan<'_> {
             .map(|s| (s.name.clone(), self.data(s, Self::dims(s, batch, other))))
             .collect()
     }
+}
+
+/// A reproducer for a probe that is about its inputs' shapes and types: each input's dtype and
+/// shape, its values when they are few, and the seed that drew them.
+fn input_reproducer(
+    data: &[(String, Data)],
+    seed: u64,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let mut inputs = serde_json::Map::new();
+    for (name, d) in data {
+        let mut v = serde_json::json!({ "dtype": d.dtype(), "shape": d.shape() });
+        let values = d.floats();
+        if values.len() <= 64 {
+            v["values"] = json_row(&values);
+        }
+        inputs.insert(name.clone(), v);
+    }
+    let mut r = serde_json::json!({ "input": inputs, "seed": seed });
+    if let (Some(r), serde_json::Value::Object(extra)) = (r.as_object_mut(), extra) {
+        r.extend(extra);
+    }
+    r
 }
 
 /// Record the probe about to run (see [`FuzzOptions::progress`]).
@@ -871,7 +993,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                     &rules::BASELINE_FAILS,
                     format!("a well-formed batch of {base_n} fails: {e}"),
                 )
-                .at(loc()),
+                .at(loc())
+                .with_reproducer(input_reproducer(
+                    &base,
+                    opts.seed,
+                    serde_json::json!({ "error": first_line(&e) }),
+                )),
             );
             report.fact("probes", runs);
             report.finish();
@@ -880,9 +1007,11 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     };
     check_outputs(
         &mut report,
+        &base,
         &base_out,
         "well-formed rows",
         Severity::High,
+        opts.seed,
         &loc,
     );
 
@@ -898,7 +1027,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                     opts.seed
                 ),
             )
-            .at(loc()),
+            .at(loc())
+            .with_reproducer(input_reproducer(
+                &base,
+                opts.seed,
+                serde_json::json!({ "output": base_out.row_json(0), "output_again": again.row_json(0) }),
+            )),
         );
     }
     if batch_dynamic && base_n > 1 {
@@ -918,7 +1052,17 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                             opts.seed
                         ),
                     )
-                    .at(loc()),
+                    .at(loc())
+                    .with_reproducer(input_reproducer(
+                        &single,
+                        opts.seed,
+                        serde_json::json!({
+                            "batch": base_n,
+                            "row": row,
+                            "output_alone": alone.row_json(0),
+                            "output_in_batch": base_out.row_json(row),
+                        }),
+                    )),
                 );
                 break;
             }
@@ -935,7 +1079,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                     &rules::EMPTY_BATCH_FAILS,
                     format!("a batch of 0 rows fails: {}", first_line(&e)),
                 )
-                .at(loc()),
+                .at(loc())
+                .with_reproducer(input_reproducer(
+                    &empty,
+                    opts.seed,
+                    serde_json::json!({ "error": first_line(&e) }),
+                )),
             );
         }
         stage(opts, "a batch of 4096 rows");
@@ -946,10 +1095,23 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                     &rules::LARGE_BATCH_FAILS,
                     format!("a batch of {LARGE_BATCH} rows fails: {}", first_line(&e)),
                 )
-                .at(loc()),
+                .at(loc())
+                .with_reproducer(input_reproducer(
+                    &large,
+                    opts.seed,
+                    serde_json::json!({ "error": first_line(&e) }),
+                )),
             ),
             Ok(o) => {
-                check_outputs(&mut report, &o, "a large batch", Severity::High, &loc);
+                check_outputs(
+                    &mut report,
+                    &large,
+                    &o,
+                    "a large batch",
+                    Severity::High,
+                    opts.seed,
+                    &loc,
+                );
             }
         }
     }
@@ -972,7 +1134,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                             first_line(&e)
                         ),
                     )
-                    .at(loc()),
+                    .at(loc())
+                    .with_reproducer(input_reproducer(
+                        &d,
+                        opts.seed,
+                        serde_json::json!({ "error": first_line(&e) }),
+                    )),
                 );
             }
         }
@@ -990,7 +1157,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         ("1e30", 1e30),
     ];
     for (ii, spec) in specs.iter().enumerate() {
-        if !matches!(spec.elem, Some(Elem::F32 | Elem::F64)) {
+        if !spec.elem.is_some_and(Elem::is_float) {
             continue;
         }
         let row_dims = Plan::dims(spec, 1, 1);
@@ -1098,8 +1265,8 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     let swapped = match &wrong[0].1 {
         Data::F32(s, v) => Data::F64(s.clone(), v.iter().map(|&x| x as f64).collect()),
         Data::F64(s, v) => Data::F32(s.clone(), v.iter().map(|&x| x as f32).collect()),
-        Data::I64(s, v) => Data::F32(s.clone(), v.iter().map(|&x| x as f32).collect()),
-        Data::I32(s, v) => Data::I64(s.clone(), v.iter().map(|&x| x as i64).collect()),
+        Data::Int(Elem::I64, s, v) => Data::Int(Elem::I32, s.clone(), v.clone()),
+        Data::Int(_, s, v) => Data::Int(Elem::I64, s.clone(), v.clone()),
     };
     wrong[0].1 = swapped;
     if run(&mut model, &wrong).is_ok() {
@@ -1111,7 +1278,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                     spec0.name
                 ),
             )
-            .at(loc()),
+            .at(loc())
+            .with_reproducer(input_reproducer(
+                &wrong,
+                opts.seed,
+                serde_json::json!({}),
+            )),
         );
     }
     if !spec0.dims.is_empty() {
@@ -1133,7 +1305,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                             spec0.dims.len()
                         ),
                     )
-                    .at(loc()),
+                    .at(loc())
+                    .with_reproducer(input_reproducer(
+                        &rank,
+                        opts.seed,
+                        serde_json::json!({}),
+                    )),
                 );
             }
         }
@@ -1146,7 +1323,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                 &rules::CONTRACT_NOT_ENFORCED,
                 "an input with an undeclared name was accepted",
             )
-            .at(loc()),
+            .at(loc())
+            .with_reproducer(input_reproducer(
+                &named,
+                opts.seed,
+                serde_json::json!({}),
+            )),
         );
     }
 
@@ -1157,8 +1339,37 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         report.fact("memory_limit_mib", mib);
     }
     for (ii, spec) in specs.iter().enumerate() {
-        if !matches!(spec.elem, Some(Elem::I64 | Elem::I32)) {
+        let Some(elem) = spec.elem.filter(|e| !e.is_float() && *e != Elem::Bool) else {
             continue;
+        };
+        // Extremes of the type (negative indices, MIN, and MAX under a memory cap): a clean
+        // rejection is fine; garbage out or a crash is not.
+        let (min, max) = elem.int_range();
+        let mut extremes = vec![];
+        if min < 0 {
+            extremes.extend([-1, min]);
+        }
+        if opts.memory_limit_mib.is_some() || max <= LARGE_INT {
+            extremes.push(max);
+        }
+        for v in extremes {
+            stage(opts, &format!("integer input `{}` = {v}", spec.name));
+            let mut d = plan.all(1, 1);
+            fill_int(&mut d[ii].1, v);
+            if let Ok(o) = run(&mut model, &d) {
+                check_outputs(
+                    &mut report,
+                    &d,
+                    &o,
+                    &format!("input `{}` = {v}", spec.name),
+                    Severity::Medium,
+                    opts.seed,
+                    &loc,
+                );
+            }
+        }
+        if max < LARGE_INT {
+            continue; // too narrow a type to ask for much memory
         }
         let mut sizes = Vec::new();
         for v in [1_000i64, LARGE_INT] {
@@ -1170,10 +1381,9 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                 sizes.push((v, o.elements(), started.elapsed()));
             }
         }
-        let in_bytes: usize = match &plan.all(1, 1)[ii].1 {
-            Data::I64(_, v) => v.len() * 8,
-            Data::I32(_, v) => v.len() * 4,
-            _ => 8,
+        let in_bytes: usize = {
+            let d = &plan.all(1, 1)[ii].1;
+            d.floats().len() * d.element_bytes()
         };
         let grows = match sizes[..] {
             [(small_v, small_n, _), (big_v, big_n, took)]
@@ -1194,11 +1404,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
                 .saturating_mul(1 << 20)
                 .saturating_mul(4)
                 .max(HUGE_INT);
-            let huge = if spec.elem == Some(Elem::I32) {
-                huge.min(i32::MAX as i64)
-            } else {
-                huge
-            };
+            let huge = huge.min(max);
             stage(
                 opts,
                 &format!(
@@ -1263,7 +1469,7 @@ fn robustness(
     loc: &dyn Fn() -> Location,
 ) {
     let single_float = specs.len() == 1
-        && matches!(specs[0].elem, Some(Elem::F32 | Elem::F64))
+        && specs[0].elem.is_some_and(Elem::is_float)
         && specs[0].dims.len() == 2
         && specs[0].dims[1] > 0;
     let not_attacked = |report: &mut Report, why: &str| {
@@ -1521,36 +1727,57 @@ fn set_feature(d: &mut Data, feats: &[usize], features: usize, value: f32) {
     }
 }
 
+/// Set every value of an integer input to `value`, clamped to its type.
 fn fill_int(d: &mut Data, value: i64) {
-    match d {
-        Data::I64(_, v) => v.iter_mut().for_each(|x| *x = value),
-        Data::I32(_, v) => v
-            .iter_mut()
-            .for_each(|x| *x = value.min(i32::MAX as i64) as i32),
-        _ => {}
+    if let Data::Int(e, _, v) = d {
+        let (lo, hi) = e.int_range();
+        v.iter_mut().for_each(|x| *x = value.clamp(lo, hi));
     }
 }
 
-/// Output oracles on rows that are well-formed. Returns whether something was reported.
+/// Output oracles on rows that are well-formed (`data` gave `out`); findings carry the row that
+/// shows them.
 fn check_outputs(
     report: &mut Report,
+    data: &[(String, Data)],
     out: &Outputs,
     what: &str,
     sev: Severity,
+    seed: u64,
     loc: &dyn Fn() -> Location,
-) -> bool {
-    let mut found = false;
+) {
+    let repro = |r: usize| {
+        let row: Vec<(String, Data)> = data
+            .iter()
+            .map(|(n, d)| (n.clone(), slice_row(d, r)))
+            .collect();
+        input_reproducer(
+            &row,
+            seed,
+            serde_json::json!({ "row": r, "output": out.row_json(r) }),
+        )
+    };
     let nf = out.nonfinite();
     if nf > 0 {
+        let row = out
+            .floats
+            .iter()
+            .find_map(|(_, shape, v)| {
+                let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
+                v.iter()
+                    .position(|x| !x.is_finite())
+                    .map(|i| i / per.max(1))
+            })
+            .unwrap_or(0);
         report.push(
             Finding::new(
                 &rules::NONFINITE_OUTPUT,
-                format!("{what}: {nf} output value(s) are NaN or infinite"),
+                format!("{what}: {nf} output value(s) are NaN or infinite, first in row {row} (seed {seed})"),
             )
             .with_severity(sev)
-            .at(loc()),
+            .at(loc())
+            .with_reproducer(repro(row)),
         );
-        found = true;
     }
     if let Some((labels, classes, probs)) = out.classifier() {
         for (r, &label) in labels.iter().enumerate() {
@@ -1563,11 +1790,11 @@ fn check_outputs(
                 report.push(
                     Finding::new(
                         &rules::INVALID_PROBABILITIES,
-                        format!("{what}: row {r} probabilities {row:?} (sum {sum})"),
+                        format!("{what}: row {r} probabilities {row:?} (sum {sum}, seed {seed})"),
                     )
-                    .at(loc()),
+                    .at(loc())
+                    .with_reproducer(repro(r)),
                 );
-                found = true;
                 break;
             }
             let argmax = argmax(row);
@@ -1579,14 +1806,20 @@ fn check_outputs(
                     == 1
             {
                 report.push(
-                    Finding::new(&rules::LABEL_SCORE_DISAGREE, format!("{what}: row {r} has label {label} but the highest probability is class {}", argmax.unwrap_or(0))).at(loc()),
+                    Finding::new(
+                        &rules::LABEL_SCORE_DISAGREE,
+                        format!(
+                            "{what}: row {r} has label {label} but the highest probability is class {} (seed {seed})",
+                            argmax.unwrap_or(0)
+                        ),
+                    )
+                    .at(loc())
+                    .with_reproducer(repro(r)),
                 );
-                found = true;
                 break;
             }
         }
     }
-    found
 }
 
 fn argmax(row: &[f32]) -> Option<usize> {

@@ -56,5 +56,5 @@ crate::rule_catalogue! {
         "square and simba need a probabilities output (export classifiers with zipmap off); hopskipjump needs only a label");
     NOT_PROBED = ("fuzz/input-not-probed", Info,
         "An input's type is not one modelsec generates values for yet, so the probes skipped it",
-        "supported: float32, float64, int64, int32 tensors");
+        "supported: float32, float64 and every integer and bool tensor; not yet float16, bfloat16, strings, sequences and maps");
 }
