@@ -138,9 +138,19 @@ step "22. fuzz an ONNX classifier (scikit-learn MLP on digits) through ONNX Runt
 "$ROOT/scripts/ort.sh"
 expect 1 "$M" fuzz "$ROOT/tests/fixtures/onnx/digits_mlp.onnx" --seeds "$ROOT/tests/fixtures/onnx/digits_rows.npy" --epsilon 0.2 --min-robust-accuracy 0.5
 
-step "23. an int64 input that drives a Range allocation, as JSON" \
+step "23. an int64 input that drives a Range allocation (the worker runs under a 4 GiB memory cap), as JSON" \
   "modelsec fuzz tests/fixtures/onnx/range_len.onnx --format json"
 set +e; "$M" fuzz "$ROOT/tests/fixtures/onnx/range_len.onnx" --format json > fuzz.json; set -e
 python3 -c "import json; v=json.load(open('fuzz.json')); [print(' ', f['rule_id'], '-', f['message']) for f in v['findings']]; print('  inputs:', v['facts']['inputs'])"
+
+step "24. a label-only model (no probabilities): HopSkipJump, with the minimised reproducer of the first example" \
+  "modelsec fuzz tests/fixtures/onnx/iris_label_only.onnx --seeds tests/fixtures/onnx/iris_rows.npy --attack hopskipjump --epsilon 0.5 --budget 2000 --format json"
+set +e; "$M" fuzz "$ROOT/tests/fixtures/onnx/iris_label_only.onnx" --seeds "$ROOT/tests/fixtures/onnx/iris_rows.npy" --attack hopskipjump --epsilon 0.5 --budget 2000 --format json > fuzz-hsj.json; set -e
+python3 -c "
+import json; v = json.load(open('fuzz-hsj.json')); r = v['facts']['robustness']
+print('  robust accuracy %.3f at eps %s (%d/%d rows flipped, median %s queries)' % (r['robust_accuracy'], r['epsilon'], r['successes'], r['rows'], r['median_queries']))
+ex = [f for f in v['findings'] if f['rule_id'] == 'fuzz/adversarial-example']
+if ex: print('  ', ex[0]['message']); print('   reproducer:', json.dumps(ex[0]['reproducer']))
+"
 
 printf '\ndemo complete: files are in %s\n' "$DEMO"

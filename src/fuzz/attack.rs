@@ -63,6 +63,9 @@ pub struct RowResult {
     pub l2: f32,
     /// Extra queries the minimisation spent.
     pub shrink_queries: usize,
+    /// Wall time the minimisation took (not part of the attack's own time).
+    #[serde(skip)]
+    pub shrink_time: std::time::Duration,
 }
 
 fn argmax(p: &[f32]) -> usize {
@@ -227,8 +230,10 @@ pub fn attack_row(
         linf: 0.0,
         l2: 0.0,
         shrink_queries: 0,
+        shrink_time: std::time::Duration::ZERO,
     };
     if success {
+        let started = std::time::Instant::now();
         let mut failed = false;
         let m = shrink::minimise(x, &best, &[], |row| match oracle.label(row) {
             Some(l) => l != label,
@@ -273,6 +278,7 @@ pub fn attack_row(
             .sum::<f32>()
             .sqrt();
         result.adversarial = adv;
+        result.shrink_time = started.elapsed();
     }
     Some(result)
 }
@@ -457,10 +463,15 @@ pub struct Summary {
     pub rows: usize,
     pub successes: usize,
     /// Rows whose label did not flip within the budget, over rows attacked.
-    pub robust_accuracy: f32,
-    pub median_queries: Option<f32>,
-    pub median_linf: Option<f32>,
-    pub median_changed_features: Option<f32>,
+    pub robust_accuracy: f64,
+    pub median_queries: Option<f64>,
+    pub median_linf: Option<f64>,
+    pub median_changed_features: Option<f64>,
+}
+
+/// An f32 as the f64 it reads as (0.2, not 0.20000000298…).
+pub(crate) fn shown(v: f32) -> f64 {
+    format!("{v}").parse().unwrap_or(v as f64)
 }
 
 fn median(mut v: Vec<f32>) -> Option<f32> {
@@ -478,23 +489,24 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
 
 pub fn summarise(attack: Attack, eps: f32, budget: usize, results: &[RowResult]) -> Summary {
     let ok: Vec<&RowResult> = results.iter().filter(|r| r.success).collect();
+    let robust = if results.is_empty() {
+        1.0
+    } else {
+        1.0 - ok.len() as f64 / results.len() as f64
+    };
     Summary {
         attack: attack.name().into(),
-        // As written (0.2, not 0.20000000298…).
-        epsilon: format!("{eps}").parse().unwrap_or(eps as f64),
+        epsilon: shown(eps),
         budget,
         rows: results.len(),
         successes: ok.len(),
-        robust_accuracy: if results.is_empty() {
-            1.0
-        } else {
-            1.0 - ok.len() as f32 / results.len() as f32
-        },
-        median_queries: median(ok.iter().map(|r| r.queries as f32).collect()),
-        median_linf: median(ok.iter().map(|r| r.linf).collect()),
+        robust_accuracy: (robust * 1e6).round() / 1e6,
+        median_queries: median(ok.iter().map(|r| r.queries as f32).collect()).map(shown),
+        median_linf: median(ok.iter().map(|r| r.linf).collect()).map(shown),
         median_changed_features: median(
             ok.iter().map(|r| r.changed_features.len() as f32).collect(),
-        ),
+        )
+        .map(shown),
     }
 }
 
