@@ -8,11 +8,13 @@
 //! - [`scan`]: static analysis of model files for code-execution payloads.
 //! - [`policy`]: `check`, deployment configs against TOML rules; [`threat`]: threat models.
 //! - [`fuzz`]: ONNX model input probes through ONNX Runtime.
+//! - [`monitor`]: the runtime misuse monitor (`serve`, `proxy`) and its verifiable event log.
 //! - [`report`]: one `Report`/`Finding` type with human, JSON and SARIF renderers.
 //! - [`fsutil`]: atomic, permission-aware file writes shared by every command.
 
 pub mod fsutil;
 pub mod fuzz;
+pub mod monitor;
 pub mod policy;
 pub mod report;
 pub mod scan;

@@ -300,6 +300,30 @@ is written in either case).")]
         #[arg(long, value_enum, default_value_t = ManifestFormat::Human)]
         format: ManifestFormat,
     },
+    /// The monitor's event log (`serve`, `proxy`).
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+/// `modelsec log …`
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Check the event log's hash chain: every line's hash, and seq/prev continuity within and
+    /// across rotated files. Any edit, deletion, reordering or truncation in the middle is
+    /// reported with the first bad line.
+    #[command(
+        after_help = "Give rotated files first, the active file last: `modelsec log verify events.jsonl.* events.jsonl`.\n\nExit codes:\n  0  the chain is intact\n  1  the log was tampered with (or files are missing)\n  2  could not run"
+    )]
+    Verify {
+        /// Log files, in chain order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -167,6 +167,15 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             allow_symlinks,
             format,
         } => manifest(&model, ignore, allow_symlinks, format),
+        Command::Log {
+            command: cli::LogCommand::Verify { files, format },
+        } => {
+            let report = modelsec::monitor::log::verify(&files);
+            let mut stdout = std::io::stdout().lock();
+            report.render(to_format(format), &mut stdout)?;
+            stdout.flush()?;
+            Ok(report.exit_status())
+        }
     }
 }
 

@@ -1,0 +1,832 @@
+//! The monitor's event log: JSON Lines, one event a line, hash-chained, with a stated
+//! durability policy, rotation that keeps the chain, and a verifier.
+//!
+//! Line format. An event is a JSON object with sorted keys (serde_json's map), holding
+//! `schema` (`modelsec.event/1`), `seq` (0, 1, 2, … across files), `time`, `kind` and the event's
+//! own fields, and `prev`: the previous line's `hash` (64 zeros for the first event ever). That
+//! text is the line's canonical form; `hash` is the BLAKE3 of it, appended as the last member:
+//! `{…,"prev":"…","seq":7,…,"hash":"<64 hex>"}`. Editing any byte of a line breaks its hash;
+//! deleting, inserting or reordering lines breaks `prev`/`seq` at the next line.
+//!
+//! Writing. Events go through a bounded channel to one writer thread. `always`: the writer
+//! writes whatever is queued (up to 64 lines), `fdatasync`s, then acknowledges; the server only
+//! answers a request after its event is durable. `group`: the writer `fdatasync`s every 64
+//! events or 50 ms after the first unsynced one, whichever comes first (so an idle log is
+//! flushed within 50 ms too); a crash loses at most that window. A full channel drops the event
+//! and counts it (never blocks a request); a failed write is loud (stderr, a counter, and in
+//! `always` mode the request fails with 503).
+//!
+//! Rotation. When the active file passes `rotate_bytes`, it is renamed to
+//! `<path>.<first seq, 12 digits>` and a new file begins; its first event (`kind: health`,
+//! `event: rotated`) names the previous file and continues the chain, so
+//! `modelsec log verify <path>.* <path>` checks every file in order.
+
+use serde_json::{Map, Value};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::report::{Finding, Location, Report};
+
+/// The `schema` member of every event.
+pub const SCHEMA: &str = "modelsec.event/1";
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Lines written per `fdatasync` at most, in both modes.
+pub const GROUP_EVENTS: usize = 64;
+/// How long an event may wait for its `fdatasync` in `group` mode.
+pub const GROUP_DELAY: Duration = Duration::from_millis(50);
+/// Events that may wait in the channel before new ones are dropped (and counted).
+const QUEUE: usize = 65_536;
+
+/// When an event counts as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// `fdatasync` before the response: no acknowledged event is lost.
+    Always,
+    /// `fdatasync` every 64 events or 50 ms: a crash loses at most that window.
+    Group,
+}
+
+/// Errors opening the log (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("event log `{path}`: {message}")]
+    Io { path: String, message: String },
+    #[error(
+        "event log `{path}`: its last line is not a modelsec event ({message}); move the file away or verify it with `modelsec log verify`"
+    )]
+    Foreign { path: String, message: String },
+}
+
+struct Ack(std::sync::mpsc::SyncSender<Result<u64, String>>);
+
+enum Msg {
+    Event(Map<String, Value>, Option<Ack>),
+    Shutdown,
+}
+
+/// Counters the server exports.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    pub written: AtomicU64,
+    pub dropped: AtomicU64,
+    pub write_errors: AtomicU64,
+    pub syncs: AtomicU64,
+    pub failed: AtomicBool,
+}
+
+/// Where the chain stands.
+#[derive(Clone, Debug)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+/// The writer's handle; cheap to share behind an `Arc`.
+pub struct EventLog {
+    tx: SyncSender<Msg>,
+    pub stats: Arc<LogStats>,
+    pub durability: Durability,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Settings.
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    pub path: PathBuf,
+    pub durability: Durability,
+    /// Rotate when the active file passes this many bytes.
+    pub rotate_bytes: Option<u64>,
+}
+
+impl EventLog {
+    /// Open (or continue) the log at `opts.path` and start the writer thread.
+    pub fn open(opts: LogOptions) -> Result<Self, LogError> {
+        let io = |e: std::io::Error| LogError::Io {
+            path: opts.path.display().to_string(),
+            message: e.to_string(),
+        };
+        let (head, partial) = read_head(&opts.path)?;
+        if partial {
+            // A crash left half a line: keep that file as it is (it verifies, with a note)
+            // and continue the chain in a new one.
+            rotate_file(&opts.path, &opts.path).map_err(io)?;
+        }
+        let file = open_append(&opts.path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        let stats = Arc::new(LogStats::default());
+        let (tx, rx) = sync_channel(QUEUE);
+        let mut writer = Writer {
+            opts: opts.clone(),
+            file,
+            size,
+            head,
+            stats: stats.clone(),
+        };
+        let durability = opts.durability;
+        let thread = std::thread::Builder::new()
+            .name("modelsec-log".into())
+            .spawn(move || writer.run(rx))
+            .map_err(io)?;
+        Ok(EventLog {
+            tx,
+            stats,
+            durability,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queue an event without waiting. `false` when it was dropped (queue full or writer
+    /// gone); the drop is counted.
+    pub fn log(&self, event: Map<String, Value>) -> bool {
+        match self.tx.try_send(Msg::Event(event, None)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Queue an event and wait until it is durable (written and `fdatasync`ed); its `seq`.
+    /// Blocking: call it from a blocking context.
+    pub fn log_durable(&self, event: Map<String, Value>) -> Result<u64, String> {
+        let (tx, rx) = sync_channel(1);
+        match self.tx.try_send(Msg::Event(event, Some(Ack(tx)))) {
+            Ok(()) => {}
+            Err(_) => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                return Err("the event log's queue is full".into());
+            }
+        }
+        rx.recv()
+            .map_err(|_| "the event log writer stopped".to_string())?
+    }
+
+    /// Write everything queued, sync, and stop the writer.
+    pub fn close(&self) {
+        let _ = self.tx.send(Msg::Shutdown);
+        if let Some(t) = self.thread.lock().ok().and_then(|mut g| g.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for EventLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    let existed = path.exists();
+    let f = OpenOptions::new().create(true).append(true).open(path)?;
+    if !existed {
+        sync_parent(path)?;
+    }
+    Ok(f)
+}
+
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
+
+/// Rename the active file `path` to `<base>.<first seq>` (the first seq read from its first
+/// line; 0 when unreadable) and sync the directory.
+fn rotate_file(path: &Path, base: &Path) -> std::io::Result<PathBuf> {
+    let first = File::open(path)
+        .ok()
+        .and_then(|f| {
+            let mut line = String::new();
+            BufReader::new(f).read_line(&mut line).ok()?;
+            let v: Value = serde_json::from_str(line.trim_end()).ok()?;
+            v.get("seq")?.as_u64()
+        })
+        .unwrap_or(0);
+    let mut target = PathBuf::from(format!("{}.{first:012}", base.display()));
+    let mut n = 1;
+    while target.exists() {
+        target = PathBuf::from(format!("{}.{first:012}-{n}", base.display()));
+        n += 1;
+    }
+    std::fs::rename(path, &target)?;
+    sync_parent(path)?;
+    Ok(target)
+}
+
+/// The chain head of an existing log file (its last complete line), and whether a partial
+/// line follows it.
+fn read_head(path: &Path) -> Result<(Head, bool), LogError> {
+    let genesis = Head {
+        seq: u64::MAX, // next is 0
+        hash: GENESIS.into(),
+    };
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((genesis, false)),
+        Err(e) => {
+            return Err(LogError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let io = |e: std::io::Error| LogError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let len = f.metadata().map_err(io)?.len();
+    if len == 0 {
+        return Ok((genesis, false));
+    }
+    // Read the tail (the last line fits in 1 MiB; events are small).
+    let start = len.saturating_sub(1 << 20);
+    f.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).map_err(io)?;
+    let partial = buf.last() != Some(&b'\n');
+    let complete = match buf.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &buf[..end],
+        None => return Ok((genesis, partial)),
+    };
+    let last = complete.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(last);
+    match parse_line(&text) {
+        Ok(line) => Ok((
+            Head {
+                seq: line.seq,
+                hash: line.hash,
+            },
+            partial,
+        )),
+        Err(message) => Err(LogError::Foreign {
+            path: path.display().to_string(),
+            message,
+        }),
+    }
+}
+
+struct Writer {
+    opts: LogOptions,
+    file: File,
+    size: u64,
+    head: Head,
+    stats: Arc<LogStats>,
+}
+
+impl Writer {
+    fn run(&mut self, rx: Receiver<Msg>) {
+        let (max_events, window) = match self.opts.durability {
+            Durability::Always => (GROUP_EVENTS, Duration::ZERO),
+            Durability::Group => (GROUP_EVENTS, GROUP_DELAY),
+        };
+        let mut stop = false;
+        while !stop {
+            let first = match rx.recv() {
+                Ok(Msg::Event(e, ack)) => (e, ack),
+                Ok(Msg::Shutdown) | Err(_) => break,
+            };
+            let mut batch = vec![first];
+            let deadline = Instant::now() + window;
+            while batch.len() < max_events {
+                let now = Instant::now();
+                let msg = if now >= deadline {
+                    match rx.try_recv() {
+                        Ok(m) => m,
+                        Err(_) => break,
+                    }
+                } else {
+                    match rx.recv_timeout(deadline - now) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            stop = true;
+                            break;
+                        }
+                    }
+                };
+                match msg {
+                    Msg::Event(e, ack) => batch.push((e, ack)),
+                    Msg::Shutdown => {
+                        stop = true;
+                        break;
+                    }
+                }
+            }
+            self.write_batch(batch);
+        }
+        // Drain what is left, then sync.
+        let rest: Vec<_> = rx
+            .try_iter()
+            .filter_map(|m| match m {
+                Msg::Event(e, ack) => Some((e, ack)),
+                Msg::Shutdown => None,
+            })
+            .collect();
+        if !rest.is_empty() {
+            self.write_batch(rest);
+        }
+    }
+
+    fn write_batch(&mut self, batch: Vec<(Map<String, Value>, Option<Ack>)>) {
+        let mut text = String::new();
+        let mut seqs = Vec::with_capacity(batch.len());
+        let mut head = self.head.clone();
+        for (event, _) in &batch {
+            let (line, next) = chain_line(event.clone(), &head);
+            text.push_str(&line);
+            text.push('\n');
+            seqs.push(next.seq);
+            head = next;
+        }
+        let result = self
+            .file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        match result {
+            Ok(()) => {
+                self.head = head;
+                self.size += text.len() as u64;
+                self.stats
+                    .written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.stats.syncs.fetch_add(1, Ordering::Relaxed);
+                for ((_, ack), seq) in batch.into_iter().zip(seqs) {
+                    if let Some(Ack(tx)) = ack {
+                        let _ = tx.send(Ok(seq));
+                    }
+                }
+                if self.opts.rotate_bytes.is_some_and(|max| self.size >= max) {
+                    self.rotate();
+                }
+            }
+            Err(e) => {
+                // Loud: stderr once per failure, counters, and every waiter told. A failed
+                // write may have left part of a line: later writes start a new file.
+                eprintln!(
+                    "modelsec: cannot write the event log `{}`: {e}; {} event(s) lost",
+                    self.opts.path.display(),
+                    batch.len()
+                );
+                self.stats.failed.store(true, Ordering::Relaxed);
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .dropped
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                for (_, ack) in batch {
+                    if let Some(Ack(tx)) = ack {
+                        let _ = tx.send(Err(format!("cannot write the event log: {e}")));
+                    }
+                }
+                self.rotate();
+            }
+        }
+    }
+
+    fn rotate(&mut self) {
+        let path = self.opts.path.clone();
+        let _ = self.file.sync_all();
+        let previous = match rotate_file(&path, &path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!(
+                    "modelsec: cannot rotate the event log `{}`: {e}",
+                    path.display()
+                );
+                self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        match open_append(&path) {
+            Ok(f) => {
+                self.file = f;
+                self.size = 0;
+                let mut ev = Map::new();
+                ev.insert("kind".into(), "health".into());
+                ev.insert("event".into(), "rotated".into());
+                ev.insert(
+                    "previous_file".into(),
+                    previous
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                        .into(),
+                );
+                self.write_batch(vec![(ev, None)]);
+            }
+            Err(e) => {
+                eprintln!(
+                    "modelsec: cannot open a new event log `{}`: {e}",
+                    path.display()
+                );
+                self.stats.failed.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// RFC 3339 UTC with microseconds, from the system clock.
+pub fn now_rfc3339() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
+/// The line for `event` after `head`, and the new head.
+fn chain_line(mut event: Map<String, Value>, head: &Head) -> (String, Head) {
+    let seq = head.seq.wrapping_add(1);
+    event.insert("schema".into(), SCHEMA.into());
+    event.insert("seq".into(), seq.into());
+    event.insert("prev".into(), head.hash.clone().into());
+    event
+        .entry("time".to_string())
+        .or_insert_with(|| now_rfc3339().into());
+    event.remove("hash");
+    let canonical = Value::Object(event).to_string();
+    let hash = blake3::hash(canonical.as_bytes()).to_hex().to_string();
+    let line = format!(
+        "{},\"hash\":\"{hash}\"}}",
+        &canonical[..canonical.len() - 1]
+    );
+    (line, Head { seq, hash })
+}
+
+/// One line, taken apart.
+struct Line {
+    seq: u64,
+    prev: String,
+    hash: String,
+    /// Whether the hash matches the canonical text.
+    hash_ok: bool,
+}
+
+fn parse_line(text: &str) -> Result<Line, String> {
+    const TAIL: usize = ",\"hash\":\"\"}".len() + 64;
+    if text.len() < TAIL + 2 || !text.ends_with("\"}") {
+        return Err("no trailing \"hash\" member".into());
+    }
+    let cut = text.len() - TAIL;
+    let (body, tail) = text.split_at(cut);
+    let hash = tail
+        .strip_prefix(",\"hash\":\"")
+        .and_then(|t| t.strip_suffix("\"}"))
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or("no trailing \"hash\" member")?;
+    let canonical = format!("{body}}}");
+    let v: Value = serde_json::from_str(&canonical).map_err(|e| format!("not JSON: {e}"))?;
+    if v.get("schema").and_then(Value::as_str) != Some(SCHEMA) {
+        return Err(format!("no \"schema\": \"{SCHEMA}\""));
+    }
+    let seq = v
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or("no \"seq\" number")?;
+    let prev = v
+        .get("prev")
+        .and_then(Value::as_str)
+        .ok_or("no \"prev\" hash")?
+        .to_string();
+    let hash_ok = blake3::hash(canonical.as_bytes()).to_hex().as_str() == hash;
+    Ok(Line {
+        seq,
+        prev,
+        hash: hash.to_string(),
+        hash_ok,
+    })
+}
+
+/// Verify log files given in chain order (rotated files first, the active one last): every
+/// line's hash, and `seq`/`prev` continuity within and across files. Findings name the file
+/// and the first bad line of each break.
+pub fn verify(paths: &[PathBuf]) -> Report {
+    use super::rules::log as r;
+    let mut report = Report::new("log verify", r::ALL);
+    report.targets = paths.iter().map(|p| p.display().to_string()).collect();
+    let mut head: Option<Head> = None;
+    let mut events = 0u64;
+    let mut first_seq = None;
+    for (fi, path) in paths.iter().enumerate() {
+        let shown = path.display().to_string();
+        let at = |line: usize| Location {
+            path: shown.clone(),
+            line: Some(line as u64),
+            ..Location::default()
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                report.push(
+                    Finding::new(&r::LOG_UNREADABLE, format!("cannot read: {e}"))
+                        .at(Location::path(shown.clone())),
+                );
+                head = None;
+                continue;
+            }
+        };
+        let complete_to = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut lines: Vec<&[u8]> = bytes[..complete_to].split(|&b| b == b'\n').collect();
+        lines.pop(); // the empty piece after the last newline
+        for (i, raw) in lines.into_iter().enumerate() {
+            let n = i + 1;
+            let text = match std::str::from_utf8(raw) {
+                Ok(t) => t,
+                Err(_) => {
+                    report.push(Finding::new(&r::LOG_MALFORMED, "the line is not UTF-8").at(at(n)));
+                    head = None;
+                    continue;
+                }
+            };
+            let line = match parse_line(text) {
+                Ok(l) => l,
+                Err(m) => {
+                    report.push(Finding::new(&r::LOG_MALFORMED, m).at(at(n)));
+                    head = None;
+                    continue;
+                }
+            };
+            events += 1;
+            first_seq.get_or_insert(line.seq);
+            if !line.hash_ok {
+                report.push(
+                    Finding::new(
+                        &r::LOG_EDITED,
+                        format!(
+                            "event seq {}: the hash does not match the line's content (the line was edited)",
+                            line.seq
+                        ),
+                    )
+                    .at(at(n)),
+                );
+            }
+            match &head {
+                None if fi == 0 && n == 1 && (line.seq != 0 || line.prev != GENESIS) => {
+                    report.push(
+                            Finding::new(
+                                &r::LOG_STARTS_MID_CHAIN,
+                                format!(
+                                    "the first file starts at seq {}; give the files before it to check the chain from the start",
+                                    line.seq
+                                ),
+                            )
+                            .at(at(n)),
+                        );
+                }
+                Some(h) if line.prev != h.hash || line.seq != h.seq.wrapping_add(1) => {
+                    let what = if line.seq <= h.seq {
+                        format!(
+                            "event seq {} follows seq {}: lines were reordered, duplicated or inserted",
+                            line.seq, h.seq
+                        )
+                    } else if line.seq > h.seq.wrapping_add(1) {
+                        format!(
+                            "event seq {} follows seq {}: {} event(s) are missing (deleted or truncated)",
+                            line.seq,
+                            h.seq,
+                            line.seq - h.seq - 1
+                        )
+                    } else {
+                        format!(
+                            "event seq {}: `prev` is not the hash of the line before it (a line was replaced)",
+                            line.seq
+                        )
+                    };
+                    let what = if n == 1 && fi > 0 {
+                        format!(
+                            "{what}; at the start of this file, after `{}`",
+                            paths[fi - 1].display()
+                        )
+                    } else {
+                        what
+                    };
+                    report.push(Finding::new(&r::LOG_CHAIN_BROKEN, what).at(at(n)));
+                }
+                // In order; or after a malformed line or an unreadable file, where the chain
+                // resynchronises silently (that break is already reported).
+                _ => {}
+            }
+            head = Some(Head {
+                seq: line.seq,
+                hash: line.hash,
+            });
+        }
+        if complete_to < bytes.len() {
+            let n = bytes[..complete_to].iter().filter(|&&b| b == b'\n').count() + 1;
+            report.push(
+                Finding::new(
+                    &r::LOG_PARTIAL_TAIL,
+                    format!(
+                        "{} byte(s) after the last complete line: a write cut short (a crash); the events before it are intact",
+                        bytes.len() - complete_to
+                    ),
+                )
+                .at(at(n)),
+            );
+        }
+    }
+    if let Some(first) = report.findings.iter().find(|f| f.severity.fails())
+        && let Some(loc) = &first.location
+    {
+        report.fact(
+            "first_bad_line",
+            format!("{}:{}", loc.path, loc.line.unwrap_or(0)),
+        );
+    }
+    report.fact("events", events);
+    report.fact("files", paths.len());
+    if let Some(s) = first_seq {
+        report.fact("first_seq", s);
+    }
+    if let Some(h) = &head {
+        report.fact("last_seq", h.seq);
+        report.fact("head", h.hash.clone());
+    }
+    report.finish();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(i: usize) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("kind".into(), "request".into());
+        m.insert("n".into(), i.into());
+        m
+    }
+
+    fn write(path: &Path, n: usize, durability: Durability, rotate: Option<u64>) {
+        let log = EventLog::open(LogOptions {
+            path: path.to_path_buf(),
+            durability,
+            rotate_bytes: rotate,
+        })
+        .unwrap();
+        for i in 0..n {
+            if durability == Durability::Always {
+                log.log_durable(event(i)).unwrap();
+            } else {
+                assert!(log.log(event(i)));
+            }
+        }
+        log.close();
+    }
+
+    fn rules_of(r: &Report) -> Vec<String> {
+        r.findings.iter().map(|f| f.rule_id.clone()).collect()
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn a_written_log_verifies_and_a_reopened_one_continues_the_chain() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("events.jsonl");
+        write(&p, 100, Durability::Group, None);
+        write(&p, 5, Durability::Always, None);
+        let r = verify(std::slice::from_ref(&p));
+        assert!(r.findings.is_empty(), "{:?}", rules_of(&r));
+        assert_eq!(r.facts["events"], 105);
+        assert_eq!(r.facts["last_seq"], 104);
+        let first: Value = serde_json::from_str(&lines(&p)[0]).unwrap();
+        assert_eq!(first["schema"], SCHEMA);
+        assert_eq!(first["prev"], GENESIS);
+    }
+
+    #[test]
+    fn every_kind_of_tampering_is_found_at_its_line() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("events.jsonl");
+        write(&p, 20, Durability::Group, None);
+        let orig = lines(&p);
+        let check = |name: &str, ls: Vec<String>, rule: &str, line: u64| {
+            let q = t.path().join(name);
+            std::fs::write(&q, ls.join("\n") + "\n").unwrap();
+            let r = verify(&[q]);
+            let first = r
+                .findings
+                .iter()
+                .filter(|f| f.rule_id == rule)
+                .filter_map(|f| f.location.as_ref()?.line)
+                .min()
+                .unwrap_or_else(|| panic!("{name}: {:?}", rules_of(&r)));
+            assert_eq!(first, line, "{name}");
+            assert_eq!(
+                r.facts["first_bad_line"],
+                format!("{}:{line}", t.path().join(name).display()),
+                "{name}"
+            );
+            assert!(r.failed(), "{name}");
+        };
+        let mut edited = orig.clone();
+        edited[7] = edited[7].replace("\"n\":7", "\"n\":8");
+        check("edited", edited, "log/line-edited", 8);
+        let mut deleted = orig.clone();
+        deleted.remove(7);
+        check("deleted", deleted, "log/chain-broken", 8);
+        let mut reordered = orig.clone();
+        reordered.swap(7, 8);
+        check("reordered", reordered, "log/chain-broken", 8);
+        let mut truncated = orig.clone();
+        truncated.drain(5..15);
+        check("truncated", truncated, "log/chain-broken", 6);
+        // Re-hashing an edited line does not help: the next line's `prev` no longer matches.
+        let mut rehashed = orig.clone();
+        let v: Value = serde_json::from_str(&rehashed[3]).unwrap();
+        let mut m = v.as_object().unwrap().clone();
+        m.insert("n".into(), 99.into());
+        let prev = Head {
+            seq: 2,
+            hash: m["prev"].as_str().unwrap().to_string(),
+        };
+        rehashed[3] = chain_line(m, &prev).0;
+        check("rehashed", rehashed, "log/chain-broken", 5);
+        // A partial last line (a crash mid-write) is reported but does not fail.
+        let q = t.path().join("partial");
+        std::fs::write(&q, orig.join("\n") + "\n{\"kind\":\"req").unwrap();
+        let r = verify(&[q]);
+        assert_eq!(rules_of(&r), ["log/partial-tail"]);
+        assert!(!r.failed());
+    }
+
+    #[test]
+    fn rotation_keeps_the_chain_across_files() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("events.jsonl");
+        write(&p, 300, Durability::Group, Some(4096));
+        let mut files: Vec<PathBuf> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|f| f != &p)
+            .collect();
+        files.sort();
+        assert!(files.len() >= 3, "{files:?}");
+        files.push(p.clone());
+        let r = verify(&files);
+        assert!(r.findings.is_empty(), "{:?}", rules_of(&r));
+        // Leaving a rotated file out breaks the chain where it is missing.
+        let mut gap = files.clone();
+        gap.remove(1);
+        let r = verify(&gap);
+        assert_eq!(rules_of(&r), ["log/chain-broken"]);
+        // The active file alone: verifies, noting it starts mid-chain.
+        let r = verify(&[p]);
+        assert_eq!(rules_of(&r), ["log/starts-mid-chain"]);
+    }
+
+    #[test]
+    fn a_partial_line_left_by_a_crash_is_kept_and_the_chain_continues_in_a_new_file() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("events.jsonl");
+        write(&p, 10, Durability::Group, None);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"kind\":\"requ").unwrap();
+        drop(f);
+        write(&p, 3, Durability::Group, None);
+        let old = t.path().join("events.jsonl.000000000000");
+        let r = verify(&[old, p]);
+        assert_eq!(rules_of(&r), ["log/partial-tail"]);
+        assert_eq!(r.facts["last_seq"], 12);
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), "2026-11-23T06:57:36.123456Z".len(), "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
+    }
+}

@@ -1,0 +1,5 @@
+//! `serve`, `proxy` and `log verify`: a runtime monitor that detects misuse of a deployed model
+//! and writes a verifiable event log.
+
+pub mod log;
+pub mod rules;

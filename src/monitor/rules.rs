@@ -1,0 +1,141 @@
+//! Rule catalogues of the monitor: the misuse signals `serve`/`proxy` raise, and what
+//! `log verify` reports. Ids are stable: never rename one, add a new one instead.
+
+/// Misuse signals. Each has a MITRE ATLAS technique ([`atlas`]) and a default action the
+/// config can change (`log`, `throttle`, `block`).
+pub mod signals {
+    use crate::report::{Rule, Severity};
+
+    crate::rule_catalogue! {
+        AUTH_FAILED = ("monitor/auth-failed", Medium,
+            "A request without a valid API key (401)",
+            "clients must send `Authorization: Bearer <key>` with a key whose SHA-256 is in the config; repeated failures are key guessing");
+        RATE = ("monitor/rate-exceeded", Medium,
+            "A client sends faster than its rate limit (token bucket)",
+            "excessive queries precede extraction and denial of service; the limit answers 429 while the client exceeds it");
+        VOLUME = ("monitor/volume-budget", Medium,
+            "A client passed its query budget for the window",
+            "extraction needs volume: a per-client budget is both a detector and a mitigation (ATLAS AML.M0004)");
+        SCHEMA = ("monitor/schema-violation", Medium,
+            "A request does not match the model's inputs: unknown input, wrong dtype or shape, non-finite or out-of-range values (400)",
+            "malformed tensors probe the runtime; the request is refused before inference");
+        OVERSIZE = ("monitor/oversize-payload", Medium,
+            "A request body is larger than the configured limit (413)",
+            "oversized bodies are resource-intensive queries; the body is not read past the limit");
+        OOD = ("monitor/out-of-distribution", Low,
+            "An input is far from the baseline of the sample data (per-feature z-scores)",
+            "out-of-distribution inputs are how evasion starts; look at the client's other signals");
+        EXTRACTION = ("monitor/extraction", High,
+            "A client's queries look like a model-extraction set (PRADA: the distances between its queries stop being normally distributed)",
+            "throttle or block the client, reduce output fidelity (top-1 label only), and review its volume");
+        PROBING = ("monitor/probing", High,
+            "Near-duplicate queries: many inputs share fingerprints with earlier ones, the signature of query-based attacks (Blacklight); counted across all clients, so rotating API keys does not hide it",
+            "block the clients involved; allow-list known benign optimisers (explainers, red teams) per client");
+        BOUNDARY_WALK = ("monitor/boundary-walk", High,
+            "A client's near-duplicate queries flip the label at low margins: a decision-boundary search",
+            "a label-only evasion or membership-inference attack is in progress; block the client");
+        HARVEST = ("monitor/output-harvesting", Low,
+            "A client requests full score vectors at high volume",
+            "score vectors make extraction and inversion cheap; return the label only where scores are not needed (ATLAS AML.M0002)");
+        OVERLOAD = ("monitor/overload", Medium,
+            "The server shed a request because it was at capacity (503)",
+            "raise capacity or lower client limits; a flood may be a denial-of-service attempt");
+        LOG_DROPPED = ("monitor/log-dropped", High,
+            "Events were dropped because the event log could not keep up or could not write",
+            "check the log's disk; in `always` durability no request is answered without its event");
+    }
+
+    /// The MITRE ATLAS (v5.6.0) technique of each signal: (signal id, technique id, name).
+    pub const ATLAS: &[(&str, &str, &str)] = &[
+        (
+            "monitor/auth-failed",
+            "AML.T0040",
+            "AI Model Inference API Access",
+        ),
+        (
+            "monitor/rate-exceeded",
+            "AML.T0034.000",
+            "Excessive Queries",
+        ),
+        (
+            "monitor/volume-budget",
+            "AML.T0034.000",
+            "Excessive Queries",
+        ),
+        (
+            "monitor/schema-violation",
+            "AML.T0034.001",
+            "Resource-Intensive Queries",
+        ),
+        (
+            "monitor/oversize-payload",
+            "AML.T0034.001",
+            "Resource-Intensive Queries",
+        ),
+        ("monitor/out-of-distribution", "AML.T0015", "Evade AI Model"),
+        ("monitor/extraction", "AML.T0024.002", "Extract AI Model"),
+        ("monitor/probing", "AML.T0043.001", "Black-Box Optimization"),
+        (
+            "monitor/boundary-walk",
+            "AML.T0043.001",
+            "Black-Box Optimization",
+        ),
+        (
+            "monitor/output-harvesting",
+            "AML.T0063",
+            "Discover AI Model Outputs",
+        ),
+        ("monitor/overload", "AML.T0029", "Denial of AI Service"),
+        ("monitor/log-dropped", "AML.T0029", "Denial of AI Service"),
+    ];
+
+    /// The ATLAS technique (id, name) of a signal.
+    pub fn atlas(id: &str) -> Option<(&'static str, &'static str)> {
+        ATLAS.iter().find(|a| a.0 == id).map(|a| (a.1, a.2))
+    }
+}
+
+/// What `modelsec log verify` reports.
+pub mod log {
+    use crate::report::{Rule, Severity};
+
+    crate::rule_catalogue! {
+        LOG_EDITED = ("log/line-edited", Critical,
+            "A line's hash does not match its content: the event was edited after it was written",
+            "treat the log after this point as untrusted; restore it from a copy shipped elsewhere");
+        LOG_CHAIN_BROKEN = ("log/chain-broken", Critical,
+            "The hash chain breaks here: lines were deleted, inserted, reordered or replaced (or rotated files are missing or out of order)",
+            "give every file in order (`<log>.* <log>`); otherwise the log was tampered with");
+        LOG_MALFORMED = ("log/malformed-line", High,
+            "A line is not a modelsec event (no trailing hash, not JSON, wrong schema)",
+            "the file was edited or is not an event log");
+        LOG_UNREADABLE = ("log/unreadable", High,
+            "A log file could not be read",
+            "check the path and permissions; an unreadable log is not a verified one");
+        LOG_STARTS_MID_CHAIN = ("log/starts-mid-chain", Info,
+            "The first file given does not start at the chain's beginning (seq 0)",
+            "give the rotated files before it to verify the whole history");
+        LOG_PARTIAL_TAIL = ("log/partial-tail", Info,
+            "The file ends in part of a line: a write cut short by a crash",
+            "expected after a crash; the complete lines before it verify, and the writer continues the chain in a new file");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_signal_has_an_atlas_technique_and_ids_are_unique() {
+        for r in super::signals::ALL {
+            assert!(super::signals::atlas(r.id).is_some(), "{}", r.id);
+        }
+        let mut ids: Vec<&str> = super::signals::ALL
+            .iter()
+            .chain(super::log::ALL)
+            .map(|r| r.id)
+            .collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+}
