@@ -10,6 +10,7 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
   range_len.onnx      Y = Range(0, n, 1) for an int64 scalar input n (input-controlled allocation)
   int_inputs.onnx     int32 token ids through an embedding Gather, a bool mask, uint8 pixels
   *_rows.npy          a few real rows per classifier, for seeds
+  digits_benign.npy   500 other digits rows: benign traffic for the monitor tests
 Deterministic: fixed random_state everywhere.
 """
 import os
@@ -53,6 +54,9 @@ save(to_onnx(mlp, Xd[:1], options={id(mlp): {"zipmap": False}}, target_opset=OPS
 rf = RandomForestClassifier(n_estimators=10, max_depth=8, random_state=0).fit(Xd, yd)
 save(to_onnx(rf, Xd[:1], options={id(rf): {"zipmap": False}}, target_opset=OPSET), "digits_rf.onnx")
 np.save(os.path.join(out, "digits_rows.npy"), Xd[:40])
+# Held-out rows for the monitor's benign traffic (serve tests, bench/monitor.sh): every
+# third row from 40 on, so each benign client sends distinct, natural inputs.
+np.save(os.path.join(out, "digits_benign.npy"), Xd[40::3][:500])
 
 x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", "n"])
 yv = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", "n"])

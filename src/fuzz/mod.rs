@@ -316,7 +316,7 @@ impl Elem {
     }
 
     /// The smallest and largest value of an integer type (bool: 0..1; u64 capped at i64::MAX).
-    fn int_range(self) -> (i64, i64) {
+    pub(crate) fn int_range(self) -> (i64, i64) {
         match self {
             Elem::I64 | Elem::F32 | Elem::F64 => (i64::MIN, i64::MAX),
             Elem::I32 => (i32::MIN as i64, i32::MAX as i64),
@@ -368,7 +368,7 @@ pub enum Data {
 }
 
 impl Data {
-    fn dtype(&self) -> &'static str {
+    pub(crate) fn dtype(&self) -> &'static str {
         match self {
             Data::F32(..) => "f32",
             Data::F64(..) => "f64",
@@ -376,7 +376,7 @@ impl Data {
         }
     }
 
-    fn shape(&self) -> &[i64] {
+    pub(crate) fn shape(&self) -> &[i64] {
         match self {
             Data::F32(s, _) | Data::F64(s, _) | Data::Int(_, s, _) => s,
         }
@@ -392,7 +392,7 @@ impl Data {
     }
 
     /// The values as f32 (integers converted).
-    fn floats(&self) -> Vec<f32> {
+    pub(crate) fn floats(&self) -> Vec<f32> {
         match self {
             Data::F32(_, v) => v.clone(),
             Data::F64(_, v) => v.iter().map(|&x| x as f32).collect(),
@@ -414,7 +414,7 @@ impl Data {
         }
     }
 
-    fn value(&self) -> ort::Result<DynValue> {
+    pub(crate) fn value(&self) -> ort::Result<DynValue> {
         fn int<T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(
             s: &[i64],
             v: &[i64],
@@ -465,7 +465,7 @@ impl Outputs {
             .sum()
     }
     /// The probabilities output: a 2-D float output named like one, else the first 2-D one.
-    fn probabilities(&self) -> Option<&(String, Vec<i64>, Vec<f32>)> {
+    pub(crate) fn probabilities(&self) -> Option<&(String, Vec<i64>, Vec<f32>)> {
         self.floats
             .iter()
             .find(|(n, s, _)| s.len() == 2 && (n.contains("prob") || n.contains("score")))
@@ -473,7 +473,7 @@ impl Outputs {
     }
 
     /// The label output: a 1-D int64 output named like one, else the first 1-D one.
-    fn label(&self) -> Option<&(String, Vec<i64>, Vec<i64>)> {
+    pub(crate) fn label(&self) -> Option<&(String, Vec<i64>, Vec<i64>)> {
         self.ints
             .iter()
             .find(|(n, s, _)| s.len() == 1 && n.contains("label"))
@@ -512,13 +512,36 @@ impl Outputs {
     }
 }
 
-struct Model {
+/// A model loaded into ONNX Runtime (one session, one intra-op thread).
+pub(crate) struct Model {
     session: Session,
-    inputs: Vec<InputSpec>,
+    pub(crate) inputs: Vec<InputSpec>,
 }
 
 impl Model {
-    fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
+    /// The declared outputs (name, dtype, dims).
+    pub(crate) fn outputs(&self) -> Vec<InputSpec> {
+        self.session
+            .outputs()
+            .iter()
+            .map(|o| match o.dtype() {
+                ValueType::Tensor { ty, shape, .. } => InputSpec {
+                    name: o.name().to_string(),
+                    dtype: ty.to_string(),
+                    dims: shape.iter().copied().collect(),
+                    elem: elem_of(*ty),
+                },
+                other => InputSpec {
+                    name: o.name().to_string(),
+                    dtype: other.to_string(),
+                    dims: vec![],
+                    elem: None,
+                },
+            })
+            .collect()
+    }
+
+    pub(crate) fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
         let mut values = Vec::with_capacity(data.len());
         for (name, d) in data {
             values.push((name.clone(), d.value().map_err(|e| e.to_string())?));
@@ -565,7 +588,7 @@ fn elem_of(ty: TensorElementType) -> Option<Elem> {
     }
 }
 
-fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> {
+pub(crate) fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> {
     let (env, lib) = runtime::environment()?;
     let model_err = |e: ort::Error| FuzzError::Model {
         path: path.display().to_string(),

@@ -66,6 +66,20 @@ Exit codes:
   1  a contract defect, a crash or hang, or robust accuracy below --min-robust-accuracy
   2  could not run (ONNX Runtime missing, model not loadable, bad seeds file)";
 
+const SERVE_HELP: &str = "\
+Routes: GET /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}, POST \
+/v2/models/{name}/infer (Open Inference Protocol v2), GET /metrics (Prometheus).
+
+Per request: capacity (503), API key (401), blocked client (403), body limit (413), rate and \
+volume (429), tensor schema and baseline ranges (400); after inference the detectors: \
+out-of-distribution, extraction (PRADA), near-duplicate probing across all clients \
+(Blacklight-style), boundary walk, output harvesting. Every request and finding is a JSON \
+Lines event in a hash-chained log (`modelsec log verify`). Stop with SIGINT or SIGTERM.
+
+Exit codes:
+  0  stopped cleanly
+  2  could not start (model, config, log or address)";
+
 /// Secure-AI-development toolkit: sign, verify and scan models; check deployment configs.
 #[derive(Debug, Parser)]
 #[command(name = "modelsec", version, about, after_help = EXIT_CODES)]
@@ -300,11 +314,41 @@ is written in either case).")]
         #[arg(long, value_enum, default_value_t = ManifestFormat::Human)]
         format: ManifestFormat,
     },
+    /// Serve an ONNX model over the Open Inference Protocol v2 REST API with the misuse
+    /// monitor in the request path and a hash-chained event log.
+    #[command(after_help = SERVE_HELP)]
+    Serve {
+        /// The model (.onnx). It is scanned first and not served if the scan finds something.
+        model: PathBuf,
+        /// monitor.toml: API keys (as SHA-256), limits, signal actions, allow-lists, log.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// Event log path (overrides the config's [log] path).
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        /// When an event counts as written (overrides the config).
+        #[arg(long, value_enum)]
+        durability: Option<DurabilityArg>,
+        /// Sample rows of normal traffic (.npy, .csv, .jsonl): ranges, OOD baseline.
+        #[arg(long, value_name = "ROWS")]
+        baseline: Option<PathBuf>,
+    },
     /// The monitor's event log (`serve`, `proxy`).
     Log {
         #[command(subcommand)]
         command: LogCommand,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DurabilityArg {
+    /// fdatasync before the response: no acknowledged event is lost.
+    Always,
+    /// fdatasync every 64 events or 50 ms: a crash loses at most that window.
+    Group,
 }
 
 /// `modelsec log …`

@@ -167,6 +167,14 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             allow_symlinks,
             format,
         } => manifest(&model, ignore, allow_symlinks, format),
+        Command::Serve {
+            model,
+            config,
+            listen,
+            log,
+            durability,
+            baseline,
+        } => serve(model, config, listen, log, durability, baseline),
         Command::Log {
             command: cli::LogCommand::Verify { files, format },
         } => {
@@ -937,6 +945,73 @@ fn fuzz(
     report.render(to_format(format), &mut stdout)?;
     stdout.flush()?;
     Ok(report.exit_status())
+}
+
+fn serve(
+    model: PathBuf,
+    config: Option<PathBuf>,
+    listen: std::net::SocketAddr,
+    log: Option<PathBuf>,
+    durability: Option<cli::DurabilityArg>,
+    baseline: Option<PathBuf>,
+) -> Result<ExitStatus> {
+    use modelsec::monitor::config::Config;
+    use modelsec::monitor::log::Durability;
+    let (mut cfg, digest) = match &config {
+        Some(p) => {
+            let text = std::fs::read(p)
+                .with_context(|| format!("cannot read the config `{}`", p.display()))?;
+            let digest = format!(
+                "sha256:{}",
+                hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text))
+            );
+            (Config::load(p)?, Some(digest))
+        }
+        None => (Config::default(), None),
+    };
+    if let Some(l) = log {
+        cfg.log.path = l;
+    }
+    if let Some(d) = durability {
+        cfg.log.durability = match d {
+            cli::DurabilityArg::Always => Durability::Always,
+            cli::DurabilityArg::Group => Durability::Group,
+        };
+    }
+    if let Some(b) = baseline {
+        cfg.detect.baseline = Some(b);
+    }
+    if !model.is_file() {
+        bail!("`{}` does not exist; check the path", model.display());
+    }
+    // The model file is untrusted: the static scan first, as `fuzz` does.
+    let policy = scan::Policy::builtin();
+    let shown = model.display().to_string();
+    let root = model.parent().unwrap_or(Path::new("."));
+    let scanned = scan::scan_file(&model, &shown, root, &policy);
+    let bad: Vec<String> = scanned
+        .findings
+        .iter()
+        .filter(|f| f.severity.fails())
+        .map(|f| format!("{} ({})", f.rule_id, f.message))
+        .collect();
+    if !bad.is_empty() {
+        bail!("not serving `{shown}`: the scan found {}", bad.join("; "));
+    }
+    let log_path = cfg.log.path.display().to_string();
+    let mode = format!("{:?}", cfg.log.durability).to_lowercase();
+    let opts = modelsec::monitor::server::ServeOptions {
+        model,
+        config: cfg,
+        listen,
+        config_digest: digest,
+    };
+    modelsec::monitor::server::serve(opts, |addr| {
+        eprintln!(
+            "modelsec serve: listening on http://{addr} (Open Inference Protocol v2); events -> {log_path} (durability {mode})"
+        );
+    })?;
+    Ok(ExitStatus::Clean)
 }
 
 /// Write `--junit FILE` (atomically), if asked.

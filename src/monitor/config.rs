@@ -1,0 +1,324 @@
+//! `monitor.toml`: who may call, how much, what each signal does, where events go. Every key
+//! has a default, so the monitor runs with no file (auth off, clients by address); unknown keys
+//! are errors, with the line and column.
+
+use super::log::Durability;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a signal does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Write a finding event; serve the request.
+    Log,
+    /// Answer 429 while the condition holds.
+    Throttle,
+    /// Refuse this request and, for detectors, every later one from the client (403) for
+    /// `block_seconds`.
+    Block,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: Server,
+    pub auth: Auth,
+    pub limits: Limits,
+    pub log: Log,
+    pub detect: Detect,
+    /// Per-signal overrides: `[signals."monitor/probing"] action = "block"`.
+    pub signals: BTreeMap<String, SignalConfig>,
+    /// Clients whose listed signals never fire (known benign optimisers, red teams).
+    pub allow: Vec<Allow>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    /// Larger request bodies are refused with 413 before they are read.
+    pub max_body_bytes: usize,
+    /// Requests in flight at once; more are shed with 503.
+    pub max_in_flight: usize,
+    /// Clients whose state is kept (least recently seen evicted first).
+    pub max_clients: usize,
+    /// The model's name in the API (default: the file's stem).
+    pub model_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// Require `Authorization: Bearer <key>`; when off, clients are told apart by address.
+    pub required: bool,
+    pub keys: Vec<Key>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Key {
+    /// The client's name in events and metrics.
+    pub client: String,
+    /// Hex SHA-256 of the key (`printf %s KEY | sha256sum`); keys themselves are never stored.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Sustained requests per second per client (token bucket); 0 disables.
+    pub rate: f64,
+    /// Bucket size: requests a client may send at once.
+    pub burst: f64,
+    /// Requests per client per `volume_window_seconds`; 0 disables.
+    pub volume: u64,
+    pub volume_window_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Log {
+    pub path: PathBuf,
+    pub durability: Durability,
+    /// Rotate the file past this size (0: never).
+    pub rotate_bytes: u64,
+    /// Also log raw inputs (off: digests and summary statistics only).
+    pub log_inputs: bool,
+    /// Log a request event for every request (off: findings and health only).
+    pub requests: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Detect {
+    /// Sample rows (.npy, .csv, .jsonl) of normal traffic: the out-of-distribution baseline,
+    /// the value ranges the schema check enforces, and the probing threshold's calibration.
+    pub baseline: Option<PathBuf>,
+    /// A finding of one signal for one client is written at most once per this many seconds.
+    pub cooldown_seconds: u64,
+    /// How long a `block` action lasts.
+    pub block_seconds: u64,
+    /// Out-of-distribution: a feature's |z| beyond this counts, and a share of features
+    /// beyond `ood_share` fires.
+    pub ood_z: f32,
+    pub ood_share: f32,
+    /// Probing: the global fingerprint window (queries remembered across all clients).
+    pub probing_window: usize,
+    /// Probing: matching hashes (of 50) that make a query a near duplicate.
+    pub probing_match: usize,
+    /// Probing: near-duplicate queries by one client before the signal fires.
+    pub probing_queries: usize,
+    /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
+    /// `extraction_min_queries`.
+    pub extraction_w: f64,
+    pub extraction_min_queries: usize,
+    /// Boundary walk: label flips at margins below `boundary_margin` among near duplicates.
+    pub boundary_flips: usize,
+    pub boundary_margin: f32,
+    /// Output harvesting: full score vectors a client may fetch per volume window.
+    pub harvest_scores: u64,
+    /// Secret for the keyed fingerprints and digests (hex, 32 bytes); random per run when
+    /// absent, which makes digests unlinkable across restarts.
+    pub key: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalConfig {
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allow {
+    pub client: String,
+    /// Signal ids (or `*`).
+    pub signals: Vec<String>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            max_body_bytes: 1 << 20,
+            max_in_flight: 256,
+            max_clients: 10_000,
+            model_name: None,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            rate: 100.0,
+            burst: 200.0,
+            volume: 100_000,
+            volume_window_seconds: 86_400,
+        }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            path: PathBuf::from("modelsec-events.jsonl"),
+            durability: Durability::Group,
+            rotate_bytes: 100 << 20,
+            log_inputs: false,
+            requests: true,
+        }
+    }
+}
+
+impl Default for Detect {
+    fn default() -> Self {
+        Detect {
+            baseline: None,
+            cooldown_seconds: 60,
+            block_seconds: 600,
+            ood_z: 6.0,
+            ood_share: 0.1,
+            probing_window: 20_000,
+            probing_match: 25,
+            probing_queries: 10,
+            extraction_w: 0.9,
+            extraction_min_queries: 100,
+            boundary_flips: 5,
+            boundary_margin: 0.2,
+            harvest_scores: 10_000,
+            key: None,
+        }
+    }
+}
+
+/// A config problem (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Read and validate `path`; relative paths in it are taken from its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let err = |m: String| ConfigError {
+            path: path.display().to_string(),
+            message: m,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut c = Config::parse(&text).map_err(err)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if c.log.path.is_relative() {
+            c.log.path = dir.join(&c.log.path);
+        }
+        if let Some(b) = &c.detect.baseline
+            && b.is_relative()
+        {
+            c.detect.baseline = Some(dir.join(b));
+        }
+        Ok(c)
+    }
+
+    /// Parse and validate config text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let mut problems = vec![];
+        for k in &self.auth.keys {
+            if k.sha256.len() != 64 || !k.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                problems.push(format!(
+                    "auth key of `{}`: sha256 must be 64 hex digits (printf %s KEY | sha256sum)",
+                    k.client
+                ));
+            }
+        }
+        if self.auth.required && self.auth.keys.is_empty() {
+            problems.push("auth.required is on but there are no [[auth.keys]]".into());
+        }
+        for id in self.signals.keys() {
+            if !super::rules::signals::ALL.iter().any(|r| r.id == id) {
+                problems.push(format!("[signals.\"{id}\"]: no such signal"));
+            }
+        }
+        for a in &self.allow {
+            for s in &a.signals {
+                if s != "*" && !super::rules::signals::ALL.iter().any(|r| r.id == s) {
+                    problems.push(format!("[[allow]] for `{}`: no signal `{s}`", a.client));
+                }
+            }
+        }
+        if self.limits.rate < 0.0 || self.limits.burst < 1.0 && self.limits.rate > 0.0 {
+            problems.push("limits: rate must be >= 0 and burst >= 1".into());
+        }
+        if self.server.max_in_flight == 0 || self.server.max_clients == 0 {
+            problems.push("server: max_in_flight and max_clients must be > 0".into());
+        }
+        if let Some(k) = &self.detect.key
+            && (k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            problems.push("detect.key must be 64 hex digits (32 bytes)".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// The action for a signal: the config's, else the signal's default.
+    pub fn action(&self, id: &str) -> Action {
+        use super::rules::signals as s;
+        if let Some(c) = self.signals.get(id) {
+            return c.action;
+        }
+        match id {
+            _ if id == s::RATE.id || id == s::VOLUME.id => Action::Throttle,
+            _ if id == s::AUTH_FAILED.id || id == s::SCHEMA.id || id == s::OVERSIZE.id => {
+                Action::Block
+            }
+            _ => Action::Log,
+        }
+    }
+
+    /// Whether `client` is allow-listed for `signal`.
+    pub fn allowed(&self, client: &str, signal: &str) -> bool {
+        self.allow
+            .iter()
+            .any(|a| a.client == client && a.signals.iter().any(|s| s == "*" || s == signal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_mistakes_are_named() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.limits.rate, 100.0);
+        assert_eq!(c.action("monitor/probing"), Action::Log);
+        assert_eq!(c.action("monitor/rate-exceeded"), Action::Throttle);
+        let e = Config::parse("[limits]\nrat = 3\n").unwrap_err();
+        assert!(e.contains("unknown field `rat`"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let e = Config::parse("[signals.\"monitor/nope\"]\naction = \"log\"\n").unwrap_err();
+        assert!(e.contains("no such signal"), "{e}");
+        let e = Config::parse("[auth]\nrequired = true\n").unwrap_err();
+        assert!(e.contains("no [[auth.keys]]"), "{e}");
+        let e = Config::parse("[[auth.keys]]\nclient = \"a\"\nsha256 = \"xyz\"\n").unwrap_err();
+        assert!(e.contains("64 hex digits"), "{e}");
+        let c = Config::parse(
+            "[signals.\"monitor/probing\"]\naction = \"block\"\n[[allow]]\nclient = \"lime\"\nsignals = [\"monitor/probing\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.action("monitor/probing"), Action::Block);
+        assert!(c.allowed("lime", "monitor/probing"));
+        assert!(!c.allowed("lime", "monitor/extraction"));
+    }
+}

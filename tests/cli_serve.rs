@@ -1,0 +1,499 @@
+//! `modelsec serve` on loopback with the digits MLP (tests/fixtures/onnx), driven over HTTP:
+//! benign traffic, an extraction session, Square attacks (one key and split over five keys),
+//! bad auth, schema violations, oversize bodies, rate limits, the event log's chain, and what
+//! a SIGKILL leaves in the log under each durability setting. ONNX Runtime comes from
+//! scripts/ort.sh (scripts/test.sh runs it first).
+
+use modelsec::fuzz::Rng;
+use modelsec::fuzz::attack::{self, Attack, Oracle};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx")
+}
+
+fn digits() -> Vec<Vec<f32>> {
+    modelsec::fuzz::read_npy_rows(&models().join("digits_rows.npy")).unwrap()
+}
+
+/// 500 held-out digits rows: natural, distinct inputs for benign clients.
+fn benign_rows() -> Vec<Vec<f32>> {
+    modelsec::fuzz::read_npy_rows(&models().join("digits_benign.npy")).unwrap()
+}
+
+/// A running `modelsec serve`; killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(config: &str, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("monitor.toml");
+        std::fs::write(&cfg, config).unwrap();
+        let log = dir.path().join("events.jsonl");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modelsec"))
+            .arg("serve")
+            .arg(models().join("digits_mlp.onnx"))
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&cfg)
+            .arg("--log")
+            .arg(&log)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in: {line}"))
+            .to_string();
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = err.read_to_string(&mut sink);
+        });
+        Server {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// One HTTP/1.1 request; (status, body).
+    fn http(&self, method: &str, path: &str, key: Option<&str>, body: &[u8]) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        let auth = key
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let _ = s.write_all(body);
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        let text = String::from_utf8_lossy(&resp).to_string();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        (status, body)
+    }
+
+    fn infer(&self, key: Option<&str>, rows: &[Vec<f32>]) -> (u16, Value) {
+        let data: Vec<f32> = rows.iter().flatten().copied().collect();
+        let body = json!({ "inputs": [{ "name": "X", "shape": [rows.len(), 64], "datatype": "FP32", "data": data }] });
+        let (code, text) = self.http(
+            "POST",
+            "/v2/models/digits_mlp/infer",
+            key,
+            body.to_string().as_bytes(),
+        );
+        (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// SIGTERM, wait, and the events it wrote.
+    fn stop(&mut self) -> Vec<Value> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        events(&self.log)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn events(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn findings<'a>(events: &'a [Value], signal: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["kind"] == "finding" && e["signal"]["id"] == signal)
+        .collect()
+}
+
+fn signal_ids(events: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "finding")
+        .map(|e| e["signal"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+fn keys_config(n: usize) -> String {
+    let mut c = String::from("[auth]\nrequired = true\n");
+    for i in 0..n {
+        c.push_str(&format!(
+            "[[auth.keys]]\nclient = \"client{i}\"\nsha256 = \"{}\"\n",
+            sha256_hex(&format!("key-{i}"))
+        ));
+    }
+    c
+}
+
+fn baseline_flag() -> Vec<String> {
+    vec![
+        "--baseline".into(),
+        models().join("digits_rows.npy").display().to_string(),
+    ]
+}
+
+/// The model as an attack oracle over HTTP, rotating over `keys`.
+struct HttpOracle<'a> {
+    server: &'a Server,
+    keys: Vec<String>,
+    n: usize,
+}
+
+impl Oracle for HttpOracle<'_> {
+    fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>> {
+        let key = self.keys[self.n % self.keys.len()].clone();
+        self.n += 1;
+        let (code, v) = self.server.infer(Some(&key), &[row.to_vec()]);
+        if code != 200 {
+            return None;
+        }
+        let out = v["outputs"]
+            .as_array()?
+            .iter()
+            .find(|o| o["name"] == "probabilities")?;
+        Some(
+            out["data"]
+                .as_array()?
+                .iter()
+                .map(|x| x.as_f64().unwrap_or(0.0) as f32)
+                .collect(),
+        )
+    }
+}
+
+#[test]
+fn oip_v2_routes_metadata_and_metrics() {
+    let mut s = Server::start("", &[]);
+    let (code, body) = s.http("GET", "/v2/health/ready", None, b"");
+    assert_eq!(code, 200);
+    let (code, body2) = s.http("GET", "/v2/models/digits_mlp", None, b"");
+    assert_eq!(code, 200, "{body}");
+    let meta: Value = serde_json::from_str(&body2).unwrap();
+    assert_eq!(meta["inputs"][0]["datatype"], "FP32");
+    assert_eq!(meta["inputs"][0]["shape"], json!([-1, 64]));
+    let rows = digits();
+    let (code, v) = s.infer(None, &rows[..3]);
+    assert_eq!(code, 200, "{v}");
+    let labels = v["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "label")
+        .unwrap();
+    assert_eq!(labels["data"], json!([0, 1, 2]));
+    let (code, _) = s.http("GET", "/v2/models/nope", None, b"");
+    assert_eq!(code, 404);
+    let (code, text) = s.http("GET", "/metrics", None, b"");
+    assert_eq!(code, 200);
+    assert!(
+        text.contains("modelsec_requests_total{code=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE modelsec_request_duration_seconds histogram"));
+    assert!(text.contains("modelsec_signals_total{signal=\"monitor/probing\"} 0"));
+    let ev = s.stop();
+    assert_eq!(ev.first().unwrap()["event"], "started");
+    assert_eq!(ev.last().unwrap()["event"], "stopped");
+    let req = ev.iter().find(|e| e["kind"] == "request").unwrap();
+    assert_eq!(req["request"]["status"], 200);
+    let input = &req["input"]["X"];
+    assert_eq!(input["digest"].as_str().unwrap().len(), 64);
+    assert!(
+        input.get("values").is_none(),
+        "raw inputs are not logged by default"
+    );
+}
+
+#[test]
+fn auth_schema_oversize_and_rate_have_their_status_codes_and_events() {
+    let mut cfg = keys_config(1);
+    cfg.push_str("[server]\nmax_body_bytes = 20000\n[limits]\nrate = 2\nburst = 5\n");
+    let mut s = Server::start(
+        &cfg,
+        &baseline_flag()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let rows = digits();
+    assert_eq!(s.infer(None, &rows[..1]).0, 401);
+    assert_eq!(s.infer(Some("wrong"), &rows[..1]).0, 401);
+    assert_eq!(s.infer(Some("key-0"), &rows[..1]).0, 200);
+    // Schema: wrong dtype, wrong shape, a value far outside the baseline, not JSON.
+    let bad = |body: Value| {
+        s.http(
+            "POST",
+            "/v2/models/digits_mlp/infer",
+            Some("key-0"),
+            body.to_string().as_bytes(),
+        )
+    };
+    let (code, text) =
+        bad(json!({"inputs":[{"name":"X","shape":[1,64],"datatype":"INT64","data":vec![0;64]}]}));
+    assert_eq!(code, 400);
+    assert!(text.contains("datatype `INT64`"), "{text}");
+    let (code, text) =
+        bad(json!({"inputs":[{"name":"X","shape":[1,63],"datatype":"FP32","data":vec![0.0;63]}]}));
+    assert_eq!(code, 400);
+    assert!(text.contains("shape [1, 63]"), "{text}");
+    let mut far = rows[0].clone();
+    far[5] = 1e6;
+    let (code, v) = s.infer(Some("key-0"), &[far]);
+    assert_eq!(code, 400);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the baseline"),
+        "{v}"
+    );
+    // Oversize: refused before the body is read.
+    let big = vec![b' '; 30_000];
+    let (code, _) = s.http("POST", "/v2/models/digits_mlp/infer", Some("key-0"), &big);
+    assert_eq!(code, 413);
+    // Rate: a burst of 5, then 429.
+    let codes: Vec<u16> = (0..10)
+        .map(|_| s.infer(Some("key-0"), &rows[..1]).0)
+        .collect();
+    assert!(codes.contains(&429), "{codes:?}");
+    let ev = s.stop();
+    let ids = signal_ids(&ev);
+    for want in [
+        "monitor/auth-failed",
+        "monitor/schema-violation",
+        "monitor/oversize-payload",
+        "monitor/rate-exceeded",
+    ] {
+        assert!(ids.contains(&want.to_string()), "{want}: {ids:?}");
+    }
+    let f = findings(&ev, "monitor/auth-failed")[0];
+    assert_eq!(f["attack"][0]["technique"]["id"], "AML.T0040");
+    assert!(!f.to_string().contains("key-0"), "keys never reach the log");
+}
+
+#[test]
+fn benign_traffic_raises_nothing_and_attacks_are_caught() {
+    let mut cfg = keys_config(8);
+    cfg.push_str("[limits]\nrate = 0\n");
+    let mut s = Server::start(
+        &cfg,
+        &baseline_flag()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let rows = digits();
+    // Benign: three clients send held-out rows with small noise, 150 distinct rows each.
+    let benign = benign_rows();
+    let mut rng = Rng::new(11);
+    for (q, row) in benign.iter().take(450).enumerate() {
+        let mut x = row.clone();
+        for v in &mut x {
+            *v = (*v + (rng.unit() - 0.5) * 0.02).clamp(0.0, 1.0);
+        }
+        let (code, v) = s.infer(Some(&format!("key-{}", q % 3)), &[x]);
+        assert_eq!(code, 200, "{v}");
+    }
+    let log = s.log.clone();
+    let benign = signal_ids(&events(&log));
+    assert!(benign.is_empty(), "benign traffic raised {benign:?}");
+
+    // A Square attack from one key: probing within 50 queries.
+    let mut oracle = HttpOracle {
+        server: &s,
+        keys: vec!["key-3".into()],
+        n: 0,
+    };
+    let r = attack::attack_row(
+        &mut oracle,
+        Attack::Square,
+        &rows[0],
+        0,
+        0.2,
+        50,
+        &[(0.0, 1.0); 64],
+        &mut Rng::new(5),
+    );
+    assert!(r.is_some());
+    let ev = events(&log);
+    let probing = findings(&ev, "monitor/probing");
+    assert_eq!(probing.len(), 1, "{:?}", signal_ids(&ev));
+    assert_eq!(probing[0]["client"]["id"], "client3");
+
+    // The same attack split over five keys: caught, and the evidence names several clients.
+    let mut oracle = HttpOracle {
+        server: &s,
+        keys: (4..8).map(|i| format!("key-{i}")).collect(),
+        n: 0,
+    };
+    let _ = attack::attack_row(
+        &mut oracle,
+        Attack::Square,
+        &rows[1],
+        1,
+        0.2,
+        50,
+        &[(0.0, 1.0); 64],
+        &mut Rng::new(6),
+    );
+    let ev = events(&log);
+    let split: Vec<&Value> = findings(&ev, "monitor/probing")
+        .into_iter()
+        .filter(|f| f["client"]["id"] != "client3")
+        .collect();
+    assert!(!split.is_empty(), "{:?}", signal_ids(&ev));
+    assert!(
+        split[0]["evidence"]["clients"].as_array().unwrap().len() >= 2,
+        "{}",
+        split[0]
+    );
+
+    // Extraction: synthetic queries (a few seeds, small steps along coordinates).
+    let mut seeds_rng = Rng::new(21);
+    for q in 0..400 {
+        let mut x = rows[q % 4].clone();
+        let f = (seeds_rng.next_u64() % 64) as usize;
+        x[f] = (x[f] + 0.002 * (q / 4) as f32).min(1.0);
+        let _ = s.infer(Some("key-7"), &[x]);
+    }
+    let ev = s.stop();
+    assert!(
+        !findings(&ev, "monitor/extraction").is_empty(),
+        "{:?}",
+        signal_ids(&ev)
+    );
+    let f = findings(&ev, "monitor/extraction")[0];
+    assert_eq!(f["attack"][0]["technique"]["id"], "AML.T0024.002");
+    assert!(f["evidence"]["shapiro_w"].as_f64().unwrap() < 0.9);
+}
+
+#[test]
+fn the_served_log_verifies_and_a_tampered_copy_does_not() {
+    let mut s = Server::start("", &[]);
+    let rows = digits();
+    for r in rows.iter().take(20) {
+        assert_eq!(s.infer(None, std::slice::from_ref(r)).0, 200);
+    }
+    let log = s.log.clone();
+    let _ = s.stop();
+    let bin = env!("CARGO_BIN_EXE_modelsec");
+    let ok = Command::new(bin)
+        .args(["log", "verify"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(10);
+    let t = tempfile::tempdir().unwrap();
+    let copy = t.path().join("copy.jsonl");
+    std::fs::write(&copy, lines.join("\n") + "\n").unwrap();
+    let bad = Command::new(bin)
+        .args(["log", "verify", "--format", "json"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(v["findings"][0]["rule_id"], "log/chain-broken");
+    assert_eq!(v["findings"][0]["location"]["line"], 11);
+}
+
+/// Send `n` requests one after another (about 1 ms apart), then SIGKILL the server. For each
+/// answered request: how long before the kill it was answered, and whether its event is in
+/// the log.
+fn kill_during_load(durability: &str, n: usize) -> Vec<(std::time::Duration, bool)> {
+    let s = Server::start("[limits]\nrate = 0\n", &["--durability", durability]);
+    let rows = digits();
+    let mut answered = Vec::new();
+    for i in 0..n {
+        assert_eq!(s.infer(None, &[rows[i % rows.len()].clone()]).0, 200);
+        answered.push(std::time::Instant::now());
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let _ = Command::new("kill")
+        .args(["-KILL", &s.child.id().to_string()])
+        .status();
+    let killed = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let logged: std::collections::HashSet<String> = events(&s.log)
+        .iter()
+        .filter(|e| e["kind"] == "request")
+        .map(|e| e["request"]["id"].as_str().unwrap().to_string())
+        .collect();
+    answered
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (killed - *t, logged.contains(&format!("{i:016x}"))))
+        .collect()
+}
+
+#[test]
+fn sigkill_loses_nothing_acknowledged_in_always_mode_and_at_most_the_window_in_group_mode() {
+    let always = kill_during_load("always", 200);
+    assert!(
+        always.iter().all(|(_, logged)| *logged),
+        "every answered request has its event on disk"
+    );
+    // group: fdatasync every 64 events or 50 ms; what was answered more than 50 ms (plus the
+    // sync itself and scheduling slack) before the kill is on disk.
+    let group = kill_during_load("group", 300);
+    let lost: Vec<_> = group.iter().filter(|(_, logged)| !logged).collect();
+    assert!(lost.len() <= 64 + 50, "{} lost", lost.len());
+    for (before_kill, _) in &lost {
+        assert!(
+            before_kill.as_millis() < 250,
+            "an event answered {before_kill:?} before the kill was lost"
+        );
+    }
+}
