@@ -10,7 +10,7 @@
 //!   queries are synthetic, as extraction sets are. Inputs of more than 32 values are first
 //!   projected to 32 dimensions with a seeded Gaussian matrix (Johnson–Lindenstrauss).
 //! - [`Probing`]: near-duplicate queries (after Blacklight, Li et al., USENIX Security 2022):
-//!   each query's fingerprint is 50 keyed hashes of its finely quantised values on fixed random
+//!   each query's fingerprint is 50 keyed xxh3 hashes of its finely quantised values on fixed random
 //!   feature subsets; a query sharing at least `match` of them with one earlier query is a near
 //!   duplicate and joins that query's cluster. The table is global, so a cluster counts the
 //!   near duplicates of every client in it: rotating API keys does not reset it.
@@ -276,7 +276,7 @@ const PRADA_RING: usize = 1000;
 pub struct Prada {
     sets: HashMap<usize, Vec<Vec<f32>>>,
     thresholds: HashMap<usize, f32>,
-    class_dists: HashMap<usize, Vec<f32>>,
+    class_dists: HashMap<usize, VecDeque<f32>>,
     dists: VecDeque<f64>,
     pub queries: usize,
 }
@@ -303,9 +303,9 @@ impl Prada {
                 self.dists.pop_front();
             }
             let cd = self.class_dists.entry(class).or_default();
-            cd.push(d);
+            cd.push_back(d);
             if cd.len() > PRADA_RING {
-                cd.remove(0);
+                cd.pop_front();
             }
             let t = self.thresholds.entry(class).or_insert(0.0);
             if d > *t && set.len() < PRADA_SET {
@@ -337,8 +337,30 @@ impl Prada {
 
 /// Hashes per fingerprint.
 const HASHES: usize = 50;
-/// Query ids remembered per hash value (a hash shared by very many queries says little).
-const PER_HASH: usize = 64;
+/// Query ids remembered per hash value: the most recent ones (a hash shared by very many
+/// queries says little, and attack queries follow each other closely).
+const PER_HASH: usize = 16;
+
+/// Hashing for u64 keys that are already uniform (fingerprint hashes) or consecutive (query
+/// ids): one multiply (Fibonacci hashing) instead of SipHash on the hot path.
+#[derive(Default, Clone, Copy)]
+pub struct U64Hasher(u64);
+
+impl std::hash::Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type U64Map<V> = HashMap<u64, V, std::hash::BuildHasherDefault<U64Hasher>>;
 
 /// The global near-duplicate table.
 pub struct Probing {
@@ -348,10 +370,13 @@ pub struct Probing {
     lo: Vec<f32>,
     step: Vec<f32>,
     window: usize,
+    /// Remembered queries, oldest first; ids are consecutive, so id − front id is the index.
     ring: VecDeque<Stored>,
-    index: HashMap<u64, VecDeque<u64>>,
+    index: U64Map<VecDeque<u64>>,
     next_id: u64,
-    clusters: HashMap<u64, Cluster>,
+    clusters: U64Map<Cluster>,
+    /// Remembered queries per cluster (a cluster is forgotten with its last member).
+    members: U64Map<usize>,
 }
 
 struct Stored {
@@ -407,28 +432,38 @@ impl Probing {
             step,
             window: window.max(1),
             ring: VecDeque::new(),
-            index: HashMap::new(),
+            index: U64Map::default(),
             next_id: 0,
-            clusters: HashMap::new(),
+            clusters: U64Map::default(),
+            members: U64Map::default(),
         }
     }
 
+    fn stored(&self, id: u64) -> Option<&Stored> {
+        let front = self.ring.front()?.id;
+        self.ring.get(id.checked_sub(front)? as usize)
+    }
+
     fn fingerprint(&self, x: &[f32]) -> Vec<u64> {
+        // Keyed xxh3 (the seed is secret), as the research note measured: SHA-256 is not
+        // needed when the key is the secret.
+        let seed = u64::from_le_bytes(self.key[8..16].try_into().unwrap_or([0; 8]));
+        let mut buf: Vec<u8> = Vec::with_capacity(8 * 16 + 4);
         self.subsets
             .iter()
             .enumerate()
             .map(|(j, sub)| {
-                let mut h = blake3::Hasher::new_keyed(&self.key);
-                h.update(&(j as u32).to_le_bytes());
+                buf.clear();
+                buf.extend_from_slice(&(j as u32).to_le_bytes());
                 for &f in sub {
                     let v = x.get(f).copied().unwrap_or(0.0);
                     let q = ((v - self.lo.get(f).copied().unwrap_or(0.0))
                         / self.step.get(f).copied().unwrap_or(1.0))
                     .floor();
                     let q = if q.is_finite() { q as i64 } else { i64::MIN };
-                    h.update(&q.to_le_bytes());
+                    buf.extend_from_slice(&q.to_le_bytes());
                 }
-                u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8]))
+                xxhash_rust::xxh3::xxh3_64_with_seed(&buf, seed)
             })
             .collect()
     }
@@ -436,7 +471,8 @@ impl Probing {
     /// Look a query up, then remember it.
     pub fn observe(&mut self, x: &[f32], client: &str, threshold: usize) -> Match {
         let hashes = self.fingerprint(x);
-        let mut counts: HashMap<u64, usize> = HashMap::new();
+        let mut counts: U64Map<usize> = U64Map::default();
+        counts.reserve(HASHES * PER_HASH);
         for h in &hashes {
             if let Some(ids) = self.index.get(h) {
                 for &id in ids {
@@ -451,12 +487,7 @@ impl Probing {
         self.next_id += 1;
         let (shared, near, cluster_id) = match best {
             Some((bid, c)) if c >= threshold => {
-                let cl = self
-                    .ring
-                    .iter()
-                    .find(|s| s.id == bid)
-                    .map(|s| s.cluster)
-                    .unwrap_or(bid);
+                let cl = self.stored(bid).map(|s| s.cluster).unwrap_or(bid);
                 (c, true, cl)
             }
             Some((_, c)) => (c, false, id),
@@ -484,6 +515,7 @@ impl Probing {
             cluster: cluster_id,
             hashes,
         });
+        *self.members.entry(cluster_id).or_default() += 1;
         while self.ring.len() > self.window {
             if let Some(old) = self.ring.pop_front() {
                 for h in old.hashes {
@@ -494,8 +526,12 @@ impl Probing {
                         }
                     }
                 }
-                if !self.ring.iter().any(|s| s.cluster == old.cluster) {
-                    self.clusters.remove(&old.cluster);
+                if let Some(n) = self.members.get_mut(&old.cluster) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.members.remove(&old.cluster);
+                        self.clusters.remove(&old.cluster);
+                    }
                 }
             }
         }

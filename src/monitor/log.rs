@@ -1,11 +1,11 @@
 //! The monitor's event log: JSON Lines, one event a line, hash-chained, with a stated
 //! durability policy, rotation that keeps the chain, and a verifier.
 //!
-//! Line format. An event is a JSON object with sorted keys (serde_json's map), holding
-//! `schema` (`modelsec.event/1`), `seq` (0, 1, 2, … across files), `time`, `kind` and the event's
-//! own fields, and `prev`: the previous line's `hash` (64 zeros for the first event ever). That
+//! Line format. An event is one JSON object: the event's own members (`kind` and its fields,
+//! serialized with sorted keys), then `prev` (the previous line's `hash`; 64 zeros for the first
+//! event ever), `schema` (`modelsec.event/1`), `seq` (0, 1, 2, … across files) and `time`. That
 //! text is the line's canonical form; `hash` is the BLAKE3 of it, appended as the last member:
-//! `{…,"prev":"…","seq":7,…,"hash":"<64 hex>"}`. Editing any byte of a line breaks its hash;
+//! `{"kind":…,"prev":"…","schema":"modelsec.event/1","seq":7,"time":"…","hash":"<64 hex>"}`. Editing any byte of a line breaks its hash;
 //! deleting, inserting or reordering lines breaks `prev`/`seq` at the next line.
 //!
 //! Writing. Events go through a bounded channel to one writer thread. `always`: the writer
@@ -65,8 +65,22 @@ pub enum LogError {
 
 struct Ack(std::sync::mpsc::SyncSender<Result<u64, String>>);
 
+/// An event's own members, already serialized (`"kind":"request",…`, no braces): the caller's
+/// thread pays for serialization, so the writer's bursts stay short.
+struct Members(String);
+
+impl Members {
+    fn of(mut event: Map<String, Value>) -> Members {
+        for reserved in ["schema", "seq", "prev", "time", "hash"] {
+            event.remove(reserved);
+        }
+        let text = Value::Object(event).to_string();
+        Members(text[1..text.len() - 1].to_string())
+    }
+}
+
 enum Msg {
-    Event(Map<String, Value>, Option<Ack>),
+    Event(Members, Option<Ack>),
     Shutdown,
 }
 
@@ -144,7 +158,7 @@ impl EventLog {
     /// Queue an event without waiting. `false` when it was dropped (queue full or writer
     /// gone); the drop is counted.
     pub fn log(&self, event: Map<String, Value>) -> bool {
-        match self.tx.try_send(Msg::Event(event, None)) {
+        match self.tx.try_send(Msg::Event(Members::of(event), None)) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +171,10 @@ impl EventLog {
     /// Blocking: call it from a blocking context.
     pub fn log_durable(&self, event: Map<String, Value>) -> Result<u64, String> {
         let (tx, rx) = sync_channel(1);
-        match self.tx.try_send(Msg::Event(event, Some(Ack(tx)))) {
+        match self
+            .tx
+            .try_send(Msg::Event(Members::of(event), Some(Ack(tx))))
+        {
             Ok(()) => {}
             Err(_) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -337,15 +354,17 @@ impl Writer {
         }
     }
 
-    fn write_batch(&mut self, batch: Vec<(Map<String, Value>, Option<Ack>)>) {
+    fn write_batch(&mut self, batch: Vec<(Members, Option<Ack>)>) {
         let mut text = String::new();
         let mut seqs = Vec::with_capacity(batch.len());
+        let mut acks = Vec::with_capacity(batch.len());
         let mut head = self.head.clone();
-        for (event, _) in &batch {
-            let (line, next) = chain_line(event.clone(), &head);
+        for (event, ack) in batch {
+            let (line, next) = chain_line(event, &head);
             text.push_str(&line);
             text.push('\n');
             seqs.push(next.seq);
+            acks.push(ack);
             head = next;
         }
         let result = self
@@ -358,9 +377,9 @@ impl Writer {
                 self.size += text.len() as u64;
                 self.stats
                     .written
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    .fetch_add(acks.len() as u64, Ordering::Relaxed);
                 self.stats.syncs.fetch_add(1, Ordering::Relaxed);
-                for ((_, ack), seq) in batch.into_iter().zip(seqs) {
+                for (ack, seq) in acks.into_iter().zip(seqs) {
                     if let Some(Ack(tx)) = ack {
                         let _ = tx.send(Ok(seq));
                     }
@@ -375,17 +394,15 @@ impl Writer {
                 eprintln!(
                     "modelsec: cannot write the event log `{}`: {e}; {} event(s) lost",
                     self.opts.path.display(),
-                    batch.len()
+                    acks.len()
                 );
                 self.stats.failed.store(true, Ordering::Relaxed);
                 self.stats.write_errors.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .dropped
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                for (_, ack) in batch {
-                    if let Some(Ack(tx)) = ack {
-                        let _ = tx.send(Err(format!("cannot write the event log: {e}")));
-                    }
+                    .fetch_add(acks.len() as u64, Ordering::Relaxed);
+                for Ack(tx) in acks.into_iter().flatten() {
+                    let _ = tx.send(Err(format!("cannot write the event log: {e}")));
                 }
                 self.rotate();
             }
@@ -421,7 +438,7 @@ impl Writer {
                         .unwrap_or_default()
                         .into(),
                 );
-                self.write_batch(vec![(ev, None)]);
+                self.write_batch(vec![(Members::of(ev), None)]);
             }
             Err(e) => {
                 eprintln!(
@@ -460,17 +477,18 @@ pub fn now_rfc3339() -> String {
     )
 }
 
-/// The line for `event` after `head`, and the new head.
-fn chain_line(mut event: Map<String, Value>, head: &Head) -> (String, Head) {
+/// The line for an event's members after `head`, and the new head. The canonical text is the
+/// event's members, then `prev`, `schema`, `seq` and `time`, as one JSON object; `hash` is the
+/// BLAKE3 of that text and is appended as the last member.
+fn chain_line(members: Members, head: &Head) -> (String, Head) {
     let seq = head.seq.wrapping_add(1);
-    event.insert("schema".into(), SCHEMA.into());
-    event.insert("seq".into(), seq.into());
-    event.insert("prev".into(), head.hash.clone().into());
-    event
-        .entry("time".to_string())
-        .or_insert_with(|| now_rfc3339().into());
-    event.remove("hash");
-    let canonical = Value::Object(event).to_string();
+    let sep = if members.0.is_empty() { "" } else { "," };
+    let canonical = format!(
+        "{{{}{sep}\"prev\":\"{}\",\"schema\":\"{SCHEMA}\",\"seq\":{seq},\"time\":\"{}\"}}",
+        members.0,
+        head.hash,
+        now_rfc3339()
+    );
     let hash = blake3::hash(canonical.as_bytes()).to_hex().to_string();
     let line = format!(
         "{},\"hash\":\"{hash}\"}}",
@@ -773,7 +791,7 @@ mod tests {
             seq: 2,
             hash: m["prev"].as_str().unwrap().to_string(),
         };
-        rehashed[3] = chain_line(m, &prev).0;
+        rehashed[3] = chain_line(Members::of(m), &prev).0;
         check("rehashed", rehashed, "log/chain-broken", 5);
         // A partial last line (a crash mid-write) is reported but does not fail.
         let q = t.path().join("partial");

@@ -53,6 +53,9 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// A digest of the config file, recorded in the start event.
     pub config_digest: Option<String>,
+    /// Serve without the monitor (no auth, limits, detectors or request events): the
+    /// baseline the benchmark compares against.
+    pub monitor: bool,
 }
 
 /// Per-client state.
@@ -106,6 +109,7 @@ struct App {
     started: Instant,
     /// One float [N, F] input: the detectors can read rows.
     features: Option<usize>,
+    monitor_on: bool,
 }
 
 /// Serve until SIGINT/SIGTERM. `ready` gets the bound address once the server accepts.
@@ -220,6 +224,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         key,
         started: Instant::now(),
         features,
+        monitor_on: opts.monitor,
         cfg,
     });
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -407,9 +412,17 @@ async fn infer(
         ip: peer.ip().to_string(),
         ..Seen::default()
     };
-    let response = handle(&app, &name, &headers, body, &mut seen).await;
+    let response = if app.monitor_on {
+        handle(&app, &name, &headers, body, &mut seen).await
+    } else {
+        unmonitored(&app, &name, body).await
+    };
     seen.status = response.status().as_u16();
-    let durable = record(&app, id, &name, &seen, started).await;
+    let durable = if app.monitor_on {
+        record(&app, id, &name, &seen, started).await
+    } else {
+        Ok(())
+    };
     let response = match durable {
         Ok(()) => response,
         Err(e) => error(
@@ -608,12 +621,7 @@ async fn handle(
             );
         }
     };
-    // Which outputs the client asked for (all by default).
-    let wanted: Option<Vec<String>> = request.get("outputs").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(|o| o.get("name").and_then(Value::as_str).map(String::from))
-            .collect()
-    });
+    let wanted = requested_outputs(&request);
     let scores_sent = outputs
         .probabilities()
         .is_some_and(|p| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == &p.0)));
@@ -624,7 +632,55 @@ async fn handle(
             &format!("refused: {} ({})", f.rule.id, f.message),
         );
     }
-    let id = request.get("id").cloned();
+    if let Some((labels, classes, probs)) = classifier(&outputs) {
+        let margins: Vec<f32> = labels
+            .iter()
+            .enumerate()
+            .map(|(r, _)| margin(&probs[r * classes..(r + 1) * classes]))
+            .collect();
+        seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(&margins) }));
+    }
+    respond(app, &request, &outputs)
+}
+
+/// Parse, run, answer: the same serving path without any monitoring.
+async fn unmonitored(app: &App, name: &str, body: Body) -> Response {
+    if name != app.name {
+        return error(StatusCode::NOT_FOUND, &format!("no model `{name}`"));
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, app.cfg.server.max_body_bytes).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    };
+    let request: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not JSON: {e}"),
+            );
+        }
+    };
+    let (data, _) = match check_request(app, &request) {
+        Ok(x) => x,
+        Err(m) => return error(StatusCode::BAD_REQUEST, &m),
+    };
+    let outputs = {
+        let i = app.next_model.fetch_add(1, Ordering::Relaxed) % app.pool.len();
+        let mut model = app.pool[i].lock().unwrap_or_else(|p| p.into_inner());
+        model.run(&data)
+    };
+    match outputs {
+        Ok(o) => respond(app, &request, &o),
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            &format!("inference failed: {}", e.lines().next().unwrap_or("")),
+        ),
+    }
+}
+
+/// The OIP v2 response: the outputs the request asked for (all by default).
+fn respond(app: &App, request: &Value, outputs: &Outputs) -> Response {
+    let wanted = requested_outputs(request);
     let mut out = vec![];
     for (n, shape, v) in &outputs.floats {
         if wanted.as_ref().is_none_or(|w| w.contains(n)) {
@@ -636,19 +692,19 @@ async fn handle(
             out.push(json!({ "name": n, "shape": shape, "datatype": "INT64", "data": v }));
         }
     }
-    if let Some((labels, classes, probs)) = classifier(&outputs) {
-        let margins: Vec<f32> = labels
-            .iter()
-            .enumerate()
-            .map(|(r, _)| margin(&probs[r * classes..(r + 1) * classes]))
-            .collect();
-        seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(&margins) }));
-    }
     let mut body = json!({ "model_name": app.name, "model_version": "1", "outputs": out });
-    if let Some(id) = id {
-        body["id"] = id;
+    if let Some(id) = request.get("id") {
+        body["id"] = id.clone();
     }
     axum::Json(body).into_response()
+}
+
+fn requested_outputs(request: &Value) -> Option<Vec<String>> {
+    request.get("outputs").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(|o| o.get("name").and_then(Value::as_str).map(String::from))
+            .collect()
+    })
 }
 
 fn schema_violation(app: &App, seen: &mut Seen, message: String) -> Response {

@@ -335,6 +335,9 @@ is written in either case).")]
         /// Sample rows of normal traffic (.npy, .csv, .jsonl): ranges, OOD baseline.
         #[arg(long, value_name = "ROWS")]
         baseline: Option<PathBuf>,
+        /// Serve without the monitor (no auth, limits, detectors or events): for comparison.
+        #[arg(long)]
+        no_monitor: bool,
     },
     /// The monitor's event log (`serve`, `proxy`).
     Log {

@@ -174,7 +174,8 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             log,
             durability,
             baseline,
-        } => serve(model, config, listen, log, durability, baseline),
+            no_monitor,
+        } => serve(model, config, listen, log, durability, baseline, no_monitor),
         Command::Log {
             command: cli::LogCommand::Verify { files, format },
         } => {
@@ -954,6 +955,7 @@ fn serve(
     log: Option<PathBuf>,
     durability: Option<cli::DurabilityArg>,
     baseline: Option<PathBuf>,
+    no_monitor: bool,
 ) -> Result<ExitStatus> {
     use modelsec::monitor::config::Config;
     use modelsec::monitor::log::Durability;
@@ -1005,10 +1007,16 @@ fn serve(
         config: cfg,
         listen,
         config_digest: digest,
+        monitor: !no_monitor,
     };
     modelsec::monitor::server::serve(opts, |addr| {
         eprintln!(
-            "modelsec serve: listening on http://{addr} (Open Inference Protocol v2); events -> {log_path} (durability {mode})"
+            "modelsec serve: listening on http://{addr} (Open Inference Protocol v2); {}",
+            if no_monitor {
+                "monitor OFF".to_string()
+            } else {
+                format!("events -> {log_path} (durability {mode})")
+            }
         );
     })?;
     Ok(ExitStatus::Clean)

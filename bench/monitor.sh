@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Monitor benchmark, in one run, on loopback with the committed digits MLP:
+#   1. latency and throughput of `modelsec serve` with the monitor off (--no-monitor) and on
+#      (API keys, rate/volume accounting, schema and baseline checks, OOD, PRADA, near-duplicate
+#      fingerprints, boundary walk, harvesting, a request event per request in the chained log,
+#      group durability): wrk, 1 connection (latency p50/p99) and 32 connections (requests/s);
+#   2. event-log throughput (examples/log_throughput.rs): group and always durability;
+#   3. detection (examples/monitor_replay.rs): benign sessions (false positives), Square attack
+#      sessions (one key, and split over 5 keys), HopSkipJump sessions, synthetic extraction
+#      sessions; flagged share and queries to the first alert.
+# Server, load generator and replay share the machine's 2 cores. wrk comes from Debian.
+# Usage: bench/monitor.sh [SECONDS per wrk run, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+  else sudo apt-get install -y wrk >/dev/null; fi
+fi
+./scripts/ort.sh
+cargo build --release --locked --quiet
+cargo build --release --locked --quiet --example log_throughput --example monitor_replay
+M=$PWD/target/release/modelsec
+D=$PWD/tests/fixtures/onnx
+T=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
+
+# 500 API keys (key-N → clientN), no rate limit or budget (the load is one client).
+python3 - "$T/monitor.toml" <<'PY'
+import hashlib, sys
+with open(sys.argv[1], "w") as f:
+    f.write("[auth]\nrequired = true\n")
+    for i in range(500):
+        f.write(f'[[auth.keys]]\nclient = "client{i}"\nsha256 = "{hashlib.sha256(f"key-{i}".encode()).hexdigest()}"\n')
+    f.write("[limits]\nrate = 0\nvolume = 0\n")
+PY
+python3 - "$D/digits_rows.npy" "$T/post.lua" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+hl = struct.unpack("<H", raw[8:10])[0]
+row = list(struct.unpack("<64f", raw[10 + hl:10 + hl + 256]))
+body = json.dumps({"inputs": [{"name": "X", "shape": [1, 64], "datatype": "FP32", "data": row}]})
+open(sys.argv[2], "w").write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer key-499"\n' % json.dumps(body))
+PY
+
+start() { # port, extra args...; sets PID
+  local port=$1; shift
+  "$M" serve "$D/digits_mlp.onnx" --listen "127.0.0.1:$port" "$@" 2> "$T/serve-$port.err" &
+  PID=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && return; sleep 0.1; done
+  cat "$T/serve-$port.err"; exit 2
+}
+measure() { # label, port
+  local url="http://127.0.0.1:$2/v2/models/digits_mlp/infer"
+  wrk -t1 -c1 -d"${DUR}s" --latency -s "$T/post.lua" "$url" > "$T/serial.txt"
+  wrk -t2 -c32 -d"${DUR}s" --latency -s "$T/post.lua" "$url" > "$T/c32.txt"
+  python3 - "$1" "$T/serial.txt" "$T/c32.txt" <<'PY'
+import re, sys
+def us(v):
+    n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6}[u]
+def pct(path, p):
+    m = re.search(r"^\s+%s%%\s+(\S+)" % p, open(path).read(), re.M)
+    return us(m.group(1))
+def rps(path):
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", open(path).read()).group(1))
+def errs(path):
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", open(path).read())
+    return int(m.group(1)) if m else 0
+s, c = sys.argv[2], sys.argv[3]
+print(f"{sys.argv[1]} p50_us {pct(s,50):.0f} p99_us {pct(s,99):.0f} serial_rps {rps(s):.0f} c32_rps {rps(c):.0f} c32_p50_us {pct(c,50):.0f} c32_p99_us {pct(c,99):.0f} non2xx {errs(s)+errs(c)}")
+PY
+}
+
+echo "== serving latency and throughput (wrk, ${DUR}s per run, OIP v2 body of one 64-value row)"
+start 18180 --no-monitor
+measure monitor_off 18180 | tee "$T/off.txt"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+start 18181 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/bench-events.jsonl"
+measure monitor_on 18181 | tee "$T/on.txt"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+python3 - "$T/off.txt" "$T/on.txt" <<'PY'
+import sys
+def kv(p):
+    t = open(p).read().split()
+    return {t[i]: float(t[i + 1]) for i in range(1, len(t) - 1, 2)}
+a, b = kv(sys.argv[1]), kv(sys.argv[2])
+print(f"added latency (serial): p50 {b['p50_us']-a['p50_us']:+.0f} us, p99 {b['p99_us']-a['p99_us']:+.0f} us; "
+      f"requests/s at 32 connections: {a['c32_rps']:.0f} off, {b['c32_rps']:.0f} on")
+PY
+echo "log of the monitored run: $("$M" log verify "$T/bench-events.jsonl" --format json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["facts"]["events"], "events, chain", "intact" if not v["findings"] else "BROKEN")')"
+
+echo
+echo "== event log throughput"
+./target/release/examples/log_throughput "$T" 200000 500
+
+echo
+echo "== detection (sessions replayed against a fresh monitored server)"
+start 18182 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/detect-events.jsonl"
+./target/release/examples/monitor_replay http://127.0.0.1:18182 "$T/detect-events.jsonl" 60 20 10 10 10
