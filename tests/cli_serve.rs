@@ -35,13 +35,27 @@ struct Server {
 
 impl Server {
     fn start(config: &str, extra: &[&str]) -> Server {
+        let model = models().join("digits_mlp.onnx");
+        Server::spawn(&["serve", model.to_str().unwrap()], config, extra)
+    }
+
+    /// `modelsec proxy` in front of `upstream` (its model: digits_mlp).
+    fn proxy(upstream: &Server, config: &str) -> Server {
+        let url = format!("http://{}", upstream.addr);
+        Server::spawn(
+            &["proxy", "--upstream", &url, "--model", "digits_mlp"],
+            config,
+            &[],
+        )
+    }
+
+    fn spawn(command: &[&str], config: &str, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("monitor.toml");
         std::fs::write(&cfg, config).unwrap();
         let log = dir.path().join("events.jsonl");
         let mut child = Command::new(env!("CARGO_BIN_EXE_modelsec"))
-            .arg("serve")
-            .arg(models().join("digits_mlp.onnx"))
+            .args(command)
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&cfg)
             .arg("--log")
@@ -496,4 +510,75 @@ fn sigkill_loses_nothing_acknowledged_in_always_mode_and_at_most_the_window_in_g
             "an event answered {before_kill:?} before the kill was lost"
         );
     }
+}
+
+#[test]
+fn proxy_puts_the_monitor_in_front_of_another_oip_v2_server() {
+    let upstream = Server::start("", &["--no-monitor"]);
+    let mut cfg = keys_config(2);
+    cfg.push_str("[limits]\nrate = 0\n");
+    let mut p = Server::proxy(&upstream, &cfg);
+    let rows = digits();
+    // Metadata comes from upstream; answers pass through.
+    let (code, v) = p.infer(Some("key-0"), &rows[..2]);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["model_name"], "digits_mlp");
+    assert!(
+        v["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "label" && o["data"] == json!([0, 1]))
+    );
+    // The monitor's checks apply before anything is forwarded.
+    assert_eq!(p.infer(None, &rows[..1]).0, 401);
+    let (code, _) = p.http(
+        "POST",
+        "/v2/models/digits_mlp/infer",
+        Some("key-0"),
+        json!({"inputs":[{"name":"X","shape":[1,3],"datatype":"FP32","data":[0,0,0]}]})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(code, 400);
+    // And the detectors read upstream's answers: a Square attack through the proxy is caught.
+    let mut oracle = HttpOracle {
+        server: &p,
+        keys: vec!["key-1".into()],
+        n: 0,
+    };
+    let _ = attack::attack_row(
+        &mut oracle,
+        Attack::Square,
+        &rows[2],
+        2,
+        0.2,
+        50,
+        &[(0.0, 1.0); 64],
+        &mut Rng::new(9),
+    );
+    let ev = p.stop();
+    let ids = signal_ids(&ev);
+    assert!(ids.contains(&"monitor/probing".to_string()), "{ids:?}");
+    assert!(ids.contains(&"monitor/auth-failed".to_string()), "{ids:?}");
+    let started = &ev[0];
+    assert_eq!(
+        started["monitor"]["model"]["upstream"],
+        format!("http://{}", upstream.addr)
+    );
+    // An unreachable upstream is a clear start-up error.
+    let o = Command::new(env!("CARGO_BIN_EXE_modelsec"))
+        .args([
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("upstream metadata"));
 }

@@ -48,7 +48,10 @@ pub enum ServeError {
 
 /// What to serve.
 pub struct ServeOptions {
+    /// The model file (`serve`); ignored when `upstream` is set.
     pub model: PathBuf,
+    /// `proxy`: the upstream OIP v2 server's base URL and the model's name there.
+    pub upstream: Option<(String, String)>,
     pub config: Config,
     pub listen: SocketAddr,
     /// A digest of the config file, recorded in the start event.
@@ -56,6 +59,19 @@ pub struct ServeOptions {
     /// Serve without the monitor (no auth, limits, detectors or request events): the
     /// baseline the benchmark compares against.
     pub monitor: bool,
+}
+
+type Upstream = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<axum::body::Bytes>,
+>;
+
+/// Where inference happens.
+enum Backend {
+    /// ONNX Runtime sessions in this process, one per core.
+    Local(Vec<Mutex<crate::fuzz::Model>>),
+    /// Another OIP v2 server (`proxy`).
+    Remote { client: Upstream, base: String },
 }
 
 /// Per-client state.
@@ -95,7 +111,7 @@ struct App {
     name: String,
     inputs: Vec<InputSpec>,
     outputs: Vec<InputSpec>,
-    pool: Vec<Mutex<crate::fuzz::Model>>,
+    backend: Backend,
     next_model: AtomicUsize,
     keys: HashMap<String, String>,
     log: EventLog,
@@ -137,20 +153,62 @@ fn digest_key(cfg: &Config) -> [u8; 32] {
 async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let cfg = opts.config;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut pool = Vec::new();
-    let (first, _) = crate::fuzz::open(&opts.model)?;
-    let inputs = first.inputs.clone();
-    let outputs = first.outputs();
-    pool.push(Mutex::new(first));
-    for _ in 1..workers {
-        pool.push(Mutex::new(crate::fuzz::open(&opts.model)?.0));
-    }
-    let name = cfg.server.model_name.clone().unwrap_or_else(|| {
-        opts.model
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "model".into())
-    });
+    let (backend, inputs, outputs, name) = match &opts.upstream {
+        None => {
+            let mut pool = Vec::new();
+            let (first, _) = crate::fuzz::open(&opts.model)?;
+            let inputs = first.inputs.clone();
+            let outputs = first.outputs();
+            pool.push(Mutex::new(first));
+            for _ in 1..workers {
+                pool.push(Mutex::new(crate::fuzz::open(&opts.model)?.0));
+            }
+            let name = cfg.server.model_name.clone().unwrap_or_else(|| {
+                opts.model
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "model".into())
+            });
+            (Backend::Local(pool), inputs, outputs, name)
+        }
+        Some((base, name)) => {
+            let client: Upstream =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http();
+            let base = base.trim_end_matches('/').to_string();
+            let meta = upstream_metadata(&client, &base, name).await?;
+            let specs = |key: &str| -> Vec<InputSpec> {
+                meta.get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .map(|t| InputSpec {
+                                name: t["name"].as_str().unwrap_or("").to_string(),
+                                dtype: t["datatype"].as_str().unwrap_or("").to_string(),
+                                dims: t["shape"]
+                                    .as_array()
+                                    .map(|d| d.iter().filter_map(Value::as_i64).collect())
+                                    .unwrap_or_default(),
+                                elem: elem_for(t["datatype"].as_str().unwrap_or("")),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let (inputs, outputs) = (specs("inputs"), specs("outputs"));
+            if inputs.is_empty() {
+                return Err(ServeError::Other(format!(
+                    "upstream `{base}` describes model `{name}` without inputs"
+                )));
+            }
+            (
+                Backend::Remote { client, base },
+                inputs,
+                outputs,
+                name.clone(),
+            )
+        }
+    };
     let features = (inputs.len() == 1
         && inputs[0]
             .elem
@@ -205,7 +263,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         name: name.clone(),
         inputs,
         outputs,
-        pool,
+        backend,
         next_model: AtomicUsize::new(0),
         keys,
         log,
@@ -247,7 +305,10 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             "listen": addr.to_string(),
             "config_digest": opts.config_digest,
             "durability": app.cfg.log.durability,
-            "model": { "name": name, "file": opts.model.display().to_string() },
+            "model": match &opts.upstream {
+                None => json!({ "name": name, "file": opts.model.display().to_string() }),
+                Some((base, _)) => json!({ "name": name, "upstream": base }),
+            },
         }),
     );
     app.log
@@ -606,20 +667,10 @@ async fn handle(
         Err(m) => return schema_violation(app, seen, m),
     };
     seen.input = Some(input_summary(app, &data, &rows));
-    // Inference.
-    let outputs = {
-        let i = app.next_model.fetch_add(1, Ordering::Relaxed) % app.pool.len();
-        let mut model = app.pool[i].lock().unwrap_or_else(|p| p.into_inner());
-        model.run(&data)
-    };
-    let outputs = match outputs {
-        Ok(o) => o,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("inference failed: {}", e.lines().next().unwrap_or("")),
-            );
-        }
+    // Inference, here or upstream.
+    let (outputs, upstream_body) = match infer_backend(app, name, &data, bytes).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let wanted = requested_outputs(&request);
     let scores_sent = outputs
@@ -640,7 +691,10 @@ async fn handle(
             .collect();
         seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(&margins) }));
     }
-    respond(app, &request, &outputs)
+    match upstream_body {
+        Some(body) => pass_through(body),
+        None => respond(app, &request, &outputs),
+    }
 }
 
 /// Parse, run, answer: the same serving path without any monitoring.
@@ -664,18 +718,126 @@ async fn unmonitored(app: &App, name: &str, body: Body) -> Response {
         Ok(x) => x,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
     };
-    let outputs = {
-        let i = app.next_model.fetch_add(1, Ordering::Relaxed) % app.pool.len();
-        let mut model = app.pool[i].lock().unwrap_or_else(|p| p.into_inner());
-        model.run(&data)
-    };
-    match outputs {
-        Ok(o) => respond(app, &request, &o),
-        Err(e) => error(
-            StatusCode::BAD_REQUEST,
-            &format!("inference failed: {}", e.lines().next().unwrap_or("")),
-        ),
+    match infer_backend(app, name, &data, bytes).await {
+        Ok((_, Some(body))) => pass_through(body),
+        Ok((o, None)) => respond(app, &request, &o),
+        Err(r) => r,
     }
+}
+
+fn pass_through(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Run the checked tensors: in-process, or by forwarding the original body upstream (then the
+/// upstream's answer is parsed for the detectors and passed through unchanged). An upstream
+/// error status is passed through too; an unreachable upstream is 502.
+async fn infer_backend(
+    app: &App,
+    name: &str,
+    data: &[(String, Data)],
+    body: axum::body::Bytes,
+) -> Result<(Outputs, Option<axum::body::Bytes>), Response> {
+    match &app.backend {
+        Backend::Local(pool) => {
+            let outputs = {
+                let i = app.next_model.fetch_add(1, Ordering::Relaxed) % pool.len();
+                let mut model = pool[i].lock().unwrap_or_else(|p| p.into_inner());
+                model.run(data)
+            };
+            outputs.map(|o| (o, None)).map_err(|e| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("inference failed: {}", e.lines().next().unwrap_or("")),
+                )
+            })
+        }
+        Backend::Remote { client, base } => {
+            use http_body_util::BodyExt;
+            let url = format!("{base}/v2/models/{name}/infer");
+            let req = hyper::Request::post(&url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(http_body_util::Full::new(body))
+                .map_err(|e| error(StatusCode::BAD_GATEWAY, &e.to_string()))?;
+            let resp = client.request(req).await.map_err(|e| {
+                error(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("upstream `{base}` did not answer: {e}"),
+                )
+            })?;
+            let status = resp.status();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| error(StatusCode::BAD_GATEWAY, &format!("upstream body: {e}")))?
+                .to_bytes();
+            if !status.is_success() {
+                return Err((status, pass_through(bytes)).into_response());
+            }
+            let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                error(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("upstream answered something that is not JSON: {e}"),
+                )
+            })?;
+            Ok((parse_outputs(&v), Some(bytes)))
+        }
+    }
+}
+
+/// An OIP v2 response's outputs as the detectors read them.
+fn parse_outputs(v: &Value) -> Outputs {
+    let mut o = Outputs::default();
+    for t in v["outputs"].as_array().into_iter().flatten() {
+        let name = t["name"].as_str().unwrap_or("").to_string();
+        let shape: Vec<i64> = t["shape"]
+            .as_array()
+            .map(|d| d.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        let mut values = vec![];
+        if flatten(&t["data"], &mut values, usize::MAX).is_err() {
+            o.undecoded.push(name);
+            continue;
+        }
+        match t["datatype"].as_str().unwrap_or("") {
+            "FP32" | "FP64" | "FP16" => {
+                o.floats
+                    .push((name, shape, values.iter().map(|&x| x as f32).collect()))
+            }
+            dt if elem_for(dt).is_some() => {
+                o.ints
+                    .push((name, shape, values.iter().map(|&x| x as i64).collect()))
+            }
+            _ => o.undecoded.push(name),
+        }
+    }
+    o
+}
+
+/// `GET {base}/v2/models/{name}`: the upstream model's inputs and outputs.
+async fn upstream_metadata(client: &Upstream, base: &str, name: &str) -> Result<Value, ServeError> {
+    use http_body_util::BodyExt;
+    let url = format!("{base}/v2/models/{name}");
+    let err = |m: String| ServeError::Other(format!("upstream metadata `{url}`: {m}"));
+    let req = hyper::Request::get(&url)
+        .body(http_body_util::Full::new(axum::body::Bytes::new()))
+        .map_err(|e| err(e.to_string()))?;
+    let resp = client
+        .request(req)
+        .await
+        .map_err(|e| err(format!("{e}; is the upstream running and speaking OIP v2?")))?;
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(err(format!("HTTP {status}")));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))
 }
 
 /// The OIP v2 response: the outputs the request asked for (all by default).

@@ -339,6 +339,30 @@ is written in either case).")]
         #[arg(long)]
         no_monitor: bool,
     },
+    /// The same monitor in front of another server speaking the Open Inference Protocol v2
+    /// (KServe, Triton, MLServer, `modelsec serve`): requests are checked, forwarded, and the
+    /// upstream's answers read by the detectors and passed through.
+    #[command(after_help = SERVE_HELP)]
+    Proxy {
+        /// The upstream server's base URL (http://HOST:PORT).
+        #[arg(long, value_name = "URL")]
+        upstream: String,
+        /// The model's name upstream (its metadata gives the tensors to check).
+        #[arg(long, value_name = "NAME")]
+        model: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        durability: Option<DurabilityArg>,
+        #[arg(long, value_name = "ROWS")]
+        baseline: Option<PathBuf>,
+        #[arg(long)]
+        no_monitor: bool,
+    },
     /// The monitor's event log (`serve`, `proxy`).
     Log {
         #[command(subcommand)]

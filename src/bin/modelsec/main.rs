@@ -175,7 +175,33 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             durability,
             baseline,
             no_monitor,
-        } => serve(model, config, listen, log, durability, baseline, no_monitor),
+        } => serve(
+            Backend::Model(model),
+            config,
+            listen,
+            log,
+            durability,
+            baseline,
+            no_monitor,
+        ),
+        Command::Proxy {
+            upstream,
+            model,
+            config,
+            listen,
+            log,
+            durability,
+            baseline,
+            no_monitor,
+        } => serve(
+            Backend::Upstream(upstream, model),
+            config,
+            listen,
+            log,
+            durability,
+            baseline,
+            no_monitor,
+        ),
         Command::Log {
             command: cli::LogCommand::Verify { files, format },
         } => {
@@ -948,8 +974,14 @@ fn fuzz(
     Ok(report.exit_status())
 }
 
+/// What `serve`/`proxy` put behind the monitor.
+enum Backend {
+    Model(PathBuf),
+    Upstream(String, String),
+}
+
 fn serve(
-    model: PathBuf,
+    backend: Backend,
     config: Option<PathBuf>,
     listen: std::net::SocketAddr,
     log: Option<PathBuf>,
@@ -983,27 +1015,40 @@ fn serve(
     if let Some(b) = baseline {
         cfg.detect.baseline = Some(b);
     }
-    if !model.is_file() {
-        bail!("`{}` does not exist; check the path", model.display());
-    }
-    // The model file is untrusted: the static scan first, as `fuzz` does.
-    let policy = scan::Policy::builtin();
-    let shown = model.display().to_string();
-    let root = model.parent().unwrap_or(Path::new("."));
-    let scanned = scan::scan_file(&model, &shown, root, &policy);
-    let bad: Vec<String> = scanned
-        .findings
-        .iter()
-        .filter(|f| f.severity.fails())
-        .map(|f| format!("{} ({})", f.rule_id, f.message))
-        .collect();
-    if !bad.is_empty() {
-        bail!("not serving `{shown}`: the scan found {}", bad.join("; "));
-    }
+    let (model, upstream) = match backend {
+        Backend::Model(model) => {
+            if !model.is_file() {
+                bail!("`{}` does not exist; check the path", model.display());
+            }
+            // The model file is untrusted: the static scan first, as `fuzz` does.
+            let policy = scan::Policy::builtin();
+            let shown = model.display().to_string();
+            let root = model.parent().unwrap_or(Path::new("."));
+            let scanned = scan::scan_file(&model, &shown, root, &policy);
+            let bad: Vec<String> = scanned
+                .findings
+                .iter()
+                .filter(|f| f.severity.fails())
+                .map(|f| format!("{} ({})", f.rule_id, f.message))
+                .collect();
+            if !bad.is_empty() {
+                bail!("not serving `{shown}`: the scan found {}", bad.join("; "));
+            }
+            (model, None)
+        }
+        Backend::Upstream(url, name) => {
+            if !url.starts_with("http://") {
+                bail!("--upstream must be an http:// URL, not `{url}`");
+            }
+            (PathBuf::new(), Some((url, name)))
+        }
+    };
     let log_path = cfg.log.path.display().to_string();
     let mode = format!("{:?}", cfg.log.durability).to_lowercase();
+    let what = if upstream.is_some() { "proxy" } else { "serve" };
     let opts = modelsec::monitor::server::ServeOptions {
         model,
+        upstream,
         config: cfg,
         listen,
         config_digest: digest,
@@ -1011,7 +1056,7 @@ fn serve(
     };
     modelsec::monitor::server::serve(opts, |addr| {
         eprintln!(
-            "modelsec serve: listening on http://{addr} (Open Inference Protocol v2); {}",
+            "modelsec {what}: listening on http://{addr} (Open Inference Protocol v2); {}",
             if no_monitor {
                 "monitor OFF".to_string()
             } else {
