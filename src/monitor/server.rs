@@ -119,6 +119,8 @@ struct App {
     metrics: Metrics,
     in_flight: AtomicUsize,
     next_request: AtomicU64,
+    /// Dropped events already reported by a `monitor/log-dropped` finding.
+    dropped_reported: AtomicU64,
     baseline: Option<Baseline>,
     projection: Option<Projection>,
     key: [u8; 32],
@@ -277,6 +279,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         },
         in_flight: AtomicUsize::new(0),
         next_request: AtomicU64::new(0),
+        dropped_reported: AtomicU64::new(0),
         baseline,
         projection,
         key,
@@ -1286,6 +1289,43 @@ async fn record(
     }
     let request_id = format!("{id:016x}");
     let client = json!({ "id": seen.client, "ip": seen.ip });
+    // Dropped events are never silent: the next event says how many.
+    let dropped = app.log.stats.dropped.load(Ordering::Relaxed);
+    let reported = app.dropped_reported.swap(dropped, Ordering::Relaxed);
+    if dropped > reported {
+        *app.metrics
+            .signals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(sig::LOG_DROPPED.id)
+            .or_default() += 1;
+        let (tid, tname) = sig::atlas(sig::LOG_DROPPED.id).unwrap_or(("", ""));
+        let mut e = Map::new();
+        e.insert("kind".into(), "finding".into());
+        e.insert(
+            "signal".into(),
+            json!({ "id": sig::LOG_DROPPED.id, "title": sig::LOG_DROPPED.description }),
+        );
+        e.insert("severity".into(), sig::LOG_DROPPED.severity.as_str().into());
+        e.insert("action".into(), json!(Action::Log));
+        e.insert(
+            "attack".into(),
+            json!([{ "framework": "MITRE ATLAS", "version": "5.6.0", "technique": { "id": tid, "name": tname } }]),
+        );
+        e.insert(
+            "message".into(),
+            format!(
+                "{} event(s) dropped since the last report ({dropped} in all)",
+                dropped - reported
+            )
+            .into(),
+        );
+        e.insert(
+            "evidence".into(),
+            json!({ "dropped": dropped - reported, "dropped_total": dropped }),
+        );
+        events.push(e);
+    }
     for f in findings {
         let (tid, tname) = sig::atlas(f.rule.id).unwrap_or(("", ""));
         let mut e = Map::new();
