@@ -1,5 +1,5 @@
 //! `modelsec serve` on loopback with the digits MLP (tests/fixtures/onnx), driven over HTTP:
-//! benign traffic, an extraction session, Square attacks (one key and split over five keys),
+//! benign traffic, an extraction session, Square attacks (one key and split over four keys),
 //! bad auth, schema violations, oversize bodies, rate limits, the event log's chain, and what
 //! a SIGKILL leaves in the log under each durability setting. ONNX Runtime comes from
 //! scripts/ort.sh (scripts/test.sh runs it first).
@@ -219,6 +219,21 @@ impl Oracle for HttpOracle<'_> {
     }
 }
 
+/// A Square attack at ε = 0.2 (50 queries at most) on `row` through `server`, rotating keys.
+fn square_attack(server: &Server, keys: Vec<String>, row: &[f32], seed: u64) {
+    let mut oracle = HttpOracle { server, keys, n: 0 };
+    let _ = attack::attack_row(
+        &mut oracle,
+        Attack::Square,
+        row,
+        0,
+        0.2,
+        50,
+        &[(0.0, 1.0); 64],
+        &mut Rng::new(seed),
+    );
+}
+
 #[test]
 fn oip_v2_routes_metadata_and_metrics() {
     let mut s = Server::start("", &[]);
@@ -357,42 +372,18 @@ fn benign_traffic_raises_nothing_and_attacks_are_caught() {
     assert!(benign.is_empty(), "benign traffic raised {benign:?}");
 
     // A Square attack from one key: probing within 50 queries.
-    let mut oracle = HttpOracle {
-        server: &s,
-        keys: vec!["key-3".into()],
-        n: 0,
-    };
-    let r = attack::attack_row(
-        &mut oracle,
-        Attack::Square,
-        &rows[0],
-        0,
-        0.2,
-        50,
-        &[(0.0, 1.0); 64],
-        &mut Rng::new(5),
-    );
-    assert!(r.is_some());
+    square_attack(&s, vec!["key-3".into()], &rows[0], 5);
     let ev = events(&log);
     let probing = findings(&ev, "monitor/probing");
     assert_eq!(probing.len(), 1, "{:?}", signal_ids(&ev));
     assert_eq!(probing[0]["client"]["id"], "client3");
 
-    // The same attack split over five keys: caught, and the evidence names several clients.
-    let mut oracle = HttpOracle {
-        server: &s,
-        keys: (4..8).map(|i| format!("key-{i}")).collect(),
-        n: 0,
-    };
-    let _ = attack::attack_row(
-        &mut oracle,
-        Attack::Square,
+    // The same attack split over four keys: caught, and the evidence names several clients.
+    square_attack(
+        &s,
+        (4..8).map(|i| format!("key-{i}")).collect(),
         &rows[1],
-        1,
-        0.2,
-        50,
-        &[(0.0, 1.0); 64],
-        &mut Rng::new(6),
+        6,
     );
     let ev = events(&log);
     let split: Vec<&Value> = findings(&ev, "monitor/probing")
@@ -542,21 +533,7 @@ fn proxy_puts_the_monitor_in_front_of_another_oip_v2_server() {
     );
     assert_eq!(code, 400);
     // And the detectors read upstream's answers: a Square attack through the proxy is caught.
-    let mut oracle = HttpOracle {
-        server: &p,
-        keys: vec!["key-1".into()],
-        n: 0,
-    };
-    let _ = attack::attack_row(
-        &mut oracle,
-        Attack::Square,
-        &rows[2],
-        2,
-        0.2,
-        50,
-        &[(0.0, 1.0); 64],
-        &mut Rng::new(9),
-    );
+    square_attack(&p, vec!["key-1".into()], &rows[2], 9);
     let ev = p.stop();
     let ids = signal_ids(&ev);
     assert!(ids.contains(&"monitor/probing".to_string()), "{ids:?}");

@@ -524,20 +524,7 @@ impl Model {
         self.session
             .outputs()
             .iter()
-            .map(|o| match o.dtype() {
-                ValueType::Tensor { ty, shape, .. } => InputSpec {
-                    name: o.name().to_string(),
-                    dtype: ty.to_string(),
-                    dims: shape.iter().copied().collect(),
-                    elem: elem_of(*ty),
-                },
-                other => InputSpec {
-                    name: o.name().to_string(),
-                    dtype: other.to_string(),
-                    dims: vec![],
-                    elem: None,
-                },
-            })
+            .map(|o| spec_of(o.name(), o.dtype()))
             .collect()
     }
 
@@ -588,6 +575,24 @@ fn elem_of(ty: TensorElementType) -> Option<Elem> {
     }
 }
 
+/// A declared input or output: name, element type, dims (-1: dynamic).
+fn spec_of(name: &str, ty: &ValueType) -> InputSpec {
+    match ty {
+        ValueType::Tensor { ty, shape, .. } => InputSpec {
+            name: name.to_string(),
+            dtype: ty.to_string(),
+            dims: shape.iter().copied().collect(),
+            elem: elem_of(*ty),
+        },
+        other => InputSpec {
+            name: name.to_string(),
+            dtype: other.to_string(),
+            dims: vec![],
+            elem: None,
+        },
+    }
+}
+
 pub(crate) fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> {
     let (env, lib) = runtime::environment()?;
     let model_err = |e: ort::Error| FuzzError::Model {
@@ -604,20 +609,7 @@ pub(crate) fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> 
     let inputs = session
         .inputs()
         .iter()
-        .map(|i| match i.dtype() {
-            ValueType::Tensor { ty, shape, .. } => InputSpec {
-                name: i.name().to_string(),
-                dtype: ty.to_string(),
-                dims: shape.iter().copied().collect(),
-                elem: elem_of(*ty),
-            },
-            other => InputSpec {
-                name: i.name().to_string(),
-                dtype: other.to_string(),
-                dims: vec![],
-                elem: None,
-            },
-        })
+        .map(|i| spec_of(i.name(), i.dtype()))
         .collect();
     Ok((Model { session, inputs }, lib))
 }

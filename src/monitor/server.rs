@@ -1256,6 +1256,26 @@ fn detect(
     }
 }
 
+/// A `finding` event: the signal, its ATLAS technique, what was done, and the evidence.
+fn finding_event(f: &Fired) -> Map<String, Value> {
+    let (tid, tname) = sig::atlas(f.rule.id).unwrap_or(("", ""));
+    let mut e = Map::new();
+    e.insert("kind".into(), "finding".into());
+    e.insert(
+        "signal".into(),
+        json!({ "id": f.rule.id, "title": f.rule.description }),
+    );
+    e.insert("severity".into(), f.rule.severity.as_str().into());
+    e.insert("action".into(), json!(f.action));
+    e.insert(
+        "attack".into(),
+        json!([{ "framework": "MITRE ATLAS", "version": "5.6.0", "technique": { "id": tid, "name": tname } }]),
+    );
+    e.insert("message".into(), f.message.clone().into());
+    e.insert("evidence".into(), f.evidence.clone());
+    e
+}
+
 /// Write the request's events; with `always` durability, wait for them.
 async fn record(
     app: &Arc<App>,
@@ -1299,52 +1319,21 @@ async fn record(
             .unwrap_or_else(|p| p.into_inner())
             .entry(sig::LOG_DROPPED.id)
             .or_default() += 1;
-        let (tid, tname) = sig::atlas(sig::LOG_DROPPED.id).unwrap_or(("", ""));
-        let mut e = Map::new();
-        e.insert("kind".into(), "finding".into());
-        e.insert(
-            "signal".into(),
-            json!({ "id": sig::LOG_DROPPED.id, "title": sig::LOG_DROPPED.description }),
-        );
-        e.insert("severity".into(), sig::LOG_DROPPED.severity.as_str().into());
-        e.insert("action".into(), json!(Action::Log));
-        e.insert(
-            "attack".into(),
-            json!([{ "framework": "MITRE ATLAS", "version": "5.6.0", "technique": { "id": tid, "name": tname } }]),
-        );
-        e.insert(
-            "message".into(),
-            format!(
+        events.push(finding_event(&Fired {
+            rule: &sig::LOG_DROPPED,
+            action: Action::Log,
+            message: format!(
                 "{} event(s) dropped since the last report ({dropped} in all)",
                 dropped - reported
-            )
-            .into(),
-        );
-        e.insert(
-            "evidence".into(),
-            json!({ "dropped": dropped - reported, "dropped_total": dropped }),
-        );
-        events.push(e);
+            ),
+            evidence: json!({ "dropped": dropped - reported, "dropped_total": dropped }),
+        }));
     }
     for f in findings {
-        let (tid, tname) = sig::atlas(f.rule.id).unwrap_or(("", ""));
-        let mut e = Map::new();
-        e.insert("kind".into(), "finding".into());
-        e.insert(
-            "signal".into(),
-            json!({ "id": f.rule.id, "title": f.rule.description }),
-        );
-        e.insert("severity".into(), f.rule.severity.as_str().into());
-        e.insert("action".into(), json!(f.action));
-        e.insert(
-            "attack".into(),
-            json!([{ "framework": "MITRE ATLAS", "version": "5.6.0", "technique": { "id": tid, "name": tname } }]),
-        );
-        e.insert("message".into(), f.message.clone().into());
+        let mut e = finding_event(f);
         e.insert("client".into(), client.clone());
         e.insert("request".into(), json!({ "id": request_id }));
         e.insert("model".into(), json!({ "name": model }));
-        e.insert("evidence".into(), f.evidence.clone());
         events.push(e);
     }
     if app.cfg.log.requests || !events.is_empty() {

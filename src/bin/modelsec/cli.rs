@@ -320,24 +320,8 @@ is written in either case).")]
     Serve {
         /// The model (.onnx). It is scanned first and not served if the scan finds something.
         model: PathBuf,
-        /// monitor.toml: API keys (as SHA-256), limits, signal actions, allow-lists, log.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-        listen: std::net::SocketAddr,
-        /// Event log path (overrides the config's [log] path).
-        #[arg(long, value_name = "FILE")]
-        log: Option<PathBuf>,
-        /// When an event counts as written (overrides the config).
-        #[arg(long, value_enum)]
-        durability: Option<DurabilityArg>,
-        /// Sample rows of normal traffic (.npy, .csv, .jsonl): ranges, OOD baseline.
-        #[arg(long, value_name = "ROWS")]
-        baseline: Option<PathBuf>,
-        /// Serve without the monitor (no auth, limits, detectors or events): for comparison.
-        #[arg(long)]
-        no_monitor: bool,
+        #[command(flatten)]
+        monitor: MonitorArgs,
     },
     /// The same monitor in front of another server speaking the Open Inference Protocol v2
     /// (KServe, Triton, MLServer, `modelsec serve`): requests are checked, forwarded, and the
@@ -350,24 +334,37 @@ is written in either case).")]
         /// The model's name upstream (its metadata gives the tensors to check).
         #[arg(long, value_name = "NAME")]
         model: String,
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-        listen: std::net::SocketAddr,
-        #[arg(long, value_name = "FILE")]
-        log: Option<PathBuf>,
-        #[arg(long, value_enum)]
-        durability: Option<DurabilityArg>,
-        #[arg(long, value_name = "ROWS")]
-        baseline: Option<PathBuf>,
-        #[arg(long)]
-        no_monitor: bool,
+        #[command(flatten)]
+        monitor: MonitorArgs,
     },
     /// The monitor's event log (`serve`, `proxy`).
     Log {
         #[command(subcommand)]
         command: LogCommand,
     },
+}
+
+/// The options `serve` and `proxy` share.
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// monitor.toml: API keys (as SHA-256), limits, signal actions, allow-lists, log.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Event log path (overrides the config's [log] path).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// When an event counts as written (overrides the config).
+    #[arg(long, value_enum)]
+    pub durability: Option<DurabilityArg>,
+    /// Sample rows of normal traffic (.npy, .csv, .jsonl): ranges, OOD baseline.
+    #[arg(long, value_name = "ROWS")]
+    pub baseline: Option<PathBuf>,
+    /// Without the monitor (no auth, limits, detectors or events): for comparison.
+    #[arg(long)]
+    pub no_monitor: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -167,41 +167,12 @@ fn run(cli: Cli) -> Result<ExitStatus> {
             allow_symlinks,
             format,
         } => manifest(&model, ignore, allow_symlinks, format),
-        Command::Serve {
-            model,
-            config,
-            listen,
-            log,
-            durability,
-            baseline,
-            no_monitor,
-        } => serve(
-            Backend::Model(model),
-            config,
-            listen,
-            log,
-            durability,
-            baseline,
-            no_monitor,
-        ),
+        Command::Serve { model, monitor } => serve(Backend::Model(model), monitor),
         Command::Proxy {
             upstream,
             model,
-            config,
-            listen,
-            log,
-            durability,
-            baseline,
-            no_monitor,
-        } => serve(
-            Backend::Upstream(upstream, model),
-            config,
-            listen,
-            log,
-            durability,
-            baseline,
-            no_monitor,
-        ),
+            monitor,
+        } => serve(Backend::Upstream(upstream, model), monitor),
         Command::Log {
             command: cli::LogCommand::Verify { files, format },
         } => {
@@ -980,17 +951,17 @@ enum Backend {
     Upstream(String, String),
 }
 
-fn serve(
-    backend: Backend,
-    config: Option<PathBuf>,
-    listen: std::net::SocketAddr,
-    log: Option<PathBuf>,
-    durability: Option<cli::DurabilityArg>,
-    baseline: Option<PathBuf>,
-    no_monitor: bool,
-) -> Result<ExitStatus> {
+fn serve(backend: Backend, args: cli::MonitorArgs) -> Result<ExitStatus> {
     use modelsec::monitor::config::Config;
     use modelsec::monitor::log::Durability;
+    let cli::MonitorArgs {
+        config,
+        listen,
+        log,
+        durability,
+        baseline,
+        no_monitor,
+    } = args;
     let (mut cfg, digest) = match &config {
         Some(p) => {
             let text = std::fs::read(p)
