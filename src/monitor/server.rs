@@ -669,7 +669,7 @@ async fn handle(
         Ok(x) => x,
         Err(m) => return schema_violation(app, seen, m),
     };
-    seen.input = Some(input_summary(app, &data, &rows));
+    seen.input = Some(input_summary(app, &data));
     // Inference, here or upstream.
     let (outputs, upstream_body) = match infer_backend(app, name, &data, bytes).await {
         Ok(x) => x,
@@ -1101,7 +1101,7 @@ fn check_request(app: &App, v: &Value) -> Result<Checked, String> {
 
 /// Digest (keyed BLAKE3 of the values), shape, dtype and summary statistics; raw values only
 /// when the config asks.
-fn input_summary(app: &App, data: &[(String, Data)], rows: &[Vec<f32>]) -> Value {
+fn input_summary(app: &App, data: &[(String, Data)]) -> Value {
     let mut m = Map::new();
     for (name, d) in data {
         let values = d.floats();
@@ -1128,7 +1128,6 @@ fn input_summary(app: &App, data: &[(String, Data)], rows: &[Vec<f32>]) -> Value
         }
         m.insert(name.clone(), t);
     }
-    let _ = rows;
     Value::Object(m)
 }
 
