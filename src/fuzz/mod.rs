@@ -575,6 +575,17 @@ fn elem_of(ty: TensorElementType) -> Option<Elem> {
     }
 }
 
+/// F when the model takes one float [N, F] input with a fixed F: inputs that are rows of
+/// features, which the attacks perturb and the monitor's detectors read.
+pub(crate) fn row_features(specs: &[InputSpec]) -> Option<usize> {
+    match specs {
+        [s] if s.elem.is_some_and(Elem::is_float) && s.dims.len() == 2 && s.dims[1] > 0 => {
+            Some(s.dims[1] as usize)
+        }
+        _ => None,
+    }
+}
+
 /// A declared input or output: name, element type, dims (-1: dynamic).
 fn spec_of(name: &str, ty: &ValueType) -> InputSpec {
     match ty {
@@ -887,25 +898,10 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     let loc = || Location::path(shown.clone());
 
     // The model file is untrusted: the static scan (external data, operator domains) first.
-    let policy = crate::scan::Policy::builtin();
-    let root = opts.model.parent().unwrap_or(Path::new("."));
-    let scanned = crate::scan::scan_file(&opts.model, &shown, root, &policy);
-    let bad: Vec<&Finding> = scanned
-        .findings
-        .iter()
-        .filter(|f| f.severity.fails())
-        .collect();
+    let bad = crate::scan::before_running(&opts.model);
     if !bad.is_empty() {
-        let what: Vec<String> = bad
-            .iter()
-            .map(|f| format!("{} ({})", f.rule_id, f.message))
-            .collect();
         report.push(
-            Finding::new(
-                &rules::MODEL_UNSAFE,
-                format!("not run: {}", what.join("; ")),
-            )
-            .at(loc()),
+            Finding::new(&rules::MODEL_UNSAFE, format!("not run: {}", bad.join("; "))).at(loc()),
         );
         report.finish();
         return Ok(report);
@@ -1484,10 +1480,6 @@ fn robustness(
     opts: &FuzzOptions,
     loc: &dyn Fn() -> Location,
 ) {
-    let single_float = specs.len() == 1
-        && specs[0].elem.is_some_and(Elem::is_float)
-        && specs[0].dims.len() == 2
-        && specs[0].dims[1] > 0;
     let not_attacked = |report: &mut Report, why: &str| {
         report.push(
             Finding::new(
@@ -1497,9 +1489,9 @@ fn robustness(
             .at(loc()),
         );
     };
-    if !single_float {
+    let Some(features) = row_features(specs) else {
         return not_attacked(report, "it needs one float [N, F] input");
-    }
+    };
     let has_probs = base_out.probabilities().is_some_and(|p| p.1[1] > 1);
     if kind.needs_scores() && !has_probs {
         return not_attacked(
@@ -1514,7 +1506,6 @@ fn robustness(
         );
     }
     let name = specs[0].name.clone();
-    let features = specs[0].dims[1] as usize;
     let mut rng = Rng::new(opts.seed ^ 0x005E_EDA7_7AC4_u64);
     // The box the attack stays in: the --range for the feature, else [0, 1], widened to cover
     // the rows attacked (a real row is never outside its own box).

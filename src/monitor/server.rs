@@ -211,13 +211,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             )
         }
     };
-    let features = (inputs.len() == 1
-        && inputs[0]
-            .elem
-            .is_some_and(|e| matches!(e, Elem::F32 | Elem::F64))
-        && inputs[0].dims.len() == 2
-        && inputs[0].dims[1] > 0)
-        .then(|| inputs[0].dims[1] as usize);
+    let features = crate::fuzz::row_features(&inputs);
     let baseline = match &cfg.detect.baseline {
         Some(p) => {
             let rows =
@@ -679,20 +673,16 @@ async fn handle(
     let scores_sent = outputs
         .probabilities()
         .is_some_and(|p| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == &p.0)));
-    detect(app, seen, &rows, &outputs, scores_sent, now);
+    let answers = classifier(&outputs);
+    if let Some((labels, margins)) = &answers {
+        seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(margins) }));
+    }
+    detect(app, seen, &rows, answers.as_ref(), scores_sent, now);
     if let Some(f) = seen.fired.iter().find(|f| f.action == Action::Block) {
         return error(
             StatusCode::FORBIDDEN,
             &format!("refused: {} ({})", f.rule.id, f.message),
         );
-    }
-    if let Some((labels, classes, probs)) = classifier(&outputs) {
-        let margins: Vec<f32> = labels
-            .iter()
-            .enumerate()
-            .map(|(r, _)| margin(&probs[r * classes..(r + 1) * classes]))
-            .collect();
-        seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(&margins) }));
     }
     match upstream_body {
         Some(body) => pass_through(body),
@@ -902,26 +892,28 @@ fn client_state<'a>(m: &'a mut Monitor, client: &str, burst: f64, now: f64) -> &
     m.clients.get_mut(client).expect("just inserted")
 }
 
-fn classifier(o: &Outputs) -> Option<(Vec<usize>, usize, Vec<f32>)> {
+/// A classifier's answers per row: the label (the label output, else the arg-max) and the margin
+/// of the top probability over the next. `None` without a probabilities output.
+fn classifier(o: &Outputs) -> Option<(Vec<usize>, Vec<f32>)> {
     let probs = o.probabilities()?;
     let classes = probs.1.get(1).copied().unwrap_or(0).max(0) as usize;
     if classes < 2 {
         return None;
     }
-    let rows = probs.2.len() / classes;
+    let rows: Vec<&[f32]> = probs.2.chunks(classes).collect();
     let labels = match o.label() {
-        Some(l) if l.2.len() == rows => l.2.iter().map(|&v| v.max(0) as usize).collect(),
-        _ => (0..rows)
-            .map(|r| {
-                probs.2[r * classes..(r + 1) * classes]
-                    .iter()
+        Some(l) if l.2.len() == rows.len() => l.2.iter().map(|&v| v.max(0) as usize).collect(),
+        _ => rows
+            .iter()
+            .map(|p| {
+                p.iter()
                     .enumerate()
                     .max_by(|a, b| a.1.total_cmp(b.1))
                     .map_or(0, |(i, _)| i)
             })
             .collect(),
     };
-    Some((labels, classes, probs.2.clone()))
+    Some((labels, rows.iter().map(|p| margin(p)).collect()))
 }
 
 fn margin(p: &[f32]) -> f32 {
@@ -1136,12 +1128,11 @@ fn detect(
     app: &App,
     seen: &mut Seen,
     rows: &[Vec<f32>],
-    outputs: &Outputs,
+    answers: Option<&(Vec<usize>, Vec<f32>)>,
     scores: bool,
     now: f64,
 ) {
     let d = &app.cfg.detect;
-    let cls = classifier(outputs);
     let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
     let client = seen.client.clone();
     // Probing first (global), then the client's own state.
@@ -1199,7 +1190,7 @@ fn detect(
             }
         }
     }
-    if let Some((labels, classes, probs)) = &cls {
+    if let Some((labels, margins)) = answers {
         for (r, row) in rows.iter().enumerate().take(64) {
             let label = labels.get(r).copied().unwrap_or(0);
             if let Some(proj) = &app.projection {
@@ -1218,7 +1209,7 @@ fn detect(
                     });
                 }
             }
-            let mg = margin(&probs[r * classes..(r + 1) * classes]);
+            let mg = margins.get(r).copied().unwrap_or(f32::INFINITY);
             let flips = c.walk.observe(label, mg, d.boundary_margin);
             if flips >= d.boundary_flips {
                 seen.fired.push(Fired {

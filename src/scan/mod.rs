@@ -265,6 +265,19 @@ pub fn scan_excluding(
     Ok(report)
 }
 
+/// What the static scan finds wrong with a model file about to be run (`fuzz`, `serve`): each
+/// failing finding as `rule (message)`; empty when it may run.
+pub fn before_running(path: &Path) -> Vec<String> {
+    let shown = path.display().to_string();
+    let root = path.parent().unwrap_or(Path::new("."));
+    scan_file(path, &shown, root, &Policy::builtin())
+        .findings
+        .iter()
+        .filter(|f| f.severity.fails())
+        .map(|f| format!("{} ({})", f.rule_id, f.message))
+        .collect()
+}
+
 /// Scan one file. `shown` is how the path is reported; `root` is the directory being scanned
 /// (ONNX external data must stay inside it).
 pub fn scan_file(path: &Path, shown: &str, root: &Path, policy: &Policy) -> FileResult {

@@ -992,18 +992,13 @@ fn serve(backend: Backend, args: cli::MonitorArgs) -> Result<ExitStatus> {
                 bail!("`{}` does not exist; check the path", model.display());
             }
             // The model file is untrusted: the static scan first, as `fuzz` does.
-            let policy = scan::Policy::builtin();
-            let shown = model.display().to_string();
-            let root = model.parent().unwrap_or(Path::new("."));
-            let scanned = scan::scan_file(&model, &shown, root, &policy);
-            let bad: Vec<String> = scanned
-                .findings
-                .iter()
-                .filter(|f| f.severity.fails())
-                .map(|f| format!("{} ({})", f.rule_id, f.message))
-                .collect();
+            let bad = scan::before_running(&model);
             if !bad.is_empty() {
-                bail!("not serving `{shown}`: the scan found {}", bad.join("; "));
+                bail!(
+                    "not serving `{}`: the scan found {}",
+                    model.display(),
+                    bad.join("; ")
+                );
             }
             (model, None)
         }
