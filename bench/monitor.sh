@@ -73,7 +73,7 @@ PY
 }
 
 echo "== serving latency and throughput (wrk, ${DUR}s per run, OIP v2 body of one 64-value row)"
-start 18180 --no-monitor
+start 18180 --no-monitor --log "$T/off-events.jsonl"
 measure monitor_off 18180 | tee "$T/off.txt"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 start 18181 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/bench-events.jsonl"

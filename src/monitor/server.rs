@@ -302,6 +302,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             "listen": addr.to_string(),
             "config_digest": opts.config_digest,
             "durability": app.cfg.log.durability,
+            "monitoring": opts.monitor,
             "model": match &opts.upstream {
                 None => json!({ "name": name, "file": opts.model.display().to_string() }),
                 Some((base, _)) => json!({ "name": name, "upstream": base }),
