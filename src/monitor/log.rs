@@ -672,10 +672,11 @@ pub fn verify(paths: &[PathBuf]) -> Report {
     if let Some(first) = report.findings.iter().find(|f| f.severity.fails())
         && let Some(loc) = &first.location
     {
-        report.fact(
-            "first_bad_line",
-            format!("{}:{}", loc.path, loc.line.unwrap_or(0)),
-        );
+        let at = match loc.line {
+            Some(line) => format!("{}:{line}", loc.path),
+            None => loc.path.clone(),
+        };
+        report.fact("first_bad_line", at);
     }
     report.fact("events", events);
     report.fact("files", paths.len());
