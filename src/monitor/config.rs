@@ -28,6 +28,8 @@ pub struct Config {
     pub limits: Limits,
     pub log: Log,
     pub detect: Detect,
+    pub llm: Llm,
+    pub upstream: UpstreamCfg,
     /// Per-signal overrides: `[signals."monitor/probing"] action = "block"`.
     pub signals: BTreeMap<String, SignalConfig>,
     /// Clients whose listed signals never fire (known benign optimisers, red teams).
@@ -74,6 +76,50 @@ pub struct Limits {
     /// Requests per client per `volume_window_seconds`; 0 disables.
     pub volume: u64,
     pub volume_window_seconds: u64,
+    /// Images (TorchServe bodies) with more pixels than this are refused before the upstream
+    /// decodes them: decompression bombs.
+    pub max_image_pixels: u64,
+}
+
+/// LLM requests (`proxy --protocol openai`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Llm {
+    /// Largest `max_tokens` / `max_completion_tokens` a request may ask for.
+    pub max_tokens: u64,
+    /// Most completions (`n`) a request may ask for.
+    pub max_n: u64,
+    /// Longest prompt, in estimated tokens (4 bytes each): context-window stuffing.
+    pub max_prompt_tokens: u64,
+    /// Tokens (prompt and completion, from the upstream's `usage`) per client per
+    /// `limits.volume_window_seconds`; 0 disables.
+    pub token_budget: u64,
+    /// Strings that must never appear in an answer (a marker planted in the system prompt).
+    pub canaries: Vec<String>,
+    /// Run the tier-1 prompt-attack screen on user text.
+    pub screen_prompts: bool,
+}
+
+/// How to reach the upstream (`proxy`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamCfg {
+    /// Environment variable holding the upstream's API key, sent as `Authorization: Bearer`.
+    /// Clients' own keys are never forwarded.
+    pub api_key_env: Option<String>,
+}
+
+impl Default for Llm {
+    fn default() -> Self {
+        Llm {
+            max_tokens: 4096,
+            max_n: 4,
+            max_prompt_tokens: 32_768,
+            token_budget: 2_000_000,
+            canaries: vec![],
+            screen_prompts: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -155,6 +201,7 @@ impl Default for Limits {
             burst: 200.0,
             volume: 100_000,
             volume_window_seconds: 86_400,
+            max_image_pixels: 50_000_000,
         }
     }
 }
@@ -259,6 +306,12 @@ impl Config {
         if self.server.max_in_flight == 0 || self.server.max_clients == 0 {
             problems.push("server: max_in_flight and max_clients must be > 0".into());
         }
+        if self.llm.canaries.iter().any(|c| c.len() < 8) {
+            problems.push(
+                "llm.canaries: each canary needs 8 characters or more, or normal answers would contain it"
+                    .into(),
+            );
+        }
         if let Some(k) = &self.detect.key
             && (k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()))
         {
@@ -278,8 +331,12 @@ impl Config {
             return c.action;
         }
         match id {
-            _ if id == s::RATE.id || id == s::VOLUME.id => Action::Throttle,
-            _ if id == s::AUTH_FAILED.id || id == s::SCHEMA.id || id == s::OVERSIZE.id => {
+            _ if id == s::RATE.id || id == s::VOLUME.id || id == s::COST.id => Action::Throttle,
+            _ if id == s::AUTH_FAILED.id
+                || id == s::SCHEMA.id
+                || id == s::OVERSIZE.id
+                || id == s::PROMPT_LEAK.id =>
+            {
                 Action::Block
             }
             _ => Action::Log,

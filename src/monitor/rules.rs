@@ -40,6 +40,15 @@ pub mod signals {
         OVERLOAD = ("monitor/overload", Medium,
             "The server shed a request because it was at capacity (503)",
             "raise capacity or lower client limits; a flood may be a denial-of-service attempt");
+        PROMPT_ATTACK = ("monitor/prompt-attack", High,
+            "A prompt carries prompt-injection or jailbreak tells: instruction-override phrasing, jailbreak personas, requests for the hidden prompt, chat-template tokens, or obfuscation (Unicode tag or zero-width characters, homoglyphs, base64 payloads)",
+            "a tier-1 screen (word patterns, microseconds): log by default, block where prompts are never expected to carry these; allow-list red teams");
+        PROMPT_LEAK = ("monitor/prompt-leak", High,
+            "An answer contains a canary string from the config: the system prompt (or another secret) is leaking",
+            "the answer is withheld (block) or the stream is cut at the canary; review the client's prompts");
+        COST = ("monitor/llm-cost-abuse", Medium,
+            "An LLM request asks for more than the limits allow: max_tokens or n over the cap, a prompt past the context limit, or a client over its token budget for the window",
+            "unbounded generation is cost harvesting and denial of service; the request is refused with 429");
         LOG_DROPPED = ("monitor/log-dropped", High,
             "Events were dropped because the event log could not keep up or could not write",
             "check the log's disk; in `always` durability no request is answered without its event");
@@ -86,6 +95,21 @@ pub mod signals {
             "Discover AI Model Outputs",
         ),
         ("monitor/overload", "AML.T0029", "Denial of AI Service"),
+        (
+            "monitor/prompt-attack",
+            "AML.T0051.000",
+            "LLM Prompt Injection: Direct",
+        ),
+        (
+            "monitor/prompt-leak",
+            "AML.T0056",
+            "Extract LLM System Prompt",
+        ),
+        (
+            "monitor/llm-cost-abuse",
+            "AML.T0034.001",
+            "Resource-Intensive Queries",
+        ),
         ("monitor/log-dropped", "AML.T0029", "Denial of AI Service"),
     ];
 

@@ -33,6 +33,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod protocols;
+
 /// Errors that stop `serve` from starting (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -59,6 +61,30 @@ pub struct ServeOptions {
     /// Serve without the monitor (no auth, limits, detectors or request events): the
     /// baseline the benchmark compares against.
     pub monitor: bool,
+    /// The API spoken (`serve`: always OIP v2).
+    pub protocol: Protocol,
+}
+
+/// The inference API the server speaks, and the proxy forwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// Open Inference Protocol v2 REST (KServe, Triton, MLServer, `modelsec serve`).
+    OipV2,
+    /// OpenAI-compatible `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` (vLLM,
+    /// Ollama, llama.cpp, TGI, LiteLLM).
+    OpenAi,
+    /// TorchServe `/predictions/{model}[/{version}]`.
+    TorchServe,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::OipV2 => "oip_v2",
+            Protocol::OpenAi => "openai",
+            Protocol::TorchServe => "torchserve",
+        }
+    }
 }
 
 type Upstream = hyper_util::client::legacy::Client<
@@ -82,6 +108,8 @@ struct Client {
     scores: u64,
     prada: super::detect::Prada,
     walk: Walk,
+    /// LLM tokens (prompt and completion) in the current window.
+    tokens: u64,
     last_finding: HashMap<&'static str, f64>,
     blocked_until: f64,
     blocked_by: &'static str,
@@ -128,6 +156,9 @@ struct App {
     /// One float [N, F] input: the detectors can read rows.
     features: Option<usize>,
     monitor_on: bool,
+    protocol: Protocol,
+    /// `Authorization` for the upstream (from `upstream.api_key_env`).
+    upstream_auth: Option<axum::http::HeaderValue>,
 }
 
 /// Serve until SIGINT/SIGTERM. `ready` gets the bound address once the server accepts.
@@ -155,7 +186,20 @@ fn digest_key(cfg: &Config) -> [u8; 32] {
 async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let cfg = opts.config;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let protocol = opts.protocol;
     let (backend, inputs, outputs, name) = match &opts.upstream {
+        Some((base, name)) if protocol != Protocol::OipV2 => {
+            let client: Upstream =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http();
+            let base = base.trim_end_matches('/').to_string();
+            (
+                Backend::Remote { client, base },
+                vec![],
+                vec![],
+                name.clone(),
+            )
+        }
         None => {
             let mut pool = Vec::new();
             let (first, _) = crate::fuzz::open(&opts.model)?;
@@ -211,7 +255,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             )
         }
     };
-    let features = crate::fuzz::row_features(&inputs);
+    let mut features = crate::fuzz::row_features(&inputs);
     let baseline = match &cfg.detect.baseline {
         Some(p) => {
             let rows =
@@ -231,6 +275,26 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
                 )));
             }
             Some(b)
+        }
+        None => None,
+    };
+    if protocol == Protocol::TorchServe {
+        // No tensor metadata in TorchServe: the baseline says how long a row is.
+        features = baseline.as_ref().map(|b| b.mean.len());
+    }
+    let upstream_auth = match &cfg.upstream.api_key_env {
+        Some(var) => {
+            let key = std::env::var(var).map_err(|_| {
+                ServeError::Other(format!(
+                    "upstream.api_key_env names `{var}`, which is not set; export it or remove the setting"
+                ))
+            })?;
+            let mut v = axum::http::HeaderValue::from_str(&format!("Bearer {}", key.trim()))
+                .map_err(|_| {
+                    ServeError::Other(format!("`{var}` holds characters a header cannot carry"))
+                })?;
+            v.set_sensitive(true);
+            Some(v)
         }
         None => None,
     };
@@ -280,6 +344,8 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         started: Instant::now(),
         features,
         monitor_on: opts.monitor,
+        protocol,
+        upstream_auth,
         cfg,
     });
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -303,6 +369,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             "config_digest": opts.config_digest,
             "durability": app.cfg.log.durability,
             "monitoring": opts.monitor,
+            "protocol": protocol.as_str(),
             "model": match &opts.upstream {
                 None => json!({ "name": name, "file": opts.model.display().to_string() }),
                 Some((base, _)) => json!({ "name": name, "upstream": base }),
@@ -313,14 +380,27 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         .log_durable(start)
         .map_err(|e| ServeError::Other(format!("cannot write the event log: {e}")))?;
     let router = Router::new()
-        .route("/v2", get(server_meta))
         .route("/v2/health/live", get(|| async { StatusCode::OK }))
         .route("/v2/health/ready", get(ready_route))
-        .route("/v2/models/{name}", get(model_meta))
-        .route("/v2/models/{name}/ready", get(model_ready))
-        .route("/v2/models/{name}/infer", post(infer))
-        .route("/metrics", get(metrics))
-        .with_state(app.clone());
+        .route("/metrics", get(metrics));
+    let router = match protocol {
+        Protocol::OipV2 => router
+            .route("/v2", get(server_meta))
+            .route("/v2/models/{name}", get(model_meta))
+            .route("/v2/models/{name}/ready", get(model_ready))
+            .route("/v2/models/{name}/infer", post(infer)),
+        Protocol::OpenAi => router
+            .route("/v1/chat/completions", post(protocols::openai))
+            .route("/v1/completions", post(protocols::openai))
+            .route("/v1/embeddings", post(protocols::openai)),
+        Protocol::TorchServe => router
+            .route("/predictions/{model}", post(protocols::torchserve))
+            .route(
+                "/predictions/{model}/{version}",
+                post(protocols::torchserve),
+            ),
+    };
+    let router = router.fallback(not_served).with_state(app.clone());
     ready(addr);
     let served = axum::serve(
         listener,
@@ -422,6 +502,23 @@ async fn model_meta(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>)
     .into_response()
 }
 
+/// Paths the monitor does not cover are not forwarded: fail closed.
+async fn not_served(State(app): State<Arc<App>>, uri: axum::http::Uri) -> Response {
+    let routes = match app.protocol {
+        Protocol::OipV2 => "/v2, /v2/models/{name}[/ready|/infer]",
+        Protocol::OpenAi => "POST /v1/chat/completions, /v1/completions, /v1/embeddings",
+        Protocol::TorchServe => "POST /predictions/{model}[/{version}]",
+    };
+    error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "`{}` is not a route of this {} monitor (it serves {routes}, /v2/health/live|ready and /metrics)",
+            uri.path(),
+            app.protocol.as_str()
+        ),
+    )
+}
+
 fn error(code: StatusCode, message: &str) -> Response {
     (code, axum::Json(json!({ "error": message }))).into_response()
 }
@@ -441,6 +538,10 @@ struct Fired {
 /// The request as the monitor saw it, for its event.
 #[derive(Default)]
 struct Seen {
+    id: u64,
+    protocol: &'static str,
+    path: String,
+    model: String,
     client: String,
     ip: String,
     status: u16,
@@ -466,9 +567,12 @@ async fn infer(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let id = app.next_request.fetch_add(1, Ordering::Relaxed);
     let mut seen = Seen {
+        id: app.next_request.fetch_add(1, Ordering::Relaxed),
         ip: peer.ip().to_string(),
+        protocol: Protocol::OipV2.as_str(),
+        path: format!("/v2/models/{name}/infer"),
+        model: name.clone(),
         ..Seen::default()
     };
     let response = if app.monitor_on {
@@ -476,9 +580,15 @@ async fn infer(
     } else {
         unmonitored(&app, &name, body).await
     };
+    finish(&app, seen, response, started).await
+}
+
+/// Record the request's events (waiting for them with `always` durability) and count it. A
+/// request whose event cannot be recorded is not answered.
+async fn finish(app: &Arc<App>, mut seen: Seen, response: Response, started: Instant) -> Response {
     seen.status = response.status().as_u16();
     let durable = if app.monitor_on {
-        record(&app, id, &name, &seen, started).await
+        record(app, &seen, started).await
     } else {
         Ok(())
     };
@@ -508,17 +618,27 @@ async fn infer(
     response
 }
 
-/// The request pipeline; fills `seen` for the event.
-async fn handle(
-    app: &App,
-    name: &str,
+/// A request let through the monitor's front door: its body, the monitor's clock, and the
+/// in-flight slot it holds until dropped.
+struct Admitted<'a> {
+    bytes: axum::body::Bytes,
+    now: f64,
+    _slot: InFlight<'a>,
+}
+
+/// The checks every protocol shares, in order: capacity (503), identity (401), an unknown model
+/// (404, when `unknown` says so), a blocked client (403), rate and volume (429), and the body,
+/// bounded before it is read (413). Fills `seen`.
+async fn admit<'a>(
+    app: &'a App,
     headers: &HeaderMap,
+    unknown: Option<String>,
     body: Body,
     seen: &mut Seen,
-) -> Response {
+) -> Result<Admitted<'a>, Response> {
     // Capacity.
     let n = app.in_flight.fetch_add(1, Ordering::Relaxed);
-    let _guard = InFlight(&app.in_flight);
+    let slot = InFlight(&app.in_flight);
     if n >= app.cfg.server.max_in_flight {
         seen.client = seen.ip.clone();
         seen.fired.push(Fired {
@@ -530,10 +650,10 @@ async fn handle(
             ),
             evidence: json!({ "in_flight": n }),
         });
-        return error(
+        return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "server at capacity; retry later",
-        );
+        ));
     }
     // Identity.
     let bearer = headers
@@ -554,7 +674,7 @@ async fn handle(
                         message: "an API key that is not in the config".into(),
                         evidence: json!({ "key_sha256_prefix": &hash[..12] }),
                     });
-                    return error(StatusCode::UNAUTHORIZED, "unknown API key");
+                    return Err(error(StatusCode::UNAUTHORIZED, "unknown API key"));
                 }
                 None => seen.ip.clone(),
             }
@@ -567,15 +687,15 @@ async fn handle(
                 message: "no API key (Authorization: Bearer …)".into(),
                 evidence: json!({}),
             });
-            return error(
+            return Err(error(
                 StatusCode::UNAUTHORIZED,
                 "an API key is required: Authorization: Bearer <key>",
-            );
+            ));
         }
         None => seen.ip.clone(),
     };
-    if name != app.name {
-        return error(StatusCode::NOT_FOUND, &format!("no model `{name}`"));
+    if let Some(message) = unknown {
+        return Err(error(StatusCode::NOT_FOUND, &message));
     }
     let now = now_secs(app);
     // Blocked clients, rate and volume: one short critical section.
@@ -585,13 +705,13 @@ async fn handle(
         let c = client_state(&mut m, &seen.client, limits.burst, now);
         if c.blocked_until > now {
             let by = c.blocked_by;
-            return error(
+            return Err(error(
                 StatusCode::FORBIDDEN,
                 &format!(
                     "client blocked by {by} for {:.0} more seconds",
                     c.blocked_until - now
                 ),
-            );
+            ));
         }
         if limits.rate > 0.0 && !c.bucket.take(limits.rate, limits.burst, now) {
             let action = app.cfg.action(sig::RATE.id);
@@ -602,13 +722,14 @@ async fn handle(
                 evidence: json!({ "rate": limits.rate, "burst": limits.burst }),
             });
             if action != Action::Log {
-                return error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded");
+                return Err(error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded"));
             }
         }
         if now - c.window_start >= limits.volume_window_seconds as f64 {
             c.window_start = now;
             c.volume = 0;
             c.scores = 0;
+            c.tokens = 0;
         }
         c.volume += 1;
         if limits.volume > 0 && c.volume > limits.volume {
@@ -623,7 +744,10 @@ async fn handle(
                 evidence: json!({ "volume": c.volume, "budget": limits.volume }),
             });
             if action != Action::Log {
-                return error(StatusCode::TOO_MANY_REQUESTS, "query budget exhausted");
+                return Err(error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "query budget exhausted",
+                ));
             }
         }
     }
@@ -648,13 +772,35 @@ async fn handle(
     if let Some(len) = declared
         && len > max
     {
-        return oversize(seen, len.to_string());
+        return Err(oversize(seen, len.to_string()));
     }
     let bytes = match axum::body::to_bytes(body, max).await {
         Ok(b) => b,
-        Err(_) => return oversize(seen, format!("more than {max}")),
+        Err(_) => return Err(oversize(seen, format!("more than {max}"))),
     };
     seen.bytes = bytes.len();
+    Ok(Admitted {
+        bytes,
+        now,
+        _slot: slot,
+    })
+}
+
+/// The OIP v2 pipeline; fills `seen` for the event.
+async fn handle(
+    app: &App,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+    seen: &mut Seen,
+) -> Response {
+    let unknown = (name != app.name).then(|| format!("no model `{name}`"));
+    let Admitted {
+        bytes, now, _slot, ..
+    } = match admit(app, headers, unknown, body, seen).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     // Parse and check the tensors.
     let request: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -884,6 +1030,7 @@ fn client_state<'a>(m: &'a mut Monitor, client: &str, burst: f64, now: f64) -> &
                 scores: 0,
                 prada: Default::default(),
                 walk: Walk::default(),
+                tokens: 0,
                 last_finding: HashMap::new(),
                 blocked_until: 0.0,
                 blocked_by: "",
@@ -1239,12 +1386,25 @@ fn detect(
             });
         }
     }
-    // Allow-lists, then blocks.
+    settle_client(app, c, seen, now);
+}
+
+/// Allow-lists, then blocks: a `block` finding refuses the client's later requests for
+/// `block_seconds`.
+fn settle_client(app: &App, c: &mut Client, seen: &mut Seen, now: f64) {
+    let client = seen.client.clone();
     seen.fired.retain(|f| !app.cfg.allowed(&client, f.rule.id));
     if let Some(f) = seen.fired.iter().find(|f| f.action == Action::Block) {
-        c.blocked_until = now + d.block_seconds as f64;
+        c.blocked_until = now + app.cfg.detect.block_seconds as f64;
         c.blocked_by = f.rule.id;
     }
+}
+
+/// [`settle_client`] for handlers that do not hold the monitor.
+fn settle(app: &App, seen: &mut Seen, now: f64) {
+    let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
+    let c = client_state(&mut m, &seen.client, app.cfg.limits.burst, now);
+    settle_client(app, c, seen, now);
 }
 
 /// A `finding` event: the signal, its ATLAS technique, what was done, and the evidence.
@@ -1268,13 +1428,9 @@ fn finding_event(f: &Fired) -> Map<String, Value> {
 }
 
 /// Write the request's events; with `always` durability, wait for them.
-async fn record(
-    app: &Arc<App>,
-    id: u64,
-    model: &str,
-    seen: &Seen,
-    started: Instant,
-) -> Result<(), String> {
+async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Result<(), String> {
+    let id = seen.id;
+    let model = seen.model.as_str();
     let now = now_secs(app);
     let mut events = Vec::new();
     let mut findings = Vec::new();
@@ -1335,8 +1491,8 @@ async fn record(
             "request".into(),
             json!({
                 "id": request_id,
-                "protocol": "oip_v2",
-                "path": format!("/v2/models/{model}/infer"),
+                "protocol": seen.protocol,
+                "path": seen.path,
                 "status": seen.status,
                 "bytes": seen.bytes,
                 "latency_us": started.elapsed().as_micros() as u64,

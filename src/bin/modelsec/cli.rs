@@ -323,17 +323,22 @@ is written in either case).")]
         #[command(flatten)]
         monitor: MonitorArgs,
     },
-    /// The same monitor in front of another server speaking the Open Inference Protocol v2
-    /// (KServe, Triton, MLServer, `modelsec serve`): requests are checked, forwarded, and the
-    /// upstream's answers read by the detectors and passed through.
+    /// The same monitor in front of another model server: Open Inference Protocol v2 (KServe,
+    /// Triton, MLServer, `modelsec serve`), an OpenAI-compatible LLM server (vLLM, Ollama,
+    /// llama.cpp, TGI) or TorchServe. Requests are checked, forwarded, and the upstream's
+    /// answers read by the detectors and passed through.
     #[command(after_help = SERVE_HELP)]
     Proxy {
         /// The upstream server's base URL (http://HOST:PORT).
         #[arg(long, value_name = "URL")]
         upstream: String,
-        /// The model's name upstream (its metadata gives the tensors to check).
+        /// The API the upstream speaks; the proxy serves the same routes, and no others.
+        #[arg(long, value_enum, default_value_t = ProtocolArg::OipV2)]
+        protocol: ProtocolArg,
+        /// The model's name upstream. Required for oip-v2 (its metadata gives the tensors to
+        /// check); for torchserve, the only model let through (default: any).
         #[arg(long, value_name = "NAME")]
-        model: String,
+        model: Option<String>,
         #[command(flatten)]
         monitor: MonitorArgs,
     },
@@ -365,6 +370,16 @@ pub struct MonitorArgs {
     /// Without the monitor (no auth, limits, detectors or events): for comparison.
     #[arg(long)]
     pub no_monitor: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// Open Inference Protocol v2 REST: POST /v2/models/{name}/infer.
+    OipV2,
+    /// OpenAI-compatible: POST /v1/chat/completions, /v1/completions, /v1/embeddings.
+    Openai,
+    /// TorchServe: POST /predictions/{model}[/{version}].
+    Torchserve,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -175,9 +175,25 @@ fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Serve { model, monitor } => serve(Backend::Model(model), monitor),
         Command::Proxy {
             upstream,
+            protocol,
             model,
             monitor,
-        } => serve(Backend::Upstream(upstream, model), monitor),
+        } => {
+            use modelsec::monitor::server::Protocol;
+            let protocol = match protocol {
+                cli::ProtocolArg::OipV2 => Protocol::OipV2,
+                cli::ProtocolArg::Openai => Protocol::OpenAi,
+                cli::ProtocolArg::Torchserve => Protocol::TorchServe,
+            };
+            let model = match (model, protocol) {
+                (Some(m), _) => m,
+                (None, Protocol::OipV2) => bail!(
+                    "--model NAME is required with --protocol oip-v2: the proxy reads that model's metadata upstream (GET /v2/models/NAME) to check tensors"
+                ),
+                (None, _) => String::new(),
+            };
+            serve(Backend::Upstream(upstream, model, protocol), monitor)
+        }
         Command::Log {
             command: cli::LogCommand::Verify { files, format },
         } => {
@@ -953,7 +969,7 @@ fn fuzz(
 /// What `serve`/`proxy` put behind the monitor.
 enum Backend {
     Model(PathBuf),
-    Upstream(String, String),
+    Upstream(String, String, modelsec::monitor::server::Protocol),
 }
 
 fn serve(backend: Backend, args: cli::MonitorArgs) -> Result<ExitStatus> {
@@ -991,7 +1007,7 @@ fn serve(backend: Backend, args: cli::MonitorArgs) -> Result<ExitStatus> {
     if let Some(b) = baseline {
         cfg.detect.baseline = Some(b);
     }
-    let (model, upstream) = match backend {
+    let (model, upstream, protocol) = match backend {
         Backend::Model(model) => {
             if !model.is_file() {
                 bail!("`{}` does not exist; check the path", model.display());
@@ -1005,13 +1021,15 @@ fn serve(backend: Backend, args: cli::MonitorArgs) -> Result<ExitStatus> {
                     bad.join("; ")
                 );
             }
-            (model, None)
+            (model, None, modelsec::monitor::server::Protocol::OipV2)
         }
-        Backend::Upstream(url, name) => {
+        Backend::Upstream(url, name, protocol) => {
             if !url.starts_with("http://") {
-                bail!("--upstream must be an http:// URL, not `{url}`");
+                bail!(
+                    "--upstream must be an http:// URL, not `{url}` (put the proxy next to the model server; TLS to a remote upstream is not supported)"
+                );
             }
-            (PathBuf::new(), Some((url, name)))
+            (PathBuf::new(), Some((url, name)), protocol)
         }
     };
     let log_path = cfg.log.path.display().to_string();
@@ -1024,10 +1042,16 @@ fn serve(backend: Backend, args: cli::MonitorArgs) -> Result<ExitStatus> {
         listen,
         config_digest: digest,
         monitor: !no_monitor,
+        protocol,
     };
     modelsec::monitor::server::serve(opts, |addr| {
         eprintln!(
-            "modelsec {what}: listening on http://{addr} (Open Inference Protocol v2); {}",
+            "modelsec {what}: listening on http://{addr} ({}); {}",
+            match protocol {
+                modelsec::monitor::server::Protocol::OipV2 => "Open Inference Protocol v2",
+                modelsec::monitor::server::Protocol::OpenAi => "OpenAI-compatible API",
+                modelsec::monitor::server::Protocol::TorchServe => "TorchServe inference API",
+            },
             if no_monitor {
                 "monitor OFF".to_string()
             } else {
