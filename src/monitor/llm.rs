@@ -258,7 +258,7 @@ pub fn prompt_attack(text: &str) -> Vec<&'static str> {
     if PHRASES.iter().any(|p| contains_words(&words, p)) {
         tells.push("jailbreak-phrase");
     }
-    if EXTRACT.iter().any(|p| contains_words(&words, p)) {
+    if EXTRACT.iter().any(|p| contains_words(&words, p)) || extract_window(&words) {
         tells.push("system-prompt-extraction");
     }
     tells
@@ -324,6 +324,12 @@ const OBJECTS: &[&str] = &[
     "guardrails",
     "programming",
     "policies",
+    "boundaries",
+];
+/// Objects a person may well ask to ignore ("ignore my previous message"): they count only
+/// with "all", "any" or "every".
+const WEAK_OBJECTS: &[&str] = &[
+    "requests", "request", "messages", "input", "inputs", "context",
 ];
 const QUALIFIERS: &[&str] = &[
     "previous",
@@ -355,20 +361,52 @@ fn override_instructions(words: &[String]) -> bool {
             continue;
         }
         let window = &words[i + 1..words.len().min(i + 7)];
-        let qualified = window.iter().any(|w| QUALIFIERS.contains(&w.as_str()));
-        let object = window.iter().any(|w| OBJECTS.contains(&w.as_str()));
-        if qualified && object {
+        let has = |set: &[&str]| window.iter().any(|w| set.contains(&w.as_str()));
+        if has(QUALIFIERS) && has(OBJECTS) || has(&["all", "any", "every"]) && has(WEAK_OBJECTS) {
             return true;
         }
     }
-    false
+    // "… regardless of (any) previous / pre-existing …"
+    words.windows(5).any(|w| {
+        w[0] == "regardless"
+            && w[1] == "of"
+            && w[2..].iter().any(|x| {
+                matches!(
+                    x.as_str(),
+                    "previous" | "prior" | "pre" | "existing" | "your"
+                )
+            })
+    })
+}
+
+/// "repeat / reveal / print … (your|initial|system|…) … prompt / instructions" within a few
+/// words: asking for the hidden prompt in other words than the phrase list's.
+fn extract_window(words: &[String]) -> bool {
+    const VERBS: &[&str] = &[
+        "repeat", "reveal", "print", "output", "paste", "show", "share", "display", "disclose",
+        "leak", "dump", "recite", "echo",
+    ];
+    const QUALIFIERS: &[&str] = &[
+        "your", "initial", "original", "system", "hidden", "exact", "secret", "above", "first",
+    ];
+    const OBJECTS: &[&str] = &["prompt", "instructions", "configuration", "words"];
+    words.iter().enumerate().any(|(i, w)| {
+        VERBS.contains(&w.as_str()) && {
+            let window = &words[i + 1..words.len().min(i + 6)];
+            window.iter().any(|w| QUALIFIERS.contains(&w.as_str()))
+                && window.iter().any(|w| OBJECTS.contains(&w.as_str()))
+        }
+    })
 }
 
 /// Jailbreak personas and mode switches.
 const PHRASES: &[&[&str]] = &[
     &["do", "anything", "now"],
-    &["developer", "mode", "enabled"],
-    &["enable", "developer", "mode"],
+    &["developer", "mode"],
+    &["no", "limits", "ai"],
+    &["not", "subject", "to", "any", "restrictions"],
+    &["free", "from", "all", "constraints"],
+    &["your", "new", "task", "is"],
     &["dan", "mode"],
     &["jailbreak", "mode"],
     &["jailbroken"],
