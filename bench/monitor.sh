@@ -88,7 +88,12 @@ a, b = kv(sys.argv[1]), kv(sys.argv[2])
 print(f"added latency (serial): p50 {b['p50_us']-a['p50_us']:+.0f} us, p99 {b['p99_us']-a['p99_us']:+.0f} us; "
       f"requests/s at 32 connections: {a['c32_rps']:.0f} off, {b['c32_rps']:.0f} on")
 PY
-echo "log of the monitored run: $("$M" log verify "$T/bench-events.jsonl" --format json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["facts"]["events"], "events, chain", "intact" if not v["findings"] else "BROKEN")')"
+# Rotated files first (`<path>.<first seq>`, which sort in chain order), the active file last.
+set +e
+"$M" log verify $(ls "$T"/bench-events.jsonl.* 2>/dev/null) "$T/bench-events.jsonl" --format json > "$T/verify.json"
+rc=$?
+set -e
+echo "log of the monitored run: $(python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print(v["facts"]["events"], "events in", v["facts"]["files"], "file(s), chain", "intact" if sys.argv[2] == "0" else "BROKEN")' "$T/verify.json" "$rc")"
 
 echo
 echo "== event log throughput"
