@@ -302,14 +302,16 @@ impl Prada {
             if self.dists.len() > PRADA_RING {
                 self.dists.pop_front();
             }
-            let cd = self.class_dists.entry(class).or_default();
-            cd.push_back(d);
-            if cd.len() > PRADA_RING {
-                cd.pop_front();
-            }
             let t = self.thresholds.entry(class).or_insert(0.0);
             if d > *t && set.len() < PRADA_SET {
                 set.push(x.to_vec());
+                // As in the paper's algorithm: the threshold follows the distances of the
+                // points that joined the growing set, not of every query.
+                let cd = self.class_dists.entry(class).or_default();
+                cd.push_back(d);
+                if cd.len() > PRADA_RING {
+                    cd.pop_front();
+                }
                 let n = cd.len() as f32;
                 let mean = cd.iter().sum::<f32>() / n;
                 let sd = (cd.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
