@@ -128,6 +128,17 @@ impl EventLog {
             path: opts.path.display().to_string(),
             message: e.to_string(),
         };
+        // Rotation renames the file and reads its first line: a device, FIFO or directory
+        // cannot be a log.
+        if let Ok(m) = std::fs::metadata(&opts.path)
+            && !m.is_file()
+        {
+            return Err(LogError::Io {
+                path: opts.path.display().to_string(),
+                message: "not a regular file; give the path of a file (it is created if missing)"
+                    .into(),
+            });
+        }
         let (head, partial) = read_head(&opts.path)?;
         if partial {
             // A crash left half a line: keep that file as it is (it verifies, with a note)
@@ -227,7 +238,7 @@ fn rotate_file(path: &Path, base: &Path) -> std::io::Result<PathBuf> {
         .ok()
         .and_then(|f| {
             let mut line = String::new();
-            BufReader::new(f).read_line(&mut line).ok()?;
+            BufReader::new(f.take(1 << 20)).read_line(&mut line).ok()?;
             let v: Value = serde_json::from_str(line.trim_end()).ok()?;
             v.get("seq")?.as_u64()
         })
@@ -702,6 +713,20 @@ mod tests {
         m.insert("kind".into(), "request".into());
         m.insert("n".into(), i.into());
         m
+    }
+
+    #[test]
+    fn a_device_or_directory_is_not_a_log() {
+        for path in ["/dev/null", "/"] {
+            let e = EventLog::open(LogOptions {
+                path: PathBuf::from(path),
+                durability: Durability::Group,
+                rotate_bytes: None,
+            })
+            .err()
+            .expect("refused");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
     }
 
     fn write(path: &Path, n: usize, durability: Durability, rotate: Option<u64>) {
