@@ -1,5 +1,6 @@
 //! `modelsec serve`: an ONNX model behind the Open Inference Protocol v2 REST API, with the
-//! monitor in the request path.
+//! monitor in the request path; `modelsec proxy`: the same monitor in front of an OIP v2,
+//! OpenAI-compatible or TorchServe server (the last two in [`protocols`]).
 //!
 //! Routes: `GET /v2`, `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/{name}`,
 //! `POST /v2/models/{name}/infer`, `GET /metrics` (Prometheus text format).
@@ -52,7 +53,8 @@ pub enum ServeError {
 pub struct ServeOptions {
     /// The model file (`serve`); ignored when `upstream` is set.
     pub model: PathBuf,
-    /// `proxy`: the upstream OIP v2 server's base URL and the model's name there.
+    /// `proxy`: the upstream's base URL and the model's name there (empty: any, for the
+    /// OpenAI and TorchServe protocols).
     pub upstream: Option<(String, String)>,
     pub config: Config,
     pub listen: SocketAddr,
