@@ -94,11 +94,15 @@ type Upstream = hyper_util::client::legacy::Client<
     http_body_util::Full<axum::body::Bytes>,
 >;
 
+fn upstream_client() -> Upstream {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
 /// Where inference happens.
 enum Backend {
     /// ONNX Runtime sessions in this process, one per core.
     Local(Vec<Mutex<crate::fuzz::Model>>),
-    /// Another OIP v2 server (`proxy`).
+    /// The upstream server (`proxy`), speaking `App::protocol`.
     Remote { client: Upstream, base: String },
 }
 
@@ -117,6 +121,14 @@ struct Client {
     blocked_by: &'static str,
 }
 
+impl Client {
+    /// Refuse the client's requests (403) until `until`, naming the signal.
+    fn block(&mut self, by: &'static str, until: f64) {
+        self.blocked_until = until;
+        self.blocked_by = by;
+    }
+}
+
 struct Monitor {
     clients: lru::LruCache<String, Client>,
     probing: Option<Probing>,
@@ -130,6 +142,18 @@ struct Metrics {
     /// Latency histogram: counts per bucket upper bound (seconds), then +Inf.
     latency: Vec<AtomicU64>,
     latency_sum_us: AtomicU64,
+}
+
+impl Metrics {
+    /// One more firing of `signal` (every firing counts, cooldowns or not).
+    fn count_signal(&self, signal: &'static str) {
+        *self
+            .signals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(signal)
+            .or_default() += 1;
+    }
 }
 
 const BUCKETS: [f64; 12] = [
@@ -190,18 +214,6 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let protocol = opts.protocol;
     let (backend, inputs, outputs, name) = match &opts.upstream {
-        Some((base, name)) if protocol != Protocol::OipV2 => {
-            let client: Upstream =
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build_http();
-            let base = base.trim_end_matches('/').to_string();
-            (
-                Backend::Remote { client, base },
-                vec![],
-                vec![],
-                name.clone(),
-            )
-        }
         None => {
             let mut pool = Vec::new();
             let (first, _) = crate::fuzz::open(&opts.model)?;
@@ -220,35 +232,20 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             (Backend::Local(pool), inputs, outputs, name)
         }
         Some((base, name)) => {
-            let client: Upstream =
-                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                    .build_http();
+            let client = upstream_client();
             let base = base.trim_end_matches('/').to_string();
-            let meta = upstream_metadata(&client, &base, name).await?;
-            let specs = |key: &str| -> Vec<InputSpec> {
-                meta.get(key)
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|t| InputSpec {
-                                name: t["name"].as_str().unwrap_or("").to_string(),
-                                dtype: t["datatype"].as_str().unwrap_or("").to_string(),
-                                dims: t["shape"]
-                                    .as_array()
-                                    .map(|d| d.iter().filter_map(Value::as_i64).collect())
-                                    .unwrap_or_default(),
-                                elem: elem_for(t["datatype"].as_str().unwrap_or("")),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default()
+            // OIP v2 describes the model's tensors; OpenAI and TorchServe describe none.
+            let (inputs, outputs) = if protocol == Protocol::OipV2 {
+                let (inputs, outputs) = upstream_tensors(&client, &base, name).await?;
+                if inputs.is_empty() {
+                    return Err(ServeError::Other(format!(
+                        "upstream `{base}` describes model `{name}` without inputs"
+                    )));
+                }
+                (inputs, outputs)
+            } else {
+                (vec![], vec![])
             };
-            let (inputs, outputs) = (specs("inputs"), specs("outputs"));
-            if inputs.is_empty() {
-                return Err(ServeError::Other(format!(
-                    "upstream `{base}` describes model `{name}` without inputs"
-                )));
-            }
             (
                 Backend::Remote { client, base },
                 inputs,
@@ -541,7 +538,6 @@ struct Fired {
 #[derive(Default)]
 struct Seen {
     id: u64,
-    protocol: &'static str,
     path: String,
     model: String,
     client: String,
@@ -551,6 +547,19 @@ struct Seen {
     input: Option<Value>,
     output: Option<Value>,
     fired: Vec<Fired>,
+}
+
+impl Seen {
+    /// A new request from `peer` to `path` (`model`: as far as the path names it).
+    fn new(app: &App, peer: SocketAddr, path: String, model: String) -> Seen {
+        Seen {
+            id: app.next_request.fetch_add(1, Ordering::Relaxed),
+            ip: peer.ip().to_string(),
+            path,
+            model,
+            ..Seen::default()
+        }
+    }
 }
 
 struct InFlight<'a>(&'a AtomicUsize);
@@ -569,14 +578,7 @@ async fn infer(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let mut seen = Seen {
-        id: app.next_request.fetch_add(1, Ordering::Relaxed),
-        ip: peer.ip().to_string(),
-        protocol: Protocol::OipV2.as_str(),
-        path: format!("/v2/models/{name}/infer"),
-        model: name.clone(),
-        ..Seen::default()
-    };
+    let mut seen = Seen::new(&app, peer, format!("/v2/models/{name}/infer"), name.clone());
     let response = if app.monitor_on {
         handle(&app, &name, &headers, body, &mut seen).await
     } else {
@@ -827,16 +829,22 @@ async fn handle(
         seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(margins) }));
     }
     detect(app, seen, &rows, answers.as_ref(), scores_sent, now);
-    if let Some(f) = seen.fired.iter().find(|f| f.action == Action::Block) {
-        return error(
-            StatusCode::FORBIDDEN,
-            &format!("refused: {} ({})", f.rule.id, f.message),
-        );
+    if let Some(r) = blocked(seen) {
+        return r;
     }
     match upstream_body {
         Some(body) => pass_through(body),
         None => respond(app, &request, &outputs),
     }
+}
+
+/// 403 when a detector that fired on this request blocks.
+fn blocked(seen: &Seen) -> Option<Response> {
+    let f = seen.fired.iter().find(|f| f.action == Action::Block)?;
+    Some(error(
+        StatusCode::FORBIDDEN,
+        &format!("refused: {} ({})", f.rule.id, f.message),
+    ))
 }
 
 /// Parse, run, answer: the same serving path without any monitoring.
@@ -958,7 +966,11 @@ fn parse_outputs(v: &Value) -> Outputs {
 }
 
 /// `GET {base}/v2/models/{name}`: the upstream model's inputs and outputs.
-async fn upstream_metadata(client: &Upstream, base: &str, name: &str) -> Result<Value, ServeError> {
+async fn upstream_tensors(
+    client: &Upstream,
+    base: &str,
+    name: &str,
+) -> Result<(Vec<InputSpec>, Vec<InputSpec>), ServeError> {
     use http_body_util::BodyExt;
     let url = format!("{base}/v2/models/{name}");
     let err = |m: String| ServeError::Other(format!("upstream metadata `{url}`: {m}"));
@@ -979,7 +991,26 @@ async fn upstream_metadata(client: &Upstream, base: &str, name: &str) -> Result<
     if !status.is_success() {
         return Err(err(format!("HTTP {status}")));
     }
-    serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))
+    let meta: Value = serde_json::from_slice(&bytes).map_err(|e| err(format!("not JSON: {e}")))?;
+    let specs = |key: &str| -> Vec<InputSpec> {
+        meta.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|t| InputSpec {
+                        name: t["name"].as_str().unwrap_or("").to_string(),
+                        dtype: t["datatype"].as_str().unwrap_or("").to_string(),
+                        dims: t["shape"]
+                            .as_array()
+                            .map(|d| d.iter().filter_map(Value::as_i64).collect())
+                            .unwrap_or_default(),
+                        elem: elem_for(t["datatype"].as_str().unwrap_or("")),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok((specs("inputs"), specs("outputs")))
 }
 
 /// The OIP v2 response: the outputs the request asked for (all by default).
@@ -1397,9 +1428,14 @@ fn settle_client(app: &App, c: &mut Client, seen: &mut Seen, now: f64) {
     let client = seen.client.clone();
     seen.fired.retain(|f| !app.cfg.allowed(&client, f.rule.id));
     if let Some(f) = seen.fired.iter().find(|f| f.action == Action::Block) {
-        c.blocked_until = now + app.cfg.detect.block_seconds as f64;
-        c.blocked_by = f.rule.id;
+        c.block(f.rule.id, now + app.cfg.detect.block_seconds as f64);
     }
+}
+
+/// Add LLM tokens to a client's count for the window.
+fn add_tokens(app: &App, client: &str, tokens: u64, now: f64) {
+    let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
+    client_state(&mut m, client, app.cfg.limits.burst, now).tokens += tokens;
 }
 
 /// [`settle_client`] for handlers that do not hold the monitor.
@@ -1429,6 +1465,15 @@ fn finding_event(f: &Fired) -> Map<String, Value> {
     e
 }
 
+/// A finding of one request: [`finding_event`] with the client, the request id and the model.
+fn request_finding(f: &Fired, client: &Value, request_id: &str, model: &str) -> Map<String, Value> {
+    let mut e = finding_event(f);
+    e.insert("client".into(), client.clone());
+    e.insert("request".into(), json!({ "id": request_id }));
+    e.insert("model".into(), json!({ "name": model }));
+    e
+}
+
 /// Write the request's events; with `always` durability, wait for them.
 async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Result<(), String> {
     let id = seen.id;
@@ -1442,12 +1487,7 @@ async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Result<(), Str
         let burst = app.cfg.limits.burst;
         let c = client_state(&mut m, &seen.client, burst, now);
         for f in &seen.fired {
-            *app.metrics
-                .signals
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(f.rule.id)
-                .or_default() += 1;
+            app.metrics.count_signal(f.rule.id);
             let last = c.last_finding.get(f.rule.id).copied();
             if last.is_some_and(|t| now - t < cooldown) {
                 continue;
@@ -1462,12 +1502,7 @@ async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Result<(), Str
     let dropped = app.log.stats.dropped.load(Ordering::Relaxed);
     let reported = app.dropped_reported.swap(dropped, Ordering::Relaxed);
     if dropped > reported {
-        *app.metrics
-            .signals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(sig::LOG_DROPPED.id)
-            .or_default() += 1;
+        app.metrics.count_signal(sig::LOG_DROPPED.id);
         events.push(finding_event(&Fired {
             rule: &sig::LOG_DROPPED,
             action: Action::Log,
@@ -1479,11 +1514,7 @@ async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Result<(), Str
         }));
     }
     for f in findings {
-        let mut e = finding_event(f);
-        e.insert("client".into(), client.clone());
-        e.insert("request".into(), json!({ "id": request_id }));
-        e.insert("model".into(), json!({ "name": model }));
-        events.push(e);
+        events.push(request_finding(f, &client, &request_id, model));
     }
     if app.cfg.log.requests || !events.is_empty() {
         let mut e = Map::new();
@@ -1493,7 +1524,7 @@ async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Result<(), Str
             "request".into(),
             json!({
                 "id": request_id,
-                "protocol": seen.protocol,
+                "protocol": app.protocol.as_str(),
                 "path": seen.path,
                 "status": seen.status,
                 "bytes": seen.bytes,

@@ -34,13 +34,7 @@ pub(super) async fn openai(
         "/v1/completions" => Endpoint::Completions,
         _ => Endpoint::Embeddings,
     };
-    let mut seen = Seen {
-        id: app.next_request.fetch_add(1, Ordering::Relaxed),
-        ip: peer.ip().to_string(),
-        protocol: Protocol::OpenAi.as_str(),
-        path: endpoint.path().to_string(),
-        ..Seen::default()
-    };
+    let mut seen = Seen::new(&app, peer, endpoint.path().to_string(), String::new());
     let response = if app.monitor_on {
         openai_handle(&app, endpoint, &headers, body, &mut seen).await
     } else {
@@ -62,14 +56,7 @@ pub(super) async fn torchserve(
         Some(v) => format!("/predictions/{model}/{v}"),
         None => format!("/predictions/{model}"),
     };
-    let mut seen = Seen {
-        id: app.next_request.fetch_add(1, Ordering::Relaxed),
-        ip: peer.ip().to_string(),
-        protocol: Protocol::TorchServe.as_str(),
-        path: path.clone(),
-        model: model.clone(),
-        ..Seen::default()
-    };
+    let mut seen = Seen::new(&app, peer, path.clone(), model.clone());
     let response = if app.monitor_on {
         torchserve_handle(&app, &model, &path, &headers, body, &mut seen).await
     } else {
@@ -329,10 +316,7 @@ async fn openai_handle(
     let spent = a.prompt_tokens.unwrap_or(prompt)
         + a.completion_tokens
             .unwrap_or_else(|| llm::estimate_tokens(&a.text));
-    {
-        let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
-        client_state(&mut m, &seen.client, app.cfg.limits.burst, now).tokens += spent;
-    }
+    add_tokens(app, &seen.client, spent, now);
     seen.output = Some(json!({
         "prompt_tokens": a.prompt_tokens,
         "completion_tokens": a.completion_tokens,
@@ -417,28 +401,23 @@ impl Tap {
         if app.cfg.allowed(&self.client, sig::PROMPT_LEAK.id) {
             return false;
         }
-        let mut e = finding_event(&Fired {
+        let fired = Fired {
             rule: &sig::PROMPT_LEAK,
             action,
             message: format!("the streamed answer contains canary {canary} of the config"),
             evidence: json!({ "canary": canary, "streamed": true }),
-        });
-        e.insert("client".into(), json!({ "id": self.client, "ip": self.ip }));
-        e.insert("request".into(), json!({ "id": self.request }));
-        e.insert("model".into(), json!({ "name": self.model }));
-        app.log.log(e);
-        *app.metrics
-            .signals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(sig::PROMPT_LEAK.id)
-            .or_default() += 1;
+        };
+        let client = json!({ "id": self.client, "ip": self.ip });
+        app.log
+            .log(request_finding(&fired, &client, &self.request, &self.model));
+        app.metrics.count_signal(sig::PROMPT_LEAK.id);
         if action == Action::Block {
             let now = now_secs(app);
             let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
-            let c = client_state(&mut m, &self.client, app.cfg.limits.burst, now);
-            c.blocked_until = now + app.cfg.detect.block_seconds as f64;
-            c.blocked_by = sig::PROMPT_LEAK.id;
+            client_state(&mut m, &self.client, app.cfg.limits.burst, now).block(
+                sig::PROMPT_LEAK.id,
+                now + app.cfg.detect.block_seconds as f64,
+            );
         }
         action == Action::Block
     }
@@ -482,11 +461,7 @@ impl Drop for Tap {
             .completion_tokens
             .unwrap_or(self.chars.div_ceil(4) as u64);
         let spent = self.prompt_tokens.unwrap_or(self.prompt_estimate) + completion;
-        let now = now_secs(app);
-        {
-            let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
-            client_state(&mut m, &self.client, app.cfg.limits.burst, now).tokens += spent;
-        }
+        add_tokens(app, &self.client, spent, now_secs(app));
         let mut e = Map::new();
         e.insert("kind".into(), "stream".into());
         e.insert("client".into(), json!({ "id": self.client, "ip": self.ip }));
@@ -629,11 +604,8 @@ async fn torchserve_handle(
     };
     let pairs = answers.as_ref().filter(|_| !rows.is_empty());
     detect(app, seen, &rows, pairs, answers.is_some(), now);
-    if let Some(f) = seen.fired.iter().find(|f| f.action == Action::Block) {
-        return error(
-            StatusCode::FORBIDDEN,
-            &format!("refused: {} ({})", f.rule.id, f.message),
-        );
+    if let Some(r) = blocked(seen) {
+        return r;
     }
     answer_back(&parts, answer)
 }
