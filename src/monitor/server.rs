@@ -912,7 +912,9 @@ async fn infer_backend(
             let resp = client.request(req).await.map_err(|e| {
                 error(
                     StatusCode::BAD_GATEWAY,
-                    &format!("upstream `{base}` did not answer: {e}"),
+                    &format!(
+                        "upstream `{base}` did not answer ({e}); is the model server running there?"
+                    ),
                 )
             })?;
             let status = resp.status();

@@ -105,7 +105,7 @@ async fn forward(
     client.request(req).await.map_err(|e| {
         error(
             StatusCode::BAD_GATEWAY,
-            &format!("upstream `{base}` did not answer: {e}"),
+            &format!("upstream `{base}` did not answer ({e}); is the model server running there?"),
         )
     })
 }
