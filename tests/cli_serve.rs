@@ -930,3 +930,25 @@ fn torchserve_proxy_checks_rows_and_images_and_reads_class_maps() {
     assert_eq!(statuses, [200, 200, 404, 400, 400, 200, 400, 400]);
     assert!(requests[5]["input"]["image"]["width"] == 32);
 }
+
+#[test]
+fn a_detector_set_to_throttle_answers_429_while_it_fires() {
+    let mut cfg = keys_config(1);
+    cfg.push_str("[limits]\nrate = 0\n[signals.\"monitor/probing\"]\naction = \"throttle\"\n");
+    let baseline = baseline_flag();
+    let extra: Vec<&str> = baseline.iter().map(String::as_str).collect();
+    let mut s = Server::start(&cfg, &extra);
+    let row = digits()[3].clone();
+    // The same row again and again: near duplicates, until the cluster reaches 10.
+    let codes: Vec<u16> = (0..14)
+        .map(|_| s.infer(Some("key-0"), std::slice::from_ref(&row)).0)
+        .collect();
+    assert!(codes[..5].iter().all(|&c| c == 200), "{codes:?}");
+    assert_eq!(codes[13], 429, "{codes:?}");
+    // Throttled, not blocked: another row is still answered.
+    assert_eq!(s.infer(Some("key-0"), &[digits()[30].clone()]).0, 200);
+    let ev = s.stop();
+    let f = findings(&ev, "monitor/probing");
+    assert_eq!(f.len(), 1, "cooldown: one finding");
+    assert_eq!(f[0]["action"], "throttle");
+}

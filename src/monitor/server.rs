@@ -829,7 +829,7 @@ async fn handle(
         seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(margins) }));
     }
     detect(app, seen, &rows, answers.as_ref(), scores_sent, now);
-    if let Some(r) = blocked(seen) {
+    if let Some(r) = refused(seen) {
         return r;
     }
     match upstream_body {
@@ -838,11 +838,20 @@ async fn handle(
     }
 }
 
-/// 403 when a detector that fired on this request blocks.
-fn blocked(seen: &Seen) -> Option<Response> {
-    let f = seen.fired.iter().find(|f| f.action == Action::Block)?;
+/// The answer that refuses a request on which a signal with a `block` (403) or `throttle` (429)
+/// action fired; `block` wins when both did.
+fn refused(seen: &Seen) -> Option<Response> {
+    let f = seen
+        .fired
+        .iter()
+        .find(|f| f.action == Action::Block)
+        .or_else(|| seen.fired.iter().find(|f| f.action == Action::Throttle))?;
+    let code = match f.action {
+        Action::Throttle => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::FORBIDDEN,
+    };
     Some(error(
-        StatusCode::FORBIDDEN,
+        code,
         &format!("refused: {} ({})", f.rule.id, f.message),
     ))
 }

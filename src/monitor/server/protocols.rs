@@ -152,19 +152,6 @@ fn digest(app: &App, bytes: &[u8]) -> String {
     blake3::keyed_hash(&app.key, bytes).to_hex().to_string()
 }
 
-/// The first non-`log` action fired, as the response that refuses the request.
-fn refusal(seen: &Seen) -> Option<Response> {
-    let f = seen.fired.iter().find(|f| f.action != Action::Log)?;
-    let code = match f.action {
-        Action::Throttle => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::FORBIDDEN,
-    };
-    Some(error(
-        code,
-        &format!("refused: {} ({})", f.rule.id, f.message),
-    ))
-}
-
 async fn openai_handle(
     app: &Arc<App>,
     endpoint: Endpoint,
@@ -274,7 +261,7 @@ async fn openai_handle(
     }
     seen.input = Some(input);
     settle(app, seen, now);
-    if let Some(r) = refusal(seen) {
+    if let Some(r) = refused(seen) {
         return r;
     }
     let upstream = match forward(app, endpoint.path(), headers, bytes).await {
@@ -604,7 +591,7 @@ async fn torchserve_handle(
     };
     let pairs = answers.as_ref().filter(|_| !rows.is_empty());
     detect(app, seen, &rows, pairs, answers.is_some(), now);
-    if let Some(r) = blocked(seen) {
+    if let Some(r) = refused(seen) {
         return r;
     }
     answer_back(&parts, answer)
