@@ -3,7 +3,8 @@
 //!
 //! Usage: cargo run --release --example fuzz_throughput -- MODEL.onnx ROWS.npy [N]
 
-use modelsec::fuzz::{self, runtime};
+use modelsec::fuzz;
+use modelsec::onnx::runtime;
 use ort::session::Session;
 use ort::value::TensorRef;
 use std::path::Path;
@@ -15,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.get(1)
             .ok_or("usage: fuzz_throughput MODEL.onnx ROWS.npy [N]")?,
     );
-    let rows = fuzz::read_npy_rows(Path::new(args.get(2).ok_or("ROWS.npy")?))?;
+    let rows = modelsec::rows::read_rows(Path::new(args.get(2).ok_or("ROWS.npy")?))?;
     let n: usize = args
         .get(3)
         .map(|s| s.parse())

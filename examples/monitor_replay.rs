@@ -10,8 +10,8 @@
 //!   Sybil: a Square attack with its queries spread over 5 keys. Extraction: 1,000 synthetic
 //!   queries grown from 10 seeds by signed steps (JbDA-style).
 
-use modelsec::fuzz::Rng;
 use modelsec::fuzz::attack::{self, Attack, Oracle};
+use modelsec::util::Rng;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -64,7 +64,7 @@ fn rows(name: &str) -> Vec<Vec<f32>> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/onnx")
         .join(name);
-    modelsec::fuzz::read_npy_rows(&p).expect("fixture rows")
+    modelsec::rows::read_rows(&p).expect("fixture rows")
 }
 
 fn main() {

@@ -1,6 +1,6 @@
 //! Properties of the policy language and the config readers: arbitrary input never panics.
 
-use modelsec::policy::{self, PolicySet, Read};
+use modelsec::check::{self, PolicySet, Read};
 use proptest::prelude::*;
 
 /// Fragments of real policy syntax, so generated text gets past the TOML parser often.
@@ -32,11 +32,11 @@ proptest! {
 
     #[test]
     fn loading_arbitrary_policy_text_never_panics(text in policy_text()) {
-        match policy::lang::load("p.toml", &text) {
+        match check::lang::load("p.toml", &text) {
             Ok(rules) => {
                 // Whatever loads can run its own cases without panicking.
                 let set = PolicySet { rules };
-                let _ = policy::run_tests(&set);
+                let _ = check::run_tests(&set);
             }
             Err(e) => {
                 prop_assert!(e.count > 0);
@@ -54,17 +54,17 @@ proptest! {
         ]),
     ) {
         let set = PolicySet::builtin().unwrap();
-        if let Read::File(f) = policy::parse_text(name, text, None) {
+        if let Read::File(f) = check::parse_text(name, text, None) {
             let files = vec![f];
-            let subjects = policy::model::subjects(&files);
-            let _ = policy::evaluate(&set.rules, &files, &subjects, Some("internet"));
-            let _ = policy::inline_suppressions(&files, &subjects);
+            let subjects = check::model::subjects(&files);
+            let _ = check::evaluate(&set.rules, &files, &subjects, Some(modelsec::check::Exposure::Internet));
+            let _ = check::inline_suppressions(&files, &subjects);
         }
     }
 
     #[test]
     fn selectors_parse_or_explain(text in "[a-z.\\[\\]*?\"@=~!\\- ]{0,30}") {
-        if let Err(e) = policy::select::Selector::parse(&text) {
+        if let Err(e) = check::select::Selector::parse(&text) {
             prop_assert!(!e.is_empty());
         }
     }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// A date `days` from today (suppression expiries must lie within a year).
 fn in_days(days: i64) -> String {
-    let d = modelsec::policy::suppress::Date::today().to_days() + days;
-    modelsec::policy::suppress::Date::from_days(d).to_string()
+    let d = modelsec::check::suppress::Date::today().to_days() + days;
+    modelsec::check::suppress::Date::from_days(d).to_string()
 }
 
 fn examples() -> PathBuf {

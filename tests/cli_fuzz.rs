@@ -292,13 +292,49 @@ fn untrusted_files_and_missing_runtime() {
         .unwrap();
     assert_eq!(code(&o), 2);
     assert!(
-        stderr(&o)
-            .contains("pip install --no-deps --target .local/onnxruntime onnxruntime==1.31.1"),
+        stderr(&o).contains("python3 -m pip install onnxruntime==1.31.1"),
         "{}",
         stderr(&o)
     );
+    assert!(!stderr(&o).contains("--memory-limit"), "{}", stderr(&o));
     let o = run(t.path(), &["fuzz", "missing.onnx"]);
     assert_eq!(code(&o), 2);
+}
+
+/// A model repository can hold `.local/onnxruntime/…/libonnxruntime.so.*`: running `fuzz` inside
+/// it (or below it) must never load that library.
+#[test]
+fn runtime_is_never_loaded_from_the_working_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let capi = t.path().join(".local/onnxruntime/onnxruntime/capi");
+    std::fs::create_dir_all(&capi).unwrap();
+    std::fs::write(
+        capi.join("libonnxruntime.so.1.31.1"),
+        b"planted, not a library",
+    )
+    .unwrap();
+    let below = t.path().join("models/sub");
+    std::fs::create_dir_all(&below).unwrap();
+    std::fs::copy(models().join("iris_logreg.onnx"), below.join("m.onnx")).unwrap();
+    for cwd in [t.path().to_path_buf(), below.clone()] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_modelsec"))
+            .args([
+                "fuzz",
+                "--attack",
+                "none",
+                below.join("m.onnx").to_str().unwrap(),
+            ])
+            .current_dir(&cwd)
+            .env_remove("ORT_DYLIB_PATH")
+            .output()
+            .unwrap();
+        // The planted file is not a library: loading it would be exit 2 naming it.
+        assert!(
+            matches!(code(&o), 0 | 1),
+            "the planted library was used: {}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! a SIGKILL leaves in the log under each durability setting. ONNX Runtime comes from
 //! scripts/ort.sh (scripts/test.sh runs it first).
 
-use modelsec::fuzz::Rng;
 use modelsec::fuzz::attack::{self, Attack, Oracle};
+use modelsec::util::Rng;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -17,12 +17,12 @@ fn models() -> PathBuf {
 }
 
 fn digits() -> Vec<Vec<f32>> {
-    modelsec::fuzz::read_npy_rows(&models().join("digits_rows.npy")).unwrap()
+    modelsec::rows::read_rows(&models().join("digits_rows.npy")).unwrap()
 }
 
 /// 500 held-out digits rows: natural, distinct inputs for benign clients.
 fn benign_rows() -> Vec<Vec<f32>> {
-    modelsec::fuzz::read_npy_rows(&models().join("digits_benign.npy")).unwrap()
+    modelsec::rows::read_rows(&models().join("digits_benign.npy")).unwrap()
 }
 
 /// A running `modelsec serve`; killed on drop.

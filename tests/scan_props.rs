@@ -1,14 +1,14 @@
 //! Property tests for the scanner: it never panics on arbitrary bytes, in any format the
 //! dispatcher recognises, and no truncation of a malicious file is ever "clean".
 
-use modelsec::scan::{self, Policy, input::Mode, pickle};
+use modelsec::scan::{self, Allowlist, input::Mode, pickle};
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
 
-fn policy() -> &'static Policy {
-    static P: OnceLock<Policy> = OnceLock::new();
-    P.get_or_init(Policy::builtin)
+fn policy() -> &'static Allowlist {
+    static P: OnceLock<Allowlist> = OnceLock::new();
+    P.get_or_init(Allowlist::builtin)
 }
 
 /// Malicious samples built from opcodes (each imports and calls a dangerous global).

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelsec::policy::{self, PolicySet, Read};
+use modelsec::check::{self, PolicySet, Read};
 use std::sync::OnceLock;
 
 const NAMES: &[&str] = &[
@@ -28,9 +28,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let name = NAMES[pick as usize % NAMES.len()];
-    if let Read::File(f) = policy::parse_text(name, text.to_string(), None) {
+    if let Read::File(f) = check::parse_text(name, text.to_string(), None) {
         let files = vec![f];
-        let subjects = policy::model::subjects(&files);
-        let _ = policy::evaluate(&set.rules, &files, &subjects, Some("internet"));
+        let subjects = check::model::subjects(&files);
+        let _ = check::evaluate(&set.rules, &files, &subjects, Some(modelsec::check::Exposure::Internet));
     }
 });

@@ -2,12 +2,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelsec::scan::{Policy, input::Mode, pickle};
+use modelsec::scan::{Allowlist, input::Mode, pickle};
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
-    static P: OnceLock<Policy> = OnceLock::new();
-    let policy = P.get_or_init(Policy::builtin);
+    static P: OnceLock<Allowlist> = OnceLock::new();
+    let policy = P.get_or_init(Allowlist::builtin);
     let _ = pickle::scan_bytes(policy, data, Mode::Linear);
     let _ = pickle::scan_bytes(policy, data, Mode::Buffered);
 });

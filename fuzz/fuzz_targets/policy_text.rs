@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = modelsec::policy::lang::load("fuzz.toml", text);
+        let _ = modelsec::check::lang::load("fuzz.toml", text);
     }
 });

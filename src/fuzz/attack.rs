@@ -11,10 +11,11 @@ use super::Rng;
 use super::shrink;
 
 /// Which attack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Attack {
     Square,
     Simba,
+    #[value(name = "hopskipjump")]
     HopSkipJump,
 }
 

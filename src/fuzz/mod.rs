@@ -11,25 +11,26 @@
 
 pub mod attack;
 pub mod rules;
-pub mod runtime;
 pub mod shrink;
+pub mod supervisor;
 
+use crate::onnx::{self, Data, Elem, InputSpec, Model, Outputs, json_row, row_features};
 use crate::report::{Finding, Location, Report, Severity};
-use ort::session::Session;
-use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
+use crate::rows::RowsError;
+use crate::util::Rng;
+use onnx::OnnxError;
+use ort::value::Tensor;
 use std::path::{Path, PathBuf};
 
 /// Errors that stop `fuzz` from running (exit 2). Model misbehaviour is a finding, not an error.
 #[derive(Debug, thiserror::Error)]
 pub enum FuzzError {
-    #[error("{0}")]
-    Runtime(String),
-    #[error("cannot open `{path}` as an ONNX model: {message}")]
-    Model { path: String, message: String },
+    #[error(transparent)]
+    Onnx(#[from] onnx::OnnxError),
+    #[error(transparent)]
+    Rows(#[from] RowsError),
     #[error("`{path}` does not exist; check the path")]
     NoSuchModel { path: String },
-    #[error("seeds file `{path}`: {message}")]
-    Seeds { path: String, message: String },
     #[error("{0}")]
     Range(String),
 }
@@ -146,22 +147,6 @@ fn range_for(
         .unwrap_or(default)
 }
 
-/// A row as JSON, with non-finite values as the strings "NaN", "Infinity", "-Infinity" (JSON
-/// has no numbers for them).
-pub fn json_row(row: &[f32]) -> serde_json::Value {
-    row.iter()
-        .map(|&v| {
-            if v.is_nan() {
-                "NaN".into()
-            } else if v.is_infinite() {
-                if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
-            } else {
-                serde_json::Value::from(v)
-            }
-        })
-        .collect()
-}
-
 impl FuzzOptions {
     /// Probes plus a Square attack at ε = 0.1 with 1,000 queries on 20 rows.
     pub fn new(model: PathBuf) -> Self {
@@ -271,511 +256,6 @@ impl attack::Oracle for ModelOracle<'_> {
         let (_, l) = out[index].try_extract_tensor::<i64>().ok()?;
         l.first().and_then(|&l| usize::try_from(l).ok())
     }
-}
-
-/// A deterministic 64-bit generator (SplitMix64): reports must reproduce from `--seed`.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
-/// Element types the probes generate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Elem {
-    F32,
-    F64,
-    I64,
-    I32,
-    I16,
-    I8,
-    U64,
-    U32,
-    U16,
-    U8,
-    Bool,
-}
-
-impl Elem {
-    fn is_float(self) -> bool {
-        matches!(self, Elem::F32 | Elem::F64)
-    }
-
-    /// The smallest and largest value of an integer type (bool: 0..1; u64 capped at i64::MAX).
-    pub(crate) fn int_range(self) -> (i64, i64) {
-        match self {
-            Elem::I64 | Elem::F32 | Elem::F64 => (i64::MIN, i64::MAX),
-            Elem::I32 => (i32::MIN as i64, i32::MAX as i64),
-            Elem::I16 => (i16::MIN as i64, i16::MAX as i64),
-            Elem::I8 => (i8::MIN as i64, i8::MAX as i64),
-            Elem::U64 => (0, i64::MAX),
-            Elem::U32 => (0, u32::MAX as i64),
-            Elem::U16 => (0, u16::MAX as i64),
-            Elem::U8 => (0, u8::MAX as i64),
-            Elem::Bool => (0, 1),
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Elem::F32 => "f32",
-            Elem::F64 => "f64",
-            Elem::I64 => "i64",
-            Elem::I32 => "i32",
-            Elem::I16 => "i16",
-            Elem::I8 => "i8",
-            Elem::U64 => "u64",
-            Elem::U32 => "u32",
-            Elem::U16 => "u16",
-            Elem::U8 => "u8",
-            Elem::Bool => "bool",
-        }
-    }
-}
-
-/// One declared input.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct InputSpec {
-    pub name: String,
-    pub dtype: String,
-    /// Declared dims; -1 is dynamic.
-    pub dims: Vec<i64>,
-    #[serde(skip)]
-    pub elem: Option<Elem>,
-}
-
-/// Values for one input: a shape and the data. Integer and bool inputs are held as i64 (within
-/// their type's range) and converted when the tensor is made.
-#[derive(Clone, Debug)]
-pub enum Data {
-    F32(Vec<i64>, Vec<f32>),
-    F64(Vec<i64>, Vec<f64>),
-    Int(Elem, Vec<i64>, Vec<i64>),
-}
-
-impl Data {
-    pub(crate) fn dtype(&self) -> &'static str {
-        match self {
-            Data::F32(..) => "f32",
-            Data::F64(..) => "f64",
-            Data::Int(e, ..) => e.name(),
-        }
-    }
-
-    pub(crate) fn shape(&self) -> &[i64] {
-        match self {
-            Data::F32(s, _) | Data::F64(s, _) | Data::Int(_, s, _) => s,
-        }
-    }
-
-    /// The same element type with `shape` and the values in `range`.
-    fn part(&self, shape: Vec<i64>, range: std::ops::Range<usize>) -> Data {
-        match self {
-            Data::F32(_, v) => Data::F32(shape, v[range].to_vec()),
-            Data::F64(_, v) => Data::F64(shape, v[range].to_vec()),
-            Data::Int(e, _, v) => Data::Int(*e, shape, v[range].to_vec()),
-        }
-    }
-
-    /// The values as f32 (integers converted).
-    pub(crate) fn floats(&self) -> Vec<f32> {
-        match self {
-            Data::F32(_, v) => v.clone(),
-            Data::F64(_, v) => v.iter().map(|&x| x as f32).collect(),
-            Data::Int(_, _, v) => v.iter().map(|&x| x as f32).collect(),
-        }
-    }
-
-    /// Bytes per element as the model receives it.
-    fn element_bytes(&self) -> usize {
-        match self {
-            Data::F32(..) => 4,
-            Data::F64(..) => 8,
-            Data::Int(e, ..) => match e {
-                Elem::I64 | Elem::U64 | Elem::F64 => 8,
-                Elem::I32 | Elem::U32 | Elem::F32 => 4,
-                Elem::I16 | Elem::U16 => 2,
-                Elem::I8 | Elem::U8 | Elem::Bool => 1,
-            },
-        }
-    }
-
-    pub(crate) fn value(&self) -> ort::Result<DynValue> {
-        fn int<T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(
-            s: &[i64],
-            v: &[i64],
-            f: impl Fn(i64) -> T,
-        ) -> ort::Result<DynValue> {
-            Ok(
-                Tensor::from_array((s.to_vec(), v.iter().map(|&x| f(x)).collect::<Vec<T>>()))?
-                    .into_dyn(),
-            )
-        }
-        match self {
-            Data::F32(s, v) => Ok(Tensor::from_array((s.clone(), v.clone()))?.into_dyn()),
-            Data::F64(s, v) => Ok(Tensor::from_array((s.clone(), v.clone()))?.into_dyn()),
-            Data::Int(e, s, v) => match e {
-                Elem::I64 => int(s, v, |x| x),
-                Elem::I32 => int(s, v, |x| x as i32),
-                Elem::I16 => int(s, v, |x| x as i16),
-                Elem::I8 => int(s, v, |x| x as i8),
-                Elem::U64 => int(s, v, |x| x as u64),
-                Elem::U32 => int(s, v, |x| x as u32),
-                Elem::U16 => int(s, v, |x| x as u16),
-                Elem::U8 => int(s, v, |x| x as u8),
-                Elem::Bool => int(s, v, |x| x != 0),
-                Elem::F32 => int(s, v, |x| x as f32),
-                Elem::F64 => int(s, v, |x| x as f64),
-            },
-        }
-    }
-}
-
-/// Decoded outputs of one run: float tensors and integer tensors by name.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Outputs {
-    pub floats: Vec<(String, Vec<i64>, Vec<f32>)>,
-    pub ints: Vec<(String, Vec<i64>, Vec<i64>)>,
-    pub undecoded: Vec<String>,
-}
-
-impl Outputs {
-    fn elements(&self) -> usize {
-        self.floats.iter().map(|f| f.2.len()).sum::<usize>()
-            + self.ints.iter().map(|f| f.2.len()).sum::<usize>()
-    }
-    fn nonfinite(&self) -> usize {
-        self.floats
-            .iter()
-            .map(|f| f.2.iter().filter(|v| !v.is_finite()).count())
-            .sum()
-    }
-    /// The probabilities output: a 2-D float output named like one, else the first 2-D one.
-    pub(crate) fn probabilities(&self) -> Option<&(String, Vec<i64>, Vec<f32>)> {
-        self.floats
-            .iter()
-            .find(|(n, s, _)| s.len() == 2 && (n.contains("prob") || n.contains("score")))
-            .or_else(|| self.floats.iter().find(|(_, s, _)| s.len() == 2))
-    }
-
-    /// The label output: a 1-D int64 output named like one, else the first 1-D one.
-    pub(crate) fn label(&self) -> Option<&(String, Vec<i64>, Vec<i64>)> {
-        self.ints
-            .iter()
-            .find(|(n, s, _)| s.len() == 1 && n.contains("label"))
-            .or_else(|| self.ints.iter().find(|(_, s, _)| s.len() == 1))
-    }
-
-    /// Row `r` of every output, as JSON (for reproducers).
-    fn row_json(&self, r: usize) -> serde_json::Value {
-        let mut m = serde_json::Map::new();
-        for (name, shape, v) in &self.floats {
-            let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
-            if let Some(row) = v.get(r * per..(r + 1) * per) {
-                m.insert(name.clone(), json_row(row));
-            }
-        }
-        for (name, shape, v) in &self.ints {
-            let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
-            if let Some(row) = v.get(r * per..(r + 1) * per) {
-                let value = if shape.len() == 1 {
-                    serde_json::Value::from(row[0])
-                } else {
-                    serde_json::Value::from(row.to_vec())
-                };
-                m.insert(name.clone(), value);
-            }
-        }
-        m.into()
-    }
-
-    /// The classifier view: labels [N] (i64) and probabilities [N, C] (f32), if present.
-    fn classifier(&self) -> Option<(&[i64], usize, &[f32])> {
-        let label = self.label()?;
-        let probs = self.probabilities()?;
-        let classes = probs.1[1].max(0) as usize;
-        (classes > 1 && probs.1[0] == label.1[0]).then_some((&label.2, classes, &probs.2))
-    }
-}
-
-/// A model loaded into ONNX Runtime (one session, one intra-op thread).
-pub(crate) struct Model {
-    session: Session,
-    pub(crate) inputs: Vec<InputSpec>,
-}
-
-impl Model {
-    /// The declared outputs (name, dtype, dims).
-    pub(crate) fn outputs(&self) -> Vec<InputSpec> {
-        self.session
-            .outputs()
-            .iter()
-            .map(|o| spec_of(o.name(), o.dtype()))
-            .collect()
-    }
-
-    pub(crate) fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
-        let mut values = Vec::with_capacity(data.len());
-        for (name, d) in data {
-            values.push((name.clone(), d.value().map_err(|e| e.to_string())?));
-        }
-        let out = self.session.run(values).map_err(|e| e.to_string())?;
-        let mut o = Outputs::default();
-        for (name, v) in out.iter() {
-            match v.dtype() {
-                ValueType::Tensor {
-                    ty: TensorElementType::Float32,
-                    ..
-                } => {
-                    let (s, d) = v.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
-                    o.floats.push((name.to_string(), s.to_vec(), d.to_vec()));
-                }
-                ValueType::Tensor {
-                    ty: TensorElementType::Int64,
-                    ..
-                } => {
-                    let (s, d) = v.try_extract_tensor::<i64>().map_err(|e| e.to_string())?;
-                    o.ints.push((name.to_string(), s.to_vec(), d.to_vec()));
-                }
-                _ => o.undecoded.push(name.to_string()),
-            }
-        }
-        Ok(o)
-    }
-}
-
-fn elem_of(ty: TensorElementType) -> Option<Elem> {
-    match ty {
-        TensorElementType::Float32 => Some(Elem::F32),
-        TensorElementType::Float64 => Some(Elem::F64),
-        TensorElementType::Int64 => Some(Elem::I64),
-        TensorElementType::Int32 => Some(Elem::I32),
-        TensorElementType::Int16 => Some(Elem::I16),
-        TensorElementType::Int8 => Some(Elem::I8),
-        TensorElementType::Uint64 => Some(Elem::U64),
-        TensorElementType::Uint32 => Some(Elem::U32),
-        TensorElementType::Uint16 => Some(Elem::U16),
-        TensorElementType::Uint8 => Some(Elem::U8),
-        TensorElementType::Bool => Some(Elem::Bool),
-        _ => None,
-    }
-}
-
-/// F when the model takes one float [N, F] input with a fixed F: inputs that are rows of
-/// features, which the attacks perturb and the monitor's detectors read.
-pub(crate) fn row_features(specs: &[InputSpec]) -> Option<usize> {
-    match specs {
-        [s] if s.elem.is_some_and(Elem::is_float) && s.dims.len() == 2 && s.dims[1] > 0 => {
-            Some(s.dims[1] as usize)
-        }
-        _ => None,
-    }
-}
-
-/// A declared input or output: name, element type, dims (-1: dynamic).
-fn spec_of(name: &str, ty: &ValueType) -> InputSpec {
-    match ty {
-        ValueType::Tensor { ty, shape, .. } => InputSpec {
-            name: name.to_string(),
-            dtype: ty.to_string(),
-            dims: shape.iter().copied().collect(),
-            elem: elem_of(*ty),
-        },
-        other => InputSpec {
-            name: name.to_string(),
-            dtype: other.to_string(),
-            dims: vec![],
-            elem: None,
-        },
-    }
-}
-
-pub(crate) fn open(path: &Path) -> Result<(Model, runtime::Located), FuzzError> {
-    let (env, lib) = runtime::environment()?;
-    let model_err = |e: ort::Error| FuzzError::Model {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let mut builder = Session::builder(&env).map_err(model_err)?;
-    builder = builder
-        .with_intra_threads(1)
-        .map_err(|e| model_err(e.into()))?
-        .with_inter_threads(1)
-        .map_err(|e| model_err(e.into()))?;
-    let session = builder.commit_from_file(path).map_err(model_err)?;
-    let inputs = session
-        .inputs()
-        .iter()
-        .map(|i| spec_of(i.name(), i.dtype()))
-        .collect();
-    Ok((Model { session, inputs }, lib))
-}
-
-/// Read seed rows by extension: `.npy` (float32/float64, 1-D or 2-D), `.csv` (comma-separated
-/// numbers; a non-numeric first line is a header), `.jsonl` (one JSON array of numbers per line,
-/// or an object with one array value).
-pub fn read_seed_rows(path: &Path) -> Result<Vec<Vec<f32>>, FuzzError> {
-    let err = |m: String| FuzzError::Seeds {
-        path: path.display().to_string(),
-        message: m,
-    };
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ext == "npy" {
-        return read_npy_rows(path);
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let mut rows: Vec<Vec<f32>> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let row: Vec<f32> = match ext.as_str() {
-            "csv" => match line
-                .split(',')
-                .map(|c| c.trim().parse::<f32>())
-                .collect::<Result<Vec<f32>, _>>()
-            {
-                Ok(r) => r,
-                Err(_) if i == 0 => continue, // header
-                Err(e) => return Err(err(format!("line {}: {e}", i + 1))),
-            },
-            "jsonl" | "ndjson" => {
-                let v: serde_json::Value =
-                    serde_json::from_str(line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
-                let arr = match &v {
-                    serde_json::Value::Array(a) => a.clone(),
-                    serde_json::Value::Object(o) if o.len() == 1 => o
-                        .values()
-                        .next()
-                        .and_then(|x| x.as_array().cloned())
-                        .unwrap_or_default(),
-                    _ => vec![],
-                };
-                let row: Option<Vec<f32>> =
-                    arr.iter().map(|x| x.as_f64().map(|f| f as f32)).collect();
-                row.filter(|r| !r.is_empty())
-                    .ok_or_else(|| err(format!("line {}: expected an array of numbers", i + 1)))?
-            }
-            _ => {
-                return Err(err(
-                    "seeds must be .npy, .csv or .jsonl (chosen by extension)".into(),
-                ));
-            }
-        };
-        if rows.first().is_some_and(|r| r.len() != row.len()) {
-            return Err(err(format!(
-                "line {} has {} values, the first row {}",
-                i + 1,
-                row.len(),
-                rows[0].len()
-            )));
-        }
-        rows.push(row);
-    }
-    if rows.is_empty() {
-        return Err(err("no rows".into()));
-    }
-    Ok(rows)
-}
-
-/// Read a float32 (or float64) 2-D `.npy` file as rows.
-pub fn read_npy_rows(path: &Path) -> Result<Vec<Vec<f32>>, FuzzError> {
-    let err = |m: String| FuzzError::Seeds {
-        path: path.display().to_string(),
-        message: m,
-    };
-    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(err("not a .npy file (bad magic)".into()));
-    }
-    let (hlen, start) = if bytes[6] == 1 {
-        (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
-    } else {
-        if bytes.len() < 12 {
-            return Err(err("truncated header".into()));
-        }
-        (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        )
-    };
-    let header = bytes
-        .get(start..start + hlen)
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .ok_or_else(|| err("truncated header".into()))?;
-    if header.contains("'fortran_order': True") {
-        return Err(err(
-            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
-        ));
-    }
-    let width = if header.contains("'<f4'") {
-        4
-    } else if header.contains("'<f8'") {
-        8
-    } else {
-        return Err(err(format!(
-            "dtype must be little-endian float32 or float64: {header}"
-        )));
-    };
-    let shape_txt = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .ok_or_else(|| err("no shape in header".into()))?;
-    let dims: Vec<usize> = shape_txt
-        .trim()
-        .trim_start_matches('(')
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse::<usize>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| err(format!("bad shape: {e}")))?;
-    let (rows, cols) = match dims.as_slice() {
-        [r, c] => (*r, *c),
-        [c] => (1, *c),
-        _ => {
-            return Err(err(format!(
-                "need a 1-D or 2-D array of rows, got shape {dims:?}"
-            )));
-        }
-    };
-    let data = &bytes[start + hlen..];
-    if data.len() < rows * cols * width {
-        return Err(err("data shorter than the shape says".into()));
-    }
-    Ok((0..rows)
-        .map(|r| {
-            (0..cols)
-                .map(|c| {
-                    let i = (r * cols + c) * width;
-                    if width == 4 {
-                        f32::from_le_bytes(data[i..i + 4].try_into().expect("4 bytes"))
-                    } else {
-                        f64::from_le_bytes(data[i..i + 8].try_into().expect("8 bytes")) as f32
-                    }
-                })
-                .collect()
-        })
-        .collect())
 }
 
 const LARGE_BATCH: i64 = 4096;
@@ -908,7 +388,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
     }
 
     stage(opts, "loading the model into ONNX Runtime");
-    let (mut model, lib) = open(&opts.model)?;
+    let (mut model, lib) = onnx::open(&opts.model)?;
     report.fact(
         "onnxruntime",
         format!("{} ({})", lib.path.display(), lib.how),
@@ -918,7 +398,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         serde_json::to_value(&model.inputs).unwrap_or_default(),
     );
     let rows = match &opts.seeds {
-        Some(p) => read_seed_rows(p)?,
+        Some(p) => crate::rows::read_rows(p)?,
         None => vec![],
     };
     report.fact("seed_rows", rows.len());
@@ -1630,7 +1110,7 @@ fn robustness(
 /// `bench/fuzz.sh`: `n` queries cycling over `rows`.
 pub fn oracle_throughput(model_path: &Path, rows: &[Vec<f32>], n: usize) -> Result<f64, FuzzError> {
     use attack::Oracle;
-    let (mut model, _) = open(model_path)?;
+    let (mut model, _) = onnx::open(model_path)?;
     let features = rows.first().map(Vec::len).unwrap_or(0);
     let probe = model
         .run(&[(
@@ -1640,15 +1120,18 @@ pub fn oracle_throughput(model_path: &Path, rows: &[Vec<f32>], n: usize) -> Resu
                 rows.first().cloned().unwrap_or_default(),
             ),
         )])
-        .map_err(|e| FuzzError::Model {
-            path: model_path.display().to_string(),
-            message: e,
+        .map_err(|e| {
+            FuzzError::Onnx(OnnxError::Model {
+                path: model_path.display().to_string(),
+                message: e,
+            })
         })?;
-    let mut oracle =
-        ModelOracle::new(&mut model, features, false, &probe).ok_or_else(|| FuzzError::Model {
+    let mut oracle = ModelOracle::new(&mut model, features, false, &probe).ok_or_else(|| {
+        FuzzError::Onnx(OnnxError::Model {
             path: model_path.display().to_string(),
             message: "no probabilities output".into(),
-        })?;
+        })
+    })?;
     let started = std::time::Instant::now();
     let mut sink = 0f32;
     for i in 0..n {

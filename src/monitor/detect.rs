@@ -237,7 +237,7 @@ impl Projection {
         let k = d.min(32);
         let mut w = vec![];
         if k < d {
-            let mut rng = crate::fuzz::Rng::new(seed);
+            let mut rng = crate::util::Rng::new(seed);
             // Box–Muller normals, scaled so distances are preserved on average.
             let scale = 1.0 / (k as f32).sqrt();
             while w.len() < d * k {
@@ -409,7 +409,7 @@ impl Probing {
     /// range); `window` queries are remembered.
     pub fn new(d: usize, lo: Vec<f32>, hi: Vec<f32>, window: usize, key: [u8; 32]) -> Probing {
         let mut rng =
-            crate::fuzz::Rng::new(u64::from_le_bytes(key[..8].try_into().unwrap_or([0; 8])));
+            crate::util::Rng::new(u64::from_le_bytes(key[..8].try_into().unwrap_or([0; 8])));
         let s = (d / 8).clamp(1, 16).min(d);
         let subsets = (0..HASHES)
             .map(|_| {
@@ -612,7 +612,7 @@ mod tests {
     fn probing_sees_near_duplicates_across_clients_not_distinct_rows() {
         let d = 64;
         let mut p = Probing::new(d, vec![0.0; d], vec![1.0; d], 1000, [7; 32]);
-        let mut rng = crate::fuzz::Rng::new(1);
+        let mut rng = crate::util::Rng::new(1);
         // Distinct random rows: no near duplicates.
         for _ in 0..200 {
             let x: Vec<f32> = (0..d).map(|_| rng.unit()).collect();
@@ -642,7 +642,7 @@ mod tests {
     fn prada_separates_synthetic_from_natural_queries() {
         let d = 8;
         // Natural: i.i.d. Gaussian rows → distances look normal.
-        let mut rng = crate::fuzz::Rng::new(3);
+        let mut rng = crate::util::Rng::new(3);
         let mut normal = || {
             let (u1, u2) = (rng.unit().max(1e-7), rng.unit());
             (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()

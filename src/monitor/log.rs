@@ -46,12 +46,14 @@ const POLL: Duration = Duration::from_millis(1);
 const QUEUE: usize = 65_536;
 
 /// When an event counts as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
-    /// `fdatasync` before the response: no acknowledged event is lost.
+    /// fdatasync before the response: no acknowledged event is lost.
     Always,
-    /// `fdatasync` every 64 events or 50 ms: a crash loses at most that window.
+    /// fdatasync every 64 events or 50 ms: a crash loses at most that window.
     Group,
 }
 

@@ -17,7 +17,7 @@ use super::config::{Action, Config};
 use super::detect::{Baseline, Probing, Projection, TokenBucket, Walk};
 use super::log::{Durability, EventLog, LogOptions};
 use super::rules::signals as sig;
-use crate::fuzz::{Data, Elem, InputSpec, Outputs};
+use crate::onnx::{Data, Elem, InputSpec, Outputs};
 use crate::report::Rule;
 use axum::Router;
 use axum::body::Body;
@@ -40,7 +40,7 @@ mod protocols;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
-    Model(#[from] crate::fuzz::FuzzError),
+    Model(#[from] crate::onnx::OnnxError),
     #[error(transparent)]
     Log(#[from] super::log::LogError),
     #[error("cannot listen on {addr}: {message}")]
@@ -68,14 +68,15 @@ pub struct ServeOptions {
 }
 
 /// The inference API the server speaks, and the proxy forwards.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Protocol {
-    /// Open Inference Protocol v2 REST (KServe, Triton, MLServer, `modelsec serve`).
+    /// Open Inference Protocol v2 REST: POST /v2/models/{name}/infer.
     OipV2,
-    /// OpenAI-compatible `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` (vLLM,
-    /// Ollama, llama.cpp, TGI, LiteLLM).
+    /// OpenAI-compatible: POST /v1/chat/completions, /v1/completions, /v1/embeddings.
+    #[value(name = "openai")]
     OpenAi,
-    /// TorchServe `/predictions/{model}[/{version}]`.
+    /// TorchServe: POST /predictions/{model}[/{version}].
+    #[value(name = "torchserve")]
     TorchServe,
 }
 
@@ -101,7 +102,7 @@ fn upstream_client() -> Upstream {
 /// Where inference happens.
 enum Backend {
     /// ONNX Runtime sessions in this process, one per core.
-    Local(Vec<Mutex<crate::fuzz::Model>>),
+    Local(Vec<Mutex<crate::onnx::Model>>),
     /// The upstream server (`proxy`), speaking `App::protocol`.
     Remote { client: Upstream, base: String },
 }
@@ -216,12 +217,12 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let (backend, inputs, outputs, name) = match &opts.upstream {
         None => {
             let mut pool = Vec::new();
-            let (first, _) = crate::fuzz::open(&opts.model)?;
+            let (first, _) = crate::onnx::open(&opts.model)?;
             let inputs = first.inputs.clone();
             let outputs = first.outputs();
             pool.push(Mutex::new(first));
             for _ in 1..workers {
-                pool.push(Mutex::new(crate::fuzz::open(&opts.model)?.0));
+                pool.push(Mutex::new(crate::onnx::open(&opts.model)?.0));
             }
             let name = cfg.server.model_name.clone().unwrap_or_else(|| {
                 opts.model
@@ -254,11 +255,10 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             )
         }
     };
-    let mut features = crate::fuzz::row_features(&inputs);
+    let mut features = crate::onnx::row_features(&inputs);
     let baseline = match &cfg.detect.baseline {
         Some(p) => {
-            let rows =
-                crate::fuzz::read_seed_rows(p).map_err(|e| ServeError::Other(e.to_string()))?;
+            let rows = crate::rows::read_rows(p).map_err(|e| ServeError::Other(e.to_string()))?;
             let b = Baseline::from_rows(&rows).ok_or_else(|| {
                 ServeError::Other(format!(
                     "baseline `{}`: rows of different lengths",
@@ -826,7 +826,7 @@ async fn handle(
         .is_some_and(|p| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == &p.0)));
     let answers = classifier(&outputs);
     if let Some((labels, margins)) = &answers {
-        seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(margins) }));
+        seen.output = Some(json!({ "labels": labels, "margins": crate::onnx::json_row(margins) }));
     }
     detect(app, seen, &rows, answers.as_ref(), scores_sent, now);
     if let Some(r) = refused(seen) {
@@ -1030,7 +1030,7 @@ fn respond(app: &App, request: &Value, outputs: &Outputs) -> Response {
     let mut out = vec![];
     for (n, shape, v) in &outputs.floats {
         if wanted.as_ref().is_none_or(|w| w.contains(n)) {
-            out.push(json!({ "name": n, "shape": shape, "datatype": "FP32", "data": crate::fuzz::json_row(v) }));
+            out.push(json!({ "name": n, "shape": shape, "datatype": "FP32", "data": crate::onnx::json_row(v) }));
         }
     }
     for (n, shape, v) in &outputs.ints {
@@ -1308,7 +1308,7 @@ fn input_summary(app: &App, data: &[(String, Data)]) -> Value {
             t["stats"] = json!({ "min": lo, "max": hi, "mean": sum / values.len() as f64 });
         }
         if app.cfg.log.log_inputs {
-            t["values"] = crate::fuzz::json_row(&values);
+            t["values"] = crate::onnx::json_row(&values);
         }
         m.insert(name.clone(), t);
     }

@@ -5,6 +5,7 @@
 //! exit code comes from [`Report::exit_status`], never from the output format. A command that
 //! could not run returns an error instead (exit 2).
 
+pub mod escape;
 mod human;
 mod junit;
 mod sarif;
@@ -27,7 +28,19 @@ macro_rules! rule_catalogue {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How bad a finding is. Ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; does not fail the run.
@@ -435,14 +448,14 @@ impl Report {
 }
 
 /// Output format of a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     /// Text for people.
     #[default]
     Human,
-    /// The [`Report`] as one JSON document.
+    /// One JSON document.
     Json,
-    /// SARIF 2.1.0, one document.
+    /// SARIF 2.1.0.
     Sarif,
 }
 

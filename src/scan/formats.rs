@@ -1,110 +1,27 @@
 //! Non-zip formats: numpy `.npy`, legacy PyTorch (stacked pickles and tar), safetensors, GGUF,
 //! ONNX, Keras configs (`.keras` config.json and `.h5` model_config).
 
+use super::allowlist::Verdict;
 use super::input::{Input, Mode, ReadError};
 use super::pickle::{self, End, Machine};
-use super::policy::Verdict;
 use super::{Blob, Ctx, Member, TORCH_MAGIC, rules, torch_elsize};
+use crate::util::npy;
 use serde_json::Value;
 use std::io::{self, BufRead, BufReader, Read};
 
 // ---------------------------------------------------------------------------------------------
 // numpy
 
-/// Parsed `.npy` header.
-struct NpyHeader {
-    object: bool,
-    itemsize: Option<u64>,
-    count: Option<u128>,
-    data_start: u64,
-}
-
-fn parse_npy_header(blob: &Blob) -> Result<NpyHeader, String> {
+fn parse_npy_header(blob: &Blob) -> Result<npy::Header, String> {
     let pre = blob.read_at(0, 12).map_err(|e| e.to_string())?;
-    if pre.len() < 10 {
-        return Err("truncated header".into());
-    }
-    let major = pre[6];
-    let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([pre[8], pre[9]]) as u64, 10u64),
-        2 | 3 => {
-            if pre.len() < 12 {
-                return Err("truncated header".into());
-            }
-            (
-                u32::from_le_bytes(pre[8..12].try_into().unwrap_or_default()) as u64,
-                12,
-            )
-        }
-        v => return Err(format!("unsupported npy format version {v}")),
-    };
-    if hlen > 1 << 20 {
-        return Err(format!("header of {hlen} bytes"));
-    }
+    let (major, start, hlen) = npy::header_span(&pre).map_err(|e| e.to_string())?;
     let h = blob
         .read_at(start, hlen as usize)
         .map_err(|e| e.to_string())?;
     if (h.len() as u64) < hlen {
         return Err("truncated header".into());
     }
-    let h = String::from_utf8_lossy(&h).into_owned();
-    let descr = h
-        .split("'descr':")
-        .nth(1)
-        .ok_or("no 'descr' in header")?
-        .trim_start();
-    let (object, itemsize) = if let Some(rest) = descr.strip_prefix('\'') {
-        let code = rest.split('\'').next().unwrap_or("");
-        let t = code.trim_start_matches(['<', '>', '|', '=']);
-        if t.starts_with('O') {
-            (true, None)
-        } else {
-            let kind: String = t
-                .chars()
-                .take_while(|c| c.is_ascii_alphabetic() || *c == '?')
-                .collect();
-            let digits: String = t[kind.len()..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            let n: Option<u64> = digits.parse().ok();
-            let size = match kind.as_str() {
-                "U" => n.map(|n| n * 4),
-                "?" => Some(1),
-                _ => n,
-            };
-            (false, size)
-        }
-    } else {
-        // Structured dtype: a list of fields. Any object field makes the whole array a pickle.
-        let list = descr.split("'fortran_order'").next().unwrap_or(descr);
-        (
-            list.contains("'O'") || list.contains("'|O'") || list.contains("O8'"),
-            None,
-        )
-    };
-    let shape = h
-        .split("'shape':")
-        .nth(1)
-        .and_then(|s| s.trim_start().strip_prefix('('))
-        .and_then(|s| s.split(')').next())
-        .ok_or("no 'shape' in header")?;
-    let count = shape
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .try_fold(1u128, |acc, d| {
-            d.trim_end_matches('L')
-                .parse::<u128>()
-                .ok()
-                .and_then(|d| acc.checked_mul(d))
-        });
-    Ok(NpyHeader {
-        object,
-        itemsize,
-        count,
-        data_start: start + hlen,
-    })
+    npy::parse_dict(major, &String::from_utf8_lossy(&h), start + hlen).map_err(|e| e.to_string())
 }
 
 /// `.npy`: object arrays are pickles (scanned); plain arrays must match their header.
@@ -122,12 +39,11 @@ pub(crate) fn scan_npy(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member) {
         }
     };
     let data = blob.slice(h.data_start, blob.len);
-    if h.object {
+    if h.is_object() {
         ctx.pickle_stream(&mut data.reader(), Some(&data), member);
         return;
     }
-    if let (Some(size), Some(count)) = (h.itemsize, h.count) {
-        let want = count.saturating_mul(size as u128);
+    if let Some(want) = h.data_bytes() {
         let have = data.len as u128;
         if have < want {
             ctx.add(

@@ -9,15 +9,15 @@
 //! archives, safetensors, GGUF, ONNX and Keras. Anything that could not be fully read is a
 //! finding: a clean verdict means every byte a loader would interpret was interpreted.
 
+pub mod allowlist;
 mod compat;
 mod formats;
 pub mod input;
 pub mod pickle;
-pub mod policy;
 pub mod rules;
 mod zip;
 
-pub use policy::{Policy, PolicyError};
+pub use allowlist::{Allowlist, AllowlistError};
 
 use crate::report::{Finding, Location, Report, Rule, Severity};
 use input::{Input, Mode};
@@ -86,7 +86,7 @@ pub struct FileResult {
 /// Scan files and directories (recursively) and return one report.
 pub fn scan(
     paths: &[PathBuf],
-    policy: &Policy,
+    policy: &Allowlist,
     progress: &dyn ScanProgress,
 ) -> Result<Report, ScanError> {
     scan_excluding(paths, policy, progress, &[])
@@ -96,7 +96,7 @@ pub fn scan(
 /// its `--ignore` paths and the signature itself are left out).
 pub fn scan_excluding(
     paths: &[PathBuf],
-    policy: &Policy,
+    policy: &Allowlist,
     progress: &dyn ScanProgress,
     exclude: &[PathBuf],
 ) -> Result<Report, ScanError> {
@@ -270,7 +270,7 @@ pub fn scan_excluding(
 pub fn before_running(path: &Path) -> Vec<String> {
     let shown = path.display().to_string();
     let root = path.parent().unwrap_or(Path::new("."));
-    scan_file(path, &shown, root, &Policy::builtin())
+    scan_file(path, &shown, root, &Allowlist::builtin())
         .findings
         .iter()
         .filter(|f| f.severity.fails())
@@ -280,7 +280,7 @@ pub fn before_running(path: &Path) -> Vec<String> {
 
 /// Scan one file. `shown` is how the path is reported; `root` is the directory being scanned
 /// (ONNX external data must stay inside it).
-pub fn scan_file(path: &Path, shown: &str, root: &Path, policy: &Policy) -> FileResult {
+pub fn scan_file(path: &Path, shown: &str, root: &Path, policy: &Allowlist) -> FileResult {
     let mut ctx = Ctx {
         policy,
         path: shown.to_string(),
@@ -520,7 +520,7 @@ fn model_ext(name: &str) -> bool {
 }
 
 pub(crate) struct Ctx<'p> {
-    policy: &'p Policy,
+    policy: &'p Allowlist,
     path: String,
     root: PathBuf,
     file_dir: PathBuf,

@@ -1,11 +1,11 @@
 //! A static pickle machine: CPython's unpickler (protocols 0–5, stack, metastack, memo, frames)
 //! run over symbolic values. Nothing is imported or called; every import and every call is
-//! judged against the [`Policy`], and what the pickle does with imported objects is tracked
+//! judged against the [`Allowlist`], and what the pickle does with imported objects is tracked
 //! (calls of call results, BUILD/SETITEM on classes and modules, computed STACK_GLOBAL operands).
 
+use super::allowlist::{Allowlist, Verdict, is_dunder_path};
 use super::compat;
 use super::input::{Input, Mode, ReadError};
-use super::policy::{Policy, Verdict, is_dunder_path};
 use super::rules;
 use crate::report::{Rule, Severity};
 use std::cell::RefCell;
@@ -250,7 +250,7 @@ fn invalid<T>(msg: impl Into<String>) -> Result<T, End> {
 
 /// Scans pickles against a policy.
 pub struct Machine<'p> {
-    policy: &'p Policy,
+    policy: &'p Allowlist,
     /// (subject, rule id) pairs already reported by [`Machine::find_once`].
     seen: HashSet<(String, &'static str)>,
     /// Verdicts of the globals imported so far (each is judged and reported once).
@@ -261,7 +261,7 @@ pub struct Machine<'p> {
 
 impl<'p> Machine<'p> {
     /// A machine judging imports with `policy`.
-    pub fn new(policy: &'p Policy) -> Self {
+    pub fn new(policy: &'p Allowlist) -> Self {
         Machine {
             policy,
             seen: HashSet::new(),
@@ -1238,7 +1238,7 @@ pub struct Stream {
 
 /// Scan `pickles` consecutive pickles from `input` (legacy torch reads several), then any data
 /// after them: a second `pickle.load` on the same stream would run it, so it is scanned too.
-pub fn scan_stream(policy: &Policy, input: &mut Input<'_>, pickles: usize) -> Stream {
+pub fn scan_stream(policy: &Allowlist, input: &mut Input<'_>, pickles: usize) -> Stream {
     let mut outcomes = Vec::new();
     for _ in 0..pickles {
         let (o, end) = Machine::new(policy).run(input);
@@ -1279,7 +1279,7 @@ pub fn scan_stream(policy: &Policy, input: &mut Input<'_>, pickles: usize) -> St
 }
 
 /// Scan a byte slice as one pickle stream (tests, fuzzing).
-pub fn scan_bytes(policy: &Policy, data: &[u8], mode: Mode) -> (Stream, Option<u64>) {
+pub fn scan_bytes(policy: &Allowlist, data: &[u8], mode: Mode) -> (Stream, Option<u64>) {
     let mut r: &[u8] = data;
     let mut input = Input::new(&mut r, mode);
     let s = scan_stream(policy, &mut input, 1);
@@ -1291,7 +1291,7 @@ mod tests {
     use super::*;
 
     fn scan(data: &[u8]) -> (Stream, Option<u64>) {
-        scan_bytes(&Policy::builtin(), data, Mode::Linear)
+        scan_bytes(&Allowlist::builtin(), data, Mode::Linear)
     }
 
     fn rules_of(s: &Stream) -> Vec<&'static str> {
@@ -1350,7 +1350,7 @@ mod tests {
             rules_of(&lin).is_empty(),
             "the linear reading hides the call"
         );
-        let (buf, _) = scan_bytes(&Policy::builtin(), &d, Mode::Buffered);
+        let (buf, _) = scan_bytes(&Allowlist::builtin(), &d, Mode::Buffered);
         assert_eq!(rules_of(&buf), ["scan/pickle-dangerous-global"]);
     }
 
@@ -1383,7 +1383,7 @@ mod tests {
         d.extend_from_slice(&[0xff; 8]);
         d.extend_from_slice(b"\x95\xff\xff\xff\xff\xff\xff\xff\xffJ\x00\x00\x00\x00.");
         for mode in [Mode::Linear, Mode::Buffered] {
-            let _ = scan_bytes(&Policy::builtin(), &d, mode);
+            let _ = scan_bytes(&Allowlist::builtin(), &d, mode);
         }
     }
 

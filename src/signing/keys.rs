@@ -35,11 +35,11 @@ const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 4;
 
 /// A signature algorithm modelsec can sign and verify with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Algorithm {
-    /// Ed25519 (RFC 8032), pure, over the DSSE pre-authentication encoding.
+    /// Ed25519 (default; verifiable by modelsec, not by model_signing).
     Ed25519,
-    /// ECDSA over NIST P-256 with SHA-256, ASN.1 DER signatures (what OMS requires).
+    /// ECDSA P-256 with SHA-256 (verifiable by every OMS tool).
     EcdsaP256,
 }
 

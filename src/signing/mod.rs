@@ -8,12 +8,16 @@
 //! Signing refuses what OMS tools silently accept: an empty model, symlinks (unless allowed),
 //! symlinked directories, links leaving the model, special files and non-UTF-8 names.
 
+pub mod attest;
 pub mod bundle;
 pub mod keys;
 pub mod manifest;
 pub mod rules;
 mod verify;
 
+pub use attest::{
+    SCAN_ANNOTATION, ScanAttestation, ScanVerdict, SignOutcome, SignRequest, sign_scanned,
+};
 pub use keys::{Algorithm, KeyError, SigningKey, VerifyingKey};
 pub use manifest::{HashAlg, NoProgress, Problem, Progress};
 pub use verify::{VerifyError, VerifyOptions, verify};
@@ -53,6 +57,17 @@ pub enum SignError {
     /// Key problem.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// Writing the signature there would destroy something.
+    #[error("refusing to write the signature to `{}`: {why}", path.display())]
+    SignaturePath {
+        /// The signature path.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// The scan before signing could not run.
+    #[error("could not scan the model before signing: {0}")]
+    Scan(String),
 }
 
 /// How to enumerate a model.
@@ -107,6 +122,59 @@ pub fn subject_digest<'a>(digests: impl IntoIterator<Item = &'a [u8]>) -> String
         h.update(d);
     }
     hex::encode(h.finalize())
+}
+
+/// Refuse a signature path whose file would be lost by writing the bundle there: the private
+/// key (always), or any existing file that is not a signature bundle — a weights file of the
+/// model, say — unless `force`. Existing non-files (directories, FIFOs) are always refused.
+pub fn check_signature_path(
+    out: &Path,
+    model: &Path,
+    key: &Path,
+    force: bool,
+) -> Result<(), SignError> {
+    let refuse = |why: String| {
+        Err(SignError::SignaturePath {
+            path: out.to_path_buf(),
+            why,
+        })
+    };
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(()); // nothing there to lose
+    };
+    let (abs, key_abs) = (std::fs::canonicalize(out), std::fs::canonicalize(key));
+    if let (Ok(a), Ok(k)) = (&abs, &key_abs)
+        && a == k
+    {
+        return refuse("it is the private key".into());
+    }
+    if !meta.is_file() {
+        return refuse(format!(
+            "it is a {}, not a file",
+            crate::util::fs::kind_of(meta.file_type())
+        ));
+    }
+    if force || is_bundle_file(out) {
+        return Ok(());
+    }
+    let inside_model = match (&abs, std::fs::canonicalize(model)) {
+        (Ok(a), Ok(m)) => a == &m || a.starts_with(&m),
+        _ => false,
+    };
+    refuse(if inside_model {
+        "it is a file of the model and not a signature bundle; pass --force to overwrite it".into()
+    } else {
+        "it exists and is not a signature bundle; pass --force to overwrite it".into()
+    })
+}
+
+/// Whether `path` holds a Sigstore bundle (what `sign` writes, and may overwrite).
+fn is_bundle_file(path: &Path) -> bool {
+    crate::util::fs::read_bytes(path, verify::MAX_BUNDLE_BYTES)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string))
+        .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.bundle"))
 }
 
 /// Absolute path of `p` with its parent directory resolved (the file itself need not exist).
@@ -226,9 +294,6 @@ pub fn sign(
 ) -> Result<Signed, SignError> {
     sign_annotated(model, opts, key, None, progress)
 }
-
-/// Key of the subject annotation where `sign` records the scan that preceded it.
-pub const SCAN_ANNOTATION: &str = "dev.modelsec.scan";
 
 /// [`sign`], recording `annotations` (a JSON object) as in-toto `subject[0].annotations`, the
 /// place the OMS statement leaves for extensions (the predicate itself stays OMS-exact).

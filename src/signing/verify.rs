@@ -54,7 +54,7 @@ pub struct VerifyOptions {
 
 /// Largest bundle read (a manifest of a million files is about 150 MB); a hostile bundle must
 /// not exhaust memory.
-const MAX_BUNDLE_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_BUNDLE_BYTES: u64 = 1 << 30;
 
 fn short(hex: &str) -> &str {
     &hex[..hex.len().min(16)]
@@ -408,25 +408,32 @@ pub fn verify(
         "subject",
         format!("{} sha256:{}", st.subject_name, st.subject_sha256),
     );
-    let scan = st
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(super::SCAN_ANNOTATION));
+    let scan = super::ScanAttestation::from_annotations(st.annotations.as_ref());
     report.fact(
         "scan",
-        scan.cloned()
-            .unwrap_or_else(|| "not recorded in the signature".into()),
+        match &scan {
+            Some(Ok(a)) => serde_json::to_value(a).unwrap_or_default(),
+            Some(Err(why)) => why.clone().into(),
+            None => "not recorded in the signature".into(),
+        },
     );
     if opts.require_scan {
-        match scan.and_then(|s| s.get("verdict")).and_then(|v| v.as_str()) {
+        match scan {
             None => report.push(Finding::new(
                 &rules::SCAN_MISSING,
                 "the signed statement has no `dev.modelsec.scan` annotation, so nothing says the model was scanned before it was signed",
             )),
-            Some("clean") => {}
-            Some(v) => report.push(Finding::new(
+            Some(Err(why)) => report.push(Finding::new(&rules::SCAN_MISSING, why)),
+            Some(Ok(a)) if a.verdict == super::ScanVerdict::Clean => {}
+            Some(Ok(a)) => report.push(Finding::new(
                 &rules::SCAN_NOT_CLEAN,
-                format!("the signed statement records the scan verdict `{v}`"),
+                format!(
+                    "the signed statement records the scan verdict `{}`",
+                    serde_json::to_value(a.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
             )),
         }
     }

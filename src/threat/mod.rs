@@ -25,12 +25,16 @@
 //! when no control passes. Rule controls pass when the rule applied to something in the configs
 //! and found nothing; capability controls pass on a passing modelsec report given as evidence.
 
-use crate::policy::lang::{EXPOSURES, Errors, PolicyError, render};
-use crate::policy::{CheckResult, PolicySet};
+use crate::check::Exposure;
+use crate::check::lang::{Errors, PolicyError, render};
+use crate::check::{CheckResult, PolicySet};
 use crate::report::{Finding, Location, Report, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use toml::Spanned;
+
+mod assess;
+pub use assess::{AssessOptions, Assessment, ThreatError, assess, select_models};
 
 /// The built-in threat models.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -143,7 +147,7 @@ pub struct Threat {
 pub struct ThreatModel {
     pub id: String,
     pub title: String,
-    pub exposure: String,
+    pub exposure: Exposure,
     pub description: String,
     pub threats: Vec<Threat>,
     pub source: String,
@@ -168,7 +172,8 @@ pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, P
         }
     };
     let h = raw.threat_model.get_ref();
-    if !EXPOSURES.contains(&h.exposure.get_ref().as_str()) {
+    let exposure = Exposure::parse(h.exposure.get_ref());
+    if exposure.is_none() {
         errors.push_note(
             h.exposure.span(),
             format!("unknown exposure `{}`", h.exposure.get_ref()),
@@ -224,7 +229,7 @@ pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, P
                     if !policy
                         .rules
                         .iter()
-                        .any(|x| crate::policy::id_matches(r, &x.id))
+                        .any(|x| crate::check::id_matches(r, &x.id))
                     {
                         errors.push_note(
                             c.span(),
@@ -260,13 +265,13 @@ pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, P
             controls,
         });
     }
-    if !errors.list.is_empty() {
+    let Some(exposure) = exposure.filter(|_| errors.list.is_empty()) else {
         return Err(render(name, text, &errors));
-    }
+    };
     Ok(ThreatModel {
         id: h.id.get_ref().clone(),
         title: h.title.clone(),
-        exposure: h.exposure.get_ref().clone(),
+        exposure,
         description: h.description.trim().to_string(),
         threats,
         source: name.to_string(),
@@ -355,7 +360,7 @@ pub struct ThreatResult {
 pub struct Coverage {
     pub model: String,
     pub title: String,
-    pub exposure: String,
+    pub exposure: Exposure,
     pub threats: Vec<ThreatResult>,
 }
 
@@ -373,7 +378,7 @@ pub fn evaluate(model: &ThreatModel, check: &CheckResult, evidence: &[Evidence])
                         Control::Rule(pattern) => {
                             let (mut applied, mut failed, mut waived) = (0, 0, 0);
                             for (id, o) in &check.outcomes {
-                                if crate::policy::id_matches(pattern, id) {
+                                if crate::check::id_matches(pattern, id) {
                                     applied += o.applied;
                                     failed += o.failed - o.suppressed.min(o.failed);
                                     waived += o.suppressed;
@@ -443,7 +448,7 @@ pub fn evaluate(model: &ThreatModel, check: &CheckResult, evidence: &[Evidence])
     Coverage {
         model: model.id.clone(),
         title: model.title.clone(),
-        exposure: model.exposure.clone(),
+        exposure: model.exposure,
         threats,
     }
 }

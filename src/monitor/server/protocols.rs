@@ -581,7 +581,7 @@ async fn torchserve_handle(
         .ok()
         .and_then(|v| score_rows(&v));
     if let Some((labels, margins)) = &answers {
-        seen.output = Some(json!({ "labels": labels, "margins": crate::fuzz::json_row(margins) }));
+        seen.output = Some(json!({ "labels": labels, "margins": crate::onnx::json_row(margins) }));
     }
     // Rows and answers pair up only when there are as many of each.
     let rows = match &answers {

@@ -138,8 +138,55 @@ pub const TARGETS: &[&str] = &[
     "requirements",
 ];
 
-/// Threat-model exposures a rule can escalate by.
-pub const EXPOSURES: &[&str] = &["internet", "internal", "local"];
+/// Where a deployment can be reached from: a threat model's exposure, by which rules escalate
+/// their severity.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    /// Reachable from the internet.
+    Internet,
+    /// Reachable inside the organisation's network.
+    Internal,
+    /// Reachable from the host only.
+    Local,
+}
+
+impl Exposure {
+    /// Every exposure.
+    pub const ALL: [Exposure; 3] = [Exposure::Internet, Exposure::Internal, Exposure::Local];
+
+    /// The lowercase name, as policies and threat models write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exposure::Internet => "internet",
+            Exposure::Internal => "internal",
+            Exposure::Local => "local",
+        }
+    }
+
+    /// The exposure with this lowercase name.
+    pub fn parse(name: &str) -> Option<Exposure> {
+        Exposure::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Exposure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Clone, Debug)]
 pub enum Op {
@@ -261,7 +308,7 @@ pub struct Rule {
     pub when: Option<Cond>,
     pub check: Cond,
     pub raise: Vec<(Severity, Cond)>,
-    pub escalate: Vec<(String, Severity)>,
+    pub escalate: Vec<(Exposure, Severity)>,
     pub refs: RefsRaw,
     pub tests: Vec<TestCase>,
     /// The policy file it came from (`builtin:…` for embedded ones).
@@ -1027,18 +1074,18 @@ pub fn load(name: &str, text: &str) -> Result<Vec<Rule>, PolicyError> {
         let mut escalate = Vec::new();
         if let Some(esc) = &rr.escalate {
             for (k, v) in esc.get_ref() {
-                if !EXPOSURES.contains(&k.as_str()) {
+                let Some(exposure) = Exposure::parse(k) else {
                     errors.push_note(
                         esc.span(),
                         format!("unknown exposure `{k}`"),
                         "exposures: internet, internal, local",
                     );
                     continue;
-                }
+                };
                 match v.as_str() {
                     Some(s) => {
                         let sp = Spanned::new(esc.span(), s.to_string());
-                        escalate.push((k.clone(), severity(&sp, &mut errors)));
+                        escalate.push((exposure, severity(&sp, &mut errors)));
                     }
                     None => errors.push(
                         esc.span(),

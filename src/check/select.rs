@@ -339,7 +339,7 @@ fn step<'a>(seg: &Segment, hit: Hit<'a>, out: &mut Vec<Hit<'a>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::doc::parse_yaml;
+    use crate::check::doc::parse_yaml;
 
     fn sel(s: &str) -> Selector {
         Selector::parse(s).unwrap()

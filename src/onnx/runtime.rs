@@ -1,11 +1,20 @@
 //! Finding and loading ONNX Runtime (`libonnxruntime`, from the PyPI wheel `onnxruntime==1.31.1`).
 //!
-//! Order: `ORT_DYLIB_PATH`; a project-local install (`.local/onnxruntime/` in the working
-//! directory or an ancestor of it or of the executable, as `scripts/ort.sh` makes it); the
-//! active Python's `onnxruntime` package. Loading goes through `ort::init_from`, which returns
-//! an error instead of panicking. One environment per process.
+//! Order, first found wins:
+//! 1. `ORT_DYLIB_PATH`, when set (it must name a file);
+//! 2. beside the executable: its own directory, `../lib` and `../lib/modelsec` (an installed
+//!    layout);
+//! 3. the checkout the executable was built from: `.local/onnxruntime/` there, as
+//!    `scripts/ort.sh` installs it;
+//! 4. the active Python's `onnxruntime` package, found with `python3 -I` (isolated: the working
+//!    directory is not on its path) without importing it.
+//!
+//! Never the working directory or its ancestors: `fuzz` and `serve` run inside model
+//! repositories, and a shared library planted in one would run as soon as it is loaded.
+//! Loading goes through `ort::init_from`, which returns an error instead of panicking. One
+//! environment per process.
 
-use super::FuzzError;
+use super::OnnxError as FuzzError;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -17,9 +26,9 @@ pub const LOCAL_DIR: &str = ".local/onnxruntime";
 /// How to install it, for error messages.
 pub fn install_hint() -> String {
     format!(
-        "install ONNX Runtime {ORT_VERSION} from PyPI into the project: \
-         `python3 -m pip install --no-deps --target {LOCAL_DIR} onnxruntime=={ORT_VERSION}` \
-         (or run scripts/ort.sh), or point ORT_DYLIB_PATH at libonnxruntime.so.{ORT_VERSION}"
+        "install ONNX Runtime {ORT_VERSION} from PyPI into the active Python \
+         (`python3 -m pip install onnxruntime=={ORT_VERSION}`), or run scripts/ort.sh in the \
+         modelsec checkout, or point ORT_DYLIB_PATH at libonnxruntime.so.{ORT_VERSION}"
     )
 }
 
@@ -41,33 +50,46 @@ fn lib_in(capi: &Path) -> Option<PathBuf> {
     found.pop()
 }
 
-fn local_candidates() -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.extend(cwd.ancestors().map(Path::to_path_buf));
+/// Directories to look in, in order, with how each was found: beside the executable, then the
+/// checkout it was built from. Nothing here depends on the working directory.
+pub fn candidates() -> Vec<(PathBuf, &'static str)> {
+    let mut dirs = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.canonicalize().ok())
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        dirs.push((exe_dir.clone(), "beside the executable"));
+        dirs.push((exe_dir.join("../lib"), "beside the executable"));
+        dirs.push((exe_dir.join("../lib/modelsec"), "beside the executable"));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    roots
-        .into_iter()
-        .map(|r| r.join(LOCAL_DIR).join("onnxruntime").join("capi"))
-        .collect()
+    dirs.push((
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(LOCAL_DIR)
+            .join("onnxruntime")
+            .join("capi"),
+        "the checkout modelsec was built from",
+    ));
+    dirs
 }
 
 fn python_capi() -> Option<PathBuf> {
+    // -I: isolated mode, so neither the working directory nor PYTHON* variables are on the
+    // module path; find_spec locates the package without running its code.
+    const FIND: &str = "import importlib.util, os; s = importlib.util.find_spec('onnxruntime'); \
+        print(os.path.join(os.path.dirname(s.origin), 'capi') if s and s.origin else '')";
     for py in ["python3", "python"] {
-        let out = std::process::Command::new(py)
-            .args([
-                "-c",
-                "import os, onnxruntime; print(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi'))",
-            ])
+        let Ok(out) = std::process::Command::new(py)
+            .args(["-I", "-c", FIND])
+            .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .output()
-            .ok()?;
+        else {
+            continue;
+        };
         if out.status.success() {
             let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            if p.is_dir() {
+            if p.is_absolute() && p.is_dir() {
                 return Some(p);
             }
         }
@@ -98,12 +120,9 @@ pub fn locate() -> Result<Located, FuzzError> {
             install_hint()
         )));
     }
-    for capi in local_candidates() {
-        if let Some(path) = lib_in(&capi) {
-            return Ok(Located {
-                path,
-                how: "project-local install",
-            });
+    for (dir, how) in candidates() {
+        if let Some(path) = lib_in(&dir) {
+            return Ok(Located { path, how });
         }
     }
     if let Some(path) = python_capi().and_then(|c| lib_in(&c)) {
@@ -113,7 +132,7 @@ pub fn locate() -> Result<Located, FuzzError> {
         });
     }
     Err(FuzzError::Runtime(format!(
-        "ONNX Runtime not found (looked at ORT_DYLIB_PATH, {LOCAL_DIR}/ here and above, and the active Python); {}",
+        "ONNX Runtime not found (looked at ORT_DYLIB_PATH, beside the modelsec executable, in {LOCAL_DIR}/ of the checkout it was built from, and in the active Python); {}",
         install_hint()
     )))
 }

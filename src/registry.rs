@@ -1,8 +1,8 @@
 //! The rule reference, generated from the same TOML the engine runs (`modelsec rules --format
 //! markdown` writes `docs/rules.md`; a test keeps the checked-in copy current).
 
-use super::PolicySet;
-use super::lang::{OPS, Rule, TARGETS};
+use crate::check::PolicySet;
+use crate::check::lang::{OPS, Rule, TARGETS};
 use crate::threat::{Control, ThreatModel};
 use serde::Serialize;
 use std::fmt::Write;
@@ -16,7 +16,7 @@ pub struct RuleDoc<'a> {
     pub targets: &'a [String],
     pub remediation: &'a str,
     pub escalate: Vec<(String, String)>,
-    pub refs: &'a super::lang::RefsRaw,
+    pub refs: &'a crate::check::lang::RefsRaw,
     pub tests: usize,
     pub source: &'a str,
 }
@@ -31,7 +31,7 @@ pub fn rule_doc(r: &Rule) -> RuleDoc<'_> {
         escalate: r
             .escalate
             .iter()
-            .map(|(e, s)| (e.clone(), s.as_str().to_string()))
+            .map(|(e, s)| (e.as_str().to_string(), s.as_str().to_string()))
             .collect(),
         refs: &r.refs,
         tests: r.tests.len(),

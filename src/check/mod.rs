@@ -6,7 +6,6 @@
 //! ([`suppress`]) need a reason and an expiry date.
 
 pub mod doc;
-pub mod docs;
 pub mod formats;
 pub mod lang;
 pub mod model;
@@ -15,6 +14,8 @@ pub mod select;
 pub mod suppress;
 
 use crate::report::{Finding, Location, Report, RuleInfo, Severity};
+use crate::util::fs;
+pub use lang::Exposure;
 use lang::{PolicyError, Rule};
 use model::{File, Subject};
 use std::collections::BTreeMap;
@@ -91,6 +92,8 @@ pub enum CheckError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Read(#[from] fs::ReadError),
     #[error("`{path}` does not exist; check the path")]
     NoSuchPath { path: String },
     #[error("cannot walk `{path}`: {message}")]
@@ -100,8 +103,6 @@ pub enum CheckError {
          .properties, INI, .env, Dockerfiles, systemd units, Jupyter configs and requirements files"
     )]
     NothingToCheck { paths: String },
-    #[error("unknown exposure `{0}`: use internet, internal or local")]
-    Exposure(String),
 }
 
 /// The policy set: built-in rules plus any the user adds.
@@ -151,10 +152,7 @@ impl PolicySet {
                 vec![p.clone()]
             };
             for f in files {
-                let text = std::fs::read_to_string(&f).map_err(|source| CheckError::PolicyIo {
-                    path: f.display().to_string(),
-                    source,
-                })?;
+                let text = fs::read_text(&f, fs::MAX_CONFIG_BYTES)?;
                 add(lang::load(&f.display().to_string(), &text)?)?;
             }
         }
@@ -175,6 +173,19 @@ impl PolicySet {
     }
 }
 
+/// Suppressions from `config`, or from `./.modelsec.toml` when no file is given and that one
+/// exists.
+pub fn load_suppressions(config: Option<&Path>) -> Result<Vec<Suppression>, CheckError> {
+    let default = Path::new(".modelsec.toml");
+    let path = match config {
+        Some(p) => p,
+        None if default.is_file() => default,
+        None => return Ok(Vec::new()),
+    };
+    let text = fs::read_text(path, fs::MAX_CONFIG_BYTES)?;
+    Ok(suppress::load_config(&path.display().to_string(), &text)?)
+}
+
 /// What `check` is asked to do.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -186,7 +197,7 @@ pub struct CheckOptions {
     /// Suppressions from a `.modelsec.toml` (already loaded).
     pub suppressions: Vec<Suppression>,
     /// Threat-model exposure that escalates rule severities (`internet`, `internal`, `local`).
-    pub exposure: Option<String>,
+    pub exposure: Option<Exposure>,
     /// The date expiry is judged against.
     pub today: Date,
 }
@@ -431,7 +442,7 @@ pub fn evaluate(
     rules: &[Rule],
     files: &[File],
     subjects: &[Subject],
-    exposure: Option<&str>,
+    exposure: Option<Exposure>,
 ) -> (Vec<Located>, BTreeMap<String, RuleOutcome>) {
     let per_rule: Vec<(Vec<Located>, RuleOutcome)> = rules
         .iter()
@@ -466,7 +477,7 @@ pub fn evaluate(
                 let at = if at.known() { at } else { s.anchor };
                 let mut severity = rule.severity;
                 if let Some(exp) = exposure
-                    && let Some((_, sev)) = rule.escalate.iter().find(|(e, _)| e == exp)
+                    && let Some((_, sev)) = rule.escalate.iter().find(|(e, _)| *e == exp)
                 {
                     severity = *sev;
                 }
@@ -646,11 +657,6 @@ fn apply_suppressions(
 
 /// Run `check` over `opts.paths` with `policy`.
 pub fn check(policy: &PolicySet, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
-    if let Some(e) = &opts.exposure
-        && !lang::EXPOSURES.contains(&e.as_str())
-    {
-        return Err(CheckError::Exposure(e.clone()));
-    }
     let paths = collect_files(&opts.paths)?;
     let mut report = Report::with_rules("check", policy.catalogue());
     report.targets = opts.paths.iter().map(|p| display_path(p)).collect();
@@ -709,8 +715,7 @@ pub fn run(
         .into_par_iter()
         .map(|fi| {
             let subjects = model::file_subjects(&files, fi, &links);
-            let (found, outcomes) =
-                evaluate(&policy.rules, &files, &subjects, opts.exposure.as_deref());
+            let (found, outcomes) = evaluate(&policy.rules, &files, &subjects, opts.exposure);
             let sups = if opts.inline_suppressions {
                 inline_suppressions(&files, &subjects)
             } else {
@@ -750,7 +755,7 @@ pub fn run(
     report.fact("subjects", subject_count);
     report.fact("rules", policy.rules.len());
     if let Some(e) = &opts.exposure {
-        report.fact("exposure", e.clone());
+        report.fact("exposure", e.as_str());
     }
     report.fact(
         "inline_suppressions",

@@ -15,7 +15,7 @@ pub const BUILTIN_SKLEARN: &str = include_str!("../../policies/scan-sklearn.toml
 /// Why a policy file could not be used (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum PolicyError {
+pub enum AllowlistError {
     /// The file could not be read.
     #[error("could not read allow-list `{}`", path.display())]
     Read {
@@ -88,21 +88,21 @@ pub enum Verdict {
 
 /// A loaded policy: the built-in one plus any user files.
 #[derive(Clone, Debug)]
-pub struct Policy {
+pub struct Allowlist {
     allow: HashMap<(String, String), bool>,
     dangerous: Vec<(String, Option<HashSet<String>>, String)>,
     digest: String,
     sources: Vec<String>,
 }
 
-impl Policy {
+impl Allowlist {
     /// The built-in policy only.
     pub fn builtin() -> Self {
         Self::load(&[]).expect("the built-in scan policy is valid (unit-tested)")
     }
 
     /// The built-in policy extended with user files.
-    pub fn load(extra: &[PathBuf]) -> Result<Self, PolicyError> {
+    pub fn load(extra: &[PathBuf]) -> Result<Self, AllowlistError> {
         let mut texts = vec![
             ("builtin:scan.toml".to_string(), BUILTIN.to_string()),
             (
@@ -111,13 +111,13 @@ impl Policy {
             ),
         ];
         for p in extra {
-            let text = std::fs::read_to_string(p).map_err(|source| PolicyError::Read {
+            let text = std::fs::read_to_string(p).map_err(|source| AllowlistError::Read {
                 path: p.clone(),
                 source,
             })?;
             texts.push((p.display().to_string(), text));
         }
-        let mut policy = Policy {
+        let mut policy = Allowlist {
             allow: HashMap::new(),
             dangerous: Vec::new(),
             digest: String::new(),
@@ -134,8 +134,8 @@ impl Policy {
         Ok(policy)
     }
 
-    fn add(&mut self, name: &str, text: &str) -> Result<(), PolicyError> {
-        let invalid = |message: String| PolicyError::Invalid {
+    fn add(&mut self, name: &str, text: &str) -> Result<(), AllowlistError> {
+        let invalid = |message: String| AllowlistError::Invalid {
             name: name.to_string(),
             message,
         };
@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn builtin_policy_loads() {
-        let p = Policy::builtin();
+        let p = Allowlist::builtin();
         assert!(p.allowed_len() > 100);
         assert_eq!(
             p.judge("torch._utils", "_rebuild_tensor_v2"),
@@ -283,7 +283,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.toml");
         std::fs::write(&f, "[[allow]]\nmodule = \"x\"\nnames = [\"*\"]\n").unwrap();
-        let e = Policy::load(std::slice::from_ref(&f))
+        let e = Allowlist::load(std::slice::from_ref(&f))
             .unwrap_err()
             .to_string();
         assert!(e.contains("wildcards"), "{e}");
@@ -292,13 +292,13 @@ mod tests {
             "[[allow]]\nmodule = \"x\"\nnames = [\"A\"]\ncolour = 1\n",
         )
         .unwrap();
-        let e = Policy::load(std::slice::from_ref(&f))
+        let e = Allowlist::load(std::slice::from_ref(&f))
             .unwrap_err()
             .to_string();
         assert!(e.contains("colour") && e.contains("line"), "{e}");
         std::fs::write(&f, "[[allow]]\nmodule = \"mypkg\"\nnames = [\"Layer\"]\n").unwrap();
-        let p = Policy::load(&[f]).unwrap();
+        let p = Allowlist::load(&[f]).unwrap();
         assert_eq!(p.judge("mypkg", "Layer"), Verdict::Allowed { call: true });
-        assert_ne!(p.digest(), Policy::builtin().digest());
+        assert_ne!(p.digest(), Allowlist::builtin().digest());
     }
 }
