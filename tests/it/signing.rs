@@ -1,9 +1,7 @@
 //! keygen / sign / verify / manifest through the built binary: key files, OpenSSL interop,
 //! strict enumeration, reproducibility, output formats and exit codes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Command;

@@ -2,9 +2,7 @@
 //! (installed into `.venv` by `scripts/test.sh`). Both directions, tampering, shards bundles,
 //! single-file models, and the documented Ed25519 limitation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,8 +1,6 @@
 //! `modelsec scan` and its tie to `sign`/`verify`, through the built binary.
 
-mod common;
-
-use common::{code, keygen, run, stderr, stdout};
+use crate::common::{code, keygen, run, stderr, stdout};
 use serde_json::Value;
 
 const EVIL: &[u8] = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.";

@@ -2,9 +2,7 @@
 //! binary and a real ONNX Runtime 1.31.1 (scripts/ort.sh installs it into .local/onnxruntime;
 //! scripts/test.sh runs that first).
 
-mod common;
-
-use common::{code, run, stderr, stdout, xml_count};
+use crate::common::{code, run, stderr, stdout, xml_count};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

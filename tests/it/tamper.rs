@@ -1,9 +1,7 @@
 //! The tamper suite: each class of change to a signed model or its bundle must fail `verify`
 //! with exit 1 and name the right rule; the untouched model must verify with exit 0.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 

@@ -1,8 +1,6 @@
 //! `modelsec check`, `rules` and `threats` through the built binary.
 
-mod common;
-
-use common::{code, make_model, run, stderr, stdout, xml_count};
+use crate::common::{code, make_model, run, stderr, stdout, xml_count};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

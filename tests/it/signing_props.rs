@@ -1,7 +1,5 @@
 //! Property tests: any single byte flip in a signed model or in its bundle fails verification.
 
-mod common;
-
 use modelsec::signing::{self, Algorithm, ManifestOptions, NoProgress, SigningKey, VerifyOptions};
 use proptest::prelude::*;
 use std::path::Path;
@@ -27,7 +25,7 @@ fn fixture(alg: Algorithm) -> &'static Fixture {
     cell.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let model = dir.path().join("m");
-        common::make_model(&model);
+        crate::common::make_model(&model);
         let sk = SigningKey::generate(alg);
         let signed = signing::sign(&model, &ManifestOptions::default(), &sk, &NoProgress).unwrap();
         let files = signed

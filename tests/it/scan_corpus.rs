@@ -2,9 +2,7 @@
 //! research note (malicious, benign twins, malformed files, real files from numpy / joblib /
 //! scikit-learn) with the expected verdict and rule; the built binary must agree on every one.
 
-mod common;
-
-use common::{code, run, stdout};
+use crate::common::{code, run, stdout};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,15 @@
+//! The one integration-test binary (one link of the crate instead of eleven). Each module drives
+//! the built `modelsec` binary (or the library) for one capability; `common` holds the helpers.
+
+mod check;
+mod check_props;
+mod common;
+mod fuzz;
+mod interop;
+mod scan;
+mod scan_corpus;
+mod scan_props;
+mod serve;
+mod signing;
+mod signing_props;
+mod tamper;
