@@ -374,6 +374,22 @@ impl Report {
 
     /// Sort findings (most severe first, then by location and rule) and compute the summary.
     pub fn finish(&mut self) {
+        // Every id a command reports is in its catalogue (and so in the registry): checked in
+        // every debug build, which is what the test suite runs.
+        debug_assert!(
+            self.rules.is_empty()
+                || self
+                    .findings
+                    .iter()
+                    .all(|f| self.rules.iter().any(|r| r.id == f.rule_id)),
+            "a `{}` finding's rule id is not in its catalogue: {:?}",
+            self.command,
+            self.findings
+                .iter()
+                .filter(|f| !self.rules.iter().any(|r| r.id == f.rule_id))
+                .map(|f| &f.rule_id)
+                .collect::<Vec<_>>()
+        );
         self.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

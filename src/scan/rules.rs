@@ -118,16 +118,3 @@ crate::rule_catalogue! {
         "The model directory contains Python source, which runs with trust_remote_code",
         "review the code, or load the model without trust_remote_code");
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ids_are_unique_and_namespaced() {
-        let mut ids: Vec<_> = super::ALL.iter().map(|r| r.id).collect();
-        assert!(ids.iter().all(|i| i.starts_with("scan/")));
-        ids.sort_unstable();
-        let n = ids.len();
-        ids.dedup();
-        assert_eq!(ids.len(), n);
-    }
-}

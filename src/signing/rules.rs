@@ -79,16 +79,3 @@ crate::rule_catalogue! {
         "The bundle does not name its key (no publicKey.hint)",
         "bundles from model_signing before 1.1 lack the hint; the signature is still checked against the given key");
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ids_are_unique_and_namespaced() {
-        let mut ids: Vec<_> = super::ALL.iter().map(|r| r.id).collect();
-        assert!(ids.iter().all(|id| id.starts_with("verify/")));
-        let n = ids.len();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), n);
-    }
-}

@@ -48,29 +48,73 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Capabilities a control can name, with the `command` of the modelsec report that evidences it.
-pub const CAPABILITIES: &[(&str, &str, &str)] = &[
-    (
-        "verify",
-        "verify",
-        "the model's OMS signature is verified (modelsec verify)",
-    ),
-    (
-        "scan",
-        "scan",
-        "the model files are scanned for code-execution payloads (modelsec scan)",
-    ),
-    (
-        "fuzz",
-        "fuzz",
-        "the model's input handling and robustness are fuzzed (modelsec fuzz)",
-    ),
-    (
-        "monitor",
-        "serve",
-        "requests are monitored at run time (modelsec serve / proxy)",
-    ),
-];
+/// A modelsec capability a threat-model control can name, evidenced by a passing modelsec JSON
+/// report of the matching command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    /// The model's OMS signature is verified.
+    Verify,
+    /// The model files are scanned for code-execution payloads.
+    Scan,
+    /// The model's input handling and robustness are fuzzed.
+    Fuzz,
+    /// Requests are monitored at run time; evidenced by `log verify` on the monitor's log.
+    Monitor,
+}
+
+impl Capability {
+    /// Every capability.
+    pub const ALL: [Capability; 4] = [
+        Capability::Verify,
+        Capability::Scan,
+        Capability::Fuzz,
+        Capability::Monitor,
+    ];
+
+    /// The name threat models use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Verify => "verify",
+            Capability::Scan => "scan",
+            Capability::Fuzz => "fuzz",
+            Capability::Monitor => "monitor",
+        }
+    }
+
+    /// The capability with this name.
+    pub fn parse(name: &str) -> Option<Capability> {
+        Capability::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The `command` of the report that evidences it. `serve` and `proxy` write an event log,
+    /// not a report: the monitor is evidenced by `log verify` on that log (the monitor ran, and
+    /// its record is intact).
+    pub fn evidence_command(self) -> &'static str {
+        match self {
+            Capability::Verify => "verify",
+            Capability::Scan => "scan",
+            Capability::Fuzz => "fuzz",
+            Capability::Monitor => "log verify",
+        }
+    }
+
+    /// The command to run for that evidence.
+    pub fn evidence_hint(self) -> &'static str {
+        match self {
+            Capability::Verify => "modelsec verify MODEL --key KEY --format json",
+            Capability::Scan => "modelsec scan MODEL --format json",
+            Capability::Fuzz => "modelsec fuzz MODEL.onnx --format json",
+            Capability::Monitor => "modelsec log verify EVENTS.jsonl --format json",
+        }
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 crate::rule_catalogue! {
     UNMITIGATED = ("threat/unmitigated", High,
@@ -129,7 +173,7 @@ struct ControlRaw {
 #[serde(rename_all = "lowercase", tag = "kind", content = "name")]
 pub enum Control {
     Rule(String),
-    Capability(String),
+    Capability(Capability),
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -239,16 +283,14 @@ pub fn load(name: &str, text: &str, policy: &PolicySet) -> Result<ThreatModel, P
                     }
                     controls.push((Control::Rule(r.clone()), cr.why.clone()));
                 }
-                (None, Some(cap)) => {
-                    if !CAPABILITIES.iter().any(|(n, _, _)| n == cap) {
-                        errors.push_note(
-                            c.span(),
-                            format!("unknown capability `{cap}`"),
-                            "capabilities: verify, scan, fuzz, monitor",
-                        );
-                    }
-                    controls.push((Control::Capability(cap.clone()), cr.why.clone()));
-                }
+                (None, Some(cap)) => match Capability::parse(cap) {
+                    Some(cap) => controls.push((Control::Capability(cap), cr.why.clone())),
+                    None => errors.push_note(
+                        c.span(),
+                        format!("unknown capability `{cap}`"),
+                        "capabilities: verify, scan, fuzz, monitor",
+                    ),
+                },
                 _ => errors.push(
                     c.span(),
                     "a control is either { rule = \"…\" } or { capability = \"…\" }",
@@ -385,32 +427,38 @@ pub fn evaluate(model: &ThreatModel, check: &CheckResult, evidence: &[Evidence])
                                 }
                             }
                             if failed > 0 {
-                                (Status::Fail, format!("{failed} of {applied} checked subject(s) fail"))
+                                (
+                                    Status::Fail,
+                                    format!("{failed} of {applied} checked subject(s) fail"),
+                                )
                             } else if waived > 0 {
                                 (Status::Waived, format!("{waived} failure(s) suppressed"))
                             } else if applied > 0 {
                                 (Status::Pass, format!("{applied} checked subject(s) pass"))
                             } else {
-                                (Status::NotEvidenced, "nothing in the configs this rule applies to".to_string())
+                                (
+                                    Status::NotEvidenced,
+                                    "nothing in the configs this rule applies to".to_string(),
+                                )
                             }
                         }
                         Control::Capability(cap) => {
-                            let command = CAPABILITIES
-                                .iter()
-                                .find(|(n, _, _)| n == cap)
-                                .map(|x| x.1)
-                                .unwrap_or("");
+                            let command = cap.evidence_command();
                             let reports: Vec<&Evidence> =
                                 evidence.iter().filter(|e| e.command == command).collect();
                             if reports.iter().any(|e| e.verdict == "fail") {
-                                let e = reports.iter().find(|e| e.verdict == "fail").expect("found");
+                                let e =
+                                    reports.iter().find(|e| e.verdict == "fail").expect("found");
                                 (Status::Fail, format!("{} reports fail", e.path))
                             } else if let Some(e) = reports.first() {
                                 (Status::Pass, format!("{} reports pass", e.path))
                             } else {
                                 (
                                     Status::NotEvidenced,
-                                    format!("no `modelsec {command} --format json` report given (--evidence)"),
+                                    format!(
+                                        "no `{}` report given (--evidence)",
+                                        cap.evidence_hint()
+                                    ),
                                 )
                             }
                         }

@@ -535,6 +535,56 @@ fn threats_coverage_with_evidence() {
         .find(|c| c["control"]["name"] == "scan")
         .unwrap();
     assert_eq!(scan_ctl["status"], "pass");
+    // The monitor is evidenced by `log verify` on its event log (serve/proxy write a log, not a
+    // report): the monitor control of the extraction threat passes with it.
+    {
+        use modelsec::monitor::log::{Durability, EventLog, LogOptions};
+        let log = EventLog::open(LogOptions {
+            path: t.path().join("events.jsonl"),
+            durability: Durability::Always,
+            rotate_bytes: None,
+        })
+        .unwrap();
+        for i in 0..3 {
+            let e = serde_json::json!({ "kind": "request", "n": i });
+            log.log(e.as_object().cloned().unwrap());
+        }
+        log.close();
+    }
+    let lv = run(
+        t.path(),
+        &["log", "verify", "events.jsonl", "--format", "json"],
+    );
+    assert_eq!(code(&lv), 0, "{}", stdout(&lv));
+    std::fs::write(t.path().join("log.json"), stdout(&lv)).unwrap();
+    let o2 = run(
+        t.path(),
+        &[
+            "threats",
+            hardened.to_str().unwrap(),
+            "--model",
+            "classifier-http-k8s",
+            "--evidence",
+            "scan.json",
+            "--evidence",
+            "log.json",
+            "--format",
+            "json",
+        ],
+    );
+    let v2 = json(&o2);
+    let monitored: Vec<&Value> = v2["facts"]["threats"][0]["threats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["controls"].as_array().unwrap())
+        .filter(|c| c["control"]["name"] == "monitor")
+        .collect();
+    assert!(!monitored.is_empty());
+    assert!(
+        monitored.iter().all(|c| c["status"] == "pass"),
+        "{monitored:?}"
+    );
     // No fuzz or monitor evidence: adversarial inputs stay unmitigated, and the run fails.
     let adv = threats
         .iter()

@@ -127,8 +127,8 @@ is written in either case).")]
     /// MLflow INI, Jupyter, requirements) against secure-default rules for AI serving.
     #[command(after_help = CHECK_HELP)]
     Check(commands::check::CheckArgs),
-    /// List the check rules (built-in and --policy), run their inline test cases, or write the
-    /// rule reference.
+    /// List every rule id any command reports (the built-in catalogues, the check policies and
+    /// --policy), run the check policies' inline test cases, or write the rule reference.
     Rules(commands::rules::RulesArgs),
     /// Show threat models and, given configs, which controls mitigate each threat.
     #[command(after_help = THREATS_HELP)]

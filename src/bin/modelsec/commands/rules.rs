@@ -1,4 +1,5 @@
-//! `modelsec rules`: every rule, or the policy's inline test cases.
+//! `modelsec rules`: every rule id of every command (the registry), or the `check` policy's
+//! inline test cases.
 
 use crate::output;
 use anyhow::Result;
@@ -64,24 +65,33 @@ pub fn run(a: RulesArgs) -> Result<ExitStatus> {
         RulesFormat::Markdown => threat::builtin(&set)?,
         _ => Vec::new(),
     };
+    let entries = registry::entries(&set);
     output::stdout(ExitStatus::Clean, |out| match a.format {
         RulesFormat::Human => {
-            let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            for r in &set.rules {
+            let width = entries.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            for r in &entries {
+                let targets = if r.targets.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", escape::line(&r.targets.join(", ")))
+                };
                 writeln!(
                     out,
-                    "{:<width$}  {:<8}  {}  [{}]",
+                    "{:<width$}  {:<8}  {:<7}  {}{targets}",
                     escape::line(&r.id),
                     r.severity.as_str(),
-                    escape::line(&r.title),
-                    escape::line(&r.targets.join(", "))
+                    r.command,
+                    escape::line(&r.description),
                 )?;
             }
-            writeln!(out, "{} rule(s)", set.rules.len())
+            writeln!(
+                out,
+                "{} rule(s); `--format json` adds help and references",
+                entries.len()
+            )
         }
         RulesFormat::Json => {
-            let docs: Vec<_> = set.rules.iter().map(registry::rule_doc).collect();
-            serde_json::to_writer_pretty(&mut *out, &docs)?;
+            serde_json::to_writer_pretty(&mut *out, &entries)?;
             writeln!(out)
         }
         RulesFormat::Markdown => out.write_all(registry::markdown(&set, &models).as_bytes()),
