@@ -32,9 +32,6 @@
 
 use super::select::{Hit, Selector};
 use crate::report::Severity;
-use codespan_reporting::diagnostic::{Diagnostic, Label};
-use codespan_reporting::files::SimpleFiles;
-use codespan_reporting::term;
 use regex::Regex;
 use serde::Deserialize;
 use std::ops::Range;
@@ -599,72 +596,17 @@ impl Cond {
 // ---------------------------------------------------------------------------------------------
 // Loading and validation.
 
-pub(crate) struct Errors {
-    pub(crate) list: Vec<(Range<usize>, String, Option<String>)>,
-}
+pub(crate) use crate::report::diag::ConfigError as PolicyError;
+pub(crate) use crate::report::diag::Diagnostics as Errors;
 
-impl Errors {
-    pub(crate) fn new() -> Self {
-        Errors { list: vec![] }
-    }
-    pub(crate) fn push(&mut self, span: Range<usize>, msg: impl Into<String>) {
-        self.list.push((span, msg.into(), None));
-    }
-    pub(crate) fn push_note(
-        &mut self,
-        span: Range<usize>,
-        msg: impl Into<String>,
-        note: impl Into<String>,
-    ) {
-        self.list.push((span, msg.into(), Some(note.into())));
-    }
-}
-
-/// A policy file that failed validation; `rendered` holds codespan-style diagnostics
-/// (`error: … ┌─ file:line:col`) for every problem found.
-#[derive(Debug, thiserror::Error)]
-#[error("{count} error(s) in policy file {name}:\n{rendered}")]
-pub struct PolicyError {
-    pub name: String,
-    pub count: usize,
-    pub rendered: String,
-    /// (line, column, message) of each error, 1-based, for tests and JSON callers.
-    pub errors: Vec<(usize, usize, String)>,
-}
-
+/// Render a policy file's problems.
 pub(crate) fn render(name: &str, text: &str, errors: &Errors) -> PolicyError {
-    let mut files = SimpleFiles::new();
-    let id = files.add(name.to_string(), text.to_string());
-    let mut buf = term::termcolor::NoColor::new(Vec::new());
-    let config = term::Config::default();
-    let index = super::doc::LineIndex::new(text);
-    let mut located = Vec::new();
-    for (span, msg, note) in &errors.list {
-        let span =
-            span.start.min(text.len())..span.end.min(text.len()).max(span.start.min(text.len()));
-        let mut d = Diagnostic::error()
-            .with_message(msg.clone())
-            .with_labels(vec![Label::primary(id, span.clone())]);
-        if let Some(n) = note {
-            d = d.with_notes(vec![n.clone()]);
-        }
-        let _ = term::emit_to_write_style(&mut buf, &config, &files, &d);
-        let p = index.pos(span.start);
-        located.push((p.line as usize, p.col as usize, msg.clone()));
-    }
-    PolicyError {
-        name: name.to_string(),
-        count: errors.list.len(),
-        rendered: String::from_utf8_lossy(&buf.into_inner()).into_owned(),
-        errors: located,
-    }
+    crate::report::diag::render("policy file", name, text, errors)
 }
 
 /// One error in a TOML file, rendered like policy errors.
 pub fn single_error(name: &str, text: &str, span: Range<usize>, msg: &str) -> PolicyError {
-    let mut errors = Errors { list: vec![] };
-    errors.push(span, msg.to_string());
-    render(name, text, &errors)
+    crate::report::diag::single("policy file", name, text, span, msg)
 }
 
 fn severity(s: &Spanned<String>, errors: &mut Errors) -> Severity {

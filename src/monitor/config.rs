@@ -3,6 +3,7 @@
 //! are errors, with the line and column.
 
 use super::log::Durability;
+use crate::report::diag::{self, Diagnostics, Key as At};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -239,23 +240,25 @@ impl Default for Detect {
     }
 }
 
-/// A config problem (exit 2).
+/// Why `monitor.toml` cannot be used (exit 2).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct ConfigError {
-    pub path: String,
-    pub message: String,
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the monitor config: {0}")]
+    Read(#[from] crate::util::fs::ReadError),
+    /// The file is not a valid config; every problem is listed with its place.
+    #[error(transparent)]
+    Invalid(#[from] diag::ConfigError),
 }
+
+const KIND: &str = "monitor config";
 
 impl Config {
     /// Read and validate `path`; relative paths in it are taken from its directory.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let err = |m: String| ConfigError {
-            path: path.display().to_string(),
-            message: m,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut c = Config::parse(&text).map_err(err)?;
+        let text = crate::util::fs::read_text(path, crate::util::fs::MAX_CONFIG_BYTES)?;
+        let mut c = Config::parse_named(&path.display().to_string(), &text)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         if c.log.path.is_relative() {
             c.log.path = dir.join(&c.log.path);
@@ -269,59 +272,103 @@ impl Config {
     }
 
     /// Parse and validate config text.
-    pub fn parse(text: &str) -> Result<Config, String> {
-        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        c.validate()?;
-        Ok(c)
+    pub fn parse(text: &str) -> Result<Config, diag::ConfigError> {
+        Config::parse_named("monitor.toml", text)
     }
 
-    fn validate(&self) -> Result<(), String> {
-        let mut problems = vec![];
-        for k in &self.auth.keys {
+    fn parse_named(name: &str, text: &str) -> Result<Config, diag::ConfigError> {
+        let c: Config = toml::from_str(text).map_err(|e| diag::toml_error(KIND, name, text, &e))?;
+        let d = c.validate(text);
+        if d.is_empty() {
+            Ok(c)
+        } else {
+            Err(diag::render(KIND, name, text, &d))
+        }
+    }
+
+    /// Every semantic problem, each pointed at its key.
+    fn validate(&self, text: &str) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        for (i, k) in self.auth.keys.iter().enumerate() {
             if k.sha256.len() != 64 || !k.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                problems.push(format!(
-                    "auth key of `{}`: sha256 must be 64 hex digits (printf %s KEY | sha256sum)",
-                    k.client
-                ));
+                d.push_at(
+                    text,
+                    &[
+                        At::Name("auth"),
+                        At::Name("keys"),
+                        At::Index(i),
+                        At::Name("sha256"),
+                    ],
+                    format!("auth key of `{}`: sha256 must be 64 hex digits", k.client),
+                    Some("printf %s KEY | sha256sum".into()),
+                );
             }
         }
         if self.auth.required && self.auth.keys.is_empty() {
-            problems.push("auth.required is on but there are no [[auth.keys]]".into());
+            d.push_at(
+                text,
+                &[At::Name("auth"), At::Name("required")],
+                "auth.required is on but there are no [[auth.keys]]",
+                None,
+            );
         }
         for id in self.signals.keys() {
             if !super::rules::signals::ALL.iter().any(|r| r.id == id) {
-                problems.push(format!("[signals.\"{id}\"]: no such signal"));
+                d.push_at(
+                    text,
+                    &[At::Name("signals"), At::Name(id)],
+                    format!("[signals.\"{id}\"]: no such signal"),
+                    Some("`modelsec rules` lists the monitor/… signals".into()),
+                );
             }
         }
-        for a in &self.allow {
+        for (i, a) in self.allow.iter().enumerate() {
             for s in &a.signals {
                 if s != "*" && !super::rules::signals::ALL.iter().any(|r| r.id == s) {
-                    problems.push(format!("[[allow]] for `{}`: no signal `{s}`", a.client));
+                    d.push_at(
+                        text,
+                        &[At::Name("allow"), At::Index(i), At::Name("signals")],
+                        format!("[[allow]] for `{}`: no signal `{s}`", a.client),
+                        None,
+                    );
                 }
             }
         }
         if self.limits.rate < 0.0 || self.limits.burst < 1.0 && self.limits.rate > 0.0 {
-            problems.push("limits: rate must be >= 0 and burst >= 1".into());
+            d.push_at(
+                text,
+                &[At::Name("limits")],
+                "limits: rate must be >= 0 and burst >= 1",
+                None,
+            );
         }
         if self.server.max_in_flight == 0 || self.server.max_clients == 0 {
-            problems.push("server: max_in_flight and max_clients must be > 0".into());
+            d.push_at(
+                text,
+                &[At::Name("server")],
+                "server: max_in_flight and max_clients must be > 0",
+                None,
+            );
         }
         if self.llm.canaries.iter().any(|c| c.len() < 8) {
-            problems.push(
-                "llm.canaries: each canary needs 8 characters or more, or normal answers would contain it"
-                    .into(),
+            d.push_at(
+                text,
+                &[At::Name("llm"), At::Name("canaries")],
+                "llm.canaries: each canary needs 8 characters or more, or normal answers would contain it",
+                None,
             );
         }
         if let Some(k) = &self.detect.key
             && (k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()))
         {
-            problems.push("detect.key must be 64 hex digits (32 bytes)".into());
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("key")],
+                "detect.key must be 64 hex digits (32 bytes)",
+                None,
+            );
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
+        d
     }
 
     /// The action for a signal: the config's, else the signal's default.
@@ -361,14 +408,22 @@ mod tests {
         assert_eq!(c.limits.rate, 100.0);
         assert_eq!(c.action("monitor/probing"), Action::Log);
         assert_eq!(c.action("monitor/rate-exceeded"), Action::Throttle);
-        let e = Config::parse("[limits]\nrat = 3\n").unwrap_err();
+        let e = Config::parse("[limits]\nrat = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `rat`"), "{e}");
-        assert!(e.contains("line 2"), "{e}");
-        let e = Config::parse("[signals.\"monitor/nope\"]\naction = \"log\"\n").unwrap_err();
+        assert!(e.contains("monitor.toml:2:1"), "{e}");
+        let e = Config::parse("[signals.\"monitor/nope\"]\naction = \"log\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no such signal"), "{e}");
-        let e = Config::parse("[auth]\nrequired = true\n").unwrap_err();
+        let e = Config::parse("[auth]\nrequired = true\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no [[auth.keys]]"), "{e}");
-        let e = Config::parse("[[auth.keys]]\nclient = \"a\"\nsha256 = \"xyz\"\n").unwrap_err();
+        let e = Config::parse("[[auth.keys]]\nclient = \"a\"\nsha256 = \"xyz\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("64 hex digits"), "{e}");
         let c = Config::parse(
             "[signals.\"monitor/probing\"]\naction = \"block\"\n[[allow]]\nclient = \"lime\"\nsignals = [\"monitor/probing\"]\n",

@@ -527,6 +527,11 @@ fn parse_line(text: &str) -> Result<Line, String> {
         return Err("no trailing \"hash\" member".into());
     }
     let cut = text.len() - TAIL;
+    // A multi-byte character across the cut cannot be the ASCII hash member (and must not
+    // panic split_at).
+    if !text.is_char_boundary(cut) {
+        return Err("no trailing \"hash\" member".into());
+    }
     let (body, tail) = text.split_at(cut);
     let hash = tail
         .strip_prefix(",\"hash\":\"")
@@ -573,7 +578,16 @@ pub fn verify(paths: &[PathBuf]) -> Report {
             line: Some(line as u64),
             ..Location::default()
         };
-        let bytes = match std::fs::read(path) {
+        // A FIFO or device is refused, not read forever.
+        let bytes = match crate::util::fs::open_regular(path).and_then(|mut f| {
+            let mut b = Vec::new();
+            f.read_to_end(&mut b)
+                .map(|_| b)
+                .map_err(|source| crate::util::fs::ReadError::Io {
+                    path: path.clone(),
+                    source,
+                })
+        }) {
             Ok(b) => b,
             Err(e) => {
                 report.push(
@@ -729,6 +743,28 @@ mod tests {
             .expect("refused");
             assert!(e.to_string().contains("not a regular file"), "{e}");
         }
+    }
+
+    /// Regression: a line whose cut point (75 bytes from the end) falls inside a multi-byte
+    /// character panicked `split_at`; it is a malformed line.
+    #[test]
+    fn a_multibyte_character_at_the_cut_is_a_malformed_line() {
+        let line = format!("{{\"k\":\"é{}\"}}", "A".repeat(72));
+        assert!(!line.is_char_boundary(line.len() - 75));
+        assert!(parse_line(&line).is_err());
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("e.jsonl");
+        std::fs::write(&p, format!("{line}\n")).unwrap();
+        let r = verify(&[p]);
+        assert_eq!(r.findings[0].rule_id, "log/malformed-line");
+        // Devices are refused, not read forever.
+        let r = verify(&[PathBuf::from("/dev/zero")]);
+        assert_eq!(r.findings[0].rule_id, "log/unreadable");
+        assert!(
+            r.findings[0].message.contains("not a regular file"),
+            "{}",
+            r.findings[0].message
+        );
     }
 
     fn write(path: &Path, n: usize, durability: Durability, rotate: Option<u64>) {

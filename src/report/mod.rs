@@ -5,6 +5,7 @@
 //! exit code comes from [`Report::exit_status`], never from the output format. A command that
 //! could not run returns an error instead (exit 2).
 
+pub mod diag;
 pub mod escape;
 mod human;
 mod junit;

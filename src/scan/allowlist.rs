@@ -2,6 +2,7 @@
 //! ones get a critical label. Kept as TOML in `policies/scan.toml` (embedded) and extendable with
 //! user files of the same shape.
 
+use crate::report::diag::{self, ConfigError, Diagnostics, Key};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -17,22 +18,11 @@ pub const BUILTIN_SKLEARN: &str = include_str!("../../policies/scan-sklearn.toml
 #[non_exhaustive]
 pub enum AllowlistError {
     /// The file could not be read.
-    #[error("could not read allow-list `{}`", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not a valid policy.
-    #[error("allow-list `{name}` is not valid:\n{message}")]
-    Invalid {
-        /// File name (or `builtin`).
-        name: String,
-        /// What is wrong, with line and column.
-        message: String,
-    },
+    #[error("could not read the allow-list: {0}")]
+    Read(#[from] crate::util::fs::ReadError),
+    /// The file is not a valid allow-list; every problem is listed with its place.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,10 +101,7 @@ impl Allowlist {
             ),
         ];
         for p in extra {
-            let text = std::fs::read_to_string(p).map_err(|source| AllowlistError::Read {
-                path: p.clone(),
-                source,
-            })?;
+            let text = crate::util::fs::read_text(p, crate::util::fs::MAX_CONFIG_BYTES)?;
             texts.push((p.display().to_string(), text));
         }
         let mut policy = Allowlist {
@@ -135,63 +122,83 @@ impl Allowlist {
     }
 
     fn add(&mut self, name: &str, text: &str) -> Result<(), AllowlistError> {
-        let invalid = |message: String| AllowlistError::Invalid {
-            name: name.to_string(),
-            message,
-        };
-        let file: File = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        const KIND: &str = "allow-list";
+        let file: File =
+            toml::from_str(text).map_err(|e| diag::toml_error(KIND, name, text, &e))?;
+        // Every problem is collected, each pointed at its key.
+        let mut d = Diagnostics::new();
         if let Some(v) = file.version
             && v != 1
         {
-            return Err(invalid(format!(
-                "unsupported `version = {v}`; this modelsec reads version 1"
-            )));
+            d.push_at(
+                text,
+                &[Key::Name("version")],
+                format!("unsupported `version = {v}`; this modelsec reads version 1"),
+                None,
+            );
         }
         for (i, e) in file.allow.iter().enumerate() {
-            let entry = i + 1;
+            let at = |k| [Key::Name("allow"), Key::Index(i), Key::Name(k)];
             if let Some(problem) = bad_module(&e.module) {
-                return Err(invalid(format!(
-                    "[[allow]] entry {entry}: module `{}` {problem}",
-                    e.module
-                )));
+                d.push_at(
+                    text,
+                    &at("module"),
+                    format!("module `{}` {problem}", e.module),
+                    None,
+                );
             }
             if e.names.is_empty() {
-                return Err(invalid(format!(
-                    "[[allow]] entry {entry} (module `{}`): `names` is empty",
-                    e.module
-                )));
+                d.push_at(
+                    text,
+                    &at("names"),
+                    format!("`names` is empty (module `{}`)", e.module),
+                    None,
+                );
             }
             for n in &e.names {
                 if n == "*" || n.is_empty() || n.contains(char::is_whitespace) {
-                    return Err(invalid(format!(
-                        "[[allow]] entry {entry}: name `{n}` is not an exact name; wildcards are not allowed (list each class or function)"
-                    )));
+                    d.push_at(
+                        text,
+                        &at("names"),
+                        format!("name `{n}` is not an exact name"),
+                        Some("wildcards are not allowed: list each class or function".into()),
+                    );
+                } else if is_dunder_path(n) {
+                    d.push_at(
+                        text,
+                        &at("names"),
+                        format!("name `{n}` has a dunder component"),
+                        Some("attribute walks through dunders are never allowed".into()),
+                    );
+                } else {
+                    self.allow.insert((e.module.clone(), n.clone()), e.call);
                 }
-                if is_dunder_path(n) {
-                    return Err(invalid(format!(
-                        "[[allow]] entry {entry}: name `{n}` has a dunder component; attribute walks through dunders are never allowed"
-                    )));
-                }
-                self.allow.insert((e.module.clone(), n.clone()), e.call);
             }
         }
-        for (i, d) in file.dangerous.iter().enumerate() {
-            for m in &d.modules {
+        for (i, dg) in file.dangerous.iter().enumerate() {
+            for m in &dg.modules {
                 if let Some(problem) = bad_module(m) {
-                    return Err(invalid(format!(
-                        "[[dangerous]] entry {}: module `{m}` {problem}",
-                        i + 1
-                    )));
+                    d.push_at(
+                        text,
+                        &[Key::Name("dangerous"), Key::Index(i), Key::Name("modules")],
+                        format!("module `{m}` {problem}"),
+                        None,
+                    );
+                    continue;
                 }
-                let names = d
+                let names = dg
                     .names
                     .as_ref()
                     .filter(|n| !n.iter().any(|x| x == "*"))
                     .map(|n| n.iter().cloned().collect());
-                self.dangerous.push((m.clone(), names, d.why.clone()));
+                self.dangerous.push((m.clone(), names, dg.why.clone()));
             }
         }
-        Ok(())
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(diag::render(KIND, name, text, &d).into())
+        }
     }
 
     /// What the policy says about `module.name` (both after Python 2 mapping).

@@ -203,21 +203,7 @@ pub fn scan_excluding(
                     ..FileResult::default()
                 }
             } else {
-                // A bug in a reader must not turn into a crash or a clean verdict.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    scan_file(path, shown, root, policy)
-                }))
-                .unwrap_or_else(|_| FileResult {
-                    findings: vec![
-                        Finding::new(
-                            &rules::UNREADABLE,
-                            "internal error while scanning this file (a modelsec bug; please report it); it is not judged clean",
-                        )
-                        .at(Location::path(shown.clone())),
-                    ],
-                    scanned: true,
-                    format: "error",
-                })
+                scan_file(path, shown, root, policy)
             };
             progress.file_done(shown);
             (shown.clone(), r)
@@ -280,7 +266,27 @@ pub fn before_running(path: &Path) -> Vec<String> {
 
 /// Scan one file. `shown` is how the path is reported; `root` is the directory being scanned
 /// (ONNX external data must stay inside it).
+///
+/// Every caller (`scan`, `sign`, the scan before `fuzz` and `serve`) goes through here, so a bug
+/// in a reader (a panic) becomes a finding on this file, never a crash or a clean verdict.
 pub fn scan_file(path: &Path, shown: &str, root: &Path, policy: &Allowlist) -> FileResult {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scan_file_unguarded(path, shown, root, policy)
+    }))
+    .unwrap_or_else(|_| FileResult {
+        findings: vec![
+            Finding::new(
+                &rules::UNREADABLE,
+                "internal error while scanning this file (a modelsec bug; please report it); it is not judged clean",
+            )
+            .at(Location::path(shown.to_string())),
+        ],
+        scanned: true,
+        format: "error",
+    })
+}
+
+fn scan_file_unguarded(path: &Path, shown: &str, root: &Path, policy: &Allowlist) -> FileResult {
     let mut ctx = Ctx {
         policy,
         path: shown.to_string(),

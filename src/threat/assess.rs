@@ -2,9 +2,9 @@
 //! evidence reports, and judge every threat's controls into one report.
 
 use super::{Coverage, Evidence, ThreatModel};
-use crate::check::lang::PolicyError;
 use crate::check::{self, CheckError, CheckResult, PolicySet, suppress::Suppression};
 use crate::report::Report;
+use crate::report::diag::ConfigError as PolicyError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -26,7 +26,11 @@
 //! and found nothing; capability controls pass on a passing modelsec report given as evidence.
 
 use crate::check::Exposure;
-use crate::check::lang::{Errors, PolicyError, render};
+use crate::report::diag::{ConfigError as PolicyError, Diagnostics as Errors};
+
+fn render(name: &str, text: &str, errors: &Errors) -> PolicyError {
+    crate::report::diag::render("threat model", name, text, errors)
+}
 use crate::check::{CheckResult, PolicySet};
 use crate::report::{Finding, Location, Report, Severity};
 use serde::{Deserialize, Serialize};

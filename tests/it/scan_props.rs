@@ -238,3 +238,27 @@ fn crc32(data: &[u8]) -> u32 {
     }
     !c
 }
+
+/// Regression: a `.npy` whose `'<U…'` itemsize overflows when multiplied by 4 panicked the
+/// header reader; `scan` caught the panic, the scan before `fuzz`/`serve` did not. It is now
+/// checked arithmetic, and the guard sits inside `scan_file` for every caller.
+#[test]
+fn huge_unicode_itemsize_is_not_a_crash_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.npy");
+    let mut h =
+        "{'descr': '<U9223372036854775807', 'fortran_order': False, 'shape': (3,), }".to_string();
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    b.extend_from_slice(h.as_bytes());
+    b.extend_from_slice(&[0; 32]);
+    std::fs::write(&p, &b).unwrap();
+    let r = scan::scan_file(&p, "m.npy", dir.path(), policy());
+    assert!(r.scanned, "{:?}", r.findings);
+    // The scan before running a model sees the same file without panicking.
+    let _ = scan::before_running(&p);
+}
