@@ -1,0 +1,1126 @@
+#!/usr/bin/env python3
+"""Independent evaluation of `modelsec serve`'s misuse monitor: published attack implementations
+(ART 1.20.1) and realistic benign clients over HTTP against the digits MLP, then the server's own
+event log read back to say, per client session, whether and when it was flagged.
+
+Run through bench/field/monitor_eval.sh (which makes the pinned venv). Everything is on
+127.0.0.1; the server is started and stopped here. See bench/field/monitor-eval-notes.md.
+
+Definitions (per session; a session is one client, with one API key, five for Sybil):
+  query         one row the attack itself asked the model about (ART counts these). Padding rows
+                of a padded attack are not queries. Benign sessions: every row is a query.
+  flagged       at least one `kind: finding` event in the log whose client is one of the
+                session's keys.
+  alert         the first request of the session that produced a finding. Its position is found
+                by order: requests are sent one at a time in the whole run (a baton), so a key's
+                request events in the log (ordered by seq) are, one for one, the requests the
+                harness sent with that key; findings name their request id. The harness checks
+                the counts and body sizes match. `alert query` = the attack's queries sent up to
+                and including that request (exact for one-row requests; for a batch request the
+                alert is charged to its last row).
+  success       evasion: the first answered query whose label differs from the true label,
+                within the attack's budget: Square inside its L-inf ball (eps 0.125, +0.008 with
+                jitter, by construction); HopSkipJump and SimBA at L2 <= 1.0 (= 0.125 * sqrt(64),
+                the L2 radius of moving every pixel by 0.125) — without a distance limit
+                HopSkipJump's random start would "succeed" at its first query.
+                extraction: surrogate agreement with the served model (on held-out digits never
+                sent by anyone) after 500 / 1,000 / 2,000 queries.
+  caught before success
+                the alert came on a request no later than the one whose answer gave the first
+                success (so a `block` action on that signal would have withheld it).
+"""
+import argparse
+import collections
+import hashlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import requests  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+import logging  # noqa: E402
+
+logging.getLogger("art").setLevel(logging.ERROR)
+from art.attacks.evasion import HopSkipJump, SimBA, SquareAttack  # noqa: E402
+from art.attacks.extraction import KnockoffNets  # noqa: E402
+from art.estimators.classification import BlackBoxClassifierNeuralNetwork  # noqa: E402
+from art.estimators.classification.scikitlearn import ScikitlearnClassifier  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODEL = os.path.join(ROOT, "tests", "fixtures", "onnx", "digits_mlp.onnx")
+MODEL_NAME = "digits_mlp"
+D = 64
+SIDE = 8
+
+# ---------------------------------------------------------------------------------------------
+# Session plan. Full run: the classes of the issue's independent evaluation.
+FULL = collections.OrderedDict([
+    ("benign-shared", 40),    # clients drawing from a shared popular pool of real digits
+    ("benign-private", 12),   # clients whose images no other client sends
+    ("square", 10),           # ART SquareAttack, L-inf eps 0.125, one key
+    ("square-sybil", 3),      # the same, requests round-robin over 5 keys
+    ("square-jitter", 3),     # the same, +-0.008 uniform jitter on every value of every query
+    ("simba", 5),             # ART SimBA, pixel basis (the paper's Algorithm 1), step 0.2
+    ("simba-dct", 3),         # ART SimBA-DCT (ART's default basis), step 0.2
+    ("hsj-noise", 5),         # ART HopSkipJump, label-only, from ART's random-noise start
+    ("hsj-natural", 3),       # the same from a natural digit of another class
+    ("jbda", 4),              # Papernot et al. 2017 Jacobian-based augmentation, 2,000 queries
+    ("knockoff", 3),          # ART KnockoffNets (random), 2,000 augmented natural digits
+    ("padded", 4),            # label-only attacks placed after 64 natural rows in each request
+])
+QUICK = collections.OrderedDict([
+    ("benign-shared", 10), ("benign-private", 3), ("square", 2), ("square-sybil", 1),
+    ("square-jitter", 1), ("simba", 1), ("simba-dct", 1), ("hsj-noise", 1), ("hsj-natural", 1), ("jbda", 1),
+    ("knockoff", 1), ("padded", 2),
+])
+# The padded sessions, in order (cycled): which label-only attack each one runs.
+PADDED_KINDS = ["hsj-noise", "jbda", "hsj-natural", "hsj-noise"]
+EVASION = {"square", "square-sybil", "square-jitter", "simba", "simba-dct", "hsj-noise", "hsj-natural"}
+EXTRACTION = {"jbda", "knockoff"}
+# Evasion sessions take their originals from the evasion rows from these offsets on (distinct
+# for the default counts; more sessions than that wrap around and share originals).
+SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
+             "hsj-noise": 24, "hsj-natural": 29, "padded": 32}
+
+SQUARE_EPS = 0.125
+JITTER = 0.008
+L2_GOAL = 1.0
+EXTRACT_BUDGET = 2000
+CHECKPOINTS = (500, 1000, 2000)
+SEND_TARGET = 8          # each shared-pool image is sent about this many times across clients
+PACE_RATE = 80.0         # requests/s per key the clients keep to (the server's default limit is 100)
+PACE_BURST = 100.0
+
+# Split of the 1,797 sklearn digits (one seeded permutation): every row has one use.
+SPLIT = collections.OrderedDict([
+    ("baseline", 300),       # the server's --baseline; never sent by a client
+    ("evasion", 80),         # originals of evasion attacks and natural starts
+    ("jbda_seed", 250),      # JbDA seed sets are drawn from here
+    ("knockoff", 300),       # Knockoff-style natural data (augmented)
+    ("padding", 150),        # natural padding rows of padded attacks (with knockoff and jbda_seed)
+    ("shared_pool", 350),    # the benign shared popular pool
+    ("private", 360),        # benign-private sessions' own images (30 each)
+    # the rest (7) plus the baseline rows: the test set for surrogate agreement
+])
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data.
+class Data:
+    def __init__(self, seed):
+        X, y = load_digits(return_X_y=True)
+        self.X = (X / 16.0).astype(np.float32)   # as the model was trained (scripts/gen_onnx_models.py)
+        self.y = y.astype(np.int64)
+        perm = np.random.RandomState(seed).permutation(len(self.X))
+        self.idx = {}
+        at = 0
+        for name, n in SPLIT.items():
+            self.idx[name] = perm[at:at + n]
+            at += n
+        self.idx["rest"] = perm[at:]
+        self.idx["test"] = np.concatenate([self.idx["baseline"], self.idx["rest"]])
+        used = np.concatenate([v for k, v in self.idx.items() if k not in ("test",)])
+        assert len(np.unique(used)) == len(used) == len(self.X)
+
+    def rows(self, name):
+        return self.X[self.idx[name]], self.y[self.idx[name]]
+
+
+def shift(img, rng):
+    """One-pixel shift of an 8x8 digit (up, down, left or right), zero fill."""
+    a = img.reshape(SIDE, SIDE)
+    out = np.zeros_like(a)
+    d = rng.integers(4)
+    if d == 0:
+        out[:-1] = a[1:]
+    elif d == 1:
+        out[1:] = a[:-1]
+    elif d == 2:
+        out[:, :-1] = a[:, 1:]
+    else:
+        out[:, 1:] = a[:, :-1]
+    return out.reshape(D)
+
+
+def augment(img, rng, noise):
+    """A real-looking variant: maybe a one-pixel shift, intensity x U(0.85, 1.15), noise."""
+    x = img.copy()
+    if rng.random() < 0.5:
+        x = shift(x, rng)
+    x = x * rng.uniform(0.85, 1.15)
+    x = x + rng.normal(0.0, noise, size=D)
+    return np.clip(x, 0.0, 1.0).astype(np.float32)
+
+
+def jitter(x, rng, amount=JITTER):
+    return np.clip(x + rng.uniform(-amount, amount, size=x.shape), 0.0, 1.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# The server.
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Server:
+    def __init__(self, binary, ort, workdir, keys, baseline_rows, extra_config=None):
+        self.dir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = os.path.join(workdir, "events.jsonl")
+        self.cfg = os.path.join(workdir, "monitor.toml")
+        self.baseline = os.path.join(workdir, "baseline.npy")
+        np.save(self.baseline, baseline_rows.astype(np.float32))
+        with open(self.cfg, "w") as f:
+            f.write("# written by bench/field/monitor_eval.py\n[auth]\nrequired = true\n")
+            for key, client in keys:
+                f.write(f'[[auth.keys]]\nclient = "{client}"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n')
+            # A fixed fingerprint key: the probing detector's hash subsets follow from it, so a
+            # rerun is the same experiment (absent, it is random per run).
+            f.write('[detect]\nkey = "%s"\n' % hashlib.sha256(b"modelsec field monitor eval").hexdigest())
+            if extra_config:
+                f.write("\n# --extra-config\n" + open(extra_config).read())
+        env = dict(os.environ, ORT_DYLIB_PATH=ort)
+        self.err = open(os.path.join(workdir, "serve.stderr"), "w")
+        self.proc = subprocess.Popen(
+            [binary, "serve", MODEL, "--config", self.cfg, "--listen", f"127.0.0.1:{self.port}",
+             "--log", self.log, "--durability", "always", "--baseline", self.baseline],
+            stdout=self.err, stderr=self.err, env=env, cwd=workdir)
+        for _ in range(300):
+            if self.proc.poll() is not None:
+                break
+            try:
+                if requests.get(self.url + "/v2/health/ready", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit("modelsec serve did not become ready:\n" + open(self.err.name).read())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# One request at a time, sessions in a fixed round-robin: each session runs in its own thread
+# (ART's attacks are synchronous) but only the baton holder runs, and it hands the baton on after
+# every request. So the order of requests, and with it the server's global state, is the same on
+# every run; each session's global `np.random`/`random` state (ART uses both) is its own.
+class Baton:
+    def __init__(self):
+        self.active = []
+        self.events = {}
+
+    def add(self, s):
+        self.active.append(s)
+        self.events[s.name] = threading.Event()
+
+    def _grant(self, s):
+        self.events[s.name].set()
+
+    def acquire(self, s):
+        self.events[s.name].wait()
+        self.events[s.name].clear()
+        np.random.set_state(s.np_state)
+        random.setstate(s.py_state)
+
+    def _save(self, s):
+        s.np_state = np.random.get_state()
+        s.py_state = random.getstate()
+
+    def alone(self):
+        return len(self.active) <= 1
+
+    def pass_on(self, s):
+        if self.alone():
+            return
+        self._save(s)
+        i = self.active.index(s)
+        self._grant(self.active[(i + 1) % len(self.active)])
+        self.acquire(s)
+
+    def finish(self, s):
+        self._save(s)
+        i = self.active.index(s)
+        self.active.pop(i)
+        if self.active:
+            self._grant(self.active[i % len(self.active)])
+
+    def run(self, sessions, body):
+        for s in sessions:
+            self.add(s)
+
+        def thread(s):
+            self.acquire(s)
+            try:
+                body(s)
+            except Exception as e:  # noqa: BLE001 — recorded in the session's result
+                import traceback
+                s.error = f"{type(e).__name__}: {e}"
+                log(f"  {s.name}: {s.error}\n{traceback.format_exc()}")
+            finally:
+                self.finish(s)
+
+        threads = [threading.Thread(target=thread, args=(s,), daemon=True) for s in sessions]
+        for t in threads:
+            t.start()
+        if sessions:
+            self._grant(sessions[0])
+        for t in threads:
+            t.join()
+
+
+class Refused(Exception):
+    """The server refused the request (403, or 429 after retries): the attacker saw it."""
+
+
+class Http:
+    def __init__(self, url):
+        self.url = f"{url}/v2/models/{MODEL_NAME}/infer"
+        self.http = requests.Session()
+        self.sent = 0
+        self.started = time.time()
+
+
+class Session:
+    def __init__(self, name, cls, keys, seed):
+        self.name = name
+        self.cls = cls
+        self.kind = cls
+        self.keys = keys                    # [(key, client)]
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        np.random.seed(seed % (2**32))
+        random.seed(seed)
+        self.np_state = np.random.get_state()
+        self.py_state = random.getstate()
+        self.requests = []                  # one dict per HTTP request, in send order
+        self.queries = 0                    # attack queries (rows the attack asked about)
+        self.key_i = 0
+        self.buckets = {k: [PACE_BURST, time.time()] for k, _ in keys}
+        self.success = None
+        self.labelled = []                  # extraction: (rows, labels) of attack queries
+        self.padding_labelled = []          # padded extraction: (rows, labels) of padding rows
+        self.meta = {}
+        self.error = None
+        self.refused = 0
+        self.check = None                   # evasion: fn(rows, labels) -> index of first success
+        self.pad = None                     # fn(n) -> padding rows
+        self.keep_seen = cls.startswith("benign") or cls in EXTRACTION or cls == "padded"
+        self.seen = []                      # (first 64 rows, their labels) of answered requests
+        self.jitter = False
+
+
+def post(h, s, key, rows, scores):
+    body = {"inputs": [{"name": "X", "shape": [int(rows.shape[0]), D], "datatype": "FP32",
+                        "data": rows.astype(np.float32).ravel().tolist()}]}
+    if not scores:
+        body["outputs"] = [{"name": "label"}]
+    data = json.dumps(body).encode()
+    r = h.http.post(h.url, data=data, headers={"Authorization": f"Bearer {key}",
+                                                "Content-Type": "application/json"}, timeout=60)
+    h.sent += 1
+    if h.sent % 2000 == 0:
+        log(f"  {h.sent} requests, {time.time() - h.started:.0f} s")
+    return r, len(data)
+
+
+def pace(baton, s, key):
+    """Keep every key under the server's rate limit, as a client that read the API's docs would."""
+    b = s.buckets[key]
+    while True:
+        now = time.time()
+        b[0] = min(PACE_BURST, b[0] + (now - b[1]) * PACE_RATE)
+        b[1] = now
+        if b[0] >= 1.0:
+            b[0] -= 1.0
+            return
+        if baton.alone():
+            time.sleep((1.0 - b[0]) / PACE_RATE)
+        else:
+            baton.pass_on(s)
+
+
+def query(h, baton, s, attack_rows, scores=True):
+    """Send the attack's rows (after padding, if the session pads); returns (labels, probs) of the
+    attack rows; records the request; hands the baton on. Raises Refused."""
+    attack_rows = np.asarray(attack_rows, dtype=np.float32).reshape(-1, D)
+    if s.jitter:
+        attack_rows = jitter(attack_rows, s.rng)
+    n_att = attack_rows.shape[0]
+    pad = s.pad(n_att) if s.pad is not None else np.zeros((0, D), np.float32)
+    rows = np.concatenate([pad, attack_rows]) if len(pad) else attack_rows
+    retries = 0
+    while True:
+        key = s.keys[s.key_i % len(s.keys)][0]
+        s.key_i += 1
+        pace(baton, s, key)
+        r, nbytes = post(h, s, key, rows, scores)
+        rec = {"i": len(s.requests), "key": key, "rows": int(rows.shape[0]), "attack_rows": n_att,
+               "queries_before": s.queries, "status": r.status_code, "bytes": nbytes}
+        s.requests.append(rec)
+        if r.status_code == 200:
+            break
+        if r.status_code == 429 and retries < 3:
+            retries += 1
+            t429 = time.time()
+            while time.time() - t429 < 1.0:
+                if baton.alone():
+                    time.sleep(1.0 - (time.time() - t429))
+                else:
+                    baton.pass_on(s)
+            continue
+        s.refused += 1
+        baton.pass_on(s)
+        raise Refused(f"HTTP {r.status_code}: {r.text[:200]}")
+    out = {o["name"]: o for o in r.json()["outputs"]}
+    labels = np.asarray(out["label"]["data"], dtype=np.int64)
+    if s.keep_seen:
+        s.seen.append((rows[:64], labels[:64]))
+    probs = None
+    if "probabilities" in out:
+        probs = np.asarray(out["probabilities"]["data"], dtype=np.float32).reshape(-1, 10)
+    if len(pad):
+        if s.kind in EXTRACTION:
+            s.padding_labelled.append((pad, labels[:len(pad)]))
+        labels = labels[len(pad):]
+        probs = probs[len(pad):] if probs is not None else None
+    if s.check is not None and s.success is None:
+        j = s.check(attack_rows, labels)
+        if j is not None:
+            x = attack_rows[j]
+            o = s.meta["x0"]
+            s.success = {"query": s.queries + j + 1, "request": rec["i"],
+                         "l2": float(np.linalg.norm(x - o)), "linf": float(np.abs(x - o).max())}
+    if s.kind in EXTRACTION:
+        s.labelled.append((attack_rows, labels))
+    s.queries += n_att
+    baton.pass_on(s)
+    return labels, probs
+
+
+def remote(h, baton, s, scores):
+    """An ART black-box estimator whose predict_fn is an HTTP call to the monitored server."""
+    def predict(x):
+        labels, probs = query(h, baton, s, np.asarray(x).reshape(-1, D), scores=scores)
+        if scores:
+            return probs
+        return np.eye(10, dtype=np.float32)[labels]   # label-only: a one-hot of the answer
+    return BlackBoxClassifierNeuralNetwork(predict, input_shape=(1, SIDE, SIDE), nb_classes=10,
+                                           clip_values=(0.0, 1.0), channels_first=True)
+
+
+class _SeededRandom:
+    """numpy.random for ART's HopSkipJump, whose random start draws from an unseeded
+    `np.random.RandomState()` (OS entropy): here seeded from the session's own global state."""
+
+    def __getattr__(self, name):
+        return getattr(np.random, name)
+
+    @staticmethod
+    def RandomState(seed=None):
+        return np.random.RandomState(np.random.randint(0, 2**31 - 1) if seed is None else seed)
+
+
+class _NumpyForHSJ:
+    random = _SeededRandom()
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+import art.attacks.evasion.hop_skip_jump as _hsj  # noqa: E402
+
+_hsj.np = _NumpyForHSJ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Benign clients.
+def run_benign(h, baton, s, pool, counts):
+    """A client with the habits of real traffic: mostly images from its pool (as they are), some
+    re-sends of its own earlier rows, sensor noise, one-pixel shifts, small batches."""
+    rng = s.rng
+    n_req = int(rng.integers(40, 81))
+    weights = s.meta.pop("weights")
+    sent = []
+
+    def row():
+        u = rng.random()
+        if u < 0.12 and sent:
+            return sent[int(rng.integers(len(sent)))].copy()          # re-send
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        x = pool[i]
+        if u < 0.26:
+            x = np.clip(x + rng.normal(0, 0.02, D), 0, 1).astype(np.float32)  # noise
+        elif u < 0.40:
+            x = shift(x, rng)                                          # one-pixel shift
+        return x
+
+    for _ in range(n_req):
+        n = int(rng.integers(2, 7)) if rng.random() < 0.12 else 1
+        rows = np.stack([row() for _ in range(n)])
+        sent.extend(rows)
+        try:
+            query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+
+
+# ---------------------------------------------------------------------------------------------
+# Evasion.
+def setup_evasion(s, data, slot):
+    X, y = data.rows("evasion")
+    # Originals: the first half of the evasion rows, one per session in plan order; natural
+    # starts: from the second half, a row of another class.
+    half = len(X) // 2
+    x0, y0 = X[slot % half], int(y[slot % half])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][slot % half]))
+    if s.kind in ("square", "square-sybil", "square-jitter"):
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    if s.kind == "hsj-natural":
+        for k in range(half):
+            j = half + (slot * 7 + k) % half
+            if int(y[j]) != y0:
+                s.meta.update(start=X[j], start_label=int(y[j]), start_row=int(data.idx["evasion"][j]))
+                break
+
+
+def run_evasion(h, baton, s):
+    x = s.meta["x0"].reshape(1, 1, SIDE, SIDE)
+    y1 = np.eye(10, dtype=np.float32)[[s.meta["y"]]]
+    try:
+        if s.kind.startswith("square"):
+            a = SquareAttack(remote(h, baton, s, True), norm=np.inf, eps=SQUARE_EPS, max_iter=1000,
+                             verbose=False)
+            adv = a.generate(x, y=y1)
+        elif s.kind.startswith("simba"):
+            a = SimBA(remote(h, baton, s, True), attack="dct" if s.kind == "simba-dct" else "px",
+                      epsilon=0.2, max_iter=1000, verbose=False)
+            adv = a.generate(x, y=y1)
+        else:  # HopSkipJump, label-only
+            a = HopSkipJump(remote(h, baton, s, False), norm=2, max_iter=20, max_eval=250,
+                            init_eval=25, init_size=100, batch_size=64, verbose=False)
+            kw = {}
+            if s.kind == "hsj-natural":
+                kw["x_adv_init"] = s.meta["start"].reshape(1, 1, SIDE, SIDE)
+            adv = a.generate(x, y=y1, **kw)
+        adv = adv.reshape(D)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - s.meta["x0"]))
+        s.meta["final_linf"] = float(np.abs(adv - s.meta["x0"]).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extraction.
+def substitute():
+    return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
+
+
+def jacobian_sign(sub, X, labels):
+    """sign of d logit_label / d x for an sklearn ReLU MLP with one hidden layer."""
+    W1, W2 = sub.coefs_
+    b1 = sub.intercepts_[0]
+    mask = (X @ W1 + b1) > 0                             # [n, h]
+    cls = list(sub.classes_)
+    out = np.zeros_like(X)
+    for i, l in enumerate(labels):
+        if l in cls:
+            out[i] = (mask[i] * W2[:, cls.index(l)]) @ W1.T
+        else:   # a class the substitute has not seen yet: a random direction
+            out[i] = np.random.choice([-1.0, 1.0], size=X.shape[1])
+    return np.sign(out)
+
+
+def run_jbda(h, baton, s, data):
+    """Papernot et al. 2017 (Practical Black-Box Attacks), Algorithm 1: an initial set of seed
+    images; each substitute epoch rho, train the substitute on the oracle's labels, then
+    S_{rho+1} = S_rho U { x + lambda_rho * sign(J_F(x)[O(x)]) : x in S_rho }, with lambda = 0.1 and
+    its sign flipped every tau = 3 epochs (their periodic step size). Label-only. 125 seeds and
+    four doublings make exactly 2,000 oracle queries. Queries go 50 rows a request (40 requests)."""
+    X, _ = data.rows("jbda_seed")
+    seeds = X[s.rng.choice(len(X), 125, replace=False)]
+    S = np.zeros((0, D), np.float32)
+    L = np.zeros(0, np.int64)
+    new = seeds
+    rho = 0
+    try:
+        while True:
+            labels = []
+            for k in range(0, len(new), 50):
+                lab, _ = query(h, baton, s, new[k:k + 50], scores=False)
+                labels.append(lab)
+            S = np.concatenate([S, new])
+            L = np.concatenate([L, np.concatenate(labels)])
+            if len(S) >= EXTRACT_BUDGET:
+                break
+            sub = substitute().fit(S, L)
+            lam = 0.1 * (-1) ** (rho // 3)
+            new = np.clip(S + lam * jacobian_sign(sub, S, L), 0, 1).astype(np.float32)
+            new = new[:EXTRACT_BUDGET - len(S)]
+            rho += 1
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+class Thief(ScikitlearnClassifier):
+    """ART's sklearn wrapper, minus the Keras-style fit arguments KnockoffNets passes."""
+
+    def fit(self, x, y, **kwargs):
+        return super().fit(x, y)
+
+
+def run_knockoff(h, baton, s, data):
+    """Knockoff Nets (Orekondy et al. 2019) with ART's KnockoffNets, random strategy: 2,000
+    natural-looking digits (held-out sklearn digits, each a shifted / rescaled / noisy variant),
+    50 rows a request, the full probability vector asked for (as the paper's attacker does)."""
+    X, _ = data.rows("knockoff")
+    nat = np.stack([augment(X[int(s.rng.integers(len(X)))], s.rng, 0.02) for _ in range(EXTRACT_BUDGET)])
+    thief = Thief(substitute())
+    try:
+        k = KnockoffNets(remote(h, baton, s, True), batch_size_fit=64, batch_size_query=50,
+                         nb_epochs=1, nb_stolen=EXTRACT_BUDGET, sampling_strategy="random",
+                         use_probability=False, verbose=False)
+        k.extract(nat, thieved_classifier=thief)
+        s.meta["art_thief"] = thief
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan.
+def plan(counts, data, seed):
+    sessions = []
+    keys = []
+    n = 0
+    for cls, count in counts.items():
+        for i in range(count):
+            n += 1
+            name = f"{cls}-{i:02d}"
+            nk = 5 if cls == "square-sybil" else 1
+            ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
+            keys.extend(ks)
+            # A session's randomness follows from its name, so adding a class changes no other.
+            s = Session(name, cls, ks, int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:6], "little"))
+            s.slot = (SLOT_BASE.get(cls, 0) + i) % 40
+            if cls == "padded":
+                s.kind = PADDED_KINDS[i % len(PADDED_KINDS)]
+            sessions.append(s)
+    return sessions, keys
+
+
+def padder(s, data):
+    # The attacker's natural data: every held-out digit it has (700), in a shuffled cycle so an
+    # image comes back as late as possible; each use rescaled by U(0.9, 1.1) with +-0.008 jitter,
+    # so no padding row repeats another exactly (no shifts: a shifted digit is now and then
+    # out-of-distribution, and padding should fire nothing).
+    X = np.concatenate([data.rows(k)[0] for k in ("padding", "knockoff", "jbda_seed")])
+    order = []
+
+    def row():
+        if not order:
+            order.extend(s.rng.permutation(len(X)).tolist())
+        x = np.clip(X[order.pop()] * s.rng.uniform(0.9, 1.1), 0, 1)
+        return jitter(x, s.rng)
+
+    def pad(n):
+        return np.stack([row() for _ in range(64)])
+    return pad
+
+
+def run_all(args, data, counts, seed):
+    sessions, keys = plan(counts, data, seed)
+    os.makedirs(args.out, exist_ok=True)
+    server = Server(args.modelsec, args.ort, args.out, keys, data.rows("baseline")[0], args.extra_config)
+    log(f"modelsec serve on {server.url} (log {server.log})")
+    h = Http(server.url)
+    t0 = time.time()
+    try:
+        # Phase 1: benign clients, all at once (interleaved).
+        benign = [s for s in sessions if s.cls.startswith("benign")]
+        pool, _ = data.rows("shared_pool")
+        shared = [s for s in benign if s.cls == "benign-shared"]
+        # Pool size: about SEND_TARGET sends per image. Expected pool rows per session: 60
+        # requests x 1.36 rows x 0.88 (not re-sends) = 71.8.
+        size = int(min(len(pool), max(10, round(len(shared) * 71.8 / SEND_TARGET))))
+        pool = pool[:size]
+        # Popularity: a few images much more popular than the rest (weight 1/(rank + 20)).
+        w = 1.0 / (np.arange(size) + 20.0)
+        w /= w.sum()
+        shared_counts = np.zeros(size, np.int64)
+        priv, _ = data.rows("private")
+        for s in shared:
+            s.meta["weights"] = w
+        for k, s in enumerate(s for s in benign if s.cls == "benign-private"):
+            s.meta["pool"] = priv[(k * 30) % len(priv):(k * 30) % len(priv) + 30]
+            s.meta["weights"] = np.full(30, 1 / 30)
+        log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
+
+        def benign_body(s):
+            if s.cls == "benign-shared":
+                run_benign(h, baton, s, pool, shared_counts)
+            else:
+                run_benign(h, baton, s, s.meta["pool"], np.zeros(30, np.int64))
+        baton = Baton()
+        baton.run(benign, benign_body)
+        pool_stats = {"images": size, "sends_mean": float(shared_counts.mean()) if size else 0,
+                      "sends_median": float(np.median(shared_counts)) if size else 0,
+                      "sends_max": int(shared_counts.max()) if size else 0,
+                      "images_sent_11_or_more": int((shared_counts >= 11).sum())}
+        log(f"  benign done in {time.time() - t0:.0f} s; pool sends {pool_stats}")
+
+        # Phase 2: attacks, all at once (interleaved).
+        attacks = [s for s in sessions if not s.cls.startswith("benign")]
+        for s in attacks:
+            if s.kind in EVASION:
+                setup_evasion(s, data, s.slot)
+            if s.cls == "square-jitter":
+                s.jitter = True
+            if s.cls == "padded":
+                s.pad = padder(s, data)
+        log(f"phase 2: {len(attacks)} attack sessions")
+        t1 = time.time()
+
+        def attack_body(s):
+            if s.kind in EVASION:
+                run_evasion(h, baton, s)
+            elif s.kind == "jbda":
+                run_jbda(h, baton, s, data)
+            elif s.kind == "knockoff":
+                run_knockoff(h, baton, s, data)
+        baton = Baton()
+        baton.run(attacks, attack_body)
+        log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
+    finally:
+        time.sleep(0.2)
+        server.stop()
+    return sessions, server, pool_stats, time.time() - t0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the log back.
+def read_log(path):
+    files = sorted(p for p in os.listdir(os.path.dirname(path))
+                   if p.startswith(os.path.basename(path) + "."))
+    events = []
+    for f in files + [os.path.basename(path)]:
+        with open(os.path.join(os.path.dirname(path), f)) as fh:
+            for line in fh:
+                try:
+                    events.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    events.sort(key=lambda e: e["seq"])
+    return events
+
+
+def correlate(sessions, events):
+    """Per session: the log's request events for its keys, in seq order, one for one with the
+    requests the harness sent; then each finding placed at its request."""
+    by_client = collections.defaultdict(list)
+    findings = collections.defaultdict(list)
+    for e in events:
+        cid = (e.get("client") or {}).get("id")
+        if e["kind"] == "request":
+            by_client[cid].append(e)
+        elif e["kind"] == "finding" and cid is not None:
+            findings[cid].append(e)
+    problems = []
+    for s in sessions:
+        clients = [c for _, c in s.keys]
+        evs = sorted((e for c in clients for e in by_client.get(c, [])), key=lambda e: e["seq"])
+        key_client = dict(s.keys)
+        ok = len(evs) == len(s.requests) and all(
+            key_client[r["key"]] == e["client"]["id"] and r["bytes"] == e["request"]["bytes"]
+            and r["status"] == e["request"]["status"]
+            for r, e in zip(s.requests, evs))
+        if not ok:
+            problems.append(f"{s.name}: {len(evs)} request events vs {len(s.requests)} requests sent, or they differ")
+        pos = {e["request"]["id"]: i for i, e in enumerate(evs)}
+        s.findings = []
+        for c in clients:
+            for f in findings.get(c, []):
+                i = pos.get(f["request"]["id"])
+                s.findings.append((i if i is not None else 10**9, f))
+        s.findings.sort(key=lambda t: (t[0], t[1]["seq"]))
+        # Cross-check: the first request event with signals is the first finding's request.
+        first_sig = next((i for i, e in enumerate(evs) if e.get("signals")), None)
+        if s.findings and first_sig != s.findings[0][0]:
+            problems.append(f"{s.name}: first finding at request {s.findings[0][0]}, first signals at {first_sig}")
+        s.correlated = ok
+        s.signal_requests = collections.Counter(sig for e in evs for sig in e.get("signals", []))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline measures.
+def victim():
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(MODEL, so, providers=["CPUExecutionProvider"])
+    return lambda X: sess.run(["label"], {"X": np.asarray(X, np.float32)})[0]
+
+
+def agreement(s, data, oracle):
+    Xt = data.rows("test")[0]
+    yt = oracle(Xt)
+    out = {}
+    if not s.labelled:
+        return out
+    A = np.concatenate([r for r, _ in s.labelled])
+    L = np.concatenate([l for _, l in s.labelled])
+    # Padding rows came with labels too; a padded attacker trains on them as well.
+    P = np.concatenate([r for r, _ in s.padding_labelled]) if s.padding_labelled else np.zeros((0, D))
+    PL = np.concatenate([l for _, l in s.padding_labelled]) if s.padding_labelled else np.zeros(0, np.int64)
+    per_req = [len(r) for r, _ in s.labelled]
+    for cp in CHECKPOINTS:
+        if len(A) < cp:
+            continue
+        Xtr, ytr = A[:cp], L[:cp]
+        if len(P):
+            nreq = int(np.searchsorted(np.cumsum(per_req), cp) + 1)
+            Xtr = np.concatenate([Xtr, P[:64 * nreq]])
+            ytr = np.concatenate([ytr, PL[:64 * nreq]])
+        sub = substitute().fit(Xtr, ytr)
+        out[str(cp)] = float((sub.predict(Xt) == yt).mean())
+    if "art_thief" in s.meta:
+        out["art_knockoff_2000"] = float((s.meta.pop("art_thief").predict(Xt).argmax(1) == yt).mean())
+    return out
+
+
+def projection():
+    """The server's PRADA projection (src/monitor/detect.rs `Projection::new(64, 0x9d5a_11ce)`):
+    splitmix64, Box-Muller in f32, 32 x 64 Gaussian / sqrt(32)."""
+    state = 0x9D5A11CE
+    M = (1 << 64) - 1
+
+    def nxt():
+        nonlocal state
+        state = (state + 0x9E3779B97F4A7C15) & M
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+        return z ^ (z >> 31)
+
+    def unit():
+        return np.float32(nxt() >> 40) / np.float32(1 << 24)
+    k = 32
+    scale = np.float32(1.0) / np.sqrt(np.float32(k))
+    w = []
+    while len(w) < D * k:
+        u1, u2 = max(unit(), np.float32(1e-7)), unit()
+        r = np.sqrt(np.float32(-2.0) * np.log(u1))
+        a = np.float32(2 * np.pi) * u2
+        w.append(r * np.cos(a) * scale)
+        w.append(r * np.sin(a) * scale)
+    return np.asarray(w[:D * k], np.float32).reshape(k, D)
+
+
+PROJ = None
+
+
+def prada_server(rows, labels, min_queries=100, threshold=0.9):
+    """PRADA exactly as the server runs it (detect.rs `Prada::observe`, on the projected rows the
+    detectors read: the first 64 of each request): the lowest Shapiro-Wilk W over its checks
+    and the first query at which W < threshold. For explaining what the log does not say (a
+    session's W when it did not fire)."""
+    global PROJ
+    from scipy.stats import shapiro
+    if PROJ is None:
+        PROJ = projection()
+    # Project each distinct row once: BLAS may round the same row differently at different
+    # positions of a matrix, and a re-sent row must land exactly on its first copy (distance 0),
+    # as it does on the server.
+    uniq, inv = np.unique(np.asarray(rows, np.float32), axis=0, return_inverse=True)
+    P = (uniq @ PROJ.T)[inv.ravel()]
+    sets, thr, cd = {}, {}, {}
+    dists = collections.deque(maxlen=1000)
+    wmin, first = None, None
+    for q, (x, c) in enumerate(zip(P, labels), 1):
+        c = int(c)
+        G = sets.setdefault(c, [])
+        if G:
+            d = float(np.min(np.sqrt(((np.asarray(G) - x) ** 2).sum(1))))
+            dists.append(d)
+            t = thr.setdefault(c, 0.0)
+            if d > t and len(G) < 2000:
+                G.append(x)
+                v = cd.setdefault(c, collections.deque(maxlen=1000))
+                v.append(d)
+                thr[c] = max(t, float(np.mean(v) - np.std(v)))
+        else:
+            G.append(x)
+        if q < max(min_queries, 10) or q % 10 or len(dists) < 50:
+            continue
+        v = np.asarray(dists)
+        v = v[np.abs(v - v.mean()) <= 3 * v.std()]
+        if len(v) < 3 or v.std() == 0:
+            continue
+        w = float(shapiro(v).statistic)
+        wmin = w if wmin is None else min(wmin, w)
+        if first is None and w < threshold:
+            first = q
+    return {"w_min": wmin, "first_below_0_9": first}
+
+
+def result(s, data, oracle):
+    reqs = s.requests
+    r = {"session": s.name, "class": s.cls, "attack": s.kind, "clients": [c for _, c in s.keys],
+         "requests": len(reqs), "rows": int(sum(q["rows"] for q in reqs)), "queries": s.queries,
+         "status": dict(collections.Counter(str(q["status"]) for q in reqs)),
+         "correlated": s.correlated, "error": s.error}
+    flagged = bool(s.findings)
+    r["flagged"] = flagged
+    per_signal = collections.OrderedDict()
+    for i, f in s.findings:
+        sid = f["signal"]["id"]
+        if sid not in per_signal:
+            q = reqs[i] if i < len(reqs) else None
+            per_signal[sid] = {"request": i, "query": (q["queries_before"] + q["attack_rows"]) if q else None,
+                               "message": f.get("message"), "evidence": f.get("evidence")}
+    r["signals"] = per_signal
+    r["signal_requests"] = dict(s.signal_requests)
+    if flagged:
+        i0 = s.findings[0][0]
+        q = reqs[i0]
+        r["alert"] = {"request": i0, "query": q["queries_before"] + q["attack_rows"],
+                      "signals": sorted({f["signal"]["id"] for i, f in s.findings if i == i0})}
+    else:
+        r["alert"] = None
+    meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
+    r["meta"] = meta
+    if s.kind in EVASION:
+        r["success"] = s.success
+        r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
+    if s.kind in EXTRACTION:
+        r["agreement"] = agreement(s, data, oracle)
+    if s.seen:
+        r["prada_replica"] = prada_server(np.concatenate([x for x, _ in s.seen]),
+                                          np.concatenate([l for _, l in s.seen]))
+        if "monitor/extraction" in per_signal:
+            # The replica must fire where the server did (evidence.queries: rows PRADA had seen).
+            r["prada_replica"]["matches_server"] = (
+                per_signal["monitor/extraction"]["evidence"].get("queries") == r["prada_replica"]["first_below_0_9"])
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary.
+def med(v):
+    v = [x for x in v if x is not None]
+    return None if not v else float(np.median(v))
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "—"
+    return f"{v:.{nd}f}"
+
+
+def summary(results, meta):
+    lines = []
+
+    def nm(r):
+        return r["session"] + (f"@{r['seed']}" if len(meta["seeds"]) > 1 else "")
+    classes = list(dict.fromkeys(r["class"] for r in results))
+    lines.append(f"Run: {meta['when']}, binary `{meta['modelsec']}`, seed(s) {', '.join(map(str, meta['seeds']))}, "
+                 f"{meta['requests']} requests in {meta['seconds']:.0f} s"
+                 + (", QUICK" if meta["quick"] else "") + ".")
+    lines.append("")
+    lines.append("| class | sessions | flagged | first alert by | queries to first alert: median (min–max) "
+                 "| attack succeeded | first success query: median | caught before success | extraction agreement 500 / 1,000 / 2,000 |")
+    lines.append("|---|---:|---:|---|---|---:|---:|---:|---|")
+    for c in classes:
+        rs = [r for r in results if r["class"] == c]
+        fl = [r for r in rs if r["flagged"]]
+        by = collections.Counter(s for r in fl for s in r["alert"]["signals"])
+        aq = [r["alert"]["query"] for r in fl]
+        alert = "—" if not aq else f"{fmt(med(aq))} ({min(aq)}–{max(aq)})"
+        succ = caught = sq = "—"
+        ev = [r for r in rs if "success" in r]
+        if ev:
+            ok = [r for r in ev if r["success"]]
+            succ = f"{len(ok)}/{len(ev)}"
+            sq = fmt(med([r["success"]["query"] for r in ok]))
+            cb = [r for r in ok if r["caught_before_success"]]
+            caught = f"{len(cb)}/{len(ok)}"
+        agr = "—"
+        ex = [r for r in rs if "agreement" in r]
+        if ex:
+            cells = []
+            for cp in CHECKPOINTS:
+                v = [r["agreement"].get(str(cp)) for r in ex if r["agreement"].get(str(cp)) is not None]
+                cells.append("—" if not v else (f"{100 * min(v):.0f}–{100 * max(v):.0f} %" if len(v) > 1 else f"{100 * v[0]:.0f} %"))
+            agr = " / ".join(cells)
+        first = ", ".join(f"{k.split('/')[-1]} {v}" for k, v in by.most_common()) or "—"
+        lines.append(f"| {c} | {len(rs)} | {len(fl)}/{len(rs)} | {first} | {alert} | "
+                     f"{succ} | {sq} | {caught} | {agr} |")
+    lines.append("")
+    lines.append("Sessions in which each signal fired at all (any request, finding written or not):")
+    lines.append("")
+    sigs = sorted({s for r in results for s in r["signals"]})
+    lines.append("| class | " + " | ".join(s.split("/")[-1] for s in sigs) + " |")
+    lines.append("|---|" + "---:|" * len(sigs))
+    for c in classes:
+        rs = [r for r in results if r["class"] == c]
+        lines.append(f"| {c} | " + " | ".join(str(sum(1 for r in rs if s in r["signals"])) for s in sigs) + " |")
+    lines.append("")
+    # Evasion detail: misses that succeeded.
+    miss = [r for r in results if r.get("success") and not r.get("caught_before_success")]
+    if miss:
+        lines.append("Evasion sessions that succeeded before any alert: " + "; ".join(
+            f"{nm(r)} (success at query {r['success']['query']}, "
+            + (f"alert at {r['alert']['query']} by {', '.join(r['alert']['signals'])}" if r["alert"] else "never flagged")
+            + ")" for r in miss) + ".")
+        lines.append("")
+    ex = [r for r in results if "agreement" in r]
+    if ex:
+        lines.append("Extraction detail (W: the server's PRADA replayed offline on the rows its detectors "
+                     "read, lowest over its checks): " + "; ".join(
+            f"{nm(r)} ({r['attack']}) W_min "
+            f"{fmt(r['prada_replica']['w_min'], 3)}, agreement {', '.join(f'{k}: {100 * v:.1f} %' for k, v in r['agreement'].items())}"
+            + (f", extraction finding W = {r['signals']['monitor/extraction']['evidence'].get('shapiro_w'):.3f}"
+               if 'monitor/extraction' in r['signals'] else "")
+            for r in ex) + ".")
+        lines.append("")
+    for c in classes:
+        rp = [r for r in results if r["class"] == c and r.get("prada_replica", {}).get("w_min") is not None]
+        if rp and c.startswith("benign"):
+            ws = [r["prada_replica"]["w_min"] for r in rp]
+            lines.append(f"PRADA on {c} (replayed): lowest W per session median {med(ws):.3f}, range "
+                         f"{min(ws):.3f}–{max(ws):.3f}; {sum(w < 0.9 for w in ws)}/{len(rp)} below 0.9.")
+    mism = [nm(r) for r in results if r.get("prada_replica", {}).get("matches_server") is False]
+    if mism:
+        lines.append(f"PRADA replica disagrees with the server's extraction finding for: {', '.join(mism)}.")
+    lines.append("")
+    bf = [r for r in results if r["class"] == "benign-shared" and r["flagged"]]
+    if bf:
+        ncl = [len(r["signals"]["monitor/probing"]["evidence"].get("clients", []))
+               for r in bf if "monitor/probing" in r["signals"]]
+        ps = meta["pools"]
+        lines.append(f"Shared pool{'s' if len(ps) > 1 else ''}: " + "; ".join(
+            f"{p['images']} images, sent {p['sends_mean']:.1f} times on average (median "
+            f"{p['sends_median']:.0f}, max {p['sends_max']}), {p['images_sent_11_or_more']} sent 11 times or more"
+            for p in ps) + ". Probing findings on "
+                     f"benign-shared sessions named clusters of {fmt(med(ncl))} clients (median).")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def one_run(args, seed, out, counts, stamp):
+    args.out = out
+    data = Data(seed)
+    sessions, server, pool_stats, seconds = run_all(args, data, counts, seed)
+    events = read_log(server.log)
+    problems = correlate(sessions, events)
+    for p in problems:
+        log("correlation: " + p)
+    verify = subprocess.run([args.modelsec, "log", "verify", server.log, "--format", "json"],
+                            capture_output=True, text=True, env=dict(os.environ, ORT_DYLIB_PATH=args.ort))
+    if args.dump_seen:
+        np.savez_compressed(os.path.join(out, "seen.npz"), **{
+            f"{s.name}/{what}": np.concatenate([p[i] for p in s.seen])
+            for s in sessions if s.seen for i, what in ((0, "rows"), (1, "labels"))})
+    oracle = victim()
+    results = [result(s, data, oracle) for s in sessions]
+    for r in results:
+        r["seed"] = seed
+    meta = {"when": stamp, "modelsec": args.modelsec, "seeds": [seed], "quick": args.quick,
+            "counts": counts, "requests": sum(r["requests"] for r in results), "seconds": seconds,
+            "pools": [pool_stats], "log_verify_exit": verify.returncode, "correlation_problems": problems,
+            "events": len(events), "server": {"config": server.cfg, "log": server.log}}
+    with open(os.path.join(out, "sessions.json"), "w") as f:
+        json.dump({"meta": meta, "sessions": results}, f, indent=1, default=str)
+    tail = (f"Event log (seed {seed}): {len(events)} events, chain "
+            f"{'intact' if verify.returncode == 0 else 'NOT verified (exit %d)' % verify.returncode}; "
+            f"requests correlated one for one with the log: {'yes' if not problems else 'NO (%d problems)' % len(problems)}.\n")
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(summary(results, meta) + tail)
+    return results, meta, tail
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a smoke run: a few sessions per class")
+    ap.add_argument("--counts", default="", help="override session counts, e.g. square=20,jbda=2")
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated; each seed is a separate run (fresh server, its own data split), "
+                         "summarised together (default: 2026,2027,2028; --quick: 2026)")
+    ap.add_argument("--modelsec", default=os.environ.get("MODELSEC", os.path.join(ROOT, "target/release/modelsec")))
+    ap.add_argument("--ort", default=os.environ.get("ORT_DYLIB_PATH"))
+    ap.add_argument("--out", default=None, help="run directory (default .local/field/monitor/<time>)")
+    ap.add_argument("--extra-config", default=None, help="TOML appended to the generated monitor.toml")
+    ap.add_argument("--dump-seen", action="store_true",
+                    help="also save, per session, the rows the detectors read and their labels (seen.npz)")
+    args = ap.parse_args()
+    if not args.ort:
+        raise SystemExit("set ORT_DYLIB_PATH (or --ort) to libonnxruntime.so.1.31.1")
+    counts = collections.OrderedDict(QUICK if args.quick else FULL)
+    for kv in filter(None, args.counts.split(",")):
+        k, v = kv.split("=")
+        if k not in counts:
+            raise SystemExit(f"unknown class {k}; classes: {', '.join(counts)}")
+        counts[k] = int(v)
+    seeds = [int(s) for s in (args.seeds or ("2026" if args.quick else "2026,2027,2028")).split(",")]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    root = os.path.abspath(args.out or os.path.join(ROOT, ".local", "field", "monitor",
+                                                    stamp + ("-quick" if args.quick else "")))
+    all_results, metas, tails = [], [], []
+    for seed in seeds:
+        out = root if len(seeds) == 1 else os.path.join(root, f"seed-{seed}")
+        log(f"== seed {seed} -> {out}")
+        r, m, tail = one_run(args, seed, out, counts, stamp)
+        all_results += r
+        metas.append(m)
+        tails.append(tail)
+    meta = dict(metas[0])
+    meta.update(seeds=seeds, requests=sum(m["requests"] for m in metas),
+                seconds=sum(m["seconds"] for m in metas), pools=[m["pools"][0] for m in metas])
+    text = summary(all_results, meta) + "".join(tails)
+    if len(seeds) > 1:
+        with open(os.path.join(root, "summary.md"), "w") as f:
+            f.write(text)
+        with open(os.path.join(root, "sessions.json"), "w") as f:
+            json.dump({"meta": meta, "sessions": all_results}, f, indent=1, default=str)
+    print(text)
+    log(f"per-session results and summary: {root}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Independent evaluation of the serve monitor: published attacks (ART 1.20.1: Square,
+# HopSkipJump, SimBA, KnockoffNets; Papernot et al.'s JbDA) and their adaptive variants (padding,
+# jitter, Sybil, natural starts), plus benign clients sharing a popular pool, all over HTTP
+# against `modelsec serve` of the digits MLP on 127.0.0.1 (one API key per client, durability
+# always, a 300-row baseline of real digits). Prints, per class, sessions flagged, queries to the
+# first alert, the attack's first success, caught-before-success, and extraction agreement.
+# Per-session JSON, the event log and summary.md go to .local/field/monitor/<run>/ (git-ignored).
+#
+# Usage: bench/field/monitor_eval.sh [--quick] [--counts square=20,...] [--seeds 2026,2027,2028]
+#                                    [--extra-config FILE.toml] [--out DIR]
+# Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
+# the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
+# Full run (3 seeds, 3 x 95 sessions): about 6-10 min on 2 shared cores; --quick (1 seed, 25
+# sessions): about 1 min.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+VENV=.local/field/venv
+REQ=bench/field/requirements.txt
+if ! cmp -s "$REQ" "$VENV/requirements.txt" 2>/dev/null; then
+  echo "making $VENV (pinned: $REQ)" >&2
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+  cp "$REQ" "$VENV/requirements.txt"
+fi
+if [ -z "${ORT_DYLIB_PATH:-}" ]; then
+  ./scripts/ort.sh
+  ORT_DYLIB_PATH=$PWD/.local/onnxruntime/onnxruntime/capi/libonnxruntime.so.1.31.1
+fi
+export ORT_DYLIB_PATH
+if [ -z "${MODELSEC:-}" ]; then
+  MODELSEC=$PWD/target/release/modelsec
+  [ -x "$MODELSEC" ] || cargo build --release --locked --quiet
+fi
+export MODELSEC
+exec "$VENV/bin/python" bench/field/monitor_eval.py "$@"
