@@ -92,7 +92,10 @@ def sdist(name, version):
     run([PY, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", name,
          f"{name}=={version}", "-d", DL])
     with tarfile.open(DL / f"{stem}.tar.gz") as t:
-        t.extractall(DL, filter="data")
+        try:
+            t.extractall(DL, filter="data")
+        except TypeError:  # Python < 3.11.4 has no extraction filters
+            t.extractall(DL)
     return out
 
 
