@@ -12,8 +12,9 @@
 # from attack_queries / attack_seconds), and bare ONNX Runtime 1.31.1 (Python) on the same model
 # and a valid input, with modelsec's session settings (1 intra-op and 1 inter-op thread,
 # sequential, default optimisation) and with ORT's defaults. "fuzz / ORT" compares the attack's
-# queries/s with bare ORT's one-thread rate when the attack ran, else (marked ~) the probe phase's
-# runs/s, whose batch sizes vary (0, 1, 8, 4,096, one row per feature), so it is only indicative.
+# queries/s with bare ORT's one-thread rate when the attack ran for at least a second, else
+# (marked ~) a short attack's rate (per-row overhead dominates) or the probe phase's runs/s, whose
+# batch sizes and shapes vary (0, 1, 8, 4,096 rows, dims of 1), so it is only indicative.
 #
 # Usage: bench/field/fuzz.sh [dev|heldout|all]      (default all)
 # Environment:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The field benchmark for `modelsec fuzz` (driven by bench/field/fuzz.sh; see its header).
 
-Usage: run.py dev|heldout|all
+Usage: run.py dev|heldout|all        (run.py --table RESULTS.json reprints a results file's table)
 Environment: MODELSEC (binary), ORT_DYLIB_PATH (libonnxruntime), FIELD_TIMEOUT (seconds per model,
 default 360), FIELD_ONLY (comma-separated ids), FIELD_BUDGET_SECONDS (adds --budget-seconds),
 FIELD_ORT_SECONDS (bare-ORT timing per thread setting, default 3).
@@ -284,8 +284,11 @@ def table(results):
         one = ort_.get("one_thread_inf_per_s")
         # Compare like with like: the attack's one-row queries when there were some, else the
         # probe phase's runs per second (runs of varying batch sizes; a rough figure, marked ~).
-        if fr.get("attack_queries_per_s") and one:
+        attack_s = (r["facts"].get("attack_seconds") or 0)
+        if fr.get("attack_queries_per_s") and one and attack_s >= 1:
             ratio = f"{fr['attack_queries_per_s'] / one:.2f}"
+        elif fr.get("attack_queries_per_s") and one:  # a short attack: per-row overhead dominates
+            ratio = f"~{fr['attack_queries_per_s'] / one:.2f}"
         elif fr.get("probe_runs_per_s") and one:
             ratio = f"~{fr['probe_runs_per_s'] / one:.2f}"
         else:
@@ -300,6 +303,10 @@ def table(results):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--table":  # reprint a results file's table
+        v = json.loads(Path(sys.argv[2]).read_text())
+        print(table(v["results"]))
+        return
     group = sys.argv[1] if len(sys.argv) > 1 else "all"
     if group not in ("dev", "heldout", "all"):
         sys.exit("usage: run.py dev|heldout|all")
@@ -308,6 +315,7 @@ def main():
     timeout = float(os.environ.get("FIELD_TIMEOUT", "360"))
     only = {s for s in os.environ.get("FIELD_ONLY", "").split(",") if s}
     env = dict(os.environ, ORT_DYLIB_PATH=lib)
+    env.pop("RUST_BACKTRACE", None)  # as a user runs it: crash messages without backtraces
     models = parse_models(HERE / "fuzz-models.txt")
     fetch(models)  # every model: the chained inputs need the models before them
     make_inputs(models)
