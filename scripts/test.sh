@@ -9,4 +9,4 @@ command -v openssl >/dev/null || { echo "error: openssl is needed by the key tes
 ./scripts/peers.sh
 ./scripts/ort.sh
 export MODELSEC_PEER_PYTHON="$PWD/.venv/bin/python"
-cargo test --locked --all-targets "$@"
+cargo test --locked --all-targets --features peers "$@"

@@ -64,6 +64,8 @@ pub struct SignRequest<'a> {
     pub model: &'a Path,
     /// The private key.
     pub key: &'a SigningKey,
+    /// Its certificate chain (certificate mode), DER, the signing certificate first.
+    pub certificate_chain: Option<&'a [Vec<u8>]>,
     /// Enumeration options; `signature` is where the bundle goes.
     pub manifest: ManifestOptions,
     /// The allow-list for the scan.
@@ -122,7 +124,11 @@ pub fn sign_scanned(
     };
     let manifest = super::manifest(req.model, &req.manifest, hash_progress)?;
     same_files(&scanned, &manifest)?;
-    let signed = super::sign_manifest(manifest, req.key, Some(&record.annotations()))?;
+    let signer = super::Signer {
+        key: req.key,
+        chain: req.certificate_chain,
+    };
+    let signed = super::sign_manifest(manifest, signer, Some(&record.annotations()))?;
     Ok(SignOutcome {
         scan,
         failing,
@@ -202,6 +208,7 @@ mod tests {
         SignRequest {
             model,
             key,
+            certificate_chain: None,
             manifest: ManifestOptions::default(),
             allowlist: allow,
             allow_unsafe: false,

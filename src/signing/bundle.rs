@@ -18,6 +18,11 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// OMS predicate type.
 pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// model_signing 0.1/0.2's predicate types: one subject per file (or shard), no root digest.
+pub const LEGACY_PREDICATE_TYPES: [&str; 2] = [
+    "https://model_signing/Digests/v0.1",
+    "https://model_signing/ShardDigests/v0.1",
+];
 
 /// DSSE pre-authentication encoding: what is actually signed.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
@@ -137,6 +142,23 @@ struct PublicKeyRef {
     hint: Option<String>,
     #[serde(rename = "rawBytes", skip_serializing_if = "Option::is_none")]
     raw_bytes: Option<String>,
+    /// model_signing before 1.1 (`PKIX_ECDSA_P256_SHA_256`, …; 0.2.0 wrote P256 for every curve,
+    /// so it is reported, never trusted to pick the curve).
+    #[serde(rename = "keyDetails", skip_serializing_if = "Option::is_none")]
+    key_details: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertRef {
+    #[serde(rename = "rawBytes")]
+    raw_bytes: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainRef {
+    certificates: Vec<CertRef>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -147,13 +169,13 @@ struct VerificationMaterial {
     #[serde(rename = "tlogEntries", default)]
     tlog_entries: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    certificate: Option<serde_json::Value>,
+    certificate: Option<CertRef>,
     #[serde(
         rename = "x509CertificateChain",
         skip_serializing_if = "Option::is_none"
     )]
-    x509_certificate_chain: Option<serde_json::Value>,
-    /// Signed timestamps (Sigstore); accepted, not used in key mode.
+    x509_certificate_chain: Option<ChainRef>,
+    /// Signed timestamps (Sigstore; checked by the keyless verifier).
     #[serde(
         rename = "timestampVerificationData",
         skip_serializing_if = "Option::is_none"
@@ -165,6 +187,7 @@ struct VerificationMaterial {
 #[serde(deny_unknown_fields)]
 struct SignatureOut {
     sig: String,
+    /// `""` (model_signing 1.1), `null` (before 1.1) or absent (Sigstore).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     keyid: Option<String>,
 }
@@ -192,18 +215,45 @@ struct BundleJson {
     message_signature: Option<serde_json::Value>,
 }
 
-/// The bundle file for a signed payload (pretty JSON with a trailing newline).
-pub fn bundle_bytes(payload: &[u8], signature: &[u8], hint: &str) -> Vec<u8> {
+/// Who signed a bundle, as written into `verificationMaterial`.
+pub enum SignerMaterial<'a> {
+    /// Key mode: the OMS `publicKey.hint`.
+    KeyHint(&'a str),
+    /// Certificate mode: DER certificates, the signing leaf first, then its intermediates.
+    Chain(&'a [Vec<u8>]),
+}
+
+/// The bundle file for a signed payload (pretty JSON with a trailing newline), in the shape
+/// model_signing 1.1 writes (`tlogEntries: []`, `keyid: ""`).
+pub fn bundle_bytes(payload: &[u8], signature: &[u8], signer: SignerMaterial<'_>) -> Vec<u8> {
+    let (public_key, chain) = match signer {
+        SignerMaterial::KeyHint(hint) => (
+            Some(PublicKeyRef {
+                hint: Some(hint.to_string()),
+                raw_bytes: None,
+                key_details: None,
+            }),
+            None,
+        ),
+        SignerMaterial::Chain(ders) => (
+            None,
+            Some(ChainRef {
+                certificates: ders
+                    .iter()
+                    .map(|d| CertRef {
+                        raw_bytes: B64.encode(d),
+                    })
+                    .collect(),
+            }),
+        ),
+    };
     let b = BundleJson {
         media_type: BUNDLE_MEDIA_TYPE.to_string(),
         verification_material: VerificationMaterial {
-            public_key: Some(PublicKeyRef {
-                hint: Some(hint.to_string()),
-                raw_bytes: None,
-            }),
+            public_key,
             tlog_entries: Vec::new(),
             certificate: None,
-            x509_certificate_chain: None,
+            x509_certificate_chain: chain,
             timestamp_verification_data: None,
         },
         dsse_envelope: Some(Envelope {
@@ -244,19 +294,56 @@ pub struct EnvelopeSignature {
     pub keyid: Option<String>,
 }
 
+/// What a bundle says about its signer (`verificationMaterial`).
+#[derive(Clone, Debug)]
+pub enum Material {
+    /// Key mode: a reference to the signer's key.
+    PublicKey {
+        /// `hint` (model_signing 1.1+): hex SHA-256 of the signer's SPKI PEM.
+        hint: Option<String>,
+        /// `rawBytes` (before 1.1): the signer's public key as the bundle carries it (PEM text
+        /// or DER). Only ever compared with a trusted key, never trusted itself.
+        raw: Option<Vec<u8>>,
+        /// `keyDetails` as written.
+        key_details: Option<String>,
+    },
+    /// Certificate mode (`x509CertificateChain`): DER certificates, the leaf first.
+    Chain(Vec<Vec<u8>>),
+    /// Sigstore keyless (`certificate`): the DER Fulcio leaf.
+    Certificate(Vec<u8>),
+}
+
+impl Material {
+    /// The kind, in words, for messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Material::PublicKey { .. } => "a public key (key mode)",
+            Material::Chain(_) => "an X.509 certificate chain (certificate mode)",
+            Material::Certificate(_) => "a Sigstore (Fulcio) certificate (keyless mode)",
+        }
+    }
+}
+
 /// A bundle read from disk: the outer layers, with the payload still unparsed.
 #[derive(Clone, Debug)]
 pub struct ParsedBundle {
     /// `mediaType`.
     pub media_type: String,
-    /// `verificationMaterial.publicKey.hint`.
-    pub hint: Option<String>,
+    /// Who signed it.
+    pub material: Material,
+    /// Number of transparency-log entries.
+    pub tlog_entries: usize,
     /// Decoded DSSE payload bytes (exactly what was signed, never re-serialised).
     pub payload: Vec<u8>,
     /// DSSE `payloadType`.
     pub payload_type: String,
     /// DSSE signatures.
     pub signatures: Vec<EnvelopeSignature>,
+}
+
+fn b64_field(v: &str, field: &str) -> Result<Vec<u8>, BundleError> {
+    B64.decode(v.as_bytes())
+        .map_err(|e| BundleError::Malformed(format!("field `{field}` is not base64: {e}")))
 }
 
 /// Parse the outer bundle. Errors say which field is wrong.
@@ -271,17 +358,55 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<ParsedBundle, BundleError> {
             BundleError::Malformed(format!("field `{path}`: {inner}"))
         }
     })?;
-    let vm = &b.verification_material;
-    if vm.certificate.is_some() || vm.x509_certificate_chain.is_some() {
-        return Err(BundleError::Unsupported(
-            "`verificationMaterial` holds a certificate (Sigstore keyless or certificate mode); modelsec verifies key-mode bundles (`publicKey`) only".into(),
-        ));
-    }
-    let Some(pk) = &vm.public_key else {
-        return Err(BundleError::Malformed(
-            "field `verificationMaterial.publicKey` is missing (key-mode OMS bundles carry it)"
-                .into(),
-        ));
+    let vm = b.verification_material;
+    let material = match (vm.public_key, vm.x509_certificate_chain, vm.certificate) {
+        (Some(pk), None, None) => Material::PublicKey {
+            hint: pk.hint,
+            raw: pk
+                .raw_bytes
+                .map(|r| b64_field(&r, "verificationMaterial.publicKey.rawBytes"))
+                .transpose()?,
+            key_details: pk.key_details,
+        },
+        (None, Some(chain), None) => {
+            if chain.certificates.is_empty() {
+                return Err(BundleError::Malformed(
+                    "field `verificationMaterial.x509CertificateChain.certificates` is empty"
+                        .into(),
+                ));
+            }
+            Material::Chain(
+                chain
+                    .certificates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        b64_field(
+                            &c.raw_bytes,
+                            &format!(
+                                "verificationMaterial.x509CertificateChain.certificates[{i}].rawBytes"
+                            ),
+                        )
+                    })
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        (None, None, Some(c)) => Material::Certificate(b64_field(
+            &c.raw_bytes,
+            "verificationMaterial.certificate.rawBytes",
+        )?),
+        (None, None, None) => {
+            return Err(BundleError::Malformed(
+                "field `verificationMaterial` names no signer (`publicKey`, `x509CertificateChain` or `certificate`)"
+                    .into(),
+            ));
+        }
+        _ => {
+            return Err(BundleError::Malformed(
+                "field `verificationMaterial` holds more than one of `publicKey`, `x509CertificateChain`, `certificate`"
+                    .into(),
+            ));
+        }
     };
     let Some(env) = b.dsse_envelope else {
         return Err(if b.message_signature.is_some() {
@@ -293,9 +418,7 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<ParsedBundle, BundleError> {
             BundleError::Malformed("field `dsseEnvelope` is missing".into())
         });
     };
-    let payload = B64.decode(env.payload.as_bytes()).map_err(|e| {
-        BundleError::Malformed(format!("field `dsseEnvelope.payload` is not base64: {e}"))
-    })?;
+    let payload = b64_field(&env.payload, "dsseEnvelope.payload")?;
     let signatures = env
         .signatures
         .unwrap_or_default()
@@ -309,11 +432,54 @@ pub fn parse_bundle(bytes: &[u8]) -> Result<ParsedBundle, BundleError> {
         .collect();
     Ok(ParsedBundle {
         media_type: b.media_type,
-        hint: pk.hint.clone(),
+        material,
+        tlog_entries: vm.tlog_entries.len(),
         payload,
         payload_type: env.payload_type,
         signatures,
     })
+}
+
+/// The pre-authentication encoding model_signing 0.1/0.2 signed by mistake: the payload's
+/// Python `bytes` repr (`b'…'`, escapes and all) pasted into a `DSSEV1` (capital V) string.
+/// Verifiers accept it for those releases' bundles, as model_signing 1.x does.
+pub fn pae_compat(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    format!(
+        "DSSEV1 {} {} {} {}",
+        payload_type.len(),
+        payload_type,
+        payload.len(),
+        python_bytes_repr(payload)
+    )
+    .into_bytes()
+}
+
+/// Python's `repr(bytes)`.
+fn python_bytes_repr(b: &[u8]) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut s = String::with_capacity(b.len() + 3);
+    s.push('b');
+    s.push(quote);
+    for &c in b {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'\t' => s.push_str("\\t"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            c if c as char == quote => {
+                s.push('\\');
+                s.push(quote);
+            }
+            0x20..=0x7e => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push(quote);
+    s
 }
 
 /// The serialisation method of a manifest.
@@ -387,6 +553,9 @@ pub fn parse_statement(payload: &[u8]) -> Result<Statement, String> {
         serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
     let statement_type = string_at(&v, "_type")?;
     let predicate_type = string_at(&v, "predicateType")?;
+    if LEGACY_PREDICATE_TYPES.contains(&predicate_type.as_str()) {
+        return parse_legacy_statement(&v, statement_type, predicate_type);
+    }
     let subjects = field(&v, "subject")?
         .as_array()
         .ok_or("statement field `subject` must be a list")?;
@@ -488,6 +657,70 @@ pub fn parse_statement(payload: &[u8]) -> Result<Statement, String> {
         ignore_paths,
         resources,
         annotations,
+    })
+}
+
+/// model_signing 0.1/0.2 statements: every file (`name`) or shard (`path:start:end`) is a subject
+/// with its SHA-256 and an `actual_hash_algorithm` annotation (`file-sha256`, or
+/// `file-sha256-<shard size>`). Read as the equivalent v1.0 manifest; the subject digest is
+/// recomputed over the listed digests (those releases recorded none).
+fn parse_legacy_statement(
+    v: &serde_json::Value,
+    statement_type: String,
+    predicate_type: String,
+) -> Result<Statement, String> {
+    let subjects = field(v, "subject")?
+        .as_array()
+        .ok_or("statement field `subject` must be a list")?;
+    let mut resources = Vec::with_capacity(subjects.len());
+    let mut method = if predicate_type.ends_with("/ShardDigests/v0.1") {
+        None
+    } else {
+        Some(Method::Files)
+    };
+    let mut raw = Vec::with_capacity(subjects.len());
+    for (i, s) in subjects.iter().enumerate() {
+        let name = string_at(s, "name")
+            .map_err(|_| format!("statement field `subject[{i}].name` is missing"))?;
+        let digest = string_at(s, "digest.sha256")
+            .map_err(|_| format!("statement field `subject[{i}].digest.sha256` is missing"))?;
+        let alg = s
+            .get("annotations")
+            .and_then(|a| a.get("actual_hash_algorithm"))
+            .and_then(|a| a.as_str())
+            .unwrap_or("file-sha256");
+        if let Some(size) = alg.strip_prefix("file-sha256-") {
+            let n: u64 = size.parse().map_err(|_| {
+                format!("statement field `subject[{i}].annotations.actual_hash_algorithm` is `{alg}`")
+            })?;
+            match method {
+                None => method = Some(Method::Shards { shard_size: n }),
+                Some(Method::Shards { shard_size }) if shard_size == n => {}
+                _ => return Err(format!("statement subjects mix hash methods (`{alg}`)")),
+            }
+        } else if alg != "file-sha256" {
+            return Err(format!(
+                "statement field `subject[{i}].annotations.actual_hash_algorithm` is `{alg}`; expected file-sha256"
+            ));
+        }
+        raw.push(hex::decode(&digest).unwrap_or_default());
+        resources.push(Resource {
+            name,
+            algorithm: "sha256".into(),
+            digest,
+        });
+    }
+    Ok(Statement {
+        statement_type,
+        predicate_type,
+        subject_name: String::new(),
+        subject_sha256: super::subject_digest(raw.iter().map(Vec::as_slice)),
+        method: method.unwrap_or(Method::Shards { shard_size: 1 }),
+        hash_type: "sha256".into(),
+        allow_symlinks: false,
+        ignore_paths: Vec::new(),
+        resources,
+        annotations: None,
     })
 }
 

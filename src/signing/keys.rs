@@ -1,8 +1,8 @@
 //! Key pairs: generation, PKCS#8 / SPKI PEM encoding (optionally PBES2-scrypt encrypted), loading
 //! keys made by OpenSSL, signing, verifying, and the OMS `publicKey.hint`.
 //!
-//! Two algorithms: Ed25519 (our default) and ECDSA P-256 with SHA-256 and DER signatures (the
-//! one OMS tools such as `model_signing` accept). Private keys never reach a formatter: the
+//! Ed25519 (our default) and ECDSA over P-256/SHA-256, P-384/SHA-384 and P-521/SHA-512 with DER
+//! signatures (the OMS algorithm registry; what `model_signing` signs and verifies). Private keys never reach a formatter: the
 //! types have a redacted `Debug` and the underlying keys zeroize on drop.
 
 use pkcs8::der::pem::LineEnding;
@@ -41,6 +41,10 @@ pub enum Algorithm {
     Ed25519,
     /// ECDSA P-256 with SHA-256 (verifiable by every OMS tool).
     EcdsaP256,
+    /// ECDSA P-384 with SHA-384 (OMS algorithm registry).
+    EcdsaP384,
+    /// ECDSA P-521 with SHA-512 (OMS algorithm registry).
+    EcdsaP521,
 }
 
 impl Algorithm {
@@ -49,6 +53,18 @@ impl Algorithm {
         match self {
             Algorithm::Ed25519 => "ed25519",
             Algorithm::EcdsaP256 => "ecdsa-p256",
+            Algorithm::EcdsaP384 => "ecdsa-p384",
+            Algorithm::EcdsaP521 => "ecdsa-p521",
+        }
+    }
+
+    /// The hash ECDSA signs over with this curve (OMS: by curve); `None` for Ed25519.
+    pub fn ecdsa_hash(self) -> Option<EcdsaHash> {
+        match self {
+            Algorithm::Ed25519 => None,
+            Algorithm::EcdsaP256 => Some(EcdsaHash::Sha256),
+            Algorithm::EcdsaP384 => Some(EcdsaHash::Sha384),
+            Algorithm::EcdsaP521 => Some(EcdsaHash::Sha512),
         }
     }
 }
@@ -85,7 +101,7 @@ pub enum KeyError {
     )]
     PrivateWherePublic,
     /// Key type or curve we do not support.
-    #[error("unsupported key type {0}; modelsec signs with ed25519 or ecdsa-p256 keys")]
+    #[error("unsupported key type {0}; modelsec signs with ed25519 or ECDSA P-256, P-384 or P-521 keys")]
     UnsupportedAlgorithm(String),
     /// DER / PKCS#8 / SPKI structure is invalid.
     #[error("malformed key: {0}")]
@@ -108,7 +124,11 @@ pub enum SigningKey {
     /// Ed25519.
     Ed25519(Box<ed25519_dalek::SigningKey>),
     /// ECDSA P-256.
-    EcdsaP256(Box<p256::ecdsa::SigningKey>),
+    EcdsaP256(Box<p256::SecretKey>),
+    /// ECDSA P-384.
+    EcdsaP384(Box<p384::SecretKey>),
+    /// ECDSA P-521.
+    EcdsaP521(Box<p521::SecretKey>),
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -123,7 +143,65 @@ pub enum VerifyingKey {
     /// Ed25519.
     Ed25519(ed25519_dalek::VerifyingKey),
     /// ECDSA P-256.
-    EcdsaP256(p256::ecdsa::VerifyingKey),
+    EcdsaP256(p256::PublicKey),
+    /// ECDSA P-384.
+    EcdsaP384(p384::PublicKey),
+    /// ECDSA P-521.
+    EcdsaP521(p521::PublicKey),
+}
+
+/// The hash an ECDSA signature was computed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcdsaHash {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl EcdsaHash {
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        use sha2::{Sha384, Sha512};
+        match self {
+            EcdsaHash::Sha256 => Sha256::digest(message).to_vec(),
+            EcdsaHash::Sha384 => Sha384::digest(message).to_vec(),
+            EcdsaHash::Sha512 => Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+/// Left-pad a digest shorter than the curve's field to the field size: the same integer (FIPS
+/// 186 bits2int takes a short hash as it is), which RustCrypto's prehash API otherwise refuses
+/// below half the field size (P-521 with SHA-256, as model_signing 0.2.0 signed).
+fn field_sized(digest: Vec<u8>, field_bytes: usize) -> Vec<u8> {
+    if digest.len() >= field_bytes {
+        return digest;
+    }
+    let mut v = vec![0u8; field_bytes - digest.len()];
+    v.extend_from_slice(&digest);
+    v
+}
+
+fn ec_verify<C>(pk: &elliptic_curve::PublicKey<C>, digest: &[u8], der_sig: &[u8]) -> bool
+where
+    C: ecdsa::PrimeCurve + elliptic_curve::CurveArithmetic,
+    ecdsa::der::MaxSize<C>: elliptic_curve::generic_array::ArrayLength<u8>,
+    <elliptic_curve::FieldBytesSize<C> as std::ops::Add>::Output:
+        std::ops::Add<ecdsa::der::MaxOverhead> + elliptic_curve::generic_array::ArrayLength<u8>,
+    elliptic_curve::AffinePoint<C>: ecdsa::hazmat::VerifyPrimitive<C>,
+    ecdsa::SignatureSize<C>: elliptic_curve::generic_array::ArrayLength<u8>,
+{
+    use ecdsa::signature::hazmat::PrehashVerifier;
+    use elliptic_curve::generic_array::typenum::Unsigned;
+    let Ok(sig) = ecdsa::Signature::<C>::from_der(der_sig) else {
+        return false;
+    };
+    let digest = field_sized(digest.to_vec(), elliptic_curve::FieldBytesSize::<C>::USIZE);
+    ecdsa::VerifyingKey::<C>::from(pk)
+        .verify_prehash(&digest, &sig)
+        .is_ok()
 }
 
 fn oid_and_params(alg: &spki::AlgorithmIdentifierRef<'_>) -> (String, Option<String>) {
@@ -137,6 +215,8 @@ fn classify(oid: &str, params: Option<&str>) -> Result<Algorithm, KeyError> {
     match (oid, params) {
         (OID_ED25519, _) => Ok(Algorithm::Ed25519),
         (OID_EC_PUBLIC_KEY, Some("1.2.840.10045.3.1.7")) => Ok(Algorithm::EcdsaP256),
+        (OID_EC_PUBLIC_KEY, Some("1.3.132.0.34")) => Ok(Algorithm::EcdsaP384),
+        (OID_EC_PUBLIC_KEY, Some("1.3.132.0.35")) => Ok(Algorithm::EcdsaP521),
         (OID_EC_PUBLIC_KEY, Some(curve)) => Err(KeyError::UnsupportedAlgorithm(format!(
             "EC {}",
             curve_name(curve)
@@ -153,10 +233,28 @@ fn decode_pem(text: &str) -> Result<(String, Zeroizing<Vec<u8>>), KeyError> {
             hint: "convert it with `openssl pkcs8 -topk8 -scrypt -in OLD -out NEW`",
         });
     }
-    let start = text
-        .find("-----BEGIN ")
-        .ok_or_else(|| KeyError::NotPem("no `-----BEGIN` line".into()))?;
-    let (label, der) = pkcs8::der::pem::decode_vec(text[start..].trim_end().as_bytes())
+    // OpenSSL's `ecparam -genkey` writes an `EC PARAMETERS` block before the key: skip it.
+    let mut rest = text;
+    loop {
+        let start = rest
+            .find("-----BEGIN ")
+            .ok_or_else(|| KeyError::NotPem("no `-----BEGIN` line".into()))?;
+        rest = &rest[start..];
+        if rest.starts_with("-----BEGIN EC PARAMETERS-----") {
+            let end = rest
+                .find("-----END EC PARAMETERS-----")
+                .ok_or_else(|| KeyError::NotPem("unterminated `EC PARAMETERS` block".into()))?;
+            rest = &rest[end + "-----END EC PARAMETERS-----".len()..];
+            continue;
+        }
+        break;
+    }
+    // Only the first block: a certificate or a second key after it is not ours to read here.
+    let block_end = match rest.find("-----END ") {
+        Some(e) => rest[e..].find('\n').map_or(rest.len(), |n| e + n),
+        None => rest.len(),
+    };
+    let (label, der) = pkcs8::der::pem::decode_vec(rest[..block_end].trim_end().as_bytes())
         .map_err(|e| KeyError::NotPem(e.to_string()))?;
     Ok((label.to_string(), Zeroizing::new(der)))
 }
@@ -166,8 +264,12 @@ fn unsupported_label(label: &str) -> KeyError {
         "OPENSSH PRIVATE KEY" => {
             "convert an OpenSSH key with `ssh-keygen -p -m PKCS8 -f KEY`, or make one with `modelsec keygen`"
         }
-        "RSA PRIVATE KEY" | "RSA PUBLIC KEY" => "RSA keys are not supported; use ed25519 or P-256",
-        "CERTIFICATE" => "certificate-based signing is not supported yet; pass a key",
+        "RSA PRIVATE KEY" | "RSA PUBLIC KEY" => {
+            "RSA keys are not supported; use ed25519 or an ECDSA P-256/P-384/P-521 key"
+        }
+        "CERTIFICATE" => {
+            "this is a certificate: verify certificate-signed models with --certificate-chain ROOTS.pem; sign with --key KEY --certificate CHAIN.pem"
+        }
         _ => {
             "expected PKCS#8 `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, SEC1 `EC PRIVATE KEY` or SPKI `PUBLIC KEY`"
         }
@@ -185,9 +287,9 @@ impl SigningKey {
             Algorithm::Ed25519 => {
                 SigningKey::Ed25519(Box::new(ed25519_dalek::SigningKey::generate(&mut OsRng)))
             }
-            Algorithm::EcdsaP256 => {
-                SigningKey::EcdsaP256(Box::new(p256::ecdsa::SigningKey::random(&mut OsRng)))
-            }
+            Algorithm::EcdsaP256 => SigningKey::EcdsaP256(Box::new(p256::SecretKey::random(&mut OsRng))),
+            Algorithm::EcdsaP384 => SigningKey::EcdsaP384(Box::new(p384::SecretKey::random(&mut OsRng))),
+            Algorithm::EcdsaP521 => SigningKey::EcdsaP521(Box::new(p521::SecretKey::random(&mut OsRng))),
         }
     }
 
@@ -196,6 +298,8 @@ impl SigningKey {
         match self {
             SigningKey::Ed25519(_) => Algorithm::Ed25519,
             SigningKey::EcdsaP256(_) => Algorithm::EcdsaP256,
+            SigningKey::EcdsaP384(_) => Algorithm::EcdsaP384,
+            SigningKey::EcdsaP521(_) => Algorithm::EcdsaP521,
         }
     }
 
@@ -203,21 +307,41 @@ impl SigningKey {
     pub fn verifying_key(&self) -> VerifyingKey {
         match self {
             SigningKey::Ed25519(k) => VerifyingKey::Ed25519(k.verifying_key()),
-            SigningKey::EcdsaP256(k) => VerifyingKey::EcdsaP256(*k.verifying_key()),
+            SigningKey::EcdsaP256(k) => VerifyingKey::EcdsaP256(k.public_key()),
+            SigningKey::EcdsaP384(k) => VerifyingKey::EcdsaP384(k.public_key()),
+            SigningKey::EcdsaP521(k) => VerifyingKey::EcdsaP521(k.public_key()),
         }
     }
 
-    /// Sign `message`. Deterministic: Ed25519 by design, P-256 by RFC 6979. P-256 signatures
-    /// are ASN.1 DER, as OMS requires.
+    /// Sign `message`. Deterministic: Ed25519 by design, ECDSA by RFC 6979. ECDSA hashes with
+    /// the curve's hash (P-256 SHA-256, P-384 SHA-384, P-521 SHA-512) and writes ASN.1 DER, as
+    /// OMS and model_signing do.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        use ecdsa::signature::hazmat::PrehashSigner;
+        let digest = self.algorithm().ecdsa_hash().map(|h| h.digest(message));
         match self {
             SigningKey::Ed25519(k) => {
                 use ed25519_dalek::Signer;
                 k.sign(message).to_bytes().to_vec()
             }
             SigningKey::EcdsaP256(k) => {
-                use p256::ecdsa::signature::Signer;
-                let sig: p256::ecdsa::Signature = k.sign(message);
+                let sig: p256::ecdsa::Signature = p256::ecdsa::SigningKey::from(k.as_ref())
+                    .sign_prehash(digest.as_deref().unwrap_or_default())
+                    .expect("a SHA-256 digest is a valid P-256 prehash");
+                sig.to_der().as_bytes().to_vec()
+            }
+            SigningKey::EcdsaP384(k) => {
+                let sig: p384::ecdsa::Signature = p384::ecdsa::SigningKey::from(k.as_ref())
+                    .sign_prehash(digest.as_deref().unwrap_or_default())
+                    .expect("a SHA-384 digest is a valid P-384 prehash");
+                sig.to_der().as_bytes().to_vec()
+            }
+            SigningKey::EcdsaP521(k) => {
+                let sk = p521::ecdsa::SigningKey::from_bytes(&k.to_bytes())
+                    .expect("a P-521 secret key is a valid signing key");
+                let sig: p521::ecdsa::Signature = sk
+                    .sign_prehash(digest.as_deref().unwrap_or_default())
+                    .expect("a SHA-512 digest is a valid P-521 prehash");
                 sig.to_der().as_bytes().to_vec()
             }
         }
@@ -232,6 +356,8 @@ impl SigningKey {
             }
             .to_pkcs8_der(),
             SigningKey::EcdsaP256(k) => k.to_pkcs8_der(),
+            SigningKey::EcdsaP384(k) => k.to_pkcs8_der(),
+            SigningKey::EcdsaP521(k) => k.to_pkcs8_der(),
         }
         .map_err(|e| KeyError::Encode(e.to_string()))
     }
@@ -263,9 +389,10 @@ impl SigningKey {
         }
     }
 
-    /// Read a private key from PEM text: PKCS#8 (plain or encrypted) or SEC1 `EC PRIVATE KEY`,
-    /// as `modelsec keygen` and `openssl genpkey` / `openssl ecparam -genkey` write them.
-    /// `passphrase` is called only when the key is encrypted.
+    /// Read a private key from PEM text: PKCS#8 (plain or encrypted) or SEC1 `EC PRIVATE KEY`
+    /// (P-256, P-384, P-521; with or without a leading `EC PARAMETERS` block), as `modelsec
+    /// keygen`, `openssl genpkey` and `openssl ecparam -genkey` write them. `passphrase` is
+    /// called only when the key is encrypted.
     pub fn from_pem(
         text: &str,
         passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>, KeyError>,
@@ -282,17 +409,38 @@ impl SigningKey {
                     .map_err(|_| KeyError::WrongPassphrase)?;
                 Self::from_pkcs8_der(doc.as_bytes())
             }
-            "EC PRIVATE KEY" => {
-                let sk = p256::SecretKey::from_sec1_der(&der).map_err(|_| {
-                    KeyError::UnsupportedAlgorithm(
-                        "SEC1 EC key that is not a valid P-256 key (other curves are not supported)"
-                            .into(),
-                    )
-                })?;
-                Ok(SigningKey::EcdsaP256(Box::new(sk.into())))
-            }
+            "EC PRIVATE KEY" => Self::from_sec1_der(&der),
             "PUBLIC KEY" => Err(KeyError::PublicWherePrivate),
             other => Err(unsupported_label(other)),
+        }
+    }
+
+    fn from_sec1_der(der: &[u8]) -> Result<Self, KeyError> {
+        let parsed = sec1::EcPrivateKey::try_from(der)
+            .map_err(|e| KeyError::Malformed(format!("SEC1 EC private key: {e}")))?;
+        let curve = parsed
+            .parameters
+            .and_then(|p| p.named_curve())
+            .map(|o| o.to_string());
+        let malformed = |e: elliptic_curve::Error| KeyError::Malformed(format!("SEC1: {e}"));
+        match curve.as_deref() {
+            Some("1.2.840.10045.3.1.7") => Ok(SigningKey::EcdsaP256(Box::new(
+                p256::SecretKey::from_sec1_der(der).map_err(malformed)?,
+            ))),
+            Some("1.3.132.0.34") => Ok(SigningKey::EcdsaP384(Box::new(
+                p384::SecretKey::from_sec1_der(der).map_err(malformed)?,
+            ))),
+            Some("1.3.132.0.35") => Ok(SigningKey::EcdsaP521(Box::new(
+                p521::SecretKey::from_sec1_der(der).map_err(malformed)?,
+            ))),
+            Some(other) => Err(KeyError::UnsupportedAlgorithm(format!(
+                "EC {}",
+                curve_name(other)
+            ))),
+            None => Err(KeyError::Malformed(
+                "SEC1 EC private key without a named curve; convert it with `openssl pkcs8 -topk8 -nocrypt`"
+                    .into(),
+            )),
         }
     }
 
@@ -306,7 +454,13 @@ impl SigningKey {
                 ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(malformed)?,
             ))),
             Algorithm::EcdsaP256 => Ok(SigningKey::EcdsaP256(Box::new(
-                p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(malformed)?,
+                p256::SecretKey::from_pkcs8_der(der).map_err(malformed)?,
+            ))),
+            Algorithm::EcdsaP384 => Ok(SigningKey::EcdsaP384(Box::new(
+                p384::SecretKey::from_pkcs8_der(der).map_err(malformed)?,
+            ))),
+            Algorithm::EcdsaP521 => Ok(SigningKey::EcdsaP521(Box::new(
+                p521::SecretKey::from_pkcs8_der(der).map_err(malformed)?,
             ))),
         }
     }
@@ -318,6 +472,8 @@ impl VerifyingKey {
         match self {
             VerifyingKey::Ed25519(_) => Algorithm::Ed25519,
             VerifyingKey::EcdsaP256(_) => Algorithm::EcdsaP256,
+            VerifyingKey::EcdsaP384(_) => Algorithm::EcdsaP384,
+            VerifyingKey::EcdsaP521(_) => Algorithm::EcdsaP521,
         }
     }
 
@@ -331,18 +487,41 @@ impl VerifyingKey {
             }
             other => return Err(unsupported_label(other)),
         }
-        let info = spki::SubjectPublicKeyInfoRef::try_from(der.as_slice())
+        Self::from_spki_der(&der)
+    }
+
+    /// Read a DER SubjectPublicKeyInfo (a certificate's key, say).
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        let info = spki::SubjectPublicKeyInfoRef::try_from(der)
             .map_err(|e| KeyError::Malformed(e.to_string()))?;
         let (oid, params) = oid_and_params(&info.algorithm);
         let malformed = |e: spki::Error| KeyError::Malformed(e.to_string());
         match classify(&oid, params.as_deref())? {
             Algorithm::Ed25519 => Ok(VerifyingKey::Ed25519(
-                ed25519_dalek::VerifyingKey::from_public_key_der(&der).map_err(malformed)?,
+                ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(malformed)?,
             )),
             Algorithm::EcdsaP256 => Ok(VerifyingKey::EcdsaP256(
-                p256::ecdsa::VerifyingKey::from_public_key_der(&der).map_err(malformed)?,
+                p256::PublicKey::from_public_key_der(der).map_err(malformed)?,
+            )),
+            Algorithm::EcdsaP384 => Ok(VerifyingKey::EcdsaP384(
+                p384::PublicKey::from_public_key_der(der).map_err(malformed)?,
+            )),
+            Algorithm::EcdsaP521 => Ok(VerifyingKey::EcdsaP521(
+                p521::PublicKey::from_public_key_der(der).map_err(malformed)?,
             )),
         }
+    }
+
+    /// SPKI DER.
+    pub fn to_spki_der(&self) -> Result<Vec<u8>, KeyError> {
+        match self {
+            VerifyingKey::Ed25519(k) => k.to_public_key_der(),
+            VerifyingKey::EcdsaP256(k) => k.to_public_key_der(),
+            VerifyingKey::EcdsaP384(k) => k.to_public_key_der(),
+            VerifyingKey::EcdsaP521(k) => k.to_public_key_der(),
+        }
+        .map(|d| d.into_vec())
+        .map_err(|e| KeyError::Encode(e.to_string()))
     }
 
     /// SPKI PEM with LF line endings and 64-column lines, as OpenSSL and Python write it.
@@ -350,6 +529,8 @@ impl VerifyingKey {
         match self {
             VerifyingKey::Ed25519(k) => k.to_public_key_pem(LineEnding::LF),
             VerifyingKey::EcdsaP256(k) => k.to_public_key_pem(LineEnding::LF),
+            VerifyingKey::EcdsaP384(k) => k.to_public_key_pem(LineEnding::LF),
+            VerifyingKey::EcdsaP521(k) => k.to_public_key_pem(LineEnding::LF),
         }
         .map_err(|e| KeyError::Encode(e.to_string()))
     }
@@ -361,20 +542,29 @@ impl VerifyingKey {
     }
 
     /// Whether `signature` is a valid signature of `message` by this key. Ed25519 uses strict
-    /// verification (no malleable or small-order forms); P-256 takes DER.
+    /// verification (no malleable or small-order forms); ECDSA takes DER over the curve's hash.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        match self {
-            VerifyingKey::Ed25519(k) => match ed25519_dalek::Signature::from_slice(signature) {
-                Ok(sig) => k.verify_strict(message, &sig).is_ok(),
-                Err(_) => false,
-            },
-            VerifyingKey::EcdsaP256(k) => {
-                use p256::ecdsa::signature::Verifier;
-                match p256::ecdsa::Signature::from_der(signature) {
-                    Ok(sig) => k.verify(message, &sig).is_ok(),
+        match self.algorithm().ecdsa_hash() {
+            Some(h) => self.verify_ecdsa(message, signature, h),
+            None => match self {
+                VerifyingKey::Ed25519(k) => match ed25519_dalek::Signature::from_slice(signature) {
+                    Ok(sig) => k.verify_strict(message, &sig).is_ok(),
                     Err(_) => false,
-                }
-            }
+                },
+                _ => false,
+            },
+        }
+    }
+
+    /// ECDSA verification over `message` hashed with `hash` (any hash with any curve: what
+    /// model_signing 0.2.0 wrote was SHA-256 whatever the curve). False for Ed25519.
+    pub fn verify_ecdsa(&self, message: &[u8], signature: &[u8], hash: EcdsaHash) -> bool {
+        let digest = hash.digest(message);
+        match self {
+            VerifyingKey::Ed25519(_) => false,
+            VerifyingKey::EcdsaP256(k) => ec_verify(k, &digest, signature),
+            VerifyingKey::EcdsaP384(k) => ec_verify(k, &digest, signature),
+            VerifyingKey::EcdsaP521(k) => ec_verify(k, &digest, signature),
         }
     }
 }
@@ -389,7 +579,12 @@ mod tests {
 
     #[test]
     fn roundtrip_both_algorithms() {
-        for alg in [Algorithm::Ed25519, Algorithm::EcdsaP256] {
+        for alg in [
+            Algorithm::Ed25519,
+            Algorithm::EcdsaP256,
+            Algorithm::EcdsaP384,
+            Algorithm::EcdsaP521,
+        ] {
             let sk = SigningKey::generate(alg);
             let pem = sk.to_pkcs8_pem(None).unwrap();
             assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));

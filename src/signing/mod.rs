@@ -10,15 +10,19 @@
 
 pub mod attest;
 pub mod bundle;
+pub mod keyless;
 pub mod keys;
 pub mod manifest;
 pub mod rules;
+pub mod trust;
 mod verify;
+pub mod x509;
 
 pub use attest::{
     SCAN_ANNOTATION, ScanAttestation, ScanVerdict, SignOutcome, SignRequest, sign_scanned,
 };
 pub use keys::{Algorithm, KeyError, SigningKey, VerifyingKey};
+pub use trust::{CertificateTrust, KeylessTrust, Trust};
 pub use manifest::{HashAlg, NoProgress, Problem, Progress};
 pub use verify::{VerifyError, VerifyOptions, verify};
 
@@ -72,6 +76,9 @@ pub enum SignError {
     /// The scan before signing could not run.
     #[error("could not scan the model before signing: {0}")]
     Scan(String),
+    /// The signing certificate chain cannot be used.
+    #[error("{0}")]
+    Certificate(String),
 }
 
 /// How to enumerate a model.
@@ -303,6 +310,38 @@ pub fn sign(
     sign_annotated(model, opts, key, None, progress)
 }
 
+/// A signing key and, in certificate mode, its certificate chain.
+#[derive(Clone, Copy, Debug)]
+pub struct Signer<'a> {
+    /// The private key.
+    pub key: &'a SigningKey,
+    /// DER certificates, the key's own first, then its intermediates (certificate mode).
+    pub chain: Option<&'a [Vec<u8>]>,
+}
+
+impl<'a> From<&'a SigningKey> for Signer<'a> {
+    fn from(key: &'a SigningKey) -> Self {
+        Signer { key, chain: None }
+    }
+}
+
+/// Read a certificate chain for `sign --certificate`: PEM certificates, the signing certificate
+/// first (its key must be `key`'s), then the intermediates.
+pub fn load_signing_chain(pem: &str, what: &str, key: &SigningKey) -> Result<Vec<Vec<u8>>, SignError> {
+    let certs = x509::Cert::all_from_pem(pem, what)
+        .map_err(|e| SignError::Certificate(e.to_string()))?;
+    let leaf_key = certs[0]
+        .public_key()
+        .map_err(|e| SignError::Certificate(format!("{what}: the first certificate's key: {e}")))?;
+    if leaf_key != key.verifying_key() {
+        return Err(SignError::Certificate(format!(
+            "{what}: the first certificate (`{}`) is not the private key's certificate; put the signing certificate first, then its intermediates",
+            certs[0].subject
+        )));
+    }
+    Ok(certs.into_iter().map(|c| c.der).collect())
+}
+
 /// [`sign`], recording `annotations` (a JSON object) as in-toto `subject[0].annotations`, the
 /// place the OMS statement leaves for extensions (the predicate itself stays OMS-exact).
 pub fn sign_annotated(
@@ -313,13 +352,13 @@ pub fn sign_annotated(
     progress: &dyn Progress,
 ) -> Result<Signed, SignError> {
     let m = manifest(model, opts, progress)?;
-    sign_manifest(m, key, annotations)
+    sign_manifest(m, key.into(), annotations)
 }
 
 /// Sign an already hashed model.
 pub fn sign_manifest(
     m: Manifest,
-    key: &SigningKey,
+    signer: Signer<'_>,
     annotations: Option<&serde_json::Value>,
 ) -> Result<Signed, SignError> {
     let resources: Vec<bundle::ResourceOut> = m
@@ -347,10 +386,14 @@ pub fn sign_manifest(
         ignore_paths: &m.ignore_paths,
         annotations,
     });
-    let signature = key.sign(&bundle::pae(bundle::PAYLOAD_TYPE, &payload));
-    let hint = key.verifying_key().hint()?;
+    let signature = signer.key.sign(&bundle::pae(bundle::PAYLOAD_TYPE, &payload));
+    let hint = signer.key.verifying_key().hint()?;
+    let material = match signer.chain {
+        Some(chain) => bundle::SignerMaterial::Chain(chain),
+        None => bundle::SignerMaterial::KeyHint(&hint),
+    };
     Ok(Signed {
-        bundle: bundle::bundle_bytes(&payload, &signature, &hint),
+        bundle: bundle::bundle_bytes(&payload, &signature, material),
         manifest: m,
         hint,
     })

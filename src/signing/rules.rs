@@ -78,4 +78,34 @@ crate::rule_catalogue! {
     LEGACY_KEY_REFERENCE = ("verify/legacy-key-reference", Info,
         "The bundle does not name its key (no publicKey.hint)",
         "bundles from model_signing before 1.1 lack the hint; the signature is still checked against the given key");
+    MATERIAL_MISMATCH = ("verify/material-mismatch", Critical,
+        "The bundle is signed in another mode than the trust input given (key, certificate chain, Sigstore keyless)",
+        "verify a key-mode bundle with --key, a certificate-mode bundle with --certificate-chain, a Sigstore bundle with --certificate-identity and --certificate-oidc-issuer");
+    CERT_UNTRUSTED = ("verify/certificate-untrusted", Critical,
+        "The signing certificate does not chain to a root of the given trust anchors",
+        "pass the publisher's root certificate with --certificate-chain; the bundle must carry the intermediates");
+    CERT_EXPIRED = ("verify/certificate-expired", Critical,
+        "A certificate of the signing chain is not valid at the verification time",
+        "certificate-mode bundles carry no trusted timestamp, so the chain must be valid now: ask the publisher to re-sign with a current certificate");
+    CERT_USAGE = ("verify/certificate-usage", Critical,
+        "The signing certificate may not sign models (key usage, extended key usage, a CA key), or a chain certificate may not issue",
+        "OMS signing certificates have keyUsage digitalSignature and/or extendedKeyUsage codeSigning and are not CA keys; issuers are CAs with keyCertSign");
+    LEAF_IS_CA = ("verify/leaf-is-ca", Info,
+        "The signing certificate is marked CA:TRUE but its key usage forbids certificate signing; accepted as a leaf",
+        "issue signing certificates with basicConstraints CA:FALSE (model_signing's test PKI does not)");
+    IDENTITY_MISMATCH = ("verify/identity-mismatch", Critical,
+        "The signer's identity (certificate SAN) or OIDC issuer is not the one required",
+        "check --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp): the model was signed by someone else");
+    IDENTITY_NOT_PINNED = ("verify/identity-not-pinned", Info,
+        "Certificate mode without --certificate-identity: any certificate the trust anchors issued is accepted",
+        "pin the publisher's signing identity with --certificate-identity SAN or --certificate-identity-regexp RE");
+    KEYLESS_INVALID = ("verify/keyless-invalid", Critical,
+        "The Sigstore keyless evidence does not verify: Fulcio chain, SCT, transparency log inclusion, timestamps or signature",
+        "the bundle was altered or comes from another Sigstore instance: pass that instance's --trusted-root, or obtain an untampered bundle");
+    THRESHOLD_NOT_MET = ("verify/threshold-not-met", Critical,
+        "Fewer distinct trusted signers than --threshold signed the model",
+        "each valid bundle counts once per distinct signer; add the missing signatures or lower --threshold if policy allows");
+    UNSIGNED_FILE_IGNORED = ("verify/unsigned-file-ignored", Info,
+        "A file not covered by the signature was left unchecked (--ignore-unsigned-files or an --ignore that covers no signed file)",
+        "the signature proves nothing about this file; remove it if it should not be there");
 }

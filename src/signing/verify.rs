@@ -4,10 +4,11 @@
 use super::bundle::{self, Method, ParsedBundle, Statement};
 use super::manifest::{self, FileDigest, HashAlg, ModelFile, Problem, Progress, Shard};
 use super::rules;
-use super::{VerifyingKey, subject_digest};
+use super::subject_digest;
+use super::trust::{self, SignerId, Trust};
 use crate::report::{Finding, Location, Report};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why verification could not run (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +45,20 @@ pub enum VerifyError {
 pub struct VerifyOptions {
     /// The model directory or file.
     pub model: PathBuf,
-    /// The bundle.
-    pub signature: PathBuf,
-    /// Ignore paths the user passed at verify time; each must have been recorded when signing.
+    /// The bundles (one per signer).
+    pub signatures: Vec<PathBuf>,
+    /// Ignore paths the user passed at verify time: a recorded one is re-applied; one that
+    /// covers no signed file only leaves unsigned files unchecked (reported); one that would
+    /// hide a signed file is refused.
     pub ignore: Vec<String>,
     /// Fail unless the signed statement records a clean modelsec scan.
     pub require_scan: bool,
+    /// Files the signature does not cover are reported, not failed (a partial verification).
+    pub ignore_unsigned_files: bool,
+    /// What is trusted.
+    pub trust: Trust,
+    /// Distinct trusted signers needed [default: every bundle given].
+    pub threshold: Option<usize>,
 }
 
 /// Largest bundle read (a manifest of a million files is about 150 MB); a hostile bundle must
@@ -58,106 +67,6 @@ pub(crate) const MAX_BUNDLE_BYTES: u64 = 1 << 30;
 
 fn short(hex: &str) -> &str {
     &hex[..hex.len().min(16)]
-}
-
-fn check_signature(
-    report: &mut Report,
-    b: &ParsedBundle,
-    key: &VerifyingKey,
-) -> Result<bool, VerifyError> {
-    let key_hint = key.hint()?;
-    report.fact("key", format!("{} {}", key.algorithm(), key_hint));
-    if b.media_type != bundle::BUNDLE_MEDIA_TYPE {
-        report.push(Finding::new(
-            &rules::MEDIA_TYPE,
-            format!(
-                "mediaType is `{}`, expected `{}`",
-                b.media_type,
-                bundle::BUNDLE_MEDIA_TYPE
-            ),
-        ));
-    }
-    if b.payload_type != bundle::PAYLOAD_TYPE {
-        report.push(Finding::new(
-            &rules::PAYLOAD_TYPE,
-            format!(
-                "payloadType is `{}`, expected `{}`",
-                b.payload_type,
-                bundle::PAYLOAD_TYPE
-            ),
-        ));
-    }
-    let hint_ok = match &b.hint {
-        Some(h) if h != &key_hint => {
-            report.push(Finding::new(
-                &rules::WRONG_KEY,
-                format!(
-                    "the bundle was signed by the key with hint {}…, but the key given ({}) has hint {}…",
-                    short(h),
-                    key.algorithm(),
-                    short(&key_hint)
-                ),
-            ));
-            false
-        }
-        Some(_) => true,
-        None => {
-            report.push(Finding::new(
-                &rules::LEGACY_KEY_REFERENCE,
-                "the bundle has no publicKey.hint; checking the signature against the given key",
-            ));
-            true
-        }
-    };
-    if b.signatures.is_empty() {
-        report.push(Finding::new(
-            &rules::NO_SIGNATURE,
-            "dsseEnvelope.signatures is empty",
-        ));
-        return Ok(false);
-    }
-    let pae = bundle::pae(&b.payload_type, &b.payload);
-    let valid = b
-        .signatures
-        .iter()
-        .filter(|s| {
-            s.sig
-                .as_ref()
-                .map(|sig| key.verify(&pae, sig))
-                .unwrap_or(false)
-        })
-        .count();
-    if valid == 0 {
-        let mut why = format!(
-            "none of the {} signature(s) verifies with the given {} key",
-            b.signatures.len(),
-            key.algorithm()
-        );
-        for (i, s) in b.signatures.iter().enumerate() {
-            if let Err(e) = &s.sig {
-                why.push_str(&format!("; signatures[{i}].sig is {e}"));
-            }
-        }
-        if !hint_ok {
-            why.push_str(" (it was made by another key)");
-        }
-        report.push(Finding::new(&rules::SIGNATURE_INVALID, why));
-        report.fact("signature", "INVALID");
-        return Ok(false);
-    }
-    let others = b.signatures.len() - valid;
-    report.fact(
-        "signature",
-        if others == 0 {
-            format!("valid ({})", key.algorithm())
-        } else {
-            format!(
-                "valid ({}); {others} other signature(s) in the envelope are not by this key and were not checked",
-                key.algorithm()
-            )
-        },
-    );
-    Ok(hint_ok)
 }
 
 fn problem_finding(p: &Problem) -> Finding {
@@ -208,7 +117,9 @@ fn check_statement(
             ),
         ));
     }
-    if st.predicate_type != bundle::PREDICATE_TYPE {
+    if st.predicate_type != bundle::PREDICATE_TYPE
+        && !bundle::LEGACY_PREDICATE_TYPES.contains(&st.predicate_type.as_str())
+    {
         report.push(Finding::new(
             &rules::PREDICATE_TYPE,
             format!(
@@ -346,41 +257,138 @@ fn check_statement(
     (files, shards)
 }
 
-/// Verify `opts.model` against the bundle at `opts.signature` with `key`.
-pub fn verify(
-    opts: &VerifyOptions,
-    key: &VerifyingKey,
-    progress: &dyn Progress,
-) -> Result<Report, VerifyError> {
+/// Verify `opts.model` against every bundle of `opts.signatures` with `opts.trust`: each bundle
+/// must verify, and at least `threshold` distinct trusted signers must have signed.
+pub fn verify(opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report, VerifyError> {
     let mut report = Report::new("verify", rules::ALL);
     report.targets.push(opts.model.display().to_string());
-    // Capped, regular files only: `/dev/zero` or a FIFO is refused, not read forever.
-    let bytes =
-        crate::util::fs::read_bytes(&opts.signature, MAX_BUNDLE_BYTES).map_err(|source| {
+    // Read and parse every bundle first: an unreadable one is exit 2 before any hashing.
+    let mut bundles = Vec::with_capacity(opts.signatures.len());
+    for path in &opts.signatures {
+        // Capped, regular files only: `/dev/zero` or a FIFO is refused, not read forever.
+        let bytes = crate::util::fs::read_bytes(path, MAX_BUNDLE_BYTES).map_err(|source| {
             VerifyError::ReadBundle {
-                path: opts.signature.clone(),
+                path: path.clone(),
                 source,
             }
         })?;
-    let b = bundle::parse_bundle(&bytes).map_err(|source| VerifyError::Bundle {
-        path: opts.signature.clone(),
-        source,
-    })?;
+        let b = bundle::parse_bundle(&bytes).map_err(|source| VerifyError::Bundle {
+            path: path.clone(),
+            source,
+        })?;
+        bundles.push((path, bytes, b));
+    }
     // Resolve the model before anything else so a missing model is exit 2, not a finding.
     let root = std::fs::canonicalize(&opts.model).map_err(|source| manifest::WalkError::Open {
         path: opts.model.clone(),
         source,
     })?;
-    report.fact("bundle", opts.signature.display().to_string());
+    let several = bundles.len() > 1;
+    let mut signers: Vec<serde_json::Value> = Vec::new();
+    let mut distinct: Vec<SignerId> = Vec::new();
+    for (path, bytes, b) in &bundles {
+        let mut one = Report::new("verify", rules::ALL);
+        let signer = verify_one(&mut one, opts, &root, path, bytes, b, progress)?;
+        let failed = one.findings.iter().any(|f| f.severity.fails());
+        if several {
+            let name = path.display().to_string();
+            for mut f in one.findings {
+                f.message = format!("[{name}] {}", f.message);
+                report.push(f);
+            }
+            let mut facts = serde_json::Map::new();
+            facts.extend(one.facts);
+            signers.push(serde_json::json!({
+                "bundle": name,
+                "signer": signer.as_ref().map(|s| s.describe.clone()),
+                "verified": !failed,
+                "facts": facts,
+            }));
+        } else {
+            report.findings.extend(one.findings);
+            report.facts.extend(one.facts);
+            signers.push(serde_json::json!({
+                "bundle": path.display().to_string(),
+                "signer": signer.as_ref().map(|s| s.describe.clone()),
+                "verified": !failed,
+            }));
+        }
+        if let Some(s) = signer
+            && !failed
+            && !distinct.iter().any(|d| d.id == s.id)
+        {
+            distinct.push(s);
+        }
+    }
+    report.fact("signers", serde_json::Value::Array(signers));
+    let threshold = opts.threshold.unwrap_or(opts.signatures.len());
+    if several || opts.threshold.is_some() {
+        report.fact(
+            "threshold",
+            format!("{} of {threshold} distinct trusted signer(s)", distinct.len()),
+        );
+    }
+    if distinct.len() < threshold {
+        report.push(Finding::new(
+            &rules::THRESHOLD_NOT_MET,
+            format!(
+                "{} distinct trusted signer(s) verified ({}), {threshold} required{}",
+                distinct.len(),
+                if distinct.is_empty() {
+                    "none".to_string()
+                } else {
+                    distinct
+                        .iter()
+                        .map(|d| d.describe.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                if opts.signatures.len() < threshold {
+                    format!(" but only {} signature bundle(s) given", opts.signatures.len())
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    report.finish();
+    Ok(report)
+}
 
-    check_signature(&mut report, &b, key)?;
-
-    let st = match bundle::parse_statement(&b.payload) {
+/// Verify one bundle into `report`; the signer when it is trusted and its signature verifies.
+fn verify_one(
+    report: &mut Report,
+    opts: &VerifyOptions,
+    root: &Path,
+    signature: &Path,
+    bytes: &[u8],
+    b: &ParsedBundle,
+    progress: &dyn Progress,
+) -> Result<Option<SignerId>, VerifyError> {
+    report.fact("bundle", signature.display().to_string());
+    let st = bundle::parse_statement(&b.payload);
+    // The digest sigstore must find in the signed statement: recomputed from its resources.
+    let subject = match &st {
+        Ok(st) => st
+            .resources
+            .iter()
+            .map(|r| hex::decode(&r.digest))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|raw| subject_digest(raw.iter().map(Vec::as_slice)))
+            .unwrap_or_else(|_| st.subject_sha256.clone()),
+        Err(_) => String::new(),
+    };
+    let signer = trust::check_signer(report, b, bytes, &subject, &opts.trust).map_err(|source| {
+        VerifyError::Bundle {
+            path: signature.to_path_buf(),
+            source,
+        }
+    })?;
+    let st = match st {
         Ok(st) => st,
         Err(why) => {
             report.push(Finding::new(&rules::STATEMENT_INVALID, why));
-            report.finish();
-            return Ok(report);
+            return Ok(signer);
         }
     };
     let single_file = if root.is_file() {
@@ -388,7 +396,7 @@ pub fn verify(
     } else {
         None
     };
-    let (expected_files, expected_shards) = check_statement(&mut report, &st, single_file);
+    let (expected_files, expected_shards) = check_statement(report, &st, single_file);
     report.fact(
         "method",
         match st.method {
@@ -444,24 +452,44 @@ pub fn verify(
         }
     }
     for given in &opts.ignore {
-        match manifest::normalize_ignore(&root, given) {
+        match manifest::normalize_ignore(root, given) {
             Ok(n) if st.ignore_paths.contains(&n) => {}
-            Ok(n) => report.push(Finding::new(
-                &rules::IGNORE_PATH,
-                format!("--ignore `{n}` was not recorded when the model was signed; it is not applied (recorded: {})",
-                    if st.ignore_paths.is_empty() { "none".to_string() } else { st.ignore_paths.join(", ") }),
-            )),
+            Ok(n) => {
+                // Not recorded: harmless when it covers no signed file (it only leaves unsigned
+                // files unchecked, as model_signing's verifier-side ignores do); refused when it
+                // would hide a signed one.
+                let hidden: Vec<&str> = expected_files
+                    .keys()
+                    .map(String::as_str)
+                    .chain(expected_shards.keys().map(|s| s.name.as_str()))
+                    .filter(|name| manifest::is_under(name, &n))
+                    .collect();
+                if let Some(first) = hidden.first() {
+                    report.push(Finding::new(
+                        &rules::IGNORE_PATH,
+                        format!("--ignore `{n}` was not recorded when the model was signed and would hide signed files (`{first}`{}); it is not applied (recorded: {})",
+                            if hidden.len() > 1 { format!(" and {} more", hidden.len() - 1) } else { String::new() },
+                            if st.ignore_paths.is_empty() { "none".to_string() } else { st.ignore_paths.join(", ") }),
+                    ));
+                } else {
+                    report.push(Finding::new(
+                        &rules::UNSIGNED_FILE_IGNORED,
+                        format!("--ignore `{n}` was not recorded when the model was signed; it covers no signed file, so whatever lies there is left unchecked"),
+                    ));
+                    ignores.push(n);
+                }
+            }
             Err(e) => report.push(Finding::new(&rules::IGNORE_PATH, e)),
         }
     }
-    if let Ok(sig_abs) = std::fs::canonicalize(&opts.signature)
-        && let Ok(rel) = sig_abs.strip_prefix(&root)
+    if let Ok(sig_abs) = std::fs::canonicalize(signature)
+        && let Ok(rel) = sig_abs.strip_prefix(root)
         && let Some(rel) = rel.to_str().filter(|r| !r.is_empty())
     {
         ignores.push(rel.to_string());
     }
 
-    let walk = manifest::walk(&root, &ignores, st.allow_symlinks)?;
+    let walk = manifest::walk(root, &ignores, st.allow_symlinks)?;
     for p in &walk.problems {
         report.push(problem_finding(p));
     }
@@ -469,26 +497,51 @@ pub fn verify(
 
     let (checked, bytes) = match st.method {
         Method::Files => compare_files(
-            &mut report,
+            report,
             &walk.files,
             &expected_files,
             &problem_names,
             &ignores,
+            opts.ignore_unsigned_files,
             progress,
         ),
         Method::Shards { shard_size } => compare_shards(
-            &mut report,
+            report,
             &walk.files,
             &expected_shards,
             shard_size,
             &problem_names,
+            opts.ignore_unsigned_files,
             progress,
         ),
     };
     report.fact("files checked", checked as u64);
     report.fact("bytes hashed", bytes);
-    report.finish();
-    Ok(report)
+    if opts.ignore_unsigned_files {
+        report.fact(
+            "partial",
+            "--ignore-unsigned-files: files the signature does not cover were not checked",
+        );
+    }
+    Ok(signer)
+}
+
+fn unexpected_finding(f: &ModelFile, ignore_unsigned: bool) -> Finding {
+    if ignore_unsigned {
+        Finding::new(
+            &rules::UNSIGNED_FILE_IGNORED,
+            format!(
+                "not covered by the signature ({} bytes); left unchecked (--ignore-unsigned-files)",
+                f.size
+            ),
+        )
+    } else {
+        Finding::new(
+            &rules::FILE_UNEXPECTED,
+            format!("not covered by the signature ({} bytes)", f.size),
+        )
+    }
+    .at(Location::path(&f.name))
 }
 
 fn missing_finding(name: &str, ignores: &[String]) -> Finding {
@@ -505,6 +558,7 @@ fn compare_files(
     expected: &BTreeMap<String, Expected>,
     problem_names: &BTreeSet<&str>,
     ignores: &[String],
+    ignore_unsigned: bool,
     progress: &dyn Progress,
 ) -> (usize, u64) {
     let disk_names: BTreeSet<&str> = on_disk.iter().map(|f| f.name.as_str()).collect();
@@ -580,13 +634,7 @@ fn compare_files(
         report.push(missing_finding(m, ignores));
     }
     for u in unexpected.iter().filter(|u| !renamed_to.contains(&u.name)) {
-        report.push(
-            Finding::new(
-                &rules::FILE_UNEXPECTED,
-                format!("not covered by the signature ({} bytes)", u.size),
-            )
-            .at(Location::path(&u.name)),
-        );
+        report.push(unexpected_finding(u, ignore_unsigned));
     }
     for f in on_disk {
         let Some(e) = expected.get(&f.name) else {
@@ -622,6 +670,7 @@ fn compare_shards(
     expected: &BTreeMap<Shard, Expected>,
     shard_size: u64,
     problem_names: &BTreeSet<&str>,
+    ignore_unsigned: bool,
     progress: &dyn Progress,
 ) -> (usize, u64) {
     let mut by_file: BTreeMap<&str, Vec<(&Shard, &Expected)>> = BTreeMap::new();
@@ -641,7 +690,9 @@ fn compare_shards(
     let mut checked = 0;
     for f in on_disk {
         let Some(signed) = by_file.get(f.name.as_str()) else {
-            if f.size == 0 {
+            if ignore_unsigned {
+                report.push(unexpected_finding(f, true));
+            } else if f.size == 0 {
                 report.push(
                     Finding::new(
                         &rules::UNSIGNED_EMPTY_FILE,

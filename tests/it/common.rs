@@ -153,9 +153,13 @@ pub fn write_bundle(
     std::fs::write(path, serde_json::to_vec_pretty(&b).unwrap()).unwrap();
 }
 
-/// A Python with `model_signing` 1.1.1, if installed (by `scripts/test.sh`, into `.venv`).
-/// In CI (`CI` set) its absence is a failure, not a skip.
-pub fn peer_python() -> Option<PathBuf> {
+/// Why a test that needs the Python peers is ignored without the `peers` feature.
+pub const NEEDS_PEERS: &str =
+    "needs the Python peers and PyPI vectors: run scripts/test.sh (CI does), or scripts/peers.sh then cargo test --features peers";
+
+/// The Python with `model_signing` 1.1.1 that `scripts/peers.sh` installs into `.venv`. Only
+/// tests built with the `peers` feature call it, and for them a missing peer is a failure.
+pub fn peer_python() -> PathBuf {
     let candidates = [
         std::env::var_os("MODELSEC_PEER_PYTHON").map(PathBuf::from),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")),
@@ -167,18 +171,32 @@ pub fn peer_python() -> Option<PathBuf> {
             .map(|o| o.status.success())
             .unwrap_or(false);
         if ok {
-            return Some(c);
+            return c;
         }
     }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "model_signing 1.1.1 is not installed; run scripts/test.sh (it installs it into .venv)"
-        );
-    }
-    eprintln!(
-        "SKIPPED: model_signing not installed; run scripts/test.sh to include the interop tests"
+    panic!("model_signing 1.1.1 is not installed; run scripts/peers.sh (scripts/test.sh does)")
+}
+
+/// `model_signing`'s real interop vectors (`scripts/tests/` of the rh-model-signing 1.0.5 sdist
+/// that `scripts/peers.sh` unpacks into `.local/vectors`; Apache-2.0, its LICENSE beside them).
+pub fn vectors() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".local/vectors/rh_model_signing-1.0.5/scripts/tests");
+    assert!(
+        d.join("v1.1.0-sigstore/model.sig").is_file(),
+        "model_signing's vectors are missing; run scripts/peers.sh (scripts/test.sh does)"
     );
-    None
+    d
+}
+
+/// Run `openssl` with `args` in `cwd`; panics with its stderr when it fails.
+pub fn openssl(cwd: &Path, args: &[&str]) {
+    let o = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("openssl is installed (scripts/test.sh checks)");
+    assert!(o.status.success(), "openssl {args:?}: {}", stderr(&o));
 }
 
 /// The first numeric attribute `name="…"` in an XML text (JUnit `tests`, `failures`).

@@ -43,8 +43,9 @@ fn setup() -> tempfile::TempDir {
 }
 
 #[test]
+#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
 fn model_signing_verifies_our_p256_bundles() {
-    let Some(py) = peer_python() else { return };
+    let py = peer_python();
     let t = setup();
     let d = t.path();
     let o = run(d, &["sign", "m", "--key", "p", "--signature", "ours.sig"]);
@@ -63,8 +64,9 @@ fn model_signing_verifies_our_p256_bundles() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
 fn we_verify_model_signing_bundles() {
-    let Some(py) = peer_python() else { return };
+    let py = peer_python();
     let t = setup();
     let d = t.path();
     let o = peer(
@@ -97,8 +99,9 @@ fn we_verify_model_signing_bundles() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
 fn we_verify_model_signing_shards_bundles() {
-    let Some(py) = peer_python() else { return };
+    let py = peer_python();
     let t = setup();
     let d = t.path();
     let script = fixtures().join("peer_sign.py");
@@ -145,8 +148,9 @@ fn we_verify_model_signing_shards_bundles() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
 fn single_file_bundles_both_ways() {
-    let Some(py) = peer_python() else { return };
+    let py = peer_python();
     let t = setup();
     let d = t.path();
     std::fs::write(d.join("w.raw"), b"weights").unwrap();
@@ -178,8 +182,9 @@ fn single_file_bundles_both_ways() {
 }
 
 #[test]
+#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
 fn model_signing_cannot_verify_ed25519_as_documented() {
-    let Some(py) = peer_python() else { return };
+    let py = peer_python();
     let t = setup();
     let d = t.path();
     keygen(d, "e", "ed25519");

@@ -52,11 +52,14 @@ fn passes(model: &Path, bundle: &[u8], key: &signing::VerifyingKey) -> bool {
     std::fs::write(&sig, bundle).unwrap();
     let opts = VerifyOptions {
         model: model.to_path_buf(),
-        signature: sig,
+        signatures: vec![sig],
         ignore: vec![],
         require_scan: false,
+        ignore_unsigned_files: false,
+        trust: signing::Trust::Keys(vec![key.clone()]),
+        threshold: None,
     };
-    match signing::verify(&opts, key, &NoProgress) {
+    match signing::verify(&opts, &NoProgress) {
         Ok(report) => !report.failed(),
         Err(_) => false,
     }

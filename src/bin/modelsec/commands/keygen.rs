@@ -61,7 +61,7 @@ pub fn run(a: KeygenArgs) -> Result<ExitStatus> {
     );
     if a.algorithm == Algorithm::Ed25519 {
         eprintln!(
-            "note: model_signing and other OMS tools verify only NIST-curve keys; use --algorithm ecdsa-p256 for bundles they must read"
+            "note: model_signing and other OMS tools verify only NIST-curve keys; use --algorithm ecdsa-p256 (or ecdsa-p384, ecdsa-p521) for bundles they must read"
         );
     }
     Ok(ExitStatus::Clean)

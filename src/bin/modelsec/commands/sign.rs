@@ -18,6 +18,10 @@ pub struct SignArgs {
     /// Private key (PKCS#8 or SEC1 PEM, optionally encrypted).
     #[arg(long)]
     pub key: PathBuf,
+    /// Certificate mode: the key's certificate chain (PEM: the signing certificate first, then
+    /// its intermediates); the bundle carries it instead of a key hint.
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub certificate: Option<PathBuf>,
     /// Where to write the bundle [default: MODEL.sig beside the model].
     #[arg(long, value_name = "OUT")]
     pub signature: Option<PathBuf>,
@@ -40,6 +44,18 @@ pub struct SignArgs {
 
 pub fn run(a: SignArgs) -> Result<ExitStatus> {
     let key = keys::signing_key(&a.key)?;
+    let chain = match &a.certificate {
+        Some(p) => {
+            let text = fs::read_text(p, fs::MAX_KEY_BYTES)
+                .with_context(|| format!("could not read the certificate chain `{}`", p.display()))?;
+            Some(signing::load_signing_chain(
+                &text,
+                &format!("`{}`", p.display()),
+                &key,
+            )?)
+        }
+        None => None,
+    };
     let out = a
         .signature
         .clone()
@@ -51,6 +67,7 @@ pub fn run(a: SignArgs) -> Result<ExitStatus> {
     let req = SignRequest {
         model: &a.model,
         key: &key,
+        certificate_chain: chain.as_deref(),
         manifest: ManifestOptions {
             ignore: a.ignore,
             allow_symlinks: a.allow_symlinks,
@@ -89,12 +106,13 @@ pub fn run(a: SignArgs) -> Result<ExitStatus> {
     )?;
     let m = &signed.manifest;
     eprintln!(
-        "signed {} file(s), {} of `{}` with {} key {} in {:.2?}\nsubject sha256:{}\nsignature: {}",
+        "signed {} file(s), {} of `{}` with {} key {}{} in {:.2?}\nsubject sha256:{}\nsignature: {}",
         m.files.len(),
         indicatif::HumanBytes(m.total_bytes),
         a.model.display(),
         key.algorithm(),
         &signed.hint[..16],
+        if chain.is_some() { " (certificate mode)" } else { "" },
         started.elapsed(),
         m.subject_sha256,
         out.display()
