@@ -691,7 +691,9 @@ fn parse_legacy_statement(
             .unwrap_or("file-sha256");
         if let Some(size) = alg.strip_prefix("file-sha256-") {
             let n: u64 = size.parse().map_err(|_| {
-                format!("statement field `subject[{i}].annotations.actual_hash_algorithm` is `{alg}`")
+                format!(
+                    "statement field `subject[{i}].annotations.actual_hash_algorithm` is `{alg}`"
+                )
             })?;
             match method {
                 None => method = Some(Method::Shards { shard_size: n }),

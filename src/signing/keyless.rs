@@ -98,7 +98,9 @@ pub fn verify(
         KeylessFailure::Unusable(format!("the bundle is not a Sigstore bundle: {e}"))
     })?;
     let digest = Sha256Hash::from_hex(subject_sha256).map_err(|e| {
-        KeylessFailure::Failed(format!("the statement's subject digest is not SHA-256: {e}"))
+        KeylessFailure::Failed(format!(
+            "the statement's subject digest is not SHA-256: {e}"
+        ))
     })?;
     let verifier = sigstore_verify::Verifier::new(&root)
         .map_err(|e| KeylessFailure::Unusable(format!("the trusted root is not usable: {e}")))?;
@@ -245,7 +247,10 @@ fn rsa_verify(
 }
 
 impl CryptoProvider for RustCrypto {
-    fn hash(&self, algorithm: HashAlgorithm) -> sigstore_verify::crypto::Result<Box<dyn HashContext>> {
+    fn hash(
+        &self,
+        algorithm: HashAlgorithm,
+    ) -> sigstore_verify::crypto::Result<Box<dyn HashContext>> {
         Ok(match algorithm {
             HashAlgorithm::Sha2256 => Box::new(Hasher(sha2::Sha256::default())),
             HashAlgorithm::Sha2384 => Box::new(Hasher(sha2::Sha384::default())),
@@ -279,7 +284,8 @@ impl CryptoProvider for RustCrypto {
                     .map_err(|_| CryptoError::InvalidKey("Ed25519 key is not 32 bytes".into()))?;
                 let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
                     .map_err(|e| CryptoError::InvalidKey(e.to_string()))?;
-                let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad(scheme))?;
+                let sig =
+                    ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad(scheme))?;
                 key.verify_strict(data, &sig).map_err(|_| bad(scheme))
             }
             _ => rsa_verify(scheme, spki_pubkey_bytes, data, signature, false),
@@ -297,9 +303,17 @@ impl CryptoProvider for RustCrypto {
             use ecdsa::signature::hazmat::PrehashVerifier;
             let ok = match ec_key(scheme, spki_pubkey_bytes)? {
                 super::VerifyingKey::EcdsaP256(k) => p256::ecdsa::Signature::from_der(signature)
-                    .is_ok_and(|s| p256::ecdsa::VerifyingKey::from(k).verify_prehash(digest, &s).is_ok()),
+                    .is_ok_and(|s| {
+                        p256::ecdsa::VerifyingKey::from(k)
+                            .verify_prehash(digest, &s)
+                            .is_ok()
+                    }),
                 super::VerifyingKey::EcdsaP384(k) => p384::ecdsa::Signature::from_der(signature)
-                    .is_ok_and(|s| p384::ecdsa::VerifyingKey::from(k).verify_prehash(digest, &s).is_ok()),
+                    .is_ok_and(|s| {
+                        p384::ecdsa::VerifyingKey::from(k)
+                            .verify_prehash(digest, &s)
+                            .is_ok()
+                    }),
                 _ => false,
             };
             return if ok { Ok(()) } else { Err(bad(scheme)) };

@@ -22,8 +22,8 @@ pub use attest::{
     SCAN_ANNOTATION, ScanAttestation, ScanVerdict, SignOutcome, SignRequest, sign_scanned,
 };
 pub use keys::{Algorithm, KeyError, SigningKey, VerifyingKey};
-pub use trust::{CertificateTrust, KeylessTrust, Trust};
 pub use manifest::{HashAlg, NoProgress, Problem, Progress};
+pub use trust::{CertificateTrust, KeylessTrust, Trust};
 pub use verify::{VerifyError, VerifyOptions, verify};
 
 use manifest::{DEFAULT_IGNORES, component_cmp};
@@ -327,9 +327,13 @@ impl<'a> From<&'a SigningKey> for Signer<'a> {
 
 /// Read a certificate chain for `sign --certificate`: PEM certificates, the signing certificate
 /// first (its key must be `key`'s), then the intermediates.
-pub fn load_signing_chain(pem: &str, what: &str, key: &SigningKey) -> Result<Vec<Vec<u8>>, SignError> {
-    let certs = x509::Cert::all_from_pem(pem, what)
-        .map_err(|e| SignError::Certificate(e.to_string()))?;
+pub fn load_signing_chain(
+    pem: &str,
+    what: &str,
+    key: &SigningKey,
+) -> Result<Vec<Vec<u8>>, SignError> {
+    let certs =
+        x509::Cert::all_from_pem(pem, what).map_err(|e| SignError::Certificate(e.to_string()))?;
     let leaf_key = certs[0]
         .public_key()
         .map_err(|e| SignError::Certificate(format!("{what}: the first certificate's key: {e}")))?;
@@ -386,7 +390,9 @@ pub fn sign_manifest(
         ignore_paths: &m.ignore_paths,
         annotations,
     });
-    let signature = signer.key.sign(&bundle::pae(bundle::PAYLOAD_TYPE, &payload));
+    let signature = signer
+        .key
+        .sign(&bundle::pae(bundle::PAYLOAD_TYPE, &payload));
     let hint = signer.key.verifying_key().hint()?;
     let material = match signer.chain {
         Some(chain) => bundle::SignerMaterial::Chain(chain),

@@ -259,6 +259,17 @@ fn key_mode(report: &mut Report, b: &ParsedBundle, keys: &[VerifyingKey]) -> Opt
                 ),
             },
         ));
+        // Say also whether any trusted key made the signature (the hint may have been edited).
+        if !hinted
+            .iter()
+            .any(|(k, _)| dsse_verifies(b, k, legacy).is_some())
+        {
+            signature_invalid(
+                report,
+                b,
+                &format!("any of the {} trusted key(s)", keys.len()),
+            );
+        }
         report.fact("signature", "INVALID");
         return None;
     }
@@ -428,33 +439,37 @@ fn keyless_mode(
 ) -> Result<Option<SignerId>, bundle::BundleError> {
     report.fact("trusted root", kt.source.clone());
     let json = String::from_utf8_lossy(bundle_json);
-    Ok(match keyless::verify(&json, &kt.trusted_root, subject_sha256, &kt.policy) {
-        Ok(s) => {
-            report.fact(
-                "signature",
-                format!(
-                    "valid (Sigstore keyless: Fulcio chain, SCT {}, transparency log {})",
-                    if s.sct { "verified" } else { "absent" },
-                    if s.tlog { "verified" } else { "absent" }
-                ),
-            );
-            let id = format!("keyless:{}|{}", s.issuer, s.identity);
-            let describe = format!("{} (issuer {})", s.identity, s.issuer);
-            report.fact(
-                "signer",
-                serde_json::to_value(&s).unwrap_or(serde_json::Value::Null),
-            );
-            Some(SignerId { id, describe })
-        }
-        Err(keyless::KeylessFailure::Identity(m)) => {
-            report.push(Finding::new(&rules::IDENTITY_MISMATCH, m));
-            None
-        }
-        Err(keyless::KeylessFailure::Failed(m)) => {
-            report.push(Finding::new(&rules::KEYLESS_INVALID, m));
-            report.fact("signature", "INVALID");
-            None
-        }
-        Err(keyless::KeylessFailure::Unusable(m)) => return Err(bundle::BundleError::Malformed(m)),
-    })
+    Ok(
+        match keyless::verify(&json, &kt.trusted_root, subject_sha256, &kt.policy) {
+            Ok(s) => {
+                report.fact(
+                    "signature",
+                    format!(
+                        "valid (Sigstore keyless: Fulcio chain, SCT {}, transparency log {})",
+                        if s.sct { "verified" } else { "absent" },
+                        if s.tlog { "verified" } else { "absent" }
+                    ),
+                );
+                let id = format!("keyless:{}|{}", s.issuer, s.identity);
+                let describe = format!("{} (issuer {})", s.identity, s.issuer);
+                report.fact(
+                    "signer",
+                    serde_json::to_value(&s).unwrap_or(serde_json::Value::Null),
+                );
+                Some(SignerId { id, describe })
+            }
+            Err(keyless::KeylessFailure::Identity(m)) => {
+                report.push(Finding::new(&rules::IDENTITY_MISMATCH, m));
+                None
+            }
+            Err(keyless::KeylessFailure::Failed(m)) => {
+                report.push(Finding::new(&rules::KEYLESS_INVALID, m));
+                report.fact("signature", "INVALID");
+                None
+            }
+            Err(keyless::KeylessFailure::Unusable(m)) => {
+                return Err(bundle::BundleError::Malformed(m));
+            }
+        },
+    )
 }

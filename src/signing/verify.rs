@@ -325,10 +325,14 @@ pub fn verify(opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report, V
     if several || opts.threshold.is_some() {
         report.fact(
             "threshold",
-            format!("{} of {threshold} distinct trusted signer(s)", distinct.len()),
+            format!(
+                "{} of {threshold} distinct trusted signer(s)",
+                distinct.len()
+            ),
         );
     }
-    if distinct.len() < threshold {
+    // One bundle without --threshold: its own findings say everything.
+    if (several || opts.threshold.is_some()) && distinct.len() < threshold {
         report.push(Finding::new(
             &rules::THRESHOLD_NOT_MET,
             format!(
@@ -344,7 +348,10 @@ pub fn verify(opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report, V
                         .join(", ")
                 },
                 if opts.signatures.len() < threshold {
-                    format!(" but only {} signature bundle(s) given", opts.signatures.len())
+                    format!(
+                        " but only {} signature bundle(s) given",
+                        opts.signatures.len()
+                    )
                 } else {
                     String::new()
                 }
@@ -378,12 +385,13 @@ fn verify_one(
             .unwrap_or_else(|_| st.subject_sha256.clone()),
         Err(_) => String::new(),
     };
-    let signer = trust::check_signer(report, b, bytes, &subject, &opts.trust).map_err(|source| {
-        VerifyError::Bundle {
-            path: signature.to_path_buf(),
-            source,
-        }
-    })?;
+    let signer =
+        trust::check_signer(report, b, bytes, &subject, &opts.trust).map_err(|source| {
+            VerifyError::Bundle {
+                path: signature.to_path_buf(),
+                source,
+            }
+        })?;
     let st = match st {
         Ok(st) => st,
         Err(why) => {

@@ -423,7 +423,12 @@ fn issuer_ok(ca: &Cert, below: usize, is_anchor: bool) -> Result<(), String> {
         }
         // A v1 root (no extensions) is trusted as configured; anything else must say CA.
         None if is_anchor && ca.cert.tbs_certificate.extensions.is_none() => {}
-        _ => return Err(format!("`{}` is not a CA certificate (basicConstraints)", ca.subject)),
+        _ => {
+            return Err(format!(
+                "`{}` is not a CA certificate (basicConstraints)",
+                ca.subject
+            ));
+        }
     }
     if let Some(ku) = &ca.key_usage
         && !ku.0.contains(KeyUsages::KeyCertSign)
@@ -435,7 +440,9 @@ fn issuer_ok(ca: &Cert, below: usize, is_anchor: bool) -> Result<(), String> {
     }
     if !is_anchor
         && let Some(eku) = &ca.ext_key_usage
-        && !eku.iter().any(|o| o == OID_CODE_SIGNING || o == OID_ANY_EKU)
+        && !eku
+            .iter()
+            .any(|o| o == OID_CODE_SIGNING || o == OID_ANY_EKU)
     {
         return Err(format!(
             "`{}` restricts extended key usage to {} (no codeSigning)",
@@ -542,7 +549,6 @@ fn extend(
 
 /// Whether the certificate's SANs satisfy an identity requirement.
 pub fn identity_matches(sans: &[San], exact: Option<&str>, re: Option<&regex::Regex>) -> bool {
-    sans.iter().any(|s| {
-        exact.is_none_or(|e| s.value() == e) && re.is_none_or(|r| r.is_match(s.value()))
-    })
+    sans.iter()
+        .any(|s| exact.is_none_or(|e| s.value() == e) && re.is_none_or(|r| r.is_match(s.value())))
 }

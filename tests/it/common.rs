@@ -154,8 +154,7 @@ pub fn write_bundle(
 }
 
 /// Why a test that needs the Python peers is ignored without the `peers` feature.
-pub const NEEDS_PEERS: &str =
-    "needs the Python peers and PyPI vectors: run scripts/test.sh (CI does), or scripts/peers.sh then cargo test --features peers";
+pub const NEEDS_PEERS: &str = "needs the Python peers and PyPI vectors: run scripts/test.sh (CI does), or scripts/peers.sh then cargo test --features peers";
 
 /// The Python with `model_signing` 1.1.1 that `scripts/peers.sh` installs into `.venv`. Only
 /// tests built with the `peers` feature call it, and for them a missing peer is a failure.

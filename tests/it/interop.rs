@@ -43,7 +43,10 @@ fn setup() -> tempfile::TempDir {
 }
 
 #[test]
-#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
+#[cfg_attr(
+    not(feature = "peers"),
+    ignore = "needs the Python peers: scripts/test.sh"
+)]
 fn model_signing_verifies_our_p256_bundles() {
     let py = peer_python();
     let t = setup();
@@ -64,7 +67,10 @@ fn model_signing_verifies_our_p256_bundles() {
 }
 
 #[test]
-#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
+#[cfg_attr(
+    not(feature = "peers"),
+    ignore = "needs the Python peers: scripts/test.sh"
+)]
 fn we_verify_model_signing_bundles() {
     let py = peer_python();
     let t = setup();
@@ -99,7 +105,10 @@ fn we_verify_model_signing_bundles() {
 }
 
 #[test]
-#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
+#[cfg_attr(
+    not(feature = "peers"),
+    ignore = "needs the Python peers: scripts/test.sh"
+)]
 fn we_verify_model_signing_shards_bundles() {
     let py = peer_python();
     let t = setup();
@@ -148,7 +157,10 @@ fn we_verify_model_signing_shards_bundles() {
 }
 
 #[test]
-#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
+#[cfg_attr(
+    not(feature = "peers"),
+    ignore = "needs the Python peers: scripts/test.sh"
+)]
 fn single_file_bundles_both_ways() {
     let py = peer_python();
     let t = setup();
@@ -182,7 +194,10 @@ fn single_file_bundles_both_ways() {
 }
 
 #[test]
-#[cfg_attr(not(feature = "peers"), ignore = "needs the Python peers: scripts/test.sh")]
+#[cfg_attr(
+    not(feature = "peers"),
+    ignore = "needs the Python peers: scripts/test.sh"
+)]
 fn model_signing_cannot_verify_ed25519_as_documented() {
     let py = peer_python();
     let t = setup();

@@ -158,15 +158,15 @@ fn openssl_generated_keys_are_accepted() {
             "-algorithm",
             "EC",
             "-pkeyopt",
-            "ec_paramgen_curve:P-384",
+            "ec_paramgen_curve:secp256k1",
             "-out",
-            "k384"
+            "k256k1"
         ],
         d
     ));
-    let o = run(d, &["sign", "m", "--key", "k384"]);
+    let o = run(d, &["sign", "m", "--key", "k256k1"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("P-384"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("secp256k1"), "{}", stderr(&o));
 }
 
 #[test]

@@ -46,8 +46,9 @@ pub fn run(a: SignArgs) -> Result<ExitStatus> {
     let key = keys::signing_key(&a.key)?;
     let chain = match &a.certificate {
         Some(p) => {
-            let text = fs::read_text(p, fs::MAX_KEY_BYTES)
-                .with_context(|| format!("could not read the certificate chain `{}`", p.display()))?;
+            let text = fs::read_text(p, fs::MAX_KEY_BYTES).with_context(|| {
+                format!("could not read the certificate chain `{}`", p.display())
+            })?;
             Some(signing::load_signing_chain(
                 &text,
                 &format!("`{}`", p.display()),
@@ -112,7 +113,11 @@ pub fn run(a: SignArgs) -> Result<ExitStatus> {
         a.model.display(),
         key.algorithm(),
         &signed.hint[..16],
-        if chain.is_some() { " (certificate mode)" } else { "" },
+        if chain.is_some() {
+            " (certificate mode)"
+        } else {
+            ""
+        },
         started.elapsed(),
         m.subject_sha256,
         out.display()

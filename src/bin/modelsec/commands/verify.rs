@@ -25,13 +25,21 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "ROOTS.pem", conflicts_with_all = ["certificate_oidc_issuer", "certificate_oidc_issuer_regexp", "trusted_root"])]
     pub certificate_chain: Vec<PathBuf>,
     /// The signer's identity: a SAN (email or URI) of the signing certificate must equal it.
-    #[arg(long, value_name = "SAN", conflicts_with = "certificate_identity_regexp")]
+    #[arg(
+        long,
+        value_name = "SAN",
+        conflicts_with = "certificate_identity_regexp"
+    )]
     pub certificate_identity: Option<String>,
     /// As --certificate-identity, a regular expression a SAN must match (unanchored, as cosign's: use ^…$).
     #[arg(long, value_name = "RE")]
     pub certificate_identity_regexp: Option<String>,
     /// Sigstore keyless: the OIDC issuer that authenticated the signer (e.g. https://token.actions.githubusercontent.com).
-    #[arg(long, value_name = "URL", conflicts_with = "certificate_oidc_issuer_regexp")]
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "certificate_oidc_issuer_regexp"
+    )]
     pub certificate_oidc_issuer: Option<String>,
     /// As --certificate-oidc-issuer, a regular expression (unanchored).
     #[arg(long, value_name = "RE")]
@@ -62,7 +70,10 @@ pub struct VerifyArgs {
 
 fn regex(flag: &str, re: &Option<String>) -> Result<Option<regex::Regex>> {
     re.as_deref()
-        .map(|r| regex::Regex::new(r).with_context(|| format!("{flag} `{r}` is not a valid regular expression")))
+        .map(|r| {
+            regex::Regex::new(r)
+                .with_context(|| format!("{flag} `{r}` is not a valid regular expression"))
+        })
         .transpose()
 }
 
@@ -72,7 +83,10 @@ fn read_trust_file(path: &Path, what: &str) -> Result<String> {
 }
 
 fn trust(a: &VerifyArgs) -> Result<Trust> {
-    let identity_regexp = regex("--certificate-identity-regexp", &a.certificate_identity_regexp)?;
+    let identity_regexp = regex(
+        "--certificate-identity-regexp",
+        &a.certificate_identity_regexp,
+    )?;
     if !a.key.is_empty() {
         let keys = a
             .key
@@ -97,10 +111,15 @@ fn trust(a: &VerifyArgs) -> Result<Trust> {
             at: std::time::SystemTime::now(),
         }));
     }
-    let issuer_regexp = regex("--certificate-oidc-issuer-regexp", &a.certificate_oidc_issuer_regexp)?;
+    let issuer_regexp = regex(
+        "--certificate-oidc-issuer-regexp",
+        &a.certificate_oidc_issuer_regexp,
+    )?;
     if a.certificate_oidc_issuer.is_some() || issuer_regexp.is_some() {
         if a.certificate_identity.is_none() && identity_regexp.is_none() {
-            bail!("Sigstore keyless verification needs the signer's identity: --certificate-identity SAN or --certificate-identity-regexp RE");
+            bail!(
+                "Sigstore keyless verification needs the signer's identity: --certificate-identity SAN or --certificate-identity-regexp RE"
+            );
         }
         let (trusted_root, source) = match &a.trusted_root {
             Some(p) => (read_trust_file(p, "trusted root")?, p.display().to_string()),
@@ -127,9 +146,13 @@ fn trust(a: &VerifyArgs) -> Result<Trust> {
         }));
     }
     if a.certificate_identity.is_some() || identity_regexp.is_some() || a.trusted_root.is_some() {
-        bail!("--certificate-identity and --trusted-root need a mode: --certificate-chain ROOTS.pem (certificate mode) or --certificate-oidc-issuer URL (Sigstore keyless)");
+        bail!(
+            "--certificate-identity and --trusted-root need a mode: --certificate-chain ROOTS.pem (certificate mode) or --certificate-oidc-issuer URL (Sigstore keyless)"
+        );
     }
-    bail!("say what to trust: --key PUB (key mode), --certificate-chain ROOTS.pem (certificate mode), or --certificate-identity SAN --certificate-oidc-issuer URL (Sigstore keyless)")
+    bail!(
+        "say what to trust: --key PUB (key mode), --certificate-chain ROOTS.pem (certificate mode), or --certificate-identity SAN --certificate-oidc-issuer URL (Sigstore keyless)"
+    )
 }
 
 pub fn run(a: VerifyArgs) -> Result<ExitStatus> {
