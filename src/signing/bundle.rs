@@ -738,6 +738,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn compat_pae_is_model_signing_0_2s() {
+        // What Python prints for f"DSSEV1 28 {type} {len(p)} {p}" with these bytes.
+        assert_eq!(
+            String::from_utf8(pae_compat(PAYLOAD_TYPE, b"{\"a\":\n'x\x00")).unwrap(),
+            r#"DSSEV1 28 application/vnd.in-toto+json 9 b'{"a":\n\'x\x00'"#
+        );
+        assert_eq!(python_bytes_repr(b"it's"), r#"b"it's""#);
+        assert_eq!(python_bytes_repr(b"a\\b\t\r\xff"), r#"b'a\\b\t\r\xff'"#);
+    }
+
+    #[test]
     fn pae_matches_dsse_spec() {
         assert_eq!(
             pae("http://example.com/HelloWorld", b"hello world"),
