@@ -11,7 +11,8 @@ export PRE_COMMIT_HOME=$root/.local/pre-commit
 # One release build shared by the hook runs (kept between runs of this script).
 export CARGO_TARGET_DIR=$root/target/pre-commit
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+log=$(mktemp)
+trap 'rm -rf "$work" "$log"' EXIT
 cd "$work"
 git init -q . && git config user.email test@example.invalid && git config user.name test
 printf "cos\nsystem\n(S'id'\ntR." > evil.pkl
@@ -24,9 +25,9 @@ fails=0
 expect() { # expect 0|1 DESCRIPTION COMMAND...
   local want=$1 what=$2; shift 2
   local got=0
-  "$@" > "$work/out.txt" 2>&1 || got=1
+  "$@" > "$log" 2>&1 || got=1
   if [ "$got" != "$want" ]; then
-    echo "FAIL: $what (hook exit status $got, wanted $want)"; cat "$work/out.txt"; fails=$((fails + 1))
+    echo "FAIL: $what (hook exit status $got, wanted $want)"; cat "$log"; fails=$((fails + 1))
   else
     echo "ok: $what"
   fi
@@ -49,6 +50,7 @@ repos:
       - id: modelsec-verify
         args: [model, --key, k.pub]
 CFG
+git add .pre-commit-config.yaml && git commit -qm config
 expect 0 "modelsec-verify passes the signed model" "$pc" run modelsec-verify --all-files
 printf 'tampered' >> model/good.npy
 expect 1 "modelsec-verify fails on a tampered model" "$pc" run modelsec-verify --all-files
