@@ -158,11 +158,44 @@ impl From<&Rule> for RuleInfo {
     }
 }
 
+/// Where a suppression was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionKind {
+    /// A `.modelsec.toml` entry (outside the file it waives).
+    Config,
+    /// A `# modelsec:ignore` comment in the file.
+    Inline,
+    /// A Kubernetes `modelsec.dev/ignore` annotation on the object.
+    Annotation,
+}
+
+impl SuppressionKind {
+    /// The kind named `config`, `inline` or `annotation`.
+    pub fn from_name(name: &str) -> Option<SuppressionKind> {
+        match name {
+            "config" => Some(SuppressionKind::Config),
+            "inline" => Some(SuppressionKind::Inline),
+            "annotation" => Some(SuppressionKind::Annotation),
+            _ => None,
+        }
+    }
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Config => "config",
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Annotation => "annotation",
+        }
+    }
+}
+
 /// Why a finding does not count: who waived it, why, and until when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppression {
-    /// `config` (a `.modelsec.toml` entry), `inline` (a comment) or `annotation` (Kubernetes).
-    pub kind: String,
+    /// Where it was written.
+    pub kind: SuppressionKind,
     /// The reason given.
     pub reason: String,
     /// Last day it applies (YYYY-MM-DD).
@@ -542,7 +575,7 @@ mod tests {
         );
         let mut waived = Finding::new(&HIGH, "a waived finding").at(Location::path("models/b.pkl"));
         waived.suppressed = Some(Suppression {
-            kind: "config".into(),
+            kind: SuppressionKind::Config,
             reason: "reviewed".into(),
             expires: "2099-01-01".into(),
             origin: ".modelsec.toml:3".into(),
