@@ -645,7 +645,8 @@ fn apply_suppressions(
             };
             if applies {
                 f.suppressed = Some(crate::report::Suppression {
-                    kind: s.kind.to_string(),
+                    kind: crate::report::SuppressionKind::from_name(s.kind)
+                        .unwrap_or(crate::report::SuppressionKind::Config),
                     reason: s.reason.clone(),
                     expires: expires.to_string(),
                     origin: format!("{}:{}", s.origin_path, s.line),
