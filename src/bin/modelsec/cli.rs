@@ -116,7 +116,7 @@ in the signed statement (in-toto subject annotation `dev.modelsec.scan`), and ve
 Exit codes: 0 signed, 1 refused because the scan found something, 2 could not sign (nothing \
 is written in either case).")]
     Sign(commands::sign::SignArgs),
-    /// Verify a model against an OMS bundle and a trusted public key.
+    /// Verify a model against OMS bundles: trusted keys, X.509 roots, or Sigstore keyless (offline).
     #[command(after_help = EXIT_CODES)]
     Verify(commands::verify::VerifyArgs),
     /// Scan model files for code-execution payloads (pickle, PyTorch, joblib, numpy, Keras, ONNX,

@@ -24,7 +24,7 @@ pub struct VerifyArgs {
     /// to one of them through the intermediates in the bundle, and be valid now.
     #[arg(long, value_name = "ROOTS.pem", conflicts_with_all = ["certificate_oidc_issuer", "certificate_oidc_issuer_regexp", "trusted_root"])]
     pub certificate_chain: Vec<PathBuf>,
-    /// The signer's identity: a SAN (email or URI) of the signing certificate must equal it.
+    /// The signer's identity: a SAN (email, URI or DNS name) of the signing certificate must equal it.
     #[arg(
         long,
         value_name = "SAN",
