@@ -396,6 +396,106 @@ fn certificate_trust_failures_exit_1() {
 }
 
 #[test]
+fn path_length_and_bad_inputs() {
+    let (t, pki) = setup();
+    let d = t.path();
+    // root -> int (pathlen:0) -> int2 -> leaf: int allows no intermediate below it.
+    pki.cert(
+        "int2",
+        "prime256v1",
+        "Test Sub CA",
+        "v3_int",
+        Some("int"),
+        "20200101000000Z",
+        "20450101000000Z",
+    );
+    pki.cert(
+        "deep",
+        "prime256v1",
+        "Test signer deep",
+        "v3_leaf",
+        Some("int2"),
+        "20240101000000Z",
+        "20440101000000Z",
+    );
+    let mut chain = std::fs::read_to_string(d.join("pki/deep.pem")).unwrap();
+    chain.push_str(&std::fs::read_to_string(d.join("pki/int2.pem")).unwrap());
+    chain.push_str(&std::fs::read_to_string(d.join("pki/int.pem")).unwrap());
+    std::fs::write(d.join("pki/deep.chain.pem"), chain).unwrap();
+    let o = run(
+        d,
+        &[
+            "sign",
+            "m",
+            "--key",
+            "pki/deep.key",
+            "--certificate",
+            "pki/deep.chain.pem",
+            "--signature",
+            "deep.sig",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (c, ids) = verify_cert(d, "deep.sig", "pki/root.pem", &[]);
+    assert_eq!(
+        (c, ids),
+        (1, vec!["verify/certificate-untrusted".to_string()])
+    );
+    let o = run(
+        d,
+        &[
+            "verify",
+            "m",
+            "--signature",
+            "deep.sig",
+            "--certificate-chain",
+            "pki/root.pem",
+        ],
+    );
+    assert!(stdout(&o).contains("pathLen"), "{}", stdout(&o));
+    // Inputs that cannot be read are 2: roots that are not PEM certificates, a bad regexp,
+    // an identity without a mode.
+    sign_cert(d, &pki, "leaf", "c.sig");
+    assert_eq!(verify_cert(d, "c.sig", "pki/root.key", &[]).0, 2);
+    assert_eq!(
+        verify_cert(
+            d,
+            "c.sig",
+            "pki/root.pem",
+            &["--certificate-identity-regexp", "("]
+        )
+        .0,
+        2
+    );
+    let o = run(
+        d,
+        &[
+            "verify",
+            "m",
+            "--signature",
+            "c.sig",
+            "--certificate-identity",
+            IDENTITY,
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = run(
+        d,
+        &[
+            "verify",
+            "m",
+            "--signature",
+            "c.sig",
+            "--key",
+            "pki/leaf.pub",
+            "--certificate-chain",
+            "pki/root.pem",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
+#[test]
 fn sign_refuses_a_chain_that_is_not_the_keys() {
     let (t, pki) = setup();
     let d = t.path();
