@@ -286,9 +286,11 @@ pub fn verify(opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report, V
     let several = bundles.len() > 1;
     let mut signers: Vec<serde_json::Value> = Vec::new();
     let mut distinct: Vec<SignerId> = Vec::new();
+    // Several bundles over one model: each file is read once per hash algorithm.
+    let mut cache = HashCache::new();
     for (path, bytes, b) in &bundles {
         let mut one = Report::new("verify", rules::ALL);
-        let signer = verify_one(&mut one, opts, &root, path, bytes, b, progress)?;
+        let signer = verify_one(&mut one, opts, &root, path, bytes, b, &mut cache, progress)?;
         let failed = one.findings.iter().any(|f| f.severity.fails());
         if several {
             let name = path.display().to_string();
@@ -362,7 +364,11 @@ pub fn verify(opts: &VerifyOptions, progress: &dyn Progress) -> Result<Report, V
     Ok(report)
 }
 
+/// Digests already computed in this run, by algorithm and manifest name.
+type HashCache = BTreeMap<(HashAlg, String), FileDigest>;
+
 /// Verify one bundle into `report`; the signer when it is trusted and its signature verifies.
+#[allow(clippy::too_many_arguments)]
 fn verify_one(
     report: &mut Report,
     opts: &VerifyOptions,
@@ -370,6 +376,7 @@ fn verify_one(
     signature: &Path,
     bytes: &[u8],
     b: &ParsedBundle,
+    cache: &mut HashCache,
     progress: &dyn Progress,
 ) -> Result<Option<SignerId>, VerifyError> {
     report.fact("bundle", signature.display().to_string());
@@ -511,6 +518,7 @@ fn verify_one(
             &problem_names,
             &ignores,
             opts.ignore_unsigned_files,
+            cache,
             progress,
         ),
         Method::Shards { shard_size } => compare_shards(
@@ -567,6 +575,7 @@ fn compare_files(
     problem_names: &BTreeSet<&str>,
     ignores: &[String],
     ignore_unsigned: bool,
+    cache: &mut HashCache,
     progress: &dyn Progress,
 ) -> (usize, u64) {
     let disk_names: BTreeSet<&str> = on_disk.iter().map(|f| f.name.as_str()).collect();
@@ -599,13 +608,24 @@ fn compare_files(
     let mut checked = 0usize;
     let mut bytes = 0u64;
     for (alg, files) in &by_alg {
+        let (known, files): (Vec<&ModelFile>, Vec<&ModelFile>) = files
+            .iter()
+            .partition(|f| cache.contains_key(&(*alg, f.name.clone())));
+        for f in known {
+            let key = (*alg, f.name.clone());
+            let d = cache[&key].clone();
+            bytes += d.size;
+            digests.insert(key, d);
+        }
+        let files: Vec<ModelFile> = files.into_iter().cloned().collect();
         for (f, r) in files
             .iter()
-            .zip(manifest::hash_files(files, *alg, progress))
+            .zip(manifest::hash_files(&files, *alg, progress))
         {
             match r {
                 Ok(d) => {
                     bytes += d.size;
+                    cache.insert((*alg, f.name.clone()), d.clone());
                     digests.insert((*alg, f.name.clone()), d);
                 }
                 Err(e) => report.push(
