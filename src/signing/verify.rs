@@ -568,6 +568,7 @@ fn missing_finding(name: &str, ignores: &[String]) -> Finding {
     Finding::new(&rules::FILE_MISSING, msg).at(Location::path(name))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn compare_files(
     report: &mut Report,
     on_disk: &[ModelFile],
