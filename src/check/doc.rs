@@ -1,7 +1,6 @@
 //! One document tree for every config format, with the 1-based line and column of every key and
 //! value, so a finding can point at the exact key whatever the file was written in.
 
-
 /// 1-based line and column; `line == 0` means "no position" (a value the engine made up, such as
 /// a product default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

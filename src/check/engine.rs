@@ -1,9 +1,10 @@
 //! The engine: every rule on every subject, then suppressions.
 
-use super::lang::{Exposure, Rule};
+use super::lang::{Cond, Evidence, Exposure, Rule, unresolved};
 use super::model::{File, Subject};
 use super::suppress::{self, Date, Suppression};
 use super::{RuleOutcome, rules};
+use crate::report::Severity;
 use crate::report::{Finding, Location};
 use std::collections::BTreeMap;
 
@@ -12,6 +13,77 @@ fn render_message(template: &str, value: &str, path: &str, resource: &str) -> St
         .replace("{value}", value)
         .replace("{path}", path)
         .replace("{resource}", resource)
+}
+
+/// One severity step down: what a finding gets when the value it rests on is not known here.
+fn lower(s: Severity) -> Severity {
+    match s {
+        Severity::Critical => Severity::High,
+        Severity::High => Severity::Medium,
+        Severity::Medium => Severity::Low,
+        other => other,
+    }
+}
+
+fn finding(
+    rule: &Rule,
+    file: &File,
+    s: &Subject,
+    ev: Option<&Evidence>,
+    exposure: Option<Exposure>,
+) -> Located {
+    let (value, path, at, unknown) = match ev {
+        Some(e) => {
+            let unknown = e.value.as_deref().is_some_and(unresolved) && !e.defaulted;
+            let v = match (&e.value, e.defaulted) {
+                (Some(v), false) if v.is_empty() => "empty".to_string(),
+                (Some(v), false) => format!("`{v}`"),
+                (Some(v), true) => format!("not set (the default is `{v}`)"),
+                (None, _) => "not set".to_string(),
+            };
+            (v, e.path.clone(), e.at, unknown)
+        }
+        None => ("not set".into(), String::new(), Default::default(), false),
+    };
+    let at = if at.known() { at } else { s.anchor };
+    let mut severity = rule.severity;
+    if let Some(exp) = exposure
+        && let Some((_, sev)) = rule.escalate.iter().find(|(e, _)| *e == exp)
+    {
+        severity = *sev;
+    }
+    for (sev, cond) in &rule.raise {
+        if cond.eval(&s.root).0 {
+            severity = severity.max(*sev);
+        }
+    }
+    let mut message = format!(
+        "{}: {}",
+        s.resource,
+        render_message(&rule.message, &value, &path, &s.resource)
+    );
+    if unknown {
+        // Fail closed, but say so: the variable may hold the safe value.
+        severity = lower(severity);
+        message.push_str(&format!(
+            " (the value {value} is a variable not resolved here; judged as its unsafe case, at lower confidence)"
+        ));
+    }
+    let finding = Finding {
+        rule_id: rule.id.clone(),
+        severity,
+        message,
+        location: Some(Location {
+            path: file.path.clone(),
+            line: at.known().then_some(at.line as u64),
+            column: at.known().then_some(at.col as u64),
+            ..Location::default()
+        }),
+        help: Some(rule.remediation.trim().to_string()),
+        suppressed: None,
+        reproducer: None,
+    };
+    (finding, s.file, s.doc, s.resource.clone())
 }
 
 /// A finding with the file index, document index and resource it came from.
@@ -41,51 +113,22 @@ pub fn evaluate(
                     continue;
                 }
                 outcome.failed += 1;
-                let file = &files[s.file];
-                let (value, path, at) = match &ev {
-                    Some(e) => {
-                        let v = match (&e.value, e.defaulted) {
-                            (Some(v), false) if v.is_empty() => "empty".to_string(),
-                            (Some(v), false) => format!("`{v}`"),
-                            (Some(v), true) => format!("not set (the default is `{v}`)"),
-                            (None, _) => "not set".to_string(),
-                        };
-                        (v, e.path.clone(), e.at)
+                let evidence: Vec<Option<Evidence>> = if rule.each {
+                    let fail = match &rule.check {
+                        Cond::Not(inner) => inner.witnesses(&s.root),
+                        other => Cond::Not(Box::new(other.clone())).witnesses(&s.root),
+                    };
+                    if fail.is_empty() {
+                        vec![ev]
+                    } else {
+                        fail.into_iter().map(Some).collect()
                     }
-                    None => ("not set".into(), String::new(), Default::default()),
+                } else {
+                    vec![ev]
                 };
-                let at = if at.known() { at } else { s.anchor };
-                let mut severity = rule.severity;
-                if let Some(exp) = exposure
-                    && let Some((_, sev)) = rule.escalate.iter().find(|(e, _)| *e == exp)
-                {
-                    severity = *sev;
+                for ev in evidence {
+                    found.push(finding(rule, &files[s.file], s, ev.as_ref(), exposure));
                 }
-                for (sev, cond) in &rule.raise {
-                    if cond.eval(&s.root).0 {
-                        severity = severity.max(*sev);
-                    }
-                }
-                let message = format!(
-                    "{}: {}",
-                    s.resource,
-                    render_message(&rule.message, &value, &path, &s.resource)
-                );
-                let finding = Finding {
-                    rule_id: rule.id.clone(),
-                    severity,
-                    message,
-                    location: Some(Location {
-                        path: file.path.clone(),
-                        line: at.known().then_some(at.line as u64),
-                        column: at.known().then_some(at.col as u64),
-                        ..Location::default()
-                    }),
-                    help: Some(rule.remediation.trim().to_string()),
-                    suppressed: None,
-                    reproducer: None,
-                };
-                found.push((finding, s.file, s.doc, s.resource.clone()));
             }
             (found, outcome)
         })
@@ -214,4 +257,3 @@ pub(crate) fn apply_suppressions(
     }
     meta
 }
-

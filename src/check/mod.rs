@@ -18,13 +18,13 @@ pub mod yaml;
 
 use crate::report::{Report, RuleInfo, Severity};
 use crate::util::fs;
-pub use engine::{Located, evaluate, inline_suppressions};
 use engine::apply_suppressions;
+pub use engine::{Located, evaluate, inline_suppressions};
 pub use lang::Exposure;
 use lang::{PolicyError, Rule};
 use model::File;
-pub use read::{Read, collect_files, parse_text, read_file};
 use read::display_path;
+pub use read::{Read, collect_files, parse_text, read_file};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use suppress::{Date, Suppression};

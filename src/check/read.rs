@@ -1,9 +1,9 @@
 //! Reading config files: walking paths, recognising formats, parsing into documents; every
 //! problem becomes a finding (fail closed), never an error.
 
+use super::model::File;
 use super::rules;
 use super::{CheckError, MAX_FILE, doc, formats};
-use super::model::File;
 use crate::report::{Finding, Location};
 use std::path::{Path, PathBuf};
 
@@ -134,11 +134,13 @@ pub fn parse_text(shown: &str, text: String, forced: Option<formats::Format>) ->
             Err(_) => true,
             // Parsed: a `{{ }}` that made a collection key, or Helm's own words in a manifest
             // (KServe runtimes carry `{{.Name}}` strings that the controller fills in).
-            Ok(docs) => docs.iter().any(collection_key)
-                || (helm_words(&text)
-                    && docs
-                        .iter()
-                        .any(|d| d.get("apiVersion").is_some() && d.get("kind").is_some())),
+            Ok(docs) => {
+                docs.iter().any(collection_key)
+                    || (helm_words(&text)
+                        && docs
+                            .iter()
+                            .any(|d| d.get("apiVersion").is_some() && d.get("kind").is_some()))
+            }
         };
         if manifest {
             return Read::Problem(
@@ -226,17 +228,17 @@ pub(crate) fn doc_of_line(text: &str, line: usize) -> usize {
     doc
 }
 
-
 /// The first line with `{{` outside a `#` comment, if any (1-based).
 pub(crate) fn template_line(text: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let code = match l.find('#') {
-            Some(i) if i == 0 || l[..i].ends_with([' ', '\t']) => &l[..i],
-            _ => l,
-        };
-        code.contains("{{")
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let code = match l.find('#') {
+                Some(i) if i == 0 || l[..i].ends_with([' ', '\t']) => &l[..i],
+                _ => l,
+            };
+            code.contains("{{")
+        })
+        .map(|i| i + 1)
 }
 
 /// Whether a mapping anywhere in the tree has a collection as a key (`{{ .Values.x }}` read as
@@ -253,7 +255,10 @@ fn collection_key(n: &doc::Node) -> bool {
 
 /// Whether `{{ }}` outside comments uses Helm's objects or actions.
 fn helm_words(text: &str) -> bool {
-    const WORDS: &[&str] = &[".Values", ".Release", ".Chart", "include ", "toYaml", "{{-", "-}}", "{{ if", "{{ range", "{{ with", "{{ tpl"];
+    const WORDS: &[&str] = &[
+        ".Values", ".Release", ".Chart", "include ", "toYaml", "{{-", "-}}", "{{ if", "{{ range",
+        "{{ with", "{{ tpl",
+    ];
     text.lines().any(|l| {
         let code = match l.find('#') {
             Some(i) if i == 0 || l[..i].ends_with([' ', '\t']) => &l[..i],

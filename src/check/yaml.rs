@@ -248,15 +248,23 @@ mod tests {
     #[test]
     fn spec_edge_cases_are_accepted() {
         // A flow sequence spread over lines, closed at the key's indentation (vLLM's k8s guide).
-        let d = one("spec:\n  containers:\n  - name: llm\n    args: [\n      \"vllm serve m --trust-remote-code\"\n    ]\n");
-        let a = &d.at("spec.containers").unwrap().items()[0].get("args").unwrap().items()[0];
+        let d = one(
+            "spec:\n  containers:\n  - name: llm\n    args: [\n      \"vllm serve m --trust-remote-code\"\n    ]\n",
+        );
+        let a = &d.at("spec.containers").unwrap().items()[0]
+            .get("args")
+            .unwrap()
+            .items()[0];
         assert_eq!(a.as_str(), Some("vllm serve m --trust-remote-code"));
         assert_eq!(a.pos, Pos::new(5, 7));
         one("args: [\n  \"a\"\n]\n");
         one("a:\n  b: {\n    c: 1,\n    d: 2\n  }\n");
         // Tab after the colon, BOM, tags, directives.
         assert_eq!(one("a:\t1\n").get("a").unwrap().as_str(), Some("1"));
-        assert_eq!(one("\u{feff}a: 1\n").entry("a").unwrap().0.pos, Pos::new(1, 1));
+        assert_eq!(
+            one("\u{feff}a: 1\n").entry("a").unwrap().0.pos,
+            Pos::new(1, 1)
+        );
         let d = one("a: !!str 1\nb: !custom x\nc: !!null\n");
         assert_eq!(d.get("b").unwrap().as_str(), Some("x"));
         one("%YAML 1.2\n---\na: 1\n");
@@ -265,8 +273,14 @@ mod tests {
         assert_eq!(d.get("a").unwrap().as_str(), Some("x\ny\n"));
         assert_eq!(d.get("b").unwrap().as_str(), Some("z w"));
         // Multi-line plain and quoted scalars, complex keys, indentless sequences.
-        assert_eq!(one("a: one\n  two\n").get("a").unwrap().as_str(), Some("one two"));
-        assert_eq!(one("a: \"x\n  y\"\n").get("a").unwrap().as_str(), Some("x y"));
+        assert_eq!(
+            one("a: one\n  two\n").get("a").unwrap().as_str(),
+            Some("one two")
+        );
+        assert_eq!(
+            one("a: \"x\n  y\"\n").get("a").unwrap().as_str(),
+            Some("x y")
+        );
         one("? a\n: b\n");
         assert_eq!(one("a:\n- 1\n- 2\n").get("a").unwrap().items().len(), 2);
         // Multi-document with an explicit end and an empty document.
@@ -274,7 +288,10 @@ mod tests {
         assert_eq!(docs.len(), 4);
         assert_eq!(docs[3].kind, Kind::Null);
         // CRLF line ends.
-        assert_eq!(one("a: 1\r\nb: 2\r\n").entry("b").unwrap().0.pos, Pos::new(2, 1));
+        assert_eq!(
+            one("a: 1\r\nb: 2\r\n").entry("b").unwrap().0.pos,
+            Pos::new(2, 1)
+        );
         // Null forms.
         let d = one("a:\nb: ~\nc: null\nd: ''\n");
         assert_eq!(d.get("a").unwrap().kind, Kind::Null);
@@ -283,7 +300,12 @@ mod tests {
 
     #[test]
     fn invalid_yaml_is_an_error_with_a_position() {
-        for (bad, line) in [("a: [\n", 2), ("a: b: c\n", 1), ("a:\n  - x\n b: y\n", 3), ("x: *nope\n", 1)] {
+        for (bad, line) in [
+            ("a: [\n", 2),
+            ("a: b: c\n", 1),
+            ("a:\n  - x\n b: y\n", 3),
+            ("x: *nope\n", 1),
+        ] {
             let e = parse(bad).unwrap_err();
             assert_eq!(e.pos.line as usize, line, "{bad:?}: {}", e.message);
         }
@@ -291,7 +313,8 @@ mod tests {
 
     #[test]
     fn merge_keys_and_aliases() {
-        let d = one("base: &b {image: x, user: root}\nsvc:\n  <<: *b\n  user: app\nlist: [*b, *b]\n");
+        let d =
+            one("base: &b {image: x, user: root}\nsvc:\n  <<: *b\n  user: app\nlist: [*b, *b]\n");
         let svc = d.get("svc").unwrap();
         assert_eq!(svc.get("image").unwrap().as_str(), Some("x"));
         assert_eq!(svc.get("user").unwrap().as_str(), Some("app"));
@@ -302,7 +325,9 @@ mod tests {
 
     #[test]
     fn alias_bombs_are_bounded() {
-        let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut bomb = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
         let mut prev = "a";
         for n in names {
@@ -313,7 +338,8 @@ mod tests {
         let e = parse(&bomb).unwrap_err();
         assert!(e.message.contains("alias bomb"), "{}", e.message);
         // Ordinary reuse stays well inside the budget.
-        let mut ok = String::from("x-common: &c {image: app:1, environment: {A: '1', B: '2'}}\nservices:\n");
+        let mut ok =
+            String::from("x-common: &c {image: app:1, environment: {A: '1', B: '2'}}\nservices:\n");
         for i in 0..200 {
             ok.push_str(&format!("  s{i}:\n    <<: *c\n"));
         }
