@@ -45,7 +45,19 @@ fn finding(
         }
         None => ("not set".into(), String::new(), Default::default(), false),
     };
-    let at = if at.known() { at } else { s.anchor };
+    let at = if at.known() {
+        at
+    } else {
+        rule.anchor
+            .iter()
+            .find_map(|sel| {
+                sel.resolve(&s.root)
+                    .into_iter()
+                    .map(|h| h.at)
+                    .find(|p| p.known())
+            })
+            .unwrap_or(s.anchor)
+    };
     let mut severity = rule.severity;
     if let Some(exp) = exposure
         && let Some((_, sev)) = rule.escalate.iter().find(|(e, _)| *e == exp)

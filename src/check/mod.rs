@@ -6,6 +6,7 @@
 //! ([`suppress`]) need a reason and an expiry date.
 
 pub mod doc;
+pub mod dockerfile;
 pub mod engine;
 pub mod formats;
 pub mod lang;
@@ -77,6 +78,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "supply-chain.toml",
         include_str!("../../policies/check/supply-chain.toml"),
+    ),
+    (
+        "docker.toml",
+        include_str!("../../policies/check/docker.toml"),
+    ),
+    (
+        "servers.toml",
+        include_str!("../../policies/check/servers.toml"),
     ),
 ];
 
@@ -207,6 +216,11 @@ pub struct CheckOptions {
     pub exposure: Option<Exposure>,
     /// The date expiry is judged against.
     pub today: Date,
+    /// Rendered input read from standard input (`check -`): the name to report it under, and
+    /// its text.
+    pub stdin: Option<(String, String)>,
+    /// KServe version whose built-in runtimes and defaults are assumed.
+    pub kserve_version: [u64; 2],
 }
 
 impl Default for CheckOptions {
@@ -218,6 +232,8 @@ impl Default for CheckOptions {
             suppressions: vec![],
             exposure: None,
             today: Date::today(),
+            stdin: None,
+            kserve_version: model::KSERVE_DEFAULT_VERSION,
         }
     }
 }
@@ -242,6 +258,9 @@ pub fn check(policy: &PolicySet, opts: &CheckOptions) -> Result<CheckResult, Che
     let paths = collect_files(&opts.paths)?;
     let mut report = Report::with_rules("check", policy.catalogue());
     report.targets = opts.paths.iter().map(|p| display_path(p)).collect();
+    report
+        .targets
+        .extend(opts.stdin.as_ref().map(|(name, _)| name.clone()));
     let reads: Vec<Read> = {
         use rayon::prelude::*;
         paths.par_iter().map(|p| read_file(p)).collect()
@@ -249,7 +268,14 @@ pub fn check(policy: &PolicySet, opts: &CheckOptions) -> Result<CheckResult, Che
     let mut files = Vec::new();
     let mut unrecognised = 0usize;
     let mut problems = 0usize;
-    for r in reads {
+    let stdin = opts.stdin.as_ref().map(|(name, text)| {
+        // Rendered manifests (helm template, kustomize build) are YAML whatever the name.
+        let forced = formats::detect(name, text)
+            .is_none()
+            .then_some(formats::Format::Yaml);
+        parse_text(name, text.clone(), forced)
+    });
+    for r in reads.into_iter().chain(stdin) {
         match r {
             Read::File(f) => files.push(f),
             Read::Problem(f) => {
@@ -291,19 +317,27 @@ pub fn run(
         BTreeMap<String, RuleOutcome>,
         Vec<Suppression>,
         usize,
+        Vec<serde_json::Value>,
     );
-    let links = model::links(&files);
+    let mut links = model::links(&files);
+    links.kserve_version = opts.kserve_version;
     let parts: Vec<Part> = (0..files.len())
         .into_par_iter()
         .map(|fi| {
-            let subjects = model::file_subjects(&files, fi, &links);
+            let mut subjects = model::file_subjects(&files, fi, &links);
+            let skipped: Vec<serde_json::Value> = subjects
+                .iter()
+                .filter(|s| s.target == model::SKIPPED)
+                .map(|s| serde_json::json!({ "path": files[s.file].path, "line": s.anchor.line, "what": s.resource }))
+                .collect();
+            subjects.retain(|s| s.target != model::SKIPPED);
             let (found, outcomes) = evaluate(&policy.rules, &files, &subjects, opts.exposure);
             let sups = if opts.inline_suppressions {
                 inline_suppressions(&files, &subjects)
             } else {
                 vec![]
             };
-            (found, outcomes, sups, subjects.len())
+            (found, outcomes, sups, subjects.len(), skipped)
         })
         .collect();
     let mut findings = Vec::new();
@@ -314,7 +348,8 @@ pub fn run(
         .collect();
     let mut sups = opts.suppressions.clone();
     let mut subject_count = 0;
-    for (f, o, s, n) in parts {
+    let mut skipped = Vec::new();
+    for (f, o, s, n, k) in parts {
         findings.extend(f);
         for (id, x) in o {
             let e = outcomes.entry(id).or_default();
@@ -323,6 +358,7 @@ pub fn run(
         }
         sups.extend(s);
         subject_count += n;
+        skipped.extend(k);
     }
     let meta = apply_suppressions(&mut findings, &sups, opts.today, &mut outcomes);
     let mut by_format: BTreeMap<&str, usize> = BTreeMap::new();
@@ -335,6 +371,15 @@ pub fn run(
         serde_json::to_value(&by_format).unwrap_or_default(),
     );
     report.fact("subjects", subject_count);
+    // Never silent: what was seen but not judged, and why.
+    report.fact("skipped", serde_json::Value::Array(skipped));
+    report.fact(
+        "kserve_runtimes",
+        format!(
+            "built-in ServingRuntimes and webhook defaults of KServe {}.{} (--kserve-version)",
+            opts.kserve_version[0], opts.kserve_version[1]
+        ),
+    );
     report.fact("rules", policy.rules.len());
     if let Some(e) = &opts.exposure {
         report.fact("exposure", e.as_str());

@@ -43,6 +43,8 @@ struct RuleRaw {
     test: Vec<Spanned<TestRaw>>,
     #[serde(default)]
     report: Option<Spanned<String>>,
+    #[serde(default)]
+    anchor: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -587,9 +589,23 @@ pub fn load(name: &str, text: &str) -> Result<Vec<Rule>, PolicyError> {
                 false
             }
         };
+        let mut anchor = Vec::new();
+        if let Some(a) = &rr.anchor {
+            let texts = string_or_list(a.get_ref());
+            if texts.is_empty() {
+                errors.push(a.span(), "`anchor` must be a path or a list of paths");
+            }
+            for t in texts {
+                match Selector::parse(&t) {
+                    Ok(sel) => anchor.push(sel),
+                    Err(e) => errors.push(a.span(), format!("bad anchor path `{t}`: {e}")),
+                }
+            }
+        }
         rules.push(Rule {
             id,
             each,
+            anchor,
             title: rr.title.get_ref().clone(),
             severity: sev,
             targets,

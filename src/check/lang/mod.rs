@@ -14,6 +14,9 @@
 //! escalate = { internet = "critical" }             # severity by threat-model exposure
 //! refs = { ncsc = ["…"], atlas = ["AML.T0040"], owasp = ["LLM10:2025"], cwe = [], cve = [], docs = "https://…" }
 //!
+//! anchor = "cmdline"                             # where to point when the key is absent (optional)
+//! report = "each"                                  # one finding per offending value (optional)
+//!
 //! [[rule.raise]]                                   # conditional severity
 //! severity = "critical"
 //! when = { path = "ports[*]", op = "regex", value = "^11434:" }
@@ -63,6 +66,7 @@ pub const TARGETS: &[&str] = &[
     "torchserve",
     "jupyter",
     "requirements",
+    "helm-values",
 ];
 
 /// Where a deployment can be reached from: a threat model's exposure, by which rules escalate
@@ -241,6 +245,9 @@ pub struct Rule {
     pub id: String,
     /// `report = "each"`: one finding per offending value (every secret), not one per subject.
     pub each: bool,
+    /// Where a finding points when the deciding key is absent (first path present), before the
+    /// subject's own anchor: the line that enables the risk (`--trust-remote-code`, the command).
+    pub anchor: Vec<Selector>,
     pub title: String,
     pub severity: Severity,
     pub targets: Vec<String>,

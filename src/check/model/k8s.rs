@@ -10,16 +10,35 @@ pub(super) struct PodSpec<'a> {
     pub(super) spec: &'a Node,
     pub(super) labels: Option<&'a Node>,
     pub(super) annotations: Vec<&'a Node>,
-    /// Containers, each with extra argv words (KubeRay's `rayStartParams`).
-    pub(super) containers: Vec<(&'a Node, Vec<Node>)>,
+    pub(super) containers: Vec<Container<'a>>,
     pub(super) what: String,
 }
 
-pub(super) fn containers_of(spec: &Node) -> Vec<(&Node, Vec<Node>)> {
+/// A container as written, with what the platform adds to it.
+pub(super) struct Container<'a> {
+    pub(super) node: &'a Node,
+    /// Extra argv words (KubeRay's `rayStartParams`).
+    pub(super) extra: Vec<Node>,
+    /// A KServe component container: the model format and runtime named (framework key or
+    /// `modelFormat.name`, `runtime`); `None` inside for a custom container.
+    pub(super) kserve: Option<(Option<String>, Option<String>)>,
+}
+
+impl<'a> Container<'a> {
+    fn plain(node: &'a Node) -> Self {
+        Container {
+            node,
+            extra: vec![],
+            kserve: None,
+        }
+    }
+}
+
+pub(super) fn containers_of(spec: &Node) -> Vec<Container<'_>> {
     ["initContainers", "containers"]
         .iter()
         .flat_map(|k| spec.get(k).map(Node::items).unwrap_or(&[]))
-        .map(|c| (c, vec![]))
+        .map(Container::plain)
         .collect()
 }
 
@@ -78,7 +97,7 @@ pub(super) fn ray_cluster_pods<'a>(spec: &'a Node, obj: &'a Node, out: &mut Vec<
         if let Some(mut pod) = template_pod(template, what, obj) {
             let params = ray_params(group);
             for c in pod.containers.iter_mut() {
-                c.1 = params.clone();
+                c.extra = params.clone();
             }
             out.push(pod);
         }
@@ -120,16 +139,37 @@ pub(super) fn pods_of<'a>(kind: &str, obj: &'a Node) -> Vec<PodSpec<'a>> {
                     continue;
                 };
                 let mut containers = containers_of(c);
-                if let Some(model) = c.get("model") {
-                    containers.push((model, vec![]));
+                for x in containers.iter_mut() {
+                    x.kserve = Some((None, None));
                 }
-                for (_, framework) in c.entries() {
+                let runtime =
+                    |n: &Node| n.get("runtime").and_then(Node::as_str).map(str::to_string);
+                if let Some(model) = c.get("model") {
+                    let format = model
+                        .at("modelFormat.name")
+                        .and_then(Node::as_str)
+                        .map(str::to_string);
+                    containers.push(Container {
+                        node: model,
+                        extra: vec![],
+                        kserve: Some((format, runtime(model))),
+                    });
+                }
+                for (k, framework) in c.entries() {
                     // Older v1beta1 form: predictor.sklearn / predictor.pytorch / …
-                    if framework.get("storageUri").is_some()
-                        && !std::ptr::eq(framework, c)
-                        && !containers.iter().any(|(n, _)| std::ptr::eq(*n, framework))
+                    let known = super::kserve::RUNTIMES
+                        .iter()
+                        .any(|r| r.formats.contains(&k.name.as_str()));
+                    if matches!(framework.kind, Kind::Map(_))
+                        && (known || framework.get("storageUri").is_some())
+                        && k.name != "model"
+                        && !containers.iter().any(|x| std::ptr::eq(x.node, framework))
                     {
-                        containers.push((framework, vec![]));
+                        containers.push(Container {
+                            node: framework,
+                            extra: vec![],
+                            kserve: Some((Some(k.name.clone()), runtime(framework))),
+                        });
                     }
                 }
                 out.push(PodSpec {
@@ -139,6 +179,42 @@ pub(super) fn pods_of<'a>(kind: &str, obj: &'a Node) -> Vec<PodSpec<'a>> {
                     containers,
                     what: component.to_string(),
                 });
+            }
+        }
+        "ServingRuntime" | "ClusterServingRuntime" => out.push(PodSpec {
+            spec,
+            labels: obj.at("metadata.labels"),
+            annotations: obj.at("metadata.annotations").into_iter().collect(),
+            containers: containers_of(spec),
+            what: String::new(),
+        }),
+        "LLMInferenceService" => {
+            // spec.template / spec.worker are pod specs; prefill has its own.
+            for (what, path) in [
+                ("", "template"),
+                ("worker", "worker"),
+                ("prefill", "prefill.template"),
+                ("prefill worker", "prefill.worker"),
+            ] {
+                if let Some(p) = spec.at(path) {
+                    out.push(PodSpec {
+                        spec: p,
+                        labels: obj.at("metadata.labels"),
+                        annotations: obj.at("metadata.annotations").into_iter().collect(),
+                        containers: containers_of(p),
+                        what: what.to_string(),
+                    });
+                }
+            }
+        }
+        "LeaderWorkerSet" => {
+            for (what, path) in [
+                ("leader", "leaderWorkerTemplate.leaderTemplate"),
+                ("worker", "leaderWorkerTemplate.workerTemplate"),
+            ] {
+                if let Some(t) = spec.at(path) {
+                    out.extend(template_pod(t, what.to_string(), obj));
+                }
             }
         }
         "RayCluster" => ray_cluster_pods(spec, obj, &mut out),
@@ -280,6 +356,10 @@ pub type DocId = (usize, usize);
 /// Services and NetworkPolicies select each pod (within a namespace).
 #[derive(Default, Debug)]
 pub struct Links {
+    /// ServingRuntime / ClusterServingRuntime documents by name.
+    pub runtimes: std::collections::HashMap<String, DocId>,
+    /// KServe version whose built-in runtimes are assumed.
+    pub kserve_version: [u64; 2],
     pub service_pods: std::collections::HashMap<DocId, Vec<PodId>>,
     pub pod_services: std::collections::HashMap<PodId, Vec<DocId>>,
     pub pod_policies: std::collections::HashMap<PodId, Vec<DocId>>,
@@ -349,7 +429,20 @@ pub fn links(files: &[File]) -> Links {
             .filter(|&i| selects(sel, pods[i].2))
             .collect()
     };
-    let mut links = Links::default();
+    let mut links = Links {
+        kserve_version: super::kserve::DEFAULT_VERSION,
+        ..Links::default()
+    };
+    for (fi, file) in files.iter().enumerate() {
+        for (di, doc) in file.docs.iter().enumerate() {
+            let kind = str_at(doc, "kind").unwrap_or("");
+            if matches!(kind, "ServingRuntime" | "ClusterServingRuntime")
+                && let Some(name) = str_at(doc, "metadata.name")
+            {
+                links.runtimes.insert(name.to_string(), (fi, di));
+            }
+        }
+    }
     for (id, ns, sel) in &services {
         let matched = matching(ns, sel);
         for &i in &matched {
@@ -391,9 +484,23 @@ pub(super) fn object_anchor(doc: &Node) -> Pos {
 }
 
 /// A pod subject's root: the pod spec plus `workload` and `labels`.
-pub(super) fn pod_root(kind: &str, doc: &Node, pod: &PodSpec<'_>) -> Node {
+pub(super) fn pod_root(
+    files: &[File],
+    links: &Links,
+    kind: &str,
+    doc: &Node,
+    pod: &PodSpec<'_>,
+) -> Node {
     let anchor = object_anchor(doc);
     let mut root = pod.spec.clone();
+    // What its containers run, for rules on the Services that select it.
+    let servers: Vec<Node> = pod
+        .containers
+        .iter()
+        .filter_map(|c| super::container_root(files, links, kind, doc, pod, c))
+        .filter_map(|c| c.get("server").cloned())
+        .collect();
+    set(&mut root, "servers", Node::seq(servers, anchor));
     set(
         &mut root,
         "workload",
@@ -407,11 +514,11 @@ pub(super) fn pod_root(kind: &str, doc: &Node, pod: &PodSpec<'_>) -> Node {
     root
 }
 
-pub(super) fn pod_root_by_id(files: &[File], id: PodId) -> Option<Node> {
+pub(super) fn pod_root_by_id(files: &[File], links: &Links, id: PodId) -> Option<Node> {
     let doc = files.get(id.0)?.docs.get(id.1)?;
     let kind = str_at(doc, "kind").unwrap_or("");
     let pods = pods_of(kind, doc);
-    pods.get(id.2).map(|p| pod_root(kind, doc, p))
+    pods.get(id.2).map(|p| pod_root(files, links, kind, doc, p))
 }
 
 pub(super) fn doc_by_id(files: &[File], id: DocId) -> Option<Node> {

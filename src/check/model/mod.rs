@@ -15,11 +15,18 @@
 use super::doc::{Key, Kind, Node, Pos};
 use super::formats::{self, Format};
 
+mod compose;
 mod k8s;
+mod kserve;
+mod secrets;
+mod servers;
 mod words;
 
 use k8s::*;
 pub use k8s::{DocId, Links, PodId, links};
+pub use kserve::{
+    DEFAULT_VERSION as KSERVE_DEFAULT_VERSION, parse_version as parse_kserve_version,
+};
 use words::*;
 pub use words::{argv_view, command_words};
 
@@ -53,6 +60,31 @@ pub struct Subject {
     pub annotations: Vec<(Pos, String)>,
 }
 
+/// Target of a placeholder subject recording something not checked (a kind modelsec does not
+/// model, a kustomize patch); no rule targets it, the report lists it in its facts.
+pub const SKIPPED: &str = "$skipped";
+
+/// A Helm chart's values file: `values.yaml`, `values-*.yaml`, `*-values.yaml` (or beside a
+/// `Chart.yaml`).
+pub fn helm_values(path: &str) -> bool {
+    let name = file_name(path).to_ascii_lowercase();
+    let Some(stem) = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))
+    else {
+        return false;
+    };
+    stem != "chart"
+        && stem != "requirements"
+        && (stem == "values"
+            || stem.starts_with("values-")
+            || stem.starts_with("values.")
+            || stem.ends_with("-values")
+            || std::path::Path::new(path)
+                .parent()
+                .is_some_and(|d| d.join("Chart.yaml").is_file()))
+}
+
 /// Annotation that carries suppressions on a Kubernetes object or pod template.
 pub const IGNORE_ANNOTATION: &str = "modelsec.dev/ignore";
 
@@ -76,6 +108,71 @@ pub(super) fn set(root: &mut Node, name: &str, value: Node) {
 
 pub(super) fn str_at<'a>(n: &'a Node, path: &str) -> Option<&'a str> {
     n.at(path).and_then(Node::as_str)
+}
+
+/// A container's root as it runs: a KServe component merged with its runtime and the webhook's
+/// defaults, KubeRay's injected settings, and the views `env`, `argv`, `program`, `cmdline`,
+/// `server`. `None` for a container that is not a map.
+fn container_root(
+    files: &[File],
+    links: &Links,
+    kind: &str,
+    doc: &Node,
+    pod: &k8s::PodSpec<'_>,
+    c: &k8s::Container<'_>,
+) -> Option<Node> {
+    if !matches!(c.node.kind, Kind::Map(_)) {
+        return None;
+    }
+    let mut root = c.node.clone();
+    if let Some((format, runtime)) = &c.kserve {
+        if format.is_some() || runtime.is_some() {
+            let from_files = runtime
+                .as_deref()
+                .and_then(|r| links.runtimes.get(r))
+                .and_then(|(fi, di)| files.get(*fi)?.docs.get(*di))
+                .and_then(|d| d.at("spec.containers"))
+                .and_then(|cs| cs.items().first().cloned());
+            let base = from_files.or_else(|| {
+                kserve::builtin(runtime.as_deref(), format.as_deref())
+                    .map(|rt| kserve::container(rt, links.kserve_version))
+            });
+            if let Some(base) = base {
+                let own = without(
+                    &root,
+                    &["runtime", "modelFormat", "storageUri", "protocolVersion"],
+                );
+                root = kserve::merge(&base, &own);
+            }
+        }
+        kserve::webhook_defaults(&mut root);
+    }
+    let mut words = command_words(root.get("command"), root.get("args"));
+    words.extend(c.extra.iter().cloned());
+    let mut env = k8s_env(root.get("env"));
+    if kind.starts_with("Ray") {
+        // KubeRay injects RAY_AUTH_MODE from spec.authOptions.mode …
+        let mode = doc
+            .at("spec.authOptions.mode")
+            .or_else(|| doc.at("spec.rayClusterConfig.authOptions.mode"))
+            .or_else(|| doc.at("spec.rayClusterSpec.authOptions.mode"));
+        if let (Some(m), Kind::Map(entries)) = (mode, &mut env.kind)
+            && !entries.iter().any(|(k, _)| k.name == "RAY_AUTH_MODE")
+        {
+            entries.push((key("RAY_AUTH_MODE", m.pos), m.clone()));
+        }
+        // … and starts the head with --dashboard-host=0.0.0.0 unless one is given.
+        if pod.what == "head" && !words.iter().any(|w| w.as_str() == Some("--dashboard-host")) {
+            words.push(Node::scalar("--dashboard-host", Pos::default()));
+            words.push(Node::scalar("0.0.0.0", Pos::default()));
+        }
+    }
+    add_views(&mut root, env, &words);
+    let replaced = c.node.get("command").is_some();
+    if let Some(server) = servers::view(&root, replaced) {
+        set(&mut root, "server", server);
+    }
+    Some(root)
 }
 
 /// Every subject of every file, with cross-document links (Service → pods, pod → Services and
@@ -113,10 +210,15 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                     let obj_annotations: Vec<&Node> =
                         doc.at("metadata.annotations").into_iter().collect();
                     let mut root = doc.clone();
+                    if kind == "Secret"
+                        && let Some(v) = secrets::view(doc)
+                    {
+                        set(&mut root, "secrets", v);
+                    }
                     if let Some(pods) = links.service_pods.get(&(fi, di)) {
                         let selected = pods
                             .iter()
-                            .filter_map(|id| pod_root_by_id(files, *id))
+                            .filter_map(|id| pod_root_by_id(files, links, *id))
                             .collect();
                         set(&mut root, "selected", Node::seq(selected, anchor));
                     }
@@ -130,14 +232,40 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                         annotations: annotation_directives(&obj_annotations),
                     });
                     let workload = workload_node(kind, name, &ns, anchor);
-                    for (pi, pod) in pods_of(kind, doc).into_iter().enumerate() {
+                    let pods = pods_of(kind, doc);
+                    let skipped = |why: String| Subject {
+                        target: SKIPPED.into(),
+                        file: fi,
+                        doc: di,
+                        resource: format!("{resource}: {why}"),
+                        anchor,
+                        root: Node::null(anchor),
+                        annotations: vec![],
+                    };
+                    if kind == "Kustomization" {
+                        out.push(skipped("a kustomization: its patches were checked as written, without their bases; check the rendered output (kustomize build DIR | modelsec check -)".into()));
+                    } else if pods.is_empty() && secrets::holds_containers(doc) {
+                        out.push(skipped(format!("kind {kind} holds containers modelsec does not model; they were not checked (render it to the workloads it creates, or file an issue)")));
+                    }
+                    let patch = !pods.is_empty()
+                        && pods.iter().all(|p| {
+                            !p.containers.is_empty()
+                                && p.containers
+                                    .iter()
+                                    .all(|c| c.node.get("image").is_none() && c.kserve.is_none())
+                        });
+                    if patch {
+                        out.push(skipped("containers without an image: a kustomize patch, not a workload; its pod and containers were not judged alone (check kustomize build DIR | modelsec check -)".into()));
+                        continue;
+                    }
+                    for (pi, pod) in pods.into_iter().enumerate() {
                         let pod_resource = if pod.what.is_empty() {
                             resource.clone()
                         } else {
                             format!("{resource} {}", pod.what)
                         };
                         let directives = annotation_directives(&pod.annotations);
-                        let mut pod_root = pod_root(kind, doc, &pod);
+                        let mut pod_root = pod_root(files, links, kind, doc, &pod);
                         let labels = pod_root
                             .get("labels")
                             .cloned()
@@ -155,10 +283,24 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                             "services",
                             Node::seq(linked(&links.pod_services), anchor),
                         );
+                        let mut policies: Vec<Node> = linked(&links.pod_policies);
+                        // KubeRay ≥ 1.5 writes its own NetworkPolicies (spec.networkPolicy).
+                        if kind.starts_with("Ray")
+                            && let Some(np) = [
+                                "spec.networkPolicy",
+                                "spec.rayClusterConfig.networkPolicy",
+                                "spec.rayClusterSpec.networkPolicy",
+                            ]
+                            .iter()
+                            .find_map(|p| doc.at(p))
+                            && np.get("mode").and_then(Node::as_str) != Some("Disabled")
+                        {
+                            policies.push(np.clone());
+                        }
                         set(
                             &mut pod_root,
                             "network_policies",
-                            Node::seq(linked(&links.pod_policies), anchor),
+                            Node::seq(policies, anchor),
                         );
                         out.push(Subject {
                             target: "pod".into(),
@@ -170,36 +312,24 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                             annotations: directives.clone(),
                         });
                         let pod_view = without(pod.spec, &["containers", "initContainers"]);
-                        for (c, extra) in &pod.containers {
-                            let cname = str_at(c, "name").unwrap_or(if pod.what.is_empty() {
+                        for c in &pod.containers {
+                            let Some(mut root) = container_root(files, links, kind, doc, &pod, c)
+                            else {
+                                continue;
+                            };
+                            let cname = str_at(c.node, "name").unwrap_or(if pod.what.is_empty() {
                                 "?"
                             } else {
                                 "kserve-container"
                             });
-                            let mut root = (*c).clone();
-                            if !matches!(root.kind, Kind::Map(_)) {
-                                continue;
-                            }
-                            let mut words = command_words(c.get("command"), c.get("args"));
-                            words.extend(extra.iter().cloned());
-                            let mut env = k8s_env(c.get("env"));
-                            if kind.starts_with("Ray") {
-                                // KubeRay injects RAY_AUTH_MODE from spec.authOptions.mode.
-                                let mode = doc
-                                    .at("spec.authOptions.mode")
-                                    .or_else(|| doc.at("spec.rayClusterConfig.authOptions.mode"))
-                                    .or_else(|| doc.at("spec.rayClusterSpec.authOptions.mode"));
-                                if let (Some(m), Kind::Map(entries)) = (mode, &mut env.kind)
-                                    && !entries.iter().any(|(k, _)| k.name == "RAY_AUTH_MODE")
-                                {
-                                    entries.push((key("RAY_AUTH_MODE", m.pos), m.clone()));
-                                }
-                            }
-                            add_views(&mut root, env, &words);
                             set(&mut root, "pod", pod_view.clone());
                             set(&mut root, "workload", workload.clone());
                             set(&mut root, "labels", labels.clone());
-                            let anchor = c.entry("name").map(|(k, _)| k.pos).unwrap_or(c.pos);
+                            let anchor = c
+                                .node
+                                .entry("name")
+                                .map(|(k, _)| k.pos)
+                                .unwrap_or(c.node.pos);
                             out.push(Subject {
                                 target: "container".into(),
                                 file: fi,
@@ -214,14 +344,36 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                 }
                 Format::Yaml if is_compose(doc) => {
                     out.push(generic("compose"));
+                    let vars = compose::variables(&file.path);
                     for (svc, body) in doc.get("services").map(Node::entries).unwrap_or(&[]) {
+                        let body = &compose::interpolate(body, &vars);
                         let mut root = if matches!(body.kind, Kind::Map(_)) {
                             body.clone()
                         } else {
                             Node::map(vec![], svc.pos)
                         };
+                        // `build:` without `image:` (or pull_policy: build) runs what was built
+                        // here, not a pulled image.
+                        if body.get("build").is_some()
+                            && (body.get("image").is_none()
+                                || body.get("pull_policy").and_then(Node::as_str) == Some("build"))
+                            && let Kind::Map(entries) = &mut root.kind
+                        {
+                            entries.retain(|(k, _)| k.name != "image");
+                        }
                         let words = command_words(body.get("entrypoint"), body.get("command"));
-                        add_views(&mut root, compose_env(body.get("environment")), &words);
+                        let mut env = compose_env(body.get("environment"));
+                        compose::add_env_files(&mut env, body, &file.path);
+                        add_views(&mut root, env, &words);
+                        set(
+                            &mut root,
+                            "$format",
+                            Node::scalar("compose", Pos::default()),
+                        );
+                        if let Some(server) = servers::view(&root, body.get("entrypoint").is_some())
+                        {
+                            set(&mut root, "server", server);
+                        }
                         out.push(Subject {
                             target: "container".into(),
                             file: fi,
@@ -235,6 +387,9 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                 }
                 Format::Yaml | Format::Json => {
                     out.push(generic(file.format.as_str()));
+                    if helm_values(&file.path) {
+                        out.push(generic("helm-values"));
+                    }
                     if file.format == Format::Json && fname.starts_with("jupyter") {
                         out.push(generic("jupyter"));
                     }
@@ -274,6 +429,15 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                         .cloned()
                         .unwrap_or_else(|| Node::map(vec![], doc.pos));
                     add_views(&mut root, env, &words);
+                    set(
+                        &mut root,
+                        "$format",
+                        Node::scalar(file.format.as_str(), Pos::default()),
+                    );
+                    let replaced = doc.get("command").is_some();
+                    if let Some(server) = servers::view(&root, replaced) {
+                        set(&mut root, "server", server);
+                    }
                     out.push(Subject {
                         target: "container".into(),
                         root,
