@@ -26,7 +26,7 @@ struct Stage {
 }
 
 /// Base images known to run as a non-root user (their own Dockerfile ends with USER).
-const NON_ROOT_BASES: &[(&str, &str)] = &[
+pub const NON_ROOT_BASES: &[(&str, &str)] = &[
     ("pytorch/torchserve", "model-server"),
     ("jupyter/", "jovyan"),
     ("quay.io/jupyter/", "jovyan"),

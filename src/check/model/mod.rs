@@ -168,9 +168,32 @@ fn container_root(
         }
     }
     add_views(&mut root, env, &words);
+    // Images known to run as a non-root user (their Dockerfile ends with USER).
+    if let Some(image) = root
+        .get("image")
+        .and_then(Node::as_str)
+        .map(str::to_ascii_lowercase)
+        && let Some((_, user)) = crate::check::dockerfile::NON_ROOT_BASES
+            .iter()
+            .find(|(p, _)| image.contains(p))
+    {
+        set(&mut root, "image_user", Node::scalar(*user, Pos::default()));
+    }
     let replaced = c.node.get("command").is_some();
-    if let Some(server) = servers::view(&root, replaced) {
+    let server = servers::view(&root, replaced).or_else(|| {
+        // Whatever runtime serves it, a KServe predictor is a model server.
+        (c.kserve.is_some() && pod.what == "predictor").then(servers::kserve_predictor)
+    });
+    if let Some(server) = server {
         set(&mut root, "server", server);
+    }
+    // An image the runtime supplies (the predictor names none) is the platform's, not this
+    // config's: kept as `runtime_image`, out of the image rules' reach.
+    if c.node.get("image").is_none()
+        && let Kind::Map(entries) = &mut root.kind
+        && let Some(slot) = entries.iter_mut().find(|(k, _)| k.name == "image")
+    {
+        slot.0.name = "runtime_image".into();
     }
     Some(root)
 }

@@ -269,6 +269,20 @@ pub fn view(root: &Node, entrypoint_replaced: bool) -> Option<Node> {
     ))
 }
 
+/// The view of a KServe predictor whose runtime is not one the table knows.
+pub fn kserve_predictor() -> Node {
+    let p = Pos::default();
+    Node::map(
+        vec![
+            (key("name", p), Node::scalar("kserve", p)),
+            (key("product", p), Node::scalar("KServe predictor", p)),
+            (key("class", p), Node::scalar("model-server", p)),
+            (key("auth", p), Node::scalar("off", p)),
+        ],
+        p,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
