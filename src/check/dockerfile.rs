@@ -198,7 +198,7 @@ fn instruction(
                     );
                 }
             } else {
-                assignments(words(&line, args_from.saturating_sub(1)), &mut st.env);
+                assignments(words(line, args_from.saturating_sub(1)), &mut st.env);
             }
         }
         "ENTRYPOINT" | "CMD" => {
@@ -231,7 +231,7 @@ fn instruction(
                     }
                 }
             } else {
-                Node::seq(words(&line, args_from.saturating_sub(1)), args_pos)
+                Node::seq(words(line, args_from.saturating_sub(1)), args_pos)
             };
             if instr.eq_ignore_ascii_case("CMD") {
                 st.cmd = Some(node);

@@ -77,6 +77,44 @@ pub fn add_env_files(env: &mut Node, service: &Node, compose_path: &str) {
     }
 }
 
+/// The service as `docker compose -f base -f override` sees it when `files[fi]` is an override
+/// (`docker-compose.<x>.yaml`, `compose.override.yaml`) of a base compose file in the same
+/// directory: the base service's keys the override does not set are added. `None` when there is
+/// no base, or this file is the base.
+pub fn with_base(files: &[super::File], fi: usize, service: &str, body: &Node) -> Option<Node> {
+    let path = Path::new(&files[fi].path);
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    const BASES: &[&str] = &[
+        "compose.yaml",
+        "compose.yml",
+        "docker-compose.yaml",
+        "docker-compose.yml",
+    ];
+    if BASES.contains(&name.as_str()) {
+        return None;
+    }
+    let dir = path.parent();
+    let base = files.iter().find(|f| {
+        let p = Path::new(&f.path);
+        p.parent() == dir
+            && p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| BASES.contains(&n.to_ascii_lowercase().as_str()))
+    })?;
+    let base_body = base.docs.first()?.get("services")?.get(service)?;
+    let mut out = body.clone();
+    if let Kind::Map(entries) = &mut out.kind {
+        for (k, v) in base_body.entries() {
+            if !entries.iter().any(|(e, _)| e.name == k.name) {
+                entries.push((k.clone(), v.clone()));
+            }
+        }
+    } else {
+        return Some(base_body.clone());
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -348,11 +348,9 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                             set(&mut root, "pod", pod_view.clone());
                             set(&mut root, "workload", workload.clone());
                             set(&mut root, "labels", labels.clone());
-                            let anchor = c
-                                .node
-                                .entry("name")
-                                .map(|(k, _)| k.pos)
-                                .unwrap_or(c.node.pos);
+                            // The container's first line (its first key), where the list
+                            // item starts.
+                            let anchor = c.node.pos;
                             out.push(Subject {
                                 target: "container".into(),
                                 file: fi,
@@ -369,6 +367,10 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                     out.push(generic("compose"));
                     let vars = compose::variables(&file.path);
                     for (svc, body) in doc.get("services").map(Node::entries).unwrap_or(&[]) {
+                        // An override file (docker-compose.gpu.yaml) adds to the service of the
+                        // same name in the base file beside it: judge what runs, the merge.
+                        let merged = compose::with_base(files, fi, &svc.name, body)
+                            .map(|m| compose::interpolate(&m, &vars));
                         let body = &compose::interpolate(body, &vars);
                         let mut root = if matches!(body.kind, Kind::Map(_)) {
                             body.clone()
@@ -393,8 +395,18 @@ pub fn file_subjects(files: &[File], fi: usize, links: &Links) -> Vec<Subject> {
                             "$format",
                             Node::scalar("compose", Pos::default()),
                         );
-                        if let Some(server) = servers::view(&root, body.get("entrypoint").is_some())
-                        {
+                        // What runs is the merge with the base file's service; findings about
+                        // keys written there belong to the base file.
+                        let server = match &merged {
+                            Some(m) => {
+                                let mut mr = m.clone();
+                                let words = command_words(m.get("entrypoint"), m.get("command"));
+                                add_views(&mut mr, compose_env(m.get("environment")), &words);
+                                servers::view(&mr, m.get("entrypoint").is_some())
+                            }
+                            None => servers::view(&root, body.get("entrypoint").is_some()),
+                        };
+                        if let Some(server) = server {
                             set(&mut root, "server", server);
                         }
                         out.push(Subject {

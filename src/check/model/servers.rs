@@ -110,7 +110,7 @@ const SERVERS: &[Server] = &[
         name: "llamacpp-rpc",
         product: "llama.cpp RPC server",
         class: "model-server",
-        image: r"^$",
+        image: r"llama[-_.]?cpp[^/]*[-_](worker|rpc)|(^|/)llama[^/]*rpc",
         cmdline: r"(^|[\s/])rpc-server\b",
     },
     Server {
