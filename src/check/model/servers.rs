@@ -236,7 +236,20 @@ fn auth_on(name: &str, root: &Node) -> bool {
         "mlflow" => argv(root, "--app-name").is_some_and(|v| v.contains("auth")),
         "ray" => env(root, "RAY_AUTH_MODE").is_some_and(|v| v == "token"),
         "torchserve" => {
-            !(argv(root, "--disable-token-auth").is_some()
+            // Token authorization is on by default from TorchServe 0.11.
+            let old = root
+                .get("image")
+                .and_then(Node::as_str)
+                .and_then(|i| {
+                    i.split('@')
+                        .next()?
+                        .rsplit_once(':')
+                        .map(|(_, t)| t.to_string())
+                })
+                .and_then(|t| crate::check::lang::version(&t))
+                .is_some_and(|v| v < vec![0, 11]);
+            !(old
+                || argv(root, "--disable-token-auth").is_some()
                 || env(root, "TS_DISABLE_TOKEN_AUTHORIZATION").is_some_and(|v| truthy(&v)))
         }
         "jupyter" => true,
@@ -336,6 +349,20 @@ mod tests {
                 .unwrap()
                 .name,
             "llamacpp-rpc"
+        );
+    }
+
+    #[test]
+    fn torchserve_token_auth_by_version() {
+        let ts = |image: &str| {
+            let p = Pos::default();
+            let root = Node::map(vec![(key("image", p), Node::scalar(image, p))], p);
+            auth_on("torchserve", &root)
+        };
+        assert!(ts("pytorch/torchserve:0.12.0-cpu"));
+        assert!(
+            !ts("pytorch/torchserve:0.8.2-cpu"),
+            "token auth arrived in 0.11"
         );
     }
 }
