@@ -8,6 +8,8 @@
                                the tables: findings, parse errors (and on valid YAML), time,
                                precision against bench/field/check-labels.tsv, recall over
                                bench/field/check-expected.tsv
+  field.py unlabelled SPLIT MODELSEC_JSON
+                               failing modelsec findings without a label (to judge next)
   field.py findings SPLIT MODELSEC_JSON [CHECKOV_JSON]
                                every finding as TSV (tool, source, line, rule, severity, message),
                                the list a labeller works from
@@ -323,6 +325,10 @@ def report(split, mjson, cjson, msec, csec):
           f"{pct(mp[3], mp[4])} ({mp[4]} of {len(m_fail)}) | {pct(cp[3], cp[4])} ({cp[4]} of {len(crows)}) |")
     print(f"| recall over expected risks (right rule at the line / within 3 lines; Checkov: its resource range holds the line) | {mr[0]}/{len(expected)} = {pct(mr[0], len(expected))} / "
           f"{mr[1]}/{len(expected)} = {pct(mr[1], len(expected))} | {cr[0]}/{len(expected)} = {pct(cr[0], len(expected))} |")
+    nl = len(unlabelled(split, mjson))
+    if nl:
+        print(f"\n**{nl} modelsec findings are not labelled yet** (precision above counts labelled ones only): "
+              f"bench/field/field.py unlabelled {split} {mjson}")
     if mp[5] or cp[5]:
         print(f"\nlabelled findings no longer reported: modelsec {mp[5]}, Checkov {cp[5]}")
     print()
@@ -357,6 +363,20 @@ def report(split, mjson, cjson, msec, csec):
         print(f"  {e['source'].split('@')[0]} {e['source'].split(':', 1)[1]}:{e['line']}  {e['rule']} — {e['description']}")
 
 
+def unlabelled(split, mjson):
+    """failing modelsec findings with no label yet: what a labeller has to judge next"""
+    man = manifest(split)
+    rows, _ = modelsec_findings(mjson, man)
+    lab = {(l["source"], int(l["line"]), l["rule"]) for l in read_tsv(LABELS) if l["tool"] == "modelsec"}
+    out = []
+    for r in rows:
+        if r["severity"] == "info" or r["suppressed"] or r["rule"] == "check/parse-error":
+            continue
+        if (r["source"], r["line"], r["rule"]) not in lab:
+            out.append(r)
+    return out
+
+
 def findings(split, mjson, cjson=None):
     man = manifest(split)
     rows, _ = modelsec_findings(mjson, man)
@@ -378,6 +398,9 @@ if __name__ == "__main__":
             print(p)
     elif cmd == "report":
         report(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), float(sys.argv[6]))
+    elif cmd == "unlabelled":
+        for r in unlabelled(sys.argv[2], sys.argv[3]):
+            print(f"{r['source']}\t{r['line']}\t{r['rule']}\t{r['severity']}\t{r['message'][:220]}")
     elif cmd == "findings":
         findings(*sys.argv[2:])
     else:

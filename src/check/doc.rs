@@ -1,10 +1,6 @@
 //! One document tree for every config format, with the 1-based line and column of every key and
 //! value, so a finding can point at the exact key whatever the file was written in.
 
-use std::collections::HashMap;
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
-
 /// 1-based line and column; `line == 0` means "no position" (a value the engine made up, such as
 /// a product default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -169,165 +165,9 @@ pub struct SyntaxError {
     pub pos: Pos,
 }
 
-/// Parse every document of a YAML stream (JSON is YAML too). Anchors, aliases and `<<` merge
-/// keys are resolved.
+/// Parse every document of a YAML stream (see [`super::yaml`]).
 pub fn parse_yaml(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    let mut builder = YamlBuilder::default();
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, true).map_err(|e| SyntaxError {
-        message: e.info().to_string(),
-        pos: Pos::new(e.marker().line(), e.marker().col() + 1),
-    })?;
-    if let Some(e) = builder.error {
-        return Err(e);
-    }
-    Ok(builder.docs)
-}
-
-enum Frame {
-    Seq(Node, usize),
-    Map(Node, Option<Key>, usize),
-}
-
-#[derive(Default)]
-struct YamlBuilder {
-    docs: Vec<Node>,
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
-    error: Option<SyntaxError>,
-}
-
-const MAX_DEPTH: usize = 256;
-
-impl YamlBuilder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-        match self.stack.last_mut() {
-            None => self.docs.push(node),
-            Some(Frame::Seq(seq, _)) => {
-                if let Kind::Seq(items) = &mut seq.kind {
-                    items.push(node);
-                }
-            }
-            Some(Frame::Map(map, pending, _)) => match pending.take() {
-                None => {
-                    let name = match &node.kind {
-                        Kind::Scalar(s) => s.clone(),
-                        Kind::Null => String::new(),
-                        _ => node.display(),
-                    };
-                    *pending = Some(Key {
-                        name,
-                        pos: node.pos,
-                    });
-                }
-                Some(key) => {
-                    if let Kind::Map(entries) = &mut map.kind {
-                        if key.name == "<<" {
-                            // Merge key: copy entries not already present.
-                            let sources: Vec<Node> = match node.kind {
-                                Kind::Map(_) => vec![node],
-                                Kind::Seq(items) => items,
-                                _ => vec![],
-                            };
-                            for src in sources {
-                                if let Kind::Map(src_entries) = src.kind {
-                                    for (k, v) in src_entries {
-                                        if !entries.iter().any(|(e, _)| e.name == k.name) {
-                                            entries.push((k, v));
-                                        }
-                                    }
-                                }
-                            }
-                        } else if let Some(slot) =
-                            entries.iter_mut().find(|(e, _)| e.name == key.name)
-                        {
-                            // Duplicate key: the last one wins, as in most YAML loaders.
-                            *slot = (key, node);
-                        } else {
-                            entries.push((key, node));
-                        }
-                    }
-                }
-            },
-        }
-    }
-}
-
-impl MarkedEventReceiver for YamlBuilder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        if self.error.is_some() {
-            return;
-        }
-        let pos = Pos::new(mark.line(), mark.col() + 1);
-        match ev {
-            Event::Scalar(mut text, style, anchor, _tag) => {
-                // The scanner grows strings char by char; drop the slack (memory is a goal).
-                text.shrink_to_fit();
-                let null = style == TScalarStyle::Plain
-                    && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL");
-                let node = if null {
-                    Node::null(pos)
-                } else {
-                    Node::scalar(text, pos)
-                };
-                self.push_value(node, anchor);
-            }
-            Event::SequenceStart(anchor, _) => {
-                if self.stack.len() >= MAX_DEPTH {
-                    self.error = Some(SyntaxError {
-                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                        pos,
-                    });
-                    return;
-                }
-                self.stack.push(Frame::Seq(Node::seq(vec![], pos), anchor))
-            }
-            Event::MappingStart(anchor, _) => {
-                if self.stack.len() >= MAX_DEPTH {
-                    self.error = Some(SyntaxError {
-                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                        pos,
-                    });
-                    return;
-                }
-                self.stack
-                    .push(Frame::Map(Node::map(vec![], Pos::default()), None, anchor))
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq(mut node, anchor)) = self.stack.pop() {
-                    if let Kind::Seq(items) = &mut node.kind {
-                        items.shrink_to_fit();
-                    }
-                    self.push_value(node, anchor);
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map(mut node, _, anchor)) = self.stack.pop() {
-                    if let Kind::Map(entries) = &mut node.kind {
-                        entries.shrink_to_fit();
-                    }
-                    // A block mapping's own marker points past its first key; use the first key.
-                    node.pos = node.entries().first().map(|(k, _)| k.pos).unwrap_or(pos);
-                    self.push_value(node, anchor);
-                }
-            }
-            Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| Node::null(pos));
-                self.push_value(node, 0);
-            }
-            Event::DocumentEnd => {
-                // An empty document (`---` alone) yields nothing.
-            }
-            _ => {}
-        }
-    }
+    super::yaml::parse(text)
 }
 
 /// Parse a TOML document into a [`Node`] tree with positions.
@@ -373,28 +213,6 @@ pub fn parse_toml(text: &str) -> Result<Node, SyntaxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yaml_positions_are_one_based() {
-        let docs = parse_yaml("a: 1\n---\nkind: Pod\nspec:\n  containers:\n    - name: x\n      args: [\"--foo\", bar]\n").unwrap();
-        assert_eq!(docs.len(), 2);
-        let (k, v) = docs[1].entry("kind").unwrap();
-        assert_eq!((k.pos.line, k.pos.col), (3, 1));
-        assert_eq!((v.pos.line, v.pos.col), (3, 7));
-        let c = &docs[1].at("spec.containers").unwrap().items()[0];
-        let args = c.get("args").unwrap().items();
-        assert_eq!(args[1].as_str(), Some("bar"));
-        assert_eq!((args[1].pos.line, args[1].pos.col), (7, 23));
-    }
-
-    #[test]
-    fn yaml_merge_keys_and_aliases() {
-        let docs =
-            parse_yaml("base: &b {image: x, user: root}\nsvc:\n  <<: *b\n  user: app\n").unwrap();
-        let svc = docs[0].get("svc").unwrap();
-        assert_eq!(svc.get("image").unwrap().as_str(), Some("x"));
-        assert_eq!(svc.get("user").unwrap().as_str(), Some("app"));
-    }
 
     #[test]
     fn toml_positions() {

@@ -111,7 +111,7 @@ pub fn parse(format: Format, text: &str) -> Result<Vec<Node>, SyntaxError> {
         Format::Properties => Ok(vec![properties(text)]),
         Format::Ini => Ok(vec![ini(text)]),
         Format::Dotenv => Ok(vec![dotenv(text)]),
-        Format::Dockerfile => dockerfile(text).map(|n| vec![n]),
+        Format::Dockerfile => super::dockerfile::parse(text).map(|n| vec![n]),
         Format::Systemd => Ok(vec![systemd(text)]),
         Format::JupyterPy => Ok(vec![jupyter_py(text)]),
         Format::Requirements => Ok(vec![requirements(text)]),
@@ -120,8 +120,8 @@ pub fn parse(format: Format, text: &str) -> Result<Vec<Node>, SyntaxError> {
 
 /// A logical line: physical lines joined where one ends in a backslash, remembering where each
 /// piece came from so positions stay exact.
-struct Logical {
-    text: String,
+pub(crate) struct Logical {
+    pub(crate) text: String,
     /// (offset in `text`, physical line number, offset in that physical line, the physical line).
     segs: Vec<(usize, usize, usize, String)>,
 }
@@ -135,7 +135,7 @@ impl std::ops::Deref for Logical {
 
 impl Logical {
     /// Line and column of a byte offset into the logical text.
-    fn pos(&self, i: usize) -> Pos {
+    pub(crate) fn pos(&self, i: usize) -> Pos {
         let i = i.min(self.text.len());
         let seg = self
             .segs
@@ -153,7 +153,7 @@ impl Logical {
     }
 }
 
-fn logical_lines(text: &str, continuation: bool) -> Vec<Logical> {
+pub(crate) fn logical_lines(text: &str, continuation: bool) -> Vec<Logical> {
     let mut out = Vec::new();
     let mut current: Option<Logical> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -189,7 +189,7 @@ fn logical_lines(text: &str, continuation: bool) -> Vec<Logical> {
     out
 }
 
-fn insert(entries: &mut Vec<(Key, Node)>, key: Key, value: Node) {
+pub(crate) fn insert(entries: &mut Vec<(Key, Node)>, key: Key, value: Node) {
     if let Some(slot) = entries.iter_mut().find(|(k, _)| k.name == key.name) {
         *slot = (key, value);
     } else {
@@ -276,7 +276,7 @@ fn ini(text: &str) -> Node {
     Node::map(top, Pos::new(1, 1))
 }
 
-fn unquote(v: &str) -> &str {
+pub(crate) fn unquote(v: &str) -> &str {
     let v = v.trim();
     if v.len() >= 2
         && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
@@ -333,7 +333,7 @@ fn dotenv(text: &str) -> Node {
 
 /// Split a shell-form command into words, each with the column where it starts (searched in
 /// the line, so positions are exact for plain words).
-fn words(line: &Logical, from: usize) -> Vec<Node> {
+pub(crate) fn words(line: &Logical, from: usize) -> Vec<Node> {
     let text = &line[from.min(line.len())..];
     let parts = shlex::split(text).unwrap_or_else(|| {
         text.split_whitespace()
@@ -361,7 +361,7 @@ fn words(line: &Logical, from: usize) -> Vec<Node> {
 
 /// `KEY=value` words (Dockerfile `ENV`, systemd `Environment=`) into an env map, with the
 /// value's own position.
-fn assignments(words: Vec<Node>, env: &mut Vec<(Key, Node)>) {
+pub(crate) fn assignments(words: Vec<Node>, env: &mut Vec<(Key, Node)>) {
     for w in words {
         let Some((k, v)) = w.as_str().and_then(|s| s.split_once('=')) else {
             continue;
@@ -379,145 +379,6 @@ fn assignments(words: Vec<Node>, env: &mut Vec<(Key, Node)>) {
             Node::scalar(v, vpos),
         );
     }
-}
-
-/// A Dockerfile's final stage as a container: `image` (FROM), `env` (ENV, and ARG defaults are
-/// not runtime env), `entrypoint`/`cmd` (exec or shell form), `user`, `expose`.
-fn dockerfile(text: &str) -> Result<Node, SyntaxError> {
-    let mut image: Option<Node> = None;
-    let mut env: Vec<(Key, Node)> = Vec::new();
-    let mut entrypoint: Option<Node> = None;
-    let mut cmd: Option<Node> = None;
-    let mut user: Option<(Key, Node)> = None;
-    let mut expose: Vec<Node> = Vec::new();
-    let mut healthcheck: Option<Node> = None;
-    for line in logical_lines(text, true) {
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let start = line.len() - t.len();
-        let (instr, rest) = t.split_once([' ', '\t']).unwrap_or((t, ""));
-        let args_from = start + instr.len() + (rest.len() - rest.trim_start().len()) + 1;
-        let rest = rest.trim();
-        let instr_pos = line.pos(start);
-        let args_pos = line.pos(args_from.min(line.len()));
-        match instr.to_ascii_uppercase().as_str() {
-            "FROM" => {
-                // A new stage starts afresh; only the last stage is what runs.
-                let img = rest
-                    .split_whitespace()
-                    .find(|w| !w.starts_with("--"))
-                    .unwrap_or("");
-                image = Some(Node::scalar(img, args_pos));
-                env.clear();
-                entrypoint = None;
-                cmd = None;
-                user = None;
-                expose.clear();
-            }
-            "ENV" => {
-                if !rest.contains('=')
-                    || rest
-                        .split_whitespace()
-                        .next()
-                        .is_some_and(|w| !w.contains('='))
-                {
-                    // Legacy form: ENV KEY value with spaces
-                    if let Some((k, v)) = rest.split_once([' ', '\t']) {
-                        let vcol = line.find(v.trim()).unwrap_or(args_from);
-                        insert(
-                            &mut env,
-                            Key {
-                                name: k.to_string(),
-                                pos: args_pos,
-                            },
-                            Node::scalar(unquote(v), line.pos(vcol)),
-                        );
-                    }
-                } else {
-                    assignments(words(&line, args_from.saturating_sub(1)), &mut env);
-                }
-            }
-            "ENTRYPOINT" | "CMD" => {
-                let node = if rest.starts_with('[') {
-                    match serde_json::from_str::<Vec<String>>(rest) {
-                        Ok(items) => {
-                            let mut cursor = args_from.saturating_sub(1);
-                            Node::seq(
-                                items
-                                    .into_iter()
-                                    .map(|w| {
-                                        let i = line[cursor.min(line.len())..]
-                                            .find(&w)
-                                            .map(|i| cursor + i)
-                                            .unwrap_or(cursor);
-                                        cursor = i + w.len();
-                                        Node::scalar(w, line.pos(i))
-                                    })
-                                    .collect(),
-                                args_pos,
-                            )
-                        }
-                        Err(e) => {
-                            return Err(SyntaxError {
-                                message: format!(
-                                    "{instr} looks like exec form but is not a JSON array of strings: {e}"
-                                ),
-                                pos: args_pos,
-                            });
-                        }
-                    }
-                } else {
-                    Node::seq(words(&line, args_from.saturating_sub(1)), args_pos)
-                };
-                if instr.eq_ignore_ascii_case("CMD") {
-                    cmd = Some(node);
-                } else {
-                    entrypoint = Some(node);
-                    cmd = None; // ENTRYPOINT resets an inherited CMD
-                }
-            }
-            "USER" => {
-                user = Some((
-                    Key {
-                        name: "user".into(),
-                        pos: instr_pos,
-                    },
-                    Node::scalar(rest, args_pos),
-                ))
-            }
-            "EXPOSE" => expose.extend(words(&line, args_from.saturating_sub(1))),
-            "HEALTHCHECK" => healthcheck = Some(Node::scalar(rest, args_pos)),
-            _ => {}
-        }
-    }
-    let k = |name: &str, pos: Pos| Key {
-        name: name.into(),
-        pos,
-    };
-    let mut entries = Vec::new();
-    if let Some(img) = image {
-        entries.push((k("image", img.pos), img));
-    }
-    entries.push((k("env", Pos::new(1, 1)), Node::map(env, Pos::new(1, 1))));
-    if let Some(e) = entrypoint {
-        entries.push((k("command", e.pos), e));
-    }
-    if let Some(c) = cmd {
-        entries.push((k("args", c.pos), c));
-    }
-    if let Some((key, v)) = user {
-        entries.push((key, v));
-    }
-    entries.push((
-        k("expose", Pos::new(1, 1)),
-        Node::seq(expose, Pos::new(1, 1)),
-    ));
-    if let Some(h) = healthcheck {
-        entries.push((k("healthcheck", h.pos), h));
-    }
-    Ok(Node::map(entries, Pos::new(1, 1)))
 }
 
 /// A systemd unit: its sections as a map, and the `[Service]` part as a container (`env` from
@@ -788,23 +649,9 @@ mod tests {
     }
 
     #[test]
-    fn dockerfile_env_and_cmd() {
-        let n = dockerfile("FROM python AS build\nENV X=1\nFROM ollama/ollama:0.5\nENV OLLAMA_HOST 0.0.0.0\nENV A=1 B=\"two words\"\nCMD [\"serve\", \"--port\", \"1\"]\nUSER 1000\n").unwrap();
-        assert_eq!(n.get("image").unwrap().as_str(), Some("ollama/ollama:0.5"));
-        let env = n.get("env").unwrap();
-        assert!(env.get("X").is_none(), "earlier stage env does not leak");
-        let (k, v) = env.entry("OLLAMA_HOST").unwrap();
-        assert_eq!(v.as_str(), Some("0.0.0.0"));
-        assert_eq!((k.pos.line, k.pos.col, v.pos.col), (4, 5, 17));
-        assert_eq!(env.get("B").unwrap().as_str(), Some("two words"));
-        let args = n.get("args").unwrap().items();
-        assert_eq!(args[1].as_str(), Some("--port"));
-        assert_eq!(args[1].pos.col, 16);
-    }
-
-    #[test]
     fn continuation_lines_keep_exact_positions() {
-        let n = dockerfile("FROM x\nENV A=1 \\\n    GRADIO_SHARE=True\n").unwrap();
+        let n =
+            super::super::dockerfile::parse("FROM x\nENV A=1 \\\n    GRADIO_SHARE=True\n").unwrap();
         let (k, v) = n.get("env").unwrap().entry("GRADIO_SHARE").unwrap();
         assert_eq!((k.pos.line, k.pos.col), (3, 5));
         assert_eq!((v.pos.line, v.pos.col), (3, 18));

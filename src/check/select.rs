@@ -18,6 +18,9 @@ pub enum Filter {
     Eq(FieldRef, String),
     Ne(FieldRef, String),
     Matches(FieldRef, Regex),
+    NotMatches(FieldRef, Regex),
+    /// `a && b`: every condition holds.
+    And(Vec<Filter>),
 }
 
 #[derive(Clone, Debug)]
@@ -79,11 +82,18 @@ fn quoted(chars: &[char], i: &mut usize) -> Result<String, String> {
 }
 
 fn parse_filter(body: &str) -> Result<Filter, String> {
-    let (lhs, op, rhs) = ["=~", "==", "!="]
+    if body.contains("&&") {
+        return body
+            .split("&&")
+            .map(|part| parse_filter(part.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Filter::And);
+    }
+    let (lhs, op, rhs) = ["=~", "!~", "==", "!="]
         .iter()
         .find_map(|op| body.split_once(op).map(|(l, r)| (l.trim(), *op, r.trim())))
         .ok_or_else(|| {
-            format!("filter `[?{body}]` needs `==`, `!=` or `=~`, e.g. [?name == \"server\"]")
+            format!("filter `[?{body}]` needs `==`, `!=`, `=~` or `!~`, e.g. [?name == \"server\"]")
         })?;
     let field = if lhs == "@key" {
         FieldRef::Key
@@ -108,6 +118,10 @@ fn parse_filter(body: &str) -> Result<Filter, String> {
     Ok(match op {
         "==" => Filter::Eq(field, value),
         "!=" => Filter::Ne(field, value),
+        "!~" => Filter::NotMatches(
+            field,
+            Regex::new(&value).map_err(|e| format!("filter regex is invalid: {e}"))?,
+        ),
         _ => Filter::Matches(
             field,
             Regex::new(&value).map_err(|e| format!("filter regex is invalid: {e}"))?,
@@ -249,6 +263,8 @@ fn keep(filter: &Filter, item: &Node, key: Option<&str>) -> bool {
         Filter::Eq(f, v) => field(item, f, key) == Some(v.as_str()),
         Filter::Ne(f, v) => field(item, f, key) != Some(v.as_str()),
         Filter::Matches(f, re) => field(item, f, key).is_some_and(|s| re.is_match(s)),
+        Filter::NotMatches(f, re) => field(item, f, key).is_some_and(|s| !re.is_match(s)),
+        Filter::And(all) => all.iter().all(|f| keep(f, item, key)),
     }
 }
 
@@ -360,6 +376,9 @@ mod tests {
         let h = sel("env[?@key =~ \"_TOKEN$\"]").resolve(doc);
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].path, "env.HF_TOKEN");
+        let h = sel("env[?@key =~ \"^P\" && @key !~ \"TOKEN\"]").resolve(doc);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].path, "env.PORT");
         assert_eq!(sel("**.image").resolve(doc).len(), 2);
         assert_eq!(
             sel("containers[1].name").resolve(doc)[0].node.as_str(),

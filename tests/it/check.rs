@@ -1,6 +1,7 @@
 //! `modelsec check`, `rules` and `threats` through the built binary.
 
 use crate::common::{code, make_model, run, stderr, stdout, xml_count};
+use assert_cmd::cargo::cargo_bin_cmd;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -92,7 +93,7 @@ fn junit_report_for_ci() {
     assert_eq!(code(&o), 1);
     let xml = std::fs::read_to_string(&out).unwrap();
     let failures = xml_count(&xml, "failures");
-    assert_eq!(failures, 44, "one <failure> per failing finding");
+    assert_eq!(failures, 45, "one <failure> per failing finding");
     assert!(xml.contains("name=\"torchserve/management-api-exposed\""));
     assert_eq!(xml.matches("<failure ").count(), failures);
 }
@@ -632,4 +633,188 @@ fn sarif_fingerprints_survive_moved_lines() {
     let (b, line_b) = fp(&format!("# local development stack\n\n{DEV_COMPOSE}"));
     assert_eq!(a, b);
     assert_eq!(line_b.as_u64().unwrap(), line_a.as_u64().unwrap() + 2);
+}
+
+/// Issue 19: one synthetic fixture per real-world pattern (tests/fixtures/check/field/), each
+/// finding at the line that enables the risk, and what must not be reported.
+#[test]
+fn field_patterns_are_modelled_as_they_run() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check/field");
+    let o = run(&dir, &["check", ".", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let has = |path: &str, line: u64, rule: &str| {
+        v["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule_id"] == rule && f["location"]["path"] == path && f["location"]["line"] == line
+        })
+    };
+    let any = |path: &str, rule: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == rule && f["location"]["path"] == path)
+    };
+    let present = [
+        // A flow sequence spread over lines is valid YAML: the file is read, risks at the flag.
+        (
+            "flow-over-lines.yaml",
+            15,
+            "huggingface/remote-code-unpinned",
+        ),
+        ("flow-over-lines.yaml", 15, "vllm/no-api-key"),
+        ("flow-over-lines.yaml", 9, "k8s/host-namespaces"),
+        // Helm values: literal secrets still reported (a `{{ }}` in a comment is no template).
+        ("values.yaml", 6, "secrets/plaintext"),
+        ("values.yaml", 10, "secrets/plaintext"),
+        ("values.yaml", 1, "helm/values-not-evaluated"),
+        // KServe: published unless cluster-local; predictor args reach TorchServe's rules; a
+        // runtime from another document without securityContext still runs as root.
+        ("kserve.yaml", 3, "kserve/exposed-without-auth"),
+        ("kserve.yaml", 19, "torchserve/token-auth-disabled"),
+        ("kserve.yaml", 19, "torchserve/model-api-enabled"),
+        ("kserve.yaml", 39, "k8s/run-as-root"),
+        ("kserve.yaml", 27, "k8s/run-as-root"),
+        // Compose: exposure by image, variables with defaults resolved, unknown ones judged.
+        (
+            "docker-compose.yml",
+            8,
+            "exposure/port-published-all-interfaces",
+        ),
+        (
+            "docker-compose.yml",
+            15,
+            "exposure/port-published-all-interfaces",
+        ),
+        ("docker-compose.yml", 18, "mlflow/server-without-auth"),
+        // Every secret, none of the placeholders or flags.
+        ("docker-compose.yml", 26, "secrets/plaintext"),
+        ("docker-compose.yml", 27, "secrets/plaintext"),
+        ("docker-compose.yml", 28, "secrets/plaintext"),
+        // Dockerfile: the unpinned image at its own FROM, USER $UID resolving to root.
+        ("Dockerfile", 4, "supply-chain/image-not-pinned"),
+        ("Dockerfile", 9, "docker/run-as-root"),
+        // LeaderWorkerSet containers, llama.cpp RPC, Secret manifests.
+        ("lws.yaml", 12, "vllm/no-api-key"),
+        ("lws.yaml", 10, "k8s/run-as-root"),
+        ("lws.yaml", 19, "llamacpp/rpc-server-exposed"),
+        ("lws.yaml", 26, "secrets/plaintext"),
+        ("lws.yaml", 30, "secrets/plaintext"),
+        // KubeRay: a custom head Service, the injected dashboard host.
+        ("ray.yaml", 8, "ray/head-service-exposed"),
+        ("ray.yaml", 12, "ray/dashboard-all-interfaces"),
+    ];
+    for (path, line, rule) in present {
+        assert!(
+            has(path, line, rule),
+            "missing {rule} at {path}:{line}:\n{v:#}"
+        );
+    }
+    let secrets = |path: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule_id"] == "secrets/plaintext" && f["location"]["path"] == path)
+            .count()
+    };
+    assert_eq!(
+        secrets("docker-compose.yml"),
+        3,
+        "placeholders and flags are not secrets"
+    );
+    assert_eq!(
+        secrets("values.yaml"),
+        2,
+        "existingSecretKey names a key, changeme is a placeholder"
+    );
+    assert_eq!(
+        secrets("lws.yaml"),
+        2,
+        "AWS_ACCESS_KEY_ID is not the secret half"
+    );
+    // Not there: built-in runtime security, webhook limits, ports of non-model servers, an
+    // image whose entrypoint was replaced, a parse error.
+    for (path, rule) in [
+        ("kserve.yaml", "k8s/no-resource-limits"),
+        ("flow-over-lines.yaml", "check/parse-error"),
+        ("values.yaml", "check/parse-error"),
+        ("Dockerfile", "vllm/no-api-key"),
+    ] {
+        assert!(!any(path, rule), "unexpected {rule} in {path}");
+    }
+    assert!(
+        !has("kserve.yaml", 6, "k8s/run-as-root"),
+        "sklearn runtime runs as non-root"
+    );
+    assert!(!has("kserve.yaml", 6, "k8s/privilege-escalation"));
+    assert!(
+        !has(
+            "docker-compose.yml",
+            4,
+            "exposure/port-published-all-interfaces"
+        ),
+        "grafana"
+    );
+    assert!(
+        !has(
+            "docker-compose.yml",
+            12,
+            "exposure/port-published-all-interfaces"
+        ),
+        "LOCALAI_AUTH"
+    );
+    // Skipped kinds are listed, never silent.
+    let skipped = v["facts"]["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["what"].as_str().unwrap().contains("ModelServer")),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn rendered_manifests_on_stdin() {
+    let rendered = "---\n# Source: triton/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: triton}\nspec:\n  template:\n    spec:\n      containers:\n        - name: triton\n          image: nvcr.io/nvidia/tritonserver:25.01-py3\n          args: [\"tritonserver\", \"--model-repository=s3://b/m\", \"--model-control-mode=poll\"]\n";
+    let o = cargo_bin_cmd!("modelsec")
+        .args([
+            "check",
+            "-",
+            "--stdin-name",
+            "chart/rendered.yaml",
+            "--format",
+            "json",
+        ])
+        .write_stdin(rendered)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let f = findings(&v, "triton/dynamic-model-control");
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["location"]["path"], "chart/rendered.yaml");
+    assert_eq!(f[0]["location"]["line"], 12);
+}
+
+#[test]
+fn alias_bombs_are_parse_errors_not_aborts() {
+    let t = tempfile::tempdir().unwrap();
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let mut prev = "a".to_string();
+    for n in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+        bomb.push_str(&format!(
+            "{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+        prev = n.to_string();
+    }
+    std::fs::write(t.path().join("bomb.yaml"), &bomb).unwrap();
+    let o = run(t.path(), &["check", "bomb.yaml", "--format", "json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let f = findings(&v, "check/parse-error");
+    assert_eq!(f.len(), 1);
+    assert!(f[0]["message"].as_str().unwrap().contains("alias"), "{f:?}");
 }

@@ -69,3 +69,41 @@ proptest! {
         }
     }
 }
+
+/// Fragments of YAML structure (anchors, aliases, flow and block collections, merge keys).
+fn yaml_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("a: &a [x, y, z]\n".to_string()),
+        Just("b: &b [*a, *a, *a, *a]\n".to_string()),
+        Just("c: &c [*b, *b, *b, *b]\n".to_string()),
+        Just("d: [*c, *c, *c, *c, *c]\n".to_string()),
+        Just("m: &m {k: v}\nn:\n  <<: *m\n".to_string()),
+        Just("args: [\n  \"x\"\n]\n".to_string()),
+        Just("- item\n".to_string()),
+        Just("---\n".to_string()),
+        Just("s: |\n  text\n".to_string()),
+        "[ -~\n]{0,30}",
+    ];
+    prop::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The YAML reader returns documents or an error, never panics, and what aliases add stays
+    /// within the budget for the input's size.
+    #[test]
+    fn yaml_reader_is_total_and_bounded(text in yaml_text()) {
+        fn size(n: &check::doc::Node) -> usize {
+            1 + match &n.kind {
+                check::doc::Kind::Seq(items) => items.iter().map(size).sum(),
+                check::doc::Kind::Map(entries) => entries.iter().map(|(_, v)| 1 + size(v)).sum(),
+                _ => 0,
+            }
+        }
+        if let Ok(docs) = check::yaml::parse(&text) {
+            let total: usize = docs.iter().map(size).sum();
+            prop_assert!(total <= 2 * text.len() + check::yaml::alias_budget(text.len()) + 16);
+        }
+    }
+}

@@ -9,9 +9,17 @@ use std::path::PathBuf;
 /// Arguments of `modelsec check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Config files or directories (walked recursively).
+    /// Config files or directories (walked recursively); `-` reads rendered manifests from
+    /// standard input (helm template … | modelsec check -).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// The file name findings on standard input are reported under (it also decides the format).
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    pub stdin_name: String,
+    /// KServe version whose built-in ServingRuntimes and webhook defaults are assumed
+    /// (their securityContext arrived in 0.14).
+    #[arg(long, value_name = "VERSION", default_value = "0.15", value_parser = kserve_version)]
+    pub kserve_version: [u64; 2],
     /// Extra policy file, or a directory of *.toml policies; repeatable.
     #[arg(long, value_name = "FILE_OR_DIR")]
     pub policy: Vec<PathBuf>,
@@ -36,10 +44,49 @@ pub struct CheckArgs {
     pub junit: Option<PathBuf>,
 }
 
+fn kserve_version(v: &str) -> Result<[u64; 2], String> {
+    check::model::parse_kserve_version(v)
+        .ok_or_else(|| format!("`{v}` is not a version such as 0.15"))
+}
+
+/// Standard input, capped like any config file.
+fn read_stdin() -> Result<String> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .take(check::MAX_FILE + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > check::MAX_FILE {
+        anyhow::bail!(
+            "standard input is over the 16 MiB limit for a config file; split the rendered output"
+        );
+    }
+    String::from_utf8(buf).map_err(|e| {
+        anyhow::anyhow!(
+            "standard input is not UTF-8 (invalid byte at offset {}); it was not checked",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 pub fn run(a: CheckArgs) -> Result<ExitStatus> {
     let set = PolicySet::load(&a.policy)?;
+    let dash = std::path::Path::new("-");
+    let stdin = if a.paths.iter().any(|p| p == dash) {
+        let text = read_stdin()?;
+        Some((
+            a.stdin_name.clone(),
+            text.strip_prefix('\u{feff}')
+                .map(str::to_string)
+                .unwrap_or(text),
+        ))
+    } else {
+        None
+    };
     let opts = check::CheckOptions {
-        paths: a.paths,
+        paths: a.paths.into_iter().filter(|p| p != dash).collect(),
+        stdin,
+        kserve_version: a.kserve_version,
         min_severity: a.min_severity,
         inline_suppressions: !a.no_inline_suppressions,
         suppressions: check::load_suppressions(a.config.as_deref())?,

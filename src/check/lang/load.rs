@@ -1,36 +1,8 @@
-//! The policy language: `[[rule]]` tables in TOML, validated with every error pointing at
-//! file:line:column, compiled to [`Rule`]s the engine evaluates.
-//!
-//! ```toml
-//! [[rule]]
-//! id          = "ollama/host-all-interfaces"        # stable, <product>/<kebab-case>
-//! title       = "Ollama listens on every interface"
-//! severity    = "high"                              # info | low | medium | high | critical
-//! target      = "container"                         # or a list; see model.rs for targets
-//! message     = "OLLAMA_HOST is {value}: …"        # {value} {path} {resource}
-//! remediation = "Leave OLLAMA_HOST unset …"
-//! when  = { path = "program", op = "equals", value = "ollama" }    # precondition (optional)
-//! fail_when = { path = "env.OLLAMA_HOST", op = "bind_all", default = "127.0.0.1:11434" }
-//! escalate = { internet = "critical" }             # severity by threat-model exposure
-//! refs = { ncsc = ["…"], atlas = ["AML.T0040"], owasp = ["LLM10:2025"], cwe = [], cve = [], docs = "https://…" }
-//!
-//! [[rule.raise]]                                   # conditional severity
-//! severity = "critical"
-//! when = { path = "ports[*]", op = "regex", value = "^11434:" }
-//!
-//! [[rule.test]]                                    # inline cases, run by `modelsec rules --test`
-//! expect = "fail"
-//! file   = "Dockerfile"
-//! input  = "FROM ollama/ollama\nENV OLLAMA_HOST=0.0.0.0\n"
-//! ```
-//!
-//! A condition is `{ all = [...] }`, `{ any = [...] }`, `{ not = {...} }` or a leaf
-//! `{ path, op, value?, default?, quantifier? }`; `path` may be a list of alternatives (the first
-//! one present is used). A rule states either `check`, the compliant condition, or `fail_when`,
-//! the violation: a subject fails when its target matches, `when` holds, and `check` does not
-//! (or `fail_when` does).
+//! Loading and validating policy files (every problem collected, pointed at its key).
 
-use super::select::{Hit, Selector};
+use super::values::{quantity, version};
+use super::{Cond, Exposure, Leaf, OPS, Op, Quantifier, Rule, TARGETS, TestCase};
+use crate::check::select::Selector;
 use crate::report::Severity;
 use regex::Regex;
 use serde::Deserialize;
@@ -69,6 +41,10 @@ struct RuleRaw {
     refs: Spanned<RefsRaw>,
     #[serde(default)]
     test: Vec<Spanned<TestRaw>>,
+    #[serde(default)]
+    report: Option<Spanned<String>>,
+    #[serde(default)]
+    anchor: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -114,483 +90,6 @@ struct CondRaw {
     value: Option<Spanned<toml::Value>>,
     default: Option<Spanned<toml::Value>>,
     quantifier: Option<Spanned<String>>,
-}
-
-// ---------------------------------------------------------------------------------------------
-// The compiled form.
-
-/// Every target a rule may name, besides `k8s:<Kind>`.
-pub const TARGETS: &[&str] = &[
-    "container",
-    "pod",
-    "compose",
-    "yaml",
-    "json",
-    "toml",
-    "properties",
-    "ini",
-    "systemd",
-    "torchserve",
-    "jupyter",
-    "requirements",
-];
-
-/// Where a deployment can be reached from: a threat model's exposure, by which rules escalate
-/// their severity.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Exposure {
-    /// Reachable from the internet.
-    Internet,
-    /// Reachable inside the organisation's network.
-    Internal,
-    /// Reachable from the host only.
-    Local,
-}
-
-impl Exposure {
-    /// Every exposure.
-    pub const ALL: [Exposure; 3] = [Exposure::Internet, Exposure::Internal, Exposure::Local];
-
-    /// The lowercase name, as policies and threat models write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Exposure::Internet => "internet",
-            Exposure::Internal => "internal",
-            Exposure::Local => "local",
-        }
-    }
-
-    /// The exposure with this lowercase name.
-    pub fn parse(name: &str) -> Option<Exposure> {
-        Exposure::ALL.into_iter().find(|e| e.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for Exposure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Clone, Debug)]
-pub enum Op {
-    Equals(String),
-    NotEquals(String),
-    In(Vec<String>),
-    NotIn(Vec<String>),
-    Regex(Regex),
-    NotRegex(Regex),
-    Exists,
-    Absent,
-    Truthy,
-    Falsy,
-    Gt(f64),
-    Gte(f64),
-    Lt(f64),
-    Lte(f64),
-    Contains(String),
-    NotContains(String),
-    VersionLt(Vec<u64>),
-    VersionGte(Vec<u64>),
-    AllowsBelow(Vec<u64>),
-    BindAll,
-    IsCommit,
-    Empty,
-}
-
-/// The operators, with whether they take a `value` and a one-line meaning (for docs/errors).
-pub const OPS: &[(&str, bool, &str)] = &[
-    ("equals", true, "the text equals the value"),
-    ("not_equals", true, "the text differs from the value"),
-    ("in", true, "the text is one of a list"),
-    ("not_in", true, "the text is none of a list"),
-    ("regex", true, "the text matches a regular expression"),
-    (
-        "not_regex",
-        true,
-        "the text does not match a regular expression",
-    ),
-    ("exists", false, "the key is present"),
-    ("absent", false, "the key is not present"),
-    ("truthy", false, "1, true, yes, on, y (any case)"),
-    ("falsy", false, "0, false, no, off, n (any case)"),
-    (
-        "gt",
-        true,
-        "a number or Kubernetes quantity (500m, 4Gi) greater than the value",
-    ),
-    ("gte", true, "… greater than or equal"),
-    ("lt", true, "… less than"),
-    ("lte", true, "… less than or equal"),
-    (
-        "contains",
-        true,
-        "a list holds the value, or a text contains it",
-    ),
-    ("not_contains", true, "neither"),
-    (
-        "version_lt",
-        true,
-        "a version (1.2.3, v1.2) older than the value",
-    ),
-    ("version_gte", true, "a version at least the value"),
-    (
-        "allows_below",
-        true,
-        "a requirement specifier (>=2.0,<3) admits a version older than the value",
-    ),
-    (
-        "bind_all",
-        false,
-        "an address binds every interface (0.0.0.0, ::, *, empty host) or a public IP",
-    ),
-    ("is_commit", false, "a 40-hex-digit commit hash"),
-    ("empty", false, "an empty text, null or empty collection"),
-];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Quantifier {
-    Any,
-    All,
-}
-
-#[derive(Clone, Debug)]
-pub struct Leaf {
-    pub paths: Vec<Selector>,
-    pub op: Op,
-    pub default: Option<String>,
-    pub quantifier: Quantifier,
-}
-
-#[derive(Clone, Debug)]
-pub enum Cond {
-    All(Vec<Cond>),
-    Any(Vec<Cond>),
-    Not(Box<Cond>),
-    Leaf(Box<Leaf>),
-}
-
-/// An inline test case.
-#[derive(Clone, Debug)]
-pub struct TestCase {
-    pub expect_fail: bool,
-    pub file: String,
-    pub input: String,
-    /// Where it was written (`file:line`).
-    pub origin: String,
-}
-
-/// A compiled rule.
-#[derive(Clone, Debug)]
-pub struct Rule {
-    pub id: String,
-    pub title: String,
-    pub severity: Severity,
-    pub targets: Vec<String>,
-    pub message: String,
-    pub remediation: String,
-    pub when: Option<Cond>,
-    pub check: Cond,
-    pub raise: Vec<(Severity, Cond)>,
-    pub escalate: Vec<(Exposure, Severity)>,
-    pub refs: RefsRaw,
-    pub tests: Vec<TestCase>,
-    /// The policy file it came from (`builtin:…` for embedded ones).
-    pub source: String,
-}
-
-impl Rule {
-    pub fn applies_to(&self, target: &str) -> bool {
-        self.targets.iter().any(|t| t == target)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Evaluation.
-
-/// What decided a leaf: the path and value a finding should name and point at.
-#[derive(Clone, Debug)]
-pub struct Evidence {
-    pub path: String,
-    pub value: Option<String>,
-    pub at: super::doc::Pos,
-    pub defaulted: bool,
-}
-
-pub fn truthy(s: &str) -> bool {
-    matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "yes" | "on" | "y"
-    )
-}
-
-fn falsy(s: &str) -> bool {
-    matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "0" | "false" | "no" | "off" | "n"
-    )
-}
-
-/// A number or Kubernetes quantity (`500m`, `4Gi`, `1e3`, `2k`).
-pub fn quantity(s: &str) -> Option<f64> {
-    let s = s.trim();
-    const SUFFIXES: &[(&str, f64)] = &[
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("Pi", 1125899906842624.0),
-        ("m", 0.001),
-        ("k", 1e3),
-        ("K", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-    ];
-    for (suf, mul) in SUFFIXES {
-        if let Some(num) = s.strip_suffix(suf)
-            && let Ok(v) = num.parse::<f64>()
-        {
-            return Some(v * mul);
-        }
-    }
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
-}
-
-/// `v1.2.3`, `2.6.0rc1`, `0.8.1-gpu` → `[1, 2, 3]` / `[2, 6, 0]` / `[0, 8, 1]`.
-pub fn version(s: &str) -> Option<Vec<u64>> {
-    let s = s.trim().trim_start_matches(['v', 'V']);
-    let mut out = Vec::new();
-    for part in s.split('.') {
-        let digits: String = part.chars().take_while(|c| c.is_ascii_digit()).collect();
-        if digits.is_empty() {
-            break;
-        }
-        out.push(digits.parse().ok()?);
-        if digits.len() != part.len() {
-            break;
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-fn vcmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    let n = a.len().max(b.len());
-    (0..n)
-        .map(|i| a.get(i).unwrap_or(&0).cmp(b.get(i).unwrap_or(&0)))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
-}
-
-/// Does a PEP 440 specifier admit some version older than `floor`? Only lower bounds matter:
-/// `>=`, `>`, `==`, `~=`, `===`. No lower bound admits everything.
-pub fn allows_below(spec: &str, floor: &[u64]) -> bool {
-    let mut lower: Option<Vec<u64>> = None;
-    for clause in spec.split(',') {
-        let c = clause.trim();
-        let (op, v) = ["===", "==", ">=", "~=", "<=", "!=", ">", "<"]
-            .iter()
-            .find_map(|op| c.strip_prefix(op).map(|v| (*op, v.trim())))
-            .unwrap_or(("", c));
-        if matches!(op, "==" | "===" | ">=" | ">" | "~=") {
-            let Some(ver) = version(v.trim_end_matches(".*")) else {
-                continue;
-            };
-            if lower.as_ref().is_none_or(|l| vcmp(&ver, l).is_gt()) {
-                lower = Some(ver);
-            }
-        }
-    }
-    match lower {
-        None => true,
-        Some(l) => vcmp(&l, floor).is_lt(),
-    }
-}
-
-/// Does an address (`0.0.0.0`, `http://0.0.0.0:8081`, `[::]:80`, `:8000`, `*`) bind every
-/// interface or a public IP?
-pub fn binds_all(s: &str) -> bool {
-    let s = s.trim();
-    let s = s.split_once("://").map(|x| x.1).unwrap_or(s);
-    let s = s.split('/').next().unwrap_or(s);
-    let host = if let Some(rest) = s.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else if s.matches(':').count() > 1 {
-        s // bare IPv6
-    } else {
-        s.split(':').next().unwrap_or("")
-    };
-    match host {
-        "" | "0.0.0.0" | "::" | "*" | "0" => true,
-        h => match h.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(ip)) => {
-                ip.is_unspecified() || !(ip.is_loopback() || ip.is_private() || ip.is_link_local())
-            }
-            Ok(std::net::IpAddr::V6(ip)) => {
-                let seg = ip.segments()[0];
-                !(ip.is_loopback() || (seg & 0xfe00) == 0xfc00 || (seg & 0xffc0) == 0xfe80)
-            }
-            Err(_) => false,
-        },
-    }
-}
-
-fn scalar_test(op: &Op, s: &str) -> bool {
-    match op {
-        Op::Equals(v) => s == v,
-        Op::NotEquals(v) => s != v,
-        Op::In(vs) => vs.iter().any(|v| v == s),
-        Op::NotIn(vs) => !vs.iter().any(|v| v == s),
-        Op::Regex(re) => re.is_match(s),
-        Op::NotRegex(re) => !re.is_match(s),
-        Op::Exists => true,
-        Op::Absent => false,
-        Op::Truthy => truthy(s),
-        Op::Falsy => falsy(s),
-        Op::Gt(v) => quantity(s).is_some_and(|x| x > *v),
-        Op::Gte(v) => quantity(s).is_some_and(|x| x >= *v),
-        Op::Lt(v) => quantity(s).is_some_and(|x| x < *v),
-        Op::Lte(v) => quantity(s).is_some_and(|x| x <= *v),
-        Op::Contains(v) => s.contains(v.as_str()),
-        Op::NotContains(v) => !s.contains(v.as_str()),
-        Op::VersionLt(v) => version(s).is_some_and(|x| vcmp(&x, v).is_lt()),
-        Op::VersionGte(v) => version(s).is_some_and(|x| vcmp(&x, v).is_ge()),
-        Op::AllowsBelow(v) => allows_below(s, v),
-        Op::BindAll => binds_all(s),
-        Op::IsCommit => s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()),
-        Op::Empty => s.is_empty(),
-    }
-}
-
-fn node_test(op: &Op, n: &super::doc::Node) -> bool {
-    use super::doc::Kind;
-    match (&n.kind, op) {
-        (Kind::Scalar(s), _) => scalar_test(op, s),
-        (_, Op::Exists) => true,
-        (_, Op::Absent) => false,
-        (Kind::Null, Op::Empty) => true,
-        (Kind::Seq(items), Op::Empty) => items.is_empty(),
-        (Kind::Map(entries), Op::Empty) => entries.is_empty(),
-        (Kind::Seq(items), Op::Contains(v)) => items.iter().any(|i| i.as_str() == Some(v)),
-        (Kind::Seq(items), Op::NotContains(v)) => !items.iter().any(|i| i.as_str() == Some(v)),
-        (Kind::Null, Op::NotEquals(_) | Op::NotIn(_) | Op::NotRegex(_)) => true,
-        _ => false,
-    }
-}
-
-fn evidence(hit: &Hit<'_>) -> Evidence {
-    Evidence {
-        path: hit.path.clone(),
-        value: Some(hit.node.display()),
-        at: hit.at,
-        defaulted: false,
-    }
-}
-
-impl Leaf {
-    fn eval(&self, root: &super::doc::Node) -> (bool, Option<Evidence>) {
-        let mut hits = Vec::new();
-        for p in &self.paths {
-            hits = p.resolve(root);
-            if !hits.is_empty() {
-                break;
-            }
-        }
-        let first_path = self
-            .paths
-            .first()
-            .map(|p| p.text.clone())
-            .unwrap_or_default();
-        if hits.is_empty() {
-            return match &self.default {
-                Some(d) => (
-                    scalar_test(&self.op, d),
-                    Some(Evidence {
-                        path: first_path,
-                        value: Some(d.clone()),
-                        at: Default::default(),
-                        defaulted: true,
-                    }),
-                ),
-                None => (
-                    matches!(self.op, Op::Absent),
-                    Some(Evidence {
-                        path: first_path,
-                        value: None,
-                        at: Default::default(),
-                        defaulted: false,
-                    }),
-                ),
-            };
-        }
-        let results: Vec<bool> = hits.iter().map(|h| node_test(&self.op, h.node)).collect();
-        let holds = match self.quantifier {
-            Quantifier::Any => results.iter().any(|&r| r),
-            Quantifier::All => results.iter().all(|&r| r),
-        };
-        // Point at a hit that agrees with the outcome: the one that satisfied it, or the one
-        // that broke it.
-        let pick = results.iter().position(|&r| r == holds).unwrap_or(0);
-        (holds, Some(evidence(&hits[pick])))
-    }
-}
-
-impl Cond {
-    /// Whether the condition holds on `root`, and the evidence that decided it.
-    pub fn eval(&self, root: &super::doc::Node) -> (bool, Option<Evidence>) {
-        match self {
-            Cond::Leaf(l) => l.eval(root),
-            Cond::Not(c) => {
-                let (b, e) = c.eval(root);
-                (!b, e)
-            }
-            Cond::All(cs) => {
-                // When all hold, the first condition is the primary one (what a message names).
-                let mut first = None;
-                for c in cs {
-                    let (b, e) = c.eval(root);
-                    if !b {
-                        return (false, e);
-                    }
-                    first = first.or(e);
-                }
-                (true, first)
-            }
-            Cond::Any(cs) => {
-                let mut first: Option<Evidence> = None;
-                for c in cs {
-                    let (b, e) = c.eval(root);
-                    if b {
-                        return (true, e);
-                    }
-                    // Prefer evidence with a real position (a key that is present).
-                    let better = match (&first, &e) {
-                        (None, _) => true,
-                        (Some(f), Some(n)) => !f.at.known() && n.at.known(),
-                        _ => false,
-                    };
-                    if better {
-                        first = e;
-                    }
-                }
-                (false, first)
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,6 +327,8 @@ fn compile_cond(raw: &Spanned<CondRaw>, errors: &mut Errors, depth: usize) -> Co
         "allows_below" => Op::AllowsBelow(need_version(errors)),
         "bind_all" => Op::BindAll,
         "is_commit" => Op::IsCommit,
+        "secret" => Op::Secret,
+        "embedded_secret" => Op::EmbeddedSecret,
         _ => Op::Empty,
     };
     let default = c.default.as_ref().and_then(|d| {
@@ -906,7 +407,7 @@ pub fn load(name: &str, text: &str) -> Result<Vec<Rule>, PolicyError> {
             "a policy file holds [[rule]] tables",
         );
     }
-    let index = super::doc::LineIndex::new(text);
+    let index = crate::check::doc::LineIndex::new(text);
     let mut rules = Vec::new();
     let mut seen: Vec<(String, Range<usize>)> = Vec::new();
     for r in &raw.rule {
@@ -1075,8 +576,36 @@ pub fn load(name: &str, text: &str) -> Result<Vec<Rule>, PolicyError> {
                 origin: format!("{name}:{}", index.pos(t.span().start).line),
             });
         }
+        let each = match rr.report.as_ref().map(|r| r.get_ref().as_str()) {
+            None | Some("once") => false,
+            Some("each") => true,
+            Some(other) => {
+                let span = rr.report.as_ref().map(|r| r.span()).unwrap_or(r.span());
+                errors.push_note(
+                    span,
+                    format!("unknown report mode `{other}`"),
+                    "report = \"once\" (one finding per subject, the default) or \"each\" (one per offending value)",
+                );
+                false
+            }
+        };
+        let mut anchor = Vec::new();
+        if let Some(a) = &rr.anchor {
+            let texts = string_or_list(a.get_ref());
+            if texts.is_empty() {
+                errors.push(a.span(), "`anchor` must be a path or a list of paths");
+            }
+            for t in texts {
+                match Selector::parse(&t) {
+                    Ok(sel) => anchor.push(sel),
+                    Err(e) => errors.push(a.span(), format!("bad anchor path `{t}`: {e}")),
+                }
+            }
+        }
         rules.push(Rule {
             id,
+            each,
+            anchor,
             title: rr.title.get_ref().clone(),
             severity: sev,
             targets,
@@ -1101,6 +630,7 @@ pub fn load(name: &str, text: &str) -> Result<Vec<Rule>, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::lang::{allows_below, binds_all, quantity, version};
 
     const GOOD: &str = r#"
 [[rule]]
