@@ -508,6 +508,7 @@ pub fn evaluate(
                     help: Some(rule.remediation.trim().to_string()),
                     suppressed: None,
                     reproducer: None,
+                    subject: None,
                 };
                 found.push((finding, s.file, s.doc, s.resource.clone()));
             }

@@ -50,6 +50,8 @@ pub struct VerifyOptions {
     pub ignore: Vec<String>,
     /// Fail unless the signed statement records a clean modelsec scan.
     pub require_scan: bool,
+    /// With `require_scan`: the digest (`sha256:…`) of the allow-list that scan must have used.
+    pub scan_policy: Option<String>,
 }
 
 /// Largest bundle read (a manifest of a million files is about 150 MB); a hostile bundle must
@@ -418,6 +420,19 @@ pub fn verify(
                 "the signed statement has no `dev.modelsec.scan` annotation, so nothing says the model was scanned before it was signed",
             )),
             Some(Err(why)) => report.push(Finding::new(&rules::SCAN_MISSING, why)),
+            Some(Ok(a))
+                if a.verdict == super::ScanVerdict::Clean
+                    && opts.scan_policy.as_ref().is_some_and(|p| *p != a.policy) =>
+            {
+                report.push(Finding::new(
+                    &rules::SCAN_POLICY,
+                    format!(
+                        "the recorded scan used the allow-list `{}`, not the required `{}`",
+                        a.policy,
+                        opts.scan_policy.as_deref().unwrap_or_default()
+                    ),
+                ))
+            }
             Some(Ok(a)) if a.verdict == super::ScanVerdict::Clean => {}
             Some(Ok(a)) => report.push(Finding::new(
                 &rules::SCAN_NOT_CLEAN,

@@ -55,6 +55,7 @@ fn passes(model: &Path, bundle: &[u8], key: &signing::VerifyingKey) -> bool {
         signature: sig,
         ignore: vec![],
         require_scan: false,
+        scan_policy: None,
     };
     match signing::verify(&opts, key, &NoProgress) {
         Ok(report) => !report.failed(),
