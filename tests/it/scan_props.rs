@@ -108,15 +108,31 @@ proptest! {
 
 #[test]
 fn lzma_dictionary_size_is_capped() {
-    // Found by cargo-fuzz: an LZMA-alone header asking for a 4 GiB dictionary.
+    // An LZMA-alone header asking for a 1 GiB dictionary (an encoder's largest plausible size):
+    // liblzma's memory limit refuses it instead of allocating.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.pkl");
-    std::fs::write(&p, b"]Q\x84\xb5\xff\xff\xffN\x03\xec\xec\xec\xec\xec\xec]").unwrap();
+    std::fs::write(
+        &p,
+        b"\x5d\x00\x00\x00\x40\xff\xff\xff\xff\xff\xff\xff\xff\x00\x3f\x91\x45\x84\x68",
+    )
+    .unwrap();
     let r = scan::scan_file(&p, "m.pkl", dir.path(), policy());
     assert!(
         r.findings
             .iter()
             .any(|f| f.message.contains("memory limit")),
+        "{:?}",
+        r.findings
+    );
+    // Found by cargo-fuzz: a dictionary size no encoder writes (0xffffb584) is not LZMA; the
+    // bytes are read as the protocol-1 pickle they start like, and fail as one.
+    std::fs::write(&p, b"]Q\x84\xb5\xff\xff\xffN\x03\xec\xec\xec\xec\xec\xec]").unwrap();
+    let r = scan::scan_file(&p, "m.pkl", dir.path(), policy());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule_id == "scan/pickle-malformed"),
         "{:?}",
         r.findings
     );
