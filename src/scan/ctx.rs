@@ -242,6 +242,10 @@ pub(crate) struct Ctx<'p> {
     pub budget: Rc<Budget>,
     /// How many things (files, members, streams) were recognised and analysed so far.
     pub analysed: u32,
+    /// Side files (joblib `NDArrayWrapper`) already scanned for this file.
+    pub followed: std::collections::HashSet<String>,
+    /// Scanning a side file now (side files are not followed from side files).
+    pub following: bool,
 }
 
 /// Scan one file (see [`super::scan_file`]) with `limits`.
@@ -292,6 +296,8 @@ fn scan_file_unguarded(
         out: FileResult::default(),
         budget: Budget::new(limits, opened.as_ref().map_or(0, |(_, id)| id.size)),
         analysed: 0,
+        followed: Default::default(),
+        following: false,
     };
     match opened {
         Ok((f, before)) => {

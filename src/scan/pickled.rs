@@ -112,6 +112,11 @@ impl Ctx<'_> {
         for o in &s.outcomes {
             self.report_outcome(o, member);
         }
+        for o in &s.outcomes {
+            for f in &o.side_files {
+                self.side_file(f, member);
+            }
+        }
         if let Some(at) = s.trailing {
             self.add(&rules::TRAILING_DATA, member, Some(at), format!(
                 "data follows STOP at offset {at}; it was scanned as further pickles ({} pickle(s) in total)",
@@ -134,6 +139,28 @@ impl Ctx<'_> {
                 }));
             }
             self.push(finding, f.severity, member, Some(f.offset));
+        }
+    }
+
+    /// A file the pickle's loader loads from beside it (joblib < 0.10 `NDArrayWrapper`, with
+    /// `allow_pickle=True`): scanned as part of this file, as a `.npy`.
+    fn side_file(&mut self, name: &str, member: &Member) {
+        let child = member.child(&format!("(loads {name})"));
+        if member.0.is_some() || self.following {
+            return self.add(&rules::UNREADABLE, &child, None, format!("joblib loads the array file `{name}` named in this pickle from beside it; inside an archive that file cannot be found, so it was not scanned"));
+        }
+        if !self.followed.insert(name.to_string()) {
+            return;
+        }
+        let path = self.file_dir.join(name);
+        match crate::util::fs::open_regular(&path) {
+            Ok(f) => {
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                self.following = true;
+                self.blob(&Blob::whole(f, len), &child, name, 1);
+                self.following = false;
+            }
+            Err(e) => self.add(&rules::UNREADABLE, &child, None, format!("joblib loads the array file `{name}` named in this pickle (np.load with allow_pickle=True), but it could not be opened ({e}); that load was not scanned")),
         }
     }
 

@@ -204,16 +204,23 @@ fn word2vec_header(head: &[u8], ext: &str) -> Option<bool> {
     if rest.is_empty() {
         return None;
     }
-    // Text: the first row is a word and DIM numbers.
-    if let Some(end) = rest.iter().position(|&b| b == b'\n') {
-        if let Ok(row) = std::str::from_utf8(&rest[..end]) {
-            let mut f = row.split_ascii_whitespace();
-            let _word = f.next()?;
-            let nums: Vec<&str> = f.collect();
-            if nums.len() as u64 == dim && nums.iter().all(|n| n.parse::<f64>().is_ok()) {
-                return Some(false);
-            }
-        }
+    // Text: the first row is a word (any bytes: gensim writes what the corpus had) and DIM
+    // numbers; a row longer than the head window is judged on the numbers it shows.
+    let (row, whole) = match rest.iter().position(|&b| b == b'\n') {
+        Some(end) => (&rest[..end], true),
+        None => (rest, false),
+    };
+    let row = String::from_utf8_lossy(row);
+    let mut f = row.split_ascii_whitespace();
+    f.next()?;
+    let nums: Vec<&str> = f.collect();
+    let shown = if whole { nums.len() } else { nums.len().saturating_sub(1) };
+    let parse = nums[..shown].iter().all(|n| n.parse::<f64>().is_ok());
+    if parse
+        && (whole && nums.len() as u64 == dim
+            || !whole && shown as u64 <= dim && shown >= 8.min(dim as usize))
+    {
+        return Some(false);
     }
     // Binary: a word (no space or newline), a space, then DIM*4 bytes of floats, which are
     // not all printable text.

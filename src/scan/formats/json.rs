@@ -369,4 +369,11 @@ mod tests {
                 .unwrap();
         assert_eq!(f.auto_map.len(), 2);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(t in ".{0,300}") {
+            let _ = walk(t.as_bytes()); let _ = walk(&pythonic_to_strict(t.as_bytes()));
+        }
+    }
 }

@@ -111,31 +111,31 @@ fn tokenize(src: &str) -> Result<Vec<Tok>, String> {
                         break;
                     }
                     if d == b'\\' {
-                        let e = *b.get(j + 1).ok_or("a string ends in a backslash")?;
-                        j += 2;
+                        let Some(e) = src.get(j + 1..).and_then(|r| r.chars().next()) else {
+                            return Err("a string ends in a backslash".into());
+                        };
+                        j += 1 + e.len_utf8();
                         let before = value.len();
+                        let hex = |j: usize, n: usize| {
+                            src.get(j..j + n)
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .and_then(char::from_u32)
+                        };
                         match e {
-                            b'x' => {
-                                let h = src.get(j..j + 2).unwrap_or("");
-                                if let Some(ch) =
-                                    u32::from_str_radix(h, 16).ok().and_then(char::from_u32)
-                                {
-                                    value.push(ch);
-                                }
+                            'x' => {
+                                value.extend(hex(j, 2));
                                 j += 2;
                             }
-                            b'u' | b'U' => {
-                                let n = if e == b'u' { 4 } else { 8 };
-                                let h = src.get(j..j + n).unwrap_or("");
-                                if let Some(ch) =
-                                    u32::from_str_radix(h, 16).ok().and_then(char::from_u32)
-                                {
-                                    value.push(ch);
-                                }
-                                j += n;
+                            'u' => {
+                                value.extend(hex(j, 4));
+                                j += 4;
                             }
-                            b'0'..=b'7' => {
-                                let mut v = (e - b'0') as u32;
+                            'U' => {
+                                value.extend(hex(j, 8));
+                                j += 8;
+                            }
+                            '0'..='7' => {
+                                let mut v = e as u32 - '0' as u32;
                                 let mut k = 0;
                                 while k < 2 && b.get(j).is_some_and(|x| (b'0'..=b'7').contains(x)) {
                                     v = v * 8 + (b[j] - b'0') as u32;
@@ -144,17 +144,21 @@ fn tokenize(src: &str) -> Result<Vec<Tok>, String> {
                                 }
                                 value.extend(char::from_u32(v));
                             }
-                            b'N' => {
+                            'N' => {
                                 // \N{LOW LINE} and friends: keep the name, it is judged below.
                                 let end = src[j..].find('}').map_or(src.len(), |e| j + e + 1);
                                 value.push_str(src.get(j..end).unwrap_or(""));
                                 j = end;
                             }
-                            b'n' => value.push('\n'),
-                            b't' => value.push('\t'),
-                            other => value.push(other as char),
+                            'n' => value.push('\n'),
+                            't' => value.push('\t'),
+                            other => value.push(other),
                         }
-                        hidden |= e != b'_' && value[before..].contains('_');
+                        j = j.min(b.len());
+                        while !src.is_char_boundary(j) {
+                            j += 1;
+                        }
+                        hidden |= e != '_' && value[before..].contains('_');
                         continue;
                     }
                     let ch = src[j..].chars().next().unwrap_or('\u{fffd}');
@@ -251,7 +255,7 @@ fn find_close(s: &str, close: &str) -> Option<usize> {
                 }
             }
             None => {
-                if s[i..].starts_with(close) {
+                if b[i..].starts_with(close.as_bytes()) {
                     return Some(i);
                 }
                 if (b[i] == b'\'' || b[i] == b'"') && close != "#}" {
@@ -518,5 +522,21 @@ mod tests {
         assert!(analyse("{{ 'unclosed }}").is_err());
         assert!(analyse("{% if x %}").unwrap().is_empty());
         assert!(analyse("{{ x ").is_err());
+    }
+
+    #[test]
+    fn multi_byte_text_and_escapes_are_handled() {
+        // llama.cpp's templates have comments like `{# ƛƬ Default setup #}`.
+        assert!(analyse("{# ƛƬ Default setup #}{{ 'ƛ\\ƛ' }}{{ x }}").unwrap().is_empty());
+        assert!(analyse("{{ '\\").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_analyser_never_panics(t in ".{0,200}") {
+            let _ = analyse(&t);
+            let _ = analyse(&format!("{{{{ {t} }}}}"));
+            let _ = analyse(&format!("{{% {t} %}}"));
+        }
     }
 }

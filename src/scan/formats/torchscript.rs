@@ -257,4 +257,11 @@ mod tests {
             ]
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(t in ".{0,300}") {
+            let _ = analyse(&t);
+        }
+    }
 }

@@ -159,15 +159,16 @@ pub(crate) fn scan_ggml(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member) {
     }
 }
 
-/// Tokenizer vocabularies and merges: UTF-8 text (data). Anything else is not one.
+/// Tokenizer vocabularies and merges: text (data), lines of tokens and counts. Tokens are
+/// whatever bytes the corpus had (not always valid UTF-8), but a vocabulary has no NUL and
+/// hardly any control characters. Anything else is not one.
 pub(crate) fn scan_vocab(ctx: &mut Ctx<'_>, blob: &Blob) {
     let head = blob.read_at(0, 1 << 16).unwrap_or_default();
-    let text = match std::str::from_utf8(&head) {
-        Ok(_) => true,
-        // A multi-byte character cut by the 64 KiB window is still text.
-        Err(e) => e.error_len().is_none() && e.valid_up_to() + 4 > head.len(),
-    };
-    if text && !head.contains(&0) {
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+        .count();
+    if !head.is_empty() && !head.contains(&0) && control * 100 <= head.len() {
         ctx.mark("tokenizer-vocab");
     }
 }

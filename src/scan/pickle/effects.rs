@@ -134,6 +134,9 @@ impl Machine<'_> {
                 if class.module == "joblib.numpy_pickle" && class.name == "NumpyArrayWrapper" {
                     self.joblib_array(state, at, inp)?;
                 }
+                if let Some(w) = super::machine::joblib_wrapper(&class.module, &class.name) {
+                    self.joblib_side_file(&class, w, state, at);
+                }
             }
             V::Unknown => {}
             other => self.find_once(
@@ -199,6 +202,48 @@ impl Machine<'_> {
                         "BUILD sets `{key}` of a `{class}` to {what}; the allow-list permits this class only with `{key}` {allowed}: {}",
                         rule.why
                     ),
+                );
+            }
+        }
+    }
+
+    /// A joblib < 0.10 wrapper's BUILD: joblib then loads `<pickle dir>/<filename>`. A plain
+    /// file name is a file beside the pickle (recorded, so the scan reads it as the loader
+    /// would); anything else is a path the pickle chooses.
+    fn joblib_side_file(
+        &mut self,
+        class: &super::value::Global,
+        w: super::machine::Wrapper,
+        state: &V,
+        at: u64,
+    ) {
+        let full = class.full();
+        match dict_get(state, "filename") {
+            Some(V::Str(f))
+                if !f.is_empty()
+                    && !f.contains(['/', '\\'])
+                    && f.as_ref() != ".."
+                    && f.as_ref() != "." =>
+            {
+                if w == super::machine::Wrapper::Nd && self.out.side_files.len() < 1024 {
+                    self.out.side_files.push(f.to_string());
+                }
+            }
+            other => {
+                let what = match other {
+                    Some(V::Str(f)) => format!("the path `{f}`"),
+                    Some(v) => v.kind().to_string(),
+                    None => "no file name modelsec could see".to_string(),
+                };
+                let why = match self.policy.judge(&class.module, &class.name) {
+                    super::super::allowlist::Verdict::Dangerous(why) => why,
+                    _ => String::new(),
+                };
+                self.find_once(
+                    &rules::DANGEROUS_GLOBAL,
+                    &format!("wrapper:{full}"),
+                    at,
+                    format!("BUILD of a `{full}` names {what} as the file joblib loads next: {why}"),
                 );
             }
         }

@@ -151,6 +151,27 @@ const SPECIAL_ATTRS: &[&str] = &[
     "__aexit__",
 ];
 
+/// joblib < 0.10 array wrappers: joblib's unpickler calls their `read()` at BUILD, which loads
+/// the file named by the `filename` attribute from the pickle's directory:
+/// `NDArrayWrapper` with `np.load(…, allow_pickle=True)` (a second, pickle-capable load),
+/// `ZNDArrayWrapper` as zlib-compressed raw array bytes (data only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wrapper {
+    Nd,
+    Znd,
+}
+
+pub(super) fn joblib_wrapper(module: &str, name: &str) -> Option<Wrapper> {
+    if !matches!(module, "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle") {
+        return None;
+    }
+    match name {
+        "NDArrayWrapper" => Some(Wrapper::Nd),
+        "ZNDArrayWrapper" => Some(Wrapper::Znd),
+        _ => None,
+    }
+}
+
 /// Whether setting attribute `key` on an instance changes behaviour rather than data.
 pub(super) fn is_special_attr(key: &str) -> bool {
     SPECIAL_ATTRS.contains(&key)
@@ -270,7 +291,8 @@ impl<'p> Machine<'p> {
         }
         let verdict = match self.opts.loader {
             Loader::TorchScript => self.torchscript_verdict(&m, &n, offset),
-            Loader::Python => None,
+            // The wrappers are judged by the file their BUILD names (see `build`).
+            Loader::Python => joblib_wrapper(&m, &n).map(|_| Verdict::Allowed { call: true }),
         }
         .unwrap_or_else(|| self.policy.judge(&m, &n));
         self.verdicts.insert(key, verdict.clone());
@@ -318,6 +340,17 @@ impl<'p> Machine<'p> {
         match callee {
             V::Global(g) => {
                 self.called.insert((g.module.clone(), g.name.clone()));
+                if init
+                    && joblib_wrapper(&g.module, &g.name).is_some()
+                    && !matches!(&args, V::Tuple(t, _) if t.is_empty())
+                {
+                    let full = g.full();
+                    let why = match self.policy.judge(&g.module, &g.name) {
+                        Verdict::Dangerous(why) => why,
+                        _ => String::new(),
+                    };
+                    self.find_global(&rules::DANGEROUS_GLOBAL, offset, format!("{op} calls `{full}(…)` with arguments from the pickle, which choose the file it loads: {why}"), &g.module, &g.name);
+                }
                 if init
                     && matches!(g.verdict, Verdict::Allowed { call: true })
                     && !self.policy.init_allowed(&g.module, &g.name)

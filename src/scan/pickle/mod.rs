@@ -95,6 +95,9 @@ pub struct Outcome {
     pub imports: Vec<String>,
     /// TorchScript classes the pickle instantiates (`__torch__.…`), as qualified names.
     pub script_classes: Vec<String>,
+    /// Files beside the pickle that its loader loads too (joblib < 0.10 `NDArrayWrapper`:
+    /// `np.load(<dir>/<name>, allow_pickle=True)`), by plain file name.
+    pub side_files: Vec<String>,
     /// Opcodes executed.
     pub ops: u64,
     /// Value at STOP when it is a small integer (legacy torch counts and magic numbers).

@@ -283,3 +283,16 @@ fn the_deadline_stops_a_long_pickle() {
         s.end
     );
 }
+
+#[test]
+fn functools_partial_is_a_value_and_calling_one_is_still_a_call() {
+    // `functools.partial(int, base=2)`, protocol 4: building it calls nothing.
+    let (s, _) = scan(b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\tfunctools\x94\x8c\x07partial\x94\x93\x94\x8c\x08builtins\x94\x8c\x03int\x94\x93\x94\x85\x94R\x94(h\x06)}\x94\x8c\x04base\x94K\x02sNt\x94b.");
+    assert!(rules_of(&s).is_empty(), "{:?}", rules_of(&s));
+    // Calling a partial (REDUCE on the result of REDUCE) is a computed call.
+    let (s, _) = scan(b"\x80\x02cfunctools\npartial\ncbuiltins\nint\n\x85R)R.");
+    assert_eq!(rules_of(&s), ["scan/pickle-computed-call"]);
+    // And a partial around a dangerous function is labelled by its import.
+    let (s, _) = scan(b"\x80\x02cfunctools\npartial\ncposix\nsystem\n\x85R.");
+    assert_eq!(rules_of(&s), ["scan/pickle-dangerous-global"]);
+}
