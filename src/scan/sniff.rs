@@ -214,7 +214,11 @@ fn word2vec_header(head: &[u8], ext: &str) -> Option<bool> {
     let mut f = row.split_ascii_whitespace();
     f.next()?;
     let nums: Vec<&str> = f.collect();
-    let shown = if whole { nums.len() } else { nums.len().saturating_sub(1) };
+    let shown = if whole {
+        nums.len()
+    } else {
+        nums.len().saturating_sub(1)
+    };
     let parse = nums[..shown].iter().all(|n| n.parse::<f64>().is_ok());
     if parse
         && (whole && nums.len() as u64 == dim

@@ -395,7 +395,7 @@ fn chat_templates_in_tokenizer_configs_are_checked_issue_14_item_10() {
 /// A `.npy` file with header `dict` and `data`.
 fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut h = dict.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -413,22 +413,43 @@ fn joblib_wrappers_load_their_array_file_and_it_is_scanned_issue_14_item_8() {
     // joblib < 0.10: the pickle holds an NDArrayWrapper naming `model.pkl_01.npy`, which
     // joblib then loads with np.load(allow_pickle=True).
     let wrapper = |filename: &str| {
-        let mut p = b"\x80\x02cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81}(X\x08\x00\x00\x00filenameX".to_vec();
+        let mut p =
+            b"\x80\x02cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81}(X\x08\x00\x00\x00filenameX"
+                .to_vec();
         p.extend_from_slice(&(filename.len() as u32).to_le_bytes());
         p.extend_from_slice(filename.as_bytes());
-        p.extend_from_slice(b"X\x08\x00\x00\x00subclasscnumpy\nndarray\nX\x0a\x00\x00\x00allow_mmap\x89ub.");
+        p.extend_from_slice(
+            b"X\x08\x00\x00\x00subclasscnumpy\nndarray\nX\x0a\x00\x00\x00allow_mmap\x89ub.",
+        );
         p
     };
     write(d, "ok/model.pkl", &wrapper("model.pkl_01.npy"));
-    write(d, "ok/model.pkl_01.npy", &npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", &[0; 4]));
+    write(
+        d,
+        "ok/model.pkl_01.npy",
+        &npy(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
+            &[0; 4],
+        ),
+    );
     let (c, rules, v) = scan(d, "ok/model.pkl");
     assert_eq!((c, rules.len()), (0, 0), "{v}");
     // The array file is an object array whose pickle runs a command: found through the wrapper.
     write(d, "bad/model.pkl", &wrapper("model.pkl_01.npy"));
-    write(d, "bad/model.pkl_01.npy", &npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", EVIL));
+    write(
+        d,
+        "bad/model.pkl_01.npy",
+        &npy(
+            "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+            EVIL,
+        ),
+    );
     let (_, rules, v) = scan(d, "bad/model.pkl");
     assert_eq!(rules, ["scan/pickle-dangerous-global"]);
-    assert_eq!(v["findings"][0]["location"]["member"], "(loads model.pkl_01.npy)");
+    assert_eq!(
+        v["findings"][0]["location"]["member"],
+        "(loads model.pkl_01.npy)"
+    );
     // A path instead of a file name chooses what joblib loads: dangerous.
     write(d, "path/model.pkl", &wrapper("/tmp/x.npy"));
     let (_, rules, v) = scan(d, "path/model.pkl");

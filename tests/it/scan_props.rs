@@ -182,7 +182,9 @@ fn zip_of_random_members_never_panics() {
         z.finish();
         let r = scan::scan_file(&p, "z.pt", Path::new("."), policy());
         assert!(
-            !r.findings.iter().any(|f| f.message.contains("internal error")),
+            !r.findings
+                .iter()
+                .any(|f| f.message.contains("internal error")),
             "{:?}",
             r.findings
         );

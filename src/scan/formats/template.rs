@@ -366,10 +366,13 @@ pub(crate) fn analyse(t: &str) -> Result<Vec<Issue>, String> {
                         // `"%c"|format(95)` spells `_` without writing it.
                         if let Some(Tok::Str { value, .. }) =
                             prev.and(k.checked_sub(2).map(|p| &toks[p]))
+                            && value.contains("%c")
                         {
-                            if value.contains("%c") {
-                                add(Severity::Critical, "builds characters with `%c`|format, a way to spell dunder names".into());
-                            }
+                            add(
+                                Severity::Critical,
+                                "builds characters with `%c`|format, a way to spell dunder names"
+                                    .into(),
+                            );
                         }
                     }
                 }
@@ -527,7 +530,11 @@ mod tests {
     #[test]
     fn multi_byte_text_and_escapes_are_handled() {
         // llama.cpp's templates have comments like `{# ƛƬ Default setup #}`.
-        assert!(analyse("{# ƛƬ Default setup #}{{ 'ƛ\\ƛ' }}{{ x }}").unwrap().is_empty());
+        assert!(
+            analyse("{# ƛƬ Default setup #}{{ 'ƛ\\ƛ' }}{{ x }}")
+                .unwrap()
+                .is_empty()
+        );
         assert!(analyse("{{ '\\").is_err());
     }
 

@@ -141,10 +141,10 @@ fn attr_value_strings(v: &[u8], out: &mut Vec<String>) {
             // tensor.string_val
             (8, Val::Bytes(t)) => {
                 for (tf, tv) in fields(t).flatten() {
-                    if let (8, Val::Bytes(s)) = (tf, tv) {
-                        if out.len() < 64 {
-                            out.push(String::from_utf8_lossy(s).into_owned());
-                        }
+                    if let (8, Val::Bytes(s)) = (tf, tv)
+                        && out.len() < 64
+                    {
+                        out.push(String::from_utf8_lossy(s).into_owned());
                     }
                 }
             }

@@ -243,7 +243,9 @@ impl Machine<'_> {
                     &rules::DANGEROUS_GLOBAL,
                     &format!("wrapper:{full}"),
                     at,
-                    format!("BUILD of a `{full}` names {what} as the file joblib loads next: {why}"),
+                    format!(
+                        "BUILD of a `{full}` names {what} as the file joblib loads next: {why}"
+                    ),
                 );
             }
         }

@@ -162,7 +162,10 @@ pub(super) enum Wrapper {
 }
 
 pub(super) fn joblib_wrapper(module: &str, name: &str) -> Option<Wrapper> {
-    if !matches!(module, "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle") {
+    if !matches!(
+        module,
+        "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle"
+    ) {
         return None;
     }
     match name {
@@ -445,7 +448,7 @@ impl<'p> Machine<'p> {
                     "more than {MAX_STACK} values on the pickle stack"
                 )));
             }
-            if self.out.ops % DEADLINE_EVERY == 0
+            if self.out.ops.is_multiple_of(DEADLINE_EVERY)
                 && let Some(d) = self.opts.deadline
                 && Instant::now() >= d
             {
