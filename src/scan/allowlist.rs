@@ -350,14 +350,20 @@ impl Allowlist {
                         Some("remove the entry; if the model needs this global, it runs code when loaded".into()),
                     );
                 } else {
-                    self.allow.insert(
-                        (e.module.clone(), n.clone()),
-                        Allowed {
-                            call: e.call,
-                            init: e.init,
-                            state,
-                        },
-                    );
+                    let a = Allowed {
+                        call: e.call,
+                        init: e.init,
+                        state,
+                    };
+                    // scikit-learn 0.22 made its modules private (`sklearn.svm.classes` became
+                    // `sklearn.svm._classes`) and kept the old names as re-exports until 0.24:
+                    // pickles of older estimators name the old path of the same class.
+                    if origin == Origin::Builtin
+                        && let Some(old) = sklearn_public_path(&e.module)
+                    {
+                        self.allow.insert((old, n.clone()), a);
+                    }
+                    self.allow.insert((e.module.clone(), n.clone()), a);
                 }
             }
         }
@@ -428,6 +434,27 @@ impl Allowlist {
     }
 }
 
+/// `sklearn.svm._classes` → `sklearn.svm.classes` (the pre-0.22 path), for sklearn modules.
+fn sklearn_public_path(module: &str) -> Option<String> {
+    if !module.starts_with("sklearn.") {
+        return None;
+    }
+    let parts: Vec<&str> = module.split('.').collect();
+    if !parts
+        .iter()
+        .any(|p| p.starts_with('_') && !p.starts_with("__"))
+    {
+        return None;
+    }
+    Some(
+        parts
+            .iter()
+            .map(|p| p.strip_prefix('_').unwrap_or(p))
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
 fn bad_module(m: &str) -> Option<&'static str> {
     if m.is_empty() {
         Some("is empty")
@@ -496,6 +523,15 @@ mod tests {
                 "{n}"
             );
         }
+    }
+
+    #[test]
+    fn old_scikit_learn_paths_of_allowed_classes_are_allowed() {
+        let p = Allowlist::builtin();
+        let new = p.judge("sklearn.svm._classes", "LinearSVC");
+        assert_eq!(new, Verdict::Allowed { call: true });
+        assert_eq!(p.judge("sklearn.svm.classes", "LinearSVC"), new);
+        assert_eq!(p.judge("sklearn.svm.classes", "system"), Verdict::Unknown);
     }
 
     /// The built-in lists may carve exact, reviewed exceptions out of a dangerous module;

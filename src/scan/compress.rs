@@ -173,6 +173,15 @@ impl Ctx<'_> {
             self.frame_divergence(crossing, None, &child, super::pickle::Loader::Python);
             return;
         }
+        if codec == Codec::JoblibZlib {
+            // joblib < 0.10 writes two kinds of `ZF` file: the pickle, and the raw bytes of an
+            // array a ZNDArrayWrapper in that pickle reads back (data, never unpickled).
+            self.mark("joblib-zf-array");
+            if let Err(e) = io::copy(&mut lim, &mut io::sink()) {
+                self.decompress_error(&child, codec, &e);
+            }
+            return;
+        }
         // Anything else: decompress into a temporary file and scan that.
         let mut tmp = match tempfile::tempfile() {
             Ok(t) => t,

@@ -488,6 +488,15 @@ impl Ctx<'_> {
                 formats::template::scan_file(self, blob, member);
             }
             Kind::Vocab => formats::vectors::scan_vocab(self, blob),
+            // Data only: flax.serialization reads msgpack maps of arrays; TF.js shards are raw
+            // numbers the model.json manifest slices.
+            Kind::Msgpack => self.mark("flax-msgpack"),
+            // DyNet reads names, dimensions and numbers; nothing in the format is code.
+            Kind::Dynet => self.mark("dynet"),
+            // OpenVINO IR: a graph of standard operations (extensions are libraries the
+            // application loads), weights in the `.bin` beside it.
+            Kind::OpenVinoXml => self.mark("openvino"),
+            Kind::TfjsShard => self.mark("tfjs-weights"),
             Kind::Python => {
                 if member.0.is_some() {
                     self.add(
@@ -517,12 +526,32 @@ impl Ctx<'_> {
                         return;
                     }
                 }
+                if member.0.is_none() && self.is_openvino_weights(name) {
+                    self.mark("openvino-weights");
+                    return;
+                }
                 if sniff::model_ext(name) {
                     self.mark("unknown");
                     self.add(&rules::UNSUPPORTED, member, Some(0), format!("`{name}` has a model file name but its content is not a format modelsec recognises"));
                 }
             }
         }
+    }
+
+    /// `model.bin` beside an OpenVINO IR `model.xml`: raw weights the XML's layers slice.
+    fn is_openvino_weights(&self, name: &str) -> bool {
+        let Some(stem) = name.strip_suffix(".bin") else {
+            return false;
+        };
+        let xml = self.file_dir.join(format!("{stem}.xml"));
+        crate::util::fs::open_regular(&xml)
+            .ok()
+            .and_then(|f| {
+                let mut head = vec![0; 4096];
+                let n = std::io::Read::read(&mut &f, &mut head).ok()?;
+                Some(memchr::memmem::find(&head[..n], b"<net ").is_some())
+            })
+            .unwrap_or(false)
     }
 
     fn too_deep(&mut self, member: &Member, depth: u32, what: &str) -> bool {

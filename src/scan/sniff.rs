@@ -55,6 +55,14 @@ pub(crate) enum Kind {
     Template,
     /// Tokenizer vocabularies and merges (text).
     Vocab,
+    /// OpenVINO IR topology (`model.xml`, layers and their attributes).
+    OpenVinoXml,
+    /// DyNet parameter files (text: `#Parameter# name {dims} …` then the numbers).
+    Dynet,
+    /// Flax weights (`flax_model.msgpack`): a msgpack map of arrays.
+    Msgpack,
+    /// Weight shards of a TF.js model (`group1-shard1of2.bin`), raw numbers.
+    TfjsShard,
     Pickle,
     Python,
     Other,
@@ -131,6 +139,9 @@ pub(crate) fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
     if head.len() >= 68 && head[4..8] == [2, 0, 0, 0] && head[64..68] == [0xef, 0xbe, 0xad, 0xde] {
         return Kind::CoreMlWeights;
     }
+    if head.starts_with(b"#Parameter#") || head.starts_with(b"#LookupParameter#") {
+        return Kind::Dynet;
+    }
     if let Some(binary) = word2vec_header(head, ext) {
         return Kind::Word2Vec { binary };
     }
@@ -149,6 +160,15 @@ pub(crate) fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
         "json" => Kind::Json,
         "jinja" | "j2" | "jinja2" => Kind::Template,
         "vocab" => Kind::Vocab,
+        "xml" if memchr::memmem::find(head, b"<net ").is_some() => Kind::OpenVinoXml,
+        "msgpack"
+            if head
+                .first()
+                .is_some_and(|b| matches!(b, 0x80..=0x8f | 0xde | 0xdf)) =>
+        {
+            Kind::Msgpack
+        }
+        _ if is_tfjs_shard(base) => Kind::TfjsShard,
         "index" if base.contains("ckpt") || base.starts_with("variables") => Kind::TfIndex,
         "py" => Kind::Python,
         _ if is_tf_shard(base) => Kind::TfData,
@@ -160,6 +180,23 @@ pub(crate) fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
         }
         _ => Kind::Other,
     }
+}
+
+/// `group1-shard1of3` (`.bin`): a TF.js weight shard.
+fn is_tfjs_shard(base: &str) -> bool {
+    let stem = base.strip_suffix(".bin").unwrap_or(base);
+    let Some(rest) = stem.strip_prefix("group") else {
+        return false;
+    };
+    let Some((g, rest)) = rest.split_once("-shard") else {
+        return false;
+    };
+    let Some((a, b)) = rest.split_once("of") else {
+        return false;
+    };
+    [g, a, b]
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// `*.data-00000-of-00001`: a TensorFlow checkpoint shard.
@@ -424,5 +461,13 @@ mod tests {
         );
         assert_eq!(sniff(b"x", "model.data-00000-of-00002", 1), Kind::TfData);
         assert_eq!(sniff(b"x", "my.data-backup", 1), Kind::Other);
+        assert_eq!(
+            sniff(b"\x00\x01", "group1-shard2of3.bin", 2),
+            Kind::TfjsShard
+        );
+        assert_eq!(
+            sniff(b"\x82\xa6params", "flax_model.msgpack", 9),
+            Kind::Msgpack
+        );
     }
 }

@@ -458,3 +458,56 @@ fn joblib_wrappers_load_their_array_file_and_it_is_scanned_issue_14_item_8() {
     write(d, "gone/model.pkl", &wrapper("model.pkl_01.npy"));
     assert_eq!(scan(d, "gone/model.pkl").1, ["scan/unreadable"]);
 }
+
+#[test]
+fn weight_files_of_other_frameworks_are_data() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // Flax msgpack, TF.js shards, OpenVINO IR weights beside their XML, DyNet parameters.
+    write(d, "m/flax_model.msgpack", b"\x81\xa6params\x80");
+    write(
+        d,
+        "m/model.json",
+        br#"{"format": "layers-model", "weightsManifest": [{"paths": ["group1-shard1of1.bin"]}]}"#,
+    );
+    write(d, "m/group1-shard1of1.bin", &[7u8; 64]);
+    write(
+        d,
+        "m/ir.xml",
+        b"<?xml version=\"1.0\"?>\n<net name=\"m\" version=\"11\"><layers/></net>\n",
+    );
+    write(d, "m/ir.bin", &[9u8; 64]);
+    write(
+        d,
+        "m/tagger.model",
+        b"#Parameter# /W {2,2} 16 ZERO_GRAD\n0 0 0 0\n",
+    );
+    let (c, rules, v) = scan(d, "m");
+    assert_eq!((c, rules.len()), (0, 0), "{v}");
+    assert_eq!(v["facts"]["scanned"], 6, "{}", v["facts"]);
+    // A `.bin` that is none of these is not called clean.
+    write(d, "n/weights.bin", &[9u8; 64]);
+    assert_eq!(scan(d, "n").1, ["scan/unsupported-format"]);
+}
+
+#[test]
+fn joblib_zf_array_files_are_data_and_bundled_joblib_wrappers_are_read() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // The raw bytes of a ZNDArrayWrapper array, ZF-compressed (joblib < 0.10 `_01.npy.z`).
+    let raw = [0x63u8; 40]; // bytes that would be GLOBAL opcodes if read as a pickle
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&raw).unwrap();
+    let mut f = format!("ZF{:<19}", format!("{:#x}", raw.len())).into_bytes();
+    f.extend(z.finish().unwrap());
+    write(d, "a/model.pkl_01.npy.z", &f);
+    let (c, rules, v) = scan(d, "a/model.pkl_01.npy.z");
+    assert_eq!((c, rules.len()), (0, 0), "{v}");
+    // scikit-learn < 0.23 bundled joblib: its inline arrays are skipped like joblib's own.
+    let mut p = b"\x80\x04]csklearn.externals.joblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(X\x05\x00\x00\x00shapeK\x02\x85X\x05\x00\x00\x00dtypecnumpy\ndtype\n(X\x02\x00\x00\x00f8\x89\x88tRX\x05\x00\x00\x00orderX\x01\x00\x00\x00Cub".to_vec();
+    p.extend_from_slice(&[0x63; 16]);
+    p.extend_from_slice(b"a.");
+    write(d, "b/model.pkl", &p);
+    let (c, rules, v) = scan(d, "b/model.pkl");
+    assert_eq!((c, rules.len()), (0, 0), "{v}");
+}

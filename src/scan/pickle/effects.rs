@@ -131,7 +131,11 @@ impl Machine<'_> {
                 if let Some(rule) = self.policy.state_rule(&class.module, &class.name) {
                     self.check_state(&class.full(), rule, state, at);
                 }
-                if class.module == "joblib.numpy_pickle" && class.name == "NumpyArrayWrapper" {
+                if matches!(
+                    class.module.as_str(),
+                    "joblib.numpy_pickle" | "sklearn.externals.joblib.numpy_pickle"
+                ) && class.name == "NumpyArrayWrapper"
+                {
                     self.joblib_array(state, at, inp)?;
                 }
                 if let Some(w) = super::machine::joblib_wrapper(&class.module, &class.name) {
