@@ -527,7 +527,7 @@ def venv_bin(tool, exe):
 
 def tool_ids():
     ms = os.environ.get("MODELSEC") or os.path.join(ROOT, "target", "release", "modelsec")
-    profiles = ["--profile", "gensim", "--profile", "pandas", "--profile", "sklearn-crfsuite"]
+    profiles = ["--profile", "gensim", "--profile", "pandas", "--profile", "sklearn-crfsuite", "--profile", "transformers"]
     return {
         "modelsec": ("modelsec@" + sha256(ms)[:16], [ms, "scan", "--format", "json"]),
         # The same binary with every reviewed allow-list profile it ships (what a user loading

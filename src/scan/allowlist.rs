@@ -43,6 +43,11 @@ pub const PROFILES: &[Profile] = &[
         text: include_str!("../../policies/scan-pandas.toml"),
     },
     Profile {
+        name: "transformers",
+        summary: "Hugging Face Trainer's training_args.bin (TrainingArguments, accelerate state, option enums)",
+        text: include_str!("../../policies/scan-transformers.toml"),
+    },
+    Profile {
         name: "sklearn-crfsuite",
         summary: "sklearn-crfsuite CRF estimators (python-crfsuite models embedded in the pickle)",
         text: include_str!("../../policies/scan-sklearn-crfsuite.toml"),

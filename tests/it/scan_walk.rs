@@ -329,6 +329,10 @@ fn profiles_allow_reviewed_library_classes_only_with_safe_state() {
         (c, rules(&v).as_slice()),
         (1, &["scan/pickle-unsafe-state".to_string()][..])
     );
+    // transformers: Trainer's training_args.bin (TrainingArguments with an enum value).
+    write(d, "t/training_args.bin", b"\x80\x02ctransformers.training_args\nTrainingArguments\n)\x81}X\r\x00\x00\x00eval_strategyctransformers.trainer_utils\nIntervalStrategy\nX\x05\x00\x00\x00steps\x85Rsb.");
+    assert_eq!(json(d, &["t"]).0, 1);
+    assert_eq!(json(d, &["t", "--profile", "transformers"]).0, 0);
     let o = run(d, &["scan", "c", "--profile", "tensorflow"]);
     assert_eq!(code(&o), 2);
 }
