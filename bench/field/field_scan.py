@@ -517,6 +517,7 @@ def read_manifest():
 MODELSEC_ERROR_RULES = {
     "scan/unreadable", "scan/unsupported-format", "scan/resource-limit", "scan/pickle-malformed",
     "scan/onnx-malformed", "scan/keras-malformed", "scan/archive-bomb", "scan/archive-depth",
+    "scan/format-malformed", "scan/no-model-files",
 }
 
 
@@ -526,8 +527,12 @@ def venv_bin(tool, exe):
 
 def tool_ids():
     ms = os.environ.get("MODELSEC") or os.path.join(ROOT, "target", "release", "modelsec")
+    profiles = ["--profile", "gensim", "--profile", "pandas", "--profile", "sklearn-crfsuite", "--profile", "transformers"]
     return {
         "modelsec": ("modelsec@" + sha256(ms)[:16], [ms, "scan", "--format", "json"]),
+        # The same binary with every reviewed allow-list profile it ships (what a user loading
+        # gensim, pandas or sklearn-crfsuite pickles selects); the default stays strict.
+        "modelsec+profiles": ("modelsec+profiles@" + sha256(ms)[:16], [ms, "scan", "--format", "json"] + profiles),
         "picklescan": ("picklescan==1.0.5", [venv_bin("picklescan", "picklescan"), "-p"]),
         "modelscan": ("modelscan==0.8.8", [venv_bin("modelscan", "modelscan"), "-p"]),
         "modelaudit": ("modelaudit==0.2.54", [venv_bin("modelaudit", "modelaudit"), "scan", "--format", "json"]),
@@ -540,7 +545,7 @@ def verdict(tool, rc, out, err):
     text = out + "\n" + err
     if rc is None:
         return "error", "timeout"
-    if tool == "modelsec":
+    if tool.startswith("modelsec"):
         try:
             doc = json.loads(out)
         except Exception:

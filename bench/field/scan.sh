@@ -10,7 +10,8 @@
 #   FIELD_CACHE=dir             cache (default .local/field/scan, git-ignored): downloads,
 #                               extracted files, venvs, manifest.tsv, results/*.jsonl,
 #                               verdicts-SET.{tsv,json}
-#   FIELD_TOOLS=modelsec,...    run only these tools (the report shows whatever is cached)
+#   FIELD_TOOLS=modelsec,...    run only these tools (modelsec, modelsec+profiles, picklescan,
+#                               modelscan, modelaudit) (the report shows whatever is cached)
 #
 # Rerunnable: downloads are checked against the pinned sha256, extraction happens once, and each
 # (tool version or modelsec binary digest, file) pair is scanned once; a new binary rescans.
@@ -52,7 +53,7 @@ export MODELSEC=$(readlink -f "$MODELSEC")
 
 $PY bench/field/field_scan.py fetch
 $PY bench/field/field_scan.py extract
-$PY bench/field/field_scan.py run "$SET" --tools "${FIELD_TOOLS:-modelsec,picklescan,modelscan,modelaudit}"
+$PY bench/field/field_scan.py run "$SET" --tools "${FIELD_TOOLS:-modelsec,modelsec+profiles,picklescan,modelscan,modelaudit}"
 echo
 echo "modelsec: $MODELSEC"
 $PY bench/field/field_scan.py report "$SET"

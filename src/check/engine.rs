@@ -94,6 +94,7 @@ fn finding(
         help: Some(rule.remediation.trim().to_string()),
         suppressed: None,
         reproducer: None,
+        subject: None,
     };
     (finding, s.file, s.doc, s.resource.clone())
 }

@@ -255,6 +255,10 @@ pub struct Finding {
     /// What reproduces it, as data (fuzz: the input, the output, the seed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reproducer: Option<serde_json::Value>,
+    /// What the finding is about, as data a tool can act on (scan: the `module` and `name` of
+    /// a pickle global, from which `scan --emit-allowlist` writes allow-list entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<serde_json::Value>,
 }
 
 impl Finding {
@@ -268,7 +272,14 @@ impl Finding {
             help: Some(rule.help.to_string()),
             suppressed: None,
             reproducer: None,
+            subject: None,
         }
+    }
+
+    /// Attach a subject.
+    pub fn with_subject(mut self, subject: serde_json::Value) -> Self {
+        self.subject = Some(subject);
+        self
     }
 
     /// Attach a reproducer.

@@ -167,6 +167,13 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                     .additional_properties
                     .insert("reproducer".into(), rep.clone());
             }
+            if let Some(subject) = &f.subject
+                && let Some(props) = r.properties.as_mut()
+            {
+                props
+                    .additional_properties
+                    .insert("subject".into(), subject.clone());
+            }
             if let Some(loc) = location(f) {
                 r.locations = Some(vec![loc]);
             }

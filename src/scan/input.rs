@@ -93,6 +93,24 @@ impl<'r> Input<'r> {
         Ok(!self.fill(1)?)
     }
 
+    /// True when at most `max` bytes are left and all are ASCII whitespace; they are then
+    /// consumed. Otherwise nothing is consumed.
+    pub fn rest_is_whitespace(&mut self, max: usize) -> Result<bool, ReadError> {
+        let want = (max + 1).min(BUF);
+        self.fill(want)?;
+        let rest = &self.buf[self.start..self.end];
+        if rest.len() > max || !self.eof && rest.len() == want {
+            return Ok(false);
+        }
+        if !rest.iter().all(u8::is_ascii_whitespace) {
+            return Ok(false);
+        }
+        let n = rest.len();
+        self.start += n;
+        self.pos += n as u64;
+        Ok(true)
+    }
+
     /// Apply frame rules before reading `n` bytes at the current position.
     fn frame_check(&mut self, n: u64) -> Result<(), ReadError> {
         if let Some(e) = self.frame_end {

@@ -117,4 +117,43 @@ crate::rule_catalogue! {
     PYTHON_CODE = ("scan/python-code", Info,
         "The model directory contains Python source, which runs with trust_remote_code",
         "review the code, or load the model without trust_remote_code");
+    PICKLE_UNSAFE_STATE = ("scan/pickle-unsafe-state", Critical,
+        "BUILD gives an allow-listed class a state its allow-list entry forbids (a path its finaliser deletes, say)",
+        "the class is safe only with that attribute left None; treat the file as hostile");
+    TORCHSCRIPT_CODE = ("scan/torchscript-code", High,
+        "TorchScript code calls an operator that reads files or talks to other processes",
+        "a model's TorchScript should be tensor computation; review what the operator does before loading");
+    TORCHSCRIPT_CUSTOM_OP = ("scan/torchscript-custom-op", Medium,
+        "TorchScript code calls an operator from a namespace libtorch does not provide",
+        "custom operators are native code the application loads; make sure it is code you trust");
+    TORCHSCRIPT_CUSTOM_CLASS = ("scan/torchscript-custom-class", Medium,
+        "A TorchScript archive uses a TorchBind class from a library outside libtorch",
+        "its methods (and __setstate__) are native code the application loads; make sure it is code you trust");
+    SKOPS_UNKNOWN = ("scan/skops-unknown-type", High,
+        "A skops schema names a type or function that is not on the allow-list",
+        "skops imports it when loading; add the exact (module, name) to an allow-list if you trust it");
+    SKOPS_DANGEROUS = ("scan/skops-dangerous-type", Critical,
+        "A skops schema names a known-dangerous type or function, or calls a value-only one",
+        "do not load this file; it runs code when loaded");
+    CHAT_TEMPLATE = ("scan/chat-template", Critical,
+        "A chat template (tokenizer_config.json, chat_template.jinja) reaches Python objects from Jinja (SSTI) or loads other files",
+        "renderers without a sandbox run this code (CVE-2024-34359); remove or rewrite the template");
+    REMOTE_CODE = ("scan/remote-code", Info,
+        "A config maps model classes to Python code (`auto_map`) that trust_remote_code loaders import",
+        "review the code it names, or load the model without trust_remote_code");
+    TF_UNSAFE_OP = ("scan/tf-unsafe-op", High,
+        "A TensorFlow graph uses an op that runs Python, makes RPC calls, or reads or writes files",
+        "serving the graph gives that op to whoever sends inputs; remove it from the exported graph");
+    TFLITE_CUSTOM_OP = ("scan/tflite-custom-op", Info,
+        "A TFLite model uses custom operators, implemented by the application",
+        "the model runs only where those ops are registered; review where their native code comes from");
+    COREML_CUSTOM = ("scan/coreml-custom", Medium,
+        "A CoreML model uses custom layers or models (application code) or links another model file",
+        "custom layers run the application's native code; linked models load other files; review them");
+    FORMAT_MALFORMED = ("scan/format-malformed", High,
+        "The file has the signature or name of a format but its structure is invalid",
+        "scan fails closed: the file could not be checked; re-export it");
+    NO_MODEL_FILES = ("scan/no-model-files", Medium,
+        "Nothing scanned is a model file, so the scan proves nothing",
+        "point the scan at the model folder, or pass --allow-empty if an empty scan is expected");
 }

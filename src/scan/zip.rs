@@ -2,11 +2,13 @@
 //! authoritative, data starts after the *local* header, CRC and flag bits are not enforced.
 //! Every quirk that makes Python's `zipfile` (or another reader) disagree is a finding.
 
-use super::{Blob, Ctx, Member, rules, torch_elsize};
-use crate::scan::pickle;
+use super::ctx::{Blob, Ctx, Limited, Member};
+use super::formats::torch_legacy::torch_elsize;
+use super::formats::{skops, torchscript};
+use super::pickle::{self, Loader};
+use super::rules;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Read};
-use std::sync::Arc;
 
 struct Entry {
     name: String,
@@ -136,8 +138,42 @@ fn read_cd(blob: &Blob) -> Result<(Vec<Entry>, u64, u64, u64), String> {
     Ok((entries, cd_off, cd_off + cd_size, eocd_end))
 }
 
-/// Scan a zip archive (PyTorch checkpoint, npz, .keras, nested zips).
+/// Largest TorchScript source file or skops schema read.
+const MAX_TEXT: u64 = 64 << 20;
+
+/// What kind of archive the member names say this is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// `torch.save`: `<prefix>data.pkl` + `<prefix>data/<key>`.
+    Torch,
+    /// `torch.jit.save`: also `constants.pkl` and TorchScript source in `code/`; torch.load
+    /// hands such archives to torch.jit.load, whose unpickler is TorchScript's.
+    TorchScript,
+    /// skops: `schema.json` describing the object tree, arrays as `.npy` members.
+    Skops,
+    /// Anything else (npz, .keras, zips of files).
+    Plain,
+}
+
+/// Scan a zip archive (PyTorch checkpoint, TorchScript, skops, npz, .keras, nested zips).
 pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u32) {
+    let analysed_before = ctx.analysed;
+    scan_entries(ctx, blob, member, depth);
+    if ctx.analysed == analysed_before && member.0.is_none() {
+        // Nothing inside is a model file: a zip is a model only by what it holds.
+        if super::sniff::model_ext(&ctx.path) && !ctx.path.to_ascii_lowercase().ends_with(".zip") {
+            ctx.mark("zip");
+            ctx.add(
+                &rules::UNSUPPORTED,
+                member,
+                Some(0),
+                "a zip archive with a model file name, but no member is a format modelsec recognises; it cannot be called clean".into(),
+            );
+        }
+    }
+}
+
+fn scan_entries(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u32) {
     let (entries, cd_start, _cd_end, eocd_end) = match read_cd(blob) {
         Ok(x) => x,
         Err(e) => {
@@ -266,7 +302,27 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
         .iter()
         .position(|e| e.name == "data.pkl" || e.name.ends_with("/data.pkl"));
     let prefix = data_pkl.map(|i| entries[i].name.trim_end_matches("data.pkl").to_string());
-    let mut storages: Vec<pickle::StorageRef> = Vec::new();
+    let root_named = |n: &str| {
+        entries
+            .iter()
+            .any(|e| e.name == n || e.name.split_once('/').is_some_and(|(_, r)| r == n))
+    };
+    let layout = if prefix.is_some() && root_named("constants.pkl") {
+        Layout::TorchScript
+    } else if prefix.is_some() {
+        Layout::Torch
+    } else if entries.iter().any(|e| e.name == "schema.json") {
+        Layout::Skops
+    } else {
+        Layout::Plain
+    };
+    let loader = if layout == Layout::TorchScript {
+        Loader::TorchScript
+    } else {
+        Loader::Python
+    };
+    // Storage references by the directory their bytes live in (`data/`, `constants/`).
+    let mut storages: Vec<(String, pickle::StorageRef)> = Vec::new();
 
     for (idx, e) in entries.iter().enumerate() {
         if e.name.ends_with('/') {
@@ -274,10 +330,14 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
         }
         let Some(start) = data_at[idx] else { continue };
         let child = member.child(&e.name);
-        if let Some(p) = &prefix
-            && let Some(rest) = e.name.strip_prefix(p.as_str())
+        let rest = prefix
+            .as_deref()
+            .and_then(|p| e.name.strip_prefix(p))
+            .filter(|_| layout != Layout::Plain && layout != Layout::Skops);
+        if let Some(rest) = rest
             && (rest.starts_with("data/")
                 || rest.starts_with(".data/")
+                || rest.starts_with("constants/")
                 || matches!(
                     rest,
                     "version" | "byteorder" | ".format_version" | ".storage_alignment"
@@ -286,111 +346,161 @@ pub(crate) fn scan_zip(ctx: &mut Ctx<'_>, blob: &Blob, member: &Member, depth: u
             // Raw tensor bytes and small text records: checked against the storage table below.
             continue;
         }
+        if !ctx.budget.take_member() {
+            break;
+        }
         let raw = blob.slice(start, e.csize);
-        match e.method {
-            0 => {
-                let is_pickle_name = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
-                if Some(idx) == data_pkl || is_pickle_name {
-                    let r = scan_member_pickle(ctx, &raw, &child, e);
-                    if Some(idx) == data_pkl {
-                        storages = r;
-                    }
+        let Some(data) = member_data(ctx, &raw, e, &child) else {
+            continue;
+        };
+        let base = e.name.rsplit('/').next().unwrap_or(&e.name).to_string();
+        let is_pickle_name = e.name.ends_with(".pkl") || e.name.ends_with(".pickle");
+        match (layout, rest) {
+            (Layout::Torch | Layout::TorchScript, Some(rest))
+                if rest == "data.pkl"
+                    || rest == "constants.pkl"
+                    || (layout == Layout::TorchScript
+                        && (rest.ends_with(".debug_pkl") || rest == "attributes.pkl")) =>
+            {
+                ctx.mark(if layout == Layout::TorchScript {
+                    "torchscript"
                 } else {
-                    let base = e.name.rsplit('/').next().unwrap_or(&e.name).to_string();
-                    ctx.blob(&raw, &child, &base, depth + 1);
-                    check_crc(ctx, &raw, e, &child);
+                    "pytorch-zip"
+                });
+                let s = ctx.pickle_stream_for(&mut data.reader(), Some(&data), &child, loader);
+                let dir = if rest == "constants.pkl" {
+                    "constants/"
+                } else {
+                    "data/"
+                };
+                for o in &s.outcomes {
+                    storages.extend(o.storages.iter().map(|r| (dir.to_string(), r.clone())));
                 }
             }
-            8 | 12 => {
-                // Deflate/bzip2: decompress into a temporary file (bounded), then scan.
-                let mut tmp = match tempfile::tempfile() {
-                    Ok(t) => t,
-                    Err(err) => {
-                        ctx.add(
-                            &rules::UNREADABLE,
-                            &child,
-                            None,
-                            format!("no temporary file: {err}"),
-                        );
-                        continue;
-                    }
-                };
-                let limit = super::bomb_limit(e.csize).max(e.usize.min(super::MAX_DECOMPRESSED));
-                let src = raw.reader();
-                let dec: Box<dyn Read> = if e.method == 8 {
-                    Box::new(flate2::read::DeflateDecoder::new(src))
-                } else {
-                    Box::new(bzip2::read::BzDecoder::new(src))
-                };
-                let mut crc = CrcReader {
-                    inner: dec.take(limit + 1),
-                    hasher: crc32fast::Hasher::new(),
-                };
-                match io::copy(&mut crc, &mut tmp) {
-                    Ok(n) if n > limit => {
-                        ctx.add(
-                            &rules::ARCHIVE_BOMB,
-                            &child,
-                            None,
-                            format!(
-                                "entry `{}` decompresses past {limit} bytes; not scanned",
-                                e.name
-                            ),
-                        );
-                    }
-                    Ok(n) => {
-                        if crc.hasher.clone().finalize() != e.crc {
-                            ctx.add(&rules::ZIP_CRC, &child, None, format!("entry `{}`: CRC-32 mismatch (PyTorch ignores it; zipfile refuses the entry)", e.name));
-                        }
-                        if n != e.usize {
-                            ctx.add(
-                                &rules::ZIP_STRUCTURE,
-                                &child,
-                                None,
-                                format!(
-                                    "entry `{}` decompresses to {n} bytes, the directory says {}",
-                                    e.name, e.usize
-                                ),
-                            );
-                        }
-                        let inner = Blob {
-                            file: Arc::new(tmp),
-                            start: 0,
-                            len: n,
-                        };
-                        if Some(idx) == data_pkl || e.name.ends_with(".pkl") {
-                            let s = ctx.pickle_stream(&mut inner.reader(), Some(&inner), &child);
-                            if Some(idx) == data_pkl {
-                                storages =
-                                    s.outcomes.iter().flat_map(|o| o.storages.clone()).collect();
-                            }
-                        } else {
-                            let base = e.name.rsplit('/').next().unwrap_or(&e.name).to_string();
-                            ctx.blob(&inner, &child, &base, depth + 1);
-                        }
-                    }
-                    Err(err) => ctx.add(
-                        &rules::UNREADABLE,
+            (Layout::TorchScript, Some(rest))
+                if rest.starts_with("code/") && rest.ends_with(".py") =>
+            {
+                torchscript_source(ctx, &data, &child);
+            }
+            (Layout::Skops, _) if e.name == "schema.json" => {
+                ctx.mark("skops");
+                match data.read_all(MAX_TEXT) {
+                    Ok(Some(text)) => skops::scan_schema(ctx, &text, &child),
+                    _ => ctx.add(
+                        &rules::RESOURCE_LIMIT,
                         &child,
                         None,
-                        format!("entry `{}` could not be decompressed: {err}", e.name),
+                        "skops schema.json is larger than 64 MiB; not checked".into(),
                     ),
                 }
             }
-            m => ctx.add(
+            _ if is_pickle_name => {
+                ctx.mark("pickle");
+                ctx.pickle_stream(&mut data.reader(), Some(&data), &child);
+            }
+            _ => ctx.blob(&data, &child, &base, depth + 1),
+        }
+        check_crc(ctx, &data, e, &child);
+    }
+
+    if let Some(p) = &prefix
+        && layout != Layout::Plain
+    {
+        check_storages(ctx, &entries, p, &storages, member);
+    }
+}
+
+/// The bytes of a member: the stored range itself, or its decompressed content in a temporary
+/// file (bounded by the file's budget, CRC checked). `None` after reporting why not.
+fn member_data(ctx: &mut Ctx<'_>, raw: &Blob, e: &Entry, child: &Member) -> Option<Blob> {
+    match e.method {
+        0 => Some(raw.clone()),
+        8 | 12 => {
+            let mut tmp = match tempfile::tempfile() {
+                Ok(t) => t,
+                Err(err) => {
+                    ctx.add(
+                        &rules::UNREADABLE,
+                        child,
+                        None,
+                        format!("no temporary file: {err}"),
+                    );
+                    return None;
+                }
+            };
+            let src = raw.reader();
+            let dec: Box<dyn Read> = if e.method == 8 {
+                Box::new(flate2::read::DeflateDecoder::new(src))
+            } else {
+                Box::new(bzip2::read::BzDecoder::new(src))
+            };
+            let mut r = Limited {
+                inner: dec,
+                budget: ctx.budget.clone(),
+            };
+            match io::copy(&mut r, &mut tmp) {
+                Ok(n) => {
+                    if n != e.usize {
+                        ctx.add(
+                            &rules::ZIP_STRUCTURE,
+                            child,
+                            None,
+                            format!(
+                                "entry `{}` decompresses to {n} bytes, the directory says {}",
+                                e.name, e.usize
+                            ),
+                        );
+                    }
+                    Some(Blob::whole(tmp, n))
+                }
+                Err(_) if ctx.budget.exhausted.get().is_some() => None,
+                Err(err) => {
+                    ctx.add(
+                        &rules::UNREADABLE,
+                        child,
+                        None,
+                        format!("entry `{}` could not be decompressed: {err}", e.name),
+                    );
+                    None
+                }
+            }
+        }
+        m => {
+            ctx.add(
                 &rules::UNREADABLE,
-                &child,
+                child,
                 None,
                 format!(
                     "entry `{}` uses compression method {m}, which modelsec cannot read",
                     e.name
                 ),
-            ),
+            );
+            None
         }
     }
+}
 
-    if let Some(p) = prefix {
-        check_storages(ctx, &entries, &p, &storages, member);
+/// A TorchScript source file of `code/`.
+fn torchscript_source(ctx: &mut Ctx<'_>, data: &Blob, child: &Member) {
+    let text = match data.read_all(MAX_TEXT) {
+        Ok(Some(t)) => String::from_utf8_lossy(&t).into_owned(),
+        _ => {
+            return ctx.add(
+                &rules::RESOURCE_LIMIT,
+                child,
+                None,
+                "TorchScript source larger than 64 MiB; not checked".into(),
+            );
+        }
+    };
+    for i in torchscript::analyse(&text) {
+        ctx.add_sev(
+            i.rule,
+            Some(i.severity),
+            child,
+            None,
+            format!("TorchScript code {}", i.what),
+        );
     }
 }
 
@@ -407,37 +517,25 @@ impl<R: Read> Read for CrcReader<R> {
     }
 }
 
-/// Scan a stored pickle member, checking its CRC on the way. Returns its storage references.
-fn scan_member_pickle(
-    ctx: &mut Ctx<'_>,
-    raw: &Blob,
-    child: &Member,
-    e: &Entry,
-) -> Vec<pickle::StorageRef> {
-    let mut r = CrcReader {
-        inner: raw.reader(),
-        hasher: crc32fast::Hasher::new(),
-    };
-    let s = ctx.pickle_stream(&mut r, Some(raw), child);
-    // Read the rest of the member too, so the CRC covers all of it.
-    let _ = io::copy(&mut r, &mut io::sink());
-    if r.hasher.finalize() != e.crc {
-        crc_mismatch(ctx, e, child);
-    }
-    s.outcomes.iter().flat_map(|o| o.storages.clone()).collect()
-}
-
-fn check_crc(ctx: &mut Ctx<'_>, raw: &Blob, e: &Entry, child: &Member) {
-    // Only small members are re-read for their CRC (large stored tensors are not read at all).
-    if raw.len > 64 << 20 {
+fn check_crc(ctx: &mut Ctx<'_>, data: &Blob, e: &Entry, child: &Member) {
+    // Large members are not re-read for their CRC (PyTorch never checks it either).
+    if data.len > 64 << 20 {
         return;
     }
     let mut r = CrcReader {
-        inner: raw.reader(),
+        inner: data.reader(),
         hasher: crc32fast::Hasher::new(),
     };
     if io::copy(&mut r, &mut io::sink()).is_ok() && r.hasher.finalize() != e.crc {
-        crc_mismatch(ctx, e, child);
+        ctx.add(
+            &rules::ZIP_CRC,
+            child,
+            None,
+            format!(
+                "entry `{}`: CRC-32 mismatch (PyTorch ignores it; zipfile refuses the entry)",
+                e.name
+            ),
+        );
     }
 }
 
@@ -445,20 +543,21 @@ fn check_storages(
     ctx: &mut Ctx<'_>,
     entries: &[Entry],
     prefix: &str,
-    storages: &[pickle::StorageRef],
+    storages: &[(String, pickle::StorageRef)],
     member: &Member,
 ) {
     let sizes: BTreeMap<&str, u64> = entries.iter().map(|e| (e.name.as_str(), e.usize)).collect();
     let mut seen = HashSet::new();
-    for s in storages {
-        if !seen.insert(&s.key) {
+    for (dir, s) in storages {
+        if !seen.insert((dir, &s.key)) {
             continue;
         }
-        let name = format!("{prefix}data/{}", s.key);
+        let name = format!("{prefix}{dir}{}", s.key);
         let Some(elsize) = torch_elsize(&s.class) else {
             continue;
         };
         match sizes.get(name.as_str()) {
+            None if s.numel == 0 => {}
             None => ctx.add(
                 &rules::TORCH_STORAGE,
                 member,
@@ -476,16 +575,4 @@ fn check_storages(
             }
         }
     }
-}
-
-fn crc_mismatch(ctx: &mut Ctx<'_>, e: &Entry, child: &Member) {
-    ctx.add(
-        &rules::ZIP_CRC,
-        child,
-        None,
-        format!(
-            "entry `{}`: CRC-32 mismatch (PyTorch ignores it; zipfile refuses the entry)",
-            e.name
-        ),
-    );
 }

@@ -75,6 +75,9 @@ crate::rule_catalogue! {
     SCAN_NOT_CLEAN = ("verify/scan-not-clean", High,
         "--require-scan: the signature records a scan that was not clean (signed with --allow-unsafe)",
         "the signer overrode scan findings; review the model, fix it and re-sign");
+    SCAN_POLICY = ("verify/scan-policy", High,
+        "--scan-policy: the recorded scan used a different allow-list than the one required",
+        "a signer's own allow-list (or profile) can accept globals the required policy does not; re-scan and re-sign with the required policy");
     LEGACY_KEY_REFERENCE = ("verify/legacy-key-reference", Info,
         "The bundle does not name its key (no publicKey.hint)",
         "bundles from model_signing before 1.1 lack the hint; the signature is still checked against the given key");

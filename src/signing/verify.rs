@@ -59,6 +59,8 @@ pub struct VerifyOptions {
     pub trust: Trust,
     /// Distinct trusted signers needed [default: every bundle given].
     pub threshold: Option<usize>,
+    /// With `require_scan`: the digest (`sha256:…`) of the allow-list that scan must have used.
+    pub scan_policy: Option<String>,
 }
 
 /// Largest bundle read (a manifest of a million files is about 150 MB); a hostile bundle must
@@ -441,6 +443,19 @@ fn verify_one(
                 "the signed statement has no `dev.modelsec.scan` annotation, so nothing says the model was scanned before it was signed",
             )),
             Some(Err(why)) => report.push(Finding::new(&rules::SCAN_MISSING, why)),
+            Some(Ok(a))
+                if a.verdict == super::ScanVerdict::Clean
+                    && opts.scan_policy.as_ref().is_some_and(|p| *p != a.policy) =>
+            {
+                report.push(Finding::new(
+                    &rules::SCAN_POLICY,
+                    format!(
+                        "the recorded scan used the allow-list `{}`, not the required `{}`",
+                        a.policy,
+                        opts.scan_policy.as_deref().unwrap_or_default()
+                    ),
+                ))
+            }
             Some(Ok(a)) if a.verdict == super::ScanVerdict::Clean => {}
             Some(Ok(a)) => report.push(Finding::new(
                 &rules::SCAN_NOT_CLEAN,

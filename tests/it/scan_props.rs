@@ -93,8 +93,14 @@ proptest! {
             &b""[..], b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY\x01\x00", b"\x1f\x8b", b"BZh9", b"\xfd7zXZ\x00",
             b"GGUF\x03\x00\x00\x00", b"\x89HDF\r\n\x1a\n", b"\x80\x04", b"\x80\x02", b"ZF0x", b"\x08\x07\x12",
             b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":", b"]\x00\x00\x80\x00",
+            b"\x04\x22\x4d\x18", b"\x28\xb5\x2f\xfd", b"\x1c\x00\x00\x00TFL3", b"\xba\x16\x4f\x2f\x0c\x00\x00\x00",
+            b"lCRF", b"lmgg", b"2 3\n", b"{\"chat_template\": \"{{", b"{% for", b"\x0a\x05", b"\x08\x01\x12",
         ]),
-        name in prop::sample::select(vec!["m.pkl", "m.pt", "m.zip", "m.npy", "m.safetensors", "m.gguf", "m.onnx", "m.joblib", "m.keras", "m.h5", "m.bin", "m.lzma", "data.txt"]),
+        name in prop::sample::select(vec![
+            "m.pkl", "m.pt", "m.zip", "m.npy", "m.safetensors", "m.gguf", "m.onnx", "m.joblib", "m.keras",
+            "m.h5", "m.bin", "m.lzma", "data.txt", "saved_model.pb", "m.tflite", "m.mlmodel", "sp.model",
+            "lid.ftz", "tokenizer_config.json", "chat_template.jinja", "m.skops", "w.lz4", "variables.index",
+        ]),
         body in proptest::collection::vec(any::<u8>(), 0..1024),
     ) {
         let dir = tempfile::tempdir().unwrap();
@@ -102,21 +108,43 @@ proptest! {
         let mut data = prefix.to_vec();
         data.extend_from_slice(&body);
         std::fs::write(&p, &data).unwrap();
-        let _ = scan::scan_file(&p, name, dir.path(), policy());
+        // scan_file turns a reader's panic into a finding; the property is that none happens.
+        let r = scan::scan_file(&p, name, dir.path(), policy());
+        prop_assert!(
+            !r.findings.iter().any(|f| f.message.contains("internal error")),
+            "{:?}",
+            r.findings
+        );
     }
 }
 
 #[test]
 fn lzma_dictionary_size_is_capped() {
-    // Found by cargo-fuzz: an LZMA-alone header asking for a 4 GiB dictionary.
+    // An LZMA-alone header asking for a 1 GiB dictionary (an encoder's largest plausible size):
+    // liblzma's memory limit refuses it instead of allocating.
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("m.pkl");
-    std::fs::write(&p, b"]Q\x84\xb5\xff\xff\xffN\x03\xec\xec\xec\xec\xec\xec]").unwrap();
+    std::fs::write(
+        &p,
+        b"\x5d\x00\x00\x00\x40\xff\xff\xff\xff\xff\xff\xff\xff\x00\x3f\x91\x45\x84\x68",
+    )
+    .unwrap();
     let r = scan::scan_file(&p, "m.pkl", dir.path(), policy());
     assert!(
         r.findings
             .iter()
             .any(|f| f.message.contains("memory limit")),
+        "{:?}",
+        r.findings
+    );
+    // Found by cargo-fuzz: a dictionary size no encoder writes (0xffffb584) is not LZMA; the
+    // bytes are read as the protocol-1 pickle they start like, and fail as one.
+    std::fs::write(&p, b"]Q\x84\xb5\xff\xff\xffN\x03\xec\xec\xec\xec\xec\xec]").unwrap();
+    let r = scan::scan_file(&p, "m.pkl", dir.path(), policy());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule_id == "scan/pickle-malformed"),
         "{:?}",
         r.findings
     );
@@ -143,12 +171,23 @@ fn zip_of_random_members_never_panics() {
             if m == 0 {
                 body.insert(0, 0x80);
             }
-            let name = ["archive/data.pkl", "archive/data/0", "inner.npy"][m];
+            let name = [
+                ["archive/data.pkl", "archive/data/0", "inner.npy"],
+                ["m/data.pkl", "m/constants.pkl", "m/code/__torch__/m.py"],
+                ["schema.json", "a.npy", "config.json"],
+            ][i % 3][m];
             z.start(name);
             z.write_all(&body).unwrap();
         }
         z.finish();
-        let _ = scan::scan_file(&p, "z.pt", Path::new("."), policy());
+        let r = scan::scan_file(&p, "z.pt", Path::new("."), policy());
+        assert!(
+            !r.findings
+                .iter()
+                .any(|f| f.message.contains("internal error")),
+            "{:?}",
+            r.findings
+        );
     }
 }
 

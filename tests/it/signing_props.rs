@@ -58,6 +58,7 @@ fn passes(model: &Path, bundle: &[u8], key: &signing::VerifyingKey) -> bool {
         ignore_unsigned_files: false,
         trust: signing::Trust::Keys(vec![key.clone()]),
         threshold: None,
+        scan_policy: None,
     };
     match signing::verify(&opts, &NoProgress) {
         Ok(report) => !report.failed(),

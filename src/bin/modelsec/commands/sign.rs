@@ -37,6 +37,9 @@ pub struct SignArgs {
     /// Extra scan allow-list (TOML); repeatable.
     #[arg(long, value_name = "FILE")]
     pub allowlist: Vec<PathBuf>,
+    /// A reviewed scan allow-list profile (see `scan --list-profiles`); repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
     /// Overwrite an existing file at --signature that is not a signature bundle.
     #[arg(long)]
     pub force: bool,
@@ -63,7 +66,7 @@ pub fn run(a: SignArgs) -> Result<ExitStatus> {
         .unwrap_or_else(|| signing::default_signature_path(&a.model));
     signing::check_signature_path(&out, &a.model, &a.key, a.force)?;
     fs::check_writable(&out, true)?;
-    let allowlist = scan::Allowlist::load(&a.allowlist)?;
+    let allowlist = scan::Allowlist::with_profiles(&a.profile, &a.allowlist)?;
     let started = std::time::Instant::now();
     let req = SignRequest {
         model: &a.model,

@@ -63,6 +63,11 @@ pub struct VerifyArgs {
     /// Also fail unless the signature records a clean modelsec scan (made by `sign`).
     #[arg(long)]
     pub require_scan: bool,
+    /// With --require-scan: the scan must have used this allow-list: `builtin` (this
+    /// modelsec's built-in policy, no profiles or extra files) or a `sha256:` digest (as
+    /// `scan --print-allowlist` shows it).
+    #[arg(long, value_name = "POLICY", requires = "require_scan")]
+    pub scan_policy: Option<String>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -170,6 +175,14 @@ pub fn run(a: VerifyArgs) -> Result<ExitStatus> {
         ignore_unsigned_files: a.ignore_unsigned_files,
         trust,
         threshold: a.threshold.map(|t| t as usize),
+        scan_policy: match a.scan_policy.as_deref() {
+            None => None,
+            Some("builtin") => Some(modelsec::scan::Allowlist::builtin().digest().to_string()),
+            Some(d) if d.starts_with("sha256:") && d.len() == 71 => Some(d.to_string()),
+            Some(other) => anyhow::bail!(
+                "--scan-policy `{other}`: give `builtin` or a `sha256:` digest of 64 hex digits"
+            ),
+        },
     };
     let report = signing::verify(&opts, &progress::Bytes::new())?;
     output::report(&report, a.format)
