@@ -79,7 +79,9 @@ fn finds_the_four_known_defects() {
 #[test]
 fn integer_bool_and_uint8_inputs_are_probed() {
     // int32 ids into an embedding Gather, a bool mask, uint8 pixels: every probe runs (the
-    // ids at -1, i32::MIN and i32::MAX must be rejected cleanly or answered, never crash).
+    // ids at -1, i32::MIN and i32::MAX must be rejected cleanly or answered, never crash). The
+    // graph says the ids index a 10-row table: 9 runs, 10 is refused, and -1 is answered
+    // (Gather wraps negative ids), which is the one finding.
     let (c, v) = fuzz_json("int_inputs.onnx", &[]);
     let dtypes: Vec<&str> = v["facts"]["inputs"]
         .as_array()
@@ -94,7 +96,14 @@ fn integer_bool_and_uint8_inputs_are_probed() {
         "{}",
         v["facts"]
     );
-    assert_eq!(c, 0, "{:?}", rules(&v));
+    assert_eq!(
+        rules(&v),
+        ["fuzz/out-of-vocabulary-accepted", "fuzz/not-attacked"]
+    );
+    let f = &v["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("ids 0..9"), "{f}");
+    assert_eq!(f["reproducer"]["input"]["ids"], -1);
+    assert_eq!(c, 1);
 }
 
 #[test]
@@ -243,9 +252,9 @@ fn ranges_drive_sampling_and_are_validated() {
         );
     }
     for (bad, says) in [
-        ("Y=0..1", "the model's inputs are: X"),
+        ("Y=0..1", "the model's inputs are: `X` [?, 4]"),
         ("X[7]=0..1", "which has 4"),
-        ("2..1", "low bound must be below"),
+        ("2..1", "low bound must not be above"),
         ("X[1=0..1", "unbalanced"),
         ("0..inf", "not a finite number"),
     ] {
@@ -521,7 +530,12 @@ fn a_crash_of_the_runtime_is_a_finding_naming_the_probe() {
     assert_eq!(f["rule_id"], "fuzz/runtime-crash");
     let msg = f["message"].as_str().unwrap();
     assert!(msg.contains("signal 6"), "{msg}");
-    assert!(msg.contains("a well-formed batch"), "{msg}");
+    assert!(msg.contains("a well-formed input (X [1, 4])"), "{msg}");
+    // The crashing input is the reproducer.
+    assert_eq!(
+        f["reproducer"]["input"]["X"]["shape"],
+        serde_json::json!([1, 4])
+    );
 }
 
 #[test]
@@ -552,7 +566,7 @@ fn a_hang_is_a_finding_naming_the_probe() {
         f["message"]
             .as_str()
             .unwrap()
-            .contains("a well-formed batch"),
+            .contains("a well-formed input"),
         "{f}"
     );
 }
