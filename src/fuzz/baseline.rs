@@ -114,7 +114,6 @@ pub fn find(ctx: &mut Ctx<'_>, make: &Gen<'_>, batch_fixed: bool) -> Result<Base
                         .iter()
                         .map(|(s, _)| format!("{s}={}", sizes[s]))
                         .collect();
-                    ctx.report.facts.remove("sizes_searched");
                     ctx.fact(
                         "sizes_searched",
                         format!(
@@ -254,7 +253,7 @@ fn grow_batch(ctx: &mut Ctx<'_>, make: &Gen<'_>, b: &mut Baseline) {
 }
 
 /// Time the baseline run (median of a few), and check it repeats bit for bit.
-pub fn time_and_repeat(ctx: &mut Ctx<'_>, b: &Baseline) {
+pub fn time_and_repeat(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) {
     ctx.setup(
         "setup:timing",
         "the well-formed input again (timing, determinism)",
@@ -289,6 +288,40 @@ pub fn time_and_repeat(ctx: &mut Ctx<'_>, b: &Baseline) {
             "seconds_per_run": (median * 1e6).round() / 1e6,
         }),
     );
+    // Throughput on the seed input as given (when every input has one): the run path every
+    // probe takes (tensors made, ONNX Runtime, every output decoded), comparable with bare ONNX
+    // Runtime on the same input.
+    let seeds: Option<Vec<(String, Data)>> = c
+        .inputs
+        .iter()
+        .map(|p| p.seed.clone().map(|d| (p.spec.name.clone(), d)))
+        .collect();
+    // One row, as the attack's queries (and bare ONNX Runtime's one-row rate) run.
+    let seeds = match (seeds, &c.batch) {
+        (Some(s), Some(batch)) if c.batch_varies => slice_rows(c, &s, batch, 0),
+        (s, _) => s,
+    };
+    if let Some(seeds) = seeds {
+        let started = Instant::now();
+        let mut n = 0usize;
+        while n < 100_000 && (n < 3 || started.elapsed().as_secs_f64() < 0.3) {
+            if ctx.run(&seeds).is_err() {
+                break;
+            }
+            n += 1;
+        }
+        if n > 0 {
+            let per = started.elapsed().as_secs_f64() / n as f64;
+            ctx.fact(
+                "throughput",
+                serde_json::json!({
+                    "input": format!("the --seeds input ({})", shapes_text(&seeds)),
+                    "runs": n,
+                    "inferences_per_second": (1.0 / per * 10.0).round() / 10.0,
+                }),
+            );
+        }
+    }
     if let Some(again) = differs {
         let f = Finding::new(
             &rules::NONDETERMINISTIC,

@@ -170,17 +170,28 @@ fn is_ml_classifier(op: &str) -> bool {
     )
 }
 
-/// The producer of graph output `name`, looking through pass-through operators.
+/// Reductions that keep values in a probability's range (a mean of probabilities is one).
+const REDUCE: &[&str] = &["ReduceMean", "ReduceMax", "ReduceMin"];
+
+/// The producer of graph output `name`, looking through pass-through operators, reductions
+/// that keep a probability a probability, and `If` branches (then-branch first).
 pub fn producer(g: &Graph, name: &str) -> Option<Producer> {
     let mut name = name.to_string();
-    for _ in 0..16 {
-        let n: &Node = g.producer(&name)?;
-        if PASS.contains(&n.op.as_str()) {
+    let mut reduced = false;
+    for _ in 0..32 {
+        let n: &Node = g.producer_any(&name)?;
+        let index = n.outputs.iter().position(|o| *o == name).unwrap_or(0);
+        if PASS.contains(&n.op.as_str()) || REDUCE.contains(&n.op.as_str()) {
+            reduced |= REDUCE.contains(&n.op.as_str());
             name = n.inputs.first()?.clone();
             continue;
         }
-        let index = n.outputs.iter().position(|o| *o == name).unwrap_or(0);
+        if n.op == "If" {
+            name = n.branches.first()?.get(index)?.clone();
+            continue;
+        }
         return Some(match n.op.as_str() {
+            "Softmax" if reduced => Producer::Sigmoid,
             "Softmax" => {
                 let flattened = g.opset > 0 && g.opset < 13;
                 Producer::Softmax {
@@ -206,11 +217,10 @@ pub fn producer(g: &Graph, name: &str) -> Option<Producer> {
             }
             "TreeEnsembleRegressor" | "LinearRegressor" | "SVMRegressor" => Producer::Regressor,
             "Gemm" | "MatMul" => Producer::Linear,
-            "Add"
-                if n.inputs.iter().any(|i| {
-                    g.producer(i)
-                        .is_some_and(|p| matches!(p.op.as_str(), "MatMul" | "Gemm"))
-                }) =>
+            "Add" if n
+                .inputs
+                .iter()
+                .any(|i| g.producer_any(i).is_some_and(|p| matches!(p.op.as_str(), "MatMul" | "Gemm"))) =>
             {
                 Producer::Linear
             }

@@ -235,7 +235,7 @@ pub fn fuzz_with(
         &base.out,
     );
     ctx.fact("outputs", roles.describe());
-    baseline::time_and_repeat(&mut ctx, &base);
+    baseline::time_and_repeat(&mut ctx, &c, &base);
     baseline::check(&mut ctx, &make, &roles, &base);
 
     // The probes get 40 % of what is left when an attack follows, else all of it.

@@ -71,6 +71,9 @@ pub struct OutputInfo {
     pub batch_axis: Option<usize>,
     /// Class labels from the classifier operator (ints or strings, in score-column order).
     pub classes: Option<ClassKeys>,
+    /// Whether each row of it is one vector (a class axis and dimensions of 1), as a
+    /// classifier's scores are — not a map, a sequence or boxes.
+    pub vector: bool,
 }
 
 /// All outputs' roles.
@@ -274,12 +277,15 @@ impl Roles {
                     _ => (Role::Other, "nothing known".into()),
                 }
             };
+            let shape = float.map_or(&spec.dims, |f| &f.1);
+            let vector = shape.iter().skip(1).filter(|&&d| d != 1).count() <= 1;
             outputs.push(OutputInfo {
                 name: name.clone(),
                 role,
                 why,
                 batch_axis,
                 classes,
+                vector,
             });
         }
         Roles { outputs }
@@ -716,6 +722,7 @@ mod tests {
             why: String::new(),
             batch_axis: None,
             classes: None,
+            vector: true,
         }
     }
 

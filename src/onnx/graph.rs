@@ -43,6 +43,8 @@ pub struct Node {
     pub outputs: Vec<String>,
     pub attrs: Vec<(String, Attr)>,
     pub depth: u32,
+    /// The output names of each subgraph attribute (`If`: then, else; `Loop`: body).
+    pub branches: Vec<Vec<String>>,
 }
 
 impl Node {
@@ -94,6 +96,12 @@ impl Graph {
         self.nodes
             .iter()
             .find(|n| n.depth == 0 && n.outputs.iter().any(|o| o == name))
+    }
+
+    /// The node producing `name` at any depth (names are unique across scopes).
+    pub fn producer_any(&self, name: &str) -> Option<&Node> {
+        self.producer(name)
+            .or_else(|| self.nodes.iter().find(|n| n.outputs.iter().any(|o| o == name)))
     }
 
     /// Nodes (any depth) that read `name`.
@@ -370,6 +378,19 @@ fn parse_node(buf: &[u8], depth: u32, g: &mut Graph) -> Result<(), GraphError> {
         if let Some(c) = c {
             g.consts.insert(out.clone(), c);
         }
+    }
+    for sub in &subgraphs {
+        let mut outputs = Vec::new();
+        for f in Fields::new(sub) {
+            if let (12, Value::Bytes(vi)) = f? {
+                for f in Fields::new(vi) {
+                    if let (1, Value::Bytes(name)) = f? {
+                        outputs.push(String::from_utf8_lossy(name).into_owned());
+                    }
+                }
+            }
+        }
+        node.branches.push(outputs);
     }
     g.nodes.push(node);
     if depth < MAX_DEPTH {

@@ -240,9 +240,10 @@ fn symbols_of(ty: &ValueType) -> Vec<Option<String>> {
             .iter()
             .enumerate()
             .map(|(i, &d)| {
+                // "?" and "None" are what some exporters write for "no name".
                 dimension_symbols
                     .get(i)
-                    .filter(|s| d < 0 && !s.is_empty())
+                    .filter(|s| d < 0 && !s.is_empty() && !matches!(s.as_str(), "?" | "None" | "-1"))
                     .cloned()
             })
             .collect(),
