@@ -190,6 +190,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// One set of inputs, by name.
+pub type Feed = Vec<(String, Data)>;
+
 /// Input shapes (and values when few) of a probe, for stages and reproducers.
 pub fn describe_inputs(
     data: &[(String, Data)],

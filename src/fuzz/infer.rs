@@ -217,10 +217,11 @@ pub fn producer(g: &Graph, name: &str) -> Option<Producer> {
             }
             "TreeEnsembleRegressor" | "LinearRegressor" | "SVMRegressor" => Producer::Regressor,
             "Gemm" | "MatMul" => Producer::Linear,
-            "Add" if n
-                .inputs
-                .iter()
-                .any(|i| g.producer_any(i).is_some_and(|p| matches!(p.op.as_str(), "MatMul" | "Gemm"))) =>
+            "Add"
+                if n.inputs.iter().any(|i| {
+                    g.producer_any(i)
+                        .is_some_and(|p| matches!(p.op.as_str(), "MatMul" | "Gemm"))
+                }) =>
             {
                 Producer::Linear
             }

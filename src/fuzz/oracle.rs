@@ -298,7 +298,17 @@ impl Roles {
             .map(|o| {
                 (
                     o.name.clone(),
-                    format!("{} ({})", o.role.name(), o.why).into(),
+                    format!(
+                        "{} ({}){}",
+                        o.role.name(),
+                        o.why,
+                        if o.vector {
+                            ""
+                        } else {
+                            ", not one vector per row"
+                        }
+                    )
+                    .into(),
                 )
             })
             .collect::<serde_json::Map<_, _>>()
@@ -317,19 +327,11 @@ impl Roles {
     /// The scores a classifier's decision follows: a simplex, else independent
     /// probabilities of a binary decision, else class scores.
     pub fn scores(&self) -> Option<&OutputInfo> {
-        self.outputs
-            .iter()
+        let vectors = || self.outputs.iter().filter(|o| o.vector);
+        vectors()
             .find(|o| matches!(o.role, Role::Probs { simplex: true, .. }))
-            .or_else(|| {
-                self.outputs
-                    .iter()
-                    .find(|o| matches!(o.role, Role::Probs { .. }))
-            })
-            .or_else(|| {
-                self.outputs
-                    .iter()
-                    .find(|o| o.role == Role::Scores || o.role == Role::LogProbs)
-            })
+            .or_else(|| vectors().find(|o| matches!(o.role, Role::Probs { .. })))
+            .or_else(|| vectors().find(|o| o.role == Role::Scores || o.role == Role::LogProbs))
     }
 
     /// Whether the model looks like a classifier (has a label or class scores).
@@ -588,9 +590,7 @@ pub fn judge_special(
     for info in &answers {
         if let Some((_, shape, v)) = out.floats.iter().find(|(n, ..)| *n == info.name) {
             any_float = true;
-            let Some(row) = entry(shape, v, row_axis(Some(info), shape, rows), r) else {
-                return None;
-            };
+            let row = entry(shape, v, row_axis(Some(info), shape, rows), r)?;
             finite_rows.push((info.name.clone(), row.iter().all(|x| x.is_finite()), row));
         }
     }

@@ -11,12 +11,12 @@ use super::args::range_for;
 use super::attack::{self, Image, Setting};
 use super::baseline::{Baseline, slice_rows};
 use super::contract::Contract;
-use super::ctx::Ctx;
+use super::ctx::{Ctx, Feed};
 use super::oracle::{self, Roles};
 use super::probes::{row_element, row_len};
 use super::{FuzzOptions, rules};
 use crate::onnx::session::Prepared;
-use crate::onnx::{Data, Model, Outputs, json_row};
+use crate::onnx::{Model, Outputs, json_row};
 use crate::report::Finding;
 
 /// The model as the attacks see it: one row of one input rewritten in place per query.
@@ -157,7 +157,7 @@ pub fn run(
             .as_deref()
             .is_some_and(|b| c.inputs[i].axis_of(b).is_some());
     // The contexts: one row of every input (batch 1), or the fixed batch with row r attacked.
-    let contexts: Vec<(Vec<(String, Data)>, usize, usize)> = if batched {
+    let contexts: Vec<(Feed, usize, usize)> = if batched {
         let b = c.batch.as_deref().unwrap_or_default();
         (0..base.rows)
             .filter_map(|r| slice_rows(c, &base.data, b, r).map(|d| (d, 1, 0)))

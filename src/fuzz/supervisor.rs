@@ -228,7 +228,8 @@ fn run_worker(
             }
         }
     });
-    let err_reader = std::thread::spawn(move || {
+    let (err_tx, err_rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
         // The last 64 KiB is all a message needs.
         let mut tail: Vec<u8> = Vec::new();
         let mut buf = [0u8; 8192];
@@ -241,7 +242,7 @@ fn run_worker(
                 tail.drain(..tail.len() - (1 << 16));
             }
         }
-        String::from_utf8_lossy(&tail).into_owned()
+        let _ = err_tx.send(String::from_utf8_lossy(&tail).into_owned());
     });
     let mut stage = Stage {
         id: "setup:start".into(),
@@ -295,11 +296,18 @@ fn run_worker(
             break Err((now.duration_since(stage_started), now >= deadline));
         }
     };
-    let _ = reader.join();
-    while let Ok(e) = rx.try_recv() {
+    // Drain what the worker said before it ended. A process it left behind may hold the pipes
+    // open: wait a little, never forever.
+    let grace = Instant::now() + Duration::from_secs(1);
+    while let Ok(e) = rx.recv_timeout(grace.saturating_duration_since(Instant::now())) {
         handle(e, &mut stage, &mut stage_started);
     }
-    let stderr = err_reader.join().unwrap_or_default();
+    if reader.is_finished() {
+        let _ = reader.join();
+    }
+    let stderr = err_rx
+        .recv_timeout(grace.saturating_duration_since(Instant::now()))
+        .unwrap_or_default();
     Ok(match end {
         _ if done => End::Done,
         _ if failed.is_some() => End::Failed(failed.unwrap_or_default()),
@@ -459,4 +467,158 @@ pub fn supervise(
     report.findings = got.findings;
     report.finish();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker played by a shell script: what it prints is the event stream.
+    fn script(body: &str) -> Command {
+        Command {
+            exe: "/bin/sh".into(),
+            args: vec!["-c".into(), body.into()],
+        }
+    }
+
+    fn event(e: &Event) -> String {
+        let line = serde_json::to_string(e).unwrap();
+        format!("echo '{}'", line.replace('\'', "'\\''"))
+    }
+
+    fn stage(id: &str, text: &str, limit_ms: Option<u64>) -> String {
+        event(&Event::Stage {
+            id: id.into(),
+            text: text.into(),
+            limit_ms,
+            input: Some(
+                serde_json::json!({ "input": { "x": { "dtype": "f32", "shape": [0, 4] } } }),
+            ),
+        })
+    }
+
+    fn found(message: &str) -> String {
+        event(&Event::Finding(Box::new(Finding::new(
+            &fr::ACCEPTS_NONFINITE,
+            message,
+        ))))
+    }
+
+    /// First run: a finding, then the probe that kills it; resumed: another finding, done.
+    fn crashing(kill: &str) -> Command {
+        script(&format!(
+            "case \"$MODELSEC_FUZZ_WORKER\" in *batch-empty*) {}; {}; exit 0;; esac\n{}\n{}\n{}\n{kill}",
+            found("after the crash"),
+            event(&Event::Done),
+            stage("setup:load", "loading", None),
+            found("before the crash"),
+            stage("batch-empty", "an empty batch (x [0, 4])", None),
+        ))
+    }
+
+    fn opts() -> FuzzOptions {
+        FuzzOptions::new("m.onnx".into())
+    }
+
+    fn ids(r: &Report) -> Vec<(&str, &str)> {
+        r.findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.message.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_crash_keeps_what_came_before_and_the_run_resumes_after_it() {
+        let r = supervise(&crashing("kill -ABRT $$"), &opts(), Duration::from_secs(30)).unwrap();
+        let found = ids(&r);
+        assert!(
+            found.contains(&("fuzz/accepts-nonfinite-input", "before the crash")),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("fuzz/accepts-nonfinite-input", "after the crash")),
+            "{found:?}"
+        );
+        let crash = r
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "fuzz/runtime-crash")
+            .unwrap();
+        assert!(
+            crash.message.contains("signal 6")
+                && crash.message.contains("an empty batch (x [0, 4])")
+        );
+        assert_eq!(
+            crash.reproducer.as_ref().unwrap()["input"]["x"]["shape"],
+            serde_json::json!([0, 4])
+        );
+    }
+
+    #[test]
+    fn a_probe_over_its_time_limit_is_a_hang_and_the_run_resumes() {
+        let cmd = script(&format!(
+            "case \"$MODELSEC_FUZZ_WORKER\" in *batch-large*) {}; exit 0;; esac\n{}\n{}\nsleep 20",
+            event(&Event::Done),
+            found("before the hang"),
+            stage("batch-large", "a batch of 4096 rows", Some(200)),
+        ));
+        let started = Instant::now();
+        let r = supervise(&cmd, &opts(), Duration::from_secs(30)).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the probe's own limit applies"
+        );
+        let hang = r
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "fuzz/runtime-hang")
+            .unwrap();
+        assert!(
+            hang.message.contains("a batch of 4096 rows"),
+            "{}",
+            hang.message
+        );
+        assert!(ids(&r).contains(&("fuzz/accepts-nonfinite-input", "before the hang")));
+    }
+
+    #[test]
+    fn modelsec_own_failures_are_not_the_models() {
+        // A panic of modelsec's own (exit 101 with Rust's message) skips the probe.
+        let r = supervise(
+            &crashing("echo \"thread 'main' panicked at src/x.rs:1:1: index out of bounds\" >&2; exit 101"),
+            &opts(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(
+            r.findings.iter().all(|f| f.rule_id != "fuzz/runtime-crash"),
+            "{:?}",
+            ids(&r)
+        );
+        let skipped = r
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "fuzz/probe-skipped")
+            .unwrap();
+        assert!(
+            skipped.message.contains("modelsec itself failed"),
+            "{}",
+            skipped.message
+        );
+        // An allocation failure under fuzz's own cap is fuzz's limit, not a crash of the model.
+        let r = supervise(
+            &crashing("echo \"terminate called after throwing an instance of 'std::bad_alloc'\" >&2; kill -ABRT $$"),
+            &opts(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert!(r.findings.iter().all(|f| f.rule_id != "fuzz/runtime-crash"));
+        // A worker that cannot run says why: exit 2, not a report.
+        let e = supervise(
+            &script(&event(&Event::Error("no such input".into()))),
+            &opts(),
+            Duration::from_secs(30),
+        );
+        assert!(matches!(e, Err(SupervisorError::WorkerFailed(m)) if m == "no such input"));
+    }
 }

@@ -100,8 +100,11 @@ impl Graph {
 
     /// The node producing `name` at any depth (names are unique across scopes).
     pub fn producer_any(&self, name: &str) -> Option<&Node> {
-        self.producer(name)
-            .or_else(|| self.nodes.iter().find(|n| n.outputs.iter().any(|o| o == name)))
+        self.producer(name).or_else(|| {
+            self.nodes
+                .iter()
+                .find(|n| n.outputs.iter().any(|o| o == name))
+        })
     }
 
     /// Nodes (any depth) that read `name`.

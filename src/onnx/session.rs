@@ -37,12 +37,26 @@ impl Model {
             .collect()
     }
 
+    /// Run on `data` (inputs by name; passed by position when they are exactly the model's
+    /// inputs in order, float and int64 data without a copy) and decode every output.
     pub fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
         let mut values = Vec::with_capacity(data.len());
-        for (name, d) in data {
-            values.push((name.clone(), d.value().map_err(|e| e.to_string())?));
+        for (_, d) in data {
+            values.push(d.input().map_err(|e| e.to_string())?);
         }
-        let out = self.session.run(values).map_err(|e| e.to_string())?;
+        let in_order = data.len() == self.inputs.len()
+            && data
+                .iter()
+                .zip(&self.inputs)
+                .all(|((n, _), s)| *n == s.name);
+        let out = if in_order {
+            self.session.run(&values[..])
+        } else {
+            let named: Vec<(String, ort::session::SessionInputValue<'_>)> =
+                data.iter().map(|(n, _)| n.clone()).zip(values).collect();
+            self.session.run(named)
+        }
+        .map_err(|e| e.to_string())?;
         let mut o = Outputs::default();
         for (name, v) in out.iter() {
             decode(name, &v, &mut o).map_err(|e| e.to_string())?;
@@ -243,7 +257,9 @@ fn symbols_of(ty: &ValueType) -> Vec<Option<String>> {
                 // "?" and "None" are what some exporters write for "no name".
                 dimension_symbols
                     .get(i)
-                    .filter(|s| d < 0 && !s.is_empty() && !matches!(s.as_str(), "?" | "None" | "-1"))
+                    .filter(|s| {
+                        d < 0 && !s.is_empty() && !matches!(s.as_str(), "?" | "None" | "-1")
+                    })
                     .cloned()
             })
             .collect(),

@@ -233,6 +233,23 @@ impl Data {
         }
     }
 
+    /// The tensor as a session input: a view of the data (no copy) for float32, float64 and
+    /// int64 values, else a tensor made from them.
+    pub fn input(&self) -> ort::Result<ort::session::SessionInputValue<'_>> {
+        Ok(match self {
+            Data::F32(s, v) if !v.is_empty() => {
+                ort::value::TensorRef::from_array_view((s.clone(), &v[..]))?.into()
+            }
+            Data::F64(s, v) if !v.is_empty() => {
+                ort::value::TensorRef::from_array_view((s.clone(), &v[..]))?.into()
+            }
+            Data::Int(Elem::I64, s, v) if !v.is_empty() => {
+                ort::value::TensorRef::from_array_view((s.clone(), &v[..]))?.into()
+            }
+            _ => self.value()?.into(),
+        })
+    }
+
     pub fn value(&self) -> ort::Result<DynValue> {
         fn int<T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static>(
             s: &[i64],

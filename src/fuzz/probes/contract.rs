@@ -2,7 +2,7 @@
 //! rank 1, or under an undeclared name must be refused.
 
 use super::Plan;
-use crate::fuzz::ctx::{Ctx, describe_inputs};
+use crate::fuzz::ctx::{Ctx, Feed, describe_inputs};
 use crate::fuzz::rules;
 use crate::onnx::{Data, Elem};
 use crate::report::Finding;
@@ -19,7 +19,7 @@ pub fn run(ctx: &mut Ctx<'_>, plan: &Plan<'_>) {
         Data::Str(s, v) => Data::F32(s.clone(), vec![0.0; v.len()]),
     };
     let declared_rank = first.shape().len();
-    let mut cases: Vec<(&str, String, Vec<(String, Data)>)> = Vec::new();
+    let mut cases: Vec<(&str, String, Feed)> = Vec::new();
     let mut wrong = plan.base.data.clone();
     wrong[0].1 = swapped;
     cases.push((
