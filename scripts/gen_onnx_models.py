@@ -14,6 +14,7 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
   strings_pipeline.onnx  OneHotEncoder on a string column + a float column, LogisticRegression, ZipMap
   stateful_lstm.onnx  silero-like: batch shared by input [batch, sequence] and state [2, batch, 4],
                       sequence >= 8, sr compared with 16000; its LSTM aborts ORT on an empty batch
+  stateful_unnamed.onnx  the same with its dimension names dropped
   fixed_batch_relu.onnx  Relu on a fixed [2, 3]
   image_cnn.onnx      Conv + pooling + Softmax over 4 classes, [batch, 3, height, width]
   exact_frames.onnx   frames of exactly 49 samples (no guessed size fits)
@@ -193,7 +194,14 @@ nodes = [
     helper.make_node("Sigmoid", ["z"], ["output"]),
 ]
 g = helper.make_graph(nodes, "stateful", [inp, st, sr], [outp, stn], inits)
-save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "stateful_lstm.onnx")
+stateful = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+save(stateful, "stateful_lstm.onnx")
+# The same with every dimension name dropped (as silero_vad.onnx ships): the batch is unnamed.
+for vi in list(stateful.graph.input) + list(stateful.graph.output):
+    for d in vi.type.tensor_type.shape.dim:
+        if d.HasField("dim_param"):
+            d.ClearField("dim_param")
+save(stateful, "stateful_unnamed.onnx")
 audio = (0.3 * np.sin(np.arange(64) / 3.0)).astype(np.float32)[None]
 np.savez(os.path.join(out, "stateful_seeds.npz"), input=audio, state=np.zeros((2, 1, H), np.float32), sr=np.array(16000, np.int64))
 

@@ -425,3 +425,61 @@ pub fn row_reproducer(c: &Contract, b: &Baseline, row: usize, seed: u64) -> serd
         serde_json::json!({ "row": row, "output": b.out.row_json(row) }),
     )
 }
+
+/// Unnamed dimensions of different inputs that are one batch, found by running the model: when
+/// no input names a batch, unnamed dynamic dimensions of equal size in different inputs (one of
+/// them an axis 0) are grown to 2 together, then each alone. If together runs and alone fails,
+/// they are tied: a batch the probes may vary (an exporter that drops dimension names, as
+/// silero-vad's `input [?, ?]` with `state [2, ?, 128]`, still has one). Returns the tied
+/// `(input, axis)` pairs.
+pub fn tie(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) -> Option<Vec<(usize, usize)>> {
+    if c.batch.is_some() {
+        return None;
+    }
+    let anonymous: Vec<(usize, usize, i64)> = c
+        .inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.axes.iter().enumerate().filter_map(move |(k, a)| match a {
+                Axis::Sym(s) if s.ends_with(&format!("[{k}]")) => Some((i, k)),
+                _ => None,
+            })
+        })
+        .map(|(i, k)| (i, k, b.data[i].1.shape()[k]))
+        .collect();
+    let first = anonymous.iter().find(|(_, k, _)| *k == 0)?;
+    // The axis-0 dimension, and in each other input its one unnamed dimension of that size.
+    let mut group = vec![(first.0, first.1)];
+    for i in 0..c.inputs.len() {
+        let same: Vec<usize> = anonymous
+            .iter()
+            .filter(|(j, _, n)| *j == i && i != first.0 && *n == first.2)
+            .map(|&(_, k, _)| k)
+            .collect();
+        if let [k] = same[..] {
+            group.push((i, k));
+        }
+    }
+    if group.len() < 2 {
+        return None;
+    }
+    let grown = |members: &[(usize, usize)]| -> Option<Vec<(String, Data)>> {
+        let mut d = b.data.clone();
+        for &(i, k) in members {
+            d[i].1 = d[i].1.along(k, 2, |j| j)?;
+        }
+        Some(d)
+    };
+    ctx.setup(
+        "setup:tie",
+        "unnamed dimensions of equal size, grown together and alone",
+        None,
+    );
+    let together = grown(&group)?;
+    ctx.run(&together).ok()?;
+    let alone_fails = group
+        .iter()
+        .any(|m| grown(std::slice::from_ref(m)).is_some_and(|d| ctx.run(&d).is_err()));
+    alone_fails.then_some(group)
+}

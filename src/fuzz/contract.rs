@@ -451,6 +451,40 @@ impl Contract {
         }
     }
 
+    /// The same contract with the unnamed `(input, axis)` dimensions `members` as one batch
+    /// (found tied by running the model).
+    pub fn with_batch(&self, members: &[(usize, usize)]) -> Contract {
+        let mut c = self.clone();
+        let taken = |n: &str| {
+            c.inputs
+                .iter()
+                .flat_map(|p| p.axes.iter())
+                .any(|a| matches!(a, Axis::Sym(s) if s == n))
+        };
+        let name = ["batch", "N", "axis 0"]
+            .into_iter()
+            .find(|n| !taken(n))
+            .unwrap_or("axis 0")
+            .to_string();
+        let mut tied = Vec::new();
+        for &(i, k) in members {
+            if let Axis::Sym(old) = &c.inputs[i].axes[k] {
+                c.sizes.remove(old);
+                c.sources.remove(old);
+                c.open.retain(|s| s != old);
+                tied.push(old.clone());
+            }
+            c.inputs[i].axes[k] = Axis::Sym(name.clone());
+        }
+        c.notes.push(format!(
+            "{} are one batch: the model runs with them grown together and refuses them grown alone",
+            tied.join(" and ")
+        ));
+        c.batch = Some(name);
+        c.batch_varies = true;
+        c
+    }
+
     /// The inputs as shapes with symbols, for messages (`x [batch, 3, height, width]`).
     pub fn describe(&self) -> String {
         self.inputs

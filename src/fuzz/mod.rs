@@ -236,6 +236,28 @@ pub fn fuzz_with(
     );
     ctx.fact("outputs", roles.describe());
     baseline::time_and_repeat(&mut ctx, &c, &base);
+    // A batch nobody named, found tied by running the model.
+    let (c, base) = match baseline::tie(&mut ctx, &c, &base) {
+        Some(members) => {
+            let tied = c.with_batch(&members);
+            let mut base = base;
+            if let Some(b) = &tied.batch {
+                base.sizes
+                    .insert(b.clone(), base.data[members[0].0].1.shape()[members[0].1]);
+                base.sizes.retain(|k, _| {
+                    !k.ends_with(']') || tied.inputs.iter().any(|p| p.axis_of(k).is_some())
+                });
+            }
+            ctx.fact("inferred", tied.notes.clone());
+            ctx.fact("input_contract", tied.describe());
+            (tied, base)
+        }
+        None => (c, base),
+    };
+    let make = inputs::Gen {
+        contract: &c,
+        ranges: &opts.ranges,
+    };
     baseline::check(&mut ctx, &make, &roles, &base);
 
     // The probes get 40 % of what is left when an attack follows, else all of it.

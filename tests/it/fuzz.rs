@@ -610,6 +610,31 @@ fn a_shared_batch_stays_consistent_and_a_real_crash_is_kept_with_its_reproducer(
         v["facts"]["dimensions"]["sequence"],
         "32 (--dim sequence=32)"
     );
+    // With the names dropped (as silero_vad.onnx ships) the batch is found by running the
+    // model: grown together the two dimensions run, grown alone they are refused.
+    let (_, v) = fuzz_json(
+        "stateful_unnamed.onnx",
+        &[
+            "--shape",
+            "input=1x32",
+            "--shape",
+            "state=2x1x4",
+            "--attack",
+            "none",
+        ],
+    );
+    assert!(
+        finding(&v, "fuzz/runtime-crash")["message"]
+            .as_str()
+            .unwrap()
+            .contains("an empty batch (input [0, 32], state [2, 0, 4], sr [])")
+    );
+    assert!(
+        v["facts"]["inferred"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("input[0] and state[1] are one batch")
+    );
     // Without --dim a working sequence length is searched for, and said.
     let (_, v) = fuzz_json("stateful_lstm.onnx", &["--attack", "none"]);
     let searched = v["facts"]["sizes_searched"].as_str().unwrap();
