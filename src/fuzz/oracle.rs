@@ -402,6 +402,9 @@ pub fn label_row(roles: &Roles, out: &Outputs, rows: usize, r: usize) -> Option<
     }
 }
 
+/// A regression value this large is an overflow in all but name.
+const OUT_OF_RANGE: f32 = 1e30;
+
 /// The arg-max, when unique and finite.
 pub fn argmax(row: &[f32]) -> Option<usize> {
     let best = row
@@ -451,6 +454,31 @@ pub fn check_valid(
             Finding::new(
                 &rules::NONFINITE_OUTPUT,
                 format!("{what}: {count} output value(s) are NaN or infinite (first in `{name}`, row {row})"),
+            )
+            .with_severity(sev),
+            row,
+        ));
+    } else if let Some((info, shape, v)) = roles
+        .outputs
+        .iter()
+        .filter(|o| o.role == Role::Regression)
+        .find_map(|o| {
+            let (_, s, v) = out.floats.iter().find(|(n, ..)| *n == o.name)?;
+            v.iter()
+                .any(|x| x.abs() >= OUT_OF_RANGE)
+                .then_some((o, s, v))
+        })
+    {
+        // A regression beyond ±1e30 is an overflow in all but name.
+        let at = v.iter().position(|x| x.abs() >= OUT_OF_RANGE).unwrap_or(0);
+        let row = first_index_row(info, shape, at, rows);
+        found.push((
+            Finding::new(
+                &rules::NONFINITE_OUTPUT,
+                format!(
+                    "{what}: regression `{}` row {row} is {:e}, out of any real range",
+                    info.name, v[at]
+                ),
             )
             .with_severity(sev),
             row,
@@ -800,5 +828,28 @@ mod tests {
             ..Outputs::default()
         };
         assert!(row_difference(&r, &batch, &alone, 2, 0).is_some());
+    }
+
+    #[test]
+    fn a_regression_past_1e30_on_a_valid_input_is_out_of_range() {
+        let r = Roles {
+            outputs: vec![OutputInfo {
+                name: "y".into(),
+                role: Role::Regression,
+                why: String::new(),
+                batch_axis: None,
+                classes: None,
+                vector: true,
+            }],
+        };
+        let out = |v: f32| Outputs {
+            floats: vec![("y".into(), vec![2, 1], vec![1.0, v])],
+            ..Outputs::default()
+        };
+        assert!(check_valid(&r, &out(5.0), 2, "x", Severity::High).is_empty());
+        let f = check_valid(&r, &out(3e35), 2, "x", Severity::High);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].1, 1);
+        assert!(f[0].0.message.contains("out of any real range"));
     }
 }

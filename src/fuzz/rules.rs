@@ -25,7 +25,7 @@ crate::rule_catalogue! {
         "An input of the wrong type, rank or name was accepted instead of rejected",
         "inputs outside the declared contract must fail cleanly; validate before inference");
     NONFINITE_OUTPUT = ("fuzz/nonfinite-output", High,
-        "The model returns NaN or infinity",
+        "The model returns NaN or infinity (or a regression beyond ±1e30) for an input that is not itself NaN, infinite or extreme",
         "reject non-finite and extreme inputs before inference, or make the model saturate instead of overflowing");
     LABEL_SCORE_DISAGREE = ("fuzz/label-score-disagree", High,
         "The predicted label is not the arg-max of the returned probabilities (e.g. a confident label from NaN scores)",
