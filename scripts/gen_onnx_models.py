@@ -9,6 +9,16 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
   dynamic_scale.onnx  Y = X * 2 with input X float [batch, n] (two dynamic dims)
   range_len.onnx      Y = Range(0, n, 1) for an int64 scalar input n (input-controlled allocation)
   int_inputs.onnx     int32 token ids through an embedding Gather, a bool mask, uint8 pixels
+  iris_zipmap.onnx    the iris LogisticRegression with default options (ZipMap probabilities)
+  tree_regressor.onnx DecisionTreeRegressor on 3 features (default export)
+  strings_pipeline.onnx  OneHotEncoder on a string column + a float column, LogisticRegression, ZipMap
+  stateful_lstm.onnx  silero-like: batch shared by input [batch, sequence] and state [2, batch, 4],
+                      sequence >= 8, sr compared with 16000; its LSTM aborts ORT on an empty batch
+  stateful_unnamed.onnx  the same with its dimension names dropped
+  fixed_batch_relu.onnx  Relu on a fixed [2, 3]
+  image_cnn.onnx      Conv + pooling + Softmax over 4 classes, [batch, 3, height, width]
+  exact_frames.onnx   frames of exactly 49 samples (no guessed size fits)
+  *_seeds.npz         valid inputs, one array per input name
   *_rows.npy          a few real rows per classifier, for seeds
   digits_benign.npy   500 other digits rows: benign traffic for the monitor tests
 Deterministic: fixed random_state everywhere.
@@ -109,3 +119,121 @@ trips = helper.make_tensor("trips", TensorProto.INT64, [], [10**12])
 cond = helper.make_tensor("cond", TensorProto.BOOL, [], [True])
 g = helper.make_graph([helper.make_node("Loop", ["trips", "cond", "X"], ["Y"], body=body)], "slow", [x], [y], [trips, cond])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "slow_loop.onnx")
+
+# ---- issue 15: real model kinds ---------------------------------------------------------------
+from sklearn.compose import ColumnTransformer
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from skl2onnx import convert_sklearn
+from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+from onnx import numpy_helper
+
+rng = np.random.default_rng(15)
+
+# The same iris logistic regression exported with skl2onnx's defaults: ZipMap probabilities.
+def named(model, name):
+    """skl2onnx names graphs with a random UUID; a fixed name keeps the file reproducible."""
+    model.graph.name = name
+    return model
+
+
+save(named(to_onnx(iris, X[:1], target_opset=OPSET), "iris_zipmap"), "iris_zipmap.onnx")
+
+# A tree regressor (default export): NaN in, an ordinary number out.
+Xr = rng.normal(size=(60, 3)).astype(np.float32)
+reg = DecisionTreeRegressor(max_depth=3, random_state=0).fit(Xr, Xr @ np.array([1.0, -2.0, 0.5]) + 3.0)
+save(named(to_onnx(reg, Xr[:1], target_opset=OPSET), "tree_regressor"), "tree_regressor.onnx")
+
+# A tabular pipeline with a string column (one-hot) and a float column, one input each, ZipMap.
+cities = np.array(["paris", "berlin", "rome"])
+city = cities[rng.integers(0, 3, 90)].reshape(-1, 1)
+amount = rng.normal(size=(90, 1)).astype(np.float32)
+yc = ((amount[:, 0] + (city[:, 0] == "paris")) > 0.5).astype(int)
+import pandas as pd
+
+df = pd.DataFrame({"city": city[:, 0], "amount": amount[:, 0]})
+pipe = Pipeline([("pre", ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), ["city"]), ("n", "passthrough", ["amount"])])),
+                 ("clf", LogisticRegression())]).fit(df, yc)
+save(named(convert_sklearn(pipe, initial_types=[("city", StringTensorType([None, 1])), ("amount", FloatTensorType([None, 1]))],
+                           target_opset=OPSET), "strings_pipeline"), "strings_pipeline.onnx")
+np.savez(os.path.join(out, "strings_seeds.npz"), city=city[:8].astype(str), amount=amount[:8])
+
+# A stateful streaming model shaped like silero-vad: `batch` is axis 0 of `input` and axis 1 of
+# `state`; `sequence` must be at least 8 (a Conv of 8 taps, no padding); `sr` is compared with
+# 16000. Its LSTM aborts ONNX Runtime 1.31.1 on a consistent empty batch (a real crash).
+H = 4
+inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", "sequence"])
+st = helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "batch", H])
+sr = helper.make_tensor_value_info("sr", TensorProto.INT64, [])
+outp = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1])
+stn = helper.make_tensor_value_info("stateN", TensorProto.FLOAT, [2, "batch", H])
+w = lambda a, n: numpy_helper.from_array(np.asarray(a, np.float32), n)
+i64 = lambda a, n: numpy_helper.from_array(np.asarray(a, np.int64), n)
+inits = [
+    w(rng.normal(size=(3, 1, 8)) * 0.3, "conv_w"), i64([1], "ax1"), i64([0], "ax0"), i64([2], "ax2"),
+    w(rng.normal(size=(1, 4 * H, 3)), "lstm_w"), w(rng.normal(size=(1, 4 * H, H)), "lstm_r"),
+    i64([0], "s0"), i64([1], "s1"), i64([2], "s2"), w(rng.normal(size=(H, 1)), "head_w"),
+    i64(16000, "k16000"), w(0.5, "half"),
+]
+nodes = [
+    helper.make_node("Unsqueeze", ["input", "ax1"], ["x3"]),
+    helper.make_node("Conv", ["x3", "conv_w"], ["feat"]),
+    helper.make_node("ReduceMean", ["feat"], ["pooled"], axes=[2], keepdims=0),
+    helper.make_node("Unsqueeze", ["pooled", "ax0"], ["seq1"]),
+    helper.make_node("Slice", ["state", "s0", "s1", "ax0"], ["h0"]),
+    helper.make_node("Slice", ["state", "s1", "s2", "ax0"], ["c0"]),
+    helper.make_node("LSTM", ["seq1", "lstm_w", "lstm_r", "", "", "h0", "c0"], ["", "hn", "cn"], hidden_size=H),
+    helper.make_node("Concat", ["hn", "cn"], ["stateN"], axis=0),
+    helper.make_node("Squeeze", ["hn", "ax0"], ["h"]),
+    helper.make_node("MatMul", ["h", "head_w"], ["logit"]),
+    helper.make_node("Equal", ["sr", "k16000"], ["is16k"]),
+    helper.make_node("Cast", ["is16k"], ["is16kf"], to=TensorProto.FLOAT),
+    helper.make_node("Mul", ["is16kf", "half"], ["bias"]),
+    helper.make_node("Add", ["logit", "bias"], ["z"]),
+    helper.make_node("Sigmoid", ["z"], ["output"]),
+]
+g = helper.make_graph(nodes, "stateful", [inp, st, sr], [outp, stn], inits)
+stateful = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+save(stateful, "stateful_lstm.onnx")
+# The same with every dimension name dropped (as silero_vad.onnx ships): the batch is unnamed.
+for vi in list(stateful.graph.input) + list(stateful.graph.output):
+    for d in vi.type.tensor_type.shape.dim:
+        if d.HasField("dim_param"):
+            d.ClearField("dim_param")
+save(stateful, "stateful_unnamed.onnx")
+audio = (0.3 * np.sin(np.arange(64) / 3.0)).astype(np.float32)[None]
+np.savez(os.path.join(out, "stateful_seeds.npz"), input=audio, state=np.zeros((2, 1, H), np.float32), sr=np.array(16000, np.int64))
+
+# A fixed leading dimension of 2 (onnx's pytorch-converted ReLU test has [2, 3, 4, 5]).
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+yv = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [x], [yv])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "fixed_batch_relu.onnx")
+
+# A small image classifier: [batch, 3, height, width] -> 4 classes (Softmax); any H, W >= 3.
+img = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, "height", "width"])
+probs = helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 4])
+inits = [w(rng.normal(size=(8, 3, 3, 3)) * 0.5, "k1"), w(rng.normal(size=(8, 4)), "fc"), w(rng.normal(size=(4,)) * 0.1, "fb")]
+nodes = [
+    helper.make_node("Conv", ["image", "k1"], ["c1"], pads=[1, 1, 1, 1]),
+    helper.make_node("Relu", ["c1"], ["r1"]),
+    helper.make_node("GlobalAveragePool", ["r1"], ["gp"]),
+    helper.make_node("Flatten", ["gp"], ["f"]),
+    helper.make_node("Gemm", ["f", "fc", "fb"], ["logits"]),
+    helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+]
+g = helper.make_graph(nodes, "cnn", [img], [probs], inits)
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "image_cnn.onnx")
+yy, xx = np.mgrid[0:16, 0:16] / 15.0
+pictures = np.stack([np.stack([xx, yy, (xx + yy) / 2]), np.stack([yy, 1 - xx, xx * yy])]).astype(np.float32)
+np.savez(os.path.join(out, "image_seeds.npz"), image=pictures)
+
+# Audio frames of exactly 49 samples (reshaped to 7 x 7): no size modelsec guesses fits, so it
+# must say which flag describes the input.
+inp = helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["batch", "samples"])
+o = helper.make_tensor_value_info("energy", TensorProto.FLOAT, ["batch", 7])
+g = helper.make_graph(
+    [helper.make_node("Reshape", ["audio", "shape"], ["grid"]), helper.make_node("ReduceMean", ["grid"], ["energy"], axes=[2], keepdims=0)],
+    "exact", [inp], [o], [i64([-1, 7, 7], "shape")])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "exact_frames.onnx")

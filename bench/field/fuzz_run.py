@@ -216,11 +216,33 @@ def run_limited(cmd, env, timeout, stdout, stderr):
     return p.returncode, wall, usage.ru_maxrss / 1024, fired.is_set()
 
 
-def classify(report, rc, timed_out):
-    """Tool failures: (reason, finding message) pairs; empty when the model was handled."""
+def crash_is_real(model, finding):
+    """Run a runtime-crash finding's reproducer in bare ONNX Runtime, in a child process: True when
+    ONNX Runtime itself dies on it (the crash is the model's/runtime's, not the fuzzer's)."""
+    repro = finding.get("reproducer") or {}
+    if not repro.get("input"):
+        return False
+    path = RUNS / "crash-reproducer.json"
+    path.write_text(json.dumps(repro))
+    try:
+        r = subprocess.run([PY, str(HERE / "crash_check.py"), model, str(path)], capture_output=True, text=True,
+                           timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode < 0  # killed by a signal
+
+
+def classify(report, rc, timed_out, model=None, ort_=None):
+    """Tool failures: (reason, finding message) pairs; empty when the model was handled. A
+    runtime-crash whose reproducer also crashes bare ONNX Runtime is real, not a tool failure; an
+    exit 2 on a model bare ONNX Runtime cannot load either is the environment's."""
     failures = []
+    ort_ = ort_ or {}
+    ort_cannot_load = bool(ort_.get("error") or (ort_.get("one_thread_error") and ort_.get("default_threads_error")))
     if timed_out:
         failures.append(("bench-timeout", "killed by the bench's per-model timeout"))
+    elif rc == 2 and ort_cannot_load:
+        pass  # could not run, and says so; bare ONNX Runtime cannot load it here either
     elif report is None:
         failures.append((f"exit {rc}", "no JSON report"))
     elif rc not in (0, 1):
@@ -228,6 +250,9 @@ def classify(report, rc, timed_out):
     for f in (report or {}).get("findings", []):
         rule, msg = f.get("rule_id", ""), f.get("message", "")
         text = msg + " " + json.dumps(f.get("reproducer", {}))[:4000]
+        if rule == "fuzz/runtime-crash" and model and crash_is_real(model, f):
+            f["verified"] = "bare ONNX Runtime crashes on the reproducer too"
+            continue
         if rule in TOOL_FAILURE_RULES:
             failures.append((rule, msg))
         elif any(w in rule for w in TOOL_FAILURE_WORDS):
@@ -249,6 +274,9 @@ def fuzz_rates(report, wall):
     else:
         return {"inferences": None, "how": "no facts (the report was made by the supervisor)"}
     out.update(inferences=n, how=how, runs_per_s=round(n / wall, 1) if wall > 0 else None)
+    tp = facts.get("throughput") or {}
+    if tp.get("inferences_per_second"):
+        out["seed_input_inf_per_s"] = tp["inferences_per_second"]
     aq, asec = facts.get("attack_queries"), facts.get("attack_seconds")
     if aq and asec:
         out["attack_queries_per_s"] = round(aq / asec, 1)
@@ -275,17 +303,21 @@ def short_rule(rule):
 
 def table(results):
     lines = ["| group | model | handled | exit | time s | findings (rule: count, severity) | fuzz inf | fuzz runs/s | "
-             "attack q/s | ORT 1-thr inf/s | ORT all-core inf/s | fuzz / ORT |",
-             "|---|---|:-:|--:|--:|---|--:|--:|--:|--:|--:|--:|"]
+             "attack q/s | fuzz inf/s, valid input | ORT 1-thr inf/s | ORT all-core inf/s | fuzz / ORT |",
+             "|---|---|:-:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|"]
     for r in results:
         counts = collections.Counter((short_rule(f["rule_id"]), f["severity"]) for f in r["findings"])
         findings = ", ".join(f"{rule}: {n} {sev}" for (rule, sev), n in sorted(counts.items())) or "none"
+        if any(f.get("verified") for f in r["findings"]):
+            findings += " (the crash reproduces in bare ORT)"
         fr, ort_ = r["fuzz_rates"], r["ort"]
         one = ort_.get("one_thread_inf_per_s")
         # Compare like with like: the attack's one-row queries when there were some, else the
         # probe phase's runs per second (runs of varying batch sizes; a rough figure, marked ~).
         attack_s = (r["facts"].get("attack_seconds") or 0)
-        if fr.get("attack_queries_per_s") and one and attack_s >= 1:
+        if fr.get("seed_input_inf_per_s") and one:  # the same input through modelsec's run path
+            ratio = f"{fr['seed_input_inf_per_s'] / one:.2f}"
+        elif fr.get("attack_queries_per_s") and one and attack_s >= 1:
             ratio = f"{fr['attack_queries_per_s'] / one:.2f}"
         elif fr.get("attack_queries_per_s") and one:  # a short attack: per-row overhead dominates
             ratio = f"~{fr['attack_queries_per_s'] / one:.2f}"
@@ -293,10 +325,10 @@ def table(results):
             ratio = f"~{fr['probe_runs_per_s'] / one:.2f}"
         else:
             ratio = "n/a"
-        lines.append("| {} | {} | {} | {} | {:.1f} | {} | {} | {} | {} | {} | {} | {} |".format(
+        lines.append("| {} | {} | {} | {} | {:.1f} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
             r["group"], r["id"], "y" if r["handled"] else "**n**", r["exit"], r["wall_s"], findings,
             fr.get("inferences") if fr.get("inferences") is not None else "n/a",
-            fr.get("runs_per_s", "n/a"), fr.get("attack_queries_per_s", "-"),
+            fr.get("runs_per_s", "n/a"), fr.get("attack_queries_per_s", "-"), fr.get("seed_input_inf_per_s", "n/a"),
             one if one else ("err" if "one_thread_error" in ort_ or "error" in ort_ else "n/a"),
             ort_.get("default_threads_inf_per_s", "n/a"), ratio))
     return "\n".join(lines)
@@ -335,12 +367,12 @@ def main():
             report = json.loads(stdout.read_text())
         except (ValueError, OSError):
             report = None
-        failures = classify(report, rc, timed_out)
+        ort_ = ort_rate(m, env)
+        failures = classify(report, rc, timed_out, m["model"], ort_)
         findings = [{"rule_id": f.get("rule_id"), "severity": f.get("severity"), "message": f.get("message", "")[:600],
-                     "reproducer_error": (f.get("reproducer") or {}).get("error")}
+                     "reproducer_error": (f.get("reproducer") or {}).get("error"), "verified": f.get("verified")}
                     for f in (report or {}).get("findings", [])]
         rates = fuzz_rates(report, wall)
-        ort_ = ort_rate(m, env)
         r = {"group": m["group"], "id": m["id"], "source": m["source"], "path": m["path"], "sha256": m["sha256"],
              "bytes": m["bytes"], "command": cmd[1:], "flags_used": used, "flags_dropped": dropped,
              "exit": rc, "wall_s": round(wall, 2), "max_rss_mib": round(rss), "timed_out": timed_out,

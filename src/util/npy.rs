@@ -292,6 +292,164 @@ pub fn read_f32_rows(bytes: &[u8]) -> Result<Vec<Vec<f32>>, NpyError> {
         .collect())
 }
 
+/// The values of a whole array, by kind: floats (f16/f32/f64) as f64, integers and bools as
+/// i64 (u64 values above `i64::MAX` are refused), strings (`<U`: UTF-32, `|S`: bytes as UTF-8).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    Float(Vec<f64>),
+    Int(Vec<i64>),
+    Bool(Vec<i64>),
+    Str(Vec<String>),
+}
+
+impl Values {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Float(v) => v.len(),
+            Values::Int(v) | Values::Bool(v) => v.len(),
+            Values::Str(v) => v.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The kind, for messages (`float`, `integer`, `bool`, `string`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Values::Float(_) => "float",
+            Values::Int(_) => "integer",
+            Values::Bool(_) => "bool",
+            Values::Str(_) => "string",
+        }
+    }
+}
+
+/// A whole array: its shape (C order) and values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    pub shape: Vec<u64>,
+    pub values: Values,
+}
+
+/// Read a whole `.npy` file of a numeric, bool or string dtype (either byte order). Object and
+/// structured arrays (pickles) and Fortran order are refused; sizes are checked against the bytes
+/// present before anything is allocated.
+pub fn read_array(bytes: &[u8]) -> Result<Array, NpyError> {
+    let h = parse(bytes)?;
+    if h.fortran_order {
+        return Err(NpyError::Header(
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        ));
+    }
+    let Descr::Plain {
+        order,
+        kind,
+        itemsize: Some(size),
+    } = h.descr
+    else {
+        return Err(NpyError::Header(format!(
+            "dtype {:?} is not a plain number, bool or string type (object arrays are pickles)",
+            h.descr
+        )));
+    };
+    let count = h
+        .count()
+        .ok_or_else(|| NpyError::Header("shape overflows".into()))?;
+    let data = bytes.get(h.data_start as usize..).unwrap_or(&[]);
+    let need = count.checked_mul(u128::from(size));
+    if need.is_none_or(|n| n > data.len() as u128) || size == 0 && count > 0 {
+        return Err(NpyError::Header(format!(
+            "the data is shorter than the shape {:?} says ({} bytes present)",
+            h.shape,
+            data.len()
+        )));
+    }
+    // Both fit in usize now: count * size <= data.len().
+    let (count, size) = (count as usize, size as usize);
+    let data = &data[..count * size];
+    let big = order == '>';
+    let word = |b: &[u8]| -> u64 {
+        let mut v = 0u64;
+        for (i, &x) in b.iter().enumerate() {
+            let shift = if big { 8 * (b.len() - 1 - i) } else { 8 * i };
+            v |= u64::from(x) << shift;
+        }
+        v
+    };
+    let items = data.chunks_exact(size.max(1));
+    let values = match (kind, size) {
+        ('f', 2) => Values::Float(items.map(|b| f16_to_f64(word(b) as u16)).collect()),
+        ('f', 4) => Values::Float(
+            items
+                .map(|b| f32::from_bits(word(b) as u32) as f64)
+                .collect(),
+        ),
+        ('f', 8) => Values::Float(items.map(|b| f64::from_bits(word(b))).collect()),
+        ('i', 1 | 2 | 4 | 8) => Values::Int(
+            items
+                .map(|b| {
+                    let bits = 64 - 8 * size as u32;
+                    ((word(b) << bits) as i64) >> bits
+                })
+                .collect(),
+        ),
+        ('u', 1 | 2 | 4 | 8) => Values::Int(
+            items
+                .map(|b| {
+                    i64::try_from(word(b))
+                        .map_err(|_| NpyError::Header("a uint64 value is above i64::MAX".into()))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        ('b', 1) => Values::Bool(items.map(|b| i64::from(b[0] != 0)).collect()),
+        ('U', _) if size % 4 == 0 => Values::Str(
+            items
+                .map(|b| {
+                    b.chunks_exact(4)
+                        .map(|c| word(c) as u32)
+                        .take_while(|&c| c != 0)
+                        .map(|c| char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER))
+                        .collect()
+                })
+                .collect(),
+        ),
+        ('S', _) => Values::Str(
+            items
+                .map(|b| {
+                    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                    String::from_utf8_lossy(&b[..end]).into_owned()
+                })
+                .collect(),
+        ),
+        _ => {
+            return Err(NpyError::Header(format!(
+                "dtype `{order}{kind}{size}` is not supported (floats, integers, bools, strings)"
+            )));
+        }
+    };
+    Ok(Array {
+        shape: h.shape,
+        values,
+    })
+}
+
+/// An IEEE half as f64.
+fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = (h >> 10) & 0x1f;
+    let frac = f64::from(h & 0x3ff);
+    sign * match exp {
+        0 => frac * 2f64.powi(-24),
+        31 if frac == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        e => (1.0 + frac / 1024.0) * 2f64.powi(i32::from(e) - 15),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +533,79 @@ mod tests {
             parse(b"\x93NUMPY\x02\x00\xff\xff\xff\x7f").unwrap_err(),
             NpyError::HeaderTooLarge(0x7fff_ffff)
         );
+    }
+
+    #[test]
+    fn whole_arrays_of_every_plain_kind() {
+        let a = read_array(&npy(
+            "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }",
+            &[1, 0, 0, 0, 255, 255, 255, 255, 0, 1, 0, 0, 0, 0, 0, 128],
+        ))
+        .unwrap();
+        assert_eq!(a.shape, [2, 2]);
+        assert_eq!(a.values, Values::Int(vec![1, -1, 256, i32::MIN as i64]));
+        let a = read_array(&npy(
+            "{'descr': '>u2', 'fortran_order': False, 'shape': (1,), }",
+            &[1, 2],
+        ))
+        .unwrap();
+        assert_eq!(a.values, Values::Int(vec![258]));
+        let a = read_array(&npy(
+            "{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }",
+            &[0, 0x3c, 0, 0xc0, 0, 0x7c],
+        ))
+        .unwrap();
+        assert_eq!(a.values, Values::Float(vec![1.0, -2.0, f64::INFINITY]));
+        let mut u = Vec::new();
+        for c in "ab\u{e9}\0".chars().chain("z\0\0\0".chars()) {
+            u.extend((c as u32).to_le_bytes());
+        }
+        let a = read_array(&npy(
+            "{'descr': '<U4', 'fortran_order': False, 'shape': (2,), }",
+            &u,
+        ))
+        .unwrap();
+        assert_eq!(a.values, Values::Str(vec!["ab\u{e9}".into(), "z".into()]));
+        let a = read_array(&npy(
+            "{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }",
+            &[1, 0],
+        ))
+        .unwrap();
+        assert_eq!(a.values, Values::Bool(vec![1, 0]));
+        let a = read_array(&npy(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+            &2.5f64.to_le_bytes(),
+        ))
+        .unwrap();
+        assert_eq!((a.shape.len(), a.values), (0, Values::Float(vec![2.5])));
+    }
+
+    #[test]
+    fn whole_arrays_refuse_what_they_cannot_hold() {
+        for (h, data, says) in [
+            (
+                "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+                &[0u8; 8][..],
+                "object",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
+                &[0u8; 8][..],
+                "shorter",
+            ),
+            (
+                "{'descr': '<u8', 'fortran_order': False, 'shape': (1,), }",
+                &[255u8; 8][..],
+                "i64::MAX",
+            ),
+            (
+                "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+                &[0u8; 8][..],
+                "not supported",
+            ),
+        ] {
+            let e = read_array(&npy(h, data)).unwrap_err().to_string();
+            assert!(e.contains(says), "{h}: {e}");
+        }
     }
 }

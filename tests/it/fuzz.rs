@@ -79,7 +79,9 @@ fn finds_the_four_known_defects() {
 #[test]
 fn integer_bool_and_uint8_inputs_are_probed() {
     // int32 ids into an embedding Gather, a bool mask, uint8 pixels: every probe runs (the
-    // ids at -1, i32::MIN and i32::MAX must be rejected cleanly or answered, never crash).
+    // ids at -1, i32::MIN and i32::MAX must be rejected cleanly or answered, never crash). The
+    // graph says the ids index a 10-row table: 9 runs, 10 is refused, and -1 is answered
+    // (Gather wraps negative ids), which is the one finding.
     let (c, v) = fuzz_json("int_inputs.onnx", &[]);
     let dtypes: Vec<&str> = v["facts"]["inputs"]
         .as_array()
@@ -94,7 +96,14 @@ fn integer_bool_and_uint8_inputs_are_probed() {
         "{}",
         v["facts"]
     );
-    assert_eq!(c, 0, "{:?}", rules(&v));
+    assert_eq!(
+        rules(&v),
+        ["fuzz/out-of-vocabulary-accepted", "fuzz/not-attacked"]
+    );
+    let f = &v["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("ids 0..9"), "{f}");
+    assert_eq!(f["reproducer"]["input"]["ids"], -1);
+    assert_eq!(c, 1);
 }
 
 #[test]
@@ -243,9 +252,9 @@ fn ranges_drive_sampling_and_are_validated() {
         );
     }
     for (bad, says) in [
-        ("Y=0..1", "the model's inputs are: X"),
+        ("Y=0..1", "the model's inputs are: `X` [?, 4]"),
         ("X[7]=0..1", "which has 4"),
-        ("2..1", "low bound must be below"),
+        ("2..1", "low bound must not be above"),
         ("X[1=0..1", "unbalanced"),
         ("0..inf", "not a finite number"),
     ] {
@@ -521,7 +530,12 @@ fn a_crash_of_the_runtime_is_a_finding_naming_the_probe() {
     assert_eq!(f["rule_id"], "fuzz/runtime-crash");
     let msg = f["message"].as_str().unwrap();
     assert!(msg.contains("signal 6"), "{msg}");
-    assert!(msg.contains("a well-formed batch"), "{msg}");
+    assert!(msg.contains("a well-formed input (X [1, 4])"), "{msg}");
+    // The crashing input is the reproducer.
+    assert_eq!(
+        f["reproducer"]["input"]["X"]["shape"],
+        serde_json::json!([1, 4])
+    );
 }
 
 #[test]
@@ -552,7 +566,302 @@ fn a_hang_is_a_finding_naming_the_probe() {
         f["message"]
             .as_str()
             .unwrap()
-            .contains("a well-formed batch"),
+            .contains("a well-formed input"),
         "{f}"
+    );
+}
+
+fn finding<'a>(v: &'a Value, rule: &str) -> &'a Value {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} in {:?}", rules(v)))
+}
+
+#[test]
+fn a_shared_batch_stays_consistent_and_a_real_crash_is_kept_with_its_reproducer() {
+    // stateful_lstm.onnx is shaped like silero-vad: `batch` is axis 0 of `input` and axis 1 of
+    // `state`. An empty batch must be [0, N] with [2, 0, 4]; on that consistent input its LSTM
+    // aborts ONNX Runtime 1.31.1 — a real crash, reported with the input that causes it. The
+    // worker is restarted after it and the probes that follow still run.
+    let (c, v) = fuzz_json("stateful_lstm.onnx", &["--dim", "sequence=32"]);
+    assert_eq!(c, 1);
+    let crash = finding(&v, "fuzz/runtime-crash");
+    let msg = crash["message"].as_str().unwrap();
+    assert!(msg.contains("signal 6"), "{msg}");
+    assert!(
+        msg.contains("an empty batch (input [0, 32], state [2, 0, 4], sr [])"),
+        "{msg}"
+    );
+    let input = &crash["reproducer"]["input"];
+    assert_eq!(input["state"]["shape"], serde_json::json!([2, 0, 4]));
+    assert_eq!(input["sr"]["values"], serde_json::json!([16000]));
+    // Probes after the crash ran in a new worker: the special values and the attack.
+    assert!(v["facts"]["attack_plan"].is_object(), "{}", v["facts"]);
+    assert!(rules(&v).iter().all(|r| r != "fuzz/baseline-fails"));
+    // What the graph said: sr is compared with 16000; the sequence came from --dim.
+    assert_eq!(
+        v["facts"]["inferred"],
+        serde_json::json!(["input `sr` is compared against 16000"])
+    );
+    assert_eq!(
+        v["facts"]["dimensions"]["sequence"],
+        "32 (--dim sequence=32)"
+    );
+    // With the names dropped (as silero_vad.onnx ships) the batch is found by running the
+    // model: grown together the two dimensions run, grown alone they are refused.
+    let (_, v) = fuzz_json(
+        "stateful_unnamed.onnx",
+        &[
+            "--shape",
+            "input=1x32",
+            "--shape",
+            "state=2x1x4",
+            "--attack",
+            "none",
+        ],
+    );
+    assert!(
+        finding(&v, "fuzz/runtime-crash")["message"]
+            .as_str()
+            .unwrap()
+            .contains("an empty batch (input [0, 32], state [2, 0, 4], sr [])")
+    );
+    assert!(
+        v["facts"]["inferred"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("input[0] and state[1] are one batch")
+    );
+    // Without --dim a working sequence length is searched for, and said.
+    let (_, v) = fuzz_json("stateful_lstm.onnx", &["--attack", "none"]);
+    let searched = v["facts"]["sizes_searched"].as_str().unwrap();
+    assert!(searched.starts_with("sequence=256"), "{searched}");
+}
+
+#[test]
+fn seeds_npz_and_contract_flags() {
+    // .npz seeds give every input, sizes included; the batch still varies (empty batch).
+    let seeds = models().join("stateful_seeds.npz");
+    let (_, v) = fuzz_json(
+        "stateful_lstm.onnx",
+        &["--seeds", seeds.to_str().unwrap(), "--attack", "none"],
+    );
+    assert_eq!(
+        v["facts"]["baseline"]["input"],
+        "input [8, 64], state [2, 8, 4], sr []"
+    );
+    assert!(
+        finding(&v, "fuzz/runtime-crash")["message"]
+            .as_str()
+            .unwrap()
+            .contains("input [0, 64], state [2, 0, 4]")
+    );
+    // --shape fixes an input; a fixed batch then is not varied (state has it on axis 1).
+    let (_, v) = fuzz_json(
+        "stateful_lstm.onnx",
+        &[
+            "--shape",
+            "input=1x40",
+            "--shape",
+            "state=2x1x4",
+            "--range",
+            "input=-1..1",
+            "--range",
+            "sr=16000",
+            "--attack",
+            "none",
+        ],
+    );
+    assert!(!rules(&v).contains(&"fuzz/runtime-crash".to_string()));
+    assert_eq!(
+        v["facts"]["baseline"]["input"],
+        "input [1, 40], state [2, 1, 4], sr []"
+    );
+    assert_eq!(
+        v["facts"]["ranges"],
+        serde_json::json!(["input=-1..1", "sr=16000"])
+    );
+    // Errors name what is wrong and what exists.
+    let m = models().join("stateful_lstm.onnx");
+    let m = m.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["--dim", "height=3"],
+            "no dimension `height`; its symbolic dimensions: `batch`, `sequence`",
+        ),
+        (
+            vec!["--shape", "input=1x2x3"],
+            "has 3 dimensions; input `input` has 2",
+        ),
+        (
+            vec!["--shape", "state=3x1x4"],
+            "axis 0 of `state` is fixed at 2",
+        ),
+        (
+            vec!["--dim", "sequence=32", "--shape", "input=1x40"],
+            "dimension `sequence` is 40 (--shape input=1x40) but 32 (--dim sequence=32)",
+        ),
+        (
+            vec![
+                "--seeds",
+                models().join("image_seeds.npz").to_str().unwrap(),
+            ],
+            "array `image` names no input of the model",
+        ),
+    ] {
+        let mut a = vec!["fuzz", m];
+        a.extend(args.iter().copied());
+        let o = run(&models(), &a);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+    // A range with a negative bound works as a separate argument.
+    let o = run(
+        &models(),
+        &[
+            "fuzz", m, "--range", "-1..1", "--attack", "none", "--format", "json",
+        ],
+    );
+    assert_ne!(code(&o), 2, "{}", stderr(&o));
+}
+
+#[test]
+fn no_input_that_runs_is_exit_2_naming_the_flags_not_a_finding() {
+    // exact_frames.onnx needs exactly 49 samples: no size modelsec guesses fits.
+    let m = models().join("exact_frames.onnx");
+    let o = run(
+        &models(),
+        &["fuzz", m.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(code(&o), 2);
+    let e = stderr(&o);
+    assert!(e.contains("rejected every input modelsec built"), "{e}");
+    assert!(e.contains("--dim samples=N"), "{e}");
+    assert!(e.contains("--seeds FILE.npz"), "{e}");
+    assert!(stdout(&o).is_empty());
+    // With the size it runs.
+    let (c, v) = fuzz_json("exact_frames.onnx", &["--dim", "samples=49"]);
+    assert_eq!(c, 0, "{:?}", rules(&v));
+}
+
+#[test]
+fn zipmap_outputs_are_read_by_the_oracles_and_the_attack() {
+    // The default skl2onnx export (ZipMap probabilities) shows the same defect as the
+    // zipmap-off export: NaN gives NaN probabilities beside a confident label.
+    let seeds = models().join("iris_rows.npy");
+    let (c, v) = fuzz_json(
+        "iris_zipmap.onnx",
+        &[
+            "--seeds",
+            seeds.to_str().unwrap(),
+            "--epsilon",
+            "0.5",
+            "--rows",
+            "15",
+        ],
+    );
+    assert_eq!(c, 1);
+    let f = finding(&v, "fuzz/label-score-disagree");
+    assert_eq!(
+        f["reproducer"]["output"]["output_probability"],
+        serde_json::json!({ "0": "NaN", "1": "NaN", "2": "NaN" })
+    );
+    assert_eq!(
+        v["facts"]["outputs"]["output_probability"],
+        "probabilities (a ZipMap)"
+    );
+    assert_eq!(v["facts"]["robustness"]["rows"], 15);
+    assert!(v["facts"]["robustness"]["successes"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn strings_are_probed_and_one_input_of_many_is_attacked() {
+    let seeds = models().join("strings_seeds.npz");
+    let s = seeds.to_str().unwrap();
+    let (c, v) = fuzz_json("strings_pipeline.onnx", &["--seeds", s, "--epsilon", "2"]);
+    assert_eq!(c, 1);
+    // NaN in the float column: NaN probabilities and label 0 (the default export's ZipMap).
+    let f = finding(&v, "fuzz/label-score-disagree");
+    assert!(
+        f["message"].as_str().unwrap().contains("input `amount`"),
+        "{f}"
+    );
+    assert_eq!(f["reproducer"]["other_inputs"]["city"]["dtype"], "string");
+    // The string column was probed (empty, long, Unicode, control characters) without findings.
+    assert!(v["facts"]["probes"].as_u64().unwrap() > 20);
+    assert!(
+        rules(&v)
+            .iter()
+            .all(|r| !r.contains("crash") && !r.contains("hang"))
+    );
+    // The attack perturbs `amount` with `city` held at its seed values.
+    assert_eq!(v["facts"]["attack_plan"]["input"], "amount");
+    assert_eq!(v["facts"]["robustness"]["rows"], 8);
+    // A string input cannot be attacked.
+    let (_, v) = fuzz_json(
+        "strings_pipeline.onnx",
+        &["--seeds", s, "--attack-input", "city"],
+    );
+    assert!(
+        finding(&v, "fuzz/not-attacked")["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a float input")
+    );
+}
+
+#[test]
+fn images_get_square_in_image_form_and_nothing_attacked_is_not_robust() {
+    let seeds = models().join("image_seeds.npz");
+    let (_, v) = fuzz_json(
+        "image_cnn.onnx",
+        &["--seeds", seeds.to_str().unwrap(), "--epsilon", "0.3"],
+    );
+    assert_eq!(v["facts"]["attack_plan"]["form"], "image");
+    let r = &v["facts"]["robustness"];
+    assert_eq!(r["rows"], 2, "{r}");
+    assert!(r["robust_accuracy"].is_f64());
+    // Without seeds an image model is not attacked, robust accuracy is unknown (never 1), and a
+    // required minimum fails.
+    let (c, v) = fuzz_json("image_cnn.onnx", &["--min-robust-accuracy", "0.5"]);
+    assert_eq!(v["facts"]["robustness"]["robust_accuracy"], Value::Null);
+    assert!(
+        finding(&v, "fuzz/not-attacked")["message"]
+            .as_str()
+            .unwrap()
+            .contains("give --seeds with real images")
+    );
+    assert!(
+        finding(&v, "fuzz/robust-accuracy-below-threshold")["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown")
+    );
+    assert_eq!(c, 1);
+    // The sizes it ran at were searched (224 × 224 first) and said.
+    assert!(
+        v["facts"]["sizes_searched"]
+            .as_str()
+            .unwrap()
+            .starts_with("height=224, width=224")
+    );
+}
+
+#[test]
+fn fixed_leading_dims_and_regressors() {
+    // A fixed [2, 3] input used to index past the tensor (a panic reported as a runtime crash).
+    let (c, v) = fuzz_json("fixed_batch_relu.onnx", &[]);
+    assert_eq!(c, 0, "{:?}", rules(&v));
+    assert_eq!(rules(&v), ["fuzz/not-attacked"]);
+    // A tree regressor answers NaN with an ordinary number.
+    let (c, v) = fuzz_json("tree_regressor.onnx", &["--attack", "none"]);
+    assert_eq!(c, 1);
+    assert_eq!(rules(&v), ["fuzz/accepts-nonfinite-input"]);
+    assert_eq!(
+        v["facts"]["outputs"]["variable"],
+        "regression (a regressor operator)"
     );
 }
