@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod detect;
+pub mod event;
 pub mod llm;
 pub mod log;
 pub mod rules;
