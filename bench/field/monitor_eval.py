@@ -339,7 +339,7 @@ class Session:
         self.check = None                   # evasion: fn(rows, labels) -> index of first success
         self.pad = None                     # fn(n) -> padding rows
         self.keep_seen = cls.startswith("benign") or cls in EXTRACTION or cls == "padded"
-        self.seen = []                      # (first 64 rows, their labels) of answered requests
+        self.seen = []                      # (rows, their labels) of answered requests
         self.stream = []                    # --dump-streams: every answered request, whole
         self.jitter = False
 
@@ -409,7 +409,7 @@ def query(h, baton, s, attack_rows, scores=True):
     out = {o["name"]: o for o in r.json()["outputs"]}
     labels = np.asarray(out["label"]["data"], dtype=np.int64)
     if s.keep_seen:
-        s.seen.append((rows[:64], labels[:64]))
+        s.seen.append((rows, labels))
     probs = None
     if "probabilities" in out:
         probs = np.asarray(out["probabilities"]["data"], dtype=np.float32).reshape(-1, 10)
@@ -884,10 +884,11 @@ PROJ = None
 
 
 def prada_server(rows, labels, min_queries=100, threshold=0.9):
-    """PRADA exactly as the server runs it (detect.rs `Prada::observe`, on the projected rows the
-    detectors read: the first 64 of each request): the lowest Shapiro-Wilk W over its checks
-    and the first query at which W < threshold. For explaining what the log does not say (a
-    session's W when it did not fire)."""
+    """PRADA exactly as the server runs it (src/monitor/detect/prada.rs `Prada::observe`, on
+    the projected rows of every request): a query at distance 0 from the growing set (a
+    re-send) is skipped; at most 1,024 growing-set points per client. Returns the lowest
+    Shapiro-Wilk W over its checks and the first query at which W < threshold. For explaining
+    what the log does not say (a session's W when it did not fire)."""
     global PROJ
     from scipy.stats import shapiro
     if PROJ is None:
@@ -898,22 +899,29 @@ def prada_server(rows, labels, min_queries=100, threshold=0.9):
     uniq, inv = np.unique(np.asarray(rows, np.float32), axis=0, return_inverse=True)
     P = (uniq @ PROJ.T)[inv.ravel()]
     sets, thr, cd = {}, {}, {}
+    kept = 0
     dists = collections.deque(maxlen=1000)
     wmin, first = None, None
-    for q, (x, c) in enumerate(zip(P, labels), 1):
+    q = 0
+    for x, c in zip(P, labels):
         c = int(c)
         G = sets.setdefault(c, [])
-        if G:
-            d = float(np.min(np.sqrt(((np.asarray(G) - x) ** 2).sum(1))))
+        d = float(np.min(np.sqrt(((np.asarray(G) - x) ** 2).sum(1)))) if G else None
+        if d == 0.0:
+            continue
+        q += 1
+        if d is not None:
             dists.append(d)
             t = thr.setdefault(c, 0.0)
-            if d > t and len(G) < 2000:
+            if d > t and kept < 1024:
                 G.append(x)
+                kept += 1
                 v = cd.setdefault(c, collections.deque(maxlen=1000))
                 v.append(d)
                 thr[c] = max(t, float(np.mean(v) - np.std(v)))
-        else:
+        elif kept < 1024:
             G.append(x)
+            kept += 1
         if q < max(min_queries, 10) or q % 10 or len(dists) < 50:
             continue
         v = np.asarray(dists)
@@ -961,10 +969,10 @@ def result(s, data, oracle):
     if s.seen:
         r["prada_replica"] = prada_server(np.concatenate([x for x, _ in s.seen]),
                                           np.concatenate([l for _, l in s.seen]))
-        if "monitor/extraction" in per_signal:
+        ev = (per_signal.get("monitor/extraction") or {}).get("evidence") or {}
+        if "shapiro_w" in ev:
             # The replica must fire where the server did (evidence.queries: rows PRADA had seen).
-            r["prada_replica"]["matches_server"] = (
-                per_signal["monitor/extraction"]["evidence"].get("queries") == r["prada_replica"]["first_below_0_9"])
+            r["prada_replica"]["matches_server"] = ev.get("queries") == r["prada_replica"]["first_below_0_9"]
     return r
 
 
@@ -1043,7 +1051,7 @@ def summary(results, meta):
                      "read, lowest over its checks): " + "; ".join(
             f"{nm(r)} ({r['attack']}) W_min "
             f"{fmt(r['prada_replica']['w_min'], 3)}, agreement {', '.join(f'{k}: {100 * v:.1f} %' for k, v in r['agreement'].items())}"
-            + (f", extraction finding W = {r['signals']['monitor/extraction']['evidence'].get('shapiro_w'):.3f}"
+            + (f", extraction finding: {r['signals']['monitor/extraction']['message']}"
                if 'monitor/extraction' in r['signals'] else "")
             for r in ex) + ".")
         lines.append("")

@@ -8,3 +8,4 @@ pub mod llm;
 pub mod log;
 pub mod rules;
 pub mod server;
+pub mod state;

@@ -1,36 +1,44 @@
 //! Misuse detectors, free of I/O: each takes what a request showed and says whether its signal
 //! fires, with the evidence. State is bounded everywhere (caps on sets, rings and tables).
 //!
-//! - [`TokenBucket`]: request rate.
-//! - [`Baseline`]: per-feature statistics of sample data: ranges for the schema check and
-//!   z-scores for out-of-distribution inputs.
+//! - [`Engine`] runs them over every row of a request ([`engine`]).
+//! - [`TokenBucket`]: request, row and token rates.
+//! - [`Baseline`]: the baseline rows: ranges for the schema check, each feature's spread, and
+//!   the reference for out-of-distribution inputs (distance to the nearest baseline row).
+//! - [`Space`]: rows as codes in which near duplicates are measured (a share of features
+//!   within half a feature's spread), robust to jitter.
+//! - [`NearDup`]: one client's near duplicates: clusters of variants, answers moving toward
+//!   the decision boundary, confident answers that flip (evasion), and inputs augmented into
+//!   several variants (synthetic extraction).
+//! - [`CrossIndex`]: near duplicates across clients (Sybil attacks), popularity-aware.
 //! - [`Prada`]: model extraction (Juuti et al., EuroS&P 2019): per client and predicted class a
 //!   growing set of past queries; the minimum L2 distance of each new query to it; when the
 //!   client's distances stop being normally distributed (Shapiro–Wilk W below a threshold) the
-//!   queries are synthetic, as extraction sets are. Inputs of more than 32 values are first
-//!   projected to 32 dimensions with a seeded Gaussian matrix (Johnson–Lindenstrauss).
-//! - [`Probing`]: near-duplicate queries (after Blacklight, Li et al., USENIX Security 2022):
-//!   each query's fingerprint is 50 keyed xxh3 hashes of its finely quantised values on fixed random
-//!   feature subsets; a query sharing at least `match` of them with one earlier query is a near
-//!   duplicate and joins that query's cluster. The table is global, so a cluster counts the
-//!   near duplicates of every client in it: rotating API keys does not reset it.
-//! - [`Walk`]: label flips at low margins among a client's recent queries (a boundary search).
+//!   queries are synthetic. Inputs of more than 32 values are first projected to 32
+//!   dimensions with a seeded Gaussian matrix (Johnson–Lindenstrauss).
+//! - [`Hll`]: distinct inputs answered (extraction coverage).
 
 use std::collections::HashMap;
 
 mod baseline;
+mod cross;
+pub mod engine;
+mod hll;
+mod neardup;
 mod prada;
-mod probing;
 mod rate;
+mod space;
 mod stats;
-mod walk;
 
 pub use baseline::Baseline;
+pub use cross::{CrossIndex, CrossObs};
+pub use engine::{Answers, ClientDetectors, Engine, Signal};
+pub use hll::Hll;
+pub use neardup::{NearDup, NearObs};
 pub use prada::{Prada, Projection};
-pub use probing::{Cluster, Match, Probing};
 pub use rate::TokenBucket;
+pub use space::Space;
 pub use stats::shapiro_w;
-pub use walk::Walk;
 
 /// Hashing for u64 keys that are already uniform (fingerprint hashes) or consecutive (query
 /// ids): one multiply (Fibonacci hashing) instead of SipHash on the hot path.

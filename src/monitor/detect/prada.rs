@@ -46,14 +46,17 @@ impl Projection {
     }
 }
 
-/// Growing-set points kept per class, and distances kept for the normality test.
-const PRADA_SET: usize = 2000;
+/// Growing-set points kept per client (over all classes), and distances kept for the
+/// normality test.
+const PRADA_SET: usize = 1024;
 const PRADA_RING: usize = 1000;
 
 /// PRADA state of one client.
 #[derive(Clone, Debug, Default)]
 pub struct Prada {
     sets: HashMap<usize, Vec<Vec<f32>>>,
+    /// Points in all sets.
+    kept: usize,
     thresholds: HashMap<usize, f32>,
     class_dists: HashMap<usize, VecDeque<f32>>,
     dists: VecDeque<f64>,
@@ -63,10 +66,12 @@ pub struct Prada {
 impl Prada {
     /// Observe one (projected) query with its predicted class; every 10 queries once
     /// `min_queries` are in, the W statistic of the distances (outliers beyond 3σ removed).
+    /// A query at distance 0 from the growing set is a re-send of an answered query: it tells
+    /// the client nothing new and is not counted (benign clients re-send; a run of zero
+    /// distances is not an extraction set).
     pub fn observe(&mut self, x: &[f32], class: usize, min_queries: usize) -> Option<f64> {
-        self.queries += 1;
         let set = self.sets.entry(class).or_default();
-        if let Some(d) = set
+        let nearest = set
             .iter()
             .map(|g| {
                 g.iter()
@@ -75,15 +80,20 @@ impl Prada {
                     .sum::<f32>()
                     .sqrt()
             })
-            .min_by(f32::total_cmp)
-        {
+            .min_by(f32::total_cmp);
+        if nearest == Some(0.0) {
+            return None;
+        }
+        self.queries += 1;
+        if let Some(d) = nearest {
             self.dists.push_back(d as f64);
             if self.dists.len() > PRADA_RING {
                 self.dists.pop_front();
             }
             let t = self.thresholds.entry(class).or_insert(0.0);
-            if d > *t && set.len() < PRADA_SET {
+            if d > *t && self.kept < PRADA_SET {
                 set.push(x.to_vec());
+                self.kept += 1;
                 // As in the paper's algorithm: the threshold follows the distances of the
                 // points that joined the growing set, not of every query.
                 let cd = self.class_dists.entry(class).or_default();
@@ -96,8 +106,9 @@ impl Prada {
                 let sd = (cd.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
                 *t = t.max(mean - sd);
             }
-        } else {
+        } else if self.kept < PRADA_SET {
             set.push(x.to_vec());
+            self.kept += 1;
         }
         if self.queries < min_queries.max(10)
             || !self.queries.is_multiple_of(10)

@@ -1,4 +1,4 @@
-//! Request and row rates: a token bucket.
+//! Request, row and token rates: a token bucket.
 
 /// Token bucket: `rate` per second, at most `burst` at once.
 #[derive(Clone, Debug)]
@@ -15,16 +15,33 @@ impl TokenBucket {
         }
     }
 
-    /// Take one token at time `now` (seconds); false when empty.
-    pub fn take(&mut self, rate: f64, burst: f64, now: f64) -> bool {
+    fn refill(&mut self, rate: f64, burst: f64, now: f64) {
         self.tokens = (self.tokens + (now - self.last).max(0.0) * rate).min(burst);
         self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+    }
+
+    /// Take one token at time `now` (seconds); false when empty.
+    pub fn take(&mut self, rate: f64, burst: f64, now: f64) -> bool {
+        self.take_n(1.0, rate, burst, now)
+    }
+
+    /// Take `n` tokens: true when the bucket holds them, or when it is full (a request larger
+    /// than the burst is admitted then, and leaves a debt the rate pays off before the next).
+    /// False: refused, nothing taken.
+    pub fn take_n(&mut self, n: f64, rate: f64, burst: f64, now: f64) -> bool {
+        self.refill(rate, burst, now);
+        if self.tokens >= n.min(burst) {
+            self.tokens -= n;
             true
         } else {
             false
         }
+    }
+
+    /// Charge `n` tokens after the fact (what an answer cost): may leave a debt.
+    pub fn charge(&mut self, n: f64, rate: f64, burst: f64, now: f64) {
+        self.refill(rate, burst, now);
+        self.tokens -= n;
     }
 }
 
@@ -39,5 +56,15 @@ mod tests {
         assert!(!b.take(1.0, 3.0, 0.0));
         assert!(b.take(1.0, 3.0, 1.0));
         assert!(!b.take(1.0, 3.0, 1.5));
+        // Rows: a batch of 5 from a bucket of 10 at 10/s; a batch larger than the burst only
+        // from a full bucket, leaving a debt.
+        let mut r = TokenBucket::new(10.0, 0.0);
+        assert!(r.take_n(5.0, 10.0, 10.0, 0.0));
+        assert!(!r.take_n(50.0, 10.0, 10.0, 0.1));
+        assert!(r.take_n(50.0, 10.0, 10.0, 1.0));
+        assert!(!r.take_n(1.0, 10.0, 10.0, 4.0));
+        assert!(r.take_n(1.0, 10.0, 10.0, 5.5));
+        r.charge(100.0, 10.0, 10.0, 5.5);
+        assert!(!r.take(10.0, 10.0, 10.0));
     }
 }

@@ -83,58 +83,36 @@ pub(super) async fn admit<'a>(
         return Err(error(StatusCode::NOT_FOUND, &message));
     }
     let now = now_secs(app);
-    // Blocked clients, rate and volume: one short critical section.
-    {
-        let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
+    // Blocked clients and the request rate: one short critical section.
+    let refused = app.clients.with(&seen.client, now, |c| {
         let limits = &app.cfg.limits;
-        let c = client_state(&mut m, &seen.client, limits.burst, now);
+        c.roll_window(now, limits.volume_window_seconds as f64);
         if c.blocked_until > now {
-            let by = c.blocked_by;
-            return Err(error(
+            return Some(error(
                 StatusCode::FORBIDDEN,
                 &format!(
-                    "client blocked by {by} for {:.0} more seconds",
+                    "client blocked by {} for {:.0} more seconds",
+                    c.blocked_by,
                     c.blocked_until - now
                 ),
             ));
         }
-        if limits.rate > 0.0 && !c.bucket.take(limits.rate, limits.burst, now) {
+        if limits.rate > 0.0 && !c.requests.take(limits.rate, limits.burst, now) {
             let action = app.cfg.action(sig::RATE.id);
             seen.fired.push(Fired {
                 rule: &sig::RATE,
                 action,
                 message: format!("over {} requests/s (burst {})", limits.rate, limits.burst),
-                evidence: json!({ "rate": limits.rate, "burst": limits.burst }),
+                evidence: json!({ "rate": limits.rate, "burst": limits.burst, "unit": "requests" }),
             });
             if action != Action::Log {
-                return Err(error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded"));
+                return Some(error(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded"));
             }
         }
-        if now - c.window_start >= limits.volume_window_seconds as f64 {
-            c.window_start = now;
-            c.volume = 0;
-            c.scores = 0;
-            c.tokens = 0;
-        }
-        c.volume += 1;
-        if limits.volume > 0 && c.volume > limits.volume {
-            let action = app.cfg.action(sig::VOLUME.id);
-            seen.fired.push(Fired {
-                rule: &sig::VOLUME,
-                action,
-                message: format!(
-                    "{} requests in the current {} s window (budget {})",
-                    c.volume, limits.volume_window_seconds, limits.volume
-                ),
-                evidence: json!({ "volume": c.volume, "budget": limits.volume }),
-            });
-            if action != Action::Log {
-                return Err(error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "query budget exhausted",
-                ));
-            }
-        }
+        None
+    });
+    if let Some(r) = refused {
+        return Err(r);
     }
     // Body, bounded before it is read.
     let max = app.cfg.server.max_body_bytes;
@@ -168,5 +146,58 @@ pub(super) async fn admit<'a>(
         bytes,
         now,
         _slot: slot,
+    })
+}
+
+/// Count a request's queries (rows of a tabular request, every row of a batch; else 1) against
+/// the client's row rate and volume budget, once the body says how many there are; the
+/// refusal, when an action refuses.
+pub(super) fn charge(app: &App, seen: &mut Seen, queries: usize, now: f64) -> Option<Response> {
+    let limits = &app.cfg.limits;
+    let n = queries.max(1) as u64;
+    let client = seen.client.clone();
+    app.clients.with(&client, now, |c| {
+        if limits.row_rate > 0.0
+            && !c
+                .rows
+                .take_n(n as f64, limits.row_rate, limits.row_burst, now)
+        {
+            let action = app.cfg.action(sig::RATE.id);
+            seen.fired.push(Fired {
+                rule: &sig::RATE,
+                action,
+                message: format!(
+                    "a request of {n} rows over {} rows/s (burst {})",
+                    limits.row_rate, limits.row_burst
+                ),
+                evidence: json!({ "rate": limits.row_rate, "burst": limits.row_burst, "unit": "rows", "rows": n }),
+            });
+            if action != Action::Log {
+                return Some(error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate limit exceeded (rows per second)",
+                ));
+            }
+        }
+        c.volume += n;
+        if limits.volume > 0 && c.volume > limits.volume {
+            let action = app.cfg.action(sig::VOLUME.id);
+            seen.fired.push(Fired {
+                rule: &sig::VOLUME,
+                action,
+                message: format!(
+                    "{} queries in the current {} s window (budget {})",
+                    c.volume, limits.volume_window_seconds, limits.volume
+                ),
+                evidence: json!({ "volume": c.volume, "budget": limits.volume }),
+            });
+            if action != Action::Log {
+                return Some(error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "query budget exhausted",
+                ));
+            }
+        }
+        None
     })
 }

@@ -20,14 +20,16 @@ pub(super) struct App {
     pub(super) next_model: AtomicUsize,
     pub(super) keys: HashMap<String, String>,
     pub(super) log: EventLog,
-    pub(super) monitor: Mutex<Monitor>,
+    /// Per-client state.
+    pub(super) clients: LocalStore,
+    /// The detectors (over rows, when the model takes one float [N, F] input).
+    pub(super) engine: Arc<Engine>,
     pub(super) metrics: Metrics,
     pub(super) in_flight: AtomicUsize,
     pub(super) next_request: AtomicU64,
     /// Dropped events already reported by a `monitor/log-dropped` finding.
     pub(super) dropped_reported: AtomicU64,
     pub(super) baseline: Option<Baseline>,
-    pub(super) projection: Option<Projection>,
     pub(super) key: [u8; 32],
     pub(super) started: Instant,
     /// One float [N, F] input: the detectors can read rows.

@@ -113,12 +113,7 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
     ] {
         let _ = writeln!(t, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
     }
-    let clients = app
-        .monitor
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clients
-        .len();
+    let clients = app.clients.clients();
     let _ = writeln!(
         t,
         "# HELP modelsec_clients Clients whose state is kept.\n# TYPE modelsec_clients gauge\nmodelsec_clients {clients}"

@@ -20,10 +20,11 @@
 //! `always` durability the response waits until its events are on disk.
 
 use super::config::{Action, Config};
-use super::detect::{Baseline, Probing, Projection, TokenBucket, Walk};
+use super::detect::{Answers, Baseline, Engine};
 use super::event::{self as ev, Event};
 use super::log::{Durability, EventLog, LogOptions};
 use super::rules::signals as sig;
+use super::state::{ClientState, ClientStore, LocalStore};
 use crate::onnx::{Data, Elem, InputSpec, Outputs};
 use crate::report::Rule;
 use axum::Router;
@@ -35,7 +36,6 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -213,14 +213,19 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         None => None,
     };
     let key = digest_key(&cfg);
-    let probing = features.map(|d| {
-        let (lo, hi) = match &baseline {
-            Some(b) => (b.min.clone(), b.max.clone()),
-            None => (vec![0.0; d], vec![1.0; d]),
-        };
-        Probing::new(d, lo, hi, cfg.detect.probing_window, key)
-    });
-    let projection = features.map(|d| Projection::new(d, 0x9d5a_11ce));
+    let engine = Arc::new(Engine::new(
+        features.unwrap_or(0),
+        baseline.clone(),
+        &cfg.detect,
+        key,
+    ));
+    let clients = {
+        let (engine, limits, token_burst) =
+            (engine.clone(), cfg.limits.clone(), cfg.llm.token_burst);
+        LocalStore::new(cfg.server.max_clients, move |now| {
+            ClientState::new(now, &limits, token_burst, engine.client())
+        })
+    };
     let log = EventLog::open(LogOptions {
         path: cfg.log.path.clone(),
         durability: cfg.log.durability,
@@ -232,7 +237,6 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         .iter()
         .map(|k| (k.sha256.to_ascii_lowercase(), k.client.clone()))
         .collect();
-    let max_clients = NonZeroUsize::new(cfg.server.max_clients).unwrap_or(NonZeroUsize::MIN);
     let app = Arc::new(App {
         name: name.clone(),
         inputs,
@@ -241,10 +245,8 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         next_model: AtomicUsize::new(0),
         keys,
         log,
-        monitor: Mutex::new(Monitor {
-            clients: lru::LruCache::new(max_clients),
-            probing,
-        }),
+        clients,
+        engine,
         metrics: Metrics {
             latency: (0..=BUCKETS.len()).map(|_| AtomicU64::new(0)).collect(),
             ..Metrics::default()
@@ -253,7 +255,6 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         next_request: AtomicU64::new(0),
         dropped_reported: AtomicU64::new(0),
         baseline,
-        projection,
         key,
         started: Instant::now(),
         features,

@@ -129,6 +129,10 @@ pub(super) async fn handle(
         Err(m) => return schema_violation(app, seen, m),
     };
     seen.input = Some(input_summary(app, &data));
+    seen.rows = app.features.map(|_| rows.len());
+    if let Some(r) = charge(app, seen, rows.len(), now) {
+        return r;
+    }
     // Inference, here or upstream.
     let (outputs, upstream_body) = match infer_backend(app, name, &data, bytes).await {
         Ok(x) => x,

@@ -57,14 +57,18 @@ pub(super) async fn openai_handle(
     seen.model = req.model.clone();
     let l = &app.cfg.llm;
     let prompt = llm::estimate_tokens(&req.text) + llm::estimate_tokens(&req.system_text);
-    let (used, scores) = {
-        let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
-        let c = client_state(&mut m, &seen.client, app.cfg.limits.burst, now);
+    if let Some(r) = charge(app, seen, 1, now) {
+        return r;
+    }
+    let (used, scores, rate_ok) = app.clients.with(&seen.client, now, |c| {
         if !req.scores.is_empty() {
-            c.scores += 1;
+            c.score_requests += 1;
         }
-        (c.tokens, c.scores)
-    };
+        let rate_ok = l.token_rate <= 0.0
+            || c.tokens
+                .take_n(prompt as f64, l.token_rate, l.token_burst, now);
+        (c.token_count, c.score_requests, rate_ok)
+    });
     // Cost.
     let mut over = vec![];
     if let Some(m) = req.max_tokens
@@ -79,6 +83,12 @@ pub(super) async fn openai_handle(
         over.push(format!(
             "a prompt of about {prompt} tokens, over {} (context stuffing)",
             l.max_prompt_tokens
+        ));
+    }
+    if !rate_ok {
+        over.push(format!(
+            "about {prompt} prompt tokens over the rate of {} tokens/s (burst {})",
+            l.token_rate, l.token_burst
         ));
     }
     if l.token_budget > 0 && used + prompt > l.token_budget {
@@ -181,7 +191,7 @@ pub(super) async fn openai_handle(
     let spent = a.prompt_tokens.unwrap_or(prompt)
         + a.completion_tokens
             .unwrap_or_else(|| llm::estimate_tokens(&a.text));
-    add_tokens(app, &seen.client, spent, now);
+    add_tokens(app, &seen.client, spent, prompt, now);
     seen.output = Some(ev::Output::Tokens {
         prompt_tokens: a.prompt_tokens,
         completion_tokens: a.completion_tokens,
@@ -285,11 +295,12 @@ impl Tap {
         app.metrics.count_signal(sig::PROMPT_LEAK.id);
         if action == Action::Block {
             let now = now_secs(app);
-            let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
-            client_state(&mut m, &self.client, app.cfg.limits.burst, now).block(
-                sig::PROMPT_LEAK.id,
-                now + app.cfg.detect.block_seconds as f64,
-            );
+            app.clients.with(&self.client, now, |c| {
+                c.block(
+                    sig::PROMPT_LEAK.id,
+                    now + app.cfg.detect.block_seconds as f64,
+                )
+            });
         }
         action == Action::Block
     }
@@ -333,7 +344,13 @@ impl Drop for Tap {
             .completion_tokens
             .unwrap_or(self.chars.div_ceil(4) as u64);
         let spent = self.prompt_tokens.unwrap_or(self.prompt_estimate) + completion;
-        add_tokens(app, &self.client, spent, now_secs(app));
+        add_tokens(
+            app,
+            &self.client,
+            spent,
+            self.prompt_estimate,
+            now_secs(app),
+        );
         app.log.log(&Event::Stream(ev::StreamEvent {
             client: ev::ClientRef {
                 id: self.client.clone(),

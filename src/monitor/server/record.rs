@@ -21,6 +21,8 @@ pub(super) struct Seen {
     pub(super) ip: String,
     pub(super) status: u16,
     pub(super) bytes: usize,
+    /// Rows (queries) the detectors read, when they read rows.
+    pub(super) rows: Option<usize>,
     pub(super) input: Option<ev::Input>,
     pub(super) output: Option<ev::Output>,
     pub(super) fired: Vec<Fired>,
@@ -149,11 +151,8 @@ pub(super) async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Res
     let now = now_secs(app);
     let mut events = Vec::new();
     let mut findings = Vec::new();
-    {
-        let mut m = app.monitor.lock().unwrap_or_else(|p| p.into_inner());
-        let cooldown = app.cfg.detect.cooldown_seconds as f64;
-        let burst = app.cfg.limits.burst;
-        let c = client_state(&mut m, &seen.client, burst, now);
+    let cooldown = app.cfg.detect.cooldown_seconds as f64;
+    app.clients.with(&seen.client, now, |c| {
         for f in &seen.fired {
             app.metrics.count_signal(f.rule.id);
             let last = c.last_finding.get(f.rule.id).copied();
@@ -163,7 +162,7 @@ pub(super) async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Res
             c.last_finding.insert(f.rule.id, now);
             findings.push(f);
         }
-    }
+    });
     let request_id = format!("{id:016x}");
     let client = ev::ClientRef {
         id: seen.client.clone(),
@@ -197,7 +196,7 @@ pub(super) async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Res
                 status: seen.status,
                 bytes: seen.bytes,
                 latency_us: started.elapsed().as_micros() as u64,
-                rows: None,
+                rows: seen.rows,
             },
             model: ev::ModelRef { name: model.into() },
             input: seen.input.clone(),

@@ -129,6 +129,10 @@ pub(super) async fn torchserve_handle(
         }
     }
     seen.input = Some(ev::Input::Body(input));
+    seen.rows = app.features.map(|_| rows.len());
+    if let Some(r) = charge(app, seen, rows.len(), now) {
+        return r;
+    }
     let upstream = match forward(app, path, headers, bytes).await {
         Ok(r) => r,
         Err(r) => return r,
