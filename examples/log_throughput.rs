@@ -4,12 +4,13 @@
 //!
 //! Usage: log_throughput DIR [GROUP_EVENTS] [ALWAYS_EVENTS]
 
+use modelsec::monitor::event::Event;
 use modelsec::monitor::log::{Durability, EventLog, LogOptions};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-fn event(i: usize) -> Map<String, Value> {
+fn event(i: usize) -> Event {
     let v = json!({
         "kind": "request",
         "client": { "id": format!("client{}", i % 50), "ip": "127.0.0.1" },
@@ -19,7 +20,7 @@ fn event(i: usize) -> Map<String, Value> {
         "output": { "labels": [i % 10], "margins": [0.93] },
         "signals": [],
     });
-    v.as_object().cloned().unwrap_or_default()
+    serde_json::from_value(v).expect("a request event")
 }
 
 fn main() {
@@ -36,7 +37,7 @@ fn main() {
         rotate_bytes: None,
     })
     .expect("open the log");
-    let events: Vec<Map<String, Value>> = (0..group_n).map(event).collect();
+    let events: Vec<Event> = (0..group_n).map(event).collect();
     let started = Instant::now();
     let mut sent = 0u64;
     for e in events {
@@ -46,7 +47,7 @@ fn main() {
         while sent > log.stats.written.load(Ordering::Relaxed) + 60_000 {
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
-        log.log(e);
+        log.log(&e);
     }
     log.close();
     let secs = started.elapsed().as_secs_f64();
@@ -70,7 +71,7 @@ fn main() {
     let mut lat = vec![];
     for i in 0..always_n {
         let t = Instant::now();
-        log.log_durable(event(i)).expect("durable write");
+        log.log_durable(&event(i)).expect("durable write");
         lat.push(t.elapsed().as_secs_f64() * 1e3);
     }
     log.close();

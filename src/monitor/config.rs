@@ -21,9 +21,26 @@ pub enum Action {
     Block,
 }
 
+/// Recommended action sets for the detectors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Every detector only logs.
+    #[default]
+    Log,
+    /// The high-confidence evasion and extraction signals (`boundary-walk`, `probing`,
+    /// `extraction`) answer 429 while they fire; the rest log.
+    Throttle,
+    /// Those three block the client (403 for `block_seconds`); `extraction-coverage` throttles.
+    Block,
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Actions for the detectors, as a set: `log` (the default: findings only), `throttle` or
+    /// `block`. `[signals."…"]` overrides a signal's action.
+    pub preset: Preset,
     pub server: Server,
     pub auth: Auth,
     pub limits: Limits,
@@ -74,7 +91,13 @@ pub struct Limits {
     pub rate: f64,
     /// Bucket size: requests a client may send at once.
     pub burst: f64,
-    /// Requests per client per `volume_window_seconds`; 0 disables.
+    /// Sustained rows (queries) per second per client, every row of a batch counted; 0
+    /// disables.
+    pub row_rate: f64,
+    /// Rows a client may send at once.
+    pub row_burst: f64,
+    /// Queries per client per `volume_window_seconds`: rows for tabular requests (every row
+    /// of a batch), else requests; 0 disables.
     pub volume: u64,
     pub volume_window_seconds: u64,
     /// Images (TorchServe bodies) with more pixels than this are refused before the upstream
@@ -95,6 +118,11 @@ pub struct Llm {
     /// Tokens (prompt and completion, from the upstream's `usage`) per client per
     /// `limits.volume_window_seconds`; 0 disables.
     pub token_budget: u64,
+    /// Sustained tokens per second per client (prompt estimate before, the answer's usage
+    /// after); 0 disables.
+    pub token_rate: f64,
+    /// Tokens a client may spend at once.
+    pub token_burst: f64,
     /// Strings that must never appear in an answer (a marker planted in the system prompt).
     pub canaries: Vec<String>,
     /// Run the tier-1 prompt-attack screen on user text.
@@ -117,6 +145,8 @@ impl Default for Llm {
             max_n: 4,
             max_prompt_tokens: 32_768,
             token_budget: 2_000_000,
+            token_rate: 0.0,
+            token_burst: 200_000.0,
             canaries: vec![],
             screen_prompts: true,
         }
@@ -139,30 +169,43 @@ pub struct Log {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Detect {
-    /// Sample rows (.npy, .csv, .jsonl) of normal traffic: the out-of-distribution baseline,
-    /// the value ranges the schema check enforces, and the probing threshold's calibration.
+    /// Sample rows (.npy, .csv, .jsonl) of normal traffic: the value ranges the schema check
+    /// enforces, each feature's spread (the scale of near duplicates), and the reference for
+    /// out-of-distribution inputs.
     pub baseline: Option<PathBuf>,
     /// A finding of one signal for one client is written at most once per this many seconds.
     pub cooldown_seconds: u64,
     /// How long a `block` action lasts.
     pub block_seconds: u64,
-    /// Out-of-distribution: a feature's |z| beyond this counts, and a share of features
-    /// beyond `ood_share` fires.
-    pub ood_z: f32,
-    pub ood_share: f32,
-    /// Probing: the global fingerprint window (queries remembered across all clients).
+    /// Near duplicates: two inputs whose features all but `near_share` differ by at most
+    /// `near_scale` times the feature's spread in the baseline.
+    pub near_scale: f32,
+    pub near_share: f32,
+    /// Probing: distinct near-duplicate variants of one input from one client, or variants
+    /// answered closer to the decision boundary (another label, or a top-1 margin lower by
+    /// 0.1), that fire.
+    pub probing_queries: u32,
+    pub probing_descents: u32,
+    /// Probing across clients: the queries remembered from all clients.
     pub probing_window: usize,
-    /// Probing: matching hashes (of 50) that make a query a near duplicate.
-    pub probing_match: usize,
-    /// Probing: near-duplicate queries by one client before the signal fires.
-    pub probing_queries: usize,
+    /// An input that more clients than this sent near duplicates of is popular: no
+    /// cross-client evidence comes from it.
+    pub popular_clients: u32,
+    /// Boundary walk: a near duplicate of an earlier query that the model answered with at
+    /// least this top-1 margin gets another label.
+    pub flip_margin: f32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
-    /// `extraction_min_queries`.
+    /// `extraction_min_queries` distinct queries.
     pub extraction_w: f64,
     pub extraction_min_queries: usize,
-    /// Boundary walk: label flips at margins below `boundary_margin` among near duplicates.
-    pub boundary_flips: usize,
-    pub boundary_margin: f32,
+    /// Extraction (synthetic augmentation): inputs queried in three or more distinct
+    /// near-duplicate variants, per window, that fire.
+    pub extraction_augmented: u32,
+    /// Extraction coverage: distinct inputs answered per client per volume window that fire.
+    pub extraction_distinct: u64,
+    /// Out-of-distribution: the nearest baseline row farther than this many times the largest
+    /// distance between a baseline row and its nearest other row.
+    pub ood_distance: f32,
     /// Output harvesting: full score vectors a client may fetch per volume window.
     pub harvest_scores: u64,
     /// Secret for the keyed fingerprints and digests (hex, 32 bytes); random per run when
@@ -200,6 +243,8 @@ impl Default for Limits {
         Limits {
             rate: 100.0,
             burst: 200.0,
+            row_rate: 1000.0,
+            row_burst: 5000.0,
             volume: 100_000,
             volume_window_seconds: 86_400,
             max_image_pixels: 50_000_000,
@@ -225,15 +270,18 @@ impl Default for Detect {
             baseline: None,
             cooldown_seconds: 60,
             block_seconds: 600,
-            ood_z: 6.0,
-            ood_share: 0.1,
+            near_scale: 0.5,
+            near_share: 0.1,
+            probing_queries: 8,
+            probing_descents: 2,
             probing_window: 20_000,
-            probing_match: 25,
-            probing_queries: 10,
+            popular_clients: 8,
+            flip_margin: 0.5,
             extraction_w: 0.9,
             extraction_min_queries: 100,
-            boundary_flips: 5,
-            boundary_margin: 0.2,
+            extraction_augmented: 20,
+            extraction_distinct: 1000,
+            ood_distance: 2.0,
             harvest_scores: 10_000,
             key: None,
         }
@@ -342,6 +390,47 @@ impl Config {
                 None,
             );
         }
+        if self.limits.row_rate < 0.0 || self.limits.row_burst < 1.0 && self.limits.row_rate > 0.0 {
+            d.push_at(
+                text,
+                &[At::Name("limits")],
+                "limits: row_rate must be >= 0 and row_burst >= 1",
+                None,
+            );
+        }
+        if self.llm.token_rate < 0.0 || self.llm.token_burst < 1.0 && self.llm.token_rate > 0.0 {
+            d.push_at(
+                text,
+                &[At::Name("llm")],
+                "llm: token_rate must be >= 0 and token_burst >= 1",
+                None,
+            );
+        }
+        let t = &self.detect;
+        if !(t.near_scale > 0.0 && t.near_scale.is_finite()) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("near_scale")],
+                "detect.near_scale must be a positive number (0.5: half a feature's spread)",
+                None,
+            );
+        }
+        if !(0.0..1.0).contains(&t.near_share) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("near_share")],
+                "detect.near_share must be at least 0 and below 1 (a share of the features)",
+                None,
+            );
+        }
+        if t.probing_queries < 2 || t.probing_descents < 1 || t.popular_clients < 1 {
+            d.push_at(
+                text,
+                &[At::Name("detect")],
+                "detect: probing_queries must be >= 2, probing_descents and popular_clients >= 1",
+                None,
+            );
+        }
         if self.server.max_in_flight == 0 || self.server.max_clients == 0 {
             d.push_at(
                 text,
@@ -371,11 +460,18 @@ impl Config {
         d
     }
 
-    /// The action for a signal: the config's, else the signal's default.
+    /// The action for a signal: the config's, else the preset's, else the signal's default.
     pub fn action(&self, id: &str) -> Action {
         use super::rules::signals as s;
         if let Some(c) = self.signals.get(id) {
             return c.action;
+        }
+        let confident = id == s::BOUNDARY_WALK.id || id == s::PROBING.id || id == s::EXTRACTION.id;
+        match (self.preset, id) {
+            (Preset::Throttle, _) if confident => return Action::Throttle,
+            (Preset::Block, _) if confident => return Action::Block,
+            (Preset::Block, _) if id == s::EXTRACTION_COVERAGE.id => return Action::Throttle,
+            _ => {}
         }
         match id {
             _ if id == s::RATE.id || id == s::VOLUME.id || id == s::COST.id => Action::Throttle,
@@ -431,6 +527,23 @@ mod tests {
         .unwrap();
         assert_eq!(c.action("monitor/probing"), Action::Block);
         assert!(c.allowed("lime", "monitor/probing"));
+        // Presets set the detectors' actions; an explicit signal action wins.
+        let c = Config::parse(
+            "preset = \"throttle\"\n[signals.\"monitor/extraction\"]\naction = \"log\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.action("monitor/boundary-walk"), Action::Throttle);
+        assert_eq!(c.action("monitor/extraction"), Action::Log);
+        assert_eq!(c.action("monitor/extraction-coverage"), Action::Log);
+        assert_eq!(c.action("monitor/schema-violation"), Action::Block);
+        let c = Config::parse("preset = \"block\"\n").unwrap();
+        assert_eq!(c.action("monitor/probing"), Action::Block);
+        assert_eq!(c.action("monitor/extraction-coverage"), Action::Throttle);
+        assert_eq!(c.action("monitor/out-of-distribution"), Action::Log);
+        let e = Config::parse("[detect]\nnear_share = 1.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("near_share"), "{e}");
         assert!(!c.allowed("lime", "monitor/extraction"));
     }
 }

@@ -3,7 +3,9 @@
 
 pub mod config;
 pub mod detect;
+pub mod event;
 pub mod llm;
 pub mod log;
 pub mod rules;
 pub mod server;
+pub mod state;

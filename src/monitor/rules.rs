@@ -11,10 +11,10 @@ pub mod signals {
             "A request without a valid API key (401)",
             "clients must send `Authorization: Bearer <key>` with a key whose SHA-256 is in the config; repeated failures are key guessing");
         RATE = ("monitor/rate-exceeded", Medium,
-            "A client sends faster than its rate limit (token bucket)",
+            "A client sends faster than its rate limits (token buckets: requests, rows — every row of a batch — and LLM tokens)",
             "excessive queries precede extraction and denial of service; the limit answers 429 while the client exceeds it");
         VOLUME = ("monitor/volume-budget", Medium,
-            "A client passed its query budget for the window",
+            "A client passed its query budget for the window (rows of tabular requests, every row of a batch counted; else requests)",
             "extraction needs volume: a per-client budget is both a detector and a mitigation (ATLAS AML.M0004)");
         SCHEMA = ("monitor/schema-violation", Medium,
             "A request does not match the model's inputs: unknown input, wrong dtype or shape, non-finite or out-of-range values (400)",
@@ -23,17 +23,20 @@ pub mod signals {
             "A request body is larger than the configured limit (413)",
             "oversized bodies are resource-intensive queries; the body is not read past the limit");
         OOD = ("monitor/out-of-distribution", Low,
-            "An input is far from the baseline of the sample data (per-feature z-scores)",
-            "out-of-distribution inputs are how evasion starts; look at the client's other signals");
+            "An input is far from every baseline row: farther from its nearest one than `detect.ood_distance` (2) times the largest such distance between baseline rows",
+            "inputs unlike anything normal (noise, garbage) are how many attacks start; look at the client's other signals");
         EXTRACTION = ("monitor/extraction", High,
-            "A client's queries look like a model-extraction set (PRADA: the distances between its queries stop being normally distributed)",
+            "A client's queries look like a synthetic extraction set: many inputs each queried in several near-duplicate variants (Jacobian-based augmentation, JbDA), or PRADA: the distances between its queries stop being normally distributed",
             "throttle or block the client, reduce output fidelity (top-1 label only), and review its volume");
+        EXTRACTION_COVERAGE = ("monitor/extraction-coverage", Medium,
+            "A client was answered for more distinct inputs in the window than `detect.extraction_distinct` (1,000): enough, on many models, to train a copy (an extraction warning after Kesarwani et al.; counted with a HyperLogLog, exact re-sends not counted)",
+            "a natural-data extraction looks like a busy client; raise the limit for clients known to need it, or allow-list them, and throttle the rest");
         PROBING = ("monitor/probing", High,
-            "Near-duplicate queries: many inputs share fingerprints with earlier ones, the signature of query-based attacks (Blacklight); counted across all clients, so rotating API keys does not hide it",
+            "A query-based search: one client sent many distinct near-duplicate variants of one input, or variants answered ever closer to the decision boundary (near duplicates are within half a feature's spread in all but 10 % of the features, so jitter does not hide them); across clients, the same for inputs few clients send",
             "block the clients involved; allow-list known benign optimisers (explainers, red teams) per client");
         BOUNDARY_WALK = ("monitor/boundary-walk", High,
-            "A client's near-duplicate queries flip the label at low margins: a decision-boundary search",
-            "a label-only evasion or membership-inference attack is in progress; block the client");
+            "A confident answer flipped: a near duplicate of an earlier query that the model answered with a top-1 margin of at least `detect.flip_margin` (0.5) got another label — the moment an adversarial example is handed out (from the client's own queries, or another client's for inputs few clients send)",
+            "an evasion attack is succeeding; `throttle` or `block` withholds this answer");
         HARVEST = ("monitor/output-harvesting", Low,
             "A client requests full score vectors at high volume",
             "score vectors make extraction and inversion cheap; return the label only where scores are not needed (ATLAS AML.M0002)");
@@ -83,6 +86,11 @@ pub mod signals {
         ),
         ("monitor/out-of-distribution", "AML.T0015", "Evade AI Model"),
         ("monitor/extraction", "AML.T0024.002", "Extract AI Model"),
+        (
+            "monitor/extraction-coverage",
+            "AML.T0024.002",
+            "Extract AI Model",
+        ),
         ("monitor/probing", "AML.T0043.001", "Black-Box Optimization"),
         (
             "monitor/boundary-walk",

@@ -547,8 +547,12 @@ fn threats_coverage_with_evidence() {
         })
         .unwrap();
         for i in 0..3 {
-            let e = serde_json::json!({ "kind": "request", "n": i });
-            log.log(e.as_object().cloned().unwrap());
+            let e = modelsec::monitor::event::Event::Health(
+                modelsec::monitor::event::Health::Rotated {
+                    previous_file: format!("n{i}"),
+                },
+            );
+            log.log(&e);
         }
         log.close();
     }

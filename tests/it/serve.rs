@@ -361,39 +361,69 @@ fn auth_schema_oversize_and_rate_have_their_status_codes_and_events() {
     assert!(!f.to_string().contains("key-0"), "keys never reach the log");
 }
 
+/// `row` with every value moved by up to ±`amount` (clamped to [0, 1]): a jittered variant.
+fn jitter(row: &[f32], amount: f32, rng: &mut Rng) -> Vec<f32> {
+    row.iter()
+        .map(|v| (v + (rng.unit() - 0.5) * 2.0 * amount).clamp(0.0, 1.0))
+        .collect()
+}
+
+fn clients_with(events: &[Value], signals: &[&str]) -> Vec<String> {
+    let mut c: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "finding" && signals.iter().any(|s| e["signal"]["id"] == *s))
+        .map(|e| e["client"]["id"].as_str().unwrap_or("").to_string())
+        .collect();
+    c.sort();
+    c.dedup();
+    c
+}
+
 #[test]
 fn benign_traffic_raises_nothing_and_attacks_are_caught() {
-    let mut cfg = keys_config(8);
-    cfg.push_str("[limits]\nrate = 0\n");
+    let mut cfg = keys_config(9);
+    cfg.push_str("[limits]\nrate = 0\nrow_rate = 0\n");
     // `always` durability: every answered request's events are on disk when the test reads
     // the log between phases (group mode may hold them for up to 50 ms).
     let mut args = baseline_flag();
     args.extend(["--durability".to_string(), "always".to_string()]);
     let mut s = Server::start(&cfg, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let rows = digits();
-    // Benign: three clients send held-out rows with small noise, 150 distinct rows each.
+    // Benign: three clients send held-out rows with small noise, 150 distinct rows each, some
+    // re-sent exactly and some in small batches; every client also sends the same popular
+    // row (exact copies from many clients are not probing).
     let benign = benign_rows();
     let mut rng = Rng::new(11);
     for (q, row) in benign.iter().take(450).enumerate() {
-        let mut x = row.clone();
-        for v in &mut x {
-            *v = (*v + (rng.unit() - 0.5) * 0.02).clamp(0.0, 1.0);
-        }
-        let (code, v) = s.infer(Some(&format!("key-{}", q % 3)), &[x]);
+        let key = format!("key-{}", q % 3);
+        let x = jitter(row, 0.01, &mut rng);
+        let batch = if q % 10 == 0 {
+            vec![x.clone(), benign[(q + 7) % 450].clone(), rows[9].clone()]
+        } else {
+            vec![x.clone()]
+        };
+        let (code, v) = s.infer(Some(&key), &batch);
         assert_eq!(code, 200, "{v}");
+        if q % 7 == 0 {
+            assert_eq!(s.infer(Some(&key), &[x]).0, 200);
+        }
     }
     let log = s.log.clone();
     let benign = signal_ids(&events(&log));
     assert!(benign.is_empty(), "benign traffic raised {benign:?}");
 
-    // A Square attack from one key: probing within 50 queries.
+    // A Square attack from one key: probing or a confident flip within 50 queries.
     square_attack(&s, vec!["key-3".into()], &rows[0], 5);
     let ev = events(&log);
-    let probing = findings(&ev, "monitor/probing");
-    assert_eq!(probing.len(), 1, "{:?}", signal_ids(&ev));
-    assert_eq!(probing[0]["client"]["id"], "client3");
+    let evasion = ["monitor/probing", "monitor/boundary-walk"];
+    assert_eq!(
+        clients_with(&ev, &evasion),
+        ["client3"],
+        "{:?}",
+        signal_ids(&ev)
+    );
 
-    // The same attack split over four keys: caught, and the evidence names several clients.
+    // The same attack split over four keys: caught for the keys it uses.
     square_attack(
         &s,
         (4..8).map(|i| format!("key-{i}")).collect(),
@@ -401,34 +431,120 @@ fn benign_traffic_raises_nothing_and_attacks_are_caught() {
         6,
     );
     let ev = events(&log);
-    let split: Vec<&Value> = findings(&ev, "monitor/probing")
-        .into_iter()
-        .filter(|f| f["client"]["id"] != "client3")
-        .collect();
-    assert!(!split.is_empty(), "{:?}", signal_ids(&ev));
-    assert!(
-        split[0]["evidence"]["clients"].as_array().unwrap().len() >= 2,
-        "{}",
-        split[0]
-    );
+    let split = clients_with(&ev, &evasion);
+    assert!(split.len() >= 3, "{split:?}: {:?}", signal_ids(&ev));
 
-    // Extraction: synthetic queries (a few seeds, small steps along coordinates).
-    let mut seeds_rng = Rng::new(21);
-    for q in 0..400 {
-        let mut x = rows[q % 4].clone();
-        let f = (seeds_rng.next_u64() % 64) as usize;
-        x[f] = (x[f] + 0.002 * (q / 4) as f32).min(1.0);
-        let _ = s.infer(Some("key-7"), &[x]);
+    // Synthetic extraction (JbDA-style augmentation): 60 natural seeds, then three variants
+    // of each, ±0.05 steps along random signs, 50 rows a request.
+    let key = "key-8";
+    let seeds: Vec<Vec<f32>> = benign_rows()[200..260].to_vec();
+    let mut queries = seeds.clone();
+    let mut r = Rng::new(21);
+    for _ in 0..3 {
+        for x in &seeds {
+            queries.push(
+                x.iter()
+                    .map(|v| (v + if r.unit() < 0.5 { 0.05 } else { -0.05 }).clamp(0.0, 1.0))
+                    .collect(),
+            );
+        }
+    }
+    for chunk in queries.chunks(50) {
+        assert_eq!(s.infer(Some(key), chunk).0, 200);
     }
     let ev = s.stop();
+    let f = findings(&ev, "monitor/extraction");
+    assert!(!f.is_empty(), "{:?}", signal_ids(&ev));
+    assert_eq!(f[0]["client"]["id"], "client8");
+    assert_eq!(f[0]["attack"][0]["technique"]["id"], "AML.T0024.002");
     assert!(
-        !findings(&ev, "monitor/extraction").is_empty(),
-        "{:?}",
-        signal_ids(&ev)
+        f.iter()
+            .all(|f| f["evidence"]["augmented_inputs"].as_u64() >= Some(20)
+                || f["evidence"]["shapiro_w"].as_f64() < Some(0.9)),
+        "{f:?}"
     );
-    let f = findings(&ev, "monitor/extraction")[0];
-    assert_eq!(f["attack"][0]["technique"]["id"], "AML.T0024.002");
-    assert!(f["evidence"]["shapiro_w"].as_f64().unwrap() < 0.9);
+    // Every request event counts the rows the detectors read.
+    let req = ev
+        .iter()
+        .find(|e| e["kind"] == "request" && e["client"]["id"] == "client8")
+        .unwrap();
+    assert_eq!(req["request"]["rows"], 50);
+}
+
+#[test]
+fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
+    let mut cfg = keys_config(3);
+    cfg.push_str("[limits]\nrate = 0\nvolume = 450\n");
+    let mut args = baseline_flag();
+    args.extend(["--durability".to_string(), "always".to_string()]);
+    let mut s = Server::start(&cfg, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let benign = benign_rows();
+    let target = digits()[4].clone();
+    let mut rng = Rng::new(3);
+    // Each request: 40 distinct natural rows, then one jittered variant of the same row. The
+    // variants pile up in one cluster however much padding surrounds them.
+    for q in 0..10 {
+        let mut batch: Vec<Vec<f32>> = benign[q * 40..q * 40 + 40].to_vec();
+        batch.push(jitter(&target, 0.02, &mut rng));
+        assert_eq!(s.infer(Some("key-0"), &batch).0, 200);
+    }
+    // The volume budget counts rows: 300 + 200 rows pass 450 on the second request.
+    assert_eq!(s.infer(Some("key-1"), &benign[..300]).0, 200);
+    let (code, v) = s.infer(Some("key-1"), &benign[300..500]);
+    assert_eq!(code, 429, "{v}");
+    assert!(v.to_string().contains("query budget"), "{v}");
+    let ev = s.stop();
+    let p = findings(&ev, "monitor/probing");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0]["client"]["id"], "client0");
+    assert_eq!(p[0]["evidence"]["variants"], 8);
+    let v = findings(&ev, "monitor/volume-budget");
+    assert_eq!(v[0]["evidence"]["volume"], 500);
+}
+
+#[test]
+fn a_search_spread_over_keys_is_seen_across_clients_and_a_popular_input_is_not() {
+    let mut cfg = keys_config(30);
+    cfg.push_str("[limits]\nrate = 0\n");
+    let mut args = baseline_flag();
+    args.extend(["--durability".to_string(), "always".to_string()]);
+    let mut s = Server::start(&cfg, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let rows = digits();
+    let mut rng = Rng::new(8);
+    // A popular input: 20 clients each send the same row and one slightly noisy copy.
+    for k in 0..20 {
+        let key = format!("key-{k}");
+        assert_eq!(s.infer(Some(&key), &[rows[2].clone()]).0, 200);
+        assert_eq!(
+            s.infer(Some(&key), &[jitter(&rows[2], 0.01, &mut rng)]).0,
+            200
+        );
+    }
+    let quiet = signal_ids(&events(&s.log));
+    assert!(quiet.is_empty(), "a popular input raised {quiet:?}");
+    // A search over 4 keys: 2 variants each per round, 3 rounds (6 per key, under the
+    // per-client threshold of 8); across the keys there are 24.
+    for _ in 0..3 {
+        for k in 20..24 {
+            let key = format!("key-{k}");
+            for _ in 0..2 {
+                let v = jitter(&rows[5], 0.03, &mut rng);
+                assert_eq!(s.infer(Some(&key), &[v]).0, 200);
+            }
+        }
+    }
+    let ev = s.stop();
+    let p = findings(&ev, "monitor/probing");
+    assert!(!p.is_empty(), "{:?}", signal_ids(&ev));
+    assert!(
+        p.iter().all(|f| f["evidence"]["cross_client"] == true),
+        "{p:?}"
+    );
+    assert!(
+        p[0]["evidence"]["clients"].as_u64().unwrap() >= 2,
+        "{}",
+        p[0]
+    );
 }
 
 #[test]
@@ -939,16 +1055,47 @@ fn a_detector_set_to_throttle_answers_429_while_it_fires() {
     let extra: Vec<&str> = baseline.iter().map(String::as_str).collect();
     let mut s = Server::start(&cfg, &extra);
     let row = digits()[3].clone();
-    // The same row again and again: near duplicates, until the cluster reaches 10.
-    let codes: Vec<u16> = (0..14)
-        .map(|_| s.infer(Some("key-0"), std::slice::from_ref(&row)).0)
+    let mut rng = Rng::new(5);
+    // The row, then jittered variants of it: a cluster of distinct near duplicates, until it
+    // reaches 8.
+    assert_eq!(s.infer(Some("key-0"), std::slice::from_ref(&row)).0, 200);
+    let codes: Vec<u16> = (0..9)
+        .map(|_| s.infer(Some("key-0"), &[jitter(&row, 0.02, &mut rng)]).0)
         .collect();
-    assert!(codes[..5].iter().all(|&c| c == 200), "{codes:?}");
-    assert_eq!(codes[13], 429, "{codes:?}");
+    assert!(codes[..6].iter().all(|&c| c == 200), "{codes:?}");
+    assert_eq!(codes[6..], [429, 429, 429], "{codes:?}");
+    // Exact re-sends are not new queries: no 429 for the row itself.
+    assert_eq!(s.infer(Some("key-0"), std::slice::from_ref(&row)).0, 200);
     // Throttled, not blocked: another row is still answered.
-    assert_eq!(s.infer(Some("key-0"), &[digits()[30].clone()]).0, 200);
+    let (code, v) = s.infer(Some("key-0"), &[digits()[30].clone()]);
+    assert_eq!(code, 200, "{v}");
     let ev = s.stop();
     let f = findings(&ev, "monitor/probing");
     assert_eq!(f.len(), 1, "cooldown: one finding");
     assert_eq!(f[0]["action"], "throttle");
+}
+
+#[test]
+fn the_block_preset_withholds_a_flipped_answer_and_blocks_the_client() {
+    let mut cfg = String::from("preset = \"block\"\n");
+    cfg.push_str(&keys_config(1));
+    cfg.push_str("[limits]\nrate = 0\n");
+    let baseline = baseline_flag();
+    let extra: Vec<&str> = baseline.iter().map(String::as_str).collect();
+    let mut s = Server::start(&cfg, &extra);
+    // A Square attack at ε = 0.2 with up to 50 queries: refused once it is seen.
+    let rows = digits();
+    square_attack(&s, vec!["key-0".into()], &rows[0], 5);
+    assert_eq!(s.infer(Some("key-0"), &[rows[39].clone()]).0, 403);
+    let ev = s.stop();
+    let refused = ev
+        .iter()
+        .filter(|e| e["kind"] == "request" && e["request"]["status"] == 403)
+        .count();
+    assert!(refused >= 1);
+    let f: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["kind"] == "finding" && e["action"] == "block")
+        .collect();
+    assert!(!f.is_empty(), "{:?}", signal_ids(&ev));
 }

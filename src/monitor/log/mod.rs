@@ -21,16 +21,18 @@
 //! `event: rotated`) names the previous file and continues the chain, so
 //! `modelsec log verify <path>.* <path>` checks every file in order.
 
+use super::event::{Event, Health};
 use serde_json::{Map, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+
+mod verify;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use crate::report::{Finding, Location, Report};
+pub use verify::verify;
 
 /// The `schema` member of every event.
 pub const SCHEMA: &str = "modelsec.event/1";
@@ -75,7 +77,12 @@ struct Ack(std::sync::mpsc::SyncSender<Result<u64, String>>);
 struct Members(String);
 
 impl Members {
-    fn of(mut event: Map<String, Value>) -> Members {
+    fn of(event: &Event) -> Members {
+        Members::of_object(event.to_object())
+    }
+
+    /// Sorted keys (serde_json's map); the chain's own members cannot be set by an event.
+    fn of_object(mut event: Map<String, Value>) -> Members {
         for reserved in ["schema", "seq", "prev", "time", "hash"] {
             event.remove(reserved);
         }
@@ -173,7 +180,7 @@ impl EventLog {
 
     /// Queue an event without waiting. `false` when it was dropped (queue full or writer
     /// gone); the drop is counted.
-    pub fn log(&self, event: Map<String, Value>) -> bool {
+    pub fn log(&self, event: &Event) -> bool {
         match self.tx.try_send(Msg::Event(Members::of(event), None)) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -185,7 +192,7 @@ impl EventLog {
 
     /// Queue an event and wait until it is durable (written and `fdatasync`ed); its `seq`.
     /// Blocking: call it from a blocking context.
-    pub fn log_durable(&self, event: Map<String, Value>) -> Result<u64, String> {
+    pub fn log_durable(&self, event: &Event) -> Result<u64, String> {
         let (tx, rx) = sync_channel(1);
         match self
             .tx
@@ -442,18 +449,13 @@ impl Writer {
             Ok(f) => {
                 self.file = f;
                 self.size = 0;
-                let mut ev = Map::new();
-                ev.insert("kind".into(), "health".into());
-                ev.insert("event".into(), "rotated".into());
-                ev.insert(
-                    "previous_file".into(),
-                    previous
+                let ev = Event::Health(Health::Rotated {
+                    previous_file: previous
                         .file_name()
                         .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_default()
-                        .into(),
-                );
-                self.write_batch(vec![(Members::of(ev), None)]);
+                        .unwrap_or_default(),
+                });
+                self.write_batch(vec![(Members::of(&ev), None)]);
             }
             Err(e) => {
                 eprintln!(
@@ -561,174 +563,16 @@ fn parse_line(text: &str) -> Result<Line, String> {
     })
 }
 
-/// Verify log files given in chain order (rotated files first, the active one last): every
-/// line's hash, and `seq`/`prev` continuity within and across files. Findings name the file
-/// and the first bad line of each break.
-pub fn verify(paths: &[PathBuf]) -> Report {
-    use super::rules::log as r;
-    let mut report = Report::new("log verify", r::ALL);
-    report.targets = paths.iter().map(|p| p.display().to_string()).collect();
-    let mut head: Option<Head> = None;
-    let mut events = 0u64;
-    let mut first_seq = None;
-    for (fi, path) in paths.iter().enumerate() {
-        let shown = path.display().to_string();
-        let at = |line: usize| Location {
-            path: shown.clone(),
-            line: Some(line as u64),
-            ..Location::default()
-        };
-        // A FIFO or device is refused, not read forever.
-        let bytes = match crate::util::fs::open_regular(path).and_then(|mut f| {
-            let mut b = Vec::new();
-            f.read_to_end(&mut b)
-                .map(|_| b)
-                .map_err(|source| crate::util::fs::ReadError::Io {
-                    path: path.clone(),
-                    source,
-                })
-        }) {
-            Ok(b) => b,
-            Err(e) => {
-                report.push(
-                    Finding::new(&r::LOG_UNREADABLE, format!("cannot read: {e}"))
-                        .at(Location::path(shown.clone())),
-                );
-                head = None;
-                continue;
-            }
-        };
-        let complete_to = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut lines: Vec<&[u8]> = bytes[..complete_to].split(|&b| b == b'\n').collect();
-        lines.pop(); // the empty piece after the last newline
-        for (i, raw) in lines.into_iter().enumerate() {
-            let n = i + 1;
-            let text = match std::str::from_utf8(raw) {
-                Ok(t) => t,
-                Err(_) => {
-                    report.push(Finding::new(&r::LOG_MALFORMED, "the line is not UTF-8").at(at(n)));
-                    head = None;
-                    continue;
-                }
-            };
-            let line = match parse_line(text) {
-                Ok(l) => l,
-                Err(m) => {
-                    report.push(Finding::new(&r::LOG_MALFORMED, m).at(at(n)));
-                    head = None;
-                    continue;
-                }
-            };
-            events += 1;
-            first_seq.get_or_insert(line.seq);
-            if !line.hash_ok {
-                report.push(
-                    Finding::new(
-                        &r::LOG_EDITED,
-                        format!(
-                            "event seq {}: the hash does not match the line's content (the line was edited)",
-                            line.seq
-                        ),
-                    )
-                    .at(at(n)),
-                );
-            }
-            match &head {
-                None if fi == 0 && n == 1 && (line.seq != 0 || line.prev != GENESIS) => {
-                    report.push(
-                            Finding::new(
-                                &r::LOG_STARTS_MID_CHAIN,
-                                format!(
-                                    "the first file starts at seq {}; give the files before it to check the chain from the start",
-                                    line.seq
-                                ),
-                            )
-                            .at(at(n)),
-                        );
-                }
-                Some(h) if line.prev != h.hash || line.seq != h.seq.wrapping_add(1) => {
-                    let what = if line.seq <= h.seq {
-                        format!(
-                            "event seq {} follows seq {}: lines were reordered, duplicated or inserted",
-                            line.seq, h.seq
-                        )
-                    } else if line.seq > h.seq.wrapping_add(1) {
-                        format!(
-                            "event seq {} follows seq {}: {} event(s) are missing (deleted or truncated)",
-                            line.seq,
-                            h.seq,
-                            line.seq - h.seq - 1
-                        )
-                    } else {
-                        format!(
-                            "event seq {}: `prev` is not the hash of the line before it (a line was replaced)",
-                            line.seq
-                        )
-                    };
-                    let what = if n == 1 && fi > 0 {
-                        format!(
-                            "{what}; at the start of this file, after `{}`",
-                            paths[fi - 1].display()
-                        )
-                    } else {
-                        what
-                    };
-                    report.push(Finding::new(&r::LOG_CHAIN_BROKEN, what).at(at(n)));
-                }
-                // In order; or after a malformed line or an unreadable file, where the chain
-                // resynchronises silently (that break is already reported).
-                _ => {}
-            }
-            head = Some(Head {
-                seq: line.seq,
-                hash: line.hash,
-            });
-        }
-        if complete_to < bytes.len() {
-            let n = bytes[..complete_to].iter().filter(|&&b| b == b'\n').count() + 1;
-            report.push(
-                Finding::new(
-                    &r::LOG_PARTIAL_TAIL,
-                    format!(
-                        "{} byte(s) after the last complete line: a write cut short (a crash); the events before it are intact",
-                        bytes.len() - complete_to
-                    ),
-                )
-                .at(at(n)),
-            );
-        }
-    }
-    if let Some(first) = report.findings.iter().find(|f| f.severity.fails())
-        && let Some(loc) = &first.location
-    {
-        let at = match loc.line {
-            Some(line) => format!("{}:{line}", loc.path),
-            None => loc.path.clone(),
-        };
-        report.fact("first_bad_line", at);
-    }
-    report.fact("events", events);
-    report.fact("files", paths.len());
-    if let Some(s) = first_seq {
-        report.fact("first_seq", s);
-    }
-    if let Some(h) = &head {
-        report.fact("last_seq", h.seq);
-        report.fact("head", h.hash.clone());
-    }
-    report.finish();
-    report
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Report;
 
-    fn event(i: usize) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("kind".into(), "request".into());
-        m.insert("n".into(), i.into());
-        m
+    /// A small event numbered `n` (`"previous_file":"n<i>"`), for tampering with.
+    fn event(i: usize) -> Event {
+        Event::Health(Health::Rotated {
+            previous_file: format!("n{i}"),
+        })
     }
 
     #[test]
@@ -776,9 +620,9 @@ mod tests {
         .unwrap();
         for i in 0..n {
             if durability == Durability::Always {
-                log.log_durable(event(i)).unwrap();
+                log.log_durable(&event(i)).unwrap();
             } else {
-                assert!(log.log(event(i)));
+                assert!(log.log(&event(i)));
             }
         }
         log.close();
@@ -837,7 +681,7 @@ mod tests {
             assert!(r.failed(), "{name}");
         };
         let mut edited = orig.clone();
-        edited[7] = edited[7].replace("\"n\":7", "\"n\":8");
+        edited[7] = edited[7].replace("\"n7\"", "\"n8\"");
         check("edited", edited, "log/line-edited", 8);
         let mut deleted = orig.clone();
         deleted.remove(7);
@@ -852,12 +696,12 @@ mod tests {
         let mut rehashed = orig.clone();
         let v: Value = serde_json::from_str(&rehashed[3]).unwrap();
         let mut m = v.as_object().unwrap().clone();
-        m.insert("n".into(), 99.into());
+        m.insert("previous_file".into(), "n99".into());
         let prev = Head {
             seq: 2,
             hash: m["prev"].as_str().unwrap().to_string(),
         };
-        rehashed[3] = chain_line(Members::of(m), &prev).0;
+        rehashed[3] = chain_line(Members::of_object(m), &prev).0;
         check("rehashed", rehashed, "log/chain-broken", 5);
         // A partial last line (a crash mid-write) is reported but does not fail.
         let q = t.path().join("partial");

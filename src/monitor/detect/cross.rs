@@ -1,0 +1,255 @@
+//! Near duplicates across clients (Sybil attacks: one search spread over many API keys). A
+//! global ring of the last `probing_window` queries of every client, as codes with the
+//! client, the answer and an exact-value hash, indexed by locality-sensitive hashing: each of
+//! [`TABLES`] tables hashes [`PER_TABLE`] fixed code positions in bins of [`BIN`] code steps
+//! (3 near scales) with a random offset, so near duplicates share a bucket in some table with
+//! high probability; candidates are then checked exactly (every feature but a share within the
+//! near scale).
+//!
+//! What it reports is popularity-aware: how many distinct clients sent near duplicates of this
+//! query (a popular input, a shared test image or a health-check payload, is sent by many),
+//! and a confident flip — another client's near duplicate answered confidently with another
+//! label. The caller counts cross-client evidence only for inputs few clients send.
+
+use super::U64Map;
+use super::space::far;
+use std::collections::VecDeque;
+
+pub const TABLES: usize = 12;
+pub const PER_TABLE: usize = 8;
+/// LSH bin width in code steps.
+pub const BIN: i32 = 24;
+/// Queries remembered per bucket (the most recent).
+const PER_BUCKET: usize = 32;
+
+struct Entry {
+    id: u64,
+    client: u64,
+    hash: u64,
+    label: u32,
+    margin: f32,
+    keys: [u64; TABLES],
+}
+
+/// What one query matched among other clients' recent queries.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CrossObs {
+    /// Distinct other clients that sent a near duplicate (or an exact copy).
+    pub clients: u32,
+    /// Their matching queries.
+    pub rows: u32,
+    /// Distinct variants among them (exact copies of one another, or of this query, once).
+    pub distinct: u32,
+    /// (client, label, margin) of another client's confident answer to a near duplicate,
+    /// with another label.
+    pub flip: Option<(u64, u32, f32)>,
+}
+
+pub struct CrossIndex {
+    width: usize,
+    cap: usize,
+    tables: Vec<[usize; PER_TABLE]>,
+    offsets: Vec<[i32; PER_TABLE]>,
+    seed: u64,
+    codes: VecDeque<Vec<i8>>,
+    entries: VecDeque<Entry>,
+    next_id: u64,
+    buckets: U64Map<VecDeque<u64>>,
+}
+
+impl CrossIndex {
+    /// For code rows of `width`, remembering `cap` queries.
+    pub fn new(width: usize, cap: usize, key: [u8; 32]) -> CrossIndex {
+        let mut rng =
+            crate::util::Rng::new(u64::from_le_bytes(key[16..24].try_into().unwrap_or([0; 8])));
+        let w = width.max(1);
+        let tables = (0..TABLES)
+            .map(|_| std::array::from_fn(|_| (rng.next_u64() % w as u64) as usize))
+            .collect();
+        let offsets = (0..TABLES)
+            .map(|_| std::array::from_fn(|_| (rng.next_u64() % BIN as u64) as i32))
+            .collect();
+        CrossIndex {
+            width,
+            cap: cap.max(1),
+            tables,
+            offsets,
+            seed: u64::from_le_bytes(key[24..32].try_into().unwrap_or([0; 8])),
+            codes: VecDeque::new(),
+            entries: VecDeque::new(),
+            next_id: 0,
+            buckets: U64Map::default(),
+        }
+    }
+
+    fn keys(&self, codes: &[i8]) -> [u64; TABLES] {
+        std::array::from_fn(|t| {
+            let mut h = self.seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for (k, &j) in self.tables[t].iter().enumerate() {
+                let c = codes.get(j).copied().unwrap_or(0) as i32 + 128 + self.offsets[t][k];
+                h = (h ^ (c / BIN) as u64).wrapping_mul(0x100_0000_01b3);
+            }
+            h
+        })
+    }
+
+    fn get(&self, id: u64) -> Option<(&Entry, &[i8])> {
+        let front = self.entries.front()?.id;
+        let i = id.checked_sub(front)? as usize;
+        Some((self.entries.get(i)?, self.codes.get(i)?))
+    }
+
+    /// Look a query of `client` up (near duplicates: at most `allow` far features), then
+    /// remember it. `confident`: the margin above which another client's answer counts for a
+    /// flip.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        codes: &[i8],
+        client: u64,
+        hash: u64,
+        label: u32,
+        margin: f32,
+        allow: usize,
+        confident: f32,
+    ) -> CrossObs {
+        let keys = self.keys(codes);
+        let mut seen: Vec<u64> = Vec::new();
+        let mut clients: Vec<u64> = Vec::new();
+        let mut variants: Vec<u64> = Vec::new();
+        let mut obs = CrossObs::default();
+        for key in &keys {
+            let Some(ids) = self.buckets.get(key) else {
+                continue;
+            };
+            for &id in ids {
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                let Some((e, c)) = self.get(id) else {
+                    continue;
+                };
+                if e.client == client {
+                    continue;
+                }
+                let exact = e.hash == hash;
+                if !exact && far(c, codes, allow) > allow {
+                    continue;
+                }
+                obs.rows += 1;
+                if !clients.contains(&e.client) {
+                    clients.push(e.client);
+                }
+                if !exact && !variants.contains(&e.hash) {
+                    variants.push(e.hash);
+                }
+                if !exact
+                    && e.label != label
+                    && e.margin >= confident
+                    && obs.flip.is_none_or(|(_, _, m)| e.margin > m)
+                {
+                    obs.flip = Some((e.client, e.label, e.margin));
+                }
+            }
+        }
+        obs.clients = clients.len() as u32;
+        obs.distinct = variants.len() as u32;
+        self.remember(codes, client, hash, label, margin, keys);
+        obs
+    }
+
+    fn remember(
+        &mut self,
+        codes: &[i8],
+        client: u64,
+        hash: u64,
+        label: u32,
+        margin: f32,
+        keys: [u64; TABLES],
+    ) {
+        let id = self.next_id;
+        self.next_id += 1;
+        for k in &keys {
+            let ids = self.buckets.entry(*k).or_default();
+            ids.push_back(id);
+            if ids.len() > PER_BUCKET {
+                ids.pop_front();
+            }
+        }
+        self.entries.push_back(Entry {
+            id,
+            client,
+            hash,
+            label,
+            margin,
+            keys,
+        });
+        self.codes
+            .push_back(codes[..self.width.min(codes.len())].to_vec());
+        while self.entries.len() > self.cap {
+            if let Some(old) = self.entries.pop_front() {
+                self.codes.pop_front();
+                for k in &old.keys {
+                    if let Some(ids) = self.buckets.get_mut(k) {
+                        ids.retain(|&i| i != old.id);
+                        if ids.is_empty() {
+                            self.buckets.remove(k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queries remembered.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rng: &mut crate::util::Rng) -> Vec<i8> {
+        (0..64)
+            .map(|_| ((rng.next_u64() % 160) as i16 - 80) as i8)
+            .collect()
+    }
+
+    #[test]
+    fn jittered_copies_from_other_clients_are_found_and_counted_by_client() {
+        let mut rng = crate::util::Rng::new(7);
+        let mut x = CrossIndex::new(64, 1000, [5; 32]);
+        for i in 0..500 {
+            let o = x.observe(&row(&mut rng), i % 20, i, 1, 0.9, 6, 0.5);
+            assert_eq!(o.rows, 0, "unrelated rows do not match");
+        }
+        let base = row(&mut rng);
+        x.observe(&base, 100, 1000, 2, 0.95, 6, 0.5);
+        // Jittered copies (every code off by up to 3 steps, FAR is 8) from 10 other clients:
+        // each finds the earlier ones (recall of the hashing, checked exactly).
+        let mut found = 0;
+        for c in 0..10u64 {
+            let v: Vec<i8> = base
+                .iter()
+                .map(|&b| b.saturating_add((rng.next_u64() % 7) as i8 - 3))
+                .collect();
+            let o = x.observe(&v, 200 + c, 2000 + c, 2, 0.9, 6, 0.5);
+            found += (o.clients == c as u32 + 1) as u32;
+        }
+        assert!(found >= 9, "{found} of 10");
+        // A copy answered with another label: a flip of the confident earlier answers.
+        let o = x.observe(&base, 300, 3000, 7, 0.1, 6, 0.5);
+        assert_eq!(o.flip.map(|f| f.1), Some(2));
+        // The same client's own queries are not cross-client evidence.
+        let o = x.observe(&base, 300, 3001, 7, 0.1, 6, 0.5);
+        assert!(o.clients >= 10);
+        assert!(x.len() <= 1000);
+    }
+}

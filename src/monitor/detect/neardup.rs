@@ -1,0 +1,253 @@
+//! One client's near duplicates: its last 128 queries as codes ([`super::space`]), each in a
+//! cluster (the cluster of the earliest remembered query it is a near duplicate of, else a new
+//! one). What a query-based attack does and a benign client rarely does:
+//!
+//! - **many distinct variants of one input** (a cluster's distinct members; exact re-sends
+//!   are not new queries and do not count);
+//! - **variants moving toward the decision boundary** (members whose answer has another label
+//!   than the cluster's first, or a top-1 margin lower by [`DESCENT`] or more);
+//! - **a label flip of a confident answer**: a near duplicate of an earlier query that the
+//!   model answered confidently gets another label. Small perturbations of inputs a model is
+//!   sure about do not change its answer unless they were searched for: this is the moment an
+//!   adversarial example is handed out;
+//! - **augmentation across many inputs** (JbDA-style extraction): clusters that reached three
+//!   distinct members, counted over the window.
+//!
+//! State is bounded: the ring, and only the clusters its queries are in.
+
+use super::space::far;
+use std::collections::HashMap;
+
+/// Queries remembered per client.
+pub const RING: usize = 128;
+/// A member's margin this much below its cluster's first answer moves toward the boundary.
+pub const DESCENT: f32 = 0.1;
+/// Distinct members that make a cluster an augmented base.
+const AUGMENTED: u32 = 3;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    hash: u64,
+    label: u32,
+    margin: f32,
+    cluster: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Cluster {
+    first_label: u32,
+    first_margin: f32,
+    distinct: u32,
+    descents: u32,
+    /// Remembered queries in the cluster; it is forgotten with the last.
+    refs: u32,
+}
+
+/// What one query showed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NearObs {
+    /// An exact re-send of a remembered query.
+    pub exact: bool,
+    /// Remembered queries it is a near duplicate of (exact re-sends excluded).
+    pub near: u32,
+    /// The earlier (label, margin) of a confident answer to a near duplicate that had another
+    /// label: a confident flip.
+    pub flip: Option<(u32, f32)>,
+    /// Its cluster's distinct members and members that moved toward the boundary.
+    pub distinct: u32,
+    pub descents: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct NearDup {
+    width: usize,
+    codes: Vec<i8>,
+    entries: Vec<Entry>,
+    /// The slot the next query goes to.
+    head: usize,
+    clusters: HashMap<u32, Cluster>,
+    next_cluster: u32,
+    /// Clusters that reached three distinct members (in the window).
+    pub augmented: u32,
+}
+
+impl NearDup {
+    pub fn new(width: usize) -> NearDup {
+        NearDup {
+            width,
+            codes: Vec::new(),
+            entries: Vec::new(),
+            head: 0,
+            clusters: HashMap::new(),
+            next_cluster: 0,
+            augmented: 0,
+        }
+    }
+
+    /// Remembered queries, oldest first (slot indices).
+    fn slots(&self) -> impl Iterator<Item = usize> + '_ {
+        let n = self.entries.len();
+        let start = if n < RING { 0 } else { self.head };
+        (0..n).map(move |i| (start + i) % n.max(1))
+    }
+
+    /// Look a query up, then remember it. `allow`: far features a near duplicate may have;
+    /// `confident`: the margin above which an earlier answer counts for a flip.
+    pub fn observe(
+        &mut self,
+        codes: &[i8],
+        hash: u64,
+        label: u32,
+        margin: f32,
+        allow: usize,
+        confident: f32,
+    ) -> NearObs {
+        debug_assert_eq!(codes.len(), self.width);
+        let mut obs = NearObs::default();
+        let mut cluster = None;
+        for slot in self.slots() {
+            let e = &self.entries[slot];
+            if e.hash == hash {
+                obs.exact = true;
+                cluster.get_or_insert(e.cluster);
+                continue;
+            }
+            let c = &self.codes[slot * self.width..(slot + 1) * self.width];
+            if far(c, codes, allow) <= allow {
+                obs.near += 1;
+                cluster.get_or_insert(e.cluster);
+                if e.label != label
+                    && e.margin >= confident
+                    && obs.flip.is_none_or(|(_, m)| e.margin > m)
+                {
+                    obs.flip = Some((e.label, e.margin));
+                }
+            }
+        }
+        let id = match cluster {
+            Some(id) if self.clusters.contains_key(&id) => id,
+            _ => {
+                let id = self.next_cluster;
+                self.next_cluster = self.next_cluster.wrapping_add(1);
+                self.clusters.insert(
+                    id,
+                    Cluster {
+                        first_label: label,
+                        first_margin: margin,
+                        distinct: 0,
+                        descents: 0,
+                        refs: 0,
+                    },
+                );
+                id
+            }
+        };
+        let c = self.clusters.get_mut(&id).expect("present");
+        if !obs.exact {
+            c.distinct += 1;
+            if label != c.first_label || margin <= c.first_margin - DESCENT {
+                c.descents += 1;
+            }
+            if c.distinct == AUGMENTED {
+                self.augmented += 1;
+            }
+        }
+        obs.distinct = c.distinct;
+        obs.descents = c.descents;
+        c.refs += 1;
+        self.remember(codes, hash, label, margin, id);
+        obs
+    }
+
+    fn remember(&mut self, codes: &[i8], hash: u64, label: u32, margin: f32, cluster: u32) {
+        let e = Entry {
+            hash,
+            label,
+            margin,
+            cluster,
+        };
+        if self.entries.len() < RING {
+            self.entries.push(e);
+            self.codes.extend_from_slice(codes);
+            self.head = self.entries.len() % RING;
+            return;
+        }
+        let slot = self.head;
+        let old = std::mem::replace(&mut self.entries[slot], e);
+        if let Some(c) = self.clusters.get_mut(&old.cluster) {
+            c.refs -= 1;
+            if c.refs == 0 {
+                self.clusters.remove(&old.cluster);
+            }
+        }
+        self.codes[slot * self.width..(slot + 1) * self.width].copy_from_slice(codes);
+        self.head = (slot + 1) % RING;
+    }
+
+    /// Start a new window: the augmentation count restarts (the queries stay remembered).
+    pub fn new_window(&mut self) {
+        self.augmented = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rng: &mut crate::util::Rng) -> Vec<i8> {
+        (0..64)
+            .map(|_| ((rng.next_u64() % 200) as i16 - 100) as i8)
+            .collect()
+    }
+
+    #[test]
+    fn distinct_variants_grow_a_cluster_and_exact_re_sends_do_not() {
+        let mut rng = crate::util::Rng::new(1);
+        let mut n = NearDup::new(64);
+        // 50 distinct unrelated rows: all singletons.
+        for i in 0..50 {
+            let o = n.observe(&row(&mut rng), i, 1, 0.9, 6, 0.5);
+            assert_eq!((o.near, o.distinct, o.exact), (0, 1, false));
+        }
+        let base = row(&mut rng);
+        n.observe(&base, 100, 3, 0.9, 6, 0.5);
+        // The same row again: exact, not distinct.
+        let o = n.observe(&base, 100, 3, 0.9, 6, 0.5);
+        assert!(o.exact);
+        assert_eq!(o.distinct, 1);
+        // Variants (two codes off, below FAR) with the same answer: distinct near duplicates.
+        for k in 0..5u64 {
+            let mut v = base.clone();
+            v[k as usize] = v[k as usize].saturating_add(2);
+            let o = n.observe(&v, 200 + k, 3, 0.88, 6, 0.5);
+            assert!(!o.exact && o.near >= 1 && o.flip.is_none(), "{o:?}");
+            assert_eq!((o.distinct, o.descents), (2 + k as u32, 0));
+        }
+        assert_eq!(n.augmented, 1);
+        // A variant answered with another label: a confident flip (the base was at 0.9).
+        let mut v = base.clone();
+        v[10] = v[10].saturating_add(3);
+        let o = n.observe(&v, 300, 5, 0.2, 6, 0.5);
+        assert_eq!(o.flip, Some((3, 0.9)));
+        assert_eq!(o.descents, 1);
+        // Not confident enough: no flip.
+        let o = n.observe(&v, 301, 3, 0.2, 6, 0.95);
+        assert_eq!(o.flip, None);
+    }
+
+    #[test]
+    fn the_ring_forgets_old_queries_and_their_clusters() {
+        let mut rng = crate::util::Rng::new(2);
+        let mut n = NearDup::new(64);
+        let base = row(&mut rng);
+        n.observe(&base, 1, 0, 1.0, 6, 0.5);
+        for i in 0..RING as u64 {
+            n.observe(&row(&mut rng), 10 + i, 0, 1.0, 6, 0.5);
+        }
+        assert_eq!(n.entries.len(), RING);
+        assert!(n.clusters.len() <= RING);
+        // The base has been pushed out: its variant is new.
+        let o = n.observe(&base, 2, 0, 1.0, 6, 0.5);
+        assert_eq!((o.near, o.distinct), (0, 1));
+    }
+}

@@ -1,0 +1,355 @@
+//! `modelsec serve`: an ONNX model behind the Open Inference Protocol v2 REST API, with the
+//! monitor in the request path; `modelsec proxy`: the same monitor in front of an OIP v2,
+//! OpenAI-compatible or TorchServe server.
+//!
+//! One file per protocol ([`oip`], [`openai`], [`torchserve`]) and per concern: the front door
+//! every protocol shares ([`admission`]), the upstream client ([`upstream`]), per-client state
+//! ([`state`]), the detectors' run over a request's rows ([`detectors`]), what a request fired
+//! and its events ([`record`]), Prometheus counters ([`metrics`]) and the shared state
+//! ([`app`]).
+//!
+//! Routes: `GET /v2`, `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/{name}`,
+//! `POST /v2/models/{name}/infer`, `GET /metrics` (Prometheus text format).
+//!
+//! Per request, in order: shed at capacity (503); identify the client (API key → 401, else the
+//! address); refuse blocked clients (403); refuse bodies over the limit (413, before reading
+//! them); rate (429) and volume budget; parse and check the tensors against the model's inputs
+//! and the baseline's ranges (400); run the model; then the detectors (out-of-distribution,
+//! extraction, probing, boundary walk, output harvesting), whose `block` action refuses this
+//! and later requests. Every request and every finding is an event in the chained log; with
+//! `always` durability the response waits until its events are on disk.
+
+use super::config::{Action, Config};
+use super::detect::{Answers, Baseline, Engine};
+use super::event::{self as ev, Event};
+use super::log::{Durability, EventLog, LogOptions};
+use super::rules::signals as sig;
+use super::state::{ClientState, ClientStore, LocalStore};
+use crate::onnx::{Data, Elem, InputSpec, Outputs};
+use crate::report::Rule;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+mod admission;
+mod app;
+mod detectors;
+mod metrics;
+mod oip;
+mod openai;
+mod record;
+mod state;
+mod torchserve;
+mod upstream;
+
+use admission::*;
+use app::*;
+use detectors::*;
+use metrics::*;
+use oip::*;
+use record::*;
+use state::*;
+use upstream::*;
+
+/// Errors that stop `serve` from starting (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Model(#[from] crate::onnx::OnnxError),
+    #[error(transparent)]
+    Log(#[from] super::log::LogError),
+    #[error("cannot listen on {addr}: {message}")]
+    Listen { addr: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What to serve.
+pub struct ServeOptions {
+    /// The model file (`serve`); ignored when `upstream` is set.
+    pub model: PathBuf,
+    /// `proxy`: the upstream's base URL and the model's name there (empty: any, for the
+    /// OpenAI and TorchServe protocols).
+    pub upstream: Option<(String, String)>,
+    pub config: Config,
+    pub listen: SocketAddr,
+    /// A digest of the config file, recorded in the start event.
+    pub config_digest: Option<String>,
+    /// Serve without the monitor (no auth, limits, detectors or request events): the
+    /// baseline the benchmark compares against.
+    pub monitor: bool,
+    /// The API spoken (`serve`: always OIP v2).
+    pub protocol: Protocol,
+}
+
+/// The inference API the server speaks, and the proxy forwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// Open Inference Protocol v2 REST: POST /v2/models/{name}/infer.
+    OipV2,
+    /// OpenAI-compatible: POST /v1/chat/completions, /v1/completions, /v1/embeddings.
+    #[value(name = "openai")]
+    OpenAi,
+    /// TorchServe: POST /predictions/{model}[/{version}].
+    #[value(name = "torchserve")]
+    TorchServe,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::OipV2 => "oip_v2",
+            Protocol::OpenAi => "openai",
+            Protocol::TorchServe => "torchserve",
+        }
+    }
+}
+
+/// Serve until SIGINT/SIGTERM. `ready` gets the bound address once the server accepts.
+pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Other(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(run(opts, ready))
+}
+
+async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let cfg = opts.config;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let protocol = opts.protocol;
+    let (backend, inputs, outputs, name) = match &opts.upstream {
+        None => {
+            let mut pool = Vec::new();
+            let (first, _) = crate::onnx::open(&opts.model)?;
+            let inputs = first.inputs.clone();
+            let outputs = first.outputs();
+            pool.push(Mutex::new(first));
+            for _ in 1..workers {
+                pool.push(Mutex::new(crate::onnx::open(&opts.model)?.0));
+            }
+            let name = cfg.server.model_name.clone().unwrap_or_else(|| {
+                opts.model
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "model".into())
+            });
+            (Backend::Local(pool), inputs, outputs, name)
+        }
+        Some((base, name)) => {
+            let client = upstream_client();
+            let base = base.trim_end_matches('/').to_string();
+            // OIP v2 describes the model's tensors; OpenAI and TorchServe describe none.
+            let (inputs, outputs) = if protocol == Protocol::OipV2 {
+                let (inputs, outputs) = upstream_tensors(&client, &base, name).await?;
+                if inputs.is_empty() {
+                    return Err(ServeError::Other(format!(
+                        "upstream `{base}` describes model `{name}` without inputs"
+                    )));
+                }
+                (inputs, outputs)
+            } else {
+                (vec![], vec![])
+            };
+            (
+                Backend::Remote { client, base },
+                inputs,
+                outputs,
+                name.clone(),
+            )
+        }
+    };
+    let mut features = crate::onnx::row_features(&inputs);
+    let baseline = match &cfg.detect.baseline {
+        Some(p) => {
+            let rows = crate::rows::read_rows(p).map_err(|e| ServeError::Other(e.to_string()))?;
+            let b = Baseline::from_rows(&rows).ok_or_else(|| {
+                ServeError::Other(format!(
+                    "baseline `{}`: rows of different lengths",
+                    p.display()
+                ))
+            })?;
+            if features.is_some_and(|f| f != b.mean.len()) {
+                return Err(ServeError::Other(format!(
+                    "baseline `{}` has {} features, the model's input {}",
+                    p.display(),
+                    b.mean.len(),
+                    features.unwrap_or(0)
+                )));
+            }
+            Some(b)
+        }
+        None => None,
+    };
+    if protocol == Protocol::TorchServe {
+        // No tensor metadata in TorchServe: the baseline says how long a row is.
+        features = baseline.as_ref().map(|b| b.mean.len());
+    }
+    let upstream_auth = match &cfg.upstream.api_key_env {
+        Some(var) => {
+            let key = std::env::var(var).map_err(|_| {
+                ServeError::Other(format!(
+                    "upstream.api_key_env names `{var}`, which is not set; export it or remove the setting"
+                ))
+            })?;
+            let mut v = axum::http::HeaderValue::from_str(&format!("Bearer {}", key.trim()))
+                .map_err(|_| {
+                    ServeError::Other(format!("`{var}` holds characters a header cannot carry"))
+                })?;
+            v.set_sensitive(true);
+            Some(v)
+        }
+        None => None,
+    };
+    let key = digest_key(&cfg);
+    let engine = Arc::new(Engine::new(
+        features.unwrap_or(0),
+        baseline.clone(),
+        &cfg.detect,
+        key,
+    ));
+    let clients = {
+        let (engine, limits, token_burst) =
+            (engine.clone(), cfg.limits.clone(), cfg.llm.token_burst);
+        LocalStore::new(cfg.server.max_clients, move |now| {
+            ClientState::new(now, &limits, token_burst, engine.client())
+        })
+    };
+    let log = EventLog::open(LogOptions {
+        path: cfg.log.path.clone(),
+        durability: cfg.log.durability,
+        rotate_bytes: (cfg.log.rotate_bytes > 0).then_some(cfg.log.rotate_bytes),
+    })?;
+    let keys = cfg
+        .auth
+        .keys
+        .iter()
+        .map(|k| (k.sha256.to_ascii_lowercase(), k.client.clone()))
+        .collect();
+    let app = Arc::new(App {
+        name: name.clone(),
+        inputs,
+        outputs,
+        backend,
+        next_model: AtomicUsize::new(0),
+        keys,
+        log,
+        clients,
+        engine,
+        metrics: Metrics {
+            latency: (0..=BUCKETS.len()).map(|_| AtomicU64::new(0)).collect(),
+            ..Metrics::default()
+        },
+        in_flight: AtomicUsize::new(0),
+        next_request: AtomicU64::new(0),
+        dropped_reported: AtomicU64::new(0),
+        baseline,
+        key,
+        started: Instant::now(),
+        features,
+        monitor_on: opts.monitor,
+        protocol,
+        upstream_auth,
+        cfg,
+    });
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|e| ServeError::Listen {
+            addr: opts.listen.to_string(),
+            message: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| ServeError::Listen {
+        addr: opts.listen.to_string(),
+        message: e.to_string(),
+    })?;
+    let start = Event::Health(ev::Health::Started {
+        monitor: ev::Started {
+            version: env!("CARGO_PKG_VERSION").into(),
+            listen: addr.to_string(),
+            config_digest: opts.config_digest.clone(),
+            durability: app.cfg.log.durability,
+            monitoring: opts.monitor,
+            protocol: protocol.as_str().into(),
+            model: match &opts.upstream {
+                None => ev::ModelSource::File {
+                    name: name.clone(),
+                    file: opts.model.display().to_string(),
+                },
+                Some((base, _)) => ev::ModelSource::Upstream {
+                    name: name.clone(),
+                    upstream: base.clone(),
+                },
+            },
+        },
+    });
+    app.log
+        .log_durable(&start)
+        .map_err(|e| ServeError::Other(format!("cannot write the event log: {e}")))?;
+    let router = Router::new()
+        .route("/v2/health/live", get(|| async { StatusCode::OK }))
+        .route("/v2/health/ready", get(ready_route))
+        .route("/metrics", get(metrics));
+    let router = match protocol {
+        Protocol::OipV2 => router
+            .route("/v2", get(server_meta))
+            .route("/v2/models/{name}", get(model_meta))
+            .route("/v2/models/{name}/ready", get(model_ready))
+            .route("/v2/models/{name}/infer", post(infer)),
+        Protocol::OpenAi => router
+            .route("/v1/chat/completions", post(openai::openai))
+            .route("/v1/completions", post(openai::openai))
+            .route("/v1/embeddings", post(openai::openai)),
+        Protocol::TorchServe => router
+            .route("/predictions/{model}", post(torchserve::torchserve))
+            .route(
+                "/predictions/{model}/{version}",
+                post(torchserve::torchserve),
+            ),
+    };
+    let router = router.fallback(not_served).with_state(app.clone());
+    ready(addr);
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await;
+    let stop = Event::Health(ev::Health::Stopped {
+        log: ev::LogCounts {
+            written: app.log.stats.written.load(Ordering::Relaxed),
+            dropped: app.log.stats.dropped.load(Ordering::Relaxed),
+        },
+    });
+    let _ = app.log.log_durable(&stop);
+    app.log.close();
+    served.map_err(|e| ServeError::Other(e.to_string()))
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
