@@ -285,16 +285,20 @@ pub enum Read {
 pub fn read_file(path: &Path) -> Read {
     let shown = display_path(path);
     let loc = Location::path(shown.clone());
-    let meta = std::fs::metadata(path);
-    if let Ok(m) = &meta
-        && m.len() > MAX_FILE
-    {
-        return Read::Problem(
-            Finding::new(&rules::UNREADABLE, format!("{shown} is {} bytes, over the 16 MiB limit for a config file; it was not checked", m.len())).at(loc),
-        );
-    }
-    let bytes = match std::fs::read(path) {
+    // Capped, regular files only: a device or FIFO given as a path is refused, not read forever.
+    let bytes = match fs::read_bytes(path, MAX_FILE) {
         Ok(b) => b,
+        Err(fs::ReadError::TooLarge { .. }) => {
+            return Read::Problem(
+                Finding::new(
+                    &rules::UNREADABLE,
+                    format!(
+                        "{shown} is over the 16 MiB limit for a config file; it was not checked"
+                    ),
+                )
+                .at(loc),
+            );
+        }
         Err(e) => {
             return Read::Problem(
                 Finding::new(&rules::UNREADABLE, format!("cannot read {shown}: {e}")).at(loc),
@@ -641,7 +645,8 @@ fn apply_suppressions(
             };
             if applies {
                 f.suppressed = Some(crate::report::Suppression {
-                    kind: s.kind.to_string(),
+                    kind: crate::report::SuppressionKind::from_name(s.kind)
+                        .unwrap_or(crate::report::SuppressionKind::Config),
                     reason: s.reason.clone(),
                     expires: expires.to_string(),
                     origin: format!("{}:{}", s.origin_path, s.line),

@@ -201,7 +201,13 @@ struct SuppressRaw {
 /// without reason or expiry loads but is reported as invalid.
 pub fn load_config(name: &str, text: &str) -> Result<Vec<Suppression>, PolicyError> {
     let raw: ConfigRaw = toml::from_str(text).map_err(|e| {
-        super::lang::single_error(name, text, e.span().unwrap_or(0..0), e.message().trim())
+        crate::report::diag::single(
+            "suppressions file",
+            name,
+            text,
+            e.span().unwrap_or(0..0),
+            e.message().trim(),
+        )
     })?;
     let index = super::doc::LineIndex::new(text);
     let mut out = Vec::new();
@@ -229,7 +235,8 @@ pub fn load_config(name: &str, text: &str) -> Result<Vec<Suppression>, PolicyErr
             match globset::Glob::new(p.get_ref()) {
                 Ok(g) => paths.push(g.compile_matcher()),
                 Err(e) => {
-                    return Err(super::lang::single_error(
+                    return Err(crate::report::diag::single(
+                        "suppressions file",
                         name,
                         text,
                         p.span(),

@@ -41,7 +41,7 @@ pub(super) fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "  suppressed ({}, {}, until {}): {}",
-                line(&s.kind),
+                s.kind.as_str(),
                 line(&s.origin),
                 line(&s.expires),
                 line(&s.reason)

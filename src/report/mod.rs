@@ -158,11 +158,44 @@ impl From<&Rule> for RuleInfo {
     }
 }
 
+/// Where a suppression was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionKind {
+    /// A `.modelsec.toml` entry (outside the file it waives).
+    Config,
+    /// A `# modelsec:ignore` comment in the file.
+    Inline,
+    /// A Kubernetes `modelsec.dev/ignore` annotation on the object.
+    Annotation,
+}
+
+impl SuppressionKind {
+    /// The kind named `config`, `inline` or `annotation`.
+    pub fn from_name(name: &str) -> Option<SuppressionKind> {
+        match name {
+            "config" => Some(SuppressionKind::Config),
+            "inline" => Some(SuppressionKind::Inline),
+            "annotation" => Some(SuppressionKind::Annotation),
+            _ => None,
+        }
+    }
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Config => "config",
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Annotation => "annotation",
+        }
+    }
+}
+
 /// Why a finding does not count: who waived it, why, and until when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppression {
-    /// `config` (a `.modelsec.toml` entry), `inline` (a comment) or `annotation` (Kubernetes).
-    pub kind: String,
+    /// Where it was written.
+    pub kind: SuppressionKind,
     /// The reason given.
     pub reason: String,
     /// Last day it applies (YYYY-MM-DD).
@@ -509,5 +542,65 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["findings"][0]["rule_id"], "test/rule");
         assert_eq!(v["summary"]["verdict"], "fail");
+    }
+
+    /// Every renderer on one report with every kind of field: a located finding with a
+    /// member, line and byte offset, a suppressed one, one with a reproducer, and facts.
+    #[test]
+    fn renderer_snapshots() {
+        const HIGH: Rule = Rule::builtin(
+            "scan/example-high",
+            Severity::High,
+            "An example finding",
+            "fix the example",
+        );
+        const INFO: Rule = Rule::builtin(
+            "scan/example-info",
+            Severity::Info,
+            "An example note",
+            "none",
+        );
+        let mut r = Report::new("scan", &[HIGH, INFO]);
+        r.targets = vec!["models/".into()];
+        r.fact("scanned", 3);
+        r.fact("formats", serde_json::json!({ "pickle": 2, "zip": 1 }));
+        r.push(
+            Finding::new(&HIGH, "global `os.system` is called").at(Location {
+                path: "models/m.pt".into(),
+                member: Some("archive/data.pkl".into()),
+                line: Some(3),
+                column: Some(7),
+                offset: Some(42),
+            }),
+        );
+        let mut waived = Finding::new(&HIGH, "a waived finding").at(Location::path("models/b.pkl"));
+        waived.suppressed = Some(Suppression {
+            kind: SuppressionKind::Config,
+            reason: "reviewed".into(),
+            expires: "2099-01-01".into(),
+            origin: ".modelsec.toml:3".into(),
+        });
+        r.push(waived);
+        r.push(
+            Finding::new(&INFO, "an input")
+                .with_reproducer(serde_json::json!({ "input": [0.5, "NaN"], "seed": 1 })),
+        );
+        r.finish();
+        for (name, format) in [
+            ("human", Format::Human),
+            ("json", Format::Json),
+            ("sarif", Format::Sarif),
+        ] {
+            let mut out = Vec::new();
+            r.render(format, &mut out).unwrap();
+            let text = String::from_utf8(out)
+                .unwrap()
+                .replace(env!("CARGO_PKG_VERSION"), "[version]");
+            insta::assert_snapshot!(format!("render-{name}"), text);
+        }
+        insta::assert_snapshot!(
+            "render-junit",
+            r.to_junit().replace(env!("CARGO_PKG_VERSION"), "[version]")
+        );
     }
 }

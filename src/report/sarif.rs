@@ -171,7 +171,11 @@ pub(super) fn to_sarif(report: &Report) -> sarif::Sarif {
                 r.locations = Some(vec![loc]);
             }
             if let Some(sup) = &f.suppressed {
-                let kind = if sup.kind == "config" { "external" } else { "inSource" };
+                let kind = if sup.kind == super::SuppressionKind::Config {
+                    "external"
+                } else {
+                    "inSource"
+                };
                 let value = serde_json::json!({
                     "kind": kind,
                     "status": "accepted",

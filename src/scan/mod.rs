@@ -20,6 +20,7 @@ mod zip;
 pub use allowlist::{Allowlist, AllowlistError};
 
 use crate::report::{Finding, Location, Report, Rule, Severity};
+use crate::util::fs::FileIdentity;
 use input::{Input, Mode};
 use pickle::{End, Outcome, Stream};
 use rayon::prelude::*;
@@ -81,6 +82,9 @@ pub struct FileResult {
     pub scanned: bool,
     /// Format name, for the report.
     pub format: &'static str,
+    /// The file read, the same when the scan opened it and when it finished (`None` when it
+    /// could not be opened, or changed while it was read: then there is a finding too).
+    pub identity: Option<FileIdentity>,
 }
 
 /// Scan files and directories (recursively) and return one report.
@@ -100,6 +104,17 @@ pub fn scan_excluding(
     progress: &dyn ScanProgress,
     exclude: &[PathBuf],
 ) -> Result<Report, ScanError> {
+    scan_with_identities(paths, policy, progress, exclude).map(|(r, _)| r)
+}
+
+/// [`scan_excluding`], also returning the identity (device, inode, size, times) of every file
+/// read whole and unchanged, so `sign` can prove it hashes the same files the scan judged.
+pub fn scan_with_identities(
+    paths: &[PathBuf],
+    policy: &Allowlist,
+    progress: &dyn ScanProgress,
+    exclude: &[PathBuf],
+) -> Result<(Report, Vec<FileIdentity>), ScanError> {
     if paths.is_empty() {
         return Err(ScanError::NoPaths);
     }
@@ -200,6 +215,7 @@ pub fn scan_excluding(
                 FileResult {
                     scanned: true,
                     format: "onnx-external-data",
+                    identity: File::open(path).and_then(|f| FileIdentity::of(&f)).ok(),
                     ..FileResult::default()
                 }
             } else {
@@ -214,8 +230,10 @@ pub fn scan_excluding(
     report.targets = paths.iter().map(|p| p.display().to_string()).collect();
     let mut scanned = 0u64;
     let mut skipped = Vec::new();
+    let mut identities = Vec::new();
     let mut formats = std::collections::BTreeMap::<&str, u64>::new();
     for (shown, r) in results {
+        identities.extend(r.identity);
         if r.scanned {
             scanned += 1;
             *formats.entry(r.format).or_default() += 1;
@@ -248,7 +266,7 @@ pub fn scan_excluding(
     report.fact("policy_digest", policy.digest());
     report.fact("allowlist", policy.sources().to_vec());
     report.finish();
-    Ok(report)
+    Ok((report, identities))
 }
 
 /// What the static scan finds wrong with a model file about to be run (`fuzz`, `serve`): each
@@ -283,6 +301,7 @@ pub fn scan_file(path: &Path, shown: &str, root: &Path, policy: &Allowlist) -> F
         ],
         scanned: true,
         format: "error",
+        identity: None,
     })
 }
 
@@ -294,18 +313,37 @@ fn scan_file_unguarded(path: &Path, shown: &str, root: &Path, policy: &Allowlist
         file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         out: FileResult::default(),
     };
-    match File::open(path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
-        Ok((f, len)) => {
+    // Regular files only, opened without blocking: a FIFO or device is reported, never read
+    // forever.
+    let opened = crate::util::fs::open_regular(path)
+        .map_err(|e| match e {
+            crate::util::fs::ReadError::Io { source, .. } => source,
+            other => io::Error::other(other.to_string()),
+        })
+        .and_then(|f| FileIdentity::of(&f).map(|id| (f, id)));
+    match opened {
+        Ok((f, before)) => {
             let blob = Blob {
                 file: Arc::new(f),
                 start: 0,
-                len,
+                len: before.size,
             };
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             ctx.blob(&blob, &Member::root(), &name, 0);
+            // fstat again on the same descriptor: bytes that changed under the scan were not
+            // judged (fail closed).
+            match FileIdentity::of(&blob.file) {
+                Ok(after) if after == before => ctx.out.identity = Some(before),
+                _ => ctx.add(
+                    &rules::UNREADABLE,
+                    &Member::root(),
+                    None,
+                    "the file changed while it was being scanned; scan it again when nothing writes to it".to_string(),
+                ),
+            }
         }
         Err(e) => ctx.add(
             &rules::UNREADABLE,

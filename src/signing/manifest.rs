@@ -8,6 +8,7 @@
 //! symlinks are problems unless allowed, a symlinked directory or a link leaving the model root
 //! is always a problem (never silently skipped), and so are special files and non-UTF-8 names.
 
+use crate::util::fs::FileIdentity;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::fs::File;
@@ -599,6 +600,8 @@ pub struct FileDigest {
     pub size: u64,
     /// Raw digest.
     pub digest: Vec<u8>,
+    /// The file's identity, the same before and after hashing (else hashing fails).
+    pub identity: FileIdentity,
 }
 
 /// Hash every file in parallel (largest first, one file a task), streaming each in fixed-size
@@ -617,19 +620,28 @@ pub fn hash_files(
         .with_max_len(1)
         .map(|i| {
             let f = &files[i];
-            let r = open_for_hashing(f)
-                .and_then(|file| {
-                    if pipeline && f.size >= PIPELINE_MIN {
-                        hash_pipelined(file, alg, progress)
-                    } else {
-                        hash_reader(file, alg, progress)
-                    }
-                })
-                .map(|(digest, size)| FileDigest {
+            let r = open_for_hashing(f).and_then(|file| {
+                // fstat before and after on the same descriptor: bytes that changed while they
+                // were read are an error, never a digest.
+                let before = FileIdentity::of(&file)?;
+                let watch = file.try_clone()?;
+                let (digest, size) = if pipeline && f.size >= PIPELINE_MIN {
+                    hash_pipelined(file, alg, progress)?
+                } else {
+                    hash_reader(file, alg, progress)?
+                };
+                if FileIdentity::of(&watch)? != before || size != before.size {
+                    return Err(std::io::Error::other(
+                        "the file changed while it was being hashed",
+                    ));
+                }
+                Ok(FileDigest {
                     name: f.name.clone(),
                     size,
                     digest,
-                });
+                    identity: before,
+                })
+            });
             (i, r)
         })
         .collect();

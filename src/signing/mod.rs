@@ -65,6 +65,10 @@ pub enum SignError {
         /// Why.
         why: String,
     },
+    /// Files were replaced or rewritten between the scan and the hashing: what would be signed
+    /// is not what was scanned.
+    #[error("the model changed while it was being signed; nothing was written (sign again when nothing writes to it):\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Changed(Vec<String>),
     /// The scan before signing could not run.
     #[error("could not scan the model before signing: {0}")]
     Scan(String),
@@ -90,6 +94,9 @@ pub struct Entry {
     pub size: u64,
     /// Lowercase hex digest.
     pub digest: String,
+    /// The file hashed (device, inode, times), to prove it is the file the scan read.
+    #[serde(skip)]
+    pub identity: Option<crate::util::fs::FileIdentity>,
 }
 
 /// A hashed model.
@@ -252,6 +259,7 @@ pub fn manifest(
             name: d.name,
             size: d.size,
             digest: hex::encode(&d.digest),
+            identity: Some(d.identity),
         });
         raw.push(d.digest);
     }
@@ -305,6 +313,15 @@ pub fn sign_annotated(
     progress: &dyn Progress,
 ) -> Result<Signed, SignError> {
     let m = manifest(model, opts, progress)?;
+    sign_manifest(m, key, annotations)
+}
+
+/// Sign an already hashed model.
+pub fn sign_manifest(
+    m: Manifest,
+    key: &SigningKey,
+    annotations: Option<&serde_json::Value>,
+) -> Result<Signed, SignError> {
     let resources: Vec<bundle::ResourceOut> = m
         .files
         .iter()

@@ -20,7 +20,7 @@ pub enum VerifyError {
         path: PathBuf,
         /// Cause.
         #[source]
-        source: std::io::Error,
+        source: crate::util::fs::ReadError,
     },
     /// The bundle is not a usable OMS bundle.
     #[error("signature bundle `{}` cannot be used", path.display())]
@@ -354,20 +354,14 @@ pub fn verify(
 ) -> Result<Report, VerifyError> {
     let mut report = Report::new("verify", rules::ALL);
     report.targets.push(opts.model.display().to_string());
-    let read_err = |source| VerifyError::ReadBundle {
-        path: opts.signature.clone(),
-        source,
-    };
-    let size = std::fs::metadata(&opts.signature).map_err(read_err)?.len();
-    if size > MAX_BUNDLE_BYTES {
-        return Err(VerifyError::Bundle {
-            path: opts.signature.clone(),
-            source: bundle::BundleError::Malformed(format!(
-                "the file is {size} bytes; bundles larger than {MAX_BUNDLE_BYTES} bytes are refused"
-            )),
-        });
-    }
-    let bytes = std::fs::read(&opts.signature).map_err(read_err)?;
+    // Capped, regular files only: `/dev/zero` or a FIFO is refused, not read forever.
+    let bytes =
+        crate::util::fs::read_bytes(&opts.signature, MAX_BUNDLE_BYTES).map_err(|source| {
+            VerifyError::ReadBundle {
+                path: opts.signature.clone(),
+                source,
+            }
+        })?;
     let b = bundle::parse_bundle(&bytes).map_err(|source| VerifyError::Bundle {
         path: opts.signature.clone(),
         source,

@@ -99,6 +99,39 @@ pub fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
     Ok(f)
 }
 
+/// Which file an open descriptor is, and which version of it: device, inode, size, and the
+/// modification and status-change times in nanoseconds. Two reads of the same file see the same
+/// bytes only if its identity is the same before and after both; `ctime` cannot be set by a
+/// user, so an in-place rewrite always shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileIdentity {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, ns since the epoch.
+    pub mtime_ns: i128,
+    /// Status-change time, ns since the epoch.
+    pub ctime_ns: i128,
+}
+
+impl FileIdentity {
+    /// The identity of an open file (fstat).
+    pub fn of(f: &std::fs::File) -> std::io::Result<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let m = f.metadata()?;
+        Ok(FileIdentity {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+        })
+    }
+}
+
 /// Read a whole regular file of at most `limit` bytes.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let f = open_regular(path)?;

@@ -3,6 +3,7 @@
 
 mod check;
 mod check_props;
+mod cli;
 mod common;
 mod fuzz;
 mod interop;
