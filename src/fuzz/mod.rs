@@ -759,6 +759,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<Report, FuzzError> {
         Data::F64(s, v) => Data::F32(s.clone(), v.iter().map(|&x| x as f32).collect()),
         Data::Int(Elem::I64, s, v) => Data::Int(Elem::I32, s.clone(), v.clone()),
         Data::Int(_, s, v) => Data::Int(Elem::I64, s.clone(), v.clone()),
+        Data::Str(s, v) => Data::F32(s.clone(), vec![0.0; v.len()]),
     };
     wrong[0].1 = swapped;
     if run(&mut model, &wrong).is_ok() {

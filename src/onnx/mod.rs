@@ -1,12 +1,14 @@
 //! The model-runtime layer `fuzz` and `monitor` share: finding and loading ONNX Runtime
 //! ([`runtime`]), sessions ([`session`]) and tensors ([`tensor`]).
 
+pub mod bounded;
 pub mod runtime;
 pub mod session;
 pub mod tensor;
 
-pub use session::{Model, open, row_features};
-pub use tensor::{Data, Elem, InputSpec, Outputs, json_row};
+pub use bounded::{RunError, Stopper, cap_memory};
+pub use session::{Model, SessionOptions, open, open_with, row_features};
+pub use tensor::{ClassKeys, Data, Elem, InputSpec, Outputs, elements, json_row};
 
 /// Why a model could not be loaded or ONNX Runtime could not start (exit 2).
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,7 @@
 
 use super::OnnxError;
 use super::runtime;
-use super::tensor::{Data, Elem, InputSpec, Outputs};
+use super::tensor::{ClassKeys, Data, Elem, InputSpec, Outputs};
 use ort::session::Session;
 use ort::value::{TensorElementType, ValueType};
 use std::path::Path;
@@ -13,6 +13,9 @@ pub struct Model {
     /// The ONNX Runtime session.
     pub session: Session,
     pub inputs: Vec<InputSpec>,
+    /// Per input, per axis: the symbolic name of a dynamic dimension (`None` when the dimension
+    /// is fixed or unnamed).
+    pub symbols: Vec<Vec<Option<String>>>,
 }
 
 impl Model {
@@ -25,6 +28,15 @@ impl Model {
             .collect()
     }
 
+    /// Per output, per axis: the symbolic name of a dynamic dimension.
+    pub fn output_symbols(&self) -> Vec<Vec<Option<String>>> {
+        self.session
+            .outputs()
+            .iter()
+            .map(|o| symbols_of(o.dtype()))
+            .collect()
+    }
+
     pub fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
         let mut values = Vec::with_capacity(data.len());
         for (name, d) in data {
@@ -33,25 +45,211 @@ impl Model {
         let out = self.session.run(values).map_err(|e| e.to_string())?;
         let mut o = Outputs::default();
         for (name, v) in out.iter() {
-            match v.dtype() {
-                ValueType::Tensor {
-                    ty: TensorElementType::Float32,
-                    ..
-                } => {
-                    let (s, d) = v.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
-                    o.floats.push((name.to_string(), s.to_vec(), d.to_vec()));
-                }
-                ValueType::Tensor {
-                    ty: TensorElementType::Int64,
-                    ..
-                } => {
-                    let (s, d) = v.try_extract_tensor::<i64>().map_err(|e| e.to_string())?;
-                    o.ints.push((name.to_string(), s.to_vec(), d.to_vec()));
-                }
-                _ => o.undecoded.push(name.to_string()),
+            decode(name, &v, &mut o).map_err(|e| e.to_string())?;
+        }
+        Ok(o)
+    }
+}
+
+/// Input tensors made once and run many times, one of them rewritten in place between runs: the
+/// attacks' query path (no tensor allocation per query, inputs passed by position, only the
+/// outputs asked for decoded).
+pub struct Prepared {
+    values: Vec<ort::value::DynValue>,
+}
+
+impl Prepared {
+    /// Tensors for `data`, which must hold every input of `model` in its declared order.
+    pub fn new(model: &Model, data: &[(String, Data)]) -> Result<Prepared, String> {
+        let mut values = Vec::with_capacity(model.inputs.len());
+        for spec in &model.inputs {
+            let (_, d) = data
+                .iter()
+                .find(|(n, _)| *n == spec.name)
+                .ok_or_else(|| format!("no value for input `{}`", spec.name))?;
+            values.push(d.value().map_err(|e| e.to_string())?);
+        }
+        Ok(Prepared { values })
+    }
+
+    /// Write `row` into input `input` at the flat positions `at` (a float tensor).
+    pub fn write(&mut self, input: usize, at: &[usize], row: &[f32]) -> Result<(), String> {
+        let v = self.values.get_mut(input).ok_or("no such input")?;
+        if let Ok((_, t)) = v.try_extract_tensor_mut::<f32>() {
+            for (&i, &x) in at.iter().zip(row) {
+                *t.get_mut(i).ok_or("position outside the tensor")? = x;
+            }
+            return Ok(());
+        }
+        let (_, t) = v
+            .try_extract_tensor_mut::<f64>()
+            .map_err(|e| e.to_string())?;
+        for (&i, &x) in at.iter().zip(row) {
+            *t.get_mut(i).ok_or("position outside the tensor")? = f64::from(x);
+        }
+        Ok(())
+    }
+
+    /// Run `model` on the tensors, decoding only the outputs at positions `wanted`.
+    pub fn run(&self, model: &mut Model, wanted: &[usize]) -> Result<Outputs, String> {
+        let inputs: Vec<ort::session::SessionInputValue<'_>> =
+            self.values.iter().map(Into::into).collect();
+        let out = model.session.run(&inputs[..]).map_err(|e| e.to_string())?;
+        let mut o = Outputs::default();
+        for (k, (name, v)) in out.iter().enumerate() {
+            if wanted.contains(&k) {
+                decode(name, &v, &mut o).map_err(|e| e.to_string())?;
             }
         }
         Ok(o)
+    }
+}
+
+/// Decode one output into `o`: numeric and string tensors, and ZipMap sequences of maps
+/// (`seq(map(int64|string, float|double))`, skl2onnx's default classifier output) as a
+/// `[N, classes]` float tensor with its class keys.
+pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> ort::Result<()> {
+    fn ints<T: ort::value::PrimitiveTensorElementType + Copy>(
+        v: &ort::value::DynValue,
+        f: impl Fn(T) -> i64,
+    ) -> ort::Result<(Vec<i64>, Vec<i64>)> {
+        let (s, d) = v.try_extract_tensor::<T>()?;
+        Ok((s.to_vec(), d.iter().map(|&x| f(x)).collect()))
+    }
+    let name = name.to_string();
+    match v.dtype() {
+        ValueType::Tensor { ty, .. } => {
+            let int = match ty {
+                TensorElementType::Float32 => {
+                    let (s, d) = v.try_extract_tensor::<f32>()?;
+                    o.floats.push((name, s.to_vec(), d.to_vec()));
+                    return Ok(());
+                }
+                TensorElementType::Float64 => {
+                    let (s, d) = v.try_extract_tensor::<f64>()?;
+                    o.floats.push((
+                        name.clone(),
+                        s.to_vec(),
+                        d.iter().map(|&x| x as f32).collect(),
+                    ));
+                    o.doubles.push(name);
+                    return Ok(());
+                }
+                TensorElementType::String => {
+                    let (s, d) = v.try_extract_strings()?;
+                    o.strings.push((name, s.to_vec(), d));
+                    return Ok(());
+                }
+                TensorElementType::Int64 => ints::<i64>(v, |x| x)?,
+                TensorElementType::Int32 => ints::<i32>(v, i64::from)?,
+                TensorElementType::Int16 => ints::<i16>(v, i64::from)?,
+                TensorElementType::Int8 => ints::<i8>(v, i64::from)?,
+                TensorElementType::Uint64 => ints::<u64>(v, |x| x.min(i64::MAX as u64) as i64)?,
+                TensorElementType::Uint32 => ints::<u32>(v, i64::from)?,
+                TensorElementType::Uint16 => ints::<u16>(v, i64::from)?,
+                TensorElementType::Uint8 => ints::<u8>(v, i64::from)?,
+                TensorElementType::Bool => ints::<bool>(v, i64::from)?,
+                _ => {
+                    o.undecoded.push(name);
+                    return Ok(());
+                }
+            };
+            o.ints.push((name, int.0, int.1));
+        }
+        ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => {
+            let maps = v.try_extract_sequence::<ort::value::DynMapValueType>()?;
+            let mut keys: Option<ClassKeys> = None;
+            let mut values: Vec<f32> = Vec::new();
+            for m in &maps {
+                let (k, row) = map_row(m)?;
+                match &keys {
+                    None => keys = Some(k),
+                    Some(first) if *first != k => {
+                        return Err(ort::Error::new(format!(
+                            "output `{name}`: the maps of the sequence have different keys"
+                        )));
+                    }
+                    _ => {}
+                }
+                values.extend(row);
+            }
+            let classes = match &keys {
+                Some(ClassKeys::Int(k)) => k.len(),
+                Some(ClassKeys::Str(k)) => k.len(),
+                None => 0,
+            };
+            o.floats.push((
+                name.clone(),
+                vec![maps.len() as i64, classes as i64],
+                values,
+            ));
+            o.classes
+                .push((name, keys.unwrap_or(ClassKeys::Int(vec![]))));
+        }
+        _ => o.undecoded.push(name),
+    }
+    Ok(())
+}
+
+/// One ZipMap map: its keys and values (as f32).
+fn map_row(m: &ort::value::DynMap) -> ort::Result<(ClassKeys, Vec<f32>)> {
+    let ValueType::Map { key, value } = m.dtype() else {
+        return Err(ort::Error::new("not a map"));
+    };
+    match (key, value) {
+        (TensorElementType::Int64, TensorElementType::Float32) => {
+            let kv = m.try_extract_key_values::<i64, f32>()?;
+            Ok((
+                ClassKeys::Int(kv.iter().map(|p| p.0).collect()),
+                kv.iter().map(|p| p.1).collect(),
+            ))
+        }
+        (TensorElementType::Int64, TensorElementType::Float64) => {
+            let kv = m.try_extract_key_values::<i64, f64>()?;
+            Ok((
+                ClassKeys::Int(kv.iter().map(|p| p.0).collect()),
+                kv.iter().map(|p| p.1 as f32).collect(),
+            ))
+        }
+        (TensorElementType::String, TensorElementType::Float32) => {
+            let kv = m.try_extract_key_values::<String, f32>()?;
+            Ok((
+                ClassKeys::Str(kv.iter().map(|p| p.0.clone()).collect()),
+                kv.iter().map(|p| p.1).collect(),
+            ))
+        }
+        (TensorElementType::String, TensorElementType::Float64) => {
+            let kv = m.try_extract_key_values::<String, f64>()?;
+            Ok((
+                ClassKeys::Str(kv.iter().map(|p| p.0.clone()).collect()),
+                kv.iter().map(|p| p.1 as f32).collect(),
+            ))
+        }
+        (k, v) => Err(ort::Error::new(format!("a map of {k} to {v}"))),
+    }
+}
+
+/// The symbolic names of a tensor type's dynamic dimensions.
+fn symbols_of(ty: &ValueType) -> Vec<Option<String>> {
+    match ty {
+        ValueType::Tensor {
+            shape,
+            dimension_symbols,
+            ..
+        } => shape
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                // "?" and "None" are what some exporters write for "no name".
+                dimension_symbols
+                    .get(i)
+                    .filter(|s| {
+                        d < 0 && !s.is_empty() && !matches!(s.as_str(), "?" | "None" | "-1")
+                    })
+                    .cloned()
+            })
+            .collect(),
+        _ => vec![],
     }
 }
 
@@ -101,7 +299,22 @@ fn spec_of(name: &str, ty: &ValueType) -> InputSpec {
     }
 }
 
+/// How a session is made.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionOptions {
+    /// Use the process's capped arena ([`super::bounded::cap_memory`], which must come first)
+    /// for what runs allocate; weights stay outside it.
+    pub shared_arena: bool,
+}
+
 pub fn open(path: &Path) -> Result<(Model, runtime::Located), OnnxError> {
+    open_with(path, SessionOptions::default())
+}
+
+pub fn open_with(
+    path: &Path,
+    opts: SessionOptions,
+) -> Result<(Model, runtime::Located), OnnxError> {
     let (env, lib) = runtime::environment()?;
     let model_err = |e: ort::Error| OnnxError::Model {
         path: path.display().to_string(),
@@ -113,11 +326,30 @@ pub fn open(path: &Path) -> Result<(Model, runtime::Located), OnnxError> {
         .map_err(|e| model_err(e.into()))?
         .with_inter_threads(1)
         .map_err(|e| model_err(e.into()))?;
+    if opts.shared_arena {
+        builder = builder
+            .with_env_allocators()
+            .map_err(|e| model_err(e.into()))?
+            .with_config_entry("session.use_device_allocator_for_initializers", "1")
+            .map_err(|e| model_err(e.into()))?;
+    }
     let session = builder.commit_from_file(path).map_err(model_err)?;
     let inputs = session
         .inputs()
         .iter()
         .map(|i| spec_of(i.name(), i.dtype()))
         .collect();
-    Ok((Model { session, inputs }, lib))
+    let symbols = session
+        .inputs()
+        .iter()
+        .map(|i| symbols_of(i.dtype()))
+        .collect();
+    Ok((
+        Model {
+            session,
+            inputs,
+            symbols,
+        },
+        lib,
+    ))
 }

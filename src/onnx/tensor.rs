@@ -86,13 +86,30 @@ pub struct InputSpec {
     pub elem: Option<Elem>,
 }
 
+impl InputSpec {
+    /// Whether this is a string tensor (`elem` is `None` for it: not a numeric type).
+    pub fn is_string(&self) -> bool {
+        self.dtype == "String"
+    }
+}
+
 /// Values for one input: a shape and the data. Integer and bool inputs are held as i64 (within
-/// their type's range) and converted when the tensor is made.
-#[derive(Clone, Debug)]
+/// their type's range) and converted when the tensor is made; strings as UTF-8 (ONNX Runtime
+/// takes NUL-terminated strings, so a string holding NUL cannot be sent).
+#[derive(Clone, Debug, PartialEq)]
 pub enum Data {
     F32(Vec<i64>, Vec<f32>),
     F64(Vec<i64>, Vec<f64>),
     Int(Elem, Vec<i64>, Vec<i64>),
+    Str(Vec<i64>, Vec<String>),
+}
+
+/// The number of elements of `shape` (negative dims count as 0), saturating.
+pub fn elements(shape: &[i64]) -> usize {
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d.max(0) as usize))
+        .unwrap_or(usize::MAX)
 }
 
 impl Data {
@@ -101,13 +118,29 @@ impl Data {
             Data::F32(..) => "f32",
             Data::F64(..) => "f64",
             Data::Int(e, ..) => e.name(),
+            Data::Str(..) => "string",
         }
     }
 
     pub fn shape(&self) -> &[i64] {
         match self {
-            Data::F32(s, _) | Data::F64(s, _) | Data::Int(_, s, _) => s,
+            Data::F32(s, _) | Data::F64(s, _) | Data::Int(_, s, _) | Data::Str(s, _) => s,
         }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Data::F32(_, v) => v.len(),
+            Data::F64(_, v) => v.len(),
+            Data::Int(_, _, v) => v.len(),
+            Data::Str(_, v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The same element type with `shape` and the values in `range`.
@@ -116,19 +149,76 @@ impl Data {
             Data::F32(_, v) => Data::F32(shape, v[range].to_vec()),
             Data::F64(_, v) => Data::F64(shape, v[range].to_vec()),
             Data::Int(e, _, v) => Data::Int(*e, shape, v[range].to_vec()),
+            Data::Str(_, v) => Data::Str(shape, v[range].to_vec()),
         }
     }
 
-    /// The values as f32 (integers converted).
+    /// The same element type with `shape`, gathering value `index(i)` for each of `n` values.
+    pub fn gather(&self, shape: Vec<i64>, n: usize, index: impl Fn(usize) -> usize) -> Data {
+        match self {
+            Data::F32(_, v) => Data::F32(shape, (0..n).map(|i| v[index(i)]).collect()),
+            Data::F64(_, v) => Data::F64(shape, (0..n).map(|i| v[index(i)]).collect()),
+            Data::Int(e, _, v) => Data::Int(*e, shape, (0..n).map(|i| v[index(i)]).collect()),
+            Data::Str(_, v) => Data::Str(shape, (0..n).map(|i| v[index(i)].clone()).collect()),
+        }
+    }
+
+    /// `n` entries along `axis`, entry `j` being entry `pick(j)` of this tensor (so the result
+    /// can cycle, repeat or select entries). `None` when `axis` is out of range or this tensor
+    /// has no entry along it to pick from.
+    pub fn along(&self, axis: usize, n: usize, pick: impl Fn(usize) -> usize) -> Option<Data> {
+        let shape = self.shape();
+        let have = usize::try_from(*shape.get(axis)?).ok()?;
+        if have == 0 && n > 0 {
+            return None;
+        }
+        let outer = elements(&shape[..axis]);
+        let inner = elements(&shape[axis + 1..]);
+        let mut new_shape = shape.to_vec();
+        new_shape[axis] = n as i64;
+        let total = outer.checked_mul(n)?.checked_mul(inner)?;
+        Some(self.gather(new_shape, total, |i| {
+            let (o, rest) = (i / (n * inner).max(1), i % (n * inner).max(1));
+            let (j, k) = (rest / inner.max(1), rest % inner.max(1));
+            (o * have + pick(j) % have.max(1)) * inner + k
+        }))
+    }
+
+    /// Entry `index` along `axis`, the axis kept with size 1.
+    pub fn slice_axis(&self, axis: usize, index: usize) -> Option<Data> {
+        self.along(axis, 1, |_| index)
+    }
+
+    /// The values as f32 (integers converted; strings as 0).
     pub fn floats(&self) -> Vec<f32> {
         match self {
             Data::F32(_, v) => v.clone(),
             Data::F64(_, v) => v.iter().map(|&x| x as f32).collect(),
             Data::Int(_, _, v) => v.iter().map(|&x| x as f32).collect(),
+            Data::Str(_, v) => vec![0.0; v.len()],
         }
     }
 
-    /// Bytes per element as the model receives it.
+    /// The values as JSON (non-finite floats as strings, see [`json_row`]).
+    pub fn values_json(&self) -> serde_json::Value {
+        match self {
+            Data::F32(_, v) => json_row(v),
+            Data::F64(_, v) => v
+                .iter()
+                .map(|&x| {
+                    if x.is_finite() {
+                        serde_json::Value::from(x)
+                    } else {
+                        json_row(&[x as f32])[0].clone()
+                    }
+                })
+                .collect(),
+            Data::Int(_, _, v) => v.clone().into(),
+            Data::Str(_, v) => v.clone().into(),
+        }
+    }
+
+    /// Bytes per element as the model receives it (strings: their average length).
     pub fn element_bytes(&self) -> usize {
         match self {
             Data::F32(..) => 4,
@@ -139,6 +229,7 @@ impl Data {
                 Elem::I16 | Elem::U16 => 2,
                 Elem::I8 | Elem::U8 | Elem::Bool => 1,
             },
+            Data::Str(_, v) => v.iter().map(String::len).sum::<usize>() / v.len().max(1),
         }
     }
 
@@ -156,6 +247,7 @@ impl Data {
         match self {
             Data::F32(s, v) => Ok(Tensor::from_array((s.clone(), v.clone()))?.into_dyn()),
             Data::F64(s, v) => Ok(Tensor::from_array((s.clone(), v.clone()))?.into_dyn()),
+            Data::Str(s, v) => Ok(Tensor::from_string_array((s.clone(), &v[..]))?.into_dyn()),
             Data::Int(e, s, v) => match e {
                 Elem::I64 => int(s, v, |x| x),
                 Elem::I32 => int(s, v, |x| x as i32),
@@ -173,11 +265,44 @@ impl Data {
     }
 }
 
-/// Decoded outputs of one run: float tensors and integer tensors by name.
+/// The class keys of a decoded ZipMap output (`seq(map(int64|string, float))`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClassKeys {
+    Int(Vec<i64>),
+    Str(Vec<String>),
+}
+
+impl ClassKeys {
+    /// Key `i` as JSON.
+    pub fn json(&self, i: usize) -> serde_json::Value {
+        match self {
+            ClassKeys::Int(k) => k.get(i).copied().into(),
+            ClassKeys::Str(k) => k.get(i).cloned().into(),
+        }
+    }
+
+    /// Key `i` as text.
+    pub fn text(&self, i: usize) -> String {
+        match self {
+            ClassKeys::Int(k) => k.get(i).map(|v| v.to_string()).unwrap_or_default(),
+            ClassKeys::Str(k) => k.get(i).cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// Decoded outputs of one run: float tensors (float32, and float64 converted, and ZipMap
+/// `seq(map)` probabilities as `[N, classes]`), integer tensors (every integer type and bool, as
+/// i64) and string tensors, by name, in the model's output order within each kind.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outputs {
     pub floats: Vec<(String, Vec<i64>, Vec<f32>)>,
     pub ints: Vec<(String, Vec<i64>, Vec<i64>)>,
+    /// String tensors.
+    pub strings: Vec<(String, Vec<i64>, Vec<String>)>,
+    /// For each float output decoded from a ZipMap, its class keys (column order).
+    pub classes: Vec<(String, ClassKeys)>,
+    /// Float outputs that were float64 before conversion.
+    pub doubles: Vec<String>,
     pub undecoded: Vec<String>,
 }
 
@@ -186,6 +311,7 @@ impl Outputs {
     pub fn elements(&self) -> usize {
         self.floats.iter().map(|f| f.2.len()).sum::<usize>()
             + self.ints.iter().map(|f| f.2.len()).sum::<usize>()
+            + self.strings.iter().map(|f| f.2.len()).sum::<usize>()
     }
     /// Number of NaN or infinite float values.
     pub fn nonfinite(&self) -> usize {
@@ -194,6 +320,28 @@ impl Outputs {
             .map(|f| f.2.iter().filter(|v| !v.is_finite()).count())
             .sum()
     }
+
+    /// Whether two runs gave the same outputs bit for bit (NaN equals NaN).
+    pub fn same_bits(&self, other: &Outputs) -> bool {
+        self.ints == other.ints
+            && self.strings == other.strings
+            && self.floats.len() == other.floats.len()
+            && self.floats.iter().zip(&other.floats).all(|(a, b)| {
+                a.0 == b.0
+                    && a.1 == b.1
+                    && a.2.len() == b.2.len()
+                    && a.2
+                        .iter()
+                        .zip(&b.2)
+                        .all(|(x, y)| x.to_bits() == y.to_bits())
+            })
+    }
+
+    /// The class keys of a ZipMap output.
+    pub fn keys(&self, name: &str) -> Option<&ClassKeys> {
+        self.classes.iter().find(|(n, _)| n == name).map(|(_, k)| k)
+    }
+
     /// The probabilities output: a 2-D float output named like one, else the first 2-D one.
     pub fn probabilities(&self) -> Option<&(String, Vec<i64>, Vec<f32>)> {
         self.floats
@@ -210,22 +358,50 @@ impl Outputs {
             .or_else(|| self.ints.iter().find(|(_, s, _)| s.len() == 1))
     }
 
-    /// Row `r` of every output, as JSON (for reproducers).
+    /// Row `r` (entry `r` along axis 0) of every output, as JSON (for reproducers); ZipMap
+    /// outputs as `{class: probability}`.
     pub fn row_json(&self, r: usize) -> serde_json::Value {
+        let per = |shape: &[i64]| elements(shape.get(1..).unwrap_or(&[]));
         let mut m = serde_json::Map::new();
         for (name, shape, v) in &self.floats {
-            let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
-            if let Some(row) = v.get(r * per..(r + 1) * per) {
-                m.insert(name.clone(), json_row(row));
+            let p = per(shape);
+            if let Some(row) = v.get(r * p..(r + 1) * p) {
+                let value = match self.keys(name) {
+                    Some(keys) => row
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &x)| (keys.text(i), json_row(&[x])[0].clone()))
+                        .collect::<serde_json::Map<_, _>>()
+                        .into(),
+                    None if shape.len() <= 1 => json_row(row)[0].clone(),
+                    None if row.len() > 256 => serde_json::json!({
+                        "values": row.len(),
+                        "nonfinite": row.iter().filter(|x| !x.is_finite()).count(),
+                        "first": json_row(&row[..16]),
+                    }),
+                    None => json_row(row),
+                };
+                m.insert(name.clone(), value);
             }
         }
         for (name, shape, v) in &self.ints {
-            let per: usize = shape.iter().skip(1).map(|&x| x.max(0) as usize).product();
-            if let Some(row) = v.get(r * per..(r + 1) * per) {
-                let value = if shape.len() == 1 {
+            let p = per(shape);
+            if let Some(row) = v.get(r * p..(r + 1) * p) {
+                let value = if shape.len() <= 1 {
                     serde_json::Value::from(row[0])
                 } else {
-                    serde_json::Value::from(row.to_vec())
+                    serde_json::Value::from(row.iter().take(256).copied().collect::<Vec<_>>())
+                };
+                m.insert(name.clone(), value);
+            }
+        }
+        for (name, shape, v) in &self.strings {
+            let p = per(shape);
+            if let Some(row) = v.get(r * p..(r + 1) * p) {
+                let value = if shape.len() <= 1 {
+                    serde_json::Value::from(row[0].clone())
+                } else {
+                    serde_json::Value::from(row.iter().take(64).cloned().collect::<Vec<_>>())
                 };
                 m.insert(name.clone(), value);
             }
