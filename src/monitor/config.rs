@@ -73,7 +73,7 @@ pub struct Server {
     /// Seconds a connection has to send a request's headers (from its first byte, or from the
     /// accept): slowloris.
     pub header_timeout: f64,
-    /// Seconds a request has to send its body (408 after).
+    /// Seconds a request has to send its body, plus one per 64 KiB received (408 after).
     pub body_timeout: f64,
     /// Seconds an idle keep-alive connection stays open.
     pub keep_alive_timeout: f64,
@@ -249,7 +249,7 @@ impl Default for Server {
             max_connections: 10_000,
             max_connections_per_ip: 4096,
             header_timeout: 10.0,
-            body_timeout: 30.0,
+            body_timeout: 10.0,
             keep_alive_timeout: 30.0,
             shutdown_timeout: 10.0,
         }

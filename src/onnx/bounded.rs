@@ -129,6 +129,8 @@ impl Model {
 /// weights stay outside it (they are allocated once, at load). Once per process; a second call
 /// must ask for the same cap.
 pub fn cap_memory(max_bytes: usize) -> Result<(), OnnxError> {
+    // ONNX Runtime itself missing is its own error, with how to install it.
+    runtime::environment()?;
     static DONE: OnceLock<Result<usize, String>> = OnceLock::new();
     let done = DONE.get_or_init(|| register_arena(max_bytes).map(|()| max_bytes));
     match done {

@@ -6,6 +6,7 @@ mod check_props;
 mod cli;
 mod common;
 mod fuzz;
+mod hostile;
 mod interop;
 mod scan;
 mod scan_corpus;

@@ -2,6 +2,7 @@
 //! the body, bounded before it is read.
 
 use super::*;
+use std::time::Duration;
 
 /// A request let through the monitor's front door: its body, the monitor's clock, its share
 /// of the buffered-bytes budget and the in-flight slot, both held until dropped.
@@ -102,6 +103,9 @@ pub(super) enum BodyError {
     Broken(String),
 }
 
+/// Bytes per second that extend a body's deadline (Apache's mod_reqtimeout does the same).
+const MIN_BODY_RATE: f64 = 64.0 * 1024.0;
+
 /// Read a request body: at most `server.max_body_bytes` (a larger declared length is refused
 /// before anything is read), within `server.body_timeout`, each byte counted against the
 /// buffered-bytes budget as it arrives.
@@ -125,10 +129,14 @@ pub(super) async fn read_body(
     if !app.budget.take(declared.unwrap_or(0), &mut held) {
         return Err(BodyError::Budget);
     }
-    let deadline = tokio::time::Instant::now() + conn::secs(app.cfg.server.body_timeout);
+    let start = tokio::time::Instant::now();
+    let timeout = conn::secs(app.cfg.server.body_timeout);
     let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0));
     let mut body = body;
     loop {
+        // A large body on a slow link gets a second per MIN_BODY_RATE bytes received; a
+        // trickle gets the timeout alone.
+        let deadline = start + timeout + Duration::from_secs_f64(buf.len() as f64 / MIN_BODY_RATE);
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => {
                 return Err(BodyError::Slow {
@@ -336,6 +344,13 @@ pub(super) fn overloaded(app: &App, seen: &mut Seen, what: &str) -> Response {
                 s.max_buffered_bytes
             ),
             json!({ "buffered_bytes": app.budget.in_use_bytes(s.max_buffered_bytes), "limit": s.max_buffered_bytes }),
+        ),
+        "preempted" => (
+            format!(
+                "the run was stopped after {:.1} s to give its inference thread to a client with none (this client held more than its share)",
+                s.inference_timeout / 10.0
+            ),
+            json!({ "preempted_after_seconds": s.inference_timeout / 10.0 }),
         ),
         _ => (
             format!(

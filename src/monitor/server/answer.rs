@@ -5,6 +5,7 @@
 //! free or the memory cap was reached, 422 over the answer cap, 500 (generic; the runtime's
 //! message only in the event log) when the model failed.
 
+use super::pool::Abandoned;
 use super::*;
 use crate::onnx::{ClassKeys, RunError};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
@@ -24,9 +25,9 @@ pub(super) async fn infer_local(
     let id = request.get("id").cloned();
     let a = app.clone();
     let ran = pool
-        .run(data, cap / 2, deadline, move |r| {
+        .run(&seen.client, data, cap / 2, deadline, move |r, gone| {
             r.map(|o| {
-                let body = oip_answer(&a, id.as_ref(), &o, wanted.as_deref(), cap);
+                let body = oip_answer(&a, id.as_ref(), &o, wanted.as_deref(), cap, gone);
                 (o, body)
             })
         })
@@ -83,6 +84,7 @@ pub(super) async fn infer_local(
             ))
         }
         Err(PoolError::Busy) => Err(overloaded(app, seen, "inference")),
+        Err(PoolError::Preempted) => Err(overloaded(app, seen, "preempted")),
         Err(PoolError::Run(RunError::Stopped)) => Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down; retry later",
@@ -172,15 +174,16 @@ impl http_body::Body for HeldBody {
     }
 }
 
-/// A writer that refuses to grow past its cap.
-struct Capped {
+/// A writer that refuses to grow past its cap, or to go on once nobody waits for it.
+struct Capped<'a> {
     buf: Vec<u8>,
     cap: usize,
+    gone: &'a Abandoned<'a>,
 }
 
-impl std::io::Write for Capped {
+impl std::io::Write for Capped<'_> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if self.buf.len() + data.len() > self.cap {
+        if self.buf.len() + data.len() > self.cap || self.gone.get() {
             return Err(std::io::Error::other("over the cap"));
         }
         self.buf.extend_from_slice(data);
@@ -200,6 +203,7 @@ pub(super) fn oip_answer(
     outputs: &Outputs,
     wanted: Option<&[String]>,
     cap: usize,
+    gone: &Abandoned<'_>,
 ) -> Result<Vec<u8>, ()> {
     let wants = |n: &str| wanted.is_none_or(|w| w.iter().any(|x| x == n));
     let declared = |n: &str| app.outputs.iter().find(|s| s.name == n);
@@ -257,6 +261,7 @@ pub(super) fn oip_answer(
     let mut w = Capped {
         buf: Vec::new(),
         cap,
+        gone,
     };
     serde_json::to_writer(&mut w, &answer).map_err(|_| ())?;
     Ok(w.buf)

@@ -191,6 +191,11 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
         );
         let _ = writeln!(
             t,
+            "# HELP modelsec_inference_preempted_total Runs stopped to give their thread to a client with none.\n# TYPE modelsec_inference_preempted_total counter\nmodelsec_inference_preempted_total {}",
+            p.preempted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            t,
             "# HELP modelsec_inference_withdrawn_total Requests withdrawn before a thread took them (deadline, or client left).\n# TYPE modelsec_inference_withdrawn_total counter\nmodelsec_inference_withdrawn_total {}",
             p.withdrawn.load(Ordering::Relaxed)
         );

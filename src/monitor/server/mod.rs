@@ -151,7 +151,10 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             for _ in 1..threads {
                 models.push(crate::onnx::open_with(&opts.model, shared)?.0);
             }
-            let pool = Pool::start(models, true).map_err(ServeError::Other)?;
+            // A tenth of the deadline: how long a run of a client holding more than its
+            // share goes on before a waiting client with none takes its thread.
+            let preempt_after = conn::secs(cfg.server.inference_timeout / 10.0);
+            let pool = Pool::start(models, true, preempt_after).map_err(ServeError::Other)?;
             let name = cfg.server.model_name.clone().unwrap_or_else(|| {
                 opts.model
                     .file_stem()
@@ -274,12 +277,10 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         upstream_auth,
         cfg,
     });
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .map_err(|e| ServeError::Listen {
-            addr: opts.listen.to_string(),
-            message: e.to_string(),
-        })?;
+    let listener = listen(opts.listen).map_err(|e| ServeError::Listen {
+        addr: opts.listen.to_string(),
+        message: e.to_string(),
+    })?;
     let addr = listener.local_addr().map_err(|e| ServeError::Listen {
         addr: opts.listen.to_string(),
         message: e.to_string(),
@@ -340,6 +341,18 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let _ = app.log.log_durable(&stop);
     app.log.close();
     Ok(())
+}
+
+/// Listen with a backlog of 4096 (the usual `somaxconn`): a burst of connections waits in the
+/// kernel's queue rather than being dropped and retried a second later.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 /// Refuse, at start, a model with an input or output this server cannot pass over OIP v2.

@@ -183,6 +183,8 @@ pub(super) async fn unmonitored(
     if name != app.name {
         return error(StatusCode::NOT_FOUND, &format!("no model `{name}`"));
     }
+    // Clients by address: the inference queue is fair between them.
+    seen.client = seen.ip.clone();
     let (bytes, _held) = match read_body(app, headers, body).await {
         Ok(x) => x,
         Err(e) => return body_error(app, e),

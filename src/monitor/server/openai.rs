@@ -173,7 +173,6 @@ pub(super) async fn openai_handle(
             completion_tokens: None,
             prompt_estimate: prompt,
             cut: false,
-            failed: None,
         };
         let mut r = Response::new(Body::new(tap));
         *r.status_mut() = parts.status;
@@ -237,8 +236,6 @@ pub(super) struct Tap {
     pub(super) prompt_estimate: u64,
     /// Cut at a canary (or by the upstream's limits): nothing more goes to the client.
     pub(super) cut: bool,
-    /// Cut by the upstream's limits: the error to end the stream with.
-    pub(super) failed: Option<super::upstream::Cut>,
 }
 
 impl Tap {
@@ -315,9 +312,6 @@ impl http_body::Body for Tap {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
-        if let Some(c) = this.failed.take() {
-            return Poll::Ready(Some(Err(c)));
-        }
         if this.cut {
             return Poll::Ready(None);
         }
@@ -334,11 +328,10 @@ impl http_body::Body for Tap {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            // Cut at the size cap or the deadline: an error event, then the stream ends
-            // with an error (the client sees a broken answer, not a short complete one).
-            Poll::Ready(Some(Err(c))) if !this.cut => {
+            // Cut at the size cap or the deadline: an error event (which says it was cut),
+            // and the stream ends, as it does at a canary.
+            Poll::Ready(Some(Err(_))) if !this.cut => {
                 this.cut = true;
-                this.failed = Some(c);
                 Poll::Ready(Some(Ok(Frame::data(axum::body::Bytes::from_static(
                     b"\n\ndata: {\"error\":{\"message\":\"stream cut by modelsec: monitor/upstream-failure\",\"type\":\"modelsec\"}}\n\n",
                 )))))
