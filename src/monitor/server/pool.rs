@@ -61,6 +61,9 @@ impl Abandoned<'_> {
 
 type Finish<T> = Box<dyn FnOnce(Result<Outputs, RunError>, &Abandoned<'_>) -> T + Send>;
 
+/// A job's end: its outputs to the caller, turned into its answer on the way.
+type Reply = Finish<()>;
+
 struct Job {
     /// Who asked (the monitor's client id), for fairness.
     client: Arc<str>,
@@ -69,7 +72,7 @@ struct Job {
     ticket: Arc<Ticket>,
     /// Turns the outputs into what the caller wants (the response body, built here, off the
     /// async workers) and sends it back.
-    finish: Box<dyn FnOnce(Result<Outputs, RunError>, &Abandoned<'_>) + Send>,
+    finish: Reply,
 }
 
 #[derive(Default)]
