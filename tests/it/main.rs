@@ -6,6 +6,7 @@ mod check_props;
 mod cli;
 mod common;
 mod fuzz;
+mod harness;
 mod hostile;
 mod interop;
 mod scan;
