@@ -19,6 +19,9 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
   image_cnn.onnx      Conv + pooling + Softmax over 4 classes, [batch, 3, height, width]
   exact_frames.onnx   frames of exactly 49 samples (no guessed size fits)
   *_seeds.npz         valid inputs, one array per input name
+  loop_n.onnx, expand_sum.onnx  hostile fixtures for the monitor: a Loop of n iterations, a
+                      ConstantOfShape as large as asked then summed (see below)
+  iris_zipmap_names.onnx, text_ids.onnx  ZipMap with string classes; string inputs and outputs
   *_rows.npy          a few real rows per classifier, for seeds
   digits_benign.npy   500 other digits rows: benign traffic for the monitor tests
 Deterministic: fixed random_state everywhere.
@@ -237,3 +240,53 @@ g = helper.make_graph(
     [helper.make_node("Reshape", ["audio", "shape"], ["grid"]), helper.make_node("ReduceMean", ["grid"], ["energy"], axes=[2], keepdims=0)],
     "exact", [inp], [o], [i64([-1, 7, 7], "shape")])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "exact_frames.onnx")
+# Hostile fixtures for the monitor (tests/it/hostile.rs): each answers small inputs at once
+# and a crafted one with unbounded work, so one server sees both benign and hostile traffic.
+# loop_n.onnx: Y = X + n, computed by a Loop of n iterations (n an int64 scalar input): a
+# runaway loop when n is huge.
+n = helper.make_tensor_value_info("n", TensorProto.INT64, [])
+x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4])
+y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 4])
+one_f = helper.make_tensor("one_f", TensorProto.FLOAT, [], [1.0])
+body = helper.make_graph(
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["v_in", "one_f"], ["v_out"])],
+    "body",
+    [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+     helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [1, 4])],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1, 4])],
+    [one_f],
+)
+g = helper.make_graph([helper.make_node("Loop", ["n", "cond", "X"], ["Y"], body=body)], "loop_n", [n, x], [y], [cond])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "loop_n.onnx")
+
+# expand_sum.onnx: Y = the sum of a tensor of ones shaped by the input (int64 [2]): a tiny
+# output over an intermediate as large as the client asks (only a memory cap stops it).
+shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+total = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [])
+nodes = [
+    helper.make_node("ConstantOfShape", ["shape"], ["ones"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
+    helper.make_node("ReduceSum", ["ones"], ["Y"], keepdims=0),
+]
+g = helper.make_graph(nodes, "expand_sum", [shape], [total])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "expand_sum.onnx")
+
+# Models people serve as exported: iris_zipmap_names.onnx, LogisticRegression with string class
+# names and skl2onnx's default ZipMap (label: string [N]; probabilities: seq(map(string,
+# float))); text_ids.onnx, string input ids through a LabelEncoder (string [N] -> int64 [N])
+# and back (int64 [N] -> string [N], unknown words as "unknown").
+names = np.array(["setosa", "versicolor", "virginica"])
+iris_s = LogisticRegression(max_iter=1000).fit(X, names[load_iris(return_X_y=True)[1]])
+save(named(to_onnx(iris_s, X[:1], target_opset=OPSET), "iris_zipmap_names"), "iris_zipmap_names.onnx")
+text = helper.make_tensor_value_info("text", TensorProto.STRING, ["N"])
+ids = helper.make_tensor_value_info("ids", TensorProto.INT64, ["N"])
+words = helper.make_tensor_value_info("words", TensorProto.STRING, ["N"])
+nodes = [
+    helper.make_node("LabelEncoder", ["text"], ["ids"], domain="ai.onnx.ml",
+                     keys_strings=["cat", "dog", "bird"], values_int64s=[0, 1, 2], default_int64=-1),
+    helper.make_node("LabelEncoder", ["ids"], ["words"], domain="ai.onnx.ml",
+                     keys_int64s=[0, 1, 2], values_strings=["cat", "dog", "bird"], default_string="unknown"),
+]
+g = helper.make_graph(nodes, "text_ids", [text], [ids, words])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)], ir_version=8), "text_ids.onnx")

@@ -57,14 +57,46 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Server {
-    /// Larger request bodies are refused with 413 before they are read.
+    /// Larger request bodies are refused with 413 before they are read. The default takes one
+    /// realistic image request (a 640×640×3 float tensor as JSON is about 15 MB).
     pub max_body_bytes: usize,
-    /// Requests in flight at once; more are shed with 503.
+    /// Request and response bodies held in memory at once, over all requests; a request that
+    /// would pass it is shed with 503.
+    pub max_buffered_bytes: usize,
+    /// Requests being answered at once (from a complete body to the last byte of the answer);
+    /// more are shed with 503.
     pub max_in_flight: usize,
     /// Clients whose state is kept (least recently seen evicted first).
     pub max_clients: usize,
     /// The model's name in the API (default: the file's stem).
     pub model_name: Option<String>,
+    /// Seconds a request may wait for and spend in inference; a run still going then is
+    /// stopped (504), a request still waiting is shed (503).
+    pub inference_timeout: f64,
+    /// Inference threads, one ONNX Runtime session each (0: one per core).
+    pub inference_threads: usize,
+    /// Largest answer, in bytes (and at most half as many output values: each takes two bytes
+    /// of JSON or more), checked before the answer is built; over it, 422. For `proxy`, the
+    /// largest upstream answer: a larger one is cut there (502).
+    pub max_response_bytes: usize,
+    /// Memory ONNX Runtime may allocate for runs, all sessions together (bytes; weights are
+    /// outside it); a run that needs more fails (503).
+    pub max_memory: usize,
+    /// Connections open at once (lowered to fit the process's file-descriptor limit); at the
+    /// cap the oldest idle connection is closed to make room, or the new one is refused.
+    pub max_connections: usize,
+    /// Connections open at once from one IP address, by the same rule.
+    pub max_connections_per_ip: usize,
+    /// Seconds a connection has to send a request's headers (from its first byte, or from the
+    /// accept): slowloris.
+    pub header_timeout: f64,
+    /// Seconds a request has to send its body, plus one per 64 KiB received (408 after).
+    pub body_timeout: f64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub keep_alive_timeout: f64,
+    /// Seconds SIGTERM/SIGINT waits for requests being answered before the server stops
+    /// anyway (runs still going are stopped).
+    pub shutdown_timeout: f64,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -130,12 +162,30 @@ pub struct Llm {
 }
 
 /// How to reach the upstream (`proxy`).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamCfg {
     /// Environment variable holding the upstream's API key, sent as `Authorization: Bearer`.
     /// Clients' own keys are never forwarded.
     pub api_key_env: Option<String>,
+    /// Seconds to open a connection to the upstream (502 after).
+    pub connect_timeout: f64,
+    /// Seconds from sending a request to the upstream's response headers (504 after).
+    pub header_timeout: f64,
+    /// Seconds for the whole exchange, streamed answers included (504 after, or the stream is
+    /// cut).
+    pub total_timeout: f64,
+}
+
+impl Default for UpstreamCfg {
+    fn default() -> Self {
+        UpstreamCfg {
+            api_key_env: None,
+            connect_timeout: 5.0,
+            header_timeout: 60.0,
+            total_timeout: 300.0,
+        }
+    }
 }
 
 impl Default for Llm {
@@ -230,10 +280,21 @@ pub struct Allow {
 impl Default for Server {
     fn default() -> Self {
         Server {
-            max_body_bytes: 1 << 20,
-            max_in_flight: 256,
+            max_body_bytes: 16 << 20,
+            max_buffered_bytes: 256 << 20,
+            max_in_flight: 4096,
             max_clients: 10_000,
             model_name: None,
+            inference_timeout: 30.0,
+            inference_threads: 0,
+            max_response_bytes: 32 << 20,
+            max_memory: 2 << 30,
+            max_connections: 10_000,
+            max_connections_per_ip: 4096,
+            header_timeout: 10.0,
+            body_timeout: 10.0,
+            keep_alive_timeout: 30.0,
+            shutdown_timeout: 10.0,
         }
     }
 }
@@ -431,13 +492,57 @@ impl Config {
                 None,
             );
         }
-        if self.server.max_in_flight == 0 || self.server.max_clients == 0 {
+        let s = &self.server;
+        for (key, v) in [
+            ("max_in_flight", s.max_in_flight),
+            ("max_clients", s.max_clients),
+            ("max_body_bytes", s.max_body_bytes),
+            ("max_buffered_bytes", s.max_buffered_bytes),
+            ("max_response_bytes", s.max_response_bytes),
+            ("max_memory", s.max_memory),
+            ("max_connections", s.max_connections),
+            ("max_connections_per_ip", s.max_connections_per_ip),
+        ] {
+            if v == 0 {
+                d.push_at(
+                    text,
+                    &[At::Name("server"), At::Name(key)],
+                    format!("server.{key} must be > 0"),
+                    None,
+                );
+            }
+        }
+        if s.max_buffered_bytes < s.max_body_bytes {
             d.push_at(
                 text,
-                &[At::Name("server")],
-                "server: max_in_flight and max_clients must be > 0",
+                &[At::Name("server"), At::Name("max_buffered_bytes")],
+                format!(
+                    "server.max_buffered_bytes ({}) is below max_body_bytes ({}): one largest request could never be read",
+                    s.max_buffered_bytes, s.max_body_bytes
+                ),
                 None,
             );
+        }
+        let u = &self.upstream;
+        for (table, key, v) in [
+            ("server", "inference_timeout", s.inference_timeout),
+            ("server", "header_timeout", s.header_timeout),
+            ("server", "body_timeout", s.body_timeout),
+            ("server", "keep_alive_timeout", s.keep_alive_timeout),
+            ("server", "shutdown_timeout", s.shutdown_timeout),
+            ("upstream", "connect_timeout", u.connect_timeout),
+            ("upstream", "header_timeout", u.header_timeout),
+            ("upstream", "total_timeout", u.total_timeout),
+        ] {
+            // A day at most: a longer "timeout" is no bound.
+            if !(v > 0.0 && v <= 86_400.0) {
+                d.push_at(
+                    text,
+                    &[At::Name(table), At::Name(key)],
+                    format!("{table}.{key} must be seconds, more than 0 and at most 86400"),
+                    None,
+                );
+            }
         }
         if self.llm.canaries.iter().any(|c| c.len() < 8) {
             d.push_at(

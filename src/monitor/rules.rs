@@ -55,6 +55,24 @@ pub mod signals {
         LOG_DROPPED = ("monitor/log-dropped", High,
             "Events were dropped because the event log could not keep up or could not write",
             "check the log's disk; in `always` durability no request is answered without its event");
+        INFERENCE_TIMEOUT = ("monitor/inference-timeout", Medium,
+            "A run went past `server.inference_timeout` and was stopped (504)",
+            "a runaway model (a Loop with a huge trip count, input-sized work) or an input crafted to make it one; the run is stopped and the server keeps answering");
+        RESOURCE_LIMIT = ("monitor/resource-limit", Medium,
+            "A request needed more than the server allows: output values or answer bytes over `server.max_response_bytes` (422), or model memory over `server.max_memory` (503)",
+            "an output bomb (output size following the input) or a memory-hungry input; the request is refused before its answer is built");
+        INFERENCE_ERROR = ("monitor/inference-error", Low,
+            "The model failed on a request (500); the runtime's message is in the finding's evidence and never sent to the client",
+            "inputs that make a model fail probe its runtime; look at the client's other requests");
+        UPSTREAM_FAILURE = ("monitor/upstream-failure", Medium,
+            "The upstream did not answer in time, could not be reached, or answered more than `server.max_response_bytes` (504 or 502; a stream is cut)",
+            "check the upstream's health; an answer that grows without end or never comes ties up the proxy, which now stops waiting");
+        CONNECTION_LIMIT = ("monitor/connection-limit", Medium,
+            "A connection was refused or an idle one closed to make room: the server's connection cap (`server.max_connections`) or one address's (`server.max_connections_per_ip`) was reached",
+            "a connection flood (slowloris with many sockets); caps sit below the file-descriptor limit so real requests keep being answered");
+        SLOW_CLIENT = ("monitor/slow-client", Medium,
+            "A client sent its request's headers or body too slowly (`server.header_timeout`, `server.body_timeout`): the connection is closed, or the request answered 408",
+            "slowloris and slow-POST hold connections open with a trickle of bytes; each is cut at its deadline");
     }
 
     /// The MITRE ATLAS (v5.6.0) technique of each signal: (signal id, technique id, name).
@@ -119,6 +137,32 @@ pub mod signals {
             "Resource-Intensive Queries",
         ),
         ("monitor/log-dropped", "AML.T0029", "Denial of AI Service"),
+        (
+            "monitor/inference-timeout",
+            "AML.T0029",
+            "Denial of AI Service",
+        ),
+        (
+            "monitor/resource-limit",
+            "AML.T0034.001",
+            "Resource-Intensive Queries",
+        ),
+        (
+            "monitor/inference-error",
+            "AML.T0034.001",
+            "Resource-Intensive Queries",
+        ),
+        (
+            "monitor/upstream-failure",
+            "AML.T0029",
+            "Denial of AI Service",
+        ),
+        (
+            "monitor/connection-limit",
+            "AML.T0029",
+            "Denial of AI Service",
+        ),
+        ("monitor/slow-client", "AML.T0029", "Denial of AI Service"),
     ];
 
     /// The ATLAS technique (id, name) of a signal.

@@ -2,12 +2,14 @@
 //! ([`runtime`]), sessions ([`session`]), tensors ([`tensor`]) and the
 //! parts of a model's graph that ONNX Runtime does not report ([`graph`]).
 
+pub mod bounded;
 pub mod graph;
 pub mod runtime;
 pub mod session;
 pub mod tensor;
 
-pub use session::{Model, open, row_features};
+pub use bounded::{RunError, Stopper, cap_memory};
+pub use session::{Model, SessionOptions, open, open_with, row_features};
 pub use tensor::{ClassKeys, Data, Elem, InputSpec, Outputs, elements, json_row};
 
 /// Why a model could not be loaded or ONNX Runtime could not start (exit 2).

@@ -122,7 +122,7 @@ impl Prepared {
 /// Decode one output into `o`: numeric and string tensors, and ZipMap sequences of maps
 /// (`seq(map(int64|string, float|double))`, skl2onnx's default classifier output) as a
 /// `[N, classes]` float tensor with its class keys.
-fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> ort::Result<()> {
+pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> ort::Result<()> {
     fn ints<T: ort::value::PrimitiveTensorElementType + Copy>(
         v: &ort::value::DynValue,
         f: impl Fn(T) -> i64,
@@ -313,7 +313,22 @@ fn spec_of(name: &str, ty: &ValueType) -> InputSpec {
     }
 }
 
+/// How a session is made.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SessionOptions {
+    /// Use the process's capped arena ([`super::bounded::cap_memory`], which must come first)
+    /// for what runs allocate; weights stay outside it.
+    pub shared_arena: bool,
+}
+
 pub fn open(path: &Path) -> Result<(Model, runtime::Located), OnnxError> {
+    open_with(path, SessionOptions::default())
+}
+
+pub fn open_with(
+    path: &Path,
+    opts: SessionOptions,
+) -> Result<(Model, runtime::Located), OnnxError> {
     let (env, lib) = runtime::environment()?;
     let model_err = |e: ort::Error| OnnxError::Model {
         path: path.display().to_string(),
@@ -325,6 +340,13 @@ pub fn open(path: &Path) -> Result<(Model, runtime::Located), OnnxError> {
         .map_err(|e| model_err(e.into()))?
         .with_inter_threads(1)
         .map_err(|e| model_err(e.into()))?;
+    if opts.shared_arena {
+        builder = builder
+            .with_env_allocators()
+            .map_err(|e| model_err(e.into()))?
+            .with_config_entry("session.use_device_allocator_for_initializers", "1")
+            .map_err(|e| model_err(e.into()))?;
+    }
     let session = builder.commit_from_file(path).map_err(model_err)?;
     let inputs = session
         .inputs()

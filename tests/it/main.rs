@@ -6,6 +6,8 @@ mod check_props;
 mod cli;
 mod common;
 mod fuzz;
+mod harness;
+mod hostile;
 mod interop;
 mod interop_cert;
 mod scan;

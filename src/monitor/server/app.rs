@@ -5,10 +5,10 @@ use super::*;
 
 /// Where inference happens.
 pub(super) enum Backend {
-    /// ONNX Runtime sessions in this process, one per core.
-    Local(Vec<Mutex<crate::onnx::Model>>),
+    /// ONNX Runtime sessions in this process, one per inference thread.
+    Local(Pool),
     /// The upstream server (`proxy`), speaking `App::protocol`.
-    Remote { client: Upstream, base: String },
+    Remote(Upstream),
 }
 
 pub(super) struct App {
@@ -17,7 +17,10 @@ pub(super) struct App {
     pub(super) inputs: Vec<InputSpec>,
     pub(super) outputs: Vec<InputSpec>,
     pub(super) backend: Backend,
-    pub(super) next_model: AtomicUsize,
+    /// Open connections, their caps and counters.
+    pub(super) conns: Conns,
+    /// Request and response bodies held in memory.
+    pub(super) budget: Budget,
     pub(super) keys: HashMap<String, String>,
     pub(super) log: EventLog,
     /// Per-client state.

@@ -123,6 +123,78 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
         "# HELP modelsec_in_flight Requests being answered.\n# TYPE modelsec_in_flight gauge\nmodelsec_in_flight {}",
         app.in_flight.load(Ordering::Relaxed)
     );
+    let s = &app.cfg.server;
+    let _ = writeln!(
+        t,
+        "# HELP modelsec_buffered_bytes Request and response bodies held in memory (server.max_buffered_bytes).\n# TYPE modelsec_buffered_bytes gauge\nmodelsec_buffered_bytes {}",
+        app.budget.in_use_bytes(s.max_buffered_bytes)
+    );
+    let c = &app.conns.stats;
+    let _ = writeln!(
+        t,
+        "# HELP modelsec_connections_open Client connections open.\n# TYPE modelsec_connections_open gauge\nmodelsec_connections_open {}",
+        c.open.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        t,
+        "# HELP modelsec_connections_limit The connection caps in force (after fitting the file-descriptor limit).\n# TYPE modelsec_connections_limit gauge\nmodelsec_connections_limit{{scope=\"global\"}} {}\nmodelsec_connections_limit{{scope=\"per_ip\"}} {}",
+        app.conns.limits.max, app.conns.limits.per_ip
+    );
+    let _ = writeln!(
+        t,
+        "# HELP modelsec_connections_accepted_total Client connections accepted.\n# TYPE modelsec_connections_accepted_total counter\nmodelsec_connections_accepted_total {}",
+        c.accepted.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        t,
+        "# HELP modelsec_connections_cut_total Connections refused or closed by the server, by reason.\n# TYPE modelsec_connections_cut_total counter"
+    );
+    for (i, cut) in conn::Cut::ALL.iter().enumerate() {
+        let _ = writeln!(
+            t,
+            "modelsec_connections_cut_total{{reason=\"{}\"}} {}",
+            cut.as_str(),
+            c.cut[i].load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(
+        t,
+        "# HELP modelsec_accept_errors_total Failed accepts (out of file descriptors, …).\n# TYPE modelsec_accept_errors_total counter\nmodelsec_accept_errors_total {}",
+        c.accept_errors.load(Ordering::Relaxed)
+    );
+    if let Backend::Local(pool) = &app.backend {
+        let p = &pool.stats;
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_inference_threads Inference threads (one session each).\n# TYPE modelsec_inference_threads gauge\nmodelsec_inference_threads {}",
+            pool.workers
+        );
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_inference_busy Inference threads running a request.\n# TYPE modelsec_inference_busy gauge\nmodelsec_inference_busy {}",
+            p.busy.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_inference_queued Requests waiting for an inference thread.\n# TYPE modelsec_inference_queued gauge\nmodelsec_inference_queued {}",
+            p.queued.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_inference_stopped_total Runs stopped at their deadline or because their client left.\n# TYPE modelsec_inference_stopped_total counter\nmodelsec_inference_stopped_total {}",
+            p.stopped.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_inference_preempted_total Runs stopped to give their thread to a client with none.\n# TYPE modelsec_inference_preempted_total counter\nmodelsec_inference_preempted_total {}",
+            p.preempted.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_inference_withdrawn_total Requests withdrawn before a thread took them (deadline, or client left).\n# TYPE modelsec_inference_withdrawn_total counter\nmodelsec_inference_withdrawn_total {}",
+            p.withdrawn.load(Ordering::Relaxed)
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -42,21 +42,27 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 mod admission;
+mod answer;
 mod app;
+mod conn;
 mod detectors;
 mod metrics;
 mod oip;
 mod openai;
+mod pool;
 mod record;
 mod state;
 mod torchserve;
 mod upstream;
 
 use admission::*;
+use answer::*;
 use app::*;
+use conn::Conns;
 use detectors::*;
 use metrics::*;
 use oip::*;
+use pool::{Pool, PoolError};
 use record::*;
 use state::*;
 use upstream::*;
@@ -131,14 +137,24 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let protocol = opts.protocol;
     let (backend, inputs, outputs, name) = match &opts.upstream {
         None => {
-            let mut pool = Vec::new();
-            let (first, _) = crate::onnx::open(&opts.model)?;
+            let threads = match cfg.server.inference_threads {
+                0 => workers,
+                n => n,
+            };
+            crate::onnx::cap_memory(cfg.server.max_memory)?;
+            let shared = crate::onnx::SessionOptions { shared_arena: true };
+            let (first, _) = crate::onnx::open_with(&opts.model, shared)?;
             let inputs = first.inputs.clone();
             let outputs = first.outputs();
-            pool.push(Mutex::new(first));
-            for _ in 1..workers {
-                pool.push(Mutex::new(crate::onnx::open(&opts.model)?.0));
+            servable(&inputs, &outputs)?;
+            let mut models = vec![first];
+            for _ in 1..threads {
+                models.push(crate::onnx::open_with(&opts.model, shared)?.0);
             }
+            // A tenth of the deadline: how long a run of a client holding more than its
+            // share goes on before a waiting client with none takes its thread.
+            let preempt_after = conn::secs(cfg.server.inference_timeout / 10.0);
+            let pool = Pool::start(models, true, preempt_after).map_err(ServeError::Other)?;
             let name = cfg.server.model_name.clone().unwrap_or_else(|| {
                 opts.model
                     .file_stem()
@@ -148,26 +164,21 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             (Backend::Local(pool), inputs, outputs, name)
         }
         Some((base, name)) => {
-            let client = upstream_client();
-            let base = base.trim_end_matches('/').to_string();
+            let up = Upstream::new(base, &cfg);
             // OIP v2 describes the model's tensors; OpenAI and TorchServe describe none.
             let (inputs, outputs) = if protocol == Protocol::OipV2 {
-                let (inputs, outputs) = upstream_tensors(&client, &base, name).await?;
+                let (inputs, outputs) = upstream_tensors(&up, name).await?;
                 if inputs.is_empty() {
                     return Err(ServeError::Other(format!(
-                        "upstream `{base}` describes model `{name}` without inputs"
+                        "upstream `{}` describes model `{name}` without inputs",
+                        up.base
                     )));
                 }
                 (inputs, outputs)
             } else {
                 (vec![], vec![])
             };
-            (
-                Backend::Remote { client, base },
-                inputs,
-                outputs,
-                name.clone(),
-            )
+            (Backend::Remote(up), inputs, outputs, name.clone())
         }
     };
     let mut features = crate::onnx::row_features(&inputs);
@@ -242,7 +253,11 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         inputs,
         outputs,
         backend,
-        next_model: AtomicUsize::new(0),
+        conns: Conns::new(conn::ConnLimits::from_config(
+            &cfg.server,
+            opts.upstream.is_some(),
+        )),
+        budget: Budget::new(cfg.server.max_buffered_bytes),
         keys,
         log,
         clients,
@@ -263,12 +278,10 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         upstream_auth,
         cfg,
     });
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .map_err(|e| ServeError::Listen {
-            addr: opts.listen.to_string(),
-            message: e.to_string(),
-        })?;
+    let listener = listen(opts.listen).map_err(|e| ServeError::Listen {
+        addr: opts.listen.to_string(),
+        message: e.to_string(),
+    })?;
     let addr = listener.local_addr().map_err(|e| ServeError::Listen {
         addr: opts.listen.to_string(),
         message: e.to_string(),
@@ -319,12 +332,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     };
     let router = router.fallback(not_served).with_state(app.clone());
     ready(addr);
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await;
+    conn::serve_connections(listener, router, app.clone(), shutdown()).await;
     let stop = Event::Health(ev::Health::Stopped {
         log: ev::LogCounts {
             written: app.log.stats.written.load(Ordering::Relaxed),
@@ -333,7 +341,40 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     });
     let _ = app.log.log_durable(&stop);
     app.log.close();
-    served.map_err(|e| ServeError::Other(e.to_string()))
+    Ok(())
+}
+
+/// Listen with a backlog of 4096 (the usual `somaxconn`): a burst of connections waits in the
+/// kernel's queue rather than being dropped and retried a second later.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
+/// Refuse, at start, a model with an input or output this server cannot pass over OIP v2.
+fn servable(inputs: &[InputSpec], outputs: &[InputSpec]) -> Result<(), ServeError> {
+    for s in inputs {
+        if s.elem.is_none() && !s.is_string() {
+            return Err(ServeError::Other(format!(
+                "input `{}` is {}, which OIP v2 requests cannot carry here: serve takes float32, float64, integer, bool and string (BYTES) tensors; convert that input (e.g. float16 to float32) and serve the converted model",
+                s.name, s.dtype
+            )));
+        }
+    }
+    for s in outputs {
+        if s.elem.is_none() && !s.is_string() && !is_zipmap(s) {
+            return Err(ServeError::Other(format!(
+                "output `{}` is {}, which this server cannot answer: serve returns float32, float64, integer, bool and string tensors, and ZipMap class maps",
+                s.name, s.dtype
+            )));
+        }
+    }
+    Ok(())
 }
 
 async fn shutdown() {

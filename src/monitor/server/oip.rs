@@ -23,8 +23,21 @@ pub(super) fn oip_dtype(e: Option<Elem>) -> &'static str {
 pub(super) fn tensor_meta(specs: &[InputSpec]) -> Value {
     specs
         .iter()
-        .map(|s| json!({ "name": s.name, "datatype": oip_dtype(s.elem), "shape": s.dims }))
+        .map(|s| {
+            if is_zipmap(s) {
+                // A sequence of {class: probability} maps is answered as an [N, classes]
+                // float tensor, the classes in `parameters.classes`.
+                json!({ "name": s.name, "datatype": "FP32", "shape": [-1, -1] })
+            } else {
+                json!({ "name": s.name, "datatype": oip_dtype(s.elem), "shape": s.dims })
+            }
+        })
         .collect()
+}
+
+/// A ZipMap output: `seq(map(int64|string, float))`.
+pub(super) fn is_zipmap(s: &InputSpec) -> bool {
+    s.dtype.starts_with("Sequence<Map<")
 }
 
 pub(super) async fn server_meta() -> Response {
@@ -99,14 +112,14 @@ pub(super) async fn infer(
     let response = if app.monitor_on {
         handle(&app, &name, &headers, body, &mut seen).await
     } else {
-        unmonitored(&app, &name, body).await
+        unmonitored(&app, &name, &headers, body, &mut seen).await
     };
     finish(&app, seen, response, started).await
 }
 
 /// The OIP v2 pipeline; fills `seen` for the event.
 pub(super) async fn handle(
-    app: &App,
+    app: &Arc<App>,
     name: &str,
     headers: &HeaderMap,
     body: Body,
@@ -128,17 +141,24 @@ pub(super) async fn handle(
         Ok(x) => x,
         Err(m) => return schema_violation(app, seen, m),
     };
+    let wanted = match requested_outputs(app, &request) {
+        Ok(w) => w,
+        Err(m) => return schema_violation(app, seen, m),
+    };
     seen.input = Some(input_summary(app, &data));
     seen.rows = app.features.map(|_| rows.len());
     if let Some(r) = charge(app, seen, rows.len(), now) {
         return r;
     }
     // Inference, here or upstream.
-    let (outputs, upstream_body) = match infer_backend(app, name, &data, bytes).await {
+    let ran = match &app.backend {
+        Backend::Local(pool) => infer_local(app, pool, data, &request, wanted.clone(), seen).await,
+        Backend::Remote(up) => infer_remote(app, up, name, bytes, seen).await,
+    };
+    let (outputs, answer) = match ran {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let wanted = requested_outputs(&request);
     let scores_sent = outputs
         .probabilities()
         .is_some_and(|p| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == &p.0)));
@@ -153,19 +173,25 @@ pub(super) async fn handle(
     if let Some(r) = refused(seen) {
         return r;
     }
-    match upstream_body {
-        Some(body) => pass_through(body),
-        None => respond(app, &request, &outputs),
-    }
+    buffered(app, seen, answer)
 }
 
-/// Parse, run, answer: the same serving path without any monitoring.
-pub(super) async fn unmonitored(app: &App, name: &str, body: Body) -> Response {
+/// Parse, run, answer: the same serving path (and the same limits) without any monitoring.
+pub(super) async fn unmonitored(
+    app: &Arc<App>,
+    name: &str,
+    headers: &HeaderMap,
+    body: Body,
+    seen: &mut Seen,
+) -> Response {
     if name != app.name {
         return error(StatusCode::NOT_FOUND, &format!("no model `{name}`"));
     }
-    let Ok(bytes) = axum::body::to_bytes(body, app.cfg.server.max_body_bytes).await else {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    // Clients by address: the inference queue is fair between them.
+    seen.client = seen.ip.clone();
+    let (bytes, _held) = match read_body(app, headers, body).await {
+        Ok(x) => x,
+        Err(e) => return body_error(app, e),
     };
     let request: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
@@ -176,44 +202,48 @@ pub(super) async fn unmonitored(app: &App, name: &str, body: Body) -> Response {
             );
         }
     };
-    let (data, _) = match check_request(app, &request) {
+    let checked = check_request(app, &request)
+        .and_then(|(data, _)| requested_outputs(app, &request).map(|wanted| (data, wanted)));
+    let (data, wanted) = match checked {
         Ok(x) => x,
         Err(m) => return error(StatusCode::BAD_REQUEST, &m),
     };
-    match infer_backend(app, name, &data, bytes).await {
-        Ok((_, Some(body))) => pass_through(body),
-        Ok((o, None)) => respond(app, &request, &o),
+    let answered = match &app.backend {
+        Backend::Local(pool) => infer_local(app, pool, data, &request, wanted, seen).await,
+        Backend::Remote(up) => infer_remote(app, up, name, bytes, seen).await,
+    };
+    match answered {
+        Ok((_, body)) => buffered(app, seen, body),
         Err(r) => r,
     }
 }
 
-/// The OIP v2 response: the outputs the request asked for (all by default).
-pub(super) fn respond(app: &App, request: &Value, outputs: &Outputs) -> Response {
-    let wanted = requested_outputs(request);
-    let mut out = vec![];
-    for (n, shape, v) in &outputs.floats {
-        if wanted.as_ref().is_none_or(|w| w.contains(n)) {
-            out.push(json!({ "name": n, "shape": shape, "datatype": "FP32", "data": crate::onnx::json_row(v) }));
+/// The outputs a request asks for (`None`: all); naming one the model does not have is a
+/// 400, as OIP v2 servers answer.
+pub(super) fn requested_outputs(app: &App, request: &Value) -> Result<Option<Vec<String>>, String> {
+    let Some(list) = request.get("outputs") else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .ok_or("`outputs` must be a list of {\"name\": …} (Open Inference Protocol v2)")?;
+    let mut names = Vec::with_capacity(list.len());
+    for o in list {
+        let n = o
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("each requested output needs a `name`")?;
+        if !app.outputs.is_empty() && !app.outputs.iter().any(|s| s.name == n) {
+            let have: Vec<&str> = app.outputs.iter().map(|s| s.name.as_str()).collect();
+            return Err(format!(
+                "unknown output `{}` requested; the model's outputs: {}",
+                n.chars().take(100).collect::<String>(),
+                have.join(", ")
+            ));
         }
+        names.push(n.to_string());
     }
-    for (n, shape, v) in &outputs.ints {
-        if wanted.as_ref().is_none_or(|w| w.contains(n)) {
-            out.push(json!({ "name": n, "shape": shape, "datatype": "INT64", "data": v }));
-        }
-    }
-    let mut body = json!({ "model_name": app.name, "model_version": "1", "outputs": out });
-    if let Some(id) = request.get("id") {
-        body["id"] = id.clone();
-    }
-    axum::Json(body).into_response()
-}
-
-pub(super) fn requested_outputs(request: &Value) -> Option<Vec<String>> {
-    request.get("outputs").and_then(Value::as_array).map(|a| {
-        a.iter()
-            .filter_map(|o| o.get("name").and_then(Value::as_str).map(String::from))
-            .collect()
-    })
+    Ok(Some(names))
 }
 
 pub(super) fn elem_for(datatype: &str) -> Option<Elem> {
@@ -249,6 +279,9 @@ pub(super) fn flatten(v: &Value, out: &mut Vec<f64>, limit: usize) -> Result<(),
             Ok(())
         }
         Value::Bool(b) => {
+            if out.len() >= limit {
+                return Err("more values than the shape says".into());
+            }
             out.push(if *b { 1.0 } else { 0.0 });
             Ok(())
         }
@@ -258,6 +291,34 @@ pub(super) fn flatten(v: &Value, out: &mut Vec<f64>, limit: usize) -> Result<(),
         )),
         Value::Null => Err("a null value".into()),
         Value::Object(_) => Err("an object where a number belongs".into()),
+    }
+}
+
+/// The strings of a BYTES tensor (nested lists flattened). ONNX Runtime takes C strings: a
+/// string holding NUL cannot be passed.
+pub(super) fn flatten_strings(
+    v: &Value,
+    out: &mut Vec<String>,
+    limit: usize,
+) -> Result<(), String> {
+    match v {
+        Value::Array(a) => {
+            for x in a {
+                flatten_strings(x, out, limit)?;
+            }
+            Ok(())
+        }
+        Value::String(s) => {
+            if out.len() >= limit {
+                return Err("more values than the shape says".into());
+            }
+            if s.contains('\0') {
+                return Err("a string holding NUL, which the model cannot take".into());
+            }
+            out.push(s.clone());
+            Ok(())
+        }
+        _ => Err("BYTES tensors hold strings".into()),
     }
 }
 
@@ -283,16 +344,17 @@ pub(super) fn check_request(app: &App, v: &Value) -> Result<Checked, String> {
             [] => return Err(format!("input `{}` is missing", spec.name)),
             _ => return Err(format!("input `{}` is given twice", spec.name)),
         };
-        let elem = spec.elem.ok_or(format!(
-            "input `{}` has a type this server cannot take",
-            spec.name
-        ))?;
         let dt = t.get("datatype").and_then(Value::as_str).unwrap_or("");
-        if elem_for(dt) != Some(elem) {
+        let want = if spec.is_string() {
+            "BYTES"
+        } else {
+            oip_dtype(spec.elem)
+        };
+        if dt != want {
             return Err(format!(
-                "input `{}`: datatype `{dt}`, the model takes {}",
+                "input `{}`: datatype `{}`, the model takes {want}",
                 spec.name,
-                oip_dtype(Some(elem))
+                dt.chars().take(20).collect::<String>()
             ));
         }
         let shape: Vec<i64> = t
@@ -321,6 +383,26 @@ pub(super) fn check_request(app: &App, v: &Value) -> Result<Checked, String> {
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d as usize))
             .ok_or(format!("input `{}`: shape too large", spec.name))?;
+        if spec.is_string() {
+            let mut strings = Vec::with_capacity(count.min(1 << 16));
+            flatten_strings(t.get("data").unwrap_or(&Value::Null), &mut strings, count)
+                .map_err(|m| format!("input `{}`: {m}", spec.name))?;
+            if strings.len() != count {
+                return Err(format!(
+                    "input `{}`: {} strings for shape {shape:?} ({count})",
+                    spec.name,
+                    strings.len()
+                ));
+            }
+            data.push((spec.name.clone(), Data::Str(shape, strings)));
+            continue;
+        }
+        let Some(elem) = spec.elem else {
+            return Err(format!(
+                "input `{}` has a type this server cannot take",
+                spec.name
+            ));
+        };
         let mut values = Vec::with_capacity(count.min(1 << 20));
         flatten(t.get("data").unwrap_or(&Value::Null), &mut values, count)
             .map_err(|m| format!("input `{}`: {m}", spec.name))?;
@@ -384,8 +466,17 @@ pub(super) fn check_request(app: &App, v: &Value) -> Result<Checked, String> {
 pub(super) fn input_summary(app: &App, data: &[(String, Data)]) -> ev::Input {
     let mut m = std::collections::BTreeMap::new();
     for (name, d) in data {
-        let values = d.floats();
         let mut h = blake3::Hasher::new_keyed(&app.key);
+        let values = match d {
+            Data::Str(_, strings) => {
+                for s in strings {
+                    h.update(&(s.len() as u64).to_le_bytes());
+                    h.update(s.as_bytes());
+                }
+                vec![]
+            }
+            d => d.floats(),
+        };
         for v in &values {
             h.update(&v.to_le_bytes());
         }

@@ -7,7 +7,6 @@
 use super::*;
 use crate::monitor::llm::{self, CanaryWatch, Endpoint};
 use http_body::Frame;
-use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -152,17 +151,26 @@ pub(super) async fn openai_handle(
     if let Some(r) = refused(seen) {
         return r;
     }
-    let upstream = match forward(app, endpoint.path(), headers, bytes).await {
+    let (upstream, deadline) = match forward(app, endpoint.path(), headers, bytes).await {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(f) => return upstream_failed(app, seen, f),
+    };
+    let origin = Origin {
+        app: app.clone(),
+        client: ev::ClientRef {
+            id: seen.client.clone(),
+            ip: seen.ip.clone(),
+        },
+        request: format!("{:016x}", seen.id),
+        model: seen.model.clone(),
     };
     if !upstream.status().is_success() {
-        return stream_back(upstream);
+        return stream_back(app, upstream, deadline, Some(origin));
     }
     if req.stream {
         let (parts, body) = upstream.into_parts();
         let tap = Tap {
-            inner: body,
+            inner: super::upstream::upstream(app).bounded(body, deadline, Some(origin)),
             app: app.clone(),
             client: seen.client.clone(),
             ip: seen.ip.clone(),
@@ -181,7 +189,7 @@ pub(super) async fn openai_handle(
         copy_headers(&parts.headers, r.headers_mut());
         return r;
     }
-    let (parts, answer) = match read_answer(upstream).await {
+    let (parts, answer) = match read_answer(app, seen, upstream, deadline).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -223,7 +231,7 @@ pub(super) async fn openai_handle(
 /// canaries across chunks (the stream is cut at one, when the action is `block`), its tokens
 /// counted, and a `stream` event written when it ends or the client goes away.
 pub(super) struct Tap {
-    pub(super) inner: Incoming,
+    pub(super) inner: Bounded,
     pub(super) app: Arc<App>,
     pub(super) client: String,
     pub(super) ip: String,
@@ -236,7 +244,7 @@ pub(super) struct Tap {
     pub(super) prompt_tokens: Option<u64>,
     pub(super) completion_tokens: Option<u64>,
     pub(super) prompt_estimate: u64,
-    /// Cut at a canary: nothing more goes to the client.
+    /// Cut at a canary (or by the upstream's limits): nothing more goes to the client.
     pub(super) cut: bool,
 }
 
@@ -308,7 +316,7 @@ impl Tap {
 
 impl http_body::Body for Tap {
     type Data = axum::body::Bytes;
-    type Error = hyper::Error;
+    type Error = super::upstream::Cut;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -330,6 +338,14 @@ impl http_body::Body for Tap {
                     )))));
                 }
                 Poll::Ready(Some(Ok(frame)))
+            }
+            // Cut at the size cap or the deadline: an error event (which says it was cut),
+            // and the stream ends, as it does at a canary.
+            Poll::Ready(Some(Err(_))) if !this.cut => {
+                this.cut = true;
+                Poll::Ready(Some(Ok(Frame::data(axum::body::Bytes::from_static(
+                    b"\n\ndata: {\"error\":{\"message\":\"stream cut by modelsec: monitor/upstream-failure\",\"type\":\"modelsec\"}}\n\n",
+                )))))
             }
             other => other,
         }

@@ -133,14 +133,23 @@ pub(super) async fn torchserve_handle(
     if let Some(r) = charge(app, seen, rows.len(), now) {
         return r;
     }
-    let upstream = match forward(app, path, headers, bytes).await {
+    let (upstream, deadline) = match forward(app, path, headers, bytes).await {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(f) => return upstream_failed(app, seen, f),
     };
     if !upstream.status().is_success() {
-        return stream_back(upstream);
+        let origin = Origin {
+            app: app.clone(),
+            client: ev::ClientRef {
+                id: seen.client.clone(),
+                ip: seen.ip.clone(),
+            },
+            request: format!("{:016x}", seen.id),
+            model: seen.model.clone(),
+        };
+        return stream_back(app, upstream, deadline, Some(origin));
     }
-    let (parts, answer) = match read_answer(upstream).await {
+    let (parts, answer) = match read_answer(app, seen, upstream, deadline).await {
         Ok(x) => x,
         Err(r) => return r,
     };
