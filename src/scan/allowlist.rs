@@ -437,6 +437,36 @@ impl Allowlist {
     pub fn allowed_len(&self) -> usize {
         self.allow.len()
     }
+
+    /// The shipped profile, not loaded in this policy, whose reviewed entries allow
+    /// `module.name`: what a finding on an unknown global suggests (`--profile NAME`).
+    pub fn profile_allowing(&self, module: &str, name: &str) -> Option<&'static str> {
+        let hit = profile_index().get(&(module.to_string(), name.to_string()))?;
+        (!self.sources.iter().any(|s| s == &format!("profile:{hit}"))).then_some(*hit)
+    }
+}
+
+/// `(module, name)` → the first shipped profile that allows it, built once.
+fn profile_index() -> &'static HashMap<(String, String), &'static str> {
+    static INDEX: std::sync::OnceLock<HashMap<(String, String), &'static str>> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = HashMap::new();
+        for p in PROFILES {
+            // Profiles are unit-tested to load; one that did not would simply suggest nothing.
+            let Ok(file) = toml::from_str::<File>(p.text) else {
+                continue;
+            };
+            for e in &file.allow {
+                for n in &e.names {
+                    index
+                        .entry((e.module.clone(), n.clone()))
+                        .or_insert(p.name);
+                }
+            }
+        }
+        index
+    })
 }
 
 /// `sklearn.svm._classes` → `sklearn.svm.classes` (the pre-0.22 path), for sklearn modules.
@@ -617,6 +647,21 @@ mod tests {
         )
         .unwrap();
         assert!(Allowlist::load(&[f]).is_err());
+    }
+
+    #[test]
+    fn unknown_globals_a_profile_allows_name_that_profile() {
+        let p = Allowlist::builtin();
+        assert_eq!(p.judge("pandas.core.frame", "DataFrame"), Verdict::Unknown);
+        assert_eq!(
+            p.profile_allowing("pandas.core.frame", "DataFrame"),
+            Some("pandas")
+        );
+        assert_eq!(p.profile_allowing("mypkg", "Thing"), None);
+        assert_eq!(p.profile_allowing("os", "system"), None);
+        // Once the profile is loaded the global is allowed, and nothing is suggested.
+        let with = Allowlist::with_profiles(&["pandas".into()], &[]).unwrap();
+        assert_eq!(with.profile_allowing("pandas.core.frame", "DataFrame"), None);
     }
 
     #[test]

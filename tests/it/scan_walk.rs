@@ -400,3 +400,25 @@ fn nested_archives_share_one_budget_issue_14_item_15() {
         r.findings
     );
 }
+
+#[test]
+fn an_unknown_global_a_shipped_profile_allows_names_the_profile() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    // A pandas DataFrame pickle (protocol 2, NEWOBJ), as DataFrame.to_pickle writes it.
+    write(d, "df.pkl", b"\x80\x02cpandas.core.frame\nDataFrame\n)\x81}b.");
+    let o = run(d, &["scan", "df.pkl"]);
+    assert_eq!(code(&o), 1, "the default stays strict");
+    assert!(
+        stdout(&o).contains("pass --profile pandas"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(d, &["scan", "df.pkl", "--profile", "pandas"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // A global no profile covers gets no such hint.
+    write(d, "m.pkl", b"\x80\x02cmypkg\nLayer\n)\x81.");
+    let o = run(d, &["scan", "m.pkl"]);
+    assert_eq!(code(&o), 1);
+    assert!(!stdout(&o).contains("--profile"), "{}", stdout(&o));
+}

@@ -325,7 +325,15 @@ impl<'p> Machine<'p> {
             }
             Verdict::Unknown if walk => {}
             Verdict::Unknown => {
-                let msg = format!("{how} imports `{full}`{mapped}, which is not on the allow-list");
+                let profile = match self.policy.profile_allowing(&m, &n) {
+                    Some(p) => format!(
+                        "; the shipped, reviewed profile `{p}` allows it: pass --profile {p}"
+                    ),
+                    None => String::new(),
+                };
+                let msg = format!(
+                    "{how} imports `{full}`{mapped}, which is not on the allow-list{profile}"
+                );
                 self.find_global(&rules::UNKNOWN_GLOBAL, offset, msg, &m, &n);
             }
         }
