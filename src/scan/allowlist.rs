@@ -459,9 +459,7 @@ fn profile_index() -> &'static HashMap<(String, String), &'static str> {
             };
             for e in &file.allow {
                 for n in &e.names {
-                    index
-                        .entry((e.module.clone(), n.clone()))
-                        .or_insert(p.name);
+                    index.entry((e.module.clone(), n.clone())).or_insert(p.name);
                 }
             }
         }
@@ -661,7 +659,10 @@ mod tests {
         assert_eq!(p.profile_allowing("os", "system"), None);
         // Once the profile is loaded the global is allowed, and nothing is suggested.
         let with = Allowlist::with_profiles(&["pandas".into()], &[]).unwrap();
-        assert_eq!(with.profile_allowing("pandas.core.frame", "DataFrame"), None);
+        assert_eq!(
+            with.profile_allowing("pandas.core.frame", "DataFrame"),
+            None
+        );
     }
 
     #[test]

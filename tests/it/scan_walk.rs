@@ -406,7 +406,11 @@ fn an_unknown_global_a_shipped_profile_allows_names_the_profile() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     // A pandas DataFrame pickle (protocol 2, NEWOBJ), as DataFrame.to_pickle writes it.
-    write(d, "df.pkl", b"\x80\x02cpandas.core.frame\nDataFrame\n)\x81}b.");
+    write(
+        d,
+        "df.pkl",
+        b"\x80\x02cpandas.core.frame\nDataFrame\n)\x81}b.",
+    );
     let o = run(d, &["scan", "df.pkl"]);
     assert_eq!(code(&o), 1, "the default stays strict");
     assert!(
