@@ -583,6 +583,12 @@ mod tests {
             carved,
             [
                 "copyreg._reconstructor",
+                "pathlib.Path",
+                "pathlib.PosixPath",
+                "pathlib.PurePath",
+                "pathlib.PurePosixPath",
+                "pathlib.PureWindowsPath",
+                "pathlib.WindowsPath",
                 "torch.jit._pickle.build_boollist",
                 "torch.jit._pickle.build_doublelist",
                 "torch.jit._pickle.build_intlist",
@@ -645,6 +651,34 @@ mod tests {
         )
         .unwrap();
         assert!(Allowlist::load(&[f]).is_err());
+    }
+
+    #[test]
+    fn checkpoint_metadata_value_types_are_allowed_and_the_rest_of_their_modules_is_not() {
+        let p = Allowlist::builtin();
+        for (m, n) in [
+            ("datetime", "datetime"),
+            ("datetime", "timezone"),
+            ("decimal", "Decimal"),
+            ("fractions", "Fraction"),
+            ("argparse", "Namespace"),
+            ("pathlib", "PosixPath"),
+            ("pathlib", "WindowsPath"),
+            ("torch.torch_version", "TorchVersion"),
+            ("scipy.sparse.csr", "csr_matrix"),
+            ("scipy.sparse._coo", "coo_matrix"),
+        ] {
+            assert_eq!(p.judge(m, n), Verdict::Allowed { call: true }, "{m}.{n}");
+        }
+        // The exact classes are carved out of the dangerous pathlib entry; nothing else is.
+        for (m, n) in [
+            ("pathlib", "Path.write_text"),
+            ("pathlib", "os"),
+            ("pathlib._local", "Path"),
+        ] {
+            assert!(matches!(p.judge(m, n), Verdict::Dangerous(_)), "{m}.{n}");
+        }
+        assert_eq!(p.judge("argparse", "ArgumentParser"), Verdict::Unknown);
     }
 
     #[test]

@@ -426,3 +426,42 @@ fn an_unknown_global_a_shipped_profile_allows_names_the_profile() {
     assert_eq!(code(&o), 1);
     assert!(!stdout(&o).contains("--profile"), "{}", stdout(&o));
 }
+
+/// What Lightning-, fairseq- and research-style checkpoints keep beside their tensors: paths,
+/// argparse hyper-parameters, timestamps, numbers (written by CPython 3.11's pickle, protocol 2).
+const CHECKPOINT_METADATA: &[u8] =
+    b"\x80\x02}q\x00(X\x01\x00\x00\x00pq\x01cpathlib\nPosixPath\nq\x02X\x01\x00\x00\x00/q\x03X\
+    \x04\x00\x00\x00dataq\x04X\x01\x00\x00\x00xq\x05\x87q\x06Rq\x07X\x02\x00\x00\x00ppq\x08c\
+    pathlib\nPurePosixPath\nq\x09X\x01\x00\x00\x00aq\nX\x01\x00\x00\x00bq\x0b\x86q\x0cRq\x0d\
+    X\x02\x00\x00\x00pwq\x0ecpathlib\nPureWindowsPath\nq\x0fX\x03\x00\x00\x00c:\\q\x10h\x05\
+    \x86q\x11Rq\x12X\x02\x00\x00\x00nsq\x13cargparse\nNamespace\nq\x14)\x81q\x15}q\x16(X\x02\
+    \x00\x00\x00lrq\x17G?\xb9\x99\x99\x99\x99\x99\x9aX\x04\x00\x00\x00pathq\x18h\x05ubX\x01\
+    \x00\x00\x00tq\x19cdatetime\ndatetime\nq\x1ac_codecs\nencode\nq\x1bX\x0b\x00\x00\x00\x07\
+    \xc3\xaa\x0c\x01\x00\x00\x00\x00\x00\x00q\x1cX\x06\x00\x00\x00latin1q\x1d\x86q\x1eRq\x1f\
+    cdatetime\ntimezone\nq cdatetime\ntimedelta\nq!K\x00K\x00K\x00\x87q\"Rq#\x85q$Rq%\x86q&R\
+    q'X\x01\x00\x00\x00dq(cdatetime\ndate\nq)h\x1bX\x05\x00\x00\x00\x07\xc3\xaa\x01\x02q*h\
+    \x1d\x86q+Rq,\x85q-Rq.X\x02\x00\x00\x00tmq/cdatetime\ntime\nq0h\x1bX\x06\x00\x00\x00\x01\
+    \x02\x00\x00\x00\x00q1h\x1d\x86q2Rq3\x85q4Rq5X\x02\x00\x00\x00tdq6h!K\x03K\x00K\x00\x87q\
+    7Rq8X\x03\x00\x00\x00decq9cdecimal\nDecimal\nq:X\x03\x00\x00\x001.5q;\x85q<Rq=X\x02\x00\
+    \x00\x00frq>cfractions\nFraction\nq?K\x01K\x03\x86q@RqAu.";
+
+#[test]
+fn checkpoint_metadata_values_are_not_findings() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    write(d, "meta.pkl", CHECKPOINT_METADATA);
+    let (c, v) = json(d, &["meta.pkl"]);
+    assert_eq!(c, 0, "{v}");
+    // A path object is only a value: reaching a method of it is still an attribute walk.
+    write(
+        d,
+        "walk.pkl",
+        b"\x80\x04\x8c\x07pathlib\x94\x8c\x0fPath.write_text\x94\x93\x94.",
+    );
+    let (c, v) = json(d, &["walk.pkl"]);
+    assert_eq!(c, 1);
+    assert!(
+        rules(&v).contains(&"scan/pickle-attribute-walk".to_string()),
+        "{v}"
+    );
+}
