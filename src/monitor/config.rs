@@ -97,6 +97,9 @@ pub struct Server {
     /// Seconds SIGTERM/SIGINT waits for requests being answered before the server stops
     /// anyway (runs still going are stopped).
     pub shutdown_timeout: f64,
+    /// This replica's name in its log's genesis and checkpoints, exported events and shared
+    /// state (default: the host name).
+    pub replica: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -214,6 +217,13 @@ pub struct Log {
     pub log_inputs: bool,
     /// Log a request event for every request (off: findings and health only).
     pub requests: bool,
+    /// Sign the chain head with this private key (PKCS#8 PEM, as `modelsec keygen` writes;
+    /// Ed25519 by default): `modelsec log verify --key KEY.pub` then checks the checkpoints.
+    pub checkpoint_key: Option<PathBuf>,
+    /// A checkpoint at least every this many events…
+    pub checkpoint_events: u64,
+    /// …and at least every this many seconds, also when idle.
+    pub checkpoint_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -295,6 +305,7 @@ impl Default for Server {
             body_timeout: 10.0,
             keep_alive_timeout: 30.0,
             shutdown_timeout: 10.0,
+            replica: None,
         }
     }
 }
@@ -321,6 +332,9 @@ impl Default for Log {
             rotate_bytes: 100 << 20,
             log_inputs: false,
             requests: true,
+            checkpoint_key: None,
+            checkpoint_events: 1000,
+            checkpoint_seconds: 60,
         }
     }
 }
@@ -371,6 +385,11 @@ impl Config {
         let dir = path.parent().unwrap_or(Path::new("."));
         if c.log.path.is_relative() {
             c.log.path = dir.join(&c.log.path);
+        }
+        if let Some(k) = &c.log.checkpoint_key
+            && k.is_relative()
+        {
+            c.log.checkpoint_key = Some(dir.join(k));
         }
         if let Some(b) = &c.detect.baseline
             && b.is_relative()
@@ -552,6 +571,32 @@ impl Config {
                 None,
             );
         }
+        if self.log.checkpoint_events == 0 {
+            d.push_at(
+                text,
+                &[At::Name("log"), At::Name("checkpoint_events")],
+                "log.checkpoint_events must be at least 1",
+                None,
+            );
+        }
+        if !(1..=86_400).contains(&self.log.checkpoint_seconds) {
+            d.push_at(
+                text,
+                &[At::Name("log"), At::Name("checkpoint_seconds")],
+                "log.checkpoint_seconds must be from 1 to 86400",
+                None,
+            );
+        }
+        if let Some(r) = &self.server.replica
+            && (r.is_empty() || r.len() > 64 || !r.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            d.push_at(
+                text,
+                &[At::Name("server"), At::Name("replica")],
+                "server.replica must be 1 to 64 printable ASCII characters without spaces (it names the replica in syslog and Redis)",
+                None,
+            );
+        }
         if let Some(k) = &self.detect.key
             && (k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()))
         {
@@ -563,6 +608,36 @@ impl Config {
             );
         }
         d
+    }
+
+    /// This replica's name: `server.replica`, else the host name.
+    pub fn replica(&self) -> String {
+        self.server.replica.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+                .unwrap_or_else(|| "modelsec".into())
+        })
+    }
+
+    /// The event log's settings (reads the checkpoint key).
+    pub fn log_options(&self) -> Result<super::log::LogOptions, String> {
+        let checkpoint = match &self.log.checkpoint_key {
+            Some(path) => Some(super::log::CheckpointOptions {
+                key: std::sync::Arc::new(super::log::checkpoint::load_key(path)?),
+                every_events: self.log.checkpoint_events,
+                every: std::time::Duration::from_secs(self.log.checkpoint_seconds),
+            }),
+            None => None,
+        };
+        Ok(super::log::LogOptions {
+            path: self.log.path.clone(),
+            durability: self.log.durability,
+            rotate_bytes: (self.log.rotate_bytes > 0).then_some(self.log.rotate_bytes),
+            replica: self.replica(),
+            checkpoint,
+        })
     }
 
     /// The action for a signal: the config's, else the preset's, else the signal's default.

@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod interop;
 mod interop_cert;
+mod logchain;
 mod scan;
 mod scan_corpus;
 mod scan_fixtures;

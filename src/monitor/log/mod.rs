@@ -26,13 +26,18 @@ use serde_json::{Map, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
+pub mod checkpoint;
 mod verify;
+pub use checkpoint::CheckpointOptions;
+use checkpoint::Checkpointer;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-pub use verify::verify;
+pub use verify::{VerifyOptions, verify, verify_with};
 
 /// The `schema` member of every event.
 pub const SCHEMA: &str = "modelsec.event/1";
@@ -64,6 +69,10 @@ pub enum Durability {
 pub enum LogError {
     #[error("event log `{path}`: {message}")]
     Io { path: String, message: String },
+    #[error(
+        "event log `{path}` is in use by another process (it holds `{lock}`); give each replica its own log file"
+    )]
+    Locked { path: String, lock: String },
     #[error(
         "event log `{path}`: its last line is not a modelsec event ({message}); move the file away or verify it with `modelsec log verify`"
     )]
@@ -128,6 +137,58 @@ pub struct LogOptions {
     pub durability: Durability,
     /// Rotate when the active file passes this many bytes.
     pub rotate_bytes: Option<u64>,
+    /// Who writes this log (genesis and checkpoints carry it).
+    pub replica: String,
+    /// Signed checkpoints.
+    pub checkpoint: Option<CheckpointOptions>,
+}
+
+impl LogOptions {
+    /// A log at `path` without rotation or checkpoints.
+    pub fn new(path: impl Into<PathBuf>, durability: Durability) -> Self {
+        LogOptions {
+            path: path.into(),
+            durability,
+            rotate_bytes: None,
+            replica: String::new(),
+            checkpoint: None,
+        }
+    }
+}
+
+/// The lock file beside a log (`.<name>.lock`: not matched by `<name>.*`).
+pub fn lock_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.lock"))
+}
+
+/// Hold the log's lock for the writer's life: a second writer is refused, not discovered
+/// later as a broken chain.
+fn lock(path: &Path) -> Result<File, LogError> {
+    let lock = lock_path(path);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| LogError::Io {
+            path: lock.display().to_string(),
+            message: e.to_string(),
+        })?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked {
+            path: path.display().to_string(),
+            lock: lock.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(LogError::Io {
+            path: lock.display().to_string(),
+            message: format!("cannot lock: {e}"),
+        }),
+    }
 }
 
 impl EventLog {
@@ -148,6 +209,7 @@ impl EventLog {
                     .into(),
             });
         }
+        let lock = lock(&opts.path)?;
         let (head, partial) = read_head(&opts.path)?;
         if partial {
             // A crash left half a line: keep that file as it is (it verifies, with a note)
@@ -158,13 +220,38 @@ impl EventLog {
         let size = file.metadata().map_err(io)?.len();
         let stats = Arc::new(LogStats::default());
         let (tx, rx) = sync_channel(QUEUE);
+        let checkpoint = match &opts.checkpoint {
+            Some(c) => {
+                Some(
+                    Checkpointer::new(c.clone(), &opts.replica).map_err(|e| LogError::Io {
+                        path: opts.path.display().to_string(),
+                        message: format!("checkpoint key: {e}"),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let fresh = head.seq == u64::MAX;
         let mut writer = Writer {
             opts: opts.clone(),
             file,
             size,
             head,
             stats: stats.clone(),
+            checkpoint,
+            _lock: lock,
         };
+        if fresh {
+            // Every chain begins with its genesis record, durable before the first event.
+            writer.write_lines(vec![(checkpoint::genesis(&opts.replica), None)], false);
+            if writer.stats.failed.load(Ordering::Relaxed) {
+                return Err(LogError::Io {
+                    path: opts.path.display().to_string(),
+                    message: "cannot write the genesis record".into(),
+                });
+            }
+            writer.stats.written.store(0, Ordering::Relaxed);
+        }
         let durability = opts.durability;
         let thread = std::thread::Builder::new()
             .name("modelsec-log".into())
@@ -321,6 +408,9 @@ struct Writer {
     size: u64,
     head: Head,
     stats: Arc<LogStats>,
+    checkpoint: Option<Checkpointer>,
+    /// Held (locked) while the writer lives.
+    _lock: File,
 }
 
 impl Writer {
@@ -331,9 +421,18 @@ impl Writer {
         };
         let mut stop = false;
         while !stop {
-            let first = match rx.recv() {
+            // With checkpoints, wake when the next one is due, also when idle.
+            let next = match &self.checkpoint {
+                Some(c) => rx.recv_timeout(c.wait()),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let first = match next {
                 Ok(Msg::Event(e, ack)) => (e, ack),
-                Ok(Msg::Shutdown) | Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.write_lines(Vec::new(), false);
+                    continue;
+                }
+                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut batch = vec![first];
             let deadline = Instant::now() + window;
@@ -374,13 +473,25 @@ impl Writer {
         if !rest.is_empty() {
             self.write_batch(rest);
         }
+        // The closing checkpoint: a log that ends without one was cut or its writer killed.
+        if self.checkpoint.is_some() && !self.stats.failed.load(Ordering::Relaxed) {
+            self.write_lines(Vec::new(), true);
+        }
     }
 
     fn write_batch(&mut self, batch: Vec<(Members, Option<Ack>)>) {
+        self.write_lines(batch, false);
+    }
+
+    /// Chain and write events, then a checkpoint when one is due (always when `last`, or with
+    /// no events: a timer's), then sync.
+    fn write_lines(&mut self, batch: Vec<(Members, Option<Ack>)>, last: bool) {
         let mut text = String::new();
         let mut seqs = Vec::with_capacity(batch.len());
         let mut acks = Vec::with_capacity(batch.len());
         let mut head = self.head.clone();
+        let n = batch.len() as u64;
+        let timer = batch.is_empty();
         for (event, ack) in batch {
             let (line, next) = chain_line(event, &head);
             text.push_str(&line);
@@ -388,6 +499,21 @@ impl Writer {
             seqs.push(next.seq);
             acks.push(ack);
             head = next;
+        }
+        let mut checkpointed = false;
+        if let Some(c) = &self.checkpoint
+            && (last || timer || c.due(n))
+            && head.seq != u64::MAX
+        {
+            let members = c.sign(head.seq, &head.hash, &now_rfc3339(), last);
+            let (line, next) = chain_line(members, &head);
+            text.push_str(&line);
+            text.push('\n');
+            head = next;
+            checkpointed = true;
+        }
+        if text.is_empty() {
+            return;
         }
         let result = self
             .file
@@ -397,6 +523,13 @@ impl Writer {
             Ok(()) => {
                 self.head = head;
                 self.size += text.len() as u64;
+                if let Some(c) = &mut self.checkpoint {
+                    if checkpointed {
+                        c.reset();
+                    } else {
+                        c.since += n;
+                    }
+                }
                 self.stats
                     .written
                     .fetch_add(acks.len() as u64, Ordering::Relaxed);
@@ -406,7 +539,7 @@ impl Writer {
                         let _ = tx.send(Ok(seq));
                     }
                 }
-                if self.opts.rotate_bytes.is_some_and(|max| self.size >= max) {
+                if !last && self.opts.rotate_bytes.is_some_and(|max| self.size >= max) {
                     self.rotate();
                 }
             }
@@ -433,6 +566,26 @@ impl Writer {
 
     fn rotate(&mut self) {
         let path = self.opts.path.clone();
+        // Seal the file with a checkpoint (unless writing failed: then it cannot be trusted
+        // to take one).
+        if let Some(c) = &self.checkpoint
+            && c.since > 0
+            && !self.stats.failed.load(Ordering::Relaxed)
+        {
+            let members = c.sign(self.head.seq, &self.head.hash, &now_rfc3339(), false);
+            let (line, next) = chain_line(members, &self.head);
+            if self
+                .file
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| self.file.sync_data())
+                .is_ok()
+            {
+                self.head = next;
+                if let Some(c) = &mut self.checkpoint {
+                    c.reset();
+                }
+            }
+        }
         let _ = self.file.sync_all();
         let previous = match rotate_file(&path, &path) {
             Ok(p) => p,
@@ -521,6 +674,8 @@ struct Line {
     hash: String,
     /// Whether the hash matches the canonical text.
     hash_ok: bool,
+    /// The line's members.
+    value: Value,
 }
 
 fn parse_line(text: &str) -> Result<Line, String> {
@@ -560,6 +715,7 @@ fn parse_line(text: &str) -> Result<Line, String> {
         prev,
         hash: hash.to_string(),
         hash_ok,
+        value: v,
     })
 }
 
@@ -578,13 +734,9 @@ mod tests {
     #[test]
     fn a_device_or_directory_is_not_a_log() {
         for path in ["/dev/null", "/"] {
-            let e = EventLog::open(LogOptions {
-                path: PathBuf::from(path),
-                durability: Durability::Group,
-                rotate_bytes: None,
-            })
-            .err()
-            .expect("refused");
+            let e = EventLog::open(LogOptions::new(path, Durability::Group))
+                .err()
+                .expect("refused");
             assert!(e.to_string().contains("not a regular file"), "{e}");
         }
     }
@@ -600,22 +752,19 @@ mod tests {
         let p = d.path().join("e.jsonl");
         std::fs::write(&p, format!("{line}\n")).unwrap();
         let r = verify(&[p]);
-        assert_eq!(r.findings[0].rule_id, "log/malformed-line");
+        // A file of junk has no events: malformed, and so empty.
+        assert_eq!(rules_of(&r), ["log/empty", "log/malformed-line"]);
         // Devices are refused, not read forever.
         let r = verify(&[PathBuf::from("/dev/zero")]);
-        assert_eq!(r.findings[0].rule_id, "log/unreadable");
-        assert!(
-            r.findings[0].message.contains("not a regular file"),
-            "{}",
-            r.findings[0].message
-        );
+        let f = r.findings.iter().find(|f| f.rule_id == "log/unreadable");
+        let f = f.expect("unreadable");
+        assert!(f.message.contains("not a regular file"), "{}", f.message);
     }
 
     fn write(path: &Path, n: usize, durability: Durability, rotate: Option<u64>) {
         let log = EventLog::open(LogOptions {
-            path: path.to_path_buf(),
-            durability,
             rotate_bytes: rotate,
+            ..LogOptions::new(path, durability)
         })
         .unwrap();
         for i in 0..n {
@@ -648,11 +797,12 @@ mod tests {
         write(&p, 5, Durability::Always, None);
         let r = verify(std::slice::from_ref(&p));
         assert!(r.findings.is_empty(), "{:?}", rules_of(&r));
-        assert_eq!(r.facts["events"], 105);
-        assert_eq!(r.facts["last_seq"], 104);
+        assert_eq!(r.facts["events"], 106);
+        assert_eq!(r.facts["last_seq"], 105);
         let first: Value = serde_json::from_str(&lines(&p)[0]).unwrap();
         assert_eq!(first["schema"], SCHEMA);
         assert_eq!(first["prev"], GENESIS);
+        assert_eq!(first["kind"], "genesis");
     }
 
     #[test]
@@ -680,29 +830,30 @@ mod tests {
             );
             assert!(r.failed(), "{name}");
         };
+        // Line 1 is the genesis record; event `n<i>` is on line i + 2.
         let mut edited = orig.clone();
-        edited[7] = edited[7].replace("\"n7\"", "\"n8\"");
-        check("edited", edited, "log/line-edited", 8);
+        edited[8] = edited[8].replace("\"n7\"", "\"n8\"");
+        check("edited", edited, "log/line-edited", 9);
         let mut deleted = orig.clone();
-        deleted.remove(7);
-        check("deleted", deleted, "log/chain-broken", 8);
+        deleted.remove(8);
+        check("deleted", deleted, "log/chain-broken", 9);
         let mut reordered = orig.clone();
-        reordered.swap(7, 8);
-        check("reordered", reordered, "log/chain-broken", 8);
+        reordered.swap(8, 9);
+        check("reordered", reordered, "log/chain-broken", 9);
         let mut truncated = orig.clone();
-        truncated.drain(5..15);
-        check("truncated", truncated, "log/chain-broken", 6);
+        truncated.drain(6..16);
+        check("truncated", truncated, "log/chain-broken", 7);
         // Re-hashing an edited line does not help: the next line's `prev` no longer matches.
         let mut rehashed = orig.clone();
-        let v: Value = serde_json::from_str(&rehashed[3]).unwrap();
+        let v: Value = serde_json::from_str(&rehashed[4]).unwrap();
         let mut m = v.as_object().unwrap().clone();
         m.insert("previous_file".into(), "n99".into());
         let prev = Head {
-            seq: 2,
+            seq: 3,
             hash: m["prev"].as_str().unwrap().to_string(),
         };
-        rehashed[3] = chain_line(Members::of_object(m), &prev).0;
-        check("rehashed", rehashed, "log/chain-broken", 5);
+        rehashed[4] = chain_line(Members::of_object(m), &prev).0;
+        check("rehashed", rehashed, "log/chain-broken", 6);
         // A partial last line (a crash mid-write) is reported but does not fail.
         let q = t.path().join("partial");
         std::fs::write(&q, orig.join("\n") + "\n{\"kind\":\"req").unwrap();
@@ -719,7 +870,7 @@ mod tests {
         let mut files: Vec<PathBuf> = std::fs::read_dir(t.path())
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|f| f != &p)
+            .filter(|f| f != &p && f != &lock_path(&p))
             .collect();
         files.sort();
         assert!(files.len() >= 3, "{files:?}");
@@ -734,6 +885,7 @@ mod tests {
         // The active file alone: verifies, noting it starts mid-chain.
         let r = verify(&[p]);
         assert_eq!(rules_of(&r), ["log/starts-mid-chain"]);
+        assert!(r.failed(), "deleted oldest files are a finding");
     }
 
     #[test]
@@ -748,7 +900,7 @@ mod tests {
         let old = t.path().join("events.jsonl.000000000000");
         let r = verify(&[old, p]);
         assert_eq!(rules_of(&r), ["log/partial-tail"]);
-        assert_eq!(r.facts["last_seq"], 12);
+        assert_eq!(r.facts["last_seq"], 13);
     }
 
     #[test]

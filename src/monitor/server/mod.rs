@@ -22,7 +22,7 @@
 use super::config::{Action, Config};
 use super::detect::{Answers, Baseline, Engine};
 use super::event::{self as ev, Event};
-use super::log::{Durability, EventLog, LogOptions};
+use super::log::{Durability, EventLog};
 use super::rules::signals as sig;
 use super::state::{ClientState, ClientStore, LocalStore};
 use crate::onnx::{Data, Elem, InputSpec, Outputs};
@@ -237,11 +237,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             ClientState::new(now, &limits, token_burst, engine.client())
         })
     };
-    let log = EventLog::open(LogOptions {
-        path: cfg.log.path.clone(),
-        durability: cfg.log.durability,
-        rotate_bytes: (cfg.log.rotate_bytes > 0).then_some(cfg.log.rotate_bytes),
-    })?;
+    let log = EventLog::open(cfg.log_options().map_err(ServeError::Other)?)?;
     let keys = cfg
         .auth
         .keys
