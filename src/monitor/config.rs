@@ -48,6 +48,8 @@ pub struct Config {
     pub detect: Detect,
     pub llm: Llm,
     pub upstream: UpstreamCfg,
+    /// Where client state lives: this process, or Redis shared by replicas.
+    pub state: super::state::redis::StateCfg,
     /// Per-signal overrides: `[signals."monitor/probing"] action = "block"`.
     pub signals: BTreeMap<String, SignalConfig>,
     /// Clients whose listed signals never fire (known benign optimisers, red teams).
@@ -570,6 +572,9 @@ impl Config {
                 "llm.canaries: each canary needs 8 characters or more, or normal answers would contain it",
                 None,
             );
+        }
+        for (key, message) in self.state.problems() {
+            d.push_at(text, &[At::Name("state"), At::Name(key)], message, None);
         }
         if self.log.checkpoint_events == 0 {
             d.push_at(

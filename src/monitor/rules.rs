@@ -55,6 +55,9 @@ pub mod signals {
         LOG_DROPPED = ("monitor/log-dropped", High,
             "Events were dropped because the event log could not keep up or could not write",
             "check the log's disk; in `always` durability no request is answered without its event");
+        STATE_UNAVAILABLE = ("monitor/state-unavailable", High,
+            "The shared client state (Redis) did not answer within `state.timeout_ms` or failed: under `fail-open` requests were answered under each replica's local limits only, under `fail-closed` refused (503)",
+            "bring Redis back (replicas reconnect by themselves); until then global rate limits, budgets and blocks made elsewhere do not hold");
         INFERENCE_TIMEOUT = ("monitor/inference-timeout", Medium,
             "A run went past `server.inference_timeout` and was stopped (504)",
             "a runaway model (a Loop with a huge trip count, input-sized work) or an input crafted to make it one; the run is stopped and the server keeps answering");
@@ -137,6 +140,11 @@ pub mod signals {
             "Resource-Intensive Queries",
         ),
         ("monitor/log-dropped", "AML.T0029", "Denial of AI Service"),
+        (
+            "monitor/state-unavailable",
+            "AML.T0029",
+            "Denial of AI Service",
+        ),
         (
             "monitor/inference-timeout",
             "AML.T0029",

@@ -11,6 +11,7 @@ mod hostile;
 mod interop;
 mod interop_cert;
 mod logchain;
+mod replicas;
 mod scan;
 mod scan_corpus;
 mod scan_fixtures;

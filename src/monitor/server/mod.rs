@@ -51,6 +51,7 @@ mod oip;
 mod openai;
 mod pool;
 mod record;
+mod shared;
 mod state;
 mod torchserve;
 mod upstream;
@@ -64,6 +65,7 @@ use metrics::*;
 use oip::*;
 use pool::{Pool, PoolError};
 use record::*;
+use shared::charge_shared;
 use state::*;
 use upstream::*;
 
@@ -238,6 +240,12 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         })
     };
     let log = EventLog::open(cfg.log_options().map_err(ServeError::Other)?)?;
+    let shared = match cfg.state.backend {
+        crate::monitor::state::redis::Backend::Redis => Some(Arc::new(
+            crate::monitor::state::redis::Shared::connect(&cfg.state).map_err(ServeError::Other)?,
+        )),
+        crate::monitor::state::redis::Backend::Local => None,
+    };
     let keys = cfg
         .auth
         .keys
@@ -257,6 +265,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         keys,
         log,
         clients,
+        shared,
         engine,
         metrics: Metrics {
             latency: (0..=BUCKETS.len()).map(|_| AtomicU64::new(0)).collect(),
