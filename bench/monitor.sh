@@ -3,7 +3,9 @@
 #   1. latency and throughput of `modelsec serve` with the monitor off (--no-monitor) and on
 #      (API keys, rate/volume accounting, schema and baseline checks, OOD, PRADA, near-duplicate
 #      fingerprints, boundary walk, harvesting, a request event per request in the chained log,
-#      group durability): wrk, 1 connection (latency p50/p99) and 32 connections (requests/s);
+#      group durability), and on with client state shared through Redis ([state] backend =
+#      "redis", Debian's redis-server on loopback): wrk, 1 connection (latency p50/p99) and 32
+#      connections (requests/s);
 #   2. event-log throughput (examples/log_throughput.rs): group and always durability;
 #   3. detection (examples/monitor_replay.rs): benign sessions (false positives), Square attack
 #      sessions (one key, and split over 5 keys), HopSkipJump sessions, synthetic extraction
@@ -18,6 +20,7 @@ if ! command -v wrk >/dev/null; then
   else sudo apt-get install -y wrk >/dev/null; fi
 fi
 ./scripts/ort.sh
+./scripts/services.sh
 cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example log_throughput --example monitor_replay
 M=$PWD/target/release/modelsec
@@ -79,14 +82,26 @@ kill "$PID"; wait "$PID" 2>/dev/null || true
 start 18181 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/bench-events.jsonl"
 measure monitor_on 18181 | tee "$T/on.txt"
 kill "$PID"; wait "$PID" 2>/dev/null || true
-python3 - "$T/off.txt" "$T/on.txt" <<'PY'
+# The same monitor with client state in Redis: one EVALSHA round trip per request.
+redis-server --port 18190 --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >/dev/null &
+RPID=$!
+for _ in $(seq 50); do redis-cli -p 18190 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+cp "$T/monitor.toml" "$T/monitor-redis.toml"
+printf '[state]\nbackend = "redis"\nurl = "redis://127.0.0.1:18190"\n' >> "$T/monitor-redis.toml"
+start 18183 --config "$T/monitor-redis.toml" --baseline "$D/digits_rows.npy" --log "$T/redis-events.jsonl"
+measure monitor_redis 18183 | tee "$T/redis.txt"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+kill "$RPID"; wait "$RPID" 2>/dev/null || true
+python3 - "$T/off.txt" "$T/on.txt" "$T/redis.txt" <<'PY'
 import sys
 def kv(p):
     t = open(p).read().split()
     return {t[i]: float(t[i + 1]) for i in range(1, len(t) - 1, 2)}
-a, b = kv(sys.argv[1]), kv(sys.argv[2])
+a, b, r = kv(sys.argv[1]), kv(sys.argv[2]), kv(sys.argv[3])
 print(f"added latency (serial): p50 {b['p50_us']-a['p50_us']:+.0f} us, p99 {b['p99_us']-a['p99_us']:+.0f} us; "
       f"requests/s at 32 connections: {a['c32_rps']:.0f} off, {b['c32_rps']:.0f} on")
+print(f"redis state over local state (serial): p50 {r['p50_us']-b['p50_us']:+.0f} us, p99 {r['p99_us']-b['p99_us']:+.0f} us; "
+      f"requests/s at 32 connections: {r['c32_rps']:.0f} redis, {r['c32_rps']/b['c32_rps']:.2f}x local; non-2xx {r['non2xx']:.0f}")
 PY
 # Rotated files first (`<path>.<first seq>`, which sort in chain order), the active file last.
 set +e
