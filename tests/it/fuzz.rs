@@ -865,3 +865,18 @@ fn fixed_leading_dims_and_regressors() {
         "regression (a regressor operator)"
     );
 }
+
+#[test]
+fn nan_where_the_model_does_not_read_is_not_accepted_nan() {
+    // window_probs.onnx reads features 0..6 of 8 (as a melspectrogram ignores the samples past
+    // its last frame): NaN in feature 6 or 7 changes nothing, which used to be reported as
+    // `accepts-nonfinite-input`. NaN in a read feature gives NaN probabilities (no label hides it).
+    let (c, v) = fuzz_json("window_probs.onnx", &["--attack", "none"]);
+    assert_eq!(c, 0, "{:?}", v["findings"]);
+    assert!(rules(&v).is_empty(), "{:?}", v["findings"]);
+    // A model that does read the element and swallows the NaN is still reported (the tree
+    // answers NaN in a feature it splits on with an ordinary number).
+    let (c, v) = fuzz_json("tree_regressor.onnx", &["--attack", "none"]);
+    assert_eq!(c, 1);
+    assert_eq!(rules(&v), ["fuzz/accepts-nonfinite-input"]);
+}
