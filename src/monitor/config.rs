@@ -50,6 +50,8 @@ pub struct Config {
     pub upstream: UpstreamCfg,
     /// Where client state lives: this process, or Redis shared by replicas.
     pub state: super::state::redis::StateCfg,
+    /// Events to a SIEM.
+    pub export: super::export::ExportCfg,
     /// Per-signal overrides: `[signals."monitor/probing"] action = "block"`.
     pub signals: BTreeMap<String, SignalConfig>,
     /// Clients whose listed signals never fire (known benign optimisers, red teams).
@@ -573,6 +575,16 @@ impl Config {
                 None,
             );
         }
+        if let Some(t) = &self.export.syslog
+            && let Err(message) = super::export::parse_target(t)
+        {
+            d.push_at(
+                text,
+                &[At::Name("export"), At::Name("syslog")],
+                message,
+                None,
+            );
+        }
         for (key, message) in self.state.problems() {
             d.push_at(text, &[At::Name("state"), At::Name(key)], message, None);
         }
@@ -642,6 +654,7 @@ impl Config {
             rotate_bytes: (self.log.rotate_bytes > 0).then_some(self.log.rotate_bytes),
             replica: self.replica(),
             checkpoint,
+            syslog: self.export.syslog.clone(),
         })
     }
 

@@ -21,5 +21,6 @@ mod scan_walk;
 mod serve;
 mod signing;
 mod signing_props;
+mod syslog;
 mod tamper;
 mod vectors;

@@ -141,6 +141,8 @@ pub struct LogOptions {
     pub replica: String,
     /// Signed checkpoints.
     pub checkpoint: Option<CheckpointOptions>,
+    /// Also send every written line to this syslog receiver (`tcp://HOST:PORT`).
+    pub syslog: Option<String>,
 }
 
 impl LogOptions {
@@ -152,6 +154,7 @@ impl LogOptions {
             rotate_bytes: None,
             replica: String::new(),
             checkpoint: None,
+            syslog: None,
         }
     }
 }
@@ -231,6 +234,17 @@ impl EventLog {
             }
             None => None,
         };
+        let export = match &opts.syslog {
+            Some(t) => Some(
+                super::export::Exporter::start(t, &opts.replica, stats.clone()).map_err(
+                    |message| LogError::Io {
+                        path: opts.path.display().to_string(),
+                        message,
+                    },
+                )?,
+            ),
+            None => None,
+        };
         let fresh = head.seq == u64::MAX;
         let mut writer = Writer {
             opts: opts.clone(),
@@ -239,6 +253,7 @@ impl EventLog {
             head,
             stats: stats.clone(),
             checkpoint,
+            export,
             _lock: lock,
         };
         if fresh {
@@ -409,6 +424,8 @@ struct Writer {
     head: Head,
     stats: Arc<LogStats>,
     checkpoint: Option<Checkpointer>,
+    /// The syslog exporter: every written line, after it is written.
+    export: Option<super::export::Exporter>,
     /// Held (locked) while the writer lives.
     _lock: File,
 }
@@ -523,6 +540,11 @@ impl Writer {
             Ok(()) => {
                 self.head = head;
                 self.size += text.len() as u64;
+                if let Some(x) = &self.export {
+                    for line in text.lines() {
+                        x.send(line);
+                    }
+                }
                 if let Some(c) = &mut self.checkpoint {
                     if checkpointed {
                         c.reset();
