@@ -697,6 +697,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn replica_state_export_and_checkpoint_mistakes_are_named() {
+        let e = Config::parse(
+            "[state]\nbackend = \"redis\"\ntimeout_ms = 0\n[export]\nsyslog = \"udp://h:514\"\n[log]\ncheckpoint_seconds = 0\n[server]\nreplica = \"a b\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "needs state.url",
+            "state.timeout_ms",
+            "only tcp://HOST:PORT",
+            "log.checkpoint_seconds",
+            "server.replica",
+        ] {
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let c = Config::parse(
+            "[state]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\non_state_error = \"fail-closed\"\n[export]\nsyslog = \"tcp://127.0.0.1:514\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.state.on_state_error,
+            crate::monitor::state::redis::OnError::FailClosed
+        );
+    }
+
+    #[test]
     fn defaults_parse_and_mistakes_are_named() {
         let c = Config::parse("").unwrap();
         assert_eq!(c.limits.rate, 100.0);
