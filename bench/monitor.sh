@@ -3,7 +3,9 @@
 #   1. latency and throughput of `modelsec serve` with the monitor off (--no-monitor) and on
 #      (API keys, rate/volume accounting, schema and baseline checks, OOD, PRADA, near-duplicate
 #      fingerprints, boundary walk, harvesting, a request event per request in the chained log,
-#      group durability): wrk, 1 connection (latency p50/p99) and 32 connections (requests/s);
+#      group durability), and on with client state shared through Redis ([state] backend =
+#      "redis", Debian's redis-server on loopback): wrk, 1 connection (latency p50/p99) and 32
+#      connections (requests/s);
 #   2. event-log throughput (examples/log_throughput.rs): group and always durability;
 #   3. detection (examples/monitor_replay.rs): benign sessions (false positives), Square attack
 #      sessions (one key, and split over 5 keys), HopSkipJump sessions, synthetic extraction
@@ -18,6 +20,7 @@ if ! command -v wrk >/dev/null; then
   else sudo apt-get install -y wrk >/dev/null; fi
 fi
 ./scripts/ort.sh
+./scripts/services.sh
 cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example log_throughput --example monitor_replay
 M=$PWD/target/release/modelsec
@@ -25,14 +28,15 @@ D=$PWD/tests/fixtures/onnx
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
 
-# 500 API keys (key-N → clientN), no rate limit or budget (the load is one client).
+# 500 API keys (key-N → clientN), no rate limits (requests or rows) or budget (the load is one
+# client).
 python3 - "$T/monitor.toml" <<'PY'
 import hashlib, sys
 with open(sys.argv[1], "w") as f:
     f.write("[auth]\nrequired = true\n")
     for i in range(500):
         f.write(f'[[auth.keys]]\nclient = "client{i}"\nsha256 = "{hashlib.sha256(f"key-{i}".encode()).hexdigest()}"\n')
-    f.write("[limits]\nrate = 0\nvolume = 0\n")
+    f.write("[limits]\nrate = 0\nrow_rate = 0\nvolume = 0\n")
 PY
 python3 - "$D/digits_rows.npy" "$T/post.lua" <<'PY'
 import json, struct, sys
@@ -68,6 +72,8 @@ def errs(path):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", open(path).read())
     return int(m.group(1)) if m else 0
 s, c = sys.argv[2], sys.argv[3]
+if errs(s) + errs(c):
+    print(f"WARNING: {errs(s) + errs(c)} requests were not answered 200: the figures of {sys.argv[1]} are not valid", file=sys.stderr)
 print(f"{sys.argv[1]} p50_us {pct(s,50):.0f} p99_us {pct(s,99):.0f} serial_rps {rps(s):.0f} c32_rps {rps(c):.0f} c32_p50_us {pct(c,50):.0f} c32_p99_us {pct(c,99):.0f} non2xx {errs(s)+errs(c)}")
 PY
 }
@@ -79,14 +85,26 @@ kill "$PID"; wait "$PID" 2>/dev/null || true
 start 18181 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/bench-events.jsonl"
 measure monitor_on 18181 | tee "$T/on.txt"
 kill "$PID"; wait "$PID" 2>/dev/null || true
-python3 - "$T/off.txt" "$T/on.txt" <<'PY'
+# The same monitor with client state in Redis: one EVALSHA round trip per request.
+redis-server --port 18190 --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >/dev/null &
+RPID=$!
+for _ in $(seq 50); do redis-cli -p 18190 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+cp "$T/monitor.toml" "$T/monitor-redis.toml"
+printf '[state]\nbackend = "redis"\nurl = "redis://127.0.0.1:18190"\n' >> "$T/monitor-redis.toml"
+start 18183 --config "$T/monitor-redis.toml" --baseline "$D/digits_rows.npy" --log "$T/redis-events.jsonl"
+measure monitor_redis 18183 | tee "$T/redis.txt"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+kill "$RPID"; wait "$RPID" 2>/dev/null || true
+python3 - "$T/off.txt" "$T/on.txt" "$T/redis.txt" <<'PY'
 import sys
 def kv(p):
     t = open(p).read().split()
     return {t[i]: float(t[i + 1]) for i in range(1, len(t) - 1, 2)}
-a, b = kv(sys.argv[1]), kv(sys.argv[2])
+a, b, r = kv(sys.argv[1]), kv(sys.argv[2]), kv(sys.argv[3])
 print(f"added latency (serial): p50 {b['p50_us']-a['p50_us']:+.0f} us, p99 {b['p99_us']-a['p99_us']:+.0f} us; "
       f"requests/s at 32 connections: {a['c32_rps']:.0f} off, {b['c32_rps']:.0f} on")
+print(f"redis state over local state (serial): p50 {r['p50_us']-b['p50_us']:+.0f} us, p99 {r['p99_us']-b['p99_us']:+.0f} us; "
+      f"requests/s at 32 connections: {r['c32_rps']:.0f} redis, {r['c32_rps']/b['c32_rps']:.2f}x local; non-2xx {r['non2xx']:.0f}")
 PY
 # Rotated files first (`<path>.<first seq>`, which sort in chain order), the active file last.
 set +e

@@ -31,12 +31,8 @@ fn main() {
 
     let path = dir.join("throughput-group.jsonl");
     let _ = std::fs::remove_file(&path);
-    let log = EventLog::open(LogOptions {
-        path: path.clone(),
-        durability: Durability::Group,
-        rotate_bytes: None,
-    })
-    .expect("open the log");
+    let log =
+        EventLog::open(LogOptions::new(path.clone(), Durability::Group)).expect("open the log");
     let events: Vec<Event> = (0..group_n).map(event).collect();
     let started = Instant::now();
     let mut sent = 0u64;
@@ -61,12 +57,7 @@ fn main() {
 
     let path = dir.join("throughput-always.jsonl");
     let _ = std::fs::remove_file(&path);
-    let log = EventLog::open(LogOptions {
-        path,
-        durability: Durability::Always,
-        rotate_bytes: None,
-    })
-    .expect("open the log");
+    let log = EventLog::open(LogOptions::new(path, Durability::Always)).expect("open the log");
     let started = Instant::now();
     let mut lat = vec![];
     for i in 0..always_n {

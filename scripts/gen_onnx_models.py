@@ -22,6 +22,7 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
   loop_n.onnx, expand_sum.onnx  hostile fixtures for the monitor: a Loop of n iterations, a
                       ConstantOfShape as large as asked then summed (see below)
   iris_zipmap_names.onnx, text_ids.onnx  ZipMap with string classes; string inputs and outputs
+  window_probs.onnx   a classifier reading 6 of its 8 features (NaN where it does not read is not accepted NaN)
   *_rows.npy          a few real rows per classifier, for seeds
   digits_benign.npy   500 other digits rows: benign traffic for the monitor tests
 Deterministic: fixed random_state everywhere.
@@ -290,3 +291,19 @@ nodes = [
 ]
 g = helper.make_graph(nodes, "text_ids", [text], [ids, words])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)], ir_version=8), "text_ids.onnx")
+
+# window_probs.onnx: a classifier that reads only the first 6 of its 8 features (as a
+# melspectrogram ignores the samples past its last frame): probs = Softmax(x[:, :6] @ W). NaN in
+# a read feature gives NaN probabilities; NaN in features 6 and 7 changes nothing, which is not
+# the model accepting NaN.
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
+probs = helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 2])
+weights = np.array([[1, -1], [2, 0], [-1, 1], [0.5, 0.5], [0, 2], [-2, 1]], np.float32)
+nodes = [
+    helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["window"]),
+    helper.make_node("MatMul", ["window", "W"], ["logits"]),
+    helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+]
+g = helper.make_graph(nodes, "window_probs", [x], [probs],
+                      [i64([0], "starts"), i64([6], "ends"), i64([1], "axes"), numpy_helper.from_array(weights, "W")])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "window_probs.onnx")

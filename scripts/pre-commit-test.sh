@@ -8,8 +8,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 pc=$root/.venv/bin/pre-commit
 [ -x "$pc" ] || { echo "error: pre-commit is not in ./.venv; run scripts/peers.sh" >&2; exit 2; }
 export PRE_COMMIT_HOME=$root/.local/pre-commit
-# One release build shared by the hook runs (kept between runs of this script).
-export CARGO_TARGET_DIR=$root/target/pre-commit
+# The hooks run the binary this checkout's test build made (MODELSEC_HOOK_BIN; built here when
+# missing, with the features the test command uses): pre-commit checks the repository out once per revision, and a release build in each
+# checkout would add minutes of compiling to every run without testing anything more.
+(cd "$root" && cargo build --locked --quiet --features peers --bin modelsec)
+export MODELSEC_HOOK_BIN=$root/target/debug/modelsec
 work=$(mktemp -d)
 log=$(mktemp)
 trap 'rm -rf "$work" "$log"' EXIT
@@ -37,7 +40,7 @@ expect 0 "modelsec-scan passes a plain array" "$pc" try-repo "$root" modelsec-sc
 expect 1 "modelsec-check fails on an insecure compose file" "$pc" try-repo "$root" modelsec-check --files insecure/docker-compose.yml
 expect 0 "modelsec-check passes a hardened compose file" "$pc" try-repo "$root" modelsec-check --files hardened/docker-compose.yml
 # verify takes arguments, so it runs from a config naming this checkout at its current commit.
-bin=$CARGO_TARGET_DIR/release/modelsec
+bin=$MODELSEC_HOOK_BIN
 mkdir model && cp good.npy model/ && "$bin" keygen --out k --algorithm ecdsa-p256 2>/dev/null
 "$bin" sign model --key k 2>/dev/null
 git add -A && git commit -qm signed

@@ -187,7 +187,7 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, ort, workdir, keys, baseline_rows, extra_config=None):
+    def __init__(self, binary, ort, workdir, keys, baseline_rows, extra_config=None, preset=None):
         self.dir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -196,7 +196,10 @@ class Server:
         self.baseline = os.path.join(workdir, "baseline.npy")
         np.save(self.baseline, baseline_rows.astype(np.float32))
         with open(self.cfg, "w") as f:
-            f.write("# written by bench/field/monitor_eval.py\n[auth]\nrequired = true\n")
+            f.write("# written by bench/field/monitor_eval.py\n")
+            if preset:
+                f.write(f'preset = "{preset}"\n')
+            f.write("[auth]\nrequired = true\n")
             for key, client in keys:
                 f.write(f'[[auth.keys]]\nclient = "{client}"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n')
             # A fixed fingerprint key: the probing detector's hash subsets follow from it, so a
@@ -691,7 +694,8 @@ def padder(s, data):
 def run_all(args, data, counts, seed):
     sessions, keys = plan(counts, data, seed)
     os.makedirs(args.out, exist_ok=True)
-    server = Server(args.modelsec, args.ort, args.out, keys, data.rows("baseline")[0], args.extra_config)
+    server = Server(args.modelsec, args.ort, args.out, keys, data.rows("baseline")[0], args.extra_config,
+                    args.preset)
     log(f"modelsec serve on {server.url} (log {server.log})")
     h = Http(server.url)
     t0 = time.time()
@@ -996,7 +1000,8 @@ def summary(results, meta):
         return r["session"] + (f"@{r['seed']}" if len(meta["seeds"]) > 1 else "")
     classes = list(dict.fromkeys(r["class"] for r in results))
     lines.append(f"Run: {meta['when']}, binary `{meta['modelsec']}`, seed(s) {', '.join(map(str, meta['seeds']))}, "
-                 f"{meta['requests']} requests in {meta['seconds']:.0f} s"
+                 f"{meta['requests']} requests in {meta['seconds']:.0f} s, client habits {meta.get('habits', 'dev')}, "
+                 f"preset {meta.get('preset', 'log (default)')}"
                  + (", QUICK" if meta["quick"] else "") + ".")
     lines.append("")
     lines.append("| class | sessions | flagged | first alert by | queries to first alert: median (min–max) "
@@ -1027,6 +1032,19 @@ def summary(results, meta):
         first = ", ".join(f"{k.split('/')[-1]} {v}" for k, v in by.most_common()) or "—"
         lines.append(f"| {c} | {len(rs)} | {len(fl)}/{len(rs)} | {first} | {alert} | "
                      f"{succ} | {sq} | {caught} | {agr} |")
+    lines.append("")
+    lines.append("Answers per class (what the monitor's actions cost each class: HTTP status of every request):")
+    lines.append("")
+    lines.append("| class | requests | 200 | 429 | 403 | other | sessions with a refusal |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for c in classes:
+        rs = [r for r in results if r["class"] == c]
+        st = collections.Counter()
+        for r in rs:
+            st.update({str(k): v for k, v in r["status"].items()})
+        other = sum(v for k, v in st.items() if k not in ("200", "429", "403"))
+        hit = sum(1 for r in rs if any(str(k) != "200" for k in r["status"]))
+        lines.append(f"| {c} | {sum(st.values())} | {st['200']} | {st['429']} | {st['403']} | {other} | {hit}/{len(rs)} |")
     lines.append("")
     lines.append("Sessions in which each signal fired at all (any request, finding written or not):")
     lines.append("")
@@ -1128,6 +1146,7 @@ def one_run(args, seed, out, counts, stamp):
     for r in results:
         r["seed"] = seed
     meta = {"when": stamp, "modelsec": args.modelsec, "seeds": [seed], "quick": args.quick,
+            "habits": args.habits, "preset": args.preset or "log (default)",
             "counts": counts, "requests": sum(r["requests"] for r in results), "seconds": seconds,
             "pools": [pool_stats], "log_verify_exit": verify.returncode, "correlation_problems": problems,
             "events": len(events), "server": {"config": server.cfg, "log": server.log}}
@@ -1152,6 +1171,8 @@ def main():
     ap.add_argument("--ort", default=os.environ.get("ORT_DYLIB_PATH"))
     ap.add_argument("--out", default=None, help="run directory (default .local/field/monitor/<time>)")
     ap.add_argument("--extra-config", default=None, help="TOML appended to the generated monitor.toml")
+    ap.add_argument("--preset", default=None, choices=["log", "throttle", "block"],
+                    help="the monitor's action preset (default: none written, i.e. log)")
     ap.add_argument("--habits", default="dev", choices=sorted(HABITS),
                     help="benign client habits (heldout: the variant kept for the final measurement)")
     ap.add_argument("--dump-streams", action="store_true",

@@ -302,22 +302,31 @@ pub fn time_and_repeat(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) {
         (s, _) => s,
     };
     if let Some(seeds) = seeds {
-        let started = Instant::now();
-        let mut n = 0usize;
-        while n < 100_000 && (n < 3 || started.elapsed().as_secs_f64() < 0.3) {
-            if ctx.run(&seeds).is_err() {
-                break;
+        // The best of three loops of about 0.1 s (as the field bench times bare ONNX Runtime):
+        // on a shared machine the slowest loops measure the neighbours, not the model.
+        let mut best: Option<f64> = None;
+        let mut total = 0usize;
+        'loops: for _ in 0..3 {
+            let started = Instant::now();
+            let mut n = 0usize;
+            while n < 35_000 && (n < 2 || started.elapsed().as_secs_f64() < 0.1) {
+                if ctx.run(&seeds).is_err() {
+                    break 'loops;
+                }
+                n += 1;
             }
-            n += 1;
-        }
-        if n > 0 {
+            total += n;
             let per = started.elapsed().as_secs_f64() / n as f64;
+            best = Some(best.map_or(per, |b: f64| b.min(per)));
+        }
+        if let Some(per) = best {
             ctx.fact(
                 "throughput",
                 serde_json::json!({
                     "input": format!("the --seeds input ({})", shapes_text(&seeds)),
-                    "runs": n,
+                    "runs": total,
                     "inferences_per_second": (1.0 / per * 10.0).round() / 10.0,
+                    "how": "the best of 3 timed loops of about 0.1 s",
                 }),
             );
         }

@@ -48,6 +48,10 @@ pub struct Config {
     pub detect: Detect,
     pub llm: Llm,
     pub upstream: UpstreamCfg,
+    /// Where client state lives: this process, or Redis shared by replicas.
+    pub state: super::state::redis::StateCfg,
+    /// Events to a SIEM.
+    pub export: super::export::ExportCfg,
     /// Per-signal overrides: `[signals."monitor/probing"] action = "block"`.
     pub signals: BTreeMap<String, SignalConfig>,
     /// Clients whose listed signals never fire (known benign optimisers, red teams).
@@ -97,6 +101,9 @@ pub struct Server {
     /// Seconds SIGTERM/SIGINT waits for requests being answered before the server stops
     /// anyway (runs still going are stopped).
     pub shutdown_timeout: f64,
+    /// This replica's name in its log's genesis and checkpoints, exported events and shared
+    /// state (default: the host name).
+    pub replica: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -214,6 +221,13 @@ pub struct Log {
     pub log_inputs: bool,
     /// Log a request event for every request (off: findings and health only).
     pub requests: bool,
+    /// Sign the chain head with this private key (PKCS#8 PEM, as `modelsec keygen` writes;
+    /// Ed25519 by default): `modelsec log verify --key KEY.pub` then checks the checkpoints.
+    pub checkpoint_key: Option<PathBuf>,
+    /// A checkpoint at least every this many events…
+    pub checkpoint_events: u64,
+    /// …and at least every this many seconds, also when idle.
+    pub checkpoint_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -295,6 +309,7 @@ impl Default for Server {
             body_timeout: 10.0,
             keep_alive_timeout: 30.0,
             shutdown_timeout: 10.0,
+            replica: None,
         }
     }
 }
@@ -321,6 +336,9 @@ impl Default for Log {
             rotate_bytes: 100 << 20,
             log_inputs: false,
             requests: true,
+            checkpoint_key: None,
+            checkpoint_events: 1000,
+            checkpoint_seconds: 60,
         }
     }
 }
@@ -371,6 +389,11 @@ impl Config {
         let dir = path.parent().unwrap_or(Path::new("."));
         if c.log.path.is_relative() {
             c.log.path = dir.join(&c.log.path);
+        }
+        if let Some(k) = &c.log.checkpoint_key
+            && k.is_relative()
+        {
+            c.log.checkpoint_key = Some(dir.join(k));
         }
         if let Some(b) = &c.detect.baseline
             && b.is_relative()
@@ -552,6 +575,45 @@ impl Config {
                 None,
             );
         }
+        if let Some(t) = &self.export.syslog
+            && let Err(message) = super::export::parse_target(t)
+        {
+            d.push_at(
+                text,
+                &[At::Name("export"), At::Name("syslog")],
+                message,
+                None,
+            );
+        }
+        for (key, message) in self.state.problems() {
+            d.push_at(text, &[At::Name("state"), At::Name(key)], message, None);
+        }
+        if self.log.checkpoint_events == 0 {
+            d.push_at(
+                text,
+                &[At::Name("log"), At::Name("checkpoint_events")],
+                "log.checkpoint_events must be at least 1",
+                None,
+            );
+        }
+        if !(1..=86_400).contains(&self.log.checkpoint_seconds) {
+            d.push_at(
+                text,
+                &[At::Name("log"), At::Name("checkpoint_seconds")],
+                "log.checkpoint_seconds must be from 1 to 86400",
+                None,
+            );
+        }
+        if let Some(r) = &self.server.replica
+            && (r.is_empty() || r.len() > 64 || !r.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            d.push_at(
+                text,
+                &[At::Name("server"), At::Name("replica")],
+                "server.replica must be 1 to 64 printable ASCII characters without spaces (it names the replica in syslog and Redis)",
+                None,
+            );
+        }
         if let Some(k) = &self.detect.key
             && (k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()))
         {
@@ -563,6 +625,37 @@ impl Config {
             );
         }
         d
+    }
+
+    /// This replica's name: `server.replica`, else the host name.
+    pub fn replica(&self) -> String {
+        self.server.replica.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+                .unwrap_or_else(|| "modelsec".into())
+        })
+    }
+
+    /// The event log's settings (reads the checkpoint key).
+    pub fn log_options(&self) -> Result<super::log::LogOptions, String> {
+        let checkpoint = match &self.log.checkpoint_key {
+            Some(path) => Some(super::log::CheckpointOptions {
+                key: std::sync::Arc::new(super::log::checkpoint::load_key(path)?),
+                every_events: self.log.checkpoint_events,
+                every: std::time::Duration::from_secs(self.log.checkpoint_seconds),
+            }),
+            None => None,
+        };
+        Ok(super::log::LogOptions {
+            path: self.log.path.clone(),
+            durability: self.log.durability,
+            rotate_bytes: (self.log.rotate_bytes > 0).then_some(self.log.rotate_bytes),
+            replica: self.replica(),
+            checkpoint,
+            syslog: self.export.syslog.clone(),
+        })
     }
 
     /// The action for a signal: the config's, else the preset's, else the signal's default.
@@ -602,6 +695,32 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replica_state_export_and_checkpoint_mistakes_are_named() {
+        let e = Config::parse(
+            "[state]\nbackend = \"redis\"\ntimeout_ms = 0\n[export]\nsyslog = \"udp://h:514\"\n[log]\ncheckpoint_seconds = 0\n[server]\nreplica = \"a b\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "needs state.url",
+            "state.timeout_ms",
+            "only tcp://HOST:PORT",
+            "log.checkpoint_seconds",
+            "server.replica",
+        ] {
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+        let c = Config::parse(
+            "[state]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379\"\non_state_error = \"fail-closed\"\n[export]\nsyslog = \"tcp://127.0.0.1:514\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.state.on_state_error,
+            crate::monitor::state::redis::OnError::FailClosed
+        );
+    }
 
     #[test]
     fn defaults_parse_and_mistakes_are_named() {

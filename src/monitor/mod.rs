@@ -4,6 +4,7 @@
 pub mod config;
 pub mod detect;
 pub mod event;
+pub mod export;
 pub mod llm;
 pub mod log;
 pub mod rules;

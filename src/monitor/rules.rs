@@ -55,6 +55,9 @@ pub mod signals {
         LOG_DROPPED = ("monitor/log-dropped", High,
             "Events were dropped because the event log could not keep up or could not write",
             "check the log's disk; in `always` durability no request is answered without its event");
+        STATE_UNAVAILABLE = ("monitor/state-unavailable", High,
+            "The shared client state (Redis) did not answer within `state.timeout_ms` or failed: under `fail-open` requests were answered under each replica's local limits only, under `fail-closed` refused (503)",
+            "bring Redis back (replicas reconnect by themselves); until then global rate limits, budgets and blocks made elsewhere do not hold");
         INFERENCE_TIMEOUT = ("monitor/inference-timeout", Medium,
             "A run went past `server.inference_timeout` and was stopped (504)",
             "a runaway model (a Loop with a huge trip count, input-sized work) or an input crafted to make it one; the run is stopped and the server keeps answering");
@@ -138,6 +141,11 @@ pub mod signals {
         ),
         ("monitor/log-dropped", "AML.T0029", "Denial of AI Service"),
         (
+            "monitor/state-unavailable",
+            "AML.T0029",
+            "Denial of AI Service",
+        ),
+        (
             "monitor/inference-timeout",
             "AML.T0029",
             "Denial of AI Service",
@@ -188,9 +196,33 @@ pub mod log {
         LOG_UNREADABLE = ("log/unreadable", High,
             "A log file could not be read",
             "check the path and permissions; an unreadable log is not a verified one");
-        LOG_STARTS_MID_CHAIN = ("log/starts-mid-chain", Info,
-            "The first file given does not start at the chain's beginning (seq 0)",
-            "give the rotated files before it to verify the whole history");
+        LOG_STARTS_MID_CHAIN = ("log/starts-mid-chain", High,
+            "The chain does not start at its genesis record (seq 0): its oldest events are missing — lines or rotated files deleted, or not given",
+            "give every rotated file (`<log>.* <log>`); if retention deleted old files, this is expected and says exactly how many events are gone");
+        LOG_NO_GENESIS = ("log/no-genesis", Medium,
+            "The chain starts at seq 0 but its first event is not a genesis record: written by an older modelsec, or rewritten from its start",
+            "logs written since modelsec recorded a genesis begin with one; compare with a copy shipped elsewhere");
+        LOG_EMPTY = ("log/empty", High,
+            "A log (or every log given) has no events, although every writer begins its log with a genesis record",
+            "an emptied log verifies nothing; restore it from a copy shipped elsewhere (the SIEM export)");
+        LOG_CHECKPOINT_INVALID = ("log/checkpoint-invalid", Critical,
+            "A checkpoint does not vouch for the chain: its signature does not verify with the given key (edited, forged, or signed with another key), or it signs a head that is not the line before it",
+            "the log was rewritten; trust it only up to the last valid checkpoint, and compare with the SIEM's copy");
+        LOG_UNSIGNED = ("log/unsigned", High,
+            "`--key` was given but the chain has no checkpoint: nothing tells the log from a re-hashed forgery",
+            "set `[log] checkpoint_key` on the writer (a key from `modelsec keygen`) so that it signs the chain head");
+        LOG_TAIL_UNSIGNED = ("log/tail-unsigned", High,
+            "More events follow the last checkpoint than the writer leaves unsigned: later checkpoints were removed and the tail rewritten",
+            "the events after the last checkpoint are not vouched for; compare them with the SIEM's copy");
+        LOG_TAIL_CUT = ("log/tail-cut", Medium,
+            "The log ends without its writer's closing checkpoint, and no checkpoint came within two intervals: the tail was cut, or the writer was killed or crashed",
+            "if the writer did not crash at that time, events after the last checkpoint were deleted; the SIEM's copy has them");
+        LOG_TAIL_OPEN = ("log/tail-open", Info,
+            "The log is open: events after its last checkpoint (within the checkpoint interval) are not signed yet",
+            "verify again after the next checkpoint, or after the writer stops (it signs a closing checkpoint)");
+        LOG_FINDINGS_CAPPED = ("log/findings-capped", Info,
+            "More findings than are listed: the rest were counted, not listed",
+            "fix or remove the first broken file and verify again");
         LOG_PARTIAL_TAIL = ("log/partial-tail", Info,
             "The file ends in part of a line: a write cut short by a crash",
             "expected after a crash; the complete lines before it verify, and the writer continues the chain in a new file");

@@ -4,6 +4,8 @@
 //! keeps it in this process (a sharded LRU); a store shared by replicas implements the same
 //! trait.
 
+pub mod redis;
+
 use super::config::Limits;
 use super::detect::{ClientDetectors, TokenBucket};
 use std::collections::HashMap;

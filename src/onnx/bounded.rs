@@ -178,7 +178,7 @@ fn register_arena(max_bytes: usize) -> Result<(), String> {
 }
 
 #[allow(unsafe_code)]
-fn status_result(status: ort::sys::OrtStatusPtr) -> Result<(), String> {
+pub(super) fn status_result(status: ort::sys::OrtStatusPtr) -> Result<(), String> {
     if status.0.is_null() {
         return Ok(());
     }

@@ -7,6 +7,7 @@ pub mod graph;
 pub mod runtime;
 pub mod session;
 pub mod tensor;
+mod zipmap;
 
 pub use bounded::{RunError, Stopper, cap_memory};
 pub use session::{Model, SessionOptions, open, open_with, row_features};

@@ -170,6 +170,28 @@ pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> o
             };
             o.ints.push((name, int.0, int.1));
         }
+        ValueType::Sequence(inner)
+            if matches!(
+                **inner,
+                ValueType::Map {
+                    key: TensorElementType::Int64,
+                    value: TensorElementType::Float32 | TensorElementType::Float64
+                }
+            ) =>
+        {
+            let double = matches!(
+                **inner,
+                ValueType::Map {
+                    value: TensorElementType::Float64,
+                    ..
+                }
+            );
+            let (keys, maps, values) = super::zipmap::read_i64(v, double)
+                .map_err(|e| ort::Error::new(format!("output `{name}`: {e}")))?;
+            o.floats
+                .push((name.clone(), vec![maps as i64, keys.len() as i64], values));
+            o.classes.push((name, ClassKeys::Int(keys)));
+        }
         ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => {
             let maps = v.try_extract_sequence::<ort::value::DynMapValueType>()?;
             let mut keys: Option<ClassKeys> = None;

@@ -540,11 +540,10 @@ fn threats_coverage_with_evidence() {
     // report): the monitor control of the extraction threat passes with it.
     {
         use modelsec::monitor::log::{Durability, EventLog, LogOptions};
-        let log = EventLog::open(LogOptions {
-            path: t.path().join("events.jsonl"),
-            durability: Durability::Always,
-            rotate_bytes: None,
-        })
+        let log = EventLog::open(LogOptions::new(
+            t.path().join("events.jsonl"),
+            Durability::Always,
+        ))
         .unwrap();
         for i in 0..3 {
             let e = modelsec::monitor::event::Event::Health(

@@ -865,3 +865,69 @@ fn fixed_leading_dims_and_regressors() {
         "regression (a regressor operator)"
     );
 }
+
+#[test]
+fn nan_where_the_model_does_not_read_is_not_accepted_nan() {
+    // window_probs.onnx reads features 0..6 of 8 (as a melspectrogram ignores the samples past
+    // its last frame): NaN in feature 6 or 7 changes nothing, which used to be reported as
+    // `accepts-nonfinite-input`. NaN in a read feature gives NaN probabilities (no label hides it).
+    let (c, v) = fuzz_json("window_probs.onnx", &["--attack", "none"]);
+    assert_eq!(c, 0, "{:?}", v["findings"]);
+    assert!(rules(&v).is_empty(), "{:?}", v["findings"]);
+    // A model that does read the element and swallows the NaN is still reported (the tree
+    // answers NaN in a feature it splits on with an ordinary number).
+    let (c, v) = fuzz_json("tree_regressor.onnx", &["--attack", "none"]);
+    assert_eq!(c, 1);
+    assert_eq!(rules(&v), ["fuzz/accepts-nonfinite-input"]);
+}
+
+#[test]
+fn zipmap_fast_read_matches_ort_typed_path() {
+    // src/onnx/zipmap.rs reads ZipMap outputs through the C API directly (ort's typed path made
+    // small classifiers several times slower than bare ONNX Runtime); both must agree, NaN too.
+    use modelsec::onnx::{self, ClassKeys, Data};
+    let (mut m, _) = onnx::open(&models().join("iris_zipmap.onnx")).unwrap();
+    let rows: Vec<f32> = vec![
+        5.1,
+        3.5,
+        1.4,
+        0.2,
+        6.7,
+        3.0,
+        5.2,
+        2.3,
+        5.9,
+        3.0,
+        4.2,
+        1.5,
+        f32::NAN,
+        3.0,
+        4.0,
+        1.0,
+    ];
+    let name = m.inputs[0].name.clone();
+    let fast = m
+        .run(&[(name.clone(), Data::F32(vec![4, 4], rows.clone()))])
+        .unwrap();
+    let x = ort::value::Tensor::from_array((vec![4i64, 4], rows)).unwrap();
+    let out = m.session.run(ort::inputs![name.as_str() => x]).unwrap();
+    let seq = out["output_probability"]
+        .try_extract_sequence::<ort::value::DynMapValueType>()
+        .unwrap();
+    let (mut keys, mut expect) = (vec![], vec![]);
+    for map in &seq {
+        let kv = map.try_extract_key_values::<i64, f32>().unwrap();
+        keys = kv.iter().map(|p| p.0).collect();
+        expect.extend(kv.iter().map(|p| p.1.to_bits()));
+    }
+    let (_, shape, got) = fast
+        .floats
+        .iter()
+        .find(|f| f.0 == "output_probability")
+        .unwrap();
+    assert_eq!(shape, &[4, 3]);
+    assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), expect);
+    assert!(got[9..].iter().all(|x| x.is_nan()));
+    assert_eq!(keys, [0, 1, 2]);
+    assert_eq!(fast.keys("output_probability"), Some(&ClassKeys::Int(keys)));
+}

@@ -282,7 +282,8 @@ fn oip_v2_routes_metadata_and_metrics() {
     assert!(text.contains("# TYPE modelsec_request_duration_seconds histogram"));
     assert!(text.contains("modelsec_signals_total{signal=\"monitor/probing\"} 0"));
     let ev = s.stop();
-    assert_eq!(ev.first().unwrap()["event"], "started");
+    assert_eq!(ev[0]["kind"], "genesis");
+    assert_eq!(ev[1]["event"], "started");
     assert_eq!(ev.last().unwrap()["event"], "stopped");
     let req = ev.iter().find(|e| e["kind"] == "request").unwrap();
     assert_eq!(req["request"]["status"], 200);
@@ -671,7 +672,7 @@ fn proxy_puts_the_monitor_in_front_of_another_oip_v2_server() {
     let ids = signal_ids(&ev);
     assert!(ids.contains(&"monitor/probing".to_string()), "{ids:?}");
     assert!(ids.contains(&"monitor/auth-failed".to_string()), "{ids:?}");
-    let started = &ev[0];
+    let started = &ev[1];
     assert_eq!(
         started["monitor"]["model"]["upstream"],
         format!("http://{}", upstream.addr)

@@ -6,8 +6,10 @@
 //! reported, its row minimised toward zeros with the special value kept (proptest's shrinking).
 
 use super::{Plan, row_element, row_len};
+use crate::fuzz::args::range_for;
 use crate::fuzz::ctx::{Ctx, describe_inputs, shapes_text};
 use crate::fuzz::oracle;
+use crate::fuzz::rules;
 use crate::fuzz::shrink;
 use crate::onnx::{Data, json_row};
 use crate::report::Finding;
@@ -122,6 +124,8 @@ fn input(ctx: &mut Ctx<'_>, plan: &Plan<'_>, i: usize, share: f64) {
         p
     };
     let chunk = if batched { positions.len() } else { fixed_rows };
+    // Positions shown not to be read by the model (checked at most MAX_UNREAD times per input).
+    let mut unread = 0usize;
     for (label, value) in SPECIALS {
         for (ci, part) in positions.chunks(chunk.max(1)).enumerate() {
             let id = format!("special-{name}-{label}-{ci}");
@@ -149,12 +153,29 @@ fn input(ctx: &mut Ctx<'_>, plan: &Plan<'_>, i: usize, share: f64) {
             let Ok(out) = ctx.run(&data) else {
                 continue; // a clean refusal is the right answer
             };
-            let found = (0..part.len()).find_map(|r| {
-                let at = position_text(&dims, axis, part[r]);
+            let mut found = None;
+            for (r, &p) in part.iter().enumerate() {
+                let at = position_text(&dims, axis, p);
                 let where_ = format!("input `{name}` {at} = {label} (seed {})", ctx.seed);
-                oracle::judge_special(plan.roles, &out, rows, r, value, &where_)
-                    .map(|f| (f, r, where_))
-            });
+                let Some(f) = oracle::judge_special(plan.roles, &out, rows, r, value, &where_)
+                else {
+                    continue;
+                };
+                // An ordinary answer to NaN shows the NaN was swallowed only where the model
+                // reads that element at all (audio past the last frame, a cropped border).
+                if f.rule_id == rules::ACCEPTS_NONFINITE.id {
+                    if unread >= MAX_UNREAD {
+                        continue;
+                    }
+                    let at = row_element(&dims, axis, r, p);
+                    if !reads_element(ctx, plan, i, &data, at, &out) {
+                        unread += 1;
+                        continue;
+                    }
+                }
+                found = Some((f, r, where_));
+                break;
+            }
             if let Some((finding, r, where_)) = found {
                 report(
                     ctx,
@@ -171,6 +192,35 @@ fn input(ctx: &mut Ctx<'_>, plan: &Plan<'_>, i: usize, share: f64) {
             }
         }
     }
+}
+
+/// How many elements per input may be checked for being read before the rest are assumed not.
+const MAX_UNREAD: usize = 16;
+
+/// Whether the model reads flat element `at` of input `i`: some finite value there (the ends
+/// of its range, then far outside it) changes an output from what `with_nan` gave.
+fn reads_element(
+    ctx: &mut Ctx<'_>,
+    plan: &Plan<'_>,
+    i: usize,
+    data: &[(String, Data)],
+    at: usize,
+    with_nan: &crate::onnx::Outputs,
+) -> bool {
+    let name = &data[i].0;
+    let last = data[i].1.shape().last().copied().unwrap_or(1).max(1) as usize;
+    let (lo, hi) = range_for(plan.make.ranges, name, at % last).unwrap_or((0.0, 1.0));
+    let far = 1e4 * lo.abs().max(hi.abs()).max(1.0);
+    let mut d = data.to_vec();
+    for v in [lo, hi, -far, far] {
+        set(&mut d[i].1, at, v);
+        match ctx.run(&d) {
+            Ok(o) if o.same_bits(with_nan) => {}
+            // A different answer, or a refusal of this value: the element is read.
+            _ => return true,
+        }
+    }
+    false
 }
 
 /// Minimise the row that showed the defect (toward zeros, the special value kept) and report.

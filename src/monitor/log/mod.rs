@@ -26,13 +26,18 @@ use serde_json::{Map, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
+pub mod checkpoint;
 mod verify;
+pub use checkpoint::CheckpointOptions;
+use checkpoint::Checkpointer;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-pub use verify::verify;
+pub use verify::{VerifyOptions, verify, verify_with};
 
 /// The `schema` member of every event.
 pub const SCHEMA: &str = "modelsec.event/1";
@@ -64,6 +69,10 @@ pub enum Durability {
 pub enum LogError {
     #[error("event log `{path}`: {message}")]
     Io { path: String, message: String },
+    #[error(
+        "event log `{path}` is in use by another process (it holds `{lock}`); give each replica its own log file"
+    )]
+    Locked { path: String, lock: String },
     #[error(
         "event log `{path}`: its last line is not a modelsec event ({message}); move the file away or verify it with `modelsec log verify`"
     )]
@@ -128,6 +137,61 @@ pub struct LogOptions {
     pub durability: Durability,
     /// Rotate when the active file passes this many bytes.
     pub rotate_bytes: Option<u64>,
+    /// Who writes this log (genesis and checkpoints carry it).
+    pub replica: String,
+    /// Signed checkpoints.
+    pub checkpoint: Option<CheckpointOptions>,
+    /// Also send every written line to this syslog receiver (`tcp://HOST:PORT`).
+    pub syslog: Option<String>,
+}
+
+impl LogOptions {
+    /// A log at `path` without rotation or checkpoints.
+    pub fn new(path: impl Into<PathBuf>, durability: Durability) -> Self {
+        LogOptions {
+            path: path.into(),
+            durability,
+            rotate_bytes: None,
+            replica: String::new(),
+            checkpoint: None,
+            syslog: None,
+        }
+    }
+}
+
+/// The lock file beside a log (`.<name>.lock`: not matched by `<name>.*`).
+pub fn lock_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.lock"))
+}
+
+/// Hold the log's lock for the writer's life: a second writer is refused, not discovered
+/// later as a broken chain.
+fn lock(path: &Path) -> Result<File, LogError> {
+    let lock = lock_path(path);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| LogError::Io {
+            path: lock.display().to_string(),
+            message: e.to_string(),
+        })?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked {
+            path: path.display().to_string(),
+            lock: lock.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(LogError::Io {
+            path: lock.display().to_string(),
+            message: format!("cannot lock: {e}"),
+        }),
+    }
 }
 
 impl EventLog {
@@ -148,6 +212,7 @@ impl EventLog {
                     .into(),
             });
         }
+        let lock = lock(&opts.path)?;
         let (head, partial) = read_head(&opts.path)?;
         if partial {
             // A crash left half a line: keep that file as it is (it verifies, with a note)
@@ -158,13 +223,50 @@ impl EventLog {
         let size = file.metadata().map_err(io)?.len();
         let stats = Arc::new(LogStats::default());
         let (tx, rx) = sync_channel(QUEUE);
+        let checkpoint = match &opts.checkpoint {
+            Some(c) => {
+                Some(
+                    Checkpointer::new(c.clone(), &opts.replica).map_err(|e| LogError::Io {
+                        path: opts.path.display().to_string(),
+                        message: format!("checkpoint key: {e}"),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let export = match &opts.syslog {
+            Some(t) => Some(
+                super::export::Exporter::start(t, &opts.replica, stats.clone()).map_err(
+                    |message| LogError::Io {
+                        path: opts.path.display().to_string(),
+                        message,
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        let fresh = head.seq == u64::MAX;
         let mut writer = Writer {
             opts: opts.clone(),
             file,
             size,
             head,
             stats: stats.clone(),
+            checkpoint,
+            export,
+            _lock: lock,
         };
+        if fresh {
+            // Every chain begins with its genesis record, durable before the first event.
+            writer.write_lines(vec![(checkpoint::genesis(&opts.replica), None)], false);
+            if writer.stats.failed.load(Ordering::Relaxed) {
+                return Err(LogError::Io {
+                    path: opts.path.display().to_string(),
+                    message: "cannot write the genesis record".into(),
+                });
+            }
+            writer.stats.written.store(0, Ordering::Relaxed);
+        }
         let durability = opts.durability;
         let thread = std::thread::Builder::new()
             .name("modelsec-log".into())
@@ -321,6 +423,11 @@ struct Writer {
     size: u64,
     head: Head,
     stats: Arc<LogStats>,
+    checkpoint: Option<Checkpointer>,
+    /// The syslog exporter: every written line, after it is written.
+    export: Option<super::export::Exporter>,
+    /// Held (locked) while the writer lives.
+    _lock: File,
 }
 
 impl Writer {
@@ -331,9 +438,18 @@ impl Writer {
         };
         let mut stop = false;
         while !stop {
-            let first = match rx.recv() {
+            // With checkpoints, wake when the next one is due, also when idle.
+            let next = match &self.checkpoint {
+                Some(c) => rx.recv_timeout(c.wait()),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            let first = match next {
                 Ok(Msg::Event(e, ack)) => (e, ack),
-                Ok(Msg::Shutdown) | Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.write_lines(Vec::new(), false);
+                    continue;
+                }
+                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut batch = vec![first];
             let deadline = Instant::now() + window;
@@ -374,13 +490,25 @@ impl Writer {
         if !rest.is_empty() {
             self.write_batch(rest);
         }
+        // The closing checkpoint: a log that ends without one was cut or its writer killed.
+        if self.checkpoint.is_some() && !self.stats.failed.load(Ordering::Relaxed) {
+            self.write_lines(Vec::new(), true);
+        }
     }
 
     fn write_batch(&mut self, batch: Vec<(Members, Option<Ack>)>) {
+        self.write_lines(batch, false);
+    }
+
+    /// Chain and write events, then a checkpoint when one is due (always when `last`, or with
+    /// no events: a timer's), then sync.
+    fn write_lines(&mut self, batch: Vec<(Members, Option<Ack>)>, last: bool) {
         let mut text = String::new();
         let mut seqs = Vec::with_capacity(batch.len());
         let mut acks = Vec::with_capacity(batch.len());
         let mut head = self.head.clone();
+        let n = batch.len() as u64;
+        let timer = batch.is_empty();
         for (event, ack) in batch {
             let (line, next) = chain_line(event, &head);
             text.push_str(&line);
@@ -388,6 +516,21 @@ impl Writer {
             seqs.push(next.seq);
             acks.push(ack);
             head = next;
+        }
+        let mut checkpointed = false;
+        if let Some(c) = &self.checkpoint
+            && (last || timer || c.due(n))
+            && head.seq != u64::MAX
+        {
+            let members = c.sign(head.seq, &head.hash, &now_rfc3339(), last);
+            let (line, next) = chain_line(members, &head);
+            text.push_str(&line);
+            text.push('\n');
+            head = next;
+            checkpointed = true;
+        }
+        if text.is_empty() {
+            return;
         }
         let result = self
             .file
@@ -397,6 +540,18 @@ impl Writer {
             Ok(()) => {
                 self.head = head;
                 self.size += text.len() as u64;
+                if let Some(x) = &self.export {
+                    for line in text.lines() {
+                        x.send(line);
+                    }
+                }
+                if let Some(c) = &mut self.checkpoint {
+                    if checkpointed {
+                        c.reset();
+                    } else {
+                        c.since += n;
+                    }
+                }
                 self.stats
                     .written
                     .fetch_add(acks.len() as u64, Ordering::Relaxed);
@@ -406,7 +561,7 @@ impl Writer {
                         let _ = tx.send(Ok(seq));
                     }
                 }
-                if self.opts.rotate_bytes.is_some_and(|max| self.size >= max) {
+                if !last && self.opts.rotate_bytes.is_some_and(|max| self.size >= max) {
                     self.rotate();
                 }
             }
@@ -433,6 +588,26 @@ impl Writer {
 
     fn rotate(&mut self) {
         let path = self.opts.path.clone();
+        // Seal the file with a checkpoint (unless writing failed: then it cannot be trusted
+        // to take one).
+        if let Some(c) = &self.checkpoint
+            && c.since > 0
+            && !self.stats.failed.load(Ordering::Relaxed)
+        {
+            let members = c.sign(self.head.seq, &self.head.hash, &now_rfc3339(), false);
+            let (line, next) = chain_line(members, &self.head);
+            if self
+                .file
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| self.file.sync_data())
+                .is_ok()
+            {
+                self.head = next;
+                if let Some(c) = &mut self.checkpoint {
+                    c.reset();
+                }
+            }
+        }
         let _ = self.file.sync_all();
         let previous = match rotate_file(&path, &path) {
             Ok(p) => p,
@@ -521,6 +696,8 @@ struct Line {
     hash: String,
     /// Whether the hash matches the canonical text.
     hash_ok: bool,
+    /// The line's members.
+    value: Value,
 }
 
 fn parse_line(text: &str) -> Result<Line, String> {
@@ -560,201 +737,9 @@ fn parse_line(text: &str) -> Result<Line, String> {
         prev,
         hash: hash.to_string(),
         hash_ok,
+        value: v,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::Report;
-
-    /// A small event numbered `n` (`"previous_file":"n<i>"`), for tampering with.
-    fn event(i: usize) -> Event {
-        Event::Health(Health::Rotated {
-            previous_file: format!("n{i}"),
-        })
-    }
-
-    #[test]
-    fn a_device_or_directory_is_not_a_log() {
-        for path in ["/dev/null", "/"] {
-            let e = EventLog::open(LogOptions {
-                path: PathBuf::from(path),
-                durability: Durability::Group,
-                rotate_bytes: None,
-            })
-            .err()
-            .expect("refused");
-            assert!(e.to_string().contains("not a regular file"), "{e}");
-        }
-    }
-
-    /// Regression: a line whose cut point (75 bytes from the end) falls inside a multi-byte
-    /// character panicked `split_at`; it is a malformed line.
-    #[test]
-    fn a_multibyte_character_at_the_cut_is_a_malformed_line() {
-        let line = format!("{{\"k\":\"é{}\"}}", "A".repeat(72));
-        assert!(!line.is_char_boundary(line.len() - 75));
-        assert!(parse_line(&line).is_err());
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("e.jsonl");
-        std::fs::write(&p, format!("{line}\n")).unwrap();
-        let r = verify(&[p]);
-        assert_eq!(r.findings[0].rule_id, "log/malformed-line");
-        // Devices are refused, not read forever.
-        let r = verify(&[PathBuf::from("/dev/zero")]);
-        assert_eq!(r.findings[0].rule_id, "log/unreadable");
-        assert!(
-            r.findings[0].message.contains("not a regular file"),
-            "{}",
-            r.findings[0].message
-        );
-    }
-
-    fn write(path: &Path, n: usize, durability: Durability, rotate: Option<u64>) {
-        let log = EventLog::open(LogOptions {
-            path: path.to_path_buf(),
-            durability,
-            rotate_bytes: rotate,
-        })
-        .unwrap();
-        for i in 0..n {
-            if durability == Durability::Always {
-                log.log_durable(&event(i)).unwrap();
-            } else {
-                assert!(log.log(&event(i)));
-            }
-        }
-        log.close();
-    }
-
-    fn rules_of(r: &Report) -> Vec<String> {
-        r.findings.iter().map(|f| f.rule_id.clone()).collect()
-    }
-
-    fn lines(path: &Path) -> Vec<String> {
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-
-    #[test]
-    fn a_written_log_verifies_and_a_reopened_one_continues_the_chain() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("events.jsonl");
-        write(&p, 100, Durability::Group, None);
-        write(&p, 5, Durability::Always, None);
-        let r = verify(std::slice::from_ref(&p));
-        assert!(r.findings.is_empty(), "{:?}", rules_of(&r));
-        assert_eq!(r.facts["events"], 105);
-        assert_eq!(r.facts["last_seq"], 104);
-        let first: Value = serde_json::from_str(&lines(&p)[0]).unwrap();
-        assert_eq!(first["schema"], SCHEMA);
-        assert_eq!(first["prev"], GENESIS);
-    }
-
-    #[test]
-    fn every_kind_of_tampering_is_found_at_its_line() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("events.jsonl");
-        write(&p, 20, Durability::Group, None);
-        let orig = lines(&p);
-        let check = |name: &str, ls: Vec<String>, rule: &str, line: u64| {
-            let q = t.path().join(name);
-            std::fs::write(&q, ls.join("\n") + "\n").unwrap();
-            let r = verify(&[q]);
-            let first = r
-                .findings
-                .iter()
-                .filter(|f| f.rule_id == rule)
-                .filter_map(|f| f.location.as_ref()?.line)
-                .min()
-                .unwrap_or_else(|| panic!("{name}: {:?}", rules_of(&r)));
-            assert_eq!(first, line, "{name}");
-            assert_eq!(
-                r.facts["first_bad_line"],
-                format!("{}:{line}", t.path().join(name).display()),
-                "{name}"
-            );
-            assert!(r.failed(), "{name}");
-        };
-        let mut edited = orig.clone();
-        edited[7] = edited[7].replace("\"n7\"", "\"n8\"");
-        check("edited", edited, "log/line-edited", 8);
-        let mut deleted = orig.clone();
-        deleted.remove(7);
-        check("deleted", deleted, "log/chain-broken", 8);
-        let mut reordered = orig.clone();
-        reordered.swap(7, 8);
-        check("reordered", reordered, "log/chain-broken", 8);
-        let mut truncated = orig.clone();
-        truncated.drain(5..15);
-        check("truncated", truncated, "log/chain-broken", 6);
-        // Re-hashing an edited line does not help: the next line's `prev` no longer matches.
-        let mut rehashed = orig.clone();
-        let v: Value = serde_json::from_str(&rehashed[3]).unwrap();
-        let mut m = v.as_object().unwrap().clone();
-        m.insert("previous_file".into(), "n99".into());
-        let prev = Head {
-            seq: 2,
-            hash: m["prev"].as_str().unwrap().to_string(),
-        };
-        rehashed[3] = chain_line(Members::of_object(m), &prev).0;
-        check("rehashed", rehashed, "log/chain-broken", 5);
-        // A partial last line (a crash mid-write) is reported but does not fail.
-        let q = t.path().join("partial");
-        std::fs::write(&q, orig.join("\n") + "\n{\"kind\":\"req").unwrap();
-        let r = verify(&[q]);
-        assert_eq!(rules_of(&r), ["log/partial-tail"]);
-        assert!(!r.failed());
-    }
-
-    #[test]
-    fn rotation_keeps_the_chain_across_files() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("events.jsonl");
-        write(&p, 300, Durability::Group, Some(4096));
-        let mut files: Vec<PathBuf> = std::fs::read_dir(t.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|f| f != &p)
-            .collect();
-        files.sort();
-        assert!(files.len() >= 3, "{files:?}");
-        files.push(p.clone());
-        let r = verify(&files);
-        assert!(r.findings.is_empty(), "{:?}", rules_of(&r));
-        // Leaving a rotated file out breaks the chain where it is missing.
-        let mut gap = files.clone();
-        gap.remove(1);
-        let r = verify(&gap);
-        assert_eq!(rules_of(&r), ["log/chain-broken"]);
-        // The active file alone: verifies, noting it starts mid-chain.
-        let r = verify(&[p]);
-        assert_eq!(rules_of(&r), ["log/starts-mid-chain"]);
-    }
-
-    #[test]
-    fn a_partial_line_left_by_a_crash_is_kept_and_the_chain_continues_in_a_new_file() {
-        let t = tempfile::tempdir().unwrap();
-        let p = t.path().join("events.jsonl");
-        write(&p, 10, Durability::Group, None);
-        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-        f.write_all(b"{\"kind\":\"requ").unwrap();
-        drop(f);
-        write(&p, 3, Durability::Group, None);
-        let old = t.path().join("events.jsonl.000000000000");
-        let r = verify(&[old, p]);
-        assert_eq!(rules_of(&r), ["log/partial-tail"]);
-        assert_eq!(r.facts["last_seq"], 12);
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        let t = now_rfc3339();
-        assert_eq!(t.len(), "2026-11-23T06:57:36.123456Z".len(), "{t}");
-        assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
-    }
-}
+mod tests;

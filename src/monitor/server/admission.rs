@@ -231,7 +231,10 @@ pub(super) async fn admit<'a>(
                 ),
             ));
         }
-        if limits.rate > 0.0 && !c.requests.take(limits.rate, limits.burst, now) {
+        if limits.rate > 0.0
+            && local_limits(app)
+            && !c.requests.take(limits.rate, limits.burst, now)
+        {
             let action = app.cfg.action(sig::RATE.id);
             seen.fired.push(Fired {
                 rule: &sig::RATE,
@@ -306,12 +309,34 @@ pub(super) async fn admit<'a>(
 /// Count a request's queries (rows of a tabular request, every row of a batch; else 1) against
 /// the client's row rate and volume budget, once the body says how many there are; the
 /// refusal, when an action refuses.
-pub(super) fn charge(app: &App, seen: &mut Seen, queries: usize, now: f64) -> Option<Response> {
+pub(super) async fn charge(
+    app: &App,
+    seen: &mut Seen,
+    queries: usize,
+    now: f64,
+) -> Option<Response> {
+    match charge_local(app, seen, queries, now) {
+        Some(r) => Some(r),
+        None => charge_shared(app, seen, queries, now).await,
+    }
+}
+
+/// Whether this replica enforces rates and budgets itself: always with local state; with
+/// shared state, while Redis is unreachable (`fail-open` then still limits per replica).
+fn local_limits(app: &App) -> bool {
+    app.shared
+        .as_ref()
+        .is_none_or(|s| s.stats.down.load(Ordering::Relaxed))
+}
+
+fn charge_local(app: &App, seen: &mut Seen, queries: usize, now: f64) -> Option<Response> {
     let limits = &app.cfg.limits;
     let n = queries.max(1) as u64;
     let client = seen.client.clone();
+    let local = local_limits(app);
     app.clients.with(&client, now, |c| {
         if limits.row_rate > 0.0
+            && local
             && !c
                 .rows
                 .take_n(n as f64, limits.row_rate, limits.row_burst, now)
@@ -334,7 +359,7 @@ pub(super) fn charge(app: &App, seen: &mut Seen, queries: usize, now: f64) -> Op
             }
         }
         c.volume += n;
-        if limits.volume > 0 && c.volume > limits.volume {
+        if limits.volume > 0 && local && c.volume > limits.volume {
             let action = app.cfg.action(sig::VOLUME.id);
             seen.fired.push(Fired {
                 rule: &sig::VOLUME,

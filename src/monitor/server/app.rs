@@ -25,6 +25,8 @@ pub(super) struct App {
     pub(super) log: EventLog,
     /// Per-client state.
     pub(super) clients: LocalStore,
+    /// Client state shared by replicas (`[state] backend = "redis"`).
+    pub(super) shared: Option<Arc<crate::monitor::state::redis::Shared>>,
     /// The detectors (over rows, when the model takes one float [N, F] input).
     pub(super) engine: Arc<Engine>,
     pub(super) metrics: Metrics,

@@ -113,6 +113,16 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
     ] {
         let _ = writeln!(t, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
     }
+    if let Some(sh) = &app.shared {
+        let st = &sh.stats;
+        let _ = writeln!(
+            t,
+            "# HELP modelsec_state_calls_total Round trips to the shared client state (Redis).\n# TYPE modelsec_state_calls_total counter\nmodelsec_state_calls_total {}\n# HELP modelsec_state_errors_total Round trips to the shared client state that failed or timed out.\n# TYPE modelsec_state_errors_total counter\nmodelsec_state_errors_total {}\n# HELP modelsec_state_up Whether the last round trip to the shared client state succeeded.\n# TYPE modelsec_state_up gauge\nmodelsec_state_up {}",
+            st.calls.load(Ordering::Relaxed),
+            st.errors.load(Ordering::Relaxed),
+            u8::from(!st.down.load(Ordering::Relaxed))
+        );
+    }
     let clients = app.clients.clients();
     let _ = writeln!(
         t,

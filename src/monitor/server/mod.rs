@@ -22,7 +22,7 @@
 use super::config::{Action, Config};
 use super::detect::{Answers, Baseline, Engine};
 use super::event::{self as ev, Event};
-use super::log::{Durability, EventLog, LogOptions};
+use super::log::{Durability, EventLog};
 use super::rules::signals as sig;
 use super::state::{ClientState, ClientStore, LocalStore};
 use crate::onnx::{Data, Elem, InputSpec, Outputs};
@@ -51,6 +51,7 @@ mod oip;
 mod openai;
 mod pool;
 mod record;
+mod shared;
 mod state;
 mod torchserve;
 mod upstream;
@@ -64,6 +65,7 @@ use metrics::*;
 use oip::*;
 use pool::{Pool, PoolError};
 use record::*;
+use shared::charge_shared;
 use state::*;
 use upstream::*;
 
@@ -237,11 +239,13 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             ClientState::new(now, &limits, token_burst, engine.client())
         })
     };
-    let log = EventLog::open(LogOptions {
-        path: cfg.log.path.clone(),
-        durability: cfg.log.durability,
-        rotate_bytes: (cfg.log.rotate_bytes > 0).then_some(cfg.log.rotate_bytes),
-    })?;
+    let log = EventLog::open(cfg.log_options().map_err(ServeError::Other)?)?;
+    let shared = match cfg.state.backend {
+        crate::monitor::state::redis::Backend::Redis => Some(Arc::new(
+            crate::monitor::state::redis::Shared::connect(&cfg.state).map_err(ServeError::Other)?,
+        )),
+        crate::monitor::state::redis::Backend::Local => None,
+    };
     let keys = cfg
         .auth
         .keys
@@ -261,6 +265,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         keys,
         log,
         clients,
+        shared,
         engine,
         metrics: Metrics {
             latency: (0..=BUCKETS.len()).map(|_| AtomicU64::new(0)).collect(),

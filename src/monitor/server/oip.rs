@@ -147,7 +147,7 @@ pub(super) async fn handle(
     };
     seen.input = Some(input_summary(app, &data));
     seen.rows = app.features.map(|_| rows.len());
-    if let Some(r) = charge(app, seen, rows.len(), now) {
+    if let Some(r) = charge(app, seen, rows.len(), now).await {
         return r;
     }
     // Inference, here or upstream.

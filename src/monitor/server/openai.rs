@@ -56,7 +56,7 @@ pub(super) async fn openai_handle(
     seen.model = req.model.clone();
     let l = &app.cfg.llm;
     let prompt = llm::estimate_tokens(&req.text) + llm::estimate_tokens(&req.system_text);
-    if let Some(r) = charge(app, seen, 1, now) {
+    if let Some(r) = charge(app, seen, 1, now).await {
         return r;
     }
     let (used, scores, rate_ok) = app.clients.with(&seen.client, now, |c| {

@@ -10,6 +10,9 @@ pub(super) fn settle_client(app: &App, c: &mut ClientState, seen: &mut Seen, now
     seen.fired.retain(|f| !app.cfg.allowed(&client, f.rule.id));
     if let Some(f) = seen.fired.iter().find(|f| f.action == Action::Block) {
         c.block(f.rule.id, now + app.cfg.detect.block_seconds as f64);
+        if let Some(shared) = &app.shared {
+            shared.block(&client, f.rule.id, app.cfg.detect.block_seconds);
+        }
     }
 }
 

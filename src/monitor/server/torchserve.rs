@@ -130,7 +130,7 @@ pub(super) async fn torchserve_handle(
     }
     seen.input = Some(ev::Input::Body(input));
     seen.rows = app.features.map(|_| rows.len());
-    if let Some(r) = charge(app, seen, rows.len(), now) {
+    if let Some(r) = charge(app, seen, rows.len(), now).await {
         return r;
     }
     let (upstream, deadline) = match forward(app, path, headers, bytes).await {

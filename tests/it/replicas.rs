@@ -1,0 +1,349 @@
+//! The monitor across replicas: three `modelsec serve` processes sharing client state through
+//! one real Redis (Debian's `redis-server`, started here on a free 127.0.0.1 port; installed by
+//! scripts/services.sh — these tests fail, not skip, without it), driven round-robin: a global
+//! rate limit, a block made on one replica, and Redis killed mid-run under each failure policy.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx/digits_mlp.onnx")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `redis-server` of our own; killed on drop.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Redis {
+    pub fn start() -> Redis {
+        let dir = tempfile::tempdir().unwrap();
+        Redis::start_on(free_port(), dir)
+    }
+
+    fn start_on(port: u16, dir: tempfile::TempDir) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): run scripts/services.sh to install it")
+            });
+        let r = Redis { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !r.ping() {
+            assert!(Instant::now() < deadline, "redis-server did not answer");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    fn ping(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    /// SIGKILL it (state is lost, as in a crash).
+    pub fn kill(mut self) -> (u16, tempfile::TempDir) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = self.port;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (port, dir)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `modelsec serve` replica; killed on drop.
+struct Replica {
+    child: Child,
+    addr: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Replica {
+    fn start(config: &str, name: &str) -> Replica {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("monitor.toml");
+        std::fs::write(&cfg, format!("[server]\nreplica = \"{name}\"\n{config}")).unwrap();
+        let log = dir.path().join("events.jsonl");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modelsec"))
+            .arg("serve")
+            .arg(model())
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&cfg)
+            .arg("--log")
+            .arg(&log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in: {line}"))
+            .to_string();
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = err.read_to_string(&mut sink);
+        });
+        Replica {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let _ = s.write_all(body);
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        let text = String::from_utf8_lossy(&resp).to_string();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (
+            status,
+            text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
+        )
+    }
+
+    /// One row of digits.
+    fn infer(&self, i: usize) -> u16 {
+        let data: Vec<f32> = (0..64).map(|j| ((i * 7 + j) % 17) as f32).collect();
+        let body = json!({ "inputs": [{ "name": "X", "shape": [1, 64], "datatype": "FP32", "data": data }] });
+        self.http(
+            "POST",
+            "/v2/models/digits_mlp/infer",
+            body.to_string().as_bytes(),
+        )
+        .0
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        let (_, text) = self.http("GET", "/metrics", b"");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(-1.0)
+    }
+
+    fn stop(&mut self) -> Vec<Value> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn three(config: &str) -> Vec<Replica> {
+    ["r1", "r2", "r3"]
+        .iter()
+        .map(|n| Replica::start(config, n))
+        .collect()
+}
+
+fn state(redis: &Redis, policy: &str) -> String {
+    format!(
+        "[state]\nbackend = \"redis\"\nurl = \"{}\"\non_state_error = \"{policy}\"\ntimeout_ms = 100\n",
+        redis.url()
+    )
+}
+
+#[test]
+fn a_global_rate_limit_holds_across_three_replicas() {
+    let redis = Redis::start();
+    // A burst of one second's tokens: a client stalled by a busy machine for less than that
+    // loses none, so the count is the limiter's, not the scheduler's.
+    let (rate, burst) = (20.0, 20.0);
+    let limits = format!(
+        "[limits]\nrate = {rate}\nburst = {burst}\nrow_rate = 0\nvolume = 0\n[log]\nrequests = false\n"
+    );
+    let rs = three(&(state(&redis, "fail-open") + &limits));
+    // Each replica's first request connects to Redis and loads the script; then the bucket
+    // refills (burst / rate = 1 s) before the clock starts.
+    for (i, r) in rs.iter().enumerate() {
+        assert_eq!(r.infer(i), 200);
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    // Six clients at once, each round-robin over the replicas: demand stays far above the
+    // limit even on a busy machine.
+    let started = Instant::now();
+    let counts: Vec<(u32, u32)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|t| {
+                let rs = &rs;
+                s.spawn(move || {
+                    let (mut ok, mut limited, mut n) = (0u32, 0u32, t);
+                    while started.elapsed() < Duration::from_secs(3) {
+                        match rs[n % 3].infer(n) {
+                            200 => ok += 1,
+                            429 => limited += 1,
+                            c => panic!("status {c}"),
+                        }
+                        n += 1;
+                    }
+                    (ok, limited)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok: u32 = counts.iter().map(|c| c.0).sum();
+    let limited: u32 = counts.iter().map(|c| c.1).sum();
+    // No request starts after 3 s; the few in flight then end within milliseconds.
+    let secs = 3.0;
+    let expected = burst + rate * secs;
+    let err = (ok as f64 - expected).abs() / expected;
+    eprintln!(
+        "global rate: {ok} answered, {limited} limited in {secs:.2} s; expected {expected:.0} ({:.1} % off)",
+        err * 100.0
+    );
+    for r in &rs {
+        eprintln!(
+            "replica {}: {} Redis round trips, {} failed",
+            r.addr,
+            r.metric("modelsec_state_calls_total"),
+            r.metric("modelsec_state_errors_total")
+        );
+    }
+    assert!(limited > ok, "the client must push well past the limit");
+    assert!(err <= 0.05, "{ok} answered, expected {expected:.0}");
+}
+
+#[test]
+fn a_block_on_one_replica_refuses_on_all() {
+    let redis = Redis::start();
+    let config = state(&redis, "fail-open")
+        + "[detect]\nharvest_scores = 3\nblock_seconds = 60\n[signals.\"monitor/output-harvesting\"]\naction = \"block\"\n";
+    let rs = three(&config);
+    // Only replica 1 sees the harvesting; it blocks the client.
+    let mut i = 0;
+    while rs[0].infer(i) == 200 {
+        i += 1;
+        assert!(i < 50, "replica 1 never blocked the client");
+    }
+    assert_eq!(rs[0].infer(i), 403);
+    // The very next request to each other replica is refused.
+    assert_eq!(rs[1].infer(i), 403);
+    assert_eq!(rs[2].infer(i), 403);
+}
+
+/// Redis dies mid-run: `fail-open` replicas keep answering (under their local limits),
+/// `fail-closed` ones refuse with 503; both say so (a finding, a metric), every answered
+/// request is in the local log, and shared state resumes when Redis returns.
+#[test]
+fn redis_killed_mid_run_each_policy_holds_and_state_resumes() {
+    let redis = Redis::start();
+    let limits = "[limits]\nrate = 1000\nburst = 1000\nrow_rate = 0\nvolume = 0\n";
+    let mut open = Replica::start(&(state(&redis, "fail-open") + limits), "open");
+    let mut closed = Replica::start(&(state(&redis, "fail-closed") + limits), "closed");
+    let mut answered = [0usize; 2];
+    for i in 0..10 {
+        assert_eq!(open.infer(i), 200);
+        assert_eq!(closed.infer(i), 200);
+        answered[0] += 1;
+        answered[1] += 1;
+    }
+    let (port, dir) = redis.kill();
+    for i in 0..10 {
+        assert_eq!(open.infer(i), 200, "fail-open answers");
+        answered[0] += 1;
+        assert_eq!(closed.infer(i), 503, "fail-closed refuses");
+    }
+    assert!(open.metric("modelsec_state_errors_total") >= 10.0);
+    assert_eq!(closed.metric("modelsec_state_up"), 0.0);
+    // Redis returns (empty, as after a crash): the replicas reconnect by themselves.
+    let redis = Redis::start_on(port, dir);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = closed.infer(0);
+        if c == 200 {
+            answered[1] += 1;
+            break;
+        }
+        assert_eq!(c, 503);
+        assert!(Instant::now() < deadline, "state did not resume");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(open.infer(0), 200);
+    answered[0] += 1;
+    assert_eq!(closed.metric("modelsec_state_up"), 1.0);
+    drop(redis);
+    for (replica, n, policy) in [
+        (&mut open, answered[0], "fail-open"),
+        (&mut closed, answered[1], "fail-closed"),
+    ] {
+        let ev = replica.stop();
+        let ok = ev
+            .iter()
+            .filter(|e| e["kind"] == "request" && e["request"]["status"] == 200)
+            .count();
+        assert_eq!(
+            ok, n,
+            "{policy}: every answered request is in the local log"
+        );
+        let signal = ev
+            .iter()
+            .find(|e| e["kind"] == "finding" && e["signal"]["id"] == "monitor/state-unavailable");
+        let signal = signal.unwrap_or_else(|| panic!("{policy}: no state-unavailable finding"));
+        assert_eq!(signal["evidence"]["policy"], policy, "{signal}");
+    }
+}
