@@ -206,3 +206,24 @@ pub fn xml_count(xml: &str, name: &str) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no numeric {name}=\"…\" in {xml}"))
 }
+
+/// The address a just-spawned `serve`/`proxy` announces on the first line of its stderr
+/// (`… listening on http://ADDR …`); the rest of stderr is drained on a thread so the server
+/// never blocks writing to it.
+pub fn listening_addr(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, Read};
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr piped"));
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in: {line}"))
+        .to_string();
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = err.read_to_string(&mut sink);
+    });
+    addr
+}
