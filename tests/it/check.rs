@@ -801,6 +801,25 @@ fn rendered_manifests_on_stdin() {
 }
 
 #[test]
+fn empty_stdin_is_not_a_clean_deployment() {
+    // `helm template … | modelsec check -` where helm failed: nothing rendered, nothing checked.
+    for input in ["", "\n  \n", "\u{feff}"] {
+        let o = cargo_bin_cmd!("modelsec")
+            .args(["check", "-", "--format", "json"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 2, "{input:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("standard input is empty"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(o.stdout.is_empty(), "{input:?}");
+    }
+}
+
+#[test]
 fn alias_bombs_are_parse_errors_not_aborts() {
     let t = tempfile::tempdir().unwrap();
     let mut bomb = String::from(

@@ -276,3 +276,18 @@ fn config_diagnostics_snapshots() {
         insta::assert_snapshot!(format!("diagnostics-{name}"), stderr(&o));
     }
 }
+
+#[test]
+fn an_error_names_its_cause_once() {
+    // The read error quotes the OS error in its message and carries it as its source too.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("m.bin"), b"x").unwrap();
+    let o = run(
+        t.path(),
+        &["verify", "m.bin", "--certificate-chain", "missing.pem"],
+    );
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("missing.pem"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}

@@ -30,9 +30,23 @@ fn main() -> ExitCode {
                 return ExitCode::from(BROKEN_PIPE);
             }
             // Messages may quote file names, configs and keys: escape them for the terminal.
-            let msg = modelsec::report::escape::text(&format!("{err:#}")).into_owned();
+            let msg = modelsec::report::escape::text(&chain(&err)).into_owned();
             eprintln!("error: {msg}");
             ExitCode::from(ExitStatus::Error.code())
         }
     }
+}
+
+/// The error and its causes, `: `-separated like anyhow's `{:#}`, but without a cause whose text
+/// the message already carries (many errors quote their source in their own message).
+fn chain(err: &anyhow::Error) -> String {
+    let mut msg = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
 }

@@ -61,12 +61,20 @@ fn read_stdin() -> Result<String> {
             "standard input is over the 16 MiB limit for a config file; split the rendered output"
         );
     }
-    String::from_utf8(buf).map_err(|e| {
+    let text = String::from_utf8(buf).map_err(|e| {
         anyhow::anyhow!(
             "standard input is not UTF-8 (invalid byte at offset {}); it was not checked",
             e.utf8_error().valid_up_to()
         )
-    })
+    })?;
+    // Nothing rendered is not a clean deployment: the command before the pipe most likely failed.
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        anyhow::bail!(
+            "standard input is empty: nothing was checked (did the command before the pipe fail? \
+             run it alone, e.g. `helm template RELEASE CHART > rendered.yaml`, then `modelsec check rendered.yaml`)"
+        );
+    }
+    Ok(text)
 }
 
 pub fn run(a: CheckArgs) -> Result<ExitStatus> {
