@@ -474,25 +474,84 @@ _hsj.np = _NumpyForHSJ()
 
 # ---------------------------------------------------------------------------------------------
 # Benign clients.
-# Benign client habits. "dev" is the habits the detectors were developed against; "heldout" was
-# written down before any tuning and is run only for the final, held-out measurement: longer
-# sessions, bigger and more frequent batches, more re-sends, stronger noise, brightness changes
-# and two-pixel shifts, a more skewed shared pool.
+# Benign client habits. "dev" is the habits the detectors were first developed against;
+# "heldout" was written down before any tuning and run once at the end of the first round (it is
+# now spent: its results were seen). "dev-heavy" (dev, added for the second round) is long-session
+# heavy clients: 100-320 requests, 30 % batches of 2-9 rows, a fifth re-sends, and augmentation of
+# their own images (noise, one-pixel shifts, brightness, a small erased patch). "heldout2" was
+# fixed before any tuning of the second round, together with seeds 9101-9103, and is measured
+# only at the end: log-normal session lengths (median 150 requests, 40-600), 35 % batches of
+# 2-16 rows, small rotations, blur, contrast changes, a very skewed pool.
+#
+# Keys: requests (lo, hi) uniform, or lengths=(median, sigma, lo, hi) log-normal; batch_p,
+# batch (lo, hi); resend; noise (p, sigma); then the probability of each augmentation kind.
 HABITS = {
     "dev": dict(requests=(40, 81), batch_p=0.12, batch=(2, 7), resend=0.12, noise=(0.14, 0.02),
                 shift1=0.14, bright=0.0, shift2=0.0, pool_rank=20.0, send_target=8),
     "heldout": dict(requests=(60, 201), batch_p=0.25, batch=(2, 13), resend=0.15, noise=(0.10, 0.03),
                     shift1=0.10, bright=0.10, shift2=0.05, pool_rank=5.0, send_target=12),
+    "dev-heavy": dict(requests=(100, 321), batch_p=0.30, batch=(2, 10), resend=0.20,
+                      noise=(0.15, 0.025), shift1=0.12, bright=0.12, bright_range=(0.75, 1.25),
+                      erase=0.05, pool_rank=8.0, send_target=10),
+    "heldout2": dict(lengths=(150, 0.6, 40, 600), batch_p=0.35, batch=(2, 17), resend=0.18,
+                     noise=(0.08, 0.04), shift1=0.06, rotate=0.10, blur=0.08, contrast=0.10,
+                     pool_rank=3.0, send_target=15),
 }
 HAB = HABITS["dev"]
+# The augmentation kinds in the order a draw tries them.
+AUGMENTS = ("shift1", "bright", "shift2", "erase", "rotate", "blur", "contrast")
+
+
+def session_requests(rng):
+    if "lengths" in HAB:
+        med, sigma, lo, hi = HAB["lengths"]
+        return int(np.clip(round(med * np.exp(rng.normal(0.0, sigma))), lo, hi))
+    return int(rng.integers(*HAB["requests"]))
+
+
+def mean_requests():
+    if "lengths" in HAB:
+        r = np.random.default_rng(0)
+        return float(np.mean([session_requests(r) for _ in range(4000)]))
+    return float(np.mean(HAB["requests"]) - 0.5)
+
+
+def augmentation(kind, x, rng):
+    """One augmentation of an 8x8 digit (values in [0, 1])."""
+    if kind == "shift1":
+        return shift(x, rng)                                           # one-pixel shift
+    if kind == "bright":
+        lo, hi = HAB.get("bright_range", (0.8, 1.2))
+        return np.clip(x * rng.uniform(lo, hi), 0, 1).astype(np.float32)
+    if kind == "shift2":
+        return shift(shift(x, rng), rng)                               # two one-pixel shifts
+    if kind == "erase":                                                # a 2x2 patch erased
+        a = x.reshape(SIDE, SIDE).copy()
+        i, j = rng.integers(0, SIDE - 1, size=2)
+        a[i:i + 2, j:j + 2] = 0.0
+        return a.reshape(D)
+    if kind == "rotate":                                               # +-4..12 degrees
+        from scipy.ndimage import rotate
+        ang = rng.uniform(4, 12) * rng.choice([-1, 1])
+        a = rotate(x.reshape(SIDE, SIDE), ang, reshape=False, order=1, mode="constant")
+        return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+    if kind == "blur":                                                 # Gaussian blur
+        from scipy.ndimage import gaussian_filter
+        a = gaussian_filter(x.reshape(SIDE, SIDE), sigma=rng.uniform(0.35, 0.7))
+        return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+    if kind == "contrast":                                             # around the image mean
+        m = float(x.mean())
+        return np.clip((x - m) * rng.uniform(0.7, 1.3) + m, 0, 1).astype(np.float32)
+    raise ValueError(kind)
 
 
 def run_benign(h, baton, s, pool, counts):
     """A client with the habits of real traffic: mostly images from its pool (as they are), some
-    re-sends of its own earlier rows, sensor noise, one-pixel shifts, small batches (and, with the
-    held-out habits, brightness changes and two-pixel shifts)."""
+    re-sends of its own earlier rows, sensor noise, augmentations of its images (one-pixel shifts,
+    and with other habits brightness, two-pixel shifts, erased patches, rotations, blur,
+    contrast), batches."""
     rng = s.rng
-    n_req = int(rng.integers(*HAB["requests"]))
+    n_req = session_requests(rng)
     weights = s.meta.pop("weights")
     sent = []
     p_noise, sigma = HAB["noise"]
@@ -506,13 +565,13 @@ def run_benign(h, baton, s, pool, counts):
         x = pool[i]
         u -= HAB["resend"]
         if u < p_noise:
-            x = np.clip(x + rng.normal(0, sigma, D), 0, 1).astype(np.float32)  # noise
-        elif u < p_noise + HAB["shift1"]:
-            x = shift(x, rng)                                          # one-pixel shift
-        elif u < p_noise + HAB["shift1"] + HAB["bright"]:
-            x = np.clip(x * rng.uniform(0.8, 1.2), 0, 1).astype(np.float32)  # brightness
-        elif u < p_noise + HAB["shift1"] + HAB["bright"] + HAB["shift2"]:
-            x = shift(shift(x, rng), rng)                              # two one-pixel shifts
+            return np.clip(x + rng.normal(0, sigma, D), 0, 1).astype(np.float32)  # noise
+        u -= p_noise
+        for kind in AUGMENTS:
+            p = HAB.get(kind, 0.0)
+            if u < p:
+                return augmentation(kind, x, rng)
+            u -= p
         return x
 
     for _ in range(n_req):
@@ -707,7 +766,7 @@ def run_all(args, data, counts, seed):
         # Pool size: about send_target sends per image. Expected pool rows per session: mean
         # requests x mean rows per request x (1 - re-send share); with the dev habits 60 x 1.36 x
         # 0.88 = 71.8.
-        per = (np.mean(HAB["requests"]) - 0.5) * (1 + HAB["batch_p"] * (np.mean(HAB["batch"]) - 1.5)) \
+        per = mean_requests() * (1 + HAB["batch_p"] * (np.mean(HAB["batch"]) - 1.5)) \
             * (1 - HAB["resend"])
         size = int(min(len(pool), max(10, round(len(shared) * per / HAB["send_target"]))))
         pool = pool[:size]
@@ -1174,7 +1233,8 @@ def main():
     ap.add_argument("--preset", default=None, choices=["log", "throttle", "block"],
                     help="the monitor's action preset (default: none written, i.e. log)")
     ap.add_argument("--habits", default="dev", choices=sorted(HABITS),
-                    help="benign client habits (heldout: the variant kept for the final measurement)")
+                    help="benign client habits (dev; dev-heavy: long-session heavy clients; heldout, spent; "
+                         "heldout2: kept for the final measurement of round 2, with seeds 9101-9103)")
     ap.add_argument("--dump-streams", action="store_true",
                     help="save every answered request of every session (streams.npz/.json) for offline replay")
     ap.add_argument("--dump-seen", action="store_true",
