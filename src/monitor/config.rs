@@ -358,7 +358,7 @@ impl Default for Detect {
             flip_margin: 0.5,
             extraction_w: 0.9,
             extraction_min_queries: 100,
-            extraction_augmented: 20,
+            extraction_augmented: 48,
             extraction_distinct: 1000,
             ood_distance: 2.0,
             harvest_scores: 10_000,

@@ -120,6 +120,7 @@ impl Engine {
         let client_hash = xxhash_rust::xxh3::xxh3_64(client.as_bytes());
         let mut codes = Vec::with_capacity(self.space.width());
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
+        det.near.begin_request();
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);
@@ -163,7 +164,12 @@ impl Engine {
             );
             let popular = x.clients + 1 > p.popular_clients;
             self.evasion(&near, &x, popular, label, margin, &mut fire);
+            // PRADA reads the inputs that are new to this client: a re-send or a variant of a
+            // remembered query (a benign client augmenting its own images) is not a fresh point
+            // of an extraction set; synthetic augmentation is counted by its own signal below.
             if answers.is_some()
+                && !near.exact
+                && near.near == 0
                 && let Some(w) =
                     det.prada
                         .observe(&self.projection.apply(row), label, p.extraction_min_queries)
@@ -180,14 +186,18 @@ impl Engine {
             }
         }
         drop(cross);
-        if det.near.augmented >= p.extraction_augmented {
+        if det.near.recent_augmented >= p.extraction_augmented {
             fire(Signal {
                 rule: &sig::EXTRACTION,
                 message: format!(
-                    "{} inputs each queried in 3 or more distinct near-duplicate variants this window (threshold {}): synthetic augmentation, as Jacobian-based extraction (JbDA) does",
-                    det.near.augmented, p.extraction_augmented
+                    "{} inputs reached 3 distinct near-duplicate variants within the client's last {} queries (threshold {}; {} this window): synthetic augmentation, as Jacobian-based extraction (JbDA) does",
+                    det.near.recent_augmented,
+                    super::neardup::RING,
+                    p.extraction_augmented,
+                    det.near.augmented
                 ),
-                evidence: json!({ "augmented_inputs": det.near.augmented, "threshold": p.extraction_augmented }),
+                evidence: json!({ "augmented_inputs": det.near.recent_augmented, "of_queries": super::neardup::RING,
+                    "window_augmented_inputs": det.near.augmented, "threshold": p.extraction_augmented }),
             });
         }
         let distinct = det.distinct.count().round() as u64;
@@ -217,10 +227,14 @@ impl Engine {
         out
     }
 
-    /// The evasion signals of one row: a confident flip (boundary walk), and a growing or
-    /// descending cluster (probing). Cross-client evidence only for inputs few clients send,
-    /// and for counts only when those clients sent several variants each (a search spread
-    /// over keys), not one each (a popular input that every client re-encodes a little).
+    /// The evasion signals of one row: a confident flip (boundary walk; also when the client has
+    /// sent nothing but variants of this input), and a growing or
+    /// descending cluster (probing), both only while the client's cluster is focused (most of
+    /// its requests since the cluster began added a variant to it: a search, not a heavy
+    /// client varying one of its many images now and then). Cross-client evidence only for
+    /// inputs few clients send, a flip only with a focused cluster of this client's own, and
+    /// counts only when those clients sent several variants each (a search spread over keys),
+    /// not one each (a popular input that every client re-encodes a little).
     fn evasion(
         &self,
         near: &NearObs,
@@ -235,15 +249,18 @@ impl Engine {
         if near.exact {
             return;
         }
-        let cross_flip = x.flip.filter(|_| !popular);
-        if let Some((was, m)) = near.flip {
+        let focused = near.focused();
+        let searching = near.searching();
+        let cross_flip = x.flip.filter(|_| !popular && searching);
+        if let Some((was, m)) = near.flip.filter(|_| searching) {
             fire(Signal {
                 rule: &sig::BOUNDARY_WALK,
                 message: format!(
                     "a near duplicate of an earlier query answered {was} with margin {m:.2} is answered {label} (margin {margin:.2})"
                 ),
                 evidence: json!({ "earlier_label": was, "earlier_margin": m, "label": label,
-                    "margin": margin, "near_duplicates": near.near, "cross_client": false }),
+                    "margin": margin, "near_duplicates": near.near, "cross_client": false,
+                    "requests_with_variants": near.hits, "requests": near.span }),
             });
         } else if let Some((_, was, m)) = cross_flip {
             fire(Signal {
@@ -253,17 +270,19 @@ impl Engine {
                     x.clients
                 ),
                 evidence: json!({ "earlier_label": was, "earlier_margin": m, "label": label,
-                    "margin": margin, "cross_client": true, "other_clients": x.clients }),
+                    "margin": margin, "cross_client": true, "other_clients": x.clients,
+                    "requests_with_variants": near.hits, "requests": near.span }),
             });
         }
-        if near.distinct >= p.probing_queries || near.descents >= p.probing_descents {
+        if focused && (near.distinct >= p.probing_queries || near.descents >= p.probing_descents) {
             fire(Signal {
                 rule: &sig::PROBING,
                 message: format!(
-                    "{} distinct near-duplicate variants of one input from this client, {} of them answered closer to the decision boundary",
-                    near.distinct, near.descents
+                    "{} distinct near-duplicate variants of one input from this client, {} of them answered closer to the decision boundary; {} of the client's {} requests since the first sent a new variant",
+                    near.distinct, near.descents, near.hits, near.span
                 ),
-                evidence: json!({ "variants": near.distinct, "descents": near.descents, "cross_client": false }),
+                evidence: json!({ "variants": near.distinct, "descents": near.descents, "cross_client": false,
+                    "requests_with_variants": near.hits, "requests": near.span }),
             });
         } else if !popular
             && x.clients >= 1
@@ -280,5 +299,190 @@ impl Engine {
                 evidence: json!({ "variants": x.distinct + 1, "clients": x.clients + 1, "cross_client": true }),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::Rng;
+
+    fn engine() -> Engine {
+        let mut rng = Rng::new(40);
+        let rows: Vec<Vec<f32>> = (0..200)
+            .map(|_| (0..64).map(|_| rng.unit()).collect())
+            .collect();
+        let b = Baseline::from_rows(&rows).unwrap();
+        Engine::new(64, Some(b), &Detect::default(), [9; 32])
+    }
+
+    fn image(rng: &mut Rng) -> Vec<f32> {
+        (0..64).map(|_| rng.unit()).collect()
+    }
+
+    /// A variant within a third of the near scale (±0.04 against a spread of 0.29 × 0.5).
+    fn variant(x: &[f32], rng: &mut Rng) -> Vec<f32> {
+        x.iter()
+            .map(|v| (v + (rng.unit() - 0.5) * 0.08).clamp(0.0, 1.0))
+            .collect()
+    }
+
+    /// One request of `rows`, each answered (label, margin); the signal ids that fired.
+    fn ask(
+        e: &Engine,
+        d: &mut ClientDetectors,
+        rows: &[Vec<f32>],
+        ans: &[(usize, f32)],
+    ) -> Vec<&'static str> {
+        let labels: Vec<usize> = ans.iter().map(|a| a.0).collect();
+        let margins: Vec<f32> = ans.iter().map(|a| a.1).collect();
+        let a = Answers {
+            labels: &labels,
+            margins: &margins,
+        };
+        e.observe(d, "c", rows, Some(a), 0)
+            .into_iter()
+            .map(|s| s.rule.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_heavy_client_varying_its_popular_image_now_and_then_is_not_a_search() {
+        // 400 requests: every 8th a new variant of one popular image (50 in all), some of them
+        // answered with another label or a low margin; the rest other images (and re-sends).
+        // Before focus, 8 variants (or 2 descents, or one confident flip) of one input fired
+        // whatever the client's volume.
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(1);
+        let popular = image(&mut rng);
+        let mut fired = vec![];
+        let mut others: Vec<Vec<f32>> = vec![];
+        for q in 0..400 {
+            let (row, ans) = if q % 8 == 0 {
+                let flip = q % 24 == 8;
+                let low = q % 24 == 16;
+                (
+                    if q == 0 {
+                        popular.clone()
+                    } else {
+                        variant(&popular, &mut rng)
+                    },
+                    if flip {
+                        (5, 0.3)
+                    } else if low {
+                        (3, 0.4)
+                    } else {
+                        (3, 0.95)
+                    },
+                )
+            } else if q % 5 == 0 && !others.is_empty() {
+                (others[(q * 7) % others.len()].clone(), (1, 0.9))
+            } else {
+                let x = image(&mut rng);
+                others.push(x.clone());
+                (x, (1, 0.9))
+            };
+            fired.extend(ask(&e, &mut d, &[row], &[ans]));
+        }
+        fired.retain(|s| *s != sig::OOD.id && *s != sig::EXTRACTION_COVERAGE.id);
+        assert!(fired.is_empty(), "{fired:?}");
+    }
+
+    #[test]
+    fn a_search_spends_its_requests_on_one_input_and_is_caught() {
+        // Square-like: each candidate request is a new variant; every other request re-checks
+        // the current best exactly (not a new query: it does not dilute the focus).
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(2);
+        let x0 = image(&mut rng);
+        ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
+        let mut fired = vec![];
+        for q in 1..8 {
+            fired = ask(
+                &e,
+                &mut d,
+                &[variant(&x0, &mut rng)],
+                &[(3, 0.95 - 0.01 * q as f32)],
+            );
+            ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
+        }
+        assert_eq!(fired, [sig::PROBING.id], "the eighth variant");
+        // A flip of the confident answer in that focused cluster: the boundary walk.
+        let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(5, 0.2)]);
+        assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
+    }
+
+    #[test]
+    fn a_client_whose_only_input_flips_at_its_first_variant_is_caught() {
+        // Square's first candidate (stripes over the whole image) can succeed at once: the
+        // client has sent nothing but this input and its variant. A heavy client's single flip
+        // (above) does not fire.
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(4);
+        let x0 = image(&mut rng);
+        assert!(ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.9)]).is_empty());
+        let f = ask(
+            &e,
+            &mut d,
+            &[x0.clone(), variant(&x0, &mut rng)],
+            &[(3, 0.9), (8, 0.4)],
+        );
+        assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
+        // After another image, the same pattern is no longer the client's whole traffic.
+        let mut d = e.client();
+        ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
+        ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.9)]);
+        let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(8, 0.4)]);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn augmenting_own_images_is_not_a_synthetic_extraction_set_and_jbda_is() {
+        let e = engine();
+        // A client with 30 images of its own, 600 queries in requests of 1-4 rows: the images
+        // as they are, re-sent, and varied (noise) half the time. Every image soon has 3+
+        // variants; before, 20 such images fired `extraction`.
+        let mut d = e.client();
+        let mut rng = Rng::new(3);
+        let own: Vec<Vec<f32>> = (0..30).map(|_| image(&mut rng)).collect();
+        let mut fired = vec![];
+        let mut q = 0;
+        while q < 600 {
+            let n = 1 + q % 4;
+            let rows: Vec<Vec<f32>> = (0..n)
+                .map(|k| {
+                    let x = &own[(q * 7 + k * 13) % 30];
+                    if rng.unit() < 0.5 {
+                        variant(x, &mut rng)
+                    } else {
+                        x.clone()
+                    }
+                })
+                .collect();
+            let ans = vec![(2usize, 0.9f32); n];
+            fired.extend(ask(&e, &mut d, &rows, &ans));
+            q += n;
+        }
+        assert!(d.near.augmented >= 20, "{}", d.near.augmented);
+        assert!(!fired.contains(&sig::EXTRACTION.id), "{fired:?}");
+        // JbDA-style: 125 seeds, then each point stepped, 50 rows a request.
+        let mut d = e.client();
+        let seeds: Vec<Vec<f32>> = (0..125).map(|_| image(&mut rng)).collect();
+        let mut set = seeds.clone();
+        let mut fired = vec![];
+        for _round in 0..2 {
+            let new: Vec<Vec<f32>> = set.iter().map(|x| variant(x, &mut rng)).collect();
+            for chunk in set.chunks(50) {
+                fired.extend(ask(&e, &mut d, chunk, &vec![(1, 0.8); chunk.len()]));
+            }
+            set = new;
+        }
+        for chunk in set.chunks(50) {
+            fired.extend(ask(&e, &mut d, chunk, &vec![(1, 0.8); chunk.len()]));
+        }
+        assert!(fired.contains(&sig::EXTRACTION.id), "{fired:?}");
     }
 }

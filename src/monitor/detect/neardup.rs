@@ -11,7 +11,16 @@
 //!   sure about do not change its answer unless they were searched for: this is the moment an
 //!   adversarial example is handed out;
 //! - **augmentation across many inputs** (JbDA-style extraction): clusters that reached three
-//!   distinct members, counted over the window.
+//!   distinct members, counted over the window and among the last [`RING`] queries (a
+//!   synthetic set makes one such cluster every query or two; a benign client augmenting its
+//!   own images at most one every three).
+//!
+//! **Focus** tells a search from a heavy benign client: a search spends (nearly) every request
+//! on its one input, so the requests that added a new variant to the cluster are most of the
+//! client's requests since the cluster began ([`NearObs::focused`]; requests of exact
+//! re-sends only, as Square re-checking its current best, are not counted); a client that sends, re-sends
+//! and augments many images of its own spreads its variants of any one image over its traffic,
+//! however long it goes on. The evasion signals read a cluster only while it is focused.
 //!
 //! State is bounded: the ring, and only the clusters its queries are in.
 
@@ -24,6 +33,11 @@ pub const RING: usize = 128;
 pub const DESCENT: f32 = 0.1;
 /// Distinct members that make a cluster an augmented base.
 const AUGMENTED: u32 = 3;
+/// A cluster is focused when at least this many requests added a variant to it, and they are at
+/// least [`FOCUS_NUM`]/[`FOCUS_DEN`] of the client's requests since the cluster began.
+pub const FOCUS_HITS: u32 = 3;
+const FOCUS_NUM: u64 = 3;
+const FOCUS_DEN: u64 = 4;
 
 #[derive(Clone, Debug)]
 struct Entry {
@@ -31,6 +45,8 @@ struct Entry {
     label: u32,
     margin: f32,
     cluster: u32,
+    /// This query made its cluster an augmented base.
+    augmented: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +57,11 @@ struct Cluster {
     descents: u32,
     /// Remembered queries in the cluster; it is forgotten with the last.
     refs: u32,
+    /// The client's request that began the cluster, the requests that added a distinct member
+    /// to it, and the last of those.
+    began: u64,
+    hits: u32,
+    last_hit: u64,
 }
 
 /// What one query showed.
@@ -56,6 +77,27 @@ pub struct NearObs {
     /// Its cluster's distinct members and members that moved toward the boundary.
     pub distinct: u32,
     pub descents: u32,
+    /// Requests that added a distinct member to its cluster, and the client's requests since
+    /// the cluster began (this one included).
+    pub hits: u32,
+    pub span: u64,
+    /// Every request the client sent so far was spent on this input (the cluster began with
+    /// its first, and each since added a variant).
+    pub whole: bool,
+}
+
+impl NearObs {
+    /// The cluster is what the client is spending its requests on (a search), not one image
+    /// among many it sends and varies.
+    pub fn focused(&self) -> bool {
+        self.hits >= FOCUS_HITS && self.hits as u64 * FOCUS_DEN >= self.span * FOCUS_NUM
+    }
+
+    /// Focused, or a client that has sent nothing but variants of this input (a search whose
+    /// first candidate already flips the answer: Square's first stripe pattern often does).
+    pub fn searching(&self) -> bool {
+        self.focused() || (self.whole && self.hits >= 2)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -69,6 +111,13 @@ pub struct NearDup {
     next_cluster: u32,
     /// Clusters that reached three distinct members (in the window).
     pub augmented: u32,
+    /// Of those, the ones whose third member is still among the remembered queries.
+    pub recent_augmented: u32,
+    /// The client's requests so far that sent something new (a request of exact re-sends
+    /// only, as a search re-checking its current best, does not count).
+    requests: u64,
+    /// The current request has been counted in `requests`.
+    counted: bool,
 }
 
 impl NearDup {
@@ -81,7 +130,15 @@ impl NearDup {
             clusters: HashMap::new(),
             next_cluster: 0,
             augmented: 0,
+            recent_augmented: 0,
+            requests: 0,
+            counted: false,
         }
+    }
+
+    /// The rows observed from now on belong to the client's next request.
+    pub fn begin_request(&mut self) {
+        self.counted = false;
     }
 
     /// Remembered queries, oldest first (slot indices).
@@ -124,6 +181,10 @@ impl NearDup {
                 }
             }
         }
+        if !obs.exact && !self.counted {
+            self.requests += 1;
+            self.counted = true;
+        }
         let id = match cluster {
             Some(id) if self.clusters.contains_key(&id) => id,
             _ => {
@@ -137,34 +198,56 @@ impl NearDup {
                         distinct: 0,
                         descents: 0,
                         refs: 0,
+                        began: self.requests,
+                        hits: 0,
+                        last_hit: u64::MAX,
                     },
                 );
                 id
             }
         };
         let c = self.clusters.get_mut(&id).expect("present");
+        let mut augmented = false;
         if !obs.exact {
             c.distinct += 1;
             if label != c.first_label || margin <= c.first_margin - DESCENT {
                 c.descents += 1;
             }
+            if c.last_hit != self.requests {
+                c.hits += 1;
+                c.last_hit = self.requests;
+            }
             if c.distinct == AUGMENTED {
                 self.augmented += 1;
+                self.recent_augmented += 1;
+                augmented = true;
             }
         }
         obs.distinct = c.distinct;
         obs.descents = c.descents;
+        obs.hits = c.hits;
+        obs.span = self.requests.saturating_sub(c.began) + 1;
+        obs.whole = c.began <= 1 && c.hits as u64 == obs.span;
         c.refs += 1;
-        self.remember(codes, hash, label, margin, id);
+        self.remember(codes, hash, label, margin, id, augmented);
         obs
     }
 
-    fn remember(&mut self, codes: &[i8], hash: u64, label: u32, margin: f32, cluster: u32) {
+    fn remember(
+        &mut self,
+        codes: &[i8],
+        hash: u64,
+        label: u32,
+        margin: f32,
+        cluster: u32,
+        augmented: bool,
+    ) {
         let e = Entry {
             hash,
             label,
             margin,
             cluster,
+            augmented,
         };
         if self.entries.len() < RING {
             self.entries.push(e);
@@ -174,6 +257,9 @@ impl NearDup {
         }
         let slot = self.head;
         let old = std::mem::replace(&mut self.entries[slot], e);
+        if old.augmented {
+            self.recent_augmented -= 1;
+        }
         if let Some(c) = self.clusters.get_mut(&old.cluster) {
             c.refs -= 1;
             if c.refs == 0 {
