@@ -247,7 +247,8 @@ pub struct Detect {
     pub near_share: f32,
     /// Probing: distinct near-duplicate variants of one input from one client, or variants
     /// answered closer to the decision boundary (another label, or a top-1 margin lower by
-    /// 0.1), that fire.
+    /// 0.1), that fire — while the client is focused on that input (at least 3 of its
+    /// requests, and 3 in 4 of its requests since the first, added a variant).
     pub probing_queries: u32,
     pub probing_descents: u32,
     /// Probing across clients: the queries remembered from all clients.
@@ -256,14 +257,16 @@ pub struct Detect {
     /// cross-client evidence comes from it.
     pub popular_clients: u32,
     /// Boundary walk: a near duplicate of an earlier query that the model answered with at
-    /// least this top-1 margin gets another label.
+    /// least this top-1 margin gets another label (while the client is focused on the input,
+    /// or has sent nothing else).
     pub flip_margin: f32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
     /// `extraction_min_queries` distinct queries.
     pub extraction_w: f64,
     pub extraction_min_queries: usize,
-    /// Extraction (synthetic augmentation): inputs queried in three or more distinct
-    /// near-duplicate variants, per window, that fire.
+    /// Extraction (synthetic augmentation): inputs that reached three distinct near-duplicate
+    /// variants within the client's last 128 queries that fire (a benign client varying its
+    /// own images reaches at most one such input every three queries).
     pub extraction_augmented: u32,
     /// Extraction coverage: distinct inputs answered per client per volume window that fire.
     pub extraction_distinct: u64,
