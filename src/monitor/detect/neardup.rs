@@ -322,6 +322,43 @@ mod tests {
     }
 
     #[test]
+    fn focus_counts_requests_that_add_a_variant_against_requests_that_send_something_new() {
+        let mut rng = crate::util::Rng::new(5);
+        let mut n = NearDup::new(64);
+        let base = row(&mut rng);
+        let var = |k: u64| {
+            let mut v = base.clone();
+            v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
+            v
+        };
+        n.begin_request();
+        n.observe(&base, 1, 0, 0.9, 6, 0.5);
+        // Three variants in one request: one request with a variant.
+        n.begin_request();
+        for k in 0..3 {
+            n.observe(&var(k), 10 + k, 0, 0.9, 6, 0.5);
+        }
+        // A request of exact re-sends only sends nothing new: not counted.
+        n.begin_request();
+        let o = n.observe(&base, 1, 0, 0.9, 6, 0.5);
+        assert!(o.exact);
+        assert_eq!((o.hits, o.span, o.whole), (2, 2, true));
+        // A request with another input only: the cluster's share drops.
+        n.begin_request();
+        n.observe(&row(&mut rng), 99, 1, 0.9, 6, 0.5);
+        n.begin_request();
+        let o = n.observe(&var(5), 15, 0, 0.9, 6, 0.5);
+        assert_eq!((o.hits, o.span, o.distinct, o.whole), (3, 4, 5, false));
+        assert!(o.focused(), "3 of 4 requests");
+        n.begin_request();
+        n.observe(&row(&mut rng), 98, 1, 0.9, 6, 0.5);
+        n.begin_request();
+        let o = n.observe(&var(6), 16, 0, 0.9, 6, 0.5);
+        assert_eq!((o.hits, o.span), (4, 6));
+        assert!(!o.focused(), "4 of 6 requests");
+    }
+
+    #[test]
     fn the_ring_forgets_old_queries_and_their_clusters() {
         let mut rng = crate::util::Rng::new(2);
         let mut n = NearDup::new(64);
