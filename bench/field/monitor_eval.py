@@ -947,9 +947,12 @@ PROJ = None
 
 
 def prada_server(rows, labels, min_queries=100, threshold=0.9):
-    """PRADA exactly as the server runs it (src/monitor/detect/prada.rs `Prada::observe`, on
-    the projected rows of every request): a query at distance 0 from the growing set (a
-    re-send) is skipped; at most 1,024 growing-set points per client. Returns the lowest
+    """PRADA as the server's `Prada::observe` (src/monitor/detect/prada.rs) runs it, on the
+    projected rows of every request: a query at distance 0 from the growing set (a re-send) is
+    skipped. Since round 2 of issue 16 the server also leaves out rows that are near duplicates
+    of the client's remembered queries (src/monitor/detect/engine.rs); this replay does not, so
+    it shows PRADA on all of a client's distinct queries (an upper bound on what the server's
+    PRADA sees: benign sessions below 0.9 here need not fire on the server); at most 1,024 growing-set points per client. Returns the lowest
     Shapiro-Wilk W over its checks and the first query at which W < threshold. For explaining
     what the log does not say (a session's W when it did not fire)."""
     global PROJ
@@ -1136,7 +1139,7 @@ def summary(results, meta):
         rp = [r for r in results if r["class"] == c and r.get("prada_replica", {}).get("w_min") is not None]
         if rp and c.startswith("benign"):
             ws = [r["prada_replica"]["w_min"] for r in rp]
-            lines.append(f"PRADA on {c} (replayed): lowest W per session median {med(ws):.3f}, range "
+            lines.append(f"PRADA on {c} (replayed on all distinct queries, near duplicates included): lowest W per session median {med(ws):.3f}, range "
                          f"{min(ws):.3f}–{max(ws):.3f}; {sum(w < 0.9 for w in ws)}/{len(rp)} below 0.9.")
     mism = [nm(r) for r in results if r.get("prada_replica", {}).get("matches_server") is False]
     if mism:
