@@ -1147,7 +1147,8 @@ def summary(results, meta):
     lines.append("")
     bf = [r for r in results if r["class"] == "benign-shared" and r["flagged"]]
     if bf:
-        ncl = [len(r["signals"]["monitor/probing"]["evidence"].get("clients", []))
+        # Cross-client probing evidence names the clients as a count (own-client evidence: none).
+        ncl = [int(r["signals"]["monitor/probing"]["evidence"].get("clients", 0))
                for r in bf if "monitor/probing" in r["signals"]]
         ps = meta["pools"]
         lines.append(f"Shared pool{'s' if len(ps) > 1 else ''}: " + "; ".join(
