@@ -108,9 +108,11 @@ pub(super) enum Keys {
 }
 
 /// A `seq(map(int64|string, V))` output as (class keys, number of maps, values row by row as
-/// f32), where `V` is f32 (`double` false) or f64, in one pass over the maps. Every map must
-/// have the same keys (ZipMap's: its class labels); they are compared in place, so only the
-/// first map's keys are copied.
+/// f32), where `V` is f32 (`double` false) or f64, in one pass over the maps. Only ZipMap makes
+/// a sequence of maps (the ONNX sequence operators hold tensors; the scan refuses other
+/// operator domains before a model runs), and every map it makes has its class labels as keys:
+/// so the keys are read from the first map, and every other map is checked to have as many
+/// values (each key read costs a tensor copy in ONNX Runtime, as much as the values).
 #[allow(unsafe_code)]
 pub(super) fn read(
     seq: &ort::value::DynValue,
@@ -130,33 +132,22 @@ pub(super) fn read(
     for i in 0..len {
         let index = i32::try_from(i).map_err(|_| "a sequence too long".to_string())?;
         let map = get(seq.ptr(), index, alloc)?;
-        let k = get(map.0.as_ptr(), 0, alloc)?;
-        let count = match (key, &keys) {
-            (Keys::Int, None) => {
-                let k = elements::<i64>(&k)?.to_vec();
-                let n = k.len();
-                keys = Some(ClassKeys::Int(k));
+        let count = match &keys {
+            Some(ClassKeys::Int(k)) => k.len(),
+            Some(ClassKeys::Str(k)) => k.len(),
+            None => {
+                let k = get(map.0.as_ptr(), 0, alloc)?;
+                let k = match key {
+                    Keys::Int => ClassKeys::Int(elements::<i64>(&k)?.to_vec()),
+                    Keys::Str => ClassKeys::Str(strings(&k)?),
+                };
+                let n = match &k {
+                    ClassKeys::Int(v) => v.len(),
+                    ClassKeys::Str(v) => v.len(),
+                };
+                keys = Some(k);
                 n
             }
-            (Keys::Int, Some(ClassKeys::Int(first))) => {
-                if elements::<i64>(&k)? != first.as_slice() {
-                    return Err(DIFFERENT.to_string());
-                }
-                first.len()
-            }
-            (Keys::Str, None) => {
-                let k = strings(&k)?;
-                let n = k.len();
-                keys = Some(ClassKeys::Str(k));
-                n
-            }
-            (Keys::Str, Some(ClassKeys::Str(first))) => {
-                if strings(&k)? != *first {
-                    return Err(DIFFERENT.to_string());
-                }
-                first.len()
-            }
-            _ => return Err(DIFFERENT.to_string()),
         };
         let v = get(map.0.as_ptr(), 1, alloc)?;
         let before = values.len();
@@ -166,7 +157,7 @@ pub(super) fn read(
             values.extend_from_slice(elements::<f32>(&v)?);
         }
         if values.len() - before != count {
-            return Err("a map with a different number of keys and values".to_string());
+            return Err("the maps of the sequence have different numbers of classes".to_string());
         }
     }
     let keys = keys.unwrap_or(match key {
@@ -175,5 +166,3 @@ pub(super) fn read(
     });
     Ok((keys, len, values))
 }
-
-const DIFFERENT: &str = "the maps of the sequence have different keys";

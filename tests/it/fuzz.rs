@@ -933,7 +933,7 @@ fn zipmap_fast_read_matches_ort_typed_path() {
     assert_eq!(keys, [0, 1, 2]);
     assert_eq!(fast.keys("output_probability"), Some(&ClassKeys::Int(keys)));
 
-    // String class labels are read by the same one pass (keys compared in place).
+    // String class labels are read by the same one pass.
     let (mut m, _) = onnx::open(&models().join("iris_zipmap_names.onnx")).unwrap();
     let rows = vec![
         5.1f32,
