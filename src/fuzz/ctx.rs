@@ -215,12 +215,13 @@ impl<'a> Ctx<'a> {
             .cloned()
             .collect::<Vec<_>>()
             .join("; ");
-        self.skipped(
-            &format!("{n} probe(s) ({first}{})", if n > 3 { "; …" } else { "" }),
-            &format!(
-                "they did not fit in --budget-seconds {budget_seconds} (raise it to run them)"
+        self.push(Finding::new(
+            &rules::PROBE_SKIPPED,
+            format!(
+                "{n} probe(s) not run or not finished ({first}{}): they did not fit in --budget-seconds {budget_seconds} (raise it to run them)",
+                if n > 3 { "; …" } else { "" }
             ),
-        );
+        ));
         self.over_budget.clear();
     }
 
