@@ -48,6 +48,14 @@ pub struct StateCfg {
     /// Milliseconds a request waits for Redis before the failure policy applies.
     pub timeout_ms: u64,
     pub on_state_error: OnError,
+    /// Share the detectors' per-client state too (near duplicates, cross-client index, PRADA,
+    /// coverage): every replica replays the others' observations
+    /// ([`super::replicate`]).
+    pub share_detectors: bool,
+    /// Observations kept in the stream (about: Redis trims whole blocks).
+    pub stream_max_len: u64,
+    /// Seconds the stream outlives the last observation written to it.
+    pub stream_ttl_seconds: u64,
 }
 
 impl Default for StateCfg {
@@ -58,6 +66,9 @@ impl Default for StateCfg {
             key_prefix: "modelsec:".into(),
             timeout_ms: 50,
             on_state_error: OnError::FailOpen,
+            share_detectors: true,
+            stream_max_len: 100_000,
+            stream_ttl_seconds: 3600,
         }
     }
 }
@@ -82,6 +93,18 @@ impl StateCfg {
             out.push((
                 "timeout_ms",
                 "state.timeout_ms must be from 1 to 10000".into(),
+            ));
+        }
+        if !(1_000..=10_000_000).contains(&self.stream_max_len) {
+            out.push((
+                "stream_max_len",
+                "state.stream_max_len must be from 1000 to 10000000 observations".into(),
+            ));
+        }
+        if !(60..=7 * 86_400).contains(&self.stream_ttl_seconds) {
+            out.push((
+                "stream_ttl_seconds",
+                "state.stream_ttl_seconds must be from 60 to 604800".into(),
             ));
         }
         if self.key_prefix.len() > 128 {
