@@ -95,13 +95,18 @@ struct Replica {
 
 impl Replica {
     fn start(config: &str, name: &str) -> Replica {
+        let model = model().display().to_string();
+        Replica::spawn(&["serve", &model], config, name, &[])
+    }
+
+    fn spawn(command: &[&str], config: &str, name: &str, env: &[(&str, &str)]) -> Replica {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("monitor.toml");
         std::fs::write(&cfg, format!("[server]\nreplica = \"{name}\"\n{config}")).unwrap();
         let log = dir.path().join("events.jsonl");
         let mut child = Command::new(env!("CARGO_BIN_EXE_modelsec"))
-            .arg("serve")
-            .arg(model())
+            .args(command)
+            .envs(env.iter().copied())
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&cfg)
             .arg("--log")
@@ -314,6 +319,16 @@ fn redis_killed_mid_run_each_policy_holds_and_state_resumes() {
     assert_eq!(open.infer(0), 200);
     answered[0] += 1;
     assert_eq!(closed.metric("modelsec_state_up"), 1.0);
+    // Detector observations flow again: what `open` sees is replayed on `closed`.
+    let before = closed.metric("modelsec_replication_replayed_total");
+    assert!(before >= 10.0, "before the crash: {before} replayed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while closed.metric("modelsec_replication_replayed_total") < before + 3.0 {
+        assert_eq!(open.infer(1), 200);
+        answered[0] += 1;
+        assert!(Instant::now() < deadline, "replication did not resume");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(redis);
     for (replica, n, policy) in [
         (&mut open, answered[0], "fail-open"),
@@ -497,4 +512,75 @@ fn a_square_attack_over_three_replicas_and_five_keys_is_flagged_as_on_one() {
         "probing must need the shared state: without it at {:?}, with it at {probing}",
         split.probing
     );
+}
+
+/// An LLM proxy's token budget is the deployment's, not each replica's: three `proxy`
+/// replicas in front of one OpenAI-style upstream (18 tokens an answer), a budget of 50
+/// tokens a window, one client round-robin: after three answers every replica refuses (per
+/// replica, each would answer two more).
+#[test]
+fn an_llm_token_budget_holds_across_three_proxy_replicas() {
+    use sha2::Digest;
+    let redis = Redis::start();
+    let upstream = crate::serve::fake_upstream();
+    let config = format!(
+        "[auth]\nrequired = true\n[[auth.keys]]\nclient = \"c\"\nsha256 = \"{}\"\n[limits]\nrate = 0\n[llm]\ntoken_budget = 50\n[upstream]\napi_key_env = \"TEST_UPSTREAM_KEY\"\n{}",
+        hex::encode(sha2::Sha256::digest(b"key-0")),
+        state(&redis, "fail-open")
+    );
+    let rs: Vec<Replica> = ["p1", "p2", "p3"]
+        .iter()
+        .map(|n| {
+            Replica::spawn(
+                &["proxy", "--upstream", &upstream, "--protocol", "openai"],
+                &config,
+                n,
+                &[("TEST_UPSTREAM_KEY", "upstream-secret")],
+            )
+        })
+        .collect();
+    let chat = |r: &Replica| -> (u16, String) {
+        let body = json!({"model": "tiny-llm", "messages": [{"role": "user", "content": "hi"}]})
+            .to_string();
+        let mut s = TcpStream::connect(&r.addr).unwrap();
+        let head = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer key-0\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            r.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body.as_bytes()).unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let code = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (code, resp)
+    };
+    // An answer's usage reaches Redis just after the answer (asynchronously); a client
+    // waiting 100 ms between requests meets it.
+    for (i, r) in rs.iter().enumerate() {
+        let (code, resp) = chat(r);
+        assert_eq!(code, 200, "answer {} on replica {}: {resp}", i + 1, i + 1);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        rs.iter()
+            .map(|r| r.metric("modelsec_state_errors_total"))
+            .sum::<f64>(),
+        0.0
+    );
+    // 3 × 18 = 54 tokens used over the replicas: over the budget of 50 everywhere.
+    for (i, r) in rs.iter().enumerate() {
+        let (code, resp) = chat(r);
+        assert_eq!(
+            code,
+            429,
+            "replica {} answered past the shared budget: {resp}",
+            i + 1
+        );
+        assert!(resp.contains("budget of 50"), "{resp}");
+    }
 }

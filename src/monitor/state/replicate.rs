@@ -436,6 +436,30 @@ mod tests {
         assert!(decode(&edit(b"i", None)).is_none());
     }
 
+    proptest::proptest! {
+        /// Whatever another writer put in the stream, reading it never panics, and what it
+        /// accepts is rows of the stated width with one answer per row.
+        #[test]
+        fn any_entry_decodes_or_is_rejected(
+            fields in proptest::collection::vec(
+                (proptest::sample::select(vec!["i", "c", "f", "x", "l", "m", "s", "z"]),
+                 proptest::collection::vec(proptest::num::u8::ANY, 0..64)),
+                0..10,
+            )
+        ) {
+            let fields: Vec<(Vec<u8>, Vec<u8>)> =
+                fields.into_iter().map(|(k, v)| (k.as_bytes().to_vec(), v)).collect();
+            if let Some((_, o)) = decode(&fields) {
+                proptest::prop_assert!(o.features > 0);
+                proptest::prop_assert_eq!(o.rows.len() % o.features, 0);
+                if let Some((l, m)) = &o.answers {
+                    proptest::prop_assert_eq!(l.len(), o.rows.len() / o.features);
+                    proptest::prop_assert_eq!(m.len(), l.len());
+                }
+            }
+        }
+    }
+
     #[test]
     fn xread_replies_in_resp2_and_resp3_shapes() {
         use redis::Value as V;
