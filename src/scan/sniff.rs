@@ -416,7 +416,10 @@ mod tests {
         w[0] = 0x5d;
         w[4] = 2;
         w[64..68].copy_from_slice(&[0xef, 0xbe, 0xad, 0xde]);
-        assert!(looks_like_lzma_alone(&w, 1 << 20), "the collision this guards against");
+        assert!(
+            looks_like_lzma_alone(&w, 1 << 20),
+            "the collision this guards against"
+        );
         assert_eq!(sniff(&w, "weight.bin", 1 << 20), Kind::CoreMlWeights);
     }
 
