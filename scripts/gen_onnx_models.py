@@ -23,6 +23,8 @@ Run through scripts/gen_onnx_models.sh (a venv with pinned scikit-learn, skl2onn
                       ConstantOfShape as large as asked then summed (see below)
   iris_zipmap_names.onnx, text_ids.onnx  ZipMap with string classes; string inputs and outputs
   window_probs.onnx   a classifier reading 6 of its 8 features (NaN where it does not read is not accepted NaN)
+  slow_classifier.onnx  a 3-class softmax classifier whose every run spends ~0.3 s in a Loop of
+                      150,000 trivial iterations (the --budget-seconds test)
   *_rows.npy          a few real rows per classifier, for seeds
   digits_benign.npy   500 other digits rows: benign traffic for the monitor tests
 Deterministic: fixed random_state everywhere.
@@ -307,3 +309,29 @@ nodes = [
 g = helper.make_graph(nodes, "window_probs", [x], [probs],
                       [i64([0], "starts"), i64([6], "ends"), i64([1], "axes"), numpy_helper.from_array(weights, "W")])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "window_probs.onnx")
+
+# slow_classifier.onnx: a 3-class softmax classifier on 4 features whose every run spends a
+# fixed time in a Loop of K trivial iterations (the slow model of the budget test).
+x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])
+p = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 3])
+half = helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])
+body = helper.make_graph(
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+     helper.make_node("Mul", ["v_in", "half"], ["m"]),
+     helper.make_node("Add", ["m", "m"], ["v_out"])],
+    "body",
+    [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+     helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("v_in", TensorProto.FLOAT, ["batch", 4])],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("v_out", TensorProto.FLOAT, ["batch", 4])],
+    [half],
+)
+trips = helper.make_tensor("trips", TensorProto.INT64, [], [150_000])
+cond = helper.make_tensor("cond", TensorProto.BOOL, [], [True])
+w = helper.make_tensor("W", TensorProto.FLOAT, [4, 3], [1.0, -1.0, 0.0, -1.0, 1.0, 0.0, 0.5, 0.5, -1.0, 0.0, 0.0, 1.0])
+nodes = [helper.make_node("Loop", ["trips", "cond", "X"], ["Xs"], body=body),
+         helper.make_node("MatMul", ["Xs", "W"], ["logits"]),
+         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1)]
+g = helper.make_graph(nodes, "slow_classifier", [x], [p], [trips, cond, w])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), "slow_classifier.onnx")

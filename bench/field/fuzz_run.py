@@ -287,10 +287,14 @@ def fuzz_rates(report, wall):
     return out
 
 
-def ort_rate(m, env):
+def ort_rate(m, env, runs_per_loop=None):
+    """Bare ONNX Runtime right after fuzz on the same model and input; with fuzz's own loop
+    length when its report gives one (the same number of runs per timed loop, best of 3)."""
     seconds = os.environ.get("FIELD_ORT_SECONDS", "3")
+    extra = [str(int(runs_per_loop))] if runs_per_loop else []
     try:
-        r = subprocess.run([PY, str(HERE / "ort_throughput.py"), m["model"], str(INPUTS / f"{m['id']}.npz"), seconds],
+        r = subprocess.run([PY, str(HERE / "ort_throughput.py"), m["model"], str(INPUTS / f"{m['id']}.npz"), seconds,
+                            *extra],
                            capture_output=True, text=True, timeout=180, env=env)
         return json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr.strip().splitlines()[-1:]}
     except subprocess.TimeoutExpired:
@@ -367,7 +371,7 @@ def main():
             report = json.loads(stdout.read_text())
         except (ValueError, OSError):
             report = None
-        ort_ = ort_rate(m, env)
+        ort_ = ort_rate(m, env, (((report or {}).get("facts") or {}).get("throughput") or {}).get("runs_per_loop"))
         failures = classify(report, rc, timed_out, m["model"], ort_)
         findings = [{"rule_id": f.get("rule_id"), "severity": f.get("severity"), "message": f.get("message", "")[:600],
                      "reproducer_error": (f.get("reproducer") or {}).get("error"), "verified": f.get("verified")}

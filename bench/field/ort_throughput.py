@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Bare ONNX Runtime throughput on one model and one valid input, for bench/field/fuzz.sh.
 
-Usage: ort_throughput.py MODEL.onnx INPUT.npz [SECONDS]
+Usage: ort_throughput.py MODEL.onnx INPUT.npz [SECONDS] [RUNS_PER_LOOP]
 Prints one JSON object: inferences per second with modelsec's session settings (intra-op and
 inter-op threads 1, sequential execution, default graph optimisation: what `open` in
 src/fuzz/mod.rs builds) and with ONNX Runtime's defaults (all cores), each the best of 3 timed
-loops of about SECONDS/3 (default 3 s in all) after a warm-up; or the error the valid input got.
+loops of about SECONDS/3 (default 3 s in all) after a warm-up, or of exactly RUNS_PER_LOOP runs
+(what fuzz's own measurement ran per loop, so both count the same runs); or the error the valid
+input got.
 One inference is one run on the valid input; when every input's axis 0 is dynamic (a batch) and
 the file holds several rows (the seeds of a tabular model), only the first row is sent, so the
 rate compares with fuzz's one-row attack queries.
@@ -18,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 
-def rate(sess, feeds, seconds):
+def rate(sess, feeds, seconds, runs=None):
     names = [o.name for o in sess.get_outputs()]
     for _ in range(3):
         sess.run(names, feeds)
@@ -26,7 +28,7 @@ def rate(sess, feeds, seconds):
     t = time.perf_counter()
     sess.run(names, feeds)
     one = max(time.perf_counter() - t, 1e-7)
-    n = int(min(50_000, max(5, seconds / 3 / one)))
+    n = runs or int(min(50_000, max(5, seconds / 3 / one)))
     best = 0.0
     for _ in range(3):
         t = time.perf_counter()
@@ -39,6 +41,7 @@ def rate(sess, feeds, seconds):
 def main():
     path, npz = sys.argv[1], sys.argv[2]
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
+    runs = int(sys.argv[4]) if len(sys.argv) > 4 else None
     data = np.load(npz)
     feeds = {k: data[k] for k in data.files}
     out = {"onnxruntime": ort.__version__}
@@ -55,7 +58,7 @@ def main():
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
             sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-            r, n = rate(sess, feeds, seconds / 2)
+            r, n = rate(sess, feeds, seconds / 2, runs)
             out[f"{label}_inf_per_s"] = round(r, 1)
             out[f"{label}_loop"] = n
         except Exception as e:  # noqa: BLE001 - reported

@@ -45,6 +45,11 @@ pub trait Oracle {
     fn label(&mut self, row: &[f32]) -> Option<usize> {
         self.probs(row).map(|p| argmax(&p))
     }
+    /// Whether the time for the attack is up (`--budget-seconds`): the search stops there and
+    /// keeps what it found; a row stopped before it succeeded is not counted as robust.
+    fn out_of_time(&mut self) -> bool {
+        false
+    }
 }
 
 /// Outcome for one row.
@@ -64,6 +69,8 @@ pub struct RowResult {
     pub changed_features: Vec<(usize, f32, f32)>,
     pub linf: f32,
     pub l2: f32,
+    /// The search was stopped by the time budget before it succeeded or spent its queries.
+    pub stopped: bool,
     /// Extra queries the minimisation spent.
     pub shrink_queries: usize,
     /// Wall time the minimisation took (not part of the attack's own time).
@@ -217,7 +224,7 @@ pub fn attack_row_with(
             let p = oracle.probs(&best)?;
             queries += 1;
             best_margin = margin(&p, label);
-            while best_margin >= 0.0 && queries < budget {
+            while best_margin >= 0.0 && queries < budget && !oracle.out_of_time() {
                 let frac = square_fraction(queries, budget, 0.3);
                 let k = ((frac * d as f32).round() as usize).clamp(1, d);
                 let mut cand = best.clone();
@@ -249,7 +256,7 @@ pub fn attack_row_with(
                 let mut improved = false;
                 for &f in &order {
                     for s in [eps, -eps] {
-                        if queries >= budget {
+                        if queries >= budget || oracle.out_of_time() {
                             break 'outer;
                         }
                         let mut cand = best.clone();
@@ -278,10 +285,12 @@ pub fn attack_row_with(
         }
     }
     let success = best_margin < 0.0;
+    let stopped = !success && queries < budget && oracle.out_of_time();
     let mut result = RowResult {
         row,
         label,
         success,
+        stopped,
         queries,
         adversarial_label: None,
         adversarial: vec![],
@@ -296,11 +305,17 @@ pub fn attack_row_with(
         let started = std::time::Instant::now();
         let mut failed = false;
         let m = if setting.minimise {
-            shrink::minimise(x, &best, &[], |row| match oracle.label(row) {
-                Some(l) => l != label,
-                None => {
+            shrink::minimise(x, &best, &[], |row| {
+                if failed || oracle.out_of_time() {
                     failed = true;
-                    false
+                    return false;
+                }
+                match oracle.label(row) {
+                    Some(l) => l != label,
+                    None => {
+                        failed = true;
+                        false
+                    }
                 }
             })
         } else {
@@ -388,7 +403,7 @@ fn square_image(
     let mut best = apply(&delta);
     let mut best_margin = margin(&oracle.probs(&best)?, label);
     let mut queries = 2usize; // the clean query and the initialisation
-    while best_margin >= 0.0 && queries < budget {
+    while best_margin >= 0.0 && queries < budget && !oracle.out_of_time() {
         let p = square_fraction(queries - 1, budget, 0.05);
         let side = ((p * (h * w) as f32).sqrt().round() as usize).clamp(1, h.min(w) - 1);
         let top = (rng.next_u64() % (h - side) as u64) as usize;
@@ -449,7 +464,11 @@ fn hop_skip_jump(
 ) -> Option<(Option<Vec<f32>>, usize)> {
     let d = x.len();
     let mut spent = 0usize;
+    // Out of time mid-walk: the row ends unfinished (its queries are not counted as robust).
     let mut ask = |row: &[f32], spent: &mut usize| -> Option<bool> {
+        if oracle.out_of_time() {
+            return None;
+        }
         *spent += 1;
         Some(oracle.label(row)? != label)
     };
@@ -601,6 +620,7 @@ pub struct Summary {
     pub attack: String,
     pub epsilon: f64,
     pub budget: usize,
+    /// Rows attacked to the end (a row the time budget stopped before it flipped is not).
     pub rows: usize,
     pub successes: usize,
     /// Rows whose label did not flip within the budget, over rows attacked (none when no row
@@ -631,12 +651,14 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
 
 pub fn summarise(attack: Attack, eps: f32, budget: usize, results: &[RowResult]) -> Summary {
     let ok: Vec<&RowResult> = results.iter().filter(|r| r.success).collect();
-    let robust = (!results.is_empty()).then(|| 1.0 - ok.len() as f64 / results.len() as f64);
+    // A row the time budget stopped before it flipped was not attacked to the end: unknown.
+    let done = results.iter().filter(|r| !r.stopped).count();
+    let robust = (done > 0).then(|| 1.0 - ok.len() as f64 / done as f64);
     Summary {
         attack: attack.name().into(),
         epsilon: shown(eps),
         budget,
-        rows: results.len(),
+        rows: done,
         successes: ok.len(),
         robust_accuracy: robust.map(|r| (r * 1e6).round() / 1e6),
         median_queries: median(ok.iter().map(|r| r.queries as f32).collect()).map(shown),
@@ -706,6 +728,64 @@ mod tests {
             assert!(!r.success);
             assert!(r.queries <= 200);
         }
+    }
+
+    /// `Linear` whose time is up after `limit` queries.
+    struct Timed(Linear, usize);
+    impl Oracle for Timed {
+        fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>> {
+            self.0.probs(row)
+        }
+        fn out_of_time(&mut self) -> bool {
+            self.0.0 >= self.1
+        }
+    }
+
+    #[test]
+    fn out_of_time_stops_the_search_and_the_row_is_not_robust() {
+        let x = vec![0.9f32; 5]; // out of reach at ε = 0.2: the search would spend its budget
+        for attack in [Attack::Square, Attack::Simba, Attack::HopSkipJump] {
+            let mut o = Timed(Linear(0), 5);
+            let r = attack_row_with(
+                &mut o,
+                attack,
+                &x,
+                0,
+                0.2,
+                500,
+                &[(0.0, 1.0); 5],
+                &mut Rng::new(1),
+                Setting::default(),
+            );
+            // Not one query past the time (HopSkipJump ends the row mid-walk).
+            assert!(o.0.0 <= 5, "{attack:?}: {} queries", o.0.0);
+            match r {
+                Some(r) => {
+                    assert!(r.stopped && !r.success, "{attack:?}");
+                    let s = summarise(attack, 0.2, 500, &[r]);
+                    assert_eq!((s.rows, s.robust_accuracy), (0, None), "unknown, never 1");
+                }
+                None => assert_eq!(attack, Attack::HopSkipJump),
+            }
+        }
+        // A row that ran to its budget is robust as before; a stopped one is left out.
+        let full = attack_row_with(
+            &mut Linear(0),
+            Attack::Square,
+            &x,
+            0,
+            0.2,
+            50,
+            &[(0.0, 1.0); 5],
+            &mut Rng::new(1),
+            Setting::default(),
+        )
+        .unwrap();
+        assert!(!full.stopped);
+        let mut stopped = full.clone();
+        stopped.stopped = true;
+        let s = summarise(Attack::Square, 0.2, 50, &[full, stopped]);
+        assert_eq!((s.rows, s.robust_accuracy), (1, Some(1.0)));
     }
 
     /// Class 1 when the mean of the top-left 4×4 window of channel 0 exceeds 0.5.

@@ -24,6 +24,8 @@ pub struct Baseline {
     pub out: Outputs,
     /// Rows in the run (the batch size, or the fixed leading dimension).
     pub rows: usize,
+    /// Seconds the run took (the first timing; a slow model gets no other before the budget).
+    pub seconds: f64,
 }
 
 /// Sizes to try for an open symbol, most typical first.
@@ -107,7 +109,10 @@ pub fn find(ctx: &mut Ctx<'_>, make: &Gen<'_>, batch_fixed: bool) -> Result<Base
             &format!("a well-formed input ({shapes})"),
             Some(&describe_inputs(&data, ctx.seed, serde_json::json!({}))),
         );
-        match ctx.run(&data) {
+        let t = Instant::now();
+        let ran = ctx.run(&data);
+        let seconds = t.elapsed().as_secs_f64();
+        match ran {
             Ok(out) => {
                 if !c.open.is_empty() {
                     let chosen: Vec<String> = ladders
@@ -128,6 +133,7 @@ pub fn find(ctx: &mut Ctx<'_>, make: &Gen<'_>, batch_fixed: bool) -> Result<Base
                     data,
                     out,
                     rows,
+                    seconds,
                 };
                 if !batch_fixed {
                     grow_batch(ctx, make, &mut b);
@@ -210,10 +216,8 @@ fn grow_batch(ctx: &mut Ctx<'_>, make: &Gen<'_>, b: &mut Baseline) {
     if !c.batch_varies || c.sizes.contains_key(&batch) || b.rows != 1 {
         return;
     }
-    // Time one row first: a batch of up to 8 rows must stay a small part of the budget.
-    let t = Instant::now();
-    let _ = ctx.run(&b.data);
-    let one = t.elapsed().as_secs_f64();
+    // A batch of up to 8 rows must stay a small part of the budget.
+    let one = b.seconds;
     let n = ((ctx.left() * 0.01 / one.max(1e-9)) as i64).clamp(1, 8);
     if n < 2 {
         return;
@@ -229,13 +233,17 @@ fn grow_batch(ctx: &mut Ctx<'_>, make: &Gen<'_>, b: &mut Baseline) {
         &format!("a well-formed batch of {n} rows ({})", shapes_text(&data)),
         Some(&describe_inputs(&data, ctx.seed, serde_json::json!({}))),
     );
-    match ctx.run(&data) {
+    let t = Instant::now();
+    let ran = ctx.run(&data);
+    let seconds = t.elapsed().as_secs_f64();
+    match ran {
         Ok(out) => {
             *b = Baseline {
                 sizes,
                 data,
                 out,
                 rows: n as usize,
+                seconds,
             };
         }
         Err(e) => {
@@ -259,10 +267,19 @@ pub fn time_and_repeat(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) {
         "the well-formed input again (timing, determinism)",
         None,
     );
-    let mut times = Vec::new();
+    // The run that found the baseline is the first timing (a cold run: the median of several
+    // outweighs it).
+    let mut times = vec![b.seconds];
     let started = Instant::now();
     let mut differs: Option<Outputs> = None;
-    while times.len() < 20 && (times.len() < 3 || started.elapsed().as_secs_f64() < 0.3) {
+    let mut repeated = false;
+    while times.len() < 20 && (times.len() < 4 || started.elapsed().as_secs_f64() < 0.3) {
+        // A slow model: no more repeats than the budget has room for (one timing is enough).
+        let last = times.last().copied().unwrap_or(b.seconds);
+        if !super::ctx::fits(Instant::now(), last * 20.0, ctx.deadline) {
+            break;
+        }
+        repeated = true;
         let t = Instant::now();
         match ctx.run(&b.data) {
             Ok(again) => {
@@ -273,13 +290,18 @@ pub fn time_and_repeat(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) {
             }
             Err(_) => break,
         }
-        if times.len() == 1 && times[0] > 2.0 {
-            break; // slow model: one timing is enough
+        if times.len() == 2 && times[1] > 2.0 {
+            break; // slow model: one repeat is enough
         }
     }
     times.sort_by(f64::total_cmp);
     let median = times.get(times.len() / 2).copied().unwrap_or(1.0);
     ctx.base_seconds = Some(median);
+    if !repeated {
+        ctx.over_budget
+            .push("the well-formed input again (determinism)".into());
+    }
+    ctx.pace.base_elements = b.data.iter().map(|(_, d)| d.len()).sum();
     ctx.fact(
         "baseline",
         serde_json::json!({
@@ -301,21 +323,28 @@ pub fn time_and_repeat(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) {
         (Some(s), Some(batch)) if c.batch_varies => slice_rows(c, &s, batch, 0),
         (s, _) => s,
     };
+    // Only when it is a small part of the budget (at least 6 runs).
+    let seeds = seeds.filter(|_| ctx.affords(6.0 / 0.05) || median * 6.0 < 0.5);
     if let Some(seeds) = seeds {
-        // The best of three loops of about 0.1 s (as the field bench times bare ONNX Runtime):
-        // on a shared machine the slowest loops measure the neighbours, not the model.
+        // The best of three loops of the same number of runs, sized to about 0.1 s (as the
+        // field bench then times bare ONNX Runtime, with the same count): on a shared machine
+        // the slowest loops measure the neighbours, not the model.
         let mut best: Option<f64> = None;
-        let mut total = 0usize;
-        'loops: for _ in 0..3 {
+        let mut per_loop = 0usize;
+        'loops: for k in 0..3 {
             let started = Instant::now();
             let mut n = 0usize;
-            while n < 35_000 && (n < 2 || started.elapsed().as_secs_f64() < 0.1) {
+            while if k == 0 {
+                n < 35_000 && (n < 2 || started.elapsed().as_secs_f64() < 0.1)
+            } else {
+                n < per_loop
+            } {
                 if ctx.run(&seeds).is_err() {
                     break 'loops;
                 }
                 n += 1;
             }
-            total += n;
+            per_loop = n;
             let per = started.elapsed().as_secs_f64() / n as f64;
             best = Some(best.map_or(per, |b: f64| b.min(per)));
         }
@@ -324,9 +353,10 @@ pub fn time_and_repeat(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) {
                 "throughput",
                 serde_json::json!({
                     "input": format!("the --seeds input ({})", shapes_text(&seeds)),
-                    "runs": total,
+                    "runs": per_loop * 3,
+                    "runs_per_loop": per_loop,
                     "inferences_per_second": (1.0 / per * 10.0).round() / 10.0,
-                    "how": "the best of 3 timed loops of about 0.1 s",
+                    "how": "the best of 3 timed loops of the same number of runs (about 0.1 s each)",
                 }),
             );
         }
@@ -366,6 +396,11 @@ pub fn check(ctx: &mut Ctx<'_>, make: &Gen<'_>, roles: &Roles, b: &Baseline) {
         None,
     );
     for row in 0..b.rows.min(4) {
+        if !ctx.affords(1.0) {
+            ctx.over_budget
+                .push("each row alone against the same row in the batch".into());
+            return;
+        }
         let Some(single) = slice_rows(c, &b.data, batch, row) else {
             return;
         };
@@ -485,6 +520,11 @@ pub fn tie(ctx: &mut Ctx<'_>, c: &Contract, b: &Baseline) -> Option<Vec<(usize, 
         "unnamed dimensions of equal size, grown together and alone",
         None,
     );
+    if !ctx.affords(1.0 + group.len() as f64) {
+        ctx.over_budget
+            .push("finding unnamed dimensions that are one batch".into());
+        return None;
+    }
     let together = grown(&group)?;
     ctx.run(&together).ok()?;
     let alone_fails = group

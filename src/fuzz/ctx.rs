@@ -62,6 +62,8 @@ pub struct Ctx<'a> {
     pub probe_deadline: Instant,
     /// Seconds one run of the baseline input takes (once measured).
     pub base_seconds: Option<f64>,
+    /// What runs have cost since, per baseline run (see [`Pace`]).
+    pub pace: Pace,
     resume_after: Option<String>,
     skip: Vec<String>,
     /// Probes not run for lack of budget.
@@ -95,6 +97,7 @@ impl<'a> Ctx<'a> {
             deadline: started + budget,
             probe_deadline: started + budget,
             base_seconds: None,
+            pace: Pace::default(),
             resume_after: control.resume_after.clone(),
             skip: control.skip.clone(),
             over_budget: vec![],
@@ -134,9 +137,7 @@ impl<'a> Ctx<'a> {
         if self.skip.iter().any(|s| s == id) {
             return false;
         }
-        let now = Instant::now();
-        let expected = self.base_seconds.map(|s| Duration::from_secs_f64(s * runs));
-        if now >= self.probe_deadline || expected.is_some_and(|e| now + e > self.deadline) {
+        if Instant::now() >= self.probe_deadline || !self.affords(runs) {
             self.over_budget.push(text.to_string());
             return false;
         }
@@ -147,8 +148,21 @@ impl<'a> Ctx<'a> {
 
     /// How long `runs` baseline runs may take before the probe counts as hung.
     fn limit(&self, runs: f64) -> Option<Duration> {
-        self.base_seconds
+        self.per_run()
             .map(|s| Duration::from_secs_f64((s * runs * 30.0).max(10.0) + 5.0))
+    }
+
+    /// Seconds one baseline run is expected to take now: the measured baseline, raised when
+    /// runs since have been slower (a loaded machine, a model slower than its first timing).
+    pub fn per_run(&self) -> Option<f64> {
+        self.base_seconds.map(|b| self.pace.per_run(b))
+    }
+
+    /// Whether `runs` more baseline runs fit before the budget ends (always, before the
+    /// baseline is timed: setup runs are not budgeted).
+    pub fn affords(&self, runs: f64) -> bool {
+        self.per_run()
+            .is_none_or(|s| fits(Instant::now(), s * runs, self.deadline))
     }
 
     /// Run the model once.
@@ -156,7 +170,13 @@ impl<'a> Ctx<'a> {
         self.runs += 1;
         let t = Instant::now();
         let r = self.model.run(data);
-        self.run_time += t.elapsed();
+        let took = t.elapsed();
+        self.run_time += took;
+        if self.base_seconds.is_some() {
+            let cost = self.pace.cost(data.iter().map(|(_, d)| d.len()).sum());
+            self.pace
+                .observe(took.as_secs_f64(), cost, self.base_seconds.unwrap_or(0.0));
+        }
         r
     }
 
@@ -182,11 +202,79 @@ impl<'a> Ctx<'a> {
         ));
     }
 
+    /// One info finding for the work not done for lack of budget since the last call.
+    pub fn report_over_budget(&mut self, budget_seconds: f64) {
+        if self.over_budget.is_empty() {
+            return;
+        }
+        let n = self.over_budget.len();
+        let first = self
+            .over_budget
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.push(Finding::new(
+            &rules::PROBE_SKIPPED,
+            format!(
+                "{n} probe(s) not run or not finished ({first}{}): they did not fit in --budget-seconds {budget_seconds} (raise it to run them)",
+                if n > 3 { "; …" } else { "" }
+            ),
+        ));
+        self.over_budget.clear();
+    }
+
     /// Seconds left in the whole budget.
     pub fn left(&self) -> f64 {
         self.deadline
             .saturating_duration_since(Instant::now())
             .as_secs_f64()
+    }
+}
+
+/// Whether work expected to take `seconds` from `now` ends by `deadline`.
+pub fn fits(now: Instant, seconds: f64, deadline: Instant) -> bool {
+    seconds.is_finite()
+        && Duration::try_from_secs_f64(seconds.max(0.0)).is_ok_and(|d| now + d <= deadline)
+}
+
+/// What runs actually cost, against the baseline's timing: every run after the baseline is
+/// timed reports its seconds and its size in baseline runs (input elements over the baseline's,
+/// at least 1); a moving average of seconds per baseline run follows, each run counted at no
+/// less than the baseline's median (so fast small probes do not hide a slowdown). The budget checks take the larger of it and
+/// the baseline's median, so a machine that slows down, or a model that runs slower than its
+/// first timing, makes later work be skipped instead of overrunning `--budget-seconds`.
+#[derive(Clone, Debug, Default)]
+pub struct Pace {
+    /// Input elements of the baseline run (0: unknown, every run counts as one).
+    pub base_elements: usize,
+    /// Moving average of observed seconds per baseline run.
+    observed: Option<f64>,
+}
+
+impl Pace {
+    /// A run of `elements` input elements, in baseline runs (at least 1).
+    pub fn cost(&self, elements: usize) -> f64 {
+        if self.base_elements == 0 {
+            1.0
+        } else {
+            (elements as f64 / self.base_elements as f64).max(1.0)
+        }
+    }
+
+    /// A run of `cost` baseline runs took `seconds` (the baseline's median being `base`).
+    pub fn observe(&mut self, seconds: f64, cost: f64, base: f64) {
+        if !(seconds.is_finite() && cost > 0.0) {
+            return;
+        }
+        let per = (seconds / cost).max(base);
+        self.observed = Some(self.observed.map_or(per, |o| 0.7 * o + 0.3 * per));
+    }
+
+    /// Expected seconds per baseline run, given the baseline's own median `base`.
+    pub fn per_run(&self, base: f64) -> f64 {
+        self.observed.map_or(base, |o| o.max(base))
     }
 }
 
@@ -220,4 +308,52 @@ pub fn shapes_text(data: &[(String, Data)]) -> String {
         .map(|(n, d)| format!("{n} {:?}", d.shape()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slower_runs_raise_the_estimate_and_small_ones_never_lower_it() {
+        let mut p = Pace {
+            base_elements: 100,
+            observed: None,
+        };
+        assert_eq!(p.per_run(0.2), 0.2);
+        // A tiny probe (10 elements) counts as one baseline run and is fast: no change.
+        p.observe(0.01, p.cost(10), 0.2);
+        assert_eq!(p.per_run(0.2), 0.2);
+        // A batch of 4 baselines at the baseline's pace: still 0.2 per run.
+        assert_eq!(p.cost(400), 4.0);
+        p.observe(0.8, p.cost(400), 0.2);
+        assert!(
+            (p.per_run(0.2) - 0.2).abs() < 0.2 * 0.2,
+            "{}",
+            p.per_run(0.2)
+        );
+        // The machine slows down by half: the estimate follows within a few runs.
+        for _ in 0..6 {
+            p.observe(0.3, 1.0, 0.2);
+        }
+        assert!(p.per_run(0.2) > 0.28, "{}", p.per_run(0.2));
+        // Non-finite or empty observations are ignored.
+        let before = p.per_run(0.2);
+        p.observe(f64::NAN, 1.0, 0.2);
+        p.observe(1.0, 0.0, 0.2);
+        assert_eq!(p.per_run(0.2), before);
+    }
+
+    #[test]
+    fn work_fits_only_when_it_ends_by_the_deadline() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(10);
+        assert!(fits(now, 9.5, deadline));
+        assert!(fits(now, 10.0, deadline));
+        assert!(!fits(now, 10.5, deadline));
+        assert!(!fits(now, f64::INFINITY, deadline));
+        assert!(!fits(now, f64::NAN, deadline));
+        assert!(fits(now, -1.0, deadline));
+        assert!(!fits(deadline + Duration::from_secs(1), 0.0, deadline));
+    }
 }

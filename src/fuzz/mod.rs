@@ -276,27 +276,11 @@ pub fn fuzz_with(
     };
     probes::run_all(&mut ctx, &plan);
     ctx.fact("probes", ctx.runs);
-    if !ctx.over_budget.is_empty() {
-        let n = ctx.over_budget.len();
-        let first = ctx
-            .over_budget
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("; ");
-        ctx.skipped(
-            &format!("{n} probe(s) ({first}{})", if n > 3 { "; …" } else { "" }),
-            &format!(
-                "they did not fit in --budget-seconds {} (raise it to run them)",
-                opts.budget_seconds
-            ),
-        );
-        ctx.over_budget.clear();
-    }
+    ctx.report_over_budget(opts.budget_seconds);
     ctx.probe_deadline = ctx.deadline;
     if let Some(kind) = opts.attack {
         robustness::run(&mut ctx, &c, &roles, &base, kind, opts);
+        ctx.report_over_budget(opts.budget_seconds);
     }
     let seconds = ctx.run_time.as_secs_f64();
     ctx.fact("inferences", ctx.runs);

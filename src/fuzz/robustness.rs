@@ -11,6 +11,7 @@ use super::args::range_for;
 use super::attack::{self, Image, Setting};
 use super::baseline::{Baseline, slice_rows};
 use super::contract::Contract;
+use super::ctx::fits;
 use super::ctx::{Ctx, Feed};
 use super::oracle::{self, Roles};
 use super::probes::{row_element, row_len};
@@ -18,6 +19,7 @@ use super::{FuzzOptions, rules};
 use crate::onnx::session::Prepared;
 use crate::onnx::{Model, Outputs, json_row};
 use crate::report::Finding;
+use std::time::{Duration, Instant};
 
 /// The model as the attacks see it: one row of one input rewritten in place per query.
 struct Query<'a> {
@@ -30,13 +32,30 @@ struct Query<'a> {
     row: usize,
     wanted: Vec<usize>,
     queries: usize,
+    /// When the attack's time is up, the planned seconds per query, and the time queries took.
+    deadline: Instant,
+    per_query: f64,
+    spent: Duration,
+    /// The time ran out during this row.
+    stopped: bool,
 }
 
 impl Query<'_> {
     fn ask(&mut self, row: &[f32]) -> Option<Outputs> {
         self.queries += 1;
         self.prepared.write(self.input, &self.at, row).ok()?;
-        self.prepared.run(self.model, &self.wanted).ok()
+        let t = Instant::now();
+        let out = self.prepared.run(self.model, &self.wanted).ok();
+        self.spent += t.elapsed();
+        out
+    }
+
+    /// Seconds the next query is expected to take: the plan's, or what queries have taken
+    /// so far when that is more.
+    fn expected(&self) -> f64 {
+        let observed = self.spent.as_secs_f64() / self.queries.max(1) as f64;
+        self.per_query
+            .max(if self.queries >= 3 { observed } else { 0.0 })
     }
 }
 
@@ -54,6 +73,13 @@ impl attack::Oracle for Query<'_> {
         let out = self.ask(row)?;
         oracle::label_row(self.roles, &out, self.rows, self.row)
             .and_then(|l| usize::try_from(l).ok())
+    }
+
+    fn out_of_time(&mut self) -> bool {
+        if !self.stopped && !fits(Instant::now(), self.expected(), self.deadline) {
+            self.stopped = true;
+        }
+        self.stopped
     }
 }
 
@@ -226,8 +252,9 @@ pub fn run(
             }
         }
     }
-    // The budget: queries the time left buys.
-    let per_query = ctx.base_seconds.unwrap_or(1e-3)
+    // The budget: queries the time left buys, at what runs cost now.
+    let per_run = ctx.per_run().unwrap_or(1e-3).max(1e-9);
+    let per_query = per_run
         / if batched {
             base.rows.max(1) as f64
         } else {
@@ -288,7 +315,7 @@ pub fn run(
         }
         let (context, rows_in_context, r) = &contexts[j % contexts.len()];
         let id = format!("attack-row-{j}");
-        let runs = per_row as f64 * per_query / ctx.base_seconds.unwrap_or(1e-3).max(1e-9);
+        let runs = per_row as f64 * per_query / per_run;
         if !ctx.probe(
             &id,
             &format!("{} attack on row {j} of input `{name}`", kind.name()),
@@ -313,6 +340,10 @@ pub fn run(
             row: *r,
             wanted: wanted.clone(),
             queries: 0,
+            deadline: ctx.deadline,
+            per_query,
+            spent: Duration::ZERO,
+            stopped: false,
         };
         let setting = Setting { image, minimise };
         let result = attack::attack_row_with(
@@ -328,12 +359,38 @@ pub fn run(
         );
         queries += q.queries;
         ctx.runs += q.queries;
+        if q.queries > 0 {
+            let seconds = q.spent.as_secs_f64() / q.queries as f64;
+            let base = ctx.base_seconds.unwrap_or(0.0);
+            ctx.pace.observe(seconds, per_query / per_run, base);
+        }
+        let stopped = q.stopped;
+        let done = q.queries;
+        let unfinished = result.as_ref().is_none_or(|r| r.stopped);
         if let Some(r) = result {
             results.push(r);
+        }
+        if stopped && unfinished {
+            ctx.over_budget.push(format!(
+                "the {} attack on row {j} of input `{name}`, stopped after {done} of {per_row} queries (not counted as robust)",
+                kind.name()
+            ));
+        }
+        if stopped {
+            break;
         }
     }
     let elapsed = started.elapsed();
     ctx.run_time += elapsed;
+    if results.iter().all(|r| r.stopped) && !ctx.over_budget.is_empty() {
+        return not_attacked(
+            ctx,
+            &format!(
+                "--budget-seconds {} ran out before any row was attacked to the end",
+                opts.budget_seconds
+            ),
+        );
+    }
     if results.is_empty() {
         return not_attacked(
             ctx,

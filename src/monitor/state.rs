@@ -5,6 +5,7 @@
 //! trait.
 
 pub mod redis;
+pub mod replicate;
 
 use super::config::Limits;
 use super::detect::{ClientDetectors, TokenBucket};

@@ -174,95 +174,33 @@ pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> o
             if matches!(
                 **inner,
                 ValueType::Map {
-                    key: TensorElementType::Int64,
+                    key: TensorElementType::Int64 | TensorElementType::String,
                     value: TensorElementType::Float32 | TensorElementType::Float64
                 }
             ) =>
         {
-            let double = matches!(
-                **inner,
-                ValueType::Map {
-                    value: TensorElementType::Float64,
-                    ..
-                }
-            );
-            let (keys, maps, values) = super::zipmap::read_i64(v, double)
-                .map_err(|e| ort::Error::new(format!("output `{name}`: {e}")))?;
-            o.floats
-                .push((name.clone(), vec![maps as i64, keys.len() as i64], values));
-            o.classes.push((name, ClassKeys::Int(keys)));
-        }
-        ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => {
-            let maps = v.try_extract_sequence::<ort::value::DynMapValueType>()?;
-            let mut keys: Option<ClassKeys> = None;
-            let mut values: Vec<f32> = Vec::new();
-            for m in &maps {
-                let (k, row) = map_row(m)?;
-                match &keys {
-                    None => keys = Some(k),
-                    Some(first) if *first != k => {
-                        return Err(ort::Error::new(format!(
-                            "output `{name}`: the maps of the sequence have different keys"
-                        )));
-                    }
-                    _ => {}
-                }
-                values.extend(row);
-            }
-            let classes = match &keys {
-                Some(ClassKeys::Int(k)) => k.len(),
-                Some(ClassKeys::Str(k)) => k.len(),
-                None => 0,
+            let ValueType::Map { key, value } = &**inner else {
+                return Ok(());
             };
-            o.floats.push((
-                name.clone(),
-                vec![maps.len() as i64, classes as i64],
-                values,
-            ));
-            o.classes
-                .push((name, keys.unwrap_or(ClassKeys::Int(vec![]))));
+            let key = if *key == TensorElementType::Int64 {
+                super::zipmap::Keys::Int
+            } else {
+                super::zipmap::Keys::Str
+            };
+            let double = *value == TensorElementType::Float64;
+            let (keys, maps, values) = super::zipmap::read(v, key, double)
+                .map_err(|e| ort::Error::new(format!("output `{name}`: {e}")))?;
+            let classes = match &keys {
+                ClassKeys::Int(k) => k.len(),
+                ClassKeys::Str(k) => k.len(),
+            };
+            o.floats
+                .push((name.clone(), vec![maps as i64, classes as i64], values));
+            o.classes.push((name, keys));
         }
         _ => o.undecoded.push(name),
     }
     Ok(())
-}
-
-/// One ZipMap map: its keys and values (as f32).
-fn map_row(m: &ort::value::DynMap) -> ort::Result<(ClassKeys, Vec<f32>)> {
-    let ValueType::Map { key, value } = m.dtype() else {
-        return Err(ort::Error::new("not a map"));
-    };
-    match (key, value) {
-        (TensorElementType::Int64, TensorElementType::Float32) => {
-            let kv = m.try_extract_key_values::<i64, f32>()?;
-            Ok((
-                ClassKeys::Int(kv.iter().map(|p| p.0).collect()),
-                kv.iter().map(|p| p.1).collect(),
-            ))
-        }
-        (TensorElementType::Int64, TensorElementType::Float64) => {
-            let kv = m.try_extract_key_values::<i64, f64>()?;
-            Ok((
-                ClassKeys::Int(kv.iter().map(|p| p.0).collect()),
-                kv.iter().map(|p| p.1 as f32).collect(),
-            ))
-        }
-        (TensorElementType::String, TensorElementType::Float32) => {
-            let kv = m.try_extract_key_values::<String, f32>()?;
-            Ok((
-                ClassKeys::Str(kv.iter().map(|p| p.0.clone()).collect()),
-                kv.iter().map(|p| p.1).collect(),
-            ))
-        }
-        (TensorElementType::String, TensorElementType::Float64) => {
-            let kv = m.try_extract_key_values::<String, f64>()?;
-            Ok((
-                ClassKeys::Str(kv.iter().map(|p| p.0.clone()).collect()),
-                kv.iter().map(|p| p.1 as f32).collect(),
-            ))
-        }
-        (k, v) => Err(ort::Error::new(format!("a map of {k} to {v}"))),
-    }
 }
 
 /// The symbolic names of a tensor type's dynamic dimensions.

@@ -126,6 +126,12 @@ pub(crate) fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
     if head.len() >= 2 && head[0] == 0x80 && head[1] <= 5 {
         return Kind::Pickle;
     }
+    // CoreML's weight blob (version 2, then a 0xDEADBEEF sentinel at byte 64) before the
+    // weak LZMA-alone test: its first word is a blob count, and 93 blobs read as LZMA's most
+    // common properties byte (0x5d).
+    if head.len() >= 68 && head[4..8] == [2, 0, 0, 0] && head[64..68] == [0xef, 0xbe, 0xad, 0xde] {
+        return Kind::CoreMlWeights;
+    }
     if looks_like_lzma_alone(head, len) {
         return Kind::Compressed(Codec::Lzma);
     }
@@ -135,9 +141,6 @@ pub(crate) fn sniff(head: &[u8], name: &str, len: u64) -> Kind {
         && matches!(head[1], 0x01 | 0x5e | 0x9c | 0xda)
     {
         return Kind::Compressed(Codec::Zlib);
-    }
-    if head.len() >= 68 && head[4..8] == [2, 0, 0, 0] && head[64..68] == [0xef, 0xbe, 0xad, 0xde] {
-        return Kind::CoreMlWeights;
     }
     if head.starts_with(b"#Parameter#") || head.starts_with(b"#LookupParameter#") {
         return Kind::Dynet;
@@ -403,6 +406,21 @@ mod tests {
         l.extend_from_slice(&[0xff; 8]);
         l.extend_from_slice(&[0; 16]);
         assert_eq!(sniff(&l, "m.pkl", 1000), Kind::Compressed(Codec::Lzma));
+    }
+
+    #[test]
+    fn a_coreml_weight_blob_with_93_blobs_is_not_lzma() {
+        // basic-pitch's weight.bin pattern: 93 blobs (0x5d, LZMA-alone's usual first byte),
+        // storage version 2, the first blob's metadata sentinel at byte 64.
+        let mut w = vec![0u8; 128];
+        w[0] = 0x5d;
+        w[4] = 2;
+        w[64..68].copy_from_slice(&[0xef, 0xbe, 0xad, 0xde]);
+        assert!(
+            looks_like_lzma_alone(&w, 1 << 20),
+            "the collision this guards against"
+        );
+        assert_eq!(sniff(&w, "weight.bin", 1 << 20), Kind::CoreMlWeights);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! binary and a real ONNX Runtime 1.31.1 (scripts/ort.sh installs it into .local/onnxruntime;
 //! scripts/test.sh runs that first).
 
+mod budget;
+
 use crate::common::{code, run, stderr, stdout, xml_count};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -930,4 +932,44 @@ fn zipmap_fast_read_matches_ort_typed_path() {
     assert!(got[9..].iter().all(|x| x.is_nan()));
     assert_eq!(keys, [0, 1, 2]);
     assert_eq!(fast.keys("output_probability"), Some(&ClassKeys::Int(keys)));
+
+    // String class labels are read by the same one pass.
+    let (mut m, _) = onnx::open(&models().join("iris_zipmap_names.onnx")).unwrap();
+    let rows = vec![
+        5.1f32,
+        3.5,
+        1.4,
+        0.2,
+        6.7,
+        3.0,
+        5.2,
+        2.3,
+        f32::NAN,
+        3.0,
+        4.0,
+        1.0,
+    ];
+    let fast = m
+        .run(&[("X".to_string(), Data::F32(vec![3, 4], rows.clone()))])
+        .unwrap();
+    let x = ort::value::Tensor::from_array((vec![3i64, 4], rows)).unwrap();
+    let out = m.session.run(ort::inputs!["X" => x]).unwrap();
+    let seq = out["output_probability"]
+        .try_extract_sequence::<ort::value::DynMapValueType>()
+        .unwrap();
+    let (mut keys, mut expect) = (vec![], vec![]);
+    for map in &seq {
+        let kv = map.try_extract_key_values::<String, f32>().unwrap();
+        keys = kv.iter().map(|p| p.0.clone()).collect();
+        expect.extend(kv.iter().map(|p| p.1.to_bits()));
+    }
+    let (_, shape, got) = fast
+        .floats
+        .iter()
+        .find(|f| f.0 == "output_probability")
+        .unwrap();
+    assert_eq!(shape, &[3, 3]);
+    assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), expect);
+    assert_eq!(keys, ["setosa", "versicolor", "virginica"]);
+    assert_eq!(fast.keys("output_probability"), Some(&ClassKeys::Str(keys)));
 }

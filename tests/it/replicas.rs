@@ -95,13 +95,18 @@ struct Replica {
 
 impl Replica {
     fn start(config: &str, name: &str) -> Replica {
+        let model = model().display().to_string();
+        Replica::spawn(&["serve", &model], config, name, &[])
+    }
+
+    fn spawn(command: &[&str], config: &str, name: &str, env: &[(&str, &str)]) -> Replica {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("monitor.toml");
         std::fs::write(&cfg, format!("[server]\nreplica = \"{name}\"\n{config}")).unwrap();
         let log = dir.path().join("events.jsonl");
         let mut child = Command::new(env!("CARGO_BIN_EXE_modelsec"))
-            .arg("serve")
-            .arg(model())
+            .args(command)
+            .envs(env.iter().copied())
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&cfg)
             .arg("--log")
@@ -314,6 +319,16 @@ fn redis_killed_mid_run_each_policy_holds_and_state_resumes() {
     assert_eq!(open.infer(0), 200);
     answered[0] += 1;
     assert_eq!(closed.metric("modelsec_state_up"), 1.0);
+    // Detector observations flow again: what `open` sees is replayed on `closed`.
+    let before = closed.metric("modelsec_replication_replayed_total");
+    assert!(before >= 10.0, "before the crash: {before} replayed");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while closed.metric("modelsec_replication_replayed_total") < before + 3.0 {
+        assert_eq!(open.infer(1), 200);
+        answered[0] += 1;
+        assert!(Instant::now() < deadline, "replication did not resume");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(redis);
     for (replica, n, policy) in [
         (&mut open, answered[0], "fail-open"),
@@ -333,5 +348,239 @@ fn redis_killed_mid_run_each_policy_holds_and_state_resumes() {
             .find(|e| e["kind"] == "finding" && e["signal"]["id"] == "monitor/state-unavailable");
         let signal = signal.unwrap_or_else(|| panic!("{policy}: no state-unavailable finding"));
         assert_eq!(signal["evidence"]["policy"], policy, "{signal}");
+    }
+}
+
+/// The model as an attack oracle: query `n` goes to replica `n % replicas` with key
+/// `n % keys` (a Sybil attack behind a round-robin load balancer).
+struct SpreadOracle<'a> {
+    replicas: &'a [Replica],
+    keys: usize,
+    n: usize,
+}
+
+impl modelsec::fuzz::attack::Oracle for SpreadOracle<'_> {
+    fn probs(&mut self, row: &[f32]) -> Option<Vec<f32>> {
+        let r = &self.replicas[self.n % self.replicas.len()];
+        let key = format!("key-{}", self.n % self.keys);
+        self.n += 1;
+        let body = json!({ "inputs": [{ "name": "X", "shape": [1, 64], "datatype": "FP32", "data": row }] });
+        let mut s = TcpStream::connect(&r.addr).unwrap();
+        let body = body.to_string();
+        let head = format!(
+            "POST /v2/models/digits_mlp/infer HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            r.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body.as_bytes()).unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let v: Value = serde_json::from_str(resp.split("\r\n\r\n").nth(1)?).ok()?;
+        let out = v["outputs"]
+            .as_array()?
+            .iter()
+            .find(|o| o["name"] == "probabilities")?;
+        Some(
+            out["data"]
+                .as_array()?
+                .iter()
+                .map(|x| x.as_f64().unwrap_or(0.0) as f32)
+                .collect(),
+        )
+    }
+}
+
+/// The first evasion finding of a run: the query (1-based, in the order sent) whose request
+/// raised it on any replica, for any evasion signal and for `monitor/probing` alone.
+#[derive(Debug, Default)]
+struct FirstAlert {
+    any: Option<usize>,
+    probing: Option<usize>,
+    sent: usize,
+}
+
+/// Run a Square attack spread over `replicas` and five keys; stop the replicas and read when
+/// each was first flagged.
+fn square_spread(replicas: &mut [Replica], row: &[f32]) -> FirstAlert {
+    let mut oracle = SpreadOracle {
+        replicas,
+        keys: 5,
+        n: 0,
+    };
+    let _ = modelsec::fuzz::attack::attack_row(
+        &mut oracle,
+        modelsec::fuzz::attack::Attack::Square,
+        row,
+        0,
+        0.2,
+        240,
+        &[(0.0, 1.0); 64],
+        &mut modelsec::util::Rng::new(11),
+    );
+    let mut first = FirstAlert {
+        sent: oracle.n,
+        ..FirstAlert::default()
+    };
+    let n = replicas.len();
+    let min = |slot: &mut Option<usize>, q: usize| *slot = Some(slot.map_or(q, |x| x.min(q)));
+    for (k, r) in replicas.iter_mut().enumerate() {
+        let ev = r.stop();
+        // The j-th request this replica answered was query j * n + k.
+        let order: Vec<&Value> = ev
+            .iter()
+            .filter(|e| e["kind"] == "request")
+            .map(|e| &e["request"]["id"])
+            .collect();
+        for f in ev.iter().filter(|e| e["kind"] == "finding") {
+            let id = &f["signal"]["id"];
+            let Some(j) = order.iter().position(|r| **r == f["request"]["id"]) else {
+                continue;
+            };
+            let q = j * n + k + 1;
+            if id == "monitor/probing" || id == "monitor/boundary-walk" {
+                min(&mut first.any, q);
+            }
+            if id == "monitor/probing" {
+                min(&mut first.probing, q);
+            }
+        }
+    }
+    first
+}
+
+/// The test: a Square attack spread over three replicas and five keys is flagged at
+/// the same query (± 10 %) as the same attack against one replica, because each replica
+/// replays the others' observations into its detectors (`state.share_detectors`). Control:
+/// without sharing, each replica holds a third of each key's queries and the variant count
+/// `monitor/probing` needs comes much later.
+#[test]
+fn a_square_attack_over_three_replicas_and_five_keys_is_flagged_as_on_one() {
+    let mut keys = String::from("[auth]\nrequired = true\n");
+    for i in 0..5 {
+        use sha2::Digest;
+        keys.push_str(&format!(
+            "[[auth.keys]]\nclient = \"client{i}\"\nsha256 = \"{}\"\n",
+            hex::encode(sha2::Sha256::digest(format!("key-{i}").as_bytes()))
+        ));
+    }
+    let baseline =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx/digits_rows.npy");
+    let base = format!(
+        "{keys}[limits]\nrate = 0\nrow_rate = 0\nvolume = 0\n[log]\ndurability = \"always\"\n[detect]\nbaseline = \"{}\"\nkey = \"{}\"\n",
+        baseline.display(),
+        "ab".repeat(32)
+    );
+    let rows = modelsec::rows::read_rows(&baseline).unwrap();
+    let row = &rows[1];
+    let one = square_spread(&mut [Replica::start(&base, "solo")], row);
+    let redis = Redis::start();
+    let mut rs = three(&(base.clone() + &state(&redis, "fail-open")));
+    let replayed: Vec<f64> = rs
+        .iter()
+        .map(|r| r.metric("modelsec_replication_replayed_total"))
+        .collect();
+    assert_eq!(replayed, [0.0; 3], "nothing to replay before the attack");
+    let shared = square_spread(&mut rs, row);
+    let mut unshared = three(&(base + &state(&redis, "fail-open") + "share_detectors = false\n"));
+    let split = square_spread(&mut unshared, row);
+    eprintln!(
+        "Square over 5 keys, first evasion finding (first probing): one replica {:?} ({:?}) of {} queries; three replicas sharing detector state {:?} ({:?}) of {}; not sharing {:?} ({:?})",
+        one.any,
+        one.probing,
+        one.sent,
+        shared.any,
+        shared.probing,
+        shared.sent,
+        split.any,
+        split.probing
+    );
+    let one = one
+        .any
+        .unwrap_or_else(|| panic!("one replica: not flagged in {} queries", one.sent));
+    let spread = shared
+        .any
+        .unwrap_or_else(|| panic!("three replicas: not flagged in {} queries", shared.sent));
+    let tolerance = (one as f64 * 0.1).ceil() as usize;
+    assert!(
+        spread.abs_diff(one) <= tolerance,
+        "three replicas flagged at query {spread}, one replica at {one} (± {tolerance})"
+    );
+    let probing = shared.probing.expect("probing with shared state");
+    assert!(
+        split.probing.is_none_or(|q| q > probing + tolerance),
+        "probing must need the shared state: without it at {:?}, with it at {probing}",
+        split.probing
+    );
+}
+
+/// An LLM proxy's token budget is the deployment's, not each replica's: three `proxy`
+/// replicas in front of one OpenAI-style upstream (18 tokens an answer), a budget of 50
+/// tokens a window, one client round-robin: after three answers every replica refuses (per
+/// replica, each would answer two more).
+#[test]
+fn an_llm_token_budget_holds_across_three_proxy_replicas() {
+    use sha2::Digest;
+    let redis = Redis::start();
+    let upstream = crate::serve::fake_upstream();
+    let config = format!(
+        "[auth]\nrequired = true\n[[auth.keys]]\nclient = \"c\"\nsha256 = \"{}\"\n[limits]\nrate = 0\n[llm]\ntoken_budget = 50\n[upstream]\napi_key_env = \"TEST_UPSTREAM_KEY\"\n{}",
+        hex::encode(sha2::Sha256::digest(b"key-0")),
+        state(&redis, "fail-open")
+    );
+    let rs: Vec<Replica> = ["p1", "p2", "p3"]
+        .iter()
+        .map(|n| {
+            Replica::spawn(
+                &["proxy", "--upstream", &upstream, "--protocol", "openai"],
+                &config,
+                n,
+                &[("TEST_UPSTREAM_KEY", "upstream-secret")],
+            )
+        })
+        .collect();
+    let chat = |r: &Replica| -> (u16, String) {
+        let body = json!({"model": "tiny-llm", "messages": [{"role": "user", "content": "hi"}]})
+            .to_string();
+        let mut s = TcpStream::connect(&r.addr).unwrap();
+        let head = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer key-0\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            r.addr,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body.as_bytes()).unwrap();
+        let mut resp = String::new();
+        let _ = s.read_to_string(&mut resp);
+        let code = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (code, resp)
+    };
+    // An answer's usage reaches Redis just after the answer (asynchronously); a client
+    // waiting 100 ms between requests meets it.
+    for (i, r) in rs.iter().enumerate() {
+        let (code, resp) = chat(r);
+        assert_eq!(code, 200, "answer {} on replica {}: {resp}", i + 1, i + 1);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        rs.iter()
+            .map(|r| r.metric("modelsec_state_errors_total"))
+            .sum::<f64>(),
+        0.0
+    );
+    // 3 × 18 = 54 tokens used over the replicas: over the budget of 50 everywhere.
+    for (i, r) in rs.iter().enumerate() {
+        let (code, resp) = chat(r);
+        assert_eq!(
+            code,
+            429,
+            "replica {} answered past the shared budget: {resp}",
+            i + 1
+        );
+        assert!(resp.contains("budget of 50"), "{resp}");
     }
 }

@@ -686,7 +686,7 @@ fn proxy_puts_the_monitor_in_front_of_another_oip_v2_server() {
 /// the proxy sends it), says "Hello!" (or, asked to leak, a text with the canary
 /// `CANARY-7f3a-1854`), streams when asked, and reports usage of 12 + 6 tokens. The predictions
 /// route answers TorchServe's image-classifier map for a PNG and a probability row otherwise.
-fn fake_upstream() -> String {
+pub(crate) fn fake_upstream() -> String {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;

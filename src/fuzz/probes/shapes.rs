@@ -79,7 +79,7 @@ fn empty_batch(ctx: &mut Ctx<'_>, plan: &Plan<'_>, batch: &str) {
 fn large_batch(ctx: &mut Ctx<'_>, plan: &Plan<'_>, batch: &str) {
     // As many rows as 5 % of the budget left buys, a power of two from 16 to 4,096, within
     // the memory bound.
-    let per_row = ctx.base_seconds.unwrap_or(1.0) / plan.base.rows.max(1) as f64;
+    let per_row = ctx.per_run().unwrap_or(1.0) / plan.base.rows.max(1) as f64;
     let affordable = (ctx.left() * 0.05 / per_row.max(1e-9)).min(4096.0) as i64;
     let mut n = 4096i64;
     while n > affordable || plan.make.bytes(&plan.sizes_with(batch, n)) > (64 << 20) {

@@ -72,7 +72,7 @@ pub fn run(ctx: &mut Ctx<'_>, plan: &Plan<'_>) {
         return;
     }
     // Runs the special values may take: half of what the probe budget buys.
-    let per_run = ctx.base_seconds.unwrap_or(0.01).max(1e-7);
+    let per_run = ctx.per_run().unwrap_or(0.01).max(1e-7);
     let left = ctx
         .probe_deadline
         .saturating_duration_since(std::time::Instant::now())
@@ -168,6 +168,14 @@ fn input(ctx: &mut Ctx<'_>, plan: &Plan<'_>, i: usize, share: f64) {
                         continue;
                     }
                     let at = row_element(&dims, axis, r, p);
+                    // Unconfirmed is not reported: the check needs up to 4 runs.
+                    if !ctx.affords(4.0 * cost(part.len())) {
+                        ctx.over_budget.push(format!(
+                            "confirming that the model reads {where_} (not reported without it)"
+                        ));
+                        unread = MAX_UNREAD;
+                        continue;
+                    }
                     if !reads_element(ctx, plan, i, &data, at, &out) {
                         unread += 1;
                         continue;
@@ -245,7 +253,7 @@ fn report(
     let mut row = start.clone();
     let mut output = out.row_json(r);
     let affordable = ctx
-        .base_seconds
+        .per_run()
         .is_some_and(|s| s * (width * 8) as f64 <= ctx.left() * 0.05);
     if width <= 256 && affordable {
         let rule = finding.rule_id.clone();

@@ -27,6 +27,8 @@ pub(super) struct App {
     pub(super) clients: LocalStore,
     /// Client state shared by replicas (`[state] backend = "redis"`).
     pub(super) shared: Option<Arc<crate::monitor::state::redis::Shared>>,
+    /// Detector observations exchanged with the other replicas (`state.share_detectors`).
+    pub(super) replicator: std::sync::OnceLock<crate::monitor::state::replicate::Replicator>,
     /// The detectors (over rows, when the model takes one float [N, F] input).
     pub(super) engine: Arc<Engine>,
     pub(super) metrics: Metrics,

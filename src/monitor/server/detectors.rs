@@ -2,6 +2,7 @@
 //! answers.
 
 use super::*;
+use crate::monitor::state::replicate::Observation;
 
 /// The stateful detectors, after inference, over every row of the request; `scores`: whether
 /// score vectors went back to the client.
@@ -16,6 +17,22 @@ pub(super) fn detect(
     let client = seen.client.clone();
     let answers = answers.map(|(labels, margins)| Answers { labels, margins });
     let sent = if scores { rows.len().max(1) as u64 } else { 0 };
+    if let (Some(r), Some(features)) = (app.replicator.get(), app.features)
+        && !rows.is_empty()
+    {
+        r.publish(Observation {
+            client: client.clone(),
+            features,
+            rows: rows.concat(),
+            answers: answers.map(|a| {
+                (
+                    a.labels.iter().map(|&l| l as u32).collect(),
+                    a.margins.to_vec(),
+                )
+            }),
+            scores: sent,
+        });
+    }
     app.clients.with(&client, now, |c| {
         let signals = if app.features.is_some() {
             app.engine

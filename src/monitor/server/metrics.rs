@@ -123,6 +123,34 @@ pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
             u8::from(!st.down.load(Ordering::Relaxed))
         );
     }
+    if let Some(r) = app.replicator.get() {
+        let st = &r.stats;
+        for (name, help, v) in [
+            (
+                "modelsec_replication_published_total",
+                "Detector observations written for the other replicas.",
+                &st.published,
+            ),
+            (
+                "modelsec_replication_dropped_total",
+                "Detector observations not shared (queue full, Redis down or slow).",
+                &st.dropped,
+            ),
+            (
+                "modelsec_replication_replayed_total",
+                "Other replicas' detector observations replayed here.",
+                &st.replayed,
+            ),
+            (
+                "modelsec_replication_rejected_total",
+                "Stream entries skipped as malformed or for another model shape.",
+                &st.rejected,
+            ),
+        ] {
+            let v = v.load(Ordering::Relaxed);
+            let _ = writeln!(t, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        }
+    }
     let clients = app.clients.clients();
     let _ = writeln!(
         t,

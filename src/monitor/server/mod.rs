@@ -51,6 +51,7 @@ mod oip;
 mod openai;
 mod pool;
 mod record;
+mod replicate;
 mod shared;
 mod state;
 mod torchserve;
@@ -266,6 +267,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         log,
         clients,
         shared,
+        replicator: std::sync::OnceLock::new(),
         engine,
         metrics: Metrics {
             latency: (0..=BUCKETS.len()).map(|_| AtomicU64::new(0)).collect(),
@@ -283,6 +285,10 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         upstream_auth,
         cfg,
     });
+    if app.shared.is_some() && app.cfg.state.share_detectors && app.features.is_some() {
+        let r = replicate::start(&app).map_err(ServeError::Other)?;
+        let _ = app.replicator.set(r);
+    }
     let listener = listen(opts.listen).map_err(|e| ServeError::Listen {
         addr: opts.listen.to_string(),
         message: e.to_string(),

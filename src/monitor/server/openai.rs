@@ -56,17 +56,27 @@ pub(super) async fn openai_handle(
     seen.model = req.model.clone();
     let l = &app.cfg.llm;
     let prompt = llm::estimate_tokens(&req.text) + llm::estimate_tokens(&req.system_text);
+    seen.tokens_asked = prompt.max(1);
     if let Some(r) = charge(app, seen, 1, now).await {
         return r;
     }
+    // With shared state the token bucket and the window's count are every replica's (Redis
+    // answered); else this replica's.
+    let shared = seen.shared_tokens;
     let (used, scores, rate_ok) = app.clients.with(&seen.client, now, |c| {
         if !req.scores.is_empty() {
             c.score_requests += 1;
         }
-        let rate_ok = l.token_rate <= 0.0
-            || c.tokens
-                .take_n(prompt as f64, l.token_rate, l.token_burst, now);
-        (c.token_count, c.score_requests, rate_ok)
+        let (rate_ok, used) = match shared {
+            Some((fit, used)) => (l.token_rate <= 0.0 || fit, used),
+            None => (
+                l.token_rate <= 0.0
+                    || c.tokens
+                        .take_n(prompt as f64, l.token_rate, l.token_burst, now),
+                c.token_count,
+            ),
+        };
+        (used, c.score_requests, rate_ok)
     });
     // Cost.
     let mut over = vec![];

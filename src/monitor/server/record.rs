@@ -26,6 +26,11 @@ pub(super) struct Seen {
     pub(super) input: Option<ev::Input>,
     pub(super) output: Option<ev::Output>,
     pub(super) fired: Vec<Fired>,
+    /// An LLM request's estimated prompt tokens, charged with the shared state.
+    pub(super) tokens_asked: u64,
+    /// The shared state's word on them: whether they fit the token bucket, and the tokens
+    /// the client used in the window over every replica (`None`: local state decides).
+    pub(super) shared_tokens: Option<(bool, u64)>,
 }
 
 impl Seen {

@@ -26,12 +26,25 @@ pub(super) async fn charge_shared(
         rows: queries.max(1) as u64,
         volume: l.volume,
         window_seconds: l.volume_window_seconds,
+        tokens: seen.tokens_asked,
+        token_rate: app.cfg.llm.token_rate,
+        token_burst: app.cfg.llm.token_burst,
+        token_budget: app.cfg.llm.token_budget,
     };
     let refuse = |action: Action, what: &str| {
         (action != Action::Log).then(|| error(StatusCode::TOO_MANY_REQUESTS, what))
     };
     match shared.admit(&seen.client, ask).await {
-        Verdict::Ok { .. } => None,
+        Verdict::Ok {
+            tokens_ok,
+            tokens_used,
+            ..
+        } => {
+            if ask.tokens > 0 {
+                seen.shared_tokens = Some((tokens_ok, tokens_used));
+            }
+            None
+        }
         Verdict::Blocked { by, ms } => {
             // Remember it here too: this replica refuses without asking while it lasts.
             let until = now + ms as f64 / 1000.0;

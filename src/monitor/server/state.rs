@@ -27,6 +27,15 @@ pub(super) fn add_tokens(app: &App, client: &str, tokens: u64, prepaid: u64, now
             c.tokens.charge(more, l.token_rate, l.token_burst, now);
         }
     });
+    if let Some(shared) = &app.shared {
+        shared.add_tokens(
+            client,
+            tokens,
+            tokens.saturating_sub(prepaid),
+            l.token_rate,
+            app.cfg.limits.volume_window_seconds,
+        );
+    }
 }
 
 /// [`settle_client`] for handlers that do not hold the client's state.

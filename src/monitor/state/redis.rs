@@ -48,6 +48,14 @@ pub struct StateCfg {
     /// Milliseconds a request waits for Redis before the failure policy applies.
     pub timeout_ms: u64,
     pub on_state_error: OnError,
+    /// Share the detectors' per-client state too (near duplicates, cross-client index, PRADA,
+    /// coverage): every replica replays the others' observations
+    /// ([`super::replicate`]).
+    pub share_detectors: bool,
+    /// Observations kept in the stream (about: Redis trims whole blocks).
+    pub stream_max_len: u64,
+    /// Seconds the stream outlives the last observation written to it.
+    pub stream_ttl_seconds: u64,
 }
 
 impl Default for StateCfg {
@@ -58,6 +66,9 @@ impl Default for StateCfg {
             key_prefix: "modelsec:".into(),
             timeout_ms: 50,
             on_state_error: OnError::FailOpen,
+            share_detectors: true,
+            stream_max_len: 100_000,
+            stream_ttl_seconds: 3600,
         }
     }
 }
@@ -84,6 +95,18 @@ impl StateCfg {
                 "state.timeout_ms must be from 1 to 10000".into(),
             ));
         }
+        if !(1_000..=10_000_000).contains(&self.stream_max_len) {
+            out.push((
+                "stream_max_len",
+                "state.stream_max_len must be from 1000 to 10000000 observations".into(),
+            ));
+        }
+        if !(60..=7 * 86_400).contains(&self.stream_ttl_seconds) {
+            out.push((
+                "stream_ttl_seconds",
+                "state.stream_ttl_seconds must be from 60 to 604800".into(),
+            ));
+        }
         if self.key_prefix.len() > 128 {
             out.push(("key_prefix", "state.key_prefix: 128 bytes at most".into()));
         }
@@ -103,13 +126,26 @@ pub struct Ask {
     /// Query budget of the window (0: none).
     pub volume: u64,
     pub window_seconds: u64,
+    /// LLM requests: the prompt's estimated tokens (0: not an LLM request).
+    pub tokens: u64,
+    /// LLM tokens per second and burst (`llm.token_rate`, `llm.token_burst`).
+    pub token_rate: f64,
+    pub token_burst: f64,
+    /// LLM tokens per client in the window (`llm.token_budget`; 0: none).
+    pub token_budget: u64,
 }
 
 /// Redis's answer for one request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    /// Within every limit; the client's queries in the window.
-    Ok { volume: u64 },
+    /// Within the request, row and query limits; the client's queries in the window, and for
+    /// an LLM request whether its prompt fit the token bucket and the tokens used in the window
+    /// (over every replica).
+    Ok {
+        volume: u64,
+        tokens_ok: bool,
+        tokens_used: u64,
+    },
     /// Blocked (on any replica) by `by`, for `ms` more milliseconds.
     Blocked { by: String, ms: u64 },
     /// Over the request rate.
@@ -135,9 +171,11 @@ pub struct SharedStats {
 }
 
 /// GCRA over microseconds on Redis's clock, then the window's budget; a block short-circuits.
-/// KEYS: req, rows, vol, block. ARGV: request interval µs, request burst, row interval µs, row
-/// burst, rows, budget, window s. Returns {code, value}: 0 ok (volume), 1 blocked (by, ms),
-/// 2 rate, 3 rows, 4 budget (volume).
+/// KEYS: req, rows, vol, block, tok, tokvol. ARGV: request interval µs, request burst, row
+/// interval µs, row burst, rows, budget, window s, token interval µs, token burst, prompt
+/// tokens. Returns {code, value…}: 0 ok (volume, prompt fit the token bucket 1/0, tokens used
+/// in the window), 1 blocked (by, ms), 2 rate, 3 rows, 4 budget (volume). LLM tokens do not
+/// refuse here: like local state, they raise `monitor/cost`, whose action decides.
 const SCRIPT: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -161,13 +199,38 @@ local vol = redis.call('INCRBY', KEYS[3], rows)
 if vol == rows then redis.call('EXPIRE', KEYS[3], ARGV[7]) end
 local budget = tonumber(ARGV[6])
 if budget > 0 and vol > budget then return {4, vol} end
-return {0, vol}
+local tokens = tonumber(ARGV[10])
+local fit = 1
+if tokens > 0 and not take(KEYS[5], tonumber(ARGV[8]), tonumber(ARGV[9]), tokens) then fit = 0 end
+local used = tonumber(redis.call('GET', KEYS[6]) or '0')
+return {0, vol, fit, used}
+";
+
+/// An LLM answer's tokens, after it: added to the window's count and, beyond the prompt
+/// estimate already taken, to the token bucket (never refused: the answer is out).
+/// KEYS: tok, tokvol. ARGV: token interval µs, tokens spent, tokens beyond the estimate,
+/// window s.
+const TOKENS: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local more = tonumber(ARGV[3])
+if interval > 0 and more > 0 then
+  local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if tat < now then tat = now end
+  local new = tat + more * interval
+  redis.call('SET', KEYS[1], string.format('%.0f', new), 'PX', math.floor((new - now) / 1000) + 1000)
+end
+local used = redis.call('INCRBY', KEYS[2], ARGV[2])
+if used == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return used
 ";
 
 /// The shared store.
 pub struct Shared {
     conn: ConnectionManager,
     script: redis::Script,
+    tokens: redis::Script,
     prefix: String,
     timeout: Duration,
     pub policy: OnError,
@@ -192,6 +255,7 @@ impl Shared {
         Ok(Shared {
             conn,
             script: redis::Script::new(SCRIPT),
+            tokens: redis::Script::new(TOKENS),
             prefix: cfg.key_prefix.clone(),
             timeout,
             policy: cfg.on_state_error,
@@ -218,13 +282,18 @@ impl Shared {
             .key(self.key("rows", client))
             .key(self.key("vol", client))
             .key(self.key("block", client))
+            .key(self.key("tok", client))
+            .key(self.key("tokvol", client))
             .arg(interval(ask.rate))
             .arg(ask.burst.max(1.0))
             .arg(interval(ask.row_rate))
             .arg(ask.row_burst.max(1.0))
             .arg(ask.rows.max(1))
             .arg(ask.volume)
-            .arg(ask.window_seconds.max(1));
+            .arg(ask.window_seconds.max(1))
+            .arg(interval(ask.token_rate))
+            .arg(ask.token_burst.max(1.0))
+            .arg(ask.tokens);
         let mut conn = self.conn.clone();
         let reply: redis::Value =
             match tokio::time::timeout(self.timeout, inv.invoke_async(&mut conn)).await {
@@ -236,6 +305,44 @@ impl Shared {
             };
         self.stats.down.store(false, Ordering::Relaxed);
         parse(reply).unwrap_or_else(|| self.failed("Redis: an unexpected reply".into()))
+    }
+
+    /// Add an LLM answer's `spent` tokens to the client's window and `more` (beyond the
+    /// prompt estimate taken at admission) to its token bucket, for every replica
+    /// (asynchronously: the answer is already out).
+    pub fn add_tokens(
+        self: &std::sync::Arc<Self>,
+        client: &str,
+        spent: u64,
+        more: u64,
+        token_rate: f64,
+        window_seconds: u64,
+    ) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let keys = [self.key("tok", client), self.key("tokvol", client)];
+        let interval = if token_rate > 0.0 {
+            1e6 / token_rate
+        } else {
+            0.0
+        };
+        let me = self.clone();
+        rt.spawn(async move {
+            let mut inv = me.tokens.prepare_invoke();
+            inv.key(&keys[0])
+                .key(&keys[1])
+                .arg(interval)
+                .arg(spent)
+                .arg(more)
+                .arg(window_seconds.max(1));
+            let mut conn = me.conn.clone();
+            let done = tokio::time::timeout(me.timeout * 4, inv.invoke_async::<i64>(&mut conn));
+            if !matches!(done.await, Ok(Ok(_))) {
+                me.stats.errors.fetch_add(1, Ordering::Relaxed);
+                me.stats.down.store(true, Ordering::Relaxed);
+            }
+        });
     }
 
     /// Record a block for every replica (asynchronously: sent before the answer that made it).
@@ -276,6 +383,8 @@ fn parse(v: redis::Value) -> Option<Verdict> {
     Some(match code {
         0 => Verdict::Ok {
             volume: int(items.get(1)?)?.max(0) as u64,
+            tokens_ok: items.get(2).and_then(int).is_none_or(|f| f != 0),
+            tokens_used: items.get(3).and_then(int).unwrap_or(0).max(0) as u64,
         },
         1 => Verdict::Blocked {
             by: match items.get(1)? {
