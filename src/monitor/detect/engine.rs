@@ -234,7 +234,10 @@ impl Engine {
     /// client varying one of its many images now and then). Cross-client evidence only for
     /// inputs few clients send, a flip only with a focused cluster of this client's own, and
     /// counts only when those clients sent several variants each (a search spread over keys),
-    /// not one each (a popular input that every client re-encodes a little).
+    /// not one each (a popular input that every client re-encodes a little), and only from a
+    /// client spending its requests on the input (focused, or nothing else sent): heavy
+    /// clients that each vary a shared image now and then pile up variants across clients
+    /// without any of them searching.
     fn evasion(
         &self,
         near: &NearObs,
@@ -285,6 +288,7 @@ impl Engine {
                     "requests_with_variants": near.hits, "requests": near.span }),
             });
         } else if !popular
+            && (focused || near.whole)
             && x.clients >= 1
             && x.distinct + 1 >= p.probing_queries
             && x.distinct + 1 >= 2 * (x.clients + 1)
@@ -387,6 +391,80 @@ mod tests {
         }
         fired.retain(|s| *s != sig::OOD.id && *s != sig::EXTRACTION_COVERAGE.id);
         assert!(fired.is_empty(), "{fired:?}");
+    }
+
+    /// `client` sends `row` answered `ans`; the signal ids that fired.
+    fn ask_as(
+        e: &Engine,
+        d: &mut ClientDetectors,
+        client: &str,
+        row: Vec<f32>,
+        ans: (usize, f32),
+    ) -> Vec<&'static str> {
+        let a = Answers {
+            labels: &[ans.0],
+            margins: &[ans.1],
+        };
+        e.observe(d, client, &[row], Some(a), 0)
+            .into_iter()
+            .map(|s| s.rule.id)
+            .collect()
+    }
+
+    #[test]
+    fn heavy_clients_each_varying_a_shared_image_now_and_then_are_not_a_sybil_search() {
+        // Six clients (under the popularity bar of 8), each sending 300 requests: every 10th a
+        // variant of one shared image, the rest their own images. 180 variants from 6 clients:
+        // before the focus gate, the cross-client count fired.
+        let e = engine();
+        let mut rng = Rng::new(5);
+        let shared = image(&mut rng);
+        let mut ds: Vec<ClientDetectors> = (0..6).map(|_| e.client()).collect();
+        let mut fired = vec![];
+        for q in 0..300 {
+            for (c, d) in ds.iter_mut().enumerate() {
+                let row = if q % 10 == c % 10 {
+                    variant(&shared, &mut rng)
+                } else {
+                    image(&mut rng)
+                };
+                fired.extend(ask_as(&e, d, &format!("c{c}"), row, (3, 0.9)));
+            }
+        }
+        fired.retain(|s| *s != sig::OOD.id && *s != sig::EXTRACTION_COVERAGE.id);
+        assert!(fired.is_empty(), "{fired:?}");
+    }
+
+    #[test]
+    fn a_search_spread_over_keys_that_send_nothing_else_is_caught() {
+        // Square over 5 keys: each key sends only variants of one input (12 variants from 5
+        // clients reach the count: 2 per client and the sender), descending margins.
+        let e = engine();
+        let mut rng = Rng::new(6);
+        let x0 = image(&mut rng);
+        let mut ds: Vec<ClientDetectors> = (0..5).map(|_| e.client()).collect();
+        let mut first = None;
+        for q in 0..20 {
+            let row = if q == 0 {
+                x0.clone()
+            } else {
+                variant(&x0, &mut rng)
+            };
+            let f = ask_as(
+                &e,
+                &mut ds[q % 5],
+                &format!("k{}", q % 5),
+                row,
+                (3, 0.95 - 0.01 * q as f32),
+            );
+            if first.is_none() && f.contains(&sig::PROBING.id) {
+                first = Some(q + 1);
+            }
+        }
+        assert!(
+            first.is_some_and(|q| q <= 12),
+            "first cross-client probing at {first:?}"
+        );
     }
 
     #[test]
