@@ -124,10 +124,12 @@ impl Replica {
         }
     }
 
-    fn http(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    /// One request (with `key` as its bearer API key); the status and the body.
+    fn http(&self, method: &str, path: &str, key: Option<&str>, body: &[u8]) -> (u16, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
+        let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             self.addr,
             body.len()
         );
@@ -154,13 +156,14 @@ impl Replica {
         self.http(
             "POST",
             "/v2/models/digits_mlp/infer",
+            None,
             body.to_string().as_bytes(),
         )
         .0
     }
 
     fn metric(&self, name: &str) -> f64 {
-        let (_, text) = self.http("GET", "/metrics", b"");
+        let (_, text) = self.http("GET", "/metrics", None, b"");
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
             .unwrap_or(-1.0)
@@ -365,18 +368,13 @@ impl modelsec::fuzz::attack::Oracle for SpreadOracle<'_> {
         let key = format!("key-{}", self.n % self.keys);
         self.n += 1;
         let body = json!({ "inputs": [{ "name": "X", "shape": [1, 64], "datatype": "FP32", "data": row }] });
-        let mut s = TcpStream::connect(&r.addr).unwrap();
-        let body = body.to_string();
-        let head = format!(
-            "POST /v2/models/digits_mlp/infer HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            r.addr,
-            body.len()
+        let (_, text) = r.http(
+            "POST",
+            "/v2/models/digits_mlp/infer",
+            Some(&key),
+            body.to_string().as_bytes(),
         );
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body.as_bytes()).unwrap();
-        let mut resp = String::new();
-        let _ = s.read_to_string(&mut resp);
-        let v: Value = serde_json::from_str(resp.split("\r\n\r\n").nth(1)?).ok()?;
+        let v: Value = serde_json::from_str(&text).ok()?;
         let out = v["outputs"]
             .as_array()?
             .iter()
@@ -540,24 +538,13 @@ fn an_llm_token_budget_holds_across_three_proxy_replicas() {
         })
         .collect();
     let chat = |r: &Replica| -> (u16, String) {
-        let body = json!({"model": "tiny-llm", "messages": [{"role": "user", "content": "hi"}]})
-            .to_string();
-        let mut s = TcpStream::connect(&r.addr).unwrap();
-        let head = format!(
-            "POST /v1/chat/completions HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer key-0\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            r.addr,
-            body.len()
-        );
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body.as_bytes()).unwrap();
-        let mut resp = String::new();
-        let _ = s.read_to_string(&mut resp);
-        let code = resp
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        (code, resp)
+        let body = json!({"model": "tiny-llm", "messages": [{"role": "user", "content": "hi"}]});
+        r.http(
+            "POST",
+            "/v1/chat/completions",
+            Some("key-0"),
+            body.to_string().as_bytes(),
+        )
     };
     // An answer's usage reaches Redis just after the answer (asynchronously); a client
     // waiting 100 ms between requests meets it.

@@ -226,6 +226,25 @@ if used == tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 return used
 ";
 
+/// The client for `state.url` and a lazily connecting, self-reconnecting (with backoff)
+/// connection to it whose commands wait `response` at most.
+pub(super) fn manager(
+    cfg: &StateCfg,
+    response: Duration,
+) -> Result<(redis::Client, ConnectionManager), String> {
+    let url = cfg.url.as_deref().unwrap_or_default();
+    let client = redis::Client::open(url).map_err(|e| format!("state.url: {e}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(response.max(Duration::from_millis(200))))
+        .set_response_timeout(Some(response))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(10))
+        .set_max_delay(Duration::from_millis(1000));
+    let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+        .map_err(|e| format!("state.url `{url}`: {e}"))?;
+    Ok((client, conn))
+}
+
 /// The shared store.
 pub struct Shared {
     conn: ConnectionManager,
@@ -241,17 +260,8 @@ impl Shared {
     /// Connect lazily (replicas may start before Redis); reconnection is automatic, with
     /// backoff.
     pub fn connect(cfg: &StateCfg) -> Result<Shared, String> {
-        let url = cfg.url.as_deref().unwrap_or_default();
-        let client = redis::Client::open(url).map_err(|e| format!("state.url: {e}"))?;
         let timeout = Duration::from_millis(cfg.timeout_ms);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout.max(Duration::from_millis(200))))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(1000));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("state.url `{url}`: {e}"))?;
+        let (_, conn) = manager(cfg, timeout)?;
         Ok(Shared {
             conn,
             script: redis::Script::new(SCRIPT),

@@ -17,7 +17,7 @@
 //! of replicas); the detectors' own state stays bounded as on one replica.
 
 use super::redis::StateCfg;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -77,17 +77,9 @@ impl Replicator {
         window: Duration,
         replay: impl Fn(Observation) + Send + 'static,
     ) -> Result<Replicator, String> {
-        let url = cfg.url.as_deref().unwrap_or_default();
-        let client = redis::Client::open(url).map_err(|e| format!("state.url: {e}"))?;
-        let timeout = Duration::from_millis(cfg.timeout_ms);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout.max(Duration::from_millis(200))))
-            .set_response_timeout(Some(timeout.max(Duration::from_millis(500))))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(1000));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| format!("state.url `{url}`: {e}"))?;
+        // A batch of writes may take longer than one request's round trip.
+        let timeout = Duration::from_millis(cfg.timeout_ms).max(Duration::from_millis(500));
+        let (client, conn) = super::redis::manager(cfg, timeout)?;
         let key = format!("{}obs", cfg.key_prefix);
         // This process's entries are skipped when read back; a restarted replica (a new
         // instance) replays its predecessor's.
@@ -104,7 +96,7 @@ impl Replicator {
             instance: instance.clone(),
             max_len: cfg.stream_max_len,
             ttl: cfg.stream_ttl_seconds,
-            timeout: timeout.max(Duration::from_millis(500)),
+            timeout,
             stats: stats.clone(),
             rx,
         }));
