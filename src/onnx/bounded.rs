@@ -3,6 +3,7 @@
 //! `Loop`), outputs are counted before they are copied out ([`Model::run_bounded`]), and every
 //! session of the process can share one memory arena with a hard cap ([`cap_memory`]).
 
+use super::raw;
 use super::session::decode;
 use super::{Data, Model, OnnxError, Outputs, runtime};
 use ort::session::RunOptions;
@@ -83,37 +84,49 @@ impl Model {
         max_elements: usize,
     ) -> Result<Outputs, RunError> {
         let mut values = Vec::with_capacity(data.len());
-        for (name, d) in data {
-            values.push((
-                name.clone(),
-                d.value().map_err(|e| RunError::Failed(e.to_string()))?,
+        for (_, d) in data {
+            values.push(d.value().map_err(|e| RunError::Failed(e.to_string()))?);
+        }
+        let mut inputs = Vec::with_capacity(data.len());
+        for ((name, _), v) in data.iter().zip(&values) {
+            inputs.push((
+                self.names.input(name).map_err(RunError::Failed)?,
+                raw::Input::Ort(v.into()),
             ));
         }
-        let out = self
-            .session
-            .run_with_options(values, &stopper.options)
-            .map_err(|e| RunError::from_ort(e.to_string()))?;
+        let out = raw::run(
+            &mut self.session,
+            &self.names,
+            Some(&stopper.options),
+            &inputs,
+            &self.all_outputs,
+        )
+        .map_err(RunError::from_ort)?;
+        drop(inputs);
+        let outputs = self.session.outputs();
         let mut total = 0usize;
-        for (name, v) in out.iter() {
-            total = total.saturating_add(match v.dtype() {
-                ValueType::Tensor { shape, .. } => super::elements(shape),
+        for (k, v) in self.all_outputs.iter().zip(&out) {
+            total = total.saturating_add(match outputs.get(*k).map(|o| o.dtype()) {
+                Some(ValueType::Tensor { .. }) => {
+                    super::elements(&raw::shape(v).map_err(RunError::Failed)?.1)
+                }
                 // A sequence (ZipMap's maps): counted as its maps are decoded below.
                 _ => 0,
             });
             if total > max_elements {
                 return Err(RunError::TooLarge {
-                    output: name.to_string(),
+                    output: name_of(outputs, *k),
                     elements: total,
                     limit: max_elements,
                 });
             }
         }
         let mut o = Outputs::default();
-        for (name, v) in out.iter() {
-            decode(name, &v, &mut o).map_err(|e| RunError::Failed(e.to_string()))?;
+        for (k, v) in self.all_outputs.iter().zip(&out) {
+            decode(outputs, *k, v, &mut o, &mut self.class_keys).map_err(RunError::Failed)?;
             if o.elements() > max_elements {
                 return Err(RunError::TooLarge {
-                    output: name.to_string(),
+                    output: name_of(outputs, *k),
                     elements: o.elements(),
                     limit: max_elements,
                 });
@@ -121,6 +134,13 @@ impl Model {
         }
         Ok(o)
     }
+}
+
+fn name_of(outputs: &[ort::value::Outlet], k: usize) -> String {
+    outputs
+        .get(k)
+        .map(|o| o.name().to_string())
+        .unwrap_or_default()
 }
 
 /// One CPU memory arena for every session of the process that opts in (`shared_arena` in

@@ -4,6 +4,7 @@
 
 pub mod bounded;
 pub mod graph;
+mod raw;
 pub mod runtime;
 pub mod session;
 pub mod tensor;

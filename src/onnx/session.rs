@@ -2,6 +2,7 @@
 //! decoded into [`Outputs`].
 
 use super::OnnxError;
+use super::raw;
 use super::runtime;
 use super::tensor::{ClassKeys, Data, Elem, InputSpec, Outputs};
 use ort::session::Session;
@@ -16,6 +17,15 @@ pub struct Model {
     /// Per input, per axis: the symbolic name of a dynamic dimension (`None` when the dimension
     /// is fixed or unnamed).
     pub symbols: Vec<Vec<Option<String>>>,
+    /// The session's input and output names as C strings, for [`raw::run`].
+    pub(super) names: raw::Names,
+    /// Every output position, in order.
+    pub(super) all_outputs: Vec<usize>,
+    /// Per output, the class keys of a ZipMap output once read (they are the node's
+    /// attributes: the same on every run).
+    pub(super) class_keys: Vec<Option<ClassKeys>>,
+    /// CPU memory, for input tensors over the caller's data.
+    memory: ort::memory::MemoryInfo<'static>,
 }
 
 impl Model {
@@ -37,37 +47,48 @@ impl Model {
             .collect()
     }
 
-    /// Run on `data` (inputs by name; passed by position when they are exactly the model's
-    /// inputs in order, float and int64 data without a copy) and decode every output.
+    /// Run on `data` (inputs by name; float and int64 data passed without a copy) and decode
+    /// every output.
     pub fn run(&mut self, data: &[(String, Data)]) -> Result<Outputs, String> {
-        let mut values = Vec::with_capacity(data.len());
-        for (_, d) in data {
-            values.push(d.input().map_err(|e| e.to_string())?);
+        let mut inputs = Vec::with_capacity(data.len());
+        for (name, d) in data {
+            inputs.push((self.names.input(name)?, self.input(d)?));
         }
-        let in_order = data.len() == self.inputs.len()
-            && data
-                .iter()
-                .zip(&self.inputs)
-                .all(|((n, _), s)| *n == s.name);
-        let out = if in_order {
-            self.session.run(&values[..])
-        } else {
-            let named: Vec<(String, ort::session::SessionInputValue<'_>)> =
-                data.iter().map(|(n, _)| n.clone()).zip(values).collect();
-            self.session.run(named)
-        }
-        .map_err(|e| e.to_string())?;
+        let out = raw::run(
+            &mut self.session,
+            &self.names,
+            None,
+            &inputs,
+            &self.all_outputs,
+        )?;
+        drop(inputs);
         let mut o = Outputs::default();
-        for (name, v) in out.iter() {
-            decode(name, &v, &mut o).map_err(|e| e.to_string())?;
+        for (k, v) in self.all_outputs.iter().zip(&out) {
+            decode(self.session.outputs(), *k, v, &mut o, &mut self.class_keys)?;
         }
         Ok(o)
     }
 }
 
+impl Model {
+    /// The tensor for `d`: float and int64 data borrowed, the rest made by `ort`.
+    fn input<'d>(&self, d: &'d Data) -> Result<raw::Input<'d>, String> {
+        let view = match d {
+            Data::F32(s, v) => raw::view(&self.memory, s, v)?,
+            Data::F64(s, v) => raw::view(&self.memory, s, v)?,
+            Data::Int(super::Elem::I64, s, v) => raw::view(&self.memory, s, v)?,
+            _ => None,
+        };
+        Ok(match view {
+            Some(v) => raw::Input::View(v),
+            None => raw::Input::Ort(d.input().map_err(|e| e.to_string())?),
+        })
+    }
+}
+
 /// Input tensors made once and run many times, one of them rewritten in place between runs: the
-/// attacks' query path (no tensor allocation per query, inputs passed by position, only the
-/// outputs asked for decoded).
+/// attacks' query path (no tensor allocation per query, only the outputs asked for fetched and
+/// decoded).
 pub struct Prepared {
     values: Vec<ort::value::DynValue>,
 }
@@ -104,72 +125,66 @@ impl Prepared {
         Ok(())
     }
 
-    /// Run `model` on the tensors, decoding only the outputs at positions `wanted`.
+    /// Run `model` on the tensors, fetching and decoding only the outputs at positions `wanted`
+    /// (in the model's output order; positions it does not have are ignored).
     pub fn run(&self, model: &mut Model, wanted: &[usize]) -> Result<Outputs, String> {
-        let inputs: Vec<ort::session::SessionInputValue<'_>> =
-            self.values.iter().map(Into::into).collect();
-        let out = model.session.run(&inputs[..]).map_err(|e| e.to_string())?;
+        let mut inputs = Vec::with_capacity(self.values.len());
+        for (i, v) in self.values.iter().enumerate() {
+            let name = model
+                .names
+                .input_at(i)
+                .ok_or("more tensors than model inputs")?;
+            inputs.push((name, raw::Input::Ort(v.into())));
+        }
+        let mut fetch: Vec<usize> = model
+            .all_outputs
+            .iter()
+            .copied()
+            .filter(|k| wanted.contains(k))
+            .collect();
+        fetch.dedup();
+        let out = raw::run(&mut model.session, &model.names, None, &inputs, &fetch)?;
         let mut o = Outputs::default();
-        for (k, (name, v)) in out.iter().enumerate() {
-            if wanted.contains(&k) {
-                decode(name, &v, &mut o).map_err(|e| e.to_string())?;
-            }
+        for (k, v) in fetch.iter().zip(&out) {
+            decode(
+                model.session.outputs(),
+                *k,
+                v,
+                &mut o,
+                &mut model.class_keys,
+            )?;
         }
         Ok(o)
     }
 }
 
-/// Decode one output into `o`: numeric and string tensors, and ZipMap sequences of maps
-/// (`seq(map(int64|string, float|double))`, skl2onnx's default classifier output) as a
-/// `[N, classes]` float tensor with its class keys.
-pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> ort::Result<()> {
-    fn ints<T: ort::value::PrimitiveTensorElementType + Copy>(
-        v: &ort::value::DynValue,
+/// Decode output `k` (of the session's declared `outputs`), fetched as `v`, into `o`: numeric
+/// and string tensors, and ZipMap sequences of maps (`seq(map(int64|string, float|double))`,
+/// skl2onnx's default classifier output) as a `[N, classes]` float tensor with its class keys
+/// (read once per output into `class_keys`).
+pub(super) fn decode(
+    outputs: &[ort::value::Outlet],
+    k: usize,
+    v: &raw::Owned,
+    o: &mut Outputs,
+    class_keys: &mut [Option<ClassKeys>],
+) -> Result<(), String> {
+    use ort::sys::ONNXTensorElementDataType as E;
+    fn ints<T: raw::Primitive>(
+        v: &raw::Owned,
+        elem: E,
+        dims: &[i64],
         f: impl Fn(T) -> i64,
-    ) -> ort::Result<(Vec<i64>, Vec<i64>)> {
-        let (s, d) = v.try_extract_tensor::<T>()?;
-        Ok((s.to_vec(), d.iter().map(|&x| f(x)).collect()))
+    ) -> Result<Vec<i64>, String> {
+        Ok(raw::elements::<T>(v, elem, dims)?
+            .iter()
+            .map(|&x| f(x))
+            .collect())
     }
-    let name = name.to_string();
-    match v.dtype() {
-        ValueType::Tensor { ty, .. } => {
-            let int = match ty {
-                TensorElementType::Float32 => {
-                    let (s, d) = v.try_extract_tensor::<f32>()?;
-                    o.floats.push((name, s.to_vec(), d.to_vec()));
-                    return Ok(());
-                }
-                TensorElementType::Float64 => {
-                    let (s, d) = v.try_extract_tensor::<f64>()?;
-                    o.floats.push((
-                        name.clone(),
-                        s.to_vec(),
-                        d.iter().map(|&x| x as f32).collect(),
-                    ));
-                    o.doubles.push(name);
-                    return Ok(());
-                }
-                TensorElementType::String => {
-                    let (s, d) = v.try_extract_strings()?;
-                    o.strings.push((name, s.to_vec(), d));
-                    return Ok(());
-                }
-                TensorElementType::Int64 => ints::<i64>(v, |x| x)?,
-                TensorElementType::Int32 => ints::<i32>(v, i64::from)?,
-                TensorElementType::Int16 => ints::<i16>(v, i64::from)?,
-                TensorElementType::Int8 => ints::<i8>(v, i64::from)?,
-                TensorElementType::Uint64 => ints::<u64>(v, |x| x.min(i64::MAX as u64) as i64)?,
-                TensorElementType::Uint32 => ints::<u32>(v, i64::from)?,
-                TensorElementType::Uint16 => ints::<u16>(v, i64::from)?,
-                TensorElementType::Uint8 => ints::<u8>(v, i64::from)?,
-                TensorElementType::Bool => ints::<bool>(v, i64::from)?,
-                _ => {
-                    o.undecoded.push(name);
-                    return Ok(());
-                }
-            };
-            o.ints.push((name, int.0, int.1));
-        }
+    let outlet = outputs.get(k).ok_or("no such output")?;
+    let name = outlet.name().to_string();
+    match outlet.dtype() {
+        ValueType::Tensor { .. } => {}
         ValueType::Sequence(inner)
             if matches!(
                 **inner,
@@ -188,8 +203,9 @@ pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> o
                 super::zipmap::Keys::Str
             };
             let double = *value == TensorElementType::Float64;
-            let (keys, maps, values) = super::zipmap::read(v, key, double)
-                .map_err(|e| ort::Error::new(format!("output `{name}`: {e}")))?;
+            let known = class_keys.get_mut(k).ok_or("no such output")?;
+            let (keys, maps, values) = super::zipmap::read(v, key, double, known)
+                .map_err(|e| format!("output `{name}`: {e}"))?;
             let classes = match &keys {
                 ClassKeys::Int(k) => k.len(),
                 ClassKeys::Str(k) => k.len(),
@@ -197,9 +213,54 @@ pub(super) fn decode(name: &str, v: &ort::value::DynValue, o: &mut Outputs) -> o
             o.floats
                 .push((name.clone(), vec![maps as i64, classes as i64], values));
             o.classes.push((name, keys));
+            return Ok(());
         }
-        _ => o.undecoded.push(name),
+        _ => {
+            o.undecoded.push(name);
+            return Ok(());
+        }
     }
+    let (elem, dims) = raw::shape(v)?;
+    let int = match elem {
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT => {
+            let d = raw::elements::<f32>(v, elem, &dims)?.to_vec();
+            o.floats.push((name, dims, d));
+            return Ok(());
+        }
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE => {
+            let d = raw::elements::<f64>(v, elem, &dims)?
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
+            o.floats.push((name.clone(), dims, d));
+            o.doubles.push(name);
+            return Ok(());
+        }
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING => {
+            let d = raw::strings(v, elem, &dims)?;
+            o.strings.push((name, dims, d));
+            return Ok(());
+        }
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64 => ints::<i64>(v, elem, &dims, |x| x)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 => ints::<i32>(v, elem, &dims, i64::from)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16 => ints::<i16>(v, elem, &dims, i64::from)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 => ints::<i8>(v, elem, &dims, i64::from)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 => {
+            ints::<u64>(v, elem, &dims, |x| x.min(i64::MAX as u64) as i64)?
+        }
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32 => ints::<u32>(v, elem, &dims, i64::from)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16 => ints::<u16>(v, elem, &dims, i64::from)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 => ints::<u8>(v, elem, &dims, i64::from)?,
+        E::ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL => raw::bools(v, elem, &dims)?
+            .iter()
+            .map(|&b| i64::from(b != 0))
+            .collect(),
+        _ => {
+            o.undecoded.push(name);
+            return Ok(());
+        }
+    };
+    o.ints.push((name, dims, int));
     Ok(())
 }
 
@@ -318,11 +379,28 @@ pub fn open_with(
         .iter()
         .map(|i| symbols_of(i.dtype()))
         .collect();
+    let names = raw::Names::new(&session).map_err(|message| OnnxError::Model {
+        path: path.display().to_string(),
+        message,
+    })?;
+    let all_outputs = (0..session.outputs().len()).collect();
+    let class_keys = vec![None; session.outputs().len()];
+    let memory = ort::memory::MemoryInfo::new(
+        ort::memory::AllocationDevice::CPU,
+        0,
+        ort::memory::AllocatorType::Device,
+        ort::memory::MemoryType::Default,
+    )
+    .map_err(model_err)?;
     Ok((
         Model {
             session,
             inputs,
             symbols,
+            names,
+            all_outputs,
+            class_keys,
+            memory,
         },
         lib,
     ))
