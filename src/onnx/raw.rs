@@ -6,7 +6,7 @@
 //! raw values (released once when dropped), and tensors are read with one call for their type
 //! and shape (a reference, nothing allocated) and one for their data.
 //!
-//! With `zipmap` (which reads sequences of maps), the only module that calls the C API by hand.
+//! The run path's C API calls are here and in `zipmap` (which reads sequences of maps).
 
 use super::bounded::status_result as check;
 use ort::AsPointer;
