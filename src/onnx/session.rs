@@ -68,15 +68,13 @@ impl Model {
         }
         Ok(o)
     }
-}
 
-impl Model {
     /// The tensor for `d`: float and int64 data borrowed, the rest made by `ort`.
     fn input<'d>(&self, d: &'d Data) -> Result<raw::Input<'d>, String> {
         let view = match d {
             Data::F32(s, v) => raw::view(&self.memory, s, v)?,
             Data::F64(s, v) => raw::view(&self.memory, s, v)?,
-            Data::Int(super::Elem::I64, s, v) => raw::view(&self.memory, s, v)?,
+            Data::Int(Elem::I64, s, v) => raw::view(&self.memory, s, v)?,
             _ => None,
         };
         Ok(match view {
