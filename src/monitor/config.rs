@@ -251,6 +251,13 @@ pub struct Detect {
     /// requests, and 3 in 4 of its requests since the first, added a variant).
     pub probing_queries: u32,
     pub probing_descents: u32,
+    /// Probing however diluted: a cluster of at least `probing_trend_members` distinct variants
+    /// whose answers fall in the order sent (Mann–Kendall z at or below −`probing_trend_z`),
+    /// with `probing_descents` of them closer to the boundary, fires whether or not the client
+    /// is focused. A search keeps the variants that lowered the answer; variants made without
+    /// looking at the answers show no trend. 0 turns it off.
+    pub probing_trend_z: f32,
+    pub probing_trend_members: u32,
     /// Probing across clients: the queries remembered from all clients.
     pub probing_window: usize,
     /// An input that more clients than this sent near duplicates of is popular: no
@@ -273,6 +280,9 @@ pub struct Detect {
     /// Out-of-distribution: the nearest baseline row farther than this many times the largest
     /// distance between a baseline row and its nearest other row.
     pub ood_distance: f32,
+    /// Out-of-distribution rows among a client's last 128 rows that fire (one odd input is not
+    /// a pattern; an attack started from noise sends several).
+    pub ood_rows: u32,
     /// Output harvesting: full score vectors a client may fetch per volume window.
     pub harvest_scores: u64,
     /// Secret for the keyed fingerprints and digests (hex, 32 bytes); random per run when
@@ -356,6 +366,8 @@ impl Default for Detect {
             near_share: 0.1,
             probing_queries: 8,
             probing_descents: 2,
+            probing_trend_z: 4.0,
+            probing_trend_members: 10,
             probing_window: 20_000,
             popular_clients: 8,
             flip_margin: 0.5,
@@ -364,6 +376,7 @@ impl Default for Detect {
             extraction_augmented: 48,
             extraction_distinct: 1000,
             ood_distance: 2.0,
+            ood_rows: 3,
             harvest_scores: 10_000,
             key: None,
         }
@@ -515,6 +528,30 @@ impl Config {
                 text,
                 &[At::Name("detect")],
                 "detect: probing_queries must be >= 2, probing_descents and popular_clients >= 1",
+                None,
+            );
+        }
+        if !(t.probing_trend_z >= 0.0 && t.probing_trend_z.is_finite()) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("probing_trend_z")],
+                "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
+                None,
+            );
+        }
+        if t.ood_rows < 1 || t.ood_rows > 128 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("ood_rows")],
+                "detect.ood_rows must be between 1 and 128 (out-of-distribution rows among a client's last 128 rows)",
+                None,
+            );
+        }
+        if t.probing_trend_members < 3 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("probing_trend_members")],
+                "detect.probing_trend_members must be >= 3 (a trend needs at least 3 members)",
                 None,
             );
         }
