@@ -267,6 +267,11 @@ pub struct Detect {
     /// least this top-1 margin gets another label (while the client is focused on the input,
     /// or has sent nothing else).
     pub flip_margin: f32,
+    /// Boundary walk by bisection: a row that is the midpoint (within `bisect_tolerance` of the
+    /// ends' distance) of two of the client's last 16 rows answered with different labels, this
+    /// many times among its last 128 rows, fires. 0 turns it off.
+    pub bisect_midpoints: u32,
+    pub bisect_tolerance: f32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
     /// `extraction_min_queries` distinct queries.
     pub extraction_w: f64,
@@ -371,6 +376,8 @@ impl Default for Detect {
             probing_window: 20_000,
             popular_clients: 8,
             flip_margin: 0.5,
+            bisect_midpoints: 2,
+            bisect_tolerance: 0.05,
             extraction_w: 0.9,
             extraction_min_queries: 100,
             extraction_augmented: 48,
@@ -536,6 +543,22 @@ impl Config {
                 text,
                 &[At::Name("detect"), At::Name("probing_trend_z")],
                 "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
+                None,
+            );
+        }
+        if !(0.0..0.5).contains(&t.bisect_tolerance) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("bisect_tolerance")],
+                "detect.bisect_tolerance must be at least 0 and below 0.5 (a share of the distance between the two ends; 0.05)",
+                None,
+            );
+        }
+        if t.bisect_midpoints > 128 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("bisect_midpoints")],
+                "detect.bisect_midpoints must be at most 128 (midpoint rows among a client's last 128 rows; 0 turns bisection off)",
                 None,
             );
         }

@@ -5,6 +5,7 @@
 //! fired it gives the evidence).
 
 use super::baseline::Baseline;
+use super::bisect::Bisect;
 use super::cross::CrossIndex;
 use super::hll::Hll;
 use super::neardup::{NearDup, NearObs};
@@ -38,6 +39,10 @@ pub struct ClientDetectors {
     /// (at most `detect.ood_rows`).
     pub rows: u64,
     pub ood_recent: std::collections::VecDeque<u64>,
+    /// Its recent rows for midpoints, and the positions of its latest midpoint rows (at most
+    /// `detect.bisect_midpoints`).
+    pub bisect: Bisect,
+    pub bisect_recent: std::collections::VecDeque<u64>,
 }
 
 impl ClientDetectors {
@@ -98,6 +103,8 @@ impl Engine {
             scores: 0,
             rows: 0,
             ood_recent: std::collections::VecDeque::new(),
+            bisect: Bisect::default(),
+            bisect_recent: std::collections::VecDeque::new(),
         }
     }
 
@@ -185,15 +192,43 @@ impl Engine {
             );
             let popular = x.clients + 1 > p.popular_clients;
             self.evasion(&near, &x, popular, label, margin, &mut fire);
+            let projected = (answers.is_some()
+                && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
+                .then(|| self.projection.apply(row));
+            if let Some(pr) = projected.as_deref().filter(|_| p.bisect_midpoints > 0)
+                && let Some(m) = det.bisect.observe(pr, label as u32, p.bisect_tolerance)
+            {
+                let seq = det.rows;
+                det.bisect_recent.push_back(seq);
+                while det.bisect_recent.len() > p.bisect_midpoints as usize {
+                    det.bisect_recent.pop_front();
+                }
+                det.bisect_recent
+                    .retain(|&s| seq - s < super::neardup::RING as u64);
+                if det.bisect_recent.len() >= p.bisect_midpoints as usize {
+                    fire(Signal {
+                        rule: &sig::BOUNDARY_WALK,
+                        message: format!(
+                            "a binary search for the decision boundary: this row is the midpoint of two of the client's recent queries answered {} and {} (within {:.3} of their distance), {} such rows among its last {} rows",
+                            m.labels.0,
+                            m.labels.1,
+                            m.offset,
+                            det.bisect_recent.len(),
+                            super::neardup::RING
+                        ),
+                        evidence: json!({ "bisection": true, "end_labels": [m.labels.0, m.labels.1],
+                            "label": label, "offset": m.offset, "midpoints": det.bisect_recent.len(),
+                            "of_rows": super::neardup::RING, "cross_client": false }),
+                    });
+                }
+            }
             // PRADA reads the inputs that are new to this client: a re-send or a variant of a
             // remembered query (a benign client augmenting its own images) is not a fresh point
             // of an extraction set; synthetic augmentation is counted by its own signal below.
-            if answers.is_some()
-                && !near.exact
+            if !near.exact
                 && near.near == 0
-                && let Some(w) =
-                    det.prada
-                        .observe(&self.projection.apply(row), label, p.extraction_min_queries)
+                && let Some(pr) = projected.as_deref()
+                && let Some(w) = det.prada.observe(pr, label, p.extraction_min_queries)
                 && w < p.extraction_w
             {
                 fire(Signal {
@@ -612,6 +647,38 @@ mod tests {
         assert!(f.is_empty(), "two in the last 128: {f:?}");
         let f = ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]);
         assert!(f.contains(&sig::OOD.id), "three: {f:?}");
+    }
+
+    #[test]
+    fn a_binary_search_for_the_boundary_is_caught_at_its_second_midpoint_interleaved_or_not() {
+        // HopSkipJump from a natural start: the attacked image (label 3), an image of another
+        // label (5), then midpoints of the bracket, each far from the image at first (no near
+        // duplicate, no flip). With k other requests of the client's own between steps.
+        for k in [0usize, 3] {
+            let e = engine();
+            let mut d = e.client();
+            let mut rng = Rng::new(30 + k as u64);
+            let x = image(&mut rng);
+            let start = image(&mut rng);
+            let mut fired = vec![];
+            let mut steps = vec![(x.clone(), 3usize), (start.clone(), 5)];
+            let (mut lo, mut hi) = (x.clone(), start);
+            for step in 0..4 {
+                let m: Vec<f32> = lo.iter().zip(&hi).map(|(a, b)| 0.5 * (a + b)).collect();
+                let l = if step % 2 == 0 { 5 } else { 3 };
+                steps.push((m.clone(), l));
+                if l == 5 { hi = m } else { lo = m }
+            }
+            for (q, (row, l)) in steps.into_iter().enumerate() {
+                let f = ask(&e, &mut d, &[row], &[(l, 0.6)]);
+                fired.push((q, f.contains(&sig::BOUNDARY_WALK.id)));
+                for _ in 0..k {
+                    ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
+                }
+            }
+            let first = fired.iter().find(|(_, b)| *b).map(|(q, _)| *q);
+            assert_eq!(first, Some(3), "k = {k}: {fired:?}");
+        }
     }
 
     #[test]
