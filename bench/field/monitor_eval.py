@@ -81,20 +81,29 @@ FULL = collections.OrderedDict([
     ("jbda", 4),              # Papernot et al. 2017 Jacobian-based augmentation, 2,000 queries
     ("knockoff", 3),          # ART KnockoffNets (random), 2,000 augmented natural digits
     ("padded", 4),            # label-only attacks placed after 64 natural rows in each request
+    ("square-interleaved", 4),  # Square, one key, --interleave (default 2) natural requests of the
+                                # attacker's own before every attack query (new images, re-sends)
+    ("hsj-interleaved", 3),   # HopSkipJump from a natural start, interleaved the same way
 ])
 QUICK = collections.OrderedDict([
     ("benign-shared", 10), ("benign-private", 3), ("square", 2), ("square-sybil", 1),
     ("square-jitter", 1), ("simba", 1), ("simba-dct", 1), ("hsj-noise", 1), ("hsj-natural", 1), ("jbda", 1),
-    ("knockoff", 1), ("padded", 2),
+    ("knockoff", 1), ("padded", 2), ("square-interleaved", 1), ("hsj-interleaved", 1),
 ])
 # The padded sessions, in order (cycled): which label-only attack each one runs.
 PADDED_KINDS = ["hsj-noise", "jbda", "hsj-natural", "hsj-noise"]
 EVASION = {"square", "square-sybil", "square-jitter", "simba", "simba-dct", "hsj-noise", "hsj-natural"}
+# Interleaved classes: the attack they run (its session kind), with cover traffic (see cover()).
+INTERLEAVED = {"square-interleaved": "square", "hsj-interleaved": "hsj-natural"}
 EXTRACTION = {"jbda", "knockoff"}
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
-             "hsj-noise": 24, "hsj-natural": 29, "padded": 32}
+             "hsj-noise": 24, "hsj-natural": 29, "padded": 32, "square-interleaved": 36,
+             "hsj-interleaved": 36}
+# hsj-interleaved takes its originals from the second half of the evasion rows, from this offset
+# on (rows no natural start of the default counts uses), and its natural starts as slots 36-38.
+ORIG2_BASE = 30
 
 SQUARE_EPS = 0.125
 JITTER = 0.008
@@ -349,6 +358,10 @@ class Session:
         self.seen = []                      # (rows, their labels) of answered requests
         self.stream = []                    # --dump-streams: every answered request, whole
         self.jitter = False
+        self.cover = None                   # interleaved: fn() -> one cover request's rows
+        self.cover_requests = 0
+        self.interleave = 0                 # cover requests before every attack request
+        self.index = 0                      # the session's number within its class
 
 
 def post(h, s, key, rows, scores):
@@ -391,15 +404,20 @@ def pace(baton, s, key, rows=1):
             baton.pass_on(s)
 
 
-def query(h, baton, s, attack_rows, scores=True, hold=False):
+def query(h, baton, s, attack_rows, scores=True, hold=False, cover=False):
     """Send the attack's rows (after padding, if the session pads); returns (labels, probs) of the
     attack rows; records the request; hands the baton on (unless `hold`: the session sends its
-    next request straight away, as in a burst). Raises Refused."""
+    next request straight away, as in a burst). An interleaved session first sends
+    `s.interleave` cover requests (`cover=True`: its own natural rows, no attack query among
+    them). Raises Refused."""
+    if s.cover is not None and not cover:
+        for _ in range(s.interleave):
+            query(h, baton, s, s.cover(), scores=True, cover=True)
     attack_rows = np.asarray(attack_rows, dtype=np.float32).reshape(-1, D)
-    if s.jitter:
+    if s.jitter and not cover:
         attack_rows = jitter(attack_rows, s.rng)
-    n_att = attack_rows.shape[0]
-    pad = s.pad(n_att) if s.pad is not None else np.zeros((0, D), np.float32)
+    n_att = 0 if cover else attack_rows.shape[0]
+    pad = s.pad(n_att) if s.pad is not None and not cover else np.zeros((0, D), np.float32)
     rows = np.concatenate([pad, attack_rows]) if len(pad) else attack_rows
     retries = 0
     while True:
@@ -433,6 +451,11 @@ def query(h, baton, s, attack_rows, scores=True, hold=False):
         probs = np.asarray(out["probabilities"]["data"], dtype=np.float32).reshape(-1, 10)
     if DUMP_STREAMS:
         s.stream.append((rec["i"], len(pad), rows.copy(), labels.copy(), probs))
+    if cover:
+        s.cover_requests += 1
+        if not hold:
+            baton.pass_on(s)
+        return labels, probs
     if len(pad):
         if s.kind in EXTRACTION:
             s.padding_labelled.append((pad, labels[:len(pad)]))
@@ -847,8 +870,11 @@ def setup_evasion(s, data, slot):
     # Originals: the first half of the evasion rows, one per session in plan order; natural
     # starts: from the second half, a row of another class.
     half = len(X) // 2
-    x0, y0 = X[slot % half], int(y[slot % half])
-    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][slot % half]))
+    o = slot % half
+    if s.cls == "hsj-interleaved":
+        o = half + (ORIG2_BASE + s.index) % half
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
     if s.kind in ("square", "square-sybil", "square-jitter"):
         s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
     else:
@@ -981,8 +1007,11 @@ def plan(counts, data, seed):
             # A session's randomness follows from its name, so adding a class changes no other.
             s = Session(name, cls, ks, int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[:6], "little"))
             s.slot = (SLOT_BASE.get(cls, 0) + i) % 40
+            s.index = i
             if cls == "padded":
                 s.kind = PADDED_KINDS[i % len(PADDED_KINDS)]
+            if cls in INTERLEAVED:
+                s.kind = INTERLEAVED[cls]
             sessions.append(s)
     return sessions, keys
 
@@ -1004,6 +1033,37 @@ def padder(s, data):
     def pad(n):
         return np.stack([row() for _ in range(64)])
     return pad
+
+
+def coverer(s, data):
+    """Cover traffic of an interleaved attacker: its own natural digits (the 700 held-out digits
+    the padded attacker also has), like a dev benign client: each request one row (12 %: a batch
+    of 2-6), a row being a new image (a shuffled walk), 12 % a re-send of an earlier cover row,
+    14 % with N(0, 0.02) noise, 14 % shifted by one pixel."""
+    X = np.concatenate([data.rows(k)[0] for k in ("padding", "knockoff", "jbda_seed")])
+    order = []
+    sent = []
+
+    def row():
+        u = s.rng.random()
+        if u < 0.12 and sent:
+            return sent[int(s.rng.integers(len(sent)))].copy()
+        if not order:
+            order.extend(s.rng.permutation(len(X)).tolist())
+        x = X[order.pop()]
+        u = s.rng.random()
+        if u < 0.14:
+            x = np.clip(x + s.rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
+        elif u < 0.28:
+            x = shift(x, s.rng)
+        return x
+
+    def cover():
+        n = int(s.rng.integers(2, 7)) if s.rng.random() < 0.12 else 1
+        rows = np.stack([row() for _ in range(n)])
+        sent.extend(rows)
+        return rows
+    return cover
 
 
 def run_all(args, data, counts, seed):
@@ -1077,6 +1137,9 @@ def run_all(args, data, counts, seed):
                 s.jitter = True
             if s.cls == "padded":
                 s.pad = padder(s, data)
+            if s.cls in INTERLEAVED:
+                s.cover = coverer(s, data)
+                s.interleave = args.interleave
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -1309,10 +1372,13 @@ def result(s, data, oracle):
     if flagged:
         i0 = s.findings[0][0]
         q = reqs[i0]
-        r["alert"] = {"request": i0, "query": q["queries_before"] + q["attack_rows"],
+        r["alert"] = {"request": i0, "query": q["queries_before"] + q["attack_rows"], "requests": i0 + 1,
                       "signals": sorted({f["signal"]["id"] for i, f in s.findings if i == i0})}
     else:
         r["alert"] = None
+    if s.cover is not None:
+        s.meta["cover_requests"] = s.cover_requests
+        s.meta["interleave"] = s.interleave
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
     if s.kind in EVASION:
@@ -1352,17 +1418,21 @@ def summary(results, meta):
     lines.append(f"Run: {meta['when']}, binary `{meta['modelsec']}`, seed(s) {', '.join(map(str, meta['seeds']))}, "
                  f"{meta['requests']} requests in {meta['seconds']:.0f} s, client habits {meta.get('habits', 'dev')}, "
                  f"preset {meta.get('preset', 'log (default)')}"
+                 + (f", interleave {meta['interleave']}" if any(c in INTERLEAVED and n for c, n in meta["counts"].items()) else "")
                  + (", QUICK" if meta["quick"] else "") + ".")
     lines.append("")
     lines.append("| class | sessions | flagged | first alert by | queries to first alert: median (min–max) "
+                 "| requests to first alert: median (min–max) "
                  "| attack succeeded | first success query: median | caught before success | extraction agreement 500 / 1,000 / 2,000 |")
-    lines.append("|---|---:|---:|---|---|---:|---:|---:|---|")
+    lines.append("|---|---:|---:|---|---|---|---:|---:|---:|---|")
     for c in classes:
         rs = [r for r in results if r["class"] == c]
         fl = [r for r in rs if r["flagged"]]
         by = collections.Counter(s for r in fl for s in r["alert"]["signals"])
         aq = [r["alert"]["query"] for r in fl]
         alert = "—" if not aq else f"{fmt(med(aq))} ({min(aq)}–{max(aq)})"
+        ar = [r["alert"]["request"] + 1 for r in fl]
+        alert_req = "—" if not ar else f"{fmt(med(ar))} ({min(ar)}–{max(ar)})"
         succ = caught = sq = "—"
         ev = [r for r in rs if "success" in r]
         if ev:
@@ -1380,7 +1450,7 @@ def summary(results, meta):
                 cells.append("—" if not v else (f"{100 * min(v):.0f}–{100 * max(v):.0f} %" if len(v) > 1 else f"{100 * v[0]:.0f} %"))
             agr = " / ".join(cells)
         first = ", ".join(f"{k.split('/')[-1]} {v}" for k, v in by.most_common()) or "—"
-        lines.append(f"| {c} | {len(rs)} | {len(fl)}/{len(rs)} | {first} | {alert} | "
+        lines.append(f"| {c} | {len(rs)} | {len(fl)}/{len(rs)} | {first} | {alert} | {alert_req} | "
                      f"{succ} | {sq} | {caught} | {agr} |")
     lines.append("")
     lines.append("Answers per class (what the monitor's actions cost each class: HTTP status of every request):")
@@ -1497,7 +1567,7 @@ def one_run(args, seed, out, counts, stamp):
     for r in results:
         r["seed"] = seed
     meta = {"when": stamp, "modelsec": args.modelsec, "seeds": [seed], "quick": args.quick,
-            "habits": args.habits, "preset": args.preset or "log (default)",
+            "habits": args.habits, "preset": args.preset or "log (default)", "interleave": args.interleave,
             "counts": counts, "requests": sum(r["requests"] for r in results), "seconds": seconds,
             "pools": [pool_stats], "log_verify_exit": verify.returncode, "correlation_problems": problems,
             "events": len(events), "server": {"config": server.cfg, "log": server.log}}
@@ -1515,6 +1585,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run: a few sessions per class")
     ap.add_argument("--counts", default="", help="override session counts, e.g. square=20,jbda=2")
+    ap.add_argument("--only", action="store_true",
+                    help="run only the classes named in --counts (every other class 0 sessions)")
     ap.add_argument("--seeds", default=None,
                     help="comma-separated; each seed is a separate run (fresh server, its own data split), "
                          "summarised together (default: 2026,2027,2028; --quick: 2026)")
@@ -1529,6 +1601,9 @@ def main():
                          "heldout2: the final measurement of round 2, with seeds 9101-9103; "
                          "heldout3: kept for the final measurement of round 3, with seeds 9301-9303 "
                          "(fixed before any round-3 tuning; not to be run before then))")
+    ap.add_argument("--interleave", type=int, default=2,
+                    help="interleaved classes: the attacker's own natural requests sent before every "
+                         "attack request (default 2)")
     ap.add_argument("--dump-streams", action="store_true",
                     help="save every answered request of every session (streams.npz/.json) for offline replay")
     ap.add_argument("--dump-seen", action="store_true",
@@ -1540,6 +1615,8 @@ def main():
     if not args.ort:
         raise SystemExit("set ORT_DYLIB_PATH (or --ort) to libonnxruntime.so.1.31.1")
     counts = collections.OrderedDict(QUICK if args.quick else FULL)
+    if args.only:
+        counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
         k, v = kv.split("=")
         if k not in counts:
