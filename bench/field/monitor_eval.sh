@@ -7,11 +7,11 @@
 # first alert, the attack's first success, caught-before-success, and extraction agreement.
 # Per-session JSON, the event log and summary.md go to .local/field/monitor/<run>/ (git-ignored).
 #
-# Usage: bench/field/monitor_eval.sh [--quick] [--counts square=20,...] [--seeds 2026,2027,2028]
-#                                    [--extra-config FILE.toml] [--out DIR]
+# Usage: bench/field/monitor_eval.sh [--quick] [--counts square=20,... [--only]] [--seeds 2026,2027,2028]
+#                                    [--habits dev|...] [--interleave N] [--extra-config FILE.toml] [--out DIR]
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
-# Full run (3 seeds, 3 x 95 sessions): about 6-10 min on 2 shared cores; --quick (1 seed, 25
+# Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
 # sessions): about 1 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

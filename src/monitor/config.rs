@@ -251,6 +251,13 @@ pub struct Detect {
     /// requests, and 3 in 4 of its requests since the first, added a variant).
     pub probing_queries: u32,
     pub probing_descents: u32,
+    /// Probing however diluted: a cluster of at least `probing_trend_members` distinct variants
+    /// whose answers fall in the order sent (Mann–Kendall z at or below −`probing_trend_z`),
+    /// with `probing_descents` of them closer to the boundary, fires whether or not the client
+    /// is focused. A search keeps the variants that lowered the answer; variants made without
+    /// looking at the answers show no trend. 0 turns it off.
+    pub probing_trend_z: f32,
+    pub probing_trend_members: u32,
     /// Probing across clients: the queries remembered from all clients.
     pub probing_window: usize,
     /// An input that more clients than this sent near duplicates of is popular: no
@@ -260,6 +267,11 @@ pub struct Detect {
     /// least this top-1 margin gets another label (while the client is focused on the input,
     /// or has sent nothing else).
     pub flip_margin: f32,
+    /// Boundary walk by bisection: a row that is the midpoint (within `bisect_tolerance` of the
+    /// ends' distance) of two of the client's last 16 rows answered with different labels, this
+    /// many times among its last 128 rows, fires. 0 turns it off.
+    pub bisect_midpoints: u32,
+    pub bisect_tolerance: f32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
     /// `extraction_min_queries` distinct queries.
     pub extraction_w: f64,
@@ -273,6 +285,9 @@ pub struct Detect {
     /// Out-of-distribution: the nearest baseline row farther than this many times the largest
     /// distance between a baseline row and its nearest other row.
     pub ood_distance: f32,
+    /// Out-of-distribution rows among a client's last 128 rows that fire (one odd input is not
+    /// a pattern; an attack started from noise sends several).
+    pub ood_rows: u32,
     /// Output harvesting: full score vectors a client may fetch per volume window.
     pub harvest_scores: u64,
     /// Secret for the keyed fingerprints and digests (hex, 32 bytes); random per run when
@@ -356,14 +371,19 @@ impl Default for Detect {
             near_share: 0.1,
             probing_queries: 8,
             probing_descents: 2,
+            probing_trend_z: 4.0,
+            probing_trend_members: 10,
             probing_window: 20_000,
             popular_clients: 8,
             flip_margin: 0.5,
+            bisect_midpoints: 2,
+            bisect_tolerance: 0.05,
             extraction_w: 0.9,
             extraction_min_queries: 100,
             extraction_augmented: 48,
             extraction_distinct: 1000,
             ood_distance: 2.0,
+            ood_rows: 3,
             harvest_scores: 10_000,
             key: None,
         }
@@ -515,6 +535,46 @@ impl Config {
                 text,
                 &[At::Name("detect")],
                 "detect: probing_queries must be >= 2, probing_descents and popular_clients >= 1",
+                None,
+            );
+        }
+        if !(t.probing_trend_z >= 0.0 && t.probing_trend_z.is_finite()) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("probing_trend_z")],
+                "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
+                None,
+            );
+        }
+        if !(0.0..0.5).contains(&t.bisect_tolerance) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("bisect_tolerance")],
+                "detect.bisect_tolerance must be at least 0 and below 0.5 (a share of the distance between the two ends; 0.05)",
+                None,
+            );
+        }
+        if t.bisect_midpoints > 128 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("bisect_midpoints")],
+                "detect.bisect_midpoints must be at most 128 (midpoint rows among a client's last 128 rows; 0 turns bisection off)",
+                None,
+            );
+        }
+        if t.ood_rows < 1 || t.ood_rows > 128 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("ood_rows")],
+                "detect.ood_rows must be between 1 and 128 (out-of-distribution rows among a client's last 128 rows)",
+                None,
+            );
+        }
+        if t.probing_trend_members < 3 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("probing_trend_members")],
+                "detect.probing_trend_members must be >= 3 (a trend needs at least 3 members)",
                 None,
             );
         }

@@ -23,7 +23,7 @@ pub mod signals {
             "A request body is larger than the configured limit (413)",
             "oversized bodies are resource-intensive queries; the body is not read past the limit");
         OOD = ("monitor/out-of-distribution", Low,
-            "An input is far from every baseline row: farther from its nearest one than `detect.ood_distance` (2) times the largest such distance between baseline rows",
+            "A client sends inputs far from every baseline row: `detect.ood_rows` (3) of its last 128 rows each farther from its nearest baseline row than `detect.ood_distance` (2) times the largest such distance between baseline rows (one odd input is not a pattern)",
             "inputs unlike anything normal (noise, garbage) are how many attacks start; look at the client's other signals");
         EXTRACTION = ("monitor/extraction", High,
             "A client's queries look like a synthetic extraction set: many inputs each queried in several near-duplicate variants (Jacobian-based augmentation, JbDA), or PRADA: the distances between its queries stop being normally distributed",
@@ -35,7 +35,7 @@ pub mod signals {
             "A query-based search: one client sent many distinct near-duplicate variants of one input, or variants answered ever closer to the decision boundary (near duplicates are within half a feature's spread in all but 10 % of the features, so jitter does not hide them); across clients, the same for inputs few clients send",
             "block the clients involved; allow-list known benign optimisers (explainers, red teams) per client");
         BOUNDARY_WALK = ("monitor/boundary-walk", High,
-            "A confident answer flipped: a near duplicate of an earlier query that the model answered with a top-1 margin of at least `detect.flip_margin` (0.5) got another label — the moment an adversarial example is handed out (from the client's own queries, or another client's for inputs few clients send)",
+            "A client walks the decision boundary: a confident answer flipped (a near duplicate of an earlier query that the model answered with a top-1 margin of at least `detect.flip_margin` (0.5) got another label — the moment an adversarial example is handed out; from the client's own queries, or another client's for inputs few clients send), or the client bisects between inputs answered differently (`detect.bisect_midpoints` (2) of its last 128 rows are midpoints of two of its last 16 rows with different labels, as HopSkipJump's binary search sends)",
             "an evasion attack is succeeding; `throttle` or `block` withholds this answer");
         HARVEST = ("monitor/output-harvesting", Low,
             "A client requests full score vectors at high volume",

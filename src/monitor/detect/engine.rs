@@ -5,6 +5,7 @@
 //! fired it gives the evidence).
 
 use super::baseline::Baseline;
+use super::bisect::Bisect;
 use super::cross::CrossIndex;
 use super::hll::Hll;
 use super::neardup::{NearDup, NearObs};
@@ -34,6 +35,14 @@ pub struct ClientDetectors {
     pub distinct: Hll,
     /// Score vectors sent in the window.
     pub scores: u64,
+    /// Rows the client has sent, and the positions of its latest out-of-distribution rows
+    /// (at most `detect.ood_rows`).
+    pub rows: u64,
+    pub ood_recent: std::collections::VecDeque<u64>,
+    /// Its recent rows for midpoints, and the positions of its latest midpoint rows (at most
+    /// `detect.bisect_midpoints`).
+    pub bisect: Bisect,
+    pub bisect_recent: std::collections::VecDeque<u64>,
 }
 
 impl ClientDetectors {
@@ -92,6 +101,10 @@ impl Engine {
             prada: Prada::default(),
             distinct: Hll::default(),
             scores: 0,
+            rows: 0,
+            ood_recent: std::collections::VecDeque::new(),
+            bisect: Bisect::default(),
+            bisect_recent: std::collections::VecDeque::new(),
         }
     }
 
@@ -126,16 +139,31 @@ impl Engine {
             self.space.codes(row, &mut codes);
             let hash = self.space.row_hash(row);
             det.distinct.add(hash);
+            det.rows += 1;
             if let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
                 && ratio > p.ood_distance
             {
-                fire(Signal {
-                    rule: &sig::OOD,
-                    message: format!(
-                        "the nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)"
-                    ),
-                    evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance }),
-                });
+                // One odd input (an augmented, cropped or blank image) is not a pattern: the
+                // signal needs `ood_rows` of them among the client's last RING rows.
+                let seq = det.rows;
+                det.ood_recent.push_back(seq);
+                while det.ood_recent.len() > p.ood_rows as usize {
+                    det.ood_recent.pop_front();
+                }
+                det.ood_recent
+                    .retain(|&s| seq - s < super::neardup::RING as u64);
+                if det.ood_recent.len() >= p.ood_rows as usize {
+                    fire(Signal {
+                        rule: &sig::OOD,
+                        message: format!(
+                            "{} of the client's last {} rows are out of distribution; this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
+                            det.ood_recent.len(),
+                            super::neardup::RING
+                        ),
+                        evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
+                            "ood_rows": det.ood_recent.len(), "of_rows": super::neardup::RING }),
+                    });
+                }
             }
             let (label, margin) = match answers {
                 Some(a) => (
@@ -164,15 +192,43 @@ impl Engine {
             );
             let popular = x.clients + 1 > p.popular_clients;
             self.evasion(&near, &x, popular, label, margin, &mut fire);
+            let projected = (answers.is_some()
+                && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
+                .then(|| self.projection.apply(row));
+            if let Some(pr) = projected.as_deref().filter(|_| p.bisect_midpoints > 0)
+                && let Some(m) = det.bisect.observe(pr, label as u32, p.bisect_tolerance)
+            {
+                let seq = det.rows;
+                det.bisect_recent.push_back(seq);
+                while det.bisect_recent.len() > p.bisect_midpoints as usize {
+                    det.bisect_recent.pop_front();
+                }
+                det.bisect_recent
+                    .retain(|&s| seq - s < super::neardup::RING as u64);
+                if det.bisect_recent.len() >= p.bisect_midpoints as usize {
+                    fire(Signal {
+                        rule: &sig::BOUNDARY_WALK,
+                        message: format!(
+                            "a binary search for the decision boundary: this row is the midpoint of two of the client's recent queries answered {} and {} (within {:.3} of their distance), {} such rows among its last {} rows",
+                            m.labels.0,
+                            m.labels.1,
+                            m.offset,
+                            det.bisect_recent.len(),
+                            super::neardup::RING
+                        ),
+                        evidence: json!({ "bisection": true, "end_labels": [m.labels.0, m.labels.1],
+                            "label": label, "offset": m.offset, "midpoints": det.bisect_recent.len(),
+                            "of_rows": super::neardup::RING, "cross_client": false }),
+                    });
+                }
+            }
             // PRADA reads the inputs that are new to this client: a re-send or a variant of a
             // remembered query (a benign client augmenting its own images) is not a fresh point
             // of an extraction set; synthetic augmentation is counted by its own signal below.
-            if answers.is_some()
-                && !near.exact
+            if !near.exact
                 && near.near == 0
-                && let Some(w) =
-                    det.prada
-                        .observe(&self.projection.apply(row), label, p.extraction_min_queries)
+                && let Some(pr) = projected.as_deref()
+                && let Some(w) = det.prada.observe(pr, label, p.extraction_min_queries)
                 && w < p.extraction_w
             {
                 fire(Signal {
@@ -277,6 +333,10 @@ impl Engine {
                     "requests_with_variants": near.hits, "requests": near.span }),
             });
         }
+        let trending = p.probing_trend_z > 0.0
+            && near.distinct >= p.probing_trend_members
+            && near.descents >= p.probing_descents
+            && near.trend <= -p.probing_trend_z;
         if focused && (near.distinct >= p.probing_queries || near.descents >= p.probing_descents) {
             fire(Signal {
                 rule: &sig::PROBING,
@@ -285,7 +345,21 @@ impl Engine {
                     near.distinct, near.descents, near.hits, near.span
                 ),
                 evidence: json!({ "variants": near.distinct, "descents": near.descents, "cross_client": false,
-                    "requests_with_variants": near.hits, "requests": near.span }),
+                    "requests_with_variants": near.hits, "requests": near.span, "trend_z": near.trend }),
+            });
+        } else if trending {
+            fire(Signal {
+                rule: &sig::PROBING,
+                message: format!(
+                    "{} distinct near-duplicate variants of one input from this client are answered lower in the order sent (Mann–Kendall z {:.1}, {} closer to the decision boundary): a search keeping what lowered the answer, interleaved with {} other requests",
+                    near.distinct,
+                    near.trend,
+                    near.descents,
+                    near.span.saturating_sub(u64::from(near.hits))
+                ),
+                evidence: json!({ "variants": near.distinct, "descents": near.descents, "cross_client": false,
+                    "requests_with_variants": near.hits, "requests": near.span, "trend_z": near.trend,
+                    "trend_threshold": -p.probing_trend_z }),
             });
         } else if !popular
             && (focused || near.whole)
@@ -490,6 +564,121 @@ mod tests {
         // A flip of the confident answer in that focused cluster: the boundary walk.
         let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(5, 0.2)]);
         assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
+    }
+
+    /// A Square-like search on `x0` (each candidate a new variant; accepted ones lower the
+    /// answer, rejected ones scatter above the best) with `k` requests of new images of the
+    /// client's own between consecutive candidates; the candidate count at the first probing.
+    fn interleaved_search(k: usize, seed: u64) -> Option<usize> {
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(seed);
+        let x0 = image(&mut rng);
+        ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
+        let mut best = 0.95f32;
+        for q in 1..=60 {
+            let m = (best + (rng.unit() - 0.6) * 0.1).clamp(0.0, 1.0);
+            best = best.min(m);
+            let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(3, m)]);
+            if f.contains(&sig::PROBING.id) {
+                return Some(q);
+            }
+            for _ in 0..k {
+                ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_search_interleaved_with_other_requests_is_caught_by_its_trend() {
+        // Two or five other requests between candidates: never focused (1 in 3, 1 in 6), so
+        // before the trend test nothing fired.
+        for (k, seed) in [(2, 11), (5, 12), (2, 13)] {
+            let q = interleaved_search(k, seed);
+            assert!(
+                q.is_some_and(|q| q <= 30),
+                "k = {k}: first probing at {q:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn variants_made_without_looking_at_the_answers_show_no_trend() {
+        // A client varying an ambiguous image (answers scattered around the boundary, flips
+        // included) every third request, 300 requests: no search, nothing fires.
+        let e = engine();
+        for seed in 0..20 {
+            let mut d = e.client();
+            let mut rng = Rng::new(100 + seed);
+            let x0 = image(&mut rng);
+            let mut fired = vec![];
+            for q in 0..300 {
+                let (row, ans) = if q % 3 == 0 {
+                    let m = rng.unit() * 0.6;
+                    (
+                        variant(&x0, &mut rng),
+                        if rng.unit() < 0.3 { (5, m) } else { (3, m) },
+                    )
+                } else {
+                    (image(&mut rng), (1, 0.9))
+                };
+                fired.extend(ask(&e, &mut d, &[row], &[ans]));
+            }
+            fired.retain(|s| *s != sig::OOD.id && *s != sig::EXTRACTION_COVERAGE.id);
+            assert!(fired.is_empty(), "seed {seed}: {fired:?}");
+        }
+    }
+
+    #[test]
+    fn one_odd_input_is_not_out_of_distribution_three_are() {
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(21);
+        let far = |rng: &mut Rng| -> Vec<f32> { (0..64).map(|_| 4.0 + rng.unit()).collect() };
+        assert!(ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]).is_empty());
+        // 200 normal rows later, a second odd row: the first is no longer among the last 128.
+        for _ in 0..200 {
+            ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
+        }
+        assert!(ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]).is_empty());
+        assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
+        let f = ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]);
+        assert!(f.is_empty(), "two in the last 128: {f:?}");
+        let f = ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]);
+        assert!(f.contains(&sig::OOD.id), "three: {f:?}");
+    }
+
+    #[test]
+    fn a_binary_search_for_the_boundary_is_caught_at_its_second_midpoint_interleaved_or_not() {
+        // HopSkipJump from a natural start: the attacked image (label 3), an image of another
+        // label (5), then midpoints of the bracket, each far from the image at first (no near
+        // duplicate, no flip). With k other requests of the client's own between steps.
+        for k in [0usize, 3] {
+            let e = engine();
+            let mut d = e.client();
+            let mut rng = Rng::new(30 + k as u64);
+            let x = image(&mut rng);
+            let start = image(&mut rng);
+            let mut fired = vec![];
+            let mut steps = vec![(x.clone(), 3usize), (start.clone(), 5)];
+            let (mut lo, mut hi) = (x.clone(), start);
+            for step in 0..4 {
+                let m: Vec<f32> = lo.iter().zip(&hi).map(|(a, b)| 0.5 * (a + b)).collect();
+                let l = if step % 2 == 0 { 5 } else { 3 };
+                steps.push((m.clone(), l));
+                if l == 5 { hi = m } else { lo = m }
+            }
+            for (q, (row, l)) in steps.into_iter().enumerate() {
+                let f = ask(&e, &mut d, &[row], &[(l, 0.6)]);
+                fired.push((q, f.contains(&sig::BOUNDARY_WALK.id)));
+                for _ in 0..k {
+                    ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
+                }
+            }
+            let first = fired.iter().find(|(_, b)| *b).map(|(q, _)| *q);
+            assert_eq!(first, Some(3), "k = {k}: {fired:?}");
+        }
     }
 
     #[test]

@@ -16,11 +16,14 @@
 //!   client's distances stop being normally distributed (Shapiro–Wilk W below a threshold) the
 //!   queries are synthetic. Inputs of more than 32 values are first projected to 32
 //!   dimensions with a seeded Gaussian matrix (Johnson–Lindenstrauss).
+//! - [`Bisect`](bisect): a client's queries that are midpoints of two of its recent queries
+//!   answered differently (a binary search for the decision boundary, as HopSkipJump does).
 //! - [`Hll`]: distinct inputs answered (extraction coverage).
 
 use std::collections::HashMap;
 
 mod baseline;
+mod bisect;
 mod cross;
 pub mod engine;
 mod hll;

@@ -47,6 +47,8 @@ struct Entry {
     cluster: u32,
     /// This query made its cluster an augmented base.
     augmented: bool,
+    /// A distinct member of its cluster (not an exact re-send).
+    distinct: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +64,10 @@ struct Cluster {
     began: u64,
     hits: u32,
     last_hit: u64,
+    /// Mann–Kendall trend of the members' answers to the first label (see [`NearObs::trend`]):
+    /// the sum of the signs of (new − earlier) over the pairs compared, and the pairs.
+    trend_s: i64,
+    trend_pairs: u64,
 }
 
 /// What one query showed.
@@ -84,6 +90,12 @@ pub struct NearObs {
     /// Every request the client sent so far was spent on this input (the cluster began with
     /// its first, and each since added a variant).
     pub whole: bool,
+    /// Mann–Kendall z of the cluster's members in the order sent, each member's answer read as
+    /// its margin for the cluster's first label (negative when answered another label): about
+    /// N(0, 1) for variants made independently of their answers (noise, crops, re-encodings),
+    /// strongly negative for a search that keeps the variants that lowered the answer (Square,
+    /// SimBA), however many other requests it is interleaved with.
+    pub trend: f32,
 }
 
 impl NearObs {
@@ -201,14 +213,35 @@ impl NearDup {
                         began: self.requests,
                         hits: 0,
                         last_hit: u64::MAX,
+                        trend_s: 0,
+                        trend_pairs: 0,
                     },
                 );
                 id
             }
         };
+        let first_label = self.clusters.get(&id).map_or(label, |c| c.first_label);
+        let value = signed(label, margin, first_label);
+        let (mut s_inc, mut pairs) = (0i64, 0u64);
+        if !obs.exact {
+            for slot in self.slots() {
+                let e = &self.entries[slot];
+                if e.cluster == id && e.distinct {
+                    let earlier = signed(e.label, e.margin, first_label);
+                    s_inc += match value.partial_cmp(&earlier) {
+                        Some(std::cmp::Ordering::Greater) => 1,
+                        Some(std::cmp::Ordering::Less) => -1,
+                        _ => 0,
+                    };
+                    pairs += 1;
+                }
+            }
+        }
         let c = self.clusters.get_mut(&id).expect("present");
         let mut augmented = false;
         if !obs.exact {
+            c.trend_s += s_inc;
+            c.trend_pairs += pairs;
             c.distinct += 1;
             if label != c.first_label || margin <= c.first_margin - DESCENT {
                 c.descents += 1;
@@ -228,8 +261,9 @@ impl NearDup {
         obs.hits = c.hits;
         obs.span = self.requests.saturating_sub(c.began) + 1;
         obs.whole = c.began <= 1 && c.hits as u64 == obs.span;
+        obs.trend = mann_kendall_z(c.trend_s, c.trend_pairs, c.distinct);
         c.refs += 1;
-        self.remember(codes, hash, label, margin, id, augmented);
+        self.remember(codes, hash, label, margin, id, augmented, !obs.exact);
         obs
     }
 
@@ -241,6 +275,7 @@ impl NearDup {
         margin: f32,
         cluster: u32,
         augmented: bool,
+        distinct: bool,
     ) {
         let e = Entry {
             hash,
@@ -248,6 +283,7 @@ impl NearDup {
             margin,
             cluster,
             augmented,
+            distinct,
         };
         if self.entries.len() < RING {
             self.entries.push(e);
@@ -274,6 +310,32 @@ impl NearDup {
     pub fn new_window(&mut self) {
         self.augmented = 0;
     }
+}
+
+/// An answer as a value on one axis: the margin for `first` (the cluster's first label),
+/// negated when another label won.
+fn signed(label: u32, margin: f32, first: u32) -> f32 {
+    if label == first { margin } else { -margin }
+}
+
+/// Mann–Kendall z from the sum of signs `s` over `pairs` compared pairs of `n` members: under no
+/// trend S has mean 0 and, with every pair compared, variance n(n−1)(2n+5)/18, i.e. pairs ×
+/// (2n+5)/9; a cluster that outlived some of its members compared fewer pairs, scaled alike.
+/// Continuity-corrected; 0 below 3 members.
+fn mann_kendall_z(s: i64, pairs: u64, n: u32) -> f32 {
+    if n < 3 || pairs == 0 {
+        return 0.0;
+    }
+    let var = pairs as f64 * (2.0 * f64::from(n) + 5.0) / 9.0;
+    let s = s as f64;
+    let corrected = if s > 0.0 {
+        s - 1.0
+    } else if s < 0.0 {
+        s + 1.0
+    } else {
+        0.0
+    };
+    (corrected / var.sqrt()) as f32
 }
 
 #[cfg(test)]
