@@ -263,28 +263,21 @@ impl NearDup {
         obs.whole = c.began <= 1 && c.hits as u64 == obs.span;
         obs.trend = mann_kendall_z(c.trend_s, c.trend_pairs, c.distinct);
         c.refs += 1;
-        self.remember(codes, hash, label, margin, id, augmented, !obs.exact);
+        self.remember(
+            codes,
+            Entry {
+                hash,
+                label,
+                margin,
+                cluster: id,
+                augmented,
+                distinct: !obs.exact,
+            },
+        );
         obs
     }
 
-    fn remember(
-        &mut self,
-        codes: &[i8],
-        hash: u64,
-        label: u32,
-        margin: f32,
-        cluster: u32,
-        augmented: bool,
-        distinct: bool,
-    ) {
-        let e = Entry {
-            hash,
-            label,
-            margin,
-            cluster,
-            augmented,
-            distinct,
-        };
+    fn remember(&mut self, codes: &[i8], e: Entry) {
         if self.entries.len() < RING {
             self.entries.push(e);
             self.codes.extend_from_slice(codes);
