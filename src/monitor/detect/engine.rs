@@ -38,11 +38,11 @@ pub struct ClientDetectors {
     /// Rows the client has sent, and the positions of its latest out-of-distribution rows
     /// (at most `detect.ood_rows`).
     pub rows: u64,
-    pub ood_recent: std::collections::VecDeque<u64>,
+    pub ood_recent: RecentRows,
     /// Its recent rows for midpoints, and the positions of its latest midpoint rows (at most
     /// `detect.bisect_midpoints`).
     pub bisect: Bisect,
-    pub bisect_recent: std::collections::VecDeque<u64>,
+    pub bisect_recent: RecentRows,
 }
 
 impl ClientDetectors {
@@ -51,6 +51,24 @@ impl ClientDetectors {
         self.near.new_window();
         self.distinct.clear();
         self.scores = 0;
+    }
+}
+
+/// The positions of a client's latest rows that showed something (an odd input, a midpoint),
+/// for signals that need several of them among its last [`RING`](super::neardup::RING) rows.
+#[derive(Clone, Debug, Default)]
+pub struct RecentRows(std::collections::VecDeque<u64>);
+
+impl RecentRows {
+    /// Note row `seq` (the client's row count); how many noted rows, at most `keep`, are among
+    /// its last RING rows.
+    pub fn note(&mut self, seq: u64, keep: usize) -> usize {
+        self.0.push_back(seq);
+        while self.0.len() > keep {
+            self.0.pop_front();
+        }
+        self.0.retain(|&s| seq - s < super::neardup::RING as u64);
+        self.0.len()
     }
 }
 
@@ -102,9 +120,9 @@ impl Engine {
             distinct: Hll::default(),
             scores: 0,
             rows: 0,
-            ood_recent: std::collections::VecDeque::new(),
+            ood_recent: RecentRows::default(),
             bisect: Bisect::default(),
-            bisect_recent: std::collections::VecDeque::new(),
+            bisect_recent: RecentRows::default(),
         }
     }
 
@@ -145,23 +163,17 @@ impl Engine {
             {
                 // One odd input (an augmented, cropped or blank image) is not a pattern: the
                 // signal needs `ood_rows` of them among the client's last RING rows.
-                let seq = det.rows;
-                det.ood_recent.push_back(seq);
-                while det.ood_recent.len() > p.ood_rows as usize {
-                    det.ood_recent.pop_front();
-                }
-                det.ood_recent
-                    .retain(|&s| seq - s < super::neardup::RING as u64);
-                if det.ood_recent.len() >= p.ood_rows as usize {
+                let n = det.ood_recent.note(det.rows, p.ood_rows as usize);
+                if n >= p.ood_rows as usize {
                     fire(Signal {
                         rule: &sig::OOD,
                         message: format!(
                             "{} of the client's last {} rows are out of distribution; this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
-                            det.ood_recent.len(),
+                            n,
                             super::neardup::RING
                         ),
                         evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
-                            "ood_rows": det.ood_recent.len(), "of_rows": super::neardup::RING }),
+                            "ood_rows": n, "of_rows": super::neardup::RING }),
                     });
                 }
             }
@@ -198,14 +210,10 @@ impl Engine {
             if let Some(pr) = projected.as_deref().filter(|_| p.bisect_midpoints > 0)
                 && let Some(m) = det.bisect.observe(pr, label as u32, p.bisect_tolerance)
             {
-                let seq = det.rows;
-                det.bisect_recent.push_back(seq);
-                while det.bisect_recent.len() > p.bisect_midpoints as usize {
-                    det.bisect_recent.pop_front();
-                }
-                det.bisect_recent
-                    .retain(|&s| seq - s < super::neardup::RING as u64);
-                if det.bisect_recent.len() >= p.bisect_midpoints as usize {
+                let n = det
+                    .bisect_recent
+                    .note(det.rows, p.bisect_midpoints as usize);
+                if n >= p.bisect_midpoints as usize {
                     fire(Signal {
                         rule: &sig::BOUNDARY_WALK,
                         message: format!(
@@ -213,11 +221,11 @@ impl Engine {
                             m.labels.0,
                             m.labels.1,
                             m.offset,
-                            det.bisect_recent.len(),
+                            n,
                             super::neardup::RING
                         ),
                         evidence: json!({ "bisection": true, "end_labels": [m.labels.0, m.labels.1],
-                            "label": label, "offset": m.offset, "midpoints": det.bisect_recent.len(),
+                            "label": label, "offset": m.offset, "midpoints": n,
                             "of_rows": super::neardup::RING, "cross_client": false }),
                     });
                 }
