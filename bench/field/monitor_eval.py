@@ -55,7 +55,7 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 import logging  # noqa: E402
 
 logging.getLogger("art").setLevel(logging.ERROR)
-from art.attacks.evasion import HopSkipJump, SimBA, SquareAttack  # noqa: E402
+from art.attacks.evasion import BoundaryAttack, HopSkipJump, SimBA, SquareAttack, ZooAttack  # noqa: E402
 from art.attacks.extraction import KnockoffNets  # noqa: E402
 from art.estimators.classification import BlackBoxClassifierNeuralNetwork  # noqa: E402
 from art.estimators.classification.scikitlearn import ScikitlearnClassifier  # noqa: E402
@@ -90,6 +90,25 @@ QUICK = collections.OrderedDict([
     ("square-jitter", 1), ("simba", 1), ("simba-dct", 1), ("hsj-noise", 1), ("hsj-natural", 1), ("jbda", 1),
     ("knockoff", 1), ("padded", 2), ("square-interleaved", 1), ("hsj-interleaved", 1),
 ])
+# Unseen attack classes, fixed (2026-12-01) by an independent evaluator before any tuning of the
+# fourth round: in the plan but not in FULL or QUICK (0 sessions unless --heldout-attacks, which
+# gives these counts, or --counts names them). Evasion, success defined as for their families.
+HELDOUT_ATTACKS = collections.OrderedDict([
+    ("boundary", 3),            # ART BoundaryAttack, label-only, untargeted, ART's random-noise
+                                # start, max_iter 100 (about 3,000 queries, 250 requests)
+    ("zoo", 3),                 # ART ZooAttack, score-based, coordinate-wise (16 coordinates, 32
+                                # rows, an iteration), 100 iterations (3,302 queries, 202 requests)
+    ("square-wide-jitter", 3),  # Square, L-inf eps 0.2, +-0.02 uniform jitter on every value
+    ("square-spread", 3),       # Square, eps 0.125, attack requests round-robin over 3 keys, each
+                                # preceded by --interleave cover requests on the same key
+])
+HELDOUT_EVASION = set(HELDOUT_ATTACKS)
+# Their originals: second-half evasion rows at these offsets (no original of another class; the
+# natural starts of the default counts almost always use other offsets), cycled by session index.
+HELDOUT_ORIG2 = {"boundary": (33, 34, 35), "zoo": (22, 23, 24), "square-wide-jitter": (6, 7, 8),
+                 "square-spread": (9, 25, 36)}
+WIDE_EPS = 0.2
+WIDE_JITTER = 0.02
 # The padded sessions, in order (cycled): which label-only attack each one runs.
 PADDED_KINDS = ["hsj-noise", "jbda", "hsj-natural", "hsj-noise"]
 EVASION = {"square", "square-sybil", "square-jitter", "simba", "simba-dct", "hsj-noise", "hsj-natural"}
@@ -358,6 +377,9 @@ class Session:
         self.seen = []                      # (rows, their labels) of answered requests
         self.stream = []                    # --dump-streams: every answered request, whole
         self.jitter = False
+        self.jitter_amount = JITTER
+        self.key_of = None                  # fn() -> index of the key for the next request
+        self.attack_requests = 0            # answered requests with attack rows
         self.cover = None                   # interleaved: fn() -> one cover request's rows
         self.cover_requests = 0
         self.interleave = 0                 # cover requests before every attack request
@@ -415,13 +437,13 @@ def query(h, baton, s, attack_rows, scores=True, hold=False, cover=False):
             query(h, baton, s, s.cover(), scores=True, cover=True)
     attack_rows = np.asarray(attack_rows, dtype=np.float32).reshape(-1, D)
     if s.jitter and not cover:
-        attack_rows = jitter(attack_rows, s.rng)
+        attack_rows = jitter(attack_rows, s.rng, s.jitter_amount)
     n_att = 0 if cover else attack_rows.shape[0]
     pad = s.pad(n_att) if s.pad is not None and not cover else np.zeros((0, D), np.float32)
     rows = np.concatenate([pad, attack_rows]) if len(pad) else attack_rows
     retries = 0
     while True:
-        key = s.keys[s.key_i % len(s.keys)][0]
+        key = s.keys[(s.key_of() if s.key_of is not None else s.key_i) % len(s.keys)][0]
         s.key_i += 1
         pace(baton, s, key, rows.shape[0])
         r, nbytes = post(h, s, key, rows, scores)
@@ -471,20 +493,30 @@ def query(h, baton, s, attack_rows, scores=True, hold=False, cover=False):
     if s.kind in EXTRACTION:
         s.labelled.append((attack_rows, labels))
     s.queries += n_att
+    s.attack_requests += 1
     if not hold:
         baton.pass_on(s)
     return labels, probs
 
 
-def remote(h, baton, s, scores):
+class _OneRequest(BlackBoxClassifierNeuralNetwork):
+    """The black-box estimator, every predict call one request whatever ART's batch_size (ZOO asks
+    with batch_size 1 for its 2 x nb_parallel coordinate probes; a real client sends them as one
+    batch, as the paper's implementation evaluates them)."""
+
+    def predict(self, x, batch_size=128, **kwargs):
+        return super().predict(x, batch_size=max(len(x), 1), **kwargs)
+
+
+def remote(h, baton, s, scores, one_request=False):
     """An ART black-box estimator whose predict_fn is an HTTP call to the monitored server."""
     def predict(x):
         labels, probs = query(h, baton, s, np.asarray(x).reshape(-1, D), scores=scores)
         if scores:
             return probs
         return np.eye(10, dtype=np.float32)[labels]   # label-only: a one-hot of the answer
-    return BlackBoxClassifierNeuralNetwork(predict, input_shape=(1, SIDE, SIDE), nb_classes=10,
-                                           clip_values=(0.0, 1.0), channels_first=True)
+    cls = _OneRequest if one_request else BlackBoxClassifierNeuralNetwork
+    return cls(predict, input_shape=(1, SIDE, SIDE), nb_classes=10, clip_values=(0.0, 1.0), channels_first=True)
 
 
 class _SeededRandom:
@@ -509,6 +541,9 @@ class _NumpyForHSJ:
 import art.attacks.evasion.hop_skip_jump as _hsj  # noqa: E402
 
 _hsj.np = _NumpyForHSJ()
+import art.attacks.evasion.boundary as _boundary  # noqa: E402  (the same unseeded RandomState())
+
+_boundary.np = _NumpyForHSJ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,6 +587,23 @@ HABITS = {
         ambiguous_share=0.5, ambiguous_frac=0.10, ambiguous_resends=(2, 6),
         burst=(5, 41), idle=(10, 151), double_submit=0.05,
         pool_rank=4.0, pool_size=350),
+    # "heldout4" was fixed (2026-12-01, 10:30 UTC) by an independent evaluator before any tuning
+    # of the fourth round, together with seeds 9401-9403, and is measured only at the end:
+    # habits of real inference clients that none of dev .. heldout3 model (camera frames,
+    # re-encoding, labelling-tool sliders, A/B pairs, sliding-window tiles, backoff retries, one
+    # favourite image, TTA with other transforms). See run_benign_heldout4 for each key.
+    "heldout4": dict(
+        personas4=(("video", 0.16), ("reencode", 0.14), ("slider", 0.12), ("ab", 0.12),
+                   ("tiles", 0.10), ("backoff", 0.12), ("popular", 0.10), ("tta2", 0.14)),
+        lengths=(75, 0.45, 40, 260), batch_p=0.15, batch=(2, 9), resend=0.08,
+        quant8=0.5, jpeg_quality=(40, 96),
+        video_scene=(12, 41), video_step_px=0.12, video_gain_step=0.01, video_noise=0.01,
+        video_batch=(2, 5),
+        slider_requests=(6, 19), slider_step=(0.03, 0.08),
+        ab_batch=0.5, tile_stride=(2, 4), tile_mosaic=0.4,
+        backoff_fail=0.08, backoff_tries=(1, 5),
+        popular_share=(0.5, 0.8), tta2=(3, 7), tta2_batch=0.5,
+        pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
 # The augmentation kinds in the order a draw tries them.
@@ -864,6 +916,248 @@ def run_benign_personas(h, baton, s, pool, weights, counts, shared):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 4: benign clients with habits none of dev .. heldout3 model (run_benign_heldout4).
+_JPEG_LUMA = np.array([[16, 11, 10, 16, 24, 40, 51, 61], [12, 12, 14, 19, 26, 58, 60, 55],
+                       [14, 13, 16, 24, 40, 57, 69, 56], [14, 17, 22, 29, 51, 87, 80, 62],
+                       [18, 22, 37, 56, 68, 109, 103, 77], [24, 35, 55, 64, 81, 104, 113, 92],
+                       [49, 64, 78, 87, 103, 121, 120, 101], [72, 92, 95, 98, 112, 100, 103, 99]], float)
+
+
+def quant8(x):
+    """An image stored as 8-bit (PNG) and read back."""
+    return (np.round(np.clip(x, 0, 1) * 255.0) / 255.0).astype(np.float32)
+
+
+def jpeg_like(x, quality):
+    """An 8x8 digit through baseline JPEG's luminance path (it is exactly one JPEG block): level
+    shift, 2-D DCT, the standard luminance table scaled for `quality` (libjpeg's formula),
+    rounding, inverse, 8-bit."""
+    from scipy.fft import dctn, idctn
+    sc = 5000.0 / quality if quality < 50 else 200.0 - 2.0 * quality
+    T = np.clip(np.floor((_JPEG_LUMA * sc + 50.0) / 100.0), 1, 255)
+    c = dctn(x.reshape(SIDE, SIDE) * 255.0 - 128.0, norm="ortho")
+    a = idctn(np.round(c / T) * T, norm="ortho") + 128.0
+    return (np.clip(np.round(a), 0, 255) / 255.0).reshape(D).astype(np.float32)
+
+
+def gamma(x, g):
+    return np.clip(np.clip(x, 0, 1) ** g, 0, 1).astype(np.float32)
+
+
+def ab_preprocess(name):
+    """An A/B client's fixed pre-processing (the 'B' it compares with the raw 'A')."""
+    if name == "gamma":
+        return lambda x: gamma(x, 0.7)
+    if name == "stretch":                      # min-max normalisation (autocontrast)
+        return lambda x: ((x - x.min()) / max(float(x.max() - x.min()), 1e-6)).astype(np.float32)
+    if name == "sharpen":                      # unsharp mask, amount 0.8
+        def sh(x):
+            from scipy.ndimage import gaussian_filter
+            a = x.reshape(SIDE, SIDE)
+            return np.clip(a + 0.8 * (a - gaussian_filter(a, 0.8)), 0, 1).reshape(D).astype(np.float32)
+        return sh
+    return lambda x: (x >= 0.5).astype(np.float32)   # binarise (a fixed threshold)
+
+
+def tta2_transforms(rng, k):
+    """A TTA pipeline's fixed list of k transforms (identity first) from a menu heldout3's TTA
+    does not use: horizontal flip, gamma 0.8 / 1.25, zoom-out (the digit shrunk to 6x6 or 7x7 and
+    padded), sharpening, a 3x3 cutout at a fixed place, rotation by +-2-3 degrees."""
+    from scipy.ndimage import rotate, zoom
+    out = [lambda x: x]
+    for name in rng.permutation(["hflip", "gamma", "zoomout", "sharpen", "cutout", "rot"])[:k - 1]:
+        if name == "hflip":
+            out.append(lambda x: x.reshape(SIDE, SIDE)[:, ::-1].reshape(D).copy())
+        elif name == "gamma":
+            g = float(rng.choice([0.8, 1.25]))
+            out.append(lambda x, g=g: gamma(x, g))
+        elif name == "zoomout":
+            c = int(rng.integers(6, 8))
+
+            def zo(x, c=c):
+                a = np.zeros((SIDE, SIDE), np.float32)
+                z = zoom(x.reshape(SIDE, SIDE), c / SIDE, order=1, grid_mode=True, mode="nearest")[:c, :c]
+                o = (SIDE - c) // 2
+                a[o:o + z.shape[0], o:o + z.shape[1]] = z
+                return np.clip(a.reshape(D), 0, 1)
+            out.append(zo)
+        elif name == "sharpen":
+            out.append(ab_preprocess("sharpen"))
+        elif name == "cutout":
+            i, j = (int(v) for v in rng.integers(0, SIDE - 2, size=2))
+
+            def co(x, i=i, j=j):
+                a = x.reshape(SIDE, SIDE).copy()
+                a[i:i + 3, j:j + 3] = 0.0
+                return a.reshape(D)
+            out.append(co)
+        else:
+            ang = float(rng.choice([-3.0, -2.0, 2.0, 3.0]))
+            out.append(lambda x, ang=ang: np.clip(rotate(x.reshape(SIDE, SIDE), ang, reshape=False, order=1,
+                                                         mode="constant").reshape(D), 0, 1).astype(np.float32))
+    return out
+
+
+def run_benign_heldout4(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout4`. Each client draws from its own seeded generator:
+      a persona   video: consecutive frames of a camera pointed at a digit: each frame the
+                    image moves by a sub-pixel random walk (N(0, `video_step_px`) px a frame,
+                    bilinear, at most 1 px), its gain drifts (N(0, `video_gain_step`), 0.85-1.15)
+                    and it has N(0, `video_noise`) sensor noise; a new digit (scene change) every
+                    `video_scene` (lo, hi) frames; frames one a request, or with `batch_p` a batch
+                    of `video_batch` consecutive frames;
+                  reencode: pool images as they are, each through a JPEG-like re-encoding at the
+                    client's quality (`jpeg_quality` lo-hi), some re-sent (`resend`);
+                  slider: a data-labelling tool: one image sent `slider_requests` (lo, hi) times
+                    while a human drags a brightness, contrast or gamma slider in steps of
+                    `slider_step` (lo, hi) towards a target, each position sent, the final one
+                    sent again when saved;
+                  ab: A/B comparison: each image sent raw and with the client's fixed
+                    pre-processing (gamma 0.7, min-max stretch, unsharp mask, or binarised at
+                    0.5), as one 2-row batch (`ab_batch`) or as two consecutive requests;
+                  tiles: sliding 8x8 windows (stride `tile_stride`, one of) over a strip of two
+                    pool digits side by side (8x16) or, with `tile_mosaic`, a 2x2 mosaic of four
+                    (16x16), all windows of one strip / mosaic in one batch;
+                  backoff: pool images as they are; a share `backoff_fail` of requests is retried
+                    `backoff_tries` (lo, hi) times with exponential backoff (1, 2, 4, 8 ... turns of
+                    the round-robin idle before each retry), the same payload each time;
+                  popular: a favourite image (drawn once from the pool by popularity) makes a
+                    share `popular_share` (lo-hi) of its rows, the rest plain;
+                  tta2: test-time augmentation with `tta2` (lo, hi) transforms from a menu that
+                    heldout3's TTA does not use (tta2_transforms), as one batch (`tta2_batch`) or
+                    consecutive single-row requests;
+      plain rows  (reencode, backoff, popular's rest) pool images by popularity, with `batch_p`
+                  a batch of `batch` (lo, hi) rows, `resend` re-sends of the client's own rows;
+      8-bit       a share `quant8` of clients store every image as 8-bit before sending (all
+                  their rows, whatever the persona);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests, retries included.
+    Rows are real digits of the client's pool and transforms of them. Every client paces
+    requests and rows under the server's default limits (80 req/s, 800 rows/s)."""
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas4"])
+    n_req = session_requests(rng)
+    q8 = rng.random() < HAB["quant8"]
+    quality = int(rng.integers(*HAB["jpeg_quality"]))
+    ab = str(rng.choice(["gamma", "stretch", "sharpen", "binarise"]))
+    stride = int(rng.choice(HAB["tile_stride"]))
+    fav_share = float(rng.uniform(*HAB["popular_share"]))
+    tta = tta2_transforms(rng, int(rng.integers(*HAB["tta2"])))
+    s.meta.update(persona=persona, planned_requests=n_req, quant8=int(q8), jpeg_quality=quality,
+                  ab=ab, tile_stride=stride, tta_k=len(tta))
+    sent = []
+    done = [0]
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    fav = draw() if persona == "popular" else None
+
+    def plain_rows():
+        n = int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+        out = []
+        for _ in range(n):
+            if sent and rng.random() < HAB["resend"]:
+                out.append(sent[int(rng.integers(len(sent)))].copy())
+            elif fav is not None and rng.random() < fav_share:
+                out.append(fav)
+            else:
+                x = draw()
+                out.append(jpeg_like(x, quality) if persona == "reencode" else x)
+        return np.stack(out)
+
+    def send(rows):
+        rows = np.asarray(rows, np.float32).reshape(-1, D)
+        if q8:
+            rows = quant8(rows)
+        try:
+            query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+        done[0] += 1
+        sent.extend(rows)
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def video():
+        from scipy.ndimage import shift as subpixel
+        x, off, g = draw(), np.zeros(2), 1.0
+        for _ in range(int(rng.integers(*HAB["video_scene"]))):
+            k = int(rng.integers(*HAB["video_batch"])) if rng.random() < HAB["batch_p"] else 1
+            frames = []
+            for _ in range(k):
+                off = np.clip(off + rng.normal(0, HAB["video_step_px"], 2), -1.0, 1.0)
+                g = float(np.clip(g + rng.normal(0, HAB["video_gain_step"]), 0.85, 1.15))
+                a = subpixel(x.reshape(SIDE, SIDE), off, order=1, mode="constant").reshape(D)
+                frames.append(np.clip(a * g + rng.normal(0, HAB["video_noise"], D), 0, 1))
+            yield np.stack(frames)
+
+    def slider():
+        x = draw()
+        knob = str(rng.choice(["bright", "contrast", "gamma"]))
+        v, target = 1.0, 1.0
+        lo, hi = {"bright": (0.6, 1.4), "contrast": (0.5, 1.5), "gamma": (0.5, 2.0)}[knob]
+        n = int(rng.integers(*HAB["slider_requests"]))
+        for k in range(n):
+            if abs(target - v) < 1e-9:
+                target = float(rng.uniform(lo, hi))          # the human grabs the slider again
+            step = float(rng.uniform(*HAB["slider_step"]))
+            v = target if abs(target - v) <= step else v + step * np.sign(target - v)
+            if knob == "bright":
+                y = np.clip(x * v, 0, 1)
+            elif knob == "contrast":
+                y = np.clip((x - x.mean()) * v + x.mean(), 0, 1)
+            else:
+                y = gamma(x, v)
+            yield y[None]
+            if k == n - 1:
+                yield y[None]                                # saved: the final setting again
+
+    def tiles():
+        if rng.random() < HAB["tile_mosaic"]:
+            a = np.block([[draw().reshape(SIDE, SIDE), draw().reshape(SIDE, SIDE)],
+                          [draw().reshape(SIDE, SIDE), draw().reshape(SIDE, SIDE)]])
+        else:
+            a = np.hstack([draw().reshape(SIDE, SIDE), draw().reshape(SIDE, SIDE)])
+        win = [a[i:i + SIDE, j:j + SIDE].reshape(D) for i in range(0, a.shape[0] - SIDE + 1, stride)
+               for j in range(0, a.shape[1] - SIDE + 1, stride)]
+        yield np.stack(win)
+
+    def units():
+        if persona == "video":
+            return video()
+        if persona == "slider":
+            return slider()
+        if persona == "tiles":
+            return tiles()
+        if persona == "ab":
+            x = draw()
+            pair = np.stack([x, ab_preprocess(ab)(x)])
+            return iter([pair] if rng.random() < HAB["ab_batch"] else [pair[:1], pair[1:]])
+        if persona == "tta2":
+            x = draw()
+            rows = np.stack([f(x) for f in tta])
+            return iter([rows] if rng.random() < HAB["tta2_batch"] else [r[None] for r in rows])
+        return iter([plain_rows()])
+
+    while done[0] < n_req:
+        for rows in units():
+            send(rows)
+            if persona == "backoff" and rng.random() < HAB["backoff_fail"]:
+                for t in range(int(rng.integers(*HAB["backoff_tries"]))):
+                    if done[0] >= n_req:
+                        break
+                    idle(2 ** t)
+                    send(rows)
+            if done[0] >= n_req:
+                break
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -909,6 +1203,62 @@ def run_evasion(h, baton, s):
                 kw["x_adv_init"] = s.meta["start"].reshape(1, 1, SIDE, SIDE)
             adv = a.generate(x, y=y1, **kw)
         adv = adv.reshape(D)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - s.meta["x0"]))
+        s.meta["final_linf"] = float(np.abs(adv - s.meta["x0"]).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout_attack(s, data, interleave):
+    """The unseen classes (HELDOUT_ATTACKS): original from the second half of the evasion rows
+    (HELDOUT_ORIG2), success as for the family: Square (both variants) the first query whose label
+    differs, inside its L-inf ball by construction (eps 0.2 + 0.02 jitter for square-wide-jitter);
+    Boundary and ZOO the first query whose label differs at L2 <= 1.0 from the original."""
+    X, y = data.rows("evasion")
+    half = len(X) // 2
+    offs = HELDOUT_ORIG2[s.cls]
+    o = half + offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
+    if s.cls.startswith("square"):
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    if s.cls == "square-wide-jitter":
+        s.jitter = True
+        s.jitter_amount = WIDE_JITTER
+    if s.cls == "square-spread":
+        # Each attack request and the cover requests before it go to the same key (key k for
+        # attack request k, round-robin), so every key looks like a client with its own traffic
+        # and holds a third of the attack's queries.
+        s.cover = coverer(s, data)
+        s.interleave = interleave
+        s.key_of = lambda: s.attack_requests
+
+
+def run_heldout_attack(h, baton, s):
+    x = s.meta["x0"].reshape(1, 1, SIDE, SIDE)
+    y1 = np.eye(10, dtype=np.float32)[[s.meta["y"]]]
+    try:
+        if s.cls == "boundary":
+            # Brendel et al. 2018, untargeted, from ART's random-noise start (uniform images until
+            # one is misclassified, one a request), ART's defaults but max_iter 100.
+            a = BoundaryAttack(remote(h, baton, s, False), targeted=False, max_iter=100, num_trial=25,
+                               sample_size=20, init_size=100, batch_size=64, verbose=False)
+        elif s.cls == "zoo":
+            # Chen et al. 2017, ZOO-ADAM on the pixels (no resize / importance sampling on 8x8),
+            # symmetric differences with ART's h = 1e-4; c = 5 and learning rate 0.03 (ART's
+            # defaults, c = 1e-3 and 10 iterations, never leave the original's class here).
+            a = ZooAttack(remote(h, baton, s, True, one_request=True), confidence=0.0, targeted=False,
+                          learning_rate=0.03, max_iter=100, binary_search_steps=1, initial_const=5.0,
+                          abort_early=False, use_resize=False, use_importance=False, nb_parallel=16,
+                          batch_size=1, variable_h=1e-4, verbose=False)
+        else:
+            eps = WIDE_EPS if s.cls == "square-wide-jitter" else SQUARE_EPS
+            a = SquareAttack(remote(h, baton, s, True), norm=np.inf, eps=eps, max_iter=1000, verbose=False)
+        adv = a.generate(x, y=y1).reshape(D)
         s.meta["final_l2"] = float(np.linalg.norm(adv - s.meta["x0"]))
         s.meta["final_linf"] = float(np.abs(adv - s.meta["x0"]).max())
     except Refused as e:
@@ -1001,7 +1351,7 @@ def plan(counts, data, seed):
         for i in range(count):
             n += 1
             name = f"{cls}-{i:02d}"
-            nk = 5 if cls == "square-sybil" else 1
+            nk = {"square-sybil": 5, "square-spread": 3}.get(cls, 1)
             ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
             keys.extend(ks)
             # A session's randomness follows from its name, so adding a class changes no other.
@@ -1110,7 +1460,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas" in HAB:
+            if "personas4" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout4(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                    shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas" in HAB:
                 if s.cls == "benign-shared":
                     run_benign_personas(h, baton, s, pool, s.meta.pop("weights"), shared_counts, True)
                 else:
@@ -1140,6 +1494,8 @@ def run_all(args, data, counts, seed):
             if s.cls in INTERLEAVED:
                 s.cover = coverer(s, data)
                 s.interleave = args.interleave
+            if s.cls in HELDOUT_EVASION:
+                setup_heldout_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -1150,6 +1506,8 @@ def run_all(args, data, counts, seed):
                 run_jbda(h, baton, s, data)
             elif s.kind == "knockoff":
                 run_knockoff(h, baton, s, data)
+            elif s.kind in HELDOUT_EVASION:
+                run_heldout_attack(h, baton, s)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -1381,7 +1739,7 @@ def result(s, data, oracle):
         s.meta["interleave"] = s.interleave
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
-    if s.kind in EVASION:
+    if s.kind in EVASION or s.kind in HELDOUT_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -1418,7 +1776,7 @@ def summary(results, meta):
     lines.append(f"Run: {meta['when']}, binary `{meta['modelsec']}`, seed(s) {', '.join(map(str, meta['seeds']))}, "
                  f"{meta['requests']} requests in {meta['seconds']:.0f} s, client habits {meta.get('habits', 'dev')}, "
                  f"preset {meta.get('preset', 'log (default)')}"
-                 + (f", interleave {meta['interleave']}" if any(c in INTERLEAVED and n for c, n in meta["counts"].items()) else "")
+                 + (f", interleave {meta['interleave']}" if any((c in INTERLEAVED or c == "square-spread") and n for c, n in meta["counts"].items()) else "")
                  + (", QUICK" if meta["quick"] else "") + ".")
     lines.append("")
     lines.append("| class | sessions | flagged | first alert by | queries to first alert: median (min–max) "
@@ -1599,8 +1957,12 @@ def main():
     ap.add_argument("--habits", default="dev", choices=sorted(HABITS),
                     help="benign client habits (dev; dev-heavy: long-session heavy clients; heldout, spent; "
                          "heldout2: the final measurement of round 2, with seeds 9101-9103; "
-                         "heldout3: kept for the final measurement of round 3, with seeds 9301-9303 "
-                         "(fixed before any round-3 tuning; not to be run before then))")
+                         "heldout3: the final measurement of round 3, with seeds 9301-9303, spent; "
+                         "heldout4: kept for the final measurement of round 4, with seeds 9401-9403 "
+                         "(fixed before any round-4 tuning; not to be run before then))")
+    ap.add_argument("--heldout-attacks", action="store_true",
+                    help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
+                         "final measurement of round 4 with --habits heldout4 and seeds 9401-9403")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -1615,6 +1977,7 @@ def main():
     if not args.ort:
         raise SystemExit("set ORT_DYLIB_PATH (or --ort) to libonnxruntime.so.1.31.1")
     counts = collections.OrderedDict(QUICK if args.quick else FULL)
+    counts.update((k, n if args.heldout_attacks else 0) for k, n in HELDOUT_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
