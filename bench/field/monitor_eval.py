@@ -948,8 +948,13 @@ def ab_preprocess(name):
     """An A/B client's fixed pre-processing (the 'B' it compares with the raw 'A')."""
     if name == "gamma":
         return lambda x: gamma(x, 0.7)
-    if name == "stretch":                      # min-max normalisation (autocontrast)
-        return lambda x: ((x - x.min()) / max(float(x.max() - x.min()), 1e-6)).astype(np.float32)
+    if name == "equalise":                     # histogram equalisation (OpenCV's equalizeHist)
+        def eq(x):
+            q = np.round(np.clip(x, 0, 1) * 255).astype(np.int64)
+            cdf = np.cumsum(np.bincount(q, minlength=256))
+            lo = cdf[cdf > 0][0]
+            return (np.round((cdf[q] - lo) / max(len(q) - lo, 1) * 255) / 255).astype(np.float32)
+        return eq
     if name == "sharpen":                      # unsharp mask, amount 0.8
         def sh(x):
             from scipy.ndimage import gaussian_filter
@@ -1013,7 +1018,7 @@ def run_benign_heldout4(h, baton, s, pool, weights, counts):
                     `slider_step` (lo, hi) towards a target, each position sent, the final one
                     sent again when saved;
                   ab: A/B comparison: each image sent raw and with the client's fixed
-                    pre-processing (gamma 0.7, min-max stretch, unsharp mask, or binarised at
+                    pre-processing (gamma 0.7, histogram equalisation, unsharp mask, or binarised at
                     0.5), as one 2-row batch (`ab_batch`) or as two consecutive requests;
                   tiles: sliding 8x8 windows (stride `tile_stride`, one of) over a strip of two
                     pool digits side by side (8x16) or, with `tile_mosaic`, a 2x2 mosaic of four
@@ -1039,7 +1044,7 @@ def run_benign_heldout4(h, baton, s, pool, weights, counts):
     n_req = session_requests(rng)
     q8 = rng.random() < HAB["quant8"]
     quality = int(rng.integers(*HAB["jpeg_quality"]))
-    ab = str(rng.choice(["gamma", "stretch", "sharpen", "binarise"]))
+    ab = str(rng.choice(["gamma", "equalise", "sharpen", "binarise"]))
     stride = int(rng.choice(HAB["tile_stride"]))
     fav_share = float(rng.uniform(*HAB["popular_share"]))
     tta = tta2_transforms(rng, int(rng.integers(*HAB["tta2"])))
