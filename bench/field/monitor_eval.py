@@ -502,10 +502,12 @@ def query(h, baton, s, attack_rows, scores=True, hold=False, cover=False):
 class _OneRequest(BlackBoxClassifierNeuralNetwork):
     """The black-box estimator, every predict call one request whatever ART's batch_size (ZOO asks
     with batch_size 1 for its 2 x nb_parallel coordinate probes; a real client sends them as one
-    batch, as the paper's implementation evaluates them)."""
+    batch, as the paper's implementation evaluates them), clipped to the input range [0, 1]: ART's
+    ZOO does not keep its probes inside the estimator's clip_values, and the server answers 400 to
+    a row outside the baseline's range, which would end the attack."""
 
     def predict(self, x, batch_size=128, **kwargs):
-        return super().predict(x, batch_size=max(len(x), 1), **kwargs)
+        return super().predict(np.clip(x, 0.0, 1.0), batch_size=max(len(x), 1), **kwargs)
 
 
 def remote(h, baton, s, scores, one_request=False):
