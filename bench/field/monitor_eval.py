@@ -589,7 +589,7 @@ HABITS = {
         ambiguous_share=0.5, ambiguous_frac=0.10, ambiguous_resends=(2, 6),
         burst=(5, 41), idle=(10, 151), double_submit=0.05,
         pool_rank=4.0, pool_size=350),
-    # "heldout4" was fixed (2026-12-01, 10:30 UTC) by an independent evaluator before any tuning
+    # "heldout4" was fixed (2026-12-01, 10:25 UTC) by an independent evaluator before any tuning
     # of the fourth round, together with seeds 9401-9403, and is measured only at the end:
     # habits of real inference clients that none of dev .. heldout3 model (camera frames,
     # re-encoding, labelling-tool sliders, A/B pairs, sliding-window tiles, backoff retries, one
