@@ -247,8 +247,9 @@ pub struct Detect {
     pub near_share: f32,
     /// Probing: distinct near-duplicate variants of one input from one client, or variants
     /// answered closer to the decision boundary (another label, or a top-1 margin lower by
-    /// 0.1), that fire — while the client is focused on that input (at least 3 of its
-    /// requests, and 3 in 4 of its requests since the first, added a variant).
+    /// 0.1; counted once 8 requests went into the input), that fire — while the client is
+    /// focused on that input (at least 3 of its requests, and 3 in 4 of its requests since the
+    /// first, added a variant).
     pub probing_queries: u32,
     pub probing_descents: u32,
     /// Probing however diluted: a cluster of at least `probing_trend_members` distinct variants
@@ -272,6 +273,11 @@ pub struct Detect {
     /// many times among its last 128 rows, fires. 0 turns it off.
     pub bisect_midpoints: u32,
     pub bisect_tolerance: f32,
+    /// L∞ steps: a row that differs from one of the client's last 16 distinct rows by one step
+    /// (up and down, between 0.15 and 1.7 times the features' median spread) on at least 8
+    /// features, this many times among its last 128 rows (1 by default: benign clients' rows do
+    /// not move this way), fires `probing`. 0 turns it off.
+    pub sign_steps: u32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
     /// `extraction_min_queries` distinct queries.
     pub extraction_w: f64,
@@ -288,7 +294,8 @@ pub struct Detect {
     /// Out-of-distribution rows among a client's last 128 rows that fire (one odd input is not
     /// a pattern; an attack started from noise sends several).
     pub ood_rows: u32,
-    /// Output harvesting: full score vectors a client may fetch per volume window.
+    /// Output harvesting: distinct inputs a client may fetch full score vectors for per volume
+    /// window (a re-sent input hands out nothing new).
     pub harvest_scores: u64,
     /// Secret for the keyed fingerprints and digests (hex, 32 bytes); random per run when
     /// absent, which makes digests unlinkable across restarts.
@@ -369,15 +376,16 @@ impl Default for Detect {
             block_seconds: 600,
             near_scale: 0.5,
             near_share: 0.1,
-            probing_queries: 8,
+            probing_queries: 12,
             probing_descents: 2,
             probing_trend_z: 4.0,
             probing_trend_members: 10,
             probing_window: 20_000,
-            popular_clients: 8,
+            popular_clients: 5,
             flip_margin: 0.5,
             bisect_midpoints: 2,
             bisect_tolerance: 0.05,
+            sign_steps: 1,
             extraction_w: 0.9,
             extraction_min_queries: 100,
             extraction_augmented: 48,
@@ -559,6 +567,14 @@ impl Config {
                 text,
                 &[At::Name("detect"), At::Name("bisect_midpoints")],
                 "detect.bisect_midpoints must be at most 128 (midpoint rows among a client's last 128 rows; 0 turns bisection off)",
+                None,
+            );
+        }
+        if t.sign_steps > 128 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("sign_steps")],
+                "detect.sign_steps must be at most 128 (L∞-step rows among a client's last 128 rows; 0 turns the test off)",
                 None,
             );
         }

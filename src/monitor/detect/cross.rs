@@ -40,6 +40,9 @@ pub struct CrossObs {
     pub rows: u32,
     /// Distinct variants among them (exact copies of one another, or of this query, once).
     pub distinct: u32,
+    /// Of those, the ones answered with this query's label and a top-1 margin higher by
+    /// [`super::neardup::DESCENT`] or more: this query is closer to the decision boundary.
+    pub higher: u32,
     /// (client, label, margin) of another client's confident answer to a near duplicate,
     /// with another label.
     pub flip: Option<(u64, u32, f32)>,
@@ -143,6 +146,9 @@ impl CrossIndex {
                 }
                 if !exact && !variants.contains(&e.hash) {
                     variants.push(e.hash);
+                    if e.label == label && e.margin >= margin + super::neardup::DESCENT {
+                        obs.higher += 1;
+                    }
                 }
                 if !exact
                     && e.label != label

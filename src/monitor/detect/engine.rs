@@ -10,6 +10,7 @@ use super::cross::CrossIndex;
 use super::hll::Hll;
 use super::neardup::{NearDup, NearObs};
 use super::prada::{Prada, Projection};
+use super::signsteps::SignSteps;
 use super::space::Space;
 use crate::monitor::config::Detect;
 use crate::monitor::rules::signals as sig;
@@ -25,6 +26,11 @@ pub struct Signal {
     pub evidence: Value,
 }
 
+/// Requests that added a variant before a confident flip of the input counts (unless the row is
+/// an L∞ step), and before answers moving toward the boundary do.
+const FLIP_HITS: u32 = 6;
+const DESCENT_HITS: u32 = 8;
+
 /// One client's detector state: bounded (a ring of 128 queries as codes, PRADA's capped
 /// growing set, a 1 KiB HyperLogLog), so it can live in a shared store.
 #[derive(Clone, Debug)]
@@ -33,8 +39,9 @@ pub struct ClientDetectors {
     pub prada: Prada,
     /// Distinct inputs answered in the window.
     pub distinct: Hll,
-    /// Score vectors sent in the window.
-    pub scores: u64,
+    /// Distinct inputs whose score vectors were sent in the window (a re-sent input hands out
+    /// nothing new).
+    pub scored: Hll,
     /// Rows the client has sent, and the positions of its latest out-of-distribution rows
     /// (at most `detect.ood_rows`).
     pub rows: u64,
@@ -43,6 +50,10 @@ pub struct ClientDetectors {
     /// `detect.bisect_midpoints`).
     pub bisect: Bisect,
     pub bisect_recent: RecentRows,
+    /// Its recent rows for L∞ steps, and the positions of its latest step rows (at most
+    /// `detect.sign_steps`).
+    pub steps: SignSteps,
+    pub steps_recent: RecentRows,
 }
 
 impl ClientDetectors {
@@ -50,7 +61,7 @@ impl ClientDetectors {
     pub fn new_window(&mut self) {
         self.near.new_window();
         self.distinct.clear();
-        self.scores = 0;
+        self.scored.clear();
     }
 }
 
@@ -118,11 +129,13 @@ impl Engine {
             near: NearDup::new(self.space.width()),
             prada: Prada::default(),
             distinct: Hll::default(),
-            scores: 0,
+            scored: Hll::default(),
             rows: 0,
             ood_recent: RecentRows::default(),
             bisect: Bisect::default(),
             bisect_recent: RecentRows::default(),
+            steps: SignSteps::default(),
+            steps_recent: RecentRows::default(),
         }
     }
 
@@ -150,6 +163,7 @@ impl Engine {
         };
         let client_hash = xxhash_rust::xxh3::xxh3_64(client.as_bytes());
         let mut codes = Vec::with_capacity(self.space.width());
+        let mut sample = Vec::with_capacity(self.space.width());
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         for (r, row) in rows.iter().enumerate() {
@@ -157,6 +171,9 @@ impl Engine {
             self.space.codes(row, &mut codes);
             let hash = self.space.row_hash(row);
             det.distinct.add(hash);
+            if scores > 0 {
+                det.scored.add(hash);
+            }
             det.rows += 1;
             if let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
                 && ratio > p.ood_distance
@@ -203,7 +220,31 @@ impl Engine {
                 p.flip_margin,
             );
             let popular = x.clients + 1 > p.popular_clients;
-            self.evasion(&near, &x, popular, label, margin, &mut fire);
+            let step = if p.sign_steps > 0 && !near.exact {
+                sample.clear();
+                self.space.sample(row, &mut sample);
+                det.steps.observe(&sample, self.space.median_spread())
+            } else {
+                None
+            };
+            if let Some(st) = &step {
+                let n = det.steps_recent.note(det.rows, p.sign_steps as usize);
+                if n >= p.sign_steps as usize {
+                    fire(Signal {
+                        rule: &sig::PROBING,
+                        message: format!(
+                            "an L∞ search: this row differs from one of the client's recent rows by one step ({:.3}) up and down on {} features, {} such rows among its last {} rows (Square, SimBA and sign-gradient attacks move this way)",
+                            st.step,
+                            st.changed,
+                            n,
+                            super::neardup::RING
+                        ),
+                        evidence: json!({ "sign_steps": n, "step": st.step, "changed_features": st.changed,
+                            "of_rows": super::neardup::RING, "cross_client": false }),
+                    });
+                }
+            }
+            self.evasion(&near, &x, popular, step.is_some(), label, margin, &mut fire);
             let projected = (answers.is_some()
                 && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
                 .then(|| self.projection.apply(row));
@@ -275,18 +316,16 @@ impl Engine {
                 evidence: json!({ "distinct_inputs": distinct, "threshold": p.extraction_distinct }),
             });
         }
-        if scores > 0 {
-            det.scores += scores;
-            if det.scores > p.harvest_scores {
-                fire(Signal {
-                    rule: &sig::HARVEST,
-                    message: format!(
-                        "{} score vectors in the current window (over {})",
-                        det.scores, p.harvest_scores
-                    ),
-                    evidence: json!({ "score_vectors": det.scores }),
-                });
-            }
+        let scored = det.scored.count().round() as u64;
+        if scores > 0 && scored > p.harvest_scores {
+            fire(Signal {
+                rule: &sig::HARVEST,
+                message: format!(
+                    "score vectors for about {scored} distinct inputs in the current window (over {})",
+                    p.harvest_scores
+                ),
+                evidence: json!({ "score_vectors": scored, "distinct_inputs": true }),
+            });
         }
         out
     }
@@ -298,15 +337,18 @@ impl Engine {
     /// client varying one of its many images now and then). Cross-client evidence only for
     /// inputs few clients send, a flip only with a focused cluster of this client's own, and
     /// counts only when those clients sent several variants each (a search spread over keys),
-    /// not one each (a popular input that every client re-encodes a little), and only from a
+    /// not one each (a popular input that every client re-encodes a little), only from a
     /// client spending its requests on the input (focused, or nothing else sent): heavy
     /// clients that each vary a shared image now and then pile up variants across clients
-    /// without any of them searching.
+    /// without any of them searching; and only when this row is answered closer to the
+    /// boundary than at least half the other clients' variants were (a search spread over keys
+    /// lowers the answer; clients augmenting a shared image do not, together).
     fn evasion(
         &self,
         near: &NearObs,
         x: &super::cross::CrossObs,
         popular: bool,
+        step: bool,
         label: usize,
         margin: f32,
         fire: &mut impl FnMut(Signal),
@@ -317,7 +359,11 @@ impl Engine {
             return;
         }
         let focused = near.focused();
-        let searching = near.searching();
+        // A flip, or answers closer to the boundary, after only a few variants is what a client
+        // sending a burst of augmented copies of one image (test-time augmentation) also sees: it
+        // counts from a row that is an L∞ step from a recent one, or once more requests went
+        // into the input.
+        let searching = step || (near.searching() && near.hits >= FLIP_HITS);
         let cross_flip = x.flip.filter(|_| !popular && searching);
         if let Some((was, m)) = near.flip.filter(|_| searching) {
             fire(Signal {
@@ -345,7 +391,8 @@ impl Engine {
             && near.distinct >= p.probing_trend_members
             && near.descents >= p.probing_descents
             && near.trend <= -p.probing_trend_z;
-        if focused && (near.distinct >= p.probing_queries || near.descents >= p.probing_descents) {
+        let descending = near.descents >= p.probing_descents && near.hits >= DESCENT_HITS;
+        if focused && (near.distinct >= p.probing_queries || descending) {
             fire(Signal {
                 rule: &sig::PROBING,
                 message: format!(
@@ -374,6 +421,7 @@ impl Engine {
             && x.clients >= 1
             && x.distinct + 1 >= p.probing_queries
             && x.distinct + 1 >= 2 * (x.clients + 1)
+            && 2 * x.higher >= x.distinct
         {
             fire(Signal {
                 rule: &sig::PROBING,
@@ -382,7 +430,8 @@ impl Engine {
                     x.distinct + 1,
                     x.clients + 1
                 ),
-                evidence: json!({ "variants": x.distinct + 1, "clients": x.clients + 1, "cross_client": true }),
+                evidence: json!({ "variants": x.distinct + 1, "clients": x.clients + 1, "cross_client": true,
+                    "answered_higher": x.higher }),
             });
         }
     }
@@ -410,6 +459,13 @@ mod tests {
     fn variant(x: &[f32], rng: &mut Rng) -> Vec<f32> {
         x.iter()
             .map(|v| (v + (rng.unit() - 0.5) * 0.08).clamp(0.0, 1.0))
+            .collect()
+    }
+
+    /// A vertex of the ε-ball around `x`: every feature moved by +ε or −ε (Square's candidates).
+    fn vertex(x: &[f32], eps: f32, rng: &mut Rng) -> Vec<f32> {
+        x.iter()
+            .map(|v| (v + if rng.unit() < 0.5 { eps } else { -eps }).clamp(0.0, 1.0))
             .collect()
     }
 
@@ -518,9 +574,37 @@ mod tests {
     }
 
     #[test]
+    fn clients_each_sending_a_burst_of_augmented_copies_of_a_shared_image_are_not_a_search() {
+        // Five clients (not popular), each a burst of 5 augmented copies (dense noise) of one
+        // shared, confidently answered image, then images of its own: 25 variants from 5
+        // clients, each client focused on the image during its burst. Before the cross-client
+        // count asked for answers closer to the boundary, this fired.
+        let e = engine();
+        let mut rng = Rng::new(8);
+        let shared = image(&mut rng);
+        let mut fired = vec![];
+        for c in 0..5 {
+            let mut d = e.client();
+            for q in 0..20 {
+                let row = if q < 5 {
+                    variant(&shared, &mut rng)
+                } else {
+                    image(&mut rng)
+                };
+                let m = 0.99 - 0.004 * rng.unit();
+                fired.extend(ask_as(&e, &mut d, &format!("b{c}"), row, (3, m)));
+            }
+        }
+        fired.retain(|s| *s != sig::OOD.id && *s != sig::EXTRACTION_COVERAGE.id);
+        assert!(fired.is_empty(), "{fired:?}");
+    }
+
+    #[test]
     fn a_search_spread_over_keys_that_send_nothing_else_is_caught() {
-        // Square over 5 keys: each key sends only variants of one input (12 variants from 5
-        // clients reach the count: 2 per client and the sender), descending margins.
+        // A search over 5 keys: each key sends only variants of one input (dense noise, not L∞
+        // steps), each answered 0.03 lower than the last (as SimBA lowers the answer);
+        // `probing_queries` (12) variants from 5 clients reach the count (at least 2 per
+        // client), most of them answered higher than the latest.
         let e = engine();
         let mut rng = Rng::new(6);
         let x0 = image(&mut rng);
@@ -537,14 +621,14 @@ mod tests {
                 &mut ds[q % 5],
                 &format!("k{}", q % 5),
                 row,
-                (3, 0.95 - 0.01 * q as f32),
+                (3, 0.95 - 0.03 * q as f32),
             );
             if first.is_none() && f.contains(&sig::PROBING.id) {
                 first = Some(q + 1);
             }
         }
         assert!(
-            first.is_some_and(|q| q <= 12),
+            first.is_some_and(|q| q <= 15),
             "first cross-client probing at {first:?}"
         );
     }
@@ -559,7 +643,8 @@ mod tests {
         let x0 = image(&mut rng);
         ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
         let mut fired = vec![];
-        for q in 1..8 {
+        for q in 1..12 {
+            assert!(fired.is_empty(), "before the twelfth variant: {fired:?}");
             fired = ask(
                 &e,
                 &mut d,
@@ -568,7 +653,7 @@ mod tests {
             );
             ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
         }
-        assert_eq!(fired, [sig::PROBING.id], "the eighth variant");
+        assert_eq!(fired, [sig::PROBING.id], "the twelfth variant");
         // A flip of the confident answer in that focused cluster: the boundary walk.
         let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(5, 0.2)]);
         assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
@@ -691,9 +776,10 @@ mod tests {
 
     #[test]
     fn a_client_whose_only_input_flips_at_its_first_variant_is_caught() {
-        // Square's first candidate (stripes over the whole image) can succeed at once: the
-        // client has sent nothing but this input and its variant. A heavy client's single flip
-        // (above) does not fire.
+        // Square's first candidate (stripes of ±ε over the whole image) can succeed at once:
+        // the client has sent nothing but this input and its variant, an L∞ step from it. A
+        // heavy client's single flip (above) does not fire, nor does a burst of augmented
+        // copies (dense noise) whose third flips.
         let e = engine();
         let mut d = e.client();
         let mut rng = Rng::new(4);
@@ -702,10 +788,16 @@ mod tests {
         let f = ask(
             &e,
             &mut d,
-            &[x0.clone(), variant(&x0, &mut rng)],
+            &[x0.clone(), vertex(&x0, 0.1, &mut rng)],
             &[(3, 0.9), (8, 0.4)],
         );
         assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
+        let mut d = e.client();
+        let x1 = image(&mut rng);
+        let mut fired = ask(&e, &mut d, std::slice::from_ref(&x1), &[(3, 0.9)]);
+        fired.extend(ask(&e, &mut d, &[variant(&x1, &mut rng)], &[(3, 0.7)]));
+        fired.extend(ask(&e, &mut d, &[variant(&x1, &mut rng)], &[(8, 0.4)]));
+        assert!(fired.is_empty(), "augmentation burst: {fired:?}");
         // After another image, the same pattern is no longer the client's whole traffic.
         let mut d = e.client();
         ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);

@@ -18,6 +18,8 @@
 //!   dimensions with a seeded Gaussian matrix (Johnson–Lindenstrauss).
 //! - [`Bisect`](bisect): a client's queries that are midpoints of two of its recent queries
 //!   answered differently (a binary search for the decision boundary, as HopSkipJump does).
+//! - [`SignSteps`](signsteps): a client's rows that differ from one of its recent rows by one
+//!   step up and down on many features (the L∞ steps of Square, SimBA and sign-gradient attacks).
 //! - [`Hll`]: distinct inputs answered (extraction coverage).
 
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ mod hll;
 mod neardup;
 mod prada;
 mod rate;
+mod signsteps;
 mod space;
 mod stats;
 

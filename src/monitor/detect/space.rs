@@ -24,6 +24,8 @@ pub struct Space {
     inv_step: Vec<f32>,
     /// Far features a near duplicate may have (of the compared ones).
     allow: usize,
+    /// The compared features' median spread.
+    median_spread: f32,
     seed: u64,
 }
 
@@ -52,11 +54,15 @@ impl Space {
             .map(|s| FAR as f32 / (near_scale.max(1e-6) * s.max(1e-9)))
             .collect();
         let allow = (near_share.clamp(0.0, 1.0) * features.len() as f32).floor() as usize;
+        let mut sorted = spread.clone();
+        sorted.sort_by(f32::total_cmp);
+        let median_spread = sorted.get(sorted.len() / 2).copied().unwrap_or(0.25);
         Space {
             features,
             mean,
             inv_step,
             allow,
+            median_spread,
             seed: u64::from_le_bytes(key[8..16].try_into().unwrap_or([0; 8])),
         }
     }
@@ -77,6 +83,20 @@ impl Space {
             let v = (row.get(j).copied().unwrap_or(0.0) - self.mean[k]) * self.inv_step[k];
             v.round().clamp(-127.0, 127.0) as i8
         }));
+    }
+
+    /// The compared features' median spread (in the baseline).
+    pub fn median_spread(&self) -> f32 {
+        self.median_spread
+    }
+
+    /// A row's compared features, raw, appended to `out`.
+    pub fn sample(&self, row: &[f32], out: &mut Vec<f32>) {
+        out.extend(
+            self.features
+                .iter()
+                .map(|&j| row.get(j).copied().unwrap_or(0.0)),
+        );
     }
 
     /// A keyed hash of the row's exact values: equal for an exact re-send.

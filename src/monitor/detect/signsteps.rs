@@ -1,0 +1,266 @@
+//! L∞ steps: a row that differs from one of the client's recent rows by the same step, up and
+//! down, on many features. Attacks bounded in L∞ move by ±ε per feature: Square's candidates are
+//! vertices of the ε-ball around the input it attacks (each window set to +ε or −ε), SimBA adds
+//! ±ε along one direction after another, and sign-gradient steps (FGSM/PGD on a surrogate, NES or
+//! Bandits with sign updates, JbDA's λ·sign(∇)) change every feature by exactly ±λ. Between two
+//! such queries, or a query and the input, the changed features all move by one magnitude with
+//! both signs. What benign clients send between two of their own rows does not look like this:
+//! noise changes features by a spread of magnitudes, a shift or crop by whatever the neighbouring
+//! pixels differ by, a brightness change in one direction, two different images by anything.
+//!
+//! The test is read from the inputs alone, so interleaving other requests (up to [`RECENT`] rows
+//! in between), spreading the queries over keys (each key's own rows still pair up) or adding
+//! jitter well below the step does not hide it; it shows from the search's second or third
+//! query. Features are compared on the fixed sample [`super::space::Space`] reads (at most 128).
+
+use std::collections::VecDeque;
+
+/// Recent distinct rows a step is looked for against.
+pub const RECENT: usize = 16;
+/// Changed features a step needs (of the compared ones).
+const MIN_CHANGED: usize = 8;
+/// A feature is changed when it moved more than this share of the 90th-percentile move.
+const CHANGED: f32 = 0.3;
+/// The step: the median move of the changed features; this share of them must be within
+/// ±[`BAND`] of it, none beyond [`CEILING`] times it, and both signs at least [`MINOR`] of them
+/// (and two features): a brightness offset moves every feature one way.
+const AT_STEP: f32 = 0.7;
+const BAND: f32 = 0.25;
+const CEILING: f32 = 1.5;
+const MINOR: f32 = 0.03;
+/// An intensity transform (contrast, levels, normalisation) moves each feature by a function of
+/// its value, and on near-binary images (a dark background, saturated strokes) that is one step
+/// down for the background and one up for the strokes. An L∞ search picks its signs without
+/// regard to the values: features of the same value (within a quarter step) move differently,
+/// e.g. one background pixel up by ε and the next not at all (its −ε clipped at 0). Fewer than
+/// [`CONFLICTS`] such features (and this share of them) make the change a function of value.
+const CONFLICTS: usize = 2;
+const BY_VALUE: f32 = 0.05;
+/// The step must be within this range of the features' median spread: above jitter and
+/// quantisation, below a swap of binary or one-hot values.
+const STEP_MIN: f32 = 0.15;
+const STEP_MAX: f32 = 1.7;
+
+/// One client's recent distinct rows (the compared features, raw values).
+#[derive(Clone, Debug, Default)]
+pub struct SignSteps {
+    rows: VecDeque<Vec<f32>>,
+}
+
+/// A step found: the changed features and their median move.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub changed: usize,
+    pub step: f32,
+}
+
+impl SignSteps {
+    /// Look `row` (the compared features) up against the recent rows, then remember it unless it
+    /// is one of them. `spread`: the features' median spread in the baseline.
+    pub fn observe(&mut self, row: &[f32], spread: f32) -> Option<Step> {
+        let mut scratch = Vec::with_capacity(row.len());
+        let mut found = None;
+        let mut repeat = false;
+        for r in &self.rows {
+            if r.len() != row.len() {
+                continue;
+            }
+            if r == row {
+                repeat = true;
+                continue;
+            }
+            if found.is_none() {
+                found = step(r, row, spread, &mut scratch);
+            }
+        }
+        if !repeat {
+            if self.rows.len() == RECENT {
+                self.rows.pop_front();
+            }
+            self.rows.push_back(row.to_vec());
+        }
+        found
+    }
+}
+
+/// Whether `b − a` is an L∞ step (see the module).
+fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Step> {
+    scratch.clear();
+    scratch.extend(a.iter().zip(b).map(|(x, y)| (y - x).abs()));
+    if scratch.len() < MIN_CHANGED || scratch.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let hi = (scratch.len() * 9) / 10;
+    let q90 = *scratch.select_nth_unstable_by(hi, f32::total_cmp).1;
+    if q90 <= 0.0 {
+        return None;
+    }
+    let floor = CHANGED * q90;
+    scratch.retain(|&v| v > floor);
+    let changed = scratch.len();
+    if changed < MIN_CHANGED {
+        return None;
+    }
+    let max = scratch.iter().copied().fold(0.0f32, f32::max);
+    let mid = changed / 2;
+    let m = *scratch.select_nth_unstable_by(mid, f32::total_cmp).1;
+    if m < STEP_MIN * spread || m > STEP_MAX * spread || max > CEILING * m {
+        return None;
+    }
+    let (lo, up) = ((1.0 - BAND) * m, (1.0 + BAND) * m);
+    // The step features as (value before, moved up).
+    let (mut pos, mut neg) = (0usize, 0usize);
+    for (x, y) in a.iter().zip(b) {
+        let d = (y - x).abs();
+        if d > floor && d >= lo && d <= up {
+            if y > x {
+                pos += 1;
+            } else {
+                neg += 1;
+            }
+        }
+    }
+    let n = pos + neg;
+    let enough = n as f32 >= AT_STEP * changed as f32;
+    let both = pos.min(neg) >= 2 && pos.min(neg) as f32 >= MINOR * n as f32;
+    if !(enough && both) || by_value(a, b, m) {
+        return None;
+    }
+    Some(Step { changed, step: m })
+}
+
+/// Whether the change `b − a` is a function of the value before (see [`BY_VALUE`]): features
+/// binned by value (a quarter step wide), the ones whose change is more than half a step from
+/// their bin's median change are conflicts.
+fn by_value(a: &[f32], b: &[f32], step: f32) -> bool {
+    let width = step / 4.0;
+    let mut binned: Vec<(i64, f32)> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((x / width).floor() as i64, y - x))
+        .collect();
+    binned.sort_by(|p, q| p.0.cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    let mut conflicts = 0usize;
+    for group in binned.chunk_by(|p, q| p.0 == q.0) {
+        if group.len() < 2 {
+            continue;
+        }
+        let median = group[group.len() / 2].1;
+        conflicts += group
+            .iter()
+            .filter(|(_, d)| (d - median).abs() > step / 2.0)
+            .count();
+    }
+    (conflicts as f32) < (CONFLICTS as f32).max(BY_VALUE * a.len() as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::Rng;
+
+    const SPREAD: f32 = 0.27;
+
+    fn image(rng: &mut Rng) -> Vec<f32> {
+        (0..64)
+            .map(|_| {
+                if rng.unit() < 0.45 {
+                    0.0
+                } else {
+                    (rng.unit() * 16.0).round() / 16.0
+                }
+            })
+            .collect()
+    }
+
+    /// A vertex of the ε-ball around `x` (Square's candidates), optionally jittered.
+    fn vertex(x: &[f32], eps: f32, jitter: f32, rng: &mut Rng) -> Vec<f32> {
+        x.iter()
+            .map(|v| {
+                let s = if rng.unit() < 0.5 { eps } else { -eps };
+                (v + s + (rng.unit() - 0.5) * 2.0 * jitter).clamp(0.0, 1.0)
+            })
+            .collect()
+    }
+
+    fn gauss(rng: &mut Rng) -> f32 {
+        // Irwin–Hall: close enough to a normal for a test.
+        (0..12).map(|_| rng.unit()).sum::<f32>() - 6.0
+    }
+
+    #[test]
+    fn square_candidates_are_steps_from_the_input_and_from_each_other_even_jittered() {
+        let mut rng = Rng::new(1);
+        for jitter in [0.0, 0.008] {
+            let x = image(&mut rng);
+            let mut s = SignSteps::default();
+            assert_eq!(s.observe(&x, SPREAD), None);
+            let a = vertex(&x, 0.125, jitter, &mut rng);
+            assert!(s.observe(&a, SPREAD).is_some());
+            let b = vertex(&x, 0.125, jitter, &mut rng);
+            assert!(s.observe(&b, SPREAD).is_some());
+            // Between two candidates only (the input forgotten): still a step (of 2ε) where
+            // no feature was clipped at 0 or 1 (a clipped feature moves half as far).
+            let x: Vec<f32> = (0..64).map(|_| 0.2 + 0.6 * rng.unit()).collect();
+            let a = vertex(&x, 0.125, jitter, &mut rng);
+            let b = vertex(&x, 0.125, jitter, &mut rng);
+            let mut t = SignSteps::default();
+            t.observe(&a, SPREAD);
+            let found = t.observe(&b, SPREAD).unwrap();
+            assert!((found.step - 0.25).abs() < 0.05, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn benign_variants_are_not_steps() {
+        let mut rng = Rng::new(2);
+        let mut s = SignSteps::default();
+        for _ in 0..200 {
+            let x = image(&mut rng);
+            assert_eq!(s.observe(&x, SPREAD), None, "another image");
+            // Gaussian noise of several sizes.
+            for sigma in [0.01, 0.02, 0.05, 0.1] {
+                let n: Vec<f32> = x
+                    .iter()
+                    .map(|v| (v + sigma * gauss(&mut rng)).clamp(0.0, 1.0))
+                    .collect();
+                assert_eq!(s.observe(&n, SPREAD), None, "noise {sigma}");
+            }
+            // A one-pixel shift, brightness, contrast around the mean.
+            let mut shifted = vec![0.0; 64];
+            for r in 0..8 {
+                for c in 1..8 {
+                    shifted[r * 8 + c] = x[r * 8 + c - 1];
+                }
+            }
+            assert_eq!(s.observe(&shifted, SPREAD), None, "shift");
+            let bright: Vec<f32> = x.iter().map(|v| (v * 1.15).min(1.0)).collect();
+            assert_eq!(s.observe(&bright, SPREAD), None, "brightness");
+            let plus: Vec<f32> = x.iter().map(|v| (v + 0.1).min(1.0)).collect();
+            assert_eq!(s.observe(&plus, SPREAD), None, "offset");
+            // Levels on a near-binary image: the background one step down, the strokes one
+            // step up.
+            let binary: Vec<f32> = x.iter().map(|v| if *v > 0.5 { 0.9 } else { 0.05 }).collect();
+            s.observe(&binary, SPREAD);
+            let levels: Vec<f32> = binary
+                .iter()
+                .map(|v| if *v > 0.5 { 0.95 } else { 0.0 })
+                .collect();
+            assert_eq!(s.observe(&levels, SPREAD), None, "levels");
+        }
+    }
+
+    #[test]
+    fn swapped_binary_features_are_not_steps_and_repeats_are_not_remembered_twice() {
+        let mut rng = Rng::new(3);
+        let mut s = SignSteps::default();
+        let a: Vec<f32> = (0..64).map(|_| (rng.unit() < 0.5) as u8 as f32).collect();
+        let b: Vec<f32> = (0..64).map(|_| (rng.unit() < 0.5) as u8 as f32).collect();
+        s.observe(&a, 0.5);
+        assert_eq!(s.observe(&b, 0.5), None);
+        for _ in 0..RECENT {
+            s.observe(&a, 0.5);
+        }
+        assert_eq!(s.rows.len(), 2);
+    }
+}
