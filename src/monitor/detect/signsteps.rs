@@ -24,7 +24,7 @@ const CHANGED: f32 = 0.3;
 /// The step: the median move of the changed features; this share of them must be within
 /// ±[`BAND`] of it, none beyond [`CEILING`] times it, and both signs at least [`MINOR`] of them
 /// (and two features): a brightness offset moves every feature one way.
-const AT_STEP: f32 = 0.7;
+const AT_STEP: f32 = 0.85;
 const BAND: f32 = 0.25;
 const CEILING: f32 = 1.5;
 const MINOR: f32 = 0.03;
@@ -240,7 +240,10 @@ mod tests {
             assert_eq!(s.observe(&plus, SPREAD), None, "offset");
             // Levels on a near-binary image: the background one step down, the strokes one
             // step up.
-            let binary: Vec<f32> = x.iter().map(|v| if *v > 0.5 { 0.9 } else { 0.05 }).collect();
+            let binary: Vec<f32> = x
+                .iter()
+                .map(|v| if *v > 0.5 { 0.9 } else { 0.05 })
+                .collect();
             s.observe(&binary, SPREAD);
             let levels: Vec<f32> = binary
                 .iter()
@@ -248,6 +251,22 @@ mod tests {
                 .collect();
             assert_eq!(s.observe(&levels, SPREAD), None, "levels");
         }
+    }
+
+    #[test]
+    fn two_different_quantised_images_are_not_steps() {
+        // Digits-like rows (17 levels): two different images of one digit differ by a few
+        // neighbouring levels (0.25, 0.3125, 0.375) on a score of features, up and down, and
+        // by other amounts on a few more — not one step.
+        let a: Vec<f32> = (0..64).map(|i| 0.375 + 0.0625 * (i % 3) as f32).collect();
+        let mut b = a.clone();
+        let moves = [0.25, 0.3125, 0.375, -0.25, -0.3125, 0.3125, 0.1875, -0.4375];
+        for (k, i) in (2..64).step_by(3).enumerate().take(21) {
+            b[i] = (a[i] + moves[k % moves.len()]).clamp(0.0, 1.0);
+        }
+        let mut s = SignSteps::default();
+        s.observe(&a, SPREAD);
+        assert_eq!(s.observe(&b, SPREAD), None);
     }
 
     #[test]
