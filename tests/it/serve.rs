@@ -469,10 +469,10 @@ fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
     let benign = benign_rows();
     let target = digits()[4].clone();
     let mut rng = Rng::new(3);
-    // Each request: 40 distinct natural rows, then one jittered variant of the same row. The
+    // Each request: 30 distinct natural rows, then one jittered variant of the same row. The
     // variants pile up in one cluster however much padding surrounds them.
-    for q in 0..10 {
-        let mut batch: Vec<Vec<f32>> = benign[q * 40..q * 40 + 40].to_vec();
+    for q in 0..12 {
+        let mut batch: Vec<Vec<f32>> = benign[q * 30..q * 30 + 30].to_vec();
         batch.push(jitter(&target, 0.02, &mut rng));
         assert_eq!(s.infer(Some("key-0"), &batch).0, 200);
     }
@@ -485,7 +485,7 @@ fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
     let p = findings(&ev, "monitor/probing");
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0]["client"]["id"], "client0");
-    assert_eq!(p[0]["evidence"]["variants"], 8);
+    assert_eq!(p[0]["evidence"]["variants"], 12);
     let v = findings(&ev, "monitor/volume-budget");
     assert_eq!(v[0]["evidence"]["volume"], 500);
 }
@@ -1045,13 +1045,13 @@ fn a_detector_set_to_throttle_answers_429_while_it_fires() {
     let row = digits()[3].clone();
     let mut rng = Rng::new(5);
     // The row, then jittered variants of it: a cluster of distinct near duplicates, until it
-    // reaches 8.
+    // reaches 12 (`detect.probing_queries`).
     assert_eq!(s.infer(Some("key-0"), std::slice::from_ref(&row)).0, 200);
-    let codes: Vec<u16> = (0..9)
+    let codes: Vec<u16> = (0..13)
         .map(|_| s.infer(Some("key-0"), &[jitter(&row, 0.02, &mut rng)]).0)
         .collect();
-    assert!(codes[..6].iter().all(|&c| c == 200), "{codes:?}");
-    assert_eq!(codes[6..], [429, 429, 429], "{codes:?}");
+    assert!(codes[..10].iter().all(|&c| c == 200), "{codes:?}");
+    assert_eq!(codes[10..], [429, 429, 429], "{codes:?}");
     // Exact re-sends are not new queries: no 429 for the row itself.
     assert_eq!(s.infer(Some("key-0"), std::slice::from_ref(&row)).0, 200);
     // Throttled, not blocked: another row is still answered.
@@ -1086,4 +1086,29 @@ fn the_block_preset_withholds_a_flipped_answer_and_blocks_the_client() {
         .filter(|e| e["kind"] == "finding" && e["action"] == "block")
         .collect();
     assert!(!f.is_empty(), "{:?}", signal_ids(&ev));
+}
+
+#[test]
+fn a_siem_outage_is_reported_once_per_cooldown_not_on_every_request() {
+    // The SIEM's port is closed: every exported line is dropped and counted. The local log
+    // keeps every request, and says so once (the count carries over), not with a finding on
+    // every request (each of which the export would drop again).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!("[limits]\nrate = 0\n[export]\nsyslog = \"tcp://127.0.0.1:{port}\"\n");
+    let mut s = Server::start(&cfg, &["--durability", "always"]);
+    let rows = digits();
+    for i in 0..30 {
+        assert_eq!(s.infer(None, &[rows[i].clone()]).0, 200);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let ev = s.stop();
+    let requests = ev.iter().filter(|e| e["kind"] == "request").count();
+    assert_eq!(requests, 30, "every request is in the local log");
+    let dropped = findings(&ev, "monitor/log-dropped");
+    assert_eq!(dropped.len(), 1, "log-dropped findings in 30 requests");
+    assert!(dropped[0]["evidence"]["dropped"].as_u64().unwrap() >= 1);
 }

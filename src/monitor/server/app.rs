@@ -36,6 +36,9 @@ pub(super) struct App {
     pub(super) next_request: AtomicU64,
     /// Dropped events already reported by a `monitor/log-dropped` finding.
     pub(super) dropped_reported: AtomicU64,
+    /// When drops were last reported (seconds, as f64 bits): at most one report per
+    /// `detect.cooldown_seconds`, so a log or SIEM outage does not add a finding to every request.
+    pub(super) dropped_reported_at: AtomicU64,
     pub(super) baseline: Option<Baseline>,
     pub(super) key: [u8; 32],
     pub(super) started: Instant,

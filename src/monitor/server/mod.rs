@@ -276,6 +276,7 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         in_flight: AtomicUsize::new(0),
         next_request: AtomicU64::new(0),
         dropped_reported: AtomicU64::new(0),
+        dropped_reported_at: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
         baseline,
         key,
         started: Instant::now(),

@@ -173,10 +173,21 @@ pub(super) async fn record(app: &Arc<App>, seen: &Seen, started: Instant) -> Res
         id: seen.client.clone(),
         ip: seen.ip.clone(),
     };
-    // Dropped events are never silent: the next event says how many.
+    // Dropped events are never silent: the next event says how many — at most once per
+    // cooldown (the count carries over), so an outage of the log's disk or of the SIEM does not
+    // add a finding to every request (each of which the export would drop again).
     let dropped = app.log.stats.dropped.load(Ordering::Relaxed);
-    let reported = app.dropped_reported.swap(dropped, Ordering::Relaxed);
-    if dropped > reported {
+    let last = f64::from_bits(app.dropped_reported_at.load(Ordering::Relaxed));
+    let reported = app.dropped_reported.load(Ordering::Relaxed);
+    let due = dropped > reported
+        && now - last >= cooldown
+        && app
+            .dropped_reported
+            .compare_exchange(reported, dropped, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+    if due {
+        app.dropped_reported_at
+            .store(now.to_bits(), Ordering::Relaxed);
         app.metrics.count_signal(sig::LOG_DROPPED.id);
         events.push(Event::Finding(finding_event(&Fired {
             rule: &sig::LOG_DROPPED,
