@@ -392,7 +392,10 @@ impl Engine {
             && near.descents >= p.probing_descents
             && near.trend <= -p.probing_trend_z;
         let descending = near.descents >= p.probing_descents && near.hits >= DESCENT_HITS;
-        if focused && (near.distinct >= p.probing_queries || descending) {
+        // Many variants alone are also a video stream of one scene or an image re-sent while a
+        // slider is dragged: a search's variants move some answer toward the boundary.
+        let many = near.distinct >= p.probing_queries && near.descents >= 1;
+        if focused && (many || descending) {
             fire(Signal {
                 rule: &sig::PROBING,
                 message: format!(

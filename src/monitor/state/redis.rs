@@ -41,7 +41,7 @@ pub enum OnError {
 #[serde(deny_unknown_fields, default)]
 pub struct StateCfg {
     pub backend: Backend,
-    /// `redis://HOST:PORT[/DB]` (or `rediss://`, `redis+unix://`).
+    /// `redis://HOST:PORT[/DB]` (or `redis+unix://`; TLS, `rediss://`, is not built in).
     pub url: Option<String>,
     /// Prepended to every key (several deployments can share one Redis).
     pub key_prefix: String,
