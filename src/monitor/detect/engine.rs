@@ -244,7 +244,14 @@ impl Engine {
                     });
                 }
             }
-            self.evasion(&near, &x, popular, step.is_some(), label, margin, &mut fire);
+            self.evasion(
+                &near,
+                &x,
+                popular,
+                step.is_some(),
+                (label, margin),
+                &mut fire,
+            );
             let projected = (answers.is_some()
                 && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
                 .then(|| self.projection.apply(row));
@@ -349,8 +356,7 @@ impl Engine {
         x: &super::cross::CrossObs,
         popular: bool,
         step: bool,
-        label: usize,
-        margin: f32,
+        (label, margin): (usize, f32),
         fire: &mut impl FnMut(Signal),
     ) {
         let p = &self.params;
