@@ -71,15 +71,16 @@ impl ClientDetectors {
 pub struct RecentRows(std::collections::VecDeque<u64>);
 
 impl RecentRows {
-    /// Note row `seq` (the client's row count); how many noted rows, at most `keep`, are among
-    /// its last RING rows.
-    pub fn note(&mut self, seq: u64, keep: usize) -> usize {
+    /// Note row `seq` (the client's row count); when `need` noted rows are among its last RING
+    /// rows, how many (the signal fires).
+    pub fn note(&mut self, seq: u64, need: u32) -> Option<usize> {
+        let need = need as usize;
         self.0.push_back(seq);
-        while self.0.len() > keep {
+        while self.0.len() > need {
             self.0.pop_front();
         }
         self.0.retain(|&s| seq - s < super::neardup::RING as u64);
-        self.0.len()
+        (self.0.len() >= need).then_some(self.0.len())
     }
 }
 
@@ -163,7 +164,7 @@ impl Engine {
         };
         let client_hash = xxhash_rust::xxh3::xxh3_64(client.as_bytes());
         let mut codes = Vec::with_capacity(self.space.width());
-        let mut sample = Vec::with_capacity(self.space.width());
+        let (mut sample, mut scratch) = (Vec::new(), Vec::new());
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         for (r, row) in rows.iter().enumerate() {
@@ -180,8 +181,7 @@ impl Engine {
             {
                 // One odd input (an augmented, cropped or blank image) is not a pattern: the
                 // signal needs `ood_rows` of them among the client's last RING rows.
-                let n = det.ood_recent.note(det.rows, p.ood_rows as usize);
-                if n >= p.ood_rows as usize {
+                if let Some(n) = det.ood_recent.note(det.rows, p.ood_rows) {
                     fire(Signal {
                         rule: &sig::OOD,
                         message: format!(
@@ -223,26 +223,26 @@ impl Engine {
             let step = if p.sign_steps > 0 && !near.exact {
                 sample.clear();
                 self.space.sample(row, &mut sample);
-                det.steps.observe(&sample, self.space.median_spread())
+                det.steps
+                    .observe(&sample, self.space.median_spread(), &mut scratch)
             } else {
                 None
             };
-            if let Some(st) = &step {
-                let n = det.steps_recent.note(det.rows, p.sign_steps as usize);
-                if n >= p.sign_steps as usize {
-                    fire(Signal {
-                        rule: &sig::PROBING,
-                        message: format!(
-                            "an L∞ search: this row differs from one of the client's recent rows by one step ({:.3}) up and down on {} features, {} such rows among its last {} rows (Square, SimBA and sign-gradient attacks move this way)",
-                            st.step,
-                            st.changed,
-                            n,
-                            super::neardup::RING
-                        ),
-                        evidence: json!({ "sign_steps": n, "step": st.step, "changed_features": st.changed,
+            if let Some(st) = &step
+                && let Some(n) = det.steps_recent.note(det.rows, p.sign_steps)
+            {
+                fire(Signal {
+                    rule: &sig::PROBING,
+                    message: format!(
+                        "an L∞ search: this row differs from one of the client's recent rows by one step ({:.3}) up and down on {} features, {} such rows among its last {} rows (Square, SimBA and sign-gradient attacks move this way)",
+                        st.step,
+                        st.changed,
+                        n,
+                        super::neardup::RING
+                    ),
+                    evidence: json!({ "sign_steps": n, "step": st.step, "changed_features": st.changed,
                             "of_rows": super::neardup::RING, "cross_client": false }),
-                    });
-                }
+                });
             }
             self.evasion(
                 &near,
@@ -257,26 +257,22 @@ impl Engine {
                 .then(|| self.projection.apply(row));
             if let Some(pr) = projected.as_deref().filter(|_| p.bisect_midpoints > 0)
                 && let Some(m) = det.bisect.observe(pr, label as u32, p.bisect_tolerance)
+                && let Some(n) = det.bisect_recent.note(det.rows, p.bisect_midpoints)
             {
-                let n = det
-                    .bisect_recent
-                    .note(det.rows, p.bisect_midpoints as usize);
-                if n >= p.bisect_midpoints as usize {
-                    fire(Signal {
-                        rule: &sig::BOUNDARY_WALK,
-                        message: format!(
-                            "a binary search for the decision boundary: this row is the midpoint of two of the client's recent queries answered {} and {} (within {:.3} of their distance), {} such rows among its last {} rows",
-                            m.labels.0,
-                            m.labels.1,
-                            m.offset,
-                            n,
-                            super::neardup::RING
-                        ),
-                        evidence: json!({ "bisection": true, "end_labels": [m.labels.0, m.labels.1],
+                fire(Signal {
+                    rule: &sig::BOUNDARY_WALK,
+                    message: format!(
+                        "a binary search for the decision boundary: this row is the midpoint of two of the client's recent queries answered {} and {} (within {:.3} of their distance), {} such rows among its last {} rows",
+                        m.labels.0,
+                        m.labels.1,
+                        m.offset,
+                        n,
+                        super::neardup::RING
+                    ),
+                    evidence: json!({ "bisection": true, "end_labels": [m.labels.0, m.labels.1],
                             "label": label, "offset": m.offset, "midpoints": n,
                             "of_rows": super::neardup::RING, "cross_client": false }),
-                    });
-                }
+                });
             }
             // PRADA reads the inputs that are new to this client: a re-send or a variant of a
             // remembered query (a benign client augmenting its own images) is not a fresh point
@@ -323,8 +319,12 @@ impl Engine {
                 evidence: json!({ "distinct_inputs": distinct, "threshold": p.extraction_distinct }),
             });
         }
-        let scored = det.scored.count().round() as u64;
-        if scores > 0 && scored > p.harvest_scores {
+        let scored = if scores > 0 {
+            det.scored.count().round() as u64
+        } else {
+            0
+        };
+        if scored > p.harvest_scores {
             fire(Signal {
                 rule: &sig::HARVEST,
                 message: format!(

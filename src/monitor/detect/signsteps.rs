@@ -56,9 +56,9 @@ pub struct Step {
 
 impl SignSteps {
     /// Look `row` (the compared features) up against the recent rows, then remember it unless it
-    /// is one of them. `spread`: the features' median spread in the baseline.
-    pub fn observe(&mut self, row: &[f32], spread: f32) -> Option<Step> {
-        let mut scratch = Vec::with_capacity(row.len());
+    /// is one of them. `spread`: the features' median spread in the baseline; `scratch`: a
+    /// buffer the caller keeps across rows.
+    pub fn observe(&mut self, row: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Step> {
         let mut found = None;
         let mut repeat = false;
         for r in &self.rows {
@@ -70,7 +70,7 @@ impl SignSteps {
                 continue;
             }
             if found.is_none() {
-                found = step(r, row, spread, &mut scratch);
+                found = step(r, row, spread, scratch);
             }
         }
         if !repeat {
@@ -194,19 +194,19 @@ mod tests {
         for jitter in [0.0, 0.008] {
             let x = image(&mut rng);
             let mut s = SignSteps::default();
-            assert_eq!(s.observe(&x, SPREAD), None);
+            assert_eq!(s.observe(&x, SPREAD, &mut vec![]), None);
             let a = vertex(&x, 0.125, jitter, &mut rng);
-            assert!(s.observe(&a, SPREAD).is_some());
+            assert!(s.observe(&a, SPREAD, &mut vec![]).is_some());
             let b = vertex(&x, 0.125, jitter, &mut rng);
-            assert!(s.observe(&b, SPREAD).is_some());
+            assert!(s.observe(&b, SPREAD, &mut vec![]).is_some());
             // Between two candidates only (the input forgotten): still a step (of 2ε) where
             // no feature was clipped at 0 or 1 (a clipped feature moves half as far).
             let x: Vec<f32> = (0..64).map(|_| 0.2 + 0.6 * rng.unit()).collect();
             let a = vertex(&x, 0.125, jitter, &mut rng);
             let b = vertex(&x, 0.125, jitter, &mut rng);
             let mut t = SignSteps::default();
-            t.observe(&a, SPREAD);
-            let found = t.observe(&b, SPREAD).unwrap();
+            t.observe(&a, SPREAD, &mut vec![]);
+            let found = t.observe(&b, SPREAD, &mut vec![]).unwrap();
             assert!((found.step - 0.25).abs() < 0.05, "{found:?}");
         }
     }
@@ -217,14 +217,14 @@ mod tests {
         let mut s = SignSteps::default();
         for _ in 0..200 {
             let x = image(&mut rng);
-            assert_eq!(s.observe(&x, SPREAD), None, "another image");
+            assert_eq!(s.observe(&x, SPREAD, &mut vec![]), None, "another image");
             // Gaussian noise of several sizes.
             for sigma in [0.01, 0.02, 0.05, 0.1] {
                 let n: Vec<f32> = x
                     .iter()
                     .map(|v| (v + sigma * gauss(&mut rng)).clamp(0.0, 1.0))
                     .collect();
-                assert_eq!(s.observe(&n, SPREAD), None, "noise {sigma}");
+                assert_eq!(s.observe(&n, SPREAD, &mut vec![]), None, "noise {sigma}");
             }
             // A one-pixel shift, brightness, contrast around the mean.
             let mut shifted = vec![0.0; 64];
@@ -233,23 +233,23 @@ mod tests {
                     shifted[r * 8 + c] = x[r * 8 + c - 1];
                 }
             }
-            assert_eq!(s.observe(&shifted, SPREAD), None, "shift");
+            assert_eq!(s.observe(&shifted, SPREAD, &mut vec![]), None, "shift");
             let bright: Vec<f32> = x.iter().map(|v| (v * 1.15).min(1.0)).collect();
-            assert_eq!(s.observe(&bright, SPREAD), None, "brightness");
+            assert_eq!(s.observe(&bright, SPREAD, &mut vec![]), None, "brightness");
             let plus: Vec<f32> = x.iter().map(|v| (v + 0.1).min(1.0)).collect();
-            assert_eq!(s.observe(&plus, SPREAD), None, "offset");
+            assert_eq!(s.observe(&plus, SPREAD, &mut vec![]), None, "offset");
             // Levels on a near-binary image: the background one step down, the strokes one
             // step up.
             let binary: Vec<f32> = x
                 .iter()
                 .map(|v| if *v > 0.5 { 0.9 } else { 0.05 })
                 .collect();
-            s.observe(&binary, SPREAD);
+            s.observe(&binary, SPREAD, &mut vec![]);
             let levels: Vec<f32> = binary
                 .iter()
                 .map(|v| if *v > 0.5 { 0.95 } else { 0.0 })
                 .collect();
-            assert_eq!(s.observe(&levels, SPREAD), None, "levels");
+            assert_eq!(s.observe(&levels, SPREAD, &mut vec![]), None, "levels");
         }
     }
 
@@ -265,8 +265,8 @@ mod tests {
             b[i] = (a[i] + moves[k % moves.len()]).clamp(0.0, 1.0);
         }
         let mut s = SignSteps::default();
-        s.observe(&a, SPREAD);
-        assert_eq!(s.observe(&b, SPREAD), None);
+        s.observe(&a, SPREAD, &mut vec![]);
+        assert_eq!(s.observe(&b, SPREAD, &mut vec![]), None);
     }
 
     #[test]
@@ -275,10 +275,10 @@ mod tests {
         let mut s = SignSteps::default();
         let a: Vec<f32> = (0..64).map(|_| (rng.unit() < 0.5) as u8 as f32).collect();
         let b: Vec<f32> = (0..64).map(|_| (rng.unit() < 0.5) as u8 as f32).collect();
-        s.observe(&a, 0.5);
-        assert_eq!(s.observe(&b, 0.5), None);
+        s.observe(&a, 0.5, &mut vec![]);
+        assert_eq!(s.observe(&b, 0.5, &mut vec![]), None);
         for _ in 0..RECENT {
-            s.observe(&a, 0.5);
+            s.observe(&a, 0.5, &mut vec![]);
         }
         assert_eq!(s.rows.len(), 2);
     }
