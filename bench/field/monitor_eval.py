@@ -107,6 +107,34 @@ HELDOUT_EVASION = set(HELDOUT_ATTACKS)
 # natural starts of the default counts almost always use other offsets), cycled by session index.
 HELDOUT_ORIG2 = {"boundary": (33, 34, 35), "zoo": (22, 23, 24), "square-wide-jitter": (6, 7, 8),
                  "square-spread": (9, 25, 36)}
+# Unseen attack classes of held out 5, fixed (2026-12-01) by an independent evaluator before any
+# tuning of the fifth round: 0 sessions unless --heldout5-attacks (which gives these counts) or
+# --counts names them. Evasion; success as documented in setup_heldout5_attack. Query budgets are
+# capped so that the four classes add at most about 5 minutes a seed on 2 shared cores.
+HELDOUT5_ATTACKS = collections.OrderedDict([
+    ("geoda", 3),               # ART GeoDA (Rahmati et al. 2020), label-only, L2, DCT subspace
+                                # sub_dim 8 (all of the 8x8), max_iter 2500 (its query budget:
+                                # about 2,400-3,100 queries, gradient probes 64 rows a request,
+                                # about 300 requests)
+    ("signopt", 3),             # ART SignOPTAttack (Cheng et al. 2020), label-only, untargeted,
+                                # k 100 sign probes an iteration, query_limit 1500 (ART checks it
+                                # after each iteration: at most about 1,800 queries), every query
+                                # its own one-row request
+    ("hsj-targeted", 3),        # ART HopSkipJump, targeted (the class of a natural start of
+                                # another class), L2, max_iter 15, max_eval 200 (about 2,000-3,000
+                                # queries, batches of 64, about 100-200 requests)
+    ("simba-cover-jitter", 3),  # ART SimBA-DCT, epsilon 0.1, +-0.008 jitter on every value of every
+                                # query, --interleave cover requests before every attack request on
+                                # the same key, max_iter 400 (at most 801 queries, about 2,400
+                                # requests with cover)
+])
+HELDOUT5_EVASION = set(HELDOUT5_ATTACKS)
+# Originals: second-half evasion rows at offsets no other class uses, neither as an original nor
+# as the natural start of the default counts (cycled by session index); hsj-targeted's natural
+# starts: the first row of another class from offset 28 on (wrapping round).
+HELDOUT5_ORIG2 = {"geoda": (0, 1, 2), "signopt": (4, 5, 11), "hsj-targeted": (13, 14, 15),
+                  "simba-cover-jitter": (20, 21, 27)}
+HELDOUT5_START2 = 28
 WIDE_EPS = 0.2
 WIDE_JITTER = 0.02
 # The padded sessions, in order (cycled): which label-only attack each one runs.
@@ -605,6 +633,26 @@ HABITS = {
         ab_batch=0.5, tile_stride=(2, 4), tile_mosaic=0.4,
         backoff_fail=0.08, backoff_tries=(1, 5),
         popular_share=(0.5, 0.8), tta2=(3, 7), tta2_batch=0.5,
+        pool_rank=6.0, pool_size=350),
+    # "heldout5" was fixed (2026-12-01, 12:40 UTC) by an independent evaluator before any tuning
+    # of the fifth round, together with seeds 9501, 9502, 9503, and is measured only at the end:
+    # habits of real inference clients that none of dev .. heldout4 model (scanned form fields,
+    # an active-learning review queue, live handwriting recognition while the digit is drawn,
+    # progressive image loading, a corruption-severity robustness sweep, a synthetic-monitoring
+    # canary, a client with a pre-processing bug fixed mid-session, explanation (occlusion / LIME)
+    # requests). See run_benign_heldout5 for each key.
+    "heldout5": dict(
+        personas5=(("form", 0.14), ("active", 0.12), ("drawing", 0.14), ("progressive", 0.12),
+                   ("corrupt", 0.12), ("canary", 0.10), ("misconfig", 0.12), ("explain", 0.14)),
+        lengths=(75, 0.45, 40, 260), batch_p=0.15, batch=(2, 9), resend=0.06, quant8=0.4,
+        form_fields=(4, 11), form_batch=0.6, form_skew=6.0, form_shear=0.15,
+        active_candidates=(8, 33), active_review=(1, 5), active_cleanups=(1, 4),
+        drawing_frames=(6, 17), drawing_redraw=0.25, drawing_submit=0.5,
+        progressive_early_exit=0.3, progressive_confident=0.9,
+        corrupt_types=(2, 5), corrupt_batch=0.5,
+        canary_golden=(5, 13), canary_batch=0.5, canary_idle=(5, 31),
+        misconfig_share=(0.2, 0.6),
+        explain_lime=0.5, lime_samples=(40, 101), lime_batch=10, occlusion_batch=(1, 16, 64),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -1165,6 +1213,367 @@ def run_benign_heldout4(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 5: benign clients with habits none of dev .. heldout4 model (run_benign_heldout5).
+def page_skew(x, angle_deg, shear):
+    """A scanned page's skew (rotation by `angle_deg`) and shear, about the digit's centre,
+    bilinear, as a form reader's field crop of a page that went through the scanner askew."""
+    from scipy.ndimage import affine_transform
+    t = np.deg2rad(angle_deg)
+    M = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]) @ np.array([[1.0, shear], [0.0, 1.0]])
+    c = np.full(2, (SIDE - 1) / 2.0)
+    a = affine_transform(x.reshape(SIDE, SIDE), M, offset=c - M @ c, order=1, mode="constant")
+    return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+
+
+def pen_width(x, kind):
+    """The pen (or the scanner's threshold) makes strokes bolder or thinner: half the image's
+    grey dilation / erosion (2x2) blended in."""
+    from scipy.ndimage import grey_dilation, grey_erosion
+    a = x.reshape(SIDE, SIDE)
+    if kind == "bold":
+        a = 0.5 * a + 0.5 * grey_dilation(a, size=(2, 2))
+    elif kind == "thin":
+        a = 0.5 * a + 0.5 * grey_erosion(a, size=(2, 2))
+    return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+
+
+def levels(x, black, white):
+    """A scanner's black / white point (levels) correction."""
+    return np.clip((x - black) / (white - black), 0, 1).astype(np.float32)
+
+
+def pen_path(x):
+    """The order a pen visits the digit's inked pixels (> 0.05): greedy nearest neighbour from
+    the top-most (then left-most) inked pixel. Flat indices."""
+    a = x.reshape(SIDE, SIDE)
+    ink = [(i, j) for i in range(SIDE) for j in range(SIDE) if a[i, j] > 0.05]
+    if not ink:
+        return []
+    path = [min(ink)]
+    rest = set(ink) - {path[0]}
+    while rest:
+        i, j = path[-1]
+        nxt = min(rest, key=lambda p: ((p[0] - i) ** 2 + (p[1] - j) ** 2, p))
+        path.append(nxt)
+        rest.remove(nxt)
+    return [i * SIDE + j for i, j in path]
+
+
+# JPEG's zig-zag order of the 8x8 DCT coefficients (flat indices).
+_ZIGZAG = sorted(range(D), key=lambda k: (k // SIDE + k % SIDE,
+                                          k // SIDE if (k // SIDE + k % SIDE) % 2 else -(k // SIDE)))
+
+
+def dct_first(x, k):
+    """The image from its first k zig-zag DCT coefficients (a progressive JPEG's spectral
+    selection scan), 8-bit."""
+    from scipy.fft import dctn, idctn
+    c = dctn(x.reshape(SIDE, SIDE), norm="ortho").reshape(D)
+    keep = np.zeros(D)
+    keep[_ZIGZAG[:k]] = c[_ZIGZAG[:k]]
+    a = idctn(keep.reshape(SIDE, SIDE), norm="ortho")
+    return quant8(a.reshape(D))
+
+
+def block_mean(x, b):
+    """The image as b x b blocks of their mean (a coarse preview of a progressive load)."""
+    a = x.reshape(SIDE // b, b, SIDE // b, b).mean(axis=(1, 3))
+    return np.repeat(np.repeat(a, b, axis=0), b, axis=1).reshape(D).astype(np.float32)
+
+
+def corruption(x, kind, severity, rng, where):
+    """An ImageNet-C-style corruption of the digit at `severity` 1-5 (fixed parameters per level;
+    `where`: the occluder's place, fixed per image)."""
+    from scipy.ndimage import gaussian_filter, uniform_filter1d, zoom
+    k = severity - 1
+    a = x.reshape(SIDE, SIDE)
+    if kind == "gaussian_noise":
+        out = a + rng.normal(0, (0.04, 0.08, 0.12, 0.18, 0.26)[k], a.shape)
+    elif kind == "salt_pepper":
+        out = a.copy()
+        m = rng.random(a.shape) < (0.03, 0.06, 0.10, 0.15, 0.22)[k]
+        out[m] = rng.integers(0, 2, int(m.sum()))
+    elif kind == "occlusion":
+        c = (1, 2, 3, 4, 5)[k]
+        i, j = (min(int(w), SIDE - c) for w in where)
+        out = a.copy()
+        out[i:i + c, j:j + c] = 0.0
+    elif kind == "pixelate":
+        n = (7, 6, 5, 4, 3)[k]
+        small = zoom(a, n / SIDE, order=1, grid_mode=True, mode="nearest")
+        out = zoom(small, SIDE / small.shape[0], order=0, grid_mode=True, mode="nearest")[:SIDE, :SIDE]
+    elif kind == "contrast":
+        f = (0.8, 0.6, 0.45, 0.3, 0.2)[k]
+        out = (a - a.mean()) * f + a.mean()
+    elif kind == "motion_blur":
+        out = uniform_filter1d(a, size=(2, 3, 4, 5, 6)[k], axis=1, mode="constant")
+    else:  # defocus
+        out = gaussian_filter(a, sigma=(0.4, 0.6, 0.8, 1.0, 1.3)[k])
+    return np.clip(out.reshape(D), 0, 1).astype(np.float32)
+
+
+CORRUPTIONS = ("gaussian_noise", "salt_pepper", "occlusion", "pixelate", "contrast", "motion_blur", "defocus")
+
+
+def recentre(x):
+    """A reviewer's clean-up: the digit moved so its centre of mass is at the image centre
+    (bilinear, at most 1.5 px)."""
+    from scipy.ndimage import center_of_mass, shift as subpixel
+    a = x.reshape(SIDE, SIDE)
+    if a.sum() <= 0:
+        return x.copy()
+    d = np.clip(np.full(2, (SIDE - 1) / 2.0) - np.asarray(center_of_mass(a)), -1.5, 1.5)
+    return np.clip(subpixel(a, d, order=1, mode="constant").reshape(D), 0, 1).astype(np.float32)
+
+
+def run_benign_heldout5(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout5` (fixed with seeds 9501, 9502, 9503). Each client draws
+    from its own seeded generator:
+      a persona   form: a form reader: a scanned page's digit fields (`form_fields` (lo, hi) of
+                    them) with the page's skew (rotation U(-`form_skew`, +) degrees and shear
+                    U(-`form_shear`, +), shared by the page's fields), the scanner's levels (black
+                    point U(0, 0.08), white point U(0.85, 1.0)) and the pen's width (bold, thin or
+                    as written), one page a batch (`form_batch`) or one field a request;
+                  active: an active-learning review queue: a batch of `active_candidates` (lo,
+                    hi) unlabelled pool images, then the `active_review` (lo, hi) least certain
+                    of them (smallest top-two probability gap in the answer) each re-sent after a
+                    human reviewer's clean-ups, one a request, cumulative, `active_cleanups`
+                    (lo, hi) of: recentring by centre of mass, zeroing faint pixels (< 0.1),
+                    bolder pen (uncertainty sampling: the answers choose which images are
+                    reviewed, the clean-ups do not depend on the answers);
+                  drawing: live handwriting recognition while the user draws: the digit's inked
+                    pixels revealed in pen order (pen_path), `drawing_frames` (lo, hi) frames,
+                    one a request; with `drawing_redraw` the user clears and draws it again
+                    (shifted by a pixel); with `drawing_submit` the final frame sent again on
+                    submit;
+                  progressive: progressive image loading, classified at every scan: either a
+                    progressive JPEG's spectral selection (the first 1, 3, 6, 10, 15, 28 zig-zag DCT
+                    coefficients, 3-5 of those scans, then all 64) or block-mean previews (4x4
+                    blocks, 2x2, full), one a request; with `progressive_early_exit` the client
+                    stops loading once the top probability is >= `progressive_confident`;
+                  corrupt: a robustness sweep (ImageNet-C style): per image `corrupt_types` (lo,
+                    hi) corruptions (CORRUPTIONS) at severities 1-5 after the clean image, one
+                    corruption a batch (`corrupt_batch`) or one severity a request, in order;
+                  canary: synthetic monitoring: a golden set of `canary_golden` (lo, hi) pool
+                    images fixed at the start, sent again and again (one batch, `canary_batch`, or
+                    one image a request, always in the same order), `canary_idle` (lo, hi) idle
+                    turns of the round-robin between probes;
+                  misconfig: a client with a pre-processing bug for the first `misconfig_share`
+                    (lo-hi) of its requests (raw 0-16 values divided by 255; inverted polarity;
+                    rows and columns transposed), then fixed: it re-sends its last 1-3 images
+                    correctly, then plain rows;
+                  explain: explanations of predictions: each image sent as it is, then either
+                    LIME (`explain_lime`; `lime_samples` (lo, hi) samples of the 16 2x2-block
+                    superpixels each kept with p 0.5, hidden ones set to 0 or to their block's
+                    mean, the first sample the whole image, `lime_batch` rows a request, as
+                    lime_image does) or an occlusion map (a 2x2 or 3x3 zero patch at stride 1 or
+                    2 over every position, `occlusion_batch` (one of) rows a request);
+      plain rows  (misconfig) pool images by popularity, with `batch_p` a batch of `batch` (lo, hi)
+                  rows, `resend` re-sends of the client's own rows;
+      8-bit       a share `quant8` of clients store every image as 8-bit before sending;
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool and transforms of them, in [0, 1]. Every client
+    paces requests and rows under the server's default limits (80 req/s, 800 rows/s)."""
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas5"])
+    n_req = session_requests(rng)
+    q8 = rng.random() < HAB["quant8"]
+    prog_mode = str(rng.choice(["dct", "blocks"]))
+    golden_n = int(rng.integers(*HAB["canary_golden"]))
+    bug = str(rng.choice(["div255", "inverted", "transposed"]))
+    bug_until = int(round(n_req * rng.uniform(*HAB["misconfig_share"])))
+    lime_fill = str(rng.choice(["zero", "mean"]))
+    occ_batch = int(rng.choice(HAB["occlusion_batch"]))
+    s.meta.update(persona=persona, planned_requests=n_req, quant8=int(q8))
+    sent = []
+    done = [0]
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    golden = np.stack([draw() for _ in range(golden_n)]) if persona == "canary" else None
+
+    def plain_rows():
+        n = int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+        return np.stack([sent[int(rng.integers(len(sent)))].copy() if sent and rng.random() < HAB["resend"]
+                         else draw() for _ in range(n)])
+
+    def send(rows):
+        """One request; returns the answer's probabilities (None if refused)."""
+        rows = np.asarray(rows, np.float32).reshape(-1, D)
+        if q8:
+            rows = quant8(rows)
+        probs = None
+        try:
+            _, probs = query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+        done[0] += 1
+        sent.extend(rows)
+        return probs
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def form():
+        n = int(rng.integers(*HAB["form_fields"]))
+        ang = float(rng.uniform(-HAB["form_skew"], HAB["form_skew"]))
+        sh = float(rng.uniform(-HAB["form_shear"], HAB["form_shear"]))
+        black, white = float(rng.uniform(0, 0.08)), float(rng.uniform(0.85, 1.0))
+        pen = str(rng.choice(["bold", "thin", "none"]))
+        fields = np.stack([levels(pen_width(page_skew(draw(), ang, sh), pen), black, white) for _ in range(n)])
+        if rng.random() < HAB["form_batch"]:
+            yield fields
+        else:
+            for f in fields:
+                yield f[None]
+
+    def active():
+        m = int(rng.integers(*HAB["active_candidates"]))
+        cand = np.stack([draw() for _ in range(m)])
+        probs = send(cand)
+        if probs is None:
+            return
+        top = np.sort(probs, axis=1)
+        order = np.argsort(top[:, -1] - top[:, -2], kind="stable")
+        for i in order[:int(rng.integers(*HAB["active_review"]))]:
+            x = cand[i]
+            steps = list(rng.permutation(["recentre", "faint", "bold"]))[:int(rng.integers(*HAB["active_cleanups"]))]
+            for st in steps:
+                if done[0] >= n_req:
+                    return
+                if st == "recentre":
+                    x = recentre(x)
+                elif st == "faint":
+                    x = np.where(x < 0.1, 0.0, x).astype(np.float32)
+                else:
+                    x = pen_width(x, "bold")
+                send(x[None])
+
+    def drawing():
+        x = draw()
+        attempts = 2 if rng.random() < HAB["drawing_redraw"] else 1
+        for a in range(attempts):
+            if a:
+                x = shift(x, rng)
+            path = pen_path(x)
+            nf = int(rng.integers(*HAB["drawing_frames"]))
+            frame = np.zeros(D, np.float32)
+            for t in range(1, nf + 1):
+                frame = np.zeros(D, np.float32)
+                upto = int(np.ceil(t / nf * len(path)))
+                frame[path[:upto]] = x[path[:upto]]
+                yield frame[None]
+            if rng.random() < HAB["drawing_submit"]:
+                yield frame[None]
+
+    def progressive():
+        x = draw()
+        if prog_mode == "dct":
+            scans = sorted(rng.choice([1, 3, 6, 10, 15, 28], size=int(rng.integers(3, 6)), replace=False).tolist())
+            stages = [dct_first(x, int(k)) for k in scans] + [x]
+        else:
+            stages = [block_mean(x, 4), block_mean(x, 2), x]
+        early = rng.random() < HAB["progressive_early_exit"]
+        for y in stages:
+            probs = send(y[None])
+            if early and probs is not None and float(probs[0].max()) >= HAB["progressive_confident"]:
+                return
+            if done[0] >= n_req:
+                return
+
+    def corrupt():
+        x = draw()
+        kinds = rng.permutation(CORRUPTIONS)[:int(rng.integers(*HAB["corrupt_types"]))]
+        first = True
+        for kind in kinds:
+            where = rng.integers(0, SIDE - 1, size=2)
+            rows = [corruption(x, str(kind), sev, rng, where) for sev in range(1, 6)]
+            if first:
+                rows = [x] + rows
+                first = False
+            if rng.random() < HAB["corrupt_batch"]:
+                yield np.stack(rows)
+            else:
+                for r in rows:
+                    yield r[None]
+
+    def canary():
+        if rng.random() < HAB["canary_batch"]:
+            yield golden
+        else:
+            for g in golden:
+                yield g[None]
+        idle(int(rng.integers(*HAB["canary_idle"])))
+
+    last_buggy = []
+
+    def misconfig():
+        if done[0] < bug_until:
+            raw = plain_rows()
+            if bug == "div255":
+                rows = raw * 16.0 / 255.0
+            elif bug == "inverted":
+                rows = 1.0 - raw
+            else:
+                rows = raw.reshape(-1, SIDE, SIDE).transpose(0, 2, 1).reshape(-1, D)
+            last_buggy[:] = (last_buggy + list(raw))[-3:]
+            yield np.clip(rows, 0, 1)
+        else:
+            if last_buggy:
+                k = int(rng.integers(1, len(last_buggy) + 1))
+                redo = last_buggy[-k:]
+                last_buggy.clear()
+                for x in redo:
+                    yield x[None]
+                return
+            yield plain_rows()
+
+    def explain():
+        x = draw()
+        yield x[None]
+        if rng.random() < HAB["explain_lime"]:
+            n = int(rng.integers(*HAB["lime_samples"]))
+            z = rng.integers(0, 2, size=(n, 16))
+            z[0] = 1
+            blocks = block_mean(x, 2) if lime_fill == "mean" else np.zeros(D, np.float32)
+            seg = ((np.arange(D) // SIDE) // 2) * 4 + (np.arange(D) % SIDE) // 2
+            rows = np.where(z[:, seg] == 1, x[None], blocks[None]).astype(np.float32)
+            for k in range(0, n, HAB["lime_batch"]):
+                yield rows[k:k + HAB["lime_batch"]]
+        else:
+            c = int(rng.choice([2, 3]))
+            st = int(rng.choice([1, 2]))
+            rows = []
+            for i in range(0, SIDE - c + 1, st):
+                for j in range(0, SIDE - c + 1, st):
+                    a = x.reshape(SIDE, SIDE).copy()
+                    a[i:i + c, j:j + c] = 0.0
+                    rows.append(a.reshape(D))
+            rows = np.stack(rows)
+            for k in range(0, len(rows), occ_batch):
+                yield rows[k:k + occ_batch]
+
+    units = {"form": form, "drawing": drawing, "corrupt": corrupt, "canary": canary,
+             "misconfig": misconfig, "explain": explain}
+    while done[0] < n_req:
+        if persona == "active":
+            active()
+            continue
+        if persona == "progressive":
+            progressive()
+            continue
+        for rows in units[persona]():
+            send(rows)
+            if done[0] >= n_req:
+                break
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -1266,6 +1675,108 @@ def run_heldout_attack(h, baton, s):
             eps = WIDE_EPS if s.cls == "square-wide-jitter" else SQUARE_EPS
             a = SquareAttack(remote(h, baton, s, True), norm=np.inf, eps=eps, max_iter=1000, verbose=False)
         adv = a.generate(x, y=y1).reshape(D)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - s.meta["x0"]))
+        s.meta["final_linf"] = float(np.abs(adv - s.meta["x0"]).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout5_attack(s, data, interleave):
+    """The unseen classes of held out 5 (HELDOUT5_ATTACKS): original from the second half of the
+    evasion rows (HELDOUT5_ORIG2). Success: GeoDA, Sign-OPT and SimBA (with cover and jitter) the
+    first answered query whose label differs from the true label at L2 <= 1.0 from the original
+    (jitter included: the row as sent); targeted HopSkipJump the first answered query labelled
+    the target class at L2 <= 1.0 (the target: the true class of its natural start, the first
+    row of another class from HELDOUT5_START2 on in the second half of the evasion rows)."""
+    X, y = data.rows("evasion")
+    half = len(X) // 2
+    offs = HELDOUT5_ORIG2[s.cls]
+    o = half + offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
+    if s.cls == "hsj-targeted":
+        for k in range(half):
+            j = half + (HELDOUT5_START2 + 3 * s.index + k) % half
+            if int(y[j]) != y0:
+                s.meta.update(start=X[j], start_label=int(y[j]), start_row=int(data.idx["evasion"][j]),
+                              target=int(y[j]))
+                break
+        t = s.meta["target"]
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] == t and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    if s.cls == "simba-cover-jitter":
+        # The attacker's own natural requests (coverer) before every attack query, on its one key,
+        # and +-0.008 uniform jitter on every value of every attack query.
+        s.jitter = True
+        s.cover = coverer(s, data)
+        s.interleave = interleave
+
+
+class _GeoDANumpy:
+    """numpy for ART's GeoDA, which builds its DCT basis with `np.mat` (gone in NumPy 2) and caches
+    it with np.save / np.load in the working directory (here: never written, built every time)."""
+    mat = staticmethod(np.asmatrix)
+    random = np.random
+
+    @staticmethod
+    def save(*args, **kwargs):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+class _GeoDAOs:
+    class path:
+        @staticmethod
+        def exists(p):
+            return False
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+
+def run_heldout5_attack(h, baton, s):
+    from art.attacks.evasion import GeoDA, SignOPTAttack
+    import art.attacks.evasion.geometric_decision_based_attack as _geoda
+    if not isinstance(_geoda.np, _GeoDANumpy):
+        _geoda.np = _GeoDANumpy()
+        _geoda.os = _GeoDAOs()
+    x = s.meta["x0"].reshape(1, 1, SIDE, SIDE)
+    y1 = np.eye(10, dtype=np.float32)[[s.meta["y"]]]
+    try:
+        kw = {}
+        if s.cls == "geoda":
+            # Rahmati et al. 2020: random search for an adversarial start, binary searches to the
+            # boundary, gradient estimates from label-only probes in a low-frequency DCT subspace
+            # (sub_dim 8: every frequency of the 8x8), L2; ART's defaults otherwise, max_iter (its
+            # query budget) 2500. Probes are clipped to [0, 1] (ART adds sigma-noise without
+            # clipping) and each predict call is one request.
+            a = GeoDA(remote(h, baton, s, False, one_request=True), batch_size=64, norm=2, sub_dim=8,
+                      max_iter=2500, verbose=False)
+        elif s.cls == "signopt":
+            # Cheng et al. 2020, untargeted, label-only: 100 random initial directions, then sign
+            # gradient estimates from k = 100 one-row probes an iteration and line searches;
+            # query_limit 1500 (checked by ART after each iteration), max_iter 100.
+            a = SignOPTAttack(remote(h, baton, s, False), targeted=False, num_trial=100, max_iter=100,
+                              query_limit=1500, k=100, batch_size=1, verbose=False)
+        elif s.cls == "hsj-targeted":
+            # HopSkipJump, targeted at the class of a natural digit it starts from, L2, max_iter 15,
+            # max_eval 200, init_eval 25, batches of 64.
+            a = HopSkipJump(remote(h, baton, s, False), targeted=True, norm=2, max_iter=15, max_eval=200,
+                            init_eval=25, init_size=100, batch_size=64, verbose=False)
+            y1 = np.eye(10, dtype=np.float32)[[s.meta["target"]]]
+            kw["x_adv_init"] = s.meta["start"].reshape(1, 1, SIDE, SIDE)
+        else:
+            # SimBA (Guo et al. 2019) on ART's DCT basis, epsilon 0.1 (ART's default; the dev
+            # classes use 0.2), max_iter 400, with cover traffic and jitter (setup_heldout5_attack).
+            a = SimBA(remote(h, baton, s, True), attack="dct", epsilon=0.1, max_iter=400, verbose=False)
+        adv = a.generate(x, y=y1, **kw).reshape(D)
         s.meta["final_l2"] = float(np.linalg.norm(adv - s.meta["x0"]))
         s.meta["final_linf"] = float(np.abs(adv - s.meta["x0"]).max())
     except Refused as e:
@@ -1467,7 +1978,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas4" in HAB:
+            if "personas5" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout5(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                    shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas4" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout4(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                     shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -1503,6 +2018,8 @@ def run_all(args, data, counts, seed):
                 s.interleave = args.interleave
             if s.cls in HELDOUT_EVASION:
                 setup_heldout_attack(s, data, args.interleave)
+            if s.cls in HELDOUT5_EVASION:
+                setup_heldout5_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -1515,6 +2032,8 @@ def run_all(args, data, counts, seed):
                 run_knockoff(h, baton, s, data)
             elif s.kind in HELDOUT_EVASION:
                 run_heldout_attack(h, baton, s)
+            elif s.kind in HELDOUT5_EVASION:
+                run_heldout5_attack(h, baton, s)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -1746,7 +2265,7 @@ def result(s, data, oracle):
         s.meta["interleave"] = s.interleave
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
-    if s.kind in EVASION or s.kind in HELDOUT_EVASION:
+    if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -1783,7 +2302,7 @@ def summary(results, meta):
     lines.append(f"Run: {meta['when']}, binary `{meta['modelsec']}`, seed(s) {', '.join(map(str, meta['seeds']))}, "
                  f"{meta['requests']} requests in {meta['seconds']:.0f} s, client habits {meta.get('habits', 'dev')}, "
                  f"preset {meta.get('preset', 'log (default)')}"
-                 + (f", interleave {meta['interleave']}" if any((c in INTERLEAVED or c == "square-spread") and n for c, n in meta["counts"].items()) else "")
+                 + (f", interleave {meta['interleave']}" if any((c in INTERLEAVED or c in ("square-spread", "simba-cover-jitter")) and n for c, n in meta["counts"].items()) else "")
                  + (", QUICK" if meta["quick"] else "") + ".")
     lines.append("")
     lines.append("| class | sessions | flagged | first alert by | queries to first alert: median (min–max) "
@@ -1966,10 +2485,16 @@ def main():
                          "heldout2: the final measurement of round 2, with seeds 9101-9103; "
                          "heldout3: the final measurement of round 3, with seeds 9301-9303, spent; "
                          "heldout4: kept for the final measurement of round 4, with seeds 9401-9403 "
-                         "(fixed before any round-4 tuning; not to be run before then))")
+                         "(fixed before any round-4 tuning; not to be run before then); "
+                         "heldout5: held out for round 5, with seeds 9501, 9502, 9503 (fixed 2026-12-01 "
+                         "12:40 UTC by an independent evaluator before any round-5 tuning; run once with the "
+                         "round's starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
                          "final measurement of round 4 with --habits heldout4 and seeds 9401-9403")
+    ap.add_argument("--heldout5-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 5 (" + ", ".join(HELDOUT5_ATTACKS) + "), "
+                         "with --habits heldout5 and seeds 9501, 9502, 9503 (held out for round 5)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -1985,6 +2510,7 @@ def main():
         raise SystemExit("set ORT_DYLIB_PATH (or --ort) to libonnxruntime.so.1.31.1")
     counts = collections.OrderedDict(QUICK if args.quick else FULL)
     counts.update((k, n if args.heldout_attacks else 0) for k, n in HELDOUT_ATTACKS.items())
+    counts.update((k, n if args.heldout5_attacks else 0) for k, n in HELDOUT5_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
