@@ -278,6 +278,13 @@ pub struct Detect {
     /// features, this many times among its last 128 rows (1 by default: benign clients' rows do
     /// not move this way), fires `probing`. 0 turns it off.
     pub sign_steps: u32,
+    /// Answer-driven selection: each new variant's parent is its nearest near duplicate among
+    /// the client's last 32 distinct rows of earlier requests; once 8 variants were built on a
+    /// parent that had a parent, the count built on a parent answered closer to the boundary
+    /// than its own parent, against the share of such rows, at or above this binomial z (and 3
+    /// in 4 of them) fires `probing`. Benign streams build on whatever came before; a search
+    /// builds on what lowered the answer. 0 turns it off.
+    pub selection_z: f32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
     /// `extraction_min_queries` distinct queries.
     pub extraction_w: f64,
@@ -386,6 +393,7 @@ impl Default for Detect {
             bisect_midpoints: 2,
             bisect_tolerance: 0.05,
             sign_steps: 1,
+            selection_z: 3.0,
             extraction_w: 0.9,
             extraction_min_queries: 100,
             extraction_augmented: 48,
@@ -551,6 +559,14 @@ impl Config {
                 text,
                 &[At::Name("detect"), At::Name("probing_trend_z")],
                 "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
+                None,
+            );
+        }
+        if !(t.selection_z >= 0.0 && t.selection_z.is_finite()) {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("selection_z")],
+                "detect.selection_z must be a number >= 0 (3.0: variants built on better-answered ones this many standard deviations above chance; 0 turns the test off)",
                 None,
             );
         }

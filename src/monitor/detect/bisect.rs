@@ -10,6 +10,11 @@
 //!
 //! Rows are compared in the seeded projection PRADA uses ([`super::prada::Projection`], at most
 //! 32 values): a midpoint stays a midpoint under a linear map.
+//!
+//! Two ends that are one image at two intensities (a brightness or contrast slider dragged across
+//! a label change, then back) make midpoints too: every position of such a slider lies on the
+//! line between two others. Ends whose values are a function of each other
+//! ([`super::signsteps::intensity`], on the raw compared features) are not a boundary search's.
 
 use std::collections::VecDeque;
 
@@ -19,7 +24,8 @@ pub const RECENT: usize = 16;
 /// One client's recent rows (projected) and their labels.
 #[derive(Clone, Debug, Default)]
 pub struct Bisect {
-    rows: VecDeque<(Vec<f32>, u32)>,
+    /// (projected row, label, the compared features' raw values).
+    rows: VecDeque<(Vec<f32>, u32, Vec<f32>)>,
 }
 
 /// A midpoint found: the labels at its two ends and how far it is from the exact midpoint,
@@ -31,14 +37,21 @@ pub struct Midpoint {
 }
 
 impl Bisect {
-    /// Look `row` (projected) up against the recent rows, then remember it. `tolerance`: how
-    /// far from the exact midpoint, as a share of the ends' distance, still counts.
-    pub fn observe(&mut self, row: &[f32], label: u32, tolerance: f32) -> Option<Midpoint> {
+    /// Look `row` (projected; `values`: the compared features' raw values) up against the recent
+    /// rows, then remember it. `tolerance`: how far from the exact midpoint, as a share of the
+    /// ends' distance, still counts.
+    pub fn observe(
+        &mut self,
+        row: &[f32],
+        values: &[f32],
+        label: u32,
+        tolerance: f32,
+    ) -> Option<Midpoint> {
         let found = self.midpoint(row, tolerance);
         if self.rows.len() == RECENT {
             self.rows.pop_front();
         }
-        self.rows.push_back((row.to_vec(), label));
+        self.rows.push_back((row.to_vec(), label, values.to_vec()));
         found
     }
 
@@ -46,7 +59,7 @@ impl Bisect {
         let rows = &self.rows;
         for i in 0..rows.len() {
             for j in i + 1..rows.len() {
-                let ((a, la), (b, lb)) = (&rows[i], &rows[j]);
+                let ((a, la, va), (b, lb, vb)) = (&rows[i], &rows[j]);
                 if la == lb || a.len() != q.len() || b.len() != q.len() {
                     continue;
                 }
@@ -65,7 +78,7 @@ impl Bisect {
                         break;
                     }
                 }
-                if within {
+                if within && !super::signsteps::intensity(va, vb) {
                     return Some(Midpoint {
                         labels: (*la, *lb),
                         offset: (off / ends).sqrt(),
@@ -96,19 +109,44 @@ mod tests {
         let mut b = Bisect::default();
         for _ in 0..500 {
             let l = (rng.next_u64() % 10) as u32;
-            assert_eq!(b.observe(&point(&mut rng), l, 0.05), None);
+            assert_eq!(
+                {
+                    let p = point(&mut rng);
+                    b.observe(&p, &p, l, 0.05)
+                },
+                None
+            );
         }
         let x = point(&mut rng);
         let s = point(&mut rng);
-        assert_eq!(b.observe(&x, 3, 0.05), None);
-        assert_eq!(b.observe(&s, 5, 0.05), None);
+        assert_eq!(b.observe(&x, &x, 3, 0.05), None);
+        assert_eq!(b.observe(&s, &s, 5, 0.05), None);
         let m1 = mid(&x, &s);
-        assert_eq!(b.observe(&m1, 5, 0.05).unwrap().labels, (3, 5));
+        assert_eq!(b.observe(&m1, &m1, 5, 0.05).unwrap().labels, (3, 5));
         let m2 = mid(&x, &m1);
-        assert!(b.observe(&m2, 3, 0.05).is_some());
+        assert!(b.observe(&m2, &m2, 3, 0.05).is_some());
         // The midpoint of two rows of the same label is not a boundary search.
         let m3 = mid(&x, &m2);
-        assert_eq!(b.observe(&m3, 3, 0.05), None);
+        assert_eq!(b.observe(&m3, &m3, 3, 0.05), None);
+    }
+
+    #[test]
+    fn a_brightness_slider_dragged_across_a_label_change_and_back_is_not_a_bisection() {
+        // An image at brightness 1.0 (label 8), dragged to 0.6 (label 7), then back to 0.8: the
+        // midpoint of the two, as a slider makes it.
+        let mut rng = Rng::new(3);
+        let x: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        let at = |v: f32| -> Vec<f32> { x.iter().map(|p| (p * v).clamp(0.0, 1.0)).collect() };
+        let mut b = Bisect::default();
+        // Projected as the values themselves (a linear map keeps midpoints).
+        b.observe(&at(1.0), &at(1.0), 8, 0.05);
+        b.observe(&at(0.6), &at(0.6), 7, 0.05);
+        assert_eq!(b.observe(&at(0.8), &at(0.8), 8, 0.05), None);
+        // The same geometry between two different images is a bisection.
+        let y: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        b.observe(&y, &y, 7, 0.05);
+        let m = mid(&x, &y);
+        assert!(b.observe(&m, &m, 8, 0.05).is_some());
     }
 
     #[test]
@@ -117,15 +155,21 @@ mod tests {
         let mut b = Bisect::default();
         let x = point(&mut rng);
         let s = point(&mut rng);
-        b.observe(&x, 3, 0.05);
-        b.observe(&s, 5, 0.05);
+        b.observe(&x, &x, 3, 0.05);
+        b.observe(&s, &s, 5, 0.05);
         for _ in 0..RECENT - 3 {
-            b.observe(&point(&mut rng), 1, 0.05);
+            {
+                let p = point(&mut rng);
+                b.observe(&p, &p, 1, 0.05);
+            }
         }
-        assert!(b.observe(&mid(&x, &s), 4, 0.05).is_some());
+        assert!(b.observe(&mid(&x, &s), &mid(&x, &s), 4, 0.05).is_some());
         for _ in 0..RECENT {
-            b.observe(&point(&mut rng), 1, 0.05);
+            {
+                let p = point(&mut rng);
+                b.observe(&p, &p, 1, 0.05);
+            }
         }
-        assert_eq!(b.observe(&mid(&x, &s), 4, 0.05), None);
+        assert_eq!(b.observe(&mid(&x, &s), &mid(&x, &s), 4, 0.05), None);
     }
 }

@@ -10,6 +10,7 @@ use super::cross::CrossIndex;
 use super::hll::Hll;
 use super::neardup::{NearDup, NearObs};
 use super::prada::{Prada, Projection};
+use super::select::Selection;
 use super::signsteps::SignSteps;
 use super::space::Space;
 use crate::monitor::config::Detect;
@@ -54,6 +55,8 @@ pub struct ClientDetectors {
     /// `detect.sign_steps`).
     pub steps: SignSteps,
     pub steps_recent: RecentRows,
+    /// Its recent rows and answers for answer-driven selection.
+    pub select: Selection,
 }
 
 impl ClientDetectors {
@@ -137,6 +140,7 @@ impl Engine {
             bisect_recent: RecentRows::default(),
             steps: SignSteps::default(),
             steps_recent: RecentRows::default(),
+            select: Selection::default(),
         }
     }
 
@@ -167,6 +171,7 @@ impl Engine {
         let (mut sample, mut scratch) = (Vec::new(), Vec::new());
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
+        det.select.begin_request();
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);
@@ -220,14 +225,41 @@ impl Engine {
                 p.flip_margin,
             );
             let popular = x.clients + 1 > p.popular_clients;
+            let selecting = p.selection_z > 0.0 && answers.is_some();
+            sample.clear();
+            self.space.sample(row, &mut sample);
             let step = if p.sign_steps > 0 && !near.exact {
-                sample.clear();
-                self.space.sample(row, &mut sample);
                 det.steps
                     .observe(&sample, self.space.median_spread(), &mut scratch)
             } else {
                 None
             };
+            if selecting && !near.exact {
+                det.select.note_difference(&sample);
+            }
+            let selected = if selecting && !near.exact {
+                det.select
+                    .observe(&codes, &sample, label as u32, margin, self.space.allow())
+                    .filter(|s| s.z >= p.selection_z && 4 * s.of_improved >= 3 * s.parents)
+            } else {
+                None
+            };
+            if let Some(s) = &selected {
+                det.select.mark_selected();
+                fire(Signal {
+                    rule: &sig::PROBING,
+                    message: format!(
+                        "answer-driven search: {} of the {} variants the client built new ones on were answered closer to the decision boundary than the variant they were built on, where {:.0} % of its variants are (z {:.1}): a search keeping what lowered the answer",
+                        s.of_improved,
+                        s.parents,
+                        100.0 * s.improved_share,
+                        s.z
+                    ),
+                    evidence: json!({ "selection_z": s.z, "threshold": p.selection_z,
+                        "parents": s.parents, "improved_parents": s.of_improved,
+                        "improved_share": s.improved_share, "cross_client": false }),
+                });
+            }
             if let Some(st) = &step
                 && let Some(n) = det.steps_recent.note(det.rows, p.sign_steps)
             {
@@ -248,7 +280,7 @@ impl Engine {
                 &near,
                 &x,
                 popular,
-                step.is_some(),
+                step.is_some() || det.select.selecting() || det.select.differencing(),
                 (label, margin),
                 &mut fire,
             );
@@ -256,7 +288,9 @@ impl Engine {
                 && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
                 .then(|| self.projection.apply(row));
             if let Some(pr) = projected.as_deref().filter(|_| p.bisect_midpoints > 0)
-                && let Some(m) = det.bisect.observe(pr, label as u32, p.bisect_tolerance)
+                && let Some(m) = det
+                    .bisect
+                    .observe(pr, &sample, label as u32, p.bisect_tolerance)
                 && let Some(n) = det.bisect_recent.note(det.rows, p.bisect_midpoints)
             {
                 fire(Signal {
@@ -339,7 +373,10 @@ impl Engine {
 
     /// The evasion signals of one row: a confident flip (boundary walk; also when the client has
     /// sent nothing but variants of this input), and a growing or
-    /// descending cluster (probing), both only while the client's cluster is focused (most of
+    /// descending cluster (probing), both only with the structure of a search (`structured`: the
+    /// row is an L∞ step from a recent one or the client's variants are selected by their
+    /// answers; or a request sent a batch of the input's variants straddling the boundary) and
+    /// only while the client's cluster is focused (most of
     /// its requests since the cluster began added a variant to it: a search, not a heavy
     /// client varying one of its many images now and then). Cross-client evidence only for
     /// inputs few clients send, a flip only with a focused cluster of this client's own, and
@@ -355,7 +392,7 @@ impl Engine {
         near: &NearObs,
         x: &super::cross::CrossObs,
         popular: bool,
-        step: bool,
+        structured: bool,
         (label, margin): (usize, f32),
         fire: &mut impl FnMut(Signal),
     ) {
@@ -365,11 +402,14 @@ impl Engine {
             return;
         }
         let focused = near.focused();
-        // A flip, or answers closer to the boundary, after only a few variants is what a client
-        // sending a burst of augmented copies of one image (test-time augmentation) also sees: it
-        // counts from a row that is an L∞ step from a recent one, or once more requests went
-        // into the input.
-        let searching = step || (near.searching() && near.hits >= FLIP_HITS);
+        // Many variants of one input, answers moving toward the boundary and flips are also what
+        // a video of one scene, an image re-sent while a slider is dragged or a burst of
+        // augmented copies (test-time augmentation) show: they count with a search's structure.
+        // A flip counts from a row that is an L∞ step from a recent one or of a client selecting
+        // by answers, or once more requests went into an input a batch straddled the boundary of.
+        let searching =
+            structured || (near.straddled && near.searching() && near.hits >= FLIP_HITS);
+        let structured = structured || near.straddled;
         let cross_flip = x.flip.filter(|_| !popular && searching);
         if let Some((was, m)) = near.flip.filter(|_| searching) {
             fire(Signal {
@@ -393,7 +433,8 @@ impl Engine {
                     "requests_with_variants": near.hits, "requests": near.span }),
             });
         }
-        let trending = p.probing_trend_z > 0.0
+        let trending = structured
+            && p.probing_trend_z > 0.0
             && near.distinct >= p.probing_trend_members
             && near.descents >= p.probing_descents
             && near.trend <= -p.probing_trend_z;
@@ -401,7 +442,7 @@ impl Engine {
         // Many variants alone are also a video stream of one scene or an image re-sent while a
         // slider is dragged: a search's variants move some answer toward the boundary.
         let many = near.distinct >= p.probing_queries && near.descents >= 1;
-        if focused && (many || descending) {
+        if structured && focused && (many || descending) {
             fire(Signal {
                 rule: &sig::PROBING,
                 message: format!(
@@ -452,12 +493,16 @@ mod tests {
     use crate::util::Rng;
 
     fn engine() -> Engine {
+        engine_with(Detect::default())
+    }
+
+    fn engine_with(params: Detect) -> Engine {
         let mut rng = Rng::new(40);
         let rows: Vec<Vec<f32>> = (0..200)
             .map(|_| (0..64).map(|_| rng.unit()).collect())
             .collect();
         let b = Baseline::from_rows(&rows).unwrap();
-        Engine::new(64, Some(b), &Detect::default(), [9; 32])
+        Engine::new(64, Some(b), &params, [9; 32])
     }
 
     fn image(rng: &mut Rng) -> Vec<f32> {
@@ -642,67 +687,116 @@ mod tests {
         );
     }
 
+    /// A toy model's answer to `row`: label 3, its margin falling as the row moves along `w`
+    /// away from `x0`.
+    fn toy(w: &[f32], x0: &[f32], row: &[f32]) -> (usize, f32) {
+        let s: f32 = w
+            .iter()
+            .zip(row)
+            .zip(x0)
+            .map(|((w, r), x)| w * (r - x))
+            .sum();
+        (3, (0.95 - 0.2 * s).clamp(0.0, 1.0))
+    }
+
+    /// SimBA against [`toy`]: ±0.05 on one feature at a time, the candidate kept when it lowered
+    /// the answer; `k` requests of new images of the client's own between candidates, and (with
+    /// `recheck`) the current best re-sent exactly after each candidate. The candidate count at
+    /// the first probing (up to 60).
+    fn simba(k: usize, recheck: bool, seed: u64) -> (Engine, ClientDetectors, Option<usize>) {
+        // Its accumulated ±0.05 moves make L∞ steps too: this reads the selection test alone.
+        let e = engine_with(Detect {
+            sign_steps: 0,
+            ..Detect::default()
+        });
+        let mut d = e.client();
+        let mut rng = Rng::new(seed);
+        let x0 = image(&mut rng);
+        let w: Vec<f32> = (0..64).map(|_| rng.unit() - 0.5).collect();
+        let mut best = x0.clone();
+        ask(&e, &mut d, std::slice::from_ref(&x0), &[toy(&w, &x0, &x0)]);
+        let mut q = 0;
+        for j in 0..64 {
+            for sign in [1.0, -1.0] {
+                let mut c = best.clone();
+                c[j] = (c[j] + sign * 0.05).clamp(0.0, 1.0);
+                q += 1;
+                let a = toy(&w, &x0, &c);
+                let f = ask(&e, &mut d, std::slice::from_ref(&c), &[a]);
+                if f.contains(&sig::PROBING.id) {
+                    return (e, d, Some(q));
+                }
+                let kept = a.1 < toy(&w, &x0, &best).1;
+                if kept {
+                    best = c;
+                }
+                if recheck {
+                    ask(
+                        &e,
+                        &mut d,
+                        std::slice::from_ref(&best),
+                        &[toy(&w, &x0, &best)],
+                    );
+                }
+                for _ in 0..k {
+                    ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
+                }
+                if q == 60 {
+                    return (e, d, None);
+                }
+                if kept {
+                    break;
+                }
+            }
+        }
+        (e, d, None)
+    }
+
     #[test]
-    fn a_search_spends_its_requests_on_one_input_and_is_caught() {
-        // Square-like: each candidate request is a new variant; every other request re-checks
-        // the current best exactly (not a new query: it does not dilute the focus).
+    fn a_search_keeping_what_lowered_the_answer_is_caught() {
+        // SimBA re-checking its best exactly after each candidate (not a new query).
+        for seed in [2, 3, 4] {
+            let (e, mut d, q) = simba(0, true, seed);
+            assert!(
+                q.is_some_and(|q| (9..=40).contains(&q)),
+                "seed {seed}: {q:?}"
+            );
+            // A flip of a confident answer in that search: the boundary walk.
+            let mut rng = Rng::new(seed);
+            let x0 = image(&mut rng);
+            let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(5, 0.2)]);
+            assert!(f.contains(&sig::BOUNDARY_WALK.id), "seed {seed}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn a_search_interleaved_with_other_requests_is_caught() {
+        // Two or five other requests between candidates: never focused (1 in 3, 1 in 6); the
+        // variants it builds on are still the ones that lowered the answer.
+        for (k, seed) in [(2, 11), (5, 12), (2, 13)] {
+            let (_, _, q) = simba(k, false, seed);
+            assert!(
+                q.is_some_and(|q| q <= 40),
+                "k = {k}: first probing at {q:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn many_variants_answered_ever_closer_to_the_boundary_are_not_a_search_by_themselves() {
+        // A video of one scene drifting out of focus: every frame a new variant, each answered a
+        // little lower than the last, but each built on the previous frame whatever it was
+        // answered. Before round 5 this fired probing at the twelfth frame.
         let e = engine();
         let mut d = e.client();
         let mut rng = Rng::new(2);
         let x0 = image(&mut rng);
-        ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
         let mut fired = vec![];
-        for q in 1..12 {
-            assert!(fired.is_empty(), "before the twelfth variant: {fired:?}");
-            fired = ask(
-                &e,
-                &mut d,
-                &[variant(&x0, &mut rng)],
-                &[(3, 0.95 - 0.01 * q as f32)],
-            );
-            ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
+        for q in 0..40 {
+            let frame = variant(&x0, &mut rng);
+            fired.extend(ask(&e, &mut d, &[frame], &[(3, 0.95 - 0.01 * q as f32)]));
         }
-        assert_eq!(fired, [sig::PROBING.id], "the twelfth variant");
-        // A flip of the confident answer in that focused cluster: the boundary walk.
-        let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(5, 0.2)]);
-        assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
-    }
-
-    /// A Square-like search on `x0` (each candidate a new variant; accepted ones lower the
-    /// answer, rejected ones scatter above the best) with `k` requests of new images of the
-    /// client's own between consecutive candidates; the candidate count at the first probing.
-    fn interleaved_search(k: usize, seed: u64) -> Option<usize> {
-        let e = engine();
-        let mut d = e.client();
-        let mut rng = Rng::new(seed);
-        let x0 = image(&mut rng);
-        ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.95)]);
-        let mut best = 0.95f32;
-        for q in 1..=60 {
-            let m = (best + (rng.unit() - 0.6) * 0.1).clamp(0.0, 1.0);
-            best = best.min(m);
-            let f = ask(&e, &mut d, &[variant(&x0, &mut rng)], &[(3, m)]);
-            if f.contains(&sig::PROBING.id) {
-                return Some(q);
-            }
-            for _ in 0..k {
-                ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
-            }
-        }
-        None
-    }
-
-    #[test]
-    fn a_search_interleaved_with_other_requests_is_caught_by_its_trend() {
-        // Two or five other requests between candidates: never focused (1 in 3, 1 in 6), so
-        // before the trend test nothing fired.
-        for (k, seed) in [(2, 11), (5, 12), (2, 13)] {
-            let q = interleaved_search(k, seed);
-            assert!(
-                q.is_some_and(|q| q <= 30),
-                "k = {k}: first probing at {q:?}"
-            );
-        }
+        assert!(fired.is_empty(), "{fired:?}");
     }
 
     #[test]

@@ -20,6 +20,8 @@
 //!   answered differently (a binary search for the decision boundary, as HopSkipJump does).
 //! - [`SignSteps`](signsteps): a client's rows that differ from one of its recent rows by one
 //!   step up and down on many features (the L∞ steps of Square, SimBA and sign-gradient attacks).
+//! - [`Selection`](select): whether a client builds its new variants on the ones the model
+//!   answered closer to the boundary (a search keeping what lowered the answer).
 //! - [`Hll`]: distinct inputs answered (extraction coverage).
 
 use std::collections::HashMap;
@@ -32,6 +34,7 @@ mod hll;
 mod neardup;
 mod prada;
 mod rate;
+mod select;
 mod signsteps;
 mod space;
 mod stats;

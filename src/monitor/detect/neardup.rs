@@ -33,6 +33,12 @@ pub const RING: usize = 128;
 pub const DESCENT: f32 = 0.1;
 /// Distinct members that make a cluster an augmented base.
 const AUGMENTED: u32 = 3;
+/// Variants of one input in one request, answered with two labels (each at least twice), that
+/// make a batch straddling the decision boundary: the candidates a decision-based attack samples
+/// around a point on the boundary (HopSkipJump's gradient estimate, the Boundary attack's
+/// orthogonal steps). Augmented copies of a confidently answered image get one label; a batch of
+/// consecutive video frames or test-time augmentations holds a handful of rows.
+pub const STRADDLE_ROWS: u32 = 12;
 /// A cluster is focused when at least this many requests added a variant to it, and they are at
 /// least [`FOCUS_NUM`]/[`FOCUS_DEN`] of the client's requests since the cluster began.
 pub const FOCUS_HITS: u32 = 3;
@@ -68,6 +74,15 @@ struct Cluster {
     /// the sum of the signs of (new − earlier) over the pairs compared, and the pairs.
     trend_s: i64,
     trend_pairs: u64,
+    /// The client's request that the counts of the cluster's variants sent in one request are
+    /// of, those variants, and how many of them were answered the first one's label.
+    burst_request: u64,
+    burst_rows: u32,
+    burst_label: u32,
+    burst_same: u32,
+    /// One request sent at least [`STRADDLE_ROWS`] variants answered with two labels (each at
+    /// least twice).
+    straddled: bool,
 }
 
 /// What one query showed.
@@ -96,6 +111,9 @@ pub struct NearObs {
     /// strongly negative for a search that keeps the variants that lowered the answer (Square,
     /// SimBA), however many other requests it is interleaved with.
     pub trend: f32,
+    /// A request sent a batch of its variants straddling the decision boundary
+    /// ([`STRADDLE_ROWS`]).
+    pub straddled: bool,
 }
 
 impl NearObs {
@@ -215,6 +233,11 @@ impl NearDup {
                         last_hit: u64::MAX,
                         trend_s: 0,
                         trend_pairs: 0,
+                        burst_request: u64::MAX,
+                        burst_rows: 0,
+                        burst_label: label,
+                        burst_same: 0,
+                        straddled: false,
                     },
                 );
                 id
@@ -250,6 +273,17 @@ impl NearDup {
                 c.hits += 1;
                 c.last_hit = self.requests;
             }
+            if c.burst_request != self.requests {
+                c.burst_request = self.requests;
+                c.burst_rows = 0;
+                c.burst_label = label;
+                c.burst_same = 0;
+            }
+            c.burst_rows += 1;
+            c.burst_same += u32::from(label == c.burst_label);
+            if c.burst_rows >= STRADDLE_ROWS && c.burst_same.min(c.burst_rows - c.burst_same) >= 2 {
+                c.straddled = true;
+            }
             if c.distinct == AUGMENTED {
                 self.augmented += 1;
                 self.recent_augmented += 1;
@@ -262,6 +296,7 @@ impl NearDup {
         obs.span = self.requests.saturating_sub(c.began) + 1;
         obs.whole = c.began <= 1 && c.hits as u64 == obs.span;
         obs.trend = mann_kendall_z(c.trend_s, c.trend_pairs, c.distinct);
+        obs.straddled = c.straddled;
         c.refs += 1;
         self.remember(
             codes,
@@ -374,6 +409,53 @@ mod tests {
         // Not confident enough: no flip.
         let o = n.observe(&v, 301, 3, 0.2, 6, 0.95);
         assert_eq!(o.flip, None);
+    }
+
+    #[test]
+    fn a_batch_of_variants_answered_with_two_labels_straddles_the_boundary_one_label_does_not() {
+        let mut rng = crate::util::Rng::new(3);
+        let base = row(&mut rng);
+        let var = |k: u64| {
+            let mut v = base.clone();
+            v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
+            v
+        };
+        // Test-time augmentation: 16 variants in one request, one label.
+        let mut n = NearDup::new(64);
+        n.begin_request();
+        let mut o = NearObs::default();
+        for k in 0..16 {
+            o = n.observe(&var(k), 10 + k, 3, 0.9, 6, 0.5);
+        }
+        assert!(!o.straddled);
+        // Gradient estimation at the boundary: 16 variants, half answered another label.
+        let mut n = NearDup::new(64);
+        n.begin_request();
+        for k in 0..16 {
+            o = n.observe(
+                &var(k),
+                10 + k,
+                if k % 2 == 0 { 3 } else { 5 },
+                0.05,
+                6,
+                0.5,
+            );
+            assert_eq!(o.straddled, k + 1 >= u64::from(STRADDLE_ROWS), "{k}");
+        }
+        // The same rows spread one a request: a handful of frames a request never straddles.
+        let mut n = NearDup::new(64);
+        for k in 0..16 {
+            n.begin_request();
+            o = n.observe(
+                &var(k),
+                10 + k,
+                if k % 2 == 0 { 3 } else { 5 },
+                0.05,
+                6,
+                0.5,
+            );
+        }
+        assert!(!o.straddled);
     }
 
     #[test]

@@ -36,6 +36,15 @@ const MINOR: f32 = 0.03;
 /// [`CONFLICTS`] such features (and this share of them) make the change a function of value.
 const CONFLICTS: usize = 2;
 const BY_VALUE: f32 = 0.05;
+/// A sub-pixel shift of an image (a camera moving a little between two frames) changes every
+/// pixel on a straight edge by one amount, up on one side of a stroke and down on the other: an
+/// L∞ step by the numbers. Its change is the image's own differences between neighbouring
+/// features: `b − a ≈ g·a + c + Σ s·(a[i ± k] − a[i])` for a row offset `k = 1` and one other
+/// offset (the image's width). A change this well explained (R² at least [`SHIFT_R2`]) for some
+/// second offset up to [`SHIFT_OFFSETS`] is a shift (with a gain and an offset), not a step.
+/// Neighbours are read on the compared features, i.e. exactly for rows of at most 128 values.
+const SHIFT_R2: f64 = 0.9;
+const SHIFT_OFFSETS: usize = 64;
 /// The step must be within this range of the features' median spread: above jitter and
 /// quantisation, below a swap of binary or one-hot values.
 const STEP_MIN: f32 = 0.15;
@@ -123,10 +132,114 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
     let n = pos + neg;
     let enough = n as f32 >= AT_STEP * changed as f32;
     let both = pos.min(neg) >= 2 && pos.min(neg) as f32 >= MINOR * n as f32;
-    if !(enough && both) || by_value(a, b, m) {
+    if !(enough && both) || by_value(a, b, m) || shifted(a, b) {
         return None;
     }
     Some(Step { changed, step: m })
+}
+
+/// Whether `b − a` is `a` shifted by under a feature along offset 1 and another offset (see
+/// [`SHIFT_R2`]): a least-squares fit of the change on `a`, a constant, and the forward and
+/// backward differences of `a` along both offsets (zero beyond the row's ends).
+fn shifted(a: &[f32], b: &[f32]) -> bool {
+    let n = a.len();
+    if n < 16 {
+        return false;
+    }
+    let at = |i: isize| -> f64 {
+        if i < 0 || i as usize >= n {
+            0.0
+        } else {
+            f64::from(a[i as usize])
+        }
+    };
+    let y: Vec<f64> = a.iter().zip(b).map(|(x, y)| f64::from(y - x)).collect();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let total: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
+    if total <= 0.0 {
+        return false;
+    }
+    (2..=SHIFT_OFFSETS.min(n / 2)).any(|k| {
+        let regressors = |i: usize| -> [f64; 6] {
+            let (i, k) = (i as isize, k as isize);
+            let x = at(i);
+            [
+                x,
+                1.0,
+                at(i + 1) - x,
+                at(i - 1) - x,
+                at(i + k) - x,
+                at(i - k) - x,
+            ]
+        };
+        let residual = least_squares_residual(n, regressors, &y);
+        residual.is_some_and(|r| 1.0 - r / total >= SHIFT_R2)
+    })
+}
+
+/// The residual sum of squares of the least-squares fit of `y` on the six regressors of each
+/// row (normal equations, Gaussian elimination with partial pivoting); None when singular.
+fn least_squares_residual(n: usize, x: impl Fn(usize) -> [f64; 6], y: &[f64]) -> Option<f64> {
+    const P: usize = 6;
+    let mut m = [[0.0f64; P + 1]; P];
+    for (i, yi) in y.iter().enumerate().take(n) {
+        let r = x(i);
+        for p in 0..P {
+            for q in 0..P {
+                m[p][q] += r[p] * r[q];
+            }
+            m[p][P] += r[p] * yi;
+        }
+    }
+    // A small ridge keeps a constant-free or flat row from being singular.
+    for (p, row) in m.iter_mut().enumerate() {
+        row[p] += 1e-9;
+    }
+    for c in 0..P {
+        let pivot = (c..P).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))?;
+        if m[pivot][c].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(c, pivot);
+        let lead = m[c];
+        for (r, row) in m.iter_mut().enumerate() {
+            if r != c {
+                let f = row[c] / lead[c];
+                for (v, l) in row.iter_mut().zip(&lead).skip(c) {
+                    *v -= f * l;
+                }
+            }
+        }
+    }
+    let beta: Vec<f64> = (0..P).map(|p| m[p][P] / m[p][p]).collect();
+    Some(
+        y.iter()
+            .enumerate()
+            .map(|(i, yi)| {
+                let r = x(i);
+                let fit: f64 = r.iter().zip(&beta).map(|(a, b)| a * b).sum();
+                (yi - fit) * (yi - fit)
+            })
+            .sum(),
+    )
+}
+
+/// Whether `b` is an intensity transform of `a` (brightness, contrast, gamma, levels: each
+/// feature's change a function of its value; see [`by_value`]), judged at the median change of
+/// the features that moved. Fewer than [`MIN_CHANGED`] moved features: not judged (false).
+pub(super) fn intensity(a: &[f32], b: &[f32]) -> bool {
+    let mut moved: Vec<f32> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (y - x).abs())
+        .filter(|d| *d > 1e-3)
+        .collect();
+    if moved.len() < MIN_CHANGED || moved.iter().any(|d| !d.is_finite()) {
+        return false;
+    }
+    let mid = moved.len() / 2;
+    let m = *moved.select_nth_unstable_by(mid, f32::total_cmp).1;
+    by_value(a, b, m)
 }
 
 /// Whether the change `b − a` is a function of the value before (see [`BY_VALUE`]): features
@@ -251,6 +364,57 @@ mod tests {
                 .collect();
             assert_eq!(s.observe(&levels, SPREAD, &mut vec![]), None, "levels");
         }
+    }
+
+    /// `x` (an 8×8 image, row-major) moved by (`du`, `dv`) pixels, bilinear, zero outside.
+    fn shift(x: &[f32], du: f32, dv: f32) -> Vec<f32> {
+        let at = |r: i32, c: i32| -> f32 {
+            if (0..8).contains(&r) && (0..8).contains(&c) {
+                x[(r * 8 + c) as usize]
+            } else {
+                0.0
+            }
+        };
+        let mut out = vec![0.0; 64];
+        for r in 0..8i32 {
+            for c in 0..8i32 {
+                let (fr, fc) = (r as f32 - dv, c as f32 - du);
+                let (r0, c0) = (fr.floor() as i32, fc.floor() as i32);
+                let (wr, wc) = (fr - r0 as f32, fc - c0 as f32);
+                out[(r * 8 + c) as usize] = (1.0 - wr) * (1.0 - wc) * at(r0, c0)
+                    + (1.0 - wr) * wc * at(r0, c0 + 1)
+                    + wr * (1.0 - wc) * at(r0 + 1, c0)
+                    + wr * wc * at(r0 + 1, c0 + 1);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_camera_moving_under_a_pixel_is_not_a_step_though_its_edges_move_by_one_amount() {
+        // A "1": one vertical stroke two pixels wide, saturated (as held out 4's video frames):
+        // a horizontal shift moves the pixels left of it up and right of it down by one amount.
+        let mut x = vec![0.0f32; 64];
+        for r in 1..8 {
+            x[r * 8 + 3] = 1.0;
+            x[r * 8 + 4] = 1.0;
+        }
+        let mut rng = Rng::new(6);
+        let noisy = |v: &[f32], rng: &mut Rng| -> Vec<f32> {
+            v.iter()
+                .map(|p| (p + 0.01 * gauss(rng)).clamp(0.0, 1.0))
+                .collect()
+        };
+        let a = noisy(&x, &mut rng);
+        for (du, dv) in [(0.15, 0.0), (-0.2, 0.01), (0.18, -0.01)] {
+            let b = noisy(&shift(&x, du, dv), &mut rng);
+            let d: Vec<f32> = a.iter().zip(&b).map(|(p, q)| q - p).collect();
+            assert!(shifted(&a, &b), "({du}, {dv}): {d:?}");
+            assert_eq!(step(&a, &b, SPREAD, &mut vec![]), None, "({du}, {dv})");
+        }
+        // Square's candidates of the same image are still steps.
+        let v = vertex(&a, 0.125, 0.0, &mut rng);
+        assert!(!shifted(&a, &v));
     }
 
     #[test]

@@ -1,0 +1,333 @@
+//! Answer-driven selection: a search builds each new candidate on the variant the model answered
+//! best for it so far, and drops the others. Variants made without looking at the answers — the
+//! frames of a video, an image re-sent while a slider moves, noise, crops, re-encodings — are
+//! built on whatever came before, whatever it was answered.
+//!
+//! Each new (not exactly re-sent) row's **parent** is its nearest near duplicate (Euclidean on the
+//! compared features) among the client's last [`RECENT`] distinct rows *of earlier requests*: a
+//! client can only build on an answer it has received, so the other rows of the same request (a
+//! batch of consecutive frames) never count. A row is **improved** when it was answered with its
+//! parent's label and a lower top-1 margin (closer to the decision boundary). Then:
+//!
+//! - `n`: rows that became a parent and had a parent themselves, `k` of them improved (each
+//!   parent counts once, however many rows were built on it: a central frame of a video is the
+//!   nearest of many, and counting its children would weigh its one answer many times);
+//! - `p`: the share of improved rows among all rows that have a parent.
+//!
+//! When parenthood does not depend on the answer, `k` is about `n·p`; a search that keeps what
+//! lowered the answer (SimBA, ZOO, Square, the Boundary attack's accepted steps) builds only on
+//! improved rows, so `k ≈ n` while `p` is its acceptance rate. The test is a one-sided binomial z
+//! of `k` against `n·p` (with `p` kept within [0.05, 0.95]), from [`MIN_PARENTS`] parents on. The
+//! counts halve once [`DECAY`] rows had a parent, so an old search does not carry the score for
+//! ever and a long benign stream cannot accumulate a drift into it.
+//!
+//! Near duplicates are read on the same codes as [`super::neardup`] (within half a feature's
+//! spread in all but a share of the features), distances on the raw values of the compared
+//! features (at most 128).
+
+use super::space::far;
+use std::collections::VecDeque;
+
+/// Recent distinct rows a parent is looked for among.
+pub const RECENT: usize = 32;
+/// Parents that had a parent themselves, before the test is read.
+pub const MIN_PARENTS: u32 = 8;
+/// The counts halve when this many rows had a parent.
+const DECAY: u32 = 512;
+/// Rows of one request that each differ from one of its recent other rows in at most
+/// [`FD_FEATURES`] of the compared features make a finite-difference batch.
+pub const FD_ROWS: u32 = 12;
+const FD_FEATURES: usize = 2;
+/// The request's latest rows that were not such a difference (the points differences are
+/// taken around).
+const FD_ANCHORS: usize = 8;
+/// A finite-difference batch marks the client's next requests this long.
+pub const FD_REQUESTS: u64 = 16;
+
+#[derive(Clone, Debug)]
+struct Row {
+    codes: Vec<i8>,
+    values: Vec<f32>,
+    label: u32,
+    margin: f32,
+    request: u64,
+    /// Answered closer to the boundary than its parent (None: it had no parent).
+    improved: Option<bool>,
+    /// A later row was built on it.
+    parent: bool,
+}
+
+/// One client's recent rows and the counts of the test.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    rows: VecDeque<Row>,
+    request: u64,
+    /// Rows that became a parent and had a parent themselves, and of those the improved ones.
+    parents: u32,
+    of_improved: u32,
+    /// Rows that had a parent, and of those the improved ones.
+    parented: u32,
+    improved: u32,
+    /// The client's latest request in which the test passed (see [`Selection::selecting`]).
+    selected_request: Option<u64>,
+    /// The current request's anchors and rows that were a finite difference from one, and the
+    /// client's latest request that was a finite-difference batch.
+    anchors: VecDeque<Vec<f32>>,
+    differences: u32,
+    fd_request: Option<u64>,
+}
+
+/// The test's state after a row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selected {
+    pub z: f32,
+    pub parents: u32,
+    pub of_improved: u32,
+    /// The share of improved rows (`p`).
+    pub improved_share: f32,
+}
+
+impl Selection {
+    /// The rows observed from now on belong to the client's next request.
+    pub fn begin_request(&mut self) {
+        self.request += 1;
+        self.anchors.clear();
+        self.differences = 0;
+    }
+
+    /// Note that the test passed (the caller's threshold) on the current request.
+    pub fn mark_selected(&mut self) {
+        self.selected_request = Some(self.request);
+    }
+
+    /// The test passed on one of the client's last [`FD_REQUESTS`] requests: its variants of any
+    /// input are a search's, even on a row whose own answer pulled the score down a little.
+    pub fn selecting(&self) -> bool {
+        self.selected_request
+            .is_some_and(|r| self.request.saturating_sub(r) < FD_REQUESTS)
+    }
+
+    /// A request among the client's last [`FD_REQUESTS`] was a batch of finite differences:
+    /// [`FD_ROWS`] rows each differing from another of the request's rows in one or two
+    /// features (coordinate-wise gradient estimation, as ZOO does). Augmentation, noise and video
+    /// frames change many features at once.
+    pub fn differencing(&self) -> bool {
+        self.fd_request
+            .is_some_and(|r| self.request.saturating_sub(r) < FD_REQUESTS)
+    }
+
+    /// Note a (not exactly re-sent) row of the current request for the finite-difference test.
+    pub fn note_difference(&mut self, values: &[f32]) {
+        let sparse = self.anchors.iter().any(|a| {
+            a.len() == values.len() && {
+                let n = a.iter().zip(values).filter(|(x, y)| x != y).count();
+                (1..=FD_FEATURES).contains(&n)
+            }
+        });
+        if sparse {
+            self.differences += 1;
+            if self.differences >= FD_ROWS {
+                self.fd_request = Some(self.request);
+            }
+        } else {
+            if self.anchors.len() == FD_ANCHORS {
+                self.anchors.pop_front();
+            }
+            self.anchors.push_back(values.to_vec());
+        }
+    }
+
+    /// Observe a row (its `codes`, the raw `values` of the compared features, and its answer),
+    /// unless it is an exact re-send (the caller skips those). `allow`: far features a near
+    /// duplicate may have. Returns the test's state once it has [`MIN_CHILDREN`] rows.
+    pub fn observe(
+        &mut self,
+        codes: &[i8],
+        values: &[f32],
+        label: u32,
+        margin: f32,
+        allow: usize,
+    ) -> Option<Selected> {
+        let mut parent: Option<(f32, usize)> = None;
+        for (i, r) in self.rows.iter().enumerate() {
+            if r.request == self.request || r.codes.len() != codes.len() {
+                continue;
+            }
+            if far(&r.codes, codes, allow) > allow {
+                continue;
+            }
+            let d: f32 = r
+                .values
+                .iter()
+                .zip(values)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum();
+            if parent.is_none_or(|(best, _)| d < best) {
+                parent = Some((d, i));
+            }
+        }
+        let improved = parent.map(|(_, i)| {
+            let p = &mut self.rows[i];
+            if let (Some(was), false) = (p.improved, p.parent) {
+                self.parents += 1;
+                self.of_improved += u32::from(was);
+            }
+            p.parent = true;
+            label == p.label && margin < p.margin
+        });
+        if let Some(imp) = improved {
+            self.parented += 1;
+            self.improved += u32::from(imp);
+            if self.parented >= DECAY {
+                for c in [
+                    &mut self.parents,
+                    &mut self.of_improved,
+                    &mut self.parented,
+                    &mut self.improved,
+                ] {
+                    *c /= 2;
+                }
+            }
+        }
+        if self.rows.len() == RECENT {
+            self.rows.pop_front();
+        }
+        self.rows.push_back(Row {
+            codes: codes.to_vec(),
+            values: values.to_vec(),
+            label,
+            margin,
+            request: self.request,
+            improved,
+            parent: false,
+        });
+        self.state()
+    }
+
+    fn state(&self) -> Option<Selected> {
+        if self.parents < MIN_PARENTS || self.parented == 0 {
+            return None;
+        }
+        let p = (self.improved as f32 / self.parented as f32).clamp(0.05, 0.95);
+        let n = self.parents as f32;
+        let z = (self.of_improved as f32 - n * p) / (n * p * (1.0 - p)).sqrt();
+        Some(Selected {
+            z,
+            parents: self.parents,
+            of_improved: self.of_improved,
+            improved_share: self.improved as f32 / self.parented as f32,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::Rng;
+
+    /// Codes at the scale the engine uses (a step of 1/16 of a 0.25 spread per code unit).
+    fn codes(x: &[f32]) -> Vec<i8> {
+        x.iter().map(|v| (v * 64.0).round() as i8).collect()
+    }
+
+    /// The model: margin falls as the even features rise and the odd ones fall (a stand-in for
+    /// a classifier's confidence).
+    fn answer(x: &[f32]) -> (u32, f32) {
+        let s: f32 = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 2 == 0 { *v } else { -*v })
+            .sum();
+        (1, 0.5 - s / 64.0)
+    }
+
+    fn send(sel: &mut Selection, x: &[f32]) -> Option<Selected> {
+        sel.begin_request();
+        let (l, m) = answer(x);
+        sel.observe(&codes(x), x, l, m, 6)
+    }
+
+    #[test]
+    fn a_search_keeping_what_lowered_the_answer_is_selected() {
+        let mut rng = Rng::new(7);
+        let mut sel = Selection::default();
+        let mut best: Vec<f32> = (0..64).map(|_| 0.2 + 0.1 * rng.unit()).collect();
+        let mut z = None;
+        // SimBA: ±ε on one coordinate at a time, kept when the answer went down.
+        for i in 0..40 {
+            let j = (i * 7) % 64;
+            for sign in [1.0, -1.0] {
+                let mut c = best.clone();
+                c[j] = (c[j] + sign * 0.05).clamp(0.0, 1.0);
+                z = send(&mut sel, &c).or(z);
+                if answer(&c).1 < answer(&best).1 {
+                    best = c;
+                    break;
+                }
+            }
+        }
+        let z = z.expect("enough parents");
+        assert!(z.z >= 4.0, "{z:?}");
+    }
+
+    #[test]
+    fn a_stream_built_on_the_previous_frame_is_not() {
+        let mut rng = Rng::new(8);
+        let mut sel = Selection::default();
+        let mut x: Vec<f32> = (0..64).map(|_| 0.2 + 0.1 * rng.unit()).collect();
+        let mut worst: f32 = f32::MIN;
+        // A random walk with noise: each frame from the previous one, whatever it was answered.
+        for _ in 0..400 {
+            for v in x.iter_mut() {
+                *v = (*v + 0.004 * (rng.unit() - 0.5)).clamp(0.0, 1.0);
+            }
+            let frame: Vec<f32> = x.iter().map(|v| v + 0.01 * (rng.unit() - 0.5)).collect();
+            if let Some(s) = send(&mut sel, &frame) {
+                worst = worst.max(s.z);
+            }
+        }
+        assert!(worst > f32::MIN, "the stream had parents");
+        assert!(worst < 4.0, "{worst}");
+    }
+
+    #[test]
+    fn a_batch_of_coordinate_wise_differences_is_differencing_and_noisy_copies_are_not() {
+        let mut rng = Rng::new(9);
+        let x: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        let mut sel = Selection::default();
+        sel.begin_request();
+        for k in 0..16 {
+            let mut y = x.clone();
+            y[k] += if k % 2 == 0 { 1e-4 } else { -1e-4 };
+            sel.note_difference(&y);
+        }
+        assert!(sel.differencing());
+        for _ in 0..FD_REQUESTS {
+            sel.begin_request();
+        }
+        assert!(!sel.differencing(), "it marks a limited number of requests");
+        let mut sel = Selection::default();
+        sel.begin_request();
+        for _ in 0..64 {
+            let y: Vec<f32> = x.iter().map(|v| v + 0.01 * rng.unit()).collect();
+            sel.note_difference(&y);
+        }
+        assert!(!sel.differencing());
+    }
+
+    #[test]
+    fn rows_of_the_same_request_are_not_parents() {
+        let mut sel = Selection::default();
+        sel.begin_request();
+        let x = vec![0.3f32; 64];
+        for k in 0..5 {
+            let mut y = x.clone();
+            y[0] += 0.001 * k as f32;
+            sel.observe(&codes(&y), &y, 1, 0.5, 6);
+        }
+        assert_eq!(sel.parented, 0);
+        sel.begin_request();
+        sel.observe(&codes(&x), &x, 1, 0.4, 6);
+        assert_eq!((sel.parented, sel.improved), (1, 1));
+    }
+}
