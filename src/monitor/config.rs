@@ -278,12 +278,12 @@ pub struct Detect {
     /// features, this many times among its last 128 rows (1 by default: benign clients' rows do
     /// not move this way), fires `probing`. 0 turns it off.
     pub sign_steps: u32,
-    /// Answer-driven selection: each new variant's parent is its nearest near duplicate among
-    /// the client's last 32 distinct rows of earlier requests; once 8 variants were built on a
-    /// parent that had a parent, the count built on a parent answered closer to the boundary
-    /// than its own parent, against the share of such rows, at or above this binomial z (and 3
-    /// in 4 of them) fires `probing`. Benign streams build on whatever came before; a search
-    /// builds on what lowered the answer. 0 turns it off.
+    /// Answer-driven selection: each new row's parent is its nearest near duplicate among the
+    /// client's last 128 distinct rows of earlier requests (and 32 older related rows); once 8
+    /// rows that had a parent became parents themselves, the number of them answered closer to
+    /// the boundary than their own parent, against the share of such rows among all, at or
+    /// above this binomial z (and 3 in 4 of them) fires `probing`. Benign streams build on
+    /// whatever came before; a search builds on what lowered the answer. 0 turns it off.
     pub selection_z: f32,
     /// Extraction (PRADA): Shapiro–Wilk W below this fires, once a client has sent
     /// `extraction_min_queries` distinct queries.
@@ -298,8 +298,9 @@ pub struct Detect {
     /// Out-of-distribution: the nearest baseline row farther than this many times the largest
     /// distance between a baseline row and its nearest other row.
     pub ood_distance: f32,
-    /// Out-of-distribution rows among a client's last 128 rows that fire (one odd input is not
-    /// a pattern; an attack started from noise sends several).
+    /// Out-of-distribution rows that are near duplicates of the client's earlier queries, among
+    /// its last 128 rows, that fire (an attack started from noise varies its odd start; one-off
+    /// odd inputs such as crops or tiles of wider images are drift, not a search).
     pub ood_rows: u32,
     /// Output harvesting: distinct inputs a client may fetch full score vectors for per volume
     /// window (a re-sent input hands out nothing new).

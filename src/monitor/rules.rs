@@ -23,7 +23,7 @@ pub mod signals {
             "A request body is larger than the configured limit (413)",
             "oversized bodies are resource-intensive queries; the body is not read past the limit");
         OOD = ("monitor/out-of-distribution", Low,
-            "A client sends inputs far from every baseline row: `detect.ood_rows` (3) of its last 128 rows each farther from its nearest baseline row than `detect.ood_distance` (2) times the largest such distance between baseline rows (one odd input is not a pattern)",
+            "A client varies inputs far from every baseline row: `detect.ood_rows` (3) of its last 128 rows each farther from its nearest baseline row than `detect.ood_distance` (2) times the largest such distance between baseline rows, and each a near duplicate of one of its earlier queries (a search walking from an odd start; one odd input, or one-off crops and tiles, are not a pattern)",
             "inputs unlike anything normal (noise, garbage) are how many attacks start; look at the client's other signals");
         EXTRACTION = ("monitor/extraction", High,
             "A client's queries look like a synthetic extraction set: many inputs each queried in several near-duplicate variants (Jacobian-based augmentation, JbDA), or PRADA: the distances between its queries stop being normally distributed",

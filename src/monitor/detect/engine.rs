@@ -181,24 +181,6 @@ impl Engine {
                 det.scored.add(hash);
             }
             det.rows += 1;
-            if let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
-                && ratio > p.ood_distance
-            {
-                // One odd input (an augmented, cropped or blank image) is not a pattern: the
-                // signal needs `ood_rows` of them among the client's last RING rows.
-                if let Some(n) = det.ood_recent.note(det.rows, p.ood_rows) {
-                    fire(Signal {
-                        rule: &sig::OOD,
-                        message: format!(
-                            "{} of the client's last {} rows are out of distribution; this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
-                            n,
-                            super::neardup::RING
-                        ),
-                        evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
-                            "ood_rows": n, "of_rows": super::neardup::RING }),
-                    });
-                }
-            }
             let (label, margin) = match answers {
                 Some(a) => (
                     a.labels.get(r).copied().unwrap_or(0),
@@ -225,6 +207,29 @@ impl Engine {
                 p.flip_margin,
             );
             let popular = x.clients + 1 > p.popular_clients;
+            // Odd inputs that the client varies: an attack started from noise or another odd
+            // point walks from it in near duplicates. One-off odd inputs (crops, tiles of wider
+            // images, blank frames, augmentations) are the deployment's drift, not a search, and
+            // one odd row is not a pattern: the signal needs `ood_rows` odd near duplicates among
+            // the client's last RING rows.
+            if !near.exact
+                && near.near > 0
+                && let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
+                && ratio > p.ood_distance
+            {
+                if let Some(n) = det.ood_recent.note(det.rows, p.ood_rows) {
+                    fire(Signal {
+                        rule: &sig::OOD,
+                        message: format!(
+                            "{} of the client's last {} rows are out of distribution and near duplicates of its earlier queries (it varies odd inputs); this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
+                            n,
+                            super::neardup::RING
+                        ),
+                        evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
+                            "ood_rows": n, "of_rows": super::neardup::RING }),
+                    });
+                }
+            }
             let selecting = p.selection_z > 0.0 && answers.is_some();
             sample.clear();
             self.space.sample(row, &mut sample);
@@ -827,21 +832,35 @@ mod tests {
     }
 
     #[test]
-    fn one_odd_input_is_not_out_of_distribution_three_are() {
+    fn odd_inputs_varied_are_out_of_distribution_one_off_odd_inputs_are_not() {
         let e = engine();
         let mut d = e.client();
         let mut rng = Rng::new(21);
-        let far = |rng: &mut Rng| -> Vec<f32> { (0..64).map(|_| 4.0 + rng.unit()).collect() };
-        assert!(ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]).is_empty());
-        // 200 normal rows later, a second odd row: the first is no longer among the last 128.
+        // Odd rows, each different (within the codes' range: rows past about 8 spreads from the
+        // baseline's mean all share the saturated codes).
+        let far = |rng: &mut Rng| -> Vec<f32> { (0..64).map(|_| 2.0 + 0.6 * rng.unit()).collect() };
+        let vary = |x: &[f32], rng: &mut Rng| -> Vec<f32> {
+            x.iter().map(|v| v + (rng.unit() - 0.5) * 0.08).collect()
+        };
+        // Tiles of a wider image, crops, blank frames: odd, each different, never varied.
+        for _ in 0..20 {
+            assert!(ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]).is_empty());
+        }
+        // A search walking from an odd start: its near duplicates, the third fires.
+        let start = far(&mut rng);
+        assert!(ask(&e, &mut d, std::slice::from_ref(&start), &[(1, 0.9)]).is_empty());
+        assert!(ask(&e, &mut d, &[vary(&start, &mut rng)], &[(1, 0.9)]).is_empty());
+        // 200 normal rows later, the earlier variant is no longer among the last 128.
         for _ in 0..200 {
             ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
         }
-        assert!(ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]).is_empty());
-        assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
-        let f = ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]);
-        assert!(f.is_empty(), "two in the last 128: {f:?}");
-        let f = ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]);
+        let s2 = far(&mut rng);
+        ask(&e, &mut d, std::slice::from_ref(&s2), &[(1, 0.9)]);
+        let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
+        assert!(f.is_empty(), "one in the last 128: {f:?}");
+        let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
+        assert!(f.is_empty(), "two: {f:?}");
+        let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
         assert!(f.contains(&sig::OOD.id), "three: {f:?}");
     }
 

@@ -28,8 +28,11 @@
 use super::space::far;
 use std::collections::VecDeque;
 
-/// Recent distinct rows a parent is looked for among.
-pub const RECENT: usize = 32;
+/// Recent distinct rows a parent is looked for among (as many as [`super::neardup::RING`]: most
+/// are far from the row on the first few codes compared, so this is cheap), and related rows
+/// (that had a parent or became one) kept after they left the recent ones.
+pub const RECENT: usize = super::neardup::RING;
+const RELATED: usize = 32;
 /// Parents that had a parent themselves, before the test is read.
 pub const MIN_PARENTS: u32 = 8;
 /// The counts halve when this many rows had a parent.
@@ -61,6 +64,10 @@ struct Row {
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     rows: VecDeque<Row>,
+    /// Rows that left `rows` after they had a parent or became one: the variants of the input a
+    /// client works on, kept however many unrelated rows (padding) it sends around them. Which
+    /// rows are kept does not depend on their answers, so it does not bias the test.
+    related: VecDeque<Row>,
     request: u64,
     /// Rows that became a parent and had a parent themselves, and of those the improved ones.
     parents: u32,
@@ -139,7 +146,7 @@ impl Selection {
 
     /// Observe a row (its `codes`, the raw `values` of the compared features, and its answer),
     /// unless it is an exact re-send (the caller skips those). `allow`: far features a near
-    /// duplicate may have. Returns the test's state once it has [`MIN_CHILDREN`] rows.
+    /// duplicate may have. Returns the test's state once it has [`MIN_PARENTS`] parents.
     pub fn observe(
         &mut self,
         codes: &[i8],
@@ -148,8 +155,13 @@ impl Selection {
         margin: f32,
         allow: usize,
     ) -> Option<Selected> {
-        let mut parent: Option<(f32, usize)> = None;
-        for (i, r) in self.rows.iter().enumerate() {
+        let mut parent: Option<(f32, bool, usize)> = None;
+        let rows = self.rows.iter().map(|r| (false, r));
+        let related = self.related.iter().map(|r| (true, r));
+        for (i, (kept, r)) in rows
+            .enumerate()
+            .chain(related.enumerate().map(|(i, r)| (i, r)))
+        {
             if r.request == self.request || r.codes.len() != codes.len() {
                 continue;
             }
@@ -162,12 +174,16 @@ impl Selection {
                 .zip(values)
                 .map(|(a, b)| (a - b) * (a - b))
                 .sum();
-            if parent.is_none_or(|(best, _)| d < best) {
-                parent = Some((d, i));
+            if parent.is_none_or(|(best, _, _)| d < best) {
+                parent = Some((d, kept, i));
             }
         }
-        let improved = parent.map(|(_, i)| {
-            let p = &mut self.rows[i];
+        let improved = parent.map(|(_, kept, i)| {
+            let p = if kept {
+                &mut self.related[i]
+            } else {
+                &mut self.rows[i]
+            };
             if let (Some(was), false) = (p.improved, p.parent) {
                 self.parents += 1;
                 self.of_improved += u32::from(was);
@@ -189,8 +205,14 @@ impl Selection {
                 }
             }
         }
-        if self.rows.len() == RECENT {
-            self.rows.pop_front();
+        if self.rows.len() == RECENT
+            && let Some(old) = self.rows.pop_front()
+            && (old.improved.is_some() || old.parent)
+        {
+            if self.related.len() == RELATED {
+                self.related.pop_front();
+            }
+            self.related.push_back(old);
         }
         self.rows.push_back(Row {
             codes: codes.to_vec(),
@@ -313,6 +335,39 @@ mod tests {
             sel.note_difference(&y);
         }
         assert!(!sel.differencing());
+    }
+
+    #[test]
+    fn padding_around_each_candidate_does_not_hide_the_search() {
+        let mut rng = Rng::new(10);
+        let mut sel = Selection::default();
+        let mut best: Vec<f32> = (0..64).map(|_| 0.2 + 0.1 * rng.unit()).collect();
+        let mut z = None;
+        // SimBA as above, each candidate after 48 unrelated rows in its request.
+        sel.begin_request();
+        let (l, m) = answer(&best);
+        sel.observe(&codes(&best), &best, l, m, 6);
+        for i in 0..40 {
+            let j = (i * 7) % 64;
+            for sign in [1.0, -1.0] {
+                sel.begin_request();
+                for _ in 0..48 {
+                    let p: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+                    let (l, m) = answer(&p);
+                    sel.observe(&codes(&p), &p, l, m, 6);
+                }
+                let mut c = best.clone();
+                c[j] = (c[j] + sign * 0.05).clamp(0.0, 1.0);
+                let (l, m) = answer(&c);
+                z = sel.observe(&codes(&c), &c, l, m, 6).or(z);
+                if answer(&c).1 < answer(&best).1 {
+                    best = c;
+                    break;
+                }
+            }
+        }
+        let z = z.expect("enough parents");
+        assert!(z.z >= 4.0, "{z:?}");
     }
 
     #[test]
