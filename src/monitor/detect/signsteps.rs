@@ -117,8 +117,17 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
         return None;
     }
     let (lo, up) = ((1.0 - BAND) * m, (1.0 + BAND) * m);
+    // A search clips its candidates to the input's range: a feature a step would have taken past
+    // the range's end moves less, to the end. Such short moves that end on the lowest or highest
+    // value of the two rows are not counted against the step.
+    let (bottom, top) = a
+        .iter()
+        .chain(b)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
     // The step features as (value before, moved up).
-    let (mut pos, mut neg) = (0usize, 0usize);
+    let (mut pos, mut neg, mut clipped) = (0usize, 0usize, 0usize);
     for (x, y) in a.iter().zip(b) {
         let d = (y - x).abs();
         if d > floor && d >= lo && d <= up {
@@ -127,10 +136,12 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
             } else {
                 neg += 1;
             }
+        } else if d > floor && d < lo && (*y == bottom || *y == top) {
+            clipped += 1;
         }
     }
     let n = pos + neg;
-    let enough = n as f32 >= AT_STEP * changed as f32;
+    let enough = n as f32 >= AT_STEP * (changed - clipped) as f32 && n >= MIN_CHANGED;
     let both = pos.min(neg) >= 2 && pos.min(neg) as f32 >= MINOR * n as f32;
     if !(enough && both) || by_value(a, b, m) || shifted(a, b) {
         return None;
@@ -415,6 +426,31 @@ mod tests {
         // Square's candidates of the same image are still steps.
         let v = vertex(&a, 0.125, 0.0, &mut rng);
         assert!(!shifted(&a, &v));
+    }
+
+    #[test]
+    fn square_candidates_clipped_at_the_range_are_steps() {
+        // Held out 4's wide Square (ε 0.2, ±0.02 jitter) on a digit: the stripes' −ε on
+        // background and faint pixels clip at 0, moving them less than a step, to 0.
+        let mut rng = Rng::new(12);
+        let x: Vec<f32> = (0..64)
+            .map(|i| match i % 8 {
+                2 => 0.05 + 0.1 * rng.unit(),
+                3 | 4 => 0.6 + 0.4 * rng.unit(),
+                5 => 0.3 + 0.6 * rng.unit(),
+                _ => 0.0,
+            })
+            .collect();
+        let candidate: Vec<f32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let s = if i % 8 == 5 { 0.2 } else { -0.2 };
+                (v + s + (rng.unit() - 0.5) * 0.04).clamp(0.0, 1.0)
+            })
+            .collect();
+        let st = step(&x, &candidate, SPREAD, &mut vec![]).expect("a step");
+        assert!((0.18..0.22).contains(&st.step), "{st:?}");
     }
 
     #[test]
