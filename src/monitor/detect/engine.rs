@@ -240,12 +240,30 @@ impl Engine {
                 None
             };
             if selecting && !near.exact {
+                let before = det.select.finite_differences();
                 det.select.note_difference(&sample);
+                let n = det.select.finite_differences();
+                if n >= super::select::FD_SEARCH && n > before {
+                    fire(Signal {
+                        rule: &sig::PROBING,
+                        message: format!(
+                            "coordinate-wise finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features (zeroth-order gradient estimation, as ZOO does; allow-list explainers that perturb one feature at a time)",
+                            super::select::FD_REQUESTS,
+                            super::select::FD_ROWS
+                        ),
+                        evidence: json!({ "finite_difference_requests": n,
+                            "of_requests": super::select::FD_REQUESTS, "cross_client": false }),
+                    });
+                }
             }
             let selected = if selecting && !near.exact {
                 det.select
                     .observe(&codes, &sample, label as u32, margin, self.space.allow())
-                    .filter(|s| s.z >= p.selection_z && 4 * s.of_improved >= 3 * s.parents)
+                    .filter(|s| {
+                        s.z >= p.selection_z
+                            && 4 * s.of_improved >= 3 * s.parents
+                            && s.chain >= super::select::MIN_CHAIN
+                    })
             } else {
                 None
             };
@@ -261,7 +279,7 @@ impl Engine {
                         s.z
                     ),
                     evidence: json!({ "selection_z": s.z, "threshold": p.selection_z,
-                        "parents": s.parents, "improved_parents": s.of_improved,
+                        "parents": s.parents, "improved_parents": s.of_improved, "improving_line": s.chain,
                         "improved_share": s.improved_share, "cross_client": false }),
                 });
             }
@@ -784,6 +802,36 @@ mod tests {
                 q.is_some_and(|q| q <= 40),
                 "k = {k}: first probing at {q:?}"
             );
+        }
+    }
+
+    #[test]
+    fn coordinate_wise_finite_differences_are_a_search_noisy_copies_are_not() {
+        let e = engine();
+        let mut rng = Rng::new(5);
+        let x0 = image(&mut rng);
+        // ZOO: 16 coordinates a request, x ± h on each, answered the same (h is tiny); it finds
+        // nothing to move, and still estimates gradients.
+        let mut d = e.client();
+        let mut fired = vec![];
+        for q in 0..3 {
+            let rows: Vec<Vec<f32>> = (0..32)
+                .map(|i| {
+                    let mut r = x0.clone();
+                    r[(q * 16 + i / 2) % 64] += if i % 2 == 0 { 1e-4 } else { -1e-4 };
+                    r
+                })
+                .collect();
+            fired = ask(&e, &mut d, &rows, &[(3, 0.95); 32]);
+            assert_eq!(fired.is_empty(), q < 2, "request {q}: {fired:?}");
+        }
+        assert_eq!(fired, [sig::PROBING.id]);
+        // Randomised smoothing or test-time noise: 32 noisy copies a request.
+        let mut d = e.client();
+        for _ in 0..3 {
+            let rows: Vec<Vec<f32>> = (0..32).map(|_| variant(&x0, &mut rng)).collect();
+            let f = ask(&e, &mut d, &rows, &[(3, 0.95); 32]);
+            assert!(f.is_empty(), "{f:?}");
         }
     }
 

@@ -17,7 +17,11 @@
 //! When parenthood does not depend on the answer, `k` is about `n·p`; a search that keeps what
 //! lowered the answer (SimBA, ZOO, Square, the Boundary attack's accepted steps) builds only on
 //! improved rows, so `k ≈ n` while `p` is its acceptance rate. The test is a one-sided binomial z
-//! of `k` against `n·p` (with `p` kept within [0.05, 0.95]), from [`MIN_PARENTS`] parents on. The
+//! of `k` against `n·p` (with `p` kept within [0.05, 0.95]), from [`MIN_PARENTS`] parents on, and
+//! with an improving line of [`MIN_CHAIN`] rows: a transform that lowers the answer can also make
+//! an image more central (a blurred or low-contrast copy is nearer to the other copies), so
+//! augmentations of one image pile improved parents up around the image without building on one
+//! another. The
 //! counts halve once [`DECAY`] rows had a parent, so an old search does not carry the score for
 //! ever and a long benign stream cannot accumulate a drift into it.
 //!
@@ -35,6 +39,12 @@ pub const RECENT: usize = super::neardup::RING;
 const RELATED: usize = 32;
 /// Parents that had a parent themselves, before the test is read.
 pub const MIN_PARENTS: u32 = 8;
+/// An improving line the test needs besides: this many rows in a row of descent, each improved
+/// over its parent (a search's accepted candidates, each built on the last). Variants of one
+/// image all built on the image (test-time augmentation, re-encodings) have no such line,
+/// however their answers fall; a stream drifting toward the boundary has one, and no excess of
+/// improved parents.
+pub const MIN_CHAIN: u32 = 6;
 /// The counts halve when this many rows had a parent.
 const DECAY: u32 = 512;
 /// Rows of one request that each differ from one of its recent other rows in at most
@@ -46,6 +56,9 @@ const FD_FEATURES: usize = 2;
 const FD_ANCHORS: usize = 8;
 /// A finite-difference batch marks the client's next requests this long.
 pub const FD_REQUESTS: u64 = 16;
+/// Finite-difference batches among the client's last [`FD_REQUESTS`] requests that make a
+/// search on their own (zeroth-order gradient estimation, whether or not it gets anywhere).
+pub const FD_SEARCH: usize = 3;
 
 #[derive(Clone, Debug)]
 struct Row {
@@ -58,6 +71,8 @@ struct Row {
     improved: Option<bool>,
     /// A later row was built on it.
     parent: bool,
+    /// Improved rows in a row down its line of parents, this one included (0: not improved).
+    chain: u32,
 }
 
 /// One client's recent rows and the counts of the test.
@@ -75,13 +90,15 @@ pub struct Selection {
     /// Rows that had a parent, and of those the improved ones.
     parented: u32,
     improved: u32,
+    /// The longest improving line so far (halved with the counts).
+    chain: u32,
     /// The client's latest request in which the test passed (see [`Selection::selecting`]).
     selected_request: Option<u64>,
     /// The current request's anchors and rows that were a finite difference from one, and the
     /// client's latest request that was a finite-difference batch.
     anchors: VecDeque<Vec<f32>>,
     differences: u32,
-    fd_request: Option<u64>,
+    fd_requests: VecDeque<u64>,
 }
 
 /// The test's state after a row.
@@ -92,6 +109,8 @@ pub struct Selected {
     pub of_improved: u32,
     /// The share of improved rows (`p`).
     pub improved_share: f32,
+    /// The longest improving line (see [`MIN_CHAIN`]).
+    pub chain: u32,
 }
 
 impl Selection {
@@ -119,8 +138,16 @@ impl Selection {
     /// features (coordinate-wise gradient estimation, as ZOO does). Augmentation, noise and video
     /// frames change many features at once.
     pub fn differencing(&self) -> bool {
-        self.fd_request
-            .is_some_and(|r| self.request.saturating_sub(r) < FD_REQUESTS)
+        self.finite_differences() > 0
+    }
+
+    /// The client's requests among its last [`FD_REQUESTS`] that were finite-difference
+    /// batches.
+    pub fn finite_differences(&self) -> usize {
+        self.fd_requests
+            .iter()
+            .filter(|&&r| self.request.saturating_sub(r) < FD_REQUESTS)
+            .count()
     }
 
     /// Note a (not exactly re-sent) row of the current request for the finite-difference test.
@@ -133,8 +160,11 @@ impl Selection {
         });
         if sparse {
             self.differences += 1;
-            if self.differences >= FD_ROWS {
-                self.fd_request = Some(self.request);
+            if self.differences == FD_ROWS {
+                if self.fd_requests.len() == FD_REQUESTS as usize {
+                    self.fd_requests.pop_front();
+                }
+                self.fd_requests.push_back(self.request);
             }
         } else {
             if self.anchors.len() == FD_ANCHORS {
@@ -178,6 +208,7 @@ impl Selection {
                 parent = Some((d, kept, i));
             }
         }
+        let mut chain = 0;
         let improved = parent.map(|(_, kept, i)| {
             let p = if kept {
                 &mut self.related[i]
@@ -189,8 +220,13 @@ impl Selection {
                 self.of_improved += u32::from(was);
             }
             p.parent = true;
-            label == p.label && margin < p.margin
+            let improved = label == p.label && margin < p.margin;
+            if improved {
+                chain = p.chain + 1;
+            }
+            improved
         });
+        self.chain = self.chain.max(chain);
         if let Some(imp) = improved {
             self.parented += 1;
             self.improved += u32::from(imp);
@@ -200,6 +236,7 @@ impl Selection {
                     &mut self.of_improved,
                     &mut self.parented,
                     &mut self.improved,
+                    &mut self.chain,
                 ] {
                     *c /= 2;
                 }
@@ -222,6 +259,7 @@ impl Selection {
             request: self.request,
             improved,
             parent: false,
+            chain,
         });
         self.state()
     }
@@ -238,6 +276,7 @@ impl Selection {
             parents: self.parents,
             of_improved: self.of_improved,
             improved_share: self.improved as f32 / self.parented as f32,
+            chain: self.chain,
         })
     }
 }
@@ -368,6 +407,32 @@ mod tests {
         }
         let z = z.expect("enough parents");
         assert!(z.z >= 4.0, "{z:?}");
+    }
+
+    #[test]
+    fn augmentations_of_one_image_answered_lower_are_not_selected() {
+        // Test-time augmentation, one copy a request: contrast cut by 5-40 % and noise, each
+        // answered lower the more it is cut (the low-contrast copies are also the most central).
+        let mut rng = Rng::new(11);
+        let x: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        for _ in 0..10 {
+            let mut sel = Selection::default();
+            send(&mut sel, &x);
+            for _ in 0..60 {
+                let cut = 0.05 + 0.35 * rng.unit();
+                let y: Vec<f32> = x
+                    .iter()
+                    .map(|v| 0.5 + (v - 0.5) * (1.0 - cut) + 0.01 * (rng.unit() - 0.5))
+                    .collect();
+                sel.begin_request();
+                sel.observe(&codes(&y), &y, 1, 0.9 - cut, 6);
+            }
+            let st = sel.state();
+            let passes = st.as_ref().is_some_and(|s| {
+                s.z >= 3.0 && 4 * s.of_improved >= 3 * s.parents && s.chain >= MIN_CHAIN
+            });
+            assert!(!passes, "{st:?}");
+        }
     }
 
     #[test]
