@@ -364,19 +364,6 @@ fn vertex(row: &[f32], eps: f32, rng: &mut Rng) -> Vec<f32> {
         .collect()
 }
 
-/// The top-1 margin (top probability minus the second) of `s`'s answer to one row.
-fn margin(s: &Server, key: &str, row: &[f32]) -> f32 {
-    let (_, v) = s.infer(Some(key), &[row.to_vec()]);
-    let mut p: Vec<f32> = v["outputs"]
-        .as_array()
-        .and_then(|o| o.iter().find(|o| o["name"] == "probabilities"))
-        .and_then(|o| o["data"].as_array())
-        .map(|d| d.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect())
-        .unwrap_or_default();
-    p.sort_by(|a, b| b.total_cmp(a));
-    p.first().copied().unwrap_or(0.0) - p.get(1).copied().unwrap_or(0.0)
-}
-
 fn clients_with(events: &[Value], signals: &[&str]) -> Vec<String> {
     let mut c: Vec<String> = events
         .iter()

@@ -216,19 +216,18 @@ impl Engine {
                 && near.near > 0
                 && let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
                 && ratio > p.ood_distance
+                && let Some(n) = det.ood_recent.note(det.rows, p.ood_rows)
             {
-                if let Some(n) = det.ood_recent.note(det.rows, p.ood_rows) {
-                    fire(Signal {
-                        rule: &sig::OOD,
-                        message: format!(
-                            "{} of the client's last {} rows are out of distribution and near duplicates of its earlier queries (it varies odd inputs); this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
-                            n,
-                            super::neardup::RING
-                        ),
-                        evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
-                            "ood_rows": n, "of_rows": super::neardup::RING }),
-                    });
-                }
+                fire(Signal {
+                    rule: &sig::OOD,
+                    message: format!(
+                        "{} of the client's last {} rows are out of distribution and near duplicates of its earlier queries (it varies odd inputs); this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
+                        n,
+                        super::neardup::RING
+                    ),
+                    evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
+                        "ood_rows": n, "of_rows": super::neardup::RING }),
+                });
             }
             let selecting = p.selection_z > 0.0 && answers.is_some();
             sample.clear();

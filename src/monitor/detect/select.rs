@@ -188,10 +188,7 @@ impl Selection {
         let mut parent: Option<(f32, bool, usize)> = None;
         let rows = self.rows.iter().map(|r| (false, r));
         let related = self.related.iter().map(|r| (true, r));
-        for (i, (kept, r)) in rows
-            .enumerate()
-            .chain(related.enumerate().map(|(i, r)| (i, r)))
-        {
+        for (i, (kept, r)) in rows.enumerate().chain(related.enumerate()) {
             if r.request == self.request || r.codes.len() != codes.len() {
                 continue;
             }
