@@ -257,7 +257,7 @@ impl Engine {
             }
             let selected = if selecting && !near.exact {
                 det.select
-                    .observe(&codes, &sample, label as u32, margin, self.space.allow())
+                    .observe(&codes, label as u32, margin, self.space.allow())
                     .filter(|s| {
                         s.z >= p.selection_z
                             && 4 * s.of_improved >= 3 * s.parents

@@ -26,8 +26,8 @@
 //! ever and a long benign stream cannot accumulate a drift into it.
 //!
 //! Near duplicates are read on the same codes as [`super::neardup`] (within half a feature's
-//! spread in all but a share of the features), distances on the raw values of the compared
-//! features (at most 128).
+//! spread in all but a share of the features), distances on those codes too (each feature in
+//! units of its spread in the baseline).
 
 use super::space::far;
 use std::collections::VecDeque;
@@ -62,8 +62,9 @@ pub const FD_SEARCH: usize = 3;
 
 #[derive(Clone, Debug)]
 struct Row {
+    /// Its codes (see [`super::space`]): near duplicates and distances are read on them, so a
+    /// row costs 128 bytes however wide the input (a client's state stays about 30 KiB).
     codes: Vec<i8>,
-    values: Vec<f32>,
     label: u32,
     margin: f32,
     request: u64,
@@ -174,18 +175,17 @@ impl Selection {
         }
     }
 
-    /// Observe a row (its `codes`, the raw `values` of the compared features, and its answer),
+    /// Observe a row (its `codes` and its answer),
     /// unless it is an exact re-send (the caller skips those). `allow`: far features a near
     /// duplicate may have. Returns the test's state once it has [`MIN_PARENTS`] parents.
     pub fn observe(
         &mut self,
         codes: &[i8],
-        values: &[f32],
         label: u32,
         margin: f32,
         allow: usize,
     ) -> Option<Selected> {
-        let mut parent: Option<(f32, bool, usize)> = None;
+        let mut parent: Option<(i32, bool, usize)> = None;
         let rows = self.rows.iter().map(|r| (false, r));
         let related = self.related.iter().map(|r| (true, r));
         for (i, (kept, r)) in rows.enumerate().chain(related.enumerate()) {
@@ -195,11 +195,14 @@ impl Selection {
             if far(&r.codes, codes, allow) > allow {
                 continue;
             }
-            let d: f32 = r
-                .values
+            let d: i32 = r
+                .codes
                 .iter()
-                .zip(values)
-                .map(|(a, b)| (a - b) * (a - b))
+                .zip(codes)
+                .map(|(a, b)| {
+                    let d = i32::from(*a) - i32::from(*b);
+                    d * d
+                })
                 .sum();
             if parent.is_none_or(|(best, _, _)| d < best) {
                 parent = Some((d, kept, i));
@@ -250,7 +253,6 @@ impl Selection {
         }
         self.rows.push_back(Row {
             codes: codes.to_vec(),
-            values: values.to_vec(),
             label,
             margin,
             request: self.request,
@@ -302,7 +304,7 @@ mod tests {
     fn send(sel: &mut Selection, x: &[f32]) -> Option<Selected> {
         sel.begin_request();
         let (l, m) = answer(x);
-        sel.observe(&codes(x), x, l, m, 6)
+        sel.observe(&codes(x), l, m, 6)
     }
 
     #[test]
@@ -382,7 +384,7 @@ mod tests {
         // SimBA as above, each candidate after 48 unrelated rows in its request.
         sel.begin_request();
         let (l, m) = answer(&best);
-        sel.observe(&codes(&best), &best, l, m, 6);
+        sel.observe(&codes(&best), l, m, 6);
         for i in 0..40 {
             let j = (i * 7) % 64;
             for sign in [1.0, -1.0] {
@@ -390,12 +392,12 @@ mod tests {
                 for _ in 0..48 {
                     let p: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
                     let (l, m) = answer(&p);
-                    sel.observe(&codes(&p), &p, l, m, 6);
+                    sel.observe(&codes(&p), l, m, 6);
                 }
                 let mut c = best.clone();
                 c[j] = (c[j] + sign * 0.05).clamp(0.0, 1.0);
                 let (l, m) = answer(&c);
-                z = sel.observe(&codes(&c), &c, l, m, 6).or(z);
+                z = sel.observe(&codes(&c), l, m, 6).or(z);
                 if answer(&c).1 < answer(&best).1 {
                     best = c;
                     break;
@@ -422,7 +424,7 @@ mod tests {
                     .map(|v| 0.5 + (v - 0.5) * (1.0 - cut) + 0.01 * (rng.unit() - 0.5))
                     .collect();
                 sel.begin_request();
-                sel.observe(&codes(&y), &y, 1, 0.9 - cut, 6);
+                sel.observe(&codes(&y), 1, 0.9 - cut, 6);
             }
             let st = sel.state();
             let passes = st.as_ref().is_some_and(|s| {
@@ -440,11 +442,11 @@ mod tests {
         for k in 0..5 {
             let mut y = x.clone();
             y[0] += 0.001 * k as f32;
-            sel.observe(&codes(&y), &y, 1, 0.5, 6);
+            sel.observe(&codes(&y), 1, 0.5, 6);
         }
         assert_eq!(sel.parented, 0);
         sel.begin_request();
-        sel.observe(&codes(&x), &x, 1, 0.4, 6);
+        sel.observe(&codes(&x), 1, 0.4, 6);
         assert_eq!((sel.parented, sel.improved), (1, 1));
     }
 }
