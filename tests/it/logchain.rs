@@ -410,8 +410,19 @@ fn a_second_writer_is_refused_and_findings_are_capped() {
     assert!(one.log(&event(1)));
     one.close();
     drop(one);
-    // Once the first writer is gone, the log reopens and continues.
-    let two = EventLog::open(LogOptions::new(&p, Durability::Group)).unwrap();
+    // Once the first writer is gone, the log reopens and continues. A process that another test
+    // thread forks in the meantime holds a copy of the lock's descriptor until it execs (the
+    // lock is released with the last copy), so on a loaded machine the reopen may wait a moment.
+    let mut tries = 0;
+    let two = loop {
+        match EventLog::open(LogOptions::new(&p, Durability::Group)) {
+            Err(LogError::Locked { .. }) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => break other.unwrap(),
+        }
+    };
     two.close();
     let r = check(&[p], None, None);
     assert!(r.findings.is_empty(), "{:?}", rules(&r));
