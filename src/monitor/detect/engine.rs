@@ -238,11 +238,9 @@ impl Engine {
             } else {
                 None
             };
-            if selecting && !near.exact {
-                let before = det.select.finite_differences();
-                det.select.note_difference(&sample);
+            if selecting && !near.exact && det.select.note_difference(&sample) {
                 let n = det.select.finite_differences();
-                if n >= super::select::FD_SEARCH && n > before {
+                if n >= super::select::FD_SEARCH {
                     fire(Signal {
                         rule: &sig::PROBING,
                         message: format!(

@@ -151,8 +151,9 @@ impl Selection {
             .count()
     }
 
-    /// Note a (not exactly re-sent) row of the current request for the finite-difference test.
-    pub fn note_difference(&mut self, values: &[f32]) {
+    /// Note a (not exactly re-sent) row of the current request for the finite-difference test;
+    /// whether it made the request a finite-difference batch (once a request).
+    pub fn note_difference(&mut self, values: &[f32]) -> bool {
         let sparse = self.anchors.iter().any(|a| {
             a.len() == values.len() && {
                 let n = a.iter().zip(values).filter(|(x, y)| x != y).count();
@@ -166,6 +167,7 @@ impl Selection {
                     self.fd_requests.pop_front();
                 }
                 self.fd_requests.push_back(self.request);
+                return true;
             }
         } else {
             if self.anchors.len() == FD_ANCHORS {
@@ -173,6 +175,7 @@ impl Selection {
             }
             self.anchors.push_back(values.to_vec());
         }
+        false
     }
 
     /// Observe a row (its `codes` and its answer),
@@ -307,26 +310,39 @@ mod tests {
         sel.observe(&codes(x), l, m, 6)
     }
 
-    #[test]
-    fn a_search_keeping_what_lowered_the_answer_is_selected() {
-        let mut rng = Rng::new(7);
+    /// SimBA against [`answer`]: the input first, then ±0.05 on one coordinate at a time, the
+    /// candidate kept when the answer went down; each candidate in a request of its own after
+    /// `padding` unrelated rows. The test's last state.
+    fn simba(seed: u64, padding: usize) -> Option<Selected> {
+        let mut rng = Rng::new(seed);
         let mut sel = Selection::default();
         let mut best: Vec<f32> = (0..64).map(|_| 0.2 + 0.1 * rng.unit()).collect();
-        let mut z = None;
-        // SimBA: ±ε on one coordinate at a time, kept when the answer went down.
+        let mut z = send(&mut sel, &best);
         for i in 0..40 {
             let j = (i * 7) % 64;
             for sign in [1.0, -1.0] {
+                sel.begin_request();
+                for _ in 0..padding {
+                    let p: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+                    let (l, m) = answer(&p);
+                    sel.observe(&codes(&p), l, m, 6);
+                }
                 let mut c = best.clone();
                 c[j] = (c[j] + sign * 0.05).clamp(0.0, 1.0);
-                z = send(&mut sel, &c).or(z);
-                if answer(&c).1 < answer(&best).1 {
+                let (l, m) = answer(&c);
+                z = sel.observe(&codes(&c), l, m, 6).or(z);
+                if m < answer(&best).1 {
                     best = c;
                     break;
                 }
             }
         }
-        let z = z.expect("enough parents");
+        z
+    }
+
+    #[test]
+    fn a_search_keeping_what_lowered_the_answer_is_selected() {
+        let z = simba(7, 0).expect("enough parents");
         assert!(z.z >= 4.0, "{z:?}");
     }
 
@@ -377,34 +393,8 @@ mod tests {
 
     #[test]
     fn padding_around_each_candidate_does_not_hide_the_search() {
-        let mut rng = Rng::new(10);
-        let mut sel = Selection::default();
-        let mut best: Vec<f32> = (0..64).map(|_| 0.2 + 0.1 * rng.unit()).collect();
-        let mut z = None;
         // SimBA as above, each candidate after 48 unrelated rows in its request.
-        sel.begin_request();
-        let (l, m) = answer(&best);
-        sel.observe(&codes(&best), l, m, 6);
-        for i in 0..40 {
-            let j = (i * 7) % 64;
-            for sign in [1.0, -1.0] {
-                sel.begin_request();
-                for _ in 0..48 {
-                    let p: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
-                    let (l, m) = answer(&p);
-                    sel.observe(&codes(&p), l, m, 6);
-                }
-                let mut c = best.clone();
-                c[j] = (c[j] + sign * 0.05).clamp(0.0, 1.0);
-                let (l, m) = answer(&c);
-                z = sel.observe(&codes(&c), l, m, 6).or(z);
-                if answer(&c).1 < answer(&best).1 {
-                    best = c;
-                    break;
-                }
-            }
-        }
-        let z = z.expect("enough parents");
+        let z = simba(10, 48).expect("enough parents");
         assert!(z.z >= 4.0, "{z:?}");
     }
 
