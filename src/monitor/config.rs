@@ -278,6 +278,10 @@ pub struct Detect {
     /// features, this many times among its last 128 rows (1 by default: benign clients' rows do
     /// not move this way), fires `probing`. 0 turns it off.
     pub sign_steps: u32,
+    /// Coordinate walks: this many rows among a client's last 32 that each differ from its
+    /// nearest earlier row along one pixel or DCT direction by one magnitude (both signs, 4
+    /// directions, an improving line of 3) fire `probing`. 0 turns it off.
+    pub basis_steps: u32,
     /// Answer-driven selection: each new row's parent is its nearest near duplicate among the
     /// client's last 128 distinct rows of earlier requests (and 32 older related rows); once 8
     /// rows that had a parent became parents themselves, the number of them answered closer to
@@ -394,6 +398,7 @@ impl Default for Detect {
             bisect_midpoints: 2,
             bisect_tolerance: 0.05,
             sign_steps: 1,
+            basis_steps: 5,
             selection_z: 3.0,
             extraction_w: 0.9,
             extraction_min_queries: 100,
@@ -592,6 +597,14 @@ impl Config {
                 text,
                 &[At::Name("detect"), At::Name("sign_steps")],
                 "detect.sign_steps must be at most 128 (L∞-step rows among a client's last 128 rows; 0 turns the test off)",
+                None,
+            );
+        }
+        if t.basis_steps > 32 {
+            d.push_at(
+                text,
+                &[At::Name("detect"), At::Name("basis_steps")],
+                "detect.basis_steps must be at most 32 (basis-step rows among a client's last 32 rows; 0 turns the test off)",
                 None,
             );
         }

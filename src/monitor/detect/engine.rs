@@ -5,6 +5,7 @@
 //! fired it gives the evidence).
 
 use super::baseline::Baseline;
+use super::basis::{BasisWalk, Image};
 use super::bisect::Bisect;
 use super::cross::CrossIndex;
 use super::hll::Hll;
@@ -55,6 +56,8 @@ pub struct ClientDetectors {
     /// `detect.sign_steps`).
     pub steps: SignSteps,
     pub steps_recent: RecentRows,
+    /// Its recent rows, answers and basis steps for coordinate walks.
+    pub basis: BasisWalk,
     /// Its recent rows and answers for answer-driven selection.
     pub select: Selection,
 }
@@ -104,6 +107,9 @@ pub struct Engine {
     /// (coincidences grow with the traffic of every client, so cross-client matches must be
     /// closer).
     strict_allow: usize,
+    /// The layout rows are read in for the DCT of coordinate walks (square images of at most
+    /// 128 values, whose compared features are all of them in order).
+    image: Option<Image>,
 }
 
 impl Engine {
@@ -119,6 +125,7 @@ impl Engine {
         let cross = CrossIndex::new(space.width(), params.probing_window, key);
         Engine {
             strict_allow: space.allow() / 2,
+            image: (space.width() == d).then(|| Image::of(d)).flatten(),
             projection: Projection::new(d, 0x9d5a_11ce),
             cross: Mutex::new(cross),
             baseline,
@@ -140,6 +147,7 @@ impl Engine {
             bisect_recent: RecentRows::default(),
             steps: SignSteps::default(),
             steps_recent: RecentRows::default(),
+            basis: BasisWalk::default(),
             select: Selection::default(),
         }
     }
@@ -278,6 +286,35 @@ impl Engine {
                     evidence: json!({ "selection_z": s.z, "threshold": p.selection_z,
                         "parents": s.parents, "improved_parents": s.of_improved, "improving_line": s.chain,
                         "improved_share": s.improved_share, "cross_client": false }),
+                });
+            }
+            let walk = if p.basis_steps > 0 && answers.is_some() && !near.exact {
+                det.basis.observe(
+                    det.rows,
+                    &sample,
+                    label as u32,
+                    margin,
+                    p.basis_steps,
+                    self.space.median_spread(),
+                    self.image,
+                )
+            } else {
+                None
+            };
+            if let Some(w) = &walk {
+                fire(Signal {
+                    rule: &sig::PROBING,
+                    message: format!(
+                        "a coordinate walk: {} of the client's last {} rows each differ from an earlier row of its own along one basis direction (a pixel or a DCT coefficient) by one step ({:.3}), both ways, in {} directions, with an improving line of {} (each kept step answered closer to the boundary than the row it was built on): SimBA moves this way",
+                        w.steps,
+                        super::basis::WINDOW,
+                        w.step,
+                        w.directions,
+                        w.chain
+                    ),
+                    evidence: json!({ "basis_steps": w.steps, "threshold": p.basis_steps,
+                        "of_rows": super::basis::WINDOW, "step": w.step, "directions": w.directions,
+                        "improving_line": w.chain, "cross_client": false }),
                 });
             }
             if let Some(st) = &step
@@ -724,9 +761,11 @@ mod tests {
     /// `recheck`) the current best re-sent exactly after each candidate. The candidate count at
     /// the first probing (up to 60).
     fn simba(k: usize, recheck: bool, seed: u64) -> (Engine, ClientDetectors, Option<usize>) {
-        // Its accumulated ±0.05 moves make L∞ steps too: this reads the selection test alone.
+        // Its accumulated ±0.05 moves make L∞ steps and its candidates a coordinate walk too:
+        // this reads the selection test alone.
         let e = engine_with(Detect {
             sign_steps: 0,
+            basis_steps: 0,
             ..Detect::default()
         });
         let mut d = e.client();

@@ -20,6 +20,8 @@
 //!   answered differently (a binary search for the decision boundary, as HopSkipJump does).
 //! - [`SignSteps`](signsteps): a client's rows that differ from one of its recent rows by one
 //!   step up and down on many features (the L∞ steps of Square, SimBA and sign-gradient attacks).
+//! - [`BasisWalk`](basis): a client's rows that each move from an earlier one by one step along
+//!   one pixel or DCT direction, building on the ones answered lower (SimBA's coordinate walk).
 //! - [`Selection`](select): whether a client builds its new variants on the ones the model
 //!   answered closer to the boundary (a search keeping what lowered the answer).
 //! - [`Hll`]: distinct inputs answered (extraction coverage).
@@ -27,6 +29,7 @@
 use std::collections::HashMap;
 
 mod baseline;
+mod basis;
 mod bisect;
 mod cross;
 pub mod engine;

@@ -45,6 +45,12 @@ const BY_VALUE: f32 = 0.05;
 /// Neighbours are read on the compared features, i.e. exactly for rows of at most 128 values.
 const SHIFT_R2: f64 = 0.9;
 const SHIFT_OFFSETS: usize = 64;
+/// A change that keeps the row's total moves exactly as much up as down: block averaging
+/// (pixelation, a LIME superpixel set to its mean, a progressive image's coarse preview against
+/// the full one), smoothing, a DCT scan adding detail. On near-binary images such a change is
+/// one step up and down too. A search picks its signs without regard to one another, and they
+/// rarely cancel: a change whose sum is within this share of its total size is not a step.
+const BALANCED: f32 = 0.05;
 /// The step must be within this range of the features' median spread: above jitter and
 /// quantisation, below a swap of binary or one-hot values.
 const STEP_MIN: f32 = 0.15;
@@ -143,7 +149,10 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
     let n = pos + neg;
     let enough = n as f32 >= AT_STEP * (changed - clipped) as f32 && n >= MIN_CHANGED;
     let both = pos.min(neg) >= 2 && pos.min(neg) as f32 >= MINOR * n as f32;
-    if !(enough && both) || by_value(a, b, m) || shifted(a, b) {
+    let (sum, size) = a.iter().zip(b).fold((0.0f32, 0.0f32), |(s, z), (x, y)| {
+        (s + (y - x), z + (y - x).abs())
+    });
+    if !(enough && both) || sum.abs() <= BALANCED * size || by_value(a, b, m) || shifted(a, b) {
         return None;
     }
     Some(Step { changed, step: m })
@@ -451,6 +460,46 @@ mod tests {
             .collect();
         let st = step(&x, &candidate, SPREAD, &mut vec![]).expect("a step");
         assert!((0.18..0.22).contains(&st.step), "{st:?}");
+    }
+
+    #[test]
+    fn a_block_averaged_image_is_not_a_step() {
+        // A near-binary image (strokes at 0.75, a few faint pixels): each hidden 2 x 2 block's
+        // mean moves its bright pixels down and its dark ones up by one amount when the block
+        // is half ink (pixelation; a LIME superpixel hidden by its mean; a progressive preview
+        // against the full image).
+        let mut rng = Rng::new(17);
+        let a: Vec<f32> = (0..64)
+            .map(|_| {
+                let u = rng.unit();
+                if u < 0.1 {
+                    0.0625
+                } else if u < 0.55 {
+                    0.75
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut b = a.clone();
+        // Half the blocks hidden (LIME keeps the others as they are).
+        for br in 0..4 {
+            for bc in (br % 2..4).step_by(2) {
+                let cells = [
+                    (2 * br) * 8 + 2 * bc,
+                    (2 * br) * 8 + 2 * bc + 1,
+                    (2 * br + 1) * 8 + 2 * bc,
+                    (2 * br + 1) * 8 + 2 * bc + 1,
+                ];
+                let mean = cells.iter().map(|&i| a[i]).sum::<f32>() / 4.0;
+                for i in cells {
+                    b[i] = mean;
+                }
+            }
+        }
+        let mut s = SignSteps::default();
+        s.observe(&a, SPREAD, &mut vec![]);
+        assert_eq!(s.observe(&b, SPREAD, &mut vec![]), None);
     }
 
     #[test]

@@ -1,0 +1,524 @@
+//! Coordinate walks: SimBA (Guo et al. 2019) and its kin build each candidate from the best
+//! input so far by one step along one direction of a fixed basis, the pixels or the image's
+//! 2-D DCT, and keep it when the answer fell: `x + ε·q` or `x − ε·q`, one `q` after another,
+//! always the same `ε`. Between a candidate and the row it was built on, the change is one basis
+//! direction (or two, when the row it was built on has left the client's recent rows and the
+//! nearest is a rejected sibling), of one magnitude, either sign.
+//!
+//! A row is a *basis step* when, against its nearest earlier row of the client (raw values,
+//! L2), at least [`SHARE`] of the change's energy lies on one coefficient of the pixel basis or
+//! of the orthonormal 2-D DCT (or on two of equal size), no feature moved by more than [`CAP`]
+//! of the two rows' range (a stroke drawn, erased or swapped between background and ink is a
+//! change of level, not a step), and the step is at least [`MIN_STEP`] of the features' median
+//! spread. A client walks when, among its last [`WINDOW`] rows, `detect.basis_steps` basis
+//! steps have one magnitude (within ±[`TOL`] of their median), both signs, at least
+//! [`MIN_DIRECTIONS`] directions, and there is an improving line of [`MIN_CHAIN`] of them, each
+//! built on a row answered with its label and a higher margin (the search kept what lowered the
+//! answer). Explainers that replace pixels or superpixels (LIME, occlusion) change one or two
+//! pixels at a time too, by whatever the pixel and its replacement differ by, and do not build
+//! on their answers.
+//!
+//! Rows are compared on the sampled features of [`super::space::Space`]: every feature of rows
+//! of at most 128 values (and the DCT for square images of one or three channels among them),
+//! a fixed sample of wider rows (the pixel basis only: a step outside the sample is not seen).
+//! Rows that are not steps go to a short ring of [`LOOSE`], so padding between a search's
+//! candidates does not push the input it is built on out: a row that turns out to be a step's
+//! origin moves to the walk's ring of [`RECENT`].
+
+use std::collections::VecDeque;
+
+/// Rows of the walk (steps and their origins) kept.
+pub const RECENT: usize = 16;
+/// Other recent rows kept.
+const LOOSE: usize = 4;
+/// The client's rows the steps are counted among.
+pub const WINDOW: u64 = 32;
+/// Energy share of the change on one (or two equal) coefficients.
+const SHARE: f32 = 0.7;
+/// Steps of one magnitude: within this share of their median.
+const TOL: f32 = 0.1;
+/// No feature moved by more than this share of the two rows' range.
+const CAP: f32 = 0.5;
+/// The step, at least this share of the features' median spread.
+const MIN_STEP: f32 = 0.1;
+/// Directions a walk takes at least.
+pub const MIN_DIRECTIONS: usize = 4;
+/// Improving steps in a line a walk has.
+pub const MIN_CHAIN: u32 = 3;
+
+/// The layout a DCT is taken in: channels of `side` × `side` values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Image {
+    pub channels: usize,
+    pub side: usize,
+}
+
+impl Image {
+    /// Square images of one or three channels (channels first) of `d` values, at least 4 × 4.
+    pub fn of(d: usize) -> Option<Image> {
+        [1usize, 3].into_iter().find_map(|channels| {
+            if !d.is_multiple_of(channels) {
+                return None;
+            }
+            let side = (d / channels).isqrt();
+            (side >= 4 && side * side * channels == d).then_some(Image { channels, side })
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Kept {
+    row: Vec<f32>,
+    label: u32,
+    margin: f32,
+    chain: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    seq: u64,
+    /// Basis (0 pixels, 1 DCT) and coefficient.
+    direction: (u8, u32),
+    coef: f32,
+    chain: u32,
+}
+
+/// One client's coordinate-walk state.
+#[derive(Clone, Debug, Default)]
+pub struct BasisWalk {
+    related: VecDeque<Kept>,
+    loose: VecDeque<Kept>,
+    steps: VecDeque<Step>,
+}
+
+/// A walk found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Walk {
+    pub steps: usize,
+    pub step: f32,
+    pub directions: usize,
+    pub chain: u32,
+}
+
+impl BasisWalk {
+    /// Look `row` (the compared features), the client's row number `seq`, answered `label` with
+    /// top-1 margin `margin`, up against the kept rows; a walk when `need` steps make one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        seq: u64,
+        row: &[f32],
+        label: u32,
+        margin: f32,
+        need: u32,
+        spread: f32,
+        image: Option<Image>,
+    ) -> Option<Walk> {
+        if row.iter().any(|v| !v.is_finite())
+            || self.related.iter().chain(&self.loose).any(|k| k.row == row)
+        {
+            return None;
+        }
+        let nearest = self
+            .related
+            .iter()
+            .map(|k| (false, k))
+            .chain(self.loose.iter().map(|k| (true, k)))
+            .filter(|(_, k)| k.row.len() == row.len())
+            .map(|(loose, k)| (loose, k, distance(&k.row, row)))
+            .min_by(|a, b| a.2.total_cmp(&b.2));
+        let mut found = None;
+        if let Some((loose, parent, _)) = nearest
+            && let Some((direction, coef)) = basis_step(&parent.row, row, spread, image)
+        {
+            let chain = if label == parent.label && margin < parent.margin {
+                parent.chain + 1
+            } else {
+                0
+            };
+            found = Some((loose, parent.row.clone(), direction, coef, chain));
+        }
+        let Some((loose, origin, direction, coef, chain)) = found else {
+            push(
+                &mut self.loose,
+                LOOSE,
+                Kept {
+                    row: row.to_vec(),
+                    label,
+                    margin,
+                    chain: 0,
+                },
+            );
+            return None;
+        };
+        if loose
+            && let Some(i) = self.loose.iter().position(|k| k.row == origin)
+            && let Some(k) = self.loose.remove(i)
+        {
+            push(&mut self.related, RECENT, k);
+        }
+        push(
+            &mut self.related,
+            RECENT,
+            Kept {
+                row: row.to_vec(),
+                label,
+                margin,
+                chain,
+            },
+        );
+        self.steps.push_back(Step {
+            seq,
+            direction,
+            coef,
+            chain,
+        });
+        while self.steps.front().is_some_and(|s| s.seq + WINDOW <= seq) {
+            self.steps.pop_front();
+        }
+        self.walk(need)
+    }
+
+    fn walk(&self, need: u32) -> Option<Walk> {
+        if need == 0 || self.steps.len() < need as usize {
+            return None;
+        }
+        let mut mags: Vec<f32> = self.steps.iter().map(|s| s.coef.abs()).collect();
+        let mid = mags.len() / 2;
+        let median = *mags.select_nth_unstable_by(mid, f32::total_cmp).1;
+        let same: Vec<&Step> = self
+            .steps
+            .iter()
+            .filter(|s| (s.coef.abs() - median).abs() <= TOL * median)
+            .collect();
+        let up = same.iter().filter(|s| s.coef > 0.0).count();
+        let mut directions: Vec<(u8, u32)> = same.iter().map(|s| s.direction).collect();
+        directions.sort_unstable();
+        directions.dedup();
+        let chain = self.steps.iter().map(|s| s.chain).max().unwrap_or(0);
+        (same.len() >= need as usize
+            && up > 0
+            && up < same.len()
+            && directions.len() >= MIN_DIRECTIONS
+            && chain >= MIN_CHAIN)
+            .then_some(Walk {
+                steps: same.len(),
+                step: median,
+                directions: directions.len(),
+                chain,
+            })
+    }
+}
+
+fn push(ring: &mut VecDeque<Kept>, cap: usize, k: Kept) {
+    if ring.len() == cap {
+        ring.pop_front();
+    }
+    ring.push_back(k);
+}
+
+fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Whether `b − a` is a basis step (see the module): its direction and signed size.
+fn basis_step(a: &[f32], b: &[f32], spread: f32, image: Option<Image>) -> Option<((u8, u32), f32)> {
+    let delta: Vec<f32> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+    let energy: f32 = delta.iter().map(|v| v * v).sum();
+    if energy.is_nan() || energy <= 0.0 {
+        return None;
+    }
+    let (lo, hi) = a
+        .iter()
+        .chain(b)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    let moved = delta.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if moved > CAP * (hi - lo) {
+        return None;
+    }
+    let on = |coefs: &[f32]| -> Option<(u32, f32)> {
+        let (mut i0, mut i1) = (0usize, usize::MAX);
+        for (i, c) in coefs.iter().enumerate() {
+            if c.abs() > coefs[i0].abs() || i0 == i {
+                if i != i0 {
+                    i1 = i0;
+                }
+                i0 = i;
+            } else if i1 == usize::MAX || c.abs() > coefs[i1].abs() {
+                i1 = i;
+            }
+        }
+        let c0 = coefs[i0];
+        let c1 = if i1 == usize::MAX { 0.0 } else { coefs[i1] };
+        let one = c0 * c0 >= SHARE * energy;
+        let two =
+            (c0 * c0 + c1 * c1) >= SHARE * energy && (c1.abs() - c0.abs()).abs() <= TOL * c0.abs();
+        ((one || two) && c0.abs() >= MIN_STEP * spread).then_some((i0 as u32, c0))
+    };
+    if let Some((i, c)) = on(&delta) {
+        return Some(((0, i), c));
+    }
+    let image = image.filter(|im| im.channels * im.side * im.side == delta.len())?;
+    let coefs = dct2(&delta, image);
+    on(&coefs).map(|(i, c)| ((1, i), c))
+}
+
+/// The orthonormal 2-D DCT-II of each channel of `x`.
+fn dct2(x: &[f32], image: Image) -> Vec<f32> {
+    let n = image.side;
+    let basis: Vec<f32> = (0..n * n)
+        .map(|i| {
+            let (k, j) = (i / n, i % n);
+            let scale = if k == 0 {
+                (1.0 / n as f32).sqrt()
+            } else {
+                (2.0 / n as f32).sqrt()
+            };
+            scale * (std::f32::consts::PI * (2 * j + 1) as f32 * k as f32 / (2 * n) as f32).cos()
+        })
+        .collect();
+    let mut out = vec![0.0f32; x.len()];
+    let mut tmp = vec![0.0f32; n * n];
+    for (ch, plane) in x.chunks_exact(n * n).enumerate() {
+        // Rows: tmp[r][k] = Σ_j plane[r][j] · basis[k][j]; then columns.
+        for r in 0..n {
+            for k in 0..n {
+                tmp[r * n + k] = (0..n).map(|j| plane[r * n + j] * basis[k * n + j]).sum();
+            }
+        }
+        let o = &mut out[ch * n * n..(ch + 1) * n * n];
+        for k in 0..n {
+            for c in 0..n {
+                o[k * n + c] = (0..n).map(|r| tmp[r * n + c] * basis[k * n + r]).sum();
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::Rng;
+
+    const SPREAD: f32 = 0.27;
+    const IMG: Option<Image> = Some(Image {
+        channels: 1,
+        side: 8,
+    });
+
+    fn digit(rng: &mut Rng) -> Vec<f32> {
+        // A stroke on a dark background, 17 levels.
+        (0..64)
+            .map(|i| {
+                let (r, c) = (i / 8, i % 8);
+                if (2..6).contains(&c) && (1..7).contains(&r) && rng.unit() < 0.7 {
+                    (rng.unit() * 16.0).round() / 16.0
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// The probability-margin model of a search against a linear score: lower is better.
+    fn margin(x: &[f32], w: &[f32]) -> f32 {
+        2.0 + x.iter().zip(w).map(|(a, b)| a * b).sum::<f32>()
+    }
+
+    /// SimBA as ART runs it: from the best so far, try −ε then +ε along the next direction of
+    /// the basis (an image in [0.2, 0.8], so neither is clipped away); keep what lowered the
+    /// margin. Returns the query (1-based) the walk was found at.
+    fn simba(dct: bool, eps: f32, jitter: f32, seed: u64) -> Option<usize> {
+        let mut rng = Rng::new(seed);
+        let w: Vec<f32> = (0..64).map(|_| rng.unit() - 0.5).collect();
+        let mut best: Vec<f32> = (0..64).map(|_| 0.2 + 0.6 * rng.unit()).collect();
+        let mut walk = BasisWalk::default();
+        let mut seq = 0u64;
+        let mut ask = |x: &[f32], walk: &mut BasisWalk, rng: &mut Rng| -> (f32, Option<Walk>) {
+            seq += 1;
+            let sent: Vec<f32> = x
+                .iter()
+                .map(|v| v + jitter * (rng.unit() * 2.0 - 1.0))
+                .collect();
+            let m = margin(&sent, &w);
+            (m, walk.observe(seq, &sent, 3, m, 5, SPREAD, IMG))
+        };
+        let (mut m_best, _) = ask(&best, &mut walk, &mut rng);
+        let order: Vec<usize> = (0..64).map(|i| (i * 29) % 64).collect();
+        let mut queries = 1;
+        for &i in &order {
+            for sign in [-1.0f32, 1.0] {
+                let mut x = best.clone();
+                if dct {
+                    let dir = dct_direction(i);
+                    for (v, d) in x.iter_mut().zip(&dir) {
+                        *v = (*v + sign * eps * d).clamp(0.0, 1.0);
+                    }
+                } else {
+                    x[i] = (x[i] + sign * eps).clamp(0.0, 1.0);
+                }
+                if x == best {
+                    continue;
+                }
+                let (m, found) = ask(&x, &mut walk, &mut rng);
+                queries += 1;
+                if found.is_some() {
+                    return Some(queries);
+                }
+                if m < m_best {
+                    (best, m_best) = (x, m);
+                    break;
+                }
+            }
+        }
+        None
+    }
+
+    fn dct_direction(i: usize) -> Vec<f32> {
+        // The inverse of dct2 on a unit coefficient: the basis image itself.
+        let mut unit = vec![0.0f32; 64];
+        unit[i] = 1.0;
+        let mut out = vec![0.0f32; 64];
+        for (p, o) in out.iter_mut().enumerate() {
+            let mut e = vec![0.0f32; 64];
+            e[p] = 1.0;
+            *o = dct2(&e, IMG.unwrap())[i];
+        }
+        out
+    }
+
+    #[test]
+    fn layouts() {
+        assert_eq!(
+            Image::of(64),
+            Some(Image {
+                channels: 1,
+                side: 8
+            })
+        );
+        assert_eq!(
+            Image::of(3 * 36),
+            Some(Image {
+                channels: 3,
+                side: 6
+            })
+        );
+        assert_eq!(Image::of(60), None);
+        assert_eq!(Image::of(9), None);
+    }
+
+    #[test]
+    fn the_dct_is_orthonormal() {
+        let mut rng = Rng::new(5);
+        let x: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        let c = dct2(&x, IMG.unwrap());
+        let (ex, ec): (f32, f32) = (x.iter().map(|v| v * v).sum(), c.iter().map(|v| v * v).sum());
+        assert!((ex - ec).abs() < 1e-3, "{ex} {ec}");
+        let d = dct_direction(9);
+        assert!((d.iter().map(|v| v * v).sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn simba_walks_are_found_within_a_few_queries_in_either_basis_and_under_jitter() {
+        for seed in 0..4 {
+            let px = simba(false, 0.2, 0.0, seed).expect("pixel SimBA");
+            assert!(px <= 16, "pixel SimBA found at query {px}");
+            let dct = simba(true, 0.2, 0.0, seed).expect("DCT SimBA");
+            assert!(dct <= 16, "DCT SimBA found at query {dct}");
+            assert!(
+                simba(false, 0.2, 0.008, seed).is_some(),
+                "jittered pixel SimBA"
+            );
+        }
+    }
+
+    #[test]
+    fn drawing_and_erasing_saturated_ink_is_not_a_walk() {
+        // Saturated ink revealed pixel by pixel, erased, and drawn again, each frame answered
+        // a little more confidently: single-pixel changes of one size, both ways, building on
+        // one another, but between background and ink, a change of level (above CAP of the
+        // range), not a step.
+        let mut rng = Rng::new(8);
+        let mut walk = BasisWalk::default();
+        let target: Vec<f32> = digit(&mut rng)
+            .iter()
+            .map(|v| if *v > 0.0 { 1.0 } else { 0.0 })
+            .collect();
+        let mut x = vec![0.0f32; 64];
+        let mut seq = 0;
+        for round in 0..3 {
+            for i in 0..64 {
+                if target[i] > 0.0 {
+                    x[i] = if round == 1 { 0.0 } else { target[i] };
+                    seq += 1;
+                    let m = 1.0 - seq as f32 * 0.001;
+                    assert_eq!(walk.observe(seq, &x, 1, m, 5, SPREAD, IMG), None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_magnitude_steps_that_do_not_build_on_lower_answers_are_not_a_walk() {
+        // Samples around one input, each a pixel moved by ±0.2 from it, answered at random:
+        // steps of one size in many directions, but no improving line.
+        let mut rng = Rng::new(11);
+        let x = digit(&mut rng);
+        let mut walk = BasisWalk::default();
+        walk.observe(1, &x, 2, 0.5, 5, SPREAD, IMG);
+        for seq in 2..40u64 {
+            let mut y = x.clone();
+            let i = (seq as usize * 7) % 64;
+            y[i] = (y[i] + if seq % 2 == 0 { 0.2 } else { -0.2 }).clamp(0.0, 1.0);
+            // Answered higher than the input each time: never kept as an improvement.
+            assert_eq!(
+                walk.observe(seq, &y, 2, 0.6 + rng.unit() * 0.1, 5, SPREAD, IMG),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn padding_between_candidates_does_not_hide_the_walk() {
+        let mut rng = Rng::new(21);
+        let w: Vec<f32> = (0..64).map(|_| rng.unit() - 0.5).collect();
+        let mut best = digit(&mut rng);
+        let mut walk = BasisWalk::default();
+        let mut seq = 0u64;
+        let mut m_best = margin(&best, &w);
+        seq += 1;
+        walk.observe(seq, &best, 3, m_best, 5, SPREAD, IMG);
+        let mut found = false;
+        'outer: for i in 0..64 {
+            for sign in [1.0f32, -1.0] {
+                // Two natural rows of padding before each candidate.
+                for _ in 0..2 {
+                    seq += 1;
+                    let pad = digit(&mut rng);
+                    if walk.observe(seq, &pad, 7, 0.9, 5, SPREAD, IMG).is_some() {
+                        panic!("padding alone made a walk");
+                    }
+                }
+                let mut x = best.clone();
+                x[i] = (x[i] + sign * 0.2).clamp(0.0, 1.0);
+                if x == best {
+                    continue;
+                }
+                seq += 1;
+                let m = margin(&x, &w);
+                if walk.observe(seq, &x, 3, m, 5, SPREAD, IMG).is_some() {
+                    found = true;
+                    break 'outer;
+                }
+                if m < m_best {
+                    (best, m_best) = (x, m);
+                    break;
+                }
+            }
+        }
+        assert!(found, "a padded walk was not found");
+    }
+}
