@@ -135,6 +135,45 @@ HELDOUT5_EVASION = set(HELDOUT5_ATTACKS)
 HELDOUT5_ORIG2 = {"geoda": (0, 1, 2), "signopt": (4, 5, 11), "hsj-targeted": (13, 14, 15),
                   "simba-cover-jitter": (20, 21, 27)}
 HELDOUT5_START2 = 28
+# Unseen attack classes of held out 6, fixed (2026-12-01, 15:35 UTC) by an independent evaluator before any
+# tuning of the sixth round: 0 sessions unless --heldout6-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout6_attack.
+HELDOUT6_ATTACKS = collections.OrderedDict([
+    ("pixel", 3),               # ART PixelAttack (Su et al. 2019's one-pixel attack; Vargas et al.
+                                # 2019), L0, differential evolution (es 1) over one pixel (x, y,
+                                # value), score-based, max_iter 6 generations of 399 rows (at most
+                                # about 2,800 queries, one request a generation plus a one-row
+                                # success check)
+    ("threshold", 3),           # ART ThresholdAttack (Kotyan & Vargas 2019), L-inf 32/255 (about
+                                # the Square eps 0.125), differential evolution (es 1) over all 64
+                                # pixels, score-based, max_iter 6 generations of 384 rows (at most
+                                # about 2,700 queries, one request a generation plus a one-row
+                                # success check)
+    ("hsj-linf-spread", 3),     # ART HopSkipJump, untargeted, L-inf, label-only, from a natural
+                                # digit of another class, requests round-robin over 3 keys, each
+                                # preceded by --interleave cover requests on the same key
+    ("activethief", 3),         # ActiveThief (Pal et al. 2020) extraction, uncertainty (entropy)
+                                # sampling from 4,000 augmented natural digits, label-only,
+                                # rounds of 250, 2,000 queries, 125 rows a request
+    ("knockoff-adaptive", 3),   # ART KnockoffNets, adaptive strategy (Orekondy et al. 2019's
+                                # gradient bandit over the attacker's own classes, reward "all"),
+                                # 2,000 augmented natural digits, scores, one row a request
+                                # (2,000 requests), the thief trained incrementally each query
+])
+HELDOUT6_EVASION = {"pixel", "threshold", "hsj-linf-spread"}
+# Originals: second-half evasion rows at offsets no dev class uses as an original or (for the
+# default counts) as a natural start, and no other held-out-6 class uses (held out 4's and 5's
+# classes, never run together with these, may share them); hsj-linf-spread's natural starts: the
+# first row of another class from these offsets on (by session index).
+HELDOUT6_ORIG2 = {"pixel": (16, 18, 37), "threshold": (39, 0, 1), "hsj-linf-spread": (2, 4, 5)}
+HELDOUT6_START2 = (20, 22, 24)
+PIXEL_TH = 1
+PIXEL_ITER = 6
+THRESHOLD_TH = 32        # in ART's 0-255 units: the L-inf bound of ThresholdAttack
+THRESHOLD_ITER = 6
+ACTIVETHIEF_POOL = 4000
+ACTIVETHIEF_ROUND = 250
+ACTIVETHIEF_BATCH = 125
 WIDE_EPS = 0.2
 WIDE_JITTER = 0.02
 # The padded sessions, in order (cycled): which label-only attack each one runs.
@@ -143,6 +182,7 @@ EVASION = {"square", "square-sybil", "square-jitter", "simba", "simba-dct", "hsj
 # Interleaved classes: the attack they run (its session kind), with cover traffic (see cover()).
 INTERLEAVED = {"square-interleaved": "square", "hsj-interleaved": "hsj-natural"}
 EXTRACTION = {"jbda", "knockoff"}
+EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -653,6 +693,28 @@ HABITS = {
         canary_golden=(5, 13), canary_batch=0.5, canary_idle=(5, 31),
         misconfig_share=(0.2, 0.6),
         explain_lime=0.5, lime_samples=(40, 101), lime_batch=10, occlusion_batch=(1, 16, 64),
+        pool_rank=6.0, pool_size=350),
+    # "heldout6" was fixed (2026-12-01, 15:35 UTC) by an independent evaluator before any tuning
+    # of the sixth round, together with seeds 9601, 9602, 9603, and is measured only at the end
+    # (and once before, by the evaluator, with the round's starting binary): habits of real
+    # inference clients that none of dev .. heldout5 model (document OCR with a per-document Otsu
+    # threshold or fax dithering, a mobile resolution ladder, orientation checks by rotation,
+    # a client-side near-duplicate cache, a team sharing one key, a defective camera sensor,
+    # exposure bracketing, multi-digit segmentation hypotheses). See run_benign_heldout6.
+    "heldout6": dict(
+        personas6=(("otsu", 0.13), ("ladder", 0.13), ("orient", 0.12), ("cache", 0.12),
+                   ("team", 0.12), ("sensor", 0.13), ("bracket", 0.12), ("segment", 0.13)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), quant8=0.4,
+        otsu_digits=(3, 13), otsu_batch=0.5, otsu_dither=0.3, otsu_background=(0.0, 0.12),
+        otsu_gain=(0.7, 1.0), otsu_noise=0.03,
+        ladder_levels=(8, 6, 4), ladder_stay=0.85,
+        orient_flips=0.4, orient_batch=0.5,
+        cache_radius=0.5, cache_size=200, cache_ttl=60, cache_batch=(2, 13),
+        team_size=(2, 6),
+        sensor_dead=(1, 4), sensor_hot=(0, 3), sensor_vignette=(0.1, 0.35), sensor_prnu=0.03,
+        sensor_noise=0.015,
+        bracket_n=(3, 5), bracket_batch=0.5, bracket_fused=0.5,
+        segment_digits=(3, 7), segment_gap=(0, 3), segment_batch=0.5,
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -1574,6 +1636,292 @@ def run_benign_heldout5(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 6: benign clients with habits none of dev .. heldout5 model (run_benign_heldout6).
+def otsu_threshold(a):
+    """Otsu's threshold of the values in `a` (256 bins on [0, 1]): the one that maximises the
+    between-class variance of the two sides, as a document pipeline's binarisation picks it."""
+    hist, edges = np.histogram(np.clip(a, 0, 1), bins=256, range=(0.0, 1.0))
+    p = hist.astype(float) / max(hist.sum(), 1)
+    mids = (edges[:-1] + edges[1:]) / 2.0
+    w0 = np.cumsum(p)
+    mu = np.cumsum(p * mids)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sb = np.nan_to_num((mu[-1] * w0 - mu) ** 2 / (w0 * (1.0 - w0)))
+    return float(edges[int(np.argmax(sb)) + 1])
+
+
+def floyd_steinberg(x, t=0.5):
+    """1-bit error-diffusion dithering (Floyd-Steinberg, raster order), as a fax or thermal
+    printer path renders a grey image."""
+    a = x.reshape(SIDE, SIDE).astype(np.float64).copy()
+    out = np.zeros_like(a)
+    for i in range(SIDE):
+        for j in range(SIDE):
+            new = 1.0 if a[i, j] >= t else 0.0
+            e = a[i, j] - new
+            out[i, j] = new
+            if j + 1 < SIDE:
+                a[i, j + 1] += e * 7 / 16
+            if i + 1 < SIDE:
+                if j > 0:
+                    a[i + 1, j - 1] += e * 3 / 16
+                a[i + 1, j] += e * 5 / 16
+                if j + 1 < SIDE:
+                    a[i + 1, j + 1] += e * 1 / 16
+    return out.reshape(D).astype(np.float32)
+
+
+def resample(x, n, order):
+    """The digit down-sampled to n x n (bilinear) and up-sampled back to 8x8 (`order` 0: nearest,
+    1: bilinear), as an app that uploads a smaller capture and resizes it to the model's input."""
+    from scipy.ndimage import zoom
+    if n == SIDE:
+        return x.copy()
+    small = zoom(x.reshape(SIDE, SIDE), n / SIDE, order=1, grid_mode=True, mode="nearest")
+    big = zoom(small, SIDE / small.shape[0], order=order, grid_mode=True, mode="nearest")[:SIDE, :SIDE]
+    assert big.shape == (SIDE, SIDE)
+    return np.clip(big.reshape(D), 0, 1).astype(np.float32)
+
+
+def run_benign_heldout6(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout6` (fixed with seeds 9601, 9602, 9603). Each client draws
+    from its own seeded generator:
+      a persona   otsu: a document OCR pipeline: a scanned document of `otsu_digits` (lo, hi) pool
+                    digits on the document's paper (background level U(`otsu_background`), ink
+                    gain U(`otsu_gain`), N(0, `otsu_noise`) scanner noise), binarised with the
+                    document's own Otsu threshold (otsu_threshold over all its pixels), either
+                    hard (ink 1, paper 0) or threshold-to-zero with the ink stretched to [0, 1]
+                    (the client's mode); a share `otsu_dither` of clients receive documents by
+                    fax instead: background-corrected, then 1-bit Floyd-Steinberg dithered; one
+                    document a batch (`otsu_batch`) or one digit a request;
+                  ladder: a mobile app on a flaky network (a resolution ladder): each camera
+                    crop is uploaded at the resolution the network allows (`ladder_levels`:
+                    8x8, 6x6 or 4x4; a Markov chain that keeps its level with `ladder_stay`, else
+                    moves one step) and resized back to 8x8 by the client's resizer (nearest or
+                    bilinear, fixed per client); with `batch_p` a queue of `batch` (lo, hi)
+                    crops goes out at once when the network comes back;
+                  orient: an orientation check (a labelling tool that does not know which way up
+                    a scan is): each image with its rotations by 90, 180 and 270 degrees, and for
+                    a share `orient_flips` of clients its left-right and up-down mirrors too, as
+                    one batch (`orient_batch`) or one orientation a request;
+                  cache: an inference gateway with a client-side near-duplicate cache: plain
+                    traffic (pool images by popularity, a share with N(0, 0.02) noise, brightness
+                    x U(0.9, 1.1) or a one-pixel shift), but a row within L2 `cache_radius` of
+                    one of the last `cache_size` rows sent is answered from the cache and not
+                    sent (entries expire after `cache_ttl` of the client's input batches); with
+                    `batch_p` the client's input batch is `cache_batch` (lo, hi) rows, of which
+                    only the misses are sent (nothing when all hit);
+                  team: one API key shared by a team of `team_size` (lo, hi) people, each with
+                    a habit of their own (single images; notebook batches of 4-16; a fixed
+                    pre-processing of their own: blur, contrast or levels; re-takes of their last
+                    image with a small change), the next request from member k with weight
+                    1 / (k + 1);
+                  sensor: a kiosk camera with a defective sensor, the same for every image: dead
+                    pixels (`sensor_dead` (lo, hi), always 0) and hot pixels (`sensor_hot` (lo,
+                    hi), always 1) at fixed places, vignetting (gain 1 - v r^2, v U(lo, hi) of
+                    `sensor_vignette`), fixed per-pixel gain N(1, `sensor_prnu`), then
+                    N(0, `sensor_noise`) noise; plain pool images otherwise (`batch_p`);
+                  bracket: exposure bracketing (an HDR capture app): each image at `bracket_n`
+                    (one of) exposures (-1, 0, +1 EV, or -1, -0.5, 0, +0.5, +1 EV; gain 2^EV,
+                    clipped at 1, shot noise N(0, 0.02 / sqrt(gain)), 8-bit), as one batch
+                    (`bracket_batch`) or one exposure a request; with `bracket_fused` the
+                    client's fused image (the mean of the exposures) after them;
+                  segment: a multi-digit reader (meter readings, ZIP codes): a strip of
+                    `segment_digits` (lo, hi) pool digits with `segment_gap` (lo, hi) blank
+                    columns between them, and for each digit the segmenter's candidate cuts (the
+                    8-column windows at -1, 0 and +1 columns from its start, inside the strip,
+                    the outer ones carrying a column of a neighbour), a strip's candidates in one
+                    batch (`segment_batch`) or one digit's a request;
+      8-bit       a share `quant8` of clients store every image as 8-bit before sending;
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool and transforms of them, in [0, 1]. Every client
+    paces requests and rows under the server's default limits (80 req/s, 800 rows/s)."""
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas6"])
+    n_req = session_requests(rng)
+    q8 = rng.random() < HAB["quant8"]
+    fax = rng.random() < HAB["otsu_dither"]
+    otsu_mode = str(rng.choice(["hard", "tozero"]))
+    levels6 = list(HAB["ladder_levels"])
+    level = int(rng.integers(len(levels6)))
+    up_order = int(rng.integers(2))
+    flips = rng.random() < HAB["orient_flips"]
+    team = []
+    for k in range(int(rng.integers(*HAB["team_size"]))):
+        style = str(rng.choice(["single", "batch", "preproc", "retake"]))
+        pre = str(rng.choice(["blur", "contrast", "levels"]))
+        team.append({"style": style, "pre": pre, "f": float(rng.uniform(0.4, 0.7)) if pre == "blur"
+                     else float(rng.choice([0.8, 1.2])) if pre == "contrast" else float(rng.uniform(0.03, 0.1)),
+                     "w": 1.0 / (k + 1), "last": None})
+    dead = rng.choice(D, int(rng.integers(*HAB["sensor_dead"])), replace=False)
+    hot = rng.choice(np.setdiff1d(np.arange(D), dead), int(rng.integers(*HAB["sensor_hot"])), replace=False)
+    v = float(rng.uniform(*HAB["sensor_vignette"]))
+    r2 = ((np.arange(SIDE)[:, None] - 3.5) ** 2 + (np.arange(SIDE)[None, :] - 3.5) ** 2).reshape(D) / (2 * 3.5 ** 2)
+    sensor_gain = (1.0 - v * r2) * rng.normal(1.0, HAB["sensor_prnu"], D)
+    n_exp = int(rng.choice(HAB["bracket_n"]))
+    s.meta.update(persona=persona, planned_requests=n_req, quant8=int(q8))
+    if persona == "team":
+        s.meta.update(team_size=len(team))
+    cache = collections.deque(maxlen=HAB["cache_size"])   # (input batch, row) of rows sent
+    tick = [0]                                             # the cache persona's input batches
+    done = [0]
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.asarray(rows, np.float32).reshape(-1, D)
+        if q8:
+            rows = quant8(rows)
+        try:
+            query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+        done[0] += 1
+        cache.extend((tick[0], r) for r in rows)
+
+    def one_or_batch(rows, p_batch):
+        rows = np.asarray(rows, np.float32).reshape(-1, D)
+        if rng.random() < p_batch:
+            yield rows
+        else:
+            for r in rows:
+                yield r[None]
+
+    def otsu():
+        n = int(rng.integers(*HAB["otsu_digits"]))
+        b = float(rng.uniform(*HAB["otsu_background"]))
+        g = float(rng.uniform(*HAB["otsu_gain"]))
+        page = np.stack([draw() for _ in range(n)])
+        page = np.clip(b + g * page * (1.0 - b) + rng.normal(0, HAB["otsu_noise"], page.shape), 0, 1)
+        if fax:
+            rows = np.stack([floyd_steinberg(np.clip((p - b) / max(g * (1.0 - b), 1e-3), 0, 1)) for p in page])
+        else:
+            t = otsu_threshold(page)
+            if otsu_mode == "hard":
+                rows = (page > t).astype(np.float32)
+            else:
+                rows = np.where(page > t, (page - t) / max(1.0 - t, 1e-3), 0.0)
+        yield from one_or_batch(np.clip(rows, 0, 1), HAB["otsu_batch"])
+
+    def ladder():
+        nonlocal level
+        rows = []
+        for _ in range(n_batch()):
+            if rng.random() > HAB["ladder_stay"]:
+                level = int(np.clip(level + rng.choice([-1, 1]), 0, len(levels6) - 1))
+            rows.append(resample(draw(), levels6[level], up_order))
+        yield np.stack(rows)
+
+    def orient():
+        a = draw().reshape(SIDE, SIDE)
+        rows = [np.rot90(a, k) for k in range(4)]
+        if flips:
+            rows += [a[:, ::-1], a[::-1, :]]
+        yield from one_or_batch(np.stack([r.reshape(D) for r in rows]), HAB["orient_batch"])
+
+    def variation(x):
+        k = int(rng.integers(4))
+        if k == 0:
+            return x
+        if k == 1:
+            return np.clip(x + rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
+        if k == 2:
+            return np.clip(x * rng.uniform(0.9, 1.1), 0, 1).astype(np.float32)
+        return shift(x, rng)
+
+    def cached():
+        while True:   # input batches until one has a miss
+            tick[0] += 1
+            while cache and cache[0][0] < tick[0] - HAB["cache_ttl"]:
+                cache.popleft()                              # expired
+            n = int(rng.integers(*HAB["cache_batch"])) if rng.random() < HAB["batch_p"] else 1
+            miss = []
+            for _ in range(n):
+                x = variation(draw())
+                y = quant8(x) if q8 else x
+                c = np.asarray([r for _, r in cache] + miss, np.float32).reshape(-1, D)
+                if not len(c) or float(np.sqrt(((c - y) ** 2).sum(1)).min()) > HAB["cache_radius"]:
+                    miss.append(y)
+            if miss:
+                yield np.stack(miss)
+                return
+
+    def member_row(m):
+        if m["style"] == "retake" and m["last"] is not None and rng.random() < 0.3:
+            x = m["last"]
+            return shift(x, rng) if rng.random() < 0.5 else np.clip(x + rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
+        x = draw()
+        m["last"] = x
+        if m["style"] == "preproc":
+            if m["pre"] == "blur":
+                from scipy.ndimage import gaussian_filter
+                x = gaussian_filter(x.reshape(SIDE, SIDE), sigma=m["f"]).reshape(D)
+            elif m["pre"] == "contrast":
+                x = (x - x.mean()) * m["f"] + x.mean()
+            else:
+                x = levels(x, m["f"], 1.0 - m["f"])
+        return np.clip(x, 0, 1).astype(np.float32)
+
+    def team_unit():
+        w = np.asarray([m["w"] for m in team])
+        m = team[int(rng.choice(len(team), p=w / w.sum()))]
+        n = int(rng.integers(4, 17)) if m["style"] == "batch" else 1
+        yield np.stack([member_row(m) for _ in range(n)])
+
+    def sensor():
+        rows = []
+        for _ in range(n_batch()):
+            a = draw() * sensor_gain + rng.normal(0, HAB["sensor_noise"], D)
+            a[dead] = 0.0
+            a[hot] = 1.0
+            rows.append(np.clip(a, 0, 1))
+        yield np.stack(rows)
+
+    def bracket():
+        x = draw()
+        evs = (-1.0, 0.0, 1.0) if n_exp == 3 else (-1.0, -0.5, 0.0, 0.5, 1.0)
+        rows = np.stack([quant8(np.clip(x * 2 ** ev + rng.normal(0, 0.02 / np.sqrt(2 ** ev), D), 0, 1))
+                         for ev in evs])
+        yield from one_or_batch(rows, HAB["bracket_batch"])
+        if rng.random() < HAB["bracket_fused"]:
+            yield quant8(rows.mean(axis=0))[None]
+
+    def segment():
+        k = int(rng.integers(*HAB["segment_digits"]))
+        cols, starts = [], []
+        for i in range(k):
+            if i:
+                cols.append(np.zeros((SIDE, int(rng.integers(*HAB["segment_gap"])))))
+            starts.append(sum(c.shape[1] for c in cols))
+            cols.append(draw().reshape(SIDE, SIDE))
+        strip = np.hstack(cols)
+        per_digit = []
+        for st in starts:
+            win = [strip[:, st + o:st + o + SIDE].reshape(D) for o in (-1, 0, 1)
+                   if 0 <= st + o and st + o + SIDE <= strip.shape[1]]
+            per_digit.append(np.stack(win))
+        if rng.random() < HAB["segment_batch"]:
+            yield np.concatenate(per_digit)
+        else:
+            yield from per_digit
+
+    units = {"otsu": otsu, "ladder": ladder, "orient": orient, "cache": cached, "team": team_unit,
+             "sensor": sensor, "bracket": bracket, "segment": segment}
+    while done[0] < n_req:
+        for rows in units[persona]():
+            send(rows)
+            if done[0] >= n_req:
+                break
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -1783,6 +2131,158 @@ def run_heldout5_attack(h, baton, s):
         s.meta["stopped_by"] = str(e)
 
 
+def setup_heldout6_attack(s, data, interleave):
+    """The unseen classes of held out 6 (HELDOUT6_ATTACKS). Evasion: original from the second half of
+    the evasion rows (HELDOUT6_ORIG2). Success: PixelAttack the first answered query whose label
+    differs from the true label with at most PIXEL_TH pixels changed (by construction; checked);
+    ThresholdAttack the first answered query whose label differs at L-inf <= (THRESHOLD_TH + 1) /
+    255 (its ball, by construction: ART truncates each pixel to an integer in 0-255 units;
+    checked); HopSkipJump L-inf (spread) the first answered query whose label
+    differs at L-inf <= 0.125 (the Square ball of the dev classes) from the original (its natural
+    start: the first row of another class from HELDOUT6_START2 on in the second half of the
+    evasion rows, wrapping round). activethief and knockoff-adaptive are extraction: surrogate
+    agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff."""
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("evasion")
+    half = len(X) // 2
+    offs = HELDOUT6_ORIG2[s.cls]
+    o = half + offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
+    if s.cls == "pixel":
+        s.pace_rows = True   # its population goes out as one request of 399 rows
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-4).sum()) <= PIXEL_TH), None)
+    elif s.cls == "threshold":
+        s.pace_rows = True   # its population goes out as one request of 384 rows
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= (THRESHOLD_TH + 1) / 255.0 + 1e-6), None)
+    else:
+        st = HELDOUT6_START2[s.index % len(HELDOUT6_START2)]
+        for k in range(half):
+            j = half + (st + k) % half
+            if int(y[j]) != y0:
+                s.meta.update(start=X[j], start_label=int(y[j]), start_row=int(data.idx["evasion"][j]))
+                break
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+        # Each attack request and the cover requests before it go to the same key (key k for
+        # attack request k, round-robin over 3 keys), as square-spread does for Square.
+        s.cover = coverer(s, data)
+        s.interleave = interleave
+        s.key_of = lambda: s.attack_requests
+
+
+def run_activethief(h, baton, s, data):
+    """ActiveThief (Pal et al. 2020), uncertainty strategy, label-only: the attacker's unlabelled
+    natural data is ACTIVETHIEF_POOL augmented variants of the knockoff digits (a shift / rescale /
+    N(0, 0.02) noise each, as knockoff's); a random first round of ACTIVETHIEF_ROUND images, then
+    each round the substitute is trained on every label so far and the ACTIVETHIEF_ROUND unqueried
+    candidates with the highest entropy of its prediction are queried, until 2,000 queries;
+    ACTIVETHIEF_BATCH rows a request."""
+    X, _ = data.rows("knockoff")
+    cand = np.stack([augment(X[int(s.rng.integers(len(X)))], s.rng, 0.02) for _ in range(ACTIVETHIEF_POOL)])
+    left = np.ones(len(cand), bool)
+    idx = s.rng.choice(len(cand), ACTIVETHIEF_ROUND, replace=False)
+    A, L = [], []
+    try:
+        while True:
+            for k in range(0, len(idx), ACTIVETHIEF_BATCH):
+                part = idx[k:k + ACTIVETHIEF_BATCH]
+                lab, _ = query(h, baton, s, cand[part], scores=False)
+                A.append(cand[part])
+                L.append(lab)
+            left[idx] = False
+            n = sum(len(a) for a in A)
+            if n >= EXTRACT_BUDGET:
+                break
+            sub = substitute().fit(np.concatenate(A), np.concatenate(L))
+            rest = np.flatnonzero(left)
+            P = sub.predict_proba(cand[rest])
+            ent = -(P * np.log(P + 1e-12)).sum(axis=1)
+            idx = rest[np.argsort(-ent, kind="stable")[:min(ACTIVETHIEF_ROUND, EXTRACT_BUDGET - n)]]
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+class IncrementalThief(ScikitlearnClassifier):
+    """ART's sklearn wrapper around the substitute MLP, trained incrementally: each fit call is
+    one epoch of partial_fit on what it is given (the adaptive strategy of KnockoffNets calls fit
+    once a query with that query alone, as it would a Keras model with nb_epochs 1)."""
+
+    def fit(self, x, y, **kwargs):
+        y = np.asarray(y)
+        self.model.partial_fit(np.asarray(x).reshape(len(x), -1), y.argmax(axis=1) if y.ndim == 2 else y,
+                               classes=np.arange(10))
+
+
+def run_knockoff_adaptive(h, baton, s, data):
+    """Knockoff Nets (Orekondy et al. 2019) with ART's KnockoffNets, adaptive strategy: the
+    attacker's natural data is 2,000 augmented knockoff digits (a shift / rescale / N(0, 0.02)
+    noise each) with their own labels (the bandit's actions: the 10 classes); each query a
+    class is drawn from the bandit's policy, a random image of it sent alone (one row a
+    request, the full probability vector asked for), the thief trained on it, and the policy
+    updated by ART's reward "all" (certainty, diversity, loss); 2,000 queries."""
+    X, Y = data.rows("knockoff")
+    pick_i = s.rng.integers(len(X), size=EXTRACT_BUDGET)
+    nat = np.stack([augment(X[int(i)], s.rng, 0.02) for i in pick_i])
+    thief = IncrementalThief(substitute())
+    try:
+        k = KnockoffNets(remote(h, baton, s, True), batch_size_fit=1, batch_size_query=1,
+                         nb_epochs=1, nb_stolen=EXTRACT_BUDGET, sampling_strategy="adaptive",
+                         reward="all", use_probability=False, verbose=False)
+        k.extract(nat, Y[pick_i], thieved_classifier=thief)
+        s.meta["art_thief"] = thief
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_heldout6_attack(h, baton, s, data):
+    if s.cls == "activethief":
+        run_activethief(h, baton, s, data)
+        return
+    if s.cls == "knockoff-adaptive":
+        run_knockoff_adaptive(h, baton, s, data)
+        return
+    from art.attacks.evasion import PixelAttack, ThresholdAttack
+    x = s.meta["x0"].reshape(1, 1, SIDE, SIDE)
+    y1 = np.eye(10, dtype=np.float32)[[s.meta["y"]]]
+    try:
+        kw = {}
+        if s.cls == "pixel":
+            # Su et al. 2019 / Vargas et al. 2019 (ART PixelAttack): differential evolution over
+            # PIXEL_TH (x, y, value) triples (one: the one-pixel attack), population 133 x 3 = 399
+            # rows (ART's popsize 400 // 3), one request a generation, a one-row success check
+            # after each generation; max_iter PIXEL_ITER generations (ART's default, 100, would be
+            # about 40,000 queries). Score-based.
+            a = PixelAttack(remote(h, baton, s, True, one_request=True), th=PIXEL_TH, es=1,
+                            max_iter=PIXEL_ITER, targeted=False, verbose=False)
+        elif s.cls == "threshold":
+            # Kotyan & Vargas 2019 (ART ThresholdAttack): differential evolution over all 64 pixel
+            # values inside the L-inf ball of THRESHOLD_TH / 255, population 6 x 64 = 384 rows (ART's
+            # popsize 400 // 64), one request a generation, a one-row success check after each;
+            # max_iter THRESHOLD_ITER generations. Score-based. (ART's SquareAttack L2 cannot run on
+            # 8x8 inputs: its tiles are 8 // 5 = 1 pixel and its perturbation divides by zero.)
+            a = ThresholdAttack(remote(h, baton, s, True, one_request=True), th=THRESHOLD_TH, es=1,
+                                max_iter=THRESHOLD_ITER, targeted=False, verbose=False)
+        else:
+            # HopSkipJump, untargeted, L-inf (Chen et al. 2020's L-inf variant: its binary search and
+            # step in L-inf), label-only, from a natural digit of another class, max_iter 20,
+            # max_eval 250, init_eval 25, batches of 64; requests spread over 3 keys with cover.
+            a = HopSkipJump(remote(h, baton, s, False), targeted=False, norm=np.inf, max_iter=20, max_eval=250,
+                            init_eval=25, init_size=100, batch_size=64, verbose=False)
+            kw["x_adv_init"] = s.meta["start"].reshape(1, 1, SIDE, SIDE)
+        adv = a.generate(x, y=y1, **kw).reshape(D)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - s.meta["x0"]))
+        s.meta["final_linf"] = float(np.abs(adv - s.meta["x0"]).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -1869,7 +2369,7 @@ def plan(counts, data, seed):
         for i in range(count):
             n += 1
             name = f"{cls}-{i:02d}"
-            nk = {"square-sybil": 5, "square-spread": 3}.get(cls, 1)
+            nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3}.get(cls, 1)
             ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
             keys.extend(ks)
             # A session's randomness follows from its name, so adding a class changes no other.
@@ -1978,7 +2478,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas5" in HAB:
+            if "personas6" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout6(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                    shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas5" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout5(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                     shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -2020,6 +2524,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout_attack(s, data, args.interleave)
             if s.cls in HELDOUT5_EVASION:
                 setup_heldout5_attack(s, data, args.interleave)
+            if s.cls in HELDOUT6_ATTACKS:
+                setup_heldout6_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -2034,6 +2540,8 @@ def run_all(args, data, counts, seed):
                 run_heldout_attack(h, baton, s)
             elif s.kind in HELDOUT5_EVASION:
                 run_heldout5_attack(h, baton, s)
+            elif s.kind in HELDOUT6_ATTACKS:
+                run_heldout6_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -2265,7 +2773,7 @@ def result(s, data, oracle):
         s.meta["interleave"] = s.interleave
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
-    if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION:
+    if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -2302,7 +2810,7 @@ def summary(results, meta):
     lines.append(f"Run: {meta['when']}, binary `{meta['modelsec']}`, seed(s) {', '.join(map(str, meta['seeds']))}, "
                  f"{meta['requests']} requests in {meta['seconds']:.0f} s, client habits {meta.get('habits', 'dev')}, "
                  f"preset {meta.get('preset', 'log (default)')}"
-                 + (f", interleave {meta['interleave']}" if any((c in INTERLEAVED or c in ("square-spread", "simba-cover-jitter")) and n for c, n in meta["counts"].items()) else "")
+                 + (f", interleave {meta['interleave']}" if any((c in INTERLEAVED or c in ("square-spread", "simba-cover-jitter", "hsj-linf-spread")) and n for c, n in meta["counts"].items()) else "")
                  + (", QUICK" if meta["quick"] else "") + ".")
     lines.append("")
     lines.append("| class | sessions | flagged | first alert by | queries to first alert: median (min–max) "
@@ -2488,13 +2996,19 @@ def main():
                          "(fixed before any round-4 tuning; not to be run before then); "
                          "heldout5: held out for round 5, with seeds 9501, 9502, 9503 (fixed 2026-12-01 "
                          "12:40 UTC by an independent evaluator before any round-5 tuning; run once with the "
-                         "round's starting binary, the 'before' figure, and once at the end))")
+                         "round's starting binary, the 'before' figure, and once at the end); "
+                         "heldout6: held out for round 6, with seeds 9601, 9602, 9603 (fixed 2026-12-01 15:35 UTC "
+                         "by an independent evaluator before any round-6 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
                          "final measurement of round 4 with --habits heldout4 and seeds 9401-9403")
     ap.add_argument("--heldout5-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 5 (" + ", ".join(HELDOUT5_ATTACKS) + "), "
                          "with --habits heldout5 and seeds 9501, 9502, 9503 (held out for round 5)")
+    ap.add_argument("--heldout6-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 6 (" + ", ".join(HELDOUT6_ATTACKS) + "), "
+                         "with --habits heldout6 and seeds 9601, 9602, 9603 (held out for round 6)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -2511,6 +3025,7 @@ def main():
     counts = collections.OrderedDict(QUICK if args.quick else FULL)
     counts.update((k, n if args.heldout_attacks else 0) for k, n in HELDOUT_ATTACKS.items())
     counts.update((k, n if args.heldout5_attacks else 0) for k, n in HELDOUT5_ATTACKS.items())
+    counts.update((k, n if args.heldout6_attacks else 0) for k, n in HELDOUT6_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
