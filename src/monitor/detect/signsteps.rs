@@ -51,6 +51,11 @@ const SHIFT_OFFSETS: usize = 64;
 /// one step up and down too. A search picks its signs without regard to one another, and they
 /// rarely cancel: a change whose sum is within this share of its total size is not a step.
 const BALANCED: f32 = 0.05;
+/// A step of most of the two rows' own range swaps their levels (two different near-binary
+/// images: ink where there was background and back; a client dividing by 255 twice sends such
+/// dim images), where a search moves by an ε inside the range: a step above this share of the
+/// range is not one.
+const LEVELS: f32 = 0.7;
 /// The step must be within this range of the features' median spread: above jitter and
 /// quantisation, below a swap of binary or one-hot values.
 const STEP_MIN: f32 = 0.15;
@@ -152,7 +157,12 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
     let (sum, size) = a.iter().zip(b).fold((0.0f32, 0.0f32), |(s, z), (x, y)| {
         (s + (y - x), z + (y - x).abs())
     });
-    if !(enough && both) || sum.abs() <= BALANCED * size || by_value(a, b, m) || shifted(a, b) {
+    if !(enough && both)
+        || sum.abs() <= BALANCED * size
+        || m > LEVELS * (top - bottom)
+        || by_value(a, b, m)
+        || shifted(a, b)
+    {
         return None;
     }
     Some(Step { changed, step: m })
@@ -497,6 +507,23 @@ mod tests {
                 }
             }
         }
+        let mut s = SignSteps::default();
+        s.observe(&a, SPREAD, &mut vec![]);
+        assert_eq!(s.observe(&b, SPREAD, &mut vec![]), None);
+    }
+
+    #[test]
+    fn two_dim_near_binary_images_are_not_steps() {
+        // Raw 0-16 digits divided by 255 twice over: every value 0 or about 0.063, so two
+        // different images differ by that one amount up and down.
+        let mut rng = Rng::new(23);
+        let v = 16.0 / 255.0;
+        let a: Vec<f32> = (0..64)
+            .map(|_| if rng.unit() < 0.5 { v } else { 0.0 })
+            .collect();
+        let b: Vec<f32> = (0..64)
+            .map(|_| if rng.unit() < 0.2 { v } else { 0.0 })
+            .collect();
         let mut s = SignSteps::default();
         s.observe(&a, SPREAD, &mut vec![]);
         assert_eq!(s.observe(&b, SPREAD, &mut vec![]), None);
