@@ -50,7 +50,7 @@ const SHIFT_OFFSETS: usize = 64;
 /// the full one), smoothing, a DCT scan adding detail. On near-binary images such a change is
 /// one step up and down too. A search picks its signs without regard to one another, and they
 /// rarely cancel: a change whose sum is within this share of its total size is not a step.
-const BALANCED: f32 = 0.05;
+const BALANCED: f32 = 0.01;
 /// A step of most of the two rows' own range swaps their levels (two different near-binary
 /// images: ink where there was background and back; a client dividing by 255 twice sends such
 /// dim images), where a search moves by an ε inside the range: a step above this share of the
