@@ -299,6 +299,13 @@ fn hostile_upstream() -> String {
             "outputs": [{"name": "Y", "datatype": "FP32", "shape": [-1, 4]}],
         }))
     }
+    /// `chunk` 1,024 times: the endless bodies come in frames of tens of KiB, so the 1 MiB
+    /// cap is reached in a few dozen frames. In frames of ~50 bytes, a debug build on a loaded
+    /// machine can take longer than `upstream.total_timeout` (2 s) to pass 1 MiB, and the
+    /// endless answer is then cut by the timeout (504) instead of by the size cap (502).
+    fn many(chunk: &[u8]) -> &'static [u8] {
+        Box::leak(chunk.repeat(1024).into_boxed_slice())
+    }
     fn endless(chunk: &'static [u8], every: Duration) -> Body {
         Body::new(Endless {
             chunk,
@@ -309,7 +316,7 @@ fn hostile_upstream() -> String {
     async fn infer(body: Bytes) -> axum::response::Response {
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match v["inputs"][0]["data"][0].as_f64().unwrap_or(0.0) as i64 {
-            1 => ([("content-type", "application/json")], endless(b"[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,", Duration::ZERO)).into_response(),
+            1 => ([("content-type", "application/json")], endless(many(b"[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"), Duration::ZERO)).into_response(),
             2 => std::future::pending().await,
             3 => ([("content-type", "application/json")], endless(b" ", Duration::from_millis(100))).into_response(),
             _ => axum::Json(json!({"model_name": "m", "outputs": [{"name": "Y", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]})).into_response(),
@@ -319,7 +326,7 @@ fn hostile_upstream() -> String {
         (
             [("content-type", "text/event-stream")],
             endless(
-                b"data: {\"choices\":[{\"delta\":{\"content\":\"more \"}}]}\n\n",
+                many(b"data: {\"choices\":[{\"delta\":{\"content\":\"more \"}}]}\n\n"),
                 Duration::ZERO,
             ),
         )
