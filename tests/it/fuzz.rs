@@ -518,8 +518,31 @@ fn a_crash_of_the_runtime_is_a_finding_naming_the_probe() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    // Let it reach the model run, then crash it.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Let it reach the model run, then crash it. Setting up takes the worker a few tens of
+    // milliseconds of CPU; the model run then spins: wait until the worker has used a second
+    // of CPU (a measure of its progress, unlike wall-clock time on a loaded machine).
+    let cpu_ticks = || -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{worker}/stat")).unwrap_or_default();
+        let f: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        // utime and stime, fields 14 and 15 of stat (11 and 12 after the command's name), in
+        // USER_HZ (100 a second on Linux).
+        f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+    };
+    let running = std::time::Instant::now();
+    while cpu_ticks() < 100 {
+        assert!(
+            running.elapsed().as_secs() < 60,
+            "the worker did not use a second of CPU in 60 s ({} ticks)",
+            cpu_ticks()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let killed = std::process::Command::new("kill")
         .args(["-ABRT", &worker])
         .status()

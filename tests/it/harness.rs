@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub(crate) fn models() -> PathBuf {
@@ -214,6 +214,7 @@ pub(crate) fn infer_body(inputs: Value) -> Vec<u8> {
 /// budget; what went wrong, if anything.
 pub(crate) struct Prober {
     stop: Arc<AtomicBool>,
+    rounds: Arc<AtomicUsize>,
     handle: std::thread::JoinHandle<(usize, Vec<String>)>,
 }
 
@@ -225,7 +226,8 @@ impl Prober {
         benign_budget: Duration,
     ) -> Prober {
         let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
+        let done = Arc::new(AtomicUsize::new(0));
+        let (s, d) = (stop.clone(), done.clone());
         let handle = std::thread::spawn(move || {
             let mut bad = vec![];
             let mut rounds = 0;
@@ -246,11 +248,29 @@ impl Prober {
                 if code != 200 || took > benign_budget {
                     bad.push(format!("benign: {code} in {took:?}: {body}"));
                 }
+                d.store(rounds, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(100));
             }
             (rounds, bad)
         });
-        Prober { stop, handle }
+        Prober {
+            stop,
+            rounds: done,
+            handle,
+        }
+    }
+
+    /// Rounds completed so far.
+    pub(crate) fn rounds(&self) -> usize {
+        self.rounds.load(Ordering::Relaxed)
+    }
+
+    /// Whether an attack should go on so that the prober sees it: for `secs` seconds from
+    /// `since`, then until `min` rounds are done (on a loaded machine a round can take much
+    /// longer than its 100 ms pause), but not past 120 s (then `finish` says too few rounds).
+    pub(crate) fn wants(&self, since: Instant, secs: f64, min: usize) -> bool {
+        let t = since.elapsed();
+        t < Duration::from_secs_f64(secs) || (self.rounds() < min && t < Duration::from_secs(120))
     }
 
     /// Stop; the rounds probed (at least `min`) and no failure.
@@ -266,32 +286,36 @@ impl Prober {
     }
 }
 
-/// Run `attack` on `threads` threads for `secs` seconds; the statuses it got.
+/// Run `attack` on `threads` threads for `secs` seconds and until `prober` has probed `min`
+/// rounds during it ([`Prober::wants`]); the statuses it got.
 pub(crate) fn attack(
     threads: usize,
     secs: f64,
-    attack: impl Fn(usize) -> u16 + Send + Sync + 'static,
+    prober: &Prober,
+    min: usize,
+    attack: impl Fn(usize) -> u16 + Send + Sync,
 ) -> Vec<u16> {
-    let attack = Arc::new(attack);
-    let until = Instant::now() + Duration::from_secs_f64(secs);
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let a = attack.clone();
-            std::thread::spawn(move || {
-                let mut codes = vec![];
-                let mut i = 0;
-                while Instant::now() < until {
-                    codes.push(a(t * 1000 + i));
-                    i += 1;
-                }
-                codes
+    let since = Instant::now();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let a = &attack;
+                s.spawn(move || {
+                    let mut codes = vec![];
+                    let mut i = 0;
+                    while prober.wants(since, secs, min) {
+                        codes.push(a(t * 1000 + i));
+                        i += 1;
+                    }
+                    codes
+                })
             })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect()
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
 }
 
 pub(crate) fn sha256_hex(s: &str) -> String {

@@ -15,6 +15,22 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Wait (30 s at most) until the server's `modelsec_inference_busy` meets `ok`.
+fn wait_for_busy(s: &Server, what: &str, ok: impl Fn(f64) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let busy = sample(&s.metrics(), "modelsec_inference_busy");
+        if ok(busy) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waited 30 s for {what}: modelsec_inference_busy is {busy}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_runaway_loop_is_stopped_at_its_deadline_and_the_server_keeps_answering() {
     let cfg = format!(
@@ -61,7 +77,7 @@ fn a_runaway_loop_is_stopped_at_its_deadline_and_the_server_keeps_answering() {
     // Three attackers, each sending 10^12-iteration loops back to back, for 4 s: more runaway
     // runs than there are inference threads.
     let bomb = loop_n(1_000_000_000_000);
-    let codes = attack(3, 4.0, move |_| {
+    let codes = attack(3, 4.0, &prober, 10, move |_| {
         request(
             addr,
             "POST",
@@ -85,9 +101,9 @@ fn a_runaway_loop_is_stopped_at_its_deadline_and_the_server_keeps_answering() {
         "{m}"
     );
     assert!(sample(&m, "modelsec_inference_stopped_total") >= 1.0, "{m}");
-    // Stopped runs free their threads: nothing is left running.
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(sample(&s.metrics(), "modelsec_inference_busy"), 0.0);
+    // Stopped runs free their threads: nothing is left running (once the last ones, stopped
+    // at their deadline, have been reaped; on a loaded machine that may take a while).
+    wait_for_busy(&s, "no inference running", |busy| busy == 0.0);
     let peak = s.status_kib("VmHWM");
     assert!(peak < 512 * MIB, "peak memory {peak} KiB over 512 MiB");
     let (_, ev) = s.stop(Duration::from_secs(15));
@@ -124,10 +140,11 @@ fn sigterm_stops_the_server_within_its_shutdown_timeout_with_runs_in_flight() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(800));
-    assert!(sample(&s.metrics(), "modelsec_inference_busy") >= 1.0);
-    let (took, ev) = s.stop(Duration::from_secs(10));
-    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+    wait_for_busy(&s, "a run in flight", |busy| busy >= 1.0);
+    // The runs would go on for 120 s: the server stops at its 1 s shutdown timeout (10 s of
+    // slack for a loaded machine).
+    let (took, ev) = s.stop(Duration::from_secs(30));
+    assert!(took < Duration::from_secs(10), "stopped after {took:?}");
     for c in clients {
         let (code, body, _) = c.join().unwrap();
         // Answered 503 (shutting down) or cut when the server stopped: never left hanging.
@@ -195,7 +212,7 @@ fn output_and_memory_bombs_are_refused_before_their_answer_is_built() {
         range(300_000),
         range(i64::MAX),
     ];
-    let codes = attack(3, 3.0, move |i| {
+    let codes = attack(3, 3.0, &prober, 10, move |i| {
         request(
             addr,
             "POST",
@@ -282,6 +299,13 @@ fn hostile_upstream() -> String {
             "outputs": [{"name": "Y", "datatype": "FP32", "shape": [-1, 4]}],
         }))
     }
+    /// `chunk` 1,024 times: the endless bodies come in frames of tens of KiB, so the 1 MiB
+    /// cap is reached in a few dozen frames. In frames of ~50 bytes, a debug build on a loaded
+    /// machine can take longer than `upstream.total_timeout` (2 s) to pass 1 MiB, and the
+    /// endless answer is then cut by the timeout (504) instead of by the size cap (502).
+    fn many(chunk: &[u8]) -> &'static [u8] {
+        Box::leak(chunk.repeat(1024).into_boxed_slice())
+    }
     fn endless(chunk: &'static [u8], every: Duration) -> Body {
         Body::new(Endless {
             chunk,
@@ -292,7 +316,7 @@ fn hostile_upstream() -> String {
     async fn infer(body: Bytes) -> axum::response::Response {
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match v["inputs"][0]["data"][0].as_f64().unwrap_or(0.0) as i64 {
-            1 => ([("content-type", "application/json")], endless(b"[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,", Duration::ZERO)).into_response(),
+            1 => ([("content-type", "application/json")], endless(many(b"[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"), Duration::ZERO)).into_response(),
             2 => std::future::pending().await,
             3 => ([("content-type", "application/json")], endless(b" ", Duration::from_millis(100))).into_response(),
             _ => axum::Json(json!({"model_name": "m", "outputs": [{"name": "Y", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]})).into_response(),
@@ -302,7 +326,7 @@ fn hostile_upstream() -> String {
         (
             [("content-type", "text/event-stream")],
             endless(
-                b"data: {\"choices\":[{\"delta\":{\"content\":\"more \"}}]}\n\n",
+                many(b"data: {\"choices\":[{\"delta\":{\"content\":\"more \"}}]}\n\n"),
                 Duration::ZERO,
             ),
         )
@@ -390,23 +414,19 @@ fn endless_silent_and_dripping_upstreams_are_cut_and_the_proxy_keeps_answering()
     assert_eq!(code, 200, "{body}");
     // Endless: cut at 1 MiB, at once. Silent: 504 after the header timeout. Dripping: 504 at
     // the total timeout.
-    let (code, body, took) = post("attacker-key", &x(1.0));
+    // Which limit cut each one is in its answer (not in how long it took: on a loaded machine
+    // that can be anything above the limit); none is cut before its time.
+    let (code, body, _) = post("attacker-key", &x(1.0));
     assert_eq!(code, 502, "{body}");
     assert!(body.contains("server.max_response_bytes"), "{body}");
-    assert!(took < Duration::from_millis(1500), "{took:?}");
     let (code, body, took) = post("attacker-key", &x(2.0));
     assert_eq!(code, 504, "{body}");
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    assert!(body.contains("upstream.header_timeout"), "{body}");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
     let (code, body, took) = post("attacker-key", &x(3.0));
     assert_eq!(code, 504, "{body}");
     assert!(body.contains("upstream.total_timeout"), "{body}");
-    assert!(
-        took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_millis(1900), "{took:?}");
     let benign = x(0.0);
     let prober = Prober::start(
         addr,
@@ -424,7 +444,9 @@ fn endless_silent_and_dripping_upstreams_are_cut_and_the_proxy_keeps_answering()
         BENIGN_BUDGET,
     );
     let bombs = [x(1.0), x(2.0), x(3.0)];
-    let codes = attack(6, 3.0, move |i| post("attacker-key", &bombs[i % 3]).0);
+    let codes = attack(6, 3.0, &prober, 10, move |i| {
+        post("attacker-key", &bombs[i % 3]).0
+    });
     prober.finish(10);
     assert!(codes.iter().all(|&c| c == 502 || c == 504), "{codes:?}");
     let peak = p.status_kib("VmHWM");
@@ -457,7 +479,8 @@ fn endless_silent_and_dripping_upstreams_are_cut_and_the_proxy_keeps_answering()
     );
     let chat =
         json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
-    let (code, body, took) = request(
+    // Not cut, the stream would go on until the client's 10 s timeout, with far more bytes.
+    let (code, body, _) = request(
         p.addr,
         "POST",
         "/v1/chat/completions",
@@ -466,7 +489,6 @@ fn endless_silent_and_dripping_upstreams_are_cut_and_the_proxy_keeps_answering()
         Duration::from_secs(10),
     );
     assert_eq!(code, 200);
-    assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(body.len() < 1_200_000, "{} bytes passed", body.len());
     assert!(body.contains("stream cut by modelsec: monitor/upstream-failure"));
     let (_, ev) = p.stop(Duration::from_secs(15));
@@ -565,7 +587,7 @@ fn slowloris_and_slow_bodies_neither_exhaust_descriptors_nor_starve_real_request
                     let _ = t.write_all(b" ");
                     match t.read(&mut resp) {
                         Ok(n) if n > 0 => break String::from_utf8_lossy(&resp[..n]).to_string(),
-                        _ if start.elapsed() > Duration::from_secs(8) => break String::new(),
+                        _ if start.elapsed() > Duration::from_secs(30) => break String::new(),
                         _ => std::thread::sleep(Duration::from_millis(300)),
                     }
                 }
@@ -574,7 +596,7 @@ fn slowloris_and_slow_bodies_neither_exhaust_descriptors_nor_starve_real_request
         .collect();
     let mut peak_fds = 0;
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(5) {
+    while prober.wants(t, 5.0, 20) {
         peak_fds = peak_fds.max(s.open_fds());
         for sock in held.lock().unwrap().iter_mut() {
             let _ = sock.write_all(b"X-Slow: 1\r\n");

@@ -29,13 +29,63 @@ pub struct Redis {
     dir: tempfile::TempDir,
 }
 
+/// One reply of Redis's protocol (RESP2), as far as these tests read it.
+#[derive(Debug, PartialEq)]
+pub enum Resp {
+    Text(String),
+    Int(i64),
+    Nil,
+    Array(Vec<Resp>),
+}
+
+fn read_resp(r: &mut impl std::io::BufRead) -> std::io::Result<Resp> {
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let line = line.trim_end_matches("\r\n");
+    let bad = || std::io::Error::other(format!("not a RESP reply: {line:?}"));
+    let (kind, rest) = (line.get(..1).ok_or_else(bad)?, &line[1..]);
+    Ok(match kind {
+        "+" | "-" => Resp::Text(rest.to_string()),
+        ":" => Resp::Int(rest.parse().map_err(|_| bad())?),
+        "$" => match rest.parse::<i64>().map_err(|_| bad())? {
+            n if n < 0 => Resp::Nil,
+            n => {
+                let mut buf = vec![0u8; n as usize + 2];
+                r.read_exact(&mut buf)?;
+                buf.truncate(n as usize);
+                Resp::Text(String::from_utf8_lossy(&buf).into_owned())
+            }
+        },
+        "*" => match rest.parse::<i64>().map_err(|_| bad())? {
+            n if n < 0 => Resp::Nil,
+            n => Resp::Array((0..n).map(|_| read_resp(r)).collect::<Result<_, _>>()?),
+        },
+        _ => return Err(bad()),
+    })
+}
+
 impl Redis {
+    /// On a free port. The port is chosen (bound to port 0 and released) before redis-server
+    /// binds it, so another process may take it in between: then start again on another.
     pub fn start() -> Redis {
-        let dir = tempfile::tempdir().unwrap();
-        Redis::start_on(free_port(), dir)
+        let mut tried = vec![];
+        for _ in 0..5 {
+            let port = free_port();
+            match Redis::try_start(port, tempfile::tempdir().unwrap()) {
+                Ok(r) => return r,
+                Err(e) => tried.push(e),
+            }
+        }
+        panic!("redis-server did not start: {tried:?}")
     }
 
     fn start_on(port: u16, dir: tempfile::TempDir) -> Redis {
+        Redis::try_start(port, dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Start it and wait (30 s at most) until it answers on `port` (itself, not another
+    /// process that took the port); an error when it exits first (the port was taken).
+    fn try_start(port: u16, dir: tempfile::TempDir) -> Result<Redis, String> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--dir"])
@@ -46,22 +96,56 @@ impl Redis {
             .unwrap_or_else(|e| {
                 panic!("cannot start redis-server ({e}): run scripts/services.sh to install it")
             });
-        let r = Redis { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !r.ping() {
-            assert!(Instant::now() < deadline, "redis-server did not answer");
+        let mut r = Redis { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if r.answers() {
+                return Ok(r);
+            }
+            if let Ok(Some(status)) = r.child.try_wait() {
+                return Err(format!("redis-server on port {port} exited: {status}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "redis-server on port {port} did not answer in 30 s"
+                ));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        r
     }
 
-    fn ping(&self) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    /// Whether this redis-server (by its process id) answers on its port.
+    fn answers(&self) -> bool {
+        let pid = format!("process_id:{}\r\n", self.child.id());
+        matches!(self.cmd(&["INFO", "server"]), Some(Resp::Text(t)) if t.contains(&pid))
+    }
+
+    /// One command; its reply (None when Redis does not answer).
+    pub fn cmd(&self, args: &[&str]) -> Option<Resp> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).ok()?;
+        read_resp(&mut std::io::BufReader::new(s)).ok()
+    }
+
+    /// Wait (10 s at most) until `what` holds of Redis's reply to `args`.
+    pub fn wait_for(&self, args: &[&str], what: &str, holds: impl Fn(&Resp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let reply = self.cmd(args);
+            if reply.as_ref().is_some_and(&holds) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 10 s for {what} in Redis; {args:?} answers {reply:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL it (state is lost, as in a crash).
@@ -196,9 +280,13 @@ fn three(config: &str) -> Vec<Replica> {
         .collect()
 }
 
+/// Shared state in `redis` under `policy`. The state timeout is 2 s, not the 50 ms default: on
+/// a loaded CI machine a Redis round trip can take longer than 100 ms, and a request then falls
+/// back to the policy (fail-open: local limits; fail-closed: 503), which is not what these tests
+/// look at. Redis killed is refused at once, whatever the timeout.
 fn state(redis: &Redis, policy: &str) -> String {
     format!(
-        "[state]\nbackend = \"redis\"\nurl = \"{}\"\non_state_error = \"{policy}\"\ntimeout_ms = 100\n",
+        "[state]\nbackend = \"redis\"\nurl = \"{}\"\non_state_error = \"{policy}\"\ntimeout_ms = 2000\n",
         redis.url()
     )
 }
@@ -222,13 +310,19 @@ fn a_global_rate_limit_holds_across_three_replicas() {
     // Six clients at once, each round-robin over the replicas: demand stays far above the
     // limit even on a busy machine.
     let started = Instant::now();
-    let counts: Vec<(u32, u32)> = std::thread::scope(|s| {
+    let counts: Vec<(u32, u32, Duration)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..6)
             .map(|t| {
                 let rs = &rs;
                 s.spawn(move || {
                     let (mut ok, mut limited, mut n) = (0u32, 0u32, t);
-                    while started.elapsed() < Duration::from_secs(3) {
+                    let mut last_start = Duration::ZERO;
+                    loop {
+                        let at = started.elapsed();
+                        if at >= Duration::from_secs(3) {
+                            break;
+                        }
+                        last_start = at;
                         match rs[n % 3].infer(n) {
                             200 => ok += 1,
                             429 => limited += 1,
@@ -236,20 +330,26 @@ fn a_global_rate_limit_holds_across_three_replicas() {
                         }
                         n += 1;
                     }
-                    (ok, limited)
+                    (ok, limited, last_start)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let ended = started.elapsed().as_secs_f64();
     let ok: u32 = counts.iter().map(|c| c.0).sum();
     let limited: u32 = counts.iter().map(|c| c.1).sum();
-    // No request starts after 3 s; the few in flight then end within milliseconds.
-    let secs = 3.0;
-    let expected = burst + rate * secs;
+    // The bucket was full when the clock started. Every request was admitted after the last
+    // one started and before the last one ended: all tokens up to the first (demand stays
+    // above the limit, and a pause shorter than the burst's second loses none) and none after
+    // the second can have been spent. On a quiet machine both are about 3 s; on a loaded one
+    // the requests in flight at 3 s may end much later.
+    let last_start = counts.iter().map(|c| c.2).max().unwrap().as_secs_f64();
+    let (low, high) = (burst + rate * last_start, burst + rate * ended);
+    let expected = burst + rate * 3.0;
     let err = (ok as f64 - expected).abs() / expected;
     eprintln!(
-        "global rate: {ok} answered, {limited} limited in {secs:.2} s; expected {expected:.0} ({:.1} % off)",
+        "global rate: {ok} answered, {limited} limited in {ended:.2} s (last request started at {last_start:.2} s); expected {expected:.0} ({:.1} % off), at least {low:.0} and at most {high:.0}",
         err * 100.0
     );
     for r in &rs {
@@ -260,8 +360,22 @@ fn a_global_rate_limit_holds_across_three_replicas() {
             r.metric("modelsec_state_errors_total")
         );
     }
+    // A failed round trip falls back to the replica's local limit: the count would not be
+    // the shared limiter's.
+    for r in &rs {
+        assert_eq!(
+            r.metric("modelsec_state_errors_total"),
+            0.0,
+            "replica {}: a Redis round trip failed or took over state.timeout_ms",
+            r.addr
+        );
+    }
     assert!(limited > ok, "the client must push well past the limit");
-    assert!(err <= 0.05, "{ok} answered, expected {expected:.0}");
+    // 5 % of slack either side (three local limiters would admit about 3×).
+    assert!(
+        ok as f64 >= low * 0.95 && ok as f64 <= high * 1.05,
+        "{ok} answered, expected from {low:.0} to {high:.0}"
+    );
 }
 
 #[test]
@@ -277,7 +391,14 @@ fn a_block_on_one_replica_refuses_on_all() {
         assert!(i < 50, "replica 1 never blocked the client");
     }
     assert_eq!(rs[0].infer(i), 403);
-    // The very next request to each other replica is refused.
+    // The block is written to Redis off the request path (a task spawned when it is decided),
+    // so on a loaded machine it may land after the answer: wait until it is there.
+    redis.wait_for(
+        &["KEYS", "*block:*"],
+        "the block",
+        |r| matches!(r, Resp::Array(keys) if !keys.is_empty()),
+    );
+    // Then the very next request to each other replica is refused.
     assert_eq!(rs[1].infer(i), 403);
     assert_eq!(rs[2].infer(i), 403);
 }
@@ -377,6 +498,33 @@ struct SpreadOracle<'a> {
     replicas: &'a [Replica],
     keys: usize,
     n: usize,
+    /// Whether the replicas share detector state: then each answer waits until every
+    /// observation so far has been replayed on the other replicas.
+    shared: bool,
+}
+
+/// Wait (30 s at most) until the `sent` requests' observations have each been written to
+/// Redis (or dropped) and every one written has been replayed on every other replica.
+/// Replication is asynchronous: on a loaded machine it can lag behind the next query by more
+/// than a round trip, and the attack would then meet less shared evidence than the test is
+/// about (a query's observation reaching the other replicas before the next query).
+fn settle(replicas: &[Replica], sent: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let others = (replicas.len() - 1) as f64;
+    loop {
+        let sum = |name: &str| replicas.iter().map(|r| r.metric(name)).sum::<f64>();
+        let published = sum("modelsec_replication_published_total");
+        let dropped = sum("modelsec_replication_dropped_total");
+        let replayed = sum("modelsec_replication_replayed_total");
+        if published + dropped >= sent as f64 && replayed >= published * others {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replication never settled after {sent} queries: {published} published, {dropped} dropped, {replayed} replayed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 impl modelsec::fuzz::attack::Oracle for SpreadOracle<'_> {
@@ -391,6 +539,9 @@ impl modelsec::fuzz::attack::Oracle for SpreadOracle<'_> {
             Some(&key),
             body.to_string().as_bytes(),
         );
+        if self.shared {
+            settle(self.replicas, self.n);
+        }
         let v: Value = serde_json::from_str(&text).ok()?;
         let out = v["outputs"]
             .as_array()?
@@ -417,11 +568,12 @@ struct FirstAlert {
 
 /// Run a Square attack spread over `replicas` and five keys; stop the replicas and read when
 /// each was first flagged.
-fn square_spread(replicas: &mut [Replica], row: &[f32]) -> FirstAlert {
+fn square_spread(replicas: &mut [Replica], row: &[f32], shared: bool) -> FirstAlert {
     let mut oracle = SpreadOracle {
         replicas,
         keys: 5,
         n: 0,
+        shared,
     };
     let _ = modelsec::fuzz::attack::attack_row(
         &mut oracle,
@@ -488,7 +640,7 @@ fn a_square_attack_over_three_replicas_and_five_keys_is_flagged_as_on_one() {
     );
     let rows = modelsec::rows::read_rows(&baseline).unwrap();
     let row = &rows[1];
-    let one = square_spread(&mut [Replica::start(&base, "solo")], row);
+    let one = square_spread(&mut [Replica::start(&base, "solo")], row, false);
     let redis = Redis::start();
     let mut rs = three(&(base.clone() + &state(&redis, "fail-open")));
     let replayed: Vec<f64> = rs
@@ -496,9 +648,9 @@ fn a_square_attack_over_three_replicas_and_five_keys_is_flagged_as_on_one() {
         .map(|r| r.metric("modelsec_replication_replayed_total"))
         .collect();
     assert_eq!(replayed, [0.0; 3], "nothing to replay before the attack");
-    let shared = square_spread(&mut rs, row);
+    let shared = square_spread(&mut rs, row, true);
     let mut unshared = three(&(base + &state(&redis, "fail-open") + "share_detectors = false\n"));
-    let split = square_spread(&mut unshared, row);
+    let split = square_spread(&mut unshared, row, false);
     eprintln!(
         "Square over 5 keys, first evasion finding (first probing): one replica {:?} ({:?}) of {} queries; three replicas sharing detector state {:?} ({:?}) of {}; not sharing {:?} ({:?})",
         one.any,
@@ -563,12 +715,17 @@ fn an_llm_token_budget_holds_across_three_proxy_replicas() {
             body.to_string().as_bytes(),
         )
     };
-    // An answer's usage reaches Redis just after the answer (asynchronously); a client
-    // waiting 100 ms between requests meets it.
+    // An answer's usage reaches Redis just after the answer (asynchronously, off the request
+    // path; on a loaded machine possibly much later): wait until the window's count has it.
     for (i, r) in rs.iter().enumerate() {
         let (code, resp) = chat(r);
         assert_eq!(code, 200, "answer {} on replica {}: {resp}", i + 1, i + 1);
-        std::thread::sleep(Duration::from_millis(100));
+        let used = (18 * (i + 1)).to_string();
+        redis.wait_for(
+            &["GET", "modelsec:tokvol:c"],
+            &format!("{used} tokens used"),
+            |r| *r == Resp::Text(used.clone()),
+        );
     }
     assert_eq!(
         rs.iter()

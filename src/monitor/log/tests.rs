@@ -40,12 +40,27 @@ fn a_multibyte_character_at_the_cut_is_a_malformed_line() {
     assert!(f.message.contains("not a regular file"), "{}", f.message);
 }
 
+/// Open a log, waiting (10 s at most) while a previous writer's lock is still held. The
+/// previous writer in these tests has closed, but a process that another test thread forks
+/// meanwhile holds a copy of the lock's descriptor until it execs (the lock goes with the last
+/// copy): on a loaded machine a reopen right after a close can find it still locked.
+fn open(opts: impl Fn() -> LogOptions) -> EventLog {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match EventLog::open(opts()) {
+            Err(LogError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 fn write(path: &Path, n: usize, durability: Durability, rotate: Option<u64>) {
-    let log = EventLog::open(LogOptions {
+    let log = open(|| LogOptions {
         rotate_bytes: rotate,
         ..LogOptions::new(path, durability)
-    })
-    .unwrap();
+    });
     for i in 0..n {
         if durability == Durability::Always {
             log.log_durable(&event(i)).unwrap();

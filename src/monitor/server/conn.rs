@@ -24,8 +24,12 @@ pub(super) fn secs(s: f64) -> Duration {
     Duration::try_from_secs_f64(s).unwrap_or(Duration::from_secs(86_400))
 }
 
-/// File descriptors kept back from the connection cap: the log, the model, the runtime's own.
+/// File descriptors kept back from the connection cap: the log, the model, the runtime's own,
+/// and evicted connections not closed yet ([`CLOSING`]; two descriptors each in a proxy).
 const FD_RESERVE: u64 = 64;
+/// Evicted connections whose sockets may still be open beyond the cap, at most (then the
+/// server accepts nothing until they are closed).
+const CLOSING: usize = 16;
 
 /// Why a connection was refused or closed by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,6 +190,8 @@ pub(super) struct Conns {
     pub(super) stats: ConnStats,
     /// Last finding per (address, reason), and how many went unlogged since.
     logged: Mutex<lru::LruCache<(IpAddr, Cut), (f64, u64)>>,
+    /// Signalled when a connection's socket has been closed.
+    closed: Notify,
 }
 
 impl Conns {
@@ -198,7 +204,17 @@ impl Conns {
             logged: Mutex::new(lru::LruCache::new(
                 std::num::NonZeroUsize::new(4096).unwrap_or(std::num::NonZeroUsize::MIN),
             )),
+            closed: Notify::new(),
         }
+    }
+
+    /// Whether too many evicted connections are still open to accept another. An evicted
+    /// connection leaves the table at once but its socket is closed by its own task, later: on
+    /// a busy machine a flood can evict faster than those tasks run, and the sockets still
+    /// open then pass the cap and exhaust the file descriptors. So the sockets themselves
+    /// (`stats.open`) are counted too: no more than the cap and [`CLOSING`] on their way out.
+    fn closing_backlog(&self) -> bool {
+        self.stats.open.load(Ordering::Relaxed) >= self.limits.max + CLOSING
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -234,6 +250,7 @@ impl Conns {
         );
         *t.per_ip.entry(ip).or_default() += 1;
         t.set_idle(id);
+        self.stats.open.fetch_add(1, Ordering::Relaxed);
         (Ok((id, close)), evicted)
     }
 }
@@ -512,9 +529,12 @@ pub(super) async fn serve_connections(
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // While evicted connections are still closing, new ones wait in the listen backlog.
+        let backlog = app.conns.closing_backlog();
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
+            _ = app.conns.closed.notified(), if backlog => {}
+            accepted = listener.accept(), if !backlog => match accepted {
                 Ok((stream, peer)) => {
                     let (admitted, evicted) = app.conns.admit(peer.ip());
                     for _ in 0..evicted {
@@ -523,7 +543,6 @@ pub(super) async fn serve_connections(
                     match admitted {
                         Ok((id, close)) => {
                             app.conns.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                            app.conns.stats.open.fetch_add(1, Ordering::Relaxed);
                             tasks.spawn(connection(
                                 stream,
                                 peer,
@@ -576,6 +595,16 @@ async fn connection(
     app: Arc<App>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    // Counted open from its admission until the socket is closed, however the task ends
+    // (the admission cap counts on it).
+    struct Open(Arc<App>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            self.0.conns.stats.open.fetch_sub(1, Ordering::Relaxed);
+            self.0.conns.closed.notify_one();
+        }
+    }
+    let _open = Open(app.clone());
     let _ = stream.set_nodelay(true);
     let now = Instant::now();
     let phase = Arc::new(Phase {
@@ -637,9 +666,45 @@ async fn connection(
     }
     let cut = phase.cut.load(Ordering::Relaxed);
     app.conns.table().remove(id);
-    app.conns.stats.open.fetch_sub(1, Ordering::Relaxed);
     if cut > 0 {
         let cut = Cut::ALL[(cut - 1) as usize];
         report_cut(&app, peer.ip(), cut, json!({}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: under a slowloris flood on a loaded machine the server reached its
+    /// file-descriptor limit (1024 open, `hostile::slowloris…`): each new connection evicted
+    /// an idle one, which left the table at once, but the evicted sockets were closed by tasks
+    /// that had not run yet, so the open sockets passed the cap (995 of 960 seen). Now they
+    /// count: past the cap and `CLOSING`, nothing more is accepted until they are closed.
+    #[test]
+    fn evicted_connections_not_closed_yet_count_against_the_cap() {
+        let c = Conns::new(ConnLimits {
+            max: 4,
+            per_ip: 4,
+            header: Duration::from_secs(1),
+            idle: Duration::from_secs(1),
+        });
+        let ip: IpAddr = "127.0.0.2".parse().unwrap();
+        for _ in 0..4 {
+            assert!(c.admit(ip).0.is_ok());
+        }
+        assert!(!c.closing_backlog());
+        // At the cap, each new connection evicts an idle one, whose task has not closed it yet.
+        for i in 0..CLOSING {
+            assert!(!c.closing_backlog(), "admission {i}");
+            let (admitted, evicted) = c.admit(ip);
+            assert!(admitted.is_ok() && evicted == 1, "admission {i}");
+        }
+        assert_eq!(c.stats.open.load(Ordering::Relaxed), 4 + CLOSING);
+        assert_eq!(c.table().conns.len(), 4);
+        // Then no more is accepted until one of them is closed (its task ended).
+        assert!(c.closing_backlog());
+        c.stats.open.fetch_sub(1, Ordering::Relaxed);
+        assert!(!c.closing_backlog());
     }
 }
