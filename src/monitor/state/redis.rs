@@ -355,7 +355,9 @@ impl Shared {
         });
     }
 
-    /// Record a block for every replica (asynchronously: sent before the answer that made it).
+    /// Record a block for every replica: queued as it is decided, not waited for (the answer that
+    /// made it does not wait on Redis; a request on another replica within that round trip may
+    /// still be answered).
     pub fn block(self: &std::sync::Arc<Self>, client: &str, by: &str, seconds: u64) {
         let key = self.key("block", client);
         let by = by.to_string();
