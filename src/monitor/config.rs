@@ -877,6 +877,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("near_share"), "{e}");
+        let e = Config::parse("[detect]\nbasis_steps = 33\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("detect.basis_steps must be at most 32"), "{e}");
+        assert!(e.contains("monitor.toml:2"), "{e}");
+        assert_eq!(
+            Config::parse("[detect]\nbasis_steps = 0\n")
+                .unwrap()
+                .detect
+                .basis_steps,
+            0
+        );
         assert!(!c.allowed("lime", "monitor/extraction"));
     }
 }
