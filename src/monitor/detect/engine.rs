@@ -241,8 +241,12 @@ impl Engine {
             sample.clear();
             self.space.sample(row, &mut sample);
             let step = if p.sign_steps > 0 && !near.exact {
-                det.steps
-                    .observe(&sample, self.space.median_spread(), &mut scratch)
+                det.steps.observe_image(
+                    &sample,
+                    self.space.median_spread(),
+                    self.image.filter(|i| i.channels == 1).map(|i| i.side),
+                    &mut scratch,
+                )
             } else {
                 None
             };

@@ -79,6 +79,18 @@ impl SignSteps {
     /// is one of them. `spread`: the features' median spread in the baseline; `scratch`: a
     /// buffer the caller keeps across rows.
     pub fn observe(&mut self, row: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Step> {
+        self.observe_image(row, spread, None, scratch)
+    }
+
+    /// [`observe`](Self::observe) for rows that are one-channel square images `side` wide
+    /// (the layout [`striped`] reads).
+    pub fn observe_image(
+        &mut self,
+        row: &[f32],
+        spread: f32,
+        side: Option<usize>,
+        scratch: &mut Vec<f32>,
+    ) -> Option<Step> {
         let mut found = None;
         let mut repeat = false;
         for r in &self.rows {
@@ -90,7 +102,7 @@ impl SignSteps {
                 continue;
             }
             if found.is_none() {
-                found = step(r, row, spread, scratch);
+                found = step(r, row, spread, side, scratch);
             }
         }
         if !repeat {
@@ -104,7 +116,13 @@ impl SignSteps {
 }
 
 /// Whether `b − a` is an L∞ step (see the module).
-fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Step> {
+fn step(
+    a: &[f32],
+    b: &[f32],
+    spread: f32,
+    side: Option<usize>,
+    scratch: &mut Vec<f32>,
+) -> Option<Step> {
     scratch.clear();
     scratch.extend(a.iter().zip(b).map(|(x, y)| (y - x).abs()));
     if scratch.len() < MIN_CHANGED || scratch.iter().any(|v| !v.is_finite()) {
@@ -158,7 +176,7 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
         (s + (y - x), z + (y - x).abs())
     });
     if !(enough && both)
-        || sum.abs() <= BALANCED * size
+        || (sum.abs() <= BALANCED * size && !side.is_some_and(|w| striped(a, b, floor, w)))
         || m > LEVELS * (top - bottom)
         || by_value(a, b, m)
         || shifted(a, b)
@@ -166,6 +184,43 @@ fn step(a: &[f32], b: &[f32], spread: f32, scratch: &mut Vec<f32>) -> Option<Ste
         return None;
     }
     Some(Step { changed, step: m })
+}
+
+/// Whether the change `b − a` of a one-channel square image `side` wide moves every column one
+/// way (or every row): Square's first candidate is the input plus ±ε stripes, one sign per
+/// column, and its ups and downs may cancel exactly; an average over blocks or superpixels moves
+/// the bright and dark pixels of a column opposite ways. Changes at most `floor` do not count; at
+/// least three lines must have changed.
+fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
+    if side < 3 || side * side != a.len() || a.len() != b.len() {
+        return false;
+    }
+    let one_way = |line: &mut dyn Iterator<Item = usize>| -> Option<bool> {
+        let (mut up, mut down) = (false, false);
+        for i in line {
+            let d = b[i] - a[i];
+            up |= d > floor;
+            down |= d < -floor;
+        }
+        (up || down).then_some(!(up && down))
+    };
+    let lines = |by_column: bool| -> bool {
+        let mut changed = 0;
+        for k in 0..side {
+            let mut line: Box<dyn Iterator<Item = usize>> = if by_column {
+                Box::new((0..side).map(move |r| r * side + k))
+            } else {
+                Box::new((0..side).map(move |c| k * side + c))
+            };
+            match one_way(&mut *line) {
+                Some(false) => return false,
+                Some(true) => changed += 1,
+                None => {}
+            }
+        }
+        changed >= 3
+    };
+    lines(true) || lines(false)
 }
 
 /// Whether `b − a` is `a` shifted by under a feature along offset 1 and another offset (see
@@ -440,7 +495,7 @@ mod tests {
             let b = noisy(&shift(&x, du, dv), &mut rng);
             let d: Vec<f32> = a.iter().zip(&b).map(|(p, q)| q - p).collect();
             assert!(shifted(&a, &b), "({du}, {dv}): {d:?}");
-            assert_eq!(step(&a, &b, SPREAD, &mut vec![]), None, "({du}, {dv})");
+            assert_eq!(step(&a, &b, SPREAD, Some(8), &mut vec![]), None, "({du}, {dv})");
         }
         // Square's candidates of the same image are still steps.
         let v = vertex(&a, 0.125, 0.0, &mut rng);
@@ -468,7 +523,7 @@ mod tests {
                 (v + s + (rng.unit() - 0.5) * 0.04).clamp(0.0, 1.0)
             })
             .collect();
-        let st = step(&x, &candidate, SPREAD, &mut vec![]).expect("a step");
+        let st = step(&x, &candidate, SPREAD, None, &mut vec![]).expect("a step");
         assert!((0.18..0.22).contains(&st.step), "{st:?}");
     }
 
@@ -507,6 +562,23 @@ mod tests {
                 }
             }
         }
+        let mut s = SignSteps::default();
+        s.observe_image(&a, SPREAD, Some(8), &mut vec![]);
+        assert_eq!(s.observe_image(&b, SPREAD, Some(8), &mut vec![]), None);
+    }
+
+    #[test]
+    fn squares_first_candidate_is_a_step_though_its_stripes_cancel() {
+        // ART's Square starts from the input plus ±ε in vertical stripes, one sign per column;
+        // four columns up and four down cancel exactly (on a mid-grey image nothing clips).
+        let mut rng = Rng::new(29);
+        let a: Vec<f32> = (0..64).map(|_| 0.3 + 0.4 * rng.unit()).collect();
+        let signs = [1.0f32, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0];
+        let b: Vec<f32> = (0..64).map(|i| a[i] + 0.125 * signs[i % 8]).collect();
+        let mut s = SignSteps::default();
+        s.observe_image(&a, SPREAD, Some(8), &mut vec![]);
+        assert!(s.observe_image(&b, SPREAD, Some(8), &mut vec![]).is_some());
+        // Without the layout the balance alone reads it as a change that keeps the total.
         let mut s = SignSteps::default();
         s.observe(&a, SPREAD, &mut vec![]);
         assert_eq!(s.observe(&b, SPREAD, &mut vec![]), None);
