@@ -495,7 +495,11 @@ mod tests {
             let b = noisy(&shift(&x, du, dv), &mut rng);
             let d: Vec<f32> = a.iter().zip(&b).map(|(p, q)| q - p).collect();
             assert!(shifted(&a, &b), "({du}, {dv}): {d:?}");
-            assert_eq!(step(&a, &b, SPREAD, Some(8), &mut vec![]), None, "({du}, {dv})");
+            assert_eq!(
+                step(&a, &b, SPREAD, Some(8), &mut vec![]),
+                None,
+                "({du}, {dv})"
+            );
         }
         // Square's candidates of the same image are still steps.
         let v = vertex(&a, 0.125, 0.0, &mut rng);
