@@ -189,10 +189,19 @@ fn step(
 /// Whether the change `b − a` of a one-channel square image `side` wide moves every column one
 /// way (or every row): Square's first candidate is the input plus ±ε stripes, one sign per
 /// column, and its ups and downs may cancel exactly; an average over blocks or superpixels moves
-/// the bright and dark pixels of a column opposite ways. Changes at most `floor` do not count; at
-/// least three lines must have changed.
+/// the bright and dark pixels of a column opposite ways. Changes at most `floor` do not count;
+/// stripes are dense: at least half the lines and a quarter of the features changed (a sparse
+/// change, a superpixel or two, moves its few columns one way by chance).
 fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
     if side < 3 || side * side != a.len() || a.len() != b.len() {
+        return false;
+    }
+    let moved = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| (*y - *x).abs() > floor)
+        .count();
+    if moved * 4 < a.len() {
         return false;
     }
     let one_way = |line: &mut dyn Iterator<Item = usize>| -> Option<bool> {
@@ -218,7 +227,7 @@ fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
                 None => {}
             }
         }
-        changed >= 3
+        changed >= 3 && changed * 2 >= side
     };
     lines(true) || lines(false)
 }
