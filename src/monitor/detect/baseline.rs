@@ -129,7 +129,8 @@ impl Baseline {
     }
 }
 
-fn dist2(a: &[f32], b: &[f32]) -> f32 {
+/// Squared Euclidean distance.
+pub(super) fn dist2(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 

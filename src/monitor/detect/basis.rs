@@ -25,6 +25,8 @@
 //! candidates does not push the input it is built on out: a row that turns out to be a step's
 //! origin moves to the walk's ring of [`RECENT`].
 
+use super::baseline::dist2;
+use super::signsteps::value_range;
 use std::collections::VecDeque;
 
 /// Rows of the walk (steps and their origins) kept.
@@ -119,25 +121,25 @@ impl BasisWalk {
         {
             return None;
         }
+        // The nearest kept row, as (in the loose ring, index in its ring).
         let nearest = self
             .related
             .iter()
-            .map(|k| (false, k))
-            .chain(self.loose.iter().map(|k| (true, k)))
-            .filter(|(_, k)| k.row.len() == row.len())
-            .map(|(loose, k)| (loose, k, distance(&k.row, row)))
-            .min_by(|a, b| a.2.total_cmp(&b.2));
-        let mut found = None;
-        if let Some((loose, parent, _)) = nearest
-            && let Some((direction, coef)) = basis_step(&parent.row, row, spread, image)
-        {
+            .enumerate()
+            .map(|(i, k)| (false, i, k))
+            .chain(self.loose.iter().enumerate().map(|(i, k)| (true, i, k)))
+            .filter(|(_, _, k)| k.row.len() == row.len())
+            .map(|(loose, i, k)| (loose, i, k, dist2(&k.row, row)))
+            .min_by(|a, b| a.3.total_cmp(&b.3));
+        let found = nearest.and_then(|(loose, i, parent, _)| {
+            let (direction, coef) = basis_step(&parent.row, row, spread, image)?;
             let chain = if label == parent.label && margin < parent.margin {
                 parent.chain + 1
             } else {
                 0
             };
-            found = Some((loose, parent.row.clone(), direction, coef, chain));
-        }
+            Some((loose, i, direction, coef, chain))
+        });
         let Some((loose, origin, direction, coef, chain)) = found else {
             push(
                 &mut self.loose,
@@ -151,10 +153,8 @@ impl BasisWalk {
             );
             return None;
         };
-        if loose
-            && let Some(i) = self.loose.iter().position(|k| k.row == origin)
-            && let Some(k) = self.loose.remove(i)
-        {
+        // The step's origin is part of the walk now.
+        if loose && let Some(k) = self.loose.remove(origin) {
             push(&mut self.related, RECENT, k);
         }
         push(
@@ -217,10 +217,6 @@ fn push(ring: &mut VecDeque<Kept>, cap: usize, k: Kept) {
     ring.push_back(k);
 }
 
-fn distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
 /// Whether `b − a` is a basis step (see the module): its direction and signed size.
 fn basis_step(a: &[f32], b: &[f32], spread: f32, image: Option<Image>) -> Option<((u8, u32), f32)> {
     let delta: Vec<f32> = a.iter().zip(b).map(|(x, y)| y - x).collect();
@@ -228,12 +224,7 @@ fn basis_step(a: &[f32], b: &[f32], spread: f32, image: Option<Image>) -> Option
     if energy.is_nan() || energy <= 0.0 {
         return None;
     }
-    let (lo, hi) = a
-        .iter()
-        .chain(b)
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
-            (l.min(*v), h.max(*v))
-        });
+    let (lo, hi) = value_range(a, b);
     let moved = delta.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if moved > CAP * (hi - lo) {
         return None;

@@ -149,12 +149,7 @@ fn step(
     // A search clips its candidates to the input's range: a feature a step would have taken past
     // the range's end moves less, to the end. Such short moves that end on the lowest or highest
     // value of the two rows are not counted against the step.
-    let (bottom, top) = a
-        .iter()
-        .chain(b)
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
-            (l.min(*v), h.max(*v))
-        });
+    let (bottom, top) = value_range(a, b);
     // The step features as (value before, moved up).
     let (mut pos, mut neg, mut clipped) = (0usize, 0usize, 0usize);
     for (x, y) in a.iter().zip(b) {
@@ -186,6 +181,15 @@ fn step(
     Some(Step { changed, step: m })
 }
 
+/// The lowest and highest value of two rows.
+pub(super) fn value_range(a: &[f32], b: &[f32]) -> (f32, f32) {
+    a.iter()
+        .chain(b)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        })
+}
+
 /// Whether the change `b − a` of a one-channel square image `side` wide moves every column one
 /// way (or every row): Square's first candidate is the input plus ±ε stripes, one sign per
 /// column, and its ups and downs may cancel exactly; an average over blocks or superpixels moves
@@ -204,28 +208,25 @@ fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
     if moved * 4 < a.len() {
         return false;
     }
-    let one_way = |line: &mut dyn Iterator<Item = usize>| -> Option<bool> {
-        let (mut up, mut down) = (false, false);
-        for i in line {
-            let d = b[i] - a[i];
-            up |= d > floor;
-            down |= d < -floor;
-        }
-        (up || down).then_some(!(up && down))
-    };
+    // Every line (column k when `by_column`, else row k) one way, and enough lines changed.
     let lines = |by_column: bool| -> bool {
         let mut changed = 0;
         for k in 0..side {
-            let mut line: Box<dyn Iterator<Item = usize>> = if by_column {
-                Box::new((0..side).map(move |r| r * side + k))
-            } else {
-                Box::new((0..side).map(move |c| k * side + c))
-            };
-            match one_way(&mut *line) {
-                Some(false) => return false,
-                Some(true) => changed += 1,
-                None => {}
+            let (mut up, mut down) = (false, false);
+            for i in 0..side {
+                let at = if by_column {
+                    i * side + k
+                } else {
+                    k * side + i
+                };
+                let d = b[at] - a[at];
+                up |= d > floor;
+                down |= d < -floor;
             }
+            if up && down {
+                return false;
+            }
+            changed += usize::from(up || down);
         }
         changed >= 3 && changed * 2 >= side
     };
