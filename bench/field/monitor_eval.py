@@ -167,6 +167,51 @@ HELDOUT6_EVASION = {"pixel", "threshold", "hsj-linf-spread"}
 # first row of another class from these offsets on (by session index).
 HELDOUT6_ORIG2 = {"pixel": (16, 18, 37), "threshold": (39, 0, 1), "hsj-linf-spread": (2, 4, 5)}
 HELDOUT6_START2 = (20, 22, 24)
+# Unseen attack classes of held out 7, fixed (2026-12-01, 18:19 UTC) by an independent evaluator before any
+# tuning of the seventh round: 0 sessions unless --heldout7-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout7_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT7_ATTACKS = collections.OrderedDict([
+    ("nes", 3),                 # Ilyas et al. 2018's NES gradient estimate (25 antithetic Gaussian
+                                # pairs, sigma 0.01) in L-inf PGD (eps 0.125, step 0.02), score-based,
+                                # the iterate and its 50 probes one request (51 rows), at most
+                                # 2,000 queries (39 requests)
+    ("bandits", 3),             # Ilyas, Engstrom & Madry 2019's bandit attack with a time prior
+                                # (L-inf eps 0.125, image step 0.01, finite differences at L2 0.1,
+                                # online lr 100, 1-pixel tiles), score-based, the iterate and its
+                                # two probes one request (3 rows), at most 2,000 queries
+    ("rays", 3),                # Chen & Gu 2020's RayS, L-inf, label-only, hierarchical sign-block
+                                # search with binary searches (tol 1e-3), one row a request, stops
+                                # inside eps 0.125, at most 1,500 queries
+    ("nes-mixed", 3),           # nes, its 51 rows of each request shuffled among as many of the
+                                # attacker's own natural digits (rescaled, jittered) at random
+                                # places in the batch (102 rows a request)
+    ("kcenter", 3),             # extraction by k-center greedy core-set selection (Sener &
+                                # Savarese 2018; an ActiveThief strategy other than entropy) over
+                                # 4,000 augmented natural digits in the substitute's probability
+                                # space, rounds of 200, 50 rows a request, scores, 2,000 queries
+])
+HELDOUT7_EVASION = {"nes", "bandits", "rays", "nes-mixed"}
+# Originals: second-half evasion rows at offsets no dev class uses as an original or (for the
+# default counts) as a natural start, and no other held-out-7 class uses (older held-out classes,
+# never run together with these, may share them).
+HELDOUT7_ORIG2 = {"nes": (6, 7, 8), "bandits": (9, 13, 14), "rays": (15, 21, 22), "nes-mixed": (23, 24, 25)}
+NES_SAMPLES = 50
+NES_SIGMA = 0.01
+NES_LR = 0.02
+NES_BUDGET = 2000
+BANDITS_TILE = 1
+BANDITS_FD_ETA = 0.1
+BANDITS_EXPLORATION = 1.0
+BANDITS_ONLINE_LR = 100.0
+BANDITS_IMAGE_LR = 0.01
+BANDITS_BUDGET = 2000
+RAYS_BUDGET = 1500
+RAYS_TOL = 1e-3
+RAYS_LIN_RAD = 10
+KCENTER_POOL = 4000
+KCENTER_ROUND = 200
+KCENTER_BATCH = 50
 PIXEL_TH = 1
 PIXEL_ITER = 6
 THRESHOLD_TH = 32        # in ART's 0-255 units: the L-inf bound of ThresholdAttack
@@ -183,6 +228,7 @@ EVASION = {"square", "square-sybil", "square-jitter", "simba", "simba-dct", "hsj
 INTERLEAVED = {"square-interleaved": "square", "hsj-interleaved": "hsj-natural"}
 EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
+EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -452,6 +498,8 @@ class Session:
         self.cover_requests = 0
         self.interleave = 0                 # cover requests before every attack request
         self.index = 0                      # the session's number within its class
+        self.mix = None                     # mixing: fn(n) -> n natural rows the attack rows are
+                                            # shuffled among (held out 7's nes-mixed)
 
 
 def post(h, s, key, rows, scores):
@@ -509,6 +557,12 @@ def query(h, baton, s, attack_rows, scores=True, hold=False, cover=False):
     n_att = 0 if cover else attack_rows.shape[0]
     pad = s.pad(n_att) if s.pad is not None and not cover else np.zeros((0, D), np.float32)
     rows = np.concatenate([pad, attack_rows]) if len(pad) else attack_rows
+    at = None
+    if s.mix is not None and not cover:
+        # The attack rows at random places among as many natural rows; `at`: where each went.
+        perm = s.rng.permutation(2 * n_att)
+        rows = np.concatenate([attack_rows, s.mix(n_att)])[perm]
+        at = np.argsort(perm)[:n_att]
     retries = 0
     while True:
         key = s.keys[(s.key_of() if s.key_of is not None else s.key_i) % len(s.keys)][0]
@@ -541,6 +595,9 @@ def query(h, baton, s, attack_rows, scores=True, hold=False, cover=False):
         probs = np.asarray(out["probabilities"]["data"], dtype=np.float32).reshape(-1, 10)
     if DUMP_STREAMS:
         s.stream.append((rec["i"], len(pad), rows.copy(), labels.copy(), probs))
+    if at is not None:
+        labels = labels[at]
+        probs = probs[at] if probs is not None else None
     if cover:
         s.cover_requests += 1
         if not hold:
@@ -715,6 +772,27 @@ HABITS = {
         sensor_noise=0.015,
         bracket_n=(3, 5), bracket_batch=0.5, bracket_fused=0.5,
         segment_digits=(3, 7), segment_gap=(0, 3), segment_batch=0.5,
+        pool_rank=6.0, pool_size=350),
+    # "heldout7" was fixed (2026-12-01, 18:19 UTC) by an independent evaluator before any tuning
+    # of the seventh round, together with seeds 9701, 9702, 9703, and is measured only at the end
+    # (and once before, by the evaluator, with the round's starting binary): habits of real
+    # inference clients that none of dev .. heldout6 model (randomized-smoothing certified
+    # prediction, a feature-squeezing detector, cross-dissolve morphs between two digits, an
+    # elastic-augmentation QA tool, re-created optdigits inputs on the 1/16 grid, whiteboard photos
+    # with flat-field correction, a shuffled eval-set replay, stroke-width normalisation sweeps;
+    # half-precision clients). See run_benign_heldout7.
+    "heldout7": dict(
+        personas7=(("smoothing", 0.12), ("squeeze", 0.13), ("morph", 0.12), ("elastic", 0.13),
+                   ("optdigits", 0.13), ("whiteboard", 0.12), ("evalshuffle", 0.12), ("stroke", 0.13)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), quant8=0.3, fp16=0.2,
+        smooth_n=(16, 32, 64), smooth_sigma=(0.12, 0.25), smooth_chunk=(16, 32), smooth_clean=0.5,
+        squeeze_bits=(1, 3, 4, 5), squeeze_batch=0.6,
+        morph_steps=(5, 12), morph_batch=0.5,
+        elastic_n=(3, 9), elastic_alpha=(1.0, 2.5), elastic_sigma=1.2, elastic_batch=0.6,
+        opt_thresh=(0.3, 0.6), opt_offset=2,
+        wb_amp=(0.05, 0.25), wb_base=(0.1, 0.3), wb_gain=(0.6, 0.9), wb_noise=0.02,
+        eval_size=(40, 121), eval_batch=(8, 16, 32),
+        stroke_n=(3, 6), stroke_batch=0.5,
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -1922,6 +2000,239 @@ def run_benign_heldout6(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 7: benign clients with habits none of dev .. heldout6 model (run_benign_heldout7).
+def bit_depth(x, bits):
+    """Feature squeezing's colour-depth reduction to `bits` bits (Xu et al. 2018)."""
+    m = 2 ** bits - 1
+    return (np.round(np.clip(x, 0, 1) * m) / m).astype(np.float32)
+
+
+def median2(x):
+    """Feature squeezing's local median smoothing, a 2x2 window (scipy's median_filter, reflect)."""
+    from scipy.ndimage import median_filter
+    return median_filter(x.reshape(SIDE, SIDE), size=2, mode="reflect").reshape(D).astype(np.float32)
+
+
+def elastic(x, rng, alpha, sigma):
+    """Simard et al. 2003's elastic distortion: a U(-1, 1) displacement field per axis smoothed
+    by a Gaussian of `sigma` px and scaled by `alpha`, bilinear resampling (their MNIST sigma 4 px
+    scaled to 8x8 is about 1.2 px; alpha is kept small, displacements of about 0.15-0.35 px,
+    because an 8x8 pixel is a 4x4 block of the 32x32 original: their alpha scaled the same way
+    turns most digits into another class)."""
+    from scipy.ndimage import gaussian_filter, map_coordinates
+    a = x.reshape(SIDE, SIDE)
+    dx = gaussian_filter(rng.uniform(-1, 1, a.shape), sigma, mode="constant") * alpha
+    dy = gaussian_filter(rng.uniform(-1, 1, a.shape), sigma, mode="constant") * alpha
+    i, j = np.meshgrid(np.arange(SIDE), np.arange(SIDE), indexing="ij")
+    out = map_coordinates(a, [i + dy, j + dx], order=1, mode="constant")
+    return np.clip(out.reshape(D), 0, 1).astype(np.float32)
+
+
+def optdigits(x, rng, thresh, dy, dx):
+    """The UCI optdigits pre-processing a client re-does on its own higher-resolution capture:
+    the digit as a 32x32 bitmap (the 8x8 image up-sampled bilinearly, thresholded at `thresh`,
+    the pen's pressure; moved by (dy, dx) of the 32x32 pixels), then the count of inked pixels in
+    each non-overlapping 4x4 block (0..16), divided by 16 as the model's training data is."""
+    from scipy.ndimage import zoom
+    big = zoom(x.reshape(SIDE, SIDE), 4, order=1, grid_mode=True, mode="nearest")[:32, :32]
+    bm = (big > thresh).astype(np.float32)
+    bm = np.roll(np.roll(bm, dy, axis=0), dx, axis=1)
+    if dy > 0:
+        bm[:dy] = 0
+    elif dy < 0:
+        bm[dy:] = 0
+    if dx > 0:
+        bm[:, :dx] = 0
+    elif dx < 0:
+        bm[:, dx:] = 0
+    return (bm.reshape(SIDE, 4, SIDE, 4).sum(axis=(1, 3)) / 16.0).reshape(D).astype(np.float32)
+
+
+def whiteboard(x, rng, amp, angle, base, gain, noise):
+    """A phone photo of a digit written on a whiteboard (dark ink shown as bright on a grey board
+    after the app's inversion): the board's level `base`, an illumination ramp of amplitude `amp`
+    at `angle`, the ink's `gain`, N(0, noise) noise; then the client's flat-field correction: a
+    plane fitted by least squares to the outer two columns (mostly board) subtracted, the result
+    scaled so its brightest pixel is 1."""
+    r, c = np.meshgrid(np.arange(SIDE) - 3.5, np.arange(SIDE) - 3.5, indexing="ij")
+    ramp = amp * (np.cos(angle) * c + np.sin(angle) * r) / 3.5
+    a = base + ramp + gain * x.reshape(SIDE, SIDE) + rng.normal(0, noise, (SIDE, SIDE))
+    a = np.clip(a, 0, 1)
+    m = np.zeros((SIDE, SIDE), bool)
+    m[:, [0, SIDE - 1]] = True
+    A = np.stack([np.ones(m.sum()), r[m], c[m]], axis=1)
+    coef, *_ = np.linalg.lstsq(A, a[m], rcond=None)
+    flat = a - (coef[0] + coef[1] * r + coef[2] * c)
+    top = float(flat.max())
+    flat = flat / top if top > 1e-6 else flat
+    return np.clip(flat.reshape(D), 0, 1).astype(np.float32)
+
+
+def stroke(x, kind):
+    """A stroke-width normaliser's candidate widths: grey erosion (thinner) or dilation (bolder)
+    with a 3x3 cross (isotropic: the digit does not move), blended in at 0.3 or 0.6."""
+    from scipy.ndimage import grey_dilation, grey_erosion
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    a = x.reshape(SIDE, SIDE)
+    op = grey_erosion if kind.startswith("thin") else grey_dilation
+    w = 0.6 if kind in ("thinner", "bolder") else 0.3
+    a = (1.0 - w) * a + w * op(a, footprint=cross)
+    return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+
+
+STROKES = ("thin", "thinner", "bold", "bolder")
+
+
+def run_benign_heldout7(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout7` (fixed with seeds 9701, 9702, 9703). Each client draws
+    from its own seeded generator:
+      a persona   smoothing: certified prediction by randomized smoothing (Cohen et al. 2019's
+                    PREDICT, run by a client that cannot change the served model): each image as
+                    `smooth_n` (one of) copies with N(0, sigma^2) noise, sigma one of
+                    `smooth_sigma` (fixed per client), clipped to [0, 1], sent in chunks of
+                    `smooth_chunk` (one of) rows; a share `smooth_clean` of clients send the clean
+                    image first;
+                  squeeze: a feature-squeezing adversarial-input detector on the client's side
+                    (Xu et al. 2018): each image as it is, at the client's bit depth
+                    (`squeeze_bits`, one of) and 2x2-median smoothed, as one 3-row batch
+                    (`squeeze_batch`) or three requests;
+                  morph: a handwriting-synthesis / teaching demo: a cross-dissolve between two pool
+                    digits (`morph_steps` (lo, hi) frames, alpha 0 .. 1 evenly), the whole morph
+                    in one batch (`morph_batch`) or one frame a request;
+                  elastic: an augmentation QA tool that checks label-preserving augmentations
+                    before they go into a training set: each image and `elastic_n` (lo, hi)
+                    elastic distortions of it (Simard et al. 2003, alpha U(`elastic_alpha`),
+                    sigma `elastic_sigma` px), one batch (`elastic_batch`) or one a request;
+                  optdigits: a client that re-creates the UCI optdigits input from its own 32x32
+                    bitmaps (optdigits above: pen threshold U(`opt_thresh`) per client, a random
+                    sub-pixel offset of up to `opt_offset` 32x32 pixels per image), values on the
+                    training data's 1/16 grid; `batch_p` batches of `batch` (lo, hi);
+                  whiteboard: phone photos of digits on a whiteboard with the app's flat-field
+                    correction (whiteboard above: ramp amplitude U(`wb_amp`), board level
+                    U(`wb_base`), ink gain U(`wb_gain`), noise `wb_noise`; the room's light, the
+                    ramp's angle, drifting slowly between photos); `batch_p` batches;
+                  evalshuffle: a model-comparison / regression harness replaying a fixed eval set
+                    of `eval_size` (lo, hi) pool images, every epoch in a new random order, in
+                    batches of `eval_batch` (one of, fixed per client);
+                  stroke: a stroke-width normaliser: each image at `stroke_n` (lo, hi) candidate
+                    widths (the image as it is first, then STROKES in the client's order), one
+                    batch (`stroke_batch`) or one width a request;
+      number      a share `quant8` of clients store every image as 8-bit before sending, and a
+      format      share `fp16` (of the rest) send half-precision values (float16 round trip);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool and transforms of them, in [0, 1]. Every client
+    paces requests and rows under the server's default limits (80 req/s, 800 rows/s)."""
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas7"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    q8 = u < HAB["quant8"]
+    f16 = (not q8) and u < HAB["quant8"] + HAB["fp16"] * (1.0 - HAB["quant8"])
+    sm_sigma = float(rng.choice(HAB["smooth_sigma"]))
+    sm_clean = rng.random() < HAB["smooth_clean"]
+    sm_chunk = int(rng.choice(HAB["smooth_chunk"]))
+    bits = int(rng.choice(HAB["squeeze_bits"]))
+    thresh = float(rng.uniform(*HAB["opt_thresh"]))
+    wb_angle = float(rng.uniform(0, 2 * np.pi))
+    eval_n = int(rng.integers(*HAB["eval_size"]))
+    eval_b = int(rng.choice(HAB["eval_batch"]))
+    order = list(rng.permutation(STROKES))
+    s.meta.update(persona=persona, planned_requests=n_req, quant8=int(q8), fp16=int(f16))
+    done = [0]
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    eval_set = np.stack([draw() for _ in range(eval_n)]) if persona == "evalshuffle" else None
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1)
+        if q8:
+            rows = quant8(rows)
+        elif f16:
+            rows = rows.astype(np.float16).astype(np.float32)
+        try:
+            query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+        done[0] += 1
+
+    def one_or_batch(rows, p_batch):
+        rows = np.asarray(rows, np.float32).reshape(-1, D)
+        if rng.random() < p_batch:
+            yield rows
+        else:
+            for r in rows:
+                yield r[None]
+
+    def smoothing():
+        x = draw()
+        n = int(rng.choice(HAB["smooth_n"]))
+        rows = np.clip(x[None] + rng.normal(0, sm_sigma, (n, D)), 0, 1).astype(np.float32)
+        if sm_clean:
+            yield x[None]
+        for k in range(0, n, sm_chunk):
+            yield rows[k:k + sm_chunk]
+
+    def squeeze():
+        x = draw()
+        yield from one_or_batch(np.stack([x, bit_depth(x, bits), median2(x)]), HAB["squeeze_batch"])
+
+    def morph():
+        a, b = draw(), draw()
+        k = int(rng.integers(*HAB["morph_steps"]))
+        al = np.linspace(0.0, 1.0, k)[:, None]
+        yield from one_or_batch(((1 - al) * a[None] + al * b[None]).astype(np.float32), HAB["morph_batch"])
+
+    def elastic_unit():
+        x = draw()
+        n = int(rng.integers(*HAB["elastic_n"]))
+        rows = [x] + [elastic(x, rng, float(rng.uniform(*HAB["elastic_alpha"])), HAB["elastic_sigma"])
+                      for _ in range(n)]
+        yield from one_or_batch(np.stack(rows), HAB["elastic_batch"])
+
+    def opt_unit():
+        o = HAB["opt_offset"]
+        yield np.stack([optdigits(draw(), rng, thresh, int(rng.integers(-o, o + 1)), int(rng.integers(-o, o + 1)))
+                        for _ in range(n_batch())])
+
+    def wb_unit():
+        nonlocal wb_angle
+        rows = []
+        for _ in range(n_batch()):
+            wb_angle += float(rng.normal(0, 0.2))
+            rows.append(whiteboard(draw(), rng, float(rng.uniform(*HAB["wb_amp"])), wb_angle,
+                                   float(rng.uniform(*HAB["wb_base"])), float(rng.uniform(*HAB["wb_gain"])),
+                                   HAB["wb_noise"]))
+        yield np.stack(rows)
+
+    def evalshuffle():
+        perm = rng.permutation(eval_n)
+        for k in range(0, eval_n, eval_b):
+            yield eval_set[perm[k:k + eval_b]]
+
+    def stroke_unit():
+        x = draw()
+        n = int(rng.integers(*HAB["stroke_n"]))
+        rows = [x] + [stroke(x, k) for k in order[:n - 1]]
+        yield from one_or_batch(np.stack(rows), HAB["stroke_batch"])
+
+    units = {"smoothing": smoothing, "squeeze": squeeze, "morph": morph, "elastic": elastic_unit,
+             "optdigits": opt_unit, "whiteboard": wb_unit, "evalshuffle": evalshuffle, "stroke": stroke_unit}
+    while done[0] < n_req:
+        for rows in units[persona]():
+            send(rows)
+            if done[0] >= n_req:
+                break
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -2284,6 +2595,245 @@ def run_heldout6_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 7's unseen attack classes (HELDOUT7_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+class _Budget(Exception):
+    pass
+
+
+def nes_attack(ask, x0, y0, rng):
+    """Ilyas et al. 2018 (Black-box Adversarial Attacks with Limited Queries and Information),
+    Algorithm 1: the NES gradient estimate with antithetic Gaussian samples (NES_SAMPLES / 2
+    pairs, sigma NES_SIGMA) of the true class's log-probability, inside L-inf PGD (step NES_LR,
+    the sign of the estimate, projected onto the SQUARE_EPS ball and [0, 1]). Each request: the
+    current iterate, then its NES_SAMPLES probes (clipped to [0, 1]); stops once the iterate's
+    label differs or before the request that would pass NES_BUDGET queries."""
+    x = x0.copy()
+    used = 0
+    n = NES_SAMPLES
+    while used + n + 1 <= NES_BUDGET:
+        u = rng.normal(0.0, 1.0, size=(n // 2, D)).astype(np.float32)
+        u = np.concatenate([u, -u])
+        probes = np.clip(x[None] + NES_SIGMA * u, 0.0, 1.0).astype(np.float32)
+        labels, probs = ask(np.concatenate([x[None], probes]))
+        used += n + 1
+        if labels[0] != y0:
+            break
+        loss = np.log(np.maximum(probs[1:, y0].astype(np.float64), 1e-12))   # to minimise
+        g = (loss[:, None] * u).sum(0) / (n * NES_SIGMA)
+        x = np.clip(np.clip(x - NES_LR * np.sign(g), x0 - SQUARE_EPS, x0 + SQUARE_EPS), 0.0, 1.0).astype(np.float32)
+    return x
+
+
+def bandits_attack(ask, x0, y0, rng):
+    """Ilyas, Engstrom & Madry 2019 (Prior Convictions: Black-box Adversarial Attacks with Bandits
+    and Priors), the bandit L-inf attack as the authors' code runs it: a prior on the gradient
+    kept across steps (the time prior; exponentiated-gradient updates with online learning rate
+    BANDITS_ONLINE_LR), exploration noise N(0, 1 / dim) (BANDITS_EXPLORATION), two antithetic
+    finite-difference probes of the cross-entropy of the true class at L2 distance
+    BANDITS_FD_ETA, an image step of BANDITS_IMAGE_LR along the prior's sign, projected onto the
+    SQUARE_EPS ball and [0, 1]. The data prior's tile is BANDITS_TILE (1 pixel: on 8x8 digits the
+    paper's tiling, 2x2 tiles, made it succeed on a fifth of digits offline, 1-pixel tiles on
+    most). Each request: the
+    current iterate and its two probes (3 rows, clipped to [0, 1]); stops once the iterate's label
+    differs or at BANDITS_BUDGET queries."""
+    t = BANDITS_TILE
+    m = (SIDE // t) ** 2
+
+    def up(p):
+        return np.repeat(np.repeat(p.reshape(SIDE // t, SIDE // t), t, 0), t, 1).reshape(D)
+    prior = np.zeros(m)
+    x = x0.astype(np.float64)
+    used = 0
+    while used + 3 <= BANDITS_BUDGET:
+        noise = BANDITS_EXPLORATION * rng.normal(0.0, 1.0, size=m) / np.sqrt(m)
+        q1, q2 = up(prior + noise), up(prior - noise)
+        r1 = np.clip(x + BANDITS_FD_ETA * q1 / max(np.linalg.norm(q1), 1e-12), 0, 1)
+        r2 = np.clip(x + BANDITS_FD_ETA * q2 / max(np.linalg.norm(q2), 1e-12), 0, 1)
+        labels, probs = ask(np.stack([x, r1, r2]).astype(np.float32))
+        used += 3
+        if labels[0] != y0:
+            break
+        ce = -np.log(np.maximum(probs[1:, y0].astype(np.float64), 1e-12))   # to maximise
+        est = (ce[0] - ce[1]) / (BANDITS_FD_ETA * BANDITS_EXPLORATION) * noise
+        real = (prior + 1.0) / 2.0
+        pos = real * np.exp(BANDITS_ONLINE_LR * est)
+        neg = (1.0 - real) * np.exp(-BANDITS_ONLINE_LR * est)
+        prior = np.nan_to_num(2.0 * pos / (pos + neg) - 1.0)
+        x = np.clip(np.clip(x + BANDITS_IMAGE_LR * np.sign(up(prior)), x0 - SQUARE_EPS, x0 + SQUARE_EPS), 0, 1)
+    return x.astype(np.float32)
+
+
+def rays_attack(ask, x0, y0):
+    """Chen & Gu 2020 (RayS: A Ray Searching Method for Hard-label Adversarial Attack, KDD),
+    L-inf, label-only, as the authors' code (uclaml/RayS `attack_hard_label`) runs it: the ray
+    direction is a sign vector (all +1 at first), refined block by block (the whole image, then
+    halves, quarters, ... down to single pixels, then again from single pixels), a flipped block
+    kept when the boundary along the new ray is nearer: one probe at the current boundary
+    distance, then a binary search to RAYS_TOL (the first ray: a line search at L-inf 1, 2, ...,
+    RAYS_LIN_RAD first). One row a request; stops once the boundary is within SQUARE_EPS (L-inf)
+    or at RAYS_BUDGET queries."""
+    st = {"q": 0, "d": np.inf, "sgn": np.ones(D), "x": x0.copy()}
+
+    def succ(v, d):
+        if st["q"] >= RAYS_BUDGET:
+            raise _Budget()
+        st["q"] += 1
+        labels, _ = ask(np.clip(x0 + d * v, 0, 1).astype(np.float32)[None])
+        return labels[0] != y0
+
+    def binary(sgn):
+        nrm = np.linalg.norm(sgn)
+        unit = sgn / nrm
+        lo = 0.0
+        if np.isfinite(st["d"]):
+            if not succ(unit, st["d"]):
+                return
+            hi = st["d"]
+        else:
+            hi = np.inf
+            for d in range(1, RAYS_LIN_RAD + 1):
+                if succ(sgn, d):
+                    hi = d * nrm
+                    break
+            if not np.isfinite(hi):
+                return
+        while hi - lo > RAYS_TOL:
+            mid = (lo + hi) / 2.0
+            if succ(unit, mid):
+                hi = mid
+            else:
+                lo = mid
+        if hi < st["d"]:
+            st["d"], st["sgn"] = hi, sgn
+            st["x"] = np.clip(x0 + hi * unit, 0, 1).astype(np.float32)
+
+    level, ind = 0, 0
+    try:
+        while True:
+            size = int(np.ceil(D / 2 ** level))
+            a, b = ind * size, min(D, (ind + 1) * size)
+            att = st["sgn"].copy()
+            att[a:b] *= -1.0
+            binary(att)
+            ind += 1
+            if ind == 2 ** level or b == D:
+                level, ind = level + 1, 0
+            if np.isfinite(st["d"]) and float(np.abs(st["x"] - x0).max()) <= SQUARE_EPS:
+                break
+    except _Budget:
+        pass
+    return st["x"]
+
+
+def mixer(s, data):
+    """The natural rows a mixing attacker hides its attack rows among: its own held-out digits
+    (the padded attacker's 700), in a shuffled cycle, each use rescaled by U(0.9, 1.1) with
+    +-0.008 jitter (as padder's rows); fn(n) -> n such rows."""
+    X = np.concatenate([data.rows(k)[0] for k in ("padding", "knockoff", "jbda_seed")])
+    order = []
+
+    def row():
+        if not order:
+            order.extend(s.rng.permutation(len(X)).tolist())
+        return jitter(np.clip(X[order.pop()] * s.rng.uniform(0.9, 1.1), 0, 1), s.rng)
+
+    def mix(n):
+        return np.stack([row() for _ in range(n)])
+    return mix
+
+
+def setup_heldout7_attack(s, data, interleave):
+    """The unseen classes of held out 7 (HELDOUT7_ATTACKS). Evasion (nes, bandits, rays,
+    nes-mixed): original from the second half of the evasion rows (HELDOUT7_ORIG2); success: the
+    first answered query whose label differs from the true label at L-inf <= 0.125 (SQUARE_EPS,
+    the Square ball of the dev classes) from the original, as sent (NES's and Bandits' probes
+    can step just outside the ball; those do not count). kcenter is extraction: surrogate
+    agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff."""
+    s.pace_rows = s.cls != "bandits"   # nes: 51 rows a request (102 mixed); kcenter: 50
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("evasion")
+    half = len(X) // 2
+    offs = HELDOUT7_ORIG2[s.cls]
+    o = half + offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
+    s.check = lambda rows, labels: next(
+        (j for j in range(len(labels))
+         if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+    if s.cls == "nes-mixed":
+        s.mix = mixer(s, data)
+
+
+def run_kcenter(h, baton, s, data):
+    """Extraction by core-set active learning (Sener & Savarese 2018, k-center greedy; one of
+    Pal et al. 2020's ActiveThief strategies, not the entropy one held out 6 runs): the
+    attacker's unlabelled data is KCENTER_POOL augmented variants of the knockoff digits (a shift
+    / rescale / N(0, 0.02) noise each); a random first round of KCENTER_ROUND; then each round the
+    substitute is trained on every label so far and KCENTER_ROUND candidates are picked greedily,
+    each the unqueried candidate farthest (L2, in the space of the substitute's class
+    probabilities) from everything queried or picked, until 2,000 queries; KCENTER_BATCH rows a
+    request, the full probability vector asked for (the substitute learns from the labels)."""
+    from scipy.spatial.distance import cdist
+    X, _ = data.rows("knockoff")
+    cand = np.stack([augment(X[int(s.rng.integers(len(X)))], s.rng, 0.02) for _ in range(KCENTER_POOL)])
+    left = np.ones(len(cand), bool)
+    idx = s.rng.choice(len(cand), KCENTER_ROUND, replace=False)
+    A, L = [], []
+    try:
+        while True:
+            for k in range(0, len(idx), KCENTER_BATCH):
+                part = idx[k:k + KCENTER_BATCH]
+                lab, _ = query(h, baton, s, cand[part], scores=True)
+                A.append(cand[part])
+                L.append(lab)
+            left[idx] = False
+            n = sum(len(a) for a in A)
+            if n >= EXTRACT_BUDGET:
+                break
+            sub = substitute().fit(np.concatenate(A), np.concatenate(L))
+            P = sub.predict_proba(cand)
+            done_i = np.flatnonzero(~left)
+            dmin = np.full(len(cand), np.inf)
+            for k in range(0, len(done_i), 250):
+                dmin = np.minimum(dmin, cdist(P, P[done_i[k:k + 250]]).min(1))
+            dmin[~left] = -1.0
+            pickd = []
+            for _ in range(min(KCENTER_ROUND, EXTRACT_BUDGET - n)):
+                j = int(np.argmax(dmin))
+                pickd.append(j)
+                dmin = np.minimum(dmin, np.sqrt(((P - P[j]) ** 2).sum(-1)))
+                dmin[j] = -1.0
+                dmin[~left] = -1.0
+            idx = np.asarray(pickd)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_heldout7_attack(h, baton, s, data):
+    if s.cls == "kcenter":
+        run_kcenter(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+    label_only = s.cls == "rays"
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=not label_only)
+    try:
+        if s.cls in ("nes", "nes-mixed"):
+            adv = nes_attack(ask, x0, y0, s.rng)
+        elif s.cls == "bandits":
+            adv = bandits_attack(ask, x0, y0, s.rng)
+        else:
+            adv = rays_attack(ask, x0, y0)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -2478,7 +3028,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas6" in HAB:
+            if "personas7" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout7(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                    shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas6" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout6(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                     shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -2526,6 +3080,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout5_attack(s, data, args.interleave)
             if s.cls in HELDOUT6_ATTACKS:
                 setup_heldout6_attack(s, data, args.interleave)
+            if s.cls in HELDOUT7_ATTACKS:
+                setup_heldout7_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -2542,6 +3098,8 @@ def run_all(args, data, counts, seed):
                 run_heldout5_attack(h, baton, s)
             elif s.kind in HELDOUT6_ATTACKS:
                 run_heldout6_attack(h, baton, s, data)
+            elif s.kind in HELDOUT7_ATTACKS:
+                run_heldout7_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -2773,7 +3331,8 @@ def result(s, data, oracle):
         s.meta["interleave"] = s.interleave
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
-    if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION:
+    if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
+            or s.kind in HELDOUT7_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -2999,6 +3558,9 @@ def main():
                          "round's starting binary, the 'before' figure, and once at the end); "
                          "heldout6: held out for round 6, with seeds 9601, 9602, 9603 (fixed 2026-12-01 15:35 UTC "
                          "by an independent evaluator before any round-6 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout7: held out for round 7, with seeds 9701, 9702, 9703 (fixed 2026-12-01 18:19 UTC "
+                         "by an independent evaluator before any round-7 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -3009,6 +3571,9 @@ def main():
     ap.add_argument("--heldout6-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 6 (" + ", ".join(HELDOUT6_ATTACKS) + "), "
                          "with --habits heldout6 and seeds 9601, 9602, 9603 (held out for round 6)")
+    ap.add_argument("--heldout7-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 7 (" + ", ".join(HELDOUT7_ATTACKS) + "), "
+                         "with --habits heldout7 and seeds 9701, 9702, 9703 (held out for round 7)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -3026,6 +3591,7 @@ def main():
     counts.update((k, n if args.heldout_attacks else 0) for k, n in HELDOUT_ATTACKS.items())
     counts.update((k, n if args.heldout5_attacks else 0) for k, n in HELDOUT5_ATTACKS.items())
     counts.update((k, n if args.heldout6_attacks else 0) for k, n in HELDOUT6_ATTACKS.items())
+    counts.update((k, n if args.heldout7_attacks else 0) for k, n in HELDOUT7_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
