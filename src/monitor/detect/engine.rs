@@ -321,9 +321,14 @@ impl Engine {
                         "improving_line": w.chain, "cross_client": false }),
                 });
             }
-            if let Some(st) = &step
-                && let Some(n) = det.steps_recent.note(det.rows, p.sign_steps)
-            {
+            // One L∞ step is a coincidence as often as a search (two low-resolution images, two
+            // passes of a progressive load): `sign_steps` of them among the client's last rows
+            // are the search's structure; one is, for a flip, from a client searching this input
+            // (focused on it, or nothing else sent: Square's first candidate may flip at once).
+            let steps = step
+                .as_ref()
+                .and_then(|st| Some((st, det.steps_recent.note(det.rows, p.sign_steps)?)));
+            if let Some((st, n)) = steps {
                 fire(Signal {
                     rule: &sig::PROBING,
                     message: format!(
@@ -341,7 +346,10 @@ impl Engine {
                 &near,
                 &x,
                 popular,
-                step.is_some() || det.select.selecting() || det.select.differencing(),
+                steps.is_some()
+                    || (step.is_some() && near.searching())
+                    || det.select.selecting()
+                    || det.select.differencing(),
                 (label, margin),
                 &mut fire,
             );
@@ -982,6 +990,43 @@ mod tests {
             let first = fired.iter().find(|(_, b)| *b).map(|(q, _)| *q);
             assert_eq!(first, Some(3), "k = {k}: {fired:?}");
         }
+    }
+
+    #[test]
+    fn with_two_sign_steps_one_l_inf_step_is_not_a_search_but_a_searching_clients_flip_is() {
+        // With `detect.sign_steps = 2`, a client with other traffic: one row an L∞ step from an
+        // earlier one fires nothing; a second step within the client's last rows (Square's next
+        // candidate) is a search.
+        let e = engine_with(Detect {
+            sign_steps: 2,
+            ..Detect::default()
+        });
+        let mut d = e.client();
+        let mut rng = Rng::new(8);
+        let x0 = image(&mut rng);
+        for _ in 0..4 {
+            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
+        }
+        assert!(ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.9)]).is_empty());
+        for _ in 0..4 {
+            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
+        }
+        let f = ask(&e, &mut d, &[vertex(&x0, 0.1, &mut rng)], &[(3, 0.8)]);
+        assert!(f.is_empty(), "one step: {f:?}");
+        let f = ask(&e, &mut d, &[vertex(&x0, 0.1, &mut rng)], &[(3, 0.7)]);
+        assert!(f.contains(&sig::PROBING.id), "two steps: {f:?}");
+        // A client that has sent nothing but one input: its first step flipping a confident
+        // answer is the search's structure already (Square's first candidate may succeed).
+        let mut d = e.client();
+        let x1 = image(&mut rng);
+        assert!(ask(&e, &mut d, std::slice::from_ref(&x1), &[(3, 0.9)]).is_empty());
+        let f = ask(
+            &e,
+            &mut d,
+            &[x1.clone(), vertex(&x1, 0.1, &mut rng)],
+            &[(3, 0.9), (8, 0.4)],
+        );
+        assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
     }
 
     #[test]

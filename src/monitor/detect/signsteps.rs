@@ -56,6 +56,13 @@ const BALANCED: f32 = 0.01;
 /// dim images), where a search moves by an ε inside the range: a step above this share of the
 /// range is not one.
 const LEVELS: f32 = 0.7;
+/// A search moves by an ε well inside its input's own contrast: on the field evaluation's
+/// digits, every Square, SimBA and jittered variant's step is 0.15–0.65 of the standard
+/// deviation of the image's values (between two candidates, 2ε, still under 1). A step as large
+/// as the smaller of the two rows' standard deviations is the difference between two images:
+/// an image against a flat one (a progressive load's coarse first pass), two low-resolution
+/// rungs of different images, an explainer's or a corruption's heavy change.
+const CONTRAST: f32 = 1.0;
 /// The step must be within this range of the features' median spread: above jitter and
 /// quantisation, below a swap of binary or one-hot values.
 const STEP_MIN: f32 = 0.15;
@@ -167,12 +174,16 @@ fn step(
     let n = pos + neg;
     let enough = n as f32 >= AT_STEP * (changed - clipped) as f32 && n >= MIN_CHANGED;
     let both = pos.min(neg) >= 2 && pos.min(neg) as f32 >= MINOR * n as f32;
+    if !(enough && both) {
+        return None;
+    }
     let (sum, size) = a.iter().zip(b).fold((0.0f32, 0.0f32), |(s, z), (x, y)| {
         (s + (y - x), z + (y - x).abs())
     });
-    if !(enough && both)
-        || (sum.abs() <= BALANCED * size && !side.is_some_and(|w| striped(a, b, floor, w)))
+    if (sum.abs() <= BALANCED * size && !side.is_some_and(|w| striped(a, b, floor, w)))
         || m > LEVELS * (top - bottom)
+        || m > CONTRAST * std_dev(a).min(std_dev(b))
+        || distinct_pairs(a, b, floor, lo, up) < MIN_CHANGED
         || by_value(a, b, m)
         || shifted(a, b)
     {
@@ -188,6 +199,34 @@ pub(super) fn value_range(a: &[f32], b: &[f32]) -> (f32, f32) {
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
             (l.min(*v), h.max(*v))
         })
+}
+
+/// The standard deviation of a row's values.
+fn std_dev(x: &[f32]) -> f32 {
+    let n = x.len().max(1) as f32;
+    let mean = x.iter().sum::<f32>() / n;
+    (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt()
+}
+
+/// The number of distinct (before, after) value pairs among the step features (changes above
+/// `floor` within `lo..=up`). Features that repeat one pair are one observation: an up-sampled,
+/// pixelated or low-resolution image repeats each of its pixels over a block, so two such
+/// images differ by "one step on many features" when a handful of their pixels happen to differ
+/// by similar amounts. A step needs [`MIN_CHANGED`] distinct pairs.
+fn distinct_pairs(a: &[f32], b: &[f32], floor: f32, lo: f32, up: f32) -> usize {
+    let mut pairs: Vec<(u32, u32)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| {
+            let d = (*y - *x).abs();
+            d > floor && d >= lo && d <= up
+        })
+        // `+ 0.0` makes −0 and 0 one value.
+        .map(|(x, y)| ((x + 0.0).to_bits(), (y + 0.0).to_bits()))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.len()
 }
 
 /// Whether the change `b − a` of a one-channel square image `side` wide moves every column one
@@ -408,8 +447,18 @@ mod tests {
             let b = vertex(&x, 0.125, jitter, &mut rng);
             assert!(s.observe(&b, SPREAD, &mut vec![]).is_some());
             // Between two candidates only (the input forgotten): still a step (of 2ε) where
-            // no feature was clipped at 0 or 1 (a clipped feature moves half as far).
-            let x: Vec<f32> = (0..64).map(|_| 0.2 + 0.6 * rng.unit()).collect();
+            // no feature was clipped at 0 or 1 (a clipped feature moves half as far); strokes
+            // and background, as in a digit.
+            let x: Vec<f32> = (0..64)
+                .map(|_| {
+                    let u = rng.unit();
+                    if u < 0.5 {
+                        0.15 + 0.1 * u
+                    } else {
+                        0.65 + 0.1 * u
+                    }
+                })
+                .collect();
             let a = vertex(&x, 0.125, jitter, &mut rng);
             let b = vertex(&x, 0.125, jitter, &mut rng);
             let mut t = SignSteps::default();
@@ -582,11 +631,88 @@ mod tests {
     }
 
     #[test]
+    fn two_low_resolution_images_are_not_a_step_though_their_blocks_differ_by_one_amount() {
+        // Two different 4 x 4 images up-sampled to 8 x 8 (a resolution ladder, a pixelated
+        // preview): six of their pixels differ by about one amount, four up and two down, and
+        // each shows as a 2 x 2 block: 24 features but six observations.
+        let mut rng = Rng::new(31);
+        let ink = |rng: &mut Rng| {
+            let u = rng.unit();
+            if u < 0.5 {
+                0.1 + 0.2 * u
+            } else {
+                0.7 + 0.2 * u
+            }
+        };
+        let a4: Vec<f32> = (0..16).map(|_| ink(&mut rng)).collect();
+        let mut b4 = a4.clone();
+        for (k, i) in [0usize, 3, 5, 9, 10, 14].into_iter().enumerate() {
+            let sign = if k % 3 == 0 { -1.0 } else { 1.0 };
+            b4[i] += sign * (0.25 + 0.02 * rng.unit());
+        }
+        let up =
+            |x: &[f32]| -> Vec<f32> { (0..64).map(|i| x[(i / 16) * 4 + (i % 8) / 2]).collect() };
+        let (a, b) = (up(&a4), up(&b4));
+        let mut s = SignSteps::default();
+        s.observe_image(&a, SPREAD, Some(8), &mut vec![]);
+        assert_eq!(s.observe_image(&b, SPREAD, Some(8), &mut vec![]), None);
+        // The same moves on 24 pixels of their own values are 24 observations: a step.
+        let a: Vec<f32> = (0..64).map(|_| ink(&mut rng)).collect();
+        let b: Vec<f32> = a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match i % 8 {
+                0 | 3 | 6 => v + 0.25 + 0.02 * rng.unit(),
+                _ => *v,
+            })
+            .collect();
+        let b: Vec<f32> = b
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if i % 8 == 1 && i < 40 {
+                    v - 0.25 - 0.02 * rng.unit()
+                } else {
+                    *v
+                }
+            })
+            .collect();
+        let mut s = SignSteps::default();
+        s.observe_image(&a, SPREAD, Some(8), &mut vec![]);
+        assert!(s.observe_image(&b, SPREAD, Some(8), &mut vec![]).is_some());
+    }
+
+    #[test]
+    fn an_image_against_a_flat_coarse_pass_is_not_a_step() {
+        // A progressive load's first pass is nearly flat (each 4 x 4 block its mean, about
+        // 0.35); against a near-binary image every background pixel is about 0.35 lower and
+        // every stroke pixel about 0.35 higher: one step, up and down, as large as the image's
+        // own contrast.
+        let mut rng = Rng::new(37);
+        let a: Vec<f32> = (0..64)
+            .map(|i| [0.33, 0.35, 0.37, 0.36][((i / 32) * 2) + (i % 8) / 4])
+            .collect();
+        let b: Vec<f32> = (0..64)
+            .map(|_| {
+                if rng.unit() < 0.4 {
+                    0.66 + 0.08 * rng.unit()
+                } else {
+                    0.04 * rng.unit()
+                }
+            })
+            .collect();
+        let mut s = SignSteps::default();
+        s.observe_image(&a, SPREAD, Some(8), &mut vec![]);
+        assert_eq!(s.observe_image(&b, SPREAD, Some(8), &mut vec![]), None);
+    }
+
+    #[test]
     fn squares_first_candidate_is_a_step_though_its_stripes_cancel() {
         // ART's Square starts from the input plus ±ε in vertical stripes, one sign per column;
-        // four columns up and four down cancel exactly (on a mid-grey image nothing clips).
+        // four columns up and four down cancel exactly (on an image within ε of neither end
+        // nothing clips).
         let mut rng = Rng::new(29);
-        let a: Vec<f32> = (0..64).map(|_| 0.3 + 0.4 * rng.unit()).collect();
+        let a: Vec<f32> = (0..64).map(|_| 0.125 + 0.75 * rng.unit()).collect();
         let signs = [1.0f32, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0];
         let b: Vec<f32> = (0..64).map(|i| a[i] + 0.125 * signs[i % 8]).collect();
         let mut s = SignSteps::default();
