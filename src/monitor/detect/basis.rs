@@ -68,6 +68,32 @@ impl Image {
     }
 }
 
+/// A layout with its orthonormal DCT-II basis (`side` × `side` cosines), built once per engine.
+#[derive(Clone, Debug)]
+pub struct Dct {
+    image: Image,
+    basis: Vec<f32>,
+}
+
+impl Dct {
+    pub fn new(image: Image) -> Dct {
+        let n = image.side;
+        let basis = (0..n * n)
+            .map(|i| {
+                let (k, j) = (i / n, i % n);
+                let scale = if k == 0 {
+                    (1.0 / n as f32).sqrt()
+                } else {
+                    (2.0 / n as f32).sqrt()
+                };
+                scale
+                    * (std::f32::consts::PI * (2 * j + 1) as f32 * k as f32 / (2 * n) as f32).cos()
+            })
+            .collect();
+        Dct { image, basis }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Kept {
     row: Vec<f32>,
@@ -114,7 +140,7 @@ impl BasisWalk {
         margin: f32,
         need: u32,
         spread: f32,
-        image: Option<Image>,
+        dct: Option<&Dct>,
     ) -> Option<Walk> {
         if row.iter().any(|v| !v.is_finite())
             || self.related.iter().chain(&self.loose).any(|k| k.row == row)
@@ -132,7 +158,7 @@ impl BasisWalk {
             .map(|(loose, i, k)| (loose, i, k, dist2(&k.row, row)))
             .min_by(|a, b| a.3.total_cmp(&b.3));
         let found = nearest.and_then(|(loose, i, parent, _)| {
-            let (direction, coef) = basis_step(&parent.row, row, spread, image)?;
+            let (direction, coef) = basis_step(&parent.row, row, spread, dct)?;
             let chain = if label == parent.label && margin < parent.margin {
                 parent.chain + 1
             } else {
@@ -218,7 +244,7 @@ fn push(ring: &mut VecDeque<Kept>, cap: usize, k: Kept) {
 }
 
 /// Whether `b − a` is a basis step (see the module): its direction and signed size.
-fn basis_step(a: &[f32], b: &[f32], spread: f32, image: Option<Image>) -> Option<((u8, u32), f32)> {
+fn basis_step(a: &[f32], b: &[f32], spread: f32, dct: Option<&Dct>) -> Option<((u8, u32), f32)> {
     let delta: Vec<f32> = a.iter().zip(b).map(|(x, y)| y - x).collect();
     let energy: f32 = delta.iter().map(|v| v * v).sum();
     if energy.is_nan() || energy <= 0.0 {
@@ -251,25 +277,15 @@ fn basis_step(a: &[f32], b: &[f32], spread: f32, image: Option<Image>) -> Option
     if let Some((i, c)) = on(&delta) {
         return Some(((0, i), c));
     }
-    let image = image.filter(|im| im.channels * im.side * im.side == delta.len())?;
-    let coefs = dct2(&delta, image);
+    let dct = dct.filter(|t| t.image.channels * t.image.side * t.image.side == delta.len())?;
+    let coefs = dct2(&delta, dct);
     on(&coefs).map(|(i, c)| ((1, i), c))
 }
 
 /// The orthonormal 2-D DCT-II of each channel of `x`.
-fn dct2(x: &[f32], image: Image) -> Vec<f32> {
-    let n = image.side;
-    let basis: Vec<f32> = (0..n * n)
-        .map(|i| {
-            let (k, j) = (i / n, i % n);
-            let scale = if k == 0 {
-                (1.0 / n as f32).sqrt()
-            } else {
-                (2.0 / n as f32).sqrt()
-            };
-            scale * (std::f32::consts::PI * (2 * j + 1) as f32 * k as f32 / (2 * n) as f32).cos()
-        })
-        .collect();
+fn dct2(x: &[f32], dct: &Dct) -> Vec<f32> {
+    let n = dct.image.side;
+    let basis = &dct.basis;
     let mut out = vec![0.0f32; x.len()];
     let mut tmp = vec![0.0f32; n * n];
     for (ch, plane) in x.chunks_exact(n * n).enumerate() {
@@ -295,9 +311,11 @@ mod tests {
     use crate::util::Rng;
 
     const SPREAD: f32 = 0.27;
-    const IMG: Option<Image> = Some(Image {
-        channels: 1,
-        side: 8,
+    static DCT: std::sync::LazyLock<Dct> = std::sync::LazyLock::new(|| {
+        Dct::new(Image {
+            channels: 1,
+            side: 8,
+        })
     });
 
     fn digit(rng: &mut Rng) -> Vec<f32> {
@@ -335,7 +353,7 @@ mod tests {
                 .map(|v| v + jitter * (rng.unit() * 2.0 - 1.0))
                 .collect();
             let m = margin(&sent, &w);
-            (m, walk.observe(seq, &sent, 3, m, 5, SPREAD, IMG))
+            (m, walk.observe(seq, &sent, 3, m, 5, SPREAD, Some(&*DCT)))
         };
         let (mut m_best, _) = ask(&best, &mut walk, &mut rng);
         let order: Vec<usize> = (0..64).map(|i| (i * 29) % 64).collect();
@@ -376,7 +394,7 @@ mod tests {
         for (p, o) in out.iter_mut().enumerate() {
             let mut e = vec![0.0f32; 64];
             e[p] = 1.0;
-            *o = dct2(&e, IMG.unwrap())[i];
+            *o = dct2(&e, &DCT)[i];
         }
         out
     }
@@ -405,7 +423,7 @@ mod tests {
     fn the_dct_is_orthonormal() {
         let mut rng = Rng::new(5);
         let x: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
-        let c = dct2(&x, IMG.unwrap());
+        let c = dct2(&x, &DCT);
         let (ex, ec): (f32, f32) = (x.iter().map(|v| v * v).sum(), c.iter().map(|v| v * v).sum());
         assert!((ex - ec).abs() < 1e-3, "{ex} {ec}");
         let d = dct_direction(9);
@@ -446,7 +464,7 @@ mod tests {
                     x[i] = if round == 1 { 0.0 } else { target[i] };
                     seq += 1;
                     let m = 1.0 - seq as f32 * 0.001;
-                    assert_eq!(walk.observe(seq, &x, 1, m, 5, SPREAD, IMG), None);
+                    assert_eq!(walk.observe(seq, &x, 1, m, 5, SPREAD, Some(&*DCT)), None);
                 }
             }
         }
@@ -459,14 +477,14 @@ mod tests {
         let mut rng = Rng::new(11);
         let x = digit(&mut rng);
         let mut walk = BasisWalk::default();
-        walk.observe(1, &x, 2, 0.5, 5, SPREAD, IMG);
+        walk.observe(1, &x, 2, 0.5, 5, SPREAD, Some(&*DCT));
         for seq in 2..40u64 {
             let mut y = x.clone();
             let i = (seq as usize * 7) % 64;
             y[i] = (y[i] + if seq % 2 == 0 { 0.2 } else { -0.2 }).clamp(0.0, 1.0);
             // Answered higher than the input each time: never kept as an improvement.
             assert_eq!(
-                walk.observe(seq, &y, 2, 0.6 + rng.unit() * 0.1, 5, SPREAD, IMG),
+                walk.observe(seq, &y, 2, 0.6 + rng.unit() * 0.1, 5, SPREAD, Some(&*DCT)),
                 None
             );
         }
@@ -481,7 +499,7 @@ mod tests {
         let mut seq = 0u64;
         let mut m_best = margin(&best, &w);
         seq += 1;
-        walk.observe(seq, &best, 3, m_best, 5, SPREAD, IMG);
+        walk.observe(seq, &best, 3, m_best, 5, SPREAD, Some(&*DCT));
         let mut found = false;
         'outer: for i in 0..64 {
             for sign in [1.0f32, -1.0] {
@@ -489,7 +507,10 @@ mod tests {
                 for _ in 0..2 {
                     seq += 1;
                     let pad = digit(&mut rng);
-                    if walk.observe(seq, &pad, 7, 0.9, 5, SPREAD, IMG).is_some() {
+                    if walk
+                        .observe(seq, &pad, 7, 0.9, 5, SPREAD, Some(&*DCT))
+                        .is_some()
+                    {
                         panic!("padding alone made a walk");
                     }
                 }
@@ -500,7 +521,10 @@ mod tests {
                 }
                 seq += 1;
                 let m = margin(&x, &w);
-                if walk.observe(seq, &x, 3, m, 5, SPREAD, IMG).is_some() {
+                if walk
+                    .observe(seq, &x, 3, m, 5, SPREAD, Some(&*DCT))
+                    .is_some()
+                {
                     found = true;
                     break 'outer;
                 }

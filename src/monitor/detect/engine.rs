@@ -5,7 +5,7 @@
 //! fired it gives the evidence).
 
 use super::baseline::Baseline;
-use super::basis::{BasisWalk, Image};
+use super::basis::{BasisWalk, Dct, Image};
 use super::bisect::Bisect;
 use super::cross::CrossIndex;
 use super::hll::Hll;
@@ -110,6 +110,8 @@ pub struct Engine {
     /// The layout rows are read in for the DCT of coordinate walks (square images of at most
     /// 128 values, whose compared features are all of them in order).
     image: Option<Image>,
+    /// The DCT basis of `image`, for coordinate walks.
+    dct: Option<Dct>,
 }
 
 impl Engine {
@@ -123,9 +125,11 @@ impl Engine {
             key,
         );
         let cross = CrossIndex::new(space.width(), params.probing_window, key);
+        let image = (space.width() == d).then(|| Image::of(d)).flatten();
         Engine {
             strict_allow: space.allow() / 2,
-            image: (space.width() == d).then(|| Image::of(d)).flatten(),
+            image,
+            dct: image.map(Dct::new),
             projection: Projection::new(d, 0x9d5a_11ce),
             cross: Mutex::new(cross),
             baseline,
@@ -300,7 +304,7 @@ impl Engine {
                     margin,
                     p.basis_steps,
                     self.space.median_spread(),
-                    self.image,
+                    self.dct.as_ref(),
                 )
             } else {
                 None
