@@ -536,91 +536,68 @@ impl Config {
             );
         }
         let t = &self.detect;
-        if !(t.near_scale > 0.0 && t.near_scale.is_finite()) {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("near_scale")],
+        // Each bound: the key, whether its value is out of bounds, and what the bounds are.
+        for (key, bad, message) in [
+            (
+                "near_scale",
+                !(t.near_scale > 0.0 && t.near_scale.is_finite()),
                 "detect.near_scale must be a positive number (0.5: half a feature's spread)",
-                None,
-            );
-        }
-        if !(0.0..1.0).contains(&t.near_share) {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("near_share")],
+            ),
+            (
+                "near_share",
+                !(0.0..1.0).contains(&t.near_share),
                 "detect.near_share must be at least 0 and below 1 (a share of the features)",
-                None,
-            );
+            ),
+            (
+                "probing_trend_z",
+                !(t.probing_trend_z >= 0.0 && t.probing_trend_z.is_finite()),
+                "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
+            ),
+            (
+                "selection_z",
+                !(t.selection_z >= 0.0 && t.selection_z.is_finite()),
+                "detect.selection_z must be a number >= 0 (3.0: variants built on better-answered ones this many standard deviations above chance; 0 turns the test off)",
+            ),
+            (
+                "bisect_tolerance",
+                !(0.0..0.5).contains(&t.bisect_tolerance),
+                "detect.bisect_tolerance must be at least 0 and below 0.5 (a share of the distance between the two ends; 0.05)",
+            ),
+            (
+                "bisect_midpoints",
+                t.bisect_midpoints > 128,
+                "detect.bisect_midpoints must be at most 128 (midpoint rows among a client's last 128 rows; 0 turns bisection off)",
+            ),
+            (
+                "sign_steps",
+                t.sign_steps > 128,
+                "detect.sign_steps must be at most 128 (L∞-step rows among a client's last 128 rows; 0 turns the test off)",
+            ),
+            (
+                "basis_steps",
+                t.basis_steps > 32,
+                "detect.basis_steps must be at most 32 (basis-step rows among a client's last 32 rows; 0 turns the test off)",
+            ),
+            (
+                "ood_rows",
+                t.ood_rows < 1 || t.ood_rows > 128,
+                "detect.ood_rows must be between 1 and 128 (out-of-distribution rows among a client's last 128 rows)",
+            ),
+            (
+                "probing_trend_members",
+                t.probing_trend_members < 3,
+                "detect.probing_trend_members must be >= 3 (a trend needs at least 3 members)",
+            ),
+        ] {
+            if bad {
+                d.push_at(text, &[At::Name("detect"), At::Name(key)], message, None);
+            }
         }
         if t.probing_queries < 2 || t.probing_descents < 1 || t.popular_clients < 1 {
             d.push_at(
                 text,
                 &[At::Name("detect")],
                 "detect: probing_queries must be >= 2, probing_descents and popular_clients >= 1",
-                None,
-            );
-        }
-        if !(t.probing_trend_z >= 0.0 && t.probing_trend_z.is_finite()) {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("probing_trend_z")],
-                "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
-                None,
-            );
-        }
-        if !(t.selection_z >= 0.0 && t.selection_z.is_finite()) {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("selection_z")],
-                "detect.selection_z must be a number >= 0 (3.0: variants built on better-answered ones this many standard deviations above chance; 0 turns the test off)",
-                None,
-            );
-        }
-        if !(0.0..0.5).contains(&t.bisect_tolerance) {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("bisect_tolerance")],
-                "detect.bisect_tolerance must be at least 0 and below 0.5 (a share of the distance between the two ends; 0.05)",
-                None,
-            );
-        }
-        if t.bisect_midpoints > 128 {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("bisect_midpoints")],
-                "detect.bisect_midpoints must be at most 128 (midpoint rows among a client's last 128 rows; 0 turns bisection off)",
-                None,
-            );
-        }
-        if t.sign_steps > 128 {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("sign_steps")],
-                "detect.sign_steps must be at most 128 (L∞-step rows among a client's last 128 rows; 0 turns the test off)",
-                None,
-            );
-        }
-        if t.basis_steps > 32 {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("basis_steps")],
-                "detect.basis_steps must be at most 32 (basis-step rows among a client's last 32 rows; 0 turns the test off)",
-                None,
-            );
-        }
-        if t.ood_rows < 1 || t.ood_rows > 128 {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("ood_rows")],
-                "detect.ood_rows must be between 1 and 128 (out-of-distribution rows among a client's last 128 rows)",
-                None,
-            );
-        }
-        if t.probing_trend_members < 3 {
-            d.push_at(
-                text,
-                &[At::Name("detect"), At::Name("probing_trend_members")],
-                "detect.probing_trend_members must be >= 3 (a trend needs at least 3 members)",
                 None,
             );
         }
