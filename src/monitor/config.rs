@@ -566,7 +566,7 @@ impl Config {
             (
                 "bisect_midpoints",
                 t.bisect_midpoints > 128,
-                "detect.bisect_midpoints must be at most 128 (midpoint rows among a client's last 128 rows; 0 turns bisection off)",
+                "detect.bisect_midpoints must be at most 128 (nested midpoints in a chain, each halving an earlier midpoint's gap; 0 turns bisection off)",
             ),
             (
                 "sign_steps",

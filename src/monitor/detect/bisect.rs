@@ -11,6 +11,13 @@
 //! Rows are compared in the seeded projection PRADA uses ([`super::prada::Projection`], at most
 //! 32 values): a midpoint stays a midpoint under a linear map.
 //!
+//! A binary search halves: each of its midpoints after the first lies between an earlier
+//! midpoint and one end. A sweep that meets a midpoint by its spacing does not nest: a stroke
+//! normaliser's 0.3 blend is the midpoint of the image and its 0.6 blend, a cross-dissolve
+//! replayed between the same two images puts frames on the midpoints of the last one's. Each row
+//! carries its depth: 0, or for a midpoint one more than the deeper of its ends; a search shows
+//! as depth 2 and more ([`Midpoint::depth`]).
+//!
 //! Two ends that are one image at two intensities (a brightness or contrast slider dragged across
 //! a label change, then back) make midpoints too: every position of such a slider lies on the
 //! line between two others. Ends whose values are a function of each other
@@ -24,8 +31,17 @@ pub const RECENT: usize = 16;
 /// One client's recent rows (projected) and their labels.
 #[derive(Clone, Debug, Default)]
 pub struct Bisect {
-    /// (projected row, label, the compared features' raw values).
-    rows: VecDeque<(Vec<f32>, u32, Vec<f32>)>,
+    rows: VecDeque<Kept>,
+}
+
+#[derive(Clone, Debug)]
+struct Kept {
+    projected: Vec<f32>,
+    label: u32,
+    /// The compared features' raw values.
+    values: Vec<f32>,
+    /// 0, or for a midpoint one more than the deeper of its ends.
+    depth: u32,
 }
 
 /// A midpoint found: the labels at its two ends and how far it is from the exact midpoint,
@@ -34,6 +50,9 @@ pub struct Bisect {
 pub struct Midpoint {
     pub labels: (u32, u32),
     pub offset: f32,
+    /// Nested midpoints in its chain: 1 for the midpoint of two rows that are none, one more
+    /// for each midpoint it halves the gap of.
+    pub depth: u32,
 }
 
 impl Bisect {
@@ -51,16 +70,29 @@ impl Bisect {
         if self.rows.len() == RECENT {
             self.rows.pop_front();
         }
-        self.rows.push_back((row.to_vec(), label, values.to_vec()));
+        self.rows.push_back(Kept {
+            projected: row.to_vec(),
+            label,
+            values: values.to_vec(),
+            depth: found.as_ref().map_or(0, |m| m.depth),
+        });
         found
     }
 
+    /// The deepest midpoint `q` is of two recent rows.
     fn midpoint(&self, q: &[f32], tolerance: f32) -> Option<Midpoint> {
         let rows = &self.rows;
+        let mut best: Option<Midpoint> = None;
         for i in 0..rows.len() {
             for j in i + 1..rows.len() {
-                let ((a, la, va), (b, lb, vb)) = (&rows[i], &rows[j]);
-                if la == lb || a.len() != q.len() || b.len() != q.len() {
+                let (ri, rj) = (&rows[i], &rows[j]);
+                let (a, b) = (&ri.projected, &rj.projected);
+                let depth = 1 + ri.depth.max(rj.depth);
+                if ri.label == rj.label
+                    || a.len() != q.len()
+                    || b.len() != q.len()
+                    || best.as_ref().is_some_and(|m| m.depth >= depth)
+                {
                     continue;
                 }
                 let ends: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
@@ -78,15 +110,16 @@ impl Bisect {
                         break;
                     }
                 }
-                if within && !super::signsteps::intensity(va, vb) {
-                    return Some(Midpoint {
-                        labels: (*la, *lb),
+                if within && !super::signsteps::intensity(&ri.values, &rj.values) {
+                    best = Some(Midpoint {
+                        labels: (ri.label, rj.label),
                         offset: (off / ends).sqrt(),
+                        depth,
                     });
                 }
             }
         }
-        None
+        best
     }
 }
 
@@ -122,12 +155,40 @@ mod tests {
         assert_eq!(b.observe(&x, &x, 3, 0.05), None);
         assert_eq!(b.observe(&s, &s, 5, 0.05), None);
         let m1 = mid(&x, &s);
-        assert_eq!(b.observe(&m1, &m1, 5, 0.05).unwrap().labels, (3, 5));
+        let found = b.observe(&m1, &m1, 5, 0.05).unwrap();
+        assert_eq!((found.labels, found.depth), ((3, 5), 1));
+        // The next halves the gap between the first midpoint and an end: nested.
         let m2 = mid(&x, &m1);
-        assert!(b.observe(&m2, &m2, 3, 0.05).is_some());
+        assert_eq!(b.observe(&m2, &m2, 3, 0.05).unwrap().depth, 2);
         // The midpoint of two rows of the same label is not a boundary search.
         let m3 = mid(&x, &m2);
         assert_eq!(b.observe(&m3, &m3, 3, 0.05), None);
+    }
+
+    #[test]
+    fn midpoints_a_sweep_meets_by_its_spacing_do_not_nest() {
+        // A stroke-width normaliser: each image, then its 0.6 and 0.3 blends with its eroded
+        // self; the 0.3 blend is the midpoint of the image and the 0.6 blend, answered
+        // differently when the thinner stroke reads as another digit. Image after image, every
+        // midpoint is of depth 1.
+        let mut rng = Rng::new(4);
+        let mut b = Bisect::default();
+        for _ in 0..40 {
+            let x = point(&mut rng);
+            // The eroded image: not a function of the image's values (strokes thin unevenly).
+            let e = point(&mut rng);
+            let blend = |w: f32| -> Vec<f32> {
+                x.iter()
+                    .zip(&e)
+                    .map(|(p, q)| (1.0 - w) * p + w * q)
+                    .collect()
+            };
+            let (b6, b3) = (blend(0.6), blend(0.3));
+            b.observe(&x, &x, 8, 0.05);
+            b.observe(&b6, &b6, 7, 0.05);
+            let found = b.observe(&b3, &b3, 8, 0.05).unwrap();
+            assert_eq!(found.depth, 1);
+        }
     }
 
     #[test]

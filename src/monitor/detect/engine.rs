@@ -48,10 +48,8 @@ pub struct ClientDetectors {
     /// (at most `detect.ood_rows`).
     pub rows: u64,
     pub ood_recent: RecentRows,
-    /// Its recent rows for midpoints, and the positions of its latest midpoint rows (at most
-    /// `detect.bisect_midpoints`).
+    /// Its recent rows for midpoints, each with its depth of nested midpoints.
     pub bisect: Bisect,
-    pub bisect_recent: RecentRows,
     /// Its recent rows for L∞ steps, and the positions of its latest step rows (at most
     /// `detect.sign_steps`).
     pub steps: SignSteps,
@@ -148,7 +146,6 @@ impl Engine {
             rows: 0,
             ood_recent: RecentRows::default(),
             bisect: Bisect::default(),
-            bisect_recent: RecentRows::default(),
             steps: SignSteps::default(),
             steps_recent: RecentRows::default(),
             basis: BasisWalk::default(),
@@ -364,21 +361,17 @@ impl Engine {
                 && let Some(m) = det
                     .bisect
                     .observe(pr, &sample, label as u32, p.bisect_tolerance)
-                && let Some(n) = det.bisect_recent.note(det.rows, p.bisect_midpoints)
+                && m.depth >= p.bisect_midpoints
             {
                 fire(Signal {
                     rule: &sig::BOUNDARY_WALK,
                     message: format!(
-                        "a binary search for the decision boundary: this row is the midpoint of two of the client's recent queries answered {} and {} (within {:.3} of their distance), {} such rows among its last {} rows",
-                        m.labels.0,
-                        m.labels.1,
-                        m.offset,
-                        n,
-                        super::neardup::RING
+                        "a binary search for the decision boundary: this row is the midpoint of two of the client's recent queries answered {} and {} (within {:.3} of their distance), {} nested midpoints in its chain (each halving an earlier midpoint's gap)",
+                        m.labels.0, m.labels.1, m.offset, m.depth,
                     ),
                     evidence: json!({ "bisection": true, "end_labels": [m.labels.0, m.labels.1],
-                            "label": label, "offset": m.offset, "midpoints": n,
-                            "of_rows": super::neardup::RING, "cross_client": false }),
+                            "label": label, "offset": m.offset, "nested_midpoints": m.depth,
+                            "cross_client": false }),
                 });
             }
             // PRADA reads the inputs that are new to this client: a re-send or a variant of a
@@ -993,6 +986,32 @@ mod tests {
             }
             let first = fired.iter().find(|(_, b)| *b).map(|(q, _)| *q);
             assert_eq!(first, Some(3), "k = {k}: {fired:?}");
+        }
+    }
+
+    #[test]
+    fn a_stroke_normaliser_whose_blends_meet_midpoints_is_not_a_binary_search() {
+        // Each image, its 0.6 blend with a thinned version (another label), then its 0.3 blend
+        // (the midpoint of the two): midpoints image after image, none halving an earlier one.
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(12);
+        for _ in 0..30 {
+            let x = image(&mut rng);
+            let thin = image(&mut rng);
+            let blend = |w: f32| -> Vec<f32> {
+                x.iter()
+                    .zip(&thin)
+                    .map(|(p, q)| (1.0 - w) * p + w * q)
+                    .collect()
+            };
+            let f = ask(
+                &e,
+                &mut d,
+                &[x.clone(), blend(0.6), blend(0.3)],
+                &[(8, 0.9), (7, 0.6), (8, 0.7)],
+            );
+            assert!(!f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
         }
     }
 
