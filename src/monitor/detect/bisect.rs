@@ -12,9 +12,10 @@
 //! 32 values): a midpoint stays a midpoint under a linear map.
 //!
 //! A binary search halves: each of its midpoints after the first lies between an earlier
-//! midpoint and one end. A sweep that meets a midpoint by its spacing does not nest: a stroke
-//! normaliser's 0.3 blend is the midpoint of the image and its 0.6 blend, a cross-dissolve
-//! replayed between the same two images puts frames on the midpoints of the last one's. Each row
+//! midpoint and one end. A sweep that meets a midpoint by its spacing seldom nests: a stroke
+//! normaliser's 0.3 blend is the midpoint of the image and its 0.6 blend (never nested), a
+//! cross-dissolve replayed between the same two images puts frames on the midpoints of the last
+//! one's (nested only when a third replay lands on those). Each row
 //! carries its depth: 0, or for a midpoint one more than the deeper of its ends; a search shows
 //! as depth 2 and more ([`Midpoint::depth`]).
 //!

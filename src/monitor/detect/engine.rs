@@ -322,10 +322,10 @@ impl Engine {
                         "improving_line": w.chain, "cross_client": false }),
                 });
             }
-            // One L∞ step is a coincidence as often as a search (two low-resolution images, two
-            // passes of a progressive load): `sign_steps` of them among the client's last rows
-            // are the search's structure; one is, for a flip, from a client searching this input
-            // (focused on it, or nothing else sent: Square's first candidate may flip at once).
+            // `sign_steps` L∞-step rows among the client's last rows are a search's structure
+            // (one by default: Square may succeed at its first candidate). With more, one still
+            // is for a flip from a client searching this input (focused on it, or nothing else
+            // sent).
             let steps = step
                 .as_ref()
                 .and_then(|st| Some((st, det.steps_recent.note(det.rows, p.sign_steps)?)));
