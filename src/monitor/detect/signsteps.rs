@@ -157,11 +157,12 @@ fn step(
     // the range's end moves less, to the end. Such short moves that end on the lowest or highest
     // value of the two rows are not counted against the step.
     let (bottom, top) = value_range(a, b);
-    // The step features as (value before, moved up).
+    // A step feature: changed, by the step (within the band).
+    let at_step = |d: f32| d > floor && d >= lo && d <= up;
     let (mut pos, mut neg, mut clipped) = (0usize, 0usize, 0usize);
     for (x, y) in a.iter().zip(b) {
         let d = (y - x).abs();
-        if d > floor && d >= lo && d <= up {
+        if at_step(d) {
             if y > x {
                 pos += 1;
             } else {
@@ -183,7 +184,7 @@ fn step(
     if (sum.abs() <= BALANCED * size && !side.is_some_and(|w| striped(a, b, floor, w)))
         || m > LEVELS * (top - bottom)
         || m > CONTRAST * std_dev(a).min(std_dev(b))
-        || distinct_pairs(a, b, floor, lo, up) < MIN_CHANGED
+        || distinct_pairs(a, b, at_step) < MIN_CHANGED
         || by_value(a, b, m)
         || shifted(a, b)
     {
@@ -208,19 +209,16 @@ fn std_dev(x: &[f32]) -> f32 {
     (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt()
 }
 
-/// The number of distinct (before, after) value pairs among the step features (changes above
-/// `floor` within `lo..=up`). Features that repeat one pair are one observation: an up-sampled,
+/// The number of distinct (before, after) value pairs among the step features (whose change
+/// `at_step` accepts). Features that repeat one pair are one observation: an up-sampled,
 /// pixelated or low-resolution image repeats each of its pixels over a block, so two such
 /// images differ by "one step on many features" when a handful of their pixels happen to differ
 /// by similar amounts. A step needs [`MIN_CHANGED`] distinct pairs.
-fn distinct_pairs(a: &[f32], b: &[f32], floor: f32, lo: f32, up: f32) -> usize {
+fn distinct_pairs(a: &[f32], b: &[f32], at_step: impl Fn(f32) -> bool) -> usize {
     let mut pairs: Vec<(u32, u32)> = a
         .iter()
         .zip(b)
-        .filter(|(x, y)| {
-            let d = (*y - *x).abs();
-            d > floor && d >= lo && d <= up
-        })
+        .filter(|(x, y)| at_step((*y - *x).abs()))
         // `+ 0.0` makes −0 and 0 one value.
         .map(|(x, y)| ((x + 0.0).to_bits(), (y + 0.0).to_bits()))
         .collect();
