@@ -24,6 +24,9 @@ pub struct Baseline {
     /// The largest distance from a probe to its nearest other probe: how far apart normal
     /// inputs can be.
     nn_max: f32,
+    /// The median distance from a probe to its nearest other probe: how far apart normal
+    /// inputs typically are.
+    nn_median: f32,
 }
 
 impl Baseline {
@@ -69,7 +72,7 @@ impl Baseline {
                     .collect()
             })
             .collect();
-        let nn_max = probes
+        let mut nn: Vec<f32> = probes
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -81,8 +84,11 @@ impl Baseline {
                     .fold(f32::INFINITY, f32::min)
             })
             .filter(|d| d.is_finite())
-            .fold(0f32, f32::max)
-            .sqrt();
+            .map(f32::sqrt)
+            .collect();
+        nn.sort_by(f32::total_cmp);
+        let nn_max = nn.last().copied().unwrap_or(0.0);
+        let nn_median = nn.get(nn.len() / 2).copied().unwrap_or(0.0);
         Some(Baseline {
             min,
             max,
@@ -92,7 +98,15 @@ impl Baseline {
             probe_features,
             probes,
             nn_max,
+            nn_median,
         })
+    }
+
+    /// The median distance from a baseline row to its nearest other one (features divided by
+    /// their spread; over the probe features, all of them for rows of at most 256 values); 0
+    /// with fewer than two rows.
+    pub fn nn_median(&self) -> f32 {
+        self.nn_median
     }
 
     /// A feature outside the baseline's range widened by its span, or by the widest feature's

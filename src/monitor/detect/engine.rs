@@ -39,7 +39,7 @@ const DESCENT_HITS: u32 = 8;
 pub struct ClientDetectors {
     pub near: NearDup,
     pub prada: Prada,
-    /// Distinct inputs answered in the window.
+    /// Distinct inputs answered in the window (a noise copy of the previous row is not a new one).
     pub distinct: Hll,
     /// Distinct inputs whose score vectors were sent in the window (a re-sent input hands out
     /// nothing new).
@@ -48,6 +48,11 @@ pub struct ClientDetectors {
     /// (at most `detect.ood_rows`).
     pub rows: u64,
     pub ood_recent: RecentRows,
+    /// Its previous row, for noise copies; the first row of its current run of noise copies and
+    /// how many copies the run has.
+    pub prev: Vec<f32>,
+    pub run_first: Vec<f32>,
+    pub copy_run: u32,
     /// Its recent rows for midpoints, each with its depth of nested midpoints.
     pub bisect: Bisect,
     /// Its recent rows for L∞ steps, and the positions of its latest step rows (at most
@@ -144,6 +149,9 @@ impl Engine {
             distinct: Hll::default(),
             scored: Hll::default(),
             rows: 0,
+            prev: Vec::new(),
+            run_first: Vec::new(),
+            copy_run: 0,
             ood_recent: RecentRows::default(),
             bisect: Bisect::default(),
             steps: SignSteps::default(),
@@ -178,6 +186,8 @@ impl Engine {
         let client_hash = xxhash_rust::xxh3::xxh3_64(client.as_bytes());
         let mut codes = Vec::with_capacity(self.space.width());
         let (mut sample, mut scratch) = (Vec::new(), Vec::new());
+        // The request's rows (up to copies::BATCH) for antithetic pairs.
+        let mut batch: Vec<Vec<f32>> = Vec::new();
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         det.select.begin_request();
@@ -185,7 +195,29 @@ impl Engine {
             codes.clear();
             self.space.codes(row, &mut codes);
             let hash = self.space.row_hash(row);
-            det.distinct.add(hash);
+            // A noise copy of the previous row, or of the first row of the run of copies it
+            // continues, covers the point that run covers, up to copies::COPY_RUN copies in a
+            // run (checking the run's first row too keeps a run whole when one pair's noise is
+            // not white by chance).
+            let copy = match (self.image, self.baseline.as_ref()) {
+                (Some(image), Some(b)) => {
+                    super::copies::is_noise_copy(&det.prev, row, image, b)
+                        || super::copies::is_noise_copy(&det.run_first, row, image, b)
+                }
+                _ => false,
+            };
+            det.prev.clear();
+            det.prev.extend_from_slice(row);
+            if copy {
+                det.copy_run = det.copy_run.saturating_add(1);
+            } else {
+                det.copy_run = 0;
+                det.run_first.clear();
+                det.run_first.extend_from_slice(row);
+            }
+            if !copy || det.copy_run > super::copies::COPY_RUN {
+                det.distinct.add(hash);
+            }
             if scores > 0 {
                 det.scored.add(hash);
             }
@@ -251,13 +283,22 @@ impl Engine {
             } else {
                 None
             };
-            if selecting && !near.exact && det.select.note_difference(&sample) {
+            let antithetic = selecting
+                && !near.exact
+                && match (self.image, self.baseline.as_ref()) {
+                    (Some(i), Some(b)) => super::copies::antithetic(&batch, &sample, i, b),
+                    _ => false,
+                };
+            if selecting && !near.exact && batch.len() < super::copies::BATCH {
+                batch.push(sample.clone());
+            }
+            if selecting && !near.exact && det.select.note_difference(&sample, antithetic) {
                 let n = det.select.finite_differences();
                 if n >= super::select::FD_SEARCH {
                     fire(Signal {
                         rule: &sig::PROBING,
                         message: format!(
-                            "coordinate-wise finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features (zeroth-order gradient estimation, as ZOO does; allow-list explainers that perturb one feature at a time)",
+                            "finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features, or pair with one around a third by white noise (zeroth-order gradient estimation, as ZOO and NES do; allow-list explainers that perturb one feature at a time)",
                             super::select::FD_REQUESTS,
                             super::select::FD_ROWS
                         ),
@@ -374,11 +415,13 @@ impl Engine {
                             "cross_client": false }),
                 });
             }
-            // PRADA reads the inputs that are new to this client: a re-send or a variant of a
-            // remembered query (a benign client augmenting its own images) is not a fresh point
-            // of an extraction set; synthetic augmentation is counted by its own signal below.
+            // PRADA reads the inputs that are new to this client: a re-send, a variant of a
+            // remembered query (a benign client augmenting its own images) or a noise copy of
+            // the previous row is not a fresh point of an extraction set; synthetic augmentation
+            // is counted by its own signal below.
             if !near.exact
                 && near.near == 0
+                && !copy
                 && let Some(pr) = projected.as_deref()
                 && let Some(w) = det.prada.observe(pr, label, p.extraction_min_queries)
                 && w < p.extraction_w
@@ -475,7 +518,7 @@ impl Engine {
         // by answers, or once more requests went into an input a batch straddled the boundary of.
         let searching =
             structured || (near.straddled && near.searching() && near.hits >= FLIP_HITS);
-        let structured = structured || near.straddled;
+        let structured = searching;
         let cross_flip = x.flip.filter(|_| !popular && searching);
         if let Some((was, m)) = near.flip.filter(|_| searching) {
             fire(Signal {
@@ -1129,5 +1172,130 @@ mod tests {
             fired.extend(ask(&e, &mut d, chunk, &vec![(1, 0.8); chunk.len()]));
         }
         assert!(fired.contains(&sig::EXTRACTION.id), "{fired:?}");
+    }
+
+    #[test]
+    fn noise_copies_cover_one_point_and_as_many_distinct_images_fire_coverage() {
+        use super::super::copies::testing::{noisy, smooth_image};
+        let mut rng = Rng::new(12);
+        let base: Vec<Vec<f32>> = (0..300).map(|_| smooth_image(&mut rng, 8)).collect();
+        let b = Baseline::from_rows(&base).unwrap();
+        let sigma = 0.3 * b.spread[0];
+        let params = Detect {
+            extraction_distinct: 300,
+            ..Detect::default()
+        };
+        let e = Engine::new(64, Some(b), &params, [9; 32]);
+        // Randomized smoothing's prediction: 12 images, each as 48 noisy copies in requests
+        // of 16 rows (576 rows).
+        let mut d = e.client();
+        let mut fired = vec![];
+        for _ in 0..12 {
+            let x = smooth_image(&mut rng, 8);
+            let copies: Vec<Vec<f32>> = (0..48).map(|_| noisy(&x, sigma, &mut rng)).collect();
+            for chunk in copies.chunks(16) {
+                fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
+            }
+        }
+        assert!(d.distinct.count() < 100.0, "{}", d.distinct.count());
+        assert!(!fired.contains(&sig::EXTRACTION_COVERAGE.id), "{fired:?}");
+        assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
+        assert!(!fired.contains(&sig::EXTRACTION.id), "{fired:?}");
+        // The same number of rows, each a different image (with the same noise on it): the
+        // client covers 576 points.
+        let mut d = e.client();
+        let rows: Vec<Vec<f32>> = (0..576)
+            .map(|_| noisy(&smooth_image(&mut rng, 8), sigma, &mut rng))
+            .collect();
+        let mut fired = vec![];
+        for chunk in rows.chunks(16) {
+            fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
+        }
+        assert!(fired.contains(&sig::EXTRACTION_COVERAGE.id), "{fired:?}");
+    }
+
+    fn smooth_engine(rng: &mut Rng, params: Detect) -> (Engine, f32) {
+        use super::super::copies::testing::smooth_image;
+        let base: Vec<Vec<f32>> = (0..300).map(|_| smooth_image(rng, 8)).collect();
+        let b = Baseline::from_rows(&base).unwrap();
+        let spread = b.spread[0];
+        (Engine::new(64, Some(b), &params, [9; 32]), spread)
+    }
+
+    #[test]
+    fn noise_around_one_point_counts_again_after_a_run_of_copies() {
+        use super::super::copies::{COPY_RUN, testing::noisy, testing::smooth_image};
+        let mut rng = Rng::new(13);
+        let (e, spread) = smooth_engine(&mut rng, Detect::default());
+        // An evolutionary search's populations: 600 noise copies of one image in a row.
+        let mut d = e.client();
+        let x = smooth_image(&mut rng, 8);
+        let rows: Vec<Vec<f32>> = (0..600)
+            .map(|_| noisy(&x, 0.3 * spread, &mut rng))
+            .collect();
+        for chunk in rows.chunks(100) {
+            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
+        }
+        // The run's first row and every copy after COPY_RUN (HyperLogLog's error is a few %).
+        let n = d.distinct.count();
+        let want = (600 - COPY_RUN) as f64;
+        assert!(
+            (n - want).abs() < 0.1 * want,
+            "{n} distinct, expected about {want}"
+        );
+    }
+
+    #[test]
+    fn an_antithetic_gradient_estimate_is_a_search_and_smoothing_is_not() {
+        use super::super::copies::testing::{gauss, noisy, smooth_image};
+        let mut rng = Rng::new(14);
+        let (e, spread) = smooth_engine(&mut rng, Detect::default());
+        // NES: each request the point and 25 noise directions each way; the point moves by a
+        // small sign step between requests.
+        let mut d = e.client();
+        let mut x = smooth_image(&mut rng, 8);
+        let mut fired = vec![];
+        let mut at = None;
+        for req in 0..6 {
+            let us: Vec<Vec<f32>> = (0..25)
+                .map(|_| (0..64).map(|_| 0.01 * gauss(&mut rng)).collect())
+                .collect();
+            let mut rows = vec![x.clone()];
+            for sign in [1.0f32, -1.0] {
+                rows.extend(us.iter().map(|u| {
+                    x.iter()
+                        .zip(u)
+                        .map(|(v, du)| (v + sign * du).clamp(0.0, 1.0))
+                        .collect::<Vec<f32>>()
+                }));
+            }
+            let f = ask(
+                &e,
+                &mut d,
+                &rows,
+                &vec![(3, 0.9 - 0.05 * req as f32); rows.len()],
+            );
+            if at.is_none() && f.contains(&sig::PROBING.id) {
+                at = Some(req);
+            }
+            fired.extend(f);
+            for v in x.iter_mut() {
+                *v = (*v + if rng.unit() < 0.5 { 0.01 } else { -0.01 }).clamp(0.0, 1.0);
+            }
+        }
+        assert!(
+            at.is_some_and(|r| r <= 2),
+            "probing first at request {at:?}: {fired:?}"
+        );
+        // Randomized smoothing of the same image: as many requests of independent copies.
+        let mut d = e.client();
+        let mut fired = vec![];
+        for _ in 0..6 {
+            let rows: Vec<Vec<f32>> = std::iter::once(x.clone())
+                .chain((0..50).map(|_| noisy(&x, 0.3 * spread, &mut rng)))
+                .collect();
+            fired.extend(ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]));
+        }
+        assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
     }
 }

@@ -24,13 +24,15 @@
 //!   one pixel or DCT direction, building on the ones answered lower (SimBA's coordinate walk).
 //! - [`Selection`](select): whether a client builds its new variants on the ones the model
 //!   answered closer to the boundary (a search keeping what lowered the answer).
-//! - [`Hll`]: distinct inputs answered (extraction coverage).
+//! - [`Hll`]: distinct inputs answered (extraction coverage), noise copies of the client's
+//!   previous row counted once ([`copies`]).
 
 use std::collections::HashMap;
 
 mod baseline;
 mod basis;
 mod bisect;
+mod copies;
 mod cross;
 pub mod engine;
 mod hll;

@@ -136,8 +136,9 @@ impl Selection {
 
     /// A request among the client's last [`FD_REQUESTS`] was a batch of finite differences:
     /// [`FD_ROWS`] rows each differing from another of the request's rows in one or two
-    /// features (coordinate-wise gradient estimation, as ZOO does). Augmentation, noise and video
-    /// frames change many features at once.
+    /// features (coordinate-wise gradient estimation, as ZOO does) or pairing with one around a
+    /// third by white noise (antithetic estimation, as NES does). Augmentation, independent
+    /// noise and video frames do neither.
     pub fn differencing(&self) -> bool {
         self.finite_differences() > 0
     }
@@ -151,15 +152,18 @@ impl Selection {
             .count()
     }
 
-    /// Note a (not exactly re-sent) row of the current request for the finite-difference test;
-    /// whether it made the request a finite-difference batch (once a request).
-    pub fn note_difference(&mut self, values: &[f32]) -> bool {
-        let sparse = self.anchors.iter().any(|a| {
-            a.len() == values.len() && {
-                let n = a.iter().zip(values).filter(|(x, y)| x != y).count();
-                (1..=FD_FEATURES).contains(&n)
-            }
-        });
+    /// Note a (not exactly re-sent) row of the current request for the finite-difference test
+    /// (`antithetic`: it pairs with another of the request's rows around a third, see
+    /// [`super::copies::antithetic`]); whether it made the request a finite-difference batch
+    /// (once a request).
+    pub fn note_difference(&mut self, values: &[f32], antithetic: bool) -> bool {
+        let sparse = antithetic
+            || self.anchors.iter().any(|a| {
+                a.len() == values.len() && {
+                    let n = a.iter().zip(values).filter(|(x, y)| x != y).count();
+                    (1..=FD_FEATURES).contains(&n)
+                }
+            });
         if sparse {
             self.differences += 1;
             if self.differences == FD_ROWS {
@@ -375,7 +379,7 @@ mod tests {
         for k in 0..16 {
             let mut y = x.clone();
             y[k] += if k % 2 == 0 { 1e-4 } else { -1e-4 };
-            sel.note_difference(&y);
+            sel.note_difference(&y, false);
         }
         assert!(sel.differencing());
         for _ in 0..FD_REQUESTS {
@@ -386,7 +390,7 @@ mod tests {
         sel.begin_request();
         for _ in 0..64 {
             let y: Vec<f32> = x.iter().map(|v| v + 0.01 * rng.unit()).collect();
-            sel.note_difference(&y);
+            sel.note_difference(&y, false);
         }
         assert!(!sel.differencing());
     }

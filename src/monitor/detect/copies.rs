@@ -1,0 +1,313 @@
+//! Noise copies: a client that sends one input many times, each time with fresh independent
+//! noise on every feature — randomized smoothing's prediction (Cohen et al. 2019), Monte-Carlo
+//! uncertainty estimates, noise-robustness QA — covers one point of the input space, however
+//! many distinct rows it sends. Its rows are not fresh points of an extraction set either.
+//!
+//! A row is a *noise copy* of the client's previous row when their difference is
+//!
+//! - **white**: on an image, the lag-1 autocorrelation of the difference between neighbouring
+//!   pixels (across and down, every channel) is at most [`WHITE`], about two standard
+//!   deviations of independent noise's on an 8 × 8 image (its 112 neighbour pairs give a
+//!   standard deviation of 1/√112 ≈ 0.095). Two different natural images differ in strokes
+//!   and shapes, which neighbouring pixels share (0.3–0.7 on digits);
+//! - **small**: at most [`RADIUS`] times the median distance from a baseline row to its
+//!   nearest other baseline row (features divided by their spread). Without this bound,
+//!   distinct inputs under heavy noise would pass as copies of each other (a natural-data
+//!   extraction hiding its coverage): on the digits, noise heavy enough to whiten the
+//!   difference of two different digits also takes them beyond it, so at most about 6 % of
+//!   such pairs pass at any noise level, while copies pass up to a noise of σ ≈ 0.25 on
+//!   [0, 1] values (a share of them at 0.3, none at 0.5: heavier smoothing counts in full).
+//!
+//! Coverage counts the first row of a run of copies and, as a volume backstop, every copy after
+//! [`COPY_RUN`] in a row (randomized smoothing's prediction draws about 100).
+//!
+//! Only square images of one or three channels of at most 128 values are tested (the layout
+//! the neighbours are read in), and only with a baseline (the distance scale). Otherwise no row
+//! is a copy: coverage counts every distinct row, as before (fail closed).
+//!
+//! **Antithetic pairs**: a symmetric finite-difference gradient estimate (NES, SPSA, zeroth-order
+//! sign methods) queries `x + σu` and `x − σu` for fresh noise directions `u` around a point
+//! `x` it queries too. A row is *antithetic* when an earlier row `q` of its request is a noise
+//! copy of it (white and small, as above) and another row `a` of the request is their midpoint: on the features that
+//! changed and that neither row has at the midpoint's own lowest or highest value (clipping to
+//! the valid range breaks the symmetry there), at least [`ANTI_SHARE`] within [`ANTI_TOL`] of
+//! `q − row`'s size and at least [`ANTI_FEATURES`] of them. Independent noise copies (randomized
+//! smoothing), augmentations and a morph's frames (symmetric around the middle frame, but not
+//! white) are not antithetic. Rounding coarser than a quarter of the noise (an estimate with
+//! σ = 0.01 stored as 8-bit values) breaks the symmetry: such a search is not seen this way.
+
+use super::baseline::Baseline;
+use super::basis::Image;
+
+/// Largest neighbour autocorrelation of a white difference.
+pub const WHITE: f32 = 0.2;
+/// Largest distance of a copy, in median baseline nearest-neighbour distances.
+pub const RADIUS: f32 = 2.0;
+/// Noise copies in a row that count as one point; the ones after count again: a search that
+/// spends thousands of queries as noise around one input (an evolutionary search's population,
+/// ThresholdAttack's 384 a generation) is volume however it is drawn.
+pub const COPY_RUN: u32 = 128;
+
+/// Whether `row` is a noise copy of `prev` (see the module's documentation).
+pub fn is_noise_copy(prev: &[f32], row: &[f32], image: Image, baseline: &Baseline) -> bool {
+    let n = image.side;
+    let area = n * n;
+    if prev.len() != row.len() || row.len() != image.channels * area {
+        return false;
+    }
+    let limit = RADIUS * baseline.nn_median();
+    if limit <= 0.0 || baseline.spread.len() != row.len() {
+        return false;
+    }
+    let bound = limit * limit;
+    let mut dist2 = 0f32;
+    for ((a, b), s) in prev.iter().zip(row).zip(&baseline.spread) {
+        let d = (b - a) / s;
+        dist2 += d * d;
+        if dist2 > bound {
+            return false;
+        }
+    }
+    if dist2 == 0.0 || !dist2.is_finite() {
+        return false;
+    }
+    white(prev, row, image)
+}
+
+/// Whether the difference `row − prev` is white on `image`: the lag-1 autocorrelation between
+/// neighbouring pixels (across and down, every channel) at most [`WHITE`].
+pub fn white(prev: &[f32], row: &[f32], image: Image) -> bool {
+    let n = image.side;
+    let area = n * n;
+    if prev.len() != row.len() || row.len() != image.channels * area {
+        return false;
+    }
+    let (mut across, mut energy) = (0f32, 0f32);
+    for c in 0..image.channels {
+        let d = |i: usize, j: usize| row[c * area + i * n + j] - prev[c * area + i * n + j];
+        for i in 0..n {
+            for j in 0..n {
+                let v = d(i, j);
+                energy += v * v;
+                if j + 1 < n {
+                    across += v * d(i, j + 1);
+                }
+                if i + 1 < n {
+                    across += v * d(i + 1, j);
+                }
+            }
+        }
+    }
+    // Each pixel has two neighbour pairs, less the edges: the autocorrelation is the pairs'
+    // mean product over the pixels' mean square.
+    let pairs = (image.channels * 2 * n * (n - 1)) as f32;
+    let pixels = (image.channels * area) as f32;
+    energy > 0.0 && (across / pairs) / (energy / pixels) <= WHITE
+}
+
+/// The midpoint relation's tolerance, as a share of the pair's difference on each feature.
+pub const ANTI_TOL: f32 = 0.25;
+/// The share of the compared features the relation holds on, and their least number.
+pub const ANTI_SHARE: f32 = 0.9;
+pub const ANTI_FEATURES: usize = 8;
+/// Rows of a request a row is paired among.
+pub const BATCH: usize = 64;
+
+/// Whether `row` pairs with one of `batch` (the earlier rows of its request) around another: the
+/// two are noise copies of each other ([`is_noise_copy`]) and another is their midpoint.
+pub fn antithetic(batch: &[Vec<f32>], row: &[f32], image: Image, baseline: &Baseline) -> bool {
+    batch.iter().enumerate().any(|(qi, q)| {
+        is_noise_copy(q, row, image, baseline)
+            && batch
+                .iter()
+                .enumerate()
+                .any(|(ai, a)| ai != qi && midpoint(q, row, a))
+    })
+}
+
+fn midpoint(q: &[f32], r: &[f32], a: &[f32]) -> bool {
+    if a.len() != r.len() || a == r {
+        return false;
+    }
+    let (lo, hi) = a
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let (mut held, mut failed) = (0usize, 0usize);
+    let budget = ((1.0 - ANTI_SHARE) * r.len() as f32) as usize;
+    for ((&x, &y), &m) in q.iter().zip(r).zip(a) {
+        if x == y || x == lo || x == hi || y == lo || y == hi {
+            continue;
+        }
+        if (x + y - 2.0 * m).abs() <= ANTI_TOL * (x - y).abs() {
+            held += 1;
+        } else {
+            failed += 1;
+            if failed > budget {
+                return false;
+            }
+        }
+    }
+    held >= ANTI_FEATURES && held as f32 >= ANTI_SHARE * (held + failed) as f32
+}
+
+#[cfg(test)]
+pub(super) mod testing {
+    use crate::util::Rng;
+
+    /// A blurred random image of `n` × `n` on [0, 1]: neighbouring pixels share their values,
+    /// as strokes do.
+    pub fn smooth_image(rng: &mut Rng, n: usize) -> Vec<f32> {
+        let raw: Vec<f32> = (0..n * n).map(|_| rng.unit()).collect();
+        let at = |i: isize, j: isize| {
+            let (i, j) = (i.clamp(0, n as isize - 1), j.clamp(0, n as isize - 1));
+            raw[i as usize * n + j as usize]
+        };
+        (0..n * n)
+            .map(|k| {
+                let (i, j) = ((k / n) as isize, (k % n) as isize);
+                let s: f32 = [(0, 0), (0, 1), (1, 0), (1, 1), (-1, 0), (0, -1)]
+                    .iter()
+                    .map(|&(a, b)| at(i + a, j + b))
+                    .sum();
+                s / 6.0
+            })
+            .collect()
+    }
+
+    pub fn gauss(rng: &mut Rng) -> f32 {
+        // Box–Muller.
+        let (u, v) = (rng.unit().max(1e-9), rng.unit());
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+
+    pub fn noisy(x: &[f32], sigma: f32, rng: &mut Rng) -> Vec<f32> {
+        x.iter()
+            .map(|v| (v + sigma * gauss(rng)).clamp(0.0, 1.0))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{noisy, smooth_image};
+    use super::*;
+    use crate::util::Rng;
+
+    fn setup() -> (Rng, Image, Baseline) {
+        let mut rng = Rng::new(77);
+        let rows: Vec<Vec<f32>> = (0..300).map(|_| smooth_image(&mut rng, 8)).collect();
+        let b = Baseline::from_rows(&rows).unwrap();
+        (rng, Image::of(64).unwrap(), b)
+    }
+
+    #[test]
+    fn fresh_noise_on_one_image_is_a_copy_and_two_images_are_not() {
+        let (mut rng, img, b) = setup();
+        let (mut copies, mut distinct, mut tries) = (0, 0, 0);
+        for _ in 0..200 {
+            let x = smooth_image(&mut rng, 8);
+            let y = smooth_image(&mut rng, 8);
+            tries += 1;
+            let sigma = 0.3 * b.spread[0];
+            copies += is_noise_copy(
+                &noisy(&x, sigma, &mut rng),
+                &noisy(&x, sigma, &mut rng),
+                img,
+                &b,
+            ) as u32;
+            distinct += is_noise_copy(&x, &y, img, &b) as u32;
+        }
+        assert!(copies * 10 >= tries * 9, "{copies}/{tries} copies");
+        assert!(distinct * 20 <= tries, "{distinct}/{tries} distinct pairs");
+        // The same row is a re-send, not a copy; other layouts are never tested.
+        let x = smooth_image(&mut rng, 8);
+        assert!(!is_noise_copy(&x, &x, img, &b));
+        assert!(!is_noise_copy(&x[..32], &x[..32], img, &b));
+    }
+
+    #[test]
+    fn noise_that_hides_the_input_is_not_a_copy() {
+        let (mut rng, img, b) = setup();
+        // Uniform random rows (a random-query extraction): their difference is white but as
+        // far apart as unrelated inputs.
+        let u: Vec<Vec<f32>> = (0..2)
+            .map(|_| (0..64).map(|_| rng.unit()).collect())
+            .collect();
+        assert!(!is_noise_copy(&u[0], &u[1], img, &b));
+        // Noise far beyond the baseline's spacing.
+        let x = smooth_image(&mut rng, 8);
+        let heavy = 3.0 * b.spread[0];
+        let hits = (0..50)
+            .filter(|_| {
+                is_noise_copy(
+                    &noisy(&x, heavy, &mut rng),
+                    &noisy(&x, heavy, &mut rng),
+                    img,
+                    &b,
+                )
+            })
+            .count();
+        assert_eq!(hits, 0);
+    }
+
+    /// How many rows of `rows`, sent as one request, are antithetic.
+    fn antithetic_rows(rows: &[Vec<f32>], img: Image, b: &Baseline) -> usize {
+        let mut batch: Vec<Vec<f32>> = Vec::new();
+        let mut n = 0;
+        for r in rows {
+            n += antithetic(&batch, r, img, b) as usize;
+            batch.push(r.clone());
+        }
+        n
+    }
+
+    #[test]
+    fn an_antithetic_gradient_estimate_pairs_around_its_point_and_smoothing_does_not() {
+        let (mut rng, img, b) = setup();
+        // NES as Ilyas et al. query it: the point, then 25 directions each way, clipped to
+        // [0, 1] (an image with background at 0 and a stroke at 1: clipping on both sides).
+        let mut x = smooth_image(&mut rng, 8);
+        for v in x.iter_mut().take(16) {
+            *v = 0.0;
+        }
+        x[40] = 1.0;
+        let us: Vec<Vec<f32>> = (0..25)
+            .map(|_| {
+                (0..64)
+                    .map(|_| 0.01 * super::testing::gauss(&mut rng))
+                    .collect()
+            })
+            .collect();
+        let probe = |sign: f32, u: &[f32]| -> Vec<f32> {
+            x.iter()
+                .zip(u)
+                .map(|(v, d)| (v + sign * d).clamp(0.0, 1.0))
+                .collect()
+        };
+        let mut rows = vec![x.clone()];
+        rows.extend(us.iter().map(|u| probe(1.0, u)));
+        rows.extend(us.iter().map(|u| probe(-1.0, u)));
+        // A pair's noise is now and then not white by chance (about 2 % above WHITE).
+        let n = antithetic_rows(&rows, img, &b);
+        assert!((22..=25).contains(&n), "{n}");
+        // Randomized smoothing: the image and 50 independent noise copies.
+        let mut rows = vec![x.clone()];
+        rows.extend((0..50).map(|_| noisy(&x, 0.05, &mut rng)));
+        assert_eq!(antithetic_rows(&rows, img, &b), 0);
+        // A cross-dissolve between two images in one batch: its frames pair around the middle
+        // one, but they differ by the images' difference, not by noise.
+        let y = smooth_image(&mut rng, 8);
+        let frames: Vec<Vec<f32>> = (0..=20)
+            .map(|k| {
+                let t = k as f32 / 20.0;
+                x.iter()
+                    .zip(&y)
+                    .map(|(a, b)| (1.0 - t) * a + t * b)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(antithetic_rows(&frames, img, &b), 0);
+    }
+}
