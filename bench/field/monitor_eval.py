@@ -196,6 +196,67 @@ HELDOUT7_EVASION = {"nes", "bandits", "rays", "nes-mixed"}
 # default counts) as a natural start, and no other held-out-7 class uses (older held-out classes,
 # never run together with these, may share them).
 HELDOUT7_ORIG2 = {"nes": (6, 7, 8), "bandits": (9, 13, 14), "rays": (15, 21, 22), "nes-mixed": (23, 24, 25)}
+# Unseen attack classes of held out 8, fixed (2026-12-01, 21:18 UTC) by an independent evaluator before any
+# tuning of the eighth round: 0 sessions unless --heldout8-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout8_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT8_ATTACKS = collections.OrderedDict([
+    ("parsimonious", 3),        # Moon, An & Song 2019 (Parsimonious black-box adversarial attacks via
+                                # efficient combinatorial optimization): L-inf eps 0.125, score-based,
+                                # vertices of the ball only (every pixel x0 +- eps), accelerated lazy
+                                # greedy insertion / deletion of blocks, hierarchical blocks 2x2 then
+                                # 1x1, margin (CW) loss; a block sweep one request (16 or 64 rows, the
+                                # paper's batch of 64), each lazy re-evaluation one row; at most 2,000
+                                # queries
+    ("genattack", 3),           # Alzantot et al. 2019 (GenAttack), L-inf eps 0.125, score-based genetic
+                                # search: population 6, elitism, fitness-proportional selection
+                                # (softmax, temperature 0.3), crossover, mutation probability 0.05 and
+                                # range 0.15 x eps with the paper's plateau schedule; one generation a
+                                # request (6 rows), at most 2,000 queries
+    ("evolutionary", 3),        # Dong et al. 2019 (Efficient decision-based black-box adversarial
+                                # attacks on face recognition): label-only, L2, (1+1)-CMA-ES with a
+                                # diagonal covariance in a 4x4 search space upsampled bilinearly to
+                                # 8x8, stochastic coordinate selection, a bias mu towards the original
+                                # (1/5th success rule), from a random-noise start; one row a request,
+                                # at most 2,000 queries
+    ("eqsolve", 3),             # Tramer et al. 2016 (Stealing machine learning models via prediction
+                                # APIs), the equation-solving / retraining attack on a softmax MLP:
+                                # 2,000 inputs uniform at random in [0, 1]^64, the full probability
+                                # vector asked for, non-adaptive, 100 rows a request
+    ("dfme", 3),                # Truong et al. 2021 (Data-free model extraction): a small generator
+                                # (16 -> 64 -> 64, tanh) against a student MLP, the generator trained
+                                # on a zeroth-order forward-difference estimate of the student-teacher
+                                # L1 disagreement (m 1 direction, eps 1e-3), 5 student steps a
+                                # generator step, batches of 50, scores; 2,000 queries
+])
+HELDOUT8_EVASION = {"parsimonious", "genattack", "evolutionary"}
+# Originals: second-half evasion rows at offsets no dev class uses as an original, nor (for the
+# default counts) as a natural start unless a same-class row moves padded-02's start on from 38,
+# and no other held-out-8 class uses (older held-out classes, never run together with these, may
+# share them).
+HELDOUT8_ORIG2 = {"parsimonious": (0, 1, 2), "genattack": (33, 34, 35), "evolutionary": (36, 37, 39)}
+PARSI_BUDGET = 2000
+PARSI_BLOCKS = (2, 1)
+GEN_POP = 6
+GEN_TEMP = 0.3
+GEN_MUT_P = 0.05
+GEN_MUT_RANGE = 0.15
+GEN_BUDGET = 2000
+EVO_SIDE = 4
+EVO_K = 4
+EVO_CC = 0.01
+EVO_CCOV = 0.001
+EVO_MU = 0.01
+EVO_SIGMA_FRAC = 0.01
+EVO_WINDOW = 30
+EVO_BUDGET = 2000
+EQ_BATCH = 100
+DFME_NZ = 16
+DFME_BATCH = 50
+DFME_NS = 5
+DFME_EPS = 1e-3
+DFME_LR_G = 1e-3
+DFME_LR_S = 0.1
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -229,6 +290,7 @@ INTERLEAVED = {"square-interleaved": "square", "hsj-interleaved": "hsj-natural"}
 EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
+EXTRACTION = EXTRACTION | {"eqsolve", "dfme"}                   # held out 8's (HELDOUT8_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -793,6 +855,28 @@ HABITS = {
         wb_amp=(0.05, 0.25), wb_base=(0.1, 0.3), wb_gain=(0.6, 0.9), wb_noise=0.02,
         eval_size=(40, 121), eval_batch=(8, 16, 32),
         stroke_n=(3, 6), stroke_batch=0.5,
+        pool_rank=6.0, pool_size=350),
+    # "heldout8" was fixed (2026-12-01, 21:18 UTC) by an independent evaluator before any tuning
+    # of the eighth round, together with seeds 9801, 9802, 9803, and is measured only at the end
+    # (and once before, by the evaluator, with the round's starting binary): habits of real
+    # inference clients that none of dev .. heldout7 model (a seven-segment meter reader, an
+    # MNIST-style pre-processing pipeline, static-shape batches padded to size, a labelling tool's
+    # brush edits, burned-in camera overlays, a kiosk camera's stream of empty frames and passing
+    # cards, a micro-batching API gateway for many end users, notebook-paper lines; values rounded
+    # to decimals by JSON clients). See run_benign_heldout8.
+    "heldout8": dict(
+        personas8=(("meter", 0.12), ("mnistprep", 0.13), ("padbatch", 0.12), ("editor", 0.13),
+                   ("overlay", 0.13), ("kiosk", 0.12), ("proxy", 0.12), ("notebook", 0.13)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), json3=0.25, json2=0.15,
+        meter_digits=(4, 5, 6), meter_lit=(0.7, 1.0), meter_ghost=(0.0, 0.15), meter_slant=0.15,
+        meter_blur=(0.3, 0.6), meter_retake=0.1, meter_idle=(0, 6),
+        mnist_res=(16, 24, 32), mnist_deskew=0.5, mnist_fill=(1.0, 0.9),
+        pad_size=(8, 16, 32), pad_rate=3.0, pad_repeat=0.4,
+        edit_conf=0.9, edit_anyway=0.1, edit_max=4, edit_undo=0.2,
+        logo_alpha=(0.3, 0.6),
+        kiosk_bg=0.08, kiosk_noise=0.015, kiosk_empty=(3, 16), kiosk_hold=(3, 11),
+        proxy_users=(20, 201), proxy_load=(0.5, 6.0), proxy_dup=0.05, proxy_max=32,
+        nb_spacing=(3, 4, 5), nb_level=(0.1, 0.3),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -2233,6 +2317,310 @@ def run_benign_heldout7(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 8: benign clients with habits none of dev .. heldout7 model (run_benign_heldout8).
+# A seven-segment digit on the 8x8 grid: segment -> pixels (row, col).
+_SEG = {"a": [(0, c) for c in range(2, 6)], "b": [(r, 6) for r in range(1, 3)],
+        "c": [(r, 6) for r in range(4, 7)], "d": [(7, c) for c in range(2, 6)],
+        "e": [(r, 1) for r in range(4, 7)], "f": [(r, 1) for r in range(1, 3)],
+        "g": [(3, c) for c in range(2, 6)]}
+_SEG_DIGITS = ("abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg")
+
+
+def seven_segment(digit, lit, ghost, slant):
+    """A seven-segment display's digit as an 8x8 image: lit segments at `lit`, unlit ones at
+    `ghost` (an LCD's ghosting), the display's italic `slant` (a shear, px per row, bilinear)."""
+    from scipy.ndimage import affine_transform
+    a = np.zeros((SIDE, SIDE))
+    for seg, px in _SEG.items():
+        v = lit if seg in _SEG_DIGITS[digit] else ghost
+        for r, c in px:
+            a[r, c] = v
+    if slant:
+        c = (SIDE - 1) / 2.0
+        M = np.array([[1.0, 0.0], [slant, 1.0]])
+        a = affine_transform(a, M, offset=np.array([c, c]) - M @ np.array([c, c]), order=1, mode="constant")
+    return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+
+
+def mnist_style(x, rng, res, deskew, fill):
+    """The MNIST-style size normalisation a client runs on its own higher-resolution capture (the
+    8x8 digit up-sampled to `res` x `res`, cubic, with N(0, 0.02) capture noise): the ink's
+    bounding box (> 0.1) scaled to `fill` of the frame keeping its aspect (MNIST's own margin,
+    20 of 28, costs the served model most of its accuracy, so the clients fit the frame as the
+    optdigits training data does, or nearly), placed so its centre of mass is at the centre; with
+    `deskew`, the second-moment deskew (a shear removing the slant); then area-averaged down to
+    8x8 and scaled so the brightest pixel is 1."""
+    from scipy.ndimage import affine_transform, center_of_mass, shift as subpixel, zoom
+    big = np.clip(zoom(x.reshape(SIDE, SIDE), res / SIDE, order=3, grid_mode=True, mode="nearest"), 0, 1)
+    big = np.clip(big + rng.normal(0, 0.02, big.shape), 0, 1)
+    ink = np.argwhere(big > 0.1)
+    if not len(ink):
+        return quant8(x)
+    (r0, c0), (r1, c1) = ink.min(0), ink.max(0) + 1
+    crop = big[r0:r1, c0:c1]
+    box = int(round(res * fill))
+    f = box / max(crop.shape)
+    crop = np.clip(zoom(crop, f, order=1, grid_mode=True, mode="nearest"), 0, 1)[:box, :box]
+    frame = np.zeros((res, res))
+    o = (res - np.asarray(crop.shape)) // 2
+    frame[o[0]:o[0] + crop.shape[0], o[1]:o[1] + crop.shape[1]] = crop
+    cm = np.asarray(center_of_mass(frame))
+    frame = subpixel(frame, np.full(2, (res - 1) / 2.0) - cm, order=1, mode="constant")
+    if deskew:
+        i, j = np.mgrid[:res, :res]
+        tot = frame.sum()
+        if tot > 0:
+            mi, mj = (frame * i).sum() / tot, (frame * j).sum() / tot
+            cov_ij = (frame * (i - mi) * (j - mj)).sum() / tot
+            var_i = (frame * (i - mi) ** 2).sum() / tot
+            sk = cov_ij / var_i if var_i > 1e-6 else 0.0
+            M = np.array([[1.0, 0.0], [sk, 1.0]])
+            c = np.array([mi, mj])
+            frame = affine_transform(frame, M, offset=c - M @ c, order=1, mode="constant")
+    k = res // SIDE
+    small = np.clip(frame, 0, 1)[:k * SIDE, :k * SIDE].reshape(SIDE, k, SIDE, k).mean(axis=(1, 3))
+    top = float(small.max())
+    return np.clip(small.reshape(D) / (top if top > 1e-6 else 1.0), 0, 1).astype(np.float32)
+
+
+def paper_lines(rng, style, spacing, level):
+    """The faint lines of notebook paper left after the app's background removal: ruled
+    (horizontal lines every `spacing` px at a random phase) or squared (horizontal and vertical),
+    at `level`; a margin line on one side now and then."""
+    a = np.zeros((SIDE, SIDE))
+    ph = int(rng.integers(spacing))
+    a[ph::spacing, :] = level
+    if style == "squared":
+        a[:, int(rng.integers(spacing))::spacing] = level
+    if rng.random() < 0.15:
+        a[:, 0 if rng.random() < 0.5 else SIDE - 1] = level * 1.3
+    return a.reshape(D)
+
+
+def run_benign_heldout8(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout8` (fixed with seeds 9801, 9802, 9803). Each client draws
+    from its own seeded generator:
+      a persona   meter: a utility-meter reading app that reuses the digit model for a
+                    seven-segment register (seven_segment above): a meter of `meter_digits`
+                    (one of) digits whose reading grows a little between photos, lit level
+                    U(`meter_lit`), LCD ghosting U(`meter_ghost`), an italic slant of 0 or
+                    `meter_slant` px a row, the camera's blur (`meter_blur`) and N(0, 0.02) noise,
+                    every digit cell of a photo in one batch; `meter_retake` of photos retaken
+                    at once (new noise); `meter_idle` (lo, hi) idle turns between photos;
+                  mnistprep: a client whose pipeline was written for MNIST: each image through
+                    mnist_style above at its capture resolution (`mnist_res`, one of) and frame
+                    fill (`mnist_fill`, one of), a share `mnist_deskew` of clients also
+                    deskewing; `batch_p` batches of `batch`;
+                  padbatch: a client with a static-shape batch (an exported pipeline compiled for
+                    `pad_size` (one of) rows): each tick Poisson(`pad_rate`) new images (at least
+                    one), the batch filled up to its size with all-zero rows or (a share
+                    `pad_repeat` of clients) copies of the last image;
+                  editor: a labelling tool with a brush: each image sent; while the answer's top
+                    probability is below `edit_conf` (or, `edit_anyway`, the annotator
+                    disagrees anyway) the annotator edits and re-sends, up to `edit_max` edits:
+                    a stroke of 2-3 pixels next to the ink set to U(0.75, 1), or the eraser on
+                    1-3 inked pixels, and with `edit_undo` an undo (the previous image again);
+                  overlay: a camera app that burns an overlay into every frame: a timecode (the
+                    frame counter's bits as 0 / 0.9 pixels in a 1x4 or 2x2 corner cell, per
+                    client) or a translucent logo (a fixed 3x3 pattern at alpha U(`logo_alpha`))
+                    in a fixed corner; `batch_p` batches;
+                  kiosk: a self-service kiosk's camera sending every frame: empty frames (the
+                    background level U(0, `kiosk_bg`) and N(0, `kiosk_noise`) noise) for
+                    `kiosk_empty` (lo, hi) frames, then a card with a pool digit slides in from a
+                    side (shifted 6, 4, 2 px), is held `kiosk_hold` (lo, hi) frames (a sub-pixel
+                    tremor), and slides out; one frame a request;
+                  proxy: an API gateway that micro-batches the requests of many end users
+                    (`proxy_users` (lo, hi), each with its own device gain U(0.85, 1.15) and
+                    noise N(0, U(0.005, 0.03))): each tick Poisson(lambda) end-user images, lambda
+                    following a slow load cycle between `proxy_load` (lo, hi), exact duplicates
+                    in a batch (a user's double tap, `proxy_dup`) sent once, at most `proxy_max`
+                    rows a batch, an idle turn when nothing arrived;
+                  notebook: digits written on notebook paper, photographed, the app's background
+                    removal leaving the paper's lines (paper_lines: ruled or squared, spacing
+                    `nb_spacing` (one of), level U(`nb_level`)), the ink at gain U(0.8, 1), the
+                    brighter of ink and line kept; `batch_p` batches;
+      number      a share `json3` of clients round every value to 3 decimals (a JavaScript client's
+      format      toFixed(3)) and a share `json2` (of the rest) to 2 decimals;
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, transforms of them, empty kiosk frames and
+    seven-segment digits, in [0, 1]. Every client paces requests and rows under the server's
+    default limits (80 req/s, 800 rows/s)."""
+    from scipy.ndimage import gaussian_filter, shift as subpixel
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas8"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    dec = 3 if u < HAB["json3"] else (2 if u < HAB["json3"] + HAB["json2"] * (1.0 - HAB["json3"]) else None)
+    meter_n = int(rng.choice(HAB["meter_digits"]))
+    meter_value = int(rng.integers(0, 10 ** meter_n))
+    meter_lit = float(rng.uniform(*HAB["meter_lit"]))
+    meter_ghost = float(rng.uniform(*HAB["meter_ghost"]))
+    meter_slant = float(rng.choice([0.0, HAB["meter_slant"]]))
+    res = int(rng.choice(HAB["mnist_res"]))
+    deskew = rng.random() < HAB["mnist_deskew"]
+    fill = float(rng.choice(HAB["mnist_fill"]))
+    pad_size = int(rng.choice(HAB["pad_size"]))
+    pad_repeat = rng.random() < HAB["pad_repeat"]
+    ov_kind = str(rng.choice(["timecode", "logo"]))
+    ov_corner = int(rng.integers(4))
+    ov_shape = (1, 4) if rng.random() < 0.5 else (2, 2)
+    logo = (rng.random((3, 3)) < 0.5).astype(np.float64)
+    logo_alpha = float(rng.uniform(*HAB["logo_alpha"]))
+    kiosk_bg = float(rng.uniform(0.0, HAB["kiosk_bg"]))
+    n_users = int(rng.integers(*HAB["proxy_users"]))
+    users = [(float(rng.uniform(0.85, 1.15)), float(rng.uniform(0.005, 0.03))) for _ in range(n_users)]
+    load_phase = float(rng.uniform(0, 2 * np.pi))
+    nb_style = str(rng.choice(["ruled", "squared"]))
+    nb_spacing = int(rng.choice(HAB["nb_spacing"]))
+    s.meta.update(persona=persona, planned_requests=n_req, decimals=dec or 0)
+    done = [0]
+    frame = [0]
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1)
+        if dec is not None:
+            rows = np.round(rows.astype(np.float64), dec).astype(np.float32)
+        probs = None
+        try:
+            _, probs = query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+        done[0] += 1
+        return probs
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def meter():
+        nonlocal meter_value
+        meter_value = (meter_value + int(rng.integers(0, 40))) % (10 ** meter_n)
+        digits = [int(c) for c in str(meter_value).zfill(meter_n)]
+        for _ in range(2 if rng.random() < HAB["meter_retake"] else 1):
+            blur = float(rng.uniform(*HAB["meter_blur"]))
+            rows = []
+            for d in digits:
+                a = seven_segment(d, meter_lit, meter_ghost, meter_slant).reshape(SIDE, SIDE)
+                a = gaussian_filter(a, blur) + rng.normal(0, 0.02, (SIDE, SIDE))
+                rows.append(a.reshape(D))
+            send(np.stack(rows))
+        idle(int(rng.integers(*HAB["meter_idle"])))
+
+    def mnistprep():
+        send(np.stack([mnist_style(draw(), rng, res, deskew, fill) for _ in range(n_batch())]))
+
+    def padbatch():
+        k = int(min(pad_size, max(1, rng.poisson(HAB["pad_rate"]))))
+        rows = [draw() for _ in range(k)]
+        fill = rows[-1] if pad_repeat else np.zeros(D, np.float32)
+        send(np.stack(rows + [fill] * (pad_size - k)))
+
+    def editor():
+        x = draw().copy()
+        prev = []
+        probs = send(x[None])
+        for _ in range(HAB["edit_max"]):
+            if done[0] >= n_req:
+                return
+            unsure = probs is not None and float(probs[0].max()) < HAB["edit_conf"]
+            if not (unsure or rng.random() < HAB["edit_anyway"]):
+                return
+            if prev and rng.random() < HAB["edit_undo"]:
+                x = prev.pop()
+            else:
+                prev.append(x.copy())
+                a = x.reshape(SIDE, SIDE).copy()
+                inked = np.argwhere(a > 0.3)
+                if rng.random() < 0.6 or not len(inked):
+                    i, j = (inked[int(rng.integers(len(inked)))] if len(inked) else rng.integers(1, SIDE - 1, 2))
+                    di, dj = [(0, 1), (1, 0), (1, 1), (1, -1)][int(rng.integers(4))]
+                    for step in range(1, int(rng.integers(2, 4)) + 1):
+                        ii, jj = int(i) + di * step, int(j) + dj * step
+                        if 0 <= ii < SIDE and 0 <= jj < SIDE:
+                            a[ii, jj] = max(a[ii, jj], rng.uniform(0.75, 1.0))
+                else:
+                    for k in rng.choice(len(inked), size=min(len(inked), int(rng.integers(1, 4))), replace=False):
+                        a[tuple(inked[k])] = 0.0
+                x = a.reshape(D).astype(np.float32)
+            probs = send(x[None])
+
+    def overlay_row(x):
+        a = x.reshape(SIDE, SIDE).copy()
+        frame[0] += 1
+        r0 = 0 if ov_corner < 2 else SIDE - (ov_shape[0] if ov_kind == "timecode" else 3)
+        c0 = 0 if ov_corner % 2 == 0 else SIDE - (ov_shape[1] if ov_kind == "timecode" else 3)
+        if ov_kind == "timecode":
+            bits = [(frame[0] >> b) & 1 for b in range(4)]
+            a[r0:r0 + ov_shape[0], c0:c0 + ov_shape[1]] = 0.9 * np.asarray(bits, float).reshape(ov_shape)
+        else:
+            cell = a[r0:r0 + 3, c0:c0 + 3]
+            a[r0:r0 + 3, c0:c0 + 3] = (1 - logo_alpha * logo) * cell + logo_alpha * logo * 0.9
+        return a.reshape(D)
+
+    def overlay():
+        send(np.stack([overlay_row(draw()) for _ in range(n_batch())]))
+
+    def kiosk():
+        def empty():
+            return kiosk_bg + rng.normal(0, HAB["kiosk_noise"], D)
+        for _ in range(int(rng.integers(*HAB["kiosk_empty"]))):
+            send(empty()[None])
+            if done[0] >= n_req:
+                return
+        x = draw().reshape(SIDE, SIDE)
+        ax, sg = int(rng.integers(2)), float(rng.choice([-1.0, 1.0]))
+        path = [6, 4, 2] + [0] * int(rng.integers(*HAB["kiosk_hold"])) + [3, 6]
+        for p in path:
+            off = np.zeros(2)
+            off[ax] = sg * p
+            off += rng.normal(0, 0.15, 2)
+            a = subpixel(x, off, order=1, mode="constant")
+            send((np.maximum(a.reshape(D), kiosk_bg) + rng.normal(0, HAB["kiosk_noise"], D))[None])
+            if done[0] >= n_req:
+                return
+
+    def proxy():
+        lo, hi = HAB["proxy_load"]
+        lam = lo + (hi - lo) * 0.5 * (1 + np.sin(load_phase + 2 * np.pi * done[0] / 150.0))
+        k = int(rng.poisson(lam))
+        if k == 0:
+            idle(1)
+            return
+        rows, seen = [], set()
+        for _ in range(k):
+            g, sd = users[int(rng.integers(n_users))]
+            r = np.clip(draw() * g + rng.normal(0, sd, D), 0, 1).astype(np.float32)
+            for r2 in ([r, r] if rng.random() < HAB["proxy_dup"] else [r]):
+                key = r2.tobytes()
+                if key not in seen:
+                    seen.add(key)
+                    rows.append(r2)
+        for j in range(0, len(rows), HAB["proxy_max"]):
+            send(np.stack(rows[j:j + HAB["proxy_max"]]))
+
+    def notebook():
+        rows = []
+        for _ in range(n_batch()):
+            x = draw() * rng.uniform(0.8, 1.0)
+            rows.append(np.maximum(x, paper_lines(rng, nb_style, nb_spacing, float(rng.uniform(*HAB["nb_level"])))))
+        send(np.stack(rows))
+
+    units = {"meter": meter, "mnistprep": mnistprep, "padbatch": padbatch, "editor": editor,
+             "overlay": overlay, "kiosk": kiosk, "proxy": proxy, "notebook": notebook}
+    while done[0] < n_req:
+        units[persona]()
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -2834,6 +3222,348 @@ def run_heldout7_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 8's unseen attack classes (HELDOUT8_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def margin_loss(probs, y0):
+    """The CW margin on log-probabilities: log p(true) - max over the others (success below 0)."""
+    lp = np.log(np.maximum(probs.astype(np.float64), 1e-12))
+    other = lp.copy()
+    other[:, y0] = -np.inf
+    return lp[:, y0] - other.max(1)
+
+
+def parsimonious_attack(ask, x0, y0):
+    """Moon, An & Song 2019 (Parsimonious Black-Box Adversarial Attacks via Efficient Combinatorial
+    Optimization, ICML), untargeted L-inf: the perturbation is a vertex of the SQUARE_EPS ball,
+    every pixel x0 - eps or x0 + eps (the set A of blocks at +eps; all at -eps to start), and the
+    margin loss is minimised by the accelerated (lazy greedy) local search: an insertion phase
+    evaluates every block outside A (one request, one row a block), then repeatedly takes the
+    block with the best stale gain, re-evaluates it (one row) and adds it while its fresh gain is
+    still the best and positive; a deletion phase does the same for blocks in A; the phases
+    alternate until neither changes A, then the blocks are split (hierarchical: PARSI_BLOCKS, 2x2
+    then single pixels). Stops once a query's label differs, at a local optimum of the single-pixel
+    search, or before PARSI_BUDGET queries."""
+    import heapq
+    used = [0]
+
+    def image(sign):
+        return np.clip(x0 + SQUARE_EPS * sign, 0.0, 1.0).astype(np.float32)
+
+    def evaluate(signs):
+        if used[0] + len(signs) > PARSI_BUDGET:
+            raise _Budget()
+        labels, probs = ask(np.stack([image(g) for g in signs]))
+        used[0] += len(signs)
+        if (labels != y0).any():
+            raise StopIteration
+        return margin_loss(probs, y0)
+
+    sign = -np.ones(D)
+    best = np.inf
+    try:
+        best = float(evaluate([sign])[0])
+        for bi, b in enumerate(PARSI_BLOCKS):
+            blocks = [np.array([(i + di) * SIDE + j + dj for di in range(b) for dj in range(b)])
+                      for i in range(0, SIDE, b) for j in range(0, SIDE, b)]
+            while True:
+                changed = False
+                for phase in (1.0, -1.0):          # insertion (to +eps), then deletion (to -eps)
+                    cand = [k for k, blk in enumerate(blocks) if np.all(sign[blk] == -phase)]
+                    if not cand:
+                        continue
+                    trial = []
+                    for k in cand:
+                        g = sign.copy()
+                        g[blocks[k]] = phase
+                        trial.append(g)
+                    losses = evaluate(trial)
+                    heap = [(-(best - float(l)), k, True) for l, k in zip(losses, cand)]
+                    heapq.heapify(heap)
+                    while heap:
+                        gain, k, fresh = heapq.heappop(heap)
+                        if -gain <= 0:
+                            break
+                        if not fresh:
+                            g = sign.copy()
+                            g[blocks[k]] = phase
+                            l = float(evaluate([g])[0])
+                            ng = best - l
+                            if heap and ng < -heap[0][0]:
+                                heapq.heappush(heap, (-ng, k, True))
+                                continue
+                            if ng <= 0:
+                                break
+                        sign[blocks[k]] = phase
+                        best = best - (-gain) if fresh else l
+                        changed = True
+                        heap = [(gn, kk, False) for gn, kk, _ in heap]
+                        heapq.heapify(heap)
+                if not changed:
+                    break                          # a local optimum at this block size
+    except (_Budget, StopIteration):
+        pass
+    return image(sign)
+
+
+def genattack(ask, x0, y0, rng):
+    """Alzantot et al. 2019 (GenAttack: Practical Black-box Attacks with Gradient-Free
+    Optimization, GECCO), untargeted L-inf SQUARE_EPS: a population of GEN_POP perturbations,
+    uniform in the ball at first; each generation the whole population is one request (scores);
+    fitness log(1 - p(true)) - log p(true) (the paper's targeted fitness with the true class's
+    complement as the target); the elite is kept, the rest are children of two parents drawn by
+    softmax(fitness / GEN_TEMP), each coordinate from parent 1 with probability p1 / (p1 + p2),
+    mutated with probability rho by U(-alpha eps, alpha eps), clipped to the ball; rho and alpha
+    by the paper's schedule max(GEN_MUT_P, 0.5 * 0.9^plateaus), max(GEN_MUT_RANGE, 0.4 *
+    0.9^plateaus), a plateau being 100 generations without a new elite. Stops once a query's
+    label differs or before GEN_BUDGET queries."""
+    pop = rng.uniform(-SQUARE_EPS, SQUARE_EPS, size=(GEN_POP, D))
+    used, plateaus, still = 0, 0, 0
+    elite = pop[0]
+    while used + GEN_POP <= GEN_BUDGET:
+        rows = np.clip(x0[None] + pop, 0.0, 1.0).astype(np.float32)
+        labels, probs = ask(rows)
+        used += GEN_POP
+        if (labels != y0).any():
+            return rows[int(np.argmax(labels != y0))]
+        p = np.clip(probs[:, y0].astype(np.float64), 1e-12, 1 - 1e-12)
+        fit = np.log(1.0 - p) - np.log(p)
+        e = int(np.argmax(fit))
+        still = still + 1 if e == 0 else 0
+        if still >= 100:
+            plateaus, still = plateaus + 1, 0
+        rho = max(GEN_MUT_P, 0.5 * 0.9 ** plateaus)
+        alpha = max(GEN_MUT_RANGE, 0.4 * 0.9 ** plateaus)
+        w = np.exp((fit - fit.max()) / GEN_TEMP)
+        w /= w.sum()
+        elite = pop[e].copy()
+        new = [elite]
+        for _ in range(GEN_POP - 1):
+            a, b = rng.choice(GEN_POP, size=2, p=w)
+            child = np.where(rng.random(D) < w[a] / (w[a] + w[b]), pop[a], pop[b])
+            mut = rng.random(D) < rho
+            child = child + mut * rng.uniform(-alpha * SQUARE_EPS, alpha * SQUARE_EPS, size=D)
+            new.append(np.clip(child, -SQUARE_EPS, SQUARE_EPS))
+        pop = np.stack(new)
+    return np.clip(x0 + elite, 0.0, 1.0).astype(np.float32)
+
+
+def evolutionary_attack(ask, x0, y0, rng):
+    """Dong et al. 2019 (Efficient Decision-based Black-box Adversarial Attacks on Face
+    Recognition, CVPR), Algorithm 1, untargeted (dodging), label-only, L2: from an adversarial
+    start (uniform-noise images until one is misclassified, one a request, at most 100), each
+    step draws z ~ N(0, sigma^2 C) in an EVO_SIDE x EVO_SIDE search space (C diagonal), keeps
+    EVO_K of its coordinates (chosen with probability proportional to C's diagonal), upsamples it
+    bilinearly to 8x8 and adds mu (x0 - x*); the candidate (clipped to [0, 1]) replaces x* if it
+    is adversarial and nearer x0 (one row a request); on success the evolution path and C are
+    updated (c_c EVO_CC, c_cov EVO_CCOV); sigma = EVO_SIGMA_FRAC * ||x* - x0||, mu by the 1/5th
+    success rule over the last EVO_WINDOW steps (mu *= exp(rate - 1/5)). At most EVO_BUDGET
+    queries."""
+    from scipy.ndimage import zoom
+    used = 0
+
+    def adv(r):
+        nonlocal used
+        if used >= EVO_BUDGET:
+            raise _Budget()
+        used += 1
+        labels, _ = ask(r.astype(np.float32)[None])
+        return labels[0] != y0
+
+    best = None
+    try:
+        for _ in range(100):
+            r = rng.uniform(0.0, 1.0, size=D)
+            if adv(r):
+                best = r
+                break
+        if best is None:
+            return x0.copy()
+        m = EVO_SIDE * EVO_SIDE
+        C = np.ones(m)
+        pc = np.zeros(m)
+        mu = EVO_MU
+        hist = collections.deque(maxlen=EVO_WINDOW)
+        for _ in range(20 * EVO_BUDGET):
+            dist = float(np.linalg.norm(best - x0))
+            sigma = EVO_SIGMA_FRAC * dist
+            z = rng.normal(0.0, 1.0, size=m) * sigma * np.sqrt(C)
+            keep = rng.choice(m, size=EVO_K, replace=False, p=C / C.sum())
+            mask = np.zeros(m)
+            mask[keep] = 1.0
+            z = z * mask
+            up = zoom(z.reshape(EVO_SIDE, EVO_SIDE), SIDE / EVO_SIDE, order=1, grid_mode=True,
+                      mode="nearest")[:SIDE, :SIDE].reshape(D)
+            cand = np.clip(best + up + mu * (x0 - best), 0.0, 1.0)
+            ok = float(np.linalg.norm(cand - x0)) < dist and adv(cand)
+            hist.append(ok)
+            if ok:
+                best = cand
+                pc = (1 - EVO_CC) * pc + np.sqrt(EVO_CC * (2 - EVO_CC)) * z / max(sigma, 1e-12)
+                C = (1 - EVO_CCOV) * C + EVO_CCOV * pc ** 2
+            if len(hist) == EVO_WINDOW:
+                mu *= np.exp(np.mean(hist) - 0.2)
+    except _Budget:
+        pass
+    return (best if best is not None else x0).astype(np.float32)
+
+
+def run_eqsolve(h, baton, s, data):
+    """Tramer et al. 2016 (Stealing Machine Learning Models via Prediction APIs, USENIX Security),
+    the equation-solving attack on a model with a softmax output (multilayer perceptrons: the
+    'retraining' of a model of the same family on the returned probabilities): EXTRACT_BUDGET
+    inputs uniform at random in the feature space [0, 1]^64, chosen before any answer
+    (non-adaptive), EQ_BATCH rows a request, the full probability vector asked for."""
+    X = s.rng.uniform(0.0, 1.0, size=(EXTRACT_BUDGET, D)).astype(np.float32)
+    try:
+        for k in range(0, EXTRACT_BUDGET, EQ_BATCH):
+            query(h, baton, s, X[k:k + EQ_BATCH], scores=True)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_dfme(h, baton, s, data):
+    """Truong et al. 2021 (Data-Free Model Extraction, CVPR), scaled to a 64-feature input: no
+    data; a generator G (z ~ N(0, I) of DFME_NZ, dense 64 ReLU, dense 64, tanh, mapped to [0, 1])
+    and a student S (dense 64 ReLU, dense 10). The loss is the L1 distance of S's logits and the
+    victim's (recovered from its probabilities by mean correction, as the paper does). Each
+    iteration: one generator step (a batch of DFME_BATCH images and one forward-difference probe
+    each, x + DFME_EPS u with u uniform on the unit sphere, one request of 2 x DFME_BATCH rows;
+    the gradient of the loss in x estimated as d (L(x + eps u) - L(x)) / eps u, back-propagated
+    through G, Adam lr DFME_LR_G, G ascending the loss), then DFME_NS student steps (each a fresh
+    batch of DFME_BATCH generated images, one request, SGD lr DFME_LR_S on the L1 loss). Until
+    EXTRACT_BUDGET queries (the last request cut to fit)."""
+    rng = s.rng
+
+    def dense(i, o):
+        return rng.normal(0.0, np.sqrt(2.0 / i), size=(i, o)), np.zeros(o)
+
+    G = [*dense(DFME_NZ, 64), *dense(64, D)]
+    S = [*dense(D, 64), *dense(64, 10)]
+    mom = [np.zeros_like(p) for p in G]
+    vel = [np.zeros_like(p) for p in G]
+    t = [0]
+
+    def gen(z):
+        a1 = z @ G[0] + G[1]
+        h1 = np.maximum(a1, 0.0)
+        o = np.tanh(h1 @ G[2] + G[3])
+        return (o + 1.0) / 2.0, (z, a1, h1, o)
+
+    def student(x):
+        a1 = x @ S[0] + S[1]
+        h1 = np.maximum(a1, 0.0)
+        return h1 @ S[2] + S[3], (x, a1, h1)
+
+    def teacher_logits(probs):
+        lp = np.log(np.maximum(probs.astype(np.float64), 1e-12))
+        return lp - lp.mean(1, keepdims=True)
+
+    used = [0]
+
+    def ask(x):
+        n = min(len(x), EXTRACT_BUDGET - used[0])
+        if n <= 0:
+            raise _Budget()
+        _, probs = query(h, baton, s, x[:n].astype(np.float32), scores=True)
+        used[0] += n
+        if n < len(x):
+            raise _Budget()
+        return teacher_logits(probs)
+
+    try:
+        while True:
+            # Generator step.
+            z = rng.normal(0.0, 1.0, size=(DFME_BATCH, DFME_NZ))
+            x, cache = gen(z)
+            u = rng.normal(0.0, 1.0, size=x.shape)
+            u /= np.linalg.norm(u, axis=1, keepdims=True)
+            xp = np.clip(x + DFME_EPS * u, 0.0, 1.0)
+            T = ask(np.concatenate([x, xp]))
+            L0 = np.abs(student(x)[0] - T[:DFME_BATCH]).mean(1)
+            L1 = np.abs(student(xp)[0] - T[DFME_BATCH:]).mean(1)
+            gx = (D * (L1 - L0) / DFME_EPS)[:, None] * u / DFME_BATCH
+            zz, a1, h1, o = cache
+            go = -gx * 0.5 * (1.0 - o ** 2)               # ascend the loss
+            grads = [None, None, h1.T @ go, go.sum(0)]
+            gh = (go @ G[2].T) * (a1 > 0)
+            grads[0], grads[1] = zz.T @ gh, gh.sum(0)
+            t[0] += 1
+            for k in range(4):
+                mom[k] = 0.9 * mom[k] + 0.1 * grads[k]
+                vel[k] = 0.999 * vel[k] + 0.001 * grads[k] ** 2
+                mh = mom[k] / (1 - 0.9 ** t[0])
+                vh = vel[k] / (1 - 0.999 ** t[0])
+                G[k] = G[k] - DFME_LR_G * mh / (np.sqrt(vh) + 1e-8)
+            # Student steps.
+            for _ in range(DFME_NS):
+                x, _ = gen(rng.normal(0.0, 1.0, size=(DFME_BATCH, DFME_NZ)))
+                T = ask(x)
+                out, (xx, a1, h1) = student(x)
+                go = np.sign(out - T) / (DFME_BATCH * 10)
+                gW2, gb2 = h1.T @ go, go.sum(0)
+                gh = (go @ S[2].T) * (a1 > 0)
+                gW1, gb1 = xx.T @ gh, gh.sum(0)
+                for k, g in enumerate((gW1, gb1, gW2, gb2)):
+                    S[k] = S[k] - DFME_LR_S * g
+    except _Budget:
+        pass
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout8_attack(s, data, interleave):
+    """The unseen classes of held out 8 (HELDOUT8_ATTACKS). Evasion: original from the second half
+    of the evasion rows (HELDOUT8_ORIG2). Success: parsimonious and genattack (L-inf attacks in
+    the Square ball) the first answered query whose label differs from the true label at L-inf
+    <= 0.125 (SQUARE_EPS) from the original (by construction; checked); evolutionary (an L2
+    label-only attack) the first answered query whose label differs at L2 <= 1.0 (L2_GOAL) from
+    the original, as HopSkipJump's, Boundary's and SimBA's. eqsolve and dfme are extraction:
+    surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff."""
+    s.pace_rows = s.cls != "evolutionary"
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("evasion")
+    half = len(X) // 2
+    offs = HELDOUT8_ORIG2[s.cls]
+    o = half + offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
+    if s.cls == "evolutionary":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+
+
+def run_heldout8_attack(h, baton, s, data):
+    if s.cls == "eqsolve":
+        run_eqsolve(h, baton, s, data)
+        return
+    if s.cls == "dfme":
+        run_dfme(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+    label_only = s.cls == "evolutionary"
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=not label_only)
+    try:
+        if s.cls == "parsimonious":
+            adv = parsimonious_attack(ask, x0, y0)
+        elif s.cls == "genattack":
+            adv = genattack(ask, x0, y0, s.rng)
+        else:
+            adv = evolutionary_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -3028,7 +3758,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas7" in HAB:
+            if "personas8" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout8(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                    shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas7" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout7(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                     shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -3082,6 +3816,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout6_attack(s, data, args.interleave)
             if s.cls in HELDOUT7_ATTACKS:
                 setup_heldout7_attack(s, data, args.interleave)
+            if s.cls in HELDOUT8_ATTACKS:
+                setup_heldout8_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -3100,6 +3836,8 @@ def run_all(args, data, counts, seed):
                 run_heldout6_attack(h, baton, s, data)
             elif s.kind in HELDOUT7_ATTACKS:
                 run_heldout7_attack(h, baton, s, data)
+            elif s.kind in HELDOUT8_ATTACKS:
+                run_heldout8_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -3332,7 +4070,7 @@ def result(s, data, oracle):
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
-            or s.kind in HELDOUT7_EVASION:
+            or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -3561,6 +4299,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout7: held out for round 7, with seeds 9701, 9702, 9703 (fixed 2026-12-01 18:19 UTC "
                          "by an independent evaluator before any round-7 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout8: held out for round 8, with seeds 9801, 9802, 9803 (fixed 2026-12-01 21:18 UTC "
+                         "by an independent evaluator before any round-8 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -3574,6 +4315,9 @@ def main():
     ap.add_argument("--heldout7-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 7 (" + ", ".join(HELDOUT7_ATTACKS) + "), "
                          "with --habits heldout7 and seeds 9701, 9702, 9703 (held out for round 7)")
+    ap.add_argument("--heldout8-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 8 (" + ", ".join(HELDOUT8_ATTACKS) + "), "
+                         "with --habits heldout8 and seeds 9801, 9802, 9803 (held out for round 8)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -3592,6 +4336,7 @@ def main():
     counts.update((k, n if args.heldout5_attacks else 0) for k, n in HELDOUT5_ATTACKS.items())
     counts.update((k, n if args.heldout6_attacks else 0) for k, n in HELDOUT6_ATTACKS.items())
     counts.update((k, n if args.heldout7_attacks else 0) for k, n in HELDOUT7_ATTACKS.items())
+    counts.update((k, n if args.heldout8_attacks else 0) for k, n in HELDOUT8_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):

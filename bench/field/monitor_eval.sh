@@ -16,6 +16,8 @@
 #                                                          once before round 6's tuning and once at its end)
 #                                    [--heldout7-attacks] (held out 7: with --seeds 9701,9702,9703 --habits heldout7,
 #                                                          once before round 7's tuning and once at its end)
+#                                    [--heldout8-attacks] (held out 8: with --seeds 9801,9802,9803 --habits heldout8,
+#                                                          once before round 8's tuning and once at its end)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
