@@ -28,10 +28,11 @@
 //! **Antithetic pairs**: a symmetric finite-difference gradient estimate (NES, SPSA, zeroth-order
 //! sign methods) queries `x + σu` and `x − σu` for fresh noise directions `u` around a point
 //! `x` it queries too. A row is *antithetic* when an earlier row `q` of its request is a noise
-//! copy of it (white and small, as above) and another row `a` of the request is their midpoint: on the features that
-//! changed and that neither row has at the midpoint's own lowest or highest value (clipping to
-//! the valid range breaks the symmetry there), at least [`ANTI_SHARE`] within [`ANTI_TOL`] of
-//! `q − row`'s size and at least [`ANTI_FEATURES`] of them. Independent noise copies (randomized
+//! copy of it (white and small, as above) and another row `a` of the request is their
+//! midpoint: on the features that changed and that neither row has at the midpoint's own lowest
+//! or highest value (clipping to the valid range breaks the symmetry there), at least
+//! [`ANTI_SHARE`] within [`ANTI_TOL`] of `q − row`'s size and at least [`ANTI_FEATURES`] of
+//! them. Independent noise copies (randomized
 //! smoothing), augmentations and a morph's frames (symmetric around the middle frame, but not
 //! white) are not antithetic. Rounding coarser than a quarter of the noise (an estimate with
 //! σ = 0.01 stored as 8-bit values) breaks the symmetry: such a search is not seen this way.

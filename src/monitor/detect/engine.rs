@@ -198,23 +198,25 @@ impl Engine {
             // A noise copy of the previous row, or of the first row of the run of copies it
             // continues, covers the point that run covers, up to copies::COPY_RUN copies in a
             // run (checking the run's first row too keeps a run whole when one pair's noise is
-            // not white by chance).
+            // not white by chance). Only rows the test reads are kept (square images of at most
+            // 128 values, with a baseline).
             let copy = match (self.image, self.baseline.as_ref()) {
                 (Some(image), Some(b)) => {
-                    super::copies::is_noise_copy(&det.prev, row, image, b)
-                        || super::copies::is_noise_copy(&det.run_first, row, image, b)
+                    let copy = super::copies::is_noise_copy(&det.prev, row, image, b)
+                        || super::copies::is_noise_copy(&det.run_first, row, image, b);
+                    det.prev.clear();
+                    det.prev.extend_from_slice(row);
+                    if copy {
+                        det.copy_run = det.copy_run.saturating_add(1);
+                    } else {
+                        det.copy_run = 0;
+                        det.run_first.clear();
+                        det.run_first.extend_from_slice(row);
+                    }
+                    copy
                 }
                 _ => false,
             };
-            det.prev.clear();
-            det.prev.extend_from_slice(row);
-            if copy {
-                det.copy_run = det.copy_run.saturating_add(1);
-            } else {
-                det.copy_run = 0;
-                det.run_first.clear();
-                det.run_first.extend_from_slice(row);
-            }
             if !copy || det.copy_run > super::copies::COPY_RUN {
                 det.distinct.add(hash);
             }
@@ -289,7 +291,12 @@ impl Engine {
                     (Some(i), Some(b)) => super::copies::antithetic(&batch, &sample, i, b),
                     _ => false,
                 };
-            if selecting && !near.exact && batch.len() < super::copies::BATCH {
+            if selecting
+                && !near.exact
+                && self.image.is_some()
+                && self.baseline.is_some()
+                && batch.len() < super::copies::BATCH
+            {
                 batch.push(sample.clone());
             }
             if selecting && !near.exact && det.select.note_difference(&sample, antithetic) {
