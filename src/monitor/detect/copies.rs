@@ -114,27 +114,46 @@ pub const ANTI_FEATURES: usize = 8;
 /// Rows of a request a row is paired among.
 pub const BATCH: usize = 64;
 
-/// Whether `row` pairs with one of `batch` (the earlier rows of its request) around another: the
-/// two are noise copies of each other ([`is_noise_copy`]) and another is their midpoint.
-pub fn antithetic(batch: &[Vec<f32>], row: &[f32], image: Image, baseline: &Baseline) -> bool {
-    batch.iter().enumerate().any(|(qi, q)| {
-        is_noise_copy(q, row, image, baseline)
-            && batch
-                .iter()
-                .enumerate()
-                .any(|(ai, a)| ai != qi && midpoint(q, row, a))
-    })
+/// A request's rows (the first [`BATCH`]) for antithetic pairs, each with its lowest and highest
+/// value (computed once: a row is the midpoint candidate of every later pair).
+#[derive(Debug, Default)]
+pub struct Batch {
+    rows: Vec<(Vec<f32>, f32, f32)>,
 }
 
-fn midpoint(q: &[f32], r: &[f32], a: &[f32]) -> bool {
+impl Batch {
+    /// Keep `row` (up to [`BATCH`] rows).
+    pub fn push(&mut self, row: &[f32]) {
+        if self.rows.len() < BATCH {
+            let (lo, hi) = row
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+                    (l.min(v), h.max(v))
+                });
+            self.rows.push((row.to_vec(), lo, hi));
+        }
+    }
+
+    /// Whether `row` pairs with one of the kept rows around another: the two are noise copies of
+    /// each other ([`is_noise_copy`]) and another is their midpoint.
+    pub fn antithetic(&self, row: &[f32], image: Image, baseline: &Baseline) -> bool {
+        self.rows.iter().enumerate().any(|(qi, (q, _, _))| {
+            is_noise_copy(q, row, image, baseline)
+                && self
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .any(|(ai, (a, lo, hi))| ai != qi && midpoint(q, row, a, *lo, *hi))
+        })
+    }
+}
+
+/// `a` is the midpoint of `q` and `r` (see the module's documentation); `lo`, `hi`: `a`'s lowest
+/// and highest value.
+fn midpoint(q: &[f32], r: &[f32], a: &[f32], lo: f32, hi: f32) -> bool {
     if a.len() != r.len() || a == r {
         return false;
     }
-    let (lo, hi) = a
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
-            (l.min(v), h.max(v))
-        });
     let (mut held, mut failed) = (0usize, 0usize);
     let budget = ((1.0 - ANTI_SHARE) * r.len() as f32) as usize;
     for ((&x, &y), &m) in q.iter().zip(r).zip(a) {
@@ -255,11 +274,11 @@ mod tests {
 
     /// How many rows of `rows`, sent as one request, are antithetic.
     fn antithetic_rows(rows: &[Vec<f32>], img: Image, b: &Baseline) -> usize {
-        let mut batch: Vec<Vec<f32>> = Vec::new();
+        let mut batch = Batch::default();
         let mut n = 0;
         for r in rows {
-            n += antithetic(&batch, r, img, b) as usize;
-            batch.push(r.clone());
+            n += batch.antithetic(r, img, b) as usize;
+            batch.push(r);
         }
         n
     }

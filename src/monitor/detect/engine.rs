@@ -186,8 +186,10 @@ impl Engine {
         let client_hash = xxhash_rust::xxh3::xxh3_64(client.as_bytes());
         let mut codes = Vec::with_capacity(self.space.width());
         let (mut sample, mut scratch) = (Vec::new(), Vec::new());
-        // The request's rows (up to copies::BATCH) for antithetic pairs.
-        let mut batch: Vec<Vec<f32>> = Vec::new();
+        // The layout and scale the noise-copy tests read (square images of at most 128 values,
+        // with a baseline), and the request's rows for antithetic pairs.
+        let copies = self.image.zip(self.baseline.as_ref());
+        let mut batch = super::copies::Batch::default();
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         det.select.begin_request();
@@ -200,8 +202,8 @@ impl Engine {
             // run (checking the run's first row too keeps a run whole when one pair's noise is
             // not white by chance). Only rows the test reads are kept (square images of at most
             // 128 values, with a baseline).
-            let copy = match (self.image, self.baseline.as_ref()) {
-                (Some(image), Some(b)) => {
+            let copy = match copies {
+                Some((image, b)) => {
                     let copy = super::copies::is_noise_copy(&det.prev, row, image, b)
                         || super::copies::is_noise_copy(&det.run_first, row, image, b);
                     det.prev.clear();
@@ -215,7 +217,7 @@ impl Engine {
                     }
                     copy
                 }
-                _ => false,
+                None => false,
             };
             if !copy || det.copy_run > super::copies::COPY_RUN {
                 det.distinct.add(hash);
@@ -285,20 +287,14 @@ impl Engine {
             } else {
                 None
             };
-            let antithetic = selecting
-                && !near.exact
-                && match (self.image, self.baseline.as_ref()) {
-                    (Some(i), Some(b)) => super::copies::antithetic(&batch, &sample, i, b),
-                    _ => false,
-                };
-            if selecting
-                && !near.exact
-                && self.image.is_some()
-                && self.baseline.is_some()
-                && batch.len() < super::copies::BATCH
-            {
-                batch.push(sample.clone());
-            }
+            let antithetic = match copies {
+                Some((image, b)) if selecting && !near.exact => {
+                    let pairs = batch.antithetic(&sample, image, b);
+                    batch.push(&sample);
+                    pairs
+                }
+                _ => false,
+            };
             if selecting && !near.exact && det.select.note_difference(&sample, antithetic) {
                 let n = det.select.finite_differences();
                 if n >= super::select::FD_SEARCH {

@@ -154,7 +154,7 @@ impl Selection {
 
     /// Note a (not exactly re-sent) row of the current request for the finite-difference test
     /// (`antithetic`: it pairs with another of the request's rows around a third, see
-    /// [`super::copies::antithetic`]); whether it made the request a finite-difference batch
+    /// [`super::copies::Batch::antithetic`]); whether it made the request a finite-difference batch
     /// (once a request).
     pub fn note_difference(&mut self, values: &[f32], antithetic: bool) -> bool {
         let sparse = antithetic
