@@ -256,7 +256,9 @@ pub struct Detect {
     /// whose answers fall in the order sent (Mann–Kendall z at or below −`probing_trend_z`),
     /// with `probing_descents` of them closer to the boundary, fires whether or not the client
     /// is focused. A search keeps the variants that lowered the answer; variants made without
-    /// looking at the answers show no trend. 0 turns it off.
+    /// looking at the answers show no trend. The same threshold reads the trend of other
+    /// clients' variants of an input few clients send (a search spread over keys). 0 turns
+    /// both off.
     pub probing_trend_z: f32,
     pub probing_trend_members: u32,
     /// Probing across clients: the queries remembered from all clients.
@@ -551,7 +553,7 @@ impl Config {
             (
                 "probing_trend_z",
                 !(t.probing_trend_z >= 0.0 && t.probing_trend_z.is_finite()),
-                "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend test off)",
+                "detect.probing_trend_z must be a number >= 0 (4.0: a trend this many standard deviations from none; 0 turns the trend tests off, within a client and across clients)",
             ),
             (
                 "selection_z",

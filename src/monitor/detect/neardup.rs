@@ -350,7 +350,7 @@ fn signed(label: u32, margin: f32, first: u32) -> f32 {
 /// trend S has mean 0 and, with every pair compared, variance n(n−1)(2n+5)/18, i.e. pairs ×
 /// (2n+5)/9; a cluster that outlived some of its members compared fewer pairs, scaled alike.
 /// Continuity-corrected; 0 below 3 members.
-fn mann_kendall_z(s: i64, pairs: u64, n: u32) -> f32 {
+pub(super) fn mann_kendall_z(s: i64, pairs: u64, n: u32) -> f32 {
     if n < 3 || pairs == 0 {
         return 0.0;
     }
