@@ -63,6 +63,7 @@ pub struct ClientDetectors {
     pub basis: BasisWalk,
     /// Its recent rows and answers for answer-driven selection.
     pub select: Selection,
+    pub generations: super::generations::Generations,
 }
 
 impl ClientDetectors {
@@ -158,6 +159,7 @@ impl Engine {
             steps_recent: RecentRows::default(),
             basis: BasisWalk::default(),
             select: Selection::default(),
+            generations: Default::default(),
         }
     }
 
@@ -193,6 +195,10 @@ impl Engine {
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         det.select.begin_request();
+        let generations = p.selection_z > 0.0 && answers.is_some();
+        if generations {
+            det.generations.begin_request();
+        }
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);
@@ -337,6 +343,10 @@ impl Engine {
                         "improved_share": s.improved_share, "cross_client": false }),
                 });
             }
+            if generations {
+                det.generations
+                    .observe(&codes, hash, label as u32, margin, self.space.allow());
+            }
             let walk = if p.basis_steps > 0 && answers.is_some() && !near.exact {
                 det.basis.observe(
                     det.rows,
@@ -440,6 +450,21 @@ impl Engine {
             }
         }
         drop(cross);
+        if generations
+            && let Some(g) = det.generations.end_request()
+            && g.z >= super::generations::Z
+        {
+            fire(Signal {
+                rule: &sig::PROBING,
+                message: format!(
+                    "generations of a population search: in {:.0} of the client's last {} pairs of consecutive batches, most of the new rows were built on the previous batch's row answered closest to the decision boundary, where {:.1} were expected by chance (z {:.1}): a genetic or evolutionary search keeping its fittest candidate",
+                    g.selected, g.pairs, g.expected, g.z
+                ),
+                evidence: json!({ "selected_generations": g.selected, "pairs": g.pairs,
+                    "expected": g.expected, "generation_z": g.z,
+                    "threshold": super::generations::Z, "cross_client": false }),
+            });
+        }
         if det.near.recent_augmented >= p.extraction_augmented {
             fire(Signal {
                 rule: &sig::EXTRACTION,

@@ -24,6 +24,9 @@
 //!   one pixel or DCT direction, building on the ones answered lower (SimBA's coordinate walk).
 //! - [`Selection`](select): whether a client builds its new variants on the ones the model
 //!   answered closer to the boundary (a search keeping what lowered the answer).
+//! - [`Generations`](generations): whether a client's batches are generations of a
+//!   population search (each built mostly on the previous batch's row answered closest to the
+//!   boundary, as genetic and evolutionary attacks do).
 //! - [`Hll`]: distinct inputs answered (extraction coverage), noise copies of the client's
 //!   previous row counted once ([`copies`]).
 
@@ -35,6 +38,7 @@ mod bisect;
 mod copies;
 mod cross;
 pub mod engine;
+mod generations;
 mod hll;
 mod neardup;
 mod prada;
