@@ -257,6 +257,61 @@ DFME_NS = 5
 DFME_EPS = 1e-3
 DFME_LR_G = 1e-3
 DFME_LR_S = 0.1
+# Unseen attack classes of held out 9, fixed (2026-12-02, 00:20 UTC) by an independent evaluator before any
+# tuning of the ninth round: 0 sessions unless --heldout9-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout9_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT9_ATTACKS = collections.OrderedDict([
+    ("signflip", 3),            # Chen et al. 2020 (Boosting decision-based black-box adversarial
+                                # attacks with random sign flip): label-only, L-inf, a uniform-noise
+                                # start, an L-inf binary search, then per iteration a project step and
+                                # a random sign flip (adaptive flip probabilities, scaled to 64 values),
+                                # one row a request, stops inside eps 0.125, at most 2,000 queries
+    ("surfree", 3),             # Maho et al. 2021 (SurFree: a fast surrogate-free black-box attack):
+                                # label-only, L2, a blended uniform-noise start, then searches on circles
+                                # in 2-D planes spanned by random low-frequency DCT directions (theta_max
+                                # 30, T 3, rho 0.98, binary search on the angle), one row a request,
+                                # stops at L2 1.0, at most 2,000 queries
+    ("nattack", 3),             # Li et al. 2019 (NATTACK: learning the distributions of adversarial
+                                # examples): score-based, L-inf eps 0.125, a Gaussian in arctanh space
+                                # moved by NES (population 40, sigma 0.1, lr 0.02), the mean image and
+                                # its 40 samples one request (41 rows), at most 2,000 queries
+    ("prgf", 3),                # Cheng et al. 2019 (Improving black-box adversarial attacks with a
+                                # transfer-based prior): P-RGF, score-based, L-inf eps 0.125, random
+                                # gradient-free estimates biased towards a surrogate's gradient (an MLP
+                                # the attacker trained on its own digits), q 10, lr 0.0125, at most
+                                # 2,000 queries
+    ("copycat", 3),             # Correia-Silva et al. 2018 (Copycat CNN: stealing knowledge by
+                                # persuading confession with random non-labeled data): extraction with
+                                # non-problem-domain images (2,000 handwritten capital letters on the
+                                # optdigits 1/16 grid), labels only, 50 rows a request, round-robin over
+                                # 4 keys
+])
+HELDOUT9_EVASION = {"signflip", "surfree", "nattack", "prgf"}
+# Originals: second-half evasion rows at offsets no dev class uses as an original, nor (for the
+# default counts) as a natural start (3, 10, 12, 17, 19, 26, 38) or as the next offset a start moves
+# on to when that row has its original's class (4, 11, 13, 18, 20, 27, 39), and no other held-out-9
+# class uses; 28 and 29 no earlier class uses at all, the others older held-out classes (never run
+# together with these) share.
+HELDOUT9_ORIG2 = {"signflip": (28, 29, 16), "surfree": (14, 15, 21), "nattack": (22, 23, 24), "prgf": (5, 6, 7)}
+SFA_BUDGET = 2000
+SFA_ALPHA = 0.004
+SFA_FLIP = 1.0 / 64
+SURFREE_BUDGET = 2000
+SURFREE_FREQ = 0.5
+SURFREE_ORTHO = 100
+SURFREE_RHO = 0.98
+NATTACK_POP = 40
+NATTACK_SIGMA = 0.1
+NATTACK_LR = 0.02
+NATTACK_BOX = 0.9
+NATTACK_BUDGET = 2000
+PRGF_Q = 10
+PRGF_S = 10
+PRGF_LR = 0.0125
+PRGF_BUDGET = 2000
+COPYCAT_BATCH = 50
+COPYCAT_KEYS = 4
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -291,6 +346,7 @@ EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
 EXTRACTION = EXTRACTION | {"eqsolve", "dfme"}                   # held out 8's (HELDOUT8_ATTACKS)
+EXTRACTION = EXTRACTION | {"copycat"}                          # held out 9's (HELDOUT9_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -877,6 +933,29 @@ HABITS = {
         kiosk_bg=0.08, kiosk_noise=0.015, kiosk_empty=(3, 16), kiosk_hold=(3, 11),
         proxy_users=(20, 201), proxy_load=(0.5, 6.0), proxy_dup=0.05, proxy_max=32,
         nb_spacing=(3, 4, 5), nb_level=(0.1, 0.3),
+        pool_rank=6.0, pool_size=350),
+    # "heldout9" was fixed (2026-12-02, 00:20 UTC) by an independent evaluator before any tuning of the ninth
+    # round, together with seeds 9901, 9902, 9903, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout8 model (a sudoku solver's grid cells, an edge / cloud cascade
+    # that sends only what its on-device model is unsure of, a load test repeating one payload over
+    # a batch-size sweep, low-light shot noise, a dashboard re-scoring a growing table, screen
+    # photos with moire, a synthetic-data generator's samples, a cheque's courtesy-amount box;
+    # bfloat16 and %g number formats). See run_benign_heldout9.
+    "heldout9": dict(
+        personas9=(("sudoku", 0.12), ("cascade", 0.13), ("loadtest", 0.12), ("lowlight", 0.13),
+                   ("dashboard", 0.12), ("screen", 0.13), ("synth", 0.12), ("cheque", 0.13)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), bf16=0.2, g6=0.15,
+        sudoku_givens=(22, 36), sudoku_shift=0.3, sudoku_inset=(0.2, 0.5), sudoku_all=0.3, sudoku_retake=0.25,
+        sudoku_idle=(0, 6),
+        cascade_aug=2, cascade_conf=(0.8, 0.97), cascade_batch=(1, 4, 8),
+        load_payload=(("random", 0.5), ("zeros", 0.2), ("sample", 0.3)), load_sizes=(1, 2, 4, 8, 16, 32),
+        load_steps=(5, 10, 20),
+        low_photons=(8.0, 40.0),
+        dash_rows=(5, 41), dash_page=(16, 32), dash_new=2.0, dash_idle=(0, 11),
+        screen_glow=(0.05, 0.15), screen_moire=(0.03, 0.12), screen_period=(2.2, 4.0),
+        synth_k=(8, 16), synth_batch=(16, 32), synth_temp=(0.5, 0.8, 1.0),
+        cheque_width=(10, 12), cheque_idle=(0, 4),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -2621,6 +2700,345 @@ def run_benign_heldout8(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 9: benign clients with habits none of dev .. heldout8 model (run_benign_heldout9), and
+# the pen glyphs (letters, printed symbols) that its cheque reader and held out 9's copycat
+# attacker draw.
+def _arc(cx, cy, rx, ry, a0, a1, n=8):
+    t = np.deg2rad(np.linspace(a0, a1, n))
+    return [(cx + rx * np.cos(v), cy + ry * np.sin(v)) for v in t]
+
+
+# Capital letters as pen strokes (polylines in a unit box, x to the right, y down).
+LETTERS = {
+    "A": [[(0.15, 1), (0.5, 0), (0.85, 1)], [(0.3, 0.6), (0.7, 0.6)]],
+    "B": [[(0.2, 0), (0.2, 1)], [(0.2, 0)] + _arc(0.45, 0.25, 0.3, 0.25, -90, 90) + [(0.2, 0.5)],
+          [(0.2, 0.5)] + _arc(0.48, 0.75, 0.32, 0.25, -90, 90) + [(0.2, 1)]],
+    "C": [_arc(0.55, 0.5, 0.4, 0.5, -50, -310, 12)],
+    "D": [[(0.2, 0), (0.2, 1)], [(0.2, 0)] + _arc(0.35, 0.5, 0.45, 0.5, -90, 90, 12) + [(0.2, 1)]],
+    "E": [[(0.8, 0), (0.2, 0), (0.2, 1), (0.8, 1)], [(0.2, 0.5), (0.65, 0.5)]],
+    "F": [[(0.8, 0), (0.2, 0), (0.2, 1)], [(0.2, 0.5), (0.65, 0.5)]],
+    "G": [_arc(0.55, 0.5, 0.4, 0.5, -50, -330, 12) + [(0.9, 0.55), (0.6, 0.55)]],
+    "H": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.8, 1)], [(0.2, 0.5), (0.8, 0.5)]],
+    "I": [[(0.5, 0), (0.5, 1)], [(0.3, 0), (0.7, 0)], [(0.3, 1), (0.7, 1)]],
+    "J": [[(0.7, 0), (0.7, 0.7)] + _arc(0.45, 0.7, 0.25, 0.3, 0, 180, 8)],
+    "K": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.2, 0.55)], [(0.4, 0.4), (0.85, 1)]],
+    "L": [[(0.2, 0), (0.2, 1), (0.8, 1)]],
+    "M": [[(0.1, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.9, 1)]],
+    "N": [[(0.2, 1), (0.2, 0), (0.8, 1), (0.8, 0)]],
+    "O": [_arc(0.5, 0.5, 0.38, 0.5, 0, 360, 16)],
+    "P": [[(0.2, 1), (0.2, 0)] + _arc(0.45, 0.27, 0.32, 0.27, -90, 90) + [(0.2, 0.54)]],
+    "Q": [_arc(0.5, 0.5, 0.38, 0.5, 0, 360, 16), [(0.55, 0.7), (0.9, 1.05)]],
+    "R": [[(0.2, 1), (0.2, 0)] + _arc(0.45, 0.27, 0.32, 0.27, -90, 90) + [(0.2, 0.54)], [(0.4, 0.54), (0.85, 1)]],
+    "S": [_arc(0.5, 0.25, 0.3, 0.25, -20, -270, 8) + _arc(0.5, 0.75, 0.3, 0.25, -90, 160, 8)],
+    "T": [[(0.1, 0), (0.9, 0)], [(0.5, 0), (0.5, 1)]],
+    "U": [[(0.2, 0), (0.2, 0.65)] + _arc(0.5, 0.65, 0.3, 0.35, 180, 0, 10) + [(0.8, 0)]],
+    "V": [[(0.15, 0), (0.5, 1), (0.85, 0)]],
+    "W": [[(0.05, 0), (0.25, 1), (0.5, 0.35), (0.75, 1), (0.95, 0)]],
+    "X": [[(0.15, 0), (0.85, 1)], [(0.85, 0), (0.15, 1)]],
+    "Y": [[(0.15, 0), (0.5, 0.5), (0.85, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "Z": [[(0.15, 0), (0.85, 0), (0.15, 1), (0.85, 1)]],
+}
+# The printed symbols of a cheque's courtesy-amount box.
+CHEQUE_SYMBOLS = {
+    "$": [_arc(0.5, 0.3, 0.3, 0.2, -20, -270, 8) + _arc(0.5, 0.7, 0.3, 0.2, -90, 160, 8), [(0.5, -0.05), (0.5, 1.05)]],
+    "*": [[(0.5, 0.15), (0.5, 0.85)], [(0.2, 0.32), (0.8, 0.68)], [(0.8, 0.32), (0.2, 0.68)]],
+    ",": [[(0.55, 0.8), (0.5, 1.0), (0.4, 1.15)]],
+    ".": [[(0.5, 0.95)]],
+}
+_GLYPH_GRID = np.stack(np.mgrid[0:32, 0:32][::-1], -1).reshape(-1, 2) + 0.5   # (x, y) pixel centres
+
+
+def pen_glyph(strokes, rng, width, rot, scale, shear, shift, wobble):
+    """A glyph written (or printed) on a 32x32 bitmap, as the UCI optdigits forms were: its strokes
+    through a random affine map (rotation U(-rot, rot) degrees, size U(scale), shear U(-shear,
+    shear), offset U(-shift, shift) of the box), every point moved by N(0, wobble), a pen of width
+    U(width) px, binarised; then the optdigits pre-processing (1 bits counted per 4x4 block, / 16):
+    an 8x8 image on the training data's 1/16 grid."""
+    th = np.deg2rad(rng.uniform(-rot, rot))
+    sc = rng.uniform(*scale)
+    sh = rng.uniform(-shear, shear)
+    A = sc * 32 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]) @ np.array([[1.0, sh], [0.0, 1.0]])
+    c = np.array([16.0, 16.0]) + rng.uniform(-shift, shift, 2) * 32
+    w = rng.uniform(*width) / 2
+    d = np.full(len(_GLYPH_GRID), np.inf)
+    for line in strokes:
+        P = np.asarray(line, float) + rng.normal(0, wobble, (len(line), 2))
+        P = (P - 0.5) @ A.T + c
+        if len(P) == 1:
+            P = np.vstack([P, P])
+        a, ab = P[:-1], P[1:] - P[:-1]
+        t = np.clip(((_GLYPH_GRID[:, None, :] - a[None]) * ab[None]).sum(-1)
+                    / np.maximum((ab * ab).sum(-1), 1e-9)[None], 0, 1)
+        q = a[None] + t[..., None] * ab[None]
+        d = np.minimum(d, np.sqrt(((_GLYPH_GRID[:, None, :] - q) ** 2).sum(-1)).min(1))
+    bits = (d <= w).reshape(32, 32)
+    return (bits.reshape(SIDE, 4, SIDE, 4).sum(axis=(1, 3)).reshape(D) / 16.0).astype(np.float32)
+
+
+def bfloat16(x):
+    """Values through bfloat16 and back (round to nearest even), as an accelerator pipeline sends
+    them."""
+    u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    u = ((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
+    return u.view(np.float32)
+
+
+def sig6(x):
+    """Values printed with C's %g (6 significant digits) and parsed back."""
+    return np.asarray([float("%g" % v) for v in np.asarray(x, np.float64).ravel()], np.float32).reshape(np.shape(x))
+
+
+def sudoku_cell(x, oy, ox, inset, thick, level, gain, rng):
+    """One cell of a photographed sudoku grid, cut out by the app after its grid warp, `inset` px
+    inside the cell's borders: the cell's digit (or nothing) at `gain`, shifted by the warp's
+    residual misalignment (oy, ox) px, and the fragments of the grid lines at the cell's borders
+    that the misaligned 8x8 cut still takes in (each border line `thick` px wide: a (top, bottom,
+    left, right) tuple, thicker on the 3x3 box borders, at `level`), N(0, 0.02) noise."""
+    from scipy.ndimage import shift as subpixel
+    a = np.zeros((SIDE, SIDE))
+    if x is not None:
+        a = subpixel(x.reshape(SIDE, SIDE) * gain, (-oy, -ox), order=1, mode="constant")
+    i = np.arange(SIDE, dtype=float)
+
+    def cover(lo, hi):   # how much of each pixel row / column [i, i + 1) the interval covers
+        return np.clip(np.minimum(i + 1, hi) - np.maximum(i, lo), 0, 1)
+    t, b, l, r = thick
+    rows = np.maximum(cover(-inset - t / 2 - oy, -inset + t / 2 - oy),
+                      cover(SIDE + inset - b / 2 - oy, SIDE + inset + b / 2 - oy))
+    cols = np.maximum(cover(-inset - l / 2 - ox, -inset + l / 2 - ox),
+                      cover(SIDE + inset - r / 2 - ox, SIDE + inset + r / 2 - ox))
+    lines = level * np.maximum(rows[:, None], cols[None, :])
+    a = np.maximum(a, lines) + rng.normal(0, 0.02, (SIDE, SIDE))
+    return np.clip(a.reshape(D), 0, 1).astype(np.float32)
+
+
+def run_benign_heldout9(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout9` (fixed with seeds 9901, 9902, 9903). Each client draws
+    from its own seeded generator:
+      a persona   sudoku: a sudoku-solver app photographing puzzles: a puzzle of `sudoku_givens`
+                    (lo, hi) filled cells (pool digits at gain U(0.8, 1)) among 81; the app cuts
+                    each cell U(`sudoku_inset`) px (per client) inside its borders, and its grid
+                    warp leaves a residual misalignment (U(-`sudoku_shift`, +) px per axis per
+                    client, U(-0.25, 0.25) more per photo), so cells take in fragments of the grid
+                    lines at their borders (thin lines U(0.3, 0.6) px, the 3x3 box borders
+                    U(0.6, 1.0) px, at level U(0.3, 0.8)), with N(0, 0.02) noise (sudoku_cell);
+                    a photo is one batch: all 81 cells (a share `sudoku_all` of
+                    clients) or only the cells whose centre holds ink; `sudoku_retake` of photos
+                    retake the same puzzle (a new warp, new noise); `sudoku_idle` (lo, hi) idle
+                    turns between photos;
+                  cascade: an edge / cloud cascade: an on-device model (a logistic regression the
+                    vendor distilled from the served model's answers on the client's pool and
+                    `cascade_aug` noisy, shifted copies of it) answers the camera captures (pool
+                    digits, gain U(0.85, 1.15), N(0, 0.03) noise, a one-pixel shift on 30 %) and
+                    only those whose top probability is below the client's threshold
+                    (U(`cascade_conf`)) go to the server, queued and sent `cascade_batch` (one of,
+                    per client) at a time; a capture kept on the device is an idle turn;
+                  loadtest: a load test in the style of Triton's perf_analyzer: one payload made
+                    once (uniform random values, all zeros or the first image of the client's pool,
+                    by `load_payload`), sent at each batch size of `load_sizes` in turn (the same
+                    row repeated), `load_steps` (one of, per client) requests a step, the sweep
+                    repeated;
+                  lowlight: a camera in low light: photon shot noise (Poisson of `low_photons` (lo,
+                    hi, per client) photons at full scale, a dark level U(0, 0.05)), the phone's
+                    noise reduction (none, a 3x3 median or a Gaussian blur sigma 0.6, per client),
+                    then its auto-exposure (the 98th percentile scaled to 1); `batch_p` batches;
+                  dashboard: a BI dashboard that re-scores its whole table on every refresh: a
+                    table of `dash_rows` (lo, hi) stored pool images, every refresh all of it sent
+                    in pages of `dash_page` (one of, per client), Poisson(`dash_new`) new rows
+                    appended between refreshes, `dash_idle` (lo, hi) idle turns between refreshes;
+                  screen: photos of digits shown on a screen (remote proctoring, screen sharing):
+                    the screen's black level U(`screen_glow`), a moire grating of amplitude
+                    U(`screen_moire`) and period U(`screen_period`) px at an angle that drifts
+                    between photos, gain U(0.8, 1), N(0, 0.015) noise; `batch_p` batches;
+                  synth: a synthetic-data team's quality check: a PCA generator fitted on the
+                    client's pool (`synth_k` (one of) components), each request a generated batch
+                    of `synth_batch` (one of, per client) samples, the latent N(0, the component
+                    variances) times the client's temperature (`synth_temp`, one of), clipped;
+                  cheque: a cheque reader's courtesy-amount box: the printed "$", the protective
+                    "*" fill up to the box's `cheque_width` (one of) characters, the handwritten
+                    amount (pool digits) with a "," every three digits and "." before the cents,
+                    every character's crop (printed glyphs through pen_glyph with a printer's tiny
+                    variation) in one batch a cheque; `cheque_idle` (lo, hi) idle turns between;
+      number      a share `bf16` of clients send bfloat16 values (an accelerator pipeline), a share
+      format      `g6` (of the rest) values printed with %g (6 significant digits);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, transforms of them, empty sudoku cells, printed
+    cheque symbols, a load test's payload and PCA samples, in [0, 1]. Every client paces requests
+    and rows under the server's default limits (80 req/s, 800 rows/s)."""
+    from scipy.ndimage import gaussian_filter, median_filter, shift as subpixel
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas9"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt9 = "bf16" if u < HAB["bf16"] else ("g6" if u < HAB["bf16"] + HAB["g6"] * (1.0 - HAB["bf16"]) else None)
+    sud_all = rng.random() < HAB["sudoku_all"]
+    sud_base = rng.uniform(-HAB["sudoku_shift"], HAB["sudoku_shift"], 2)
+    sud_inset = float(rng.uniform(*HAB["sudoku_inset"]))
+    cas_conf = float(rng.uniform(*HAB["cascade_conf"]))
+    cas_batch = int(rng.choice(HAB["cascade_batch"]))
+    load_kind = pick(rng, HAB["load_payload"])
+    load_steps = int(rng.choice(HAB["load_steps"]))
+    photons = float(rng.uniform(*HAB["low_photons"]))
+    low_nr = str(rng.choice(["none", "median", "gauss"]))
+    dash_page = int(rng.choice(HAB["dash_page"]))
+    glow = float(rng.uniform(*HAB["screen_glow"]))
+    moire = float(rng.uniform(*HAB["screen_moire"]))
+    period = float(rng.uniform(*HAB["screen_period"]))
+    angle = float(rng.uniform(0, np.pi))
+    synth_k = int(rng.choice(HAB["synth_k"]))
+    synth_batch = int(rng.choice(HAB["synth_batch"]))
+    synth_temp = float(rng.choice(HAB["synth_temp"]))
+    cheque_w = int(rng.choice(HAB["cheque_width"]))
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt9 or "float32")
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1)
+        if fmt9 == "bf16":
+            rows = bfloat16(rows)
+        elif fmt9 == "g6":
+            rows = sig6(rows)
+        try:
+            query(h, baton, s, rows, scores=True)
+        except Refused:
+            pass   # a benign client whose request is refused carries on
+        done[0] += 1
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def sudoku():
+        if "puzzle" not in state or rng.random() >= HAB["sudoku_retake"]:
+            cells = rng.choice(81, size=int(rng.integers(*HAB["sudoku_givens"])), replace=False)
+            state["puzzle"] = {int(c): draw() for c in cells}
+            state["thin"] = rng.uniform(0.3, 0.6, (10, 2))     # the grid's 10 lines a direction
+            state["thick"] = rng.uniform(0.6, 1.0, (4, 2))     # the box borders (lines 0, 3, 6, 9)
+        oy, ox = sud_base + rng.uniform(-0.25, 0.25, 2)
+        level = float(rng.uniform(0.3, 0.8))
+        gain = float(rng.uniform(0.8, 1.0))
+        rows = []
+
+        def w(line, axis):   # a grid line's width (lines 0-9 in each direction)
+            return state["thick"][line // 3, axis] if line % 3 == 0 else state["thin"][line, axis]
+        for c in range(81):
+            r, k = divmod(c, 9)
+            x = state["puzzle"].get(c)
+            cell = sudoku_cell(x, oy, ox, sud_inset, (w(r, 0), w(r + 1, 0), w(k, 1), w(k + 1, 1)), level, gain, rng)
+            if sud_all or cell.reshape(SIDE, SIDE)[2:6, 2:6].sum() > 1.0:
+                rows.append(cell)
+        if rows:
+            send(np.stack(rows))
+        idle(int(rng.integers(*HAB["sudoku_idle"])))
+
+    def cascade():
+        if "edge" not in state:
+            from sklearn.linear_model import LogisticRegression
+            aug = [pool] + [np.clip(np.stack([shift(p, rng) if rng.random() < 0.3 else p for p in pool])
+                                    + rng.normal(0, 0.03, pool.shape), 0, 1) for _ in range(HAB["cascade_aug"])]
+            A = np.concatenate(aug).astype(np.float32)
+            state["edge"] = LogisticRegression(max_iter=300).fit(A, victim()(A))
+            state["queue"] = []
+        i = int(rng.choice(len(pool), p=weights))    # (counted as sent only if it goes to the server)
+        x = pool[i] * rng.uniform(0.85, 1.15) + rng.normal(0, 0.03, D)
+        if rng.random() < 0.3:
+            x = shift(x, rng)
+        x = np.clip(x, 0, 1).astype(np.float32)
+        if float(state["edge"].predict_proba(x[None]).max()) < cas_conf:
+            counts[i] += 1
+            state["queue"].append(x)
+            if len(state["queue"]) >= cas_batch:
+                send(np.stack(state["queue"]))
+                state["queue"] = []
+                return
+        idle(1)
+
+    def loadtest():
+        if "payload" not in state:
+            state["payload"] = {"random": lambda: rng.uniform(0, 1, D), "zeros": lambda: np.zeros(D),
+                                "sample": lambda: pool[0]}[load_kind]().astype(np.float32)
+            state["step"] = 0
+        sizes = HAB["load_sizes"]
+        b = sizes[(state["step"] // load_steps) % len(sizes)]
+        state["step"] += 1
+        send(np.repeat(state["payload"][None], b, axis=0))
+
+    def lowlight():
+        rows = []
+        for _ in range(n_batch()):
+            dark = rng.uniform(0, 0.05)
+            a = rng.poisson(photons * (draw().astype(np.float64) + dark)) / photons
+            a = a.reshape(SIDE, SIDE)
+            if low_nr == "median":
+                a = median_filter(a, size=3, mode="nearest")
+            elif low_nr == "gauss":
+                a = gaussian_filter(a, 0.6)
+            top = float(np.percentile(a, 98))
+            rows.append((a / top if top > 1e-6 else a).reshape(D))
+        send(np.stack(rows))
+
+    def dashboard():
+        if "table" not in state:
+            state["table"] = [draw() for _ in range(int(rng.integers(*HAB["dash_rows"])))]
+        T = state["table"]
+        for j in range(0, len(T), dash_page):
+            send(np.stack(T[j:j + dash_page]))
+            if done[0] >= n_req:
+                return
+        T.extend(draw() for _ in range(int(rng.poisson(HAB["dash_new"]))))
+        idle(int(rng.integers(*HAB["dash_idle"])))
+
+    def screen():
+        nonlocal angle
+        rows = []
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+        for _ in range(n_batch()):
+            angle += rng.normal(0, 0.15)
+            phase = rng.uniform(0, 2 * np.pi)
+            grating = moire * np.sin(2 * np.pi / period * (xx * np.cos(angle) + yy * np.sin(angle)) + phase)
+            a = glow + (1 - glow) * draw().reshape(SIDE, SIDE) * rng.uniform(0.8, 1.0) + grating
+            rows.append((a + rng.normal(0, 0.015, (SIDE, SIDE))).reshape(D))
+        send(np.stack(rows))
+
+    def synth():
+        if "pca" not in state:
+            P = pool.astype(np.float64)
+            mu = P.mean(0)
+            _, sv, Vt = np.linalg.svd(P - mu, full_matrices=False)
+            k = min(synth_k, len(sv))
+            state["pca"] = (mu, Vt[:k], sv[:k] / np.sqrt(max(len(P) - 1, 1)))
+        mu, V, sd = state["pca"]
+        Z = rng.normal(0, 1, (synth_batch, len(sd))) * sd * synth_temp
+        send(mu + Z @ V)
+
+    def cheque():
+        def printed(ch):
+            return pen_glyph(CHEQUE_SYMBOLS[ch], rng, width=(2.6, 3.0), rot=1.0, scale=(0.72, 0.74),
+                             shear=0.0, shift=0.02, wobble=0.003)
+        cents = int(rng.integers(100, 10 ** int(rng.integers(3, 8))))
+        whole, frac = divmod(cents, 100)
+        text = f"{whole:,}.{frac:02d}"
+        text = "$" + "*" * max(0, cheque_w - 1 - len(text)) + text
+        send(np.stack([draw() if ch.isdigit() else printed(ch) for ch in text]))
+        idle(int(rng.integers(*HAB["cheque_idle"])))
+
+    units = {"sudoku": sudoku, "cascade": cascade, "loadtest": loadtest, "lowlight": lowlight,
+             "dashboard": dashboard, "screen": screen, "synth": synth, "cheque": cheque}
+    while done[0] < n_req:
+        units[persona]()
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -3564,6 +3982,396 @@ def run_heldout8_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 9's unseen attack classes (HELDOUT9_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def signflip_attack(ask, x0, y0, rng):
+    """Chen, Zhang, Hu & Wu 2020 (Boosting Decision-based Black-box Adversarial Attacks with Random
+    Sign Flip, ECCV), untargeted, label-only, L-inf: a uniform-noise start (one a request until one
+    is adversarial), an L-inf binary search towards the original (10 queries), then each iteration
+    two one-row queries: the project step (the perturbation plus random signs times alpha, shrunk
+    to its L-inf radius minus alpha; kept if adversarial) and the random sign flip (each value's
+    perturbation negated with its own flip probability; kept if adversarial, and the
+    probabilities of the flipped values lowered, the others raised, by SFA_FLIP / 10); every 10
+    iterations alpha x 1.5 (project success > 0.7) or / 1.5 (< 0.3) and the flip probabilities
+    + / - SFA_FLIP likewise, clamped to [SFA_FLIP / 10, 10 SFA_FLIP]. The paper's flip
+    probabilities (0.001 of ImageNet's values, clamped to [1e-4, 1e-2]) are scaled to 64 values:
+    SFA_FLIP = 1/64, one expected flip. Stops once the perturbation is inside SQUARE_EPS, or before
+    SFA_BUDGET queries."""
+    used = [0]
+
+    def adv(x):
+        if used[0] >= SFA_BUDGET:
+            raise _Budget()
+        used[0] += 1
+        labels, _ = ask(np.clip(x, 0, 1)[None])
+        return int(labels[0]) != y0
+
+    delta = None
+    try:
+        while True:
+            xa = rng.uniform(0, 1, D)
+            if adv(xa):
+                break
+        lo, hi = 0.0, float(np.abs(xa - x0).max())
+        for _ in range(10):
+            mid = (lo + hi) / 2
+            if adv(np.clip(np.minimum(np.maximum(xa, x0 - mid), x0 + mid), 0, 1)):
+                hi = mid
+            else:
+                lo = mid
+        delta = np.clip(np.minimum(np.maximum(xa, x0 - hi), x0 + hi), 0, 1) - x0
+        alpha = SFA_ALPHA
+        flip = np.full(D, SFA_FLIP)
+        it = proj_ok = flip_ok = 0
+        while float(np.abs(delta).max()) > SQUARE_EPS:
+            it += 1
+            radius = float(np.abs(delta).max())
+            dp = np.clip(delta + rng.choice([-1.0, 1.0], D) * alpha, -(radius - alpha), radius - alpha)
+            dp = np.clip(x0 + dp, 0, 1) - x0
+            if adv(x0 + dp):
+                delta = dp
+                proj_ok += 1
+            f = rng.random(D) < flip
+            ds = np.clip(x0 + np.where(f, -delta, delta), 0, 1) - x0
+            if adv(x0 + ds):
+                delta = ds
+                flip_ok += 1
+                flip = np.clip(flip + np.where(f, -1.0, 1.0) * SFA_FLIP / 10, SFA_FLIP / 10, SFA_FLIP * 10)
+            if it % 10 == 0:
+                alpha = alpha * 1.5 if proj_ok > 7 else (alpha / 1.5 if proj_ok < 3 else alpha)
+                if flip_ok > 7:
+                    flip = np.clip(flip + SFA_FLIP, SFA_FLIP / 10, SFA_FLIP * 10)
+                elif flip_ok < 3:
+                    flip = np.clip(flip - SFA_FLIP, SFA_FLIP / 10, SFA_FLIP * 10)
+                proj_ok = flip_ok = 0
+    except _Budget:
+        pass
+    return (x0 if delta is None else x0 + delta).astype(np.float32)
+
+
+def surfree_attack(ask, x0, y0, rng):
+    """Maho, Furon & Le Merrer 2021 (SurFree: a fast surrogate-free black-box attack, CVPR),
+    untargeted, label-only, L2, with the authors' example configuration: a blended uniform-noise
+    start (uniform images until one is adversarial, then the first adversarial of 10 blends with
+    the original); then each step a new direction (a random {-1, 0, 1} mix of the original's
+    lowest SURFREE_FREQ of the zig-zag DCT coefficients, inverse DCT, orthogonalised against the
+    current direction and the last SURFREE_ORTHO ones); along the circle of the 2-D plane through
+    the original, the current adversarial and that direction, angles +-theta_max x (1, 2/3, 1/3) in
+    that order until one is adversarial (none: theta_max x SURFREE_RHO and another direction; one:
+    theta_max / SURFREE_RHO), then the binary search on the angle (at most 10 steps, until 1 -
+    cos changes by less than 0.01; the opposite angle probed alongside while it stays adversarial)
+    and the new point taken; theta_max starts at 30 degrees. One row a request. Stops once within
+    L2_GOAL, or before SURFREE_BUDGET queries."""
+    from scipy.fft import dctn, idctn
+    used = [0]
+
+    def adv(x):
+        if used[0] >= SURFREE_BUDGET:
+            raise _Budget()
+        used[0] += 1
+        labels, _ = ask(np.clip(x, 0, 1)[None])
+        return int(labels[0]) != y0
+
+    best = None
+    try:
+        for _ in range(1000):
+            noise = rng.uniform(0, 1, D)
+            if adv(noise):
+                break
+        else:
+            return x0
+        best = noise
+        for e in np.linspace(0, 1, 11)[1:]:
+            b = (1 - e) * x0 + e * noise
+            if adv(b):
+                best = b
+                break
+        # The zig-zag order of the 8x8 DCT coefficients (JPEG's), as the authors' mask.
+        order = sorted(range(D), key=lambda k: (k // SIDE + k % SIDE,
+                                                (k // SIDE) if (k // SIDE + k % SIDE) % 2 else (k % SIDE)))
+        mask = np.zeros(D)
+        mask[order[:int(D * SURFREE_FREQ)]] = 1.0
+        mask = (mask.reshape(SIDE, SIDE) * (np.abs(dctn(x0.reshape(SIDE, SIDE), norm="ortho")) > 0)).astype(float)
+        dist = float(np.linalg.norm(best - x0))
+        d1 = (best - x0) / dist
+        ortho = [d1]
+        tmax = 30.0
+
+        def evo(th, d2):
+            t = np.deg2rad(th)
+            return np.clip(x0 + dist * np.cos(t) * (np.cos(t) * d1 + np.sin(t) * d2), 0, 1)
+
+        def alpha(th):
+            return 1 - np.cos(np.deg2rad(th))
+        while dist > L2_GOAL:
+            while True:
+                r = idctn(mask * rng.integers(-1, 2, (SIDE, SIDE)), norm="ortho").reshape(D)
+                O = np.stack(ortho)
+                r = r - (O @ r) @ O
+                n = float(np.linalg.norm(r))
+                if n < 1e-12:
+                    continue
+                d2 = r / n
+                ortho = ortho[:1] + ortho[1:][-(SURFREE_ORTHO - 1):] + [d2]
+                found = 0.0
+                for i in range(3):
+                    for th in ((1 - i / 3) * tmax, -(1 - i / 3) * tmax):
+                        if adv(evo(th, d2)):
+                            found = th
+                            break
+                    if found:
+                        break
+                if found:
+                    break
+                tmax *= SURFREE_RHO
+            lower, sg = found, np.sign(found)
+            if abs(abs(lower) - tmax) > 1e-9:
+                upper = lower + sg * tmax / 3
+            else:
+                while True:
+                    upper = lower + sg * tmax / 3
+                    if abs(upper) >= 90 or not adv(evo(upper, d2)):
+                        break
+                    lower = upper
+            opposite = lower > 0
+            for _ in range(10):
+                if abs(alpha(upper) - alpha(lower)) <= 0.01:
+                    break
+                mid = (upper + lower) / 2
+                a = adv(evo(mid, d2))
+                b = adv(evo(-mid, d2)) if opposite else False
+                if a:
+                    lower = mid
+                elif opposite and b:
+                    lower, upper = -mid, -upper
+                else:
+                    upper = mid
+                opposite = opposite and b and lower > 0
+            tmax /= SURFREE_RHO
+            cand = evo(lower, d2)
+            nd = float(np.linalg.norm(cand - x0))
+            if nd < dist:
+                best, dist = cand, nd
+                d1 = (best - x0) / dist
+                ortho[0] = d1
+    except _Budget:
+        pass
+    return (x0 if best is None else best).astype(np.float32)
+
+
+def nattack_attack(ask, x0, y0, rng):
+    """Li, Li, Wang, Zhang & Gong 2019 (NATTACK: Learning the Distributions of Adversarial Examples
+    for an Improved Black-Box Attack on Deep Neural Networks, ICML), untargeted, score-based,
+    L-inf: a Gaussian N(mu, NATTACK_SIGMA^2) in the arctanh space of the image; each iteration
+    NATTACK_POP samples, each mapped back by tanh and projected onto the SQUARE_EPS ball of the
+    original, sent with the projected mean image (one request of NATTACK_POP + 1 rows, scores);
+    the loss max(0, log p(true) - max log p(other)) of every sample, z-scored, moves mu by NES
+    (mu -= NATTACK_LR / (pop sigma) sum z_i eps_i). The paper's hyper-parameters but a population
+    of 40 (its 300 is 6 iterations of the budget) and the image mapped into arctanh space with the
+    box scaled by NATTACK_BOX (the authors' 1 - 1e-6 puts the digits' many exact 0 and 1 values out
+    of reach); mu starts at N(0, 0.001^2). Stops at the first adversarial row, or before
+    NATTACK_BUDGET queries."""
+    z0 = np.arctanh(np.clip((x0.astype(np.float64) - 0.5) / 0.5, -1, 1) * NATTACK_BOX)
+    mu = rng.normal(0, 0.001, D)
+    used = 0
+    x = x0
+    while used + NATTACK_POP + 1 <= NATTACK_BUDGET:
+        eps = rng.normal(0, 1, (NATTACK_POP, D))
+        cand = x0 + np.clip(np.tanh(z0 + mu + NATTACK_SIGMA * eps) * 0.5 + 0.5 - x0, -SQUARE_EPS, SQUARE_EPS)
+        mean = x0 + np.clip(np.tanh(z0 + mu) * 0.5 + 0.5 - x0, -SQUARE_EPS, SQUARE_EPS)
+        rows = np.clip(np.vstack([mean[None], cand]), 0, 1)
+        labels, probs = ask(rows)
+        used += len(rows)
+        x = rows[0]
+        hit = np.flatnonzero(labels != y0)
+        if len(hit):
+            return rows[hit[0]].astype(np.float32)
+        lp = np.log(np.maximum(probs[1:].astype(np.float64), 1e-30))
+        other = lp.copy()
+        other[:, y0] = -np.inf
+        f = np.maximum(lp[:, y0] - other.max(1), 0.0)
+        z = (f - f.mean()) / (f.std() + 1e-7)
+        mu = mu - NATTACK_LR / (NATTACK_POP * NATTACK_SIGMA) * (z @ eps)
+    return x.astype(np.float32)
+
+
+def prgf_attack(ask, x0, y0, rng, surrogate):
+    """Cheng, Dong, Pang, Su & Zhu 2019 (Improving Black-box Adversarial Attacks with a
+    Transfer-based Prior, NeurIPS), P-RGF (the biased sampling, no data prior), untargeted,
+    score-based, L-inf, as the authors' code runs it: the loss is the cross-entropy of the true
+    class; the prior is the gradient of a surrogate (an sklearn MLP(64) the attacker trained on its
+    own labelled digits), normalised to RMS 1; at iterations 0, 3, 10, 20, ... the gradient's norm is
+    estimated from PRGF_S random probes at sigma; each iteration one probe along the prior (sigma
+    doubled until the loss moves) estimates alpha, the cosine of prior and gradient; from alpha,
+    the dimension and q = PRGF_Q the optimal lambda; unless lambda is 1 (then the prior itself), q
+    probes along sqrt(lambda) prior + sqrt(1 - lambda) (random, orthogonal to the prior) give the
+    gradient estimate; then an L-inf step of PRGF_LR (the paper's lr / eps, 0.1) times its sign,
+    projected onto the SQUARE_EPS ball; sigma starts at 1e-4 and is tried back at it every other
+    iteration (two probes). Each phase's probes are one request: the sigma check, the norm and prior
+    probes, the q probes, then the new iterate alone. Stops when the iterate's label differs, or before PRGF_BUDGET
+    queries."""
+    n = D
+    q = PRGF_Q
+    used = [0]
+    W1, W2 = surrogate.coefs_
+    b1, b2 = surrogate.intercepts_
+
+    def prior_grad(x):
+        a = x @ W1 + b1
+        z = np.maximum(a, 0) @ W2 + b2
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        p[list(surrogate.classes_).index(y0)] -= 1.0
+        return ((p @ W2.T) * (a > 0)) @ W1.T
+
+    def loss(rows):
+        if used[0] + len(rows) > PRGF_BUDGET:
+            raise _Budget()
+        labels, probs = ask(np.clip(rows, 0, 1))
+        used[0] += len(rows)
+        return labels, -np.log(np.maximum(probs[:, y0].astype(np.float64), 1e-30))
+
+    def rms(v):
+        return float(np.sqrt(np.mean(np.square(v))))
+    x = x0.astype(np.float64).copy()
+    sigma = 1e-4
+    norm_sq = 1.0
+    try:
+        labels, ls = loss(x[None])
+        l0 = float(ls[0])
+        ite = 0
+        while int(labels[0]) == y0:
+            prior = prior_grad(x)
+            prior = prior / max(rms(prior), 1e-12)
+            if ite % 2 == 0 and sigma != 1e-4:
+                # Try sigma back at 1e-4: two random probes (RMS 1) that must both move the loss.
+                r2 = rng.normal(size=(2, n))
+                _, lb = loss(x + 1e-4 * r2 / np.maximum(np.sqrt(np.mean(r2 ** 2, axis=1, keepdims=True)), 1e-12))
+                if lb[0] != l0 and lb[1] != l0:
+                    sigma = 1e-4
+            rows = []
+            est = ite % 10 == 0 or ite == 3
+            if est:
+                pert = rng.normal(size=(PRGF_S, n))
+                pert /= np.maximum(np.sqrt(np.mean(pert ** 2, axis=1, keepdims=True)), 1e-12)
+                rows += list(x + sigma * pert)
+            rows.append(x + sigma * prior)
+            _, lr_ = loss(np.stack(rows))
+            if est:
+                norm_sq = float(np.mean(((lr_[:PRGF_S] - l0) / sigma) ** 2))
+            diff = float(lr_[-1] - l0)
+            while diff == 0:
+                sigma *= 2
+                _, lp = loss((x + sigma * prior)[None])
+                diff = float(lp[0] - l0)
+            a = diff / sigma / max(np.sqrt(np.sum(prior ** 2) * norm_sq), 1e-12)
+            if a < 0:
+                prior, a = -prior, -a
+            best = (1 - a ** 2) * (1 - a ** 2 * (n + 2 * q - 2)) \
+                / (a ** 4 * n * (n + 2 * q - 2) - 2 * a ** 2 * n * q + 1)
+            lam = best if 0 < best < 1 else (0.0 if a ** 2 * (n + 2 * q - 2) < 1 else 1.0)
+            if a >= 1:
+                lam = 1.0
+            if lam == 1.0:
+                final = prior
+            else:
+                pert = rng.normal(size=(q, n))
+                pert -= (pert @ prior)[:, None] * prior[None] / max(float(np.sum(prior ** 2)), 1e-12)
+                pert /= np.maximum(np.sqrt(np.mean(pert ** 2, axis=1, keepdims=True)), 1e-12)
+                pert = np.sqrt(1 - lam) * pert + np.sqrt(lam) * prior
+                while True:
+                    _, lq = loss(x + sigma * pert)
+                    g = ((lq - l0)[:, None] * pert).mean(0)
+                    if rms(g) == 0:
+                        sigma *= 5
+                    else:
+                        break
+                final = g / rms(g)
+            x = np.clip(np.clip(x + PRGF_LR * np.sign(final), x0 - SQUARE_EPS, x0 + SQUARE_EPS), 0, 1)
+            labels, ls = loss(x[None])
+            l0 = float(ls[0])
+            ite += 1
+    except _Budget:
+        pass
+    return x.astype(np.float32)
+
+
+def run_copycat(h, baton, s, data):
+    """Correia-Silva et al. 2018 (Copycat CNN: Stealing Knowledge by Persuading Confession with
+    Random Non-Labeled Data, IJCNN): the attacker has no digits, only non-problem-domain images:
+    here handwritten capital letters (LETTERS through pen_glyph: rotation +-15 degrees, size
+    0.65-0.9 of the box, shear +-0.25, offset +-0.12, wobble 0.02, pen 2.4-4 px of 32, with the UCI
+    optdigits pre-processing the attacker read in the dataset's description), EXTRACT_BUDGET of
+    them, each a uniformly drawn letter; labels only ("persuading confession": the hard label);
+    COPYCAT_BATCH rows a request, the requests round-robin over the session's COPYCAT_KEYS keys
+    (the accounts a thief opens so that no one account holds the whole stolen set)."""
+    letters = sorted(LETTERS)
+    X = np.stack([pen_glyph(LETTERS[letters[int(s.rng.integers(len(letters)))]], s.rng, width=(2.4, 4.0),
+                            rot=15.0, scale=(0.65, 0.9), shear=0.25, shift=0.12, wobble=0.02)
+                  for _ in range(EXTRACT_BUDGET)])
+    try:
+        for k in range(0, EXTRACT_BUDGET, COPYCAT_BATCH):
+            query(h, baton, s, X[k:k + COPYCAT_BATCH], scores=False)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout9_attack(s, data, interleave):
+    """The unseen classes of held out 9 (HELDOUT9_ATTACKS). Evasion: original from the second half
+    of the evasion rows (HELDOUT9_ORIG2). Success: signflip, nattack and prgf (L-inf attacks in the
+    Square ball) the first answered query whose label differs from the true label at L-inf <=
+    0.125 (SQUARE_EPS) from the original; surfree (an L2 label-only attack) the first answered
+    query whose label differs at L2 <= 1.0 (L2_GOAL) from the original, as HopSkipJump's; rows as
+    sent. copycat is extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and
+    knockoff."""
+    s.pace_rows = s.cls in ("nattack", "prgf", "copycat")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("evasion")
+    half = len(X) // 2
+    offs = HELDOUT9_ORIG2[s.cls]
+    o = half + offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["evasion"][o]))
+    if s.cls == "surfree":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+
+
+def run_heldout9_attack(h, baton, s, data):
+    if s.cls == "copycat":
+        run_copycat(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+    label_only = s.cls in ("signflip", "surfree")
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=not label_only)
+    try:
+        if s.cls == "signflip":
+            adv = signflip_attack(ask, x0, y0, s.rng)
+        elif s.cls == "surfree":
+            adv = surfree_attack(ask, x0, y0, s.rng)
+        elif s.cls == "nattack":
+            adv = nattack_attack(ask, x0, y0, s.rng)
+        else:
+            # The attacker's surrogate: its own 700 labelled digits (the padded attacker's), an
+            # sklearn MLP(64) as the extraction classes' substitute.
+            A = np.concatenate([data.rows(k)[0] for k in ("padding", "knockoff", "jbda_seed")])
+            B = np.concatenate([data.rows(k)[1] for k in ("padding", "knockoff", "jbda_seed")])
+            adv = prgf_attack(ask, x0, y0, s.rng, substitute().fit(A, B))
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -3649,7 +4457,7 @@ def plan(counts, data, seed):
         for i in range(count):
             n += 1
             name = f"{cls}-{i:02d}"
-            nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3}.get(cls, 1)
+            nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3, "copycat": COPYCAT_KEYS}.get(cls, 1)
             ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
             keys.extend(ks)
             # A session's randomness follows from its name, so adding a class changes no other.
@@ -3758,7 +4566,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas8" in HAB:
+            if "personas9" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout9(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                    shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas8" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout8(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                     shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -3818,6 +4630,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout7_attack(s, data, args.interleave)
             if s.cls in HELDOUT8_ATTACKS:
                 setup_heldout8_attack(s, data, args.interleave)
+            if s.cls in HELDOUT9_ATTACKS:
+                setup_heldout9_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -3838,6 +4652,8 @@ def run_all(args, data, counts, seed):
                 run_heldout7_attack(h, baton, s, data)
             elif s.kind in HELDOUT8_ATTACKS:
                 run_heldout8_attack(h, baton, s, data)
+            elif s.kind in HELDOUT9_ATTACKS:
+                run_heldout9_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -4070,7 +4886,7 @@ def result(s, data, oracle):
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
-            or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION:
+            or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -4302,6 +5118,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout8: held out for round 8, with seeds 9801, 9802, 9803 (fixed 2026-12-01 21:18 UTC "
                          "by an independent evaluator before any round-8 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout9: held out for round 9, with seeds 9901, 9902, 9903 (fixed 2026-12-02 00:20 UTC "
+                         "by an independent evaluator before any round-9 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -4318,6 +5137,9 @@ def main():
     ap.add_argument("--heldout8-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 8 (" + ", ".join(HELDOUT8_ATTACKS) + "), "
                          "with --habits heldout8 and seeds 9801, 9802, 9803 (held out for round 8)")
+    ap.add_argument("--heldout9-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 9 (" + ", ".join(HELDOUT9_ATTACKS) + "), "
+                         "with --habits heldout9 and seeds 9901, 9902, 9903 (held out for round 9)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -4337,6 +5159,7 @@ def main():
     counts.update((k, n if args.heldout6_attacks else 0) for k, n in HELDOUT6_ATTACKS.items())
     counts.update((k, n if args.heldout7_attacks else 0) for k, n in HELDOUT7_ATTACKS.items())
     counts.update((k, n if args.heldout8_attacks else 0) for k, n in HELDOUT8_ATTACKS.items())
+    counts.update((k, n if args.heldout9_attacks else 0) for k, n in HELDOUT9_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
