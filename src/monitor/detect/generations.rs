@@ -28,7 +28,7 @@
 //!
 //! The counts halve every [`DECAY`] pairs, so an old search does not carry the score for ever.
 
-use super::space::far;
+use super::space::{dist2, far};
 
 /// Rows of the previous request kept (a population is a batch; the rest is not read).
 pub const BATCH: usize = 64;
@@ -126,15 +126,7 @@ impl Generations {
                 if r.codes.len() != codes.len() || far(&r.codes, codes, allow) > allow {
                     continue;
                 }
-                let d: i32 = r
-                    .codes
-                    .iter()
-                    .zip(codes)
-                    .map(|(a, b)| {
-                        let d = i32::from(*a) - i32::from(*b);
-                        d * d
-                    })
-                    .sum();
+                let d = dist2(&r.codes, codes);
                 if parent.is_none_or(|(best, _)| d < best) {
                     parent = Some((d, i));
                 }

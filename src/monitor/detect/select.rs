@@ -29,7 +29,7 @@
 //! spread in all but a share of the features), distances on those codes too (each feature in
 //! units of its spread in the baseline).
 
-use super::space::far;
+use super::space::{dist2, far};
 use std::collections::VecDeque;
 
 /// Recent distinct rows a parent is looked for among (as many as [`super::neardup::RING`]: most
@@ -202,15 +202,7 @@ impl Selection {
             if far(&r.codes, codes, allow) > allow {
                 continue;
             }
-            let d: i32 = r
-                .codes
-                .iter()
-                .zip(codes)
-                .map(|(a, b)| {
-                    let d = i32::from(*a) - i32::from(*b);
-                    d * d
-                })
-                .sum();
+            let d = dist2(&r.codes, codes);
             if parent.is_none_or(|(best, _, _)| d < best) {
                 parent = Some((d, kept, i));
             }

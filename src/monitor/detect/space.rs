@@ -109,6 +109,17 @@ impl Space {
     }
 }
 
+/// Squared Euclidean distance between two code rows (each feature in code steps).
+pub fn dist2(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let d = i32::from(*x) - i32::from(*y);
+            d * d
+        })
+        .sum()
+}
+
 /// Far features between two code rows, counting stops once past `limit`.
 pub fn far(a: &[i8], b: &[i8], limit: usize) -> usize {
     let mut n = 0;
