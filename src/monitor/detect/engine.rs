@@ -861,6 +861,75 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_genetic_search_is_found_by_its_generations_and_a_batch_of_variants_is_not() {
+        // GenAttack's shape through the engine: 6 candidates a request around one image, the
+        // elite re-sent as is and the others bred from it (crossover with another candidate,
+        // then mutation), answered by a toy model; the generation test alone is read (its
+        // evidence), within 12 generations.
+        let e = engine();
+        let mut rng = Rng::new(41);
+        let x0 = image(&mut rng);
+        let w: Vec<f32> = (0..64).map(|_| (rng.unit() - 0.5) * 0.4).collect();
+        let mut d = e.client();
+        let mut pop: Vec<Vec<f32>> = (0..6).map(|_| variant(&x0, &mut rng)).collect();
+        let mut found = None;
+        for g in 0..12 {
+            let ans: Vec<(usize, f32)> = pop.iter().map(|x| toy(&w, &x0, x)).collect();
+            let (labels, margins): (Vec<usize>, Vec<f32>) = ans.iter().copied().unzip();
+            let a = Answers {
+                labels: &labels,
+                margins: &margins,
+            };
+            let out = e.observe(&mut d, "g", &pop, Some(a), 0);
+            if found.is_none() && out.iter().any(|s| s.evidence.get("generation_z").is_some()) {
+                found = Some(g + 1);
+            }
+            let best = (0..pop.len())
+                .min_by(|&a, &b| margins[a].total_cmp(&margins[b]))
+                .unwrap_or(0);
+            let elite = pop[best].clone();
+            let mut next = vec![elite.clone()];
+            while next.len() < 6 {
+                let other = &pop[(rng.next_u64() % 6) as usize];
+                let child: Vec<f32> = elite
+                    .iter()
+                    .zip(other)
+                    .map(|(a, b)| if rng.unit() < 0.8 { *a } else { *b })
+                    .collect();
+                next.push(
+                    child
+                        .iter()
+                        .map(|v| (v + (rng.unit() - 0.5) * 0.02).clamp(0.0, 1.0))
+                        .collect(),
+                );
+            }
+            pop = next;
+        }
+        assert!(
+            found.is_some_and(|g| g <= 10),
+            "first generation alert at {found:?}"
+        );
+        // The same client shape without selection: each request 6 new variants of the image,
+        // answered by the same model, 40 requests: no generation alert.
+        let mut d = e.client();
+        for _ in 0..40 {
+            let rows: Vec<Vec<f32>> = (0..6).map(|_| variant(&x0, &mut rng)).collect();
+            let ans: Vec<(usize, f32)> = rows.iter().map(|x| toy(&w, &x0, x)).collect();
+            let (labels, margins): (Vec<usize>, Vec<f32>) = ans.iter().copied().unzip();
+            let a = Answers {
+                labels: &labels,
+                margins: &margins,
+            };
+            let out = e.observe(&mut d, "v", &rows, Some(a), 0);
+            assert!(
+                !out.iter().any(|s| s.evidence.get("generation_z").is_some()),
+                "{:?}",
+                out.iter().map(|s| &s.message).collect::<Vec<_>>()
+            );
+        }
+    }
+
     /// A toy model's answer to `row`: label 3, its margin falling as the row moves along `w`
     /// away from `x0`.
     fn toy(w: &[f32], x0: &[f32], row: &[f32]) -> (usize, f32) {
