@@ -551,7 +551,7 @@ fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
 }
 
 #[test]
-fn a_search_spread_over_keys_is_seen_across_clients_and_a_popular_input_is_not() {
+fn one_input_jittered_over_keys_without_a_trend_and_a_popular_input_are_not_a_search() {
     let mut cfg = keys_config(30);
     cfg.push_str("[limits]\nrate = 0\n");
     let mut args = baseline_flag();
@@ -570,8 +570,13 @@ fn a_search_spread_over_keys_is_seen_across_clients_and_a_popular_input_is_not()
     }
     let quiet = signal_ids(&events(&s.log));
     assert!(quiet.is_empty(), "a popular input raised {quiet:?}");
-    // A search over 4 keys: 2 variants each per round, 3 rounds (6 per key, under the
-    // per-client threshold of 8); across the keys there are 24.
+    // One input jittered over 4 keys: 2 variants each per round, 3 rounds (6 per key, under
+    // the per-client threshold of 8; 24 across the keys), each answered independently of when
+    // it was sent. Before round 9 this counted as a search spread over keys ("answered lower
+    // than half the others' variants" holds half the time); clients of one app rendering one
+    // template with their own noise do exactly this (held out 8's meter reader). A search over
+    // keys must also lower the answers in the order sent: the engine's
+    // `a_search_spread_over_keys_that_send_nothing_else_is_caught` keeps that capability.
     for _ in 0..3 {
         for k in 20..24 {
             let key = format!("key-{k}");
@@ -583,16 +588,7 @@ fn a_search_spread_over_keys_is_seen_across_clients_and_a_popular_input_is_not()
     }
     let ev = s.stop();
     let p = findings(&ev, "monitor/probing");
-    assert!(!p.is_empty(), "{:?}", signal_ids(&ev));
-    assert!(
-        p.iter().all(|f| f["evidence"]["cross_client"] == true),
-        "{p:?}"
-    );
-    assert!(
-        p[0]["evidence"]["clients"].as_u64().unwrap() >= 2,
-        "{}",
-        p[0]
-    );
+    assert!(p.is_empty(), "{p:?}");
 }
 
 #[test]
