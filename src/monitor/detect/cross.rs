@@ -12,6 +12,7 @@
 //! label. The caller counts cross-client evidence only for inputs few clients send.
 
 use super::U64Map;
+use super::neardup::{order_sign, signed};
 use super::space::far;
 use std::collections::VecDeque;
 
@@ -46,9 +47,9 @@ pub struct CrossObs {
     /// (client, label, margin) of another client's confident answer to a near duplicate,
     /// with another label.
     pub flip: Option<(u64, u32, f32)>,
-    /// The distinct variants (other clients'), oldest first: (client, answer as a signed
-    /// margin for this query's label).
-    pub members: Vec<(u64, f32)>,
+    /// The distinct variants' (other clients') answers, oldest first, each as a signed margin
+    /// for this query's label.
+    pub members: Vec<f32>,
 }
 
 impl CrossObs {
@@ -56,25 +57,15 @@ impl CrossObs {
     /// answer `now` as the newest: strongly negative for a search over several keys that keeps
     /// what lowered the answer, about N(0, 1) for variants made independently of their answers.
     pub fn trend(&self, now: f32) -> f32 {
-        let all: Vec<f32> = self.members.iter().map(|m| m.1).chain([now]).collect();
+        let all: Vec<f32> = self.members.iter().copied().chain([now]).collect();
         let mut s = 0i64;
         for i in 0..all.len() {
             for j in i + 1..all.len() {
-                s += sign(all[j] - all[i]);
+                s += order_sign(all[j], all[i]);
             }
         }
         let n = all.len() as u64;
         super::neardup::mann_kendall_z(s, n * (n - 1) / 2, n as u32)
-    }
-}
-
-fn sign(d: f32) -> i64 {
-    if d > 0.0 {
-        1
-    } else if d < 0.0 {
-        -1
-    } else {
-        0
     }
 }
 
@@ -151,7 +142,7 @@ impl CrossIndex {
         let mut clients: Vec<u64> = Vec::new();
         let mut variants: Vec<u64> = Vec::new();
         let mut obs = CrossObs::default();
-        let mut members: Vec<(u64, u64, f32)> = Vec::new();
+        let mut members: Vec<(u64, f32)> = Vec::new();
         for key in &keys {
             let Some(ids) = self.buckets.get(key) else {
                 continue;
@@ -177,12 +168,7 @@ impl CrossIndex {
                 }
                 if !exact && !variants.contains(&e.hash) {
                     variants.push(e.hash);
-                    let signed = if e.label == label {
-                        e.margin
-                    } else {
-                        -e.margin
-                    };
-                    members.push((id, e.client, signed));
+                    members.push((id, signed(e.label, e.margin, label)));
                     if e.label == label && e.margin >= margin + super::neardup::DESCENT {
                         obs.higher += 1;
                     }
@@ -199,7 +185,7 @@ impl CrossIndex {
         obs.clients = clients.len() as u32;
         obs.distinct = variants.len() as u32;
         members.sort_unstable_by_key(|m| m.0);
-        obs.members = members.into_iter().map(|(_, c, m)| (c, m)).collect();
+        obs.members = members.into_iter().map(|(_, m)| m).collect();
         self.remember(codes, client, hash, label, margin, keys);
         obs
     }

@@ -673,6 +673,19 @@ mod tests {
         rows: &[Vec<f32>],
         ans: &[(usize, f32)],
     ) -> Vec<&'static str> {
+        signals(e, d, rows, ans)
+            .into_iter()
+            .map(|s| s.rule.id)
+            .collect()
+    }
+
+    /// The signals of one request of client "c", with their evidence.
+    fn signals(
+        e: &Engine,
+        d: &mut ClientDetectors,
+        rows: &[Vec<f32>],
+        ans: &[(usize, f32)],
+    ) -> Vec<Signal> {
         let labels: Vec<usize> = ans.iter().map(|a| a.0).collect();
         let margins: Vec<f32> = ans.iter().map(|a| a.1).collect();
         let a = Answers {
@@ -680,9 +693,6 @@ mod tests {
             margins: &margins,
         };
         e.observe(d, "c", rows, Some(a), 0)
-            .into_iter()
-            .map(|s| s.rule.id)
-            .collect()
     }
 
     #[test]
@@ -876,12 +886,8 @@ mod tests {
         let mut found = None;
         for g in 0..12 {
             let ans: Vec<(usize, f32)> = pop.iter().map(|x| toy(&w, &x0, x)).collect();
-            let (labels, margins): (Vec<usize>, Vec<f32>) = ans.iter().copied().unzip();
-            let a = Answers {
-                labels: &labels,
-                margins: &margins,
-            };
-            let out = e.observe(&mut d, "g", &pop, Some(a), 0);
+            let margins: Vec<f32> = ans.iter().map(|a| a.1).collect();
+            let out = signals(&e, &mut d, &pop, &ans);
             if found.is_none() && out.iter().any(|s| s.evidence.get("generation_z").is_some()) {
                 found = Some(g + 1);
             }
@@ -916,12 +922,7 @@ mod tests {
         for _ in 0..40 {
             let rows: Vec<Vec<f32>> = (0..6).map(|_| variant(&x0, &mut rng)).collect();
             let ans: Vec<(usize, f32)> = rows.iter().map(|x| toy(&w, &x0, x)).collect();
-            let (labels, margins): (Vec<usize>, Vec<f32>) = ans.iter().copied().unzip();
-            let a = Answers {
-                labels: &labels,
-                margins: &margins,
-            };
-            let out = e.observe(&mut d, "v", &rows, Some(a), 0);
+            let out = signals(&e, &mut d, &rows, &ans);
             assert!(
                 !out.iter().any(|s| s.evidence.get("generation_z").is_some()),
                 "{:?}",

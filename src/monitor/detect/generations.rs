@@ -100,13 +100,7 @@ impl Generations {
             .max_by_key(|(_, c)| *c)
             .map(|(l, _)| *l)
             .unwrap_or(0);
-        let signed = |r: &Row| {
-            if r.label == majority {
-                r.margin
-            } else {
-                -r.margin
-            }
-        };
+        let signed = |r: &Row| super::neardup::signed(r.label, r.margin, majority);
         let fittest = (0..n)
             .min_by(|&a, &b| signed(&self.prev[a]).total_cmp(&signed(&self.prev[b])))
             .filter(|&i| i + 1 != n)

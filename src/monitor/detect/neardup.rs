@@ -251,11 +251,7 @@ impl NearDup {
                 let e = &self.entries[slot];
                 if e.cluster == id && e.distinct {
                     let earlier = signed(e.label, e.margin, first_label);
-                    s_inc += match value.partial_cmp(&earlier) {
-                        Some(std::cmp::Ordering::Greater) => 1,
-                        Some(std::cmp::Ordering::Less) => -1,
-                        _ => 0,
-                    };
+                    s_inc += order_sign(value, earlier);
                     pairs += 1;
                 }
             }
@@ -342,8 +338,17 @@ impl NearDup {
 
 /// An answer as a value on one axis: the margin for `first` (the cluster's first label),
 /// negated when another label won.
-fn signed(label: u32, margin: f32, first: u32) -> f32 {
+pub(super) fn signed(label: u32, margin: f32, first: u32) -> f32 {
     if label == first { margin } else { -margin }
+}
+
+/// A Mann–Kendall term: 1 when `later` is above `earlier`, −1 below, 0 tied (or not comparable).
+pub(super) fn order_sign(later: f32, earlier: f32) -> i64 {
+    match later.partial_cmp(&earlier) {
+        Some(std::cmp::Ordering::Greater) => 1,
+        Some(std::cmp::Ordering::Less) => -1,
+        _ => 0,
+    }
 }
 
 /// Mann–Kendall z from the sum of signs `s` over `pairs` compared pairs of `n` members: under no
