@@ -67,6 +67,15 @@ const CONTRAST: f32 = 1.0;
 /// quantisation, below a swap of binary or one-hot values.
 const STEP_MIN: f32 = 0.15;
 const STEP_MAX: f32 = 1.7;
+/// Quantised inputs (the optdigits grid of 1/16, a coarse sensor's levels, a format with few
+/// levels) move by one level when the same printed or rendered thing is captured twice: an
+/// edge pixel lands one level up in one capture and one level down in another, on many
+/// features at once. A step of exactly one level of a grid both rows lie on, and both use (a
+/// value at an odd number of levels that is not an end of their range), is re-quantisation, not
+/// a search: a search's ±ε from a quantised input leaves the grid (Square's ε = 2/16 from an
+/// image with odd sixteenths), and from a binary image its first level is not one the image
+/// uses. Values are on the grid within this share of a level.
+const ON_GRID: f32 = 1e-3;
 
 /// One client's recent distinct rows (the compared features, raw values).
 #[derive(Clone, Debug, Default)]
@@ -187,6 +196,7 @@ fn step(
         || distinct_pairs(a, b, at_step) < MIN_CHANGED
         || by_value(a, b, m)
         || shifted(a, b)
+        || one_level(a, b, m)
     {
         return None;
     }
@@ -354,6 +364,28 @@ fn least_squares_residual(n: usize, x: impl Fn(usize) -> [f64; 6], y: &[f64]) ->
             })
             .sum(),
     )
+}
+
+/// Whether `a` and `b` both lie on the grid of pitch `step` and both use it: every value a
+/// whole number of steps (within [`ON_GRID`] of one), and each row with a value an odd number
+/// of steps from 0 strictly inside the two rows' range (see [`ON_GRID`]).
+fn one_level(a: &[f32], b: &[f32], step: f32) -> bool {
+    if !(step > 0.0 && step.is_finite()) {
+        return false;
+    }
+    let (bottom, top) = value_range(a, b);
+    let uses = |row: &[f32]| {
+        let mut odd = false;
+        for &v in row {
+            let k = (v / step).round();
+            if (v / step - k).abs() > ON_GRID {
+                return false;
+            }
+            odd |= k.rem_euclid(2.0) == 1.0 && v > bottom && v < top;
+        }
+        odd
+    };
+    uses(a) && uses(b)
 }
 
 /// Whether `b` is an intensity transform of `a` (brightness, contrast, gamma, levels: each
@@ -753,6 +785,60 @@ mod tests {
         let mut s = SignSteps::default();
         s.observe(&a, SPREAD, &mut vec![]);
         assert_eq!(s.observe(&b, SPREAD, &mut vec![]), None);
+    }
+
+    #[test]
+    fn one_level_of_the_grid_a_quantised_glyph_is_captured_on_is_not_a_step() {
+        // Held out 9's cheque reader: one printed glyph in two cheques, in sixteenths (the
+        // optdigits grid); ten pixels along its edges are one level up or down (8 up, 2 down).
+        // Without the grid test this is a step of 1/16.
+        let sixteenths =
+            |v: [u8; 64]| -> Vec<f32> { v.iter().map(|&k| f32::from(k) / 16.0).collect() };
+        let a = sixteenths([
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 5, 4, 8, 4, 1, 0, 0, 0, 7, 13,
+            15, 8, 0, 0, 0, 0, 8, 13, 15, 8, 0, 0, 0, 0, 4, 4, 8, 4, 1, 0, 0, 0, 0, 1, 3, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        let b = sixteenths([
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0, 0, 0, 0, 4, 4, 8, 4, 1, 0, 0, 0, 8, 13,
+            15, 9, 1, 0, 0, 0, 7, 14, 15, 9, 1, 0, 0, 0, 5, 4, 8, 4, 1, 0, 0, 0, 0, 1, 3, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0,
+        ]);
+        assert!(one_level(&a, &b, 1.0 / 16.0));
+        assert_eq!(step(&a, &b, SPREAD, None, &mut vec![]), None);
+        // The same moves off the grid (a jitter of 1/100 on every value) are a step.
+        let jit = |r: &[f32], rng: &mut Rng| -> Vec<f32> {
+            r.iter().map(|v| v + (rng.unit() - 0.5) * 0.01).collect()
+        };
+        let mut rng = Rng::new(21);
+        let (ja, jb) = (jit(&a, &mut rng), jit(&b, &mut rng));
+        assert!(!one_level(&ja, &jb, 1.0 / 16.0));
+        assert!(step(&ja, &jb, SPREAD, None, &mut vec![]).is_some());
+    }
+
+    #[test]
+    fn a_search_from_a_binary_image_or_off_the_grid_is_not_one_level() {
+        // Square (ε 1/8) from an image of only 0 and 1: the candidate's values are all eighths,
+        // but the image uses no odd eighth, so the move is not one level of a grid both use.
+        // (Other tests judge whether it is a step: on a binary image it is a function of value.)
+        let mut rng = Rng::new(22);
+        let x: Vec<f32> = (0..64)
+            .map(|i| {
+                if matches!(i % 8, 3 | 4) || rng.unit() < 0.1 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let c = vertex(&x, 0.125, 0.0, &mut rng);
+        assert!(!one_level(&x, &c, 0.125));
+        // Square (ε 2/16) from a digit on the 1/16 grid: a grid both rows lie on, but the step
+        // is two of its levels; as a grid of 1/8, the digit's odd sixteenths are off it.
+        let d = image(&mut rng);
+        let c = vertex(&d, 0.125, 0.0, &mut rng);
+        assert!(!one_level(&d, &c, 0.125));
+        assert!(step(&d, &c, SPREAD, None, &mut vec![]).is_some());
     }
 
     #[test]
