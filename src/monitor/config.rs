@@ -56,6 +56,22 @@ pub struct Config {
     pub signals: BTreeMap<String, SignalConfig>,
     /// Clients whose listed signals never fire (known benign optimisers, red teams).
     pub allow: Vec<Allow>,
+    /// Budgets of one client (by its name: the `client` of its key, or its address without
+    /// auth) in place of the defaults: `[clients."nightly-batch"] volume = 2000000`. A
+    /// high-volume client (a batch job, a gateway sending many users' inputs under one key)
+    /// keeps its volume and coverage signals at its own scale, where `[[allow]]` would
+    /// silence them.
+    pub clients: BTreeMap<String, ClientBudget>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBudget {
+    /// `limits.volume` for this client: queries per volume window.
+    pub volume: Option<u64>,
+    /// `detect.extraction_distinct` for this client: distinct inputs answered per volume
+    /// window that fire `monitor/extraction-coverage`.
+    pub extraction_distinct: Option<u64>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -509,6 +525,17 @@ impl Config {
                 );
             }
         }
+        let keyed = self.auth.required && !self.auth.keys.is_empty();
+        for name in self.clients.keys() {
+            if name.is_empty() || (keyed && !self.auth.keys.iter().any(|k| &k.client == name)) {
+                d.push_at(
+                    text,
+                    &[At::Name("clients"), At::Name(name)],
+                    format!("[clients.\"{name}\"]: no client of that name in [[auth.keys]]"),
+                    Some("name a key's `client`, or an address when auth is off".into()),
+                );
+            }
+        }
         for (i, a) in self.allow.iter().enumerate() {
             for s in &a.signals {
                 if s != "*" && !super::rules::signals::ALL.iter().any(|r| r.id == s) {
@@ -780,6 +807,23 @@ impl Config {
         }
     }
 
+    /// The client's volume budget (queries per window; 0: none).
+    pub fn volume(&self, client: &str) -> u64 {
+        self.clients
+            .get(client)
+            .and_then(|b| b.volume)
+            .unwrap_or(self.limits.volume)
+    }
+
+    /// Distinct inputs the client may have answered per window before
+    /// `monitor/extraction-coverage` fires (0: never).
+    pub fn extraction_distinct(&self, client: &str) -> u64 {
+        self.clients
+            .get(client)
+            .and_then(|b| b.extraction_distinct)
+            .unwrap_or(self.detect.extraction_distinct)
+    }
+
     /// Whether `client` is allow-listed for `signal`.
     pub fn allowed(&self, client: &str, signal: &str) -> bool {
         self.allow
@@ -791,6 +835,29 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_budget_replaces_the_default_for_that_client_and_must_name_a_key() {
+        let key = "0".repeat(64);
+        let text = format!(
+            "[auth]\nrequired = true\n[[auth.keys]]\nclient = \"batch\"\nsha256 = \"{key}\"\n[limits]\nvolume = 100\n[clients.\"batch\"]\nvolume = 5000\nextraction_distinct = 0\n"
+        );
+        let c = Config::parse(&text).expect("valid");
+        assert_eq!((c.volume("batch"), c.volume("other")), (5000, 100));
+        assert_eq!(c.extraction_distinct("batch"), 0);
+        assert_eq!(
+            c.extraction_distinct("other"),
+            Detect::default().extraction_distinct
+        );
+        let bad = text.replace("[clients.\"batch\"]", "[clients.\"bacth\"]");
+        let e = Config::parse(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("[clients.\"bacth\"]: no client of that name"),
+            "{e}"
+        );
+        let typo = text.replace("extraction_distinct = 0", "extraction_distnct = 0");
+        assert!(Config::parse(&typo).is_err());
+    }
 
     #[test]
     fn replica_state_export_and_checkpoint_mistakes_are_named() {

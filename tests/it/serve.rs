@@ -491,7 +491,7 @@ fn margins(v: &Value) -> Vec<f32> {
 #[test]
 fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
     let mut cfg = keys_config(3);
-    cfg.push_str("[limits]\nrate = 0\nvolume = 1500\n");
+    cfg.push_str("[limits]\nrate = 0\nvolume = 1500\n[clients.\"client2\"]\nvolume = 2500\n");
     let mut args = baseline_flag();
     args.extend(["--durability".to_string(), "always".to_string()]);
     let mut s = Server::start(&cfg, &args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -538,6 +538,10 @@ fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
     let (code, v) = s.infer(Some("key-1"), &benign[..500]);
     assert_eq!(code, 429, "{v}");
     assert!(v.to_string().contains("query budget"), "{v}");
+    // A client with its own budget (`[clients."client2"]`, 2,500) sends 2,000 rows.
+    for _ in 0..4 {
+        assert_eq!(s.infer(Some("key-2"), &benign[..500]).0, 200);
+    }
     let ev = s.stop();
     let p = findings(&ev, "monitor/probing");
     assert_eq!(p[0]["client"]["id"], "client0", "{p:?}");
@@ -548,6 +552,7 @@ fn every_row_counts_padding_does_not_hide_a_search_and_budgets_are_in_rows() {
     );
     let v = findings(&ev, "monitor/volume-budget");
     assert_eq!(v[0]["evidence"]["volume"], 2000);
+    assert!(v.iter().all(|f| f["client"]["id"] == "client1"), "{v:?}");
 }
 
 #[test]

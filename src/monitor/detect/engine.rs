@@ -116,6 +116,8 @@ pub struct Engine {
     image: Option<Image>,
     /// The DCT basis of `image`, for coordinate walks.
     dct: Option<Dct>,
+    /// Clients' own `extraction_distinct` (`[clients."…"]`), in place of the default.
+    coverage: std::collections::HashMap<String, u64>,
 }
 
 impl Engine {
@@ -139,7 +141,17 @@ impl Engine {
             baseline,
             space,
             params: params.clone(),
+            coverage: Default::default(),
         }
+    }
+
+    /// Clients whose `extraction_distinct` is their own (`[clients."…"]`).
+    pub fn with_coverage_budgets(
+        mut self,
+        budgets: impl IntoIterator<Item = (String, u64)>,
+    ) -> Engine {
+        self.coverage = budgets.into_iter().collect();
+        self
     }
 
     /// New per-client state.
@@ -480,14 +492,18 @@ impl Engine {
             });
         }
         let distinct = det.distinct.count().round() as u64;
-        if p.extraction_distinct > 0 && distinct >= p.extraction_distinct {
+        let budget = self
+            .coverage
+            .get(client)
+            .copied()
+            .unwrap_or(p.extraction_distinct);
+        if budget > 0 && distinct >= budget {
             fire(Signal {
                 rule: &sig::EXTRACTION_COVERAGE,
                 message: format!(
-                    "answers for about {distinct} distinct inputs this window (threshold {})",
-                    p.extraction_distinct
+                    "answers for about {distinct} distinct inputs this window (threshold {budget})"
                 ),
-                evidence: json!({ "distinct_inputs": distinct, "threshold": p.extraction_distinct }),
+                evidence: json!({ "distinct_inputs": distinct, "threshold": budget }),
             });
         }
         let scored = if scores > 0 {
@@ -1347,6 +1363,33 @@ mod tests {
             fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
         }
         assert!(fired.contains(&sig::EXTRACTION_COVERAGE.id), "{fired:?}");
+    }
+
+    #[test]
+    fn a_client_with_its_own_coverage_budget_is_read_against_it() {
+        use super::super::copies::testing::smooth_image;
+        let mut rng = Rng::new(14);
+        let params = Detect {
+            extraction_distinct: 300,
+            ..Detect::default()
+        };
+        let rows: Vec<Vec<f32>> = (0..576).map(|_| smooth_image(&mut rng, 8)).collect();
+        let run = |budgets: Vec<(String, u64)>| {
+            let mut rng = Rng::new(15);
+            let (e, _) = smooth_engine(&mut rng, params.clone());
+            let e = e.with_coverage_budgets(budgets);
+            let mut d = e.client();
+            let mut fired = vec![];
+            for chunk in rows.chunks(16) {
+                fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
+            }
+            fired.contains(&sig::EXTRACTION_COVERAGE.id)
+        };
+        // 576 distinct images: over the default 300, under this client's own 1,000; another
+        // client's budget changes nothing for it.
+        assert!(run(vec![]));
+        assert!(!run(vec![("c".into(), 1000)]));
+        assert!(run(vec![("other".into(), 1000)]));
     }
 
     fn smooth_engine(rng: &mut Rng, params: Detect) -> (Engine, f32) {

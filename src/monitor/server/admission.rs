@@ -359,16 +359,17 @@ fn charge_local(app: &App, seen: &mut Seen, queries: usize, now: f64) -> Option<
             }
         }
         c.volume += n;
-        if limits.volume > 0 && local && c.volume > limits.volume {
+        let budget = app.cfg.volume(&client);
+        if budget > 0 && local && c.volume > budget {
             let action = app.cfg.action(sig::VOLUME.id);
             seen.fired.push(Fired {
                 rule: &sig::VOLUME,
                 action,
                 message: format!(
                     "{} queries in the current {} s window (budget {})",
-                    c.volume, limits.volume_window_seconds, limits.volume
+                    c.volume, limits.volume_window_seconds, budget
                 ),
-                evidence: json!({ "volume": c.volume, "budget": limits.volume }),
+                evidence: json!({ "volume": c.volume, "budget": budget }),
             });
             if action != Action::Log {
                 return Some(error(

@@ -227,12 +227,14 @@ async fn run(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         None => None,
     };
     let key = digest_key(&cfg);
-    let engine = Arc::new(Engine::new(
-        features.unwrap_or(0),
-        baseline.clone(),
-        &cfg.detect,
-        key,
-    ));
+    let engine = Arc::new(
+        Engine::new(features.unwrap_or(0), baseline.clone(), &cfg.detect, key)
+            .with_coverage_budgets(
+                cfg.clients
+                    .iter()
+                    .filter_map(|(name, b)| Some((name.clone(), b.extraction_distinct?))),
+            ),
+    );
     let clients = {
         let (engine, limits, token_burst) =
             (engine.clone(), cfg.limits.clone(), cfg.llm.token_burst);

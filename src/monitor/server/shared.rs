@@ -24,7 +24,7 @@ pub(super) async fn charge_shared(
         row_rate: l.row_rate,
         row_burst: l.row_burst,
         rows: queries.max(1) as u64,
-        volume: l.volume,
+        volume: app.cfg.volume(&seen.client),
         window_seconds: l.volume_window_seconds,
         tokens: seen.tokens_asked,
         token_rate: app.cfg.llm.token_rate,
@@ -98,9 +98,9 @@ pub(super) async fn charge_shared(
                 action,
                 message: format!(
                     "{volume} queries in the current {} s window over all replicas (budget {})",
-                    l.volume_window_seconds, l.volume
+                    l.volume_window_seconds, ask.volume
                 ),
-                evidence: json!({ "volume": volume, "budget": l.volume, "scope": "shared" }),
+                evidence: json!({ "volume": volume, "budget": ask.volume, "scope": "shared" }),
             });
             refuse(action, "query budget exhausted")
         }
