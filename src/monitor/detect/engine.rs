@@ -477,6 +477,26 @@ impl Engine {
                     "threshold": super::generations::Z, "cross_client": false }),
             });
         }
+        // A distribution search's iterations: batches of noise around a mean it moves along
+        // the answers (NATTACK, evolution strategies).
+        if generations
+            && p.probing_trend_z > 0.0
+            && rows.len() >= super::generations::DRIFT_ROWS
+            && let Some(d) = det
+                .generations
+                .drift(self.space.allow(), population_noise(rows, copies))
+            && d.falling(p.probing_trend_z)
+        {
+            fire(Signal {
+                rule: &sig::PROBING,
+                message: format!(
+                    "a distribution search: {} consecutive batches of noise around one moving centre, answered lower batch after batch (Mann–Kendall z {:.1}, steps z {:.1}): a search moving its population's mean along the answers (NATTACK, evolution strategies)",
+                    d.populations, d.z, d.steps_z
+                ),
+                evidence: json!({ "populations": d.populations, "population_trend_z": d.z, "population_steps_z": d.steps_z,
+                    "trend_threshold": -p.probing_trend_z, "cross_client": false }),
+            });
+        }
         if det.near.recent_augmented >= p.extraction_augmented {
             fire(Signal {
                 rule: &sig::EXTRACTION,
@@ -644,6 +664,35 @@ impl Engine {
             });
         }
     }
+}
+
+/// Whether a request's rows (the first [`super::generations::BATCH`]) are noise around their
+/// centre (each feature's median): at least [`super::generations::DRIFT_SHARE`] of them differ
+/// from it by white noise (see [`super::copies::white`]). Rows the test cannot read (not square
+/// images, no baseline) are taken as noise: the codes' near-duplicate test still applies.
+fn population_noise(rows: &[Vec<f32>], copies: Option<(Image, &Baseline)>) -> bool {
+    let Some((image, _)) = copies else {
+        return true;
+    };
+    let rows = &rows[..rows.len().min(super::generations::BATCH)];
+    let d = rows.first().map_or(0, Vec::len);
+    if rows.is_empty() || rows.iter().any(|r| r.len() != d) {
+        return false;
+    }
+    let mut column = Vec::with_capacity(rows.len());
+    let centre: Vec<f32> = (0..d)
+        .map(|j| {
+            column.clear();
+            column.extend(rows.iter().map(|r| r[j]));
+            let mid = column.len() / 2;
+            *column.select_nth_unstable_by(mid, f32::total_cmp).1
+        })
+        .collect();
+    let white = rows
+        .iter()
+        .filter(|r| super::copies::white(&centre, r, image))
+        .count();
+    white as f32 >= super::generations::DRIFT_SHARE * rows.len() as f32
 }
 
 #[cfg(test)]
@@ -1390,6 +1439,61 @@ mod tests {
         assert!(run(vec![]));
         assert!(!run(vec![("c".into(), 1000)]));
         assert!(run(vec![("other".into(), 1000)]));
+    }
+
+    #[test]
+    fn a_distribution_search_is_found_by_its_drift_and_smoothing_is_not() {
+        use super::super::copies::testing::{noisy, smooth_image};
+        let mut rng = Rng::new(16);
+        let (e, spread) = smooth_engine(&mut rng, Detect::default());
+        let sigma = 0.15 * spread;
+        let x0 = smooth_image(&mut rng, 8);
+        let w: Vec<f32> = (0..64).map(|_| rng.unit() - 0.5).collect();
+        let answer = |x: &[f32]| -> (usize, f32) {
+            let s: f32 = w
+                .iter()
+                .zip(x)
+                .zip(&x0)
+                .map(|((w, a), b)| w * (a - b))
+                .sum();
+            (4, (0.95 - s).clamp(0.05, 1.0))
+        };
+        // NATTACK's shape: each request the mean and 20 samples of noise around it, the mean
+        // moved a little along the answers after each.
+        let mut d = e.client();
+        let mut mean = x0.clone();
+        let mut found = None;
+        for r in 1..=24 {
+            let mut rows = vec![mean.clone()];
+            rows.extend((0..20).map(|_| noisy(&mean, sigma, &mut rng)));
+            let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
+            let fired = signals(&e, &mut d, &rows, &ans);
+            if fired.iter().any(|s| {
+                s.rule.id == sig::PROBING.id && s.evidence.get("population_trend_z").is_some()
+            }) {
+                found = Some(r);
+                break;
+            }
+            mean = mean
+                .iter()
+                .zip(&w)
+                .map(|(m, w)| (m + 0.002 * w.signum()).clamp(0.0, 1.0))
+                .collect();
+        }
+        assert!(found.is_some_and(|r| r <= 16), "{found:?}");
+        // Randomized smoothing: one image under fresh noise, 80 requests.
+        let mut d = e.client();
+        for _ in 0..80 {
+            let rows: Vec<Vec<f32>> = (0..21).map(|_| noisy(&x0, sigma, &mut rng)).collect();
+            let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
+            let fired = signals(&e, &mut d, &rows, &ans);
+            assert!(
+                fired
+                    .iter()
+                    .all(|s| s.evidence.get("population_trend_z").is_none()),
+                "{fired:?}"
+            );
+        }
     }
 
     fn smooth_engine(rng: &mut Rng, params: Detect) -> (Engine, f32) {

@@ -27,6 +27,19 @@
 //!   not a generation: a population's fittest candidate has several children.
 //!
 //! The counts halve every [`DECAY`] pairs, so an old search does not carry the score for ever.
+//!
+//! **Drift** is the other shape of a population search: a distribution search (NATTACK, an
+//! evolution strategy, NES without antithetic pairs) sends each iteration as one batch of noise
+//! around its current mean, and moves the mean along the answers. A request of at least
+//! [`DRIFT_ROWS`] rows of which [`DRIFT_SHARE`] are near duplicates of their centre (the median
+//! of each code) is a **population**; consecutive populations whose centres are near duplicates
+//! form a chain (requests in between that are not populations neither extend nor break it).
+//! Each population's answer is the median of its near rows' signed margins (for the chain's
+//! first label); a search lowers it batch after batch, and a Mann–Kendall z over the chain's
+//! last [`DRIFT_WINDOW`] answers is read against the probing trend threshold, with the steps
+//! between consecutive answers falling more often than rising ([`DRIFT_STEPS_Z`]). Clients that
+//! send noise around one image (randomized smoothing) or around the frames of a stream make
+//! their batches without looking at the answers: no trend, or a random walk's.
 
 use super::space::{dist2, far};
 
@@ -40,6 +53,17 @@ pub const MIN_GENERATIONS: f32 = 4.0;
 /// The test's threshold (one-sided z).
 pub const Z: f32 = 4.0;
 const DECAY: u32 = 256;
+/// Rows a request needs to be read as a population.
+pub const DRIFT_ROWS: usize = 8;
+/// Share of a population's rows that are near duplicates of its centre.
+pub const DRIFT_SHARE: f32 = 0.8;
+/// Populations of a chain whose answers the trend reads.
+pub const DRIFT_WINDOW: usize = 32;
+/// The steps between consecutive populations' answers must also fall more often than they
+/// rise, by this one-sided sign-test z: a stream whose frames wander at random (a hand-held
+/// camera) makes its answers a random walk, and a random walk's levels trend by Mann–Kendall
+/// however independent its steps are.
+pub const DRIFT_STEPS_Z: f32 = 2.5;
 
 #[derive(Clone, Debug, Default)]
 struct Row {
@@ -63,6 +87,29 @@ pub struct Generations {
     expected: f32,
     variance: f32,
     pairs: u32,
+    /// The chain of populations: the last one's centre, the chain's label and its answers.
+    centre: Vec<i8>,
+    chain_label: u32,
+    chain: std::collections::VecDeque<f32>,
+    populations: u32,
+}
+
+/// A chain of populations after a request that extended it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drift {
+    /// Populations in the chain (all of them; the trend reads the last [`DRIFT_WINDOW`]).
+    pub populations: u32,
+    /// Mann–Kendall z of the answers' levels.
+    pub z: f32,
+    /// Sign-test z of the steps between consecutive answers (negative: falling).
+    pub steps_z: f32,
+}
+
+impl Drift {
+    /// The drift is a search: levels and steps both falling (`z_threshold`: the levels' test).
+    pub fn falling(&self, z_threshold: f32) -> bool {
+        self.z <= -z_threshold && self.steps_z <= -DRIFT_STEPS_Z
+    }
 }
 
 /// The test's state after a request.
@@ -168,6 +215,88 @@ impl Generations {
             selected: self.selected,
             expected: self.expected,
             pairs: self.pairs,
+        })
+    }
+}
+
+impl Generations {
+    /// After [`end_request`](Self::end_request): whether the request was a population (see the
+    /// module), and if so the chain it extended. `allow`: far features a near duplicate may
+    /// have; `noise`: whether the request's rows are noise around their centre where the caller
+    /// can tell (white differences on an image: augmentations such as shifts and crops around a
+    /// stream's frames are not a population).
+    pub fn drift(&mut self, allow: usize, noise: bool) -> Option<Drift> {
+        let rows = &self.cur;
+        if !noise
+            || rows.len() < DRIFT_ROWS
+            || rows.iter().any(|r| r.codes.len() != rows[0].codes.len())
+        {
+            return None;
+        }
+        let width = rows[0].codes.len();
+        let mut column: Vec<i8> = Vec::with_capacity(rows.len());
+        let centre: Vec<i8> = (0..width)
+            .map(|j| {
+                column.clear();
+                column.extend(rows.iter().map(|r| r.codes[j]));
+                let mid = column.len() / 2;
+                *column.select_nth_unstable(mid).1
+            })
+            .collect();
+        let near: Vec<&Row> = rows
+            .iter()
+            .filter(|r| far(&r.codes, &centre, allow) <= allow)
+            .collect();
+        if (near.len() as f32) < DRIFT_SHARE * rows.len() as f32 {
+            return None;
+        }
+        let continues = !self.chain.is_empty() && far(&self.centre, &centre, allow) <= allow;
+        if !continues {
+            self.chain.clear();
+            self.populations = 0;
+            let mut labels: Vec<(u32, u32)> = Vec::new();
+            for r in &near {
+                match labels.iter_mut().find(|(l, _)| *l == r.label) {
+                    Some((_, c)) => *c += 1,
+                    None => labels.push((r.label, 1)),
+                }
+            }
+            self.chain_label = labels.iter().max_by_key(|(_, c)| *c).map_or(0, |(l, _)| *l);
+        }
+        let mut values: Vec<f32> = near
+            .iter()
+            .map(|r| super::neardup::signed(r.label, r.margin, self.chain_label))
+            .collect();
+        let mid = values.len() / 2;
+        let answer = *values.select_nth_unstable_by(mid, f32::total_cmp).1;
+        if self.chain.len() == DRIFT_WINDOW {
+            self.chain.pop_front();
+        }
+        self.chain.push_back(answer);
+        self.populations = self.populations.saturating_add(1);
+        self.centre = centre;
+        let n = self.chain.len();
+        let mut s = 0i64;
+        for i in 0..n {
+            for j in i + 1..n {
+                s += super::neardup::order_sign(self.chain[j], self.chain[i]);
+            }
+        }
+        let pairs = (n * n.saturating_sub(1) / 2) as u64;
+        let (mut steps, mut moved) = (0i64, 0u32);
+        for i in 1..n {
+            let sign = super::neardup::order_sign(self.chain[i], self.chain[i - 1]);
+            steps += sign;
+            moved += u32::from(sign != 0);
+        }
+        Some(Drift {
+            populations: self.populations,
+            z: super::neardup::mann_kendall_z(s, pairs, n as u32),
+            steps_z: if moved == 0 {
+                0.0
+            } else {
+                steps as f32 / (moved as f32).sqrt()
+            },
         })
     }
 }
@@ -307,5 +436,94 @@ mod tests {
                 "seed {seed}"
             );
         }
+    }
+
+    /// Runs `batches` populations of `pop` noise copies (scale 0.1) around a centre moved by
+    /// `step` after each batch (from the batch's rows and margins); the batch at which the
+    /// drift first read as falling (levels' z −4), and the levels' lowest z.
+    fn drift_run(
+        batches: usize,
+        pop: usize,
+        seed: u64,
+        step: impl Fn(&[f32], &[Vec<f32>], &[f32], &[f32], &mut Rng) -> Vec<f32>,
+    ) -> (Option<usize>, f32) {
+        let mut rng = Rng::new(seed);
+        let x0: Vec<f32> = (0..64).map(|_| 0.2 + 0.6 * rng.unit()).collect();
+        let w: Vec<f32> = (0..64).map(|_| (rng.unit() - 0.5) * 0.2).collect();
+        let mut g = Generations::default();
+        let mut centre = x0.clone();
+        let (mut first, mut low) = (None, 0f32);
+        for b in 0..batches {
+            let rows: Vec<Vec<f32>> = (0..pop).map(|_| noise(&centre, 0.1, &mut rng)).collect();
+            let margins: Vec<f32> = rows.iter().map(|x| margin(&w, &x0, x)).collect();
+            g.begin_request();
+            for (x, m) in rows.iter().zip(&margins) {
+                g.observe(&codes(x), hash(x), 3, *m, 6);
+            }
+            g.end_request();
+            if let Some(d) = g.drift(6, true) {
+                low = low.min(d.z);
+                if d.falling(4.0) && first.is_none() {
+                    first = Some(b + 1);
+                }
+            }
+            centre = step(&centre, &rows, &margins, &w, &mut rng);
+        }
+        (first, low)
+    }
+
+    #[test]
+    fn a_distribution_search_moving_its_mean_along_the_answers_drifts() {
+        // NATTACK / NES without antithetic pairs: the mean moves by a small step along the
+        // population's estimate of the answers' gradient (here: the noise weighted by the
+        // margins' z-scores), clipped to the image's range.
+        for seed in 0..10 {
+            let (found, low) = drift_run(40, 20, seed, |c, rows, m, _, _| {
+                let mean = m.iter().sum::<f32>() / m.len() as f32;
+                let sd = (m.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / m.len() as f32)
+                    .sqrt()
+                    .max(1e-6);
+                let mut g = vec![0f32; c.len()];
+                for (x, v) in rows.iter().zip(m) {
+                    for (gj, (xj, cj)) in g.iter_mut().zip(x.iter().zip(c)) {
+                        *gj += (v - mean) / sd * (xj - cj);
+                    }
+                }
+                c.iter()
+                    .zip(&g)
+                    .map(|(cj, gj)| (cj - 0.02 * gj.signum()).clamp(0.0, 1.0))
+                    .collect()
+            });
+            assert!(
+                found.is_some_and(|b| b <= 16),
+                "seed {seed}: {found:?} (z {low})"
+            );
+        }
+    }
+
+    #[test]
+    fn noise_around_one_image_or_a_drifting_scene_is_not_a_drift_without_a_falling_answer() {
+        for seed in 0..10 {
+            // Randomized smoothing: the same image under fresh noise, 200 batches.
+            let (found, low) = drift_run(200, 20, 500 + seed, |c, _, _, _, _| c.to_vec());
+            assert_eq!(found, None, "seed {seed}: z {low}");
+            // A scene drifting at random (a hand-held camera), answered as it comes.
+            let (found, low) = drift_run(200, 20, 600 + seed, |c, _, _, _, rng| {
+                c.iter()
+                    .map(|v| (v + (rng.unit() - 0.5) * 0.01).clamp(0.0, 1.0))
+                    .collect()
+            });
+            assert_eq!(found, None, "seed {seed}: z {low}");
+        }
+        // Distinct images in a batch are not a population.
+        let mut rng = Rng::new(7);
+        let mut g = Generations::default();
+        g.begin_request();
+        for _ in 0..20 {
+            let x: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+            g.observe(&codes(&x), hash(&x), 3, 0.5, 6);
+        }
+        g.end_request();
+        assert_eq!(g.drift(6, true), None);
     }
 }
