@@ -312,7 +312,7 @@ PRGF_LR = 0.0125
 PRGF_BUDGET = 2000
 COPYCAT_BATCH = 50
 COPYCAT_KEYS = 4
-# Unseen attack classes of held out 10, fixed (2026-12-02, 03:06 UTC) by an independent evaluator before any
+# Unseen attack classes of held out 10, fixed (2026-12-02, 03:34 UTC) by an independent evaluator before any
 # tuning of the tenth round: 0 sessions unless --heldout10-attacks (which gives these counts) or
 # --counts names them. Success as documented in setup_heldout10_attack. Written from their papers
 # (ART 1.20.1 has none of them).
@@ -1033,7 +1033,7 @@ HABITS = {
         synth_k=(8, 16), synth_batch=(16, 32), synth_temp=(0.5, 0.8, 1.0),
         cheque_width=(10, 12), cheque_idle=(0, 4),
         pool_rank=6.0, pool_size=350),
-    # "heldout10" was fixed (2026-12-02, 03:06 UTC) by an independent evaluator before any tuning of the
+    # "heldout10" was fixed (2026-12-02, 03:34 UTC) by an independent evaluator before any tuning of the
     # tenth round, together with seeds 10001, 10002, 10003, and is measured only at the end (and once
     # before, by the evaluator, with the round's starting binary): habits of real inference clients
     # that none of dev .. heldout9 model (an at-least-once stream consumer that replays its uncommitted
@@ -1056,7 +1056,7 @@ HABITS = {
         kid_mirror=(0.1, 0.3), kid_thick=0.5, kid_zoom=(1.0, 1.35), kid_tries=3, kid_idle=(0, 5),
         ldp_scale=(0.05, 0.15),
         gal_album=(30, 151), gal_cache=(12, 41), gal_window=(4, 6, 9), gal_prefetch=(2, 4, 8), gal_back=0.25,
-        gal_jump=0.05,
+        gal_jump=0.05, gal_new=0.05,
         rcpt_amounts=(3, 9), rcpt_fade=(0.5, 1.0), rcpt_dead=(0, 3), rcpt_tip=0.4, rcpt_idle=(0, 4),
         cns_k=(2, 3), cns_page=(1, 1, 10), cns_skip=0.1,
         pool_rank=6.0, pool_size=350),
@@ -3205,11 +3205,13 @@ def run_benign_heldout10(h, baton, s, pool, weights, counts):
                     of scale U(`ldp_scale`) (per client), clipped; `batch_p` batches of `batch`;
                   gallery: a photo-gallery app's auto-tagger: an album of `gal_album` (lo, hi)
                     photos of pool digits (each photographed once: gain U(0.85, 1.1), N(0, 0.02)
-                    noise); the user scrolls forward 1-3, back 1-3 (`gal_back`) or jumps anywhere
-                    (`gal_jump`); the app needs tags for the visible `gal_window` and the
-                    `gal_prefetch` next photos (one of each, per client) and sends the ones not in
-                    its LRU cache of `gal_cache` (lo, hi) entries as one batch (none missing: an idle
-                    turn), so photos evicted and scrolled back to are sent again as they were;
+                    noise), newest first; the user scrolls forward 1-3, back 1-3 (`gal_back`) or
+                    jumps anywhere (`gal_jump`); the app needs tags for the visible `gal_window` and
+                    the `gal_prefetch` next photos (one of each, per client) and sends the ones not
+                    in its LRU cache of `gal_cache` (lo, hi) entries as one batch (none missing: an
+                    idle turn), so photos evicted and scrolled back to are sent again as they were;
+                    with `gal_new` a step, and whenever every photo is in the cache, the user takes
+                    a new photo (added at the top; in the second case the user goes to the top);
                   receipt: a receipt reader (expense app): a receipt of `rcpt_amounts` (lo, hi)
                     amounts printed right-aligned on a 12-character thermal line (384 dots, 32 a
                     character; DIGIT_STROKES through pen_glyph), the printer's `rcpt_dead` (lo, hi)
@@ -3358,12 +3360,20 @@ def run_benign_heldout10(h, baton, s, pool, weights, counts):
 
     def gallery():
         if "album" not in state:
-            state["album"] = [np.clip(draw() * rng.uniform(0.85, 1.1) + rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
-                              for _ in range(gal_size)]
+            state["album"] = []                   # [(photo id, photo)], newest first, as galleries show them
             state["pos"] = 0
             state["cache"] = collections.OrderedDict()
             state["moved"] = False
+            for _ in range(gal_size):
+                take()
         A, cache = state["album"], state["cache"]
+        if rng.random() < HAB["gal_new"]:
+            take()                                # a new photo at the top; the view stays where it was
+            state["pos"] += 1
+        if all(pid in cache for pid, _ in A):
+            take()                                # everything browsed: the user takes a new photo and
+            state["pos"] = 0                      # goes back to the top to see it
+            state["moved"] = False
         if state["moved"]:
             u = rng.random()
             if u < HAB["gal_jump"]:
@@ -3373,17 +3383,21 @@ def run_benign_heldout10(h, baton, s, pool, weights, counts):
             else:
                 state["pos"] = min(len(A) - 1, state["pos"] + int(rng.integers(1, 4)))
         state["moved"] = True
-        want = list(range(state["pos"], min(len(A), state["pos"] + gal_window + gal_prefetch)))
-        need = [i for i in want if i not in cache]
-        for i in want:
-            cache[i] = True
-            cache.move_to_end(i)
+        want = A[state["pos"]:state["pos"] + gal_window + gal_prefetch]
+        need = [x for pid, x in want if pid not in cache]
+        for pid, _ in want:
+            cache[pid] = True
+            cache.move_to_end(pid)
         while len(cache) > gal_cache:
             cache.popitem(last=False)
         if need:
-            send(np.stack([A[i] for i in need]))
+            send(np.stack(need))
         else:
             idle(1)
+
+    def take():
+        x = np.clip(draw() * rng.uniform(0.85, 1.1) + rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
+        state["album"].insert(0, (len(state["album"]), x))
 
     def receipt():
         fade = float(rng.uniform(*HAB["rcpt_fade"]))
@@ -5795,7 +5809,7 @@ def main():
                          "heldout9: held out for round 9, with seeds 9901, 9902, 9903 (fixed 2026-12-02 00:20 UTC "
                          "by an independent evaluator before any round-9 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end); "
-                         "heldout10: held out for round 10, with seeds 10001, 10002, 10003 (fixed 2026-12-02 03:06 UTC "
+                         "heldout10: held out for round 10, with seeds 10001, 10002, 10003 (fixed 2026-12-02 03:34 UTC "
                          "by an independent evaluator before any round-10 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
