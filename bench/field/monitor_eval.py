@@ -312,6 +312,81 @@ PRGF_LR = 0.0125
 PRGF_BUDGET = 2000
 COPYCAT_BATCH = 50
 COPYCAT_KEYS = 4
+# Unseen attack classes of held out 10, fixed (2026-12-02, 03:34 UTC) by an independent evaluator before any
+# tuning of the tenth round: 0 sessions unless --heldout10-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout10_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT10_ATTACKS = collections.OrderedDict([
+    ("signhunter", 3),          # Al-Dujaili & O'Reilly 2020 (Sign bits are all you need for black-box
+                                # attacks, ICLR): SignHunter, score-based, L-inf eps 0.125, the
+                                # perturbation always at a vertex of the ball (x0 + eps * sign), a
+                                # hierarchical divide-and-conquer flip of contiguous chunks of the sign
+                                # vector (halves, quarters, ... single values, then again), a flip kept
+                                # when the cross-entropy loss does not fall; one row a request, stops at
+                                # the first misclassification, at most 2,000 queries
+    ("sparse-rs", 3),           # Croce, Andriushchenko, Singh, Flammarion & Hein 2022 (Sparse-RS: a
+                                # versatile framework for query-efficient sparse black-box adversarial
+                                # attacks, AAAI), the L0 pixel attack: k = 4 of the 64 pixels set to
+                                # 0 or 1; each iteration a share alpha of them (alpha_init 0.3, the
+                                # paper's piecewise-constant halving schedule rescaled to the budget;
+                                # at least one) moved to new random places with new random values,
+                                # kept if the margin loss falls; score-based, one row a request, at
+                                # most 2,000 queries
+    ("qeba", 3),                # Li, Xu, Zhang, Yang & Li 2020 (QEBA: query-efficient boundary-based
+                                # blackbox attack, CVPR), QEBA-S: HopSkipJump's iteration (binary search
+                                # to the boundary, a Monte-Carlo sign estimate of the gradient there,
+                                # a geometric step search) with the probes drawn from a spatial
+                                # subspace: N(0, 1) on a 4x4 grid, bilinearly upsampled to 8x8;
+                                # label-only, L2, untargeted, a uniform-noise start, 25 probes at the
+                                # first iteration growing as sqrt(t) up to 250, the probes of an
+                                # iteration one request, every other query one row a request; at most
+                                # 2,000 queries
+    ("signhunter-rotate", 3),   # adaptive SignHunter: the attacker rotates through 8 API keys (burner
+                                # accounts) in blocks: a key switch every 16 queries, the keys in turn
+                                # (block round-robin, not one request each), and every block on a key
+                                # starts with 2-5 requests of the attacker's own natural digits (a user
+                                # session: held-out knockoff-split digits, 30 % with N(0, 0.02) noise)
+                                # before its attack queries
+    ("trnd", 3),                # Juuti, Szyller, Marchal & Asokan 2019 (PRADA: protecting against DNN
+                                # model stealing attacks, EuroS&P), their T-RND synthetic-sample
+                                # extraction: 100 natural seeds (the attacker's jbda_seed digits), then
+                                # duplication rounds: the substitute trained on everything labelled so
+                                # far, every sample moved by a targeted I-FGSM towards a random class
+                                # other than its oracle label (eps 0.1 in 4 steps of 0.025, on the
+                                # substitute's cross-entropy), 100 rows a request, scores asked,
+                                # 2,000 queries
+])
+HELDOUT10_EVASION = {"signhunter", "sparse-rs", "qeba", "signhunter-rotate"}
+# Originals: every one of the 80 evasion rows is already some dev or held-out class's original or a
+# natural start (the first half: dev slots 0-39; the second half: held out 4-9's offsets, hsj-
+# interleaved's 30-32, and the natural starts 3, 10, 12, 17, 19, 26, 38 and their next rows), and no
+# row of the split is untouched by every class of a full run (the shared pool and the private rows
+# are benign clients' images; the padding, knockoff and jbda_seed rows the attackers' natural data;
+# the baseline and the 7 rest rows the agreement test set). So held out 10 takes its originals from
+# the padding split (offsets below, 12 distinct rows): no class uses a padding row as an original or
+# a natural start, no benign client sends one, and only the padded and interleaved classes' natural
+# traffic (rescaled and jittered padding, cover rows), held out 7's nes-mixed natural rows and held
+# out 9's prgf surrogate touch them; the
+# knockoff split (which knockoff also sends, augmented) and jbda_seed (which jbda sends as is) are
+# touched by more classes. signhunter-rotate's warm-up rows come from the knockoff split, never the
+# padding split, so no warm-up row is an original.
+HELDOUT10_ORIG_PAD = {"signhunter": (0, 1, 2), "sparse-rs": (3, 4, 5), "qeba": (6, 7, 8),
+                      "signhunter-rotate": (9, 10, 11)}
+SH_BUDGET = 2000
+SRS_K = 4
+SRS_ALPHA = 0.3
+SRS_BUDGET = 2000
+QEBA_SUB = 4
+QEBA_INIT_EVAL = 25
+QEBA_MAX_EVAL = 250
+QEBA_BUDGET = 2000
+ROT_QUERIES = 16
+ROT_KEYS = 8
+ROT_WARMUP = (2, 6)
+TRND_SEEDS = 100
+TRND_EPS = 0.1
+TRND_STEPS = 4
+TRND_BATCH = 100
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -347,6 +422,7 @@ EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's 
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
 EXTRACTION = EXTRACTION | {"eqsolve", "dfme"}                   # held out 8's (HELDOUT8_ATTACKS)
 EXTRACTION = EXTRACTION | {"copycat"}                          # held out 9's (HELDOUT9_ATTACKS)
+EXTRACTION = EXTRACTION | {"trnd"}                             # held out 10's (HELDOUT10_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -956,6 +1032,33 @@ HABITS = {
         screen_glow=(0.05, 0.15), screen_moire=(0.03, 0.12), screen_period=(2.2, 4.0),
         synth_k=(8, 16), synth_batch=(16, 32), synth_temp=(0.5, 0.8, 1.0),
         cheque_width=(10, 12), cheque_idle=(0, 4),
+        pool_rank=6.0, pool_size=350),
+    # "heldout10" was fixed (2026-12-02, 03:34 UTC) by an independent evaluator before any tuning of the
+    # tenth round, together with seeds 10001, 10002, 10003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout9 model (an at-least-once stream consumer that replays its uncommitted
+    # micro-batches after a crash or rebalance, a microfilm archive digitisation job (reel scratches,
+    # film grain, fading, bleed-through), a cheap camera module read without vsync (stale duplicate
+    # frames, torn frames), a children's handwriting tutor (mirror-reversed, oversized, crayon digits,
+    # re-tries on a wrong answer), on-device local-differential-privacy noise, a photo-gallery auto-
+    # tagger with a prefetch window and an LRU cache (re-sends on scrolling back), a receipt reader
+    # (thermal-printed digits with dead print-head dots, faded paper, handwritten tips), a labelling
+    # queue with consensus pre-labels (each task re-opened by 2-3 annotators, skips re-queued);
+    # values scaled by 1/256 instead of 1/255). See run_benign_heldout10.
+    "heldout10": dict(
+        personas10=(("consumer", 0.13), ("microfilm", 0.12), ("tearing", 0.13), ("kids", 0.12),
+                    ("privacy", 0.12), ("gallery", 0.13), ("receipt", 0.12), ("consensus", 0.13)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), div256=0.2,
+        cons_batch=(8, 16, 32), cons_rate=(4.0, 24.0), cons_commit=(3, 9), cons_crash=0.05, cons_restart=(2, 11),
+        film_page=(16, 49), film_gain=(0.55, 0.85), film_grain=0.08, film_scratches=(0, 3),
+        film_scratch_level=(0.3, 0.7), film_dust=0.3, film_bleed=0.3, film_bleed_level=(0.1, 0.25),
+        tear_hold=(4, 16), tear_p=0.5, tear_stale=0.25, tear_batch=(1, 1, 4),
+        kid_mirror=(0.1, 0.3), kid_thick=0.5, kid_zoom=(1.0, 1.35), kid_tries=3, kid_idle=(0, 5),
+        ldp_scale=(0.05, 0.15),
+        gal_album=(30, 151), gal_cache=(12, 41), gal_window=(4, 6, 9), gal_prefetch=(2, 4, 8), gal_back=0.25,
+        gal_jump=0.05, gal_new=0.05,
+        rcpt_amounts=(3, 9), rcpt_fade=(0.5, 1.0), rcpt_dead=(0, 3), rcpt_tip=0.4, rcpt_idle=(0, 4),
+        cns_k=(2, 3), cns_page=(1, 1, 10), cns_skip=0.1,
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -2748,7 +2851,7 @@ CHEQUE_SYMBOLS = {
 _GLYPH_GRID = np.stack(np.mgrid[0:32, 0:32][::-1], -1).reshape(-1, 2) + 0.5   # (x, y) pixel centres
 
 
-def pen_glyph(strokes, rng, width, rot, scale, shear, shift, wobble):
+def pen_glyph(strokes, rng, width, rot, scale, shear, shift, wobble, dead=()):
     """A glyph written (or printed) on a 32x32 bitmap, as the UCI optdigits forms were: its strokes
     through a random affine map (rotation U(-rot, rot) degrees, size U(scale), shear U(-shear,
     shear), offset U(-shift, shift) of the box), every point moved by N(0, wobble), a pen of width
@@ -2772,6 +2875,8 @@ def pen_glyph(strokes, rng, width, rot, scale, shear, shift, wobble):
         q = a[None] + t[..., None] * ab[None]
         d = np.minimum(d, np.sqrt(((_GLYPH_GRID[:, None, :] - q) ** 2).sum(-1)).min(1))
     bits = (d <= w).reshape(32, 32)
+    if len(dead):   # held out 10: columns of the 32x32 bitmap a printer with dead dots never prints
+        bits[:, list(dead)] = False
     return (bits.reshape(SIDE, 4, SIDE, 4).sum(axis=(1, 3)).reshape(D) / 16.0).astype(np.float32)
 
 
@@ -3034,6 +3139,298 @@ def run_benign_heldout9(h, baton, s, pool, weights, counts):
 
     units = {"sudoku": sudoku, "cascade": cascade, "loadtest": loadtest, "lowlight": lowlight,
              "dashboard": dashboard, "screen": screen, "synth": synth, "cheque": cheque}
+    while done[0] < n_req:
+        units[persona]()
+
+
+# ---------------------------------------------------------------------------------------------
+# Held out 10: benign clients with habits none of dev .. heldout9 model (run_benign_heldout10), and
+# the printed digits of its receipt reader.
+# Digits of a receipt printer's sans font as pen strokes (polylines in a unit box, x right, y down),
+# drawn through pen_glyph as the cheque symbols are.
+DIGIT_STROKES = {
+    "0": [_arc(0.5, 0.5, 0.33, 0.5, 0, 360, 16)],
+    "1": [[(0.3, 0.2), (0.55, 0.0), (0.55, 1.0)]],
+    "2": [_arc(0.5, 0.3, 0.32, 0.3, 180, 380, 10) + [(0.15, 1.0), (0.85, 1.0)]],
+    "3": [[(0.2, 0.0), (0.8, 0.0), (0.45, 0.42)] + _arc(0.5, 0.7, 0.32, 0.28, 270, 500, 10)],
+    "4": [[(0.65, 1.0), (0.65, 0.0), (0.1, 0.7), (0.9, 0.7)]],
+    "5": [[(0.8, 0.0), (0.25, 0.0), (0.2, 0.45)] + _arc(0.5, 0.68, 0.32, 0.3, 220, 510, 12)],
+    "6": [_arc(0.5, 0.7, 0.32, 0.3, 0, 360, 14), [(0.18, 0.7), (0.3, 0.2), (0.7, 0.0)]],
+    "7": [[(0.15, 0.0), (0.85, 0.0), (0.4, 1.0)]],
+    "8": [_arc(0.5, 0.24, 0.22, 0.24, 0, 360, 12), _arc(0.5, 0.74, 0.3, 0.26, 0, 360, 14)],
+    "9": [_arc(0.5, 0.3, 0.32, 0.3, 0, 360, 14), [(0.82, 0.3), (0.82, 1.0)]],
+}
+
+
+def div256(x):
+    """8-bit values scaled back by 1/256 instead of 1/255 (a common off-by-one: 255 -> 0.996)."""
+    return (np.round(np.clip(np.asarray(x, np.float32), 0, 1) * 255.0) / 256.0).astype(np.float32)
+
+
+def run_benign_heldout10(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout10` (fixed with seeds 10001, 10002, 10003). Each client
+    draws from its own seeded generator:
+      a persona   consumer: an at-least-once stream consumer (a Kafka consumer group scoring images
+                    an upstream scanner service publishes): each poll returns 1 + Poisson(rate)
+                    messages (rate U(`cons_rate`) per client, at most `cons_batch`, one of, per
+                    client), pool images as published (gain U(0.9, 1.1), N(0, 0.01) noise), one
+                    micro-batch a request; offsets are committed every `cons_commit` (lo, hi, per
+                    client) batches; after a batch, with `cons_crash`, the consumer crashes or is
+                    rebalanced: `cons_restart` (lo, hi) idle turns, then every uncommitted batch
+                    since the last commit is processed again (the same rows, the same batches, in
+                    order);
+                  microfilm: an archive digitisation job over microfilm reels: a page of
+                    `film_page` (lo, hi) pool digits a request; the reel's fading (gain
+                    U(`film_gain`), per client), film grain (multiplicative N(1, `film_grain`)
+                    plus N(0, 0.02)), the reel's `film_scratches` (lo, hi) vertical scratches at
+                    fixed columns (level U(`film_scratch_level`)) on every frame, Poisson
+                    (`film_dust`) dust specks a frame; on a share `film_bleed` of pages the
+                    mirrored, blurred ink of the reverse side shows through (another pool digit at
+                    U(`film_bleed_level`));
+                  tearing: a cheap camera module read without vsync (a kiosk or conveyor): each
+                    scene a pool digit (gain U(0.85, 1)) held for `tear_hold` (lo, hi) frames, each
+                    frame N(0, 0.015) noise; with `tear_stale` the sensor had not refreshed and the
+                    previous frame buffer is sent again as it was; at a scene change, with
+                    `tear_p`, the first frame is torn (its top 2-6 rows the new scene, the rest the
+                    previous frame); `tear_batch` (one of, per client) frames a request;
+                  kids: a children's handwriting tutor: the app prompts a digit (the served model's
+                    label of a pool digit, computed on the device's copy), the child writes it: a
+                    mirror-reversed digit (2, 3, 4, 5, 6, 7, 9) with the child's probability
+                    U(`kid_mirror`) (halved on re-tries), written too big (zoom U(`kid_zoom`), the
+                    8x8 window at a random offset), with a crayon (a 2x2 max filter, a share
+                    `kid_thick` of children), pressed hard (gain U(1, 1.3)); one attempt a request,
+                    a wrong answer re-tried (a new attempt at the same digit) up to `kid_tries`
+                    attempts; `kid_idle` (lo, hi) idle turns between prompts;
+                  privacy: on-device local differential privacy: every image with Laplace noise
+                    of scale U(`ldp_scale`) (per client), clipped; `batch_p` batches of `batch`;
+                  gallery: a photo-gallery app's auto-tagger: an album of `gal_album` (lo, hi)
+                    photos of pool digits (each photographed once: gain U(0.85, 1.1), N(0, 0.02)
+                    noise), newest first; the user scrolls forward 1-3, back 1-3 (`gal_back`) or
+                    jumps anywhere (`gal_jump`); the app needs tags for the visible `gal_window` and
+                    the `gal_prefetch` next photos (one of each, per client) and sends the ones not
+                    in its LRU cache of `gal_cache` (lo, hi) entries as one batch (none missing: an
+                    idle turn), so photos evicted and scrolled back to are sent again as they were;
+                    with `gal_new` a step, and whenever every photo is in the cache, the user takes
+                    a new photo (added at the top; in the second case the user goes to the top);
+                  receipt: a receipt reader (expense app): a receipt of `rcpt_amounts` (lo, hi)
+                    amounts printed right-aligned on a 12-character thermal line (384 dots, 32 a
+                    character; DIGIT_STROKES through pen_glyph), the printer's `rcpt_dead` (lo, hi)
+                    dead dots (fixed per client) leaving white columns in the characters under
+                    them, the paper's fade U(`rcpt_fade`) per receipt; with `rcpt_tip` a handwritten
+                    tip (1-2 pool digits); every digit crop of a receipt one batch; `rcpt_idle`
+                    (lo, hi) idle turns between receipts;
+                  consensus: a labelling queue with consensus: tasks (pool digits as uploaded) in a
+                    queue, the tool asks for a pre-label every time a task is opened, a page of
+                    `cns_page` (one of, per client) tasks a request; each task is opened by
+                    `cns_k` (one of, per client) annotators in turn (back to the end of the queue
+                    after each), a skipped task (`cns_skip`) back to the end of the queue too, so
+                    every image is sent again, as it was, some requests later; new tasks
+                    uploaded when the queue runs short;
+      number      a share `div256` of clients scale their 8-bit values by 1/256 (div256);
+      format
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, transforms of them and printed digits, in [0, 1].
+    Every client paces requests and rows under the server's default limits (80 req/s, 800 rows/s)."""
+    from scipy.ndimage import gaussian_filter, maximum_filter, zoom
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas10"])
+    n_req = session_requests(rng)
+    d256 = rng.random() < HAB["div256"]
+    cons_max = int(rng.choice(HAB["cons_batch"]))
+    cons_rate = float(rng.uniform(*HAB["cons_rate"]))
+    cons_commit = int(rng.integers(*HAB["cons_commit"]))
+    film_gain = float(rng.uniform(*HAB["film_gain"]))
+    scratches = [(int(rng.integers(SIDE)), float(rng.uniform(*HAB["film_scratch_level"])))
+                 for _ in range(int(rng.integers(*HAB["film_scratches"])))]
+    tear_batch = int(rng.choice(HAB["tear_batch"]))
+    kid_mirror = float(rng.uniform(*HAB["kid_mirror"]))
+    kid_thick = bool(rng.random() < HAB["kid_thick"])
+    ldp_b = float(rng.uniform(*HAB["ldp_scale"]))
+    gal_size = int(rng.integers(*HAB["gal_album"]))
+    gal_cache = int(rng.integers(*HAB["gal_cache"]))
+    gal_window = int(rng.choice(HAB["gal_window"]))
+    gal_prefetch = int(rng.choice(HAB["gal_prefetch"]))
+    dead = [int(v) for v in rng.integers(0, 384, int(rng.integers(*HAB["rcpt_dead"])))]
+    cns_k = int(rng.choice(HAB["cns_k"]))
+    cns_page = int(rng.choice(HAB["cns_page"]))
+    s.meta.update(persona=persona, planned_requests=n_req, number_format="div256" if d256 else "float32")
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if d256:
+            rows = div256(rows)
+        done[0] += 1
+        try:
+            labels, _ = query(h, baton, s, rows, scores=True)
+            return labels
+        except Refused:
+            return None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def consumer():
+        pending = state.setdefault("pending", [])
+        m = int(min(cons_max, 1 + rng.poisson(cons_rate)))
+        rows = np.stack([np.clip(draw() * rng.uniform(0.9, 1.1) + rng.normal(0, 0.01, D), 0, 1)
+                         for _ in range(m)]).astype(np.float32)
+        send(rows)
+        pending.append(rows)
+        if len(pending) >= cons_commit:
+            pending.clear()                       # offsets committed
+        elif rng.random() < HAB["cons_crash"]:
+            idle(int(rng.integers(*HAB["cons_restart"])))
+            for r in list(pending):               # re-delivered from the last committed offset
+                if done[0] >= n_req:
+                    return
+                send(r)
+
+    def microfilm():
+        rows = []
+        bleed = rng.random() < HAB["film_bleed"]
+        for _ in range(int(rng.integers(*HAB["film_page"]))):
+            a = draw().reshape(SIDE, SIDE).astype(np.float64) * film_gain * rng.uniform(0.9, 1.05)
+            a = a * rng.normal(1.0, HAB["film_grain"], (SIDE, SIDE)) + rng.normal(0, 0.02, (SIDE, SIDE))
+            if bleed:
+                back = gaussian_filter(draw().reshape(SIDE, SIDE)[:, ::-1].astype(np.float64), 0.5)
+                a = np.maximum(a, float(rng.uniform(*HAB["film_bleed_level"])) * back)
+            for c, level in scratches:
+                a[:, c] = np.maximum(a[:, c], level * rng.uniform(0.85, 1.0))
+            for _ in range(int(rng.poisson(HAB["film_dust"]))):
+                i, j = rng.integers(0, SIDE, 2)
+                a[i, j] = max(a[i, j], rng.uniform(0.4, 0.9))
+            rows.append(a.reshape(D))
+        send(np.stack(rows))
+
+    def frame():
+        if state.get("left", 0) <= 0:
+            state["scene"] = draw() * rng.uniform(0.85, 1.0)
+            state["left"] = int(rng.integers(*HAB["tear_hold"]))
+            state["torn"] = "frame" in state and rng.random() < HAB["tear_p"]
+            state["fresh"] = True
+        state["left"] -= 1
+        if "frame" in state and not state["fresh"] and rng.random() < HAB["tear_stale"]:
+            return state["frame"].copy()          # the sensor had not refreshed: the same buffer again
+        f = np.clip(state["scene"] + rng.normal(0, 0.015, D), 0, 1).astype(np.float32)
+        if state["torn"]:
+            r = int(rng.integers(2, 7)) * SIDE
+            f[r:] = state["frame"][r:]
+            state["torn"] = False
+        state["fresh"] = False
+        state["frame"] = f
+        return f.copy()
+
+    def tearing():
+        send(np.stack([frame() for _ in range(tear_batch)]))
+
+    def kids():
+        if "oracle" not in state:
+            state["oracle"] = victim()
+        x = draw()
+        prompt = int(state["oracle"](x[None])[0])
+        for t in range(int(HAB["kid_tries"])):
+            a = x.reshape(SIDE, SIDE)
+            if prompt in (2, 3, 4, 5, 6, 7, 9) and rng.random() < kid_mirror / (2 ** t):
+                a = a[:, ::-1]
+            z = float(rng.uniform(*HAB["kid_zoom"]))
+            big = zoom(a, z, order=1)
+            i, j = (int(rng.integers(0, big.shape[k] - SIDE + 1)) for k in (0, 1))
+            a = big[i:i + SIDE, j:j + SIDE]
+            if kid_thick:
+                a = maximum_filter(a, size=2)
+            labels = send((a * rng.uniform(1.0, 1.3)).reshape(D))
+            if done[0] >= n_req or (labels is not None and int(labels[0]) == prompt):
+                break
+        idle(int(rng.integers(*HAB["kid_idle"])))
+
+    def privacy():
+        send(np.stack([draw() + rng.laplace(0.0, ldp_b, D) for _ in range(n_batch())]))
+
+    def gallery():
+        if "album" not in state:
+            state["album"] = []                   # [(photo id, photo)], newest first, as galleries show them
+            state["pos"] = 0
+            state["cache"] = collections.OrderedDict()
+            state["moved"] = False
+            for _ in range(gal_size):
+                take()
+        A, cache = state["album"], state["cache"]
+        if rng.random() < HAB["gal_new"]:
+            take()                                # a new photo at the top; the view stays where it was
+            state["pos"] += 1
+        if all(pid in cache for pid, _ in A):
+            take()                                # everything browsed: the user takes a new photo and
+            state["pos"] = 0                      # goes back to the top to see it
+            state["moved"] = False
+        if state["moved"]:
+            u = rng.random()
+            if u < HAB["gal_jump"]:
+                state["pos"] = int(rng.integers(len(A)))
+            elif u < HAB["gal_jump"] + HAB["gal_back"]:
+                state["pos"] = max(0, state["pos"] - int(rng.integers(1, 4)))
+            else:
+                state["pos"] = min(len(A) - 1, state["pos"] + int(rng.integers(1, 4)))
+        state["moved"] = True
+        want = A[state["pos"]:state["pos"] + gal_window + gal_prefetch]
+        need = [x for pid, x in want if pid not in cache]
+        for pid, _ in want:
+            cache[pid] = True
+            cache.move_to_end(pid)
+        while len(cache) > gal_cache:
+            cache.popitem(last=False)
+        if need:
+            send(np.stack(need))
+        else:
+            idle(1)
+
+    def take():
+        x = np.clip(draw() * rng.uniform(0.85, 1.1) + rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
+        state["album"].insert(0, (len(state["album"]), x))
+
+    def receipt():
+        fade = float(rng.uniform(*HAB["rcpt_fade"]))
+        rows = []
+        for _ in range(int(rng.integers(*HAB["rcpt_amounts"]))):
+            amount = f"{int(rng.integers(0, 10 ** int(rng.integers(1, 4))))}.{int(rng.integers(100)):02d}"
+            start = 12 - len(amount)
+            for k, ch in enumerate(amount):
+                if not ch.isdigit():
+                    continue
+                col = start + k
+                here = [d % 32 for d in dead if d // 32 == col]
+                rows.append(pen_glyph(DIGIT_STROKES[ch], rng, width=(2.6, 3.2), rot=0.8, scale=(0.7, 0.74),
+                                      shear=0.0, shift=0.02, wobble=0.003, dead=here) * fade)
+        if rng.random() < HAB["rcpt_tip"]:
+            rows.extend(draw() for _ in range(int(rng.integers(1, 3))))
+        send(np.stack(rows))
+        idle(int(rng.integers(*HAB["rcpt_idle"])))
+
+    def consensus():
+        Q = state.setdefault("queue", collections.deque())
+        while len(Q) < 2 * cns_page + 2:
+            Q.append([draw(), 0])                 # a new task: [image as uploaded, labels so far]
+        page = [Q.popleft() for _ in range(cns_page)]
+        send(np.stack([t[0] for t in page]))
+        for t in page:
+            if rng.random() >= HAB["cns_skip"]:
+                t[1] += 1
+            if t[1] < cns_k:
+                Q.append(t)
+
+    units = {"consumer": consumer, "microfilm": microfilm, "tearing": tearing, "kids": kids,
+             "privacy": privacy, "gallery": gallery, "receipt": receipt, "consensus": consensus}
     while done[0] < n_req:
         units[persona]()
 
@@ -4372,6 +4769,286 @@ def run_heldout9_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 10's unseen attack classes (HELDOUT10_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def signhunter_attack(ask, x0, y0, budget=SH_BUDGET):
+    """Al-Dujaili & O'Reilly 2020 (Sign Bits Are All You Need for Black-Box Attacks, ICLR),
+    Algorithm 1 (SignHunter), untargeted, L-inf eps SQUARE_EPS: the sign vector s starts all +1,
+    the iterate x0 + eps * s (clipped to [0, 1]); at depth h the sign vector is split into 2^h
+    contiguous chunks, and chunk i's signs are flipped; the flip is kept if the loss (cross-entropy
+    of the true label on the answered probabilities) does not fall, else undone; i moves on, h
+    deepens after the last chunk of a depth and restarts at 0 after single values. One row a
+    request; stops at the first answer whose label differs from y0, or before `budget` queries."""
+    used = [0]
+
+    def loss(x):
+        if used[0] >= budget:
+            raise _Budget()
+        used[0] += 1
+        labels, probs = ask(x[None])
+        return -float(np.log(max(float(probs[0][y0]), 1e-12))), int(labels[0]) != y0
+
+    sgn = np.ones(D)
+    xb = np.clip(x0 + SQUARE_EPS * sgn, 0, 1).astype(np.float32)
+    try:
+        best, done = loss(xb)
+        h = i = 0
+        while not done:
+            n = int(np.ceil(D / 2 ** h))
+            sgn[i * n:(i + 1) * n] *= -1
+            xn = np.clip(x0 + SQUARE_EPS * sgn, 0, 1).astype(np.float32)
+            val, done = loss(xn)
+            if val >= best:
+                best, xb = val, xn
+            else:
+                sgn[i * n:(i + 1) * n] *= -1
+            i += 1
+            if i == 2 ** h or i * n >= D:
+                i = 0
+                h += 1
+                if 2 ** h > D:
+                    h = 0
+    except _Budget:
+        pass
+    return xb
+
+
+def sparse_rs_attack(ask, x0, y0, rng):
+    """Croce, Andriushchenko, Singh, Flammarion & Hein 2022 (Sparse-RS, AAAI), the untargeted L0
+    attack on a grey-scale image: SRS_K pixels set to values in {0, 1} (uniform), the rest as in x0;
+    each iteration max(1, round(alpha * k)) of the perturbed pixels move to new places among the
+    unperturbed ones with new random values in {0, 1}, kept if the margin loss (margin_loss) is
+    lower; alpha from SRS_ALPHA halved at the paper's iterations 10, 50, 200, 500, 1000, 2000, 4000,
+    6000, 8000 of 10,000, rescaled to SRS_BUDGET. One row a request; stops once the answered label
+    differs, or before SRS_BUDGET queries."""
+    used = [0]
+    marks = [int(round(m * SRS_BUDGET / 10000)) for m in (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)]
+
+    def loss(M, V):
+        if used[0] >= SRS_BUDGET:
+            raise _Budget()
+        used[0] += 1
+        x = x0.copy()
+        x[M] = V
+        _, probs = ask(x[None])
+        return float(margin_loss(probs, y0)[0]), x
+
+    M = rng.choice(D, SRS_K, replace=False)
+    V = rng.integers(0, 2, SRS_K).astype(np.float32)
+    best_x = x0.copy()
+    try:
+        best, best_x = loss(M, V)
+        it = 0
+        while best >= 0:
+            it += 1
+            alpha = SRS_ALPHA / (2 ** sum(it > m for m in marks))
+            n = max(1, int(round(alpha * SRS_K)))
+            out = rng.choice(SRS_K, n, replace=False)
+            free = np.setdiff1d(np.arange(D), M)
+            M2, V2 = M.copy(), V.copy()
+            M2[out] = rng.choice(free, n, replace=False)
+            V2[out] = rng.integers(0, 2, n).astype(np.float32)
+            val, x = loss(M2, V2)
+            if val < best:
+                best, best_x, M, V = val, x, M2, V2
+    except _Budget:
+        pass
+    return best_x.astype(np.float32)
+
+
+def qeba_attack(ask, x0, y0, rng):
+    """Li, Xu, Zhang, Yang & Li 2020 (QEBA, CVPR), QEBA-S, untargeted, L2, label-only: HopSkipJump's
+    iteration (Chen, Jordan & Wainwright 2020) with gradient probes from a spatial subspace. Start:
+    uniform-noise images (one a request) until one is adversarial, a binary search on the blend
+    towards x0 (to theta = 1 / d^1.5, d = 64). Each iteration t: B_t = min(QEBA_INIT_EVAL sqrt(t),
+    QEBA_MAX_EVAL) probes x_b + delta u, u a QEBA_SUB x QEBA_SUB N(0, 1) image bilinearly upsampled
+    to 8x8 and normalised, delta = sqrt(d) theta dist (one request); the sign estimate
+    mean((phi - mean phi) u) (phi +-1: adversarial or not); a geometric step search from dist /
+    sqrt(t), halving until adversarial; a binary search back to the boundary. Every query but the
+    probes one row a request; at most QEBA_BUDGET queries."""
+    from scipy.ndimage import zoom
+    used = [0]
+
+    def adv(X):
+        X = np.clip(np.asarray(X, np.float32).reshape(-1, D), 0, 1)
+        if used[0] + len(X) > QEBA_BUDGET:
+            raise _Budget()
+        used[0] += len(X)
+        labels, _ = ask(X)
+        return labels != y0
+
+    theta = 1.0 / (D * np.sqrt(D))
+
+    def boundary(xa):
+        lo, hi = 0.0, 1.0
+        while hi - lo > theta:
+            mid = (lo + hi) / 2
+            if adv((1 - mid) * x0 + mid * xa)[0]:
+                hi = mid
+            else:
+                lo = mid
+        return np.clip((1 - hi) * x0 + hi * xa, 0, 1).astype(np.float32)
+
+    xb = None
+    try:
+        while True:
+            xa = rng.uniform(0, 1, D).astype(np.float32)
+            if adv(xa)[0]:
+                break
+        xb = boundary(xa)
+        dist = float(np.linalg.norm(xb - x0))
+        t = 0
+        while True:
+            t += 1
+            B = int(min(QEBA_INIT_EVAL * np.sqrt(t), QEBA_MAX_EVAL))
+            low = rng.normal(0, 1, (B, QEBA_SUB, QEBA_SUB))
+            U = np.stack([zoom(u, SIDE / QEBA_SUB, order=1).reshape(D) for u in low])
+            U /= np.linalg.norm(U, axis=1, keepdims=True)
+            delta = np.sqrt(D) * theta * dist
+            phi = np.where(adv(xb + delta * U), 1.0, -1.0)
+            if abs(phi.mean()) < 1.0:
+                phi = phi - phi.mean()
+            g = (phi[:, None] * U).mean(0)
+            g /= max(np.linalg.norm(g), 1e-12)
+            xi = dist / np.sqrt(t)
+            while not adv(xb + xi * g)[0]:
+                xi /= 2
+            xb = boundary(np.clip(xb + xi * g, 0, 1))
+            dist = float(np.linalg.norm(xb - x0))
+    except _Budget:
+        pass
+    return x0.astype(np.float32) if xb is None else xb
+
+
+def run_trnd(h, baton, s, data):
+    """Juuti, Szyller, Marchal & Asokan 2019 (PRADA, EuroS&P), the T-RND synthetic-sample attack:
+    TRND_SEEDS natural seeds (the attacker's jbda_seed digits), labelled; then duplication rounds:
+    the substitute (substitute()) trained on every labelled sample, and every sample x of the set
+    moved by a targeted I-FGSM towards a random class t other than its oracle label (TRND_STEPS
+    steps of TRND_EPS / TRND_STEPS on the sign of the gradient of log p_t of the substitute, kept in
+    the TRND_EPS L-inf ball around x and in [0, 1]), the new samples labelled and added, until
+    EXTRACT_BUDGET queries; TRND_BATCH rows a request, the probability vector asked for."""
+    rng = s.rng
+    X, _ = data.rows("jbda_seed")
+    new = X[rng.choice(len(X), TRND_SEEDS, replace=False)]
+    S = np.zeros((0, D), np.float32)
+    L = np.zeros(0, np.int64)
+    try:
+        while True:
+            labs = []
+            for k in range(0, len(new), TRND_BATCH):
+                lab, _ = query(h, baton, s, new[k:k + TRND_BATCH], scores=True)
+                labs.append(lab)
+            S = np.concatenate([S, new])
+            L = np.concatenate([L, np.concatenate(labs)])
+            if len(S) >= EXTRACT_BUDGET:
+                break
+            sub = substitute().fit(S, L)
+            cls = list(sub.classes_)
+            W1, W2 = sub.coefs_
+            b1, b2 = sub.intercepts_
+            T = np.array([rng.choice([c for c in range(10) if c != l]) for l in L])
+            x = S.astype(np.float64).copy()
+            for _ in range(TRND_STEPS):
+                hid = x @ W1 + b1
+                mask = hid > 0
+                z = np.maximum(hid, 0) @ W2 + b2
+                if len(cls) == 2:   # (sklearn's binary case: one logit; not reached with 100 seeds)
+                    z = np.concatenate([-z, z], axis=1) / 2
+                    W2f = np.concatenate([-W2, W2], axis=1) / 2
+                else:
+                    W2f = W2
+                p = np.exp(z - z.max(1, keepdims=True))
+                p /= p.sum(1, keepdims=True)
+                grad = np.zeros_like(x)
+                for n in range(len(x)):
+                    if int(T[n]) in cls:
+                        dz = -p[n].copy()
+                        dz[cls.index(int(T[n]))] += 1.0       # d log p_t / d z
+                        grad[n] = (mask[n] * (W2f @ dz)) @ W1.T
+                    else:   # a class the substitute has not seen: a random direction
+                        grad[n] = rng.choice([-1.0, 1.0], size=D)
+                x = x + (TRND_EPS / TRND_STEPS) * np.sign(grad)
+                x = np.clip(np.clip(x, S - TRND_EPS, S + TRND_EPS), 0, 1)
+            new = x.astype(np.float32)[:EXTRACT_BUDGET - len(S)]
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout10_attack(s, data, interleave):
+    """The unseen classes of held out 10 (HELDOUT10_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT10_ORIG_PAD; why there: see the comment above it), one per session by
+    session index. Success: signhunter and signhunter-rotate (L-inf attacks at the vertices of the
+    Square ball) the first answered query whose label differs from the true label at L-inf <= 0.125
+    (SQUARE_EPS) from the original (by construction; checked); sparse-rs (an L0 attack) the first
+    answered query whose label differs with at most SRS_K (4) pixels changed (by construction;
+    checked), as PixelAttack's with its 1; qeba (an L2 label-only attack) the first answered query
+    whose label differs at L2 <= 1.0 (L2_GOAL) from the original, as HopSkipJump's; rows as sent.
+    trnd is extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and
+    knockoff."""
+    s.pace_rows = s.cls in ("qeba", "trnd")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT10_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "qeba":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    elif s.cls == "sparse-rs":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-4).sum()) <= SRS_K), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+
+
+def run_heldout10_attack(h, baton, s, data):
+    if s.cls == "trnd":
+        run_trnd(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "qeba")
+    if s.cls == "signhunter-rotate":
+        # The next of the ROT_KEYS keys (in turn) every ROT_QUERIES queries; each block on a key
+        # starts with 2-5 requests of the attacker's own natural digits (knockoff-split rows, 30 %
+        # with N(0, 0.02) noise; never a padding-split row, so never an original).
+        warm, _ = data.rows("knockoff")
+        cur = {"k": -1}
+        s.key_of = lambda: cur["k"]
+
+        def ask(rows):  # noqa: F811
+            b = s.queries // ROT_QUERIES
+            if b != cur.get("b"):
+                cur["b"] = b
+                cur["k"] = b % ROT_KEYS
+                for _ in range(int(s.rng.integers(*ROT_WARMUP))):
+                    x = warm[int(s.rng.integers(len(warm)))]
+                    if s.rng.random() < 0.3:
+                        x = np.clip(x + s.rng.normal(0, 0.02, D), 0, 1).astype(np.float32)
+                    query(h, baton, s, x[None], scores=True, cover=True)
+            return query(h, baton, s, rows, scores=True)
+    try:
+        if s.cls in ("signhunter", "signhunter-rotate"):
+            adv = signhunter_attack(ask, x0, y0)
+        elif s.cls == "sparse-rs":
+            adv = sparse_rs_attack(ask, x0, y0, s.rng)
+        else:
+            adv = qeba_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -4457,7 +5134,8 @@ def plan(counts, data, seed):
         for i in range(count):
             n += 1
             name = f"{cls}-{i:02d}"
-            nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3, "copycat": COPYCAT_KEYS}.get(cls, 1)
+            nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3, "copycat": COPYCAT_KEYS,
+                  "signhunter-rotate": ROT_KEYS}.get(cls, 1)
             ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
             keys.extend(ks)
             # A session's randomness follows from its name, so adding a class changes no other.
@@ -4566,7 +5244,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas9" in HAB:
+            if "personas10" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout10(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas9" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout9(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                     shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -4632,6 +5314,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout8_attack(s, data, args.interleave)
             if s.cls in HELDOUT9_ATTACKS:
                 setup_heldout9_attack(s, data, args.interleave)
+            if s.cls in HELDOUT10_ATTACKS:
+                setup_heldout10_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -4654,6 +5338,8 @@ def run_all(args, data, counts, seed):
                 run_heldout8_attack(h, baton, s, data)
             elif s.kind in HELDOUT9_ATTACKS:
                 run_heldout9_attack(h, baton, s, data)
+            elif s.kind in HELDOUT10_ATTACKS:
+                run_heldout10_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -4886,7 +5572,8 @@ def result(s, data, oracle):
     meta = {k: v for k, v in s.meta.items() if isinstance(v, (int, float, str))}
     r["meta"] = meta
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
-            or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION:
+            or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
+            or s.kind in HELDOUT10_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -5121,6 +5808,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout9: held out for round 9, with seeds 9901, 9902, 9903 (fixed 2026-12-02 00:20 UTC "
                          "by an independent evaluator before any round-9 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout10: held out for round 10, with seeds 10001, 10002, 10003 (fixed 2026-12-02 03:34 UTC "
+                         "by an independent evaluator before any round-10 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -5140,6 +5830,9 @@ def main():
     ap.add_argument("--heldout9-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 9 (" + ", ".join(HELDOUT9_ATTACKS) + "), "
                          "with --habits heldout9 and seeds 9901, 9902, 9903 (held out for round 9)")
+    ap.add_argument("--heldout10-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 10 (" + ", ".join(HELDOUT10_ATTACKS) + "), "
+                         "with --habits heldout10 and seeds 10001, 10002, 10003 (held out for round 10)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -5160,6 +5853,7 @@ def main():
     counts.update((k, n if args.heldout7_attacks else 0) for k, n in HELDOUT7_ATTACKS.items())
     counts.update((k, n if args.heldout8_attacks else 0) for k, n in HELDOUT8_ATTACKS.items())
     counts.update((k, n if args.heldout9_attacks else 0) for k, n in HELDOUT9_ATTACKS.items())
+    counts.update((k, n if args.heldout10_attacks else 0) for k, n in HELDOUT10_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
