@@ -597,6 +597,66 @@ fn one_input_jittered_over_keys_without_a_trend_and_a_popular_input_are_not_a_se
 }
 
 #[test]
+fn a_search_spread_over_keys_that_send_nothing_else_is_found_across_them() {
+    let mut cfg = keys_config(4);
+    cfg.push_str("[limits]\nrate = 0\n");
+    let mut args = baseline_flag();
+    args.extend(["--durability".to_string(), "always".to_string()]);
+    let rows = digits();
+    let mut rng = Rng::new(31);
+    // The answer as one number: the probability of the original's label less the highest other.
+    let probs = |v: &Value| -> Vec<f32> {
+        v["outputs"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["name"] == "probabilities"))
+            .and_then(|o| o["data"].as_array())
+            .map(|d| d.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect())
+            .unwrap_or_default()
+    };
+    let signed = |p: &[f32], label: usize| -> f32 {
+        let other = p
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != label)
+            .map(|(_, v)| *v)
+            .fold(0.0f32, f32::max);
+        p[label] - other
+    };
+    let mut s = Server::start(&cfg, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut best = rows[3].clone();
+    let (_, v) = s.infer(Some("key-0"), std::slice::from_ref(&best));
+    let p0 = probs(&v);
+    let label = (0..10).max_by(|&a, &b| p0[a].total_cmp(&p0[b])).unwrap();
+    let mut best_value = signed(&p0, label);
+    // A jitter search over 4 keys, round-robin, one candidate a request: each candidate the best
+    // so far under fresh small noise, kept when the original's label lost ground. No key sends
+    // anything else, and none sends enough variants for its own probing threshold.
+    let mut found = None;
+    for q in 0..160 {
+        let key = format!("key-{}", q % 4);
+        let c = jitter(&best, 0.03, &mut rng);
+        let (code, v) = s.infer(Some(&key), std::slice::from_ref(&c));
+        assert_eq!(code, 200, "{v}");
+        let value = signed(&probs(&v), label);
+        if value < best_value {
+            (best, best_value) = (c, value);
+        }
+        let ev = events(&s.log);
+        if findings(&ev, "monitor/probing")
+            .iter()
+            .any(|f| f["evidence"]["cross_client"] == true)
+        {
+            found = Some(q + 1);
+            break;
+        }
+    }
+    let ev = s.stop();
+    // Found across the keys (with `detect.probing_trend_z = 0` nothing fires: no key's own
+    // tests see a search in its 40 variants).
+    assert!(found.is_some(), "{:?}", signal_ids(&ev));
+}
+
+#[test]
 fn the_served_log_verifies_and_a_tampered_copy_does_not() {
     let mut s = Server::start("", &[]);
     let rows = digits();
