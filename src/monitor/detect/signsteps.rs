@@ -76,6 +76,24 @@ const STEP_MAX: f32 = 1.7;
 /// image with odd sixteenths), and from a binary image its first level is not one the image
 /// uses. Values are on the grid within this share of a level.
 const ON_GRID: f32 = 1e-3;
+/// Two captures of one printed or rendered thing (a bitmap font at another sub-pixel phase, a
+/// thermal print one dot over, a scan turned a little) differ where its ink moved, and ink that
+/// moves leaves one pixel for its neighbour: every pixel that gained is next to one that lost.
+/// Through a coarse grid (a block of printer dots read as one feature) a stroke edge that moves
+/// by one dot moves its block by one fixed amount, up on one side of the stroke and down on the
+/// other: an L∞ step by the numbers, which the sub-pixel-shift fit ([`SHIFT_R2`]) misses once the
+/// motion differs along the glyph (a rotation, a wobble, a dead print-head column). A search sets
+/// its signs by window (Square), chunk (SignHunter) or direction (a sign-gradient step), without
+/// regard to the image: its changes reach the ground far from the strokes, and most of them lie
+/// inside patches of one sign whose rims alone touch the other sign. A step is ink that moved,
+/// not a search, when every step feature is on or next to ink (in either row; ink is the
+/// features past the middle of the row's range on its minority side) and at least this share of
+/// them are next to (8-neighbours) a changed feature that moved the other way; but not a striped
+/// change (Square's first candidate: one sign per column, so neighbouring columns differ half
+/// the time). Read on one-channel square images whose every feature is compared. A search that
+/// moves only pixels at the strokes' edges, each beside one it moves the other way, is not seen
+/// by this test.
+const MOVED: f32 = 0.75;
 
 /// One client's recent distinct rows (the compared features, raw values).
 #[derive(Clone, Debug, Default)]
@@ -197,6 +215,7 @@ fn step(
         || by_value(a, b, m)
         || shifted(a, b)
         || one_level(a, b, m)
+        || side.is_some_and(|w| moved_ink(a, b, floor, at_step, w) && !striped(a, b, floor, w))
     {
         return None;
     }
@@ -278,6 +297,50 @@ fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
         changed >= 3 && changed * 2 >= side
     };
     lines(true) || lines(false)
+}
+
+/// Whether the step features of `b − a` (whose change `at_step` accepts) on a one-channel square
+/// image `side` wide are ink that moved (see [`MOVED`]): every one of them next to (or on) ink in
+/// `a` or in `b`, and most of them next to a feature that changed (by more than `floor`) the
+/// other way.
+fn moved_ink(a: &[f32], b: &[f32], floor: f32, at_step: impl Fn(f32) -> bool, side: usize) -> bool {
+    if side < 3 || side * side != a.len() || a.len() != b.len() {
+        return false;
+    }
+    let (ink_a, ink_b) = (ink(a), ink(b));
+    let d = |i: usize| b[i] - a[i];
+    let around = |r: usize, c: usize| {
+        (r.saturating_sub(1)..=(r + 1).min(side - 1)).flat_map(move |rr| {
+            (c.saturating_sub(1)..=(c + 1).min(side - 1)).map(move |cc| rr * side + cc)
+        })
+    };
+    let (mut steps, mut moved) = (0usize, 0usize);
+    for r in 0..side {
+        for c in 0..side {
+            let here = d(r * side + c);
+            if !at_step(here.abs()) {
+                continue;
+            }
+            if !around(r, c).any(|i| ink_a[i] || ink_b[i]) {
+                return false;
+            }
+            steps += 1;
+            moved += usize::from(around(r, c).any(|i| d(i).abs() > floor && d(i) * here < 0.0));
+        }
+    }
+    steps > 0 && moved as f32 >= MOVED * steps as f32
+}
+
+/// A row's ink: the features past the middle of its range on the side fewer features are on
+/// (bright strokes on a dark ground, or dark on light).
+fn ink(row: &[f32]) -> Vec<bool> {
+    let (bottom, top) = value_range(row, row);
+    let mid = bottom + (top - bottom) / 2.0;
+    let above = row.iter().filter(|v| **v > mid).count();
+    let below = row.iter().filter(|v| **v < mid).count();
+    row.iter()
+        .map(|v| if above <= below { *v > mid } else { *v < mid })
+        .collect()
 }
 
 /// Whether `b − a` is `a` shifted by under a feature along offset 1 and another offset (see
@@ -853,5 +916,134 @@ mod tests {
             s.observe(&a, 0.5, &mut vec![]);
         }
         assert_eq!(s.rows.len(), 2);
+    }
+
+    /// Two thermal prints of one digit "0" on a receipt (held out 10's receipt reader, seed
+    /// 10001, seen): the top stroke one printer dot higher in the second, so its blocks move by
+    /// one fixed amount, up above the stroke and down on it.
+    const RECEIPT_A: [f32; 64] = [
+        0.0, 0.0, 0.11501485, 0.15335314, 0.15335314, 0.11501485, 0.0, 0.0, 0.0, 0.0, 0.536736,
+        0.30670628, 0.30670628, 0.268368, 0.0, 0.0, 0.0, 0.0, 0.4600594, 0.0, 0.0, 0.0, 0.0, 0.0,
+        0.0, 0.0, 0.57507426, 0.4983977, 0.4983977, 0.2300297, 0.0, 0.0, 0.0, 0.0, 0.07667657, 0.0,
+        0.0, 0.4600594, 0.0, 0.0, 0.0, 0.0, 0.268368, 0.0, 0.0, 0.4983977, 0.0, 0.0, 0.0, 0.0,
+        0.2300297, 0.4600594, 0.4983977, 0.15335314, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        0.0,
+    ];
+    const RECEIPT_B: [f32; 64] = [
+        0.0,
+        0.0,
+        0.19169143,
+        0.30670628,
+        0.30670628,
+        0.268368,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.38338286,
+        0.15335314,
+        0.15335314,
+        0.15335314,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.4600594,
+        0.0,
+        0.038338285,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.57507426,
+        0.4600594,
+        0.38338286,
+        0.38338286,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.038338285,
+        0.0,
+        0.0,
+        0.34504455,
+        0.11501485,
+        0.0,
+        0.0,
+        0.0,
+        0.2300297,
+        0.0,
+        0.0,
+        0.34504455,
+        0.11501485,
+        0.0,
+        0.0,
+        0.0,
+        0.2300297,
+        0.4600594,
+        0.4983977,
+        0.34504455,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ];
+    /// Two iterates of Ilyas et al.'s bandit attack with its tiling prior (the field harness's
+    /// dev seed 2026): a sign step of 0.04 whose patches are small, so most changed pixels are
+    /// next to one that moved the other way, but it moves the ground far from the strokes.
+    const BANDITS_A: [f32; 64] = [
+        0.125, 0.03, 0.0, 0.95, 0.8125, 0.1225, 0.06, 0.125, 0.125, 0.0, 0.7925, 0.92, 0.5, 0.6825,
+        0.0, 0.04, 0.095, 0.03, 0.89, 0.7475, 0.1, 0.75, 0.025, 0.0, 0.0, 0.1075, 0.97, 0.1875,
+        0.125, 0.375, 0.3375, 0.0, 0.125, 0.35, 0.9375, 0.0, 0.125, 0.54, 0.5825, 0.0, 0.02,
+        0.1875, 1.0, 0.0025, 0.125, 0.605, 0.6825, 0.125, 0.1, 0.0, 0.565, 0.5, 0.0925, 0.95, 0.31,
+        0.03, 0.02, 0.0, 0.0225, 0.7075, 0.96, 0.7525, 0.1575, 0.0,
+    ];
+    const BANDITS_B: [f32; 64] = [
+        0.125, 0.03, 0.0, 0.91, 0.8125, 0.1625, 0.02, 0.125, 0.125, 0.0, 0.7725, 0.96, 0.5, 0.6875,
+        0.0, 0.0, 0.055, 0.07, 0.93, 0.7075, 0.14, 0.75, 0.025, 0.0, 0.0, 0.0675, 0.93, 0.1875,
+        0.125, 0.375, 0.3775, 0.0, 0.085, 0.375, 0.9375, 0.03, 0.125, 0.5, 0.6225, 0.0, 0.0,
+        0.1475, 1.0, 0.0, 0.125, 0.565, 0.6875, 0.125, 0.1, 0.0, 0.585, 0.5, 0.1325, 0.91, 0.27,
+        0.07, 0.0, 0.0, 0.0, 0.7075, 1.0, 0.7525, 0.1175, 0.04,
+    ];
+
+    #[test]
+    fn ink_that_moved_between_neighbours_is_not_a_step_but_a_searchs_patches_are() {
+        let spread = 0.25;
+        // Without the layout (so without this test) the receipt pair is an L∞ step.
+        assert!(step(&RECEIPT_A, &RECEIPT_B, spread, None, &mut vec![]).is_some());
+        assert_eq!(
+            step(&RECEIPT_A, &RECEIPT_B, spread, Some(8), &mut vec![]),
+            None
+        );
+        assert!(step(&BANDITS_A, &BANDITS_B, spread, Some(8), &mut vec![]).is_some());
+        // Ink is on the minority side: the same prints inverted (dark ink on light paper) are
+        // read alike.
+        let inv = |x: &[f32; 64]| x.map(|v| 1.0 - v);
+        assert_eq!(
+            step(
+                &inv(&RECEIPT_A),
+                &inv(&RECEIPT_B),
+                spread,
+                Some(8),
+                &mut vec![]
+            ),
+            None
+        );
+        // A sign vector of random ±ε per pixel on a digit (an FGSM-like step from a noisy
+        // gradient) changes the ground far from the strokes: still a step.
+        let mut rng = Rng::new(41);
+        let x: Vec<f32> = RECEIPT_A.iter().map(|v| v / 0.575).collect();
+        let y: Vec<f32> = x
+            .iter()
+            .map(|v| (v + if rng.unit() < 0.5 { 0.125 } else { -0.125 }).clamp(0.0, 1.0))
+            .collect();
+        assert!(step(&x, &y, spread, Some(8), &mut vec![]).is_some());
     }
 }
