@@ -387,6 +387,76 @@ TRND_SEEDS = 100
 TRND_EPS = 0.1
 TRND_STEPS = 4
 TRND_BATCH = 100
+# Unseen attack classes of held out 11, fixed (2026-12-02, 05:20 UTC) by an independent evaluator before any
+# tuning of the eleventh round: 0 sessions unless --heldout11-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout11_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT11_ATTACKS = collections.OrderedDict([
+    ("zosign", 3),              # Liu, Chen, Chen & Hong 2019 (signSGD via zeroth-order oracle, ICLR):
+                                # ZO-signSGD, score-based, L-inf eps 0.125: the sign of a random
+                                # gradient-free estimate (q 10 directions uniform on the unit sphere,
+                                # smoothing mu 0.005, forward differences of the CW margin on
+                                # log-probabilities) in projected sign descent (step 0.01); the
+                                # iterate and its q probes one request (11 rows); stops at the first
+                                # misclassified iterate, at most 2,000 queries
+    ("opt", 3),                 # Cheng, Le, Chen, Yi, Zhang & Hsieh 2019 (Query-efficient hard-label
+                                # black-box attack: an optimization-based approach, ICLR): OPT,
+                                # label-only, L2, untargeted: minimises g(theta), the distance to the
+                                # boundary along direction theta (fine-grained and binary searches),
+                                # by random gradient-free estimates (q 10, beta 0.005) and a
+                                # backtracking line search; 100 random initial directions; one row a
+                                # request, stops at L2 1.0, at most 2,000 queries
+    ("zosign-blind", 3),        # adaptive against stateful (query-history) detection: Chen, Carlini &
+                                # Wagner 2020 (Stateful detection of black-box adversarial attacks,
+                                # SPAI), query blinding: zosign with every row sent through its own
+                                # random transform (contrast U(0.95, 1.05) about 0.5, brightness
+                                # U(-0.02, 0.02), uniform noise +-0.03 on every value), so no two
+                                # queries are near copies; smoothing raised to mu 0.5 and q 20 so the
+                                # estimate survives the blinding noise; at most 2,000 queries
+    ("spatial-grid", 3),        # Engstrom, Tran, Tsipras, Schmidt & Madry 2019 (Exploring the landscape
+                                # of spatial robustness, ICML): the exhaustive grid attack over
+                                # rotations (-30..30 degrees, 31 values) and translations (5 x 5,
+                                # +-3/28 of the image: +-0.857 px here, bilinear, zero fill),
+                                # label-only, 775 queries, one rotation's 25 translations a request
+    ("dissector", 3),           # Wang et al. 2022 (Black-box dissector: towards erasing-based hard-label
+                                # model stealing attack, ECCV): hard-label extraction: 550 natural
+                                # digits, then rounds of CAM-driven erasing (the substitute's
+                                # attention for the victim's label, its top 3x3 region erased), the
+                                # erased images whose substitute confidence drops most queried;
+                                # labels only, 50 rows a request, 2,000 queries
+])
+HELDOUT11_EVASION = {"zosign", "opt", "zosign-blind", "spatial-grid"}
+# Originals: held out 10 took padding-split offsets 0-11 (HELDOUT10_ORIG_PAD; its comment says why
+# the padding split: every evasion row is some class's already). Held out 11 takes the next 12
+# distinct padding rows, offsets 12-23: no class uses a padding row as an original (held out 10's
+# are 0-11) or a natural start, no benign client sends one; only the padded and interleaved
+# classes' natural traffic (rescaled, jittered), held out 7's nes-mixed natural rows and held out 9's
+# prgf surrogate touch the padding split, as for held out 10. dissector's natural digits are the
+# knockoff and jbda_seed splits, never the padding split, so it sends no original.
+HELDOUT11_ORIG_PAD = {"zosign": (12, 13, 14), "opt": (15, 16, 17), "zosign-blind": (18, 19, 20),
+                      "spatial-grid": (21, 22, 23)}
+ZOS_Q = 10
+ZOS_MU = 0.005
+ZOS_LR = 0.01
+ZOS_BUDGET = 2000
+BLIND_Q = 20
+BLIND_MU = 0.5
+BLIND_CONTRAST = 0.05
+BLIND_BRIGHT = 0.02
+BLIND_NOISE = 0.03
+OPT_Q = 10
+OPT_BETA = 0.005
+OPT_ALPHA = 0.2
+OPT_INIT = 100
+OPT_BUDGET = 2000
+SPATIAL_ROT = 30
+SPATIAL_NROT = 31
+SPATIAL_SHIFT = 3.0 / 28.0 * SIDE
+SPATIAL_NSHIFT = 5
+DISSECT_NATURAL = 550
+DISSECT_ROUNDS = 5
+DISSECT_BOX = 3
+DISSECT_BATCH = 50
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -423,6 +493,7 @@ EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (
 EXTRACTION = EXTRACTION | {"eqsolve", "dfme"}                   # held out 8's (HELDOUT8_ATTACKS)
 EXTRACTION = EXTRACTION | {"copycat"}                          # held out 9's (HELDOUT9_ATTACKS)
 EXTRACTION = EXTRACTION | {"trnd"}                             # held out 10's (HELDOUT10_ATTACKS)
+EXTRACTION = EXTRACTION | {"dissector"}                        # held out 11's (HELDOUT11_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1059,6 +1130,31 @@ HABITS = {
         gal_jump=0.05, gal_new=0.05,
         rcpt_amounts=(3, 9), rcpt_fade=(0.5, 1.0), rcpt_dead=(0, 3), rcpt_tip=0.4, rcpt_idle=(0, 4),
         cns_k=(2, 3), cns_page=(1, 1, 10), cns_skip=0.1,
+        pool_rank=6.0, pool_size=350),
+    # "heldout11" was fixed (2026-12-02, 05:20 UTC) by an independent evaluator before any tuning of the
+    # eleventh round, together with seeds 11001, 11002, 11003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout10 model (a mail sorter reading handwritten postcodes under postmark
+    # cancellation waves, a semi-supervised training job pseudo-labelling weak / strong RandAugment
+    # views of its unlabelled set, a dot-matrix printer's log lines with a wearing ribbon, a CSV export
+    # with missing pixel values imputed, a provenance watermark on every stored image, a camera on a
+    # mechanical drum counter whose digits roll, a port gate reading stencilled container numbers from
+    # several sides, a shelf-scanning robot reading e-paper price labels with ghosting; FP8 E4M3 and
+    # int8 fixed-point number formats). See run_benign_heldout11.
+    "heldout11": dict(
+        personas11=(("postal", 0.125), ("randaug", 0.125), ("dotmatrix", 0.125), ("imputer", 0.125),
+                    ("watermark", 0.125), ("drum", 0.125), ("stencil", 0.125), ("eink", 0.125)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), fp8=0.15, q7=0.10,
+        post_len=((5, 0.5), (9, 0.2), (4, 0.15), (6, 0.15)), post_tint=0.4, post_cancel=0.3,
+        post_tray=(20, 61), post_change=(2, 7),
+        ra_unlabelled=(20, 61), ra_mu=(4, 8), ra_n=2, ra_cutout=4,
+        dm_dead=0.3, dm_ribbon=(0.6, 1.0), dm_wear=(0.001, 0.004), dm_ticket=(6, 11), dm_idle=(0, 4),
+        imp_rate=(0.02, 0.10), imp_method=(("mean", 0.5), ("zero", 0.25), ("median", 0.25)),
+        imp_page=(8, 16, 32), imp_run=0.2,
+        wm_coeffs=8, wm_strength=(0.02, 0.05), wm_double=0.1,
+        drum_n=(5, 9), drum_rate=(0.3, 5.0), drum_gain=(0.7, 1.0), drum_glare=0.2, drum_idle=(0, 6),
+        sten_sides=(2, 3), sten_bg=(0.05, 0.3), sten_idle=(0, 7),
+        eink_shelves=(3, 10), eink_labels=(4, 11), eink_change=0.05, eink_refresh=0.2, eink_idle=(2, 9),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -3436,6 +3532,432 @@ def run_benign_heldout10(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 11: benign clients with habits none of dev .. heldout10 model (run_benign_heldout11).
+# A dot-matrix printer's 5x7 digit font (rows top to bottom, columns left to right).
+DOT5X7 = {
+    "0": ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
+    "1": ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
+    "2": ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
+    "3": ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
+    "4": ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
+    "5": ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
+    "6": ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
+    "7": ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
+    "8": ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
+    "9": ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
+}
+
+
+def fp8_e4m3(x):
+    """Values through FP8 E4M3 (3 mantissa bits, bias 7, subnormals from 2^-9; round to nearest
+    even) and back, as an FP8 inference pipeline sends them ([0, 1] only)."""
+    x = np.clip(np.asarray(x, np.float64), 0.0, 1.0)
+    e = np.maximum(np.floor(np.log2(np.maximum(x, 1e-30))), -6.0)
+    step = 2.0 ** (e - 3)
+    return (np.round(x / step) * step).astype(np.float32)
+
+
+def q7(x):
+    """Values as an int8 tensor with scale 1/128 (Q0.7 fixed point: 1.0 saturates at 127/128)."""
+    return (np.clip(np.round(np.asarray(x, np.float64) * 128.0), -128, 127) / 128.0).astype(np.float32)
+
+
+def dot_matrix(ch, rng, ribbon, radius, dead_row):
+    """A 5x7 dot-matrix character printed in a 32x32 cell (dot pitch 5.2 px across, 4.2 px down,
+    the cell's registration U(-1, 1) px), each dot a disc of `radius` px at the ribbon's ink level
+    times N(1, 0.1) (a pin that never fires: `dead_row`), reduced to 8x8 by 4x4 block means."""
+    rows = DOT5X7[ch]
+    ox, oy = 16.0 - 2 * 5.2 + rng.uniform(-1, 1), 16.0 - 3 * 4.2 + rng.uniform(-1, 1)
+    img = np.zeros(len(_GLYPH_GRID))
+    for r, line in enumerate(rows):
+        if r == dead_row:
+            continue
+        for c, bit in enumerate(line):
+            if bit == "1":
+                d = np.hypot(_GLYPH_GRID[:, 0] - (ox + 5.2 * c), _GLYPH_GRID[:, 1] - (oy + 4.2 * r))
+                img = np.maximum(img, (d <= radius) * ribbon * rng.normal(1.0, 0.1))
+    return img.reshape(32, 32).reshape(SIDE, 4, SIDE, 4).mean(axis=(1, 3)).reshape(D)
+
+
+def _pil_equalize(a8):
+    """PIL's ImageOps.equalize on one 8-bit channel."""
+    h = np.bincount(a8.ravel(), minlength=256)
+    nz = h[h > 0]
+    step = (int(h.sum()) - int(nz[-1])) // 255 if len(nz) else 0
+    if not step:
+        return a8
+    lut = np.zeros(256, np.int64)
+    n = step // 2
+    for i in range(256):
+        lut[i] = min(255, n // step)
+        n += int(h[i])
+    return lut[a8].astype(np.uint8)
+
+
+def randaugment_fixmatch(x, rng, n_ops, cutout):
+    """FixMatch's strong augmentation (Sohn et al. 2020, the RandAugment pool of the common PyTorch
+    reimplementation `fixmatch_augment_pool`) on an 8-bit image: n_ops ops drawn with replacement,
+    each with magnitude v = randint(1, 10) and applied with probability 0.5, then CutoutAbs (a
+    `cutout` px square at a random centre, filled with grey 127)."""
+    from scipy.ndimage import affine_transform, convolve, rotate as nd_rotate
+    a = np.round(np.clip(x, 0, 1).reshape(SIDE, SIDE) * 255).astype(np.uint8)
+    ops = ("autocontrast", "brightness", "color", "contrast", "equalize", "identity", "posterize",
+           "rotate", "sharpness", "shearx", "sheary", "solarize", "translatex", "translatey")
+    for _ in range(n_ops):
+        op = ops[int(rng.integers(len(ops)))]
+        v = int(rng.integers(1, 10))
+        if rng.random() >= 0.5:
+            continue
+        f = a.astype(np.float64)
+        sign = -1.0 if rng.random() < 0.5 else 1.0
+        if op == "autocontrast":
+            lo, hi = f.min(), f.max()
+            f = (f - lo) * 255.0 / (hi - lo) if hi > lo else f
+        elif op == "brightness":
+            f = f * (v * 0.9 / 10 + 0.05)
+        elif op == "contrast":
+            m = f.mean()
+            f = m + (v * 0.9 / 10 + 0.05) * (f - m)
+        elif op == "equalize":
+            f = _pil_equalize(a).astype(np.float64)
+        elif op == "posterize":
+            bits = int(v * 4 / 10) + 4
+            f = (a & np.uint8((0xFF << (8 - bits)) & 0xFF)).astype(np.float64)
+        elif op == "rotate":
+            f = nd_rotate(f, sign * int(v * 30 / 10), reshape=False, order=0, mode="constant", cval=0.0)
+        elif op == "sharpness":
+            k = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], float) / 13.0
+            sm = convolve(f, k, mode="nearest")
+            f = sm + (v * 0.9 / 10 + 0.05) * (f - sm)
+        elif op in ("shearx", "sheary"):
+            sh = sign * v * 0.3 / 10
+            M = np.array([[1.0, 0.0], [sh, 1.0]]) if op == "shearx" else np.array([[1.0, sh], [0.0, 1.0]])
+            f = affine_transform(f, M, order=0, mode="constant", cval=0.0)
+        elif op == "solarize":
+            t = 256 - int(v * 256 / 10)
+            f = np.where(a >= t, 255 - a, a).astype(np.float64)
+        elif op in ("translatex", "translatey"):
+            d = sign * v * 0.3 / 10 * SIDE
+            f = affine_transform(f, np.eye(2), offset=(0.0, d) if op == "translatex" else (d, 0.0),
+                                 order=0, mode="constant", cval=0.0)
+        a = np.clip(np.round(f), 0, 255).astype(np.uint8)      # "color" and "identity": no change
+    cy, cx = rng.uniform(0, SIDE, 2)
+    y0, y1 = int(max(0, cy - cutout / 2)), int(min(SIDE, cy + cutout / 2))
+    x0, x1 = int(max(0, cx - cutout / 2)), int(min(SIDE, cx + cutout / 2))
+    a[y0:y1, x0:x1] = 127
+    return (a.astype(np.float32) / 255.0).reshape(D)
+
+
+def iso6346_check(owner, serial):
+    """The ISO 6346 check digit of a container number (owner code + U, six-digit serial)."""
+    vals, v = {}, 10
+    for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if v % 11 == 0:
+            v += 1
+        vals[ch] = v
+        v += 1
+    code = [vals[c] for c in owner + "U"] + [int(c) for c in serial]
+    return sum(c * 2 ** i for i, c in enumerate(code)) % 11 % 10
+
+
+def run_benign_heldout11(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout11` (fixed with seeds 11001, 11002, 11003). Each client
+    draws from its own seeded generator:
+      a persona   postal: a mail sorter's handwritten-address reader: each envelope's postcode
+                    (`post_len` digits, one of, per client: 5, ZIP+4's 9, 4 or 6) written by one
+                    sender (pool digits, pen gain U(0.6, 1)) on white paper (tint U(0, 0.03)) or,
+                    with `post_tint`, a coloured / kraft envelope (tint U(0.05, 0.2)); with
+                    `post_cancel` the postmark's cancellation waves (3 sine lines 3 px apart,
+                    amplitude U(0.5, 1.5) px, period U(6, 12) px, level U(0.4, 0.8)) run across the
+                    code from a digit in its second half on; one envelope a request (its digits,
+                    in order); a tray of `post_tray` (lo, hi) envelopes, then `post_change` (lo,
+                    hi) idle turns for the tray change; a low-confidence read goes to a human
+                    keyer, never re-sent;
+                  randaug: a semi-supervised training job (FixMatch, Sohn et al. 2020) pseudo-
+                    labelling its unlabelled set (`ra_unlabelled` (lo, hi) pool digits) with the
+                    served model: each step a batch of mu (`ra_mu`, one of, per client) images drawn
+                    from the set, sent as their weak views (translation by up to 1 px with reflect
+                    padding, as FixMatch's 12.5 %) then their strong views (randaugment_fixmatch:
+                    `ra_n` RandAugment ops, Cutout `ra_cutout` px): 2 mu rows a request; the same
+                    images come back in later steps with new views;
+                  dotmatrix: a dot-matrix printer's output (job tickets and log timestamps): a
+                    line is a ticket number (`dm_ticket` (lo, hi) digits) or a YYYYMMDDhhmm time
+                    stamp (a clock advancing 0-30 minutes a line), each character a 5x7 dot
+                    matrix (dot_matrix; dot radius U(1.7, 2.1) px per client) at the ribbon's ink
+                    level (starting U(`dm_ribbon`), worn by U(`dm_wear`) a line, a new ribbon below
+                    0.35), with `dm_dead` a pin that never fires (one dot row missing in every
+                    character); one line a request; `dm_idle` (lo, hi) idle turns between lines;
+                  imputer: a batch scorer reading a CSV export in which U(`imp_rate`) of the pixel
+                    values (per client) are missing, and, with `imp_run`, a row lost a run of 4-8
+                    consecutive values; the missing values imputed with the export's column mean,
+                    zero or column median (`imp_method`, per client; the statistics of the
+                    client's whole pool, as a fitted SimpleImputer); pages of `imp_page` (one of,
+                    per client) rows a request;
+                  watermark: a digital-asset-management system scoring its stored images, each
+                    carrying the organisation's invisible watermark (a fixed +-1 pattern on
+                    `wm_coeffs` mid-frequency DCT coefficients (zig-zag 10-35), inverse DCT,
+                    peak U(`wm_strength`), per client) over the pool digit (gain U(0.9, 1.05),
+                    N(0, 0.01)); with `wm_double` an image re-ingested and marked twice;
+                    `batch_p` batches of `batch`;
+                  drum: a camera retrofitted on a mechanical drum counter (gas / water meter):
+                    `drum_n` (lo, hi) drums, each digit the client's printed template (DIGIT_STROKES
+                    through pen_glyph, made once: one physical counter); the reading grows by
+                    Exp(U(`drum_rate`)) units of the last drum between photos; the last drum is
+                    mid-roll by its fractional part (the top of the next digit rising into the
+                    window) and a higher drum rolls with it when every lower drum shows 9; photo
+                    gain U(`drum_gain`) per client times U(0.95, 1.05), with `drum_glare` a glare
+                    ramp across the window, N(0, 0.02) noise; every drum one batch a photo;
+                    `drum_idle` (lo, hi) idle turns between photos;
+                  stencil: a port gate's OCR of container numbers (ISO 6346: six serial digits
+                    and the check digit): stencilled paint (DIGIT_STROKES through pen_glyph, the
+                    stencil's bridges as unpainted columns in 0, 4, 6, 8, 9, overspray blur
+                    U(0.3, 0.6) px, a few dirt specks), painted once a container on its wall colour
+                    U(`sten_bg`) with corrugation (a vertical sine, period U(2.5, 4) px, amplitude
+                    U(0.02, 0.08)); read from `sten_sides` (one of, per client) cameras, each side
+                    its own lighting (gain U(0.6, 1), N(0, 0.02)) and corrugation phase, one
+                    request a side (the 7 digits); `sten_idle` (lo, hi) idle turns between trucks;
+                  eink: a shelf-scanning robot auditing e-paper price labels: a store of
+                    `eink_shelves` (lo, hi) shelves of `eink_labels` (lo, hi) labels, each a price
+                    of 3-4 digits in the labels' font (the client's templates, made once); one
+                    shelf a request (every digit of every label), shelf lighting U(0.75, 1), 30 %
+                    a glare ramp, N(0, 0.015); after a visit a label's price changes with
+                    `eink_change`, leaving a ghost of the old digits (level U(0.08, 0.2), x 0.6 a
+                    visit, cleared by a full refresh with `eink_refresh`); the patrol repeats
+                    the store after `eink_idle` (lo, hi) idle turns (the same labels again);
+      number      a share `fp8` of clients send FP8 E4M3 values (fp8_e4m3), a share `q7` int8
+      format      fixed point with scale 1/128 (q7);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, transforms of them and printed digits, in [0, 1]
+    (printed and e-paper digits as the camera's image is inverted to the training data's white-
+    on-black). Every client paces requests and rows under the server's default limits."""
+    from scipy.fft import idctn
+    from scipy.ndimage import gaussian_filter
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas11"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "fp8" if u < HAB["fp8"] else ("q7" if u < HAB["fp8"] + HAB["q7"] else "float32")
+    post_len = int(pick(rng, HAB["post_len"]))
+    ra_set = int(rng.integers(*HAB["ra_unlabelled"]))
+    ra_mu = int(rng.choice(HAB["ra_mu"]))
+    dm_dead = int(rng.integers(7)) if rng.random() < HAB["dm_dead"] else -1
+    dm_radius = float(rng.uniform(1.7, 2.1))
+    dm_wear = float(rng.uniform(*HAB["dm_wear"]))
+    imp_rate = float(rng.uniform(*HAB["imp_rate"]))
+    imp_method = pick(rng, HAB["imp_method"])
+    imp_page = int(rng.choice(HAB["imp_page"]))
+    coef = np.zeros(D)
+    zz = np.array(_ZIGZAG[10:36])
+    coef[rng.choice(zz, HAB["wm_coeffs"], replace=False)] = rng.choice([-1.0, 1.0], HAB["wm_coeffs"])
+    wm = idctn(coef.reshape(SIDE, SIDE), norm="ortho").reshape(D)
+    wm = wm / np.abs(wm).max() * rng.uniform(*HAB["wm_strength"])
+    drum_n = int(rng.integers(*HAB["drum_n"]))
+    drum_rate = float(rng.uniform(*HAB["drum_rate"]))
+    drum_gain = float(rng.uniform(*HAB["drum_gain"]))
+    sten_sides = int(rng.choice(HAB["sten_sides"]))
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "fp8":
+            rows = fp8_e4m3(rows)
+        elif fmt_ == "q7":
+            rows = q7(rows)
+        done[0] += 1
+        try:
+            labels, _ = query(h, baton, s, rows, scores=True)
+            return labels
+        except Refused:
+            return None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def templates(width, scale):
+        return {d: pen_glyph(DIGIT_STROKES[d], rng, width=width, rot=1.0, scale=scale, shear=0.0,
+                             shift=0.02, wobble=0.004) for d in "0123456789"}
+
+    def postal():
+        if state.get("tray", 0) <= 0:
+            if "tray" in state:
+                idle(int(rng.integers(*HAB["post_change"])))
+            state["tray"] = int(rng.integers(*HAB["post_tray"]))
+        state["tray"] -= 1
+        tint = rng.uniform(0.05, 0.2) if rng.random() < HAB["post_tint"] else rng.uniform(0.0, 0.03)
+        gain = rng.uniform(0.6, 1.0)
+        rows = [tint + (1 - tint) * np.clip(draw() * gain + rng.normal(0, 0.02, D), 0, 1) for _ in range(post_len)]
+        if rng.random() < HAB["post_cancel"]:
+            amp, per, phase = rng.uniform(0.5, 1.5), rng.uniform(6, 12), rng.uniform(0, 2 * np.pi)
+            top, level = rng.uniform(0, 2), rng.uniform(0.4, 0.8)
+            yy, xx = np.mgrid[0:SIDE, 0:SIDE].astype(float)
+            for k in range(int(rng.integers(post_len // 2, post_len)), post_len):
+                ink = np.zeros((SIDE, SIDE))
+                for line in range(3):
+                    yc = top + 3 * line + amp * np.sin(2 * np.pi * (k * SIDE + xx) / per + phase)
+                    ink = np.maximum(ink, level * np.clip(1 - np.abs(yy - yc) / 0.8, 0, 1))
+                rows[k] = np.maximum(rows[k], ink.reshape(D))
+        send(np.stack(rows))
+
+    def randaug():
+        if "unl" not in state:
+            state["unl"] = [draw() for _ in range(ra_set)]
+        U = state["unl"]
+        pick_i = rng.choice(len(U), min(ra_mu, len(U)), replace=False)
+        weak, strong = [], []
+        for i in pick_i:
+            a = np.pad(U[i].reshape(SIDE, SIDE), 1, mode="reflect")
+            dy, dx = rng.integers(0, 3, 2)
+            weak.append(a[dy:dy + SIDE, dx:dx + SIDE].reshape(D))
+            strong.append(randaugment_fixmatch(U[i], rng, HAB["ra_n"], HAB["ra_cutout"]))
+        send(np.stack(weak + strong))
+
+    def dotmatrix():
+        if "ribbon" not in state:
+            state["ribbon"] = float(rng.uniform(*HAB["dm_ribbon"]))
+            state["clock"] = int(rng.integers(0, 10 ** 6))     # minutes since 2026-01-01
+        if rng.random() < 0.5:
+            text = "".join(str(int(d)) for d in rng.integers(0, 10, int(rng.integers(*HAB["dm_ticket"]))))
+        else:
+            state["clock"] += int(rng.integers(0, 31))
+            m = state["clock"]
+            day = m // 1440
+            text = f"2026{1 + (day // 28) % 12:02d}{1 + day % 28:02d}{(m // 60) % 24:02d}{m % 60:02d}"
+        send(np.stack([dot_matrix(ch, rng, state["ribbon"], dm_radius, dm_dead)
+                       + rng.normal(0, 0.01, D) for ch in text]))
+        state["ribbon"] -= dm_wear
+        if state["ribbon"] < 0.35:
+            state["ribbon"] = 1.0                               # a new ribbon
+        idle(int(rng.integers(*HAB["dm_idle"])))
+
+    def imputer():
+        if "stat" not in state:
+            P = np.asarray(pool, np.float64)
+            state["stat"] = {"mean": P.mean(0), "median": np.median(P, 0), "zero": np.zeros(D)}[imp_method]
+        rows = []
+        for _ in range(imp_page):
+            x = draw().astype(np.float64).copy()
+            miss = rng.random(D) < imp_rate
+            if rng.random() < HAB["imp_run"]:
+                n = int(rng.integers(4, 9))
+                a = int(rng.integers(0, D - n + 1))
+                miss[a:a + n] = True
+            x[miss] = state["stat"][miss]
+            rows.append(x)
+        send(np.stack(rows))
+
+    def watermark():
+        rows = []
+        for _ in range(n_batch()):
+            x = np.clip(draw() * rng.uniform(0.9, 1.05) + rng.normal(0, 0.01, D), 0, 1)
+            x = np.clip(x + wm, 0, 1)
+            if rng.random() < HAB["wm_double"]:
+                x = np.clip(x + wm, 0, 1)
+            rows.append(x)
+        send(np.stack(rows))
+
+    def drum():
+        if "tmpl" not in state:
+            state["tmpl"] = templates((2.8, 3.4), (0.72, 0.76))
+            state["v"] = float(rng.uniform(0, 10 ** drum_n))
+        T = state["tmpl"]
+        v = state["v"]
+        whole, frac = int(v), v - int(v)
+        rows = []
+        for k in range(drum_n - 1, -1, -1):                     # left (highest) to right
+            d = (whole // 10 ** k) % 10
+            rolling = k == 0 or whole % 10 ** k == 10 ** k - 1
+            f = frac if rolling else 0.0
+            strip = np.vstack([T[str(d)].reshape(SIDE, SIDE), T[str((d + 1) % 10)].reshape(SIDE, SIDE),
+                               np.zeros((1, SIDE))])
+            r = f * SIDE
+            i, w = int(r), r - int(r)
+            rows.append(((1 - w) * strip[i:i + SIDE] + w * strip[i + 1:i + 1 + SIDE]).reshape(D))
+        rows = np.stack(rows) * drum_gain * rng.uniform(0.95, 1.05)
+        if rng.random() < HAB["drum_glare"]:
+            ramp = np.linspace(0, rng.uniform(0.05, 0.2), drum_n * SIDE).reshape(drum_n, 1, SIDE)
+            rows = rows + np.broadcast_to(ramp, (drum_n, SIDE, SIDE)).reshape(drum_n, D)
+        send(rows + rng.normal(0, 0.02, rows.shape))
+        state["v"] = (v + rng.exponential(drum_rate)) % (10 ** drum_n)
+        idle(int(rng.integers(*HAB["drum_idle"])))
+
+    def stencil():
+        owner = "".join(chr(65 + int(c)) for c in rng.integers(0, 26, 3))
+        serial = "".join(str(int(c)) for c in rng.integers(0, 10, 6))
+        number = serial + str(iso6346_check(owner, serial))
+        bg = rng.uniform(*HAB["sten_bg"])
+        paint = []
+        for ch in number:
+            g = pen_glyph(DIGIT_STROKES[ch], rng, width=(3.2, 4.0), rot=2.0, scale=(0.7, 0.8), shear=0.05,
+                          shift=0.04, wobble=0.006, dead=(15, 16) if ch in "04689" else ())
+            g = gaussian_filter(g.reshape(SIDE, SIDE).astype(np.float64), rng.uniform(0.3, 0.6)).reshape(D)
+            for _ in range(int(rng.poisson(1.0))):
+                g[int(rng.integers(D))] += rng.uniform(0.1, 0.3)
+            paint.append(g)
+        paint = np.clip(np.stack(paint), 0, 1)
+        per, amp = rng.uniform(2.5, 4.0), rng.uniform(0.02, 0.08)
+        xx = np.tile(np.arange(SIDE, dtype=float), SIDE)
+        for _ in range(sten_sides):
+            gain = rng.uniform(0.6, 1.0)
+            wall = bg + amp * np.sin(2 * np.pi * xx / per + rng.uniform(0, 2 * np.pi))
+            rows = wall[None] + paint * (gain - bg) + rng.normal(0, 0.02, paint.shape)
+            send(rows)
+            if done[0] >= n_req:
+                return
+        idle(int(rng.integers(*HAB["sten_idle"])))
+
+    def eink():
+        if "store" not in state:
+            state["tmpl"] = templates((2.4, 3.0), (0.7, 0.75))
+            state["store"] = [[{"p": str(int(rng.integers(100, 10000 if rng.random() < 0.4 else 1000))),
+                                "ghost": None, "g": 0.0}
+                               for _ in range(int(rng.integers(*HAB["eink_labels"])))]
+                              for _ in range(int(rng.integers(*HAB["eink_shelves"])))]
+            state["shelf"] = 0
+        T = state["tmpl"]
+        shelf = state["store"][state["shelf"]]
+        gain = rng.uniform(0.75, 1.0)
+        rows = []
+        for lab in shelf:
+            for k, ch in enumerate(lab["p"]):
+                x = T[ch] * gain
+                if lab["ghost"] is not None and k < len(lab["ghost"]):
+                    x = np.maximum(x, lab["g"] * T[lab["ghost"][k]])
+                rows.append(x)
+        rows = np.stack(rows)
+        if rng.random() < 0.3:
+            rows = rows + np.linspace(0, rng.uniform(0.05, 0.15), len(rows))[:, None]
+        send(rows + rng.normal(0, 0.015, rows.shape))
+        for lab in shelf:
+            lab["g"] *= 0.6
+            if rng.random() < HAB["eink_refresh"]:
+                lab["ghost"], lab["g"] = None, 0.0
+            if rng.random() < HAB["eink_change"]:
+                lab["ghost"], lab["g"] = lab["p"], float(rng.uniform(0.08, 0.2))
+                lab["p"] = str(int(rng.integers(100, 10000 if len(lab["p"]) == 4 else 1000)))
+        state["shelf"] += 1
+        if state["shelf"] == len(state["store"]):
+            state["shelf"] = 0
+            idle(int(rng.integers(*HAB["eink_idle"])))
+
+    units = {"postal": postal, "randaug": randaug, "dotmatrix": dotmatrix, "imputer": imputer,
+             "watermark": watermark, "drum": drum, "stencil": stencil, "eink": eink}
+    while done[0] < n_req:
+        units[persona]()
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -5049,6 +5571,328 @@ def run_heldout10_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 11's unseen attack classes (HELDOUT11_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def zosign_attack(ask, x0, y0, rng, q=ZOS_Q, mu=ZOS_MU, blind=None):
+    """Liu, Chen, Chen & Hong 2019 (signSGD via Zeroth-Order Oracle, ICLR), ZO-signSGD, untargeted,
+    L-inf eps SQUARE_EPS: each iteration the iterate x and q probes x + mu u_i (u_i uniform on the
+    unit sphere, clipped to [0, 1]) one request; the loss is the CW margin on log-probabilities
+    (margin_loss); the random gradient-free estimate g = d / (mu q) sum_i (f(x + mu u_i) - f(x)) u_i
+    (forward differences, the paper's estimator); x <- Proj(x - ZOS_LR sign(g)) onto the ball and
+    [0, 1]. `blind`: query blinding (see run_heldout11_attack): every row sent through it, the
+    attacker's loss read off the blinded rows' answers. Stops once the (sent) iterate's label
+    differs or before the request that would pass ZOS_BUDGET queries."""
+    x = x0.copy()
+    used = 0
+    while used + q + 1 <= ZOS_BUDGET:
+        u = rng.normal(0.0, 1.0, size=(q, D))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        probes = np.clip(x[None] + mu * u, 0.0, 1.0)
+        rows = np.concatenate([x[None], probes]).astype(np.float32)
+        if blind is not None:
+            rows = blind(rows)
+        labels, probs = ask(rows)
+        used += q + 1
+        if labels[0] != y0:
+            break
+        loss = margin_loss(probs, y0)
+        g = (D / (mu * q)) * ((loss[1:] - loss[0])[:, None] * u).sum(0)
+        x = np.clip(np.clip(x - ZOS_LR * np.sign(g), x0 - SQUARE_EPS, x0 + SQUARE_EPS), 0.0, 1.0).astype(np.float32)
+    return x
+
+
+def opt_attack(ask, x0, y0, rng):
+    """Cheng, Le, Chen, Yi, Zhang & Hsieh 2019 (Query-Efficient Hard-label Black-box Attack: An
+    Optimization-based Approach, ICLR), OPT, untargeted, L2, label-only, as the authors' code runs
+    it: g(theta) = the smallest lambda with f(x0 + lambda theta / |theta|) != y0 (rows clipped to
+    [0, 1]); start: OPT_INIT random N(0, I) directions, each that is adversarial at its own norm
+    refined by the fine-grained binary search (one query at the best distance so far first; on to
+    tolerance 1e-5) and the best kept; each iteration q = OPT_Q random unit u, g at theta + beta u
+    (normalised) by the local search (steps of 1 % out from g(theta), then a binary search to
+    tolerance beta / 500), the estimate (1/q) sum (g(theta + beta u) - g(theta)) / beta u; a
+    line search from step alpha (OPT_ALPHA; doubled while g falls, up to 15 times; else quartered up
+    to 15 times until g falls); the best of the line search and of the probes kept; alpha < 1e-4:
+    alpha 1, beta / 10, stop below 0.0005. A probe direction whose boundary lies beyond lambda 20
+    (g infinite) is left out of the estimate. One row a request; at most OPT_BUDGET queries."""
+    used = [0]
+
+    def adv(theta, lbd):
+        if used[0] >= OPT_BUDGET:
+            raise _Budget()
+        used[0] += 1
+        labels, _ = ask(np.clip(x0 + lbd * theta, 0.0, 1.0).astype(np.float32)[None])
+        return labels[0] != y0
+
+    def fine(theta, initial, best):
+        if initial > best:
+            if not adv(theta, best):
+                return np.inf
+            lbd = best
+        else:
+            lbd = initial
+        hi, lo = lbd, 0.0
+        while hi - lo > 1e-5:
+            mid = (hi + lo) / 2
+            if adv(theta, mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    def local(theta, initial, tol):
+        lbd = initial
+        if not adv(theta, lbd):
+            lo, hi = lbd, lbd * 1.01
+            while not adv(theta, hi):
+                hi *= 1.01
+                if hi > 20:
+                    return np.inf
+        else:
+            hi, lo = lbd, lbd * 0.99
+            while adv(theta, lo):
+                lo *= 0.99
+        while hi - lo > tol:
+            mid = (hi + lo) / 2
+            if adv(theta, mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    best_theta, g_best = None, np.inf
+    try:
+        for _ in range(OPT_INIT):
+            th = rng.normal(0.0, 1.0, D)
+            if adv(th, 1.0):
+                n0 = float(np.linalg.norm(th))
+                th = th / n0
+                lbd = fine(th, n0, g_best)
+                if lbd < g_best:
+                    best_theta, g_best = th, lbd
+        if best_theta is None:
+            return x0.astype(np.float32)
+        theta, g2 = best_theta, g_best
+        alpha, beta = OPT_ALPHA, OPT_BETA
+        while True:
+            grad = np.zeros(D)
+            min_g1, min_t = np.inf, None
+            for _ in range(OPT_Q):
+                u = rng.normal(0.0, 1.0, D)
+                u /= np.linalg.norm(u)
+                t = theta + beta * u
+                t /= np.linalg.norm(t)
+                g1 = local(t, g2, beta / 500)
+                if np.isfinite(g1):
+                    grad += (g1 - g2) / beta * u
+                if g1 < min_g1:
+                    min_g1, min_t = g1, t
+            grad /= OPT_Q
+            min_theta, min_g2 = theta, g2
+            for _ in range(15):
+                nt = theta - alpha * grad
+                nt /= np.linalg.norm(nt)
+                ng = local(nt, min_g2, beta / 500)
+                alpha *= 2
+                if ng < min_g2:
+                    min_theta, min_g2 = nt, ng
+                else:
+                    break
+            if min_g2 >= g2:
+                for _ in range(15):
+                    alpha *= 0.25
+                    nt = theta - alpha * grad
+                    nt /= np.linalg.norm(nt)
+                    ng = local(nt, g2, beta / 500)
+                    if ng < g2:
+                        min_theta, min_g2 = nt, ng
+                        break
+            if min_g2 <= min_g1:
+                theta, g2 = min_theta, min_g2
+            else:
+                theta, g2 = min_t, min_g1
+            if g2 < g_best:
+                best_theta, g_best = theta, g2
+            if alpha < 1e-4:
+                alpha, beta = 1.0, beta * 0.1
+                if beta < 0.0005:
+                    break
+    except _Budget:
+        pass
+    if best_theta is None:
+        return x0.astype(np.float32)
+    return np.clip(x0 + g_best * best_theta, 0.0, 1.0).astype(np.float32)
+
+
+def spatial_grid_attack(ask, x0, y0):
+    """Engstrom, Tran, Tsipras, Schmidt & Madry 2019 (Exploring the Landscape of Spatial Robustness,
+    ICML), the grid-search attack: every combination of SPATIAL_NROT rotations in [-SPATIAL_ROT,
+    SPATIAL_ROT] degrees about the centre and SPATIAL_NSHIFT x SPATIAL_NSHIFT translations in
+    [-SPATIAL_SHIFT, SPATIAL_SHIFT] px (the paper's +-3 px of 28, scaled to 8), bilinear, zero fill
+    (the background), clipped to [0, 1]; the whole grid is evaluated (the paper's attack keeps a
+    misclassified point of it), the smallest transforms first (by (angle / 30)^2 + (|t| / 0.857)^2:
+    an attacker after the least visible change; the paper's grid has no order), SPATIAL_NSHIFT^2
+    grid points a request (31 requests), labels only."""
+    from scipy.ndimage import rotate as nd_rotate, shift as nd_shift
+    a = x0.reshape(SIDE, SIDE).astype(np.float64)
+    ts = np.linspace(-SPATIAL_SHIFT, SPATIAL_SHIFT, SPATIAL_NSHIFT)
+    grid = [(float(ang), float(dy), float(dx)) for ang in np.linspace(-SPATIAL_ROT, SPATIAL_ROT, SPATIAL_NROT)
+            for dy in ts for dx in ts]
+    grid.sort(key=lambda g: (g[0] / SPATIAL_ROT) ** 2 + (g[1] ** 2 + g[2] ** 2) / SPATIAL_SHIFT ** 2)
+    rows = np.clip(np.stack([nd_shift(nd_rotate(a, ang, reshape=False, order=1, mode="constant", cval=0.0),
+                                      (dy, dx), order=1, mode="constant", cval=0.0).reshape(D)
+                             for ang, dy, dx in grid]), 0.0, 1.0).astype(np.float32)
+    found = None
+    n = SPATIAL_NSHIFT ** 2
+    for k in range(0, len(rows), n):
+        labels, _ = ask(rows[k:k + n])
+        bad = np.flatnonzero(labels != y0)
+        if found is None and len(bad):
+            found = rows[k + bad[0]]
+    return x0.astype(np.float32) if found is None else found
+
+
+def _logit_grad(sub, X, labels):
+    """d logit_label / d x for an sklearn ReLU MLP with one hidden layer (zero for a class the
+    substitute has not seen)."""
+    W1, W2 = sub.coefs_
+    b1 = sub.intercepts_[0]
+    mask = (X @ W1 + b1) > 0
+    cls = list(sub.classes_)
+    out = np.zeros_like(X, dtype=np.float64)
+    for i, l in enumerate(labels):
+        if int(l) in cls and W2.shape[1] == len(cls):
+            out[i] = (mask[i] * W2[:, cls.index(int(l))]) @ W1.T
+    return out
+
+
+def run_dissector(h, baton, s, data):
+    """Wang, Li, Zhao, Zhang, Liu & Wang 2022 (Black-box Dissector: Towards Erasing-based Hard-Label
+    Model Stealing Attack, ECCV), hard-label extraction with CAM-driven erasing: the attacker's
+    DISSECT_NATURAL natural digits (its knockoff and jbda_seed rows, shuffled) labelled first; then
+    DISSECT_ROUNDS rounds: the substitute (substitute()) trained on every labelled sample; for every
+    labelled sample its attention map for the victim's label (for an MLP on pixels, Grad-CAM is the
+    gradient x input of the label's logit, here summed over DISSECT_BOX x DISSECT_BOX windows), the
+    most attended window erased (set to 0, the background); the erased images the attacker has not
+    sent yet whose substitute probability of the victim's label drops most are queried (an equal
+    share of the remaining budget a round); the erased images are labelled samples of the next
+    round (erased again there). Labels only, DISSECT_BATCH rows a request, EXTRACT_BUDGET queries.
+    (The paper's random-erasing self-distillation only trains the substitute and sends no query;
+    agreement is measured by the harness's own surrogate, as for every extraction class.)"""
+    rng = s.rng
+    nat = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]])
+    nat = nat[rng.permutation(len(nat))][:DISSECT_NATURAL]
+    S = np.zeros((0, D), np.float32)
+    L = np.zeros(0, np.int64)
+    sent = set()
+
+    def label(X):
+        labs = []
+        for k in range(0, len(X), DISSECT_BATCH):
+            lab, _ = query(h, baton, s, X[k:k + DISSECT_BATCH], scores=False)
+            labs.append(lab)
+        for x in X:
+            sent.add(x.tobytes())
+        return np.concatenate(labs)
+    w = SIDE - DISSECT_BOX + 1
+    try:
+        L = np.concatenate([L, label(nat)])
+        S = np.concatenate([S, nat])
+        per = (EXTRACT_BUDGET - len(S)) // DISSECT_ROUNDS
+        for r in range(DISSECT_ROUNDS):
+            n = per if r < DISSECT_ROUNDS - 1 else EXTRACT_BUDGET - len(S)
+            sub = substitute().fit(S, L)
+            sal = (_logit_grad(sub, S.astype(np.float64), L) * S).reshape(-1, SIDE, SIDE)
+            win = np.zeros((len(S), w, w))
+            for i in range(DISSECT_BOX):
+                for j in range(DISSECT_BOX):
+                    win += sal[:, i:i + w, j:j + w]
+            top = win.reshape(len(S), -1).argmax(1)
+            E = S.reshape(-1, SIDE, SIDE).copy()
+            for k, t in enumerate(top):
+                i, j = divmod(int(t), w)
+                E[k, i:i + DISSECT_BOX, j:j + DISSECT_BOX] = 0.0
+            E = E.reshape(-1, D).astype(np.float32)
+            cls = list(sub.classes_)
+            P0, P1 = sub.predict_proba(S), sub.predict_proba(E)
+            idx = np.array([cls.index(int(l)) if int(l) in cls else 0 for l in L])
+            drop = P0[np.arange(len(S)), idx] - P1[np.arange(len(S)), idx]
+            fresh = np.array([e.tobytes() not in sent for e in E])
+            drop[~fresh] = -np.inf
+            pick_i = np.argsort(-drop, kind="stable")[:n]
+            pick_i = pick_i[np.isfinite(drop[pick_i])]
+            if not len(pick_i):
+                break
+            Xq = E[pick_i]
+            L = np.concatenate([L, label(Xq)])
+            S = np.concatenate([S, Xq])
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout11_attack(s, data, interleave):
+    """The unseen classes of held out 11 (HELDOUT11_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT11_ORIG_PAD, offsets 12-23, disjoint from held out 10's), one per session
+    by session index. Success, rows as sent: zosign the first answered query whose label differs
+    from the true label at L-inf <= 0.125 (SQUARE_EPS) from the original, as Square's; zosign-blind
+    the same at L-inf <= 0.2 (WIDE_EPS: the 0.125 ball plus the blinding, at most 0.075 a value, as
+    square-wide-jitter's); opt (an L2 label-only attack) the first answered query whose label
+    differs at L2 <= 1.0 (L2_GOAL), as HopSkipJump's; spatial-grid the first answered query whose
+    label differs (every row is a grid point, a rotation of at most 30 degrees and a translation of
+    at most 0.857 px: the paper's threat model, by construction). dissector is extraction:
+    surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff."""
+    s.pace_rows = s.cls in ("zosign", "zosign-blind", "spatial-grid", "dissector")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT11_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "opt":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    elif s.cls == "spatial-grid":
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+    else:
+        eps = WIDE_EPS if s.cls == "zosign-blind" else SQUARE_EPS
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= eps + 1e-6), None)
+
+
+def run_heldout11_attack(h, baton, s, data):
+    if s.cls == "dissector":
+        run_dissector(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls in ("zosign", "zosign-blind"))
+
+    def blind(rows):
+        # Chen, Carlini & Wagner 2020's query blinding: each row its own random transform.
+        n = len(rows)
+        c = s.rng.uniform(1 - BLIND_CONTRAST, 1 + BLIND_CONTRAST, (n, 1))
+        b = s.rng.uniform(-BLIND_BRIGHT, BLIND_BRIGHT, (n, 1))
+        z = s.rng.uniform(-BLIND_NOISE, BLIND_NOISE, rows.shape)
+        return np.clip(c * (rows - 0.5) + 0.5 + b + z, 0.0, 1.0).astype(np.float32)
+    try:
+        if s.cls == "zosign":
+            adv = zosign_attack(ask, x0, y0, s.rng)
+        elif s.cls == "zosign-blind":
+            adv = zosign_attack(ask, x0, y0, s.rng, q=BLIND_Q, mu=BLIND_MU, blind=blind)
+        elif s.cls == "opt":
+            adv = opt_attack(ask, x0, y0, s.rng)
+        else:
+            adv = spatial_grid_attack(ask, x0, y0)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -5244,7 +6088,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas10" in HAB:
+            if "personas11" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout11(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas10" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout10(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -5316,6 +6164,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout9_attack(s, data, args.interleave)
             if s.cls in HELDOUT10_ATTACKS:
                 setup_heldout10_attack(s, data, args.interleave)
+            if s.cls in HELDOUT11_ATTACKS:
+                setup_heldout11_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -5340,6 +6190,8 @@ def run_all(args, data, counts, seed):
                 run_heldout9_attack(h, baton, s, data)
             elif s.kind in HELDOUT10_ATTACKS:
                 run_heldout10_attack(h, baton, s, data)
+            elif s.kind in HELDOUT11_ATTACKS:
+                run_heldout11_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -5573,7 +6425,7 @@ def result(s, data, oracle):
     r["meta"] = meta
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
-            or s.kind in HELDOUT10_EVASION:
+            or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -5811,6 +6663,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout10: held out for round 10, with seeds 10001, 10002, 10003 (fixed 2026-12-02 03:34 UTC "
                          "by an independent evaluator before any round-10 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout11: held out for round 11, with seeds 11001, 11002, 11003 (fixed 2026-12-02 05:20 UTC "
+                         "by an independent evaluator before any round-11 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -5833,6 +6688,9 @@ def main():
     ap.add_argument("--heldout10-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 10 (" + ", ".join(HELDOUT10_ATTACKS) + "), "
                          "with --habits heldout10 and seeds 10001, 10002, 10003 (held out for round 10)")
+    ap.add_argument("--heldout11-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 11 (" + ", ".join(HELDOUT11_ATTACKS) + "), "
+                         "with --habits heldout11 and seeds 11001, 11002, 11003 (held out for round 11)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -5854,6 +6712,7 @@ def main():
     counts.update((k, n if args.heldout8_attacks else 0) for k, n in HELDOUT8_ATTACKS.items())
     counts.update((k, n if args.heldout9_attacks else 0) for k, n in HELDOUT9_ATTACKS.items())
     counts.update((k, n if args.heldout10_attacks else 0) for k, n in HELDOUT10_ATTACKS.items())
+    counts.update((k, n if args.heldout11_attacks else 0) for k, n in HELDOUT11_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
