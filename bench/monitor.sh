@@ -12,6 +12,8 @@
 #      sessions; flagged share and queries to the first alert.
 # Server, load generator and replay share the machine's 2 cores. wrk comes from Debian.
 # Usage: bench/monitor.sh [SECONDS per wrk run, default 10]
+# Env: MODELSEC=/path/to/modelsec measures that binary (say, a before and an after build in one
+# session) instead of building and measuring target/release/modelsec.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
@@ -21,9 +23,10 @@ if ! command -v wrk >/dev/null; then
 fi
 ./scripts/ort.sh
 ./scripts/services.sh
-cargo build --release --locked --quiet
+[ -n "${MODELSEC:-}" ] || cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example log_throughput --example monitor_replay
-M=$PWD/target/release/modelsec
+M=${MODELSEC:-$PWD/target/release/modelsec}
+[ -x "$M" ] || { echo "error: $M is not an executable modelsec binary (MODELSEC)" >&2; exit 2; }
 D=$PWD/tests/fixtures/onnx
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
