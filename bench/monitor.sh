@@ -17,6 +17,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
+if [ -n "${MODELSEC:-}" ] && [ ! -x "$MODELSEC" ]; then
+  echo "error: MODELSEC=$MODELSEC is not an executable file; point it at a modelsec binary, or unset it to build and measure target/release/modelsec" >&2
+  exit 2
+fi
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
   else sudo apt-get install -y wrk >/dev/null; fi
@@ -26,7 +30,6 @@ fi
 [ -n "${MODELSEC:-}" ] || cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example log_throughput --example monitor_replay
 M=${MODELSEC:-$PWD/target/release/modelsec}
-[ -x "$M" ] || { echo "error: $M is not an executable modelsec binary (MODELSEC)" >&2; exit 2; }
 D=$PWD/tests/fixtures/onnx
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
