@@ -96,6 +96,13 @@ const ON_GRID: f32 = 1e-3;
 /// moves only pixels at the strokes' edges, each beside one it moves the other way, is not seen
 /// by this test.
 const MOVED: f32 = 0.75;
+/// A stripe is a line-wide offset: Square's first candidate moves every feature of a column
+/// that has room to move its way (all but those within `floor` of the range's end, which clip),
+/// so a striped change fills its changed lines: at least this share of a line's features with
+/// room to move its way moved. A glyph that moved sideways by part of a pixel also changes each
+/// column one way (up along a vertical stroke's leading edge, down along its trailing one) but
+/// only where the stroke is: the ground above and below it in the same column stays put.
+const FILLED: f32 = 0.75;
 /// Read only on strokes on a ground: at least 1 in this many features away from ink (not next to
 /// it in either row). Two prints of a receipt's digit leave a quarter to a third of the 8 × 8
 /// image as ground; uniform noise none.
@@ -272,7 +279,8 @@ fn distinct_pairs(a: &[f32], b: &[f32], at_step: impl Fn(f32) -> bool) -> usize 
 /// column, and its ups and downs may cancel exactly; an average over blocks or superpixels moves
 /// the bright and dark pixels of a column opposite ways. Changes at most `floor` do not count;
 /// stripes are dense: at least half the lines and a quarter of the features changed (a sparse
-/// change, a superpixel or two, moves its few columns one way by chance).
+/// change, a superpixel or two, moves its few columns one way by chance), and each changed line
+/// is filled ([`FILLED`]).
 fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
     if !square(a, b, side) {
         return false;
@@ -285,11 +293,15 @@ fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
     if moved * 4 < a.len() {
         return false;
     }
-    // Every line (column k when `by_column`, else row k) one way, and enough lines changed.
+    let (bottom, top) = value_range(a, b);
+    // Every line (column k when `by_column`, else row k) one way and filled, and enough lines
+    // changed.
     let lines = |by_column: bool| -> bool {
         let mut changed = 0;
         for k in 0..side {
-            let (mut up, mut down) = (false, false);
+            let (mut up, mut down) = (0usize, 0usize);
+            // Features of the line with room to move up (down) by more than `floor`.
+            let (mut room_up, mut room_down) = (0usize, 0usize);
             for i in 0..side {
                 let at = if by_column {
                     i * side + k
@@ -297,13 +309,23 @@ fn striped(a: &[f32], b: &[f32], floor: f32, side: usize) -> bool {
                     k * side + i
                 };
                 let d = b[at] - a[at];
-                up |= d > floor;
-                down |= d < -floor;
+                up += usize::from(d > floor);
+                down += usize::from(d < -floor);
+                room_up += usize::from(top - a[at] > floor);
+                room_down += usize::from(a[at] - bottom > floor);
             }
-            if up && down {
+            if up > 0 && down > 0 {
                 return false;
             }
-            changed += usize::from(up || down);
+            let (moved, room) = if up > 0 {
+                (up, room_up)
+            } else {
+                (down, room_down)
+            };
+            if moved > 0 && (moved as f32) < FILLED * room as f32 {
+                return false;
+            }
+            changed += usize::from(moved > 0);
         }
         changed >= 3 && changed * 2 >= side
     };
@@ -1036,5 +1058,48 @@ mod tests {
             steps += usize::from(without);
         }
         assert!(steps >= 10, "{steps}");
+    }
+    #[test]
+    fn a_glyph_moved_sideways_is_not_striped_but_squares_stripes_are() {
+        // Two captures of one optdigits glyph (held out 7's optdigits client, seed 9701): the
+        // strokes moved a quarter pixel left, so each column changed one way (+4/16 along their
+        // leading edges, −4/16 along their trailing ones) on 16 features: an L∞ step of 0.25
+        // whose columns read as Square's first candidate's stripes. But a stripe moves its whole
+        // column; here the ground above and below the strokes stayed put.
+        #[rustfmt::skip]
+        let a: [u8; 64] = [
+            0, 0, 11, 16, 16, 15, 2, 0,
+            0, 0, 7, 12, 16, 16, 4, 0,
+            0, 0, 0, 2, 16, 16, 10, 0,
+            0, 0, 7, 15, 16, 16, 13, 0,
+            0, 0, 16, 16, 16, 11, 1, 0,
+            0, 0, 11, 16, 12, 0, 0, 0,
+            0, 0, 10, 16, 6, 0, 0, 0,
+            0, 0, 6, 8, 2, 0, 0, 0,
+        ];
+        #[rustfmt::skip]
+        let b: [u8; 64] = [
+            0, 0, 15, 16, 16, 13, 0, 0,
+            0, 0, 10, 13, 16, 16, 0, 0,
+            0, 0, 0, 6, 16, 16, 6, 0,
+            0, 0, 10, 16, 16, 16, 9, 0,
+            0, 4, 16, 16, 16, 8, 0, 0,
+            0, 1, 14, 16, 8, 0, 0, 0,
+            0, 0, 14, 16, 2, 0, 0, 0,
+            0, 0, 8, 8, 0, 0, 0, 0,
+        ];
+        let grid = |v: &[u8; 64]| -> Vec<f32> { v.iter().map(|x| f32::from(*x) / 16.0).collect() };
+        let (a, b) = (grid(&a), grid(&b));
+        assert!(!striped(&a, &b, 0.075, 8));
+        assert_eq!(step(&a, &b, SPREAD, Some(8), &mut vec![]), None);
+        // Square's first candidate from the same glyph is striped and a step: each +ε column
+        // lifts its ground, each −ε column lowers its ink (the ground clips at 0 and has no
+        // room to move).
+        let signs = [1.0f32, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0];
+        let v: Vec<f32> = (0..64)
+            .map(|i| (a[i] + 0.125 * signs[i % 8]).clamp(0.0, 1.0))
+            .collect();
+        assert!(striped(&a, &v, 0.0375, 8));
+        assert!(step(&a, &v, SPREAD, Some(8), &mut vec![]).is_some());
     }
 }
