@@ -457,6 +457,73 @@ DISSECT_NATURAL = 550
 DISSECT_ROUNDS = 5
 DISSECT_BOX = 3
 DISSECT_BATCH = 50
+# Unseen attack classes of held out 12, fixed (2026-12-02, 08:16 UTC) by an independent evaluator before any
+# tuning of the twelfth round: 0 sessions unless --heldout12-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout12_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT12_ATTACKS = collections.OrderedDict([
+    ("gfcs", 3),                # Lord, Mueller & Bertinetto 2022 (Attacking deep networks with surrogate-
+                                # based adversarial black-box methods is easy, ICLR): GFCS, score-based,
+                                # L2, untargeted: SimBA-style +-eps steps (eps 0.2) along the normalised
+                                # gradient of a local surrogate's margin loss (2 surrogate MLPs the
+                                # attacker trained on its own labelled digits), each surrogate tried once
+                                # until a step is accepted; when every surrogate failed, an ODS direction
+                                # (Tashiro et al. 2020: the gradient of w . logits, w uniform in
+                                # [-1, 1]^10); a step kept when the CW margin falls; one row a request,
+                                # stops at the first misclassified query, at most 2,000 queries
+    ("qfool", 3),               # Liu, Moosavi-Dezfooli & Frossard 2019 (A geometry-inspired decision-based
+                                # attack, ICCV): qFool, label-only, L2, untargeted: a random-noise start
+                                # binary-searched to the boundary; each iteration 50 small Gaussian
+                                # probes (L2 0.05) around the current boundary point, their labels' signs
+                                # summed into an estimate of the boundary's normal (aggregated over the
+                                # iterations, the paper's flat-boundary assumption), then a line /
+                                # binary search from the original along it to the boundary; the probes
+                                # of an iteration one request, every other query one row; at most 2,000
+                                # queries
+    ("pointwise", 3),           # Schott, Rauber, Bethge & Brendel 2019 (Towards the first adversarially
+                                # robust neural network model on MNIST, ICLR), the Pointwise Attack (as
+                                # Foolbox runs it): label-only, L0: a salt-and-pepper start (noise
+                                # probability raised in 100 steps, 10 repetitions, until adversarial),
+                                # then every perturbed pixel in random order reset to the original while
+                                # the label stays wrong, passes repeated until none can be, then a binary
+                                # search per remaining pixel towards its original value; one row a
+                                # request, at most 2,000 queries
+    ("transfer-ens", 3),        # Liu, Chen, Liu & Song 2017 (Delving into transferable adversarial
+                                # examples and black-box attacks, ICLR): the ensemble transfer attack:
+                                # L-inf PGD (20 steps) on the averaged logits of 3 local MLPs (different
+                                # architectures) the attacker trained on its own labelled digits, eps
+                                # 0.05, 0.075, 0.1, 0.125 with 3 random starts each, the candidates sent
+                                # smallest eps first after one query of the clean original; label-only,
+                                # one row a request, at most 13 queries
+    ("composite", 3),           # Mosafi, David & Netanyahu 2019 (Stealing knowledge from protected deep
+                                # neural networks using composite unlabeled data, IJCNN): extraction with
+                                # composite images: every query a blend a x_i + (1 - a) x_j of two of the
+                                # attacker's natural digits (its knockoff and jbda_seed rows), a uniform
+                                # in [0, 1]; scores asked; 100 rows a request, 2,000 queries
+])
+HELDOUT12_EVASION = {"gfcs", "qfool", "pointwise", "transfer-ens"}
+# Originals: held out 10 and 11 took padding-split offsets 0-23 (HELDOUT10_ORIG_PAD, HELDOUT11_ORIG_PAD;
+# held out 10's comment says why the padding split). Held out 12 takes the next 12 distinct padding
+# rows, offsets 24-35: no class uses them as an original or a natural start and no benign client sends
+# one; the surrogates of gfcs and transfer-ens are trained on the knockoff and jbda_seed splits (never
+# the padding split), and composite blends only knockoff and jbda_seed rows, so no class sends or trains
+# on another's original.
+HELDOUT12_ORIG_PAD = {"gfcs": (24, 25, 26), "qfool": (27, 28, 29), "pointwise": (30, 31, 32),
+                      "transfer-ens": (33, 34, 35)}
+GFCS_EPS = 0.2
+GFCS_BUDGET = 2000
+QFOOL_N = 50
+QFOOL_MU = 0.05
+QFOOL_TOL = 1e-3
+QFOOL_BUDGET = 2000
+PW_STEPS = 100
+PW_REPS = 10
+PW_L0 = 8
+PW_BUDGET = 2000
+TRANSFER_EPS = (0.05, 0.075, 0.1, 0.125)
+TRANSFER_RESTARTS = 3
+TRANSFER_STEPS = 20
+COMPOSITE_BATCH = 100
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -494,6 +561,7 @@ EXTRACTION = EXTRACTION | {"eqsolve", "dfme"}                   # held out 8's (
 EXTRACTION = EXTRACTION | {"copycat"}                          # held out 9's (HELDOUT9_ATTACKS)
 EXTRACTION = EXTRACTION | {"trnd"}                             # held out 10's (HELDOUT10_ATTACKS)
 EXTRACTION = EXTRACTION | {"dissector"}                        # held out 11's (HELDOUT11_ATTACKS)
+EXTRACTION = EXTRACTION | {"composite"}                        # held out 12's (HELDOUT12_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1155,6 +1223,30 @@ HABITS = {
         drum_n=(5, 9), drum_rate=(0.3, 5.0), drum_gain=(0.7, 1.0), drum_glare=0.2, drum_idle=(0, 6),
         sten_sides=(2, 3), sten_bg=(0.05, 0.3), sten_idle=(0, 7),
         eink_shelves=(3, 10), eink_labels=(4, 11), eink_change=0.05, eink_refresh=0.2, eink_idle=(2, 9),
+        pool_rank=6.0, pool_size=350),
+    # "heldout12" was fixed (2026-12-02, 08:16 UTC) by an independent evaluator before any tuning of the
+    # twelfth round, together with seeds 12001, 12002, 12003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout11 model (a latency-sensitive client that hedges slow requests with an
+    # identical duplicate, a payment-card scanner reading embossed numbers until the Luhn check passes,
+    # a race-photo service tagging runners' bib numbers from several photographers, a homework-helper
+    # app sending every glyph of a handwritten sum, operators included, a conveyor camera reading
+    # laser-etched serials on brushed metal, a lecture-capture system re-reading a blackboard as it
+    # fills, a lottery draw machine's camera on tumbling numbered balls, an election tally-sheet reader
+    # with struck-through corrections; TF32 and 16-bit PNG number formats). See run_benign_heldout12.
+    "heldout12": dict(
+        personas12=(("hedge", 0.125), ("cardscan", 0.125), ("bib", 0.125), ("mathsolver", 0.125),
+                    ("etched", 0.125), ("chalk", 0.125), ("lottery", 0.125), ("tally", 0.125)),
+        lengths=(80, 0.5, 30, 280), batch_p=0.15, batch=(2, 9), tf32=0.15, u16=0.10,
+        hedge_p=(0.03, 0.12), hedge_timeout=0.02, hedge_wait=(1, 4),
+        card_frames=(2, 7), card_relief=(0.15, 0.35), card_bg=(0.05, 0.25), card_blur=0.3, card_idle=(2, 9),
+        bib_field=(500, 2000, 10000, 30000), bib_cams=(2, 5), bib_curve=(0.1, 0.3), bib_crease=0.3,
+        bib_pin=0.2, bib_idle=(0, 4),
+        math_terms=(2, 4), math_answer=0.5, math_reshoot=0.3, math_idle=(1, 7),
+        etch_len=(8, 13), etch_streak=(0.02, 0.08), etch_glare=0.25, etch_idle=(0, 3), etch_stop=0.02,
+        chalk_new=(1, 4), chalk_cap=(12, 31), chalk_occlude=0.2, chalk_every=(1, 5),
+        lot_max=(49, 59, 69, 90), lot_shots=(2, 3), lot_spin=40.0, lot_idle=(10, 31),
+        tally_boxes=(10, 26), tally_fix=0.08, tally_pile=(5, 16), tally_idle=(3, 11),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -3957,6 +4049,376 @@ def run_benign_heldout11(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 12: benign clients with habits none of dev .. heldout11 model (run_benign_heldout12).
+# Handwritten arithmetic operators as pen strokes (a unit box, x to the right, y down).
+OP_STROKES = {
+    "+": [[(0.5, 0.2), (0.5, 0.8)], [(0.2, 0.5), (0.8, 0.5)]],
+    "-": [[(0.2, 0.5), (0.8, 0.5)]],
+    "x": [[(0.25, 0.25), (0.75, 0.75)], [(0.75, 0.25), (0.25, 0.75)]],
+    "=": [[(0.2, 0.38), (0.8, 0.38)], [(0.2, 0.62), (0.8, 0.62)]],
+    "(": [_arc(0.75, 0.5, 0.35, 0.5, 120, 240, 8)],
+    ")": [_arc(0.25, 0.5, 0.35, 0.5, -60, 60, 8)],
+}
+
+
+def tf32(x):
+    """Values through TensorFloat-32 (10 mantissa bits, round to nearest even) and back, as a GPU
+    pre-processing pipeline with TF32 math sends them."""
+    u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    u = ((u + 0xFFF + ((u >> 13) & 1)) & 0xFFFFE000).astype(np.uint32)
+    return u.view(np.float32)
+
+
+def u16(x):
+    """Values from a 16-bit greyscale PNG (scaled by 1/65535)."""
+    return (np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 65535.0) / 65535.0).astype(np.float32)
+
+
+def luhn_number(rng, n=16):
+    """A card number of n digits (issuer digit 3-6) whose last digit is its Luhn check digit."""
+    d = [int(rng.integers(3, 7))] + [int(v) for v in rng.integers(0, 10, n - 2)]
+    s = 0
+    for i, v in enumerate(reversed(d)):
+        if i % 2 == 0:
+            v = 2 * v - 9 if 2 * v > 9 else 2 * v
+        s += v
+    return d + [(10 - s % 10) % 10]
+
+
+def luhn_ok(digits):
+    s = 0
+    for i, v in enumerate(reversed([int(v) for v in digits])):
+        if i % 2 == 1:
+            v = 2 * v - 9 if 2 * v > 9 else 2 * v
+        s += v
+    return s % 10 == 0
+
+
+def _shift_img(a, dy, dx):
+    """An 8x8 image moved by (dy, dx) whole pixels, zero fill."""
+    out = np.zeros_like(a)
+    ys, yd = (slice(0, SIDE - dy), slice(dy, SIDE)) if dy >= 0 else (slice(-dy, SIDE), slice(0, SIDE + dy))
+    xs, xd = (slice(0, SIDE - dx), slice(dx, SIDE)) if dx >= 0 else (slice(-dx, SIDE), slice(0, SIDE + dx))
+    out[yd, xd] = a[ys, xs]
+    return out
+
+
+def _affine8(x, rot=0.0, scale=1.0, sx=1.0):
+    """An 8x8 image rotated by `rot` degrees, zoomed by `scale` and squeezed horizontally by `sx`
+    (> 1 narrower) about its centre (bilinear, zero fill)."""
+    from scipy.ndimage import affine_transform
+    th = np.deg2rad(rot)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    M = R @ np.diag([1.0 / scale, sx / scale])           # output (y, x) -> input (y, x)
+    c = np.array([(SIDE - 1) / 2.0] * 2)
+    a = affine_transform(np.asarray(x, np.float64).reshape(SIDE, SIDE), M, offset=c - M @ c, order=1,
+                         mode="constant", cval=0.0)
+    return np.clip(a, 0, 1).reshape(D)
+
+
+def run_benign_heldout12(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout12` (fixed with seeds 12001, 12002, 12003). Each client
+    draws from its own seeded generator:
+      a persona   hedge: a latency-sensitive client hedging slow requests (Dean & Barroso 2013, The
+                    tail at scale): pool digits, `batch_p` batches of `batch`; a request that
+                    outlives its deadline (probability U(`hedge_p`) per client) is sent again at
+                    once, byte for byte, and the first answer used; with `hedge_timeout` a request
+                    times out client-side and is retried after `hedge_wait` (lo, hi) idle turns;
+                  cardscan: a payment-card scanner SDK reading embossed card numbers: 16 digits
+                    (Luhn-valid) in the client's embossing font (DIGIT_STROKES through pen_glyph,
+                    made once), foil ink U(0.5, 0.9) plus a relief highlight (the glyph minus itself
+                    moved one pixel towards the light, U(`card_relief`)) on the card's printed design
+                    (a low-frequency wave U(`card_bg`)), N(0, 0.02), with `card_blur` hand-shake
+                    blur; one frame a request (the 16 digits); a frame whose answer fails the Luhn
+                    check is followed by another (new light, design phase, shake) up to
+                    `card_frames` (lo, hi) frames, then the user types the number in; `card_idle`
+                    (lo, hi) idle turns between cards;
+                  bib: a race-photo service tagging finishers by their bib numbers (a number below
+                    `bib_field`, one of, per client; the race's bib font made once); each runner
+                    photographed by `bib_cams` (lo, hi) photographers, one request a photo (the bib's
+                    digits): zoom U(0.85, 1.1), torso tilt U(-8, 8) degrees, the outer digits
+                    squeezed by the torso's curve (U(`bib_curve`)), with `bib_crease` a crease
+                    across the bib, with `bib_pin` a safety pin over a corner of the first or last
+                    digit, paper gain U(0.6, 1), N(0, 0.02); `bib_idle` (lo, hi) idle turns between
+                    runners;
+                  mathsolver: a homework-helper app photographing a handwritten sum (`math_terms`
+                    (lo, hi) numbers of 1-3 digits, operators + - x, 20 % in parentheses, "=",
+                    with `math_answer` the pupil's answer after it): every segmented glyph, operators
+                    included, in one request (pool digits at the pupil's pen gain, operators through
+                    pen_glyph); with `math_reshoot` the same page photographed again (new exposure
+                    and noise); `math_idle` (lo, hi) idle turns between sums;
+                  etched: a conveyor camera reading laser-etched part serials on brushed metal: the
+                    plant's 2-digit prefix and a part counter that goes up by one a part,
+                    `etch_len` (lo, hi) digits in all, in a thin laser font (made once); brushed
+                    metal as horizontal streaks (U(`etch_streak`)), with `etch_glare` a specular
+                    glare spot that washes out the etching under it; one part a request, a fixed
+                    cadence of `etch_idle` (one of, per client) idle turns between parts and, with
+                    `etch_stop`, a line stop of 20-40;
+                  chalk: a lecture-capture system reading a blackboard as it fills: `chalk_new`
+                    (lo, hi) digits written between captures (pool digits, chalk grain: a dropout
+                    mask fixed when written, pressure U(0.55, 0.95)) over the smudge of earlier
+                    erasures (blurred noise, heavier with every erasure); each capture every digit
+                    still on the board, one request, with `chalk_occlude` the lecturer hiding a run
+                    of them; the board wiped at `chalk_cap` (lo, hi) digits; `chalk_every` (lo, hi)
+                    idle turns between captures;
+                  lottery: a draw machine's camera reading tumbling numbered balls (1 to
+                    `lot_max`, one of, per client; the balls' font made once): a draw of 6 balls
+                    (50 %: a bonus ball), each ball shot `lot_shots` (one of, per client) times as it
+                    rolls (any orientation, turning by up to `lot_spin` degrees between shots, the
+                    digits read left to right as they appear), zoomed U(1, 1.15) by the ball's bulge,
+                    a specular highlight, the ball's colour U(0.05, 0.2); one shot a request;
+                    `lot_idle` (lo, hi) idle turns between draws;
+                  tally: an election office reading polling stations' tally sheets: `tally_boxes`
+                    (lo, hi) count boxes a sheet (counts 0-999, one writer a sheet, pool digits),
+                    with `tally_fix` a box whose first count is struck through (a line across its
+                    digits) and the correct count written beside it, every glyph sent; one sheet a
+                    request; piles of `tally_pile` (lo, hi) sheets with `tally_idle` (lo, hi) idle
+                    turns between piles;
+      number      a share `tf32` of clients send TF32 values (tf32), a share `u16` values of a
+      format      16-bit PNG (u16);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, transforms of them and printed digits, in [0, 1]
+    (printed and etched digits as the camera's image is inverted to the training data's white-on-
+    black). Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas12"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "tf32" if u < HAB["tf32"] else ("u16" if u < HAB["tf32"] + HAB["u16"] else "float32")
+    hedge_p = float(rng.uniform(*HAB["hedge_p"]))
+    bib_field = int(rng.choice(HAB["bib_field"]))
+    bib_cams = int(rng.integers(*HAB["bib_cams"]))
+    pen = float(rng.uniform(0.7, 1.0))
+    etch_len = int(rng.integers(*HAB["etch_len"]))
+    etch_idle = int(rng.integers(*HAB["etch_idle"]))
+    chalk_cap = int(rng.integers(*HAB["chalk_cap"]))
+    lot_max = int(rng.choice(HAB["lot_max"]))
+    lot_shots = int(rng.choice(HAB["lot_shots"]))
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def n_batch():
+        return int(rng.integers(*HAB["batch"])) if rng.random() < HAB["batch_p"] else 1
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "tf32":
+            rows = tf32(rows)
+        elif fmt_ == "u16":
+            rows = u16(rows)
+        done[0] += 1
+        try:
+            labels, _ = query(h, baton, s, rows, scores=True)
+            return labels
+        except Refused:
+            return None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def templates(width, scale):
+        return {d: pen_glyph(DIGIT_STROKES[d], rng, width=width, rot=1.0, scale=scale, shear=0.0,
+                             shift=0.02, wobble=0.004) for d in "0123456789"}
+
+    def hedge():
+        rows = np.stack([np.clip(draw() + rng.normal(0, 0.01, D), 0, 1) for _ in range(n_batch())])
+        if rng.random() < HAB["hedge_timeout"]:
+            send(rows)                                      # answer too late: dropped
+            idle(int(rng.integers(*HAB["hedge_wait"])))
+            if done[0] < n_req:
+                send(rows)
+            return
+        send(rows)
+        if rng.random() < hedge_p and done[0] < n_req:
+            send(rows)                                      # the hedge: the same request again
+
+    def cardscan():
+        if "tmpl" not in state:
+            state["tmpl"] = templates((2.6, 3.2), (0.7, 0.78))
+            state["light"] = (int(rng.choice([-1, 1])), int(rng.choice([-1, 1])))
+        T = state["tmpl"]
+        number = luhn_number(rng)
+        for _ in range(int(rng.integers(*HAB["card_frames"]))):
+            ink, relief = rng.uniform(0.5, 0.9), rng.uniform(*HAB["card_relief"])
+            bg, per, ph = rng.uniform(*HAB["card_bg"]), rng.uniform(10, 40), rng.uniform(0, 2 * np.pi)
+            dy, dx = state["light"]
+            xx = np.tile(np.arange(SIDE, dtype=float), SIDE)
+            rows = []
+            for k, d in enumerate(number):
+                g = T[str(d)].reshape(SIDE, SIDE).astype(np.float64)
+                r = ink * g + relief * (g - _shift_img(g, dy, dx))
+                if rng.random() < HAB["card_blur"]:
+                    r = 0.25 * np.roll(r, -1, 1) + 0.5 * r + 0.25 * np.roll(r, 1, 1)
+                design = bg * (0.5 + 0.5 * np.sin(2 * np.pi * (k * (SIDE + 2) + xx) / per + ph))
+                rows.append(np.clip(r.reshape(D), 0, 1) + design + rng.normal(0, 0.02, D))
+            labels = send(np.stack(rows))
+            if done[0] >= n_req or (labels is not None and luhn_ok(labels)):
+                break
+        idle(int(rng.integers(*HAB["card_idle"])))
+
+    def bib():
+        if "tmpl" not in state:
+            state["tmpl"] = templates((3.4, 4.2), (0.72, 0.8))
+        T = state["tmpl"]
+        number = str(int(rng.integers(1, bib_field)))
+        n = len(number)
+        for _ in range(bib_cams):
+            zoom, tilt, curve = rng.uniform(0.85, 1.1), rng.uniform(-8, 8), rng.uniform(*HAB["bib_curve"])
+            gain = rng.uniform(0.6, 1.0)
+            rows = []
+            for k, ch in enumerate(number):
+                off = (k - (n - 1) / 2) / max(1.0, (n - 1) / 2)
+                rows.append(_affine8(T[ch], rot=tilt, scale=zoom, sx=1.0 + curve * off * off) * gain)
+            rows = np.stack(rows)
+            if rng.random() < HAB["bib_crease"]:
+                yy, xx = np.mgrid[0:SIDE, 0:n * SIDE].astype(float)
+                a, b, lvl = rng.uniform(-0.3, 0.3), rng.uniform(1, SIDE - 1), rng.uniform(0.1, 0.3)
+                line = lvl * np.clip(1 - np.abs(yy - (b + a * (xx - n * SIDE / 2))), 0, 1)
+                rows = rows + line.reshape(SIDE, n, SIDE).transpose(1, 0, 2).reshape(n, D)
+            if rng.random() < HAB["bib_pin"]:
+                k = 0 if rng.random() < 0.5 else n - 1
+                a = rows[k].reshape(SIDE, SIDE)
+                y0 = 0 if rng.random() < 0.5 else SIDE - 3
+                x0 = 0 if k == 0 else SIDE - 3
+                a[y0:y0 + 3, x0:x0 + 3] = rng.uniform(0.0, 0.5)
+            send(rows + rng.normal(0, 0.02, rows.shape))
+            if done[0] >= n_req:
+                return
+        idle(int(rng.integers(*HAB["bib_idle"])))
+
+    def mathsolver():
+        def op(c):
+            return pen_glyph(OP_STROKES[c], rng, width=(2.6, 3.4), rot=6.0, scale=(0.6, 0.8), shear=0.1,
+                             shift=0.05, wobble=0.01) * pen
+
+        def number():
+            return [np.clip(draw() * pen, 0, 1) for _ in range(int(rng.integers(1, 4)))]
+        glyphs = []
+        terms = int(rng.integers(*HAB["math_terms"]))
+        paren = rng.random() < 0.2 and terms >= 3
+        for t in range(terms):
+            if t:
+                glyphs.append(op(str(rng.choice(["+", "-", "x"]))))
+            if paren and t == 1:
+                glyphs.append(op("("))
+            glyphs += number()
+            if paren and t == 2:
+                glyphs.append(op(")"))
+        glyphs.append(op("="))
+        if rng.random() < HAB["math_answer"]:
+            glyphs += number()
+        glyphs = np.stack(glyphs)
+        send(glyphs * rng.uniform(0.9, 1.05) + rng.normal(0, 0.02, glyphs.shape))
+        if rng.random() < HAB["math_reshoot"] and done[0] < n_req:
+            send(glyphs * rng.uniform(0.85, 1.05) + rng.normal(0, 0.02, glyphs.shape))
+        idle(int(rng.integers(*HAB["math_idle"])))
+
+    def etched():
+        if "tmpl" not in state:
+            state["tmpl"] = templates((1.8, 2.4), (0.7, 0.78))
+            state["prefix"] = f"{int(rng.integers(10, 100))}"
+            state["part"] = int(rng.integers(0, 10 ** (etch_len - 3)))
+        T = state["tmpl"]
+        serial = state["prefix"] + f"{state['part']:0{etch_len - 2}d}"[-(etch_len - 2):]
+        state["part"] += 1
+        n = len(serial)
+        streak = rng.uniform(*HAB["etch_streak"])
+        rowlev = rng.uniform(0.05, 0.15) + streak * rng.normal(0, 1, (SIDE, 1))
+        metal = rowlev + 0.3 * streak * rng.normal(0, 1, (SIDE, n * SIDE))
+        ink = rng.uniform(0.6, 0.9)
+        img = metal + ink * np.hstack([T[ch].reshape(SIDE, SIDE) for ch in serial])
+        if rng.random() < HAB["etch_glare"]:
+            yy, xx = np.mgrid[0:SIDE, 0:n * SIDE].astype(float)
+            cy, cx, sg = rng.uniform(0, SIDE), rng.uniform(0, n * SIDE), rng.uniform(1.5, 3.0)
+            blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sg * sg))
+            img = img * (1 - 0.6 * blob) + 0.3 * blob
+        rows = img.reshape(SIDE, n, SIDE).transpose(1, 0, 2).reshape(n, D)
+        send(rows + rng.normal(0, 0.015, rows.shape))
+        idle(etch_idle + (int(rng.integers(20, 41)) if rng.random() < HAB["etch_stop"] else 0))
+
+    def chalk():
+        if "board" not in state:
+            state["board"], state["smudge"] = [], float(rng.uniform(0.03, 0.08))
+        B = state["board"]
+        for _ in range(int(rng.integers(*HAB["chalk_new"]))):
+            x = draw() * rng.uniform(0.55, 0.95) * (rng.random(D) > rng.uniform(0.05, 0.2))
+            sm = gaussian_filter(rng.random((SIDE, SIDE)), 1.2).reshape(D)
+            B.append(x + state["smudge"] * sm / max(sm.max(), 1e-6))
+        vis = list(range(len(B)))
+        if rng.random() < HAB["chalk_occlude"] and len(B) > 2:
+            k = int(rng.integers(1, min(3, len(B) - 1) + 1))       # 1-3 hidden, never all
+            a = int(rng.integers(0, len(B) - k + 1))
+            vis = vis[:a] + vis[a + k:]
+        rows = np.stack([B[i] for i in vis]) * rng.uniform(0.95, 1.05)
+        send(rows + rng.normal(0, 0.015, rows.shape))
+        if len(B) >= chalk_cap:
+            state["board"] = []
+            state["smudge"] = min(0.3, state["smudge"] + 0.03)
+        idle(int(rng.integers(*HAB["chalk_every"])))
+
+    def lottery():
+        if "tmpl" not in state:
+            state["tmpl"] = templates((3.2, 4.0), (0.68, 0.74))
+        T = state["tmpl"]
+        balls = rng.choice(np.arange(1, lot_max + 1), 7 if rng.random() < 0.5 else 6, replace=False)
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE].astype(float)
+        for b in balls:
+            colour = rng.uniform(0.05, 0.2)
+            ang = rng.uniform(-180, 180)
+            for _ in range(lot_shots):
+                text = str(int(b))
+                if abs(ang) > 90:
+                    text = text[::-1]                       # upside down: read right to left
+                zoom = rng.uniform(1.0, 1.15)
+                hy, hx = rng.uniform(1, 3), rng.uniform(1, 3)
+                spec = rng.uniform(0.2, 0.5) * np.exp(-((yy - hy) ** 2 + (xx - hx) ** 2) / 1.5).reshape(D)
+                rows = np.stack([np.maximum(_affine8(T[ch], rot=ang, scale=zoom) + colour, spec) for ch in text])
+                send(rows + rng.normal(0, 0.02, rows.shape))
+                if done[0] >= n_req:
+                    return
+                ang = (ang + rng.uniform(-HAB["lot_spin"], HAB["lot_spin"]) + 180) % 360 - 180
+        idle(int(rng.integers(*HAB["lot_idle"])))
+
+    def tally():
+        if state.get("pile", 0) <= 0:
+            if "pile" in state:
+                idle(int(rng.integers(*HAB["tally_idle"])))
+            state["pile"] = int(rng.integers(*HAB["tally_pile"]))
+        state["pile"] -= 1
+        gain, tint = rng.uniform(0.6, 1.0), rng.uniform(0.0, 0.05)
+
+        def count():
+            v = int(np.exp(rng.uniform(0, np.log(1000)))) - 1
+            return [np.clip(draw() * gain, 0, 1) for _ in str(v)]
+        rows = []
+        for _ in range(int(rng.integers(*HAB["tally_boxes"]))):
+            if rng.random() < HAB["tally_fix"]:
+                struck = np.stack(count())
+                n = len(struck)
+                yy, xx = np.mgrid[0:SIDE, 0:n * SIDE].astype(float)
+                a, b = rng.uniform(-0.25, 0.25), rng.uniform(2, SIDE - 2)
+                line = rng.uniform(0.6, 0.9) * np.clip(1 - np.abs(yy - (b + a * (xx - n * SIDE / 2))), 0, 1)
+                struck = np.maximum(struck, line.reshape(SIDE, n, SIDE).transpose(1, 0, 2).reshape(n, D))
+                rows += list(struck)
+            rows += count()
+        rows = np.stack(rows[:64])
+        send(tint + (1 - tint) * rows + rng.normal(0, 0.02, rows.shape))
+
+    units = {"hedge": hedge, "cardscan": cardscan, "bib": bib, "mathsolver": mathsolver, "etched": etched,
+             "chalk": chalk, "lottery": lottery, "tally": tally}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -5893,6 +6355,324 @@ def run_heldout11_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 12's unseen attack classes (HELDOUT12_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def _mlp_logits(sub, X):
+    """The logits of an sklearn ReLU MLPClassifier (any number of hidden layers)."""
+    a = np.asarray(X, np.float64)
+    for W, b in zip(sub.coefs_[:-1], sub.intercepts_[:-1]):
+        a = np.maximum(a @ W + b, 0.0)
+    return a @ sub.coefs_[-1] + sub.intercepts_[-1]
+
+
+def _mlp_jac(sub, x):
+    """The (classes x 64) Jacobian of an sklearn ReLU MLPClassifier's logits at x."""
+    a = np.asarray(x, np.float64)
+    J = np.eye(D)
+    for W, b in zip(sub.coefs_[:-1], sub.intercepts_[:-1]):
+        z = a @ W + b
+        m = z > 0
+        J = (J @ W) * m
+        a = z * m
+    return (J @ sub.coefs_[-1]).T
+
+
+def attacker_surrogates(data, sizes, rng):
+    """Local models of a transfer-prior attacker: MLPs of the given hidden sizes trained on its own
+    labelled natural digits (the knockoff and jbda_seed splits, their true labels; never the padding
+    split the originals come from)."""
+    X = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]])
+    y = np.concatenate([data.rows("knockoff")[1], data.rows("jbda_seed")[1]])
+    subs = [MLPClassifier(hidden_layer_sizes=hs, max_iter=500, random_state=int(rng.integers(2**31))).fit(X, y)
+            for hs in sizes]
+    assert all(list(m.classes_) == list(range(10)) for m in subs)
+    return subs
+
+
+def gfcs_attack(ask, x0, y0, rng, subs):
+    """Lord, Mueller & Bertinetto 2022 (Attacking deep networks with surrogate-based adversarial
+    black-box methods is easy, ICLR), GFCS (gradient first, coimage second), untargeted, L2: SimBA's
+    loop (try x + eps q, else x - eps q, keep a step that lowers the loss) whose direction q is the
+    normalised gradient of a surrogate's margin loss (logit of the true class minus the largest
+    other) at the current x, descending first; each surrogate of the candidate set tried once (drawn
+    at random, removed) until a step is accepted, which restores the set; once the set is empty, an
+    ODS direction (Tashiro, Song & Ermon 2020: the gradient of w . logits of a random surrogate, w
+    uniform in [-1, 1]^10) until a step is accepted. The loss is the victim's CW margin on its
+    log-probabilities (margin_loss; the paper's margin loss on logits). One row a request; stops at
+    the first misclassified query or at GFCS_BUDGET queries."""
+    used = 1
+    labels, probs = ask(x0[None])
+    if labels[0] != y0:
+        return x0
+    x, loss = x0.copy(), float(margin_loss(probs, y0)[0])
+    cand = list(range(len(subs)))
+    while used < GFCS_BUDGET:
+        if cand:
+            sub = subs[cand.pop(int(rng.integers(len(cand))))]
+            z = _mlp_logits(sub, x[None])[0]
+            z[y0] = -np.inf
+            J = _mlp_jac(sub, x)
+            g = J[y0] - J[int(np.argmax(z))]
+        else:
+            g = rng.uniform(-1.0, 1.0, 10) @ _mlp_jac(subs[int(rng.integers(len(subs)))], x)
+        n = float(np.linalg.norm(g))
+        if n < 1e-12:
+            continue
+        q = g / n
+        for sgn in (-1.0, 1.0):
+            if used >= GFCS_BUDGET:
+                break
+            xn = np.clip(x + sgn * GFCS_EPS * q, 0.0, 1.0).astype(np.float32)
+            labels, probs = ask(xn[None])
+            used += 1
+            if labels[0] != y0:
+                return xn
+            ln = float(margin_loss(probs, y0)[0])
+            if ln < loss:
+                x, loss = xn, ln
+                cand = list(range(len(subs)))
+                break
+    return x
+
+
+class _Budget(Exception):
+    pass
+
+
+def qfool_attack(ask, x0, y0, rng):
+    """Liu, Moosavi-Dezfooli & Frossard 2019 (A Geometry-Inspired Decision-Based Attack, ICCV),
+    qFool, untargeted, L2, label-only, in the image space: a start on the boundary (a random
+    Gaussian direction v from x0, the distance doubled from 0.5 until the clipped point is
+    adversarial, a new direction past 16, then a binary search on the distance to QFOOL_TOL); each
+    iteration QFOOL_N probes P + eta_j around the current boundary point P (eta_j Gaussian, L2
+    QFOOL_MU, clipped to [0, 1]; one request), z_j = +1 where the label differs and -1 where it does
+    not, the normal's estimate sum_j z_j eta_j aggregated over every iteration so far (the paper's
+    flat-boundary assumption: the normal changes little near the boundary), then from x0 along the
+    estimate: the distance of the best point so far tried first, doubled until adversarial, then a
+    binary search; the new point kept if nearer than the best. Every query but the probes one row a
+    request; stops once an adversarial point is within L2_GOAL or at QFOOL_BUDGET queries."""
+    used = [0]
+
+    def adv(x):
+        if used[0] >= QFOOL_BUDGET:
+            raise _Budget
+        used[0] += 1
+        return ask(x[None])[0][0] != y0
+
+    def point(v, r):
+        return np.clip(x0 + r * v, 0.0, 1.0).astype(np.float32)
+
+    def search(v, r):
+        """The boundary distance along v: r doubled until adversarial (None past 16), bisected."""
+        lo = 0.0
+        while not adv(point(v, r)):
+            lo, r = r, 2 * r
+            if r > 16:
+                return None
+        while r - lo > QFOOL_TOL:
+            mid = (lo + r) / 2
+            if adv(point(v, mid)):
+                r = mid
+            else:
+                lo = mid
+        return r
+    try:
+        best = None
+        while best is None:
+            v = rng.normal(0.0, 1.0, D)
+            v /= np.linalg.norm(v)
+            r = search(v, 0.5)
+            if r is not None:
+                best = (v, r)
+        acc = np.zeros(D)
+        while float(np.linalg.norm(point(*best) - x0)) > L2_GOAL and used[0] + QFOOL_N <= QFOOL_BUDGET:
+            P = point(*best)
+            eta = rng.normal(0.0, 1.0, (QFOOL_N, D))
+            eta *= QFOOL_MU / np.linalg.norm(eta, axis=1, keepdims=True)
+            probes = np.clip(P[None] + eta, 0.0, 1.0).astype(np.float32)
+            labels, _ = ask(probes)
+            used[0] += QFOOL_N
+            z = np.where(labels != y0, 1.0, -1.0)
+            acc += (z[:, None] * (probes - P[None])).sum(0)
+            n = float(np.linalg.norm(acc))
+            if n < 1e-12:
+                continue
+            v = acc / n
+            r = search(v, best[1])
+            if r is not None and np.linalg.norm(point(v, r) - x0) < np.linalg.norm(point(*best) - x0):
+                best = (v, r)
+    except _Budget:
+        pass
+    return point(*best) if best is not None else x0
+
+
+def pointwise_attack(ask, x0, y0, rng):
+    """Schott, Rauber, Bethge & Brendel 2019 (Towards the first adversarially robust neural network
+    model on MNIST, ICLR), the Pointwise Attack as Foolbox runs it, untargeted, L0, label-only:
+    the start is Foolbox's salt-and-pepper noise attack (PW_REPS repetitions; each raises the noise
+    probability p in PW_STEPS steps up to its maximum, every value set to 0 with probability p / 2
+    and to 1 with p / 2; the maximum is 1, then 1.2 times the last adversarial p; the adversarial
+    start nearest x0 in L2 kept); then passes over the perturbed pixels in random order, each reset
+    to its original value if the image stays adversarial, until a pass resets none; then passes in
+    which each remaining perturbed pixel is binary-searched (10 steps) between its original and
+    its current value, until a pass moves none. One row a request; at most PW_BUDGET queries."""
+    used = [0]
+
+    def adv(x):
+        if used[0] >= PW_BUDGET:
+            raise _Budget
+        used[0] += 1
+        return ask(x[None].astype(np.float32))[0][0] != y0
+    x = None
+    try:
+        top = 1.0
+        for _ in range(PW_REPS):
+            for p in np.linspace(0.0, top, PW_STEPS + 1)[1:]:
+                u = rng.random(D)
+                xt = x0.copy()
+                xt[u < p / 2] = 0.0
+                xt[u >= 1 - p / 2] = 1.0
+                if adv(xt):
+                    if x is None or np.linalg.norm(xt - x0) < np.linalg.norm(x - x0):
+                        x = xt
+                    top = min(1.0, 1.2 * p)
+                    break
+        if x is None:
+            return x0
+        changed = True
+        while changed:
+            changed = False
+            for i in rng.permutation(np.flatnonzero(x != x0)):
+                xt = x.copy()
+                xt[i] = x0[i]
+                if adv(xt):
+                    x, changed = xt, True
+        moved = True
+        while moved:
+            moved = False
+            for i in rng.permutation(np.flatnonzero(x != x0)):
+                lo, hi = float(x0[i]), float(x[i])
+                xt = x.copy()
+                for _ in range(10):
+                    xt[i] = (lo + hi) / 2
+                    if adv(xt):
+                        hi = float(xt[i])
+                    else:
+                        lo = float(xt[i])
+                if hi != float(x[i]) and abs(hi - float(x[i])) > 1e-4:
+                    x = x.copy()
+                    x[i] = hi
+                    moved = True
+    except _Budget:
+        pass
+    return x if x is not None else x0
+
+
+def transfer_ens_attack(ask, x0, y0, rng, subs):
+    """Liu, Chen, Liu & Song 2017 (Delving into Transferable Adversarial Examples and Black-box
+    Attacks, ICLR), the ensemble transfer attack, untargeted, L-inf: one query of the clean original
+    (the attacker checks its label), then candidates crafted offline on an ensemble of local models
+    (subs, the logits averaged) by PGD (Madry et al. 2018: TRANSFER_STEPS sign steps of 2.5 eps /
+    steps on the ensemble's cross-entropy, a uniform random start in the ball, projection onto the
+    ball and [0, 1]), for each eps of TRANSFER_EPS in turn TRANSFER_RESTARTS random starts, each sent
+    (one row a request) until one is misclassified. Label-only; at most 1 + 12 queries."""
+    if ask(x0[None])[0][0] != y0:
+        return x0
+    x = x0
+    for eps in TRANSFER_EPS:
+        for _ in range(TRANSFER_RESTARTS):
+            x = np.clip(x0 + rng.uniform(-eps, eps, D), 0.0, 1.0)
+            for _ in range(TRANSFER_STEPS):
+                z = np.mean([_mlp_logits(m, x[None])[0] for m in subs], axis=0)
+                p = np.exp(z - z.max())
+                p /= p.sum()
+                p[y0] -= 1.0
+                g = p @ np.mean([_mlp_jac(m, x) for m in subs], axis=0)
+                x = np.clip(np.clip(x + 2.5 * eps / TRANSFER_STEPS * np.sign(g), x0 - eps, x0 + eps), 0.0, 1.0)
+            x = x.astype(np.float32)
+            if ask(x[None])[0][0] != y0:
+                return x
+    return x
+
+
+def run_composite(h, baton, s, data):
+    """Mosafi, David & Netanyahu 2019 (Stealing Knowledge from Protected Deep Neural Networks Using
+    Composite Unlabeled Data, IJCNN): every query a composite a x_i + (1 - a) x_j of two different
+    natural digits of the attacker's (its knockoff and jbda_seed rows, unlabelled to it), a uniform
+    in [0, 1], the victim's probabilities asked (the paper trains on the soft labels; agreement is
+    measured by the harness's own surrogate, as for every extraction class); COMPOSITE_BATCH rows a
+    request, EXTRACT_BUDGET queries."""
+    rng = s.rng
+    nat = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]]).astype(np.float64)
+    try:
+        for k in range(0, EXTRACT_BUDGET, COMPOSITE_BATCH):
+            n = min(COMPOSITE_BATCH, EXTRACT_BUDGET - k)
+            i = rng.integers(len(nat), size=n)
+            j = (i + rng.integers(1, len(nat), size=n)) % len(nat)
+            a = rng.uniform(0.0, 1.0, (n, 1))
+            query(h, baton, s, (a * nat[i] + (1 - a) * nat[j]).astype(np.float32), scores=True)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout12_attack(s, data, interleave):
+    """The unseen classes of held out 12 (HELDOUT12_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT12_ORIG_PAD, offsets 24-35, disjoint from held out 10's and 11's), one per
+    session by session index. Success, rows as sent: gfcs and qfool (L2 attacks) the first answered
+    query whose label differs from the true label at L2 <= 1.0 (L2_GOAL), as SimBA's and
+    HopSkipJump's; pointwise (an L0 attack) the first answered query whose label differs with at most
+    PW_L0 = 8 of the 64 values changed (an eighth of the image); transfer-ens the first answered query
+    whose label differs at L-inf <= 0.125 (SQUARE_EPS), as Square's (every candidate is inside the
+    ball by construction). composite is extraction: surrogate agreement after 500 / 1,000 / 2,000
+    queries, as jbda and knockoff."""
+    s.pace_rows = s.cls in ("qfool", "composite")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT12_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls in ("gfcs", "qfool"):
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    elif s.cls == "pointwise":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= PW_L0), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+
+
+def run_heldout12_attack(h, baton, s, data):
+    if s.cls == "composite":
+        run_composite(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls == "gfcs")
+    try:
+        if s.cls == "gfcs":
+            adv = gfcs_attack(ask, x0, y0, s.rng, attacker_surrogates(data, ((64,), (32, 32)), s.rng))
+        elif s.cls == "qfool":
+            adv = qfool_attack(ask, x0, y0, s.rng)
+        elif s.cls == "pointwise":
+            adv = pointwise_attack(ask, x0, y0, s.rng)
+        else:
+            adv = transfer_ens_attack(ask, x0, y0, s.rng,
+                                      attacker_surrogates(data, ((64,), (128,), (32, 32)), s.rng))
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -6088,7 +6868,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas11" in HAB:
+            if "personas12" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout12(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas11" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout11(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -6166,6 +6950,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout10_attack(s, data, args.interleave)
             if s.cls in HELDOUT11_ATTACKS:
                 setup_heldout11_attack(s, data, args.interleave)
+            if s.cls in HELDOUT12_ATTACKS:
+                setup_heldout12_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -6192,6 +6978,8 @@ def run_all(args, data, counts, seed):
                 run_heldout10_attack(h, baton, s, data)
             elif s.kind in HELDOUT11_ATTACKS:
                 run_heldout11_attack(h, baton, s, data)
+            elif s.kind in HELDOUT12_ATTACKS:
+                run_heldout12_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -6425,7 +7213,7 @@ def result(s, data, oracle):
     r["meta"] = meta
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
-            or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION:
+            or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -6666,6 +7454,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout11: held out for round 11, with seeds 11001, 11002, 11003 (fixed 2026-12-02 05:20 UTC "
                          "by an independent evaluator before any round-11 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout12: held out for round 12, with seeds 12001, 12002, 12003 (fixed 2026-12-02 08:16 UTC "
+                         "by an independent evaluator before any round-12 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -6691,6 +7482,9 @@ def main():
     ap.add_argument("--heldout11-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 11 (" + ", ".join(HELDOUT11_ATTACKS) + "), "
                          "with --habits heldout11 and seeds 11001, 11002, 11003 (held out for round 11)")
+    ap.add_argument("--heldout12-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 12 (" + ", ".join(HELDOUT12_ATTACKS) + "), "
+                         "with --habits heldout12 and seeds 12001, 12002, 12003 (held out for round 12)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -6713,6 +7507,7 @@ def main():
     counts.update((k, n if args.heldout9_attacks else 0) for k, n in HELDOUT9_ATTACKS.items())
     counts.update((k, n if args.heldout10_attacks else 0) for k, n in HELDOUT10_ATTACKS.items())
     counts.update((k, n if args.heldout11_attacks else 0) for k, n in HELDOUT11_ATTACKS.items())
+    counts.update((k, n if args.heldout12_attacks else 0) for k, n in HELDOUT12_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):

@@ -24,6 +24,8 @@
 #                                                           once before round 10's tuning and once at its end)
 #                                    [--heldout11-attacks] (held out 11: with --seeds 11001,11002,11003 --habits heldout11,
 #                                                           once before round 11's tuning and once at its end)
+#                                    [--heldout12-attacks] (held out 12: with --seeds 12001,12002,12003 --habits heldout12,
+#                                                           once before round 12's tuning and once at its end)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
