@@ -496,15 +496,21 @@ fn one_level(a: &[f32], b: &[f32], step: f32) -> bool {
     let uses = |row: &[f32]| {
         let mut odd = false;
         for &v in row {
-            let k = (v / step).round();
-            if (v / step - k).abs() > ON_GRID {
+            let Some(k) = levels_of(v, step) else {
                 return false;
-            }
+            };
             odd |= k.rem_euclid(2.0) == 1.0 && v > bottom && v < top;
         }
         odd
     };
     uses(a) && uses(b)
+}
+
+/// The whole number of `pitch`es `v` lies at, when it lies on that grid (within [`ON_GRID`] of a
+/// level).
+fn levels_of(v: f32, pitch: f32) -> Option<f32> {
+    let k = (v / pitch).round();
+    ((v / pitch - k).abs() <= ON_GRID).then_some(k)
 }
 
 /// Whether `a` and `b` both lie on a number format's grid at least twice as fine as the step
@@ -515,11 +521,7 @@ fn levels_vary(a: &[f32], b: &[f32], step: f32, at_step: impl Fn(f32) -> bool) -
     if !(step > 0.0 && step.is_finite()) {
         return false;
     }
-    let on = |pitch: f32| {
-        a.iter()
-            .chain(b)
-            .all(|v| (v / pitch - (v / pitch).round()).abs() <= ON_GRID)
-    };
+    let on = |pitch: f32| a.iter().chain(b).all(|v| levels_of(*v, pitch).is_some());
     // A number format's pitches, coarsest first: 2^e and 1/(2^n − 1) (8- and 16-bit values
     // scaled to [0, 1]), at least two to the step.
     let mut pitches: Vec<f32> = (-(FORMAT_BITS as i32)..=8)
@@ -592,6 +594,11 @@ mod tests {
     use crate::util::Rng;
 
     const SPREAD: f32 = 0.27;
+
+    /// An 8 × 8 image given in sixteenths (the optdigits grid).
+    fn sixteenths(v: &[u8; 64]) -> Vec<f32> {
+        v.iter().map(|&k| f32::from(k) / 16.0).collect()
+    }
 
     fn image(rng: &mut Rng) -> Vec<f32> {
         (0..64)
@@ -947,14 +954,12 @@ mod tests {
         // Held out 9's cheque reader: one printed glyph in two cheques, in sixteenths (the
         // optdigits grid); ten pixels along its edges are one level up or down (8 up, 2 down).
         // Without the grid test this is a step of 1/16.
-        let sixteenths =
-            |v: [u8; 64]| -> Vec<f32> { v.iter().map(|&k| f32::from(k) / 16.0).collect() };
-        let a = sixteenths([
+        let a = sixteenths(&[
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 5, 4, 8, 4, 1, 0, 0, 0, 7, 13,
             15, 8, 0, 0, 0, 0, 8, 13, 15, 8, 0, 0, 0, 0, 4, 4, 8, 4, 1, 0, 0, 0, 0, 1, 3, 0, 0, 0,
             0, 0, 0, 0, 0, 0, 0, 0,
         ]);
-        let b = sixteenths([
+        let b = sixteenths(&[
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0, 0, 0, 0, 4, 4, 8, 4, 1, 0, 0, 0, 8, 13,
             15, 9, 1, 0, 0, 0, 7, 14, 15, 9, 1, 0, 0, 0, 5, 4, 8, 4, 1, 0, 0, 0, 0, 1, 3, 0, 0, 0,
             0, 0, 0, 0, 0, 0, 0, 0,
@@ -1137,8 +1142,7 @@ mod tests {
             0, 0, 14, 16, 2, 0, 0, 0,
             0, 0, 8, 8, 0, 0, 0, 0,
         ];
-        let grid = |v: &[u8; 64]| -> Vec<f32> { v.iter().map(|x| f32::from(*x) / 16.0).collect() };
-        let (a, b) = (grid(&a), grid(&b));
+        let (a, b) = (sixteenths(&a), sixteenths(&b));
         assert!(!striped(&a, &b, 0.075, 8));
         assert_eq!(step(&a, &b, SPREAD, Some(8), &mut vec![]), None);
         // Square's first candidate from the same glyph is striped and a step: each +ε column
@@ -1179,8 +1183,7 @@ mod tests {
             0, 0, 2, 12, 9, 1, 0, 0,
             0, 0, 0, 3, 1, 0, 0, 0,
         ];
-        let grid = |v: &[u8; 64]| -> Vec<f32> { v.iter().map(|x| f32::from(*x) / 16.0).collect() };
-        let (a, b) = (grid(&a), grid(&b));
+        let (a, b) = (sixteenths(&a), sixteenths(&b));
         let band = |d: f32| (0.1875..=0.3125).contains(&d);
         assert!(levels_vary(&a, &b, 0.25, band));
         assert_eq!(step(&a, &b, SPREAD, Some(8), &mut vec![]), None);
