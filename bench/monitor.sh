@@ -5,7 +5,8 @@
 #      fingerprints, boundary walk, harvesting, a request event per request in the chained log,
 #      group durability), and on with client state shared through Redis ([state] backend =
 #      "redis", Debian's redis-server on loopback): wrk, 1 connection (latency p50/p99) and 32
-#      connections (requests/s);
+#      connections (requests/s); off and on also with a busy client sending 2,000 different rows
+#      in turn (its detector state full);
 #   2. event-log throughput (examples/log_throughput.rs): group and always durability;
 #   3. detection (examples/monitor_replay.rs): benign sessions (false positives), Square attack
 #      sessions (one key, and split over 5 keys), HopSkipJump sessions, synthetic extraction
@@ -52,6 +53,27 @@ row = list(struct.unpack("<64f", raw[10 + hl:10 + hl + 256]))
 body = json.dumps({"inputs": [{"name": "X", "shape": [1, 64], "datatype": "FP32", "data": row}]})
 open(sys.argv[2], "w").write('wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer key-499"\n' % json.dumps(body))
 PY
+# A busy client's load: one key sending 2,000 different rows in turn (seeded blends a·x + (1−a)·y
+# of two of the 40 digits, a in [0.2, 0.8]), so its detector state fills (its coverage keeps
+# its 500 different inputs, the ring its last 128) and every row is compared against it.
+python3 - "$D/digits_rows.npy" "$T/varied.lua" <<'PY'
+import json, random, struct, sys
+raw = open(sys.argv[1], "rb").read()
+hl = struct.unpack("<H", raw[8:10])[0]
+n = (len(raw) - 10 - hl) // 256
+rows = [struct.unpack("<64f", raw[10 + hl + 256 * i:10 + hl + 256 * (i + 1)]) for i in range(n)]
+rng = random.Random(7)
+bodies = []
+for _ in range(2000):
+    x, y = rng.sample(rows, 2)
+    a = rng.uniform(0.2, 0.8)
+    row = [round(a * u + (1 - a) * v, 6) for u, v in zip(x, y)]
+    bodies.append(json.dumps({"inputs": [{"name": "X", "shape": [1, 64], "datatype": "FP32", "data": row}]}))
+with open(sys.argv[2], "w") as f:
+    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer key-498"\n')
+    f.write("local bodies = {\n" + ",\n".join(json.dumps(b) for b in bodies) + "\n}\n")
+    f.write("local i = 0\nrequest = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n")
+PY
 
 start() { # port, extra args...; sets PID
   local port=$1; shift
@@ -60,10 +82,10 @@ start() { # port, extra args...; sets PID
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && return; sleep 0.1; done
   cat "$T/serve-$port.err"; exit 2
 }
-measure() { # label, port
-  local url="http://127.0.0.1:$2/v2/models/digits_mlp/infer"
-  wrk -t1 -c1 -d"${DUR}s" --latency -s "$T/post.lua" "$url" > "$T/serial.txt"
-  wrk -t2 -c32 -d"${DUR}s" --latency -s "$T/post.lua" "$url" > "$T/c32.txt"
+measure() { # label, port[, wrk script: default one row re-sent]
+  local url="http://127.0.0.1:$2/v2/models/digits_mlp/infer" script=${3:-$T/post.lua}
+  wrk -t1 -c1 -d"${DUR}s" --latency -s "$script" "$url" > "$T/serial.txt"
+  wrk -t2 -c32 -d"${DUR}s" --latency -s "$script" "$url" > "$T/c32.txt"
   python3 - "$1" "$T/serial.txt" "$T/c32.txt" <<'PY'
 import re, sys
 def us(v):
@@ -87,9 +109,14 @@ PY
 echo "== serving latency and throughput (wrk, ${DUR}s per run, OIP v2 body of one 64-value row)"
 start 18180 --no-monitor --log "$T/off-events.jsonl"
 measure monitor_off 18180 | tee "$T/off.txt"
+measure monitor_off_varied 18180 "$T/varied.lua" | tee "$T/off-varied.txt"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 start 18181 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/bench-events.jsonl"
 measure monitor_on 18181 | tee "$T/on.txt"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+# A fresh server for the busy client, so the one-row figures above are not read after it.
+start 18184 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/varied-events.jsonl"
+measure monitor_on_varied 18184 "$T/varied.lua" | tee "$T/on-varied.txt"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 # The same monitor with client state in Redis: one EVALSHA round trip per request.
 redis-server --port 18190 --bind 127.0.0.1 --save '' --appendonly no --dir "$T" >/dev/null &
@@ -101,14 +128,16 @@ start 18183 --config "$T/monitor-redis.toml" --baseline "$D/digits_rows.npy" --l
 measure monitor_redis 18183 | tee "$T/redis.txt"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 kill "$RPID"; wait "$RPID" 2>/dev/null || true
-python3 - "$T/off.txt" "$T/on.txt" "$T/redis.txt" <<'PY'
+python3 - "$T/off.txt" "$T/on.txt" "$T/redis.txt" "$T/off-varied.txt" "$T/on-varied.txt" <<'PY'
 import sys
 def kv(p):
     t = open(p).read().split()
     return {t[i]: float(t[i + 1]) for i in range(1, len(t) - 1, 2)}
-a, b, r = kv(sys.argv[1]), kv(sys.argv[2]), kv(sys.argv[3])
+a, b, r, av, bv = (kv(p) for p in sys.argv[1:6])
 print(f"added latency (serial): p50 {b['p50_us']-a['p50_us']:+.0f} us, p99 {b['p99_us']-a['p99_us']:+.0f} us; "
       f"requests/s at 32 connections: {a['c32_rps']:.0f} off, {b['c32_rps']:.0f} on")
+print(f"busy client (2,000 different rows in turn), added latency (serial): p50 {bv['p50_us']-av['p50_us']:+.0f} us, "
+      f"p99 {bv['p99_us']-av['p99_us']:+.0f} us; requests/s at 32 connections: {av['c32_rps']:.0f} off, {bv['c32_rps']:.0f} on")
 print(f"redis state over local state (serial): p50 {r['p50_us']-b['p50_us']:+.0f} us, p99 {r['p99_us']-b['p99_us']:+.0f} us; "
       f"requests/s at 32 connections: {r['c32_rps']:.0f} redis, {r['c32_rps']/b['c32_rps']:.2f}x local; non-2xx {r['non2xx']:.0f}")
 PY

@@ -69,8 +69,8 @@ pub struct Config {
 pub struct ClientBudget {
     /// `limits.volume` for this client: queries per volume window.
     pub volume: Option<u64>,
-    /// `detect.extraction_distinct` for this client: distinct inputs answered per volume
-    /// window that fire `monitor/extraction-coverage`.
+    /// `detect.extraction_distinct` for this client: different inputs (none a near duplicate
+    /// of another) answered per volume window that fire `monitor/extraction-coverage`.
     pub extraction_distinct: Option<u64>,
 }
 
@@ -323,7 +323,8 @@ pub struct Detect {
     /// variants within the client's last 128 queries that fire (a benign client varying its
     /// own images reaches at most one such input every three queries).
     pub extraction_augmented: u32,
-    /// Extraction coverage: distinct inputs answered per client per volume window that fire.
+    /// Extraction coverage: different inputs (none a near duplicate of another) answered per
+    /// client per volume window that fire (0: never).
     pub extraction_distinct: u64,
     /// Out-of-distribution: the nearest baseline row farther than this many times the largest
     /// distance between a baseline row and its nearest other row.
@@ -429,7 +430,7 @@ impl Default for Detect {
             extraction_w: 0.75,
             extraction_min_queries: 100,
             extraction_augmented: 48,
-            extraction_distinct: 1000,
+            extraction_distinct: 500,
             ood_distance: 2.0,
             ood_rows: 3,
             harvest_scores: 10_000,
@@ -815,7 +816,7 @@ impl Config {
             .unwrap_or(self.limits.volume)
     }
 
-    /// Distinct inputs the client may have answered per window before
+    /// Different inputs the client may have answered per window before
     /// `monitor/extraction-coverage` fires (0: never).
     pub fn extraction_distinct(&self, client: &str) -> u64 {
         self.clients

@@ -7,6 +7,7 @@
 use super::baseline::Baseline;
 use super::basis::{BasisWalk, Dct, Image};
 use super::bisect::Bisect;
+use super::coverage::Coverage;
 use super::cross::CrossIndex;
 use super::hll::Hll;
 use super::neardup::{NearDup, NearObs};
@@ -41,6 +42,9 @@ pub struct ClientDetectors {
     pub prada: Prada,
     /// Distinct inputs answered in the window (a noise copy of the previous row is not a new one).
     pub distinct: Hll,
+    /// Different inputs answered in the window: those not a near duplicate of an earlier one
+    /// (extraction coverage; noise copies left out as for `distinct`).
+    pub coverage: Coverage,
     /// Distinct inputs whose score vectors were sent in the window (a re-sent input hands out
     /// nothing new).
     pub scored: Hll,
@@ -71,6 +75,7 @@ impl ClientDetectors {
     pub fn new_window(&mut self) {
         self.near.new_window();
         self.distinct.clear();
+        self.coverage.clear();
         self.scored.clear();
     }
 }
@@ -160,6 +165,7 @@ impl Engine {
             near: NearDup::new(self.space.width()),
             prada: Prada::default(),
             distinct: Hll::default(),
+            coverage: Coverage::default(),
             scored: Hll::default(),
             rows: 0,
             prev: Vec::new(),
@@ -203,6 +209,12 @@ impl Engine {
         // The layout and scale the noise-copy tests read (square images of at most 128 values,
         // with a baseline), and the request's rows for antithetic pairs.
         let copies = self.image.zip(self.baseline.as_ref());
+        // The client's coverage budget (0: never); its different inputs are counted up to it.
+        let budget = self
+            .coverage
+            .get(client)
+            .copied()
+            .unwrap_or(p.extraction_distinct);
         let mut batch = super::copies::Batch::default();
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
@@ -239,6 +251,9 @@ impl Engine {
             };
             if !copy || det.copy_run > super::copies::COPY_RUN {
                 det.distinct.add(hash);
+                if budget > 0 {
+                    det.coverage.observe(&codes, self.space.allow(), budget);
+                }
             }
             if scores > 0 {
                 det.scored.add(hash);
@@ -511,19 +526,15 @@ impl Engine {
                     "window_augmented_inputs": det.near.augmented, "threshold": p.extraction_augmented }),
             });
         }
-        let distinct = det.distinct.count().round() as u64;
-        let budget = self
-            .coverage
-            .get(client)
-            .copied()
-            .unwrap_or(p.extraction_distinct);
-        if budget > 0 && distinct >= budget {
+        let covered = det.coverage.count();
+        if budget > 0 && covered >= budget {
+            let distinct = det.distinct.count().round() as u64;
             fire(Signal {
                 rule: &sig::EXTRACTION_COVERAGE,
                 message: format!(
-                    "answers for about {distinct} distinct inputs this window (threshold {budget})"
+                    "answers for {covered} different inputs this window, none a near duplicate of another (threshold {budget}; about {distinct} distinct rows)"
                 ),
-                evidence: json!({ "distinct_inputs": distinct, "threshold": budget }),
+                evidence: json!({ "different_inputs": covered, "distinct_rows": distinct, "threshold": budget }),
             });
         }
         let scored = if scores > 0 {
@@ -1412,6 +1423,55 @@ mod tests {
             fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
         }
         assert!(fired.contains(&sig::EXTRACTION_COVERAGE.id), "{fired:?}");
+    }
+
+    #[test]
+    fn re_reading_a_few_documents_covers_them_once_and_new_inputs_each_count() {
+        use super::super::copies::testing::smooth_image;
+        let mut rng = Rng::new(17);
+        let params = Detect {
+            extraction_distinct: 300,
+            ..Detect::default()
+        };
+        let (e, spread) = smooth_engine(&mut rng, params);
+        // A busy reader: 60 documents, each read 20 times (1,200 distinct rows) under new light
+        // (±4 % contrast, a small offset) and with a speck of dust on one pixel.
+        let docs: Vec<Vec<f32>> = (0..60).map(|_| smooth_image(&mut rng, 8)).collect();
+        let mut d = e.client();
+        let mut fired = vec![];
+        for _ in 0..20 {
+            let rows: Vec<Vec<f32>> = docs
+                .iter()
+                .map(|x| {
+                    let (gain, offset) =
+                        (0.96 + 0.08 * rng.unit(), 0.1 * spread * (rng.unit() - 0.5));
+                    let mut y: Vec<f32> = x
+                        .iter()
+                        .map(|v| (v * gain + offset).clamp(0.0, 1.0))
+                        .collect();
+                    y[(rng.unit() * 64.0) as usize % 64] = 1.0;
+                    y
+                })
+                .collect();
+            for chunk in rows.chunks(15) {
+                fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
+            }
+        }
+        assert!(d.distinct.count() > 1000.0, "{}", d.distinct.count());
+        assert!(d.coverage.count() <= 60, "{}", d.coverage.count());
+        assert!(!fired.contains(&sig::EXTRACTION_COVERAGE.id), "{fired:?}");
+        // 330 different images (a quarter of the rows): past the budget.
+        let mut d = e.client();
+        let rows: Vec<Vec<f32>> = (0..330).map(|_| smooth_image(&mut rng, 8)).collect();
+        let mut fired = vec![];
+        for chunk in rows.chunks(15) {
+            fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
+        }
+        assert!(
+            fired.contains(&sig::EXTRACTION_COVERAGE.id),
+            "{fired:?} {}",
+            d.coverage.count()
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@
 //! - [`Generations`](generations): whether a client's batches are generations of a
 //!   population search (each built mostly on the previous batch's row answered closest to the
 //!   boundary, as genetic and evolutionary attacks do).
-//! - [`Hll`]: distinct inputs answered (extraction coverage), noise copies of the client's
-//!   previous row counted once ([`copies`]).
+//! - [`Coverage`](coverage): the different inputs a client was answered for (extraction
+//!   coverage): a greedy covering of its rows by near-duplicate balls, noise copies of its
+//!   previous row left out ([`copies`]); [`Hll`] counts its distinct rows and score vectors.
 
 use std::collections::HashMap;
 
@@ -36,6 +37,7 @@ mod baseline;
 mod basis;
 mod bisect;
 mod copies;
+mod coverage;
 mod cross;
 pub mod engine;
 mod generations;
