@@ -524,6 +524,81 @@ TRANSFER_EPS = (0.05, 0.075, 0.1, 0.125)
 TRANSFER_RESTARTS = 3
 TRANSFER_STEPS = 20
 COMPOSITE_BATCH = 100
+# Unseen attack classes of held out 13, fixed (2026-12-02, 10:36 UTC) by an independent evaluator before any
+# tuning of the thirteenth round: 0 sessions unless --heldout13-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout13_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT13_ATTACKS = collections.OrderedDict([
+    ("cornersearch", 3),        # Croce & Hein 2019 (Sparse and imperceivable adversarial attacks, ICCV):
+                                # CornerSearch, score-based, L0, untargeted: every one-pixel change of
+                                # the original to a corner of the range (each of the 64 values set to 0
+                                # and to 1: 128 rows, 64 a request), each pixel ranked by the lower CW
+                                # margin of its two corners; then sets of k pixels (k = 2 .. 8, 100 sets
+                                # each) sampled from the 32 best-ranked with the paper's linearly
+                                # decreasing probabilities, each pixel at its better corner, 10 sets a
+                                # request; stops at the first misclassified query (at most 829 queries)
+    ("bayesopt", 3),            # Ru, Cobb, Blaas & Gal 2020 (BayesOpt adversarial attack, ICLR; after
+                                # Shukla et al. 2019): score-based, L-inf eps 0.125: a 4x4 perturbation
+                                # in [-1, 1]^16 upsampled (nearest, 2x2) and scaled by eps, a Gaussian
+                                # process (Matern 5/2) on the victim's CW margin, 5 random starts, then
+                                # each query the expected-improvement maximiser over 2,000 random and
+                                # 500 local candidates; one row a request, stops at the first
+                                # misclassified query, at most 300 queries
+    ("triangle", 3),            # Wang, Yin, Tang & Liu 2022 (Triangle attack: a query-efficient
+                                # decision-based adversarial attack, ECCV): label-only, L2: a
+                                # random-noise start bisected to the boundary, then each iteration a
+                                # 2-D plane spanned by the current perturbation and a random
+                                # low-frequency (4x4) DCT basis image, the candidate the third vertex of
+                                # a triangle with the original and the current point (angle alpha at the
+                                # current point, beta = pi/2 - alpha at the original, the law of sines
+                                # making it nearer), tried at +beta and -beta, beta halved twice on
+                                # failure; alpha made bolder on success and more cautious on failure;
+                                # one row a request, stops within L2 1.0, at most 2,000 queries
+    ("ripper", 3),              # Barbalau, Cosma, Ionescu & Popescu 2020 (Black-box ripper: copying
+                                # black-box models using generative evolutionary algorithms, NeurIPS):
+                                # extraction through a generative model of the attacker's proxy data (a
+                                # probabilistic PCA, 12 components, of its knockoff and jbda_seed digits)
+                                # and an evolutionary search of its latent space for each class in turn
+                                # (population 25, the 5 fittest by the victim's probability of the class
+                                # mutated by N(0, 0.5), up to 8 generations, next class once one sample
+                                # reaches 0.9); scores asked; a generation a request, 2,000 queries
+    ("ripper-sybil", 3),        # adaptive ripper, against per-client extraction monitoring (the Sybil
+                                # attacker of PRADA, Juuti et al. 2019, and SEAT, Zhang et al. 2021):
+                                # the same search, every generation split into requests of 5 rows,
+                                # each request on one of 20 API keys drawn at random (about 100 rows
+                                # and 20 requests a key), 2,000 queries
+])
+HELDOUT13_EVASION = {"cornersearch", "bayesopt", "triangle"}
+# Originals: held out 10, 11 and 12 took padding-split offsets 0-35 (HELDOUT10/11/12_ORIG_PAD). Held out
+# 13 takes the next distinct padding rows, offsets 36-44 (45-47 kept for it and unused: its two other
+# classes are extraction): no class uses them as an original or a natural start and no benign client
+# sends one; ripper's generative model is fitted on the knockoff and jbda_seed splits only (never the
+# padding split), so no class sends or trains on another's original.
+HELDOUT13_ORIG_PAD = {"cornersearch": (36, 37, 38), "bayesopt": (39, 40, 41), "triangle": (42, 43, 44)}
+CS_SWEEP_BATCH = 64
+CS_L0 = 8
+CS_SAMPLES = 100
+CS_BATCH = 10
+CS_TOP = 32
+BO_LOW = 4
+BO_INIT = 5
+BO_BUDGET = 300
+BO_CANDS = 2000
+BO_LOCAL = 500
+BO_REFIT = 10
+TRI_FREQ = 4
+TRI_ALPHA = (np.pi / 4, np.pi / 2 - 0.02)
+TRI_GAMMA = 0.02
+TRI_HALVINGS = 2
+TRI_BUDGET = 2000
+RIPPER_K = 12
+RIPPER_POP = 25
+RIPPER_ELITE = 5
+RIPPER_SIGMA = 0.5
+RIPPER_GENS = 8
+RIPPER_FIT = 0.9
+RIPPER_SYBIL_KEYS = 20
+RIPPER_SYBIL_ROWS = 5
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -562,6 +637,7 @@ EXTRACTION = EXTRACTION | {"copycat"}                          # held out 9's (H
 EXTRACTION = EXTRACTION | {"trnd"}                             # held out 10's (HELDOUT10_ATTACKS)
 EXTRACTION = EXTRACTION | {"dissector"}                        # held out 11's (HELDOUT11_ATTACKS)
 EXTRACTION = EXTRACTION | {"composite"}                        # held out 12's (HELDOUT12_ATTACKS)
+EXTRACTION = EXTRACTION | {"ripper", "ripper-sybil"}          # held out 13's (HELDOUT13_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1247,6 +1323,30 @@ HABITS = {
         chalk_new=(1, 4), chalk_cap=(12, 31), chalk_occlude=0.2, chalk_every=(1, 5),
         lot_max=(49, 59, 69, 90), lot_shots=(2, 3), lot_spin=40.0, lot_idle=(10, 31),
         tally_boxes=(10, 26), tally_fix=0.08, tally_pile=(5, 16), tally_idle=(3, 11),
+        pool_rank=6.0, pool_size=350),
+    # "heldout13" was fixed (2026-12-02, 10:36 UTC) by an independent evaluator before any tuning of the
+    # thirteenth round, together with seeds 13001, 13002, 13003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout12 model (a sports-data feed reading a broadcast's score bug as the clock
+    # ticks, a street-level mapping pipeline sending every overlapping region proposal of a house number,
+    # an RPA bot polling a legacy terminal's bitmap-font screen, a low-vision user's app reading a note
+    # while the phone is aimed at it until the answer is stable, a handwriting data-collection kiosk
+    # checking every prompted digit as it is written, a bus-stop app reading an approaching bus's LED
+    # route number, a web crawler's alt-text job reading notification badges, a classroom-response app
+    # reading a class's mini whiteboards; 8-bit sRGB linearised and 10-bit camera number formats). See
+    # run_benign_heldout13.
+    "heldout13": dict(
+        personas13=(("scorebug", 0.125), ("streetview", 0.125), ("rpa", 0.125), ("aimcam", 0.125),
+                    ("collect", 0.125), ("busstop", 0.125), ("badges", 0.125), ("slates", 0.125)),
+        lengths=(80, 0.5, 30, 280), srgb=0.15, raw10=0.10,
+        sb_quality=(50, 86), sb_stop=(3, 16), sb_score=0.06,
+        sv_props=(3, 7), sv_pair=0.4, sv_idle=(0, 5),
+        rpa_fields=(3, 9), rpa_poll=(2, 3, 5, 8), rpa_change=0.1, rpa_redraw=0.03,
+        aim_stable=3, aim_max=25, aim_idle=(5, 21),
+        col_reps=(2, 6), col_rewrite=2, col_idle=(3, 16),
+        bus_routes=(3, 9), bus_frames=(6, 13), bus_idle=(5, 26),
+        badge_sites=(3, 9), badge_refetch=0.15, badge_idle=(0, 3),
+        slate_class=(12, 33), slate_retake=0.25, slate_idle=(3, 11),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -4419,6 +4519,319 @@ def run_benign_heldout12(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 13: benign clients with habits none of dev .. heldout12 model (run_benign_heldout13).
+# A legacy terminal's 5x7 bitmap font (rows top to bottom, 5 columns each, "#" lit), as an RPA bot
+# reads it off the screen.
+TERMINAL_FONT = {
+    "0": (".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."),
+    "1": ("..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."),
+    "2": (".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"),
+    "3": ("#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."),
+    "4": ("...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."),
+    "5": ("#####", "#....", "####.", "....#", "....#", "#...#", ".###."),
+    "6": ("..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."),
+    "7": ("#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."),
+    "8": (".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."),
+    "9": (".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."),
+}
+
+
+def terminal_glyph(ch, oy, ox, level):
+    """A character of TERMINAL_FONT in an 8x8 cell at (oy, ox), lit pixels at `level`."""
+    a = np.zeros((SIDE, SIDE), np.float32)
+    for r, line in enumerate(TERMINAL_FONT[ch]):
+        for c, v in enumerate(line):
+            if v == "#":
+                a[oy + r, ox + c] = level
+    return a.reshape(D)
+
+
+def srgb_linear(x):
+    """Values of an 8-bit sRGB image converted to linear light (IEC 61966-2-1), as a pipeline that
+    linearises its camera's frames before inference sends them."""
+    k = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0) / 255.0
+    return np.where(k <= 0.04045, k / 12.92, ((k + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def raw10(x):
+    """Values of a 10-bit camera (scaled by 1/1023)."""
+    return (np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 1023.0) / 1023.0).astype(np.float32)
+
+
+def run_benign_heldout13(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout13` (fixed with seeds 13001, 13002, 13003). Each client
+    draws from its own seeded generator:
+      a persona   scorebug: a sports-data feed reading a basketball broadcast's score bug, one video
+                    frame a request: the game clock (M:SS or MM:SS, counting down one second a frame
+                    while it runs, stopped for `sb_stop` (lo, hi) frames with probability 0.05 a
+                    frame) and both teams' scores (0-150, a basket of 1-3 points with probability
+                    `sb_score` a frame), the broadcaster's font rendered pixel-identically every
+                    frame (made once) on the bug's background U(0.05, 0.2), every frame through the
+                    stream's compression (jpeg_like at the client's quality U(`sb_quality`));
+                    with 0.02 a replay hides the bug for 5-20 frames (no request, idle turns);
+                  streetview: a mapping pipeline reading house numbers from street-level panoramas:
+                    a number (log-uniform 1-9,999) on a plaque (its own font, ink U(0.5, 1),
+                    plaque U(0, 0.3), perspective squeeze U(0.8, 1.3), tilt U(-10, 10) degrees); the
+                    detector's `sv_props` (lo, hi) overlapping proposals of the plaque (one-pixel
+                    offsets, scale U(0.9, 1.1)), every digit of every proposal in one request; with
+                    `sv_pair` a second house in the same panorama; `sv_idle` (lo, hi) idle turns
+                    between panoramas;
+                  rpa: a robotic-process-automation bot scraping a legacy terminal: `rpa_fields`
+                    (lo, hi) numeric fields of 3-9 digits in the terminal's 5x7 bitmap font
+                    (TERMINAL_FONT, the client's cell offset and phosphor level), the whole screen
+                    one request (every digit, at most 64), polled every `rpa_poll` (one of, per
+                    client) idle turns; a field changes with `rpa_change` a poll (an increment or
+                    a new value); with `rpa_redraw` the poll catches the screen mid-redraw and the
+                    fields from one on are blank cells;
+                  aimcam: an accessibility app for low-vision users reading a handwritten note or
+                    label (1-3 pool digits) while the user aims the phone: the digits enter from an
+                    edge (offset 3-5 pixels shrinking by one every 1-2 frames, hand tremor of a
+                    pixel), focus hunting (blur sigma from 1.4 down to 0.3, oscillating), auto-exposure
+                    settling (gain from U(0.4, 1.6) towards 1), N(0, 0.03); one frame a request until
+                    the same answer came `aim_stable` frames in a row (at most `aim_max`), then
+                    `aim_idle` (lo, hi) idle turns while it is spoken;
+                  collect: a handwriting data-collection kiosk (as the forms behind NIST SD-19 and
+                    EMNIST were gathered, but on a tablet): each volunteer writes every digit 0-9
+                    `col_reps` (lo, hi) times in order, in their own hand (slant, pen width, size,
+                    wobble fixed per writer; DIGIT_STROKES through pen_glyph), each box checked as it
+                    is written (one row a request) and written again, up to `col_rewrite` times,
+                    when the answer is not the prompted digit; `col_idle` (lo, hi) idle turns between
+                    volunteers;
+                  busstop: an accessibility app at a bus stop reading the route number on an
+                    approaching bus's LED sign: the stop's `bus_routes` (lo, hi) routes (1-3 digits,
+                    the operator's LED font made once), every arrival `bus_frames` (lo, hi) frames as
+                    the bus comes closer (scale from 0.55 up to 1), LED bloom (blur), rolling-
+                    shutter banding (alternate rows dimmed by U(0, 0.4)), one frame a request;
+                    `bus_idle` (lo, hi) idle turns between buses;
+                  badges: a web crawler writing alt text for images: pages of `badge_sites` (lo, hi)
+                    sites (each its own UI font and badge colour U(0.25, 0.5), made once), 1-6
+                    notification badges a page (counts 1-99, small counts most common), white digits
+                    anti-aliased on the badge; every badge's digits of a page one request (identical
+                    badges are identical pixels); with `badge_refetch` the same page fetched again
+                    (a URL with another query string); `badge_idle` (lo, hi) idle turns between pages;
+                  slates: a classroom-response app photographing a class holding up mini whiteboards:
+                    `slate_class` (lo, hi) students (each their own hand, made once), every question
+                    an answer 0-20, each student right with the question's ease U(0.4, 0.95), else off
+                    by 1-3 or a guess; every slate's glyphs in one request (at most 64 rows), with
+                    `slate_retake` the photo taken again; `slate_idle` (lo, hi) idle turns between
+                    questions;
+      number      a share `srgb` of clients send 8-bit sRGB values converted to linear light
+      format      (srgb_linear), a share `raw10` the values of a 10-bit camera (raw10);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool (aimcam), rendered digits and transforms of them, in
+    [0, 1] (printed, LED and marker digits as the camera's image is inverted to the training data's
+    white-on-black). Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas13"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "srgb" if u < HAB["srgb"] else ("raw10" if u < HAB["srgb"] + HAB["raw10"] else "float32")
+    rpa_poll = int(rng.choice(HAB["rpa_poll"]))
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "srgb":
+            rows = srgb_linear(rows)
+        elif fmt_ == "raw10":
+            rows = raw10(rows)
+        done[0] += 1
+        try:
+            labels, _ = query(h, baton, s, rows, scores=True)
+            return labels
+        except Refused:
+            return None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def font(width, scale, rot=1.0, shear=0.0, wobble=0.004):
+        return {d: pen_glyph(DIGIT_STROKES[d], rng, width=width, rot=rot, scale=scale, shear=shear,
+                             shift=0.02, wobble=wobble) for d in "0123456789"}
+
+    def scorebug():
+        if "tmpl" not in state:
+            state.update(tmpl=font((2.8, 3.4), (0.7, 0.78)), bg=rng.uniform(0.05, 0.2), ink=rng.uniform(0.75, 1.0),
+                         q=int(rng.integers(*HAB["sb_quality"])), clock=int(rng.integers(120, 721)),
+                         score=[int(rng.integers(0, 60)), int(rng.integers(0, 60))], stop=0)
+        st = state
+        if rng.random() < 0.02:
+            idle(int(rng.integers(5, 21)))                  # a replay: the bug is hidden
+            return
+        if st["stop"] > 0:
+            st["stop"] -= 1
+        elif rng.random() < 0.05:
+            st["stop"] = int(rng.integers(*HAB["sb_stop"]))
+        else:
+            st["clock"] -= 1
+            if st["clock"] < 0:
+                st["clock"] = 720                         # the next quarter
+        if rng.random() < HAB["sb_score"]:
+            t = int(rng.integers(2))
+            st["score"][t] = min(150, st["score"][t] + int(rng.integers(1, 4)))
+        m, sec = divmod(st["clock"], 60)
+        text = f"{m}{sec:02d}" + str(st["score"][0]) + str(st["score"][1])
+        rows = np.stack([jpeg_like(np.clip(st["bg"] + st["ink"] * st["tmpl"][c], 0, 1), st["q"]) for c in text])
+        send(rows)
+
+    def streetview():
+        def plaque():
+            number = str(int(np.exp(rng.uniform(0, np.log(10000)))))
+            w, sc = rng.uniform(2.4, 4.2), rng.uniform(0.62, 0.8)
+            glyphs = [pen_glyph(DIGIT_STROKES[c], rng, width=(w, w + 0.2), rot=1.0, scale=(sc, sc + 0.02),
+                                shear=0.05, shift=0.02, wobble=0.004) for c in number]
+            ink, bg = rng.uniform(0.5, 1.0), rng.uniform(0.0, 0.3)
+            sx, tilt = rng.uniform(0.8, 1.3), rng.uniform(-10, 10)
+            props = []
+            for _ in range(int(rng.integers(*HAB["sv_props"]))):
+                zoom, dy, dx = rng.uniform(0.9, 1.1), int(rng.integers(-1, 2)), int(rng.integers(-1, 2))
+                for g in glyphs:
+                    a = _affine8(g, rot=tilt, scale=zoom, sx=sx).reshape(SIDE, SIDE)
+                    props.append(bg + (ink - bg) * _shift_img(a, dy, dx).reshape(D))
+            rows = np.stack(props[:64])
+            send(rows + rng.normal(0, 0.02, rows.shape))
+        plaque()
+        if rng.random() < HAB["sv_pair"] and done[0] < n_req:
+            plaque()
+        idle(int(rng.integers(*HAB["sv_idle"])))
+
+    def rpa():
+        if "fields" not in state:
+            state.update(oy=int(rng.integers(0, 2)), ox=int(rng.integers(1, 3)), lvl=float(rng.uniform(0.6, 1.0)),
+                         fields=[f"{int(rng.integers(0, 10 ** n)):0{n}d}"
+                                 for n in rng.integers(3, 10, int(rng.integers(*HAB["rpa_fields"])))])
+        F = state["fields"]
+        for k, f in enumerate(F):
+            if rng.random() < HAB["rpa_change"]:
+                n = len(f)
+                v = (int(f) + 1) % 10 ** n if rng.random() < 0.5 else int(rng.integers(0, 10 ** n))
+                F[k] = f"{v:0{n}d}"
+        blank = int(rng.integers(0, len(F))) if rng.random() < HAB["rpa_redraw"] else len(F)
+        rows = []
+        for k, f in enumerate(F):
+            for c in f:
+                rows.append(terminal_glyph(c, state["oy"], state["ox"], state["lvl"]) if k < blank
+                            else np.zeros(D, np.float32))
+        send(np.stack(rows[:64]))
+        idle(rpa_poll)
+
+    def aimcam():
+        digits = [draw() for _ in range(int(rng.integers(1, 4)))]
+        side = int(rng.integers(4))
+        off = int(rng.integers(3, 6))
+        gain = rng.uniform(0.4, 1.6)
+        last, same = None, 0
+        for f in range(HAB["aim_max"]):
+            dy, dx = [(off, 0), (-off, 0), (0, off), (0, -off)][side]
+            dy += int(rng.integers(-1, 2))
+            dx += int(rng.integers(-1, 2))
+            sig = max(0.3, 1.4 * 0.75 ** f) + 0.3 * abs(np.sin(1.3 * f))
+            rows = np.stack([gaussian_filter(_shift_img(d.reshape(SIDE, SIDE), dy, dx), sig).reshape(D) * gain
+                             for d in digits])
+            labels = send(rows + rng.normal(0, 0.03, rows.shape))
+            if done[0] >= n_req:
+                return
+            key = None if labels is None else tuple(int(v) for v in labels)
+            same = same + 1 if key is not None and key == last else 1
+            last = key
+            if same >= HAB["aim_stable"]:
+                break
+            if rng.random() < 0.6 and off > 0:
+                off -= 1
+            gain = 1.0 + 0.7 * (gain - 1.0)
+        idle(int(rng.integers(*HAB["aim_idle"])))
+
+    def collect():
+        slant, w = rng.uniform(-15, 15), rng.uniform(2.2, 4.4)
+        sc, wob, ink = rng.uniform(0.62, 0.8), rng.uniform(0.005, 0.02), rng.uniform(0.8, 1.0)
+        reps = int(rng.integers(*HAB["col_reps"]))
+        for d in "0123456789":
+            for _ in range(reps):
+                for _ in range(HAB["col_rewrite"] + 1):
+                    g = pen_glyph(DIGIT_STROKES[d], rng, width=(w - 0.3, w + 0.3), rot=4.0, scale=(sc - 0.03, sc + 0.03),
+                                  shear=0.05, shift=0.05, wobble=wob)
+                    labels = send((_affine8(g, rot=slant) * ink)[None])
+                    if done[0] >= n_req:
+                        return
+                    if labels is not None and int(labels[0]) == int(d):
+                        break
+                if rng.random() < 0.5:
+                    idle(1)
+        idle(int(rng.integers(*HAB["col_idle"])))
+
+    def busstop():
+        if "tmpl" not in state:
+            state.update(tmpl=font((3.0, 3.6), (0.72, 0.8)),
+                         routes=[str(int(np.exp(rng.uniform(0, np.log(1000)))))
+                                 for _ in range(int(rng.integers(*HAB["bus_routes"])))])
+        T = state["tmpl"]
+        route = state["routes"][int(rng.integers(len(state["routes"])))]
+        n = int(rng.integers(*HAB["bus_frames"]))
+        ink = rng.uniform(0.7, 1.0)
+        for f in range(n):
+            scale = 0.55 + 0.45 * f / max(1, n - 1)
+            band = 1.0 - rng.uniform(0.0, 0.4) * ((np.arange(SIDE) + int(rng.integers(2))) % 2)
+            rows = np.stack([(gaussian_filter(_affine8(T[c], scale=scale).reshape(SIDE, SIDE), 0.5) * 1.3 * ink
+                              * band[:, None]).reshape(D) for c in route])
+            send(rows + rng.normal(0, 0.02, rows.shape))
+            if done[0] >= n_req:
+                return
+        idle(int(rng.integers(*HAB["bus_idle"])))
+
+    def badges():
+        if "sites" not in state:
+            state["sites"] = [dict(tmpl=font((2.6, 3.6), (0.6, 0.72), rot=0.5, wobble=0.002),
+                                   colour=float(rng.uniform(0.25, 0.5)), aa=float(rng.uniform(0.3, 0.6)))
+                              for _ in range(int(rng.integers(*HAB["badge_sites"])))]
+        site = state["sites"][int(rng.integers(len(state["sites"])))]
+        rows = []
+        for _ in range(int(rng.integers(1, 7))):
+            count = min(99, int(np.ceil(rng.pareto(1.2))) or 1)
+            for c in str(count):
+                g = gaussian_filter(site["tmpl"][c].reshape(SIDE, SIDE).astype(np.float64), site["aa"]).reshape(D)
+                rows.append(site["colour"] + (1.0 - site["colour"]) * np.clip(g * 1.6, 0, 1))
+        rows = np.stack(rows)
+        send(rows)
+        if rng.random() < HAB["badge_refetch"] and done[0] < n_req:
+            send(rows)
+        idle(int(rng.integers(*HAB["badge_idle"])))
+
+    def slates():
+        if "students" not in state:
+            state["students"] = [dict(slant=rng.uniform(-12, 12), w=rng.uniform(3.0, 5.0), sc=rng.uniform(0.55, 0.8),
+                                      bg=rng.uniform(0.0, 0.15), ink=rng.uniform(0.6, 1.0))
+                                 for _ in range(int(rng.integers(*HAB["slate_class"])))]
+        answer, ease = int(rng.integers(0, 21)), rng.uniform(0.4, 0.95)
+        rows = []
+        for st in state["students"]:
+            a = answer if rng.random() < ease else (
+                max(0, answer + int(rng.choice([-3, -2, -1, 1, 2, 3]))) if rng.random() < 0.7 else int(rng.integers(0, 21)))
+            for c in str(a):
+                g = pen_glyph(DIGIT_STROKES[c], rng, width=(st["w"] - 0.3, st["w"] + 0.3), rot=4.0,
+                              scale=(st["sc"] - 0.03, st["sc"] + 0.03), shear=0.05, shift=0.05, wobble=0.015)
+                rows.append(st["bg"] + (st["ink"] - st["bg"]) * _affine8(g, rot=st["slant"]))
+        rows = np.stack(rows[:64])
+        send(rows + rng.normal(0, 0.02, rows.shape))
+        if rng.random() < HAB["slate_retake"] and done[0] < n_req:
+            send(rows * rng.uniform(0.9, 1.05) + rng.normal(0, 0.02, rows.shape))
+        idle(int(rng.integers(*HAB["slate_idle"])))
+
+    units = {"scorebug": scorebug, "streetview": streetview, "rpa": rpa, "aimcam": aimcam, "collect": collect,
+             "busstop": busstop, "badges": badges, "slates": slates}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -6672,6 +7085,263 @@ def run_heldout12_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 13's unseen attack classes (HELDOUT13_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def cornersearch_attack(ask, x0, y0, rng):
+    """Croce & Hein 2019 (Sparse and Imperceivable Adversarial Attacks, ICCV), CornerSearch,
+    untargeted, L0, score-based: one query of the clean original; then every one-pixel change to a
+    corner of the input range (each value set to 0 and to 1, CS_SWEEP_BATCH rows a request), each
+    pixel ranked by the lower CW margin (margin_loss) of its two changes, at that corner; then for
+    k = 2 .. CS_L0, CS_SAMPLES sets of k distinct pixels drawn from the CS_TOP best-ranked with the
+    paper's sampling distribution (rank j of n with probability (2n - 2j + 1) / n^2, linearly
+    decreasing), each pixel set to its corner, CS_BATCH sets a request. Stops at the first
+    misclassified query."""
+    labels, probs = ask(x0[None])
+    if labels[0] != y0:
+        return x0
+    rows = np.repeat(x0[None], 2 * D, axis=0)
+    rows[np.arange(2 * D), np.repeat(np.arange(D), 2)] = np.tile([0.0, 1.0], D)
+    margin = np.empty(2 * D)
+    for k in range(0, 2 * D, CS_SWEEP_BATCH):
+        labels, probs = ask(rows[k:k + CS_SWEEP_BATCH])
+        if (labels != y0).any():
+            return rows[k + int(np.argmax(labels != y0))]
+        margin[k:k + CS_SWEEP_BATCH] = margin_loss(probs, y0)
+    m2 = margin.reshape(D, 2)
+    corner = np.where(m2[:, 0] <= m2[:, 1], 0.0, 1.0)
+    order = np.argsort(m2.min(1), kind="stable")[:CS_TOP]
+    n = len(order)
+    p = (2 * n - 2 * np.arange(1, n + 1) + 1) / float(n * n)
+    for k in range(2, CS_L0 + 1):
+        for _ in range(0, CS_SAMPLES, CS_BATCH):
+            batch = np.repeat(x0[None], CS_BATCH, axis=0)
+            for b in range(CS_BATCH):
+                pix = order[rng.choice(n, size=k, replace=False, p=p / p.sum())]
+                batch[b, pix] = corner[pix]
+            labels, _ = ask(batch.astype(np.float32))
+            if (labels != y0).any():
+                return batch[int(np.argmax(labels != y0))]
+    return x0
+
+
+def bayesopt_attack(ask, x0, y0, rng):
+    """Ru, Cobb, Blaas & Gal 2020 (BayesOpt Adversarial Attack, ICLR; after Shukla, Sahu, Willmott
+    & Kolter 2019), untargeted, L-inf SQUARE_EPS, score-based: the perturbation a point z of
+    [-1, 1]^(BO_LOW^2), upsampled by nearest neighbour to 8x8 and scaled by eps (the paper's reduced
+    dimension and interpolation); the objective the victim's CW margin (margin_loss); a GP with a
+    Matern-5/2 kernel (one length scale, its hyper-parameters refitted every BO_REFIT queries) on
+    every z queried; one query of the clean original, BO_INIT uniform random z, then each query the
+    maximiser of expected improvement over BO_CANDS uniform candidates and BO_LOCAL Gaussian (0.2)
+    moves of the 5 best so far. One row a request; stops at the first misclassified query or at
+    BO_BUDGET queries."""
+    from scipy.stats import norm
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+    dim = BO_LOW * BO_LOW
+    up = SIDE // BO_LOW
+
+    def img(z):
+        return np.clip(x0 + SQUARE_EPS * np.kron(z.reshape(BO_LOW, BO_LOW), np.ones((up, up))).reshape(D),
+                       0.0, 1.0).astype(np.float32)
+    Z, Y = [], []
+
+    def ev(z):
+        labels, probs = ask(img(z)[None])
+        Z.append(z)
+        Y.append(float(margin_loss(probs, y0)[0]))
+        return labels[0] != y0
+    if ev(np.zeros(dim)):
+        return img(Z[-1])
+    for _ in range(BO_INIT):
+        if ev(rng.uniform(-1.0, 1.0, dim)):
+            return img(Z[-1])
+    kernel = ConstantKernel(1.0) * Matern(length_scale=1.0, nu=2.5) + WhiteKernel(1e-3)
+    while len(Z) < BO_BUDGET:
+        refit = len(Z) % BO_REFIT == 0 or len(Z) == BO_INIT + 1
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer="fmin_l_bfgs_b" if refit else None,
+                                      random_state=int(rng.integers(2**31))).fit(np.array(Z), np.array(Y))
+        kernel = gp.kernel_
+        best = np.array(Z)[np.argsort(Y)[:5]]
+        C = np.vstack([rng.uniform(-1.0, 1.0, (BO_CANDS, dim)),
+                       np.clip(best[rng.integers(len(best), size=BO_LOCAL)] + rng.normal(0, 0.2, (BO_LOCAL, dim)), -1, 1)])
+        mu, sd = gp.predict(C, return_std=True)
+        sd = np.maximum(sd, 1e-9)
+        imp = min(Y) - mu
+        ei = imp * norm.cdf(imp / sd) + sd * norm.pdf(imp / sd)
+        if ev(C[int(np.argmax(ei))]):
+            return img(Z[-1])
+    return img(Z[int(np.argmin(Y))])
+
+
+def triangle_attack(ask, x0, y0, rng):
+    """Wang, Yin, Tang & Liu 2022 (Triangle Attack: A Query-efficient Decision-based Adversarial
+    Attack, ECCV), untargeted, L2, label-only: a start of uniform noise (at most 20 draws until one is
+    adversarial) bisected to the boundary along the line from the original (to 1e-3); then each
+    iteration a 2-D subspace spanned by the current perturbation d = x - x0 and one of the
+    TRI_FREQ x TRI_FREQ lowest-frequency DCT basis images (drawn at random, orthogonalised); the
+    candidate is the third vertex of the triangle (x0, x, x'): angle alpha at x, beta at x0, so by the
+    law of sines |x' - x0| = |d| sin(alpha) / sin(alpha + beta) (beta = pi/2 - alpha at first: the
+    shortest for that alpha), at +beta and at -beta, beta halved up to TRI_HALVINGS times while
+    neither is adversarial; an adversarial candidate replaces x and alpha falls by TRI_GAMMA (a
+    bolder next step), a failed iteration raises it (alpha within TRI_ALPHA). One row a request;
+    stops within L2_GOAL or at TRI_BUDGET queries."""
+    from scipy.fft import idctn
+    basis = []
+    for i in range(TRI_FREQ):
+        for j in range(TRI_FREQ):
+            c = np.zeros((SIDE, SIDE))
+            c[i, j] = 1.0
+            basis.append(idctn(c, norm="ortho").reshape(D))
+    used = [0]
+
+    def adv(x):
+        if used[0] >= TRI_BUDGET:
+            raise _Budget
+        used[0] += 1
+        return ask(np.clip(x, 0.0, 1.0)[None].astype(np.float32))[0][0] != y0
+    x = None
+    try:
+        for _ in range(20):
+            xr = rng.uniform(0.0, 1.0, D)
+            if adv(xr):
+                break
+        else:
+            return x0
+        lo, hi = 0.0, 1.0
+        while hi - lo > 1e-3:
+            mid = (lo + hi) / 2
+            if adv(x0 + mid * (xr - x0)):
+                hi = mid
+            else:
+                lo = mid
+        x = np.clip(x0 + hi * (xr - x0), 0.0, 1.0)
+        alpha = TRI_ALPHA[1] - 0.1
+        while np.linalg.norm(x - x0) > L2_GOAL:
+            d = x - x0
+            r = float(np.linalg.norm(d))
+            u = d / r
+            b = basis[int(rng.integers(len(basis)))]
+            v = b - (b @ u) * u
+            if np.linalg.norm(v) < 1e-9:
+                continue
+            v /= np.linalg.norm(v)
+            beta = np.pi / 2 - alpha
+            found = None
+            for _ in range(TRI_HALVINGS + 1):
+                r2 = r * np.sin(alpha) / np.sin(alpha + beta)
+                for sgn in (1.0, -1.0):
+                    xc = np.clip(x0 + r2 * (np.cos(beta) * u + sgn * np.sin(beta) * v), 0.0, 1.0)
+                    if np.linalg.norm(xc - x0) < r and adv(xc):
+                        found = xc
+                        break
+                if found is not None:
+                    break
+                beta /= 2
+            if found is not None:
+                x = found
+                alpha = max(TRI_ALPHA[0], alpha - TRI_GAMMA)
+            else:
+                alpha = min(TRI_ALPHA[1], alpha + TRI_GAMMA)
+    except _Budget:
+        pass
+    return x if x is not None else x0
+
+
+def run_ripper(h, baton, s, data):
+    """Barbalau, Cosma, Ionescu & Popescu 2020 (Black-Box Ripper: Copying black-box models using
+    generative evolutionary algorithms, NeurIPS): the attacker's generative model of its proxy data
+    (here a probabilistic PCA with RIPPER_K components of its knockoff and jbda_seed digits, samples
+    mean + W (z * std), clipped), then for each class in turn (0, 1, .., 9, 0, ..) an evolutionary
+    search of the latent space: a population of RIPPER_POP z ~ N(0, I), the victim's probabilities
+    asked, fitness the probability of the class, the RIPPER_ELITE fittest kept and mutated by
+    N(0, RIPPER_SIGMA) into the next population, up to RIPPER_GENS generations, the next class once
+    a sample reaches RIPPER_FIT. Every generated sample is labelled training data. A generation a
+    request (ripper-sybil: RIPPER_SYBIL_ROWS rows a request, each on a key drawn at random), until
+    EXTRACT_BUDGET queries."""
+    from sklearn.decomposition import PCA
+    rng = s.rng
+    nat = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]]).astype(np.float64)
+    pca = PCA(RIPPER_K, random_state=0).fit(nat)
+    std = np.sqrt(pca.explained_variance_)
+    chunk = RIPPER_SYBIL_ROWS if s.cls == "ripper-sybil" else RIPPER_POP
+    sent, c = 0, 0
+    try:
+        while sent < EXTRACT_BUDGET:
+            target = c % 10
+            c += 1
+            Z = rng.normal(0.0, 1.0, (RIPPER_POP, RIPPER_K))
+            for _ in range(RIPPER_GENS):
+                n = min(RIPPER_POP, EXTRACT_BUDGET - sent)
+                if n <= 0:
+                    break
+                X = np.clip(pca.inverse_transform(Z[:n] * std), 0.0, 1.0).astype(np.float32)
+                P = np.concatenate([query(h, baton, s, X[k:k + chunk], scores=True)[1] for k in range(0, n, chunk)])
+                sent += n
+                fit = P[:, target]
+                if fit.max() >= RIPPER_FIT:
+                    break
+                elite = Z[:n][np.argsort(-fit)[:RIPPER_ELITE]]
+                Z = elite[rng.integers(len(elite), size=RIPPER_POP)] + rng.normal(0.0, RIPPER_SIGMA, (RIPPER_POP, RIPPER_K))
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout13_attack(s, data, interleave):
+    """The unseen classes of held out 13 (HELDOUT13_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT13_ORIG_PAD, offsets 36-44, disjoint from held out 10's, 11's and 12's), one
+    per session by session index. Success, rows as sent: cornersearch (an L0 attack) the first
+    answered query whose label differs from the true label with at most CS_L0 = 8 of the 64 values
+    changed (as pointwise); bayesopt the first answered query whose label differs at L-inf <= 0.125
+    (SQUARE_EPS, as Square's; every query is inside the ball by construction); triangle (an L2
+    attack) the first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as HopSkipJump's).
+    ripper and ripper-sybil are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries,
+    as jbda and knockoff."""
+    s.pace_rows = s.cls in ("cornersearch", "ripper", "ripper-sybil")
+    if s.cls == "ripper-sybil":
+        s.key_of = lambda: int(s.rng.integers(len(s.keys)))
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT13_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "cornersearch":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= CS_L0), None)
+    elif s.cls == "bayesopt":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and float(np.abs(rows[j] - x0).max()) <= SQUARE_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout13_attack(h, baton, s, data):
+    if s.cls in ("ripper", "ripper-sybil"):
+        run_ripper(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "triangle")
+    try:
+        if s.cls == "cornersearch":
+            adv = cornersearch_attack(ask, x0, y0, s.rng)
+        elif s.cls == "bayesopt":
+            adv = bayesopt_attack(ask, x0, y0, s.rng)
+        else:
+            adv = triangle_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -6759,7 +7429,7 @@ def plan(counts, data, seed):
             n += 1
             name = f"{cls}-{i:02d}"
             nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3, "copycat": COPYCAT_KEYS,
-                  "signhunter-rotate": ROT_KEYS}.get(cls, 1)
+                  "signhunter-rotate": ROT_KEYS, "ripper-sybil": RIPPER_SYBIL_KEYS}.get(cls, 1)
             ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
             keys.extend(ks)
             # A session's randomness follows from its name, so adding a class changes no other.
@@ -6868,7 +7538,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas12" in HAB:
+            if "personas13" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout13(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas12" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout12(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -6952,6 +7626,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout11_attack(s, data, args.interleave)
             if s.cls in HELDOUT12_ATTACKS:
                 setup_heldout12_attack(s, data, args.interleave)
+            if s.cls in HELDOUT13_ATTACKS:
+                setup_heldout13_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -6980,6 +7656,8 @@ def run_all(args, data, counts, seed):
                 run_heldout11_attack(h, baton, s, data)
             elif s.kind in HELDOUT12_ATTACKS:
                 run_heldout12_attack(h, baton, s, data)
+            elif s.kind in HELDOUT13_ATTACKS:
+                run_heldout13_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -7213,7 +7891,8 @@ def result(s, data, oracle):
     r["meta"] = meta
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
-            or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION:
+            or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
+            or s.kind in HELDOUT13_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -7457,6 +8136,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout12: held out for round 12, with seeds 12001, 12002, 12003 (fixed 2026-12-02 08:16 UTC "
                          "by an independent evaluator before any round-12 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout13: held out for round 13, with seeds 13001, 13002, 13003 (fixed 2026-12-02 10:36 UTC "
+                         "by an independent evaluator before any round-13 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -7485,6 +8167,9 @@ def main():
     ap.add_argument("--heldout12-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 12 (" + ", ".join(HELDOUT12_ATTACKS) + "), "
                          "with --habits heldout12 and seeds 12001, 12002, 12003 (held out for round 12)")
+    ap.add_argument("--heldout13-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 13 (" + ", ".join(HELDOUT13_ATTACKS) + "), "
+                         "with --habits heldout13 and seeds 13001, 13002, 13003 (held out for round 13)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -7508,6 +8193,7 @@ def main():
     counts.update((k, n if args.heldout10_attacks else 0) for k, n in HELDOUT10_ATTACKS.items())
     counts.update((k, n if args.heldout11_attacks else 0) for k, n in HELDOUT11_ATTACKS.items())
     counts.update((k, n if args.heldout12_attacks else 0) for k, n in HELDOUT12_ATTACKS.items())
+    counts.update((k, n if args.heldout13_attacks else 0) for k, n in HELDOUT13_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
