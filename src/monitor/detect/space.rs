@@ -147,6 +147,7 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig {
+            failure_persistence: None,
             rng_seed: proptest::test_runner::RngSeed::Fixed(13),
             ..ProptestConfig::default()
         })]
