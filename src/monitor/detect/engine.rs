@@ -559,7 +559,7 @@ impl Engine {
     /// sent nothing but variants of this input), and a growing or
     /// descending cluster (probing), both only with the structure of a search (`structured`: the
     /// row is an L∞ step from a recent one or the client's variants are selected by their
-    /// answers; or a request sent a batch of the input's variants straddling the boundary) and
+    /// answers; or a request sent a batch of the input's variants around one point straddling the boundary) and
     /// only while the client's cluster is focused (most of
     /// its requests since the cluster began added a variant to it: a search, not a heavy
     /// client varying one of its many images now and then). Cross-client evidence only for

@@ -39,6 +39,14 @@ const AUGMENTED: u32 = 3;
 /// orthogonal steps). Augmented copies of a confidently answered image get one label; a batch of
 /// consecutive video frames or test-time augmentations holds a handful of rows.
 pub const STRADDLE_ROWS: u32 = 12;
+/// ... and that are samples around one point: at least [`STRADDLE_NEAR_NUM`]/[`STRADDLE_NEAR_DEN`]
+/// of the batch's pairs of variants are near duplicates of each other. A search draws its
+/// candidates within a small radius of its current point (HopSkipJump, QEBA, the Boundary
+/// attack, NES, NATTACK, ZO-signSGD: every pair near, seen 0.93–1.0); independent renderings of
+/// one glyph (a class's whiteboards, many writers, many receipts) chain through the
+/// near-duplicate ball, each near some of the others (seen 0.12–0.83).
+pub const STRADDLE_NEAR_NUM: u32 = 7;
+pub const STRADDLE_NEAR_DEN: u32 = 8;
 /// A cluster is focused when at least this many requests added a variant to it, and they are at
 /// least [`FOCUS_NUM`]/[`FOCUS_DEN`] of the client's requests since the cluster began.
 pub const FOCUS_HITS: u32 = 3;
@@ -55,6 +63,8 @@ struct Entry {
     augmented: bool,
     /// A distinct member of its cluster (not an exact re-send).
     distinct: bool,
+    /// The client's request it came in (`NearDup::requests` then).
+    request: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +90,9 @@ struct Cluster {
     burst_rows: u32,
     burst_label: u32,
     burst_same: u32,
+    /// Pairs of those variants, and the pairs that are near duplicates of each other.
+    burst_pairs: u32,
+    burst_near: u32,
     /// One request sent at least [`STRADDLE_ROWS`] variants answered with two labels (each at
     /// least twice).
     straddled: bool,
@@ -192,6 +205,8 @@ impl NearDup {
         debug_assert_eq!(codes.len(), self.width);
         let mut obs = NearObs::default();
         let mut cluster = None;
+        // Remembered slots this query is a near duplicate of (RING slots).
+        let mut near_slots = [0u64; RING / 64];
         for slot in self.slots() {
             let e = &self.entries[slot];
             if e.hash == hash {
@@ -201,6 +216,7 @@ impl NearDup {
             }
             let c = &self.codes[slot * self.width..(slot + 1) * self.width];
             if far(c, codes, allow) <= allow {
+                near_slots[slot / 64] |= 1 << (slot % 64);
                 obs.near += 1;
                 cluster.get_or_insert(e.cluster);
                 if e.label != label
@@ -237,6 +253,8 @@ impl NearDup {
                         burst_rows: 0,
                         burst_label: label,
                         burst_same: 0,
+                        burst_pairs: 0,
+                        burst_near: 0,
                         straddled: false,
                     },
                 );
@@ -246,6 +264,8 @@ impl NearDup {
         let first_label = self.clusters.get(&id).map_or(label, |c| c.first_label);
         let value = signed(label, margin, first_label);
         let (mut s_inc, mut pairs) = (0i64, 0u64);
+        // This request's earlier variants of the cluster, and those this one is near.
+        let (mut burst_pairs, mut burst_near) = (0u32, 0u32);
         if !obs.exact {
             for slot in self.slots() {
                 let e = &self.entries[slot];
@@ -253,6 +273,10 @@ impl NearDup {
                     let earlier = signed(e.label, e.margin, first_label);
                     s_inc += order_sign(value, earlier);
                     pairs += 1;
+                    if e.request == self.requests {
+                        burst_pairs += 1;
+                        burst_near += u32::from(near_slots[slot / 64] >> (slot % 64) & 1 == 1);
+                    }
                 }
             }
         }
@@ -274,10 +298,17 @@ impl NearDup {
                 c.burst_rows = 0;
                 c.burst_label = label;
                 c.burst_same = 0;
+                c.burst_pairs = 0;
+                c.burst_near = 0;
             }
             c.burst_rows += 1;
             c.burst_same += u32::from(label == c.burst_label);
-            if c.burst_rows >= STRADDLE_ROWS && c.burst_same.min(c.burst_rows - c.burst_same) >= 2 {
+            c.burst_pairs += burst_pairs;
+            c.burst_near += burst_near;
+            if c.burst_rows >= STRADDLE_ROWS
+                && c.burst_same.min(c.burst_rows - c.burst_same) >= 2
+                && c.burst_near * STRADDLE_NEAR_DEN >= c.burst_pairs * STRADDLE_NEAR_NUM
+            {
                 c.straddled = true;
             }
             if c.distinct == AUGMENTED {
@@ -303,6 +334,7 @@ impl NearDup {
                 cluster: id,
                 augmented,
                 distinct: !obs.exact,
+                request: self.requests,
             },
         );
         obs
@@ -461,6 +493,42 @@ mod tests {
             );
         }
         assert!(!o.straddled);
+    }
+
+    #[test]
+    fn a_batch_whose_variants_chain_rather_than_surround_one_point_does_not_straddle() {
+        // Many writers' renderings of one glyph in one request (a class's whiteboards): each is
+        // a near duplicate of the ones drawn most like it, not of all of them; two labels. A
+        // chain: row k moves 8 features by 5 codes a step, so only neighbours are near.
+        let mut rng = crate::util::Rng::new(4);
+        let base = row(&mut rng);
+        let chain = |k: u64| {
+            let mut v = base.clone();
+            for f in &mut v[..8] {
+                *f = -100 + 5 * k as i8;
+            }
+            v
+        };
+        let mut n = NearDup::new(64);
+        n.begin_request();
+        let mut o = NearObs::default();
+        for k in 0..16 {
+            let label = if k % 3 == 0 { 5 } else { 3 };
+            o = n.observe(&chain(k), 10 + k, label, 0.6, 6, 0.5);
+            assert!(k == 0 || o.near >= 1, "{k}: {o:?}");
+        }
+        assert_eq!(o.distinct, 16, "one cluster: {o:?}");
+        assert!(!o.straddled, "{o:?}");
+        // The same labels on variants around one point (every pair near): a search's batch.
+        let mut n = NearDup::new(64);
+        n.begin_request();
+        for k in 0..16 {
+            let mut v = base.clone();
+            v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
+            let label = if k % 3 == 0 { 5 } else { 3 };
+            o = n.observe(&v, 10 + k, label, 0.6, 6, 0.5);
+        }
+        assert!(o.straddled, "{o:?}");
     }
 
     #[test]
