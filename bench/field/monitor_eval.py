@@ -599,6 +599,89 @@ RIPPER_GENS = 8
 RIPPER_FIT = 0.9
 RIPPER_SYBIL_KEYS = 20
 RIPPER_SYBIL_ROWS = 5
+# Unseen attack classes of held out 14, fixed (2026-12-02, 14:10 UTC) by an independent evaluator before any
+# tuning of the fourteenth round: 0 sessions unless --heldout14-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout14_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT14_ATTACKS = collections.OrderedDict([
+    ("autozoom", 3),            # Tu, Ting, Chen, Liu, Zhang, Yi, Hsieh & Cheng 2019 (AutoZOOM:
+                                # autoencoder-based zeroth order optimization method for attacking
+                                # black-box neural networks, AAAI), AutoZOOM-BiLIN: score-based, L2,
+                                # untargeted: the perturbation a 4x4 image bilinearly upsampled to 8x8,
+                                # the objective ||delta||^2 + c * max(CW margin, 0) (c 10), averaged
+                                # random gradient estimates (unit-sphere directions in the 4x4 space,
+                                # smoothing beta 0.05, dimension scaling b 16) with the paper's adaptive
+                                # q (1 until the first misclassified iterate, then 4), Adam (lr 0.05);
+                                # the iterate and its q probes one request; stops at the first
+                                # misclassified query within L2 1.0, at most 2,000 queries
+    ("biased-boundary", 3),     # Brunner, Diehl, Truong Le & Knoll 2019 (Guessing smart: biased sampling
+                                # for efficient black-box adversarial attacks, ICCV): the Boundary Attack
+                                # (label-only, L2) from the attacker's own natural digit of another class
+                                # (blended towards the original by a binary search), its candidates drawn
+                                # from the paper's three biases: Perlin (low-frequency) noise, regional
+                                # masking by |x_adv - x0|, and the gradient of a local surrogate (an MLP
+                                # the attacker trained on its own labelled digits) mixed in with weight
+                                # 0.5; each step the spherical candidate and the candidate one request
+                                # (2 rows, as Foolbox's Boundary Attack asks both), orthogonal and source
+                                # step sizes adapted every 10 steps; stops within L2 1.0, at most 2,000
+                                # queries
+    ("locsearch", 3),           # Narodytska & Kasiviswanathan 2017 (Simple black-box adversarial
+                                # perturbations for deep networks, CVPR workshops), LocSearchAdv:
+                                # score-based, L0, untargeted greedy local search: each round every
+                                # candidate pixel set to the far end of the range (one probe row each,
+                                # the round's probes one request), ranked by the victim's probability of
+                                # the true class, the t = 2 best applied to the image (one query), the
+                                # next candidates the 3x3 neighbourhoods of the applied pixels (the
+                                # first round a random 10 % of the pixels); stops at the first
+                                # misclassified query or at 16 changed pixels, at most 2,000 queries
+    ("es-attack", 3),           # Yuan, Ding, Zhang, Shao, Chen & Zhu 2022 (ES Attack: model stealing
+                                # against deep neural networks without data hurdles, IEEE TETCI):
+                                # data-free extraction alternating E-steps (a numpy substitute MLP,
+                                # 64 ReLU, trained on the victim's probabilities of everything asked so
+                                # far) and S-steps (OPT-SYN: each new sample optimised from uniform noise
+                                # by Adam to maximise the substitute's probability of a random class);
+                                # the first round uniform noise; rounds of 100 rows, one request each,
+                                # scores, 2,000 queries
+    ("es-blend", 3),            # adaptive es-attack, against distribution- and per-client-based
+                                # extraction monitoring (the evasions PRADA, Juuti et al. 2019, and SEAT,
+                                # Zhang et al. 2021, discuss: dummy natural queries that keep the query
+                                # distribution natural, several accounts, a slow pace): every request
+                                # 25 synthetic rows shuffled among 25 of the attacker's own natural
+                                # digits (its knockoff and jbda_seed rows, not counted as queries),
+                                # requests round-robin over 4 API keys, 1-4 idle turns after each;
+                                # 2,000 synthetic queries
+])
+HELDOUT14_EVASION = {"autozoom", "biased-boundary", "locsearch"}
+# Originals: held out 10-13 took padding-split offsets 0-47 (HELDOUT10/11/12/13_ORIG_PAD; 45-47 held for
+# 13 and unused). Held out 14 takes the next distinct padding rows, offsets 48-56: no class uses them as an
+# original or a natural start and no benign client sends one; biased-boundary's starts and surrogate and
+# es-blend's natural rows come from the knockoff and jbda_seed splits only (never the padding split), so
+# no class sends or trains on another's original.
+HELDOUT14_ORIG_PAD = {"autozoom": (48, 49, 50), "biased-boundary": (51, 52, 53), "locsearch": (54, 55, 56)}
+AZ_LOW = 4
+AZ_C = 10.0
+AZ_BETA = 0.05
+AZ_LR = 0.05
+AZ_Q = (1, 4)
+AZ_BUDGET = 2000
+BBA_MIX = 0.5
+BBA_ORTH = 0.1
+BBA_SOURCE = 0.05
+BBA_ADAPT = 10
+BBA_BUDGET = 2000
+LS_T = 2
+LS_D = 1
+LS_INIT = 0.1
+LS_MAX_L0 = 16
+LS_L0 = 8
+LS_BUDGET = 2000
+ES_ROUND = 100
+ES_SYN_STEPS = 30
+ES_SYN_LR = 0.05
+ES_EPOCHS = 20
+ES_BLEND_ROWS = 25
+ES_BLEND_KEYS = 4
+ES_BLEND_IDLE = (1, 5)
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -638,6 +721,7 @@ EXTRACTION = EXTRACTION | {"trnd"}                             # held out 10's (
 EXTRACTION = EXTRACTION | {"dissector"}                        # held out 11's (HELDOUT11_ATTACKS)
 EXTRACTION = EXTRACTION | {"composite"}                        # held out 12's (HELDOUT12_ATTACKS)
 EXTRACTION = EXTRACTION | {"ripper", "ripper-sybil"}          # held out 13's (HELDOUT13_ATTACKS)
+EXTRACTION = EXTRACTION | {"es-attack", "es-blend"}           # held out 14's (HELDOUT14_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1347,6 +1431,29 @@ HABITS = {
         bus_routes=(3, 9), bus_frames=(6, 13), bus_idle=(5, 26),
         badge_sites=(3, 9), badge_refetch=0.15, badge_idle=(0, 3),
         slate_class=(12, 33), slate_retake=0.25, slate_idle=(3, 11),
+        pool_rank=6.0, pool_size=350),
+    # "heldout14" was fixed (2026-12-02, 14:10 UTC) by an independent evaluator before any tuning of the
+    # fourteenth round, together with seeds 14001, 14002, 14003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout13 model (field inspectors' digital pens synced when docked, services
+    # fanned out from one upload topic calling the model on the same images, an interlaced analog CCTV
+    # camera on a forklift reading bay labels, an archive of photocopies of photocopies, a car-park
+    # licence-plate reader by day and infra-red night, a bingo hall's app reading players' cards from
+    # the hall's printer, a public "draw a digit" demo page, a courier app's door-number photos through
+    # a document filter with dead-zone queueing; unexpanded limited-range video luma and Q15
+    # fixed-point number formats). See run_benign_heldout14.
+    "heldout14": dict(
+        personas14=(("smartpen", 0.125), ("fanout", 0.125), ("forklift", 0.125), ("copier", 0.125),
+                    ("lpr", 0.125), ("bingo", 0.125), ("webdemo", 0.125), ("delivery", 0.125)),
+        lengths=(75, 0.6, 20, 320), tvrange=0.12, q15=0.10,
+        pen_speed=(1.5, 4.5), pen_digits=(8, 41), pen_resync=0.1, pen_idle=(5, 31),
+        fan_offset=300, fan_poll=(1, 2, 4, 8), fan_rate=(0.3, 3.0),
+        fork_frames=(3, 9), fork_stop=0.3,
+        copy_digits=(5, 21), copy_gens=(1, 6), copy_rescan=0.2, copy_idle=(1, 7),
+        lpr_frames=(2, 6), lpr_idle=(3, 21),
+        bingo_retake=0.15, bingo_keep=0.5, bingo_game=(10, 31),
+        demo_fix=0.3, demo_junk=0.1, demo_idle=(0, 9),
+        del_dead=0.2, del_idle=(3, 13),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -4832,6 +4939,413 @@ def run_benign_heldout13(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 14: benign clients with habits none of dev .. heldout13 model (run_benign_heldout14).
+def tv_range(x):
+    """Values of a video capture path that leaves BT.601 / BT.709 limited-range ("studio swing") luma
+    unexpanded: 8-bit codes 16-235 divided by 255 (black 0.063, white 0.922)."""
+    return ((16.0 + np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 219.0)) / 255.0).astype(np.float32)
+
+
+def q15(x):
+    """Values of a Q15 fixed-point pipeline (a microcontroller's DSP library, k / 32767)."""
+    return (np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 32767.0) / 32767.0).astype(np.float32)
+
+
+def _stroke_paths(strokes, rng, rot, scale, shear, shift, wobble):
+    """The strokes of a glyph as polylines on a 32x32 canvas, through a random affine map (as
+    pen_glyph's)."""
+    th = np.deg2rad(rng.uniform(-rot, rot))
+    sc = rng.uniform(*scale)
+    sh = rng.uniform(-shear, shear)
+    A = sc * 32 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]) @ np.array([[1.0, sh], [0.0, 1.0]])
+    c = np.array([16.0, 16.0]) + rng.uniform(-shift, shift, 2) * 32
+    out = []
+    for line in strokes:
+        P = (np.asarray(line, float) + rng.normal(0, wobble, (len(line), 2)) - 0.5) @ A.T + c
+        out.append(P if len(P) > 1 else np.vstack([P, P]))
+    return out
+
+
+def pen_dots(strokes, rng, slant, scale, speed, pressure, wobble=0.01):
+    """A digit written with a digital pen (Anoto-style dot-pattern paper) and rasterised from the
+    pen's samples: the strokes sampled every `speed` px of the 32x32 canvas (fast writing: sparse
+    samples), each sample a dot of radius 1 + pressure px at intensity pressure (lighter at the
+    start and end of a stroke), the maximum kept, then 4x4 block means to 8x8."""
+    paths = _stroke_paths(strokes, rng, rot=3.0, scale=(scale * 0.95, scale * 1.05), shear=0.1, shift=0.04,
+                          wobble=wobble)
+    img = np.zeros(len(_GLYPH_GRID))
+    th = np.deg2rad(slant)
+    for P in paths:
+        P = (P - 16.0) @ np.array([[1.0, 0.0], [-np.tan(th), 1.0]]).T + 16.0   # slant: x moves with y
+        seg = np.linalg.norm(np.diff(P, axis=0), axis=1)
+        L = float(seg.sum())
+        sp = speed * rng.uniform(0.8, 1.25)
+        t = np.arange(rng.uniform(0, sp), max(L, 1e-6), sp) if L > 0 else np.zeros(1)
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        pts = np.stack([np.interp(t, cum, P[:, 0]), np.interp(t, cum, P[:, 1])], 1)
+        pr = pressure * (0.65 + 0.35 * np.sin(np.pi * np.clip(t / max(L, 1e-6), 0, 1)))
+        for p, v in zip(pts, pr):
+            d = np.sqrt(((_GLYPH_GRID - p) ** 2).sum(1))
+            img = np.maximum(img, v * np.clip(1.0 + v + 0.5 - d, 0, 1))
+    return img.reshape(SIDE, 4, SIDE, 4).mean(axis=(1, 3)).reshape(D).astype(np.float32)
+
+
+def canvas_digit(strokes, rng, brush, scale, shift, smoothing, phase):
+    """A digit drawn with the mouse on a web page's canvas (an anti-aliased round brush of `brush`
+    px on the 32x32 canvas) and shrunk to 8x8 by the page's drawImage: with image smoothing off, the
+    canvas pixel at `phase` in each 4x4 cell (nearest neighbour: thin strokes vanish or alias); with
+    low-quality smoothing on, the bilinear value at the cell centre (only the 2x2 pixels about it
+    count)."""
+    paths = _stroke_paths(strokes, rng, rot=12.0, scale=scale, shear=0.2, shift=shift, wobble=0.02)
+    d = np.full(len(_GLYPH_GRID), np.inf)
+    for P in paths:
+        a, ab = P[:-1], P[1:] - P[:-1]
+        t = np.clip(((_GLYPH_GRID[:, None, :] - a[None]) * ab[None]).sum(-1)
+                    / np.maximum((ab * ab).sum(-1), 1e-9)[None], 0, 1)
+        q = a[None] + t[..., None] * ab[None]
+        d = np.minimum(d, np.sqrt(((_GLYPH_GRID[:, None, :] - q) ** 2).sum(-1)).min(1))
+    cov = np.clip(brush / 2 + 0.5 - d, 0, 1).reshape(32, 32)
+    if not smoothing:
+        return cov[phase::4, phase::4].reshape(D).astype(np.float32)
+    return cov.reshape(SIDE, 4, SIDE, 4)[:, 1:3, :, 1:3].mean(axis=(1, 3)).reshape(D).astype(np.float32)
+
+
+def sauvola_doc(a32, k=0.2, win=9, R=0.5):
+    """A phone scanner app's black-and-white "document" filter: Sauvola's local threshold
+    T = m (1 + k (s / R - 1)) over a win x win window of the paper-polarity image (ink dark), then
+    the binary page shrunk to 8x8 by 4x4 block means (ink bright, the training data's polarity)."""
+    from scipy.ndimage import uniform_filter
+    p = 1.0 - np.clip(a32, 0, 1)
+    m = uniform_filter(p, win, mode="reflect")
+    sd = np.sqrt(np.maximum(uniform_filter(p * p, win, mode="reflect") - m * m, 0.0))
+    ink = p < m * (1.0 + k * (sd / R - 1.0))
+    return ink.reshape(SIDE, 4, SIDE, 4).mean(axis=(1, 3)).reshape(D).astype(np.float32)
+
+
+def _content_rng(pool, tag):
+    """A generator every client of a seed derives alike from its image pool (shared content: a bingo
+    hall's printer, an upload topic), so clients share inputs without sharing state."""
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(np.asarray(pool, np.float32).tobytes()
+                                                               + tag.encode()).digest()[:8], "little"))
+
+
+def run_benign_heldout14(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout14` (fixed with seeds 14001, 14002, 14003). Each client
+    draws from its own seeded generator:
+      a persona   smartpen: field inspectors writing on forms with a digital pen (Anoto-style), its
+                    samples rasterised by the client (pen_dots: dots every `pen_speed` (lo, hi) px,
+                    pressure-dependent, the writer's slant and size fixed); the pen stores pages
+                    offline and syncs when docked: every page (`pen_digits` (lo, hi) digits) one
+                    request, 1-3 pages a sync, with `pen_resync` an interrupted sync sends the
+                    same page again, pixel-identical; `pen_idle` (lo, hi) idle turns between syncs;
+                  fanout: one of several services consuming an upload topic (an upload event fans
+                    out to validation, thumbnailing, indexing and moderation services that each call
+                    the model on the same image): 3 topics a pool, each a stream of uploads (a pool
+                    digit by popularity, augmented once: the same pixels for every consumer, made by
+                    _content_rng); the client joins its topic at an offset U(0, `fan_offset`), has
+                    its service's pre-processing (raw, a 1-pixel border crop resized back, an 8-bit
+                    PNG, per-image max normalisation) and poll size (one of `fan_poll`), and polls
+                    whatever arrived (uploads at `fan_rate` (lo, hi) a turn), every poll one request;
+                  forklift: a warehouse's analog CCTV camera on a forklift, digitised by a capture
+                    card without de-interlacing, reading bay labels (3-4 printed digits, the
+                    warehouse's font made once) as the forklift passes: `fork_frames` (lo, hi)
+                    frames a label, the label moving across the frame, the odd lines from the field
+                    20 ms later (combing by the motion, 0-2 px), composite-video horizontal blur,
+                    noise; with `fork_stop` the forklift stops at the bay (frames without motion);
+                    one frame a request;
+                  copier: an archive digitising forms that are copies of copies: every document
+                    (`copy_digits` (lo, hi) pool digits) through `copy_gens` (lo, hi) photocopier
+                    generations (blur, the toner's contrast curve, speckle, misregistration), its
+                    digits one request; with `copy_rescan` the operator rescans it in photo mode
+                    (gentler contrast), another request; `copy_idle` (lo, hi) idle turns;
+                  lpr: a car-park barrier's licence-plate reader sending a plate's digits (3-5, the
+                    plate font made once) every frame as the car approaches (`lpr_frames` (lo, hi),
+                    scale 0.7 to 1, the camera angle's squeeze, motion blur fading as it slows); day
+                    frames (dark on a white plate, inverted) or night infra-red (retro-reflective:
+                    high contrast, bloom) by the client's clock; when the last two frames disagree,
+                    1-2 re-triggered frames; 0-2 idle turns between cars at rush hour, else
+                    `lpr_idle` (lo, hi);
+                  bingo: a bingo hall's app auto-daubing players' paper cards: the hall's printer
+                    font (2 halls a pool, made by _content_rng: every player of a hall sends the same
+                    glyphs), a card's 24 numbers (B 1-15 .. O 61-75) one request per photo of the
+                    card (lighting, focus and noise of the photo), 1-3 cards a player, each photo
+                    retaken with `bingo_retake` during a game, `bingo_keep` the same cards in the
+                    next game; `bingo_game` (lo, hi) idle turns a game;
+                  webdemo: a public "draw a digit" demo page (one key for its visitors): each visitor
+                    draws 1-6 digits with the mouse (canvas_digit: big, off-centre, the site's brush
+                    and its drawImage smoothing and sampling phase), presses Predict (one row a
+                    request) 1-3 times, with `demo_fix` adds a stroke and predicts again, with
+                    `demo_junk` predicts an empty canvas or a scribble; `demo_idle` (lo, hi) idle
+                    turns between visitors;
+                  delivery: a courier app photographing door numbers at every stop (1-4 digits:
+                    handwritten pool digits or one of the route's plaque fonts) through the phone's
+                    document filter (sauvola_doc on a 32x32 photo with uneven light and noise),
+                    1-2 photos a stop; with `del_dead` the stop is in a dead zone and its photos are
+                    queued and sent with the next stop's in one request; `del_idle` (lo, hi) idle
+                    turns (driving) between stops;
+      number      a share `tvrange` of clients send limited-range video luma unexpanded (tv_range),
+      format      a share `q15` Q15 fixed-point values (q15);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool (fanout, copier, delivery), rendered digits and
+    transforms of them, in [0, 1] (printed and photographed digits as the camera's image is
+    inverted to the training data's white-on-black). Every client paces requests and rows under
+    the server's default limits."""
+    from scipy.ndimage import gaussian_filter, gaussian_filter1d, zoom
+    from scipy.ndimage import shift as nd_shift
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas14"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "tvrange" if u < HAB["tvrange"] else ("q15" if u < HAB["tvrange"] + HAB["q15"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def send(rows):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "tvrange":
+            rows = tv_range(rows)
+        elif fmt_ == "q15":
+            rows = q15(rows)
+        done[0] += 1
+        try:
+            labels, _ = query(h, baton, s, rows, scores=True)
+            return labels
+        except Refused:
+            return None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def printed(r, width, scale):
+        return {d: pen_glyph(DIGIT_STROKES[d], r, width=width, rot=0.5, scale=scale, shear=0.02, shift=0.01,
+                             wobble=0.002) for d in "0123456789"}
+
+    def smartpen():
+        if "slant" not in state:
+            state.update(slant=rng.uniform(-20, 10), scale=rng.uniform(0.6, 0.85), press=rng.uniform(0.6, 1.0),
+                         speed=rng.uniform(*HAB["pen_speed"]))
+        for _ in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(*HAB["pen_digits"]))
+            page = np.stack([pen_dots(DIGIT_STROKES[str(int(rng.integers(10)))], rng, state["slant"], state["scale"],
+                                      state["speed"], state["press"] * rng.uniform(0.85, 1.1)) for _ in range(n)])
+            send(page)
+            if rng.random() < HAB["pen_resync"] and done[0] < n_req:
+                send(page)
+            if done[0] >= n_req:
+                return
+        idle(int(rng.integers(*HAB["pen_idle"])))
+
+    def fanout():
+        if "topic" not in state:
+            topic = int(rng.integers(3))
+            state.update(topic=topic, crng=_content_rng(pool, f"fanout/{topic}"), stream=[],
+                         at=int(rng.integers(0, HAB["fan_offset"])), backlog=0.0,
+                         service=["raw", "thumb", "png", "maxnorm"][int(rng.integers(4))],
+                         poll=int(rng.choice(HAB["fan_poll"])), rate=rng.uniform(*HAB["fan_rate"]))
+        st = state
+        while len(st["stream"]) < st["at"] + st["poll"]:      # the topic's uploads, the same for every consumer
+            cr = st["crng"]
+            i = int(cr.choice(len(pool), p=weights))
+            st["stream"].append((i, augment(pool[i], cr, 0.02)))
+        st["backlog"] += rng.poisson(st["rate"])
+        k = int(min(st["poll"], st["backlog"]))
+        if k == 0:
+            idle(1)
+            return
+        rows = []
+        for i, x in st["stream"][st["at"]:st["at"] + k]:
+            counts[i] += 1
+            if st["service"] == "thumb":
+                x = crop_resize(x, 6, 1, 1)
+            elif st["service"] == "png":
+                x = quant8(x)
+            elif st["service"] == "maxnorm":
+                x = x / max(float(x.max()), 1e-6)
+            rows.append(x)
+        st["at"] += k
+        st["backlog"] -= k
+        send(np.stack(rows))
+        idle(int(rng.integers(0, 3)))
+
+    def forklift():
+        if "font" not in state:
+            state.update(font=printed(rng, (2.6, 3.2), (0.7, 0.78)), bg=rng.uniform(0.0, 0.12),
+                         ink=rng.uniform(0.65, 0.95), snr=rng.uniform(0.02, 0.05))
+        st = state
+        label = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(3, 5))))
+        n = int(rng.integers(*HAB["fork_frames"]))
+        stop = rng.random() < HAB["fork_stop"]
+        for f in range(n):
+            moving = not (stop and n // 3 <= f < n - n // 3)
+            dx = int(round(3 - 6 * f / max(1, n - 1))) if moving else 0
+            comb = int(rng.integers(1, 3)) if moving else 0
+            rows = []
+            for c in label:
+                a = st["bg"] + (st["ink"] - st["bg"]) * st["font"][c].reshape(SIDE, SIDE)
+                even = _shift_img(a, 0, dx)
+                odd = _shift_img(a, 0, max(-SIDE + 1, dx - comb))
+                fr = even.copy()
+                fr[1::2] = odd[1::2]
+                fr = gaussian_filter1d(fr, 0.6, axis=1)
+                rows.append(fr.reshape(D) + rng.normal(0, st["snr"], D))
+            send(np.stack(rows))
+            if done[0] >= n_req:
+                return
+        idle(int(rng.integers(0, 5)))
+
+    def copier():
+        n = int(rng.integers(*HAB["copy_digits"]))
+        gens = int(rng.integers(*HAB["copy_gens"]))
+        docs = np.stack([draw() for _ in range(n)]).reshape(n, SIDE, SIDE).astype(np.float64)
+
+        def copy(a, gain):
+            for _ in range(gens):
+                a = gaussian_filter(a, (0, 0.35, 0.35))
+                a = 1.0 / (1.0 + np.exp(-gain * (a - 0.45)))
+                a = (a - 1.0 / (1.0 + np.exp(gain * 0.45))) / (1.0 / (1.0 + np.exp(-gain * 0.55)) - 1.0 / (1.0 + np.exp(gain * 0.45)))
+                a = a + (rng.random(a.shape) < 0.01) * rng.uniform(0.3, 0.8, a.shape)
+                a = nd_shift(a, (0, rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3)), order=1, mode="constant")
+            return np.clip(a, 0, 1).reshape(-1, D)
+        send(copy(docs, rng.uniform(6.0, 9.0)))
+        if rng.random() < HAB["copy_rescan"] and done[0] < n_req:
+            send(copy(docs, rng.uniform(3.5, 5.0)))
+        idle(int(rng.integers(*HAB["copy_idle"])))
+
+    def lpr():
+        if "font" not in state:
+            state.update(font=printed(rng, (3.2, 3.6), (0.78, 0.82)), sx=rng.uniform(1.0, 1.3),
+                         clock=rng.uniform(0, 24 * 60), rush=rng.random() < 0.4)
+        st = state
+        st["clock"] = (st["clock"] + rng.uniform(1, 10)) % (24 * 60)
+        night = st["clock"] < 6 * 60 or st["clock"] >= 20 * 60
+        plate = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(3, 6))))
+        n = int(rng.integers(*HAB["lpr_frames"]))
+        labels_seen = []
+
+        def frame(scale, blur):
+            rows = []
+            for c in plate:
+                a = _affine8(st["font"][c], scale=scale, sx=st["sx"]).reshape(SIDE, SIDE)
+                if blur > 0.05:
+                    a = gaussian_filter1d(a, blur, axis=1)
+                if night:
+                    a = np.clip(1.4 * gaussian_filter(a, 0.6), 0, 1)
+                else:
+                    a = 0.1 + 0.7 * a
+                rows.append(a.reshape(D) + rng.normal(0, 0.02, D))
+            return np.stack(rows)
+        for f in range(n):
+            labels_seen.append(send(frame(0.7 + 0.3 * f / max(1, n - 1), 1.2 * (1 - f / max(1, n - 1)))))
+            if done[0] >= n_req:
+                return
+        a, b = labels_seen[-2:] if len(labels_seen) > 1 else (None, None)
+        if a is not None and b is not None and not np.array_equal(a, b):
+            for _ in range(int(rng.integers(1, 3))):
+                send(frame(1.0, 0.0))
+                if done[0] >= n_req:
+                    return
+        idle(int(rng.integers(0, 3)) if st["rush"] else int(rng.integers(*HAB["lpr_idle"])))
+
+    def bingo():
+        if "font" not in state:
+            hall = int(rng.integers(2))
+            cr = _content_rng(pool, f"bingo/{hall}")
+            state.update(font=printed(cr, (2.8, 3.2), (0.66, 0.7)), ink=cr.uniform(0.75, 0.95), cards=None)
+        st = state
+        if st["cards"] is None or rng.random() >= HAB["bingo_keep"]:
+            st["cards"] = []
+            for _ in range(int(rng.integers(1, 4))):
+                nums = []
+                for col in range(5):
+                    nums += sorted(int(v) for v in rng.choice(np.arange(15 * col + 1, 15 * col + 16), 5 if col != 2 else 4,
+                                                              replace=False))
+                st["cards"].append("".join(str(v) for v in nums))
+
+        def photo(card):
+            gain, blur = rng.uniform(0.7, 1.1), rng.uniform(0.2, 0.7)
+            rows = [gaussian_filter(st["font"][c].reshape(SIDE, SIDE) * st["ink"] * gain, blur).reshape(D) for c in card]
+            rows = np.stack(rows[:64])
+            return rows + rng.normal(0, 0.02, rows.shape)
+        for card in st["cards"]:
+            send(photo(card))
+            if done[0] >= n_req:
+                return
+        turns = int(rng.integers(*HAB["bingo_game"]))
+        for _ in range(turns):
+            if rng.random() < HAB["bingo_retake"] / turns * len(st["cards"]):
+                send(photo(st["cards"][int(rng.integers(len(st["cards"])))]))
+                if done[0] >= n_req:
+                    return
+            else:
+                idle(1)
+
+    def webdemo():
+        if "brush" not in state:
+            state.update(brush=rng.uniform(2.0, 4.5), smooth=rng.random() < 0.5, phase=int(rng.integers(0, 4)))
+        st = state
+        for _ in range(int(rng.integers(1, 7))):
+            junk = rng.random() < HAB["demo_junk"]
+            if junk and rng.random() < 0.5:
+                x = np.zeros(D, np.float32)
+            elif junk:
+                pts = [[tuple(rng.uniform(0.1, 0.9, 2)) for _ in range(int(rng.integers(3, 8)))]]
+                x = canvas_digit(pts, rng, st["brush"], (0.6, 1.0), 0.1, st["smooth"], st["phase"])
+            else:
+                x = canvas_digit(DIGIT_STROKES[str(int(rng.integers(10)))], rng, st["brush"], (0.55, 1.0), 0.15,
+                                 st["smooth"], st["phase"])
+            for _ in range(int(rng.integers(1, 4))):
+                send(x[None])
+                if done[0] >= n_req:
+                    return
+                idle(int(rng.integers(0, 2)))
+            if not junk and rng.random() < HAB["demo_fix"]:
+                extra = canvas_digit([[tuple(rng.uniform(0.2, 0.8, 2)), tuple(rng.uniform(0.2, 0.8, 2))]], rng,
+                                     st["brush"], (0.6, 0.9), 0.1, st["smooth"], st["phase"])
+                send(np.maximum(x, extra)[None])
+                if done[0] >= n_req:
+                    return
+        idle(int(rng.integers(*HAB["demo_idle"])))
+
+    def delivery():
+        if "fonts" not in state:
+            state.update(fonts=[printed(rng, (2.6, 4.0), (0.62, 0.8)) for _ in range(3)], queue=[])
+        st = state
+        number = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(1, 5))))
+        hand = rng.random() < 0.5
+        font = st["fonts"][int(rng.integers(3))]
+        glyphs = [draw() if hand else font[c] for c in number]
+        rows = []
+        for _ in range(int(rng.integers(1, 3))):
+            ramp = rng.uniform(0, 0.3) * np.linspace(-1, 1, 32)[None, :] * np.sign(rng.uniform(-1, 1))
+            bg, ink = rng.uniform(0.0, 0.2), rng.uniform(0.6, 1.0)
+            for g in glyphs:
+                a = zoom(g.reshape(SIDE, SIDE).astype(np.float64), 4, order=1, grid_mode=True, mode="nearest")[:32, :32]
+                a = bg + (ink - bg) * np.clip(a, 0, 1) + ramp + rng.normal(0, 0.04, (32, 32))
+                rows.append(sauvola_doc(a))
+        if rng.random() < HAB["del_dead"]:
+            st["queue"].extend(rows)
+        else:
+            rows, st["queue"] = st["queue"] + rows, []
+            for k in range(0, len(rows), 64):
+                send(np.stack(rows[k:k + 64]))
+                if done[0] >= n_req:
+                    return
+        idle(int(rng.integers(*HAB["del_idle"])))
+
+    units = {"smartpen": smartpen, "fanout": fanout, "forklift": forklift, "copier": copier, "lpr": lpr,
+             "bingo": bingo, "webdemo": webdemo, "delivery": delivery}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -7342,6 +7856,366 @@ def run_heldout13_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 14's unseen attack classes (HELDOUT14_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def _bilinear_up(low):
+    """The (64 x low^2) matrix of bilinear upsampling from low x low to 8x8 (scipy zoom, order 1)."""
+    from scipy.ndimage import zoom
+    cols = []
+    for k in range(low * low):
+        e = np.zeros(low * low)
+        e[k] = 1.0
+        cols.append(zoom(e.reshape(low, low), SIDE / low, order=1, grid_mode=True, mode="nearest")[:SIDE, :SIDE].reshape(D))
+    return np.stack(cols, 1)
+
+
+def autozoom_attack(ask, x0, y0, rng):
+    """Tu et al. 2019 (AutoZOOM, AAAI), AutoZOOM-BiLIN, untargeted, L2, score-based: the
+    perturbation delta = U z, z in R^(AZ_LOW^2), U bilinear upsampling to 8x8 (the paper's BiLIN
+    decoder); the objective f(z) = ||x - x0||^2 + AZ_C * max(margin_loss(x), 0), x = clip(x0 + U z);
+    each iteration the averaged random gradient estimate g = (b / q) sum_j (f(z + beta u_j) - f(z)) /
+    beta u_j (u_j uniform on the unit sphere, beta AZ_BETA, b = AZ_LOW^2) with q = 1 until the first
+    misclassified iterate and 4 after it (the paper's adaptive random gradient estimation), then an
+    Adam step (lr AZ_LR). The iterate and its q probes one request. Stops at the first misclassified
+    query within L2_GOAL of x0, or at AZ_BUDGET queries."""
+    U = _bilinear_up(AZ_LOW)
+    dim = AZ_LOW * AZ_LOW
+    used = [0]
+
+    def img(z):
+        return np.clip(x0 + U @ z, 0.0, 1.0).astype(np.float32)
+
+    def obj(x, probs):
+        return float(np.sum((x - x0) ** 2)) + AZ_C * np.maximum(margin_loss(probs, y0), 0.0)
+
+    z = np.zeros(dim)
+    m, v = np.zeros(dim), np.zeros(dim)
+    q, t, fooled = AZ_Q[0], 0, False
+    best = x0
+    while used[0] + q + 1 <= AZ_BUDGET:
+        u = rng.normal(0.0, 1.0, (q, dim))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        rows = np.stack([img(z)] + [img(z + AZ_BETA * u[j]) for j in range(q)])
+        labels, probs = ask(rows)
+        used[0] += len(rows)
+        for j in range(len(rows)):
+            if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL:
+                return rows[j]
+        if labels[0] != y0:
+            best = rows[0]
+            if not fooled:
+                fooled, q = True, AZ_Q[1]
+        f = np.array([obj(rows[j], probs[j:j + 1])[0] for j in range(len(rows))])
+        g = (dim / len(u)) * ((f[1:] - f[0]) / AZ_BETA) @ u
+        t += 1
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        z = z - AZ_LR * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    return best
+
+
+def perlin8(rng, cells):
+    """Perlin gradient noise on the 8x8 grid with `cells` x `cells` lattice cells (random unit
+    gradients at the lattice corners, smootherstep interpolation), zero mean."""
+    ang = rng.uniform(0.0, 2 * np.pi, (cells + 1, cells + 1))
+    G = np.stack([np.cos(ang), np.sin(ang)], -1)
+    p = (np.arange(SIDE) + 0.5) / SIDE * cells
+    Y, X = np.meshgrid(p, p, indexing="ij")
+    i, j = np.minimum(Y.astype(int), cells - 1), np.minimum(X.astype(int), cells - 1)
+    fy, fx = Y - i, X - j
+
+    def dot(di, dj):
+        g = G[i + di, j + dj]
+        return g[..., 0] * (fy - di) + g[..., 1] * (fx - dj)
+
+    def fade(t):
+        return t * t * t * (t * (t * 6 - 15) + 10)
+    a, b = fade(fy), fade(fx)
+    n = (1 - a) * ((1 - b) * dot(0, 0) + b * dot(0, 1)) + a * ((1 - b) * dot(1, 0) + b * dot(1, 1))
+    n = n.reshape(D)
+    return n - n.mean()
+
+
+def biased_boundary_attack(ask, x0, y0, rng, starts, sub):
+    """Brunner, Diehl, Truong Le & Knoll 2019 (Guessing Smart, ICCV), the Biased Boundary Attack,
+    untargeted, L2, label-only, on Brendel et al.'s Boundary Attack as Foolbox runs it. Start: the
+    first of the attacker's natural digits (`starts`, in order) the victim labels other than y0,
+    blended towards x0 by a binary search (to 1e-3). Each step, from the current adversarial x: a
+    Perlin-noise direction (lattice 2, 3 or 4 cells) times the regional mask |x - x0| (normalised),
+    projected orthogonal to x - x0, mixed with weight BBA_MIX with the surrogate's direction (minus
+    the gradient of `sub`'s logit margin, y0 against the best other class, likewise projected),
+    scaled to orth * |x - x0| and put back on the sphere about x0 (the spherical candidate), then
+    moved source of the way towards x0 (the candidate), both clipped to [0, 1] and asked in one
+    request of 2 rows; the candidate kept when the victim's label differs from y0. Every BBA_ADAPT
+    steps orth grows by 1.5 if more than half the spherical candidates were adversarial and shrinks
+    by 1.5 if fewer than a fifth were, and source likewise by the candidates (Foolbox's step
+    adaptation). Stops within L2_GOAL or at BBA_BUDGET queries."""
+    used = [0]
+
+    def labels_of(rows):
+        if used[0] + len(rows) > BBA_BUDGET:
+            raise _Budget
+        used[0] += len(rows)
+        return ask(np.clip(np.asarray(rows), 0.0, 1.0).astype(np.float32))[0]
+
+    def unit(a):
+        n = np.linalg.norm(a)
+        return a / n if n > 1e-12 else a
+    x = None
+    try:
+        for xs in starts:
+            if labels_of(xs[None])[0] != y0:
+                x = xs.astype(np.float64)
+                break
+        if x is None:
+            return x0
+        lo, hi = 0.0, 1.0            # the blend x0 + a (xs - x0): a = 1 adversarial
+        while hi - lo > 1e-3:
+            mid = (lo + hi) / 2
+            if labels_of((x0 + mid * (x - x0))[None])[0] != y0:
+                hi = mid
+            else:
+                lo = mid
+        x = x0 + hi * (x - x0)
+        orth, source = BBA_ORTH, BBA_SOURCE
+        sph_hits, hits, tries = 0, 0, 0
+        while np.linalg.norm(x - x0) > L2_GOAL:
+            d = x - x0
+            r = float(np.linalg.norm(d))
+            u = d / r
+            eta = perlin8(rng, int(rng.integers(2, 5))) * (np.abs(d) / max(np.abs(d).max(), 1e-12))
+            eta = unit(eta - (eta @ u) * u)
+            J = _mlp_jac(sub, x)
+            z = _mlp_logits(sub, x[None])[0]
+            other = int(np.argmax(np.where(np.arange(10) == y0, -np.inf, z)))
+            g = -(J[y0] - J[other])
+            g = unit(g - (g @ u) * u)
+            step = unit((1 - BBA_MIX) * eta + BBA_MIX * g) * orth * r
+            xs = np.clip(x0 + (d + step) * (r / np.linalg.norm(d + step)), 0.0, 1.0)
+            xc = np.clip(xs + source * (x0 - xs), 0.0, 1.0)
+            lab = labels_of(np.stack([xs, xc]))
+            tries += 1
+            sph_hits += int(lab[0] != y0)
+            if lab[1] != y0 and np.linalg.norm(xc - x0) < r:
+                x = xc
+                hits += 1
+            if tries == BBA_ADAPT:
+                if sph_hits / tries > 0.5:
+                    orth = min(orth * 1.5, 1.0)
+                elif sph_hits / tries < 0.2:
+                    orth = orth / 1.5
+                if hits / tries > 0.5:
+                    source = min(source * 1.5, 0.5)
+                elif hits / tries < 0.2:
+                    source = source / 1.5
+                sph_hits, hits, tries = 0, 0, 0
+    except _Budget:
+        pass
+    return x if x is not None else x0
+
+
+def locsearch_attack(ask, x0, y0, rng):
+    """Narodytska & Kasiviswanathan 2017 (Simple Black-Box Adversarial Perturbations for Deep
+    Networks, CVPR workshops), LocSearchAdv, untargeted, L0, score-based. A pixel's perturbation is
+    its value set to the far end of the range (0 if above 0.5, else 1: the paper's p * sign(I) with
+    p large, clipped to the input range; its cyclic r * I update would leave the digits' zero
+    background unchanged). One query of the clean original; then each round every candidate pixel's
+    perturbation (one row each, the round's probes one request), the candidates ranked by the
+    victim's probability of y0, the LS_T lowest applied to the image (one more query), and the next
+    candidates the (2 LS_D + 1)^2 neighbourhoods of the applied pixels, less pixels already changed
+    (the first round, and any round left without candidates: a random LS_INIT share of the unchanged
+    pixels). Stops at the first misclassified query, at LS_MAX_L0 changed pixels or at LS_BUDGET
+    queries."""
+    labels, _ = ask(x0[None])
+    if labels[0] != y0:
+        return x0
+    used = 1
+    x = x0.copy()
+    far = np.where(x0 > 0.5, 0.0, 1.0).astype(np.float32)
+    changed = np.zeros(D, bool)
+    cand = None
+    while changed.sum() < LS_MAX_L0 and used < LS_BUDGET:
+        if cand is None or not len(cand):
+            free = np.flatnonzero(~changed)
+            cand = rng.choice(free, size=max(1, int(round(LS_INIT * len(free)))), replace=False)
+        cand = cand[:LS_BUDGET - used]
+        probes = np.repeat(x[None], len(cand), axis=0)
+        probes[np.arange(len(cand)), cand] = far[cand]
+        labels, probs = ask(probes)
+        used += len(cand)
+        if (labels != y0).any():
+            return probes[int(np.argmax(labels != y0))]
+        best = cand[np.argsort(probs[:, y0], kind="stable")[:LS_T]]
+        x[best] = far[best]
+        changed[best] = True
+        if used >= LS_BUDGET:
+            break
+        labels, _ = ask(x[None])
+        used += 1
+        if labels[0] != y0:
+            return x
+        nb = set()
+        for k in best:
+            r, c = divmod(int(k), SIDE)
+            for dr in range(-LS_D, LS_D + 1):
+                for dc in range(-LS_D, LS_D + 1):
+                    if 0 <= r + dr < SIDE and 0 <= c + dc < SIDE:
+                        nb.add((r + dr) * SIDE + c + dc)
+        cand = np.array(sorted(k for k in nb if not changed[k]), np.int64)
+    return x
+
+
+class _NumpyMLP:
+    """The ES attacker's substitute: 64 -> 64 ReLU -> 10 softmax, He initialisation, Adam, trained
+    on soft labels (cross-entropy against the victim's probabilities)."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.P = [rng.normal(0, np.sqrt(2.0 / D), (D, 64)), np.zeros(64), rng.normal(0, np.sqrt(2.0 / 64), (64, 10)), np.zeros(10)]
+        self.m = [np.zeros_like(p) for p in self.P]
+        self.v = [np.zeros_like(p) for p in self.P]
+        self.t = 0
+
+    def forward(self, X):
+        h = np.maximum(X @ self.P[0] + self.P[1], 0.0)
+        z = h @ self.P[2] + self.P[3]
+        e = np.exp(z - z.max(1, keepdims=True))
+        return h, e / e.sum(1, keepdims=True)
+
+    def fit(self, X, T, epochs, lr=1e-3, batch=64):
+        for _ in range(epochs):
+            order = self.rng.permutation(len(X))
+            for k in range(0, len(X), batch):
+                i = order[k:k + batch]
+                h, p = self.forward(X[i])
+                dz = (p - T[i]) / len(i)
+                dh = (dz @ self.P[2].T) * (h > 0)
+                grads = [X[i].T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
+                self.t += 1
+                for n, g in enumerate(grads):
+                    self.m[n] = 0.9 * self.m[n] + 0.1 * g
+                    self.v[n] = 0.999 * self.v[n] + 0.001 * g * g
+                    self.P[n] -= lr * (self.m[n] / (1 - 0.9 ** self.t)) / (np.sqrt(self.v[n] / (1 - 0.999 ** self.t)) + 1e-8)
+
+    def input_grad(self, X, target):
+        """d CE(softmax(x), target) / d x."""
+        h, p = self.forward(X)
+        dz = p.copy()
+        dz[np.arange(len(X)), target] -= 1.0
+        return ((dz @ self.P[2].T) * (h > 0)) @ self.P[0].T
+
+
+def run_es_attack(h, baton, s, data):
+    """Yuan, Ding, Zhang, Shao, Chen & Zhu 2022 (ES Attack: Model Stealing against Deep Neural
+    Networks without Data Hurdles, IEEE TETCI), data-free extraction, the OPT-SYN variant: the first
+    ES_ROUND queries uniform noise in [0, 1]^64; then rounds of an E-step (the substitute, a
+    _NumpyMLP, trained ES_EPOCHS epochs on every row asked so far against the victim's probabilities)
+    and an S-step (ES_ROUND new samples, each from uniform noise, a random target class each,
+    ES_SYN_STEPS Adam steps (lr ES_SYN_LR) on the substitute's cross-entropy for the target, clipped
+    to [0, 1]), the new samples asked (scores), until EXTRACT_BUDGET queries. es-attack: a round one
+    request. es-blend: ES_BLEND_ROWS synthetic rows a request shuffled among as many of the
+    attacker's natural digits (s.mix), requests round-robin over its ES_BLEND_KEYS keys, idle turns
+    U(ES_BLEND_IDLE) after each."""
+    rng = s.rng
+    sub = _NumpyMLP(rng)
+    blend = s.cls == "es-blend"
+    Xs = np.zeros((0, D))
+    Ps = np.zeros((0, 10))
+    new = rng.uniform(0.0, 1.0, (ES_ROUND, D))
+    try:
+        while True:
+            n = min(len(new), EXTRACT_BUDGET - len(Xs))
+            new = new[:n].astype(np.float32)
+            chunk = ES_BLEND_ROWS if blend else ES_ROUND
+            probs = []
+            for k in range(0, n, chunk):
+                probs.append(query(h, baton, s, new[k:k + chunk], scores=True)[1])
+                if blend:
+                    for _ in range(int(rng.integers(*ES_BLEND_IDLE))):
+                        baton.pass_on(s)
+            Xs = np.concatenate([Xs, new])
+            Ps = np.concatenate([Ps, np.concatenate(probs)])
+            if len(Xs) >= EXTRACT_BUDGET:
+                break
+            sub.fit(Xs, Ps, ES_EPOCHS)
+            target = rng.integers(0, 10, ES_ROUND)
+            x = rng.uniform(0.0, 1.0, (ES_ROUND, D))
+            m, v = np.zeros_like(x), np.zeros_like(x)
+            for t in range(1, ES_SYN_STEPS + 1):
+                g = sub.input_grad(x, target)
+                m = 0.9 * m + 0.1 * g
+                v = 0.999 * v + 0.001 * g * g
+                x = np.clip(x - ES_SYN_LR * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8), 0.0, 1.0)
+            new = x
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout14_attack(s, data, interleave):
+    """The unseen classes of held out 14 (HELDOUT14_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT14_ORIG_PAD, offsets 48-56, disjoint from held out 10's to 13's), one per
+    session by session index. Success, rows as sent: autozoom and biased-boundary (L2 attacks) the
+    first answered query whose label differs from the true label at L2 <= 1.0 (L2_GOAL, as
+    HopSkipJump's and SimBA's); locsearch (an L0 attack) the first answered query whose label
+    differs with at most LS_L0 = 8 of the 64 values changed (as pointwise and cornersearch).
+    es-attack and es-blend are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as
+    jbda and knockoff (es-blend's natural rows are not queries and not trained on)."""
+    s.pace_rows = s.cls in ("es-attack", "es-blend", "locsearch")
+    if s.cls == "es-blend":
+        nat = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]])
+        order = []
+
+        def mix(n):
+            rows = []
+            for _ in range(n):
+                if not order:
+                    order.extend(s.rng.permutation(len(nat)).tolist())
+                rows.append(nat[order.pop()])
+            return np.stack(rows).astype(np.float32)
+        s.mix = mix
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT14_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "locsearch":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= LS_L0), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout14_attack(h, baton, s, data):
+    if s.cls in ("es-attack", "es-blend"):
+        run_es_attack(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "biased-boundary")
+    try:
+        if s.cls == "autozoom":
+            adv = autozoom_attack(ask, x0, y0, s.rng)
+        elif s.cls == "locsearch":
+            adv = locsearch_attack(ask, x0, y0, s.rng)
+        else:
+            sub = attacker_surrogates(data, ((64,),), s.rng)[0]
+            Xk, yk = data.rows("knockoff")
+            order = s.rng.permutation(len(Xk))
+            starts = [Xk[i] for i in order if int(yk[i]) != y0][:20]
+            adv = biased_boundary_attack(ask, x0, y0, s.rng, starts, sub)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -7429,7 +8303,8 @@ def plan(counts, data, seed):
             n += 1
             name = f"{cls}-{i:02d}"
             nk = {"square-sybil": 5, "square-spread": 3, "hsj-linf-spread": 3, "copycat": COPYCAT_KEYS,
-                  "signhunter-rotate": ROT_KEYS, "ripper-sybil": RIPPER_SYBIL_KEYS}.get(cls, 1)
+                  "signhunter-rotate": ROT_KEYS, "ripper-sybil": RIPPER_SYBIL_KEYS,
+                  "es-blend": ES_BLEND_KEYS}.get(cls, 1)
             ks = [(f"fieldkey-{name}-{j}", f"{name}" + (f"/{j}" if nk > 1 else "")) for j in range(nk)]
             keys.extend(ks)
             # A session's randomness follows from its name, so adding a class changes no other.
@@ -7538,7 +8413,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas13" in HAB:
+            if "personas14" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout14(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas13" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout13(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -7628,6 +8507,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout12_attack(s, data, args.interleave)
             if s.cls in HELDOUT13_ATTACKS:
                 setup_heldout13_attack(s, data, args.interleave)
+            if s.cls in HELDOUT14_ATTACKS:
+                setup_heldout14_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -7658,6 +8539,8 @@ def run_all(args, data, counts, seed):
                 run_heldout12_attack(h, baton, s, data)
             elif s.kind in HELDOUT13_ATTACKS:
                 run_heldout13_attack(h, baton, s, data)
+            elif s.kind in HELDOUT14_ATTACKS:
+                run_heldout14_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -7892,7 +8775,7 @@ def result(s, data, oracle):
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
-            or s.kind in HELDOUT13_EVASION:
+            or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -8139,6 +9022,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout13: held out for round 13, with seeds 13001, 13002, 13003 (fixed 2026-12-02 10:36 UTC "
                          "by an independent evaluator before any round-13 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout14: held out for round 14, with seeds 14001, 14002, 14003 (fixed 2026-12-02 14:10 UTC "
+                         "by an independent evaluator before any round-14 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -8170,6 +9056,9 @@ def main():
     ap.add_argument("--heldout13-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 13 (" + ", ".join(HELDOUT13_ATTACKS) + "), "
                          "with --habits heldout13 and seeds 13001, 13002, 13003 (held out for round 13)")
+    ap.add_argument("--heldout14-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 14 (" + ", ".join(HELDOUT14_ATTACKS) + "), "
+                         "with --habits heldout14 and seeds 14001, 14002, 14003 (held out for round 14)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -8194,6 +9083,7 @@ def main():
     counts.update((k, n if args.heldout11_attacks else 0) for k, n in HELDOUT11_ATTACKS.items())
     counts.update((k, n if args.heldout12_attacks else 0) for k, n in HELDOUT12_ATTACKS.items())
     counts.update((k, n if args.heldout13_attacks else 0) for k, n in HELDOUT13_ATTACKS.items())
+    counts.update((k, n if args.heldout14_attacks else 0) for k, n in HELDOUT14_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
