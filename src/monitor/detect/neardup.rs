@@ -413,6 +413,13 @@ mod tests {
             .collect()
     }
 
+    /// `base` with feature `k` (mod 64) two codes up: every two such variants are near.
+    fn variant(base: &[i8], k: u64) -> Vec<i8> {
+        let mut v = base.to_vec();
+        v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
+        v
+    }
+
     #[test]
     fn distinct_variants_grow_a_cluster_and_exact_re_sends_do_not() {
         let mut rng = crate::util::Rng::new(1);
@@ -452,11 +459,7 @@ mod tests {
     fn a_batch_of_variants_answered_with_two_labels_straddles_the_boundary_one_label_does_not() {
         let mut rng = crate::util::Rng::new(3);
         let base = row(&mut rng);
-        let var = |k: u64| {
-            let mut v = base.clone();
-            v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
-            v
-        };
+        let var = |k: u64| variant(&base, k);
         // Test-time augmentation: 16 variants in one request, one label.
         let mut n = NearDup::new(64);
         n.begin_request();
@@ -523,10 +526,8 @@ mod tests {
         let mut n = NearDup::new(64);
         n.begin_request();
         for k in 0..16 {
-            let mut v = base.clone();
-            v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
             let label = if k % 3 == 0 { 5 } else { 3 };
-            o = n.observe(&v, 10 + k, label, 0.6, 6, 0.5);
+            o = n.observe(&variant(&base, k), 10 + k, label, 0.6, 6, 0.5);
         }
         assert!(o.straddled, "{o:?}");
     }
@@ -536,11 +537,7 @@ mod tests {
         let mut rng = crate::util::Rng::new(5);
         let mut n = NearDup::new(64);
         let base = row(&mut rng);
-        let var = |k: u64| {
-            let mut v = base.clone();
-            v[(k % 64) as usize] = v[(k % 64) as usize].saturating_add(2);
-            v
-        };
+        let var = |k: u64| variant(&base, k);
         n.begin_request();
         n.observe(&base, 1, 0, 0.9, 6, 0.5);
         // Three variants in one request: one request with a variant.
