@@ -41,6 +41,8 @@ pub struct CrossObs {
     pub rows: u32,
     /// Distinct variants among them (exact copies of one another, or of this query, once).
     pub distinct: u32,
+    /// Labels the distinct variants and this query were answered with.
+    pub labels: u32,
     /// Of those, the ones answered with this query's label and a top-1 margin higher by
     /// [`super::neardup::DESCENT`] or more: this query is closer to the decision boundary.
     pub higher: u32,
@@ -143,8 +145,34 @@ impl CrossIndex {
         let mut variants: Vec<u64> = Vec::new();
         let mut obs = CrossObs::default();
         let mut members: Vec<(u64, f32)> = Vec::new();
-        for key in &keys {
-            let Some(ids) = self.buckets.get(key) else {
+        let mut labels: Vec<u32> = vec![label];
+        // A bucket keeps its most recent queries: one that overflowed still holds every query
+        // since its oldest, and before that only the queries that also fell in sparser buckets
+        // (atypical variants), so its variants are not a fair sample of their time. The trend is
+        // read from the tables whose bucket for this query is complete (every variant found
+        // there however old), or, when every one has overflowed, from the variants since the
+        // newest of their horizons.
+        let full: [bool; TABLES] = std::array::from_fn(|t| {
+            self.buckets
+                .get(&keys[t])
+                .is_some_and(|ids| ids.len() >= PER_BUCKET)
+        });
+        let all_full = full.iter().all(|&f| f);
+        let horizon = if all_full {
+            keys.iter()
+                .filter_map(|k| self.buckets.get(k)?.front().copied())
+                .max()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        // Complete tables first, so a variant found in one counts as fair.
+        let order = (0..TABLES)
+            .filter(|&t| !full[t])
+            .chain((0..TABLES).filter(|&t| full[t]));
+        for t in order {
+            let fair_table = all_full || !full[t];
+            let Some(ids) = self.buckets.get(&keys[t]) else {
                 continue;
             };
             for &id in ids {
@@ -166,9 +194,12 @@ impl CrossIndex {
                 if !clients.contains(&e.client) {
                     clients.push(e.client);
                 }
-                if !exact && !variants.contains(&e.hash) {
+                if !exact && fair_table && id >= horizon && !variants.contains(&e.hash) {
                     variants.push(e.hash);
                     members.push((id, signed(e.label, e.margin, label)));
+                    if !labels.contains(&e.label) {
+                        labels.push(e.label);
+                    }
                     if e.label == label && e.margin >= margin + super::neardup::DESCENT {
                         obs.higher += 1;
                     }
@@ -184,6 +215,7 @@ impl CrossIndex {
         }
         obs.clients = clients.len() as u32;
         obs.distinct = variants.len() as u32;
+        obs.labels = labels.len() as u32;
         members.sort_unstable_by_key(|m| m.0);
         obs.members = members.into_iter().map(|(_, m)| m).collect();
         self.remember(codes, client, hash, label, margin, keys);
@@ -282,5 +314,42 @@ mod tests {
         let o = x.observe(&base, 300, 3001, 7, 0.1, 6, 0.5);
         assert!(o.clients >= 10);
         assert!(x.len() <= 1000);
+    }
+
+    #[test]
+    fn variants_that_outlive_a_full_bucket_do_not_make_a_trend() {
+        // Clients send copies of one glyph: 12 bold prints first (6 features 12 codes darker,
+        // still near duplicates, answered 0.9), then 60 plain ones (answered 0.6). A bold
+        // print's buckets are the plain glyph's in some tables and its own in others. The
+        // plain buckets keep their 32 most recent; the bold ones' own buckets keep all 12. A new
+        // bold print finds the old bold prints through those and only recent plain ones through
+        // the rest: read together, the answers seem to fall in the order sent, though every
+        // client answers the same.
+        let mut rng = crate::util::Rng::new(9);
+        let mut x = CrossIndex::new(64, 10_000, [3; 32]);
+        let plain = row(&mut rng);
+        let bold: Vec<i8> = plain
+            .iter()
+            .enumerate()
+            .map(|(f, &b)| if f < 6 { b.saturating_add(12) } else { b })
+            .collect();
+        let (kp, kb) = (x.keys(&plain), x.keys(&bold));
+        let shared = (0..TABLES).filter(|&t| kp[t] == kb[t]).count();
+        assert!(shared > 0 && shared < TABLES, "{shared}");
+        for i in 0..12u64 {
+            x.observe(&bold, i % 5, 1000 + i, 4, 0.9, 6, 0.5);
+        }
+        for i in 12..72u64 {
+            x.observe(&plain, i % 5, 1000 + i, 4, 0.6, 6, 0.5);
+        }
+        let o = x.observe(&bold, 99, 5000, 4, 0.5, 6, 0.5);
+        assert!(o.clients >= 5 && o.distinct >= 12, "{o:?}");
+        // Read from the bold print's complete buckets: every variant there, however old.
+        assert!(o.members.iter().all(|&m| m == 0.9), "{o:?}");
+        assert!(o.trend(0.5) > -2.0, "{} {o:?}", o.trend(0.5));
+        // A plain print's buckets are all full: the variants since the newest horizon (the
+        // plain ones and the new bold print), not the old bold ones.
+        let o = x.observe(&plain, 98, 5001, 4, 0.5, 6, 0.5);
+        assert!(o.distinct >= 30 && !o.members.contains(&0.9), "{o:?}");
     }
 }

@@ -670,7 +670,7 @@ impl Engine {
                     x.distinct + 1,
                     x.clients + 1
                 ),
-                evidence: json!({ "variants": x.distinct + 1, "clients": x.clients + 1, "cross_client": true,
+                evidence: json!({ "variants": x.distinct + 1, "clients": x.clients + 1, "cross_client": true, "labels": x.labels,
                     "answered_higher": x.higher, "trend_z": trend, "trend_threshold": -p.probing_trend_z }),
             });
         }

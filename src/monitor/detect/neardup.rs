@@ -47,6 +47,15 @@ pub const STRADDLE_ROWS: u32 = 12;
 /// near-duplicate ball, each near some of the others (seen 0.12–0.83).
 pub const STRADDLE_NEAR_NUM: u32 = 7;
 pub const STRADDLE_NEAR_DEN: u32 = 8;
+/// ... and that hold exactly two labels: a search samples around a point on the boundary between
+/// its current class and one other (every tight batch of HopSkipJump, QEBA, QFool, NES, NATTACK,
+/// blind ZO-signSGD, and all but 1 in 188 of the Boundary attack's, seen); one font's different
+/// digits printed alike (a hall's bingo cards, a puzzle's grid) are near duplicates of each
+/// other across three to seven labels. The input's cluster straddles the boundary once
+/// [`STRADDLE_BATCHES`] requests each sent such a batch: a search straddles again at every step
+/// (HopSkipJump at each gradient estimate), one batch of glyphs that happen to fall on two labels
+/// does not repeat.
+pub const STRADDLE_BATCHES: u32 = 2;
 /// A cluster is focused when at least this many requests added a variant to it, and they are at
 /// least [`FOCUS_NUM`]/[`FOCUS_DEN`] of the client's requests since the cluster began.
 pub const FOCUS_HITS: u32 = 3;
@@ -85,17 +94,24 @@ struct Cluster {
     trend_s: i64,
     trend_pairs: u64,
     /// The client's request that the counts of the cluster's variants sent in one request are
-    /// of, those variants, and how many of them were answered the first one's label.
+    /// of, those variants, how many of them were answered the first one's label, the first other
+    /// label and how many were answered it, and how many neither.
     burst_request: u64,
     burst_rows: u32,
     burst_label: u32,
     burst_same: u32,
+    burst_second: Option<u32>,
+    burst_other: u32,
+    burst_rest: u32,
     /// Pairs of those variants, and the pairs that are near duplicates of each other.
     burst_pairs: u32,
     burst_near: u32,
-    /// One request sent at least [`STRADDLE_ROWS`] variants answered with two labels (each at
-    /// least twice).
-    straddled: bool,
+    /// The request's batch straddles the boundary so far (and is counted in `straddles`).
+    burst_straddles: bool,
+    /// Requests whose batch of variants straddled the boundary: at least [`STRADDLE_ROWS`],
+    /// [`STRADDLE_NEAR_NUM`]/[`STRADDLE_NEAR_DEN`] of their pairs near duplicates, exactly two
+    /// labels, each at least twice.
+    straddles: u32,
 }
 
 /// What one query showed.
@@ -124,8 +140,8 @@ pub struct NearObs {
     /// strongly negative for a search that keeps the variants that lowered the answer (Square,
     /// SimBA), however many other requests it is interleaved with.
     pub trend: f32,
-    /// A request sent a batch of its variants straddling the decision boundary
-    /// ([`STRADDLE_ROWS`]).
+    /// [`STRADDLE_BATCHES`] requests each sent a batch of its variants straddling the decision
+    /// boundary ([`STRADDLE_ROWS`]).
     pub straddled: bool,
 }
 
@@ -253,9 +269,13 @@ impl NearDup {
                         burst_rows: 0,
                         burst_label: label,
                         burst_same: 0,
+                        burst_second: None,
+                        burst_other: 0,
+                        burst_rest: 0,
                         burst_pairs: 0,
                         burst_near: 0,
-                        straddled: false,
+                        burst_straddles: false,
+                        straddles: 0,
                     },
                 );
                 id
@@ -298,18 +318,36 @@ impl NearDup {
                 c.burst_rows = 0;
                 c.burst_label = label;
                 c.burst_same = 0;
+                c.burst_second = None;
+                c.burst_other = 0;
+                c.burst_rest = 0;
                 c.burst_pairs = 0;
                 c.burst_near = 0;
+                c.burst_straddles = false;
             }
             c.burst_rows += 1;
-            c.burst_same += u32::from(label == c.burst_label);
+            if label == c.burst_label {
+                c.burst_same += 1;
+            } else if *c.burst_second.get_or_insert(label) == label {
+                c.burst_other += 1;
+            } else {
+                c.burst_rest += 1;
+            }
             c.burst_pairs += burst_pairs;
             c.burst_near += burst_near;
-            if c.burst_rows >= STRADDLE_ROWS
-                && c.burst_same.min(c.burst_rows - c.burst_same) >= 2
-                && c.burst_near * STRADDLE_NEAR_DEN >= c.burst_pairs * STRADDLE_NEAR_NUM
-            {
-                c.straddled = true;
+            // Judged on the batch so far: a batch that straddled until a third label or a row
+            // far from the others arrived is no longer counted.
+            let straddles = c.burst_rows >= STRADDLE_ROWS
+                && c.burst_same.min(c.burst_other) >= 2
+                && c.burst_rest == 0
+                && c.burst_near * STRADDLE_NEAR_DEN >= c.burst_pairs * STRADDLE_NEAR_NUM;
+            if straddles != c.burst_straddles {
+                c.burst_straddles = straddles;
+                if straddles {
+                    c.straddles += 1;
+                } else {
+                    c.straddles -= 1;
+                }
             }
             if c.distinct == AUGMENTED {
                 self.augmented += 1;
@@ -323,7 +361,7 @@ impl NearDup {
         obs.span = self.requests.saturating_sub(c.began) + 1;
         obs.whole = c.began <= 1 && c.hits as u64 == obs.span;
         obs.trend = mann_kendall_z(c.trend_s, c.trend_pairs, c.distinct);
-        obs.straddled = c.straddled;
+        obs.straddled = c.straddles >= STRADDLE_BATCHES;
         c.refs += 1;
         self.remember(
             codes,
@@ -456,46 +494,79 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_of_variants_answered_with_two_labels_straddles_the_boundary_one_label_does_not() {
+    fn batches_of_variants_answered_with_two_labels_in_two_requests_straddle_the_boundary() {
         let mut rng = crate::util::Rng::new(3);
         let base = row(&mut rng);
         let var = |k: u64| variant(&base, k);
-        // Test-time augmentation: 16 variants in one request, one label.
+        let two = |k: u64| if k.is_multiple_of(2) { 3 } else { 5 };
+        // Test-time augmentation: 16 variants a request, one label.
         let mut n = NearDup::new(64);
-        n.begin_request();
         let mut o = NearObs::default();
-        for k in 0..16 {
-            o = n.observe(&var(k), 10 + k, 3, 0.9, 6, 0.5);
+        for r in 0..2 {
+            n.begin_request();
+            for k in 16 * r..16 * r + 16 {
+                o = n.observe(&var(k), 10 + k, 3, 0.9, 6, 0.5);
+            }
         }
         assert!(!o.straddled);
-        // Gradient estimation at the boundary: 16 variants, half answered another label.
+        // Gradient estimation at the boundary: 16 variants a request, half answered another
+        // label. One such batch is not yet a search; the second request's is.
         let mut n = NearDup::new(64);
         n.begin_request();
         for k in 0..16 {
-            o = n.observe(
-                &var(k),
-                10 + k,
-                if k % 2 == 0 { 3 } else { 5 },
-                0.05,
-                6,
-                0.5,
-            );
-            assert_eq!(o.straddled, k + 1 >= u64::from(STRADDLE_ROWS), "{k}");
+            o = n.observe(&var(k), 10 + k, two(k), 0.05, 6, 0.5);
+            assert!(!o.straddled, "{k}");
+        }
+        n.begin_request();
+        for k in 16..32 {
+            o = n.observe(&var(k), 10 + k, two(k), 0.05, 6, 0.5);
+            assert_eq!(o.straddled, k + 1 >= 16 + u64::from(STRADDLE_ROWS), "{k}");
         }
         // The same rows spread one a request: a handful of frames a request never straddles.
         let mut n = NearDup::new(64);
-        for k in 0..16 {
+        for k in 0..32 {
             n.begin_request();
-            o = n.observe(
-                &var(k),
-                10 + k,
-                if k % 2 == 0 { 3 } else { 5 },
-                0.05,
-                6,
-                0.5,
-            );
+            o = n.observe(&var(k), 10 + k, two(k), 0.05, 6, 0.5);
         }
         assert!(!o.straddled);
+    }
+
+    #[test]
+    fn a_batch_of_variants_answered_with_three_labels_is_glyphs_alike_not_a_search() {
+        // One font's different digits, printed alike, are near duplicates of each other: a card
+        // of them in each request straddles three labels, request after request.
+        let mut rng = crate::util::Rng::new(6);
+        let base = row(&mut rng);
+        let three = |k: u64| [3, 5, 8][(k % 3) as usize];
+        let mut n = NearDup::new(64);
+        let mut o = NearObs::default();
+        for r in 0..4 {
+            n.begin_request();
+            for k in 16 * r..16 * r + 16 {
+                o = n.observe(&variant(&base, k), 10 + k, three(k), 0.6, 6, 0.5);
+            }
+        }
+        assert_eq!((o.distinct, o.hits), (64, 4), "one cluster: {o:?}");
+        assert!(!o.straddled, "{o:?}");
+        // A batch is judged on its rows so far: two labels straddle in the second request until
+        // a third label arrives in it.
+        let mut n = NearDup::new(64);
+        for r in 0..2 {
+            n.begin_request();
+            for k in 16 * r..16 * r + 16 {
+                o = n.observe(
+                    &variant(&base, k),
+                    10 + k,
+                    3 + 2 * (k % 2) as u32,
+                    0.6,
+                    6,
+                    0.5,
+                );
+            }
+        }
+        assert!(o.straddled, "{o:?}");
+        o = n.observe(&variant(&base, 40), 50, 8, 0.6, 6, 0.5);
+        assert!(!o.straddled, "{o:?}");
     }
 
     #[test]
@@ -522,12 +593,15 @@ mod tests {
         }
         assert_eq!(o.distinct, 16, "one cluster: {o:?}");
         assert!(!o.straddled, "{o:?}");
-        // The same labels on variants around one point (every pair near): a search's batch.
+        // The same labels on variants around one point (every pair near), in two requests: a
+        // search's batches.
         let mut n = NearDup::new(64);
-        n.begin_request();
-        for k in 0..16 {
-            let label = if k % 3 == 0 { 5 } else { 3 };
-            o = n.observe(&variant(&base, k), 10 + k, label, 0.6, 6, 0.5);
+        for r in 0..2 {
+            n.begin_request();
+            for k in 16 * r..16 * r + 16 {
+                let label = if k % 3 == 0 { 5 } else { 3 };
+                o = n.observe(&variant(&base, k), 10 + k, label, 0.6, 6, 0.5);
+            }
         }
         assert!(o.straddled, "{o:?}");
     }
