@@ -682,6 +682,96 @@ ES_EPOCHS = 20
 ES_BLEND_ROWS = 25
 ES_BLEND_KEYS = 4
 ES_BLEND_IDLE = (1, 5)
+# Unseen attack classes of held out 15, fixed (2026-12-02, 16:23 UTC) by an independent evaluator before any
+# tuning of the fifteenth round: 0 sessions unless --heldout15-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout15_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT15_ATTACKS = collections.OrderedDict([
+    ("sparse-evo", 3),          # Vo, Abbasnejad & Ranasinghe 2022 (Query efficient decision based sparse
+                                # attacks against black-box deep learning models, ICLR), SparseEvo:
+                                # label-only, L0, untargeted: an evolutionary search over binary masks
+                                # mixing the original with the attacker's own natural digit of another
+                                # class (population 10, uniform crossover 0.9 with the best member's
+                                # mask, mutation resetting 1 % of the start's pixels, at least one, to the
+                                # original's, the fitness the L2 distance of an adversarial candidate);
+                                # one candidate a query, one row a request; stops at 8 changed values or
+                                # at 2,000 queries
+    ("tangent", 3),             # Ma, Guo, Chen, Cheng, Hu, Yu & Zhang 2021 (Finding optimal tangent
+                                # points for reducing distortions of hard-label attacks, NeurIPS), the
+                                # Tangent Attack: label-only, L2, untargeted, on HopSkipJump's frame
+                                # (blended uniform-noise start, binary searches to the boundary, a
+                                # Monte-Carlo estimate of the boundary's normal from 100 sqrt(t) probes,
+                                # one request) but stepping to the tangent point of a hemisphere about
+                                # the boundary point (radius dist / sqrt(t), halved until adversarial);
+                                # every other query one row a request; stops at L2 1.0, at most 2,000
+                                # queries
+    ("scratch", 3),             # Jere, Rossi, Hitaj, Ciocarlie, Boracchi & Koushanfar 2019 (Scratch that!
+                                # An evolution-based adversarial attack against neural networks):
+                                # score-based: one scratch (a rational quadratic Bezier curve drawn at one
+                                # intensity over the image) searched by differential evolution (scipy's
+                                # best1bin, dithered mutation 0.5-1, recombination 0.7, 24 candidates, a
+                                # generation one request) to minimise the true class's probability; the
+                                # curve's control and end points within 3 px of its start; stops at the
+                                # first misclassified query with at most 8 values changed, at most 2,000
+                                # queries
+    ("cryptanalytic", 3),       # Carlini, Jagielski & Mironov 2020 (Cryptanalytic extraction of neural
+                                # network models, CRYPTO), the one-hidden-layer case (functionally
+                                # equivalent extraction, as Jagielski et al. 2020): critical points found
+                                # on lines through [0, 1]^64 (64 points a line, one request; gaps with
+                                # more than one bend sampled again), each new neuron's weight row from the
+                                # difference of the two neighbouring linear pieces' Jacobians (a piece's
+                                # point and its 64 coordinate steps of 0.001, one request), the second
+                                # layer by least squares; scores; at most 4,000 queries, stopping after
+                                # 2 lines without a new neuron
+    ("cloudleak", 3),           # Yu, Yang, Zhang, Tang, Ouyang, Xiao & Li 2020 (CloudLeak: large-scale deep
+                                # learning models stealing through adversarial examples, NDSS): FeatureFool
+                                # adversarial active learning: 200 of the attacker's natural digits, then
+                                # rounds of 300 "minimum-confidence" malicious examples (box-constrained
+                                # L-BFGS on the distance to a source digit plus a triplet loss in a
+                                # substitute's feature space towards a guide digit of another class),
+                                # the substitute retrained on the victim's answers each round; 100 rows a
+                                # request, scores, 2,000 queries
+])
+HELDOUT15_EVASION = {"sparse-evo", "tangent", "scratch"}
+# Originals: held out 10-14 took padding-split offsets 0-56 (HELDOUT10/11/12/13/14_ORIG_PAD). Held out 15
+# takes the next distinct padding rows, offsets 57-65: no class uses them as an original or a natural start
+# and no benign client sends one; sparse-evo's starts and cloudleak's natural digits come from the
+# knockoff and jbda_seed splits only (never the padding split), tangent starts from uniform noise,
+# scratch draws on the original and cryptanalytic asks points of lines between uniform random points, so
+# no class sends or trains on another's original.
+HELDOUT15_ORIG_PAD = {"sparse-evo": (57, 58, 59), "tangent": (60, 61, 62), "scratch": (63, 64, 65)}
+SE_POP = 10
+SE_CR = 0.9
+SE_MU = 0.01
+SE_NPIX = 1
+SE_L0 = 8
+SE_BUDGET = 2000
+TA_INIT_EVALS = 100
+TA_MAX_EVALS = 10000
+TA_GAMMA = 1.0
+TA_BUDGET = 2000
+SCR_POP = 24
+SCR_F = (0.5, 1.0)
+SCR_CR = 0.7
+SCR_REACH = 3.0
+SCR_W = 7.0
+SCR_L0 = 8
+SCR_BUDGET = 2000
+CRYPTO_BUDGET = 4000
+CRYPTO_LINE = 64
+CRYPTO_REFINE = 32
+CRYPTO_EPS = 1e-2
+CRYPTO_TOL = 5e-5
+CRYPTO_SPARSE = 0.7
+CRYPTO_KNOWN = 3e-3
+CRYPTO_RANK = 0.2
+CRYPTO_STALL = 2
+CLOUDLEAK_SEED = 200
+CLOUDLEAK_ROUND = 300
+CLOUDLEAK_BATCH = 100
+CLOUDLEAK_ALPHA = 1.0
+CLOUDLEAK_MARGIN = 0.1
+CLOUDLEAK_ITERS = 50
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -722,6 +812,7 @@ EXTRACTION = EXTRACTION | {"dissector"}                        # held out 11's (
 EXTRACTION = EXTRACTION | {"composite"}                        # held out 12's (HELDOUT12_ATTACKS)
 EXTRACTION = EXTRACTION | {"ripper", "ripper-sybil"}          # held out 13's (HELDOUT13_ATTACKS)
 EXTRACTION = EXTRACTION | {"es-attack", "es-blend"}           # held out 14's (HELDOUT14_ATTACKS)
+EXTRACTION = EXTRACTION | {"cryptanalytic", "cloudleak"}       # held out 15's (HELDOUT15_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1454,6 +1545,31 @@ HABITS = {
         bingo_retake=0.15, bingo_keep=0.5, bingo_game=(10, 31),
         demo_fix=0.3, demo_junk=0.1, demo_idle=(0, 9),
         del_dead=0.2, del_idle=(3, 13),
+        pool_rank=6.0, pool_size=350),
+    # "heldout15" was fixed (2026-12-02, 16:23 UTC) by an independent evaluator before any tuning of the
+    # fifteenth round, together with seeds 15001, 15002, 15003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout14 model (a CI job's property-based tests with Hypothesis-style shrinking,
+    # a vision-science lab running the model through adaptive contrast and noise staircases, a GAN
+    # training job scoring its checkpoints' samples and fixed-noise grid, KernelSHAP explanations against
+    # a k-means background, a station app reading a split-flap departure board, a webcam logging a
+    # nixie-tube instrument, a river station reading a staff gauge at the waterline, a bank's cheque
+    # scanner reading the MICR code line; an embedded camera's RGB565 frames and 16-level greyscale
+    # number formats). See run_benign_heldout15.
+    "heldout15": dict(
+        personas15=(("proptest", 0.125), ("staircase", 0.125), ("gan", 0.125), ("kernelshap", 0.125),
+                    ("splitflap", 0.125), ("nixie", 0.125), ("staffgauge", 0.125), ("micr", 0.125)),
+        lengths=(75, 0.6, 20, 320), rgb565=0.12, gray4=0.10,
+        pt_suite=(3, 6), pt_examples=(5, 10, 20), pt_strict=0.5, pt_fix=(1, 4), pt_shrink=(20, 81),
+        pt_fixtures=(12, 41), pt_idle=(10, 41),
+        sc_stim=(20, 41), sc_conds=(2, 5), sc_down=(2, 3), sc_reversals=(8, 13), sc_catch=0.06,
+        sc_block=(30, 61), sc_break=(5, 21),
+        gan_k=(8, 17), gan_T=(3.0, 10.0), gan_batches=(0, 4), gan_collapse=0.12, gan_every=(4, 21),
+        ks_bg=(5, 11), ks_nsamples=(64, 128, 256), ks_super=0.5, ks_chunk=(50, 64, 100), ks_idle=(2, 11),
+        sf_rows=(4, 10), sf_platforms=(4, 9, 12, 16), sf_update=(3, 13), sf_catch=0.5, sf_poll=(0, 5),
+        nx_digits=(5, 9), nx_noisy=(1, 4), nx_poison=0.3, nx_idle=(0, 4),
+        sg_every=(4, 8, 16), sg_rain=0.08,
+        mi_payers=(3, 21), mi_batch=(5, 41), mi_amount=0.5, mi_refeed=0.03, mi_idle=(10, 41),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -5346,6 +5462,750 @@ def run_benign_heldout14(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 15: benign clients with habits none of dev .. heldout14 model (run_benign_heldout15).
+def rgb565_luma(x):
+    """Values of a grey image through an embedded camera's RGB565 frame (an OV7670 or ESP32-CAM
+    module, a 16-bit LCD framebuffer): R and B kept to 5 bits, G to 6, then converted to 8-bit luma as
+    OpenCV's cvtColor(COLOR_BGR5652GRAY) does (the channels shifted up without bit replication,
+    fixed-point R2Y 4899, G2Y 9617, B2Y 1868 over 2^14, rounded), divided by 255 (white 0.98)."""
+    v = np.clip(np.asarray(x, np.float64), 0, 1)
+    r8, g8 = np.round(v * 31.0) * 8.0, np.round(v * 63.0) * 4.0
+    y = np.floor((4899.0 * r8 + 9617.0 * g8 + 1868.0 * r8 + 8192.0) / 16384.0)
+    return (y / 255.0).astype(np.float32)
+
+
+def gray4(x):
+    """Values of a 16-level (4-bit) greyscale image, k / 15: an e-reader's framebuffer or a 4-bit
+    greyscale PNG."""
+    return (np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 15.0) / 15.0).astype(np.float32)
+
+
+def _coverage32(paths, width):
+    """Anti-aliased coverage of polylines (32x32 canvas coordinates, x right, y down) drawn with a round
+    pen of `width` px (a scalar, or one width per segment in path order)."""
+    d = np.full(len(_GLYPH_GRID), np.inf)
+    ws = np.atleast_1d(np.asarray(width, float))
+    k = 0
+    cov = np.zeros(len(_GLYPH_GRID))
+    for P in paths:
+        P = np.asarray(P, float)
+        if len(P) == 1:
+            P = np.vstack([P, P])
+        for a, b in zip(P[:-1], P[1:]):
+            ab = b - a
+            t = np.clip(((_GLYPH_GRID - a) * ab).sum(-1) / max(float((ab * ab).sum()), 1e-9), 0, 1)
+            dist = np.sqrt(((_GLYPH_GRID - (a + t[:, None] * ab)) ** 2).sum(-1))
+            w = ws[min(k, len(ws) - 1)]
+            cov = np.maximum(cov, np.clip(w / 2 + 0.5 - dist, 0, 1))
+            d = np.minimum(d, dist)
+            k += 1
+    return cov.reshape(32, 32)
+
+
+def _unit_paths(strokes, scale, sx=1.0, cx=16.0, cy=16.0):
+    """Strokes in a unit box (x right, y down) onto the 32x32 canvas: height scale x 32 px, width
+    squeezed by sx, centred at (cx, cy)."""
+    return [np.stack([(np.asarray(l, float)[:, 0] - 0.5) * scale * sx * 32 + cx,
+                      (np.asarray(l, float)[:, 1] - 0.5) * scale * 32 + cy], 1) for l in strokes]
+
+
+def _down8(a32):
+    """A 32x32 image to 8x8 by 4x4 block means."""
+    return np.asarray(a32, np.float64).reshape(SIDE, 4, SIDE, 4).mean(axis=(1, 3)).reshape(D).astype(np.float32)
+
+
+# E-13B-style MICR glyphs (a cheque's code line) as boxy strokes in a unit box: digits, and the transit
+# (T), on-us (U) and amount (A) symbols. Drawn with heavy vertical and light horizontal strokes.
+MICR_STROKES = {
+    "0": [[(0.22, 0.0), (0.78, 0.0), (0.78, 1.0), (0.22, 1.0), (0.22, 0.0)]],
+    "1": [[(0.3, 0.0), (0.6, 0.0), (0.6, 1.0)], [(0.32, 0.72), (0.32, 1.0), (0.82, 1.0)]],
+    "2": [[(0.22, 0.0), (0.78, 0.0), (0.78, 0.5), (0.22, 0.5), (0.22, 1.0), (0.8, 1.0)]],
+    "3": [[(0.2, 0.0), (0.7, 0.0), (0.7, 0.45), (0.38, 0.45)], [(0.38, 0.48), (0.8, 0.48), (0.8, 1.0), (0.2, 1.0)]],
+    "4": [[(0.25, 0.0), (0.25, 0.62), (0.85, 0.62)], [(0.66, 0.38), (0.66, 1.0)]],
+    "5": [[(0.8, 0.0), (0.24, 0.0), (0.24, 0.46), (0.8, 0.46), (0.8, 1.0), (0.2, 1.0)]],
+    "6": [[(0.72, 0.0), (0.22, 0.0), (0.22, 1.0), (0.8, 1.0), (0.8, 0.46), (0.22, 0.46)]],
+    "7": [[(0.2, 0.0), (0.8, 0.0), (0.8, 0.32), (0.52, 0.6), (0.52, 1.0)]],
+    "8": [[(0.26, 0.0), (0.74, 0.0), (0.74, 0.45), (0.26, 0.45), (0.26, 0.0)],
+          [(0.2, 0.48), (0.8, 0.48), (0.8, 1.0), (0.2, 1.0), (0.2, 0.48)]],
+    "9": [[(0.8, 0.54), (0.2, 0.54), (0.2, 0.0), (0.8, 0.0), (0.8, 1.0), (0.3, 1.0)]],
+    "T": [[(0.25, 0.1), (0.25, 0.9)], [(0.72, 0.12), (0.72, 0.34)], [(0.72, 0.66), (0.72, 0.88)]],
+    "U": [[(0.22, 0.1), (0.22, 0.55)], [(0.52, 0.1), (0.52, 0.55)], [(0.8, 0.72), (0.8, 0.92)]],
+    "A": [[(0.2, 0.1), (0.2, 0.9)], [(0.5, 0.22), (0.5, 0.38)], [(0.5, 0.62), (0.5, 0.78)], [(0.8, 0.1), (0.8, 0.9)]],
+}
+# The depth order of a nixie tube's cathode stack, front to back (as the IN-14's).
+NIXIE_STACK = "1627504983"
+
+
+def aba_routing(rng):
+    """A US bank routing (ABA) number: a Federal Reserve prefix, 6 digits, and the check digit that
+    makes 3 (d1 + d4 + d7) + 7 (d2 + d5 + d8) + (d3 + d6 + d9) a multiple of 10."""
+    d = [int(v) for v in f"{int(rng.integers(1, 13)) + (20 if rng.random() < 0.3 else 0):02d}"]
+    d += [int(v) for v in rng.integers(0, 10, 6)]
+    s = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + d[2] + d[5]
+    return "".join(map(str, d + [(-s) % 10]))
+
+
+def shap_coalitions(M, nsamples, rng):
+    """Coalition masks (n x M, True: the feature from the explained input) as shap's KernelExplainer
+    samples them: subset sizes 1 .. ceil((M - 1) / 2) weighted by the Shapley kernel (M - 1) / (s (M - s)),
+    each size with its complement M - s; whole sizes enumerated while the remaining budget allows,
+    the rest drawn at random by the remaining weights (a subset and its complement), up to `nsamples`."""
+    from math import comb
+    nsizes = int(np.ceil((M - 1) / 2.0))
+    npaired = int(np.floor((M - 1) / 2.0))
+    w = np.array([(M - 1.0) / (s * (M - s)) for s in range(1, nsizes + 1)])
+    w[:npaired] *= 2
+    w /= w.sum()
+    masks = []
+    left = nsamples
+    done_sizes = 0
+    rw = w.copy()
+    for s in range(1, nsizes + 1):
+        n = comb(M, s) * (2 if s <= npaired else 1)
+        if left * rw[s - 1] / n >= 1.0 - 1e-8:
+            import itertools
+            for idx in itertools.combinations(range(M), s):
+                m = np.zeros(M, bool)
+                m[list(idx)] = True
+                masks.append(m)
+                if s <= npaired:
+                    masks.append(~m)
+            left -= n
+            done_sizes = s
+            if rw[s - 1] < 1:
+                rw /= (1 - rw[s - 1])
+        else:
+            break
+    if left > 0 and done_sizes < nsizes:
+        p = w[done_sizes:] / w[done_sizes:].sum()
+        seen = {m.tobytes() for m in masks}
+        tries = 0
+        while left > 0 and tries < 50 * nsamples:
+            tries += 1
+            s = done_sizes + 1 + int(rng.choice(len(p), p=p))
+            m = np.zeros(M, bool)
+            m[rng.choice(M, s, replace=False)] = True
+            if m.tobytes() in seen:
+                continue
+            seen.add(m.tobytes())
+            masks.append(m)
+            left -= 1
+            if s <= npaired and left > 0:
+                masks.append(~m)
+                seen.add((~m).tobytes())
+                left -= 1
+    return np.stack(masks[:nsamples]) if masks else np.zeros((0, M), bool)
+
+
+def run_benign_heldout15(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout15` (fixed with seeds 15001, 15002, 15003). Each client
+    draws from its own seeded generator:
+      a persona   proptest: a CI job running a property-based test suite (Hypothesis-style) against
+                    the model's endpoint on every push: `pt_suite` (lo, hi) of the properties valid
+                    (any array in [0, 1]^64 gets probabilities in [0, 1] summing to 1, label =
+                    argmax: arrays drawn as Hypothesis draws them, a constant fill with a few set
+                    elements, uniform floats, "nasty" values 0, 1, 0.5, 1/3, the smallest normal and
+                    subnormal float32, 1 - 2^-24; explicit examples all-zeros and all-ones first),
+                    batch (a batch of 2-8 fixture digits, then each alone: the same labels),
+                    determinism (one input twice), brightness (a fixture digit and itself x
+                    U(0.9, 1.1): one label, one request of 2 rows) and shift (a fixture digit and
+                    itself moved one pixel); fixtures: `pt_fixtures` (lo, hi) pool digits;
+                    `pt_examples` (one of, per client: a CI settings profile) examples a property
+                    a run; a failing example is shrunk as Hypothesis does (the fixture index towards
+                    0, the factor towards 1.0, 0.9, 1.1 and fewer decimals, the shift direction
+                    towards 0; arrays towards all zeros, blocks of 16 .. 1 values zeroed, values
+                    simplified), each attempt re-run (requests), at most `pt_shrink` (lo, hi)
+                    attempts, kept in the example database and replayed first at the next run; with
+                    `pt_strict` the valid property compares the float64 sum of the float32
+                    probabilities with 1.0 exactly (a test bug, fixed after `pt_fix` (lo, hi) runs);
+                    `pt_idle` (lo, hi) idle turns between runs (the next push);
+                  staircase: a vision-science lab's "model observer": the served model run through
+                    the adaptive staircases used with human observers: a calibration block (the
+                    stimulus set, `sc_stim` (lo, hi) pool digits at full contrast, 32 a request; the
+                    answers are the reference labels), then `sc_conds` (lo, hi) interleaved
+                    staircases (contrast towards mid-grey, x = 0.5 + c (d - 0.5), at fixed noise
+                    sigma 0, 0.05 or 0.1, or Gaussian noise sigma at fixed contrast 0.3 or 0.5,
+                    fresh noise every trial), an `sc_down`-down-1-up rule (one of) on the log
+                    level, steps 0.2, 0.1, 0.05 log units halved at the 2nd and 4th reversals, until
+                    `sc_reversals` (lo, hi) reversals or 80 trials; each trial a random stimulus, one
+                    row a request; `sc_catch` catch trials at full contrast (a calibration image
+                    again, as it was); a break of `sc_break` (lo, hi) idle turns every `sc_block`
+                    (lo, hi) trials; a new set of staircases when all are done;
+                  gan: a GAN training job scoring its checkpoints with the served classifier (a
+                    classifier score, class balance): the generator a PCA decoder of the client's
+                    pool (`gan_k` (lo, hi) components) reached with training progress tau = 1 -
+                    exp(-checkpoint / T) (T U(`gan_T`) per client) from smooth noise blobs and
+                    checkerboard (transposed-convolution) artefacts, tanh output; every checkpoint
+                    the fixed-noise grid (the same 64 latents every time, one request) and
+                    `gan_batches` (lo, hi) batches of 64 fresh samples; with `gan_collapse` a mode
+                    collapse for 1-3 checkpoints (the latents pulled to 1-4 modes); `gan_every` (lo,
+                    hi) idle turns between checkpoints (training);
+                  kernelshap: SHAP explanations of predictions by shap's KernelExplainer: the
+                    background a k-means summary of the client's pool (`ks_bg` (lo, hi) centroids, each
+                    value rounded to the nearest value its feature takes, as shap.kmeans does), sent
+                    once; features the 64 pixels or, with `ks_super`, the 16 2x2 superpixels (only
+                    features where the input differs from some background vary); each explained image
+                    (a pool digit) sent, then `ks_nsamples` (one of, per client) coalitions
+                    (shap_coalitions) times every centroid (hidden features from the centroid), chunks
+                    of `ks_chunk` (one of, per client) rows a request; `ks_idle` (lo, hi) idle turns;
+                  splitflap: a station app reading a split-flap (Solari) departure board with a fixed
+                    camera: `sf_rows` (lo, hi) departures (HH:MM and a platform of 1-2 flaps, up to
+                    `sf_platforms`, one of), the board's flap font (bold, condensed, made once), the
+                    flap split line across every cell; every frame all cells, blank flaps included,
+                    one request, `sf_poll` (lo, hi) idle turns between frames; the board changes
+                    every `sf_update` (lo, hi) frames (the first departure leaves, the rows move up,
+                    a new one at the bottom, 30 % a delay) and with `sf_catch` the next frame catches
+                    the changed flaps mid-flip (the top half of the next flap over the bottom half
+                    of the current one, the flaps cycling through the digits in order);
+                  nixie: a webcam logging a lab instrument with a nixie-tube display (a frequency
+                    counter, `nx_digits` (lo, hi) tubes): the lit cathode glowing (thin strokes and a
+                    halo) in front of the unlit cathodes of the stack (NIXIE_STACK, each deeper one
+                    smaller and dimmer), the anode mesh's shadow, with `nx_poison` one tube with a
+                    poisoned (patchy) cathode; the reading's last `nx_noisy` (lo, hi) digits change
+                    every frame, the rest drift slowly; mains flicker and noise; every frame all tubes,
+                    one request, `nx_idle` (lo, hi) idle turns between frames;
+                  staffgauge: a river station's camera reading a staff gauge (E pattern, a numeral
+                    every 10 cm, the metre numerals in red): the 3-6 numerals above the water, one
+                    request a frame, a frame every `sg_every` (one of, per client) idle turns; the
+                    lowest numeral cut by the waterline and its reflection below (mirrored, darker,
+                    rippled); the level drifting, rising in rain (`sg_rain` a frame to start: rain
+                    streaks on the lens) and falling after; night frames infra-red (more contrast,
+                    more noise); the gauge's black paint inverted to bright ink;
+                  micr: a bank's cheque scanner reading the MICR code line from the 200 dpi bitonal
+                    image (routing number with a valid ABA check digit, account, cheque number,
+                    and with `mi_amount` the encoded amount field; E-13B-style glyphs, MICR_STROKES,
+                    the transit, on-us and amount symbols included): every glyph of a cheque one
+                    request; a deposit of `mi_batch` (lo, hi) cheques from the depositor's
+                    `mi_payers` (lo, hi) payers (a payer by popularity: the same routing and
+                    account again, the cheque number one up), each cheque its own skew, toner and
+                    threshold; with `mi_refeed` a cheque fed again (a new scan); `mi_idle` (lo, hi)
+                    idle turns between deposits;
+      number      a share `rgb565` of clients send their images through an embedded camera's RGB565
+      format      frame and OpenCV's 8-bit luma (rgb565_luma), a share `gray4` 16-level greyscale
+                  values (gray4);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool (proptest, staircase, kernelshap), generated samples
+    (gan), rendered glyphs and transforms of them, in [0, 1] (printed gauge digits inverted to the
+    training data's white-on-black). Every client paces requests and rows under the server's default
+    limits."""
+    from scipy.ndimage import gaussian_filter
+    from scipy.ndimage import shift as nd_shift
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas15"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "rgb565" if u < HAB["rgb565"] else ("gray4" if u < HAB["rgb565"] + HAB["gray4"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "rgb565":
+            rows = rgb565_luma(rows)
+        elif fmt_ == "gray4":
+            rows = gray4(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(turns):
+            baton.pass_on(s)
+
+    def proptest():
+        if "suite" not in state:
+            props = ["valid", "batch", "determinism", "brightness", "shift"]
+            k = int(rng.integers(*HAB["pt_suite"]))
+            state.update(suite=[p for p in props if p in set(rng.permutation(props)[:k].tolist())],
+                         fixtures=[draw() for _ in range(int(rng.integers(*HAB["pt_fixtures"])))],
+                         examples=int(rng.choice(HAB["pt_examples"])), strict=rng.random() < HAB["pt_strict"],
+                         fix_after=int(rng.integers(*HAB["pt_fix"])), runs=0, db={})
+        st = state
+        fx = st["fixtures"]
+        nasty = np.array([0.0, 1.0, 0.5, 1.0 / 3.0, 1.1754944e-38, 1.4e-45, 1.0 - 2.0 ** -24], np.float32)
+
+        def moved(x, d):
+            a = x.reshape(SIDE, SIDE)
+            return _shift_img(a, *((-1, 0), (1, 0), (0, -1), (0, 1))[d]).reshape(D)
+
+        def gen_array():
+            v = rng.random()
+            if v < 0.35:
+                a = np.full(D, nasty[int(rng.integers(len(nasty)))] if rng.random() < 0.6 else rng.random(), np.float32)
+                k = int(rng.integers(0, 9))
+                idx = rng.choice(D, k, replace=False)
+                a[idx] = np.where(rng.random(k) < 0.5, nasty[rng.integers(len(nasty), size=k)], rng.random(k))
+                return a
+            if v < 0.7:
+                return rng.random(D).astype(np.float32)
+            if v < 0.85:
+                return nasty[rng.integers(len(nasty), size=D)]
+            return (rng.integers(0, 9, D) / 8.0).astype(np.float32)     # "simple" floats, few mantissa bits
+
+        def fails(prop, ex):
+            """Run one example of a property (its requests); True if it fails."""
+            if prop == "valid":
+                _, p = send(ex[None])
+                if p is None:
+                    return False
+                total = float(np.sum(p[0].astype(np.float64)))
+                return (total != 1.0) if (st["strict"] and st["runs"] < st["fix_after"]) else abs(total - 1.0) > 1e-5
+            if prop == "batch":
+                rows = np.stack([fx[i] for i in ex])
+                lab, _ = send(rows)
+                for r in rows:
+                    if full():
+                        break
+                    send(r[None])
+                return False
+            if prop == "determinism":
+                x = fx[ex] if isinstance(ex, int) else ex
+                send(x[None])
+                if not full():
+                    send(x[None])
+                return False
+            i, t = ex
+            x = fx[i]
+            y = np.clip(x * t, 0, 1) if prop == "brightness" else moved(x, int(t))
+            lab, _ = send(np.stack([x, y]))
+            return lab is not None and lab[0] != lab[1]
+
+        def shrink(prop, ex):
+            budget = [int(rng.integers(*HAB["pt_shrink"]))]
+
+            def still(c):
+                if budget[0] <= 0 or full():
+                    return False
+                budget[0] -= 1
+                return fails(prop, c)
+            if prop == "valid":
+                z = np.zeros(D, np.float32)
+                if still(z):
+                    return z
+                for b in (16, 8, 4, 2, 1):
+                    for k in range(0, D, b):
+                        if np.all(ex[k:k + b] == 0):
+                            continue
+                        c = ex.copy()
+                        c[k:k + b] = 0
+                        if still(c):
+                            ex = c
+                for k in np.flatnonzero(ex):
+                    for v in (1.0, 0.5, float(np.round(ex[k], 1))):
+                        if v == ex[k]:
+                            continue
+                        c = ex.copy()
+                        c[k] = v
+                        if still(c):
+                            ex = c
+                            break
+                return ex
+            i, t = ex
+            improved = True
+            while improved and budget[0] > 0 and not full():
+                improved = False
+                for j in sorted({0, i // 2, i - 1} - {i}):
+                    if 0 <= j < i and still((j, t)):
+                        i, improved = j, True
+                        break
+                if prop == "brightness":
+                    cands = [1.0, 0.9, 1.1, round(t, 1), round(t, 2)]
+                else:
+                    cands = list(range(int(t)))
+                for c in cands:
+                    if c != t and still((i, c)):
+                        t, improved = c, True
+                        break
+            return (i, t)
+
+        for prop in st["suite"]:
+            if full():
+                return
+            if prop in st["db"]:
+                ex = st["db"][prop]
+                if fails(prop, ex):
+                    st["db"][prop] = shrink(prop, ex)
+                    continue
+                del st["db"][prop]
+            explicit = [np.zeros(D, np.float32), np.ones(D, np.float32)] if prop == "valid" else []
+            for n in range(st["examples"]):
+                if full():
+                    return
+                if n < len(explicit):
+                    ex = explicit[n]
+                elif prop == "valid":
+                    ex = gen_array()
+                elif prop == "batch":
+                    ex = [int(v) for v in rng.integers(0, len(fx), int(rng.integers(2, 9)))]
+                elif prop == "determinism":
+                    ex = int(rng.integers(len(fx))) if rng.random() < 0.5 else gen_array()
+                elif prop == "brightness":
+                    ex = (int(rng.integers(len(fx))), float(rng.uniform(0.9, 1.1)))
+                else:
+                    ex = (int(rng.integers(len(fx))), int(rng.integers(4)))
+                if fails(prop, ex):
+                    st["db"][prop] = shrink(prop, ex)
+                    break
+        st["runs"] += 1
+        idle(int(rng.integers(*HAB["pt_idle"])))
+
+    def staircase():
+        st = state
+        if "stims" not in st:
+            stims = np.stack([draw() for _ in range(int(rng.integers(*HAB["sc_stim"])))])
+            refs = []
+            for k in range(0, len(stims), 32):
+                lab, _ = send(stims[k:k + 32], scores=False)
+                refs.extend(lab.tolist() if lab is not None else [-1] * len(stims[k:k + 32]))
+                if full():
+                    return
+            st.update(stims=stims, refs=np.asarray(refs), stairs=[], trials=0,
+                      block=int(rng.integers(*HAB["sc_block"])))
+        if not [q for q in st["stairs"] if not q["done"]]:
+            conds = [("contrast", 0.0), ("contrast", 0.05), ("contrast", 0.1), ("noise", 0.3), ("noise", 0.5)]
+            pick_ = rng.permutation(len(conds))[:int(rng.integers(*HAB["sc_conds"]))]
+            st["stairs"] = [dict(kind=conds[i][0], fixed=conds[i][1], down=int(rng.choice(HAB["sc_down"])),
+                                 level=0.0 if conds[i][0] == "contrast" else -1.7, step=0.2, run=0, last=0,
+                                 reversals=0, trials=0, done=False,
+                                 target=int(rng.integers(*HAB["sc_reversals"]))) for i in pick_]
+        active = [q for q in st["stairs"] if not q["done"]]
+        q = active[int(rng.integers(len(active)))]
+        k = int(rng.integers(len(st["stims"])))
+        d = st["stims"][k]
+        if rng.random() < HAB["sc_catch"]:
+            send(d[None], scores=False)
+        else:
+            if q["kind"] == "contrast":
+                c, sigma = 10.0 ** q["level"], q["fixed"]
+            else:
+                c, sigma = q["fixed"], 10.0 ** q["level"]
+            x = 0.5 + c * (d - 0.5) + (rng.normal(0, sigma, D) if sigma > 0 else 0.0)
+            lab, _ = send(x[None], scores=False)
+            correct = lab is not None and int(lab[0]) == int(st["refs"][k])
+            q["trials"] += 1
+            move = 0
+            if correct:
+                q["run"] += 1
+                if q["run"] >= q["down"]:
+                    q["run"], move = 0, -1          # harder
+            else:
+                q["run"], move = 0, 1               # easier
+            if move:
+                if q["last"] and move != q["last"]:
+                    q["reversals"] += 1
+                    if q["reversals"] in (2, 4):
+                        q["step"] = max(0.05, q["step"] / 2)
+                q["last"] = move
+                sgn = 1 if q["kind"] == "contrast" else -1
+                q["level"] += sgn * move * q["step"]
+                q["level"] = float(np.clip(q["level"], -2.5, 0.0) if q["kind"] == "contrast"
+                                   else np.clip(q["level"], -2.0, -0.3))
+            if q["reversals"] >= q["target"] or q["trials"] >= 80:
+                q["done"] = True
+        st["trials"] += 1
+        if st["trials"] % st["block"] == 0:
+            idle(int(rng.integers(*HAB["sc_break"])))
+
+    def gan():
+        st = state
+        if "comps" not in st:
+            P = np.asarray(pool, np.float64)
+            mu = P.mean(0)
+            _, sv, Vt = np.linalg.svd(P - mu, full_matrices=False)
+            k = int(min(rng.integers(*HAB["gan_k"]), len(P) - 1))
+            var = (sv[:k] ** 2) / max(len(P) - 1, 1)
+            Rb = np.stack([gaussian_filter(rng.normal(0, 1, (SIDE, SIDE)), 1.2).reshape(D) for _ in range(k)])
+            Rb /= np.maximum(Rb.std(axis=1, keepdims=True), 1e-9) * np.sqrt(k)
+            st.update(mu=mu, comps=Vt[:k], sd=np.sqrt(var), Rb=Rb * 1.5, k=k, ckpt=0,
+                      T=rng.uniform(*HAB["gan_T"]), fixed=rng.normal(0, 1, (64, k)), collapse=0, modes=None,
+                      chk=np.fromfunction(lambda i, j: ((i + j) % 2) * 2.0 - 1.0, (SIDE, SIDE)).reshape(D))
+
+        def gen(z, tau):
+            if st["collapse"] > 0:
+                z = st["modes"][np.arange(len(z)) % len(st["modes"])] + 0.05 * z
+            real = st["mu"] + (z * st["sd"]) @ st["comps"]
+            blob = np.tanh(z @ st["Rb"])
+            art = (1 - tau) ** 2 * 0.6 * st["chk"] * np.tanh(z[:, :1])
+            a = tau * (2 * real - 1) + (1 - tau) * blob + art
+            return ((np.tanh(1.5 * a) + 1) / 2).astype(np.float32)
+        st["ckpt"] += 1
+        if st["collapse"] > 0:
+            st["collapse"] -= 1
+        elif rng.random() < HAB["gan_collapse"]:
+            st["collapse"] = int(rng.integers(1, 4))
+            st["modes"] = rng.normal(0, 1, (int(rng.integers(1, 5)), st["k"]))
+        tau = float(np.clip(1 - np.exp(-st["ckpt"] / st["T"]) - rng.uniform(0, 0.05), 0, 1))
+        send(gen(st["fixed"], tau))
+        for _ in range(int(rng.integers(*HAB["gan_batches"]))):
+            if full():
+                return
+            send(gen(rng.normal(0, 1, (64, st["k"])), tau))
+        idle(int(rng.integers(*HAB["gan_every"])))
+
+    def kernelshap():
+        st = state
+        if "bg" not in st:
+            from sklearn.cluster import KMeans
+            P = np.asarray(pool, np.float64)
+            K = int(min(rng.integers(*HAB["ks_bg"]), len(P)))
+            km = KMeans(n_clusters=K, n_init=1, random_state=int(rng.integers(2 ** 31 - 1))).fit(P)
+            C = km.cluster_centers_.copy()
+            for j in range(D):       # shap.kmeans(round_values=True): each value the nearest its feature takes
+                vals = np.unique(P[:, j])
+                C[:, j] = vals[np.abs(vals[None, :] - C[:, j][:, None]).argmin(1)]
+            st.update(bg=C.astype(np.float32), superpix=rng.random() < HAB["ks_super"],
+                      nsamples=int(rng.choice(HAB["ks_nsamples"])), chunk=int(rng.choice(HAB["ks_chunk"])))
+            send(st["bg"])                                 # KernelExplainer(f, background) evaluates it once
+            if full():
+                return
+        x = draw()
+        send(x[None])                                      # explain(x): f(x) first
+        if full():
+            return
+        bg = st["bg"]
+        groups = ([[r * SIDE + c, r * SIDE + c + 1, (r + 1) * SIDE + c, (r + 1) * SIDE + c + 1]
+                   for r in range(0, SIDE, 2) for c in range(0, SIDE, 2)] if st["superpix"] else [[j] for j in range(D)])
+        varying = [g for g in groups if not np.all(np.isclose(bg[:, g], x[g][None, :]))]
+        if len(varying) < 2:
+            idle(1)
+            return
+        masks = shap_coalitions(len(varying), st["nsamples"], rng)
+        rows = []
+        for m in masks:
+            on = np.zeros(D, bool)
+            for g, keep in zip(varying, m):
+                if keep:
+                    on[g] = True
+            for b in bg:
+                rows.append(np.where(on, x, b))
+        rows = np.asarray(rows, np.float32)
+        for k in range(0, len(rows), st["chunk"]):
+            send(rows[k:k + st["chunk"]])
+            if full():
+                return
+        idle(int(rng.integers(*HAB["ks_idle"])))
+
+    def splitflap():
+        st = state
+        if "font" not in st:
+            width, scale, sx = rng.uniform(3.8, 5.0), rng.uniform(0.66, 0.74), rng.uniform(0.8, 0.9)
+            st["font"] = {c: _coverage32(_unit_paths(DIGIT_STROKES[c], scale, sx), width) for c in "0123456789"}
+            st["font"][" "] = np.zeros((32, 32))
+            nrows = int(rng.integers(*HAB["sf_rows"]))
+            pmax = int(rng.choice(HAB["sf_platforms"]))
+            st.update(pmax=pmax, clock=int(rng.integers(5 * 60, 22 * 60)), frames=0, until=int(rng.integers(*HAB["sf_update"])),
+                      light=rng.uniform(0.7, 1.0, nrows), flipping=None)
+            t = st["clock"]
+            deps = []
+            for _ in range(nrows):
+                t += int(rng.integers(2, 16))
+                deps.append((t, int(rng.integers(1, pmax + 1))))
+            st["deps"] = deps
+            st["shown"] = None
+
+        def cells(deps):
+            out = []
+            for t, p in deps:
+                hh, mm = (t // 60) % 24, t % 60
+                out += list(f"{hh:02d}{mm:02d}") + list(f"{p:>2d}")
+            return out
+
+        def render(chars, nxt=None):
+            rows = []
+            for n, c in enumerate(chars):
+                a = st["font"][c]
+                if nxt is not None and nxt[n] is not None:
+                    a = np.vstack([st["font"][nxt[n]][:16], a[16:]])
+                a = a.copy()
+                a[15:17] *= 0.15                      # the split between the upper and lower flaps
+                a = a * st["light"][n // 6] + 0.04
+                rows.append(_down8(a) + rng.normal(0, 0.02, D))
+            return np.stack(rows)
+        target = cells(st["deps"])
+        if st["shown"] is None:
+            st["shown"] = target
+        nxt = None
+        if st["flipping"] is not None:
+            seq = " 0123456789"
+            nxt = []
+            for a, b in zip(st["shown"], target):
+                if a == b:
+                    nxt.append(None)
+                    continue
+                ia, ib = seq.index(a), seq.index(b)
+                steps = (ib - ia) % len(seq)
+                at = (ia + int(rng.integers(0, steps))) % len(seq)
+                nxt.append(seq[(at + 1) % len(seq)])
+            cur = [(" 0123456789"[(" 0123456789".index(n) - 1) % 11] if n is not None else c) for c, n in zip(st["shown"], nxt)]
+            send(render(cur, nxt))
+            st["flipping"] = None
+        else:
+            send(render(target))
+        st["shown"] = target
+        st["frames"] += 1
+        if st["frames"] >= st["until"]:
+            st["frames"], st["until"] = 0, int(rng.integers(*HAB["sf_update"]))
+            deps = st["deps"][1:]
+            if deps and rng.random() < 0.3:
+                j = int(rng.integers(len(deps)))
+                deps[j] = (deps[j][0] + int(rng.integers(2, 21)), deps[j][1])
+            deps.append((deps[-1][0] + int(rng.integers(2, 16)) if deps else st["clock"] + 5, int(rng.integers(1, st["pmax"] + 1))))
+            st["deps"] = deps
+            if rng.random() < HAB["sf_catch"]:
+                st["flipping"] = True
+        idle(int(rng.integers(*HAB["sf_poll"])))
+
+    def nixie():
+        st = state
+        if "glyphs" not in st:
+            n = int(rng.integers(*HAB["nx_digits"]))
+            mesh = np.fromfunction(lambda y, x: (((x + 0.5 * (y // 3 % 2) * 3) % 3) < 0.8) | ((y % 3) < 0.6), (32, 32)).astype(float)
+            base = {}
+            for depth, c in enumerate(NIXIE_STACK):
+                paths = _unit_paths(DIGIT_STROKES[c], 0.7 * (1 - 0.012 * depth), 0.8)
+                base[c] = (_coverage32(paths, 1.6), 1 - 0.02 * depth)
+            poisoned = int(rng.integers(n)) if rng.random() < HAB["nx_poison"] else -1
+            pd, patch = str(int(rng.integers(10))), rng.random((32, 32)) < 0.35
+            glyphs = []
+            for tube in range(n):
+                off = rng.uniform(-0.6, 0.6, 2)
+                unlit_level = rng.uniform(0.06, 0.12)
+                g = {}
+                for c in "0123456789":
+                    core, bright = base[c]
+                    core = core.copy()
+                    if tube == poisoned and c == pd:
+                        core[patch] *= 0.3
+                    lit = np.clip(core * 0.95 + 0.8 * gaussian_filter(core, 1.8), 0, 1) * bright * (1 - 0.25 * mesh)
+                    unlit = np.max([base[e][0] * unlit_level * base[e][1] for e in "0123456789" if e != c], axis=0)
+                    a = nd_shift(np.maximum(lit, unlit), off, order=1, mode="constant")
+                    g[c] = _down8(a)
+                glyphs.append(g)
+            scale = 10 ** int(rng.integers(1, 4))
+            st.update(glyphs=glyphs, n=n, value=rng.uniform(0.1, 0.9) * 10 ** n,
+                      sigma=10 ** int(rng.integers(*HAB["nx_noisy"])) / 3.0, scale=scale)
+        st["value"] = float(np.clip(st["value"] + rng.normal(0, st["sigma"] * 0.3), 0, 10 ** st["n"] - 1))
+        if rng.random() < 0.01:
+            st["value"] = rng.uniform(0.1, 0.9) * 10 ** st["n"]
+        reading = int(round(st["value"] + rng.normal(0, st["sigma"])))
+        text = f"{int(np.clip(reading, 0, 10 ** st['n'] - 1)):0{st['n']}d}"
+        flick = rng.uniform(0.88, 1.08)
+        rows = np.stack([st["glyphs"][t][c] * flick + rng.normal(0, 0.012, D) for t, c in enumerate(text)])
+        send(rows)
+        idle(int(rng.integers(*HAB["nx_idle"])))
+
+    def staffgauge():
+        st = state
+        if "font" not in st:
+            width, scale = rng.uniform(3.5, 4.5), rng.uniform(0.62, 0.7)
+            st.update(font={c: _coverage32(_unit_paths(DIGIT_STROKES[c], scale, 0.85, cx=17.5, cy=15.0), width)
+                            for c in "0123456789"},
+                      level=rng.uniform(80, 300), trend=0.0, rain=0, every=int(rng.choice(HAB["sg_every"])),
+                      clock=rng.uniform(0, 24 * 60))
+        st["clock"] = (st["clock"] + 15.0 * st["every"] / 8.0) % (24 * 60)
+        night = st["clock"] < 6 * 60 or st["clock"] >= 20 * 60
+        if st["rain"] == 0 and rng.random() < HAB["sg_rain"]:
+            st["rain"], st["trend"] = int(rng.integers(5, 21)), rng.uniform(0.5, 3.0)
+        if st["rain"] > 0:
+            st["rain"] -= 1
+            if st["rain"] == 0:
+                st["trend"] = -rng.uniform(0.2, 1.0)
+        st["level"] = float(np.clip(st["level"] + st["trend"] + rng.normal(0, 0.3), 20, 480))
+        if st["trend"] < 0 and rng.random() < 0.05:
+            st["trend"] = 0.0
+        gain, bg = (rng.uniform(1.1, 1.3), rng.uniform(0.0, 0.05)) if night else (rng.uniform(0.7, 1.0), rng.uniform(0.03, 0.15))
+        noise = 0.04 if night else 0.02
+        rows = []
+        lowest = int(st["level"] // 10)
+        for k in range(lowest, lowest + int(rng.integers(4, 7))):
+            under = (st["level"] - 10 * k) / 10.0          # share of the cell under water
+            if under > 0.7:
+                continue
+            red = k % 10 == 0
+            c = str((k // 10) % 10) if red else str(k % 10)
+            a = st["font"][c] * (0.55 if red else 1.0)
+            a = a.copy()
+            for y0 in (2, 12, 22):                          # the E pattern's bars at the crop's left edge
+                a[y0:y0 + 4, 0:3] = 1.0
+            a = bg + gain * a
+            if under > 0:
+                w = int(round(32 * (1 - under)))
+                refl = a[max(0, 2 * w - 32):w][::-1] * 0.35
+                for r in range(len(refl)):
+                    refl[r] = np.roll(refl[r], int(rng.integers(-1, 2)))
+                a[w:w + len(refl)] = refl + rng.uniform(0, 0.15)
+            if st["rain"] > 0:
+                for _ in range(int(rng.integers(1, 5))):
+                    x0, sl = rng.uniform(0, 32), rng.uniform(-0.4, -0.1)
+                    a = np.maximum(a, _coverage32([[(x0, 0.0), (x0 + sl * 32, 32.0)]], 0.8) * rng.uniform(0.15, 0.35))
+            rows.append(_down8(np.clip(a, 0, 1)) + rng.normal(0, noise, D))
+        if rows:
+            send(np.stack(rows))
+        idle(st["every"] + int(rng.integers(-1, 2)))
+
+    def micr():
+        st = state
+        if "font" not in st:
+            glyphs = {}
+            for c, strokes in MICR_STROKES.items():
+                paths = _unit_paths(strokes, 0.72, 0.8)
+                ws = []
+                for P in paths:
+                    for a, b in zip(P[:-1], P[1:]):
+                        vert = abs(b[1] - a[1]) / max(np.hypot(*(b - a)), 1e-9)
+                        low = 1.5 if max(a[1], b[1]) > 18 else 0.0
+                        ws.append(2.2 + 3.0 * vert + low)
+                glyphs[c] = _coverage32(paths, ws)
+            payers = [dict(route=aba_routing(rng), acct="".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(8, 13)))),
+                           serial=int(rng.integers(100, 9000)), width=int(rng.integers(3, 7)),
+                           blur=0.4 if rng.random() < 0.7 else 0.9)
+                      for _ in range(int(rng.integers(*HAB["mi_payers"])))]
+            st.update(glyphs=glyphs, payers=payers, left=0)
+        if st["left"] == 0:
+            st["left"] = int(rng.integers(*HAB["mi_batch"]))
+        w = 1.0 / (np.arange(len(st["payers"])) + 1.0)
+        p = st["payers"][int(rng.choice(len(w), p=w / w.sum()))]
+        line = "T" + p["route"] + "T" + p["acct"] + "U" + f"{p['serial']:0{p['width']}d}"
+        p["serial"] += 1
+        if rng.random() < HAB["mi_amount"]:
+            line += "A" + f"{int(rng.integers(100, 500000)):010d}" + "A"
+
+        def scan():
+            slope, thr = rng.uniform(-0.25, 0.25), rng.uniform(0.4, 0.6)
+            rows = []
+            for n, c in enumerate(line[:64]):
+                a = gaussian_filter(st["glyphs"][c], p["blur"])
+                a = nd_shift(a, (slope * n + rng.uniform(-0.3, 0.3), rng.uniform(-0.4, 0.4)), order=1, mode="constant")
+                a = a + (rng.random((32, 32)) < 0.004) * rng.uniform(0.3, 1.0, (32, 32))
+                rows.append(_down8((a > thr).astype(np.float64)))
+            return np.stack(rows)
+        send(scan())
+        if rng.random() < HAB["mi_refeed"] and not full():
+            send(scan())
+        st["left"] -= 1
+        if st["left"] == 0:
+            idle(int(rng.integers(*HAB["mi_idle"])))
+        else:
+            idle(int(rng.integers(0, 3)))
+
+    units = {"proptest": proptest, "staircase": staircase, "gan": gan, "kernelshap": kernelshap,
+             "splitflap": splitflap, "nixie": nixie, "staffgauge": staffgauge, "micr": micr}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -8216,6 +9076,515 @@ def run_heldout14_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 15's unseen attack classes (HELDOUT15_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def sparse_evo_attack(ask, x0, y0, rng, starts):
+    """Vo, Abbasnejad & Ranasinghe 2022 (Query efficient decision based sparse attacks against black-box
+    deep learning models, ICLR), SparseEvo, untargeted, label-only, L0. Start: the first of the
+    attacker's natural digits (`starts`, in order) the victim labels other than y0; a candidate is a
+    binary mask m over the pixels where the start differs from x0 (1: the start's value, 0: x0's), its
+    image where(m, start, x0), its fitness the image's L2 distance to x0 when adversarial, else infinite.
+    Population (SE_POP): each member the start's mask with SE_NPIX random ones reset to 0 (fewer down
+    to 1 until adversarial; the start's mask when none is). Then, one candidate a query: the best and
+    two other members recombined (uniform crossover, rate SE_CR, ANDed with the best's mask), mutated
+    (a share SE_MU of its ones, at least one, reset to 0), evaluated and kept in place of the worst
+    member when fitter. One row a request. Stops when the best member changes at most SE_L0 values of
+    x0, or at SE_BUDGET queries."""
+    used = [0]
+
+    def label(x):
+        if used[0] + 1 > SE_BUDGET:
+            raise _Budget
+        used[0] += 1
+        return int(ask(np.clip(x, 0, 1).astype(np.float32)[None])[0][0])
+    xs, pop, fit = None, [], []
+    try:
+        for cand in starts:
+            if label(cand) != y0:
+                xs = np.asarray(cand, np.float32)
+                break
+        if xs is None:
+            return x0
+        idxs = np.flatnonzero(np.abs(xs - x0) > 0)
+        if len(idxs) < 2:
+            return xs
+        p1 = np.zeros(D, bool)
+        p1[idxs] = True
+
+        def image(m):
+            return np.where(m, xs, x0).astype(np.float32)
+
+        def fitness(m):
+            x = image(m)
+            return float(np.linalg.norm(x - x0)) if label(x) != y0 else np.inf
+        pop, fit = [], []
+        for _ in range(SE_POP):
+            n, got = min(SE_NPIX, len(idxs)), False
+            while n >= 1:
+                m = p1.copy()
+                m[rng.choice(idxs, n, replace=False)] = False
+                f = fitness(m)
+                if f < np.inf:
+                    pop.append(m)
+                    fit.append(f)
+                    got = True
+                    break
+                n -= 1
+            if not got:
+                pop.append(p1.copy())
+                fit.append(float(np.linalg.norm(xs - x0)))
+        fit = np.asarray(fit)
+        while True:
+            rank = np.argsort(fit, kind="stable")
+            best, worst = int(rank[0]), int(rank[-1])
+            if int(pop[best].sum()) <= SE_L0:
+                break
+            others = [i for i in range(SE_POP) if i != best]
+            a, b = rng.choice(others, 2, replace=False)
+            cross = rng.random(D) < SE_CR
+            if not cross.any():
+                cross[int(rng.integers(D))] = True
+            child = np.where(cross, pop[a], pop[b]) & pop[best]
+            ones = np.flatnonzero(child)
+            if len(ones):
+                child[rng.choice(ones, max(1, int(len(ones) * SE_MU)), replace=False)] = False
+            f = fitness(child)
+            if f < fit[worst]:
+                pop[worst], fit[worst] = child, f
+        return image(pop[int(np.argmin(fit))])
+    except _Budget:
+        if xs is None:
+            return x0
+        return np.where(pop[int(np.argmin(fit))], xs, x0).astype(np.float32) if len(pop) == len(fit) and len(pop) else xs
+
+
+def _tangent_point(x0, o, R, u):
+    """Ma, Guo, Chen et al. 2021's tangent point (L2): on the hemisphere of radius R about the boundary
+    point o on the side of the unit normal u, the point whose tangent line passes through x0, in the
+    plane spanned by u and x0 - o (the authors' closed form)."""
+    ox = x0 - o
+    n_ox = float(np.linalg.norm(ox))
+    sin_a = -float(ox @ u) / n_ox
+    cos_a = np.sqrt(max(0.0, 1 - sin_a ** 2))
+    cos_b = min(1.0, R / n_ox)
+    sin_b = np.sqrt(max(0.0, 1 - cos_b ** 2))
+    sin_g = sin_b * cos_a - cos_b * sin_a
+    cos_g = cos_b * cos_a + sin_b * sin_a
+    num = ox - float(ox @ u) * u
+    nn = float(np.linalg.norm(num))
+    ok = (num / nn if nn > 1e-12 else num) * R * cos_g + R * sin_g * u
+    return o + ok
+
+
+def tangent_attack(ask, x0, y0, rng):
+    """Ma, Guo, Chen, Cheng, Hu, Yu & Zhang 2021 (Finding optimal tangent points for reducing distortions
+    of hard-label attacks, NeurIPS), the Tangent Attack (hemisphere), untargeted, L2, label-only, as the
+    authors' code runs it on HopSkipJump's frame. Start: uniform noise until adversarial (one row a
+    request), blended towards x0 by a binary search (to 0.001), then projected to the boundary (binary
+    search to theta = gamma / d^1.5, gamma 1). Each iteration t: the boundary normal estimated from
+    n_t = TA_INIT_EVALS sqrt(t) labels of x_b + delta u_k (u_k on the unit sphere; delta 0.1 at the
+    first, then sqrt(d) theta times the last distance; HopSkipJump's baseline subtraction; the probes
+    one request), then the tangent point of the hemisphere of radius R = dist / sqrt(t) about x_b
+    (_tangent_point), R halved until the tangent point is adversarial (one row a request), then a
+    binary search between x0 and it back to the boundary. Stops within L2_GOAL or at TA_BUDGET
+    queries."""
+    d = D
+    theta = TA_GAMMA / (np.sqrt(d) * d)
+    used = [0]
+
+    def labels(rows):
+        rows = np.clip(np.asarray(rows, np.float64), 0, 1).astype(np.float32).reshape(-1, D)
+        if used[0] + len(rows) > TA_BUDGET:
+            raise _Budget
+        used[0] += len(rows)
+        return ask(rows)[0]
+
+    def adv(x):
+        return int(labels(x[None])[0]) != y0
+
+    def to_boundary(x):
+        lo, hi = 0.0, 1.0
+        while (hi - lo) / theta > 1:
+            mid = (hi + lo) / 2
+            if adv((1 - mid) * x0 + mid * x):
+                hi = mid
+            else:
+                lo = mid
+        return (1 - hi) * x0 + hi * x
+    x = x0
+    try:
+        while True:
+            noise = rng.uniform(0, 1, D)
+            if adv(noise):
+                break
+        lo, hi = 0.0, 1.0
+        while hi - lo > 0.001:
+            mid = (hi + lo) / 2
+            if adv((1 - mid) * x0 + mid * noise):
+                hi = mid
+            else:
+                lo = mid
+        start = (1 - hi) * x0 + hi * noise
+        dist_post = float(np.linalg.norm(start - x0))
+        x = to_boundary(start)
+        dist = float(np.linalg.norm(x - x0))
+        t = 0
+        while dist > L2_GOAL:
+            t += 1
+            delta = 0.1 if t == 1 else np.sqrt(d) * theta * dist_post
+            n = int(min(TA_INIT_EVALS * np.sqrt(t), TA_MAX_EVALS))
+            rv = rng.normal(0, 1, (n, D))
+            rv /= np.linalg.norm(rv, axis=1, keepdims=True)
+            pert = np.clip(x + delta * rv, 0, 1)
+            rv = (pert - x) / delta
+            f = 2.0 * (labels(pert) != y0) - 1.0
+            if f.mean() == 1.0:
+                g = rv.mean(0)
+            elif f.mean() == -1.0:
+                g = -rv.mean(0)
+            else:
+                g = ((f - f.mean())[:, None] * rv).mean(0)
+            g /= max(float(np.linalg.norm(g)), 1e-12)
+            R = dist / np.sqrt(t)
+            while True:
+                k = np.clip(_tangent_point(x0, x, R, g), 0, 1)
+                if adv(k):
+                    break
+                R /= 2.0
+            dist_post = float(np.linalg.norm(k - x0))
+            x = to_boundary(k)
+            dist = float(np.linalg.norm(x - x0))
+    except _Budget:
+        pass
+    return x
+
+
+def _scratch_image(x0, p):
+    """x0 with one scratch drawn: a rational quadratic Bezier curve from (x_a, y_a) through the control
+    point (x_b, y_b) (weight w) to (x_c, y_c), 50 points, every pixel it passes set to the value v (the
+    parameters p = x_a, y_a, x_b, y_b, x_c, y_c, w, v; pixel coordinates)."""
+    xa, ya, xb, yb, xc, yc, w, v = p
+    a = np.asarray(x0, np.float32).reshape(SIDE, SIDE).copy()
+    for t in np.linspace(0, 1, 50):
+        den = (1 - t) ** 2 + 2 * (1 - t) * t * w + t ** 2
+        px = ((1 - t) ** 2 * xa + 2 * (1 - t) * t * w * xb + t ** 2 * xc) / den
+        py = ((1 - t) ** 2 * ya + 2 * (1 - t) * t * w * yb + t ** 2 * yc) / den
+        a[int(np.clip(py, 0, SIDE - 1)), int(np.clip(px, 0, SIDE - 1))] = v
+    return a.reshape(D)
+
+
+def scratch_attack(ask, x0, y0, rng):
+    """Jere, Rossi, Hitaj, Ciocarlie, Boracchi & Koushanfar 2019 (Scratch that! An evolution-based
+    adversarial attack against neural networks), the Bezier scratch, untargeted, score-based: one
+    scratch (a rational quadratic Bezier curve drawn over the image at one intensity, _scratch_image)
+    whose parameters differential evolution searches to minimise the victim's probability of y0 (as
+    the authors' code runs scipy's differential_evolution: best1bin, mutation dithered in SCR_F per
+    generation, recombination SCR_CR, a Latin-hypercube initial population, out-of-bounds values
+    redrawn at random, deferred updating: a generation's trials one request). The start point anywhere
+    on the 8x8 image, the control and end points within SCR_REACH px of it (on 8x8 digits a scratch
+    across the whole image is a pen stroke), the weight in [0, SCR_W], the intensity in [0, 1];
+    SCR_POP candidates. Stops at the first query whose label differs from y0 with at most SCR_L0
+    values changed, or at SCR_BUDGET queries."""
+    lo = np.array([0, 0, -SCR_REACH, -SCR_REACH, -SCR_REACH, -SCR_REACH, 0.0, 0.0])
+    hi = np.array([SIDE, SIDE, SCR_REACH, SCR_REACH, SCR_REACH, SCR_REACH, SCR_W, 1.0])
+    nd = len(lo)
+    used = [0]
+
+    def image(q):
+        xa, ya = q[0], q[1]
+        return _scratch_image(x0, (xa, ya, xa + q[2], ya + q[3], xa + q[4], ya + q[5], q[6], q[7]))
+
+    def evaluate(Q):
+        rows = np.stack([image(q) for q in Q])
+        n = min(len(rows), SCR_BUDGET - used[0])
+        if n <= 0:
+            raise _Budget
+        labels, probs = ask(rows[:n])
+        used[0] += n
+        for j in range(n):
+            if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= SCR_L0:
+                return None, rows[j]
+        if n < len(rows):
+            raise _Budget
+        return probs[:, y0].astype(np.float64), None
+    # Latin hypercube: one sample in each of SCR_POP strata per parameter, the strata shuffled.
+    U = (rng.random((SCR_POP, nd)) + np.stack([rng.permutation(SCR_POP) for _ in range(nd)], 1)) / SCR_POP
+    pop = lo + U * (hi - lo)
+    best_x = x0
+    try:
+        f, hit = evaluate(pop)
+        if hit is not None:
+            return hit
+        while True:
+            F = rng.uniform(*SCR_F)
+            b = int(np.argmin(f))
+            trials = []
+            for i in range(SCR_POP):
+                r1, r2 = rng.choice([j for j in range(SCR_POP) if j != i], 2, replace=False)
+                mutant = pop[b] + F * (pop[r1] - pop[r2])
+                cross = rng.random(nd) < SCR_CR
+                cross[int(rng.integers(nd))] = True
+                trial = np.where(cross, mutant, pop[i])
+                bad = (trial < lo) | (trial > hi)
+                trial[bad] = (lo + rng.random(nd) * (hi - lo))[bad]
+                trials.append(trial)
+            trials = np.stack(trials)
+            ft, hit = evaluate(trials)
+            if hit is not None:
+                return hit
+            keep = ft <= f
+            pop[keep], f[keep] = trials[keep], ft[keep]
+            best_x = image(pop[int(np.argmin(f))])
+    except _Budget:
+        pass
+    return best_x
+
+
+def run_cryptanalytic(h, baton, s, data):
+    """Carlini, Jagielski & Mironov 2020 (Cryptanalytic extraction of neural network models, CRYPTO; the
+    one-hidden-layer case, as in Jagielski et al. 2020's functionally-equivalent extraction, USENIX
+    Security): the served model is a ReLU network, so its logits are piecewise linear in the input and
+    bend where a hidden neuron switches (a critical point). The attacker asks for the probabilities
+    and reads the centred log-probabilities (the logits less their mean). Each round a line between
+    two random points of the input box (each coordinate uniform in [0, 1], a share U(0, CRYPTO_SPARSE) of
+    them 0, as the box's faces where image inputs lie), CRYPTO_LINE evenly spaced points, one request;
+    the line's linear pieces (runs of consecutive segments of one slope, lines fitted by least squares)
+    and the single bends between them (the two pieces' lines meeting at t*, every sample between them
+    on the left line before t* and on the right one after it, within CRYPTO_TOL); a gap that is not
+    one bend sampled again (CRYPTO_REFINE points, one request, twice at most); a bend on a hyperplane
+    already recovered (|w.x + b| < CRYPTO_KNOWN) is skipped; for each new bend the Jacobian of the two
+    pieces about it (the piece's midpoint and its 64 coordinate steps of CRYPTO_EPS, one request of 65
+    rows, once a piece), their difference a rank-one matrix whose top singular vector is the neuron's
+    weight row (to scale and sign), its bias from the critical point. Stops after CRYPTO_STALL lines
+    without a new neuron or at CRYPTO_BUDGET queries; then the second layer by least squares on every
+    answer (features: ReLU of each recovered neuron, the 64 inputs, a constant: neurons that never
+    switch on the box are linear there): a functionally equivalent model on the box, whose agreement
+    the session records (own_model_<queries>) besides the learning substitute's on its queries (as the
+    other extraction classes)."""
+    rng = s.rng
+    used = [0]
+    X_all, L_all = [], []
+
+    def ask(rows):
+        rows = np.clip(np.asarray(rows, np.float64), 0, 1).astype(np.float32).reshape(-1, D)
+        if used[0] + len(rows) > CRYPTO_BUDGET:
+            raise _Budget
+        used[0] += len(rows)
+        _, p = query(h, baton, s, rows, scores=True)
+        lp = np.log(np.maximum(p.astype(np.float64), 1e-45))
+        L = lp - lp.mean(1, keepdims=True)
+        X_all.append(rows.astype(np.float64))
+        L_all.append(L)
+        return L
+
+    neurons = []                          # (unit w, b)
+
+    def known(x):
+        return any(abs(float(w @ x + b)) < CRYPTO_KNOWN for w, b in neurons)
+
+    def jac(x):
+        sg = np.where(x + CRYPTO_EPS <= 1.0, 1.0, -1.0)
+        L = ask(np.vstack([x[None], x[None] + np.diag(sg * CRYPTO_EPS)]))
+        return (L[1:] - L[0]) / (sg * CRYPTO_EPS)[:, None]
+
+    def fit(ts, L):
+        A = np.stack([ts, np.ones_like(ts)], 1)
+        return np.linalg.lstsq(A, L, rcond=None)[0]          # rows: slope, intercept
+
+    def bends(xa, xb, ts, L, depth):
+        """(t*, t inside the left piece, t inside the right piece) for every single bend found on
+        xa + t (xb - xa), sampled at ts with answers L."""
+        slope = np.diff(L, axis=0) / np.diff(ts)[:, None]
+        same = np.abs(slope[1:] - slope[:-1]).max(1) < CRYPTO_TOL / max(float(np.diff(ts).mean()), 1e-12) * 4
+        runs, k = [], 0                    # runs of segments of one slope: (first, last) segment
+        while k < len(slope):
+            j = k
+            while j < len(same) and same[j]:
+                j += 1
+            if j > k:
+                runs.append((k, j))
+            k = j + 1
+        out = []
+        for (a0, a1), (b0, b1) in zip(runs[:-1], runs[1:]):
+            la, lb = fit(ts[a0:a1 + 2], L[a0:a1 + 2]), fit(ts[b0:b1 + 2], L[b0:b1 + 2])
+            dS, dc = la[0] - lb[0], la[1] - lb[1]
+            t_star = float(-(dc @ dS) / max(float(dS @ dS), 1e-18))
+            ok = ts[a1] <= t_star <= ts[b0 + 1]
+            if ok:
+                for g in range(a1 + 1, b0 + 1):
+                    pred = la[0] * ts[g] + la[1] if ts[g] <= t_star else lb[0] * ts[g] + lb[1]
+                    if np.abs(pred - L[g]).max() > CRYPTO_TOL:
+                        ok = False
+                        break
+            if ok:
+                out.append((t_star, 0.5 * (ts[a0] + ts[a1 + 1]), 0.5 * (ts[b0] + ts[b1 + 1])))
+            elif depth < 2:
+                t2 = np.linspace(ts[a1], ts[b0 + 1], CRYPTO_REFINE)
+                out.extend(bends(xa, xb, t2, ask(xa[None] + t2[:, None] * (xb - xa)[None]), depth + 1))
+        return out
+    stall = 0
+    try:
+        while stall < CRYPTO_STALL:
+            ends = rng.uniform(0, 1, (2, D))
+            ends[rng.random((2, D)) < rng.uniform(0, CRYPTO_SPARSE)] = 0.0
+            xa, xb = ends
+            ts = np.linspace(0, 1, CRYPTO_LINE)
+            found = 0
+            cache = {}
+            for t_star, ta, tb in bends(xa, xb, ts, ask(xa[None] + ts[:, None] * (xb - xa)[None]), 0):
+                xs = xa + t_star * (xb - xa)
+                if known(xs):
+                    continue
+                for tm in (ta, tb):
+                    if tm not in cache:
+                        cache[tm] = jac(xa + tm * (xb - xa))
+                U_, S_, _ = np.linalg.svd(cache[tb] - cache[ta], full_matrices=False)
+                if S_[0] < 1e-6 or (len(S_) > 1 and S_[1] > CRYPTO_RANK * S_[0]):
+                    continue
+                w = U_[:, 0]
+                neurons.append((w, -float(w @ xs)))
+                found += 1
+            stall = 0 if found else stall + 1
+    except (_Budget, Refused) as e:
+        if isinstance(e, Refused):
+            s.meta["stopped_by"] = str(e)
+    s.meta["neurons"] = len(neurons)
+    s.meta["own_queries"] = used[0]
+    if X_all:
+        W = np.stack([w for w, _ in neurons], 1) if neurons else np.zeros((D, 0))
+        B = np.array([b for _, b in neurons])
+
+        def feats(X):
+            X = np.asarray(X, np.float64)
+            return np.hstack([np.maximum(X @ W + B, 0), X, np.ones((len(X), 1))])
+        X, L = np.concatenate(X_all), np.concatenate(L_all)
+        coef = np.linalg.lstsq(feats(X), L, rcond=None)[0]
+        s.meta["own_model"] = lambda Xt: (feats(Xt) @ coef).argmax(1)
+
+
+def run_cloudleak(h, baton, s, data):
+    """Yu, Yang, Zhang, Tang, Ouyang, Xiao & Li 2020 (CloudLeak: large-scale deep learning models
+    stealing through adversarial examples, NDSS), FeatureFool adversarial active learning: the
+    attacker's unlabeled natural digits (its knockoff and jbda_seed splits); first CLOUDLEAK_SEED of them
+    asked as they are; then rounds: a substitute (sklearn MLP, 64 ReLU) trained on the victim's labels of
+    everything asked so far, and CLOUDLEAK_ROUND malicious examples, each from an unused source digit
+    x_s and a guide digit x_t the substitute labels otherwise (a random other class): box-constrained
+    L-BFGS on ||x' - x_s||^2 + CLOUDLEAK_ALPHA * max(||phi(x') - phi(x_t)||^2 - ||phi(x') - phi(x_s)||^2 + M, 0),
+    phi the substitute's hidden layer, M CLOUDLEAK_MARGIN times ||phi(x_t) - phi(x_s)||^2 (a minimum-
+    confidence example just past the boundary between the two), the examples asked (scores, as an
+    MLaaS API answers), CLOUDLEAK_BATCH rows a request, until EXTRACT_BUDGET queries."""
+    from scipy.optimize import minimize
+    rng = s.rng
+    nat = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]]).astype(np.float64)
+    order = list(rng.permutation(len(nat)))
+    Xq, yq = [], []
+
+    def ask(rows):
+        rows = np.clip(np.asarray(rows), 0, 1).astype(np.float32)
+        for k in range(0, len(rows), CLOUDLEAK_BATCH):
+            lab, _ = query(h, baton, s, rows[k:k + CLOUDLEAK_BATCH], scores=True)
+            Xq.append(rows[k:k + CLOUDLEAK_BATCH].astype(np.float64))
+            yq.append(np.asarray(lab))
+
+    def source():
+        if not order:
+            order.extend(rng.permutation(len(nat)).tolist())
+        return nat[order.pop()]
+    try:
+        ask(np.stack([source() for _ in range(CLOUDLEAK_SEED)]))
+        while sum(len(x) for x in Xq) < EXTRACT_BUDGET:
+            X, y = np.concatenate(Xq), np.concatenate(yq)
+            sub = MLPClassifier(hidden_layer_sizes=(64,), max_iter=300, random_state=int(rng.integers(2 ** 31))).fit(X, y)
+            W1, b1 = sub.coefs_[0], sub.intercepts_[0]
+
+            def phi(x):
+                return np.maximum(x @ W1 + b1, 0.0)
+            pool_lab = sub.predict(nat)
+            n = min(CLOUDLEAK_ROUND, EXTRACT_BUDGET - len(X))
+            new = []
+            for _ in range(n):
+                xs = source()
+                ys = int(sub.predict(xs[None])[0])
+                cands = np.flatnonzero(pool_lab != ys)
+                xt = nat[int(rng.choice(cands))] if len(cands) else rng.uniform(0, 1, D)
+                fs, ft = phi(xs), phi(xt)
+                M = CLOUDLEAK_MARGIN * float(((ft - fs) ** 2).sum())
+
+                def obj(x):
+                    z = x @ W1 + b1
+                    f = np.maximum(z, 0.0)
+                    hinge = float(((f - ft) ** 2).sum() - ((f - fs) ** 2).sum() + M)
+                    val = float(((x - xs) ** 2).sum())
+                    grad = 2 * (x - xs)
+                    if hinge > 0:
+                        val += CLOUDLEAK_ALPHA * hinge
+                        df = 2 * (f - ft) - 2 * (f - fs)
+                        grad = grad + CLOUDLEAK_ALPHA * (W1 @ (df * (z > 0)))
+                    return val, grad
+                r = minimize(obj, xs.copy(), jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * D,
+                             options={"maxiter": CLOUDLEAK_ITERS})
+                new.append(r.x)
+            ask(np.stack(new))
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout15_attack(s, data, interleave):
+    """The unseen classes of held out 15 (HELDOUT15_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT15_ORIG_PAD, offsets 57-65, disjoint from held out 10's to 14's), one per
+    session by session index. Success, rows as sent: sparse-evo and scratch (L0 attacks) the first
+    answered query whose label differs from the true label with at most 8 of the 64 values changed
+    (SE_L0, SCR_L0: as pointwise, cornersearch and locsearch); tangent (an L2 attack) the first answered
+    query whose label differs at L2 <= 1.0 (L2_GOAL, as HopSkipJump's). cryptanalytic and cloudleak are
+    extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff
+    (cryptanalytic also records its own functionally equivalent model's agreement)."""
+    s.pace_rows = s.cls in ("cryptanalytic", "cloudleak", "tangent", "scratch")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT15_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls in ("sparse-evo", "scratch"):
+        l0 = SE_L0 if s.cls == "sparse-evo" else SCR_L0
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= l0), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout15_attack(h, baton, s, data):
+    if s.cls == "cryptanalytic":
+        run_cryptanalytic(h, baton, s, data)
+        return
+    if s.cls == "cloudleak":
+        run_cloudleak(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls == "scratch")
+    try:
+        if s.cls == "sparse-evo":
+            Xk, yk = data.rows("knockoff")
+            order = s.rng.permutation(len(Xk))
+            starts = [Xk[i] for i in order if int(yk[i]) != y0][:20]
+            adv = sparse_evo_attack(ask, x0, y0, s.rng, starts)
+        elif s.cls == "tangent":
+            adv = tangent_attack(ask, x0, y0, s.rng)
+        else:
+            adv = scratch_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -8413,7 +9782,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas14" in HAB:
+            if "personas15" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout15(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas14" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout14(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -8509,6 +9882,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout13_attack(s, data, args.interleave)
             if s.cls in HELDOUT14_ATTACKS:
                 setup_heldout14_attack(s, data, args.interleave)
+            if s.cls in HELDOUT15_ATTACKS:
+                setup_heldout15_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -8541,6 +9916,8 @@ def run_all(args, data, counts, seed):
                 run_heldout13_attack(h, baton, s, data)
             elif s.kind in HELDOUT14_ATTACKS:
                 run_heldout14_attack(h, baton, s, data)
+            elif s.kind in HELDOUT15_ATTACKS:
+                run_heldout15_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -8654,6 +10031,8 @@ def agreement(s, data, oracle):
         out[str(cp)] = float((sub.predict(Xt) == yt).mean())
     if "art_thief" in s.meta:
         out["art_knockoff_2000"] = float((s.meta.pop("art_thief").predict(Xt).argmax(1) == yt).mean())
+    if "own_model" in s.meta:   # held out 15's cryptanalytic: the attacker's own recovered model
+        out[f"own_model_{s.meta.get('own_queries')}"] = float((s.meta.pop("own_model")(Xt) == yt).mean())
     return out
 
 
@@ -8775,7 +10154,7 @@ def result(s, data, oracle):
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
-            or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION:
+            or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -9025,6 +10404,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout14: held out for round 14, with seeds 14001, 14002, 14003 (fixed 2026-12-02 14:10 UTC "
                          "by an independent evaluator before any round-14 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout15: held out for round 15, with seeds 15001, 15002, 15003 (fixed 2026-12-02 16:23 UTC "
+                         "by an independent evaluator before any round-15 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -9059,6 +10441,9 @@ def main():
     ap.add_argument("--heldout14-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 14 (" + ", ".join(HELDOUT14_ATTACKS) + "), "
                          "with --habits heldout14 and seeds 14001, 14002, 14003 (held out for round 14)")
+    ap.add_argument("--heldout15-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 15 (" + ", ".join(HELDOUT15_ATTACKS) + "), "
+                         "with --habits heldout15 and seeds 15001, 15002, 15003 (held out for round 15)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -9084,6 +10469,7 @@ def main():
     counts.update((k, n if args.heldout12_attacks else 0) for k, n in HELDOUT12_ATTACKS.items())
     counts.update((k, n if args.heldout13_attacks else 0) for k, n in HELDOUT13_ATTACKS.items())
     counts.update((k, n if args.heldout14_attacks else 0) for k, n in HELDOUT14_ATTACKS.items())
+    counts.update((k, n if args.heldout15_attacks else 0) for k, n in HELDOUT15_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):

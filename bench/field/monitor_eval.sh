@@ -30,6 +30,8 @@
 #                                                           once before round 13's tuning and once at its end)
 #                                    [--heldout14-attacks] (held out 14: with --seeds 14001,14002,14003 --habits heldout14,
 #                                                           once before round 14's tuning and once at its end)
+#                                    [--heldout15-attacks] (held out 15: with --seeds 15001,15002,15003 --habits heldout15,
+#                                                           once before round 15's tuning and once at its end)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
