@@ -152,15 +152,15 @@ impl CrossIndex {
         // read from the tables whose bucket for this query is complete (every variant found
         // there however old), or, when every one has overflowed, from the variants since the
         // newest of their horizons.
-        let full: [bool; TABLES] = std::array::from_fn(|t| {
-            self.buckets
-                .get(&keys[t])
-                .is_some_and(|ids| ids.len() >= PER_BUCKET)
-        });
+        let buckets: [Option<&VecDeque<u64>>; TABLES] =
+            std::array::from_fn(|t| self.buckets.get(&keys[t]));
+        let full: [bool; TABLES] =
+            std::array::from_fn(|t| buckets[t].is_some_and(|ids| ids.len() >= PER_BUCKET));
         let all_full = full.iter().all(|&f| f);
         let horizon = if all_full {
-            keys.iter()
-                .filter_map(|k| self.buckets.get(k)?.front().copied())
+            buckets
+                .iter()
+                .filter_map(|&ids| ids?.front().copied())
                 .max()
                 .unwrap_or(0)
         } else {
@@ -172,7 +172,7 @@ impl CrossIndex {
             .chain((0..TABLES).filter(|&t| full[t]));
         for t in order {
             let fair_table = all_full || !full[t];
-            let Some(ids) = self.buckets.get(&keys[t]) else {
+            let Some(ids) = buckets[t] else {
                 continue;
             };
             for &id in ids {
