@@ -11,12 +11,14 @@
 //! of the two rows' range (a stroke drawn, erased or swapped between background and ink is a
 //! change of level, not a step), and the step is at least [`MIN_STEP`] of the features' median
 //! spread. A client walks when, among its last [`WINDOW`] rows, `detect.basis_steps` basis
-//! steps have one magnitude (within ±[`TOL`] of their median), both signs, at least
+//! steps have one magnitude (within ±[`TOL`] of their median, and at least [`MAJORITY`] of the
+//! window's steps), both signs, at least
 //! [`MIN_DIRECTIONS`] directions, and there is an improving line of [`MIN_CHAIN`] of them, each
 //! built on a row answered with its label and a higher margin (the search kept what lowered the
-//! answer). Explainers that replace pixels or superpixels (LIME, occlusion) change one or two
-//! pixels at a time too, by whatever the pixel and its replacement differ by, and do not build
-//! on their answers.
+//! answer). Explainers that replace pixels or superpixels (LIME, occlusion, KernelSHAP's
+//! coalitions against a background) change one or two pixels at a time too, by whatever the
+//! pixel and its replacement differ by — on a quantised image a handful of those coincide in
+//! size, most do not — and do not build on their answers.
 //!
 //! Rows are compared on the sampled features of [`super::space::Space`]: every feature of rows
 //! of at most 128 values (and the DCT for square images of one or three channels among them),
@@ -43,6 +45,9 @@ const TOL: f32 = 0.1;
 const CAP: f32 = 0.5;
 /// The step, at least this share of the features' median spread.
 const MIN_STEP: f32 = 0.1;
+/// The steps of one magnitude are at least this share (numerator, denominator) of the
+/// window's basis steps.
+const MAJORITY: (usize, usize) = (2, 3);
 /// Directions a walk takes at least.
 pub const MIN_DIRECTIONS: usize = 4;
 /// Improving steps in a line a walk has.
@@ -222,7 +227,11 @@ impl BasisWalk {
         directions.sort_unstable();
         directions.dedup();
         let chain = self.steps.iter().map(|s| s.chain).max().unwrap_or(0);
+        // One magnitude for most of the window's steps (MAJORITY): a search's step is its ε;
+        // an explainer's replacements differ by whatever each pixel and its replacement differ
+        // by, and on a quantised image some of them coincide.
         (same.len() >= need as usize
+            && same.len() * MAJORITY.1 >= self.steps.len() * MAJORITY.0
             && up > 0
             && up < same.len()
             && directions.len() >= MIN_DIRECTIONS
@@ -275,6 +284,12 @@ fn basis_step(a: &[f32], b: &[f32], spread: f32, dct: Option<&Dct>) -> Option<((
         ((one || two) && c0.abs() >= MIN_STEP * spread).then_some((i0 as u32, c0))
     };
     if let Some((i, c)) = on(&delta) {
+        // One level of a grid both rows lie on (the sixteenths of an optdigits image, a 4-bit
+        // grey) is the smallest change the format makes: a re-rendered or masked pixel, as for
+        // L∞ steps (see `signsteps::one_level`).
+        if super::signsteps::one_level(a, b, c.abs()) {
+            return None;
+        }
         return Some(((0, i), c));
     }
     let dct = dct.filter(|t| t.image.channels * t.image.side * t.image.side == delta.len())?;
@@ -488,6 +503,38 @@ mod tests {
                 None
             );
         }
+    }
+
+    /// A walk of one-pixel changes of `sizes` sixteenths on an image in sixteenths, each built
+    /// on the last and answered lower (an improving line); whether it was found.
+    fn sixteenths_walk(sizes: &[i32]) -> Option<Walk> {
+        let mut walk = BasisWalk::default();
+        let mut x: Vec<f32> = (0..64).map(|i| ((i * 5) % 17) as f32 / 16.0).collect();
+        let mut m = 0.9;
+        let mut found = walk.observe(1, &x, 4, m, 5, SPREAD, Some(&*DCT));
+        for (k, &d) in sizes.iter().enumerate() {
+            x[k * 5 + 2] += d as f32 / 16.0;
+            m -= 0.01;
+            found = found.or(walk.observe(k as u64 + 2, &x, 4, m, 5, SPREAD, Some(&*DCT)));
+        }
+        found
+    }
+
+    #[test]
+    fn pixels_replaced_by_a_background_of_another_size_each_are_not_a_walk() {
+        // KernelSHAP's coalitions: the explained input with one pixel replaced by a background
+        // row's, five of the changes happen to be 3/16 (both ways, in five directions), six
+        // others 1/16 .. 8/16. The same five steps alone are a walk.
+        let sizes = [3, 1, -3, 5, 3, -4, -3, 6, 3, -7, 8];
+        assert_eq!(sixteenths_walk(&sizes), None);
+        let threes: Vec<i32> = sizes.iter().copied().filter(|d| d.abs() == 3).collect();
+        assert!(sixteenths_walk(&threes).is_some(), "five 3/16 steps walk");
+    }
+
+    #[test]
+    fn one_level_of_the_grid_the_image_lies_on_is_not_a_step() {
+        // A pixel re-rendered or masked one sixteenth up or down, on an image in sixteenths.
+        assert_eq!(sixteenths_walk(&[1, -1, 1, -1, 1, -1, 1]), None);
     }
 
     #[test]

@@ -54,6 +54,14 @@ const FD_FEATURES: usize = 2;
 /// The request's latest rows that were not such a difference (the points differences are
 /// taken around).
 const FD_ANCHORS: usize = 8;
+/// A request's finite differences move their features by one step `h` (a coordinate difference
+/// `x ± h·e_i`: `h` from the centre, `2h` between the two ends, `h` on each of two features
+/// between two coordinates): a sparse row's changes are of the request's step when each is
+/// within this share of `h/2`, `h` or `2h` (the first sparse row sets `h`). Masking — an
+/// explainer (KernelSHAP, LIME, occlusion) replacing one or two features by a reference row's
+/// values — changes each by whatever the feature and its replacement differ by, and the request's
+/// sparse rows are mostly of other sizes.
+const STEP_TOL: f32 = 0.02;
 /// A finite-difference batch marks the client's next requests this long.
 pub const FD_REQUESTS: u64 = 16;
 /// Finite-difference batches among the client's last [`FD_REQUESTS`] requests that make a
@@ -98,7 +106,12 @@ pub struct Selection {
     /// The current request's anchors and rows that were a finite difference from one, and the
     /// client's latest request that was a finite-difference batch.
     anchors: VecDeque<Vec<f32>>,
+    /// The request's step (see [`STEP_TOL`]), its sparse rows of that step and of other sizes,
+    /// and whether it was a finite-difference batch already.
+    step: Option<f32>,
     differences: u32,
+    off_step: u32,
+    batched: bool,
     fd_requests: VecDeque<u64>,
 }
 
@@ -119,7 +132,10 @@ impl Selection {
     pub fn begin_request(&mut self) {
         self.request += 1;
         self.anchors.clear();
+        self.step = None;
         self.differences = 0;
+        self.off_step = 0;
+        self.batched = false;
     }
 
     /// Note that the test passed (the caller's threshold) on the current request.
@@ -155,29 +171,69 @@ impl Selection {
     /// Note a (not exactly re-sent) row of the current request for the finite-difference test
     /// (`antithetic`: it pairs with another of the request's rows around a third, see
     /// [`super::copies::Batch::antithetic`]); whether it made the request a finite-difference batch
-    /// (once a request).
+    /// (once a request): [`FD_ROWS`] rows of the request's step (antithetic pairs count as such),
+    /// at least twice as many as its sparse rows of other sizes.
     pub fn note_difference(&mut self, values: &[f32], antithetic: bool) -> bool {
-        let sparse = antithetic
-            || self.anchors.iter().any(|a| {
-                a.len() == values.len() && {
-                    let n = a.iter().zip(values).filter(|(x, y)| x != y).count();
-                    (1..=FD_FEATURES).contains(&n)
-                }
-            });
-        if sparse {
-            self.differences += 1;
-            if self.differences == FD_ROWS {
-                if self.fd_requests.len() == FD_REQUESTS as usize {
-                    self.fd_requests.pop_front();
-                }
-                self.fd_requests.push_back(self.request);
-                return true;
+        let changes = |a: &[f32]| -> Option<[(f32, f32); FD_FEATURES]> {
+            if a.len() != values.len() {
+                return None;
             }
+            let mut out = [(0.0, 0.0); FD_FEATURES];
+            let mut n = 0;
+            for (x, y) in a.iter().zip(values) {
+                if x != y {
+                    if n == FD_FEATURES {
+                        return None;
+                    }
+                    out[n] = ((y - x).abs(), x.abs().max(y.abs()));
+                    n += 1;
+                }
+            }
+            (n > 0).then(|| {
+                // One changed feature: the second slot repeats the first.
+                if n == 1 {
+                    out[1] = out[0];
+                }
+                out
+            })
+        };
+        let sparse = if antithetic {
+            Some(None)
         } else {
+            self.anchors.iter().find_map(|a| changes(a)).map(Some)
+        };
+        let Some(changed) = sparse else {
             if self.anchors.len() == FD_ANCHORS {
                 self.anchors.pop_front();
             }
             self.anchors.push_back(values.to_vec());
+            return false;
+        };
+        let on_step = match changed {
+            None => true,
+            Some(changed) => {
+                let h = *self.step.get_or_insert_with(|| {
+                    changed.iter().map(|c| c.0).fold(f32::INFINITY, f32::min)
+                });
+                changed.iter().all(|&(m, scale)| {
+                    [0.5 * h, h, 2.0 * h]
+                        .iter()
+                        .any(|&c| (m - c).abs() <= STEP_TOL * c + 4.0 * f32::EPSILON * scale)
+                })
+            }
+        };
+        if on_step {
+            self.differences += 1;
+        } else {
+            self.off_step += 1;
+        }
+        if !self.batched && self.differences >= FD_ROWS && self.differences >= 2 * self.off_step {
+            self.batched = true;
+            if self.fd_requests.len() == FD_REQUESTS as usize {
+                self.fd_requests.pop_front();
+            }
+            self.fd_requests.push_back(self.request);
+            return true;
         }
         false
     }
@@ -385,6 +441,45 @@ mod tests {
             sel.note_difference(&y, false);
         }
         assert!(!sel.differencing());
+    }
+
+    #[test]
+    fn masking_one_feature_at_a_time_against_a_background_is_not_differencing() {
+        // KernelSHAP's first coalitions, each against two background rows: the explained input
+        // with one pixel taken from the background, and the background with one pixel taken
+        // from the input (rows two features apart, but each change of the size the pixel and
+        // its replacement differ by). ZOO's coordinate differences on the same input are.
+        let x: Vec<f32> = (0..64).map(|i| ((i * 7) % 17) as f32 / 16.0).collect();
+        let backgrounds: Vec<Vec<f32>> = (0..2)
+            .map(|k| {
+                (0..64)
+                    .map(|i| ((i * 3 + 5 * k) % 13) as f32 / 16.0)
+                    .collect()
+            })
+            .collect();
+        let mut sel = Selection::default();
+        sel.begin_request();
+        for j in 0..48 {
+            for b in &backgrounds {
+                let mut on = b.clone();
+                on[j] = x[j];
+                let mut off = x.clone();
+                off[j] = b[j];
+                sel.note_difference(&on, false);
+                sel.note_difference(&off, false);
+            }
+        }
+        assert!(!sel.differencing());
+        let mut sel = Selection::default();
+        sel.begin_request();
+        for j in 0..16 {
+            for h in [1e-4f32, -1e-4] {
+                let mut y = x.clone();
+                y[j] += h;
+                sel.note_difference(&y, false);
+            }
+        }
+        assert!(sel.differencing(), "symmetric differences of one step h");
     }
 
     #[test]

@@ -488,7 +488,7 @@ fn least_squares_residual(n: usize, x: impl Fn(usize) -> [f64; 6], y: &[f64]) ->
 /// Whether `a` and `b` both lie on the grid of pitch `step` and both use it: every value a
 /// whole number of steps (within [`ON_GRID`] of one), and each row with a value an odd number
 /// of steps from 0 strictly inside the two rows' range (see [`ON_GRID`]).
-fn one_level(a: &[f32], b: &[f32], step: f32) -> bool {
+pub(super) fn one_level(a: &[f32], b: &[f32], step: f32) -> bool {
     if !(step > 0.0 && step.is_finite()) {
         return false;
     }
