@@ -777,7 +777,7 @@ CLOUDLEAK_ITERS = 50
 # --counts names them. Success as documented in setup_heldout16_attack. Written from their papers
 # (ART 1.20.1 has none of them).
 HELDOUT16_ATTACKS = collections.OrderedDict([
-    ("cgba", 3),                # Reza, Rahmati, Wu & Li 2023 (CGBA: Curvature-aware geometric black-box
+    ("cgba", 3),                # Reza, Rahmati, Wu & Dai 2023 (CGBA: Curvature-aware geometric black-box
                                 # attack, ICCV), non-targeted CGBA: label-only, L2: a Gaussian-noise start
                                 # (growing steps of 0.02) and a binary search to the boundary, then each
                                 # iteration the boundary's normal from 30 sqrt(i) sign probes in the low-
@@ -798,7 +798,7 @@ HELDOUT16_ATTACKS = collections.OrderedDict([
                                 # colour map (frequency), its parameters searched by Bayesian optimisation
                                 # (GP, Matern 5/2, expected improvement) on the true class's probability; one
                                 # row a request; stops at the first misclassified query, at most 500 queries
-    ("dast", 3),                # Zhou, Wu, Liu, Wang & Zhu 2020 (DaST: Data-free substitute training for
+    ("dast", 3),                # Zhou, Wu, Liu, Liu & Zhu 2020 (DaST: Data-free substitute training for
                                 # adversarial attacks, CVPR), label-only: a label-controllable multi-branch
                                 # generator (one branch a class) against a substitute, trained on the victim's
                                 # labels of the generated images; the generator maximises the substitute's
@@ -10104,7 +10104,7 @@ def _lowfreq_dct(rng, n, freq):
 
 
 def cgba_attack(ask, x0, y0, rng):
-    """Reza, Rahmati, Wu & Li 2023 (CGBA: Curvature-aware geometric black-box attack, ICCV), the
+    """Reza, Rahmati, Wu & Dai 2023 (CGBA: Curvature-aware geometric black-box attack, ICCV), the
     non-targeted CGBA, label-only, L2, as the authors' code runs it. Start: x0 itself, then x0 + k 0.02 n
     (n ~ N(0, I), k = 1, 2, ...) until adversarial, and a binary search between x0 and it (to L2
     CGBA_TOL between the two ends, 100 queries at most) to the boundary point x_b. Each iteration i: the
@@ -10400,7 +10400,7 @@ def _ce_fit(net, X, y, epochs, rng, batch=64):
 
 
 def run_dast(h, baton, s, data):
-    """Zhou, Wu, Liu, Wang & Zhu 2020 (DaST: Data-free substitute training for adversarial attacks, CVPR),
+    """Zhou, Wu, Liu, Liu & Zhu 2020 (DaST: Data-free substitute training for adversarial attacks, CVPR),
     the label-only setting (DaST-L), scaled to a 64-feature input: no data; a label-controllable generator
     (a shared layer, z ~ N(0, I) of DAST_NZ -> 64 ReLU, then one branch a class, 64 -> 64 sigmoid: the
     paper's multi-branch architecture) and the substitute D (64 -> 64 ReLU -> 10). Each iteration
