@@ -772,6 +772,81 @@ CLOUDLEAK_BATCH = 100
 CLOUDLEAK_ALPHA = 1.0
 CLOUDLEAK_MARGIN = 0.1
 CLOUDLEAK_ITERS = 50
+# Unseen attack classes of held out 16, fixed (2026-12-03, 06:39 UTC) by an independent evaluator before any
+# tuning of the sixteenth round: 0 sessions unless --heldout16-attacks (which gives these counts) or
+# --counts names them. Success as documented in setup_heldout16_attack. Written from their papers
+# (ART 1.20.1 has none of them).
+HELDOUT16_ATTACKS = collections.OrderedDict([
+    ("cgba", 3),                # Reza, Rahmati, Wu & Dai 2023 (CGBA: Curvature-aware geometric black-box
+                                # attack, ICCV), non-targeted CGBA: label-only, L2: a Gaussian-noise start
+                                # (growing steps of 0.02) and a binary search to the boundary, then each
+                                # iteration the boundary's normal from 30 sqrt(i) sign probes in the low-
+                                # frequency DCT subspace (4x4 of the 8x8 coefficients; 40 rows a request) and
+                                # a semicircular boundary search on the circle through x0 and the boundary
+                                # point in the plane of the normal (one row a request); stops at L2 1.0, at
+                                # most 2,000 queries
+    ("ppba", 3),                # Li, Ji, Liu, Liu, Zhong, Deng & Tian 2020 (Projection & probability-driven
+                                # black-box attack, CVPR), PPBA: score-based, L2: a random walk in a
+                                # low-frequency DCT subspace (16 of the 5x5 lowest coefficients), each step
+                                # +-rho or 0 per coordinate drawn from probabilities driven by how often each
+                                # move lowered the CW margin, accepted when it does; the perturbation kept in
+                                # the L2 ball of 1.0; one row a request; stops at the first misclassified
+                                # query, at most 2,000 queries
+    ("perlin", 3),              # Co, Munoz-Gonzalez, de Maupeou & Lupu 2019 (Procedural noise adversarial
+                                # examples for black-box attacks on deep convolutional networks, ACM CCS):
+                                # score-based, L-inf 0.2: Perlin noise (period, octaves) through a sine
+                                # colour map (frequency), its parameters searched by Bayesian optimisation
+                                # (GP, Matern 5/2, expected improvement) on the true class's probability; one
+                                # row a request; stops at the first misclassified query, at most 500 queries
+    ("dast", 3),                # Zhou, Wu, Liu, Liu & Zhu 2020 (DaST: Data-free substitute training for
+                                # adversarial attacks, CVPR), label-only: a label-controllable multi-branch
+                                # generator (one branch a class) against a substitute, trained on the victim's
+                                # labels of the generated images; the generator maximises the substitute's
+                                # disagreement with the victim plus the label-control loss; 50 rows a request
+                                # (5 a class), labels, 2,000 queries
+    ("dfms", 3),                # Sanyal, Addepalli & Babu 2022 (Towards data-free model stealing in a hard
+                                # label setting, CVPR), DFMS-HL: a GAN trained on proxy data of other classes
+                                # (the attacker's rendered capital letters, no digit) with the clone's
+                                # class-diversity loss; the clone trained on the victim's labels of the
+                                # generator's samples; 100 rows a request, labels, 2,000 queries
+])
+HELDOUT16_EVASION = {"cgba", "ppba", "perlin"}
+# Originals: held out 10-15 took padding-split offsets 0-65 (HELDOUT10 .. 15_ORIG_PAD). Held out 16 takes
+# the next distinct padding rows, offsets 66-74: no class uses them as an original or a natural start and
+# no benign client sends one; cgba starts from Gaussian noise about its original, ppba and perlin perturb
+# the original, dast and dfms send generated images only (dfms's GAN learns letters the attacker renders).
+HELDOUT16_ORIG_PAD = {"cgba": (66, 67, 68), "ppba": (69, 70, 71), "perlin": (72, 73, 74)}
+CGBA_N0 = 30
+CGBA_FREQ = 4
+CGBA_SIGMA = 0.0002
+CGBA_TOL = 1e-4
+CGBA_PROBE_BATCH = 40
+CGBA_BUDGET = 2000
+PPBA_FREQ = 5
+PPBA_LOW = 16
+PPBA_RHO = 0.05
+PPBA_MOM = 1.0
+PPBA_BUDGET = 2000
+PN_EPS = 0.2              # held out 4's wide Square radius (WIDE_EPS)
+PN_PERIOD = (1.0, 16.0)
+PN_OCTAVES = (1, 4)
+PN_FREQ = (1.0, 32.0)
+PN_INIT = 5
+PN_CANDS = 2000
+PN_REFIT = 10
+PN_BUDGET = 500
+DAST_NZ = 16
+DAST_PER_CLASS = 5
+DAST_BETA = 0.2
+DAST_D_STEPS = 5
+DAST_LR = 1e-3
+DFMS_NZ = 16
+DFMS_BATCH = 100
+DFMS_PROXY = 1000
+DFMS_PRETRAIN = 300
+DFMS_DIV = 1.0
+DFMS_C_EPOCHS = 3
+DFMS_LR = 1e-3
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -813,6 +888,7 @@ EXTRACTION = EXTRACTION | {"composite"}                        # held out 12's (
 EXTRACTION = EXTRACTION | {"ripper", "ripper-sybil"}          # held out 13's (HELDOUT13_ATTACKS)
 EXTRACTION = EXTRACTION | {"es-attack", "es-blend"}           # held out 14's (HELDOUT14_ATTACKS)
 EXTRACTION = EXTRACTION | {"cryptanalytic", "cloudleak"}       # held out 15's (HELDOUT15_ATTACKS)
+EXTRACTION = EXTRACTION | {"dast", "dfms"}                     # held out 16's (HELDOUT16_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1570,6 +1646,30 @@ HABITS = {
         nx_digits=(5, 9), nx_noisy=(1, 4), nx_poison=0.3, nx_idle=(0, 4),
         sg_every=(4, 8, 16), sg_rain=0.08,
         mi_payers=(3, 21), mi_batch=(5, 41), mi_amount=0.5, mi_refeed=0.03, mi_idle=(10, 41),
+        pool_rank=6.0, pool_size=350),
+    # "heldout16" was fixed (2026-12-03, 06:39 UTC) by an independent evaluator before any tuning of the
+    # sixteenth round, together with seeds 16001, 16002, 16003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients
+    # that none of dev .. heldout15 model (the model owner's mobile team distilling the served model into an
+    # on-device student with mixup and cutmix views, counterfactual explanations by numerical gradients, a
+    # website team tuning its digit captcha's difficulty, a type foundry's legibility QA of a variable font's
+    # axes, a lab robot's autofocus sweep on sample-tube labels, the owner's periodic watermark (trigger
+    # set) integrity check, a web-scrape filtering job, an LED-matrix font designer's pixel editor with a live
+    # preview; uniformly dequantised 8-bit values and ONNX DynamicQuantizeLinear fake-quantised number
+    # formats). See run_benign_heldout16.
+    "heldout16": dict(
+        personas16=(("distill", 0.125), ("counterfactual", 0.125), ("captcha", 0.125), ("fontqa", 0.125),
+                    ("autofocus", 0.125), ("wmverify", 0.125), ("scrape", 0.125), ("pixelfont", 0.125)),
+        lengths=(75, 0.6, 20, 320), dequant=0.12, dynq=0.10,
+        kd_set=(40, 151), kd_batch=(32, 64, 100), kd_mix=0.5, kd_alpha=1.0, kd_idle=(0, 3), kd_epoch_idle=(5, 21),
+        cf_eps=(0.01, 0.001), cf_lambda=(0.1, 1.0), cf_lr=(0.05, 0.2), cf_iters=(10, 41), cf_target=0.5,
+        cf_idle=(5, 31),
+        cap_n=(20, 51), cap_batch=(10, 20, 50), cap_goal=(0.2, 0.4), cap_bisect=(2, 5), cap_idle=(10, 41),
+        fq_weights=(3, 6), fq_widths=(2, 4), fq_slants=(1, 3), fq_sizes=(1, 3), fq_edit=(1, 3), fq_idle=(20, 61),
+        af_label=(4, 7), af_coarse=(7, 10), af_fine=(4, 7), af_idle=(1, 5),
+        wm_set=(40, 101), wm_page=(20, 50, 100), wm_golden=(5, 11), wm_every=(20, 61),
+        sc_page=(50, 100), sc_shard=(5, 16), sc_idle=(0, 3), sc_shard_idle=(10, 31),
+        px_level=(0.75, 1.0), px_copy=0.3, px_slip=0.08, px_tweak=(1, 6), px_idle=(3, 16),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -6206,6 +6306,413 @@ def run_benign_heldout15(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 16: benign clients with habits none of dev .. heldout15 model (run_benign_heldout16).
+def dequant8(x, rng):
+    """8-bit values uniformly dequantised, (k + u) / 256 with u ~ U[0, 1) drawn afresh for every value
+    of every request: the data loader of a normalising-flow or diffusion codebase (RealNVP, Glow),
+    reused for inference."""
+    k = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0)
+    return ((k + rng.random(k.shape)) / 256.0).astype(np.float32)
+
+
+def dynq(x):
+    """Values through ONNX DynamicQuantizeLinear and DequantizeLinear (a QDQ pre-processing graph) over
+    the whole request tensor: scale (max(x_max, 0) - min(x_min, 0)) / 255 in float32, zero point
+    round(-min / scale) saturated to [0, 255], q = saturate(round(x / scale) + zero point) (round half to
+    even), then (q - zero point) x scale: an 8-bit grid that follows the request's brightest value."""
+    a = np.asarray(x, np.float32)
+    lo, hi = min(float(a.min()), 0.0), max(float(a.max()), 0.0)
+    scale = np.float32((hi - lo) / 255.0)
+    if scale == 0:
+        return a.copy()
+    zp = np.float32(np.clip(np.round(np.float32(-lo) / scale), 0, 255))
+    q = np.clip(np.round(a / scale) + zp, 0, 255).astype(np.float32)
+    return ((q - zp) * scale).astype(np.float32)
+
+
+def _glyph32(strokes, width, scale=0.7, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0):
+    """Strokes in a unit box (x right, y down) on the 32x32 canvas: height scale x 32 px, width x sx,
+    slanted (x moved right by slant x the height above the centre), rotated by `rot` degrees, centred at
+    (cx, cy); the anti-aliased coverage of a round pen of `width` px (_coverage32)."""
+    th = np.deg2rad(rot)
+    R = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    paths = []
+    for line in strokes:
+        P = np.asarray(line, float) - 0.5
+        P = np.stack([P[:, 0] * sx - slant * P[:, 1], P[:, 1]], 1) * scale * 32
+        paths.append(P @ R.T + np.array([cx, cy]))
+    return _coverage32(paths, width)
+
+
+def run_benign_heldout16(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout16` (fixed with seeds 16001, 16002, 16003). Each client
+    draws from its own seeded generator:
+      a persona   distill: the model owner's mobile team distilling the served model into an on-device
+                    student ("function matching", Beyer et al. 2022: the teacher asked on aggressive,
+                    consistent views): an unlabelled set of `kd_set` (lo, hi) pool digits; every
+                    training step a batch of `kd_batch` (one of, per client) views, each a digit of the
+                    epoch's shuffle zoomed (U(1, 1.25)), turned (+-8 degrees) and moved (+-1 px), then
+                    with `kd_mix` mixed up with another view (lambda ~ Beta(kd_alpha, kd_alpha)), else
+                    cut-mixed (a box of another view, area 1 - lambda); scores asked (soft targets);
+                    `kd_idle` (lo, hi) idle turns between steps, `kd_epoch_idle` (lo, hi) after an epoch;
+                  counterfactual: counterfactual explanations of predictions (Wachter, Mittelstadt &
+                    Russell 2018, as alibi's Counterfactual runs them against a black-box model): a pool
+                    digit asked, the target the runner-up class; the loss lambda (p_target - 1)^2 + the
+                    L1 distance to the digit, the gradient of p_target by forward differences (step
+                    `cf_eps`, one of, per client; backward where a value would pass 1): the point and its
+                    64 steps one request of 65 rows, scores; gradient steps of `cf_lr` (lo, hi); lambda
+                    (`cf_lambda`, one of) doubled every 10 iterations without a counterfactual; until
+                    p_target reaches `cf_target` or `cf_iters` (lo, hi) iterations; `cf_idle` (lo, hi)
+                    idle turns (the user reads the explanation);
+                  captcha: a website team tuning its digit captcha's difficulty against an OCR model:
+                    batches of `cap_n` (lo, hi) captcha digits (rendered glyphs turned, slanted and moved
+                    more, warped by a sine wave, crossed by noise arcs, speckled, on a shaded background,
+                    all growing with the difficulty level), `cap_batch` (one of) rows a request, labels
+                    only; the model's accuracy per level; the level raised x1.6 until the accuracy falls
+                    to the goal (`cap_goal`, lo, hi), then bisected `cap_bisect` (lo, hi) times; then
+                    `cap_idle` (lo, hi) idle turns and the next generator version from level 1;
+                  fontqa: a type foundry's legibility QA of a variable font for signage: every instance
+                    of a grid over its axes (`fq_weights` (lo, hi) weights, `fq_widths` widths,
+                    `fq_slants` slants, `fq_sizes` sizes), the ten digits one request (scores); the
+                    rasteriser is deterministic, so the next build (after `fq_idle` (lo, hi) idle turns,
+                    `fq_edit` (lo, hi) digits' outlines edited) repeats every unedited row exactly;
+                  autofocus: a lab robot reading sample-tube labels (`af_label` (lo, hi) printed digits)
+                    that focuses by the model's confidence: a coarse sweep of `af_coarse` (lo, hi) stage
+                    heights (defocus blur growing with the distance from the label's focus), then a fine
+                    sweep of `af_fine` (lo, hi) about the best; every frame all the label's digits one
+                    request (scores); `af_idle` (lo, hi) idle turns between tubes;
+                  wmverify: the model owner's periodic integrity check by its watermark trigger set (Adi,
+                    Baum, Cisse, Pinkas & Keshet 2018): `wm_set` (lo, hi) abstract images (smooth random
+                    fields and blobs, fixed), pages of `wm_page` (one of) rows, then `wm_golden` (lo, hi)
+                    pool digits, labels only, the same every check; a check every `wm_every` (lo, hi)
+                    idle turns;
+                  scrape: a job filtering web-scraped crops for a digit dataset: pages of `sc_page` (one
+                    of) crops (pool digits on textured backgrounds, 30 % dark on light; printed digits;
+                    letters; text fragments cut by the crop; blank backgrounds; textures), each crop
+                    once, scores; shards of `sc_shard` (lo, hi) pages, `sc_idle` (lo, hi) idle turns
+                    between pages and `sc_shard_idle` (lo, hi) between shards;
+                  pixelfont: an LED-matrix font designer's 8x8 pixel editor with a live "the model reads
+                    it as" preview: each digit drawn pixel by pixel (the pixels of the target bitmap, a
+                    rendered digit, clicked along the stroke, from a blank grid or, with `px_copy`, from
+                    the last glyph), every click one request of one row (lit pixels at the LED level
+                    `px_level`, lo, hi), with `px_slip` a wrong neighbouring pixel clicked and undone; then
+                    `px_tweak` (lo, hi) tweaks (a pixel toggled, half the time back); `px_idle` (lo, hi)
+                    idle turns between glyphs;
+      number      a share `dequant` of clients send uniformly dequantised 8-bit values (dequant8), a
+      format      share `dynq` ONNX DynamicQuantizeLinear fake-quantised values (dynq);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool (distill, counterfactual, wmverify's golden digits,
+    scrape), rendered glyphs and transforms of them, abstract images, in [0, 1]. Every client paces
+    requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas16"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "dequant" if u < HAB["dequant"] else ("dynq" if u < HAB["dequant"] + HAB["dynq"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "dequant":
+            rows = dequant8(rows, rng)
+        elif fmt_ == "dynq":
+            rows = dynq(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def distill():
+        st = state
+        if "set" not in st:
+            st.update(set=np.stack([draw() for _ in range(int(rng.integers(*HAB["kd_set"])))]),
+                      batch=int(rng.choice(HAB["kd_batch"])), order=[])
+
+        def view(a):
+            a = _affine8(a, rot=rng.uniform(-8, 8), scale=rng.uniform(1.0, 1.25)).reshape(SIDE, SIDE)
+            return _shift_img(a, int(rng.integers(-1, 2)), int(rng.integers(-1, 2))).reshape(D)
+        S = st["set"]
+        rows = []
+        for _ in range(st["batch"]):
+            if not st["order"]:
+                st["order"] = rng.permutation(len(S)).tolist()
+            a = view(S[st["order"].pop()])
+            b = view(S[int(rng.integers(len(S)))])
+            lam = rng.beta(HAB["kd_alpha"], HAB["kd_alpha"])
+            if rng.random() < HAB["kd_mix"]:
+                x = lam * a + (1 - lam) * b
+            else:
+                x = a.reshape(SIDE, SIDE).copy()
+                bh, bw = int(round(SIDE * np.sqrt(1 - lam))), int(round(SIDE * np.sqrt(1 - lam)))
+                cy, cx = int(rng.integers(SIDE)), int(rng.integers(SIDE))
+                y0, y1 = max(cy - bh // 2, 0), min(cy + (bh + 1) // 2, SIDE)
+                x0, x1 = max(cx - bw // 2, 0), min(cx + (bw + 1) // 2, SIDE)
+                x[y0:y1, x0:x1] = b.reshape(SIDE, SIDE)[y0:y1, x0:x1]
+                x = x.reshape(D)
+            rows.append(x)
+        send(np.stack(rows))
+        idle(int(rng.integers(*HAB["kd_epoch_idle"])) if not st["order"] else int(rng.integers(*HAB["kd_idle"])))
+
+    def counterfactual():
+        st = state
+        if "eps" not in st:
+            st.update(eps=float(rng.choice(HAB["cf_eps"])), lam=float(rng.choice(HAB["cf_lambda"])),
+                      lr=rng.uniform(*HAB["cf_lr"]))
+        x = draw().astype(np.float64)
+        _, p = send(x[None])
+        if p is None or full():
+            return
+        t = int(np.argsort(p[0])[-2])
+        xc, eps, lam = x.copy(), st["eps"], st["lam"]
+        for it in range(int(rng.integers(*HAB["cf_iters"]))):
+            if full():
+                return
+            sg = np.where(xc + eps <= 1.0, 1.0, -1.0)
+            _, P = send(np.vstack([xc[None], xc[None] + np.diag(sg * eps)]))
+            if P is None:
+                break
+            pt = float(P[0, t])
+            if pt >= HAB["cf_target"]:
+                break
+            g = (P[1:, t].astype(np.float64) - pt) / (sg * eps)
+            grad = lam * 2.0 * (pt - 1.0) * g + np.sign(xc - x)
+            xc = np.clip(xc - st["lr"] * grad, 0, 1)
+            if (it + 1) % 10 == 0:
+                lam *= 2.0
+        idle(int(rng.integers(*HAB["cf_idle"])))
+
+    def captcha_digit(d, lev):
+        a = _glyph32(DIGIT_STROKES[str(d)], state["width"] + rng.uniform(-0.5, 0.5), rng.uniform(0.58, 0.72),
+                     rng.uniform(0.75, 1.0), rng.uniform(-4, 4) * lev, rng.uniform(-0.05, 0.05) * lev,
+                     16 + rng.uniform(-0.6, 0.6) * lev, 16 + rng.uniform(-0.4, 0.4) * lev)
+        if lev > 0:
+            yy, xx = np.mgrid[0:32, 0:32].astype(float)
+            amp, per, ph = 0.35 * lev, rng.uniform(8, 20), rng.uniform(0, 2 * np.pi)
+            a = map_coordinates(a, [yy + amp * np.sin(2 * np.pi * xx / per + ph), xx + 0.5 * amp * np.sin(2 * np.pi * yy / per + ph)],
+                                order=1, mode="constant")
+            for _ in range(int(rng.poisson(0.3 * lev))):
+                P0, P1, P2 = rng.uniform(-4, 36, (3, 2))
+                tt = np.linspace(0, 1, 12)[:, None]
+                arc = (1 - tt) ** 2 * P0 + 2 * (1 - tt) * tt * P1 + tt ** 2 * P2
+                a = np.maximum(a, _coverage32([arc], rng.uniform(1.0, 2.0)) * rng.uniform(0.5, 1.0))
+            a = a + (rng.random((32, 32)) < 0.004 * lev) * rng.uniform(0.5, 1.0, (32, 32))
+        bg = np.linspace(0, rng.uniform(0, 0.03) * lev, 32)[None, :] * np.ones((32, 1))
+        return np.clip(_down8(np.clip(a + bg, 0, 1)) + rng.normal(0, 0.005 * lev, D), 0, 1)
+
+    def captcha():
+        st = state
+        if "width" not in st:
+            st.update(width=rng.uniform(2.8, 4.2), level=1.0, lo=0.0, hi=None, bis=0,
+                      goal=rng.uniform(*HAB["cap_goal"]), nbis=int(rng.integers(*HAB["cap_bisect"])),
+                      n=int(rng.integers(*HAB["cap_n"])), batch=int(rng.choice(HAB["cap_batch"])))
+        lev = st["level"]
+        digits = rng.integers(0, 10, st["n"])
+        imgs = np.stack([captcha_digit(d, lev) for d in digits])
+        right = total = 0
+        for k in range(0, len(imgs), st["batch"]):
+            lab, _ = send(imgs[k:k + st["batch"]], scores=False)
+            if lab is not None:
+                right += int((lab == digits[k:k + st["batch"]]).sum())
+                total += len(lab)
+            if full():
+                return
+            idle(int(rng.integers(0, 2)))
+        acc = right / max(total, 1)
+        if st["hi"] is None and acc > st["goal"] and lev < 12:
+            st["lo"], st["level"] = lev, min(12.0, lev * 1.6 + 0.5)
+            return
+        if st["hi"] is None:
+            st["hi"] = lev
+        elif acc > st["goal"]:
+            st["lo"] = lev
+        else:
+            st["hi"] = lev
+        st["bis"] += 1
+        st["level"] = 0.5 * (st["lo"] + st["hi"])
+        if st["bis"] > st["nbis"]:
+            idle(int(rng.integers(*HAB["cap_idle"])))
+            st.update(width=rng.uniform(2.8, 4.2), level=1.0, lo=0.0, hi=None, bis=0)
+
+    def fontqa():
+        st = state
+        if "outl" not in st:
+            outl = {c: [np.asarray(l, float) + rng.normal(0, 0.015, np.asarray(l, float).shape) for l in DIGIT_STROKES[c]]
+                    for c in "0123456789"}
+            nw, nwi, nsl, nsz = (int(rng.integers(*HAB[k])) for k in ("fq_weights", "fq_widths", "fq_slants", "fq_sizes"))
+            grid = [(w, sx, sl, sz) for sz in np.linspace(0.72, 0.56, nsz) for sl in np.linspace(0.0, 0.22, nsl)
+                    for sx in np.linspace(0.95, 0.68, nwi) for w in np.linspace(1.8, 6.0, nw)]
+            st.update(outl=outl, grid=grid, at=0)
+        w, sx, sl, sz = st["grid"][st["at"]]
+        send(np.stack([_down8(_glyph32(st["outl"][c], w, sz, sx, 0.0, sl)) for c in "0123456789"]))
+        st["at"] += 1
+        if st["at"] < len(st["grid"]):
+            idle(int(rng.integers(0, 2)))
+            return
+        st["at"] = 0
+        for c in rng.choice(list("0123456789"), int(rng.integers(*HAB["fq_edit"])), replace=False):
+            lines = st["outl"][str(c)]
+            j = int(rng.integers(len(lines)))
+            lines[j] = lines[j].copy()
+            lines[j][int(rng.integers(len(lines[j])))] += rng.normal(0, 0.04, 2)
+        idle(int(rng.integers(*HAB["fq_idle"])))
+
+    def autofocus():
+        st = state
+        if "font" not in st:
+            width, scale = rng.uniform(2.8, 3.8), rng.uniform(0.6, 0.7)
+            st.update(font={c: _glyph32(DIGIT_STROKES[c], width, scale, 0.85) for c in "0123456789"},
+                      gain=rng.uniform(0.7, 1.0), bg=rng.uniform(0.0, 0.08))
+        label = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(*HAB["af_label"]))))
+        zf = rng.uniform(-2.5, 2.5)
+
+        def frame(z):
+            sig = 0.3 + 1.5 * abs(z - zf)
+            return np.stack([_down8(gaussian_filter(st["font"][c], sig)) * st["gain"] + st["bg"] + rng.normal(0, 0.01, D)
+                             for c in label])
+
+        def score(z):
+            _, p = send(frame(z))
+            return float(p.max(1).mean()) if p is not None else 0.0
+        coarse = np.linspace(-4.0, 4.0, int(rng.integers(*HAB["af_coarse"])))
+        sc = []
+        for z in coarse:
+            if full():
+                return
+            sc.append(score(z))
+        zb, step = coarse[int(np.argmax(sc))], coarse[1] - coarse[0]
+        for z in np.linspace(zb - step, zb + step, int(rng.integers(*HAB["af_fine"]))):
+            if full():
+                return
+            score(z)
+        idle(int(rng.integers(*HAB["af_idle"])))
+
+    def wmverify():
+        st = state
+        if "trig" not in st:
+            trig = []
+            for _ in range(int(rng.integers(*HAB["wm_set"]))):
+                a = gaussian_filter(rng.normal(0, 1, (SIDE, SIDE)), rng.uniform(0.6, 1.5))
+                if rng.random() < 0.5:
+                    a = (a > np.quantile(a, rng.uniform(0.4, 0.7))).astype(float) * rng.uniform(0.6, 1.0)
+                else:
+                    a = (a - a.min()) / max(a.max() - a.min(), 1e-9)
+                trig.append(a.reshape(D))
+            st.update(trig=np.asarray(trig, np.float32), page=int(rng.choice(HAB["wm_page"])),
+                      golden=np.stack([draw() for _ in range(int(rng.integers(*HAB["wm_golden"])))]),
+                      every=int(rng.integers(*HAB["wm_every"])))
+        for k in range(0, len(st["trig"]), st["page"]):
+            send(st["trig"][k:k + st["page"]], scores=False)
+            if full():
+                return
+        send(st["golden"], scores=False)
+        idle(st["every"] + int(rng.integers(-2, 3)))
+
+    def crop():
+        u = rng.random()
+        if u < 0.40:
+            x = draw().astype(np.float64)
+            bg = gaussian_filter(rng.normal(0, 1, (SIDE, SIDE)), 1.5).reshape(D) * rng.uniform(0, 0.1) + rng.uniform(0, 0.25)
+            a = np.clip(bg + rng.uniform(0.5, 1.0) * x, 0, 1)
+            return 1 - a if rng.random() < 0.3 else a
+        if u < 0.55:
+            c = str(int(rng.integers(10)))
+            return _down8(_glyph32(DIGIT_STROKES[c], rng.uniform(2.5, 4.5), rng.uniform(0.5, 0.8), rng.uniform(0.7, 1.0),
+                                   rng.uniform(-6, 6), 0.0, 16 + rng.uniform(-3, 3), 16 + rng.uniform(-3, 3)))
+        if u < 0.70:
+            return pen_glyph(LETTERS["ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(rng.integers(26))]], rng, (2.0, 4.0), 10, (0.6, 0.85),
+                             0.2, 0.08, 0.01)
+        if u < 0.80:
+            off = rng.uniform(6, 12)
+            chars = [str(int(v)) for v in rng.integers(0, 10, 2)]
+            a = np.maximum(_glyph32(DIGIT_STROKES[chars[0]], 3.5, 0.65, 0.85, 0, 0, 16 - off, 16),
+                           _glyph32(DIGIT_STROKES[chars[1]], 3.5, 0.65, 0.85, 0, 0, 16 + 18 - off, 16))
+            return _down8(a)
+        if u < 0.90:
+            return np.full(D, rng.uniform(0, 1)) + rng.normal(0, 0.02, D)
+        a = gaussian_filter(rng.normal(0, 1, (SIDE, SIDE)), rng.uniform(0.5, 1.2))
+        return ((a - a.min()) / max(a.max() - a.min(), 1e-9)).reshape(D)
+
+    def scrape():
+        st = state
+        if st.get("left", 0) == 0:
+            st.update(left=int(rng.integers(*HAB["sc_shard"])), page=int(rng.choice(HAB["sc_page"])))
+        send(np.stack([crop() for _ in range(st["page"])]))
+        st["left"] -= 1
+        idle(int(rng.integers(*HAB["sc_shard_idle"])) if st["left"] == 0 else int(rng.integers(*HAB["sc_idle"])))
+
+    def pixelfont():
+        st = state
+        if "level" not in st:
+            st.update(level=rng.uniform(*HAB["px_level"]), order=[], cur=np.zeros(D), clicks=[], tweaks=0,
+                      width=rng.uniform(2.5, 4.0), sx=rng.uniform(0.8, 1.0), undo=None, started=False)
+        if st["undo"] is not None:                   # take back the slip or the tweak
+            k, st["undo"] = st["undo"], None
+            st["cur"][k] = st["level"] - st["cur"][k]
+            send(st["cur"][None])
+            return
+        if not st["started"]:
+            if not st["order"]:
+                st["order"] = rng.permutation(10).tolist()
+            d = str(st["order"].pop())
+            tgt = (_down8(_glyph32(DIGIT_STROKES[d], st["width"], 0.8, st["sx"])) > 0.3).astype(float) * st["level"]
+            if rng.random() >= HAB["px_copy"]:
+                st["cur"] = np.zeros(D)
+            diff = list(np.flatnonzero(np.abs(tgt - st["cur"]) > 1e-9))
+            path = []
+            if diff:
+                at = diff.pop(int(np.argmin(diff)))
+                path.append(at)
+                while diff:                          # along the stroke: the nearest pixel next
+                    dist = [abs(k // SIDE - at // SIDE) + abs(k % SIDE - at % SIDE) for k in diff]
+                    at = diff.pop(int(np.argmin(dist)))
+                    path.append(at)
+            st.update(clicks=path, tweaks=int(rng.integers(*HAB["px_tweak"])), started=True)
+        if st["clicks"]:
+            k = st["clicks"].pop(0)
+            if rng.random() < HAB["px_slip"]:
+                r, c = divmod(k, SIDE)
+                dr, dc = ((-1, 0), (1, 0), (0, -1), (0, 1))[int(rng.integers(4))]
+                if 0 <= r + dr < SIDE and 0 <= c + dc < SIDE:
+                    st["clicks"].insert(0, k)
+                    k = (r + dr) * SIDE + c + dc
+                    st["undo"] = k
+            st["cur"][k] = st["level"] - st["cur"][k]
+            send(st["cur"][None])
+            return
+        if st["tweaks"] > 0:
+            st["tweaks"] -= 1
+            k = int(rng.integers(D))
+            st["cur"][k] = st["level"] - st["cur"][k]
+            if rng.random() < 0.5:
+                st["undo"] = k
+            send(st["cur"][None])
+            return
+        st["started"] = False
+        idle(int(rng.integers(*HAB["px_idle"])))
+
+    units = {"distill": distill, "counterfactual": counterfactual, "captcha": captcha, "fontqa": fontqa,
+             "autofocus": autofocus, "wmverify": wmverify, "scrape": scrape, "pixelfont": pixelfont}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -9585,6 +10092,474 @@ def run_heldout15_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 16's unseen attack classes (HELDOUT16_ATTACKS), written from their papers (ART 1.20.1
+# has none of them).
+def _lowfreq_dct(rng, n, freq):
+    """n random directions of the low-frequency DCT subspace: N(0, 1) coefficients in the top-left freq x
+    freq block of the 8x8 DCT (the rest 0) through the orthonormal inverse DCT."""
+    from scipy.fft import idctn
+    C = np.zeros((n, SIDE, SIDE))
+    C[:, :freq, :freq] = rng.normal(0.0, 1.0, (n, freq, freq))
+    return idctn(C, axes=(1, 2), norm="ortho").reshape(n, D)
+
+
+def cgba_attack(ask, x0, y0, rng):
+    """Reza, Rahmati, Wu & Dai 2023 (CGBA: Curvature-aware geometric black-box attack, ICCV), the
+    non-targeted CGBA, label-only, L2, as the authors' code runs it. Start: x0 itself, then x0 + k 0.02 n
+    (n ~ N(0, I), k = 1, 2, ...) until adversarial, and a binary search between x0 and it (to L2
+    CGBA_TOL between the two ends, 100 queries at most) to the boundary point x_b. Each iteration i: the
+    boundary's normal at x_b from q = CGBA_N0 sqrt(i + 1) sign probes x_b + CGBA_SIGMA u (u random in the
+    low-frequency subspace, _lowfreq_dct with CGBA_FREQ; CGBA_PROBE_BATCH rows a request as the authors'
+    estimator batches them), eta = -mean(z u) (z = +1 where the label is still y0); then, on the circle
+    with diameter x0 x_b in the plane of eta and v = (x_b - x0) / |x_b - x0|, the points x0 + zeta |x_b -
+    x0| (v . zeta), zeta = (eta + m v) / |eta + m v|, m = sin(theta) cos(a_k) / sin(a_k) - cos(theta) (theta
+    the angle of eta and v, a_k = pi / 2 (1 - 2^-k), k = 1, 2, ...) until one is not adversarial, and the
+    semicircular boundary search between the two directions (bisecting the angle, the point on the same
+    circle; to CGBA_TOL, 100 queries at most) to the next boundary point. One row a request outside the
+    probes. Stops within L2_GOAL or at CGBA_BUDGET queries."""
+    used = [0]
+    x0 = np.asarray(x0, np.float64)
+
+    def labels(rows):
+        rows = np.asarray(rows, np.float64).reshape(-1, D).astype(np.float32)
+        if used[0] + len(rows) > CGBA_BUDGET:
+            raise _Budget
+        used[0] += len(rows)
+        return ask(rows)[0]
+
+    def adv(x):
+        return int(labels(x[None])[0]) != y0
+
+    def bin_search(a):
+        c, n = x0, 0
+        while True:
+            mid = np.clip((c + a) / 2.0, 0, 1)
+            n += 1
+            if adv(mid):
+                a = mid
+            else:
+                c = mid
+            if np.linalg.norm(a - c) < CGBA_TOL or n >= 100:
+                return a
+
+    def semicircle(xb, p):
+        R = float(np.linalg.norm(xb - x0))
+        v = (xb - x0) / R
+        pc = p - x0
+        clean_dir = pc / max(float(np.linalg.norm(pc)), 1e-12)
+        adv_dir, a, c, n = v, xb, x0, 0
+        while True:
+            mid = adv_dir + clean_dir
+            mid /= max(float(np.linalg.norm(mid)), 1e-12)
+            xm = np.clip(x0 + mid * float(mid @ v) * R, 0, 1)
+            n += 1
+            if adv(xm):
+                adv_dir, a = mid, xm
+            else:
+                clean_dir, c = mid, xm
+            if np.linalg.norm(a - c) < CGBA_TOL or n > 100:
+                return a
+    xb = x0
+    try:
+        k, x = 1, x0
+        while not adv(x):
+            x = np.clip(x0 + k * 0.02 * rng.normal(0.0, 1.0, D), 0, 1)
+            k += 1
+        xb = bin_search(x)
+        i = 0
+        while np.linalg.norm(xb - x0) > L2_GOAL:
+            q = int(CGBA_N0 * np.sqrt(i + 1))
+            U = _lowfreq_dct(rng, q, CGBA_FREQ)
+            probes = np.clip(xb[None] + CGBA_SIGMA * U, 0, 1)
+            lab = np.concatenate([labels(probes[j:j + CGBA_PROBE_BATCH]) for j in range(0, q, CGBA_PROBE_BATCH)])
+            z = np.where(lab == y0, 1.0, -1.0)
+            eta = -(z[:, None] * U).mean(0)
+            eta /= max(float(np.linalg.norm(eta)), 1e-12)
+            R = float(np.linalg.norm(xb - x0))
+            v = (xb - x0) / R
+            theta = float(np.arccos(np.clip(eta @ v, -1.0, 1.0)))
+            p = x0
+            for kk in range(1, 101):
+                ak = np.pi / 2 * (1 - 2.0 ** -kk)
+                m = np.sin(theta) * np.cos(ak) / np.sin(ak) - np.cos(theta)
+                zeta = eta + m * v
+                zeta /= max(float(np.linalg.norm(zeta)), 1e-12)
+                p = np.clip(x0 + zeta * R * float(v @ zeta), 0, 1)
+                if not adv(p):
+                    break
+            if np.linalg.norm(p - x0) < 1e-12:
+                p = np.clip(x0 + 1e-3 * (zeta if np.linalg.norm(zeta) > 0 else eta), 0, 1)
+            xb = semicircle(xb, p)
+            i += 1
+    except _Budget:
+        pass
+    return xb.astype(np.float32)
+
+
+def ppba_attack(ask, x0, y0, rng):
+    """Li, Ji, Liu, Liu, Zhong, Deng & Tian 2020 (Projection & probability-driven black-box attack,
+    CVPR), PPBA, untargeted, score-based, L2, as the authors' code runs it ("random" order): the sensing
+    matrix A, PPBA_LOW basis images of the PPBA_FREQ x PPBA_FREQ lowest 2-D DCT frequencies (chosen at
+    random, orthonormal; 16 of 25, the authors' share, 1,500 of 2,352); the perturbation z A, z kept in the L2 ball of L2_GOAL; the loss the CW margin
+    (the true class's log-probability less the largest other's, floored at 0: the logits' margin, since
+    log-probabilities are the logits less one constant). First the clean original (z = 0); then each
+    query a step u in {-1, 0, +1}^PPBA_LOW, every coordinate drawn with probabilities proportional to
+    effective / (effective + ineffective) counts of that move at that coordinate (all 1 at the start),
+    z + PPBA_RHO u (projected), accepted when the margin drops (its moves counted effective, with
+    momentum PPBA_MOM; else ineffective). One row a request; stops at the first misclassified query or
+    at PPBA_BUDGET queries."""
+    from scipy.fft import idctn
+    A = np.zeros((PPBA_LOW, D))
+    for n, k in enumerate(rng.choice(PPBA_FREQ * PPBA_FREQ, PPBA_LOW, replace=False)):
+        C = np.zeros((SIDE, SIDE))
+        C[k // PPBA_FREQ, k % PPBA_FREQ] = 1.0
+        A[n] = idctn(C, norm="ortho").reshape(D)
+    used = [0]
+    x0 = np.asarray(x0, np.float64)
+
+    def loss(z):
+        if used[0] >= PPBA_BUDGET:
+            raise _Budget
+        used[0] += 1
+        x = np.clip(x0 + z @ A, 0, 1).astype(np.float32)
+        labels, probs = ask(x[None])
+        lp = np.log(np.maximum(probs[0].astype(np.float64), 1e-45))
+        return max(float(lp[y0] - np.delete(lp, y0).max()), 0.0), int(labels[0]) != y0, x
+    z = np.zeros(PPBA_LOW)
+    try:
+        f, hit, x = loss(z)
+        if hit:
+            return x
+        eff = [np.ones(PPBA_LOW) for _ in range(3)]
+        ineff = [np.ones(PPBA_LOW) for _ in range(3)]
+        while True:
+            pe = [e / (e + i) for e, i in zip(eff, ineff)]
+            tot = pe[0] + pe[1] + pe[2]
+            r = rng.random(PPBA_LOW)
+            u = np.zeros(PPBA_LOW)
+            u[r < pe[0] / tot] = -1.0
+            u[r >= (pe[0] + pe[1]) / tot] = 1.0
+            uz = z + PPBA_RHO * u
+            nz = float(np.linalg.norm(uz))
+            if nz > L2_GOAL:
+                uz *= L2_GOAL / nz
+            fu, hit, x = loss(uz)
+            if hit:
+                return x
+            if fu < f:
+                for j, mv in enumerate((-1.0, 0.0, 1.0)):
+                    eff[j] = eff[j] * PPBA_MOM + (u == mv)
+                z, f = uz, fu
+            else:
+                for j, mv in enumerate((-1.0, 0.0, 1.0)):
+                    ineff[j] = ineff[j] * PPBA_MOM + (u == mv)
+    except _Budget:
+        pass
+    return np.clip(x0 + z @ A, 0, 1).astype(np.float32)
+
+
+def _perlin_fn(rng):
+    """Ken Perlin's gradient noise on the plane: a permutation table of 256 and 256 random unit gradients
+    (fixed once), the quintic fade, bilinear blending of the four corners' gradient ramps."""
+    perm = rng.permutation(256)
+    ang = rng.uniform(0.0, 2 * np.pi, 256)
+    G = np.stack([np.cos(ang), np.sin(ang)], -1)
+
+    def fade(t):
+        return t * t * t * (t * (t * 6 - 15) + 10)
+
+    def noise(X, Y):
+        xi, yi = np.floor(X).astype(int), np.floor(Y).astype(int)
+        fx, fy = X - xi, Y - yi
+
+        def ramp(dx, dy):
+            g = G[perm[(perm[(xi + dx) % 256] + yi + dy) % 256]]
+            return g[..., 0] * (fx - dx) + g[..., 1] * (fy - dy)
+        a, b = fade(fx), fade(fy)
+        return (1 - b) * ((1 - a) * ramp(0, 0) + a * ramp(1, 0)) + b * ((1 - a) * ramp(0, 1) + a * ramp(1, 1))
+    return noise
+
+
+def perlin_attack(ask, x0, y0, rng):
+    """Co, Munoz-Gonzalez, de Maupeou & Lupu 2019 (Procedural noise adversarial examples for black-box
+    attacks on deep convolutional networks, ACM CCS), the Perlin-noise attack, untargeted, score-based,
+    L-inf PN_EPS: the perturbation PN_EPS sin(2 pi phi N(x, y)) (the sine colour map), N(x, y) = sum over
+    octaves n = 1 .. Omega of P(2^(n-1) x / lambda, 2^(n-1) y / lambda) (P Perlin noise, _perlin_fn;
+    x, y pixel centres), three parameters: the period lambda in PN_PERIOD, the octaves Omega in PN_OCTAVES
+    and the sine frequency phi in PN_FREQ; searched by Bayesian optimisation as the paper does: a GP
+    (Matern 5/2, its hyper-parameters refitted every PN_REFIT queries) on the victim's probability of the
+    true class over the parameters (scaled to the unit cube), PN_INIT uniform random parameter sets,
+    then each query the maximiser of expected improvement over PN_CANDS uniform candidates. One row a
+    request; stops at the first misclassified query or at PN_BUDGET queries."""
+    from scipy.stats import norm
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+    noise = _perlin_fn(rng)
+    Y, X = np.meshgrid(np.arange(SIDE) + 0.5, np.arange(SIDE) + 0.5, indexing="ij")
+    x0 = np.asarray(x0, np.float64)
+
+    def img(u):
+        lam = PN_PERIOD[0] * (PN_PERIOD[1] / PN_PERIOD[0]) ** u[0]
+        octv = int(np.clip(np.floor(PN_OCTAVES[0] + u[1] * (PN_OCTAVES[1] - PN_OCTAVES[0] + 1)), *PN_OCTAVES))
+        phi = PN_FREQ[0] + u[2] * (PN_FREQ[1] - PN_FREQ[0])
+        N = sum(noise(X * 2 ** n / lam, Y * 2 ** n / lam) for n in range(octv))
+        return np.clip(x0 + PN_EPS * np.sin(2 * np.pi * phi * N).reshape(D), 0, 1).astype(np.float32)
+    U, F = [], []
+
+    def ev(u):
+        x = img(u)
+        labels, probs = ask(x[None])
+        U.append(u)
+        F.append(float(probs[0, y0]))
+        return int(labels[0]) != y0, x
+    best = img(np.full(3, 0.5))
+    for _ in range(PN_INIT):
+        hit, x = ev(rng.random(3))
+        if hit:
+            return x
+    kernel = ConstantKernel(1.0) * Matern(length_scale=0.3, nu=2.5) + WhiteKernel(1e-4)
+    while len(U) < PN_BUDGET:
+        refit = len(U) % PN_REFIT == 0 or len(U) == PN_INIT
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer="fmin_l_bfgs_b" if refit else None,
+                                      random_state=int(rng.integers(2**31))).fit(np.array(U), np.array(F))
+        kernel = gp.kernel_
+        C = rng.random((PN_CANDS, 3))
+        mu, sd = gp.predict(C, return_std=True)
+        sd = np.maximum(sd, 1e-9)
+        imp = min(F) - mu
+        ei = imp * norm.cdf(imp / sd) + sd * norm.pdf(imp / sd)
+        hit, x = ev(C[int(np.argmax(ei))])
+        if hit:
+            return x
+        best = img(U[int(np.argmin(F))])
+    return best
+
+
+class _Dense:
+    """A small dense network with Adam (held out 16's generator-based extraction classes): layers of
+    the given sizes (He initialisation), each followed by its activation ("relu", "lrelu" (0.2),
+    "sigmoid" or None); forward keeps what backward needs; backward returns the parameters' gradients
+    and the input's."""
+
+    def __init__(self, rng, sizes, acts, lr):
+        self.P = []
+        for i, o in zip(sizes[:-1], sizes[1:]):
+            self.P += [rng.normal(0.0, np.sqrt(2.0 / i), (i, o)), np.zeros(o)]
+        self.acts, self.lr, self.t = acts, lr, 0
+        self.m = [np.zeros_like(p) for p in self.P]
+        self.v = [np.zeros_like(p) for p in self.P]
+
+    def forward(self, X):
+        cache, a = [], np.asarray(X, np.float64)
+        for k, act in enumerate(self.acts):
+            z = a @ self.P[2 * k] + self.P[2 * k + 1]
+            cache.append((a, z))
+            a = np.maximum(z, 0.0) if act == "relu" else np.where(z > 0, z, 0.2 * z) if act == "lrelu" \
+                else 1.0 / (1.0 + np.exp(-z)) if act == "sigmoid" else z
+        return a, cache
+
+    def backward(self, cache, g):
+        grads = [None] * len(self.P)
+        for k in reversed(range(len(self.acts))):
+            a, z = cache[k]
+            act = self.acts[k]
+            if act == "relu":
+                g = g * (z > 0)
+            elif act == "lrelu":
+                g = g * np.where(z > 0, 1.0, 0.2)
+            elif act == "sigmoid":
+                sg = 1.0 / (1.0 + np.exp(-z))
+                g = g * sg * (1 - sg)
+            grads[2 * k], grads[2 * k + 1] = a.T @ g, g.sum(0)
+            g = g @ self.P[2 * k].T
+        return grads, g
+
+    def step(self, grads):
+        self.t += 1
+        for n, g in enumerate(grads):
+            self.m[n] = 0.9 * self.m[n] + 0.1 * g
+            self.v[n] = 0.999 * self.v[n] + 0.001 * g * g
+            self.P[n] -= self.lr * (self.m[n] / (1 - 0.9 ** self.t)) / (np.sqrt(self.v[n] / (1 - 0.999 ** self.t)) + 1e-8)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def _ce_fit(net, X, y, epochs, rng, batch=64):
+    """Cross-entropy training of a classifier _Dense on hard labels."""
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for k in range(0, len(X), batch):
+            i = order[k:k + batch]
+            out, cache = net.forward(X[i])
+            g = _softmax(out)
+            g[np.arange(len(i)), y[i]] -= 1.0
+            net.step(net.backward(cache, g / len(i))[0])
+
+
+def run_dast(h, baton, s, data):
+    """Zhou, Wu, Liu, Liu & Zhu 2020 (DaST: Data-free substitute training for adversarial attacks, CVPR),
+    the label-only setting (DaST-L), scaled to a 64-feature input: no data; a label-controllable generator
+    (a shared layer, z ~ N(0, I) of DAST_NZ -> 64 ReLU, then one branch a class, 64 -> 64 sigmoid: the
+    paper's multi-branch architecture) and the substitute D (64 -> 64 ReLU -> 10). Each iteration
+    DAST_PER_CLASS images from every branch (one request, labels only: the victim's labels T), D trained
+    DAST_D_STEPS Adam steps on them (cross-entropy against T), then one generator step on L_G = exp(-d) +
+    DAST_BETA L_c, d D's cross-entropy against T (its disagreement with the victim, which the generator
+    raises; its gradient through D, the victim giving none) and L_c D's cross-entropy against each
+    image's branch label (the label-control loss). Until EXTRACT_BUDGET queries; the session records D's
+    own agreement (own_model_<queries>) besides the learning substitute's on its queries."""
+    rng = s.rng
+    trunk = _Dense(rng, [DAST_NZ, 64], ["relu"], DAST_LR)
+    branches = [_Dense(rng, [64, D], ["sigmoid"], DAST_LR) for _ in range(10)]
+    sub = _Dense(rng, [D, 64, 10], ["relu", None], DAST_LR)
+    n = np.repeat(np.arange(10), DAST_PER_CLASS)
+    used = 0
+    try:
+        while used + len(n) <= EXTRACT_BUDGET:
+            zz = rng.normal(0.0, 1.0, (len(n), DAST_NZ))
+            hh, tc = trunk.forward(zz)
+            outs = [branches[c].forward(hh[n == c]) for c in range(10)]
+            x = np.concatenate([o for o, _ in outs])
+            T, _ = query(h, baton, s, x.astype(np.float32), scores=False)
+            used += len(x)
+            for _ in range(DAST_D_STEPS):
+                out, cache = sub.forward(x)
+                g = _softmax(out)
+                g[np.arange(len(x)), T] -= 1.0
+                sub.step(sub.backward(cache, g / len(x))[0])
+            out, cache = sub.forward(x)
+            p = _softmax(out)
+            d = float(-np.log(np.maximum(p[np.arange(len(x)), T], 1e-12)).mean())
+            gT, gn = p.copy(), p.copy()
+            gT[np.arange(len(x)), T] -= 1.0
+            gn[np.arange(len(x)), n] -= 1.0
+            _, gx = sub.backward(cache, (-np.exp(-d) * gT + DAST_BETA * gn) / len(x))
+            gh = np.zeros_like(hh)
+            at = 0
+            for c in range(10):
+                k = int((n == c).sum())
+                gb, gin = branches[c].backward(outs[c][1], gx[at:at + k])
+                branches[c].step(gb)
+                gh[n == c] = gin
+                at += k
+            trunk.step(trunk.backward(tc, gh)[0])
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = used
+    s.meta["own_model"] = lambda Xt: sub.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def run_dfms(h, baton, s, data):
+    """Sanyal, Addepalli & Babu 2022 (Towards data-free model stealing in a hard label setting, CVPR),
+    DFMS-HL, scaled to a 64-feature input: the attacker has no digit, only proxy data of other classes
+    (DFMS_PROXY capital letters it renders itself, pen_glyph); a GAN (generator z ~ N(0, I) of DFMS_NZ ->
+    64 ReLU -> 64 sigmoid; discriminator 64 -> 64 leaky ReLU -> 1) first trained DFMS_PRETRAIN steps on
+    the proxy data alone (no query); then each iteration DFMS_BATCH generated images asked (one request,
+    labels only), the clone (64 -> 64 ReLU -> 10) trained DFMS_C_EPOCHS epochs on every image asked so far
+    against the victim's labels, one discriminator step (proxy real, generated fake) and one generator
+    step on the non-saturating GAN loss plus DFMS_DIV times the class-diversity loss (sum_c m_c log m_c,
+    m the clone's mean softmax over the batch: the generator pushed to images the clone spreads over
+    all classes). Until EXTRACT_BUDGET queries; the session records the clone's agreement
+    (own_model_<queries>) besides the learning substitute's on its queries."""
+    rng = s.rng
+    proxy = np.stack([pen_glyph(LETTERS["ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(rng.integers(26))]], rng, (2.0, 4.0), 10,
+                                (0.6, 0.85), 0.2, 0.08, 0.01) for _ in range(DFMS_PROXY)]).astype(np.float64)
+    G = _Dense(rng, [DFMS_NZ, 64, D], ["relu", "sigmoid"], DFMS_LR)
+    Dis = _Dense(rng, [D, 64, 1], ["lrelu", None], DFMS_LR)
+    C = _Dense(rng, [D, 64, 10], ["relu", None], DFMS_LR)
+
+    def sig(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def d_step(fake):
+        real = proxy[rng.integers(len(proxy), size=len(fake))]
+        for X, lab in ((real, 1.0), (fake, 0.0)):
+            out, cache = Dis.forward(X)
+            Dis.step(Dis.backward(cache, (sig(out) - lab) / len(X))[0])
+
+    def g_step(div):
+        z = rng.normal(0.0, 1.0, (DFMS_BATCH, DFMS_NZ))
+        x, gc = G.forward(z)
+        out, dc = Dis.forward(x)
+        _, gx = Dis.backward(dc, (sig(out) - 1.0) / len(x))      # -log D(G(z))
+        if div:
+            lo, cc = C.forward(x)
+            p = _softmax(lo)
+            mbar = p.mean(0)
+            gp = (np.log(np.maximum(mbar, 1e-12)) + 1.0)[None, :] / len(x)
+            glo = p * (gp - (gp * p).sum(1, keepdims=True))
+            gx = gx + DFMS_DIV * C.backward(cc, glo)[1]
+        G.step(G.backward(gc, gx)[0])
+    for _ in range(DFMS_PRETRAIN):
+        d_step(G.forward(rng.normal(0.0, 1.0, (64, DFMS_NZ)))[0])
+        g_step(False)
+    Xq, yq = [], []
+    try:
+        while sum(len(v) for v in Xq) + DFMS_BATCH <= EXTRACT_BUDGET:
+            x, _ = G.forward(rng.normal(0.0, 1.0, (DFMS_BATCH, DFMS_NZ)))
+            lab, _ = query(h, baton, s, x.astype(np.float32), scores=False)
+            Xq.append(x)
+            yq.append(np.asarray(lab))
+            _ce_fit(C, np.concatenate(Xq), np.concatenate(yq), DFMS_C_EPOCHS, rng)
+            d_step(x)
+            g_step(True)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(sum(len(v) for v in Xq))
+    s.meta["own_model"] = lambda Xt: C.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout16_attack(s, data, interleave):
+    """The unseen classes of held out 16 (HELDOUT16_ATTACKS). Evasion: the original is a row of the
+    padding split (HELDOUT16_ORIG_PAD, offsets 66-74, disjoint from held out 10's to 15's), one per
+    session by session index. Success, rows as sent: cgba and ppba (L2 attacks) the first answered query
+    whose label differs from the true label at L2 <= 1.0 (L2_GOAL, as HopSkipJump's); perlin (an L-inf
+    attack) the first answered query whose label differs within L-inf PN_EPS (0.2, held out 4's wide Square radius). dast and
+    dfms are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff
+    (both also record their own substitute's agreement)."""
+    s.pace_rows = s.cls in ("cgba", "dast", "dfms")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT16_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "perlin":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= PN_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout16_attack(h, baton, s, data):
+    if s.cls == "dast":
+        run_dast(h, baton, s, data)
+        return
+    if s.cls == "dfms":
+        run_dfms(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls in ("ppba", "perlin"))
+    try:
+        if s.cls == "cgba":
+            adv = cgba_attack(ask, x0, y0, s.rng)
+        elif s.cls == "ppba":
+            adv = ppba_attack(ask, x0, y0, s.rng)
+        else:
+            adv = perlin_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -9782,7 +10757,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas15" in HAB:
+            if "personas16" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout16(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas15" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout15(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -9884,6 +10863,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout14_attack(s, data, args.interleave)
             if s.cls in HELDOUT15_ATTACKS:
                 setup_heldout15_attack(s, data, args.interleave)
+            if s.cls in HELDOUT16_ATTACKS:
+                setup_heldout16_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -9918,6 +10899,8 @@ def run_all(args, data, counts, seed):
                 run_heldout14_attack(h, baton, s, data)
             elif s.kind in HELDOUT15_ATTACKS:
                 run_heldout15_attack(h, baton, s, data)
+            elif s.kind in HELDOUT16_ATTACKS:
+                run_heldout16_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -10031,7 +11014,7 @@ def agreement(s, data, oracle):
         out[str(cp)] = float((sub.predict(Xt) == yt).mean())
     if "art_thief" in s.meta:
         out["art_knockoff_2000"] = float((s.meta.pop("art_thief").predict(Xt).argmax(1) == yt).mean())
-    if "own_model" in s.meta:   # held out 15's cryptanalytic: the attacker's own recovered model
+    if "own_model" in s.meta:   # held out 15's cryptanalytic, 16's dast and dfms: the attacker's own model
         out[f"own_model_{s.meta.get('own_queries')}"] = float((s.meta.pop("own_model")(Xt) == yt).mean())
     return out
 
@@ -10154,7 +11137,8 @@ def result(s, data, oracle):
     if s.kind in EVASION or s.kind in HELDOUT_EVASION or s.kind in HELDOUT5_EVASION or s.kind in HELDOUT6_EVASION \
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
-            or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION:
+            or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
+            or s.kind in HELDOUT16_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -10407,6 +11391,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout15: held out for round 15, with seeds 15001, 15002, 15003 (fixed 2026-12-02 16:23 UTC "
                          "by an independent evaluator before any round-15 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout16: held out for round 16, with seeds 16001, 16002, 16003 (fixed 2026-12-03 06:39 UTC "
+                         "by an independent evaluator before any round-16 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -10444,6 +11431,9 @@ def main():
     ap.add_argument("--heldout15-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 15 (" + ", ".join(HELDOUT15_ATTACKS) + "), "
                          "with --habits heldout15 and seeds 15001, 15002, 15003 (held out for round 15)")
+    ap.add_argument("--heldout16-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 16 (" + ", ".join(HELDOUT16_ATTACKS) + "), "
+                         "with --habits heldout16 and seeds 16001, 16002, 16003 (held out for round 16)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -10470,6 +11460,7 @@ def main():
     counts.update((k, n if args.heldout13_attacks else 0) for k, n in HELDOUT13_ATTACKS.items())
     counts.update((k, n if args.heldout14_attacks else 0) for k, n in HELDOUT14_ATTACKS.items())
     counts.update((k, n if args.heldout15_attacks else 0) for k, n in HELDOUT15_ATTACKS.items())
+    counts.update((k, n if args.heldout16_attacks else 0) for k, n in HELDOUT16_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):

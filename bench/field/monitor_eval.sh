@@ -32,6 +32,8 @@
 #                                                           once before round 14's tuning and once at its end)
 #                                    [--heldout15-attacks] (held out 15: with --seeds 15001,15002,15003 --habits heldout15,
 #                                                           once before round 15's tuning and once at its end)
+#                                    [--heldout16-attacks] (held out 16: with --seeds 16001,16002,16003 --habits heldout16,
+#                                                           once before round 16's tuning and once at its end)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
