@@ -106,12 +106,11 @@ pub struct Selection {
     /// The current request's anchors and rows that were a finite difference from one, and the
     /// client's latest request that was a finite-difference batch.
     anchors: VecDeque<Vec<f32>>,
-    /// The request's step (see [`STEP_TOL`]), its sparse rows of that step and of other sizes,
-    /// and whether it was a finite-difference batch already.
+    /// The request's step (see [`STEP_TOL`]), and its sparse rows of that step and of other
+    /// sizes.
     step: Option<f32>,
     differences: u32,
     off_step: u32,
-    batched: bool,
     fd_requests: VecDeque<u64>,
 }
 
@@ -135,7 +134,6 @@ impl Selection {
         self.step = None;
         self.differences = 0;
         self.off_step = 0;
-        self.batched = false;
     }
 
     /// Note that the test passed (the caller's threshold) on the current request.
@@ -227,8 +225,9 @@ impl Selection {
         } else {
             self.off_step += 1;
         }
-        if !self.batched && self.differences >= FD_ROWS && self.differences >= 2 * self.off_step {
-            self.batched = true;
+        // Once a request: the request is the latest batch already.
+        let batched = self.fd_requests.back() == Some(&self.request);
+        if !batched && self.differences >= FD_ROWS && self.differences >= 2 * self.off_step {
             if self.fd_requests.len() == FD_REQUESTS as usize {
                 self.fd_requests.pop_front();
             }
