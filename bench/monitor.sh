@@ -16,6 +16,7 @@
 # Env: MODELSEC=/path/to/modelsec measures that binary (say, a before and an after build in one
 # session) instead of building and measuring target/release/modelsec.
 set -euo pipefail
+. "$(dirname "$0")/../scripts/abs-env.sh"
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 if [ -n "${MODELSEC:-}" ] && [ ! -x "$MODELSEC" ]; then

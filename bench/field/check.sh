@@ -16,6 +16,7 @@
 # Outputs stay in .local/field/out/SPLIT/ (modelsec.json, checkov.json, findings.tsv).
 # FIELD_OFFLINE=1 skips the GitHub probe; FIELD_NO_CHECKOV=1 reuses the last Checkov output; MIRROR=dir overrides /work/.mirror.
 set -euo pipefail
+. "$(dirname "$0")/../../scripts/abs-env.sh"
 cd "$(dirname "$0")/../.."
 SPLIT=${1:-dev}
 RUNS=${2:-3}

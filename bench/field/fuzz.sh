@@ -27,6 +27,7 @@
 # results-GROUP.json, runs/ID.json (fuzz's report) and runs/ID.stderr. Nothing downloaded is
 # committed. The bench venv is .local/field/venv.
 set -euo pipefail
+. "$(dirname "$0")/../../scripts/abs-env.sh"
 cd "$(dirname "$0")/../.."
 GROUP=${1:-all}
 case "$GROUP" in dev|heldout|all) ;; *) echo "usage: bench/field/fuzz.sh [dev|heldout|all]" >&2; exit 2 ;; esac

@@ -39,6 +39,7 @@
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
 # sessions): about 1 min.
 set -euo pipefail
+. "$(dirname "$0")/../../scripts/abs-env.sh"
 cd "$(dirname "$0")/../.."
 VENV=.local/field/venv
 REQ=bench/field/requirements.txt

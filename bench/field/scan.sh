@@ -19,6 +19,7 @@
 # modelaudit; everything runs one process at a time (the box has 2 shared cores).
 # The held-out set is for a figure only: do not study its failures file by file.
 set -euo pipefail
+. "$(dirname "$0")/../../scripts/abs-env.sh"
 cd "$(dirname "$0")/../.."
 SET=${1:-dev}
 case "$SET" in dev|heldout|all) ;; *) echo "usage: $0 [dev|heldout|all]" >&2; exit 2 ;; esac

@@ -18,6 +18,7 @@
 #   FIELD_PERF_ONLY=1           speed/memory only (on the corpus already built)
 # Needs python3 (venv), openssl, GNU time; PyPI reachable the first time (then cached).
 set -euo pipefail
+. "$(dirname "$0")/../../scripts/abs-env.sh"
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
 ROOT=.local/field/verify
