@@ -11472,9 +11472,16 @@ def main():
     stamp = time.strftime("%Y%m%d-%H%M%S")
     root = os.path.abspath(args.out or os.path.join(ROOT, ".local", "field", "monitor",
                                                     stamp + ("-quick" if args.quick else "")))
+    # The monitor appends to an existing event log, and a second run's sessions would be
+    # correlated with the first run's events too: refuse a directory that already holds a run.
+    outs = [root if len(seeds) == 1 else os.path.join(root, f"seed-{seed}") for seed in seeds]
+    used = [o for o in outs if os.path.exists(os.path.join(o, "events.jsonl"))]
+    if used:
+        sys.stderr.write(f"monitor_eval: {used[0]} already holds a run (events.jsonl); the monitor would append "
+                         "to its log and mix the two runs. Give a new --out, or remove the old run first.\n")
+        sys.exit(2)
     all_results, metas, tails = [], [], []
-    for seed in seeds:
-        out = root if len(seeds) == 1 else os.path.join(root, f"seed-{seed}")
+    for seed, out in zip(seeds, outs):
         log(f"== seed {seed} -> {out}")
         r, m, tail = one_run(args, seed, out, counts, stamp)
         all_results += r

@@ -68,6 +68,8 @@ pub struct ClientDetectors {
     /// Its recent rows and answers for answer-driven selection.
     pub select: Selection,
     pub generations: super::generations::Generations,
+    /// Its latest one-feature probe batch and the combinations of its probes it sent since.
+    pub ablation: super::ablation::Ablation,
 }
 
 impl ClientDetectors {
@@ -178,6 +180,7 @@ impl Engine {
             basis: BasisWalk::default(),
             select: Selection::default(),
             generations: Default::default(),
+            ablation: Default::default(),
         }
     }
 
@@ -216,10 +219,28 @@ impl Engine {
             .copied()
             .unwrap_or(p.extraction_distinct);
         let mut batch = super::copies::Batch::default();
+        // The request's odd near duplicates (row position, distance ratio).
+        let mut odd: Vec<(u64, f32)> = Vec::new();
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         det.select.begin_request();
         let generations = p.selection_z > 0.0 && answers.is_some();
+        // Applied ablations: the request's rows (compared values) are read before the loop, so
+        // that a search's first combinations count as its structure on their own rows.
+        let ablation: Vec<Vec<f32>> = if generations && det.ablation.reads(rows.len()) {
+            rows.iter()
+                .map(|row| {
+                    let mut v = Vec::with_capacity(self.space.width());
+                    self.space.sample(row, &mut v);
+                    v
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if generations && let Some(a) = det.ablation.begin_request(&ablation) {
+            fire(ablation_signal(&a, false));
+        }
         if generations {
             det.generations.begin_request();
         }
@@ -289,23 +310,13 @@ impl Engine {
             // point walks from it in near duplicates. One-off odd inputs (crops, tiles of wider
             // images, blank frames, augmentations) are the deployment's drift, not a search, and
             // one odd row is not a pattern: the signal needs `ood_rows` odd near duplicates among
-            // the client's last RING rows.
+            // the client's last RING rows, read once the request is seen (below).
             if !near.exact
                 && near.near > 0
                 && let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
                 && ratio > p.ood_distance
-                && let Some(n) = det.ood_recent.note(det.rows, p.ood_rows)
             {
-                fire(Signal {
-                    rule: &sig::OOD,
-                    message: format!(
-                        "{} of the client's last {} rows are out of distribution and near duplicates of its earlier queries (it varies odd inputs); this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
-                        n,
-                        super::neardup::RING
-                    ),
-                    evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
-                        "ood_rows": n, "of_rows": super::neardup::RING }),
-                });
+                odd.push((det.rows, ratio));
             }
             let selecting = p.selection_z > 0.0 && answers.is_some();
             sample.clear();
@@ -431,7 +442,8 @@ impl Engine {
                 steps.is_some()
                     || (step.is_some() && near.searching())
                     || det.select.selecting()
-                    || det.select.differencing(),
+                    || det.select.differencing()
+                    || det.ablation.active(),
                 (label, margin),
                 &mut fire,
             );
@@ -477,6 +489,31 @@ impl Engine {
             }
         }
         drop(cross);
+        // A search walking from an odd start spends its requests on it: odd near duplicates
+        // count from requests that are at least half of them. A batch that merely holds some
+        // odd inputs among others (a page of scraped crops with a few blank backgrounds, a
+        // dataset's outliers) is data, whatever its odd rows resemble.
+        if 2 * odd.len() >= rows.len() {
+            for &(seq, ratio) in &odd {
+                if let Some(n) = det.ood_recent.note(seq, p.ood_rows) {
+                    fire(Signal {
+                        rule: &sig::OOD,
+                        message: format!(
+                            "{} of the client's last {} rows are out of distribution and near duplicates of its earlier queries (it varies odd inputs, in requests that are mostly such rows); this one's nearest baseline row is {ratio:.1} times farther than baseline rows are from each other (at most)",
+                            n,
+                            super::neardup::RING
+                        ),
+                        evidence: json!({ "distance_ratio": ratio, "threshold": p.ood_distance,
+                            "ood_rows": n, "of_rows": super::neardup::RING }),
+                    });
+                }
+            }
+        }
+        if let Some(a) = answers.filter(|_| generations)
+            && let Some(g) = det.ablation.end_request(&ablation, a.labels, a.margins)
+        {
+            fire(ablation_signal(&g, true));
+        }
         if generations
             && let Some(g) = det.generations.end_request()
             && g.z >= super::generations::Z
@@ -674,6 +711,35 @@ impl Engine {
                     "answered_higher": x.higher, "trend_z": trend, "trend_threshold": -p.probing_trend_z }),
             });
         }
+    }
+}
+
+/// The probing signal of applied ablations (`greedy`: a greedy step passed, else the
+/// combination test).
+fn ablation_signal(a: &super::ablation::Applied, greedy: bool) -> Signal {
+    use super::ablation as ab;
+    let message = if greedy {
+        format!(
+            "a greedy sparse search: {} probe batches in a row (rows that each change one feature of one input) were each centred on the previous batch's input with several of its probes applied at once, all of them among the lower half of that batch's answers (it kept what lowered the answer and looked again around the result, as LocSearchAdv does)",
+            a.chain
+        )
+    } else {
+        format!(
+            "applied ablations: {:.0} of the {:.0} combinations of the client's one-feature probes it sent (an input with 2 to {} of the probes' changes at once) used only probes among the lowest-answered {:.0} %, where {:.1} were expected if the combinations did not depend on the answers (z {:.1}): a sparse search building on its best probes, as CornerSearch does (a deletion curve's nested sets are left out)",
+            a.low,
+            a.combos,
+            ab::MAX_CHANGED,
+            100.0 * ab::LOW,
+            a.expected,
+            a.z
+        )
+    };
+    Signal {
+        rule: &sig::PROBING,
+        message,
+        evidence: json!({ "applied_ablations": true, "combinations": a.combos, "low_combinations": a.low,
+            "expected_low": a.expected, "ablation_z": a.z, "threshold": ab::Z, "greedy_steps": a.chain,
+            "greedy_threshold": ab::CHAIN, "cross_client": false }),
     }
 }
 
@@ -1209,6 +1275,69 @@ mod tests {
         assert!(f.is_empty(), "two: {f:?}");
         let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
         assert!(f.contains(&sig::OOD.id), "three: {f:?}");
+    }
+
+    #[test]
+    fn combinations_of_the_lowest_one_feature_probes_are_probing() {
+        // CornerSearch: the image, every feature set to 0 and to 1 (two requests of 64 rows,
+        // features 0..8 answered lowest), then pairs of the best-ranked pixels at 0.
+        let e = engine();
+        let mut d = e.client();
+        let mut rng = Rng::new(23);
+        let x = image(&mut rng);
+        let mut fired = ask(&e, &mut d, std::slice::from_ref(&x), &[(3, 0.9)]);
+        let mut rows = Vec::new();
+        let mut ans = Vec::new();
+        for j in 0..64 {
+            for corner in [0.0, 1.0] {
+                let mut r = x.clone();
+                r[j] = corner;
+                rows.push(r);
+                ans.push((3, if j < 8 { 0.2 } else { 0.5 + 0.4 * rng.unit() }));
+            }
+        }
+        for (r, a) in rows.chunks(64).zip(ans.chunks(64)) {
+            fired.extend(ask(&e, &mut d, r, a));
+        }
+        assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
+        let pairs: Vec<Vec<f32>> = (0..10)
+            .map(|i| {
+                let mut r = x.clone();
+                r[i % 8] = 0.0;
+                r[(i + 1 + i / 8) % 8] = 0.0;
+                r
+            })
+            .collect();
+        let f = signals(&e, &mut d, &pairs, &[(3, 0.15); 10]);
+        let probing = f.iter().find(|s| s.rule.id == sig::PROBING.id);
+        assert!(
+            probing.is_some_and(|s| s.evidence["applied_ablations"] == true),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn pages_holding_some_odd_look_alikes_among_data_are_not_out_of_distribution() {
+        // A scrape filter's pages: 40 images, and 6 blank backgrounds that all look alike
+        // (odd, near duplicates of one another), page after page.
+        let e = engine();
+        let mut rng = Rng::new(22);
+        let blank: Vec<f32> = (0..64).map(|_| 2.0 + 0.6 * rng.unit()).collect();
+        let vary = |x: &[f32], rng: &mut Rng| -> Vec<f32> {
+            x.iter().map(|v| v + (rng.unit() - 0.5) * 0.08).collect()
+        };
+        let mut d = e.client();
+        for _ in 0..10 {
+            let mut page: Vec<Vec<f32>> = (0..40).map(|_| image(&mut rng)).collect();
+            page.extend((0..6).map(|_| vary(&blank, &mut rng)));
+            let f = ask(&e, &mut d, &page, &vec![(1, 0.9); page.len()]);
+            assert!(!f.contains(&sig::OOD.id), "{f:?}");
+        }
+        // The same look-alikes as requests of their own are a client varying an odd input.
+        let mut d = e.client();
+        let page: Vec<Vec<f32>> = (0..6).map(|_| vary(&blank, &mut rng)).collect();
+        let f = ask(&e, &mut d, &page, &vec![(1, 0.9); page.len()]);
+        assert!(f.contains(&sig::OOD.id), "{f:?}");
     }
 
     #[test]

@@ -27,12 +27,16 @@
 //! - [`Generations`](generations): whether a client's batches are generations of a
 //!   population search (each built mostly on the previous batch's row answered closest to the
 //!   boundary, as genetic and evolutionary attacks do).
+//! - [`Ablation`](ablation): whether a client combines its one-feature probes by their
+//!   answers (a sparse search building on its lowest-answered probes, as CornerSearch and
+//!   LocSearchAdv do; explainers' coalitions and deletion curves do not).
 //! - [`Coverage`](coverage): the different inputs a client was answered for (extraction
 //!   coverage): a greedy covering of its rows by near-duplicate balls, noise copies of its
 //!   previous row left out ([`copies`]); [`Hll`] counts its distinct rows and score vectors.
 
 use std::collections::HashMap;
 
+mod ablation;
 mod baseline;
 mod basis;
 mod bisect;
