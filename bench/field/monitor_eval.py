@@ -847,6 +847,97 @@ DFMS_PRETRAIN = 300
 DFMS_DIV = 1.0
 DFMS_C_EPOCHS = 3
 DFMS_LR = 1e-3
+# Unseen attack classes of held out 17, fixed (2026-12-03, 09:30 UTC) by an independent evaluator before any tuning of
+# the seventeenth round: 0 sessions unless --heldout17-attacks (which gives these counts) or --counts names
+# them. Success as documented in setup_heldout17_attack. Written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+HELDOUT17_ATTACKS = collections.OrderedDict([
+    ("aha", 3),                 # Li, Ji, Chen, Zhang, Hong, Zhang, Li, Li, Huang & Wu 2021 (Aha! Adaptive
+                                # history-driven attack for decision-based black-box models, ICCV), AHA as the
+                                # authors' code runs it, untargeted (the paper's dodging setting; the released
+                                # code's criterion is its target image's label): label-only, L2, from the
+                                # attacker's own natural digit of another class binary-searched to the
+                                # boundary, then a random walk whose
+                                # Gaussian steps (on a 4x4 grid, scaled by |x0 - x_adv|) are biased by the
+                                # running mean of past steps, signed by their success (the history), and a
+                                # step towards the original whose size adapts every 30 steps to how much of
+                                # the expected progress was made; one row a request; stops within L2 1.0, at
+                                # most 2,000 queries
+    ("rambo", 3),               # Vo, Abbasnejad & Ranasinghe 2022 (RamBoAttack: a robust query efficient deep
+                                # neural network decision exploit, NDSS), RamBo(HSJA) as the authors' code runs
+                                # it: label-only, L2: HopSkipJump until its progress stalls, then BlockDescent
+                                # (3x3 blocks around random pixels moved towards the original by a shrinking
+                                # step, kept while still adversarial), then Sign-OPT; gradient probes one
+                                # request, every other query one row; 2,000 queries (it does not stop at
+                                # success)
+    ("bases", 3),               # Cai, Song, Krishnamurthy, Roy-Chowdhury & Asif 2022 (Blackbox attacks via
+                                # surrogate ensemble search, NeurIPS), BASES, targeted as the authors' code runs
+                                # it by default: score-based, L-inf 0.125: PGD on a weighted ensemble of 4 local
+                                # MLPs (the attacker's own labelled digits), the weights searched one surrogate
+                                # at a time (+-lr, the victim's targeted CW loss of each candidate asked),
+                                # warm-started; one row a request; stops when the victim answers the target, at
+                                # most 100 queries (success: any answer other than the true label)
+    ("marich", 3),              # Karmakar & Basu 2023 (Marich: a query-efficient distributionally equivalent
+                                # model extraction attack using public data, NeurIPS): label-only extraction
+                                # from public data of another task (handwritten capital letters, as their
+                                # EMNIST-letters queries of MNIST models): rounds of entropy sampling, then
+                                # loss-driven neighbours of the worst-fitted queried points, then k-means over
+                                # the extracted model's entropy gradients; 100 rows a request, 2,000 queries
+    ("inversenet", 3),          # Gong, Chen, Yang, Mei & Wang 2021 (InverseNet: augmenting model extraction
+                                # attacks with training data inversion, IJCAI): score-based extraction: a
+                                # k-center coreset of the attacker's natural digits, then its most confident
+                                # (largest DeepFool distance on the substitute) digits with their truncated
+                                # confidence vectors to train an inversion model, then augmented inversions of
+                                # one-hot confidence templates; 100 rows a request, scores, 2,000 queries
+])
+HELDOUT17_EVASION = {"aha", "rambo", "bases"}
+# Originals: held out 10-16 took padding-split offsets 0-74 (HELDOUT10 .. 16_ORIG_PAD). Held out 17 takes the
+# next distinct padding rows, offsets 75-83: no class uses them as an original or a natural start and no
+# benign client sends one; aha starts from, and bases and inversenet train on, the knockoff and jbda_seed
+# splits only (never the padding split), rambo starts from uniform noise and marich sends rendered letters,
+# so no class sends or trains on another's original.
+HELDOUT17_ORIG_PAD = {"aha": (75, 76, 77), "rambo": (78, 79, 80), "bases": (81, 82, 83)}
+AHA_DIM = 4
+AHA_ALPHA = 1e-2
+AHA_BETA = 1e-2
+AHA_M = 1e-2
+AHA_WINDOW = 30
+AHA_TOL = 1e-5
+AHA_BUDGET = 2000
+RB_INIT_EVALS = 100
+RB_MAX_EVALS = 10000
+RB_GAMMA = 1.0
+RB_HSJA_LEN = 250
+RB_HSJA_DELTA = 0.05
+RB_HSJA_ITERS = 150
+RB_BLOCK_W = 1
+RB_BLOCK_LAMBDA = 1.2
+RB_BLOCK_LEN = 100
+RB_BLOCK_DELTA = 1e-2
+RB_SOPT_K = 200
+RB_SOPT_ALPHA = 0.2
+RB_SOPT_BETA = 0.001
+RB_BUDGET = 2000
+BASES_SIZES = ((32,), (64,), (128,), (64, 32))
+BASES_EPS = 0.125
+BASES_ITERS = 10
+BASES_X = 3.0
+BASES_LR = 0.025
+BASES_BUDGET = 100
+MARICH_POOL = 5000
+MARICH_INIT = 200
+MARICH_ROUND = 300
+MARICH_G1 = 0.8
+MARICH_G2 = 0.8
+MARICH_EPOCHS = 20
+MARICH_BATCH = 100
+INV_POOL = 4000
+INV_PHASES = (0.45, 0.45, 0.10)
+INV_SEEDS = 20
+INV_BATCH = 100
+INV_EPOCHS = 30
+INV_INV_EPOCHS = 200
+INV_DF_ITERS = 20
 NES_SAMPLES = 50
 NES_SIGMA = 0.01
 NES_LR = 0.02
@@ -889,6 +980,7 @@ EXTRACTION = EXTRACTION | {"ripper", "ripper-sybil"}          # held out 13's (H
 EXTRACTION = EXTRACTION | {"es-attack", "es-blend"}           # held out 14's (HELDOUT14_ATTACKS)
 EXTRACTION = EXTRACTION | {"cryptanalytic", "cloudleak"}       # held out 15's (HELDOUT15_ATTACKS)
 EXTRACTION = EXTRACTION | {"dast", "dfms"}                     # held out 16's (HELDOUT16_ATTACKS)
+EXTRACTION = EXTRACTION | {"marich", "inversenet"}              # held out 17's (HELDOUT17_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1670,6 +1762,33 @@ HABITS = {
         wm_set=(40, 101), wm_page=(20, 50, 100), wm_golden=(5, 11), wm_every=(20, 61),
         sc_page=(50, 100), sc_shard=(5, 16), sc_idle=(0, 3), sc_shard_idle=(10, 31),
         px_level=(0.75, 1.0), px_copy=0.3, px_slip=0.08, px_tweak=(1, 6), px_idle=(3, 16),
+        pool_rank=6.0, pool_size=350),
+    # "heldout17" was fixed (2026-12-03, 09:30 UTC) by an independent evaluator before any tuning of the seventeenth
+    # round, together with seeds 17001, 17002, 17003, and is measured only at the end (and once before, by
+    # the evaluator, with the round's starting binary): habits of real inference clients that none of dev ..
+    # heldout16 model (an uncertainty-under-dataset-shift benchmark sweeping rotations, translations and an
+    # out-of-distribution set, an Optuna TPE study tuning a camera pipeline's parameters on a labelled set,
+    # Anchors explanations whose absent superpixels come from background images, a confident-learning
+    # label audit scoring a dataset in its class-sorted folder order, a black-box shift detector (BBSD)
+    # comparing production windows with a reference set and re-referencing after an alert, a data
+    # scientist's notebook with re-run cells and "Restart & Run All", a sports-video tracker reading
+    # jersey numbers until each track is confirmed, an MLPerf LoadGen run (accuracy then performance mode,
+    # samples drawn with replacement); 6-bit RGB666 framebuffer values and pngquant 16-colour palette
+    # number formats). See run_benign_heldout17.
+    "heldout17": dict(
+        personas17=(("shiftbench", 0.125), ("pipetune", 0.125), ("anchors", 0.125), ("cleanlab", 0.125),
+                    ("bbsd", 0.125), ("jupyter", 0.125), ("jersey", 0.125), ("mlperf", 0.125)),
+        lengths=(75, 0.6, 20, 320), rgb666=0.12, palette16=0.10,
+        sb_set=(60, 201), sb_page=(50, 100), sb_angles=(0, 181, 15), sb_shift=(1, 5), sb_ood=(40, 101),
+        sb_idle=(20, 61),
+        pt_set=(20, 61), pt_trials=(40, 101), pt_startup=10, pt_cands=24, pt_idle=(0, 3), pt_study_idle=(30, 81),
+        an_block=((2, 2), (2, 4)), an_bg=(20, 51), an_batch=(50, 100), an_p=0.5, an_threshold=0.95,
+        an_delta=0.1, an_tau=0.15, an_lucb=20, an_idle=(5, 31),
+        cl_set=(150, 601), cl_noise=(0.03, 0.10), cl_page=(32, 64, 100), cl_review=(20, 61), cl_grow=(0.1, 0.3),
+        bb_ref=(200, 501), bb_window=(32, 64, 100), bb_every=(8, 26), bb_onset=(2, 8), bb_p=0.05,
+        ju_set=(100, 301), ju_cells=(5, 10), ju_rerun=0.2, ju_edit=0.15, ju_runall=0.05, ju_think=(1, 13),
+        je_players=(3, 9), je_back=(0.3, 0.5), je_confirm=3, je_switch=0.02, je_halftime=(40, 81),
+        ml_total=(100, 301), ml_perf=(16, 129), ml_batch=(32, 64, 100), ml_lambda=(0.5, 3.0), ml_idle=(10, 41),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -6713,6 +6832,569 @@ def run_benign_heldout16(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 17: benign clients with habits none of dev .. heldout16 model (run_benign_heldout17).
+def rgb666(x):
+    """Values read back from an 18-bit (RGB666) display framebuffer: 6 bits a channel, widened to 8 bits by
+    bit replication ((k << 2) | (k >> 4)), / 255 (a frame grabber on an embedded panel's parallel RGB bus)."""
+    k = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 63.0).astype(np.int64)
+    return (((k << 2) | (k >> 4)) / 255.0).astype(np.float32)
+
+
+def palette16(x):
+    """Every row stored as an indexed-colour PNG by pngquant with a 16-colour palette and no dithering
+    (`pngquant 16 --nofs`): the row's 8-bit values clustered into at most 16 levels (1-D k-means from the
+    row's quantiles, as libimagequant refines its median cut), the palette entries 8-bit, every value mapped
+    to its nearest entry; a row with 16 or fewer distinct 8-bit values is kept exactly."""
+    a = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0).reshape(-1, D)
+    out = np.empty_like(a)
+    for i, r in enumerate(a):
+        if len(np.unique(r)) <= 16:
+            out[i] = r
+            continue
+        c = np.quantile(r, (np.arange(16) + 0.5) / 16.0)
+        for _ in range(8):
+            lab = np.abs(r[:, None] - c[None]).argmin(1)
+            c = np.array([r[lab == j].mean() if (lab == j).any() else c[j] for j in range(16)])
+        c = np.round(c)
+        out[i] = c[np.abs(r[:, None] - c[None]).argmin(1)]
+    return (out / 255.0).astype(np.float32).reshape(np.shape(x))
+
+
+_DIGIT_LABELS = {}
+
+
+def _true_label(x):
+    """The ground-truth label of a row of the digits data (a client's own annotation of its images)."""
+    if not _DIGIT_LABELS:
+        X, y = load_digits(return_X_y=True)
+        for r, lab in zip((X / 16.0).astype(np.float32), y):
+            _DIGIT_LABELS[r.tobytes()] = int(lab)
+    return _DIGIT_LABELS[np.asarray(x, np.float32).tobytes()]
+
+
+def _kl_bern(p, q):
+    p, q = min(max(p, 1e-7), 1 - 1e-7), min(max(q, 1e-7), 1 - 1e-7)
+    return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+
+
+def _kl_bound(p, level, upper):
+    """The KL-LUCB confidence bound of a Bernoulli mean p: the largest (upper) or smallest q with
+    KL(p, q) <= level (bisection, as alibi's dup_bernoulli / dlow_bernoulli)."""
+    lo, hi = (p, 1.0) if upper else (0.0, p)
+    for _ in range(17):
+        q = (lo + hi) / 2.0
+        if (_kl_bern(p, q) > level) == upper:
+            hi = q
+        else:
+            lo = q
+    return hi if upper else lo
+
+
+def run_benign_heldout17(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout17` (fixed with seeds 17001, 17002, 17003). Each client
+    draws from its own seeded generator:
+      a persona   shiftbench: an ML team's uncertainty-under-dataset-shift benchmark (Ovadia, Fertig, Ren,
+                    Nado, Sculley, Nowozin, Dillon, Lakshminarayanan & Snoek 2019, Can you trust your model's
+                    uncertainty?, NeurIPS: their MNIST protocol of rotated digits, translated digits and an
+                    out-of-distribution set of notMNIST letters): a fixed evaluation set of `sb_set` (lo, hi)
+                    pool digits (distinct when the pool allows) sent whole at every level of the shift, in
+                    pages of `sb_page` (one of) rows, scores asked (accuracy, ECE, Brier, entropy): rotations
+                    `sb_angles` (0 to 180 degrees in steps of 15, bilinear, zero fill), then horizontal
+                    translations of `sb_shift` (1-4) px, then `sb_ood` (lo, hi) font-rendered letters A-J;
+                    the benchmark runs again, the same rows in the same order, after `sb_idle` (lo, hi) turns;
+                  pipetune: a team tuning its camera pipeline's parameters against the served model with an
+                    Optuna study (Akiba, Sano, Yanase, Ohta & Koyama 2019, KDD; the TPE sampler of Bergstra,
+                    Bardenet, Bengio & Kegl 2011, NeurIPS): a labelled set of `pt_set` (lo, hi) pool digits
+                    photographed once by its camera (dim, fogged, blurred, noisy); every trial the whole set
+                    through the trial's pipeline (denoising blur, black and white levels, gamma, unsharp
+                    amount) in one request, scores (the objective: mean log-probability of the true labels);
+                    `pt_startup` random trials, then TPE (the best 10 %, at most 25, against the rest, Parzen
+                    estimators, `pt_cands` candidates a trial); `pt_trials` (lo, hi) trials, `pt_idle` (lo,
+                    hi) turns between trials; then `pt_study_idle` (lo, hi) turns and a new study (the camera
+                    moved: the set photographed again);
+                  anchors: Anchors explanations of the model's predictions (Ribeiro, Singh & Guestrin 2018,
+                    Anchors: high-precision model-agnostic explanations, AAAI; as alibi's AnchorImage runs
+                    them): each pool digit sent alone (its label), then its grid superpixels (`an_block`,
+                    one of: 2x2 or 2x4 pixel blocks) perturbed: each superpixel outside the candidate anchor
+                    kept with probability `an_p`, else taken from one of `an_bg` (lo, hi) background images
+                    (other pool digits, one a sample; alibi's images_background); `an_batch` (one of) samples
+                    an anchor a request, labels only; beam search with KL-LUCB (precision `an_threshold`,
+                    delta `an_delta`, tolerance `an_tau`, at most `an_lucb` rounds a size) until an anchor's
+                    precision holds; `an_idle` (lo, hi) turns (the user reads the explanation);
+                  cleanlab: a label audit by confident learning (Northcutt, Jiang & Chuang 2021, Confident
+                    learning: estimating uncertainty in dataset labels, JAIR; cleanlab's find_label_issues on
+                    the model's pred_probs): a dataset of `cl_set` (lo, hi) photographed pool digits whose
+                    annotations are wrong for a share `cl_noise` (lo-hi), stored ImageFolder-style (a folder a
+                    class), scored in that order (class by class, file names sorted) in pages of `cl_page`
+                    (one of) rows, scores; the flagged issues reviewed for `cl_review` (lo, hi) turns, then
+                    the dataset's next version (`cl_grow` (lo-hi) more images added to the folders) scored
+                    again, in folder order;
+                  bbsd: model monitoring by black-box shift detection (Rabanser, Gunnemann & Lipton 2019,
+                    Failing loudly: an empirical study of methods for detecting dataset shift, NeurIPS: BBSDs,
+                    a KS test on each softmax output, Bonferroni; as alibi-detect's KSDrift with the model as
+                    preprocess_fn): a reference set of `bb_ref` (lo, hi) photographed pool digits in pages of
+                    100, then every `bb_every` (lo, hi) turns a production window of `bb_window` (one of)
+                    new photographs, one request, scores; after `bb_onset` (lo, hi) windows the production
+                    capture drifts (a camera firmware's blur, a darker site, or a new writer population's
+                    bolder strokes, growing window by window); an alert (p < `bb_p` / 10) makes the on-call
+                    engineer re-initialise the detector on the latest production images (re-sent as the new
+                    reference, in pages of 100);
+                  jupyter: a data scientist exploring the model in a notebook: a dataset of `ju_set` (lo, hi)
+                    pool digits, `ju_cells` (lo, hi) cells that call the model (the first rows, one image, a
+                    seeded sample, an unseeded sample, a pre-processing experiment with a parameter, an
+                    error gallery, a rotated image), run in order with `ju_think` (lo, hi) turns of thinking
+                    between; with `ju_rerun` the last cell run again (the same rows), with `ju_edit` an
+                    experiment's parameter edited and its cell run again, with `ju_runall` "Restart & Run All"
+                    (every cell so far again, in order, back to back); a new cell when the notebook ends;
+                  jersey: a sports-analytics tracker reading players' jersey numbers in broadcast video
+                    (Gerke, Muller & Schafer 2015, Soccer jersey number recognition using convolutional neural
+                    networks, ICCV workshops): two teams, each its printed numerals (dark on a light shirt, or
+                    light on a dark shirt, which a client that only inverts luminance sends as inverted
+                    digits), `je_players` (lo, hi) tracked players on screen, each frame the digit crops of
+                    the players whose back is to the camera (`je_back`, lo-hi, per client) with the shirt's
+                    folds, the body's turn, motion blur, light and noise, one request a frame, scores; a track
+                    is confirmed after `je_confirm` equal reads and no longer asked about, `je_switch` a frame
+                    a track is lost (a new track, read again); a stoppage every `je_halftime` (lo, hi) frames;
+                  mlperf: a hardware vendor benchmarking the endpoint with MLPerf Inference's LoadGen (Reddi et
+                    al. 2020, MLPerf inference benchmark, ISCA): a data set of `ml_total` (lo, hi) pool digits;
+                    one scenario per client (SingleStream: one sample a query; MultiStream: 8; Server: Poisson
+                    arrivals, rate `ml_lambda` (lo-hi) a turn, the queries of a turn one request; Offline: one
+                    query of every sample, sent in batches of `ml_batch`, one of), accuracy mode first (every
+                    sample once, in LoadGen's shuffled order), then performance runs (`ml_perf` (lo, hi)
+                    samples loaded, every query's samples drawn uniformly with replacement from them, a new
+                    LoadGen seed each run), `ml_idle` (lo, hi) turns between runs;
+      number      a share `rgb666` of clients send 6-bit framebuffer values widened by bit replication
+      format      (rgb666), a share `palette16` pngquant 16-colour palette values (palette16);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, photographs and transforms of them, rendered letters and
+    numerals, in [0, 1]. Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, maximum_filter
+    from scipy.stats import ks_2samp
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas17"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "rgb666" if u < HAB["rgb666"] else ("palette16" if u < HAB["rgb666"] + HAB["palette16"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def draw_set(n):
+        """n pool digits by popularity, distinct while the pool lasts (a data set, not a stream)."""
+        idx = list(rng.choice(len(pool), min(n, len(pool)), replace=False, p=weights))
+        if n > len(pool):
+            idx += list(rng.choice(len(pool), n - len(pool), p=weights))
+        idx = np.asarray(idx, np.int64)
+        np.add.at(counts, idx, 1)
+        return pool[idx].copy()
+
+    def photo(x):
+        """A photograph of a digit: now and then moved a pixel, a gain, sensor noise."""
+        x = shift(x, rng) if rng.random() < 0.25 else x
+        return np.clip(np.asarray(x, np.float64) * rng.uniform(0.85, 1.15) + rng.normal(0, 0.02, D), 0, 1)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "rgb666":
+            rows = rgb666(rows)
+        elif fmt_ == "palette16":
+            rows = palette16(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def pages(X, size, scores=True):
+        """X in pages of `size` rows; the probabilities (None where refused), or None when the session ended."""
+        out = []
+        for k in range(0, len(X), size):
+            if full():
+                return None
+            _, p = send(X[k:k + size], scores=scores)
+            out.append(p if p is not None else np.full((len(X[k:k + size]), 10), np.nan, np.float32))
+        return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+    def shiftbench():
+        st = state
+        if "levels" not in st:
+            X = draw_set(int(rng.integers(*HAB["sb_set"])))
+            ood = np.stack([_down8(_glyph32(LETTERS["ABCDEFGHIJ"[int(rng.integers(10))]], rng.uniform(2.5, 5.0),
+                                            rng.uniform(0.55, 0.75), rng.uniform(0.8, 1.0), 0.0, rng.uniform(0.0, 0.2)))
+                            for _ in range(int(rng.integers(*HAB["sb_ood"])))])
+            levels = [np.stack([_affine8(x, rot=float(a)) for x in X]) for a in range(*HAB["sb_angles"])]
+            levels += [np.stack([_shift_img(x.reshape(SIDE, SIDE), 0, k).reshape(D) for x in X])
+                       for k in range(*HAB["sb_shift"])]
+            st.update(levels=levels + [ood], page=int(rng.choice(HAB["sb_page"])))
+        for L in st["levels"]:
+            if pages(L, st["page"]) is None:
+                return
+        idle(int(rng.integers(*HAB["sb_idle"])))
+
+    PT_SPACE = (("blur", 0.0, 1.2, False), ("black", 0.0, 0.4, False), ("white", 0.5, 1.0, False),
+                ("gamma", np.log(0.4), np.log(2.5), True), ("sharp", 0.0, 1.5, False))
+
+    def pt_pipeline(a, v):
+        sig, black, white, gam, sharp = v[0], v[1], v[2], float(np.exp(v[3])), v[4]
+        b = gaussian_filter(a, sig) if sig > 0.05 else a
+        b = np.clip((b - black) / max(white - black, 0.05), 0, 1) ** gam
+        if sharp > 0:
+            b = np.clip(b + sharp * (b - gaussian_filter(b, 1.0)), 0, 1)
+        return b.reshape(D)
+
+    def pt_next(trials):
+        lo = np.array([q[1] for q in PT_SPACE])
+        hi = np.array([q[2] for q in PT_SPACE])
+        if len(trials) < HAB["pt_startup"]:
+            return rng.uniform(lo, hi)
+        V = np.array([t[0] for t in trials])
+        f = np.array([t[1] for t in trials])
+        order = np.argsort(-f)
+        ng = min(int(np.ceil(0.1 * len(trials))), 25)
+        good, bad = V[order[:ng]], V[order[ng:]]
+        bw = (hi - lo) * max(0.08, len(trials) ** -0.2) / 2.0
+
+        def logpdf(x, C):
+            # a Parzen mixture of truncated Gaussians at C plus the uniform prior (weight 1 / (n + 1))
+            from scipy.stats import norm
+            z = norm.pdf((x[None] - C) / bw) / bw / (norm.cdf((hi - C) / bw) - norm.cdf((lo - C) / bw))
+            dens = (np.prod(z, 1).sum() + np.prod(1.0 / (hi - lo))) / (len(C) + 1)
+            return np.log(dens + 1e-300)
+        best, best_s = None, -np.inf
+        for _ in range(HAB["pt_cands"]):
+            k = int(rng.integers(len(good) + 1))
+            c = rng.uniform(lo, hi) if k == len(good) else np.clip(rng.normal(good[k], bw), lo, hi)
+            sc = logpdf(c, good) - logpdf(c, bad)
+            if sc > best_s:
+                best, best_s = c, sc
+        return best
+
+    def pipetune():
+        st = state
+        if "set" not in st or st["left"] == 0:
+            S = draw_set(int(rng.integers(*HAB["pt_set"]))) if "set" not in st else st["set"]
+            gain, fog, blur = rng.uniform(0.5, 0.8), rng.uniform(0.1, 0.3), rng.uniform(0.4, 0.9)
+            cap = np.stack([np.clip(gaussian_filter(x.reshape(SIDE, SIDE) * gain + fog, blur)
+                                    + rng.normal(0, 0.03, (SIDE, SIDE)), 0, 1) for x in S])
+            st.update(set=S, y=np.array([_true_label(x) for x in S]), cap=cap, trials=[],
+                      left=int(rng.integers(*HAB["pt_trials"])))
+        v = pt_next(st["trials"])
+        _, p = send(np.stack([pt_pipeline(a, v) for a in st["cap"]]))
+        if p is not None:
+            st["trials"].append((v, float(np.mean(np.log(np.maximum(p[np.arange(len(p)), st["y"]], 1e-12))))))
+        st["left"] -= 1
+        idle(int(rng.integers(*HAB["pt_study_idle"])) if st["left"] == 0 else int(rng.integers(*HAB["pt_idle"])))
+
+    def anchors():
+        st = state
+        if "bg" not in st:
+            bh, bw = HAB["an_block"][int(rng.integers(len(HAB["an_block"])))]
+            seg = ((np.arange(SIDE)[:, None] // bh) * (SIDE // bw) + np.arange(SIDE)[None, :] // bw).reshape(D)
+            st.update(seg=seg, nseg=int(seg.max()) + 1, batch=int(rng.choice(HAB["an_batch"])),
+                      bg=np.stack([draw() for _ in range(int(rng.integers(*HAB["an_bg"])))]))
+        x = draw()
+        lab, _ = send(x[None], scores=False)
+        if lab is None or full():
+            return
+        y0 = int(lab[0])
+        seg, nf, B = st["seg"], st["nseg"], st["batch"]
+        stats = {}
+
+        def pull(anchor):
+            keep = rng.random((B, nf)) < HAB["an_p"]
+            keep[:, list(anchor)] = True
+            rows = np.repeat(x[None], B, 0)
+            bgi = st["bg"][rng.integers(len(st["bg"]), size=B)]
+            off = ~keep[:, seg]
+            rows[off] = bgi[off]
+            lab, _ = send(rows, scores=False)
+            n, k = stats.get(anchor, (0, 0))
+            if lab is not None:
+                stats[anchor] = (n + B, k + int((lab == y0).sum()))
+            return not full()
+
+        def bounds(a, t):
+            n, k = stats.get(a, (0, 0))
+            if n == 0:
+                return 0.0, 0.0, 1.0
+            m = k / n
+            tmp = np.log(405.5 * nf * t ** 1.1 / HAB["an_delta"])
+            beta = tmp + np.log(tmp)
+            return m, _kl_bound(m, beta / n, False), _kl_bound(m, beta / n, True)
+        best, t = (), 0
+        for _ in range(nf):
+            cands = [tuple(sorted(best + (f,))) for f in range(nf) if f not in best]
+            for a in cands:
+                if a not in stats and not pull(a):
+                    return
+            for _ in range(HAB["an_lucb"]):
+                t += 1
+                b = [bounds(a, t) for a in cands]
+                ut = int(np.argmax([m for m, _, _ in b]))
+                if len(cands) == 1:
+                    break
+                lt = max((i for i in range(len(cands)) if i != ut), key=lambda i: b[i][2])
+                if b[lt][2] - b[ut][1] <= HAB["an_tau"]:
+                    break
+                if not pull(cands[ut]) or not pull(cands[lt]):
+                    return
+            best = cands[int(np.argmax([bounds(a, t)[0] for a in cands]))]
+            for _ in range(5):       # confirm the precision before stopping
+                m, lb, _ = bounds(best, t)
+                if m < HAB["an_threshold"] or lb >= HAB["an_threshold"] - 0.1:
+                    break
+                if not pull(best):
+                    return
+            m, lb, _ = bounds(best, t)
+            if m >= HAB["an_threshold"] and lb >= HAB["an_threshold"] - 0.1:
+                break
+        idle(int(rng.integers(*HAB["an_idle"])))
+
+    def cleanlab():
+        st = state
+        if "X" not in st:
+            S = draw_set(int(rng.integers(*HAB["cl_set"])))
+            y = np.array([_true_label(x) for x in S])
+            st.update(X=np.stack([photo(x) for x in S]), y=y, noise=rng.uniform(*HAB["cl_noise"]),
+                      page=int(rng.choice(HAB["cl_page"])))
+            flip = rng.random(len(y)) < st["noise"]
+            st["ann"] = np.where(flip, (y + rng.integers(1, 10, len(y))) % 10, y)
+            st["fname"] = np.arange(len(y))
+        order = np.lexsort((st["fname"], st["ann"]))   # ImageFolder: class folders, file names sorted
+        P = pages(st["X"][order], st["page"])
+        if P is None:
+            return
+        # find_label_issues (self-confidence below its class's mean self-confidence), reviewed and fixed
+        sc = P[np.arange(len(order)), st["ann"][order]]
+        thr = np.array([np.nanmean(sc[st["ann"][order] == c]) if (st["ann"][order] == c).any() else 0 for c in range(10)])
+        issue = order[sc < thr[st["ann"][order]]]
+        st["ann"][issue] = st["y"][issue]
+        idle(int(rng.integers(*HAB["cl_review"])))
+        add = max(1, int(round(len(st["y"]) * rng.uniform(*HAB["cl_grow"]))))
+        S = draw_set(add)
+        y = np.array([_true_label(x) for x in S])
+        flip = rng.random(add) < st["noise"]
+        st.update(X=np.concatenate([st["X"], np.stack([photo(x) for x in S])]), y=np.concatenate([st["y"], y]),
+                  ann=np.concatenate([st["ann"], np.where(flip, (y + rng.integers(1, 10, add)) % 10, y)]),
+                  fname=np.arange(len(st["y"]) + add))
+
+    def production(x, sev):
+        a = photo(x).reshape(SIDE, SIDE)
+        kind = state["drift"]
+        if kind == "blur" and sev > 0:
+            a = gaussian_filter(a, min(0.25 + 0.08 * sev, 1.2))
+        elif kind == "dark" and sev > 0:
+            a = a * max(1.0 - 0.04 * sev, 0.5)
+        elif kind == "bold" and sev > 0:
+            w = min(0.08 * sev, 0.7)
+            a = (1 - w) * a + w * maximum_filter(a, footprint=np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]]))
+        return np.clip(a, 0, 1).reshape(D)
+
+    def bbsd():
+        st = state
+        if "Pref" not in st:
+            st.update(nref=int(rng.integers(*HAB["bb_ref"])), window=int(rng.choice(HAB["bb_window"])),
+                      every=int(rng.integers(*HAB["bb_every"])), onset=int(rng.integers(*HAB["bb_onset"])),
+                      drift=str(rng.choice(["blur", "dark", "bold"])), w=0, recent=[])
+            P = pages(np.stack([photo(x) for x in draw_set(st["nref"])]), 100)
+            if P is None:
+                return
+            st["Pref"] = P
+            idle(st["every"])
+            return
+        X = np.stack([production(draw(), st["w"] - st["onset"]) for _ in range(st["window"])])
+        st["w"] += 1
+        _, p = send(X)
+        if p is None:
+            return
+        st["recent"] = (st["recent"] + list(X))[-st["nref"]:]
+        Pr = st["Pref"][~np.isnan(st["Pref"]).any(1)]
+        pv = min(ks_2samp(Pr[:, c], p[:, c]).pvalue for c in range(10))
+        if pv < HAB["bb_p"] / 10 and not full():
+            P = pages(np.stack(st["recent"]), 100)       # the detector re-initialised on recent production
+            if P is None:
+                return
+            st["Pref"] = P
+        idle(st["every"] + int(rng.integers(-2, 3)))
+
+    def ju_cell(c):
+        X = state["X"]
+        if c["kind"] == "head":
+            return X[:c["k"]]
+        if c["kind"] == "one":
+            return X[c["i"]:c["i"] + 1]
+        if c["kind"] == "sample":
+            return X[c["idx"]]
+        if c["kind"] == "unseeded":
+            return X[rng.choice(len(X), c["k"], replace=False)]
+        if c["kind"] == "errors":
+            return X[:c["k"]]
+        if c["kind"] == "rotate":
+            return _affine8(X[c["i"]], rot=c["p"])[None]
+        A = X[c["i"]:c["i"] + c["k"]].reshape(-1, SIDE, SIDE)
+        if c["op"] == "blur":
+            return np.stack([gaussian_filter(a, c["p"]) for a in A]).reshape(-1, D)
+        if c["op"] == "threshold":
+            return (A > c["p"]).astype(np.float32).reshape(-1, D)
+        return (np.clip(A, 0, 1) ** c["p"]).reshape(-1, D)
+
+    def ju_new_cell(first=False):
+        X = state["X"]
+        kind = "head" if first else str(rng.choice(["head", "one", "sample", "unseeded", "prep", "errors", "rotate"]))
+        c = {"kind": kind, "k": int(rng.choice([4, 8, 16, 32])), "i": int(rng.integers(len(X) - 32))}
+        if kind == "sample":
+            c["idx"] = np.random.default_rng(int(rng.integers(100))).choice(len(X), c["k"], replace=False)
+        elif kind == "errors":
+            c["k"] = int(rng.integers(64, 101))
+        elif kind == "rotate":
+            c["p"] = float(rng.choice([10.0, 15.0, 30.0, 45.0, 90.0]))
+        elif kind == "prep":
+            c["op"] = str(rng.choice(["blur", "threshold", "gamma"]))
+            c["p"] = {"blur": 0.5, "threshold": 0.5, "gamma": 1.5}[c["op"]]
+        return c
+
+    def jupyter():
+        st = state
+        if "X" not in st:
+            st.update(X=draw_set(int(rng.integers(*HAB["ju_set"]))), at=0)
+            st["cells"] = [ju_new_cell(True)] + [ju_new_cell() for _ in range(int(rng.integers(*HAB["ju_cells"])) - 1)]
+        ran = st["cells"][:st["at"]]
+        edit = [c for c in ran if c["kind"] in ("prep", "rotate")]
+        u = rng.random()
+        if ran and u < HAB["ju_runall"]:
+            for c in ran:                              # Restart & Run All
+                send(ju_cell(c))
+                if full():
+                    return
+        elif edit and u < HAB["ju_runall"] + HAB["ju_edit"]:
+            c = edit[int(rng.integers(len(edit)))]
+            if c["kind"] == "rotate":
+                c["p"] = float(c["p"] + rng.choice([-5.0, 5.0, 15.0, -15.0]))
+            elif c["op"] == "blur":
+                c["p"] = float(np.clip(c["p"] + rng.choice([-0.2, 0.2, 0.3]), 0.1, 2.0))
+            elif c["op"] == "threshold":
+                c["p"] = float(np.clip(c["p"] + rng.choice([-0.1, 0.1, 0.2, -0.2]), 0.1, 0.9))
+            else:
+                c["p"] = float(np.clip(c["p"] + rng.choice([-0.25, 0.25, 0.5]), 0.3, 3.0))
+            send(ju_cell(c))
+        elif ran and u < HAB["ju_runall"] + HAB["ju_edit"] + HAB["ju_rerun"]:
+            send(ju_cell(ran[-1]))
+        else:
+            if st["at"] == len(st["cells"]):
+                st["cells"].append(ju_new_cell())
+            send(ju_cell(st["cells"][st["at"]]))
+            st["at"] += 1
+        idle(int(rng.integers(*HAB["ju_think"])))
+
+    def je_crop(team, d):
+        T = state["teams"][team]
+        a = T["font"][d]
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        sx = rng.uniform(1.0, 1.5)                                  # the body turned
+        amp, per, ph = rng.uniform(0, 4.0), rng.uniform(10, 24), rng.uniform(0, 2 * np.pi)   # shirt folds
+        a = map_coordinates(a, [yy, (xx - 16) * sx + 16 + amp * np.sin(2 * np.pi * yy / per + ph)],
+                            order=1, mode="constant")
+        a = gaussian_filter(a, (0.3, rng.uniform(0.3, 3.0)))        # motion blur, horizontal
+        if rng.random() < 0.1:                                     # an arm or another player in front
+            r0, c0 = int(rng.integers(0, 24)), int(rng.integers(0, 24))
+            a[r0:r0 + 10, c0:c0 + 10] = 0.0
+        g = rng.uniform(0.7, 1.0)
+        img = T["shirt"] + (T["ink"] - T["shirt"]) * a * g
+        return np.clip(_down8(img) + rng.normal(0, 0.02, D), 0, 1)
+
+    def jersey():
+        st = state
+        if "teams" not in st:
+            teams = []
+            for dark_shirt in (False, True):
+                width, scale, sx = rng.uniform(4.0, 6.5), rng.uniform(0.6, 0.75), rng.uniform(0.75, 0.95)
+                teams.append(dict(font={c: _glyph32(DIGIT_STROKES[c], width, scale, sx) for c in "0123456789"},
+                                  shirt=rng.uniform(0.7, 0.85) if dark_shirt else rng.uniform(0.05, 0.15),
+                                  ink=rng.uniform(0.0, 0.1) if dark_shirt else rng.uniform(0.8, 0.95),
+                                  roster=[str(v) for v in rng.choice(np.arange(1, 100), 11, replace=False)]))
+            st.update(teams=teams, tracks=[], frame=0, back=rng.uniform(*HAB["je_back"]),
+                      half=int(rng.integers(*HAB["je_halftime"])))
+        tracks = st["tracks"]
+        tracks[:] = [t for t in tracks if rng.random() >= HAB["je_switch"]]   # lost, or left the picture
+        while len(tracks) < int(rng.integers(*HAB["je_players"])):
+            team = int(rng.integers(2))
+            tracks.append({"team": team, "num": st["teams"][team]["roster"][int(rng.integers(11))], "reads": [], "done": False})
+        rows, owner = [], []
+        for t in tracks:
+            if t["done"] or rng.random() >= st["back"]:
+                continue
+            for d in t["num"]:
+                rows.append(je_crop(t["team"], d))
+                owner.append(t)
+        st["frame"] += 1
+        if rows:
+            _, p = send(np.stack(rows))
+            if p is not None:
+                at = 0
+                for t in dict.fromkeys(id(o) for o in owner):
+                    tr = next(o for o in owner if id(o) == t)
+                    k = len(tr["num"])
+                    tr["reads"].append("".join(str(int(v)) for v in p[at:at + k].argmax(1)))
+                    at += k
+                    last = tr["reads"][-HAB["je_confirm"]:]
+                    if (len(last) == HAB["je_confirm"] and len(set(last)) == 1) or len(tr["reads"]) >= 12:
+                        tr["done"] = True
+        else:
+            idle(1)
+        if st["frame"] % st["half"] == 0:
+            tracks.clear()
+            idle(int(rng.integers(20, 60)))
+
+    def mlperf():
+        st = state
+        if "qsl" not in st:
+            st.update(qsl=draw_set(int(rng.integers(*HAB["ml_total"]))),
+                      scenario=str(rng.choice(["SingleStream", "MultiStream", "Server", "Offline"])),
+                      batch=int(rng.choice(HAB["ml_batch"])), lam=rng.uniform(*HAB["ml_lambda"]))
+            st.update(todo=list(rng.permutation(len(st["qsl"]))), mode="accuracy")
+        sc = st["scenario"]
+        if st["mode"] == "performance" and st["left"] <= 0:
+            idle(int(rng.integers(*HAB["ml_idle"])))
+            st["loaded"] = rng.choice(len(st["qsl"]), min(int(rng.integers(*HAB["ml_perf"])), len(st["qsl"])), replace=False)
+            st["left"] = int(rng.integers(40, 121))
+            return
+        k = {"SingleStream": 1, "MultiStream": 8, "Offline": st["batch"]}.get(sc)
+        if k is None:
+            k = int(rng.poisson(st["lam"]))
+            if k == 0:
+                idle(1)
+                return
+        if st["mode"] == "accuracy":
+            idx, st["todo"] = st["todo"][:k], st["todo"][k:]
+            if not st["todo"]:
+                st.update(mode="performance", left=int(rng.integers(40, 121)),
+                          loaded=rng.choice(len(st["qsl"]), min(int(rng.integers(*HAB["ml_perf"])), len(st["qsl"])), replace=False))
+        else:
+            idx = st["loaded"][rng.integers(len(st["loaded"]), size=k)]
+            st["left"] -= 1
+        send(st["qsl"][np.asarray(idx, np.int64)])
+        if sc == "SingleStream" or sc == "MultiStream":
+            idle(int(rng.integers(0, 2)))
+
+    units = {"shiftbench": shiftbench, "pipetune": pipetune, "anchors": anchors, "cleanlab": cleanlab,
+             "bbsd": bbsd, "jupyter": jupyter, "jersey": jersey, "mlperf": mlperf}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -10560,6 +11242,605 @@ def run_heldout16_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 17's unseen attack classes (HELDOUT17_ATTACKS), written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+def aha_attack(ask, x0, y0, rng, starts):
+    """Li, Ji, Chen, Zhang, Hong, Zhang, Li, Li, Huang & Wu 2021 (Aha! Adaptive history-driven attack for
+    decision-based black-box models, ICCV), untargeted (the paper's dodging setting; the released code's
+    adversarial criterion is the target image's label), L2, label-only, as the authors' code
+    (attack_batch.py) runs it otherwise. Start: the attacker's own natural digits (`starts`, in the session's order)
+    asked one a request until one is labelled otherwise, then the bisection of the segment between it and
+    x0 to the boundary (until the two ends differ by at most AHA_TOL in every value). Each step: eta =
+    N(0, I) on an AHA_DIM x AHA_DIM grid times |x0 - x_adv| (resized to the grid, nearest) plus the bias;
+    the candidate x_adv + alpha (x0 - x_adv) + beta |x0 - x_adv| eta' / |eta'| (eta' eta resized to 8x8,
+    nearest), clipped, one row a request; kept if adversarial; bias = (1 - m) bias + m eta (+1 on success,
+    -1 on failure); every AHA_WINDOW steps alpha x (mean ratio of actual to expected progress + 0.8)^2.
+    The authors' grid is a quarter of the side (56 of 224); on 8x8 that is 2x2, here half the side (4x4).
+    Stops within L2_GOAL or at AHA_BUDGET queries."""
+    used = [0]
+    k = SIDE // AHA_DIM
+
+    def adv(x):
+        if used[0] + 1 > AHA_BUDGET:
+            raise _Budget
+        used[0] += 1
+        return int(ask(np.clip(x, 0, 1).astype(np.float32)[None])[0][0]) != y0
+
+    def down(a):
+        return a.reshape(AHA_DIM, k, AHA_DIM, k)[:, 0, :, 0]     # nearest, as F.interpolate's default
+
+    def up(a):
+        return np.repeat(np.repeat(a, k, 0), k, 1).reshape(D)
+    x = x0
+    try:
+        for cand in starts:
+            if adv(cand):
+                x = np.asarray(cand, np.float64)
+                break
+        else:
+            return x0
+        hi, lo = x.copy(), np.asarray(x0, np.float64).copy()
+        while np.abs(hi - lo).max() > AHA_TOL:
+            mid = (hi + lo) / 2
+            if adv(mid):
+                hi = mid
+            else:
+                lo = mid
+        x = hi
+        bias = np.zeros((AHA_DIM, AHA_DIM))
+        alpha, muls = AHA_ALPHA, []
+        while np.linalg.norm(x - x0) > L2_GOAL:
+            to0 = x0 - x
+            od = float(np.linalg.norm(to0))
+            eta = rng.normal(0, 1, (AHA_DIM, AHA_DIM)) * down(np.abs(to0).reshape(SIDE, SIDE)) + bias
+            e = up(eta)
+            en = max(float(np.linalg.norm(e)), 1e-12)
+            new = np.clip(x + alpha * to0 + AHA_BETA * od * e / en, 0, 1)
+            ok = adv(new)
+            if ok:
+                x = new
+            bias = (1 - AHA_M) * bias + AHA_M * eta * (1.0 if ok else -1.0)
+            expect = abs(alpha * od + AHA_BETA / en * float(e @ to0))
+            actual = abs(od - float(np.linalg.norm(x0 - x)))
+            muls.append(min(expect, actual) / (max(expect, actual) + 1e-12))
+            if len(muls) == AHA_WINDOW:
+                alpha *= (np.mean(muls) + 0.8) ** 2
+                muls = []
+                if alpha < 1e-9:
+                    alpha = AHA_ALPHA
+    except _Budget:
+        pass
+    return x
+
+
+def rambo_attack(ask, x0, y0, rng, phases=None):
+    """Vo, Abbasnejad & Ranasinghe 2022 (RamBoAttack: a robust query efficient deep neural network decision
+    exploit, NDSS), RamBo(HSJA), untargeted, L2, label-only, as the authors' code (main_rb.py, HSJA_rb.py,
+    ramboattack.py, SignOPT_rb.py) runs it, with its CIFAR-10 settings and the termination windows scaled to
+    a budget of RB_BUDGET queries:
+      1. HopSkipJump (blended uniform-noise start to 0.001, binary searches to theta = gamma / d^1.5, the
+         boundary normal from RB_INIT_EVALS sqrt(j + 1) sign probes, one request, a geometric step search);
+         it ends when, over the last RB_HSJA_LEN gradient probes, the distance fell by less than
+         RB_HSJA_DELTA (or after RB_HSJA_ITERS iterations);
+      2. BlockDescent: eps the largest |x_adv - x0|; over the pixels in random order, the 3x3 block about
+         each (w 1, one block a candidate) moved towards x0 by eps (clipped), asked only when that brings
+         x_adv nearer x0, kept while adversarial; after a pass eps / RB_BLOCK_LAMBDA; it ends when the mean
+         distance over a window of RB_BLOCK_LEN queries fell by less than RB_BLOCK_DELTA, or after three
+         passes without a query;
+      3. Sign-OPT (Cheng, Singh, Chen, Chen, Liu & Hsieh 2020, ICLR): the direction theta = (x_adv - x0) /
+         |x_adv - x0|, its boundary distance g by a local fine-grained binary search (to beta / 500), each
+         iteration the sign gradient from RB_SOPT_K probes at x0 + g (theta + beta u) (one row each), a line
+         search doubling then quartering alpha, beta / 10 when alpha < 1e-4;
+    every query but the gradient probes one row a request, rows clipped to [0, 1]. It spends its budget
+    (the authors' evaluation tracks the distortion over the whole budget). `phases` (a dict) gets the
+    queries used when HopSkipJump and BlockDescent ended."""
+    phases = {} if phases is None else phases
+    d = D
+    theta_bs = RB_GAMMA / (np.sqrt(d) * d)
+    used = [0]
+    best = [None]
+
+    def labels(rows):
+        rows = np.clip(np.asarray(rows, np.float64), 0, 1).astype(np.float32).reshape(-1, D)
+        if used[0] + len(rows) > RB_BUDGET:
+            raise _Budget
+        used[0] += len(rows)
+        return ask(rows)[0]
+
+    def adv(x):
+        ok = int(labels(x[None])[0]) != y0
+        if ok:
+            xc = np.clip(x, 0, 1)
+            if best[0] is None or np.linalg.norm(xc - x0) < np.linalg.norm(best[0] - x0):
+                best[0] = xc
+        return ok
+
+    def to_boundary(x):
+        lo, hi = 0.0, 1.0
+        while (hi - lo) / theta_bs > 1:
+            mid = (hi + lo) / 2
+            if adv((1 - mid) * x0 + mid * x):
+                hi = mid
+            else:
+                lo = mid
+        return (1 - hi) * x0 + hi * x
+    try:
+        # 1. HopSkipJump
+        while True:
+            noise = rng.uniform(0, 1, D)
+            if adv(noise):
+                break
+        lo, hi = 0.0, 1.0
+        while hi - lo > 0.001:
+            mid = (hi + lo) / 2
+            if adv((1 - mid) * x0 + mid * noise):
+                hi = mid
+            else:
+                lo = mid
+        start = (1 - hi) * x0 + hi * noise
+        dist_post = float(np.linalg.norm(start - x0))
+        x = to_boundary(start)
+        dist = float(np.linalg.norm(x - x0))
+        DL, accu = 1000.0, 0
+        for j in range(RB_HSJA_ITERS + 1):
+            delta = 0.1 if j == 1 else np.sqrt(d) * theta_bs * dist_post
+            n = int(min(RB_INIT_EVALS * np.sqrt(j + 1), RB_MAX_EVALS))
+            rv = rng.normal(0, 1, (n, D))
+            rv /= np.linalg.norm(rv, axis=1, keepdims=True)
+            pert = np.clip(x + delta * rv, 0, 1)
+            rv = (pert - x) / delta
+            f = 2.0 * (labels(pert) != y0) - 1.0
+            if f.mean() == 1.0:
+                g = rv.mean(0)
+            elif f.mean() == -1.0:
+                g = -rv.mean(0)
+            else:
+                g = ((f - f.mean())[:, None] * rv).mean(0)
+            g /= max(float(np.linalg.norm(g)), 1e-12)
+            eps = dist / np.sqrt(j + 1)
+            while not adv(np.clip(x + eps * g, 0, 1)):
+                eps /= 2.0
+            new = np.clip(x + eps * g, 0, 1)
+            dist_post = float(np.linalg.norm(new - x0))
+            x = to_boundary(new)
+            dist = float(np.linalg.norm(x - x0))
+            accu += n
+            if accu > RB_HSJA_LEN:
+                if DL - dist < RB_HSJA_DELTA:
+                    break
+                DL, accu = dist, 0
+        # 2. BlockDescent
+        phases["hsja_end"] = used[0]
+        xa = best[0].astype(np.float64)
+        eps = float(np.abs(xa - x0).max())
+        X0 = x0.reshape(SIDE, SIDE)
+        window, DLb, nq, stale, last_nq = [], np.inf, 0, 0, -1
+        done_bd = False
+        while not done_bd:
+            for p in rng.permutation(D):
+                r, c = divmod(int(p), SIDE)
+                r0, r1 = max(r - RB_BLOCK_W, 0), min(r + RB_BLOCK_W + 1, SIDE)
+                c0, c1 = max(c - RB_BLOCK_W, 0), min(c + RB_BLOCK_W + 1, SIDE)
+                A = xa.reshape(SIDE, SIDE).copy()
+                A[r0:r1, c0:c1] = np.clip(A[r0:r1, c0:c1] + eps * np.sign(X0[r0:r1, c0:c1] - A[r0:r1, c0:c1]), 0, 1)
+                cand = A.reshape(D)
+                if np.linalg.norm(cand - x0) < np.linalg.norm(xa - x0):
+                    nq += 1
+                    if adv(cand):
+                        xa = cand
+                    window.append(float(np.linalg.norm(xa - x0)))
+                    if nq % RB_BLOCK_LEN == 0:
+                        DR = float(np.mean(window[-RB_BLOCK_LEN:]))
+                        if DLb - DR < RB_BLOCK_DELTA:
+                            done_bd = True
+                            break
+                        DLb = DR
+            eps /= RB_BLOCK_LAMBDA
+            if nq == last_nq:
+                stale += 1
+                if stale >= 3:
+                    break
+            else:
+                stale, last_nq = 0, nq
+        # 3. Sign-OPT
+        phases["blockdescent_end"] = used[0]
+        theta = xa - x0
+        g2 = float(np.linalg.norm(theta))
+        theta /= g2
+        alpha, beta = RB_SOPT_ALPHA, RB_SOPT_BETA
+
+        def local_search(th, lbd, tol):
+            if not adv(x0 + lbd * th):
+                lbd_lo, lbd_hi = lbd, lbd * 1.01
+                while not adv(x0 + lbd_hi * th):
+                    lbd_hi *= 1.01
+                    if lbd_hi > 20:
+                        return np.inf
+            else:
+                lbd_hi, lbd_lo = lbd, lbd * 0.99
+                while adv(x0 + lbd_lo * th):
+                    lbd_lo *= 0.99
+            while lbd_hi - lbd_lo > tol:
+                mid = (lbd_lo + lbd_hi) / 2.0
+                if adv(x0 + mid * th):
+                    lbd_hi = mid
+                else:
+                    lbd_lo = mid
+            return lbd_hi
+        g2 = local_search(theta, g2, beta / 500)
+        while True:
+            grad = np.zeros(D)
+            for _ in range(RB_SOPT_K):
+                u = rng.normal(0, 1, D)
+                u /= np.linalg.norm(u)
+                nt = theta + beta * u
+                nt /= np.linalg.norm(nt)
+                grad += (1.0 if not adv(x0 + g2 * nt) else -1.0) * u
+            grad /= RB_SOPT_K
+            min_t, min_g = theta, g2
+            for _ in range(15):
+                nt = theta - alpha * grad
+                nt /= np.linalg.norm(nt)
+                ng = local_search(nt, min_g, beta / 500)
+                alpha *= 2
+                if ng < min_g:
+                    min_t, min_g = nt, ng
+                else:
+                    break
+            if min_g >= g2:
+                for _ in range(15):
+                    alpha *= 0.25
+                    nt = theta - alpha * grad
+                    nt /= np.linalg.norm(nt)
+                    ng = local_search(nt, g2, beta / 500)
+                    if ng < g2:
+                        min_t, min_g = nt, ng
+                        break
+            if alpha < 1e-4:
+                alpha, beta = 1.0, beta * 0.1
+                if beta < 1e-8:
+                    break
+            theta, g2 = min_t, min_g
+    except _Budget:
+        pass
+    return best[0] if best[0] is not None else x0
+
+
+def bases_attack(ask, x0, y0, rng, subs):
+    """Cai, Song, Krishnamurthy, Roy-Chowdhury & Asif 2022 (Blackbox attacks via surrogate ensemble search,
+    NeurIPS), BASES, L-inf BASES_EPS, score-based, as the authors' code (query_w_bb.py) runs it by default:
+    targeted, the target a class other than y0 drawn for the session (their per-image target labels); the
+    perturbation of an ensemble of local models (subs, MLPs of BASES_SIZES the attacker trained on its own
+    labelled digits) weighted by w (equal to start): BASES_ITERS steps of PGD (step BASES_X eps / iters, the
+    sign of the gradient of the weighted sum of the models' targeted CW losses, max_{j != t} z_j - z_t,
+    projected onto the ball and [0, 1]), warm-started from the last accepted perturbation; each candidate one
+    query (one row a request, scores: the victim's targeted CW loss on log-probabilities); then the weights
+    searched one surrogate at a time, round robin: w_i + lr asked, then w_i - lr, the one with the lower
+    victim loss kept, lr halved when a round ends on the surrogate it started with; stops when the victim
+    answers the target, at most BASES_BUDGET queries. (The harness's success is the untargeted one, their
+    code's "pretend" count: any answer other than y0.)"""
+    n = len(subs)
+    t = int((y0 + rng.integers(1, 10)) % 10)
+
+    def adv_for(w, init):
+        x = np.asarray(x0 if init is None else init, np.float64).copy()
+        step = BASES_X * BASES_EPS / BASES_ITERS
+        for _ in range(BASES_ITERS):
+            g = np.zeros(D)
+            for wi, m in zip(w, subs):
+                z = _mlp_logits(m, x[None])[0]
+                zo = z.copy()
+                zo[t] = -np.inf
+                j = int(np.argmax(zo))
+                J = _mlp_jac(m, x)
+                g += wi * (J[j] - J[t])               # d (max_other - z_t) / dx
+            x = np.clip(np.clip(x - step * np.sign(g), x0 - BASES_EPS, x0 + BASES_EPS), 0, 1)
+        return x.astype(np.float32)
+
+    def victim(x):
+        lab, p = ask(x[None])
+        lp = np.log(np.maximum(p[0].astype(np.float64), 1e-30))
+        return int(lab[0]) == t, float(np.delete(lp, t).max() - lp[t])
+    w = np.full(n, 1.0 / n)
+    x = adv_for(w, None)
+    ok, loss = victim(x)
+    q, i, last, lr = 1, 0, 0, BASES_LR
+    while not ok and q < BASES_BUDGET:
+        wp = w.copy()
+        wp[i] += lr
+        xp = adv_for(wp, x)
+        okp, lp_ = victim(xp)
+        q += 1
+        if okp:
+            return xp
+        if q >= BASES_BUDGET:
+            break
+        wm = w.copy()
+        wm[i] -= lr
+        xm = adv_for(wm, x)
+        okm, lm = victim(xm)
+        q += 1
+        if okm:
+            return xm
+        if lp_ < lm:
+            w, x, loss = wp, xp, lp_
+        else:
+            w, x, loss = wm, xm, lm
+        last = i
+        i = (i + 1) % n
+        if q > 5 and last == i:
+            lr /= 2
+    return x
+
+
+def _entropy_grad(net, X):
+    """The gradient of the prediction entropy H(softmax(net(x))) with respect to x, per row (_Dense)."""
+    out, cache = net.forward(X)
+    p = _softmax(out)
+    lp = np.log(np.maximum(p, 1e-12))
+    H = -(p * lp).sum(1, keepdims=True)
+    g = -p * (lp + H)                      # dH / dlogits
+    return net.backward(cache, g)[1]
+
+
+def run_marich(h, baton, s, data):
+    """Karmakar & Basu 2023 (Marich: a query-efficient distributionally equivalent model extraction attack
+    using public data, NeurIPS), label-only, as the authors' code (lr_cnn_res_marich/utils.py, marich with
+    sampling "all_elg") runs it: the public data is another task's (MARICH_POOL handwritten capital letters,
+    pen_glyph as copycat's, the stand-in for their EMNIST-letters queries of MNIST models); MARICH_INIT drawn
+    at random and asked, the extracted model (64 -> 64 ReLU -> 10) trained on the victim's labels; then
+    rounds of budget B (MARICH_ROUND, x 1.01 a round): the B / (g1 g2) unqueried letters of highest entropy
+    under the extracted model, of those the g1 share nearest (L2) to the 10 queried points it fits worst
+    (highest loss against the victim's labels), of those the g2 share nearest to the centres of 10 k-means
+    clusters of its entropy gradients; each round's picks asked (MARICH_BATCH rows a request, labels only) and
+    the model retrained (MARICH_EPOCHS x 1.02 a round); until EXTRACT_BUDGET queries. The session records
+    the extracted model's agreement (own_model_<queries>) besides the learning substitute's on its queries."""
+    from sklearn.cluster import KMeans
+    rng = s.rng
+    letters = sorted(LETTERS)
+    pool = np.stack([pen_glyph(LETTERS[letters[int(rng.integers(len(letters)))]], rng, width=(2.4, 4.0), rot=15.0,
+                               scale=(0.65, 0.9), shear=0.25, shift=0.12, wobble=0.02)
+                     for _ in range(MARICH_POOL)]).astype(np.float64)
+    net = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+    left = np.ones(len(pool), bool)
+    Xq, yq = [], []
+
+    def ask(idx):
+        for k in range(0, len(idx), MARICH_BATCH):
+            part = idx[k:k + MARICH_BATCH]
+            lab, _ = query(h, baton, s, pool[part].astype(np.float32), scores=False)
+            Xq.append(pool[part])
+            yq.append(np.asarray(lab))
+        left[idx] = False
+    used, B, epochs = 0, float(MARICH_ROUND), float(MARICH_EPOCHS)
+    try:
+        idx = rng.choice(len(pool), MARICH_INIT, replace=False)
+        ask(idx)
+        used += len(idx)
+        _ce_fit(net, np.concatenate(Xq), np.concatenate(yq), int(epochs), rng)
+        while used < EXTRACT_BUDGET:
+            B *= 1.01
+            epochs *= 1.02
+            want = min(int(B), EXTRACT_BUDGET - used)
+            rest = np.flatnonzero(left)
+            p = _softmax(net.forward(pool[rest])[0])
+            ent = -(p * np.log(np.maximum(p, 1e-12))).sum(1)
+            c1 = rest[np.argsort(-ent, kind="stable")[:int(want / (MARICH_G1 * MARICH_G2))]]
+            XA, yA = np.concatenate(Xq), np.concatenate(yq)
+            pa = _softmax(net.forward(XA)[0])
+            loss = -np.log(np.maximum(pa[np.arange(len(yA)), yA], 1e-12))
+            worst = XA[np.argsort(-loss, kind="stable")[:10]]
+            dist = np.sqrt(((pool[c1][None] - worst[:, None]) ** 2).sum(-1))       # 10 x len(c1)
+            order = np.argsort(dist, axis=1, kind="stable")
+            k2, c2 = int(MARICH_G1 * len(c1)), []
+            for col in range(order.shape[1]):                  # the t nearest of each, t growing until enough
+                for r in range(10):
+                    if c1[order[r, col]] not in c2:
+                        c2.append(c1[order[r, col]])
+                if len(c2) >= k2:
+                    break
+            c2 = np.asarray(c2[:k2])
+            G = _entropy_grad(net, pool[c2])
+            km = KMeans(n_clusters=10, random_state=0, n_init=1).fit(G)
+            order = np.argsort(km.transform(G), axis=0, kind="stable")           # len(c2) x 10
+            c3 = []
+            for row in range(order.shape[0]):
+                for cl in range(10):
+                    if c2[order[row, cl]] not in c3:
+                        c3.append(c2[order[row, cl]])
+                if len(c3) >= want:
+                    break
+            idx = np.asarray(c3[:want])
+            ask(idx)
+            used += len(idx)
+            _ce_fit(net, np.concatenate(Xq), np.concatenate(yq), int(epochs), rng)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = used
+    s.meta["own_model"] = lambda Xt: net.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def _soft_fit(net, X, P, epochs, rng, batch=64):
+    """Training a classifier _Dense on the victim's probability vectors (cross-entropy on soft targets)."""
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for k in range(0, len(X), batch):
+            i = order[k:k + batch]
+            out, cache = net.forward(X[i])
+            net.step(net.backward(cache, (_softmax(out) - P[i]) / len(i))[0])
+
+
+def _deepfool_dist(net, X, iters):
+    """DeepFool's (Moosavi-Dezfooli, Fawzi & Frossard 2016) distance to the decision boundary of a one-hidden-
+    layer ReLU _Dense classifier, per row: linearise, step to the nearest class boundary (overshoot 0.02),
+    until the label changes or `iters` steps."""
+    W1, b1, W2, b2 = net.P
+    X0 = np.asarray(X, np.float64)
+    x = X0.copy()
+    y = (np.maximum(x @ W1 + b1, 0) @ W2 + b2).argmax(1)
+    live = np.ones(len(x), bool)
+    for _ in range(iters):
+        z1 = x @ W1 + b1
+        z = np.maximum(z1, 0) @ W2 + b2
+        live &= z.argmax(1) == y
+        if not live.any():
+            break
+        J = np.einsum("dh,nh,hc->ncd", W1, (z1 > 0).astype(float), W2)          # n x 10 x 64
+        w = J - J[np.arange(len(x)), y][:, None]
+        f = z - z[np.arange(len(x)), y][:, None]
+        nw = np.linalg.norm(w, axis=2)
+        nw[np.arange(len(x)), y] = np.inf
+        k = np.argmin(np.abs(f) / np.maximum(nw, 1e-12), axis=1)
+        r = np.arange(len(x))
+        step = (1.02 * (np.abs(f[r, k]) + 1e-4) / np.maximum(nw[r, k] ** 2, 1e-12))[:, None] * w[r, k]
+        x[live] += step[live]
+    return np.linalg.norm(x - X0, axis=1)
+
+
+def run_inversenet(h, baton, s, data):
+    """Gong, Chen, Yang, Mei & Wang 2021 (InverseNet: augmenting model extraction attacks with training data
+    inversion, IJCAI), score-based, in three phases of EXTRACT_BUDGET (INV_PHASES, as the mebench
+    reimplementation splits it): the attacker's natural data is INV_POOL augmented variants of its own
+    digits (the knockoff and jbda_seed splits; a shift / rescale / N(0, 0.02) noise each, as activethief's).
+      1. a k-center coreset (greedy, L2, from INV_SEEDS random centres) asked, scores; the substitute (64 ->
+         64 ReLU -> 10) trained on the victim's probability vectors;
+      2. high-confidence sample selection: the unqueried candidates farthest from the substitute's decision
+         boundary (DeepFool distance) asked, scores; their images and truncated (top-1) confidence vectors
+         train the inversion model (10 -> 64 ReLU -> 64 sigmoid, mean squared error, INV_INV_EPOCHS
+         epochs);
+      3. the inversions of one-hot confidence templates (each class at confidence 1.0, 0.9 or 0.8) with
+         augmentation (rotation +-15 degrees, a shift of up to 10 %, zoom 0.9-1.1, brightness and contrast
+         +-0.2, blur with 0.2, noise 0.05 with 0.3, mixup within the class), asked, scores; the substitute
+         retrained on every answer.
+    INV_BATCH rows a request. The session records the substitute's agreement (own_model_<queries>) besides
+    the learning substitute's on its queries."""
+    from scipy.ndimage import gaussian_filter
+    rng = s.rng
+    X = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]])
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(INV_POOL)]).astype(np.float64)
+    n1 = int(INV_PHASES[0] * EXTRACT_BUDGET)
+    n2 = int(INV_PHASES[1] * EXTRACT_BUDGET)
+    n3 = EXTRACT_BUDGET - n1 - n2
+    sub = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+    inv = _Dense(rng, [10, 64, D], ["relu", "sigmoid"], 1e-3)
+    Xq, Pq = [], []
+    left = np.ones(len(pool), bool)
+
+    def ask(rows):
+        for k in range(0, len(rows), INV_BATCH):
+            _, p = query(h, baton, s, rows[k:k + INV_BATCH].astype(np.float32), scores=True)
+            Xq.append(rows[k:k + INV_BATCH])
+            Pq.append(p.astype(np.float64))
+    used = 0
+    try:
+        # 1. k-center coreset
+        cen = list(rng.choice(len(pool), INV_SEEDS, replace=False))
+        mind = np.min(np.sqrt(((pool[:, None] - pool[cen][None]) ** 2).sum(-1)), axis=1)
+        while len(cen) < n1:
+            j = int(np.argmax(mind))
+            cen.append(j)
+            mind = np.minimum(mind, np.sqrt(((pool - pool[j]) ** 2).sum(-1)))
+        cen = np.asarray(cen)
+        ask(pool[cen])
+        left[cen] = False
+        used += len(cen)
+        _soft_fit(sub, np.concatenate(Xq), np.concatenate(Pq), INV_EPOCHS, rng)
+        # 2. high-confidence sample selection
+        rest = np.flatnonzero(left)
+        dist = _deepfool_dist(sub, pool[rest], INV_DF_ITERS)
+        pick = rest[np.argsort(-dist, kind="stable")[:n2]]
+        k0 = len(Xq)
+        ask(pool[pick])
+        left[pick] = False
+        used += len(pick)
+        XI = np.concatenate(Xq[k0:])
+        PI = np.concatenate(Pq[k0:])
+        T = np.where(PI == PI.max(1, keepdims=True), PI, 0.0)          # truncation: the top-1 confidence
+        for _ in range(INV_INV_EPOCHS):
+            order = rng.permutation(len(XI))
+            for k in range(0, len(XI), 64):
+                i = order[k:k + 64]
+                out, cache = inv.forward(T[i])
+                inv.step(inv.backward(cache, 2.0 * (out - XI[i]) / (len(i) * D))[0])
+        # 3. inversions of confidence templates, augmented
+        cls = rng.integers(10, size=n3)
+        tmpl = np.eye(10)[cls] * rng.choice([1.0, 0.9, 0.8], size=n3)[:, None]
+        G = inv.forward(tmpl)[0]
+        rows = []
+        for g in G:
+            a = _affine8(g, rot=rng.uniform(-15, 15), scale=rng.uniform(0.9, 1.1)).reshape(SIDE, SIDE)
+            a = _shift_img(a, int(rng.integers(-1, 2)), int(rng.integers(-1, 2)))
+            a = (a - a.mean()) * rng.uniform(0.8, 1.2) + a.mean() + rng.uniform(-0.2, 0.2)
+            if rng.random() < 0.2:
+                a = gaussian_filter(a, 0.5)
+            if rng.random() < 0.3:
+                a = a + rng.normal(0, 0.05, a.shape)
+            rows.append(np.clip(a, 0, 1).reshape(D))
+        rows = np.stack(rows)
+        for c in np.unique(cls):                                         # mixup within the class
+            i = np.flatnonzero(cls == c)
+            if len(i) > 1:
+                lam = rng.random(len(i))[:, None]
+                rows[i] = lam * rows[i] + (1 - lam) * rows[rng.permutation(i)]
+        ask(rows)
+        used += len(rows)
+        _soft_fit(sub, np.concatenate(Xq), np.concatenate(Pq), INV_EPOCHS, rng)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = used
+    s.meta["own_model"] = lambda Xt: sub.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout17_attack(s, data, interleave):
+    """The unseen classes of held out 17 (HELDOUT17_ATTACKS). Evasion: the original is a row of the padding
+    split (HELDOUT17_ORIG_PAD, offsets 75-83, disjoint from held out 10's to 16's), one per session by
+    session index. Success, rows as sent: aha and rambo (L2 attacks) the first answered query whose label
+    differs from the true label at L2 <= 1.0 (L2_GOAL, as HopSkipJump's); bases (an L-inf attack) the first
+    answered query whose label differs within L-inf BASES_EPS (0.125, the dev Square ball; every candidate
+    is inside it by construction). marich and inversenet are extraction: surrogate agreement after 500 /
+    1,000 / 2,000 queries, as jbda and knockoff (both also record their own model's agreement)."""
+    s.pace_rows = s.cls in ("rambo", "marich", "inversenet")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT17_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "bases":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= BASES_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout17_attack(h, baton, s, data):
+    if s.cls == "marich":
+        run_marich(h, baton, s, data)
+        return
+    if s.cls == "inversenet":
+        run_inversenet(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls == "bases")
+    try:
+        if s.cls == "aha":
+            X = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]])
+            adv = aha_attack(ask, x0, y0, s.rng, X[s.rng.permutation(len(X))])
+        elif s.cls == "rambo":
+            adv = rambo_attack(ask, x0, y0, s.rng, s.meta)
+        else:
+            adv = bases_attack(ask, x0, y0, s.rng, attacker_surrogates(data, BASES_SIZES, s.rng))
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -10757,7 +12038,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas16" in HAB:
+            if "personas17" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout17(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas16" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout16(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -10865,6 +12150,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout15_attack(s, data, args.interleave)
             if s.cls in HELDOUT16_ATTACKS:
                 setup_heldout16_attack(s, data, args.interleave)
+            if s.cls in HELDOUT17_ATTACKS:
+                setup_heldout17_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -10901,6 +12188,8 @@ def run_all(args, data, counts, seed):
                 run_heldout15_attack(h, baton, s, data)
             elif s.kind in HELDOUT16_ATTACKS:
                 run_heldout16_attack(h, baton, s, data)
+            elif s.kind in HELDOUT17_ATTACKS:
+                run_heldout17_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -11138,7 +12427,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
-            or s.kind in HELDOUT16_EVASION:
+            or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -11394,6 +12683,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout16: held out for round 16, with seeds 16001, 16002, 16003 (fixed 2026-12-03 06:39 UTC "
                          "by an independent evaluator before any round-16 tuning; run once with the round's "
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout17: held out for round 17, with seeds 17001, 17002, 17003 (fixed 2026-12-03 09:30 UTC "
+                         "by an independent evaluator before any round-17 tuning; run once with the round's "
                          "starting binary, the 'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -11434,6 +12726,9 @@ def main():
     ap.add_argument("--heldout16-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 16 (" + ", ".join(HELDOUT16_ATTACKS) + "), "
                          "with --habits heldout16 and seeds 16001, 16002, 16003 (held out for round 16)")
+    ap.add_argument("--heldout17-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 17 (" + ", ".join(HELDOUT17_ATTACKS) + "), "
+                         "with --habits heldout17 and seeds 17001, 17002, 17003 (held out for round 17)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -11461,6 +12756,7 @@ def main():
     counts.update((k, n if args.heldout14_attacks else 0) for k, n in HELDOUT14_ATTACKS.items())
     counts.update((k, n if args.heldout15_attacks else 0) for k, n in HELDOUT15_ATTACKS.items())
     counts.update((k, n if args.heldout16_attacks else 0) for k, n in HELDOUT16_ATTACKS.items())
+    counts.update((k, n if args.heldout17_attacks else 0) for k, n in HELDOUT17_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):

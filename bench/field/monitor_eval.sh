@@ -34,6 +34,8 @@
 #                                                           once before round 15's tuning and once at its end)
 #                                    [--heldout16-attacks] (held out 16: with --seeds 16001,16002,16003 --habits heldout16,
 #                                                           once before round 16's tuning and once at its end)
+#                                    [--heldout17-attacks] (held out 17: with --seeds 17001,17002,17003 --habits heldout17,
+#                                                           once before round 17's tuning and once at its end)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
