@@ -81,13 +81,35 @@ pub struct Ablation {
     /// Hashes of the current centre's combinations whose probes all ranked in the lower half
     /// (a greedy step's applied rows).
     applied: Vec<u64>,
+    counts: Counts,
+    chain: u32,
+    request: u64,
+    active_request: Option<u64>,
+}
+
+/// The combination test's counts: combinations counted, the low ones among them, and the low
+/// ones expected by chance with their variance.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
     combos: f32,
     low: f32,
     expected: f32,
     variance: f32,
-    chain: u32,
-    request: u64,
-    active_request: Option<u64>,
+}
+
+impl Counts {
+    /// Count a combination (`sign` 1) or take it back (−1).
+    fn tally(&mut self, c: &Combo, sign: f32) {
+        self.combos += sign;
+        self.expected += sign * c.chance;
+        self.variance += sign * c.chance * (1.0 - c.chance);
+        self.low += sign * f32::from(c.low);
+    }
+
+    /// The one-sided binomial z of the low combinations.
+    fn z(&self) -> f32 {
+        (self.low - self.expected) / self.variance.max(1e-6).sqrt()
+    }
 }
 
 /// What the tests read when one passed.
@@ -146,7 +168,7 @@ impl Ablation {
         }
         let n = self.probes.len() as f32;
         let mut row_bits: Vec<u32> = Vec::with_capacity(self.centre.len());
-        let mut fresh: Vec<(Combo, u64)> = Vec::new();
+        let mut fresh: Vec<(Combo, Option<u64>)> = Vec::new();
         for row in rows.iter().take(4 * SETS) {
             if row.len() != self.centre.len() {
                 continue;
@@ -191,14 +213,16 @@ impl Ablation {
                 features: changed,
                 counted: false,
             };
-            let applied = if top <= APPLIED { hash(&row_bits) } else { 0 };
+            let applied = (top <= APPLIED).then(|| hash(&row_bits));
             fresh.push((combo, applied));
         }
         for (mut combo, applied) in fresh {
             if self.current.len() == SETS {
                 break;
             }
-            if applied != 0 && !self.applied.contains(&applied) {
+            if let Some(applied) = applied
+                && !self.applied.contains(&applied)
+            {
                 if self.applied.len() == APPLIED_ROWS {
                     self.applied.remove(0);
                 }
@@ -216,45 +240,35 @@ impl Ablation {
                     nests = true;
                     if other.counted {
                         other.counted = false;
-                        self.combos -= 1.0;
-                        self.expected -= other.chance;
-                        self.variance -= other.chance * (1.0 - other.chance);
-                        self.low -= f32::from(other.low);
+                        self.counts.tally(other, -1.0);
                     }
                 }
             }
             if !repeat && !nests {
                 combo.counted = true;
-                self.combos += 1.0;
-                self.expected += combo.chance;
-                self.variance += combo.chance * (1.0 - combo.chance);
-                self.low += f32::from(combo.low);
+                self.counts.tally(&combo, 1.0);
             }
             self.current.push(combo);
         }
-        if self.combos >= DECAY {
-            for c in [
-                &mut self.combos,
-                &mut self.low,
-                &mut self.expected,
-                &mut self.variance,
-            ] {
-                *c /= 2.0;
+        let c = &mut self.counts;
+        if c.combos >= DECAY {
+            for v in [&mut c.combos, &mut c.low, &mut c.expected, &mut c.variance] {
+                *v /= 2.0;
             }
         }
-        let z = (self.low - self.expected) / self.variance.max(1e-6).sqrt();
-        (self.low >= MIN_LOW && z >= Z).then(|| {
+        (c.low >= MIN_LOW && c.z() >= Z).then(|| {
             self.active_request = Some(self.request);
-            self.applied_counts(z)
+            self.applied()
         })
     }
 
-    fn applied_counts(&self, z: f32) -> Applied {
+    fn applied(&self) -> Applied {
+        let c = &self.counts;
         Applied {
-            combos: self.combos,
-            low: self.low,
-            expected: self.expected,
-            z,
+            combos: c.combos,
+            low: c.low,
+            expected: c.expected,
+            z: c.z(),
             chain: self.chain,
         }
     }
@@ -345,8 +359,7 @@ impl Ablation {
             self.previous.clear();
             if self.chain >= CHAIN {
                 self.active_request = Some(self.request);
-                let z = (self.low - self.expected) / self.variance.max(1e-6).sqrt();
-                fired = Some(self.applied_counts(z));
+                fired = Some(self.applied());
             }
         }
         for (i, j, v) in probes {
@@ -404,7 +417,8 @@ mod tests {
                 prop_assert!(a.probes.len() <= MAX_PROBES);
                 prop_assert!(a.current.len() <= SETS && a.previous.len() <= SETS);
                 prop_assert!(a.applied.len() <= APPLIED_ROWS);
-                prop_assert!(a.low <= a.combos + 1e-3 && a.expected <= a.combos + 1e-3);
+                let c = a.counts;
+                prop_assert!(c.low <= c.combos + 1e-3 && c.expected <= c.combos + 1e-3);
             }
         }
     }

@@ -208,7 +208,7 @@ impl Engine {
         };
         let client_hash = xxhash_rust::xxh3::xxh3_64(client.as_bytes());
         let mut codes = Vec::with_capacity(self.space.width());
-        let (mut sample, mut scratch) = (Vec::new(), Vec::new());
+        let (mut sample_buf, mut scratch) = (Vec::new(), Vec::new());
         // The layout and scale the noise-copy tests read (square images of at most 128 values,
         // with a baseline), and the request's rows for antithetic pairs.
         let copies = self.image.zip(self.baseline.as_ref());
@@ -319,11 +319,18 @@ impl Engine {
                 odd.push((det.rows, ratio));
             }
             let selecting = p.selection_z > 0.0 && answers.is_some();
-            sample.clear();
-            self.space.sample(row, &mut sample);
+            // The row's compared values: already read for the ablation test when it read them.
+            let sample: &[f32] = match ablation.get(r) {
+                Some(v) => v,
+                None => {
+                    sample_buf.clear();
+                    self.space.sample(row, &mut sample_buf);
+                    &sample_buf
+                }
+            };
             let step = if p.sign_steps > 0 && !near.exact {
                 det.steps.observe_image(
-                    &sample,
+                    sample,
                     self.space.median_spread(),
                     self.image.filter(|i| i.channels == 1).map(|i| i.side),
                     &mut scratch,
@@ -333,13 +340,13 @@ impl Engine {
             };
             let antithetic = match copies {
                 Some((image, b)) if selecting && !near.exact => {
-                    let pairs = batch.antithetic(&sample, image, b);
-                    batch.push(&sample);
+                    let pairs = batch.antithetic(sample, image, b);
+                    batch.push(sample);
                     pairs
                 }
                 _ => false,
             };
-            if selecting && !near.exact && det.select.note_difference(&sample, antithetic) {
+            if selecting && !near.exact && det.select.note_difference(sample, antithetic) {
                 let n = det.select.finite_differences();
                 if n >= super::select::FD_SEARCH {
                     fire(Signal {
@@ -388,7 +395,7 @@ impl Engine {
             let walk = if p.basis_steps > 0 && answers.is_some() && !near.exact {
                 det.basis.observe(
                     det.rows,
-                    &sample,
+                    sample,
                     label as u32,
                     margin,
                     p.basis_steps,
@@ -453,7 +460,7 @@ impl Engine {
             if let Some(pr) = projected.as_deref().filter(|_| p.bisect_midpoints > 0)
                 && let Some(m) = det
                     .bisect
-                    .observe(pr, &sample, label as u32, p.bisect_tolerance)
+                    .observe(pr, sample, label as u32, p.bisect_tolerance)
                 && m.depth >= p.bisect_midpoints
             {
                 fire(Signal {
