@@ -219,8 +219,10 @@ impl Engine {
             .copied()
             .unwrap_or(p.extraction_distinct);
         let mut batch = super::copies::Batch::default();
-        // The request's odd near duplicates (row position, distance ratio).
+        // The request's odd near duplicates (row position, distance ratio), and whether any of
+        // its rows came with a search's structure.
         let mut odd: Vec<(u64, f32)> = Vec::new();
+        let mut searched = false;
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         det.select.begin_request();
@@ -442,18 +444,13 @@ impl Engine {
                             "of_rows": super::neardup::RING, "cross_client": false }),
                 });
             }
-            self.evasion(
-                &near,
-                &x,
-                popular,
-                steps.is_some()
-                    || (step.is_some() && near.searching())
-                    || det.select.selecting()
-                    || det.select.differencing()
-                    || det.ablation.active(),
-                (label, margin),
-                &mut fire,
-            );
+            let structured = steps.is_some()
+                || (step.is_some() && near.searching())
+                || det.select.selecting()
+                || det.select.differencing()
+                || det.ablation.active();
+            searched |= structured;
+            self.evasion(&near, &x, popular, structured, (label, margin), &mut fire);
             let projected = (answers.is_some()
                 && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
                 .then(|| self.projection.apply(row));
@@ -496,11 +493,15 @@ impl Engine {
             }
         }
         drop(cross);
-        // A search walking from an odd start spends its requests on it: odd near duplicates
-        // count from requests that are at least half of them. A batch that merely holds some
+        // A search walking from an odd start spends its requests on it, and walks: odd near
+        // duplicates count from requests that are at least half of them and that came with a
+        // search's structure (the one the evasion signals read: L∞ steps, variants selected by
+        // their answers, finite differences, applied ablations). A batch that merely holds some
         // odd inputs among others (a page of scraped crops with a few blank backgrounds, a
-        // dataset's outliers) is data, whatever its odd rows resemble.
-        if 2 * odd.len() >= rows.len() {
+        // dataset's outliers) is data, whatever its odd rows resemble; frames of odd inputs
+        // (a camera the baseline does not hold, a team's shirts, a test generator's edge
+        // cases) vary them without a search's structure: that is the deployment's drift.
+        if searched && 2 * odd.len() >= rows.len() {
             for &(seq, ratio) in &odd {
                 if let Some(n) = det.ood_recent.note(seq, p.ood_rows) {
                     fire(Signal {
@@ -1251,8 +1252,16 @@ mod tests {
         }
     }
 
+    /// An L∞ step from `x`: every feature moved by +ε or −ε, not clamped (odd inputs lie
+    /// outside the baseline's range).
+    fn odd_step(x: &[f32], eps: f32, rng: &mut Rng) -> Vec<f32> {
+        x.iter()
+            .map(|v| v + if rng.unit() < 0.5 { eps } else { -eps })
+            .collect()
+    }
+
     #[test]
-    fn odd_inputs_varied_are_out_of_distribution_one_off_odd_inputs_are_not() {
+    fn a_search_walking_from_an_odd_start_is_out_of_distribution_frames_of_odd_inputs_are_not() {
         let e = engine();
         let mut d = e.client();
         let mut rng = Rng::new(21);
@@ -1266,22 +1275,38 @@ mod tests {
         for _ in 0..20 {
             assert!(ask(&e, &mut d, &[far(&mut rng)], &[(1, 0.9)]).is_empty());
         }
-        // A search walking from an odd start: its near duplicates, the third fires.
+        // Frames of one odd input (a camera the baseline does not hold: a player's shirt in
+        // every frame, light and folds changing), one request a frame, answered alike: varied,
+        // but with no search's structure — the deployment's drift.
+        let shirt = far(&mut rng);
+        for _ in 0..30 {
+            let f = ask(&e, &mut d, &[vary(&shirt, &mut rng)], &[(7, 0.8)]);
+            assert!(f.is_empty(), "frames of an odd input: {f:?}");
+        }
+        // A search walking from an odd start by L∞ steps: its third odd near duplicate fires.
+        let mut d = e.client();
         let start = far(&mut rng);
         assert!(ask(&e, &mut d, std::slice::from_ref(&start), &[(1, 0.9)]).is_empty());
-        assert!(ask(&e, &mut d, &[vary(&start, &mut rng)], &[(1, 0.9)]).is_empty());
-        // 200 normal rows later, the earlier variant is no longer among the last 128.
+        let mut fired = Vec::new();
+        for i in 0..3 {
+            let f = ask(
+                &e,
+                &mut d,
+                &[odd_step(&start, 0.05, &mut rng)],
+                &[(1, 0.8 - 0.1 * i as f32)],
+            );
+            assert_eq!(f.contains(&sig::OOD.id), i == 2, "step {i}: {f:?}");
+            fired.extend(f);
+        }
+        assert!(fired.contains(&sig::PROBING.id), "{fired:?}");
+        // 200 normal rows later, the earlier steps are no longer among the last 128.
         for _ in 0..200 {
             ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]);
         }
         let s2 = far(&mut rng);
         ask(&e, &mut d, std::slice::from_ref(&s2), &[(1, 0.9)]);
-        let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
-        assert!(f.is_empty(), "one in the last 128: {f:?}");
-        let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
-        assert!(f.is_empty(), "two: {f:?}");
-        let f = ask(&e, &mut d, &[vary(&s2, &mut rng)], &[(1, 0.9)]);
-        assert!(f.contains(&sig::OOD.id), "three: {f:?}");
+        let f = ask(&e, &mut d, &[odd_step(&s2, 0.05, &mut rng)], &[(1, 0.8)]);
+        assert!(!f.contains(&sig::OOD.id), "one in the last 128: {f:?}");
     }
 
     #[test]
@@ -1340,9 +1365,10 @@ mod tests {
             let f = ask(&e, &mut d, &page, &vec![(1, 0.9); page.len()]);
             assert!(!f.contains(&sig::OOD.id), "{f:?}");
         }
-        // The same look-alikes as requests of their own are a client varying an odd input.
+        // L∞ steps from one look-alike as requests of their own are a search walking from an
+        // odd start.
         let mut d = e.client();
-        let page: Vec<Vec<f32>> = (0..6).map(|_| vary(&blank, &mut rng)).collect();
+        let page: Vec<Vec<f32>> = (0..6).map(|_| odd_step(&blank, 0.05, &mut rng)).collect();
         let f = ask(&e, &mut d, &page, &vec![(1, 0.9); page.len()]);
         assert!(f.contains(&sig::OOD.id), "{f:?}");
     }
