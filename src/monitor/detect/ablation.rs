@@ -295,14 +295,7 @@ impl Ablation {
         let mut count = vec![0u32; d];
         for row in rows {
             for (j, v) in bits(row).enumerate() {
-                if count[j] == 0 {
-                    centre[j] = v;
-                    count[j] = 1;
-                } else if centre[j] == v {
-                    count[j] += 1;
-                } else {
-                    count[j] -= 1;
-                }
+                vote(&mut centre[j], &mut count[j], v);
             }
         }
         let mut probes: Vec<(usize, u32, u32)> = Vec::new();
@@ -328,15 +321,7 @@ impl Ablation {
         // Most probes' label; another label ranks lowest.
         let (mut major, mut votes) = (0usize, 0u32);
         for &(i, _, _) in &probes {
-            let l = labels.get(i).copied().unwrap_or(0);
-            if votes == 0 {
-                major = l;
-                votes = 1;
-            } else if l == major {
-                votes += 1;
-            } else {
-                votes -= 1;
-            }
+            vote(&mut major, &mut votes, labels.get(i).copied().unwrap_or(0));
         }
         let score = |i: usize| -> f32 {
             match (labels.get(i), margins.get(i)) {
@@ -375,6 +360,19 @@ impl Ablation {
             }
         }
         fired
+    }
+}
+
+/// One step of the Boyer–Moore majority vote: `candidate` is the majority of the values seen
+/// when there is one.
+fn vote<T: PartialEq>(candidate: &mut T, count: &mut u32, v: T) {
+    if *count == 0 {
+        *candidate = v;
+        *count = 1;
+    } else if *candidate == v {
+        *count += 1;
+    } else {
+        *count -= 1;
     }
 }
 
