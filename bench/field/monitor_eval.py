@@ -897,6 +897,93 @@ HELDOUT17_EVASION = {"aha", "rambo", "bases"}
 # splits only (never the padding split), rambo starts from uniform noise and marich sends rendered letters,
 # so no class sends or trains on another's original.
 HELDOUT17_ORIG_PAD = {"aha": (75, 76, 77), "rambo": (78, 79, 80), "bases": (81, 82, 83)}
+# Unseen attack classes of held out 18, fixed (2026-12-03, 12:32 UTC) by an independent evaluator before any
+# tuning of the eighteenth round: 0 sessions unless --heldout18-attacks (which gives these counts) or --counts
+# names them. Success as documented in setup_heldout18_attack. Written from their papers and the authors' code (ART 1.20.1 has none
+# of them).
+HELDOUT18_ATTACKS = collections.OrderedDict([
+    ("fw", 3),                  # Chen, Zhou, Yi & Gu 2020 (A Frank-Wolfe framework for efficient and effective
+                                # adversarial attacks, AAAI), FW-black as the authors' code (FW_black.py,
+                                # main_blackbox.py defaults) runs it, targeted (the target (y + 1) mod 10, their
+                                # default): score-based, L-inf 0.125: a gradient estimate from 25 antithetic
+                                # Gaussian pairs (delta 0.01, the target's cross-entropy, one request of 50
+                                # rows), momentum 0.99, the Frank-Wolfe step towards the ball's vertex x0 - eps
+                                # sign(m) (lr 0.04, decayed as their code does), the iterate one row a request;
+                                # stops when the iterate is labelled the target, at most 2,000 queries (success:
+                                # any answer other than the true label inside the ball)
+    ("subspace", 3),            # Guo, Yan & Zhang 2019 (Subspace attack: exploiting promising subspaces for
+                                # query-efficient black-box attacks, NeurIPS), as the authors' code (attack.py)
+                                # runs it: score-based, L-inf 0.125, untargeted: bandit finite differences (fd
+                                # eta 0.1, exploration 0.1, momentum prior update, lr 1.0) along the gradient of
+                                # a reference model (3 MLPs the attacker trained on its own labelled digits,
+                                # dropout rising from 0 to 0.5) of the victim's CW loss; the two probes one
+                                # request, the iterate one row a request; stops at the first misclassified
+                                # iterate, at most 2,000 queries
+    ("ods-boundary", 3),        # Tashiro, Song & Ermon 2020 (Diversity can be transferable: output
+                                # diversification for white- and black-box attacks, NeurIPS), ODS-Boundary as
+                                # the authors' code (blackbox_boundaryODS.py, attacksODS/boundary_attack.py)
+                                # runs it, untargeted: the Boundary Attack (Brendel, Rauber & Bethge 2018;
+                                # Foolbox 3's, from a linear search on blended uniform noise) whose orthogonal
+                                # step is an ODS direction (the gradient of w . logits of a surrogate MLP the
+                                # attacker trained, w uniform in [-1, 1]^10); label-only, L2, one row a
+                                # request, 2,000 queries (it does not stop at success)
+    ("ideal", 3),               # Zhang, Chen & Lyu 2023 (IDEAL: query-efficient data-free learning from
+                                # black-box models, ICLR): hard-label data-free extraction: every round a new
+                                # generator trained against the student alone (no query: the student's cross-
+                                # entropy on random target classes plus the information-entropy loss that
+                                # balances the classes), then one batch of its images asked (100 rows, labels),
+                                # the student trained on every answer so far; 2,000 queries
+    ("disguide", 3),            # Rosenthal, Enouen, Pham & Tan 2023 (DisGUIDE: disagreement-guided data-free
+                                # model extraction, AAAI): a generator that maximises the disagreement of two
+                                # clones (plus a class-diversity loss), the clones trained on the victim's
+                                # probability vectors of its images and on replayed earlier answers; 100 rows a
+                                # request, scores, 2,000 queries
+])
+HELDOUT18_EVASION = {"fw", "subspace", "ods-boundary"}
+# Originals: held out 10-17 took padding-split offsets 0-83 (HELDOUT10 .. 17_ORIG_PAD). Held out 18 takes the
+# next distinct padding rows, offsets 84-92: no class uses them as an original or a natural start and no
+# benign client sends one; subspace's reference models and ods-boundary's surrogate are trained on the
+# knockoff and jbda_seed splits only (never the padding split), ods-boundary starts from uniform noise and
+# ideal and disguide send generated images only, so no class sends or trains on another's original.
+HELDOUT18_ORIG_PAD = {"fw": (84, 85, 86), "subspace": (87, 88, 89), "ods-boundary": (90, 91, 92)}
+FW_EPS = 0.125
+FW_B = 25
+FW_DELTA = 0.01
+FW_LR = 0.04
+FW_BETA = 0.99
+FW_HIST = 5
+FW_BUDGET = 2000
+SUB_SIZES = ((64,), (128,), (64, 32))
+SUB_EPS = 0.125
+SUB_IMAGE_LR = SUB_EPS / 8      # the authors' 1/255 for eps 8/255: an eighth of the ball
+SUB_FD_ETA = 0.1
+SUB_EXPLORATION = 0.1
+SUB_PRIOR_LR = 1.0
+SUB_DROP = (0.0, 0.5, 10, 0.01)  # init, max, grow iteration, gamma
+SUB_BUDGET = 2000
+ODS_SIZES = ((64,), (128,), (64, 32))
+ODS_SPHERICAL = 1e-2
+ODS_SOURCE = 1e-2
+ODS_CONVERGE = 1e-7
+ODS_ADAPT = 1.5
+ODS_EVERY = 10
+ODS_INIT_DIRECTIONS = 1000
+ODS_INIT_STEPS = 50
+ODS_BUDGET = 2000
+IDEAL_NZ = 16
+IDEAL_BATCH = 100
+IDEAL_G_STEPS = 30
+IDEAL_G_LR = 1e-2
+IDEAL_INFO = 1.0
+IDEAL_S_EPOCHS = 10
+IDEAL_LR = 1e-3
+DG_NZ = 16
+DG_BATCH = 100
+DG_G_STEPS = 10
+DG_C_STEPS = 50
+DG_DIV = 1.0
+DG_LR_G = 1e-3
+DG_LR_C = 1e-3
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -981,6 +1068,7 @@ EXTRACTION = EXTRACTION | {"es-attack", "es-blend"}           # held out 14's (H
 EXTRACTION = EXTRACTION | {"cryptanalytic", "cloudleak"}       # held out 15's (HELDOUT15_ATTACKS)
 EXTRACTION = EXTRACTION | {"dast", "dfms"}                     # held out 16's (HELDOUT16_ATTACKS)
 EXTRACTION = EXTRACTION | {"marich", "inversenet"}              # held out 17's (HELDOUT17_ATTACKS)
+EXTRACTION = EXTRACTION | {"ideal", "disguide"}                 # held out 18's (HELDOUT18_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1789,6 +1877,32 @@ HABITS = {
         ju_set=(100, 301), ju_cells=(5, 10), ju_rerun=0.2, ju_edit=0.15, ju_runall=0.05, ju_think=(1, 13),
         je_players=(3, 9), je_back=(0.3, 0.5), je_confirm=3, je_switch=0.02, je_halftime=(40, 81),
         ml_total=(100, 301), ml_perf=(16, 129), ml_batch=(32, 64, 100), ml_lambda=(0.5, 3.0), ml_idle=(10, 41),
+        pool_rank=6.0, pool_size=350),
+    # "heldout18" was fixed (2026-12-03, 12:32 UTC) by an independent evaluator before any tuning of the
+    # eighteenth round, together with seeds 18001, 18002, 18003, and is measured only at the end (and once
+    # before, by the evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout17 model (a QA
+    # team's coverage-guided fuzzing campaign (TensorFuzz), a privacy audit by the likelihood-ratio membership
+    # attack (LiRA) with each target's shifted copies, a cash-centre banknote sorter reading serial numbers,
+    # bundle by bundle, a client re-scoring its whole request history after a model-update notice (negative-
+    # flip regression check), a chart-data extraction tool reading axis tick labels, an event (neuromorphic)
+    # camera's accumulated saccade frames, a pixel-flipping evaluation of attribution maps (Quantus), a split-
+    # conformal prediction service calibrating and recalibrating on labelled sets; BC4 block-compressed
+    # texture and Cineon 10-bit log number formats). See run_benign_heldout18.
+    "heldout18": dict(
+        personas18=(("tensorfuzz", 0.125), ("lira", 0.125), ("banknote", 0.125), ("flipcheck", 0.125),
+                    ("plotdigitize", 0.125), ("dvs", 0.125), ("pixelflip", 0.125), ("conformal", 0.125)),
+        lengths=(75, 0.6, 20, 320), bc4=0.12, cineon=0.10,
+        tf_seeds=(10, 31), tf_batch=(10, 20, 50), tf_sigma=(0.03, 0.1), tf_ball=(0.1, 0.2, 0.3), tf_recent=10,
+        tf_cover=(0.3, 1.0), tf_iters=(40, 151), tf_idle=(0, 2), tf_campaign_idle=(10, 41),
+        li_targets=(50, 201), li_radius=(1, 2), li_per=(1, 2, 4), li_idle=(20, 61),
+        bn_digits=8, bn_bundle=100, bn_fresh=0.3, bn_refeed=0.02, bn_idle=(2, 9),
+        fc_app=(0.8, (2, 5)), fc_idle=(0, 4), fc_after=(15, 41), fc_page=100,
+        pd_charts=(3, 9), pd_ticks=(4, 9), pd_rot=0.25, pd_idle=(0, 3), pd_paper_idle=(5, 21),
+        dv_amp=(0.8, 1.3), dv_steps=10, dv_theta=(0.15, 0.3), dv_noise=(0.005, 0.03), dv_windows=0.5,
+        dv_idle=(0, 3),
+        pf_batch=(8, 16, 32), pf_step=(1, 2, 4), pf_base=("black", "mean", "uniform"), pf_methods=(2, 5),
+        pf_idle=(1, 6),
+        cf_cal=(200, 601), cf_recal=(100, 201), cf_multi=(1, 4), cf_idle=(0, 4),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -7395,6 +7509,393 @@ def run_benign_heldout17(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 18: benign clients with habits none of dev .. heldout17 model (run_benign_heldout18).
+def bc4(x):
+    """Values stored as a BC4 (RGTC1 / ATI1) block-compressed single-channel texture, as Direct3D's block
+    compression documents it: each 4x4 block two 8-bit endpoints (the block's maximum and minimum, the
+    eight-value mode red_0 > red_1) and a 3-bit index a pixel into the palette red_0, red_1 and the six values
+    between them ((6 red_0 + 1 red_1) / 7 ... (1 red_0 + 6 red_1) / 7, rounded); every pixel its nearest
+    palette value (an app keeping its images as GPU textures)."""
+    a = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0).reshape(-1, SIDE, SIDE)
+    out = np.empty_like(a)
+    for n in range(len(a)):
+        for by in range(0, SIDE, 4):
+            for bx in range(0, SIDE, 4):
+                b = a[n, by:by + 4, bx:bx + 4]
+                r0, r1 = float(b.max()), float(b.min())
+                if r0 == r1:
+                    out[n, by:by + 4, bx:bx + 4] = b
+                    continue
+                pal = np.round(np.array([r0, r1] + [((7 - k) * r0 + k * r1) / 7.0 for k in range(1, 7)]))
+                out[n, by:by + 4, bx:bx + 4] = pal[np.abs(b[..., None] - pal).argmin(-1)]
+    return (out / 255.0).astype(np.float32).reshape(np.shape(x))
+
+
+def cineon(x):
+    """Values through a Kodak Cineon / DPX 10-bit printing-density log encoding (SMPTE 268M; reference white
+    685, reference black 95, 0.002 density a code value, negative gamma 0.6), as a film-scanning pipeline
+    stores them, decoded back to linear: code = round(685 + 300 log10(v (1 - b) + b)), b = 10^((95 - 685)
+    0.002 / 0.6), v = (10^((code - 685) 0.002 / 0.6) - b) / (1 - b)."""
+    b = 10.0 ** ((95 - 685) * 0.002 / 0.6)
+    v = np.clip(np.asarray(x, np.float64), 0, 1)
+    code = np.clip(np.round(685 + 300.0 * np.log10(v * (1 - b) + b)), 0, 1023)
+    out = (10.0 ** ((code - 685) * 0.002 / 0.6) - b) / (1 - b)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def run_benign_heldout18(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout18` (fixed with seeds 18001, 18002, 18003). Each client draws from
+    its own seeded generator:
+      a persona   tensorfuzz: a QA team's coverage-guided fuzzing campaign against the served model (Odena,
+                    Olsson, Andersen & Goodfellow 2019, TensorFuzz: debugging neural networks with coverage-
+                    guided fuzzing, ICML; as the tensorfuzz library runs it with the model's logits as the
+                    coverage signal): a seed corpus of `tf_seeds` (lo, hi) pool digits, scored; every iteration
+                    a corpus element chosen uniformly among the `tf_recent` newest (a recency-biased sampler),
+                    a batch of `tf_batch` (one of) mutations of it (additive N(0, sigma) noise, sigma `tf_sigma`
+                    (lo-hi) per client, clipped to an L-inf ball `tf_ball` (one of) about the element's oldest
+                    ancestor and to [0, 1], as tensorfuzz's basic mutation with its constraint) in one request,
+                    scores; a mutation whose log-probability vector lies farther than `tf_cover` (lo-hi, per
+                    client) in L2 from every corpus element's is new coverage and joins the corpus; `tf_idle`
+                    (lo, hi) turns between iterations; after `tf_iters` (lo, hi) iterations the campaign ends and
+                    a new one starts from new seeds after `tf_campaign_idle` (lo, hi) turns;
+                  lira: a privacy audit of the model by the likelihood-ratio membership inference attack
+                    (Carlini, Chien, Nasr, Song, Terzis & Tramer 2022, Membership inference attacks from first
+                    principles, IEEE S&P: the target model queried on each target's augmented copies; as ML
+                    Privacy Meter runs audits, Murakonda & Shokri 2020): `li_targets` (lo, hi) target pool
+                    digits, each with its copies shifted by up to `li_radius` (1 or 2, per client) pixels in x
+                    and y (9 or 25 rows, the model's training augmentation), `li_per` (one of) targets a request,
+                    scores; then as many population digits (non-members) the same way; after `li_idle` (lo, hi)
+                    turns the audit runs again (the model retrained), the same targets;
+                  banknote: a cash centre's banknote sorter reading each note's serial number (Feng, Ren, Zhang &
+                    Suen 2014, Automatic recognition of serial numbers in bank notes, Pattern Recognition): bundles
+                    of `bn_bundle` notes, one request a note (its `bn_digits` printed serial digits, the sorter's
+                    crops, on the note's guilloche background, scores); `bn_fresh` of the bundles new notes from
+                    the mint in serial order (consecutive serials), the rest used notes (random serials, soiled,
+                    faded); `bn_refeed` of the notes rejected and fed again; `bn_idle` (lo, hi) turns between
+                    bundles;
+                  flipcheck: a client application that logs what it sends (photographs of its users' digits,
+                    1 row a request or, `fc_app`, a share of requests with (lo, hi) rows; `fc_idle` (lo, hi) turns
+                    between) and, after `fc_after` (lo, hi) requests, on the provider's model-update notice,
+                    re-scores its whole logged history in pages of `fc_page` rows to count negative flips
+                    (Srivastava, Nushi, Kamar, Shah & Horvitz 2020, An empirical analysis of backward compatibility
+                    in machine learning systems, KDD; Yan, Xiong, Kundu, Yang, Deng, Wang, Xia & Soatto 2021,
+                    Positive-congruent training: towards regression-free model updates, CVPR), then carries on
+                    (and checks again after as many requests again);
+                  plotdigitize: a chart-data extraction tool reading the axis tick labels of charts in papers
+                    (Luo, Li, Wang, Yan & Wang 2021, ChartOCR: data extraction from charts images via a deep hybrid
+                    framework, WACV): per paper `pd_charts` (lo, hi) charts in the paper's font, each chart's x and
+                    y tick labels (`pd_ticks` (lo, hi) each, round values at a round step) cut into digit glyphs
+                    (dark-on-white print inverted, anti-aliased at the tick's sub-pixel position; `pd_rot` of the
+                    charts with y labels rotated 90 degrees), one request a chart, scores; `pd_idle` (lo, hi)
+                    turns between charts, `pd_paper_idle` (lo, hi) between papers;
+                  dvs: a client reading digits with an event (neuromorphic) camera as N-MNIST was recorded
+                    (Orchard, Jayawant, Cohen & Thakor 2015, Converting static image datasets to spiking
+                    neuromorphic datasets using saccades, Frontiers in Neuroscience): the sensor moved along the
+                    three sides of a triangle (`dv_amp` (lo-hi) px, `dv_steps` sub-steps a saccade, bilinear),
+                    an event wherever the log intensity changed by more than `dv_theta` (lo-hi, per client)
+                    since the pixel's last event, background-activity noise `dv_noise` (lo-hi) a pixel a
+                    sub-step; the events of each saccade accumulated into a frame (counts / the frame's maximum);
+                    `dv_windows` of the clients send the three saccade frames one request each, the others the
+                    three as one request; scores; `dv_idle` (lo, hi) turns between digits;
+                  pixelflip: an explainability team evaluating attribution maps by pixel flipping (Samek, Binder,
+                    Montavon, Lapuschkin & Mueller 2017, Evaluating the visualization of what a deep neural network
+                    has learned, IEEE TNNLS; as Quantus's PixelFlipping runs it, Hedstroem et al. 2023, JMLR): a
+                    batch of `pf_batch` (one of) pool digits, the pixels flipped in order of a method's relevance
+                    (most relevant first), `pf_step` (one of) per step, replaced by the client's baseline
+                    (`pf_base`: black, the image mean, or uniform noise), one request a step (the whole batch),
+                    scores; `pf_methods` (lo, hi) methods per batch (the image itself, random, Sobel edges,
+                    smoothed intensity, centre distance), `pf_idle` (lo, hi) turns between methods;
+                  conformal: a split-conformal prediction service (Angelopoulos, Bates, Malik & Jordan 2021,
+                    Uncertainty sets for image classifiers using conformal prediction, ICLR: RAPS): a labelled
+                    calibration set of `cf_cal` (lo, hi) photographed pool digits scored in pages of 100, then
+                    its production traffic (`cf_multi` (lo, hi) new photographs a request, scores, `cf_idle`
+                    (lo, hi) turns between); every `cf_recal` (lo, hi) production images a fresh labelled
+                    calibration set, scored the same way;
+      number      a share `bc4` of clients send BC4 block-compressed texture values (bc4), a share `cineon`
+      format      Cineon 10-bit log values (cineon);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, photographs, renderings and transforms of them, and printed
+    numerals, in [0, 1]. Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, sobel
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas18"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "bc4" if u < HAB["bc4"] else ("cineon" if u < HAB["bc4"] + HAB["cineon"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def draw_set(n):
+        """n pool digits by popularity, distinct while the pool lasts (a data set, not a stream)."""
+        idx = list(rng.choice(len(pool), min(n, len(pool)), replace=False, p=weights))
+        if n > len(pool):
+            idx += list(rng.choice(len(pool), n - len(pool), p=weights))
+        idx = np.asarray(idx, np.int64)
+        np.add.at(counts, idx, 1)
+        return pool[idx].copy()
+
+    def photo(x):
+        """A photograph of a digit: now and then moved a pixel, a gain, sensor noise."""
+        x = shift(x, rng) if rng.random() < 0.25 else x
+        return np.clip(np.asarray(x, np.float64) * rng.uniform(0.85, 1.15) + rng.normal(0, 0.02, D), 0, 1)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "bc4":
+            rows = bc4(rows)
+        elif fmt_ == "cineon":
+            rows = cineon(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def pages(X, size, scores=True):
+        """X in pages of `size` rows; the probabilities (None where refused), or None when the session ended."""
+        out = []
+        for k in range(0, len(X), size):
+            if full():
+                return None
+            _, p = send(X[k:k + size], scores=scores)
+            out.append(p if p is not None else np.full((len(X[k:k + size]), 10), np.nan, np.float32))
+        return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+    def logp(p):
+        return np.log(np.maximum(np.asarray(p, np.float64), 1e-12))
+
+    def tensorfuzz():
+        st = state
+        if "corpus" not in st:
+            st.setdefault("batch", int(rng.choice(HAB["tf_batch"])))
+            st.setdefault("sigma", rng.uniform(*HAB["tf_sigma"]))
+            st.setdefault("ball", float(rng.choice(HAB["tf_ball"])))
+            st.setdefault("cover", rng.uniform(*HAB["tf_cover"]))
+            seeds = draw_set(int(rng.integers(*HAB["tf_seeds"])))
+            _, p = send(seeds)
+            if p is None:
+                return
+            st.update(corpus=[(x, x, v) for x, v in zip(seeds, logp(p))], left=int(rng.integers(*HAB["tf_iters"])))
+        corpus = st["corpus"]
+        x, anc, _ = corpus[len(corpus) - 1 - int(rng.integers(min(HAB["tf_recent"], len(corpus))))]
+        noise = rng.normal(0, st["sigma"], (st["batch"], D))
+        muts = np.clip(anc + np.clip(noise + (x - anc), -st["ball"], st["ball"]), 0, 1)
+        _, p = send(muts)
+        if p is not None:
+            V = np.stack([c[2] for c in corpus])
+            for m, v in zip(muts, logp(p)):
+                if np.sqrt(((V - v) ** 2).sum(1)).min() > st["cover"]:
+                    corpus.append((m, anc, v))
+                    V = np.vstack([V, v])
+        st["left"] -= 1
+        idle(int(rng.integers(*HAB["tf_idle"])))
+        if st["left"] <= 0:
+            del st["corpus"]
+            idle(int(rng.integers(*HAB["tf_campaign_idle"])))
+
+    def li_copies(x, r):
+        a = x.reshape(SIDE, SIDE)
+        return np.stack([_shift_img(a, dy, dx).reshape(D) for dy in range(-r, r + 1) for dx in range(-r, r + 1)])
+
+    def lira():
+        st = state
+        if "targets" not in st:
+            n = int(rng.integers(*HAB["li_targets"]))
+            st.update(targets=draw_set(n), pop=draw_set(n), r=int(rng.integers(HAB["li_radius"][0], HAB["li_radius"][1] + 1)),
+                      per=int(rng.choice(HAB["li_per"])))
+        for X in (st["targets"], st["pop"]):
+            for k in range(0, len(X), st["per"]):
+                if full():
+                    return
+                send(np.concatenate([li_copies(x, st["r"]) for x in X[k:k + st["per"]]]))
+        idle(int(rng.integers(*HAB["li_idle"])))
+        st["pop"] = draw_set(len(st["pop"]))     # a new population sample for the next audit
+
+    def printed(d, font, cx, cy, rot=0.0, level=1.0):
+        width, scale, sx, slant = font
+        return _down8(_glyph32(DIGIT_STROKES[d], width, scale, sx, rot, slant, cx, cy)) * level
+
+    def banknote():
+        st = state
+        if "font" not in st:
+            st["font"] = (rng.uniform(3.0, 4.5), rng.uniform(0.72, 0.85), rng.uniform(0.7, 0.9), rng.uniform(0.0, 0.12))
+        if not st.get("bundle"):
+            fresh = rng.random() < HAB["bn_fresh"]
+            if fresh:
+                base = int(rng.integers(0, 10 ** HAB["bn_digits"] - HAB["bn_bundle"]))
+                serials = [base + k for k in range(HAB["bn_bundle"])]
+            else:
+                serials = [int(rng.integers(0, 10 ** HAB["bn_digits"])) for _ in range(HAB["bn_bundle"])]
+            st["bundle"] = [(f"{v:0{HAB['bn_digits']}d}", fresh) for v in serials]
+            st["bg"] = (rng.uniform(0.03, 0.08), rng.uniform(0.6, 1.6), rng.uniform(0, 2 * np.pi))
+        serial, fresh = st["bundle"][0]
+        amp, freq, ph = st["bg"]
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+        soil = 0.0 if fresh else rng.uniform(0.02, 0.12)
+        fade = 1.0 if fresh else rng.uniform(0.7, 0.95)
+        dy, dx, rot = rng.normal(0, 0.4), rng.normal(0, 0.4), rng.normal(0, 1.0)
+        rows = []
+        for k, d in enumerate(serial):
+            g = printed(d, st["font"], 16 + dx * 4 + rng.normal(0, 0.3), 16 + dy * 4 + rng.normal(0, 0.3), rot, fade)
+            bgp = amp * (0.5 + 0.5 * np.sin(freq * (xx + 8 * k) + 0.7 * yy + ph)).reshape(D)
+            rows.append(np.clip(g + bgp + soil + rng.normal(0, 0.02, D), 0, 1))
+        send(np.stack(rows))
+        if rng.random() >= HAB["bn_refeed"]:
+            st["bundle"].pop(0)
+        if not st["bundle"]:
+            idle(int(rng.integers(*HAB["bn_idle"])))
+
+    def flipcheck():
+        st = state
+        if "log" not in st:
+            st.update(log=[], due=int(rng.integers(*HAB["fc_after"])))
+            st["every"] = st["due"]
+        if st["due"] <= 0:
+            X = np.concatenate(st["log"])
+            pages(X, HAB["fc_page"])
+            st["due"] = st["every"]
+            return
+        share, (lo, hi) = HAB["fc_app"]
+        n = 1 if rng.random() < share else int(rng.integers(lo, hi))
+        rows = np.stack([photo(draw()) for _ in range(n)]).astype(np.float32)
+        send(rows)
+        st["log"].append(rows)
+        st["due"] -= 1
+        idle(int(rng.integers(*HAB["fc_idle"])))
+
+    def ticks():
+        step = float(rng.choice([1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]))
+        n = int(rng.integers(*HAB["pd_ticks"]))
+        start = float(rng.choice([0.0, step * int(rng.integers(1, 20))]))
+        return [str(int(start + k * step)) for k in range(n)]
+
+    def plotdigitize():
+        st = state
+        if not st.get("charts"):
+            if "charts" in st:
+                idle(int(rng.integers(*HAB["pd_paper_idle"])))
+            st["charts"] = int(rng.integers(*HAB["pd_charts"]))
+            st["font"] = (rng.uniform(1.8, 3.2), rng.uniform(0.6, 0.8), rng.uniform(0.65, 0.85), 0.0)
+        size = rng.uniform(0.92, 1.08)
+        font = (st["font"][0] * size, st["font"][1] * size, st["font"][2], 0.0)
+        rot_y = 90.0 if rng.random() < HAB["pd_rot"] else 0.0
+        rows = []
+        for axis in ("x", "y"):
+            for label in ticks():
+                sub = rng.uniform(-0.5, 0.5, 2)           # the tick's sub-pixel position, the same for its glyphs
+                for d in label:
+                    rows.append(np.clip(printed(d, font, 16 + sub[0] * 4, 16 + sub[1] * 4,
+                                                rot_y if axis == "y" else 0.0, 1.0), 0, 1))
+        send(np.stack(rows))
+        st["charts"] -= 1
+        idle(int(rng.integers(*HAB["pd_idle"])))
+
+    def dvs():
+        st = state
+        if "theta" not in st:
+            st.update(theta=rng.uniform(*HAB["dv_theta"]), noise=rng.uniform(*HAB["dv_noise"]),
+                      windows=rng.random() < HAB["dv_windows"])
+        x = draw().reshape(SIDE, SIDE).astype(np.float64)
+        amp = rng.uniform(*HAB["dv_amp"])
+        corners = [(0.0, 0.0), (amp, amp / 2.0), (0.0, amp), (0.0, 0.0)]   # the three sides of a triangle
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE].astype(np.float64)
+
+        def view(oy, ox):
+            return map_coordinates(x, [yy - oy, xx - ox], order=1, mode="constant", cval=0.0)
+        ref = np.log(view(0.0, 0.0) + 0.1)
+        frames = []
+        for (ay, ax), (by, bx) in zip(corners[:-1], corners[1:]):
+            cnt = np.zeros((SIDE, SIDE))
+            for t in range(1, HAB["dv_steps"] + 1):
+                f = t / HAB["dv_steps"]
+                L = np.log(view(ay + f * (by - ay), ax + f * (bx - ax)) + 0.1)
+                ev = np.abs(L - ref) > st["theta"]
+                cnt += ev
+                ref = np.where(ev, L, ref)
+                cnt += rng.random((SIDE, SIDE)) < st["noise"]
+            frames.append((cnt / max(cnt.max(), 1.0)).reshape(D))
+        if st["windows"]:
+            for fr in frames:
+                if full():
+                    return
+                send(fr[None])
+        else:
+            send(np.stack(frames))
+        idle(int(rng.integers(*HAB["dv_idle"])))
+
+    def relevance(x, method):
+        a = x.reshape(SIDE, SIDE).astype(np.float64)
+        if method == "intensity":
+            r = a
+        elif method == "random":
+            r = rng.random((SIDE, SIDE))
+        elif method == "sobel":
+            r = np.hypot(sobel(a, 0), sobel(a, 1))
+        elif method == "smooth":
+            r = gaussian_filter(a, 1.0)
+        else:
+            yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+            r = -np.hypot(yy - 3.5, xx - 3.5)
+        return r.reshape(D) + rng.random(D) * 1e-9
+
+    def pixelflip():
+        st = state
+        if "step" not in st:
+            st.update(step=int(rng.choice(HAB["pf_step"])), base=str(rng.choice(HAB["pf_base"])),
+                      bsize=int(rng.choice(HAB["pf_batch"])))
+        X = draw_set(st["bsize"]).astype(np.float64)
+        methods = list(rng.permutation(["intensity", "random", "sobel", "smooth", "centre"]))[:int(rng.integers(*HAB["pf_methods"]))]
+        for method in methods:
+            order = [np.argsort(-relevance(x, method)) for x in X]
+            if st["base"] == "black":
+                fill = np.zeros_like(X)
+            elif st["base"] == "mean":
+                fill = np.repeat(X.mean(1, keepdims=True), D, 1)
+            else:
+                fill = rng.random(X.shape)
+            Xp = X.copy()
+            for k in range(0, D, st["step"]):
+                if full():
+                    return
+                for i in range(len(X)):
+                    j = order[i][k:k + st["step"]]
+                    Xp[i, j] = fill[i, j]
+                send(Xp)
+            idle(int(rng.integers(*HAB["pf_idle"])))
+
+    def conformal():
+        st = state
+        if st.get("left", 0) <= 0:
+            cal = np.stack([photo(x) for x in draw_set(int(rng.integers(*HAB["cf_cal"])))])
+            if pages(cal, 100) is None:
+                return
+            st["left"] = int(rng.integers(*HAB["cf_recal"]))
+            return
+        n = int(rng.integers(*HAB["cf_multi"]))
+        send(np.stack([photo(draw()) for _ in range(n)]))
+        st["left"] -= n
+        idle(int(rng.integers(*HAB["cf_idle"])))
+
+    units = {"tensorfuzz": tensorfuzz, "lira": lira, "banknote": banknote, "flipcheck": flipcheck,
+             "plotdigitize": plotdigitize, "dvs": dvs, "pixelflip": pixelflip, "conformal": conformal}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -11841,6 +12342,350 @@ def run_heldout17_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 18's unseen attack classes (HELDOUT18_ATTACKS), written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+def fw_attack(ask, x0, y0, rng):
+    """Chen, Zhou, Yi & Gu 2020 (A Frank-Wolfe framework for efficient and effective adversarial attacks,
+    AAAI), FW-black, L-inf FW_EPS, score-based, as the authors' code runs it (FW_black.py; main_blackbox.py's
+    defaults: targeted 1, the target (true label + 1) mod 10 as its generate_data picks it, grad_est 25,
+    delta 0.01, sensing gaussian, beta1 0.99, att_lr 0.04; its untargeted branch does not run: it reads an
+    undefined `labels`): each iteration a zeroth-order gradient estimate of the target's cross-entropy from
+    FW_B antithetic Gaussian directions (x + delta u and x - delta u, the 2 FW_B probes one request, clipped
+    to [0, 1]: the server answers 400 to out-of-range rows), mean(loss u) / delta; momentum m = beta1 m + (1 -
+    beta1) g; the linear minimisation oracle's vertex s = x0 - eps sign(m); x = clip(x + lr (s - x)); the
+    iterate asked (one row); the learning rate constant until the loss over the last FW_HIST iterates ends
+    above 0.999 times where it began, then lr / sqrt(t - t_decay + 1). Stops when the iterate is labelled the
+    target or at FW_BUDGET queries. (The harness's success is the untargeted one: any answer other than y0
+    inside the ball.)"""
+    x = np.asarray(x0, np.float64).copy()
+    t = (y0 + 1) % 10
+    m = np.zeros(D)
+    used, start_decay, last = 0, 0, []
+    for it in range(10 ** 6):
+        if used + 2 * FW_B + 1 > FW_BUDGET:
+            break
+        u = rng.normal(0.0, 1.0, (FW_B, D))
+        noise = np.concatenate([u, -u])
+        _, p = ask(np.clip(x + FW_DELTA * noise, 0, 1).astype(np.float32))
+        used += 2 * FW_B
+        L = -np.log(np.maximum(p[:, t].astype(np.float64), 1e-30))
+        g = (L[:, None] * noise).mean(0) / FW_DELTA
+        m = m * FW_BETA + g * (1 - FW_BETA)
+        s_t = np.asarray(x0, np.float64) - FW_EPS * np.sign(m)
+        lr = FW_LR if start_decay == 0 else FW_LR / (it - start_decay + 1) ** 0.5
+        x = np.clip(x + lr * (s_t - x), 0, 1)
+        lab, p1 = ask(x.astype(np.float32)[None])
+        used += 1
+        last = (last + [-np.log(max(float(p1[0, t]), 1e-30))])[-FW_HIST:]
+        if len(last) == FW_HIST and last[-1] > 0.999 * last[0]:
+            if start_decay == 0:
+                start_decay = it - 1
+            last = []
+        if int(lab[0]) == t:
+            break
+    return x
+
+
+def _dropout_jac_t(sub, x, w, p, rng):
+    """w . d logits / dx of an sklearn ReLU MLP at x with dropout p on every hidden layer (inverted dropout,
+    as torch's in train mode): the reference model's gradient of the victim's loss direction w."""
+    a = np.asarray(x, np.float64)
+    J = np.eye(D)
+    for W, b in zip(sub.coefs_[:-1], sub.intercepts_[:-1]):
+        z = a @ W + b
+        keep = (rng.random(z.shape) >= p) / (1.0 - p) if p > 0 else np.ones_like(z)
+        m = (z > 0) * keep
+        J = (J @ W) * m
+        a = np.maximum(z, 0.0) * keep
+    return (J @ sub.coefs_[-1]) @ w
+
+
+def subspace_attack(ask, x0, y0, rng, subs):
+    """Guo, Yan & Zhang 2019 (Subspace attack: exploiting promising subspaces for query-efficient black-box
+    attacks, NeurIPS), untargeted, L-inf SUB_EPS, score-based, as the authors' code (attack.py, its
+    defaults: loss cw, exploration 0.1, fd-eta 0.1, prior-lr 1.0, prior-update momentum, ref-arch-init-drop
+    0, max-drop 0.5, drop-grow-iter 10, drop-gamma 0.01; image-lr an eighth of the ball, as their 1/255 of
+    8/255) runs it: the victim's logits (log-probabilities) of the iterate; each step a reference model drawn
+    at random (subs, MLPs the attacker trained on its own labelled digits) with dropout p (0 for the first 10
+    steps, then 0.5 - 0.5 exp(-(t - 10) 0.01)), its gradient of the victim's CW loss direction (the loss's
+    gradient at the victim's logits pulled back through the reference model), normalised: the search
+    direction u; the probes x + fd (prior +- tau u) / |prior +- tau u| (one request, 2 rows, scores: the CW
+    loss max_{j != y} z_j - z_y); prior += prior_lr g / |g|_1 with g = (l+ - l-) / (fd tau) u; x = x + lr
+    sign(prior), projected onto the ball and [0, 1]; the iterate asked (one row). Stops at the first
+    misclassified iterate or at SUB_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    used = [0]
+
+    def victim(rows):
+        if used[0] + len(rows) > SUB_BUDGET:
+            raise _Budget
+        used[0] += len(rows)
+        lab, p = ask(np.clip(rows, 0, 1).astype(np.float32))
+        return np.asarray(lab), np.log(np.maximum(np.asarray(p, np.float64), 1e-30))
+
+    def cw(z):
+        zo = z.copy()
+        zo[:, y0] = -np.inf
+        return zo.max(1) - z[:, y0]
+    init, mx, grow, gamma = SUB_DROP
+    x = x0.copy()
+    prior = np.zeros(D)
+    try:
+        lab, z = victim(x[None])
+        if int(lab[0]) != y0:
+            return x
+        for step in range(10 ** 6):
+            drop = init if step < grow else mx - (mx - init) * np.exp(-(step - grow) * gamma)
+            zo = z[0].copy()
+            zo[y0] = -np.inf
+            w = np.zeros(10)
+            w[int(np.argmax(zo))] += 1.0
+            w[y0] -= 1.0
+            u = _dropout_jac_t(subs[int(rng.integers(len(subs)))], x, w, drop, rng)
+            u = u / max(float(np.linalg.norm(u)), 1e-8)
+            q1, q2 = prior + SUB_EXPLORATION * u, prior - SUB_EXPLORATION * u
+            _, zz = victim(np.stack([x + SUB_FD_ETA * q1 / max(np.linalg.norm(q1), 1e-8),
+                                     x + SUB_FD_ETA * q2 / max(np.linalg.norm(q2), 1e-8)]))
+            l1, l2 = cw(zz)
+            g = (l1 - l2) / (SUB_FD_ETA * SUB_EXPLORATION) * u
+            prior = prior + SUB_PRIOR_LR * g / max(float(np.abs(g).sum()), 1e-8)
+            x = x + SUB_IMAGE_LR * np.sign(prior)
+            x = np.clip(x0 + np.clip(x - x0, -SUB_EPS, SUB_EPS), 0, 1)
+            lab, z = victim(x[None])
+            if int(lab[0]) != y0:
+                break
+    except _Budget:
+        pass
+    return x
+
+
+def ods_boundary_attack(ask, x0, y0, rng, subs):
+    """Tashiro, Song & Ermon 2020 (Diversity can be transferable: output diversification for white- and
+    black-box attacks, NeurIPS), ODS-Boundary, untargeted, L2, label-only, as the authors' code
+    (blackbox_boundaryODS.py with --ODS, attacksODS/boundary_attack.py: Foolbox 3's BoundaryAttack with its
+    defaults, spherical and source steps 0.01, step adaptation 1.5, statistics every 10 steps over the last
+    100 spherical and 30 step outcomes) runs it, with a budget of ODS_BUDGET queries: the start from
+    LinearSearchBlendedUniformNoiseAttack(steps=50) (uniform noise drawn until adversarial, at most 1,000
+    draws; then the first of the blends (1 - e) x0 + e noise, e = 0, 0.02, ... 1, that is adversarial; then
+    the start asked once more); each step the orthogonal perturbation an ODS direction (the gradient of w .
+    logits of a surrogate drawn at random, w uniform in [-1, 1]^10, normalised; subs: MLPs the attacker
+    trained on its own labelled digits) made orthogonal to the source direction, scaled to spherical_step
+    times the distance, projected on the sphere, then the step of source_step towards x0; the candidate asked
+    (one row), and every 10th step the spherical candidate too (one row, its own request); a candidate kept
+    when adversarial and nearer; the step sizes adapted from the success rates as Foolbox does. It runs until
+    its budget is spent (the authors' loop counts every query against --num_step)."""
+    x0 = np.asarray(x0, np.float64)
+    q = [0]
+
+    def adv(x):
+        if q[0] + 1 > ODS_BUDGET:
+            raise _Budget
+        q[0] += 1
+        return int(ask(np.clip(x, 0, 1).astype(np.float32)[None])[0][0]) != y0
+    best = x0
+    try:
+        noise = None
+        for _ in range(ODS_INIT_DIRECTIONS):
+            r = rng.random(D)
+            if adv(r):
+                noise = r
+                break
+        if noise is None:
+            return x0
+        for e in np.linspace(0, 1, ODS_INIT_STEPS + 1):
+            cand = (1 - e) * x0 + e * noise
+            if adv(cand):
+                best = cand
+                break
+        if not adv(best):
+            return x0
+        sph, src = ODS_SPHERICAL, ODS_SOURCE
+        st_sph = collections.deque(maxlen=100)
+        st_step = collections.deque(maxlen=30)
+        for step in range(1, 10 ** 7):
+            if src < ODS_CONVERGE:
+                break
+            usd = x0 - best
+            sn = float(np.linalg.norm(usd))
+            sd = usd / sn
+            m = subs[int(rng.integers(len(subs)))]
+            eta = _mlp_jac(m, best).T @ rng.uniform(-1, 1, 10)
+            eta = eta / max(float(np.linalg.norm(eta)), 1e-12)
+            eta = eta - (sd @ eta) * sd
+            eta = eta * (sph * sn / max(float(np.linalg.norm(eta)), 1e-12))
+            spherical = np.clip(x0 + (eta - usd) / np.sqrt(sph ** 2 + 1), 0, 1)
+            nsd = x0 - spherical
+            nn_ = float(np.linalg.norm(nsd))
+            length = max(src * sn + nn_ - sn, 0.0) / max(nn_, 1e-12)
+            cand = np.clip(spherical + length * nsd, 0, 1)
+            check = step % ODS_EVERY == 0
+            is_adv = adv(cand)
+            if check:
+                st_sph.append(adv(spherical))
+                st_step.append(is_adv)
+            if is_adv and np.linalg.norm(x0 - cand) < sn:
+                best = cand
+            if check:
+                if len(st_sph) == st_sph.maxlen:
+                    pr = float(np.mean(st_sph))
+                    if pr > 0.5:
+                        sph, src = sph * ODS_ADAPT, src * ODS_ADAPT
+                        st_sph.clear()
+                    elif pr < 0.2:
+                        sph, src = sph / ODS_ADAPT, src / ODS_ADAPT
+                        st_sph.clear()
+                if len(st_step) == st_step.maxlen:
+                    pr = float(np.mean(st_step))
+                    if pr > 0.25:
+                        src *= ODS_ADAPT
+                        st_step.clear()
+                    elif pr < 0.1:
+                        src /= ODS_ADAPT
+                        st_step.clear()
+    except _Budget:
+        pass
+    return best
+
+
+def run_ideal(h, baton, s, data):
+    """Zhang, Chen & Lyu 2023 (IDEAL: query-efficient data-free learning from black-box models, ICLR), hard
+    labels, scaled to a 64-feature input: no data; the student S (64 -> 64 ReLU -> 10). Each round (an epoch
+    of theirs) a new generator (z ~ N(0, I) of IDEAL_NZ -> 64 ReLU -> 64 sigmoid, initialised afresh, as
+    their generator is re-initialised every epoch) trained IDEAL_G_STEPS Adam steps against the student
+    alone, no query: the student's cross-entropy against random target classes plus IDEAL_INFO times the
+    information-entropy loss (sum_c m_c log m_c, m the student's mean softmax over the batch, which balances
+    the classes); then IDEAL_BATCH of its images asked (one request, labels only) and the student trained
+    IDEAL_S_EPOCHS epochs on every image asked so far against the victim's labels. Until EXTRACT_BUDGET
+    queries; the session records the student's agreement (own_model_<queries>) besides the learning
+    substitute's on its queries. (The paper's settings are for 32x32 CNNs; the sizes here are ours.)"""
+    rng = s.rng
+    S = _Dense(rng, [D, 64, 10], ["relu", None], IDEAL_LR)
+    Xq, yq = [], []
+    try:
+        while sum(len(v) for v in Xq) + IDEAL_BATCH <= EXTRACT_BUDGET:
+            G = _Dense(rng, [IDEAL_NZ, 64, D], ["relu", "sigmoid"], IDEAL_G_LR)
+            for _ in range(IDEAL_G_STEPS):
+                x, gc = G.forward(rng.normal(0.0, 1.0, (IDEAL_BATCH, IDEAL_NZ)))
+                out, sc = S.forward(x)
+                p = _softmax(out)
+                t = rng.integers(10, size=len(x))
+                g = p.copy()
+                g[np.arange(len(x)), t] -= 1.0
+                g /= len(x)
+                mbar = p.mean(0)
+                gp = (np.log(np.maximum(mbar, 1e-12)) + 1.0)[None, :] / len(x)
+                g = g + IDEAL_INFO * p * (gp - (gp * p).sum(1, keepdims=True))
+                _, gx = S.backward(sc, g)
+                G.step(G.backward(gc, gx)[0])
+            x, _ = G.forward(rng.normal(0.0, 1.0, (IDEAL_BATCH, IDEAL_NZ)))
+            lab, _ = query(h, baton, s, x.astype(np.float32), scores=False)
+            Xq.append(x)
+            yq.append(np.asarray(lab))
+            _ce_fit(S, np.concatenate(Xq), np.concatenate(yq), IDEAL_S_EPOCHS, rng)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(sum(len(v) for v in Xq))
+    s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def run_disguide(h, baton, s, data):
+    """Rosenthal, Enouen, Pham & Tan 2023 (DisGUIDE: disagreement-guided data-free model extraction, AAAI),
+    the soft-label setting, scaled to a 64-feature input: no data; two clones (64 -> 64 ReLU -> 10, different
+    initialisations) and a generator (z ~ N(0, I) of DG_NZ -> 64 ReLU -> 64 sigmoid). Each iteration
+    DG_G_STEPS generator steps maximising the clones' disagreement (the L1 distance of their softmax outputs,
+    which needs no query: the victim's gradient is never estimated) minus DG_DIV times the class-diversity
+    loss of their mean softmax (sum_c m_c log m_c); then DG_BATCH generated images asked (one request,
+    scores) and kept in the replay memory; each clone DG_C_STEPS Adam steps on the cross-entropy against the
+    victim's probability vectors, each step on the new batch and an equal replayed sample of the memory.
+    Until EXTRACT_BUDGET queries; the session records the clones' averaged agreement
+    (own_model_<queries>) besides the learning substitute's on its queries."""
+    rng = s.rng
+    G = _Dense(rng, [DG_NZ, 64, D], ["relu", "sigmoid"], DG_LR_G)
+    C = [_Dense(rng, [D, 64, 10], ["relu", None], DG_LR_C) for _ in range(2)]
+    MX, MP = [], []
+    try:
+        while sum(len(v) for v in MX) + DG_BATCH <= EXTRACT_BUDGET:
+            for _ in range(DG_G_STEPS):
+                x, gc = G.forward(rng.normal(0.0, 1.0, (DG_BATCH, DG_NZ)))
+                outs = [c.forward(x) for c in C]
+                ps = [_softmax(o) for o, _ in outs]
+                sgn = np.sign(ps[0] - ps[1]) / len(x)              # d |p1 - p2|_1 / d p1 (and minus for p2)
+                mbar = (ps[0] + ps[1]).mean(0) / 2
+                gm = (np.log(np.maximum(mbar, 1e-12)) + 1.0)[None, :] / (2 * len(x))
+                gx = np.zeros_like(x)
+                for k, ((o, cache), p) in enumerate(zip(outs, ps)):
+                    gp = -(sgn if k == 0 else -sgn) + DG_DIV * gm   # minimise -disagreement + div
+                    glo = p * (gp - (gp * p).sum(1, keepdims=True))
+                    gx += C[k].backward(cache, glo)[1]
+                G.step(G.backward(gc, gx)[0])
+            x, _ = G.forward(rng.normal(0.0, 1.0, (DG_BATCH, DG_NZ)))
+            _, P = query(h, baton, s, x.astype(np.float32), scores=True)
+            MX.append(x)
+            MP.append(np.asarray(P, np.float64))
+            AX, AP = np.concatenate(MX), np.concatenate(MP)
+            for c in C:
+                for _ in range(DG_C_STEPS):
+                    r = rng.integers(len(AX), size=DG_BATCH)
+                    Xb, Pb = np.concatenate([x, AX[r]]), np.concatenate([MP[-1], AP[r]])
+                    out, cache = c.forward(Xb)
+                    c.step(c.backward(cache, (_softmax(out) - Pb) / len(Xb))[0])
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(sum(len(v) for v in MX))
+    s.meta["own_model"] = lambda Xt: sum(c.forward(np.asarray(Xt, np.float64))[0] for c in C).argmax(1)
+
+
+def setup_heldout18_attack(s, data, interleave):
+    """The unseen classes of held out 18 (HELDOUT18_ATTACKS). Evasion: the original is a row of the padding
+    split (HELDOUT18_ORIG_PAD, offsets 84-92, disjoint from held out 10's to 17's), one per session by
+    session index. Success, rows as sent: ods-boundary (an L2 attack) the first answered query whose label
+    differs from the true label at L2 <= 1.0 (L2_GOAL, as HopSkipJump's); fw and subspace (L-inf attacks)
+    the first answered query whose label differs within L-inf 0.125 (FW_EPS, SUB_EPS: the dev Square ball;
+    their iterates are inside it by construction; their probes, fw's x + 0.01 u and subspace's L2 steps of 0.1,
+    may lie outside it and count only if inside). ideal and disguide are extraction: surrogate agreement
+    after 500 / 1,000 / 2,000 queries, as jbda and knockoff (both also record their own model's
+    agreement)."""
+    s.pace_rows = s.cls in ("fw", "ideal", "disguide")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT18_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls in ("fw", "subspace"):
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= FW_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout18_attack(h, baton, s, data):
+    if s.cls == "ideal":
+        run_ideal(h, baton, s, data)
+        return
+    if s.cls == "disguide":
+        run_disguide(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "ods-boundary")
+    try:
+        if s.cls == "fw":
+            adv = fw_attack(ask, x0, y0, s.rng)
+        elif s.cls == "subspace":
+            adv = subspace_attack(ask, x0, y0, s.rng, attacker_surrogates(data, SUB_SIZES, s.rng))
+        else:
+            adv = ods_boundary_attack(ask, x0, y0, s.rng, attacker_surrogates(data, ODS_SIZES, s.rng))
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -12038,7 +12883,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas17" in HAB:
+            if "personas18" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout18(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas17" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout17(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -12152,6 +13001,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout16_attack(s, data, args.interleave)
             if s.cls in HELDOUT17_ATTACKS:
                 setup_heldout17_attack(s, data, args.interleave)
+            if s.cls in HELDOUT18_ATTACKS:
+                setup_heldout18_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -12190,6 +13041,8 @@ def run_all(args, data, counts, seed):
                 run_heldout16_attack(h, baton, s, data)
             elif s.kind in HELDOUT17_ATTACKS:
                 run_heldout17_attack(h, baton, s, data)
+            elif s.kind in HELDOUT18_ATTACKS:
+                run_heldout18_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -12427,7 +13280,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
-            or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION:
+            or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -12686,7 +13539,10 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout17: held out for round 17, with seeds 17001, 17002, 17003 (fixed 2026-12-03 09:30 UTC "
                          "by an independent evaluator before any round-17 tuning; run once with the round's "
-                         "starting binary, the 'before' figure, and once at the end))")
+                         "starting binary, the 'before' figure, and once at the end); "
+                         "heldout18: held out for round 18, with seeds 18001, 18002, 18003 (fixed 2026-12-03 12:32 UTC "
+                         "by an independent evaluator before any round-18 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
                          "final measurement of round 4 with --habits heldout4 and seeds 9401-9403")
@@ -12729,6 +13585,9 @@ def main():
     ap.add_argument("--heldout17-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 17 (" + ", ".join(HELDOUT17_ATTACKS) + "), "
                          "with --habits heldout17 and seeds 17001, 17002, 17003 (held out for round 17)")
+    ap.add_argument("--heldout18-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 18 (" + ", ".join(HELDOUT18_ATTACKS) + "), "
+                         "with --habits heldout18 and seeds 18001, 18002, 18003 (held out for round 18)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -12757,6 +13616,7 @@ def main():
     counts.update((k, n if args.heldout15_attacks else 0) for k, n in HELDOUT15_ATTACKS.items())
     counts.update((k, n if args.heldout16_attacks else 0) for k, n in HELDOUT16_ATTACKS.items())
     counts.update((k, n if args.heldout17_attacks else 0) for k, n in HELDOUT17_ATTACKS.items())
+    counts.update((k, n if args.heldout18_attacks else 0) for k, n in HELDOUT18_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
