@@ -219,9 +219,10 @@ impl Engine {
             .copied()
             .unwrap_or(p.extraction_distinct);
         let mut batch = super::copies::Batch::default();
-        // The request's odd near duplicates (row position, distance ratio), and whether any of
-        // its rows came with a search's structure.
-        let mut odd: Vec<(u64, f32)> = Vec::new();
+        // The request's near duplicates (index in the request, row position) — the ones that
+        // are odd are read once the request is seen — and whether any of its rows came with a
+        // search's structure.
+        let mut varied: Vec<(usize, u64)> = Vec::new();
         let mut searched = false;
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
@@ -313,12 +314,8 @@ impl Engine {
             // images, blank frames, augmentations) are the deployment's drift, not a search, and
             // one odd row is not a pattern: the signal needs `ood_rows` odd near duplicates among
             // the client's last RING rows, read once the request is seen (below).
-            if !near.exact
-                && near.near > 0
-                && let Some(ratio) = self.baseline.as_ref().and_then(|b| b.ood(row))
-                && ratio > p.ood_distance
-            {
-                odd.push((det.rows, ratio));
+            if !near.exact && near.near > 0 {
+                varied.push((r, det.rows));
             }
             let selecting = p.selection_z > 0.0 && answers.is_some();
             // The row's compared values: already read for the ablation test when it read them.
@@ -501,7 +498,16 @@ impl Engine {
         // dataset's outliers) is data, whatever its odd rows resemble; frames of odd inputs
         // (a camera the baseline does not hold, a team's shirts, a test generator's edge
         // cases) vary them without a search's structure: that is the deployment's drift.
-        if searched && 2 * odd.len() >= rows.len() {
+        // Distances to the baseline are measured only for such requests.
+        let odd: Vec<(u64, f32)> = match &self.baseline {
+            Some(b) if searched && 2 * varied.len() >= rows.len() => varied
+                .iter()
+                .filter_map(|&(r, seq)| Some((seq, b.ood(&rows[r])?)))
+                .filter(|&(_, ratio)| ratio > p.ood_distance)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if 2 * odd.len() >= rows.len() {
             for &(seq, ratio) in &odd {
                 if let Some(n) = det.ood_recent.note(seq, p.ood_rows) {
                     fire(Signal {
@@ -811,8 +817,9 @@ mod tests {
 
     /// A vertex of the ε-ball around `x`: every feature moved by +ε or −ε (Square's candidates).
     fn vertex(x: &[f32], eps: f32, rng: &mut Rng) -> Vec<f32> {
-        x.iter()
-            .map(|v| (v + if rng.unit() < 0.5 { eps } else { -eps }).clamp(0.0, 1.0))
+        odd_step(x, eps, rng)
+            .into_iter()
+            .map(|v| v.clamp(0.0, 1.0))
             .collect()
     }
 
@@ -1253,7 +1260,7 @@ mod tests {
     }
 
     /// An L∞ step from `x`: every feature moved by +ε or −ε, not clamped (odd inputs lie
-    /// outside the baseline's range).
+    /// outside the baseline's range; `vertex` clamps it to [0, 1]).
     fn odd_step(x: &[f32], eps: f32, rng: &mut Rng) -> Vec<f32> {
         x.iter()
             .map(|v| v + if rng.unit() < 0.5 { eps } else { -eps })
