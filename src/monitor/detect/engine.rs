@@ -53,10 +53,13 @@ pub struct ClientDetectors {
     pub rows: u64,
     pub ood_recent: RecentRows,
     /// Its previous row, for noise copies; the first row of its current run of noise copies and
-    /// how many copies the run has.
+    /// how many copies the run has; the sum of the run's rows and whether its centre (their mean,
+    /// last measured) was out of distribution (copies::CENTRE_OOD).
     pub prev: Vec<f32>,
     pub run_first: Vec<f32>,
     pub copy_run: u32,
+    pub run_sum: Vec<f32>,
+    pub run_odd: bool,
     /// Its recent rows for midpoints, each with its depth of nested midpoints.
     pub bisect: Bisect,
     /// Its recent rows for L∞ steps, and the positions of its latest step rows (at most
@@ -173,6 +176,8 @@ impl Engine {
             prev: Vec::new(),
             run_first: Vec::new(),
             copy_run: 0,
+            run_sum: Vec::new(),
+            run_odd: false,
             ood_recent: RecentRows::default(),
             bisect: Bisect::default(),
             steps: SignSteps::default(),
@@ -254,8 +259,9 @@ impl Engine {
             // A noise copy of the previous row, or of the first row of the run of copies it
             // continues, covers the point that run covers, up to copies::COPY_RUN copies in a
             // run (checking the run's first row too keeps a run whole when one pair's noise is
-            // not white by chance). Only rows the test reads are kept (square images of at most
-            // 128 values, with a baseline).
+            // not white by chance), while the run's centre is a natural input (copies::
+            // CENTRE_OOD, measured every copies::CENTRE_EVERY copies). Only rows the test reads
+            // are kept (square images of at most 128 values, with a baseline).
             let copy = match copies {
                 Some((image, b)) => {
                     let copy = super::copies::is_noise_copy(&det.prev, row, image, b)
@@ -264,16 +270,30 @@ impl Engine {
                     det.prev.extend_from_slice(row);
                     if copy {
                         det.copy_run = det.copy_run.saturating_add(1);
+                        for (s, v) in det.run_sum.iter_mut().zip(row) {
+                            *s += v;
+                        }
+                        if det.copy_run.is_multiple_of(super::copies::CENTRE_EVERY) {
+                            let n = (det.copy_run + 1) as f32;
+                            scratch.clear();
+                            scratch.extend(det.run_sum.iter().map(|s| s / n));
+                            det.run_odd = b
+                                .ood(&scratch)
+                                .is_some_and(|o| o > super::copies::CENTRE_OOD);
+                        }
                     } else {
                         det.copy_run = 0;
+                        det.run_odd = false;
                         det.run_first.clear();
                         det.run_first.extend_from_slice(row);
+                        det.run_sum.clear();
+                        det.run_sum.extend_from_slice(row);
                     }
                     copy
                 }
                 None => false,
             };
-            if !copy || det.copy_run > super::copies::COPY_RUN {
+            if !copy || det.run_odd || det.copy_run > super::copies::COPY_RUN {
                 det.distinct.add(hash);
                 if budget > 0 {
                     det.coverage.observe(&codes, self.space.allow(), budget);
@@ -1753,6 +1773,43 @@ mod tests {
         assert!(
             (n - want).abs() < 0.1 * want,
             "{n} distinct, expected about {want}"
+        );
+    }
+
+    #[test]
+    fn copies_centred_on_no_natural_input_count_and_copies_of_one_input_do_not() {
+        use super::super::copies::{COPY_RUN, testing::noisy, testing::smooth_image};
+        let mut rng = Rng::new(19);
+        let (e, spread) = smooth_engine(&mut rng, Detect::default());
+        // A data-free extraction's generator, an MLP with no spatial structure: its rows differ
+        // from each other by white noise (each one passes as a noise copy of the one before)
+        // about a centre of white mush that no baseline image is near.
+        let mush: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        let mut d = e.client();
+        let rows: Vec<Vec<f32>> = (0..600)
+            .map(|_| noisy(&mush, 0.3 * spread, &mut rng))
+            .collect();
+        for chunk in rows.chunks(100) {
+            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
+        }
+        assert!(d.copy_run > 500, "not copies: a run of {}", d.copy_run);
+        // All but the copies before the run's centre was first measured.
+        let odd = d.distinct.count();
+        assert!(odd > 0.9 * 600.0, "{odd} distinct of 600");
+        // The same noise about a natural input is one point, up to COPY_RUN copies.
+        let x = smooth_image(&mut rng, 8);
+        let mut d = e.client();
+        let rows: Vec<Vec<f32>> = (0..600)
+            .map(|_| noisy(&x, 0.3 * spread, &mut rng))
+            .collect();
+        for chunk in rows.chunks(100) {
+            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
+        }
+        let natural = d.distinct.count();
+        let want = (600 - COPY_RUN) as f64;
+        assert!(
+            (natural - want).abs() < 0.1 * want,
+            "{natural} distinct, expected about {want}"
         );
     }
 
