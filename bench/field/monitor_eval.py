@@ -984,6 +984,86 @@ DG_C_STEPS = 50
 DG_DIV = 1.0
 DG_LR_G = 1e-3
 DG_LR_C = 1e-3
+# Unseen attack classes of held out 19, fixed (2026-12-03, 15:49 UTC) by an independent evaluator before any
+# tuning of the nineteenth round: 0 sessions unless --heldout19-attacks (which gives these counts) or --counts
+# names them. Success as documented in setup_heldout19_attack. Written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+HELDOUT19_ATTACKS = collections.OrderedDict([
+    ("spsa", 3),                # Uesato, O'Donoghue, van den Oord & Kohli 2018 (Adversarial risk and the dangers of
+                                # evaluating against weak attacks, ICML), the SPSA attack as cleverhans' SPSA (the
+                                # authors' implementation: spsa_samples 128, spsa_iters 1, delta 0.01, Adam lr 0.01,
+                                # a uniform random start in the ball): score-based, L-inf 0.125, untargeted, the
+                                # margin logit loss (log-probabilities) estimated from 64 antithetic Rademacher
+                                # pairs (the 128 probes one request), an Adam step projected onto the ball, the
+                                # iterate one row a request; stops when the iterate is misclassified (early-stop
+                                # loss threshold 0), at most 2,000 queries
+    ("pixle", 3),               # Pomponi, Scardapane & Uncini 2022 (Pixle: a fast and effective black-box attack
+                                # based on rearranging pixels, IJCNN), as torchattacks' Pixle (written with the
+                                # author) runs it: score-based, L0: each iteration a random patch of 1-2 x 1-2
+                                # pixels of the original copied onto random places of the restart's image (random
+                                # pixel mapping), kept when the true class's probability falls; 10 iterations a
+                                # restart, one row a request; stops at the first misclassified query, at most
+                                # 2,000 queries (200 restarts)
+    ("par", 3),                 # Shi, Han, Tan & Kuang 2022 (Decision-based black-box attack against vision
+                                # transformers via patch-wise adversarial removal, NeurIPS), PAR followed by
+                                # HopSkipJump as the authors' par_main.py runs it (patch + hsja): label-only, L2: a
+                                # start from Foolbox 2's AdditiveGaussianNoiseAttack (epsilons = the budget / 10),
+                                # then the noise removed patch by patch, largest first, coarse to fine (4 x 4
+                                # patches, then single pixels), a removal kept while still adversarial; then
+                                # Foolbox 2's HopSkipJump from there (1 gradient probe, budget / 26 iterations); one
+                                # row a request, at most 2,000 queries
+    ("active-mixup", 3),        # Wang, Li, Wang & Gong 2020 (Neural networks are more productive teachers than human
+                                # raters: active mixup for data-efficient knowledge distillation from a blackbox
+                                # model, CVPR), as the authors' code runs it: 200 of the attacker's natural digits
+                                # asked, then rounds of 300 mixups x_i w + x_j (1 - w) of pairs of them (w in 0.30,
+                                # 0.34, .. 0.70, the student's most uncertain weight per pair), the pairs the
+                                # student is least sure of asked; 100 rows a request, scores, 2,000 queries
+    ("dfhl-rs", 3),             # Yuan, Chen, Huang, Zhang, Zhang & Yu 2024 (Data-free hard-label robustness
+                                # stealing attack, AAAI), DFHL-RS as the authors' train.py runs it (query mode
+                                # HEE): data-free, a generator trained against the clone alone (no query) fills a
+                                # memory bank; its images, augmented, pushed by 10 signed steps of 0.03 towards
+                                # the clone's high entropy (high-entropy examples) are asked; 100 rows a request,
+                                # labels, 2,000 queries
+])
+HELDOUT19_EVASION = {"spsa", "pixle", "par"}
+# Originals: held out 10-18 took padding-split offsets 0-92 (HELDOUT10 .. 18_ORIG_PAD). Held out 19 takes the
+# next distinct padding rows, offsets 93-101: no class uses them as an original or a natural start and no benign
+# client sends one; active-mixup asks only the knockoff and jbda_seed splits (and mixups of them), par starts
+# from Gaussian noise about its original and dfhl-rs sends generated images only, so no class sends or trains
+# on another's original.
+HELDOUT19_ORIG_PAD = {"spsa": (93, 94, 95), "pixle": (96, 97, 98), "par": (99, 100, 101)}
+SPSA_EPS = 0.125
+SPSA_SAMPLES = 128
+SPSA_DELTA = 0.01
+SPSA_LR = 0.01
+SPSA_BUDGET = 2000
+PIXLE_DIMS = (1, 2)             # torchattacks' documented (0.1, 0.2) of an 8-pixel side: 1-2 pixels
+PIXLE_RESTARTS = 200
+PIXLE_ITERS = 10
+PIXLE_L0 = 8
+PIXLE_BUDGET = 2000
+PAR_INIT = 200                  # Foolbox 2's AdditiveGaussianNoiseAttack epsilons: all_access / 10
+PAR_PATCHES = 4
+PAR_HSJA_COST = 26.0            # par_main.py: HopSkipJump iterations = remaining queries / 26
+PAR_BUDGET = 2000
+AM_REAL = 200
+AM_ROUND = 300
+AM_BATCH = 100
+AM_W = np.arange(0.30, 0.70 + 0.04, 0.04)
+AM_EPOCHS = 30
+AM_LR = 1e-3
+DFHL_NZ = 16
+DFHL_BATCH = 100
+DFHL_NG = 10
+DFHL_NC = 2
+DFHL_LR_G = 2e-3
+DFHL_LR_Z = 1e-2
+DFHL_LAM = 3.0
+DFHL_SMOOTH = 0.2
+DFHL_HEE_STEPS = 10
+DFHL_HEE_LR = 0.03
+DFHL_LR = 1e-3
+DFHL_C_EPOCHS = 10
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1069,6 +1149,7 @@ EXTRACTION = EXTRACTION | {"cryptanalytic", "cloudleak"}       # held out 15's (
 EXTRACTION = EXTRACTION | {"dast", "dfms"}                     # held out 16's (HELDOUT16_ATTACKS)
 EXTRACTION = EXTRACTION | {"marich", "inversenet"}              # held out 17's (HELDOUT17_ATTACKS)
 EXTRACTION = EXTRACTION | {"ideal", "disguide"}                 # held out 18's (HELDOUT18_ATTACKS)
+EXTRACTION = EXTRACTION | {"active-mixup", "dfhl-rs"}           # held out 19's (HELDOUT19_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -1903,6 +1984,36 @@ HABITS = {
         pf_batch=(8, 16, 32), pf_step=(1, 2, 4), pf_base=("black", "mean", "uniform"), pf_methods=(2, 5),
         pf_idle=(1, 6),
         cf_cal=(200, 601), cf_recal=(100, 201), cf_multi=(1, 4), cf_idle=(0, 4),
+        pool_rank=6.0, pool_size=350),
+    # "heldout19" was fixed (2026-12-03, 15:49 UTC) by an independent evaluator before any tuning of the
+    # nineteenth round, together with seeds 19001, 19002, 19003, and is measured only at the end (and once before,
+    # by the evaluator, with the round's starting binary): habits of real inference clients that none of dev ..
+    # heldout18 model (a course's autograder running every student submission's pre-processing on the assignment's
+    # test digits, an application screening every input with STRIP's superimposed copies, Sobol attribution
+    # explanations with quasi-Monte Carlo masks (Xplique), a data scientist's scikit-learn permutation importance and
+    # partial dependence / ICE over the 64 features as a table, a form-processing service whose applicants write
+    # Persian digits, a dairy's parlour camera reading cattle ear tags at every milking, a subsea ROV reading marker
+    # numbers through turbid water as it approaches, an optical music recognition pipeline reading time signatures
+    # on the staff, fingerings and measure numbers; SZ error-bounded lossy compressed and OCP MXINT8 microscaling
+    # number formats). See run_benign_heldout19.
+    "heldout19": dict(
+        personas19=(("autograder", 0.125), ("strip", 0.125), ("sobol", 0.125), ("tabular", 0.125),
+                    ("persian", 0.125), ("eartag", 0.125), ("rov", 0.125), ("omr", 0.125)),
+        lengths=(75, 0.6, 20, 320), sz=0.12, sz_eb=(1e-3, 4e-3, 1e-2), mxint8=0.10,
+        ag_set=(20, 101), ag_public=(3, 7), ag_batch=(1, 10, 32, 0),
+        ag_bugs=(("ok", 0.55), ("transpose", 0.10), ("invert", 0.08), ("div255", 0.08), ("fliplr", 0.05),
+                 ("astype_int", 0.06), ("standardize", 0.08)),
+        ag_retry=(0.6, 0.1), ag_fix=0.6, ag_idle=(0, 5), ag_run=(10, 31), ag_run_idle=(20, 61),
+        st_clean=(100, 301), st_n=(10, 20, 50, 100), st_calib=(20, 51), st_idle=(0, 4),
+        so_grid=(2, 4, 8), so_design=(16, 32), so_pert=("inpainting", "blurring"), so_blur=(3, 10),
+        so_batch=(64, 128, 256), so_idle=(2, 11),
+        tb_set=(50, 201), tb_repeats=(3, 5, 10), tb_top=(2, 7), tb_pdp_first=0.3, tb_idle=(20, 61),
+        fa_persian=(0.6, 0.95), fa_field_idle=(0, 2), fa_idle=(1, 6),
+        et_herd=(40, 301), et_frames=(2, 7), et_absent=0.03, et_idle=(0, 3), et_milk_idle=(20, 61),
+        rv_markers=(10, 41), rv_frames=(5, 13), rv_z0=(3.0, 6.0), rv_z1=(0.8, 1.5), rv_beta=(0.15, 0.8),
+        rv_binf=(0.15, 0.35), rv_snow=(0.5, 3.0), rv_growth=0.5, rv_idle=(5, 21), rv_dive_idle=(30, 81),
+        om_systems=(4, 11), om_pages=(1, 9), om_measures=(3, 7), om_fingers=(0, 13), om_tuplets=(0, 5),
+        om_change=0.1, om_idle=(0, 3), om_page_idle=(5, 21), om_piece_idle=(20, 61),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -7896,6 +8007,532 @@ def run_benign_heldout18(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 19: benign clients with habits none of dev .. heldout18 model (run_benign_heldout19).
+def sz_lossy(x, eb):
+    """Values through SZ's error-bounded lossy compression (Di & Cappello 2016, Fast error-bounded lossy HPC data
+    compression with SZ, IPDPS; Tao, Di, Chen & Cappello 2017, Significantly improving lossy compression for
+    scientific data sets based on multidimensional prediction and error-controlled quantization, IPDPS), as an app
+    archiving its images in an HDF5 / Zarr store with an SZ filter (absolute error bound eb) decodes them: each 8x8
+    image its own chunk, every value predicted from its decoded neighbours (the 2-D Lorenzo predictor: left + above -
+    above-left, 0 outside the chunk) and the prediction error quantised linearly to a multiple of 2 eb, so that every
+    decoded value is within eb of the stored one; the decoded values clipped to [0, 1] by the app's loader."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1).reshape(-1, SIDE, SIDE)
+    r = np.zeros((len(a), SIDE + 1, SIDE + 1))
+    for i in range(SIDE):
+        for j in range(SIDE):
+            pred = r[:, i, j + 1] + r[:, i + 1, j] - r[:, i, j]
+            r[:, i + 1, j + 1] = pred + 2.0 * eb * np.round((a[:, i, j] - pred) / (2.0 * eb))
+    return np.clip(r[:, 1:, 1:], 0, 1).astype(np.float32).reshape(np.shape(x))
+
+
+def mxint8(x):
+    """Values through the OCP Microscaling (MX) v1.0 MXINT8 format (Rouhani et al. 2023, Microscaling data formats
+    for deep learning; the Open Compute Project's MX specification), as an accelerator pipeline keeps its tensors:
+    blocks of 32 consecutive values (the image's rows 0-3 and 4-7) share one power-of-two scale X = 2^(floor(log2
+    max |v|) - emax), emax 0 for INT8 elements, each element an 8-bit integer with an implicit scale of 2^-6 (round to
+    nearest, saturating at +-127): v' = X round(64 v / X) / 64. A block whose largest value is 1 keeps steps of 1/64,
+    one whose largest value is in [0.5, 1) steps of 1/128, a fainter one finer steps."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1).reshape(-1, 32)
+    amax = a.max(1, keepdims=True)
+    X = np.where(amax > 0, 2.0 ** np.floor(np.log2(np.maximum(amax, 1e-30))), 1.0)
+    q = np.clip(np.round(a / X * 64.0), -127, 127)
+    return np.clip(q * X / 64.0, 0, 1).astype(np.float32).reshape(np.shape(x))
+
+
+# Persian (Eastern Arabic-Indic) digits as handwritten strokes in a unit box (x right, y down), the shapes the
+# HODA data set's writers form (Khosravi & Kabir 2007): 0 a small ring, 1 a plain stroke, 2 and 3 a stem under a
+# wave of two and three teeth, 4 the Persian four, 5 the pointed loop, 6 a hook over a stem, 7 a V, 8 a caret, 9 a
+# loop with a tail.
+PERSIAN_STROKES = {
+    "0": [_arc(0.5, 0.55, 0.1, 0.13, 0, 360, 8)],
+    "1": [[(0.42, 0.0), (0.5, 0.45), (0.52, 1.0)]],
+    "2": [[(0.78, 0.0), (0.66, 0.2), (0.5, 0.06), (0.34, 0.18), (0.38, 0.55), (0.42, 1.0)]],
+    "3": [[(0.86, 0.0), (0.75, 0.2), (0.63, 0.04), (0.5, 0.2), (0.37, 0.04), (0.28, 0.18), (0.34, 0.55),
+           (0.4, 1.0)]],
+    "4": [[(0.72, 0.02), (0.36, 0.14), (0.62, 0.3), (0.3, 0.46), (0.44, 0.72), (0.5, 1.0)]],
+    "5": [[(0.5, 0.1), (0.22, 0.62), (0.3, 0.92), (0.5, 1.0), (0.7, 0.92), (0.78, 0.62), (0.5, 0.1)]],
+    "6": [[(0.22, 0.05), (0.3, 0.3), (0.7, 0.22)], [(0.7, 0.0), (0.66, 0.5), (0.5, 1.0)]],
+    "7": [[(0.15, 0.0), (0.5, 1.0), (0.85, 0.0)]],
+    "8": [[(0.15, 1.0), (0.5, 0.0), (0.85, 1.0)]],
+    "9": [_arc(0.45, 0.28, 0.24, 0.26, 0, 360, 12), [(0.69, 0.28), (0.62, 1.0)]],
+}
+
+
+def _iran_national_code(rng):
+    """A 10-digit Iranian national code: nine digits and the check digit (sum of d_i (10 - i) mod 11; the rest if
+    under 2, else 11 minus it)."""
+    d = [int(v) for v in rng.integers(0, 10, 9)]
+    r = sum(v * (10 - i) for i, v in enumerate(d)) % 11
+    return "".join(map(str, d)) + str(r if r < 2 else 11 - r)
+
+
+def _staff_lines(offset, thick):
+    """Three staff lines across an 8x8 crop of a time-signature numeral (two staff spaces high: lines at its top,
+    middle and bottom), anti-aliased: each row's coverage by lines of `thick` px centred at offset + 3.7 k."""
+    cov = np.zeros(SIDE)
+    for c in (offset, offset + 3.7, offset + 7.4):
+        lo, hi = c - thick / 2, c + thick / 2
+        cov += np.clip(np.minimum(np.arange(1, SIDE + 1), hi) - np.maximum(np.arange(SIDE), lo), 0, 1)
+    return np.repeat(np.clip(cov, 0, 1)[:, None], SIDE, 1).reshape(D)
+
+
+def run_benign_heldout19(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout19` (fixed with seeds 19001, 19002, 19003). Each client draws from its
+    own seeded generator:
+      a persona   autograder: a course's autograder (nbgrader's autograde, Jupyter Development Team et al. 2019,
+                    nbgrader: a tool for creating and grading assignments in the Jupyter notebook, JOSE; Hamrick
+                    2016, SIGCSE) run on every submission of a machine-learning assignment that calls the served
+                    model: the assignment's fixed test set of `ag_set` (lo, hi) pool digits, the same for every
+                    student; each run first the notebook's visible tests (`ag_public` (lo, hi) sample digits of the
+                    set, one request each), then the hidden test: the whole set through the student's own
+                    pre-processing in the student's batch size (`ag_batch`, one of: 1, 10, 32 or 0, the whole set in
+                    one request), scores. Pre-processing as the student wrote it (`ag_bugs`, weights): right, or a
+                    common mistake: the image transposed, inverted (1 - x), the 0-16 counts divided by 255, mirrored,
+                    truncated to integers (astype(int): only full pixels stay), or standardised per feature over
+                    the set (StandardScaler) and clipped to [0, 1]. A failing student resubmits with probability
+                    `ag_retry`[0] (a passing one `ag_retry`[1]), fixing the mistake with probability `ag_fix`;
+                    `ag_idle` (lo, hi) turns between runs, and after `ag_run` (lo, hi) runs (a deadline's wave of
+                    submissions) `ag_run_idle` (lo, hi) turns;
+                  strip: an application screening every input with STRIP (Gao, Xu, Wang, Chen, Ranasinghe & Nepal
+                    2019, STRIP: a defence against trojan attacks on deep neural networks, ACSAC; as the authors'
+                    code superimposes: cv2.addWeighted(x, 1, x_j, 1, 0), saturating) before it trusts the model it
+                    bought: its own clean held-out set of `st_clean` (lo, hi) pool digits; each input sent with its
+                    N (`st_n`, one of, per client) copies superimposed on clean digits drawn from that set (one
+                    request of N + 1 rows, the input first), scores, the prediction entropy of the copies compared
+                    with a threshold; the threshold first calibrated on `st_calib` (lo, hi) clean digits of the set
+                    run through the same check; then production inputs (photographs of its users' digits, `st_idle`
+                    (lo, hi) turns between);
+                  sobol: Sobol attribution explanations (Fel, Cadene, Chalvidal, Cord, Vigouroux & Serre 2021, Look
+                    at the variance! Efficient black-box explanations with Sobol-based sensitivity analysis,
+                    NeurIPS; as Xplique's SobolAttributionMethod runs them: its default sampler, the unscrambled
+                    Sobol sequence (TF's, without its zero point), replicated designs A, B and the d matrices C_i,
+                    nearest upsampling, Jansen's estimator): per client a grid (`so_grid`, one of; d = grid^2), a
+                    number of designs N (`so_design`, one of) and a perturbation (`so_pert`: inpainting, x M; or
+                    blurring, x M + blur(x) (1 - M), a `so_blur` box blur), for each explained pool digit N (d + 2)
+                    masked copies in requests of `so_batch` (one of) rows, scores; `so_idle` (lo, hi) turns between
+                    digits;
+                  tabular: a data scientist treating the 64 features as a table with scikit-learn's inspection tools:
+                    an evaluation set of `tb_set` (lo, hi) pool digits scored; permutation importance (Breiman 2001;
+                    Fisher, Rudin & Dominici 2019, JMLR; sklearn's permutation_importance: every feature in column
+                    order, `tb_repeats` (one of) repeats, the column shuffled among the rows, the whole set one
+                    request; a feature's importance the share of answers that change), then partial dependence and ICE curves (Friedman 2001; Goldstein, Kapelner, Bleich &
+                    Pitkin 2015, JCGS; sklearn's brute method: the feature set to each of its grid values, the
+                    distinct values it takes, in every row, one request a value) for the `tb_top` (lo, hi) most
+                    important features; `tb_pdp_first` of the clients first plot two to four central pixels they
+                    picked by hand; scores; after `tb_idle` (lo, hi) turns the notebook again on a fresh sample;
+                  persian: a form-processing service whose applicants write Persian digits (Khosravi & Kabir 2007,
+                    Introducing a very large dataset of handwritten Farsi digits and a study on their varieties,
+                    Pattern Recognition Letters): each form's national code (ten digits with its check digit),
+                    postal code (ten digits, no 0 or 2 among the first five), mobile number (09 and nine digits) and
+                    birth date (Solar Hijri, eight digits), one request a field (its digits, scores), every writer
+                    with their own pen, size, slant and tremor; a share `fa_persian` (lo-hi, per client) of the
+                    forms written in Persian digits, the rest in Western digits; `fa_field_idle` (lo, hi) turns
+                    between fields, `fa_idle` (lo, hi) between forms;
+                  eartag: a dairy's parlour camera reading each cow's ear tag at every milking (Zin, Pwint, Seint,
+                    Thant, Misawa, Sumi & Yoshida 2020, Automatic cow location tracking system using ear tag visual
+                    analysis, Sensors): a herd of `et_herd` (lo, hi) cows with printed 3- or 4-digit tag numbers;
+                    at each milking the cows enter in their habitual order (a few swapped, `et_absent` missing),
+                    each read in `et_frames` (lo, hi) frames while it moves its head (one request a frame, the
+                    tag's digits, scores), its tag faded and muddied its own way; `et_idle` (lo, hi) turns between
+                    cows, `et_milk_idle` (lo, hi) between milkings;
+                  rov: a subsea ROV inspecting a pipeline reads the numbered markers along it as it approaches each
+                    (the underwater image formation model of Akkaynak & Treibitz 2018, A revised underwater image
+                    formation model, CVPR: attenuation exp(-beta z) of the marker's radiance plus backscatter
+                    B_inf (1 - exp(-beta z))): per dive the water's beta (`rv_beta`, lo-hi /m) and B_inf
+                    (`rv_binf`), the lights' vignetting; `rv_markers` (lo, hi) markers in sequence, each in
+                    `rv_frames` (lo, hi) frames from `rv_z0` to `rv_z1` (lo-hi) m, forward-scatter blur growing with
+                    z, marine snow (`rv_snow`, lo-hi specks a frame), marine growth on `rv_growth` of the markers;
+                    one request a frame (the marker's digits, scores); `rv_idle` (lo, hi) turns between markers,
+                    `rv_dive_idle` (lo, hi) between dives;
+                  omr: an optical music recognition pipeline digitising scanned scores (Calvo-Zaragoza, Hajic &
+                    Pacha 2020, Understanding optical music recognition, ACM Computing Surveys; Tuggener et al.
+                    2018, DeepScores, ICPR) sends the numerals it finds: per system (one request) its measure number
+                    (`om_measures` (lo, hi) measures a system), the time signature's stacked numerals on the staff
+                    (three staff lines through each) at the start of a piece and at a change (`om_change`),
+                    fingerings 1-5 (`om_fingers` (lo, hi), italic, now and then beside a stem or under a slur) and
+                    tuplet 3s (`om_tuplets` (lo, hi)); `om_systems` (lo, hi) systems a page, `om_pages` (lo, hi)
+                    pages a piece; `om_idle`, `om_page_idle`, `om_piece_idle` (lo, hi) turns between systems, pages
+                    and pieces;
+      number      a share `sz` of clients send SZ error-bounded lossy compressed values (sz_lossy; absolute error
+      format      bound `sz_eb`, one of, per client), a share `mxint8` OCP MXINT8 microscaling values (mxint8);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, transforms and renderings of them, and rendered numerals, in [0, 1].
+    Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, uniform_filter
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas19"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "sz" if u < HAB["sz"] else ("mxint8" if u < HAB["sz"] + HAB["mxint8"] else "float32")
+    eb = float(rng.choice(HAB["sz_eb"])) if fmt_ == "sz" else None
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    if eb is not None:
+        s.meta["sz_error_bound"] = eb
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def draw_set(n):
+        """n pool digits by popularity, distinct while the pool lasts (a data set, not a stream)."""
+        idx = list(rng.choice(len(pool), min(n, len(pool)), replace=False, p=weights))
+        if n > len(pool):
+            idx += list(rng.choice(len(pool), n - len(pool), p=weights))
+        idx = np.asarray(idx, np.int64)
+        np.add.at(counts, idx, 1)
+        return pool[idx].copy()
+
+    def photo(x):
+        """A photograph of a digit: now and then moved a pixel, a gain, sensor noise."""
+        x = shift(x, rng) if rng.random() < 0.25 else x
+        return np.clip(np.asarray(x, np.float64) * rng.uniform(0.85, 1.15) + rng.normal(0, 0.02, D), 0, 1)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "sz":
+            rows = sz_lossy(rows, eb)
+        elif fmt_ == "mxint8":
+            rows = mxint8(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None   # a benign client whose request is refused carries on
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def autograder():
+        st = state
+        if "set" not in st:
+            st.update(set=draw_set(int(rng.integers(*HAB["ag_set"]))).astype(np.float64), run=0,
+                      run_len=int(rng.integers(*HAB["ag_run"])))
+            st["public"] = rng.choice(len(st["set"]), int(rng.integers(*HAB["ag_public"])), replace=False)
+        if st.get("student") is None:
+            st["student"] = dict(bug=pick(rng, HAB["ag_bugs"]), batch=int(rng.choice(HAB["ag_batch"])))
+        stu = st["student"]
+        X = st["set"]
+
+        def prep(A):
+            A = np.asarray(A, np.float64).reshape(-1, SIDE, SIDE)
+            b = stu["bug"]
+            if b == "transpose":
+                A = A.transpose(0, 2, 1)
+            elif b == "invert":
+                A = 1.0 - A
+            elif b == "div255":
+                A = A * 16.0 / 255.0
+            elif b == "fliplr":
+                A = A[:, :, ::-1]
+            elif b == "astype_int":
+                A = np.floor(A)
+            elif b == "standardize":
+                F = X.reshape(-1, D)
+                mu, sd = F.mean(0), F.std(0)
+                A = ((A.reshape(-1, D) - mu) / np.where(sd > 0, sd, 1.0)).reshape(-1, SIDE, SIDE)
+            return np.clip(A.reshape(-1, D), 0, 1)
+        for i in st["public"]:
+            if full():
+                return
+            send(prep(X[i]))
+        bsz = stu["batch"] or len(X)
+        for k in range(0, len(X), bsz):
+            if full():
+                return
+            send(prep(X[k:k + bsz]))
+        failing = stu["bug"] != "ok"
+        if rng.random() < HAB["ag_retry"][0 if failing else 1]:
+            if failing and rng.random() < HAB["ag_fix"]:
+                stu["bug"] = "ok"
+        else:
+            st["student"] = None
+        st["run"] += 1
+        idle(int(rng.integers(*HAB["ag_idle"])))
+        if st["run"] >= st["run_len"]:
+            st.update(run=0, run_len=int(rng.integers(*HAB["ag_run"])))
+            idle(int(rng.integers(*HAB["ag_run_idle"])))
+
+    def strip():
+        st = state
+        if "clean" not in st:
+            st.update(clean=draw_set(int(rng.integers(*HAB["st_clean"]))).astype(np.float64),
+                      n=int(rng.choice(HAB["st_n"])), calib=int(rng.integers(*HAB["st_calib"])))
+
+        def check(x):
+            js = rng.choice(len(st["clean"]), st["n"], replace=len(st["clean"]) < st["n"])
+            copies = np.clip(x[None, :] + st["clean"][js], 0, 1)
+            send(np.vstack([x[None, :], copies]))
+        if st["calib"] > 0:
+            check(st["clean"][int(rng.integers(len(st["clean"])))])
+            st["calib"] -= 1
+            return
+        check(photo(draw()))
+        idle(int(rng.integers(*HAB["st_idle"])))
+
+    def sobol():
+        st = state
+        if "masks" not in st:
+            from scipy.stats import qmc
+            g, N = int(rng.choice(HAB["so_grid"])), int(rng.choice(HAB["so_design"]))
+            d = g * g
+            sq = qmc.Sobol(2 * d, scramble=False)
+            sq.fast_forward(1)
+            P = sq.random(N)
+            A, B = P[:, :d], P[:, d:]
+            C = []
+            for i in range(d):
+                Ci = A.copy()
+                Ci[:, i] = B[:, i]
+                C.append(Ci)
+            M = np.concatenate([A, B] + C).reshape(-1, g, g)
+            st.update(masks=np.kron(M, np.ones((SIDE // g, SIDE // g))).reshape(-1, D), grid=g, designs=N,
+                      pert=str(rng.choice(HAB["so_pert"])), blur=int(rng.choice(HAB["so_blur"])),
+                      batch=int(rng.choice(HAB["so_batch"])))
+        x = np.asarray(draw(), np.float64)
+        Mk = st["masks"]
+        if st["pert"] == "inpainting":
+            X = x[None, :] * Mk
+        else:
+            x0 = uniform_filter(x.reshape(SIDE, SIDE), size=st["blur"], mode="mirror").reshape(D)
+            X = x[None, :] * Mk + (1.0 - Mk) * x0[None, :]
+        for k in range(0, len(X), st["batch"]):
+            if full():
+                return
+            send(X[k:k + st["batch"]])
+        idle(int(rng.integers(*HAB["so_idle"])))
+
+    def tabular():
+        st = state
+        if "X" not in st:
+            st.update(X=draw_set(int(rng.integers(*HAB["tb_set"]))).astype(np.float64),
+                      repeats=int(rng.choice(HAB["tb_repeats"])), pdp_first=rng.random() < HAB["tb_pdp_first"])
+        X = st["X"]
+        n = len(X)
+
+        def pdp(features):
+            for f in features:
+                for v in np.unique(X[:, f]):
+                    if full():
+                        return
+                    Xe = X.copy()
+                    Xe[:, f] = v
+                    send(Xe)
+        base, _ = send(X)
+        if st["pdp_first"]:
+            centre = [r * SIDE + c for r in range(2, 6) for c in range(2, 6)]
+            pdp(list(rng.choice(centre, int(rng.integers(2, 5)), replace=False)))
+        imp = np.zeros(D)
+        for f in range(D):
+            order = np.arange(n)
+            for _ in range(st["repeats"]):
+                if full():
+                    return
+                rng.shuffle(order)
+                Xp = X.copy()
+                Xp[:, f] = X[order, f]
+                lab, _ = send(Xp)
+                if base is not None and lab is not None:
+                    imp[f] += float(np.mean(np.asarray(lab) != np.asarray(base))) / st["repeats"]   # the score's drop
+        pdp(list(np.argsort(-imp, kind="stable")[:int(rng.integers(*HAB["tb_top"]))]))
+        idle(int(rng.integers(*HAB["tb_idle"])))
+        del st["X"]
+
+    def writer():
+        return dict(width=rng.uniform(2.2, 3.8), scale=rng.uniform(0.6, 0.78), slant=rng.uniform(-0.15, 0.25),
+                    wobble=rng.uniform(0.015, 0.045), ink=rng.uniform(0.75, 1.0), rot=rng.normal(0, 4))
+
+    def handwritten(strokes, w):
+        S = [np.asarray(l, float) + rng.normal(0, w["wobble"], (len(l), 2)) for l in strokes]
+        g = _down8(_glyph32(S, w["width"] * rng.uniform(0.9, 1.1), w["scale"] * rng.uniform(0.93, 1.07), 1.0,
+                            w["rot"] + rng.normal(0, 3), w["slant"], 16 + rng.normal(0, 0.8), 16 + rng.normal(0, 0.8)))
+        return np.clip(g * w["ink"] + rng.normal(0, 0.015, D), 0, 1)
+
+    def persian():
+        st = state
+        if "p_fa" not in st:
+            st["p_fa"] = rng.uniform(*HAB["fa_persian"])
+        w = writer()
+        strokes = PERSIAN_STROKES if rng.random() < st["p_fa"] else DIGIT_STROKES
+        postal = "".join(str(rng.choice([1, 3, 4, 5, 6, 7, 8, 9])) for _ in range(5)) + \
+            "".join(str(v) for v in rng.integers(0, 10, 5))
+        mobile = "09" + str(rng.choice([0, 1, 2, 3, 9])) + "".join(str(v) for v in rng.integers(0, 10, 8))
+        year, month = int(rng.integers(1310, 1403)), int(rng.integers(1, 13))
+        day = int(rng.integers(1, (31 if month <= 6 else 30) + 1))
+        fields = [_iran_national_code(rng), postal, mobile, f"{year:04d}{month:02d}{day:02d}"]
+        for fld in fields:
+            if full():
+                return
+            send(np.stack([handwritten(strokes[c], w) for c in fld]))
+            idle(int(rng.integers(*HAB["fa_field_idle"])))
+        idle(int(rng.integers(*HAB["fa_idle"])))
+
+    def eartag():
+        st = state
+        if "herd" not in st:
+            n = int(rng.integers(*HAB["et_herd"]))
+            lo = 1000 if rng.random() < 0.5 else 100
+            tags = rng.choice(np.arange(lo, lo * 10), n, replace=False)
+            herd = []
+            for t in tags:
+                mud = [(int(rng.integers(len(str(t)))), rng.uniform(1.5, 6.5), rng.uniform(1.5, 6.5),
+                        rng.uniform(0.8, 1.6), rng.uniform(0.4, 0.8)) for _ in range(int(rng.integers(0, 3)))]
+                herd.append(dict(tag=str(t), rot=rng.normal(0, 8), fade=rng.uniform(0.6, 1.0), mud=mud))
+            st.update(herd=herd, order=list(rng.permutation(n)), queue=[], bg=rng.uniform(0.08, 0.2),
+                      font=(rng.uniform(3.8, 5.0), rng.uniform(0.68, 0.8), rng.uniform(0.8, 0.95)))
+        if not st["queue"]:
+            if "milked" in st:
+                idle(int(rng.integers(*HAB["et_milk_idle"])))
+            st["milked"] = True
+            order = list(st["order"])
+            for k in range(len(order) - 1):
+                if rng.random() < 0.3:
+                    order[k], order[k + 1] = order[k + 1], order[k]
+            st["queue"] = [c for c in order if rng.random() >= HAB["et_absent"]]
+        cow = st["herd"][st["queue"].pop(0)]
+        width, scale, sx0 = st["font"]
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+        visit_rot, sx = rng.normal(0, 10), sx0 * rng.uniform(0.85, 1.0)
+        for _ in range(int(rng.integers(*HAB["et_frames"]))):
+            if full():
+                return
+            rot = cow["rot"] + visit_rot + rng.normal(0, 3)
+            dy, dx = rng.normal(0, 0.4, 2)
+            rows = []
+            for k, d in enumerate(cow["tag"]):
+                g = _down8(_glyph32(DIGIT_STROKES[d], width, scale, sx, rot, 0.0, 16 + dx * 4, 16 + dy * 4))
+                mud = np.ones(D)
+                for (mk, my, mx, mr, ms) in cow["mud"]:
+                    if mk == k:
+                        mud -= ms * np.exp(-((yy - my) ** 2 + (xx - mx) ** 2) / (2 * mr ** 2)).reshape(D)
+                a = st["bg"] + (0.95 - st["bg"]) * g * cow["fade"] * np.clip(mud, 0, 1)
+                if rng.random() < 0.2:
+                    a = gaussian_filter(a.reshape(SIDE, SIDE), 0.6).reshape(D)
+                rows.append(np.clip(a + rng.normal(0, 0.02, D), 0, 1))
+            send(np.stack(rows))
+            idle(int(rng.integers(0, 2)))
+        idle(int(rng.integers(*HAB["et_idle"])))
+
+    def rov():
+        st = state
+        if "left" not in st or st["left"] <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["rv_dive_idle"])))
+            st.update(beta=rng.uniform(*HAB["rv_beta"]), binf=rng.uniform(*HAB["rv_binf"]),
+                      vig=rng.uniform(0.1, 0.35), kp=int(rng.integers(10, 900)), step=int(rng.choice([1, 1, 1, 2, 5])),
+                      left=int(rng.integers(*HAB["rv_markers"])),
+                      font=(rng.uniform(4.0, 5.2), rng.uniform(0.7, 0.8), rng.uniform(0.8, 0.95)))
+        number = str(st["kp"])
+        st["kp"] += st["step"]
+        st["left"] -= 1
+        width, scale, sx = st["font"]
+        yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+        vig = (1.0 - st["vig"] * (((yy - 3.5) ** 2 + (xx - 3.5) ** 2) / 24.5)).reshape(D)
+        growth = [None] * len(number)
+        if rng.random() < HAB["rv_growth"]:
+            k = int(rng.integers(len(number)))
+            gy, gx, gr, gs = rng.uniform(0, 7), rng.uniform(0, 7), rng.uniform(1.0, 2.5), rng.uniform(0.3, 0.7)
+            growth[k] = 1.0 - gs * np.exp(-((yy - gy) ** 2 + (xx - gx) ** 2) / (2 * gr ** 2)).reshape(D)
+        nf = int(rng.integers(*HAB["rv_frames"]))
+        z0, z1 = rng.uniform(*HAB["rv_z0"]), rng.uniform(*HAB["rv_z1"])
+        snow = rng.uniform(*HAB["rv_snow"])
+        rot0 = rng.normal(0, 4)
+        for z in np.linspace(z0, z1, nf):
+            if full():
+                return
+            t = np.exp(-st["beta"] * z)
+            back = st["binf"] * (1.0 - t)
+            rot, dy, dx = rot0 + rng.normal(0, 2), rng.normal(0, 0.3), rng.normal(0, 0.3)
+            rows = []
+            for k, d in enumerate(number):
+                g = _down8(_glyph32(DIGIT_STROKES[d], width, scale, sx, rot, 0.0, 16 + dx * 4, 16 + dy * 4))
+                J = 0.15 + 0.8 * g * (growth[k] if growth[k] is not None else 1.0)
+                a = gaussian_filter((J * t + back).reshape(SIDE, SIDE), 0.2 + 0.12 * z).reshape(D) * vig
+                for _ in range(int(rng.poisson(snow))):
+                    a[int(rng.integers(D))] += rng.uniform(0.3, 0.7)
+                rows.append(np.clip(a + rng.normal(0, 0.015, D), 0, 1))
+            send(np.stack(rows))
+            idle(int(rng.integers(0, 2)))
+        idle(int(rng.integers(*HAB["rv_idle"])))
+
+    def omr():
+        st = state
+        if "edition" not in st:
+            st["edition"] = dict(bold=rng.uniform(4.8, 6.0), thin=rng.uniform(2.4, 3.2), slant=rng.uniform(0.15, 0.3),
+                                 boxed=rng.random() < 0.3, staff=rng.uniform(0.35, 0.6), paper=rng.uniform(0.02, 0.08),
+                                 gain=rng.uniform(0.85, 1.0))
+        ed = st["edition"]
+        if st.get("systems", 0) <= 0:
+            if st.get("pages", 0) <= 0:
+                if "pages" in st:
+                    idle(int(rng.integers(*HAB["om_piece_idle"])))
+                sigs = [(4, 4), (3, 4), (2, 4), (6, 8), (3, 8), (2, 2), (12, 8), (9, 8), (5, 4), (7, 8), (3, 2), (6, 4)]
+                st.update(pages=int(rng.integers(*HAB["om_pages"])), measure=1, time=sigs[int(rng.integers(len(sigs)))],
+                          new_time=True, sigs=sigs)
+            else:
+                idle(int(rng.integers(*HAB["om_page_idle"])))
+            st["pages"] -= 1
+            st["systems"] = int(rng.integers(*HAB["om_systems"]))
+
+        def scanned(g):
+            return np.clip(ed["paper"] + ed["gain"] * g + rng.normal(0, 0.02, D), 0, 1)
+
+        def numeral(d, width, slant, scale):
+            return _down8(_glyph32(DIGIT_STROKES[d], width * rng.uniform(0.95, 1.05), scale, 1.0, rng.normal(0, 1),
+                                   slant, 16 + rng.normal(0, 0.5), 16 + rng.normal(0, 0.5)))
+        rows = []
+        for d in str(st["measure"]):
+            g = numeral(d, ed["thin"], 0.0, 0.62)
+            if ed["boxed"]:
+                box = np.zeros((SIDE, SIDE))
+                box[0, :] = box[-1, :] = box[:, 0] = box[:, -1] = 0.5
+                g = np.maximum(g, box.reshape(D))
+            rows.append(scanned(g))
+        if st["new_time"] or rng.random() < HAB["om_change"]:
+            if not st["new_time"]:
+                st["time"] = st["sigs"][int(rng.integers(len(st["sigs"])))]
+            st["new_time"] = False
+            lines = _staff_lines(rng.uniform(0.1, 0.5), ed["staff"])
+            for d in str(st["time"][0]) + str(st["time"][1]):
+                rows.append(scanned(np.maximum(numeral(d, ed["bold"], 0.0, 0.85), lines)))
+        marks = ["f"] * int(rng.integers(*HAB["om_fingers"])) + ["t"] * int(rng.integers(*HAB["om_tuplets"]))
+        for m in rng.permutation(marks):
+            if m == "f":
+                d = str(int(rng.choice([1, 2, 3, 4, 5], p=[0.25, 0.25, 0.22, 0.15, 0.13])))
+                g = numeral(d, ed["thin"], ed["slant"], 0.7)
+                extra = np.zeros((SIDE, SIDE))
+                if rng.random() < 0.3:
+                    extra[:, 0 if rng.random() < 0.5 else SIDE - 1] = rng.uniform(0.5, 0.8)
+                if rng.random() < 0.15:
+                    cx = np.arange(SIDE)
+                    extra[np.clip(np.round(1.0 + 0.12 * (cx - 3.5) ** 2).astype(int), 0, SIDE - 1), cx] = 0.6
+                rows.append(scanned(np.maximum(g, extra.reshape(D))))
+            else:
+                g = numeral("3", ed["thin"] * 1.2, ed["slant"], 0.6)
+                if rng.random() < 0.5:
+                    br = np.zeros((SIDE, SIDE))
+                    br[0, :2] = br[0, -2:] = 0.6
+                    br[:2, 0] = br[:2, -1] = 0.6
+                    g = np.maximum(g, br.reshape(D))
+                rows.append(scanned(g))
+        send(np.stack(rows))
+        st["measure"] += int(rng.integers(*HAB["om_measures"]))
+        st["systems"] -= 1
+        idle(int(rng.integers(*HAB["om_idle"])))
+
+    units = {"autograder": autograder, "strip": strip, "sobol": sobol, "tabular": tabular, "persian": persian,
+             "eartag": eartag, "rov": rov, "omr": omr}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -12686,6 +13323,427 @@ def run_heldout18_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 19's unseen attack classes (HELDOUT19_ATTACKS), written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+def spsa_attack(ask, x0, y0, rng):
+    """Uesato, O'Donoghue, van den Oord & Kohli 2018 (Adversarial risk and the dangers of evaluating against weak
+    attacks, ICML), the SPSA attack as cleverhans' SPSA (the authors' implementation; its defaults: spsa_samples
+    128, spsa_iters 1, delta 0.01, learning_rate 0.01; TensorAdam's beta1 0.9, beta2 0.999, epsilon 1e-9):
+    untargeted, L-inf SPSA_EPS, score-based. The perturbation starts uniform in the ball (projected onto it and
+    [0, 1]); each iteration the gradient of the margin logit loss (the true class's log-probability minus the
+    largest other's) estimated from 64 Rademacher directions and their negatives, delta times each (the 128 probes
+    one request, clipped to [0, 1]: the server answers 400 to out-of-range rows), mean(loss * dx) / delta; an Adam
+    step; the projection; the new iterate asked (one row) for the loss, stopping when it is below 0 (cleverhans'
+    early_stop_loss_threshold 0: misclassified). At most SPSA_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    pert = np.clip(x0 + rng.uniform(-SPSA_EPS, SPSA_EPS, D), 0, 1) - x0
+    m, v, t, used = np.zeros(D), np.zeros(D), 0, 0
+
+    def margin(p):
+        z = np.log(np.maximum(np.asarray(p, np.float64), 1e-30))
+        zo = z.copy()
+        zo[:, y0] = -np.inf
+        return z[:, y0] - zo.max(1)
+    while used + SPSA_SAMPLES + 1 <= SPSA_BUDGET:
+        sgn = np.sign(rng.uniform(-1.0, 1.0, (SPSA_SAMPLES // 2, D)))
+        dx = SPSA_DELTA * np.concatenate([sgn, -sgn])
+        _, p = ask(np.clip(x0 + pert + dx, 0, 1).astype(np.float32))
+        used += SPSA_SAMPLES
+        g = (margin(p)[:, None] * dx).mean(0) / SPSA_DELTA
+        t += 1
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        pert = pert - SPSA_LR * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-9)
+        pert = np.clip(x0 + np.clip(pert, -SPSA_EPS, SPSA_EPS), 0, 1) - x0
+        _, p1 = ask((x0 + pert).astype(np.float32)[None])
+        used += 1
+        if margin(p1)[0] < 0:
+            break
+    return x0 + pert
+
+
+def pixle_attack(ask, x0, y0, rng):
+    """Pomponi, Scardapane & Uncini 2022 (Pixle: a fast and effective black-box attack based on rearranging pixels,
+    IJCNN), untargeted, L0, score-based, as torchattacks' Pixle (written with the first author) runs it with its
+    restart loop (update_each_iteration False) and random pixel mapping, the patch sides PIXLE_DIMS pixels (the
+    documented example's (0.1, 0.2) of the 8-pixel side): the loss is the true class's probability, asked once for
+    the original; each iteration a patch of the original at a random place (x, y uniform, int(u (side - 1))) with
+    random sides, its pixels copied in row-major order onto random places (int(u (side - 1)) each) of the
+    restart's image; the candidate asked (one row; its answer serves both the loss and the stop test, which
+    torchattacks asks twice); the best candidate kept; after PIXLE_ITERS iterations the restart's image becomes the
+    best candidate so far (or, while none improved the loss, the last candidate). Stops at the first misclassified
+    candidate or after PIXLE_RESTARTS restarts (PIXLE_BUDGET queries)."""
+    x0 = np.asarray(x0, np.float64).reshape(SIDE, SIDE)
+    q = [0]
+
+    def loss(img):
+        if q[0] + 1 > PIXLE_BUDGET:
+            raise _Budget
+        q[0] += 1
+        lab, p = ask(img.reshape(1, D).astype(np.float32))
+        return float(p[0, y0]), int(lab[0]) != y0
+    best_image = x0.copy()
+    lo, hi = PIXLE_DIMS
+    try:
+        best_p, _ = loss(x0)
+        best_solution = None
+        for _ in range(PIXLE_RESTARTS):
+            stop, pert = False, best_image
+            for _ in range(PIXLE_ITERS):
+                x, y = rng.uniform(0, 1, 2)
+                xo, yo = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+                x, y = int(x * (SIDE - 1)), int(y * (SIDE - 1))
+                xo, yo = min(xo, SIDE - x), min(yo, SIDE - y)
+                dest = [tuple(int(u * (SIDE - 1)) for u in rng.uniform(0, 1, 2)) for _ in range(xo * yo)]
+                src = x0[y:y + yo, x:x + xo].ravel()
+                pert = best_image.copy()
+                for (r, c), val in zip(dest, src):
+                    pert[r, c] = val
+                p, mis = loss(pert)
+                if p < best_p:
+                    best_p, best_solution = p, pert
+                if mis:
+                    best_solution, stop = pert, True
+                    break
+            best_image = pert if best_solution is None else best_solution
+            if stop:
+                break
+    except _Budget:
+        pass
+    return best_image.reshape(D)
+
+
+def par_attack(ask, x0, y0, rng):
+    """Shi, Han, Tan & Kuang 2022 (Decision-based black-box attack against vision transformers via patch-wise
+    adversarial removal, NeurIPS), untargeted, L2, label-only, the authors' par_main.py pipeline "patch + hsja"
+    with a budget of PAR_BUDGET queries (all_access): the start from Foolbox 2's AdditiveGaussianNoiseAttack with
+    epsilons = all_access / 10 (x0 + e N(0, e / sqrt(3)), e = 1/200, 2/200, ... until adversarial, clipped); then
+    PAR (boundary/patch_attack.py): the image cut into PAR_PATCHES x PAR_PATCHES patches, each with its noise's L2
+    and a query value of 1; repeatedly the patch of largest value x noise has its noise removed (set to x0's),
+    asked (one row), kept if still adversarial (its noise now 0) or else its value set to 0; when every patch's
+    product is 0 the patches are halved (to single pixels; then PAR ends); then Foolbox 2's HopSkipJump from PAR's
+    result as par_main.py calls it (max_num_evals 1, initial_num_evals 1, iterations = remaining / 26; L2, gamma 1:
+    binary searches to a blend tolerance of 1 / (8 x 64), one probe a gradient estimate at delta 0.1 then sqrt(d)
+    theta dist, a geometric step search from dist / sqrt(t)). One row a request."""
+    x0 = np.asarray(x0, np.float64)
+    q = [0]
+
+    def adv(x):
+        if q[0] + 1 > PAR_BUDGET:
+            raise _Budget
+        q[0] += 1
+        return int(ask(np.clip(x, 0, 1).astype(np.float32)[None])[0][0]) != y0
+    best = x0
+    try:
+        start = None
+        for e in np.linspace(0, 1, PAR_INIT + 1)[1:]:
+            cand = np.clip(x0 + e * rng.normal(0.0, e / np.sqrt(3), D), 0, 1)
+            if adv(cand):
+                start = cand
+                break
+        if start is None:
+            return x0
+        best = start
+        noise = (start - x0).reshape(SIDE, SIDE)
+        npatch = PAR_PATCHES
+
+        def noise_mask(npch):
+            sz = SIDE // npch
+            return np.array([[np.linalg.norm(noise[r * sz:(r + 1) * sz, c * sz:(c + 1) * sz]) for c in range(npch)]
+                             for r in range(npch)])
+        size, value, nmask = SIDE // npatch, np.ones((npatch, npatch)), noise_mask(npatch)
+        cur = float(np.linalg.norm(noise))
+        while True:
+            if float((value * nmask).sum()) == 0.0:
+                npatch *= 2
+                size = SIDE // npatch
+                if size < 1:
+                    break
+                value, nmask = np.ones((npatch, npatch)), noise_mask(npatch)
+                continue
+            r, c = divmod(int(np.argmax(value * nmask)), npatch)
+            tmp = noise.copy()
+            tmp[r * size:(r + 1) * size, c * size:(c + 1) * size] = 0.0
+            if float(np.linalg.norm(tmp)) >= cur:
+                value[r, c] = 0.0
+                continue
+            if adv(x0 + tmp.reshape(D)):
+                noise, cur = tmp, float(np.linalg.norm(tmp))
+                nmask[r, c] = 0.0
+            else:
+                value[r, c] = 0.0
+        best = x0 + noise.reshape(D)
+        iters = int((PAR_BUDGET - q[0]) / PAR_HSJA_COST)
+        theta = 1.0 / (np.sqrt(D) * D)
+
+        def bsearch(xa):
+            lo, hi = 0.0, 1.0
+            while hi - lo > theta:
+                mid = (lo + hi) / 2.0
+                if adv((1 - mid) * x0 + mid * xa):
+                    hi = mid
+                else:
+                    lo = mid
+            return (1 - hi) * x0 + hi * xa
+        if iters > 0 and adv(best):
+            x = bsearch(best)
+            dist = float(np.linalg.norm(x - x0))
+            best = x
+            for step in range(1, iters + 1):
+                delta = 0.1 if step == 1 else np.sqrt(D) * theta * dist
+                rv = rng.normal(0.0, 1.0, D)
+                rv /= np.linalg.norm(rv)
+                pt = np.clip(x + delta * rv, 0, 1)
+                rv = (pt - x) / delta
+                g = rv if adv(pt) else -rv
+                g /= max(float(np.linalg.norm(g)), 1e-12)
+                eps = dist / np.sqrt(step)
+                while not adv(np.clip(x + eps * g, 0, 1)):
+                    eps /= 2.0
+                x = bsearch(np.clip(x + eps * g, 0, 1))
+                dist = float(np.linalg.norm(x - x0))
+                if dist < float(np.linalg.norm(best - x0)):
+                    best = x
+    except _Budget:
+        pass
+    return best
+
+
+def run_active_mixup(h, baton, s, data):
+    """Wang, Li, Wang & Gong 2020 (Neural networks are more productive teachers than human raters: active mixup for
+    data-efficient knowledge distillation from a blackbox model, CVPR), as the authors' code runs it (00_data_prep:
+    real images and the candidate pool of pairs by index rotation, x_j with x_(j - k) mod N for k = 1 .. (N - 1) / 2;
+    01: the real images asked; 10_data_prep: for every pair the student's most uncertain mixing weight among w =
+    0.30, 0.34, .. 0.70 (the lowest top probability of x_i w + x_j (1 - w)) and the pairs with the lowest taken;
+    11: those mixups asked and added; active_train: a new student trained on every answer so far, the victim's
+    probability vectors as soft targets): AM_REAL of the attacker's natural digits (the knockoff and jbda_seed
+    splits) asked first, then rounds of AM_ROUND mixups, AM_BATCH rows a request, scores, until EXTRACT_BUDGET
+    queries; the session records the last student's agreement (own_model_<queries>) besides the learning
+    substitute's on its queries. (The student, 64 -> 64 ReLU -> 10 with Adam, AM_EPOCHS epochs a round, and the
+    round sizes are ours: the paper's are VGG students, 1,000 real images and 10,000 mixups a stage.)"""
+    rng = s.rng
+    Xn = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]]).astype(np.float64)
+    real = Xn[rng.permutation(len(Xn))[:AM_REAL]]
+    N = len(real)
+    pairs = np.array([(j, (j - k) % N) for j in range(N) for k in range(1, (N - 1) // 2 + 1)], np.int64)
+    TX, TP = [], []
+    S = None
+
+    def ask(X):
+        for k in range(0, len(X), AM_BATCH):
+            _, p = query(h, baton, s, X[k:k + AM_BATCH].astype(np.float32), scores=True)
+            TX.append(X[k:k + AM_BATCH])
+            TP.append(np.asarray(p, np.float64))
+
+    def train():
+        net = _Dense(rng, [D, 64, 10], ["relu", None], AM_LR)
+        _soft_fit(net, np.concatenate(TX), np.concatenate(TP), AM_EPOCHS, rng)
+        return net
+    try:
+        ask(real)
+        S = train()
+        left = np.arange(len(pairs))
+        while sum(len(v) for v in TX) + AM_ROUND <= EXTRACT_BUDGET and len(left) >= AM_ROUND:
+            A, B = real[pairs[left, 0]], real[pairs[left, 1]]
+            unc = np.full(len(left), np.inf)
+            wbest = np.zeros(len(left))
+            for w in AM_W:
+                top = _softmax(S.forward(A * w + B * (1 - w))[0]).max(1)
+                better = top < unc
+                unc[better], wbest[better] = top[better], w
+            pick_ = np.argsort(unc, kind="stable")[:AM_ROUND]
+            ask(A[pick_] * wbest[pick_, None] + B[pick_] * (1 - wbest[pick_, None]))
+            left = np.delete(left, pick_)
+            S = train()
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(sum(len(v) for v in TX))
+    if S is not None:
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def _adam_step(params, grads, st, lr, b1, b2):
+    """One Adam step on a list of arrays (state st: [t, m list, v list])."""
+    st[0] += 1
+    for n, (p, g) in enumerate(zip(params, grads)):
+        st[1][n] = b1 * st[1][n] + (1 - b1) * g
+        st[2][n] = b2 * st[2][n] + (1 - b2) * g * g
+        p -= lr * (st[1][n] / (1 - b1 ** st[0])) / (np.sqrt(st[2][n] / (1 - b2 ** st[0])) + 1e-8)
+
+
+def _dfhl_std_aug(n, rng):
+    """DFHL-RS's standard augmentation (kornia RandomCrop(32, padding=4) and RandomHorizontalFlip, per image) on an
+    8x8 image: a shift of -1..1 pixels in each direction, zero fill, then a mirror with probability 0.5. Returned as
+    source indices (-1: zero) so that the generator's gradient can be sent back through it."""
+    yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+    src = np.empty((n, D), np.int64)
+    for k in range(n):
+        dy, dx = (int(v) for v in rng.integers(-1, 2, 2))
+        cx = (SIDE - 1 - xx) if rng.random() < 0.5 else xx
+        sy, sx = yy - dy, cx - dx
+        ok = (sy >= 0) & (sy < SIDE) & (sx >= 0) & (sx < SIDE)
+        src[k] = np.where(ok, sy * SIDE + sx, -1).reshape(D)
+    return src
+
+
+def _dfhl_apply(X, src):
+    return np.where(src >= 0, np.take_along_axis(X, np.maximum(src, 0), 1), 0.0)
+
+
+def _dfhl_strong_aug(X, rng):
+    """DFHL-RS's strong_aug (dataset.py) on a batch: a centre crop of int(side U(0.95, 1)) resized back (bilinear),
+    N(0, 0.001) noise, a vertical and a horizontal flip each with probability 0.5, a rotation by -15, 0 or 15
+    degrees (nearest, zero fill); one draw for the whole batch, as theirs."""
+    from scipy.ndimage import rotate, zoom
+    A = np.asarray(X, np.float64).reshape(-1, SIDE, SIDE)
+    ch, cw = int(SIDE * rng.uniform(0.95, 1.0)), int(SIDE * rng.uniform(0.95, 1.0))
+    if ch < SIDE or cw < SIDE:
+        t, l = int(round((SIDE - ch) / 2.0)), int(round((SIDE - cw) / 2.0))
+        A = np.stack([zoom(a[t:t + ch, l:l + cw], (SIDE / ch, SIDE / cw), order=1)[:SIDE, :SIDE] for a in A])
+    A = np.clip(A + rng.normal(0.0, 0.001, A.shape), 0, 1)
+    if rng.uniform(0, 1) > 0.5:
+        A = A[:, ::-1, :]
+    if rng.uniform(0, 1) > 0.5:
+        A = A[:, :, ::-1]
+    ang = float(rng.choice([-15, 0, 15]))
+    if ang:
+        A = np.stack([rotate(a, ang, reshape=False, order=0, mode="constant", cval=0.0) for a in A])
+    return np.clip(A, 0, 1).reshape(-1, D)
+
+
+def run_dfhl_rs(h, baton, s, data):
+    """Yuan, Chen, Huang, Zhang, Zhang & Yu 2024 (Data-free hard-label robustness stealing attack, AAAI), DFHL-RS
+    in its HEE query mode as the authors' train.py runs it, scaled to a 64-feature input: no data. Each epoch,
+    data generation: latent codes z (DFHL_BATCH x DFHL_NZ, N(0, 1), learned too, lr DFHL_LR_Z) and the generator
+    (DFHL_NZ -> 64 ReLU -> 64 sigmoid, kept across epochs, Adam lr DFHL_LR_G, betas (0.5, 0.999) re-created every
+    epoch) trained DFHL_NG steps against the clone alone (no query): the KL divergence of the clone's output on the
+    standard-augmented images from label-smoothed (DFHL_SMOOTH) random pseudo-labels plus DFHL_LAM times the
+    class-diversity loss sum m log10 m of the clone's mean softmax m; the step's batch with the lowest loss goes to
+    the memory bank (the authors' code also labels it by the target, for its AE mode only; HEE mode never uses
+    those labels, so they are not asked here). Then DFHL_NC clone steps, each on DFHL_BATCH images drawn from the
+    bank: standard augmentation, strong augmentation, then the high-entropy examples: x + 0.001 N(0, 1) moved
+    DFHL_HEE_STEPS times by DFHL_HEE_LR sign(grad of the clone's prediction entropy), clipped to [0, 1]; those
+    asked (one request, labels only). Until EXTRACT_BUDGET queries; the session records the clone's agreement
+    (own_model_<queries>) besides the learning substitute's on its queries. (The clone, 64 -> 64 ReLU -> 10 with
+    Adam, trained DFHL_C_EPOCHS epochs on every answer so far after each request, and the sizes and step counts
+    are ours: the paper's are ResNets, 500 clone steps of 256 queries an epoch.)"""
+    rng = s.rng
+    C = _Dense(rng, [D, 64, 10], ["relu", None], DFHL_LR)
+    G = _Dense(rng, [DFHL_NZ, 64, D], ["relu", "sigmoid"], DFHL_LR_G)
+    bank, Xq, yq = [], [], []
+
+    def hee(X):
+        x = np.clip(X + 0.001 * rng.normal(0.0, 1.0, X.shape), 0, 1)
+        for _ in range(DFHL_HEE_STEPS):
+            out, cache = C.forward(x)
+            p = _softmax(out)
+            lp = np.log(np.maximum(p, 1e-30))
+            H = -(p * lp).sum(1, keepdims=True)
+            _, gx = C.backward(cache, -p * (lp + H) / len(x))
+            x = np.clip(x + DFHL_HEE_LR * np.sign(gx), 0, 1)
+        return x
+    try:
+        while sum(len(v) for v in Xq) + DFHL_BATCH <= EXTRACT_BUDGET:
+            z = rng.normal(0.0, 1.0, (DFHL_BATCH, DFHL_NZ))
+            opt_g = [0, [np.zeros_like(p) for p in G.P], [np.zeros_like(p) for p in G.P]]
+            opt_z = [0, [np.zeros_like(z)], [np.zeros_like(z)]]
+            soft = np.full((DFHL_BATCH, 10), DFHL_SMOOTH / 9.0)
+            soft[np.arange(DFHL_BATCH), rng.integers(10, size=DFHL_BATCH)] = 1.0 - DFHL_SMOOTH
+            best_loss, best_fake = np.inf, None
+            for _ in range(DFHL_NG):
+                fake, gc = G.forward(z)
+                src = _dfhl_std_aug(len(fake), rng)
+                out, cc = C.forward(_dfhl_apply(fake, src))
+                p = _softmax(out)
+                lp = np.log(np.maximum(p, 1e-30))
+                m = p.mean(0)
+                loss = float((soft * (np.log(soft) - lp)).sum() / len(p)) + DFHL_LAM * float((m * np.log10(m)).sum())
+                if loss < best_loss or best_fake is None:
+                    best_loss, best_fake = loss, fake.copy()
+                gm = (np.log10(np.maximum(m, 1e-30)) + 1.0 / np.log(10.0))[None, :] / len(p)
+                g = (p - soft) / len(p) + DFHL_LAM * p * (gm - (gm * p).sum(1, keepdims=True))
+                _, ga = C.backward(cc, g)
+                gf = np.zeros_like(fake)
+                for k in range(len(fake)):
+                    ok = src[k] >= 0
+                    gf[k, src[k][ok]] = ga[k][ok]
+                grads, gz = G.backward(gc, gf)
+                _adam_step(G.P, grads, opt_g, DFHL_LR_G, 0.5, 0.999)
+                _adam_step([z], [gz], opt_z, DFHL_LR_Z, 0.5, 0.999)
+            bank.append(best_fake)
+            for _ in range(DFHL_NC):
+                if sum(len(v) for v in Xq) + DFHL_BATCH > EXTRACT_BUDGET:
+                    break
+                Bk = np.concatenate(bank)
+                xb = Bk[rng.choice(len(Bk), DFHL_BATCH, replace=len(Bk) < DFHL_BATCH)]
+                xb = _dfhl_strong_aug(_dfhl_apply(xb, _dfhl_std_aug(len(xb), rng)), rng)
+                xh = hee(xb)
+                lab, _ = query(h, baton, s, xh.astype(np.float32), scores=False)
+                Xq.append(xh)
+                yq.append(np.asarray(lab))
+                _ce_fit(C, np.concatenate(Xq), np.concatenate(yq), DFHL_C_EPOCHS, rng)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(sum(len(v) for v in Xq))
+    s.meta["own_model"] = lambda Xt: C.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout19_attack(s, data, interleave):
+    """The unseen classes of held out 19 (HELDOUT19_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT19_ORIG_PAD, offsets 93-101, disjoint from held out 10's to 18's), one per session by session index.
+    Success, rows as sent: spsa (an L-inf attack) the first answered query whose label differs from the true label
+    within L-inf 0.125 (SPSA_EPS, the dev Square ball: its iterates are inside it by construction; its probes,
+    0.01 from the iterate, count only if inside); pixle (an L0 attack) the first answered query whose label differs
+    with at most 8 of the 64 values changed (PIXLE_L0, as pointwise, cornersearch, locsearch, sparse-evo and
+    scratch); par (an L2 attack) the first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as
+    HopSkipJump's). active-mixup and dfhl-rs are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries,
+    as jbda and knockoff (both also record their own model's agreement)."""
+    s.pace_rows = s.cls in ("spsa", "active-mixup", "dfhl-rs")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT19_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "spsa":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= SPSA_EPS + 1e-6), None)
+    elif s.cls == "pixle":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= PIXLE_L0), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout19_attack(h, baton, s, data):
+    if s.cls == "active-mixup":
+        run_active_mixup(h, baton, s, data)
+        return
+    if s.cls == "dfhl-rs":
+        run_dfhl_rs(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "par")
+    try:
+        if s.cls == "spsa":
+            adv = spsa_attack(ask, x0, y0, s.rng)
+        elif s.cls == "pixle":
+            adv = pixle_attack(ask, x0, y0, s.rng)
+        else:
+            adv = par_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -12883,7 +13941,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas18" in HAB:
+            if "personas19" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout19(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas18" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout18(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -13003,6 +14065,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout17_attack(s, data, args.interleave)
             if s.cls in HELDOUT18_ATTACKS:
                 setup_heldout18_attack(s, data, args.interleave)
+            if s.cls in HELDOUT19_ATTACKS:
+                setup_heldout19_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -13043,6 +14107,8 @@ def run_all(args, data, counts, seed):
                 run_heldout17_attack(h, baton, s, data)
             elif s.kind in HELDOUT18_ATTACKS:
                 run_heldout18_attack(h, baton, s, data)
+            elif s.kind in HELDOUT19_ATTACKS:
+                run_heldout19_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -13280,7 +14346,8 @@ def result(s, data, oracle):
             or s.kind in HELDOUT7_EVASION or s.kind in HELDOUT8_EVASION or s.kind in HELDOUT9_EVASION \
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
-            or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION:
+            or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
+            or s.kind in HELDOUT19_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -13542,6 +14609,9 @@ def main():
                          "starting binary, the 'before' figure, and once at the end); "
                          "heldout18: held out for round 18, with seeds 18001, 18002, 18003 (fixed 2026-12-03 12:32 UTC "
                          "by an independent evaluator before any round-18 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout19: held out for round 19, with seeds 19001, 19002, 19003 (fixed 2026-12-03 15:49 UTC "
+                         "by an independent evaluator before any round-19 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -13588,6 +14658,9 @@ def main():
     ap.add_argument("--heldout18-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 18 (" + ", ".join(HELDOUT18_ATTACKS) + "), "
                          "with --habits heldout18 and seeds 18001, 18002, 18003 (held out for round 18)")
+    ap.add_argument("--heldout19-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 19 (" + ", ".join(HELDOUT19_ATTACKS) + "), "
+                         "with --habits heldout19 and seeds 19001, 19002, 19003 (held out for round 19)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -13617,6 +14690,7 @@ def main():
     counts.update((k, n if args.heldout16_attacks else 0) for k, n in HELDOUT16_ATTACKS.items())
     counts.update((k, n if args.heldout17_attacks else 0) for k, n in HELDOUT17_ATTACKS.items())
     counts.update((k, n if args.heldout18_attacks else 0) for k, n in HELDOUT18_ATTACKS.items())
+    counts.update((k, n if args.heldout19_attacks else 0) for k, n in HELDOUT19_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
