@@ -25,13 +25,13 @@
 //! input. Every [`CENTRE_EVERY`] copies the run's mean (its rows' average, where the noise
 //! cancels) is measured against the baseline ([`Baseline::ood`]); farther than [`CENTRE_OOD`],
 //! the run's later copies count as different inputs. Randomized smoothing, Monte-Carlo
-//! estimates and noise-robustness QA put noise on an input they hold, and their runs centre on it
-//! (on held out 7's smoothing clients, 0.39–0.74 of the baseline's largest nearest-neighbour
-//! distance). A data-free extraction's generator (IDEAL, DisGUIDE: a small MLP from noise to
-//! pixels, no spatial structure) emits rows that differ from each other by white noise, so they
-//! pass as copies, but they centre on grey mush no real input is near (1.28–1.84 on held out
-//! 18's runs): without this, 1,948 of IDEAL's 2,000 rows were copies and coverage counted 136
-//! different inputs.
+//! estimates and noise-robustness QA put noise on an input they hold, and their runs centre on
+//! it (held out 7's smoothing clients: 0.31–0.89 of the baseline's largest nearest-neighbour
+//! distance, at every measurement). A data-free extraction's generator (IDEAL, DisGUIDE: a
+//! small MLP from noise to pixels, no spatial structure) emits rows that differ from each other
+//! by white noise, so they pass as copies, but they centre on grey mush no real input is near
+//! (1.18–1.97 at every measurement on held out 18's sessions): without this, 1,948 of IDEAL's
+//! 2,000 rows were copies and coverage counted 136 different inputs.
 //!
 //! Only square images of one or three channels of at most 128 values are tested (the layout
 //! the neighbours are read in), and only with a baseline (the distance scale). Otherwise no row
