@@ -1753,20 +1753,25 @@ mod tests {
         (Engine::new(64, Some(b), &params, [9; 32]), spread)
     }
 
+    /// A new client's state after 600 noise copies of `x` (noise `sigma`), 100 a request.
+    fn copies_of(e: &Engine, x: &[f32], sigma: f32, rng: &mut Rng) -> ClientDetectors {
+        use super::super::copies::testing::noisy;
+        let mut d = e.client();
+        let rows: Vec<Vec<f32>> = (0..600).map(|_| noisy(x, sigma, rng)).collect();
+        for chunk in rows.chunks(100) {
+            ask(e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
+        }
+        d
+    }
+
     #[test]
     fn noise_around_one_point_counts_again_after_a_run_of_copies() {
-        use super::super::copies::{COPY_RUN, testing::noisy, testing::smooth_image};
+        use super::super::copies::{COPY_RUN, testing::smooth_image};
         let mut rng = Rng::new(13);
         let (e, spread) = smooth_engine(&mut rng, Detect::default());
         // An evolutionary search's populations: 600 noise copies of one image in a row.
-        let mut d = e.client();
         let x = smooth_image(&mut rng, 8);
-        let rows: Vec<Vec<f32>> = (0..600)
-            .map(|_| noisy(&x, 0.3 * spread, &mut rng))
-            .collect();
-        for chunk in rows.chunks(100) {
-            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
-        }
+        let d = copies_of(&e, &x, 0.3 * spread, &mut rng);
         // The run's first row and every copy after COPY_RUN (HyperLogLog's error is a few %).
         let n = d.distinct.count();
         let want = (600 - COPY_RUN) as f64;
@@ -1778,33 +1783,21 @@ mod tests {
 
     #[test]
     fn copies_centred_on_no_natural_input_count_and_copies_of_one_input_do_not() {
-        use super::super::copies::{COPY_RUN, testing::noisy, testing::smooth_image};
+        use super::super::copies::{COPY_RUN, testing::smooth_image};
         let mut rng = Rng::new(19);
         let (e, spread) = smooth_engine(&mut rng, Detect::default());
         // A data-free extraction's generator, an MLP with no spatial structure: its rows differ
         // from each other by white noise (each one passes as a noise copy of the one before)
         // about a centre of white mush that no baseline image is near.
         let mush: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
-        let mut d = e.client();
-        let rows: Vec<Vec<f32>> = (0..600)
-            .map(|_| noisy(&mush, 0.3 * spread, &mut rng))
-            .collect();
-        for chunk in rows.chunks(100) {
-            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
-        }
+        let d = copies_of(&e, &mush, 0.3 * spread, &mut rng);
         assert!(d.copy_run > 500, "not copies: a run of {}", d.copy_run);
         // All but the copies before the run's centre was first measured.
         let odd = d.distinct.count();
         assert!(odd > 0.9 * 600.0, "{odd} distinct of 600");
         // The same noise about a natural input is one point, up to COPY_RUN copies.
         let x = smooth_image(&mut rng, 8);
-        let mut d = e.client();
-        let rows: Vec<Vec<f32>> = (0..600)
-            .map(|_| noisy(&x, 0.3 * spread, &mut rng))
-            .collect();
-        for chunk in rows.chunks(100) {
-            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
-        }
+        let d = copies_of(&e, &x, 0.3 * spread, &mut rng);
         let natural = d.distinct.count();
         let want = (600 - COPY_RUN) as f64;
         assert!(
