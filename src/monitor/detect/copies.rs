@@ -48,6 +48,10 @@
 //! smoothing), augmentations and a morph's frames (symmetric around the middle frame, but not
 //! white) are not antithetic. Rounding coarser than a quarter of the noise (an estimate with
 //! σ = 0.01 stored as 8-bit values) breaks the symmetry: such a search is not seen this way.
+//! The pair's size goes to the finite-difference test, which wants a request's pairs of one
+//! size (`select::NOISE_SDS`): a quasi-Monte Carlo design over masks (Sobol attributions) has
+//! the shape too — its centre, the mask at ½, is the midpoint of pairs `M`, `1 − M` whose
+//! difference is as white as the cells are — but at every distance from the centre.
 
 use super::baseline::Baseline;
 use super::basis::Image;
@@ -153,15 +157,23 @@ impl Batch {
     }
 
     /// Whether `row` pairs with one of the kept rows around another: the two are noise copies of
-    /// each other ([`is_noise_copy`]) and another is their midpoint.
-    pub fn antithetic(&self, row: &[f32], image: Image, baseline: &Baseline) -> bool {
-        self.rows.iter().enumerate().any(|(qi, (q, _, _))| {
-            is_noise_copy(q, row, image, baseline)
+    /// each other ([`is_noise_copy`]) and another is their midpoint. The pair's size (the
+    /// Euclidean distance between its two rows) when it does.
+    pub fn antithetic(&self, row: &[f32], image: Image, baseline: &Baseline) -> Option<f32> {
+        self.rows.iter().enumerate().find_map(|(qi, (q, _, _))| {
+            (is_noise_copy(q, row, image, baseline)
                 && self
                     .rows
                     .iter()
                     .enumerate()
-                    .any(|(ai, (a, lo, hi))| ai != qi && midpoint(q, row, a, *lo, *hi))
+                    .any(|(ai, (a, lo, hi))| ai != qi && midpoint(q, row, a, *lo, *hi)))
+            .then(|| {
+                q.iter()
+                    .zip(row)
+                    .map(|(x, y)| (x - y) * (x - y))
+                    .sum::<f32>()
+                    .sqrt()
+            })
         })
     }
 }
@@ -295,7 +307,7 @@ mod tests {
         let mut batch = Batch::default();
         let mut n = 0;
         for r in rows {
-            n += batch.antithetic(r, img, b) as usize;
+            n += batch.antithetic(r, img, b).is_some() as usize;
             batch.push(r);
         }
         n

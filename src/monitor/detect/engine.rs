@@ -363,7 +363,7 @@ impl Engine {
                     batch.push(sample);
                     pairs
                 }
-                _ => false,
+                _ => None,
             };
             if selecting && !near.exact && det.select.note_difference(sample, antithetic) {
                 let n = det.select.finite_differences();
@@ -371,7 +371,7 @@ impl Engine {
                     fire(Signal {
                         rule: &sig::PROBING,
                         message: format!(
-                            "finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features, or pair with one around a third by white noise (zeroth-order gradient estimation, as ZOO and NES do; allow-list explainers that perturb one feature at a time)",
+                            "finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features, or pair with one around a third by white noise of the request's one size (zeroth-order gradient estimation, as ZOO and NES do; allow-list explainers that perturb one feature at a time)",
                             super::select::FD_REQUESTS,
                             super::select::FD_ROWS
                         ),
@@ -1857,6 +1857,35 @@ mod tests {
                 .collect();
             fired.extend(ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]));
         }
+        assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
+    }
+    #[test]
+    fn a_quasi_monte_carlo_design_over_masks_is_not_an_antithetic_gradient_estimate() {
+        use super::super::copies::testing::smooth_image;
+        let mut rng = Rng::new(15);
+        let (e, _) = smooth_engine(&mut rng, Detect::default());
+        // Sobol attributions as Xplique sends them: an image under the design's masks, the
+        // centre (every cell at ½) first, then masks in pairs around it, M and 1 − M per
+        // pixel, at every distance from the centre (a low-discrepancy design fills the cube:
+        // one of held out 19's Sobol clients sent pairs of 0.04 to 0.9 of the baseline's median
+        // nearest-neighbour distance). Each pair is white (cells drawn independently) and its
+        // midpoint is in the request: the shape of NES's x ± σu, but not at one scale.
+        let mut d = e.client();
+        let mut fired = vec![];
+        for _ in 0..6 {
+            let x = smooth_image(&mut rng, 8);
+            let mut rows = vec![x.iter().map(|v| 0.5 * v).collect::<Vec<f32>>()];
+            for _ in 0..25 {
+                let reach = 0.35 * (-3.0 * rng.unit()).exp();
+                let m: Vec<f32> = (0..64)
+                    .map(|_| 0.5 + reach * (2.0 * rng.unit() - 1.0))
+                    .collect();
+                rows.push(x.iter().zip(&m).map(|(v, m)| v * m).collect());
+                rows.push(x.iter().zip(&m).map(|(v, m)| v * (1.0 - m)).collect());
+            }
+            fired.extend(ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]));
+        }
+        assert_eq!(d.select.finite_differences(), 0, "{fired:?}");
         assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
     }
 }
