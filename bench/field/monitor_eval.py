@@ -1064,6 +1064,77 @@ DFHL_HEE_STEPS = 10
 DFHL_HEE_LR = 0.03
 DFHL_LR = 1e-3
 DFHL_C_EPOCHS = 10
+# Unseen attack classes of held out 20, fixed (2026-12-03, 18:29 UTC) by an independent evaluator before any tuning of the
+# twentieth round: 0 sessions unless --heldout20-attacks (which gives these counts) or --counts names them. Success as
+# documented in setup_heldout20_attack. Written from their papers and the authors' code (ART 1.20.1 has none of them).
+HELDOUT20_ATTACKS = collections.OrderedDict([
+    ("tremba", 3),              # Huang & Zhang 2020 (Black-box adversarial attack with transferable model-based
+                                # embedding, ICLR), TREMBA: score-based, L-inf 0.125, untargeted: an encoder-decoder
+                                # perturbation generator trained offline against the attacker's own surrogate MLPs
+                                # (its own labelled digits), then NES in the generator's low-dimensional embedding
+                                # from the original's code, 20 samples (10 antithetic pairs) a request, stops at the
+                                # first misclassified sample, at most 2,000 queries
+    ("adba", 3),                # Wang, Zuo, Huang & Chen 2025 (ADBA: approximation decision boundary approach for
+                                # black-box adversarial attacks, AAAI), as the authors' code runs it (ADBA, binaryM 0;
+                                # init_dir 1, offspring_n 2): label-only, L-inf 0.125: a sign direction, its blocks
+                                # halved level by level, the two directions with a block reversed compared by queries
+                                # at a shared approximated decision boundary; one row a request, stops within the
+                                # ball, at most 2,000 queries
+    ("gea-pca", 3),             # Bhagoji, He, Li & Song 2018 (Practical black-box attacks on deep neural networks
+                                # using efficient query mechanisms, ECCV), the iterative gradient-estimation attack
+                                # with PCA query reduction: score-based, L2 1.0, untargeted: two-sided finite
+                                # differences of the logit loss along the top 16 principal components of the
+                                # attacker's own digits (32 probes one request), a normalised gradient step, the
+                                # iterate one row; stops at the first misclassified iterate, at most 2,000 queries
+    ("db3kd", 3),               # Wang 2021 (Zero-shot knowledge distillation from a decision-based black-box model,
+                                # ICML), DB3KD with the attacker's natural digits, as the authors' code computes
+                                # sample robustness (SampleDist): label-only; 200 digits labelled, then for each
+                                # digit the distance to every other class's boundary by binary searches along the
+                                # lines to its nearest digit of that class (the 9 lines' midpoints one request),
+                                # turned into soft labels for the student; 2,000 queries
+    ("maze", 3),                # Kariyappa, Prakash & Qureshi 2021 (MAZE: data-free model stealing attack using
+                                # zeroth-order gradient estimation, CVPR): data-free, scores: a generator trained to
+                                # maximise the clone's disagreement with the victim, its gradient estimated from
+                                # random-direction forward differences (each generated image and its 4 probes, one
+                                # request of 100 rows), the clone trained on fresh generated images (20 rows a
+                                # request) with experience replay; 2,000 queries
+])
+HELDOUT20_EVASION = {"tremba", "adba", "gea-pca"}
+# Originals: held out 10-19 took padding-split offsets 0-101 (HELDOUT10 .. 19_ORIG_PAD). Held out 20 takes the next
+# distinct padding rows, offsets 102-110: no class uses them as an original or a natural start and no benign client
+# sends one; tremba's surrogates, gea-pca's principal components and db3kd's digits come from the knockoff and
+# jbda_seed splits only and maze sends generated images only, so no class sends or trains on another's original.
+HELDOUT20_ORIG_PAD = {"tremba": (102, 103, 104), "adba": (105, 106, 107), "gea-pca": (108, 109, 110)}
+TREMBA_EPS = 0.125
+TREMBA_LATENT = 16
+TREMBA_SIZES = ((64,), (128,))
+TREMBA_KAPPA = 5.0
+TREMBA_EPOCHS = 40
+TREMBA_SAMPLES = 20             # TREMBA's sample size; sigma and lr (in units of the embedding's spread) are ours
+TREMBA_SIGMA = 0.3
+TREMBA_LR = 0.5
+TREMBA_BUDGET = 2000
+ADBA_EPS = 0.125
+ADBA_OFFSPRING = 2
+ADBA_TOL = 1e-5
+ADBA_BUDGET = 2000
+GEA_K = 16
+GEA_DELTA = 0.01
+GEA_ALPHA = 0.1
+GEA_BUDGET = 2000
+DB3KD_INIT = 200
+DB3KD_BATCH = 100
+DB3KD_STEPS = 6
+DB3KD_TAU = 0.5
+DB3KD_EPOCHS = 30
+MAZE_NZ = 16
+MAZE_N = 20
+MAZE_M = 4
+MAZE_EPS = 1e-3
+MAZE_NC = 3
+MAZE_LR_G = 1e-3
+MAZE_LR_C = 1e-3
+MAZE_C_EPOCHS = 5
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1150,6 +1221,7 @@ EXTRACTION = EXTRACTION | {"dast", "dfms"}                     # held out 16's (
 EXTRACTION = EXTRACTION | {"marich", "inversenet"}              # held out 17's (HELDOUT17_ATTACKS)
 EXTRACTION = EXTRACTION | {"ideal", "disguide"}                 # held out 18's (HELDOUT18_ATTACKS)
 EXTRACTION = EXTRACTION | {"active-mixup", "dfhl-rs"}           # held out 19's (HELDOUT19_ATTACKS)
+EXTRACTION = EXTRACTION | {"db3kd", "maze"}                     # held out 20's (HELDOUT20_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2014,6 +2086,31 @@ HABITS = {
         rv_binf=(0.15, 0.35), rv_snow=(0.5, 3.0), rv_growth=0.5, rv_idle=(5, 21), rv_dive_idle=(30, 81),
         om_systems=(4, 11), om_pages=(1, 9), om_measures=(3, 7), om_fingers=(0, 13), om_tuplets=(0, 5),
         om_change=0.1, om_idle=(0, 3), om_page_idle=(5, 21), om_piece_idle=(20, 61),
+        pool_rank=6.0, pool_size=350),
+    # "heldout20" was fixed (2026-12-03, 18:29 UTC) by an independent evaluator before any tuning of the twentieth round,
+    # together with seeds 20001, 20002, 20003, and is measured only at the end (and once before, by the evaluator,
+    # with the round's starting binary): habits of real inference clients that none of dev .. heldout19 model
+    # (prediction difference analysis explanations with conditional sampling of every window, a nightly Spark batch
+    # job with interleaved tasks, speculative copies of stragglers and retried task attempts, a crowd worker on an
+    # adversarial data-collection task (Dynabench) editing a digit until the model misreads it, a genealogy archive
+    # reading dates in historical Swedish parish records (ARDIS), digits written in the air with a fingertip and
+    # their connecting motions, a tyre shop reading DOT date codes moulded into sidewalls, a registry office reading
+    # rubber date stamps as the ink pad dries, a clinic's handwriting assessment with tremor and micrographia;
+    # JPEG 2000 lossy and JPEG-LS near-lossless number formats). See run_benign_heldout20.
+    "heldout20": dict(
+        personas20=(("preddiff", 0.125), ("spark", 0.125), ("dynabench", 0.125), ("churchbook", 0.125),
+                    ("airwrite", 0.125), ("tyredot", 0.125), ("datestamp", 0.125), ("tremor", 0.125)),
+        lengths=(75, 0.6, 20, 320), jp2=0.12, jp2_step=(2.0, 4.0, 8.0), jpegls=0.10, jpegls_near=(1, 2, 3),
+        pd_set=(100, 301), pd_win=(2, 3, 4), pd_pad=1, pd_samples=10, pd_marginal=0.3, pd_batch=(64, 128, 256),
+        pd_idle=(2, 11),
+        sp_parts=(4, 13), sp_part=(20, 121), sp_batch=(16, 32, 64), sp_slots=(2, 5), sp_slow=0.1, sp_quantile=0.75,
+        sp_fail=0.01, sp_idle=(40, 101), sp_backfill=0.1,
+        db_tries=(3, 11), db_idle=(1, 5), db_task_idle=(3, 11),
+        cb_years=(1, 4), cb_page=(10, 26), cb_idle=(0, 3), cb_page_idle=(3, 9), cb_book_idle=(20, 61),
+        aw_lead=(0.0, 0.3), aw_len=(2, 7), aw_whole=0.3, aw_idle=(0, 2), aw_num_idle=(3, 16),
+        td_spare=0.1, td_shots=3, td_brands=(2, 5), td_idle=(1, 4), td_car_idle=(10, 41),
+        ds_reink=(30, 81), ds_day=(5, 41), ds_idle=(0, 4), ds_day_idle=(20, 51),
+        tr_amp=(0.0, 0.06), tr_micro=(0.01, 0.03), tr_rounds=(1, 4), tr_idle=(0, 2), tr_patient_idle=(10, 31),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -8534,6 +8631,574 @@ def run_benign_heldout19(h, baton, s, pool, weights, counts):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 20: benign clients with habits none of dev .. heldout19 model (run_benign_heldout20).
+_CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971, 1.230174104914001)
+
+
+def _dwt97_1d(x, inverse=False):
+    """The irreversible CDF 9/7 wavelet of JPEG 2000 Part 1 (ITU-T T.800 Annex F, lifting steps with whole-sample
+    symmetric extension) along the last axis of an even-length signal: forward returns [low | high]."""
+    a, b, g, d, K = _CDF97
+    n = x.shape[-1]
+
+    def ext(v, i):
+        i = np.where(i < 0, -i, i)
+        return v[..., np.where(i >= n, 2 * (n - 1) - i, i)]
+    idx_o, idx_e = np.arange(1, n, 2), np.arange(0, n, 2)
+    if not inverse:
+        v = np.array(x, np.float64)
+        for coef, upd in ((a, idx_o), (b, idx_e), (g, idx_o), (d, idx_e)):
+            v[..., upd] += coef * (ext(v, upd - 1) + ext(v, upd + 1))
+        return np.concatenate([v[..., idx_e] / K, v[..., idx_o] * K], -1)
+    v = np.empty_like(np.asarray(x, np.float64))
+    v[..., idx_e] = x[..., :n // 2] * K
+    v[..., idx_o] = x[..., n // 2:] / K
+    for coef, upd in ((d, idx_e), (g, idx_o), (b, idx_e), (a, idx_o)):
+        v[..., upd] -= coef * (ext(v, upd - 1) + ext(v, upd + 1))
+    return v
+
+
+def _dwt97_2d(a, levels=2, inverse=False):
+    a = np.array(a, np.float64)
+    sizes = [SIDE >> k for k in range(levels)]
+    for s_ in (sizes if not inverse else sizes[::-1]):
+        blk = a[..., :s_, :s_]
+        if not inverse:
+            blk = _dwt97_1d(blk)
+            blk = np.swapaxes(_dwt97_1d(np.swapaxes(blk, -1, -2)), -1, -2)
+        else:
+            blk = np.swapaxes(_dwt97_1d(np.swapaxes(blk, -1, -2), inverse=True), -1, -2)
+            blk = _dwt97_1d(blk, inverse=True)
+        a[..., :s_, :s_] = blk
+    return a
+
+
+def _jp2_subbands():
+    """Subband labels of a 2-level decomposition of 8x8 and each subband's synthesis basis L2 norm."""
+    lab = np.zeros((SIDE, SIDE), np.int64)
+    lab[:4, 4:], lab[4:, :4], lab[4:, 4:] = 1, 2, 3
+    lab[:2, 2:4], lab[2:4, :2], lab[2:4, 2:4] = 4, 5, 6
+    lab[:2, :2] = 7
+    norms = np.zeros(8)
+    for b in range(1, 8):
+        ii = np.argwhere(lab == b)
+        nb = []
+        for i, j in ii:
+            c = np.zeros((SIDE, SIDE))
+            c[i, j] = 1.0
+            nb.append(np.linalg.norm(_dwt97_2d(c, inverse=True)))
+        norms[b] = np.mean(nb)
+    return lab, norms
+
+
+_JP2_BANDS = None
+
+
+def jp2_lossy(x, step):
+    """Values through JPEG 2000 lossy (irreversible) coding as an archive storing its scans as JPEG 2000 (the DICOM
+    and digital-cinema codec; as OpenJPEG encodes with the 9/7 path) decodes them: 8-bit samples, DC level shift,
+    two levels of the 2-D CDF 9/7 DWT (_dwt97_1d), every subband through the dead-zone scalar quantiser of T.800
+    (q = sign(y) floor(|y| / D_b)) with D_b the base step `step` (on the 0-255 scale) divided by the subband's
+    synthesis basis norm (so that every subband's quantisation error weighs the same in the image, as OpenJPEG
+    derives its explicit steps from the 9/7 norms), decoded at the bin's mid-point (r = 0.5, OpenJPEG's), inverse
+    DWT, level shift back, rounded and clipped to 8 bits."""
+    global _JP2_BANDS
+    if _JP2_BANDS is None:
+        _JP2_BANDS = _jp2_subbands()
+    lab, norms = _JP2_BANDS
+    a = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0).reshape(-1, SIDE, SIDE) - 128.0
+    c = _dwt97_2d(a)
+    Db = step / norms[lab]
+    Db[lab == 0] = step
+    q = np.sign(c) * np.floor(np.abs(c) / Db)
+    r = np.where(q != 0, np.sign(q) * (np.abs(q) + 0.5) * Db, 0.0)
+    out = np.clip(np.round(_dwt97_2d(r, inverse=True) + 128.0), 0, 255) / 255.0
+    return out.astype(np.float32).reshape(np.shape(x))
+
+
+def jpegls_near(x, near):
+    """Values through JPEG-LS near-lossless coding (ITU-T T.87 / ISO 14495-1; LOCO-I, Weinberger, Seroussi & Sapiro
+    2000, IEEE TIP; the DICOM transfer syntax 1.2.840.10008.1.2.4.81) as an archive storing its images with NEAR =
+    `near` decodes them: 8-bit samples in raster order, each predicted from its reconstructed neighbours a (left), b
+    (above), c (above-left), d (above-right) (the line above the first is 0; a line's first a and c are the samples
+    above and above that, its last d its b); where the local gradients d - b, b - c, c - a are all within NEAR, run
+    mode: samples within NEAR of a are reconstructed as a exactly until one is not (or the line ends), that one
+    predicted by b if |a - b| > NEAR else by a (run interruption); elsewhere the median edge detector predictor
+    (min(a, b) if c >= max(a, b), max(a, b) if c <= min(a, b), else a + b - c); the prediction error quantised to
+    a multiple of 2 NEAR + 1 (q = sign(e) floor((|e| + NEAR) / (2 NEAR + 1))), so every sample is within NEAR of
+    the original. (The context-dependent bias correction, which moves predictions, not the bound, is left out.)"""
+    A = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0).reshape(-1, SIDE, SIDE).astype(np.int64)
+    out = np.zeros_like(A)
+    Q = 2 * near + 1
+
+    def quant(v, p):
+        e = v - p
+        q = (abs(e) + near) // Q
+        return int(np.clip(p + (q if e >= 0 else -q) * Q, 0, 255))
+    for n in range(len(A)):
+        R = np.zeros((SIDE + 1, SIDE + 2), np.int64)   # row 0 and the outer columns: the zero line / extensions
+        for i in range(SIDE):
+            j = 0
+            while j < SIDE:
+                b, d = R[i, j + 1], R[i, j + 2] if j + 1 < SIDE else R[i, j + 1]
+                a = R[i + 1, j] if j > 0 else b
+                c = R[i, j] if j > 0 else (R[i - 1, j + 1] if i > 0 else 0)
+                if abs(d - b) <= near and abs(b - c) <= near and abs(c - a) <= near:
+                    while j < SIDE and abs(int(A[n, i, j]) - a) <= near:
+                        R[i + 1, j + 1] = a
+                        j += 1
+                    if j < SIDE:
+                        b = R[i, j + 1]
+                        R[i + 1, j + 1] = quant(int(A[n, i, j]), b if abs(a - b) > near else a)
+                        j += 1
+                    continue
+                p = min(a, b) if c >= max(a, b) else (max(a, b) if c <= min(a, b) else a + b - c)
+                R[i + 1, j + 1] = quant(int(A[n, i, j]), p)
+                j += 1
+        out[n] = R[1:, 1:SIDE + 1]
+    return (out / 255.0).astype(np.float32).reshape(np.shape(x))
+
+
+def _dense_path(strokes, step=0.02, joined=False):
+    """Polylines (unit box) resampled every `step`; joined: one continuous path (the pen never lifts), each stroke's
+    start reached from the last one's end."""
+    out = []
+    for line in strokes:
+        P = np.asarray(line, float)
+        if len(P) == 1:
+            P = np.vstack([P, P])
+        seg = np.linalg.norm(np.diff(P, axis=0), axis=1)
+        t = np.concatenate([[0], np.cumsum(seg)])
+        tt = np.arange(0, t[-1] + 1e-9, step) if t[-1] > 0 else np.zeros(1)
+        out.append(np.stack([np.interp(tt, t, P[:, 0]), np.interp(tt, t, P[:, 1])], 1))
+    if joined:
+        return [np.concatenate(out)]
+    return out
+
+
+# Variants a historical Swedish hand forms (as in ARDIS's church records): the European 1 with its long up-stroke,
+# the crossed 7 and the closed 4.
+CHURCH_STROKES = dict(DIGIT_STROKES)
+CHURCH_STROKES.update({
+    "1": [[(0.2, 0.35), (0.58, 0.0), (0.55, 1.0)]],
+    "7": [[(0.12, 0.05), (0.85, 0.0), (0.42, 1.0)], [(0.38, 0.52), (0.8, 0.48)]],
+    "4": [[(0.62, 1.0), (0.62, 0.0), (0.12, 0.68), (0.9, 0.68)], [(0.12, 0.68), (0.3, 0.05)]],
+})
+
+
+def run_benign_heldout20(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout20` (fixed with seeds 20001, 20002, 20003). Each client draws from its
+    own seeded generator:
+      a persona   preddiff: prediction difference analysis explanations (Zintgraf, Cohen, Adel & Welling 2017,
+                    Visualizing deep neural network decisions: prediction difference analysis, ICLR; as the
+                    authors' DeepVis-PredDiff runs it): a data set of `pd_set` (lo, hi) pool digits to fit the
+                    sampler; each explained pool digit asked alone, then every k x k window (k `pd_win`, one of, per
+                    client; stride 1) replaced by `pd_samples` samples: conditional sampling (a multivariate Gaussian
+                    of the window's pixels given the frame of `pd_pad` pixels around it, fitted on the data set) or,
+                    for `pd_marginal` of the clients, marginal sampling (each window pixel's value from a random
+                    data-set digit); the samples in requests of `pd_batch` (one of, per client) rows, scores;
+                    `pd_idle` (lo, hi) turns between digits;
+                  spark: a nightly Apache Spark batch job scoring the day's uploads (Zaharia et al. 2012, Resilient
+                    distributed datasets, NSDI; speculative execution after Zaharia, Konwinski, Joseph, Katz &
+                    Stoica 2008, Improving MapReduce performance in heterogeneous environments, OSDI):
+                    `sp_parts` (lo, hi) partitions of `sp_part` (lo, hi) photographed pool digits, mapPartitions
+                    calling the model in mini-batches of `sp_batch` (one of, per client) rows, `sp_slots` (lo, hi)
+                    tasks at a time (their mini-batches interleaved); `sp_slow` of the tasks straggle (half speed)
+                    and, once `sp_quantile` of the tasks are done, get a speculative copy on a free slot (the
+                    partition from its start; the first attempt to finish wins, the other is killed); a task attempt
+                    fails after a mini-batch with `sp_fail` and is retried from its start (at most 4 attempts);
+                    `sp_idle` (lo, hi) turns between nights, `sp_backfill` of the nights re-run the last night's job
+                    first (the same partitions);
+                  dynabench: a crowd worker on an adversarial data-collection task (Kiela et al. 2021, Dynabench:
+                    rethinking benchmarking in NLP, NAACL; the digits task of its model-in-the-loop interface): told
+                    which digit to write and to fool the model with a digit a person still reads correctly, the
+                    worker writes it in their own hand and submits (one row, scores); while the model reads it
+                    right, an edit (a stroke added, part of a stroke rubbed out, more slant, a thicker or thinner
+                    pen, a point of a stroke moved) and a resubmission, at most `db_tries` (lo, hi); `db_idle` (lo,
+                    hi) turns between tries, `db_task_idle` (lo, hi) between tasks;
+                  churchbook: a genealogy archive reading dates in historical Swedish parish records, the source of
+                    ARDIS (Kusetogullari, Yavariabdi, Cheddad, Grahn & Hall 2020, ARDIS: a Swedish historical
+                    handwritten digit dataset, Neural Computing and Applications): each book written by one
+                    minister (his hand: the European 1, the crossed 7, the closed 4; pen, size, slant), its records
+                    in date order over `cb_years` (lo, hi) years from 1850-1920, each record's date (day, month,
+                    year: 4-8 digits) one request, scores; ink faded, paper yellowed and stained as the scan's
+                    inversion leaves it; `cb_idle` (lo, hi) turns between records, `cb_page_idle` after each page of
+                    `cb_page` (lo, hi) records, `cb_book_idle` between books;
+                  airwrite: digits written in the air with a fingertip, tracked by a hand tracker (Chen, AlRegib &
+                    Juang 2016, Air-writing recognition, part I: modeling and recognition of characters, words, and
+                    connecting motions, IEEE Transactions on Human-Machine Systems): the path never lifts, so the
+                    moves between strokes are drawn, and the segmenter's cut keeps `aw_lead` (lo-hi) of the move
+                    from the last digit; hand jitter; rendered with the app's pen; numbers of `aw_len` (lo, hi)
+                    digits, each digit its own request (or, for `aw_whole` of the clients, the whole number one
+                    request), scores; a digit the app misreads is written again once; `aw_idle` (lo, hi) turns
+                    between digits, `aw_num_idle` between numbers;
+                  tyredot: a tyre shop's app reading the DOT date code (week and year, four digits) moulded into
+                    each tyre's sidewall (Kazmi, Nabney, Vogiatzis, Rose & Codd 2020, An efficient industrial
+                    system for vehicle tyre (tire) detection and text recognition using deep learning, IEEE T-ITS):
+                    black on black, so the digits are only the shading of their relief under the phone's flash (its
+                    angle per shot), on the sidewall's curve and rubber texture, contrast-stretched by the app;
+                    every tyre of a car (4, `td_spare` 5) one request a shot (its 4 digits, scores), shot again
+                    (`td_shots` at most) while a digit's top probability is under 0.6; the shop's `td_brands`
+                    moulding fonts; `td_idle` (lo, hi) turns between tyres, `td_car_idle` between cars;
+                  datestamp: a registry office reading the rubber date stamp on incoming letters: the stamp's
+                    digits (day and year, 6 a stamp) in the dater's font, the ink pad's load falling over
+                    `ds_reink` (lo, hi) impressions from blobby to faint, then re-inked; pressure uneven across the
+                    stamp, rotated a little; one request a letter (its digits, scores); the date advances after
+                    `ds_day` (lo, hi) letters; `ds_idle` (lo, hi) turns between letters, `ds_day_idle` between days;
+                  tremor: a clinic's handwriting assessment for movement disorders on a tablet (Drotar, Mekyska,
+                    Rektorova, Masarova, Smekal & Faundez-Zanuy 2016, Evaluation of handwriting kinematics and
+                    pressure for differential diagnosis of Parkinson's disease, Artificial Intelligence in
+                    Medicine: the PaHaW tasks): each patient copies the digits 0-9 `tr_rounds` (lo, hi) times, each
+                    digit one request (scores); the patient's tremor (amplitude `tr_amp` lo-hi of the box at 4-7
+                    cycles a unit of path), micrographia (the writing shrinking by `tr_micro` lo-hi a digit); `tr_idle`
+                    (lo, hi) turns between digits, `tr_patient_idle` between patients;
+      number      a share `jp2` of clients send JPEG 2000 lossy values (jp2_lossy; base step `jp2_step`, one of, per
+      format      client), a share `jpegls` JPEG-LS near-lossless values (jpegls_near; NEAR `jpegls_near`, one of);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, samples and transforms of them, and rendered numerals, in [0, 1].
+    Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas20"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "jp2" if u < HAB["jp2"] else ("jpegls" if u < HAB["jp2"] + HAB["jpegls"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    fparam = None
+    if fmt_ == "jp2":
+        fparam = float(rng.choice(HAB["jp2_step"]))
+        s.meta["jp2_step"] = fparam
+    elif fmt_ == "jpegls":
+        fparam = int(rng.choice(HAB["jpegls_near"]))
+        s.meta["jpegls_near"] = fparam
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def draw_set(n):
+        idx = list(rng.choice(len(pool), min(n, len(pool)), replace=False, p=weights))
+        if n > len(pool):
+            idx += list(rng.choice(len(pool), n - len(pool), p=weights))
+        idx = np.asarray(idx, np.int64)
+        np.add.at(counts, idx, 1)
+        return pool[idx].copy()
+
+    def photo(x):
+        x = shift(x, rng) if rng.random() < 0.25 else x
+        return np.clip(np.asarray(x, np.float64) * rng.uniform(0.85, 1.15) + rng.normal(0, 0.02, D), 0, 1)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "jp2":
+            rows = jp2_lossy(rows, fparam)
+        elif fmt_ == "jpegls":
+            rows = jpegls_near(rows, fparam)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def preddiff():
+        st = state
+        if "data" not in st:
+            st.update(data=draw_set(int(rng.integers(*HAB["pd_set"]))).astype(np.float64).reshape(-1, SIDE, SIDE),
+                      k=int(rng.choice(HAB["pd_win"])), marginal=rng.random() < HAB["pd_marginal"],
+                      batch=int(rng.choice(HAB["pd_batch"])), cache={})
+        k, Xd, l = st["k"], st["data"], HAB["pd_pad"]
+        x = np.asarray(draw(), np.float64).reshape(SIDE, SIDE)
+        send(x.reshape(1, D))
+        rows = []
+        for i in range(SIDE - k + 1):
+            for j in range(SIDE - k + 1):
+                win = np.zeros((SIDE, SIDE), bool)
+                win[i:i + k, j:j + k] = True
+                S = np.zeros((SIDE, SIDE), bool)
+                S[max(0, i - l):i + k + l, max(0, j - l):j + k + l] = True
+                S &= ~win
+                n = HAB["pd_samples"]
+                xs = np.repeat(x[None], n, 0)
+                if st["marginal"]:
+                    xs[:, win] = Xd[rng.integers(len(Xd), size=n)][:, win]
+                else:
+                    if (i, j) not in st["cache"]:
+                        F = np.concatenate([Xd[:, win], Xd[:, S]], 1)
+                        mu = F.mean(0)
+                        C = np.cov(F, rowvar=False) + 1e-3 * np.eye(F.shape[1])
+                        w = int(win.sum())
+                        Cws, Css = C[:w, w:], C[w:, w:]
+                        Aw = Cws @ np.linalg.inv(Css)
+                        L = np.linalg.cholesky(C[:w, :w] - Aw @ Cws.T + 1e-6 * np.eye(w))
+                        st["cache"][(i, j)] = (mu[:w], mu[w:], Aw, L)
+                    mw, ms, Aw, L = st["cache"][(i, j)]
+                    m = mw + Aw @ (x[S] - ms)
+                    xs[:, win] = m[None] + rng.normal(0, 1, (n, len(m))) @ L.T
+                rows.append(np.clip(xs.reshape(n, D), 0, 1))
+        R = np.concatenate(rows)
+        for a in range(0, len(R), st["batch"]):
+            if full():
+                return
+            send(R[a:a + st["batch"]])
+        idle(int(rng.integers(*HAB["pd_idle"])))
+
+    def spark():
+        st = state
+        if "batch" not in st:
+            st.update(batch=int(rng.choice(HAB["sp_batch"])), slots=int(rng.integers(*HAB["sp_slots"])), last=None)
+        if st["last"] is not None and rng.random() < HAB["sp_backfill"]:
+            parts = st["last"]
+        else:
+            parts = [np.stack([photo(draw()) for _ in range(int(rng.integers(*HAB["sp_part"])))])
+                     for _ in range(int(rng.integers(*HAB["sp_parts"])))]
+        st["last"] = parts
+        P, bs = len(parts), st["batch"]
+        nb = [int(np.ceil(len(p) / bs)) for p in parts]
+        slow = [rng.random() < HAB["sp_slow"] for _ in parts]
+        queue = list(range(P))
+        attempts = [0] * P
+        finished = [False] * P
+        speculated = [False] * P
+        running = []
+        while (queue or running) and not full():
+            while queue and len(running) < st["slots"]:
+                p = queue.pop(0)
+                attempts[p] += 1
+                running.append(dict(p=p, pos=0, spec=False))
+            if not queue and len(running) < st["slots"] and sum(finished) >= HAB["sp_quantile"] * P:
+                for t in list(running):
+                    if slow[t["p"]] and not speculated[t["p"]] and len(running) < st["slots"]:
+                        speculated[t["p"]] = True
+                        running.append(dict(p=t["p"], pos=0, spec=True))
+            for t in list(running):
+                if not any(r is t for r in running):
+                    continue
+                p = t["p"]
+                if slow[p] and not t["spec"] and rng.random() < 0.5:
+                    continue
+                if full():
+                    return
+                send(parts[p][t["pos"] * bs:(t["pos"] + 1) * bs])
+                t["pos"] += 1
+                if t["pos"] >= nb[p]:
+                    finished[p] = True
+                    running = [r for r in running if r["p"] != p]
+                elif rng.random() < HAB["sp_fail"]:
+                    running = [r for r in running if r is not t]
+                    if attempts[p] < 4 and not any(r["p"] == p for r in running):
+                        queue.insert(0, p)
+            idle(int(rng.integers(0, 2)))
+        idle(int(rng.integers(*HAB["sp_idle"])))
+
+    def writer():
+        return dict(width=rng.uniform(2.2, 3.8), scale=rng.uniform(0.6, 0.78), slant=rng.uniform(-0.15, 0.25),
+                    wobble=rng.uniform(0.015, 0.045), ink=rng.uniform(0.75, 1.0), rot=rng.normal(0, 4))
+
+    def render(strokes, w, jitter=True, width=None, scale=None):
+        S = [np.asarray(l, float) + (rng.normal(0, w["wobble"], (len(l), 2)) if jitter else 0) for l in strokes]
+        return _down8(_glyph32(S, (width or w["width"]) * rng.uniform(0.9, 1.1),
+                               (scale or w["scale"]) * rng.uniform(0.95, 1.05), 1.0, w["rot"] + rng.normal(0, 2),
+                               w["slant"], 16 + rng.normal(0, 0.7), 16 + rng.normal(0, 0.7)))
+
+    def dynabench():
+        t = str(int(rng.integers(10)))
+        w = writer()
+        strokes = [np.asarray(l, float).copy() for l in DIGIT_STROKES[t]]
+        tries = int(rng.integers(*HAB["db_tries"]))
+        for _ in range(tries):
+            if full():
+                return
+            x = np.clip(render(strokes, w, jitter=False) * w["ink"] + rng.normal(0, 0.01, D), 0, 1)
+            lab, _ = send(x)
+            if lab is None or int(lab[0]) != int(t):
+                break
+            e = int(rng.integers(5))
+            if e == 0:
+                p0 = rng.uniform(0.1, 0.9, 2)
+                strokes.append(np.stack([p0, np.clip(p0 + rng.normal(0, 0.25, 2), 0, 1)]))
+            elif e == 1:
+                li = int(rng.integers(len(strokes)))
+                L = strokes[li]
+                if len(L) > 3:
+                    c = int(rng.integers(1, len(L) - 1))
+                    strokes[li:li + 1] = [L[:c], L[c + 1:]]
+            elif e == 2:
+                w["slant"] += rng.choice([-1, 1]) * 0.12
+            elif e == 3:
+                w["width"] = float(np.clip(w["width"] + rng.choice([-1, 1]) * 0.6, 1.6, 5.0))
+            else:
+                li = int(rng.integers(len(strokes)))
+                strokes[li] = strokes[li].copy()
+                strokes[li][int(rng.integers(len(strokes[li])))] += rng.normal(0, 0.12, 2)
+            idle(int(rng.integers(*HAB["db_idle"])))
+        idle(int(rng.integers(*HAB["db_task_idle"])))
+
+    def churchbook():
+        st = state
+        if "book" not in st:
+            y0 = int(rng.integers(1850, 1915))
+            w = writer()
+            w.update(ink=rng.uniform(0.5, 0.9))
+            st["book"] = dict(w=w, date=np.datetime64(f"{y0}-01-01") + int(rng.integers(0, 200)),
+                              end=np.datetime64(f"{y0 + int(rng.integers(*HAB['cb_years']))}-12-31"),
+                              paper=rng.uniform(0.04, 0.18), page=int(rng.integers(*HAB["cb_page"])))
+        b = st["book"]
+        b["date"] = b["date"] + int(rng.integers(0, 6))
+        y, m, d = str(b["date"]).split("-")
+        text = str(int(d)) + str(int(m)) + y
+        stain = gaussian_filter(rng.normal(0, 1, (SIDE, SIDE)), 1.5).reshape(D)
+        rows = []
+        for ch in text:
+            g = render(CHURCH_STROKES[ch], b["w"])
+            rows.append(np.clip(g * b["w"]["ink"] * rng.uniform(0.85, 1.05) + b["paper"]
+                                + 0.05 * stain + rng.normal(0, 0.015, D), 0, 1))
+        send(np.stack(rows))
+        b["page"] -= 1
+        idle(int(rng.integers(*HAB["cb_idle"])))
+        if b["page"] <= 0:
+            b["page"] = int(rng.integers(*HAB["cb_page"]))
+            idle(int(rng.integers(*HAB["cb_page_idle"])))
+        if b["date"] > b["end"]:
+            del st["book"]
+            idle(int(rng.integers(*HAB["cb_book_idle"])))
+
+    def airwrite():
+        st = state
+        if "w" not in st:
+            st.update(w=writer(), whole=rng.random() < HAB["aw_whole"], pen=rng.uniform(2.4, 3.6),
+                      end=np.array([0.5, 0.5]))
+        w = st["w"]
+
+        def trace(ch):
+            path = _dense_path(DIGIT_STROKES[ch], 0.03, joined=True)[0]
+            lead = rng.uniform(*HAB["aw_lead"])
+            start = st["end"] + (path[0] - st["end"]) * (1 - lead)
+            P = np.vstack([_dense_path([[tuple(start), tuple(path[0])]], 0.03)[0], path])
+            P = P + gaussian_filter(rng.normal(0, 0.03, P.shape), (2, 0))
+            st["end"] = path[-1] - np.array([0.8, 0.0])   # where the finger ends, in the next digit's box
+            return np.clip(_down8(_glyph32([P], st["pen"], w["scale"], 1.0, w["rot"], w["slant"])) * w["ink"]
+                           + rng.normal(0, 0.01, D), 0, 1)
+        num = [str(int(v)) for v in rng.integers(0, 10, int(rng.integers(*HAB["aw_len"])))]
+        if st["whole"]:
+            send(np.stack([trace(c) for c in num]))
+        else:
+            for c in num:
+                if full():
+                    return
+                lab, _ = send(trace(c))
+                if lab is not None and int(lab[0]) != int(c) and not full():
+                    send(trace(c))
+                idle(int(rng.integers(*HAB["aw_idle"])))
+        st["end"] = np.array([0.5, 0.5])
+        idle(int(rng.integers(*HAB["aw_num_idle"])))
+
+    def tyredot():
+        st = state
+        if "fonts" not in st:
+            st["fonts"] = [dict(width=rng.uniform(3.0, 4.2), scale=rng.uniform(0.62, 0.76), sx=rng.uniform(0.7, 0.9))
+                           for _ in range(int(rng.integers(*HAB["td_brands"])))]
+        code = f"{int(rng.integers(1, 53)):02d}{int(rng.integers(15, 26)):02d}"
+        same = rng.random() < 0.6
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        for _tyre in range(5 if rng.random() < HAB["td_spare"] else 4):
+            if not same:
+                code = f"{int(rng.integers(1, 53)):02d}{int(rng.integers(15, 26)):02d}"
+            f = st["fonts"][int(rng.integers(len(st["fonts"])))]
+            curve = rng.uniform(-0.02, 0.02)
+            for _shot in range(HAB["td_shots"]):
+                if full():
+                    return
+                th = rng.uniform(0, 2 * np.pi)
+                rows = []
+                for k, ch in enumerate(code):
+                    hgt = gaussian_filter(_coverage32(_unit_paths(DIGIT_STROKES[ch], f["scale"], f["sx"]),
+                                                      f["width"]), 1.0)
+                    bend = curve * ((xx - 16) + (k - 1.5) * 32) ** 2 / 32.0
+                    hgt = map_coordinates(hgt, [yy - bend, xx], order=1, mode="constant")
+                    gy, gx = np.gradient(hgt)
+                    img = 0.5 + 1.2 * (np.cos(th) * gx + np.sin(th) * gy) + 0.05 * hgt \
+                        + gaussian_filter(rng.normal(0, 0.06, (32, 32)), 0.7)
+                    a = _down8(img).astype(np.float64)
+                    rows.append((a - a.min()) / max(a.max() - a.min(), 1e-6))
+                _, p = send(np.stack(rows))
+                if p is None or p.max(1).min() >= 0.6:
+                    break
+            idle(int(rng.integers(*HAB["td_idle"])))
+        idle(int(rng.integers(*HAB["td_car_idle"])))
+
+    def datestamp():
+        st = state
+        if "font" not in st:
+            st.update(font=dict(width=rng.uniform(2.6, 3.4), scale=rng.uniform(0.66, 0.78), sx=rng.uniform(0.75, 0.95)),
+                      date=np.datetime64("2026-01-01") + int(rng.integers(0, 330)), left=int(rng.integers(*HAB["ds_day"])),
+                      load=1.0, reink=int(rng.integers(*HAB["ds_reink"])), n=0, level=rng.uniform(0.55, 0.9))
+        f = st["font"]
+        y, m, d = str(st["date"]).split("-")
+        load = 1.0 - st["n"] / st["reink"]
+        rot = rng.normal(0, 3)
+        grad = rng.uniform(-0.35, 0.35)
+        rows = []
+        for k, ch in enumerate(d + y):
+            cov = _glyph32(DIGIT_STROKES[ch], f["width"] * (0.8 + 0.6 * load), f["scale"], f["sx"], rot)
+            cov = gaussian_filter(cov, 0.4 + 0.6 * load)
+            press = np.clip(st["level"] * (0.45 + 0.55 * load) * (1 + grad * (k - 2.5) / 2.5), 0, 1)
+            dry = rng.random((32, 32)) < 0.25 * (1 - load)
+            rows.append(np.clip(_down8(cov * ~dry) * press * 1.3 + rng.normal(0, 0.015, D), 0, 1))
+        send(np.stack(rows))
+        st["n"] += 1
+        if st["n"] >= st["reink"]:
+            st.update(n=0, reink=int(rng.integers(*HAB["ds_reink"])))
+        st["left"] -= 1
+        idle(int(rng.integers(*HAB["ds_idle"])))
+        if st["left"] <= 0:
+            st["date"] += 1 if rng.random() < 0.8 else 3
+            st["left"] = int(rng.integers(*HAB["ds_day"]))
+            idle(int(rng.integers(*HAB["ds_day_idle"])))
+
+    def tremor():
+        st = state
+        if "patient" not in st:
+            st["patient"] = dict(w=writer(), amp=rng.uniform(*HAB["tr_amp"]), freq=rng.uniform(4.0, 7.0),
+                                 micro=rng.uniform(*HAB["tr_micro"]), rounds=int(rng.integers(*HAB["tr_rounds"])),
+                                 i=0)
+        pt = st["patient"]
+        w = pt["w"]
+        ch = str(pt["i"] % 10)
+        paths = []
+        for P in _dense_path(DIGIT_STROKES[ch], 0.02):
+            t = np.arange(len(P)) * 0.02
+            tang = np.gradient(P, axis=0)
+            nrm = np.stack([-tang[:, 1], tang[:, 0]], 1)
+            nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
+            osc = pt["amp"] * np.sin(2 * np.pi * pt["freq"] * t + rng.uniform(0, 2 * np.pi))
+            paths.append(P + osc[:, None] * nrm + rng.normal(0, 0.004, P.shape))
+        sc = w["scale"] * (1 - pt["micro"]) ** (pt["i"] % 10)
+        x = _down8(_glyph32(paths, w["width"], sc, 1.0, w["rot"], w["slant"]))
+        send(np.clip(x * w["ink"] + rng.normal(0, 0.01, D), 0, 1))
+        pt["i"] += 1
+        idle(int(rng.integers(*HAB["tr_idle"])))
+        if pt["i"] >= 10 * pt["rounds"]:
+            del st["patient"]
+            idle(int(rng.integers(*HAB["tr_patient_idle"])))
+
+    units = {"preddiff": preddiff, "spark": spark, "dynabench": dynabench, "churchbook": churchbook,
+             "airwrite": airwrite, "tyredot": tyredot, "datestamp": datestamp, "tremor": tremor}
+    while done[0] < n_req:
+        units[persona]()
+
+
+# ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
     X, y = data.rows("evasion")
@@ -13745,6 +14410,397 @@ def run_heldout19_attack(h, baton, s, data):
 
 
 # ---------------------------------------------------------------------------------------------
+# Held out 20's unseen attack classes (HELDOUT20_ATTACKS), written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+def _margin_logprob(p, y0):
+    """The margin loss on log-probabilities (the logits less a constant): the true class's minus the largest other."""
+    z = np.log(np.maximum(np.asarray(p, np.float64), 1e-30))
+    zo = z.copy()
+    zo[:, y0] = -np.inf
+    return z[:, y0] - zo.max(1)
+
+
+def _attacker_digits(data):
+    X = np.concatenate([data.rows("knockoff")[0], data.rows("jbda_seed")[0]]).astype(np.float64)
+    y = np.concatenate([data.rows("knockoff")[1], data.rows("jbda_seed")[1]]).astype(np.int64)
+    return X, y
+
+
+def tremba_attack(ask, x0, y0, rng, data):
+    """Huang & Zhang 2020 (Black-box adversarial attack with transferable model-based embedding, ICLR), TREMBA,
+    untargeted, L-inf TREMBA_EPS, score-based, as the authors' code runs it at our scale. Offline: surrogate MLPs
+    (TREMBA_SIZES, its "source models") trained on the attacker's own labelled digits (knockoff and jbda_seed
+    splits); an encoder (64 -> 64 ReLU -> TREMBA_LATENT) and decoder (TREMBA_LATENT -> 64 ReLU -> 64, eps tanh)
+    trained TREMBA_EPOCHS epochs (Adam) so that x + eps tanh(D(E(x))), clipped, fools the surrogates (their margin
+    loss max(z_y - max_j!=y z_j, -TREMBA_KAPPA), averaged). Online: the embedding z = E(x0); each iteration
+    TREMBA_SAMPLES samples z + sigma e (antithetic pairs of e ~ N(0, I)), decoded, added to x0, clipped, one request
+    (scores); the margin loss (log-probabilities) of each; stops when a sample is misclassified; else z moves by
+    the NES estimate, z - lr mean(loss e) / sigma (sigma and lr TREMBA_SIGMA and TREMBA_LR times the embedding's
+    spread over the attacker's digits). At most TREMBA_BUDGET queries."""
+    X, y = _attacker_digits(data)
+    surs = []
+    for hs in TREMBA_SIZES:
+        S = _Dense(rng, [D, *hs, 10], ["relu"] * len(hs) + [None], 1e-3)
+        _ce_fit(S, X, y, 30, rng)
+        surs.append(S)
+    E = _Dense(rng, [D, 64, TREMBA_LATENT], ["relu", None], 1e-3)
+    G = _Dense(rng, [TREMBA_LATENT, 64, D], ["relu", None], 1e-3)
+    for _ in range(TREMBA_EPOCHS):
+        order = rng.permutation(len(X))
+        for k in range(0, len(X), 64):
+            i = order[k:k + 64]
+            xb, yb = X[i], y[i]
+            zb, ce = E.forward(xb)
+            o, cg = G.forward(zb)
+            th = np.tanh(o)
+            xa = xb + TREMBA_EPS * th
+            inside = (xa > 0) & (xa < 1)
+            xa = np.clip(xa, 0, 1)
+            gx = np.zeros_like(xa)
+            for S in surs:
+                out, cs = S.forward(xa)
+                zo = out.copy()
+                zo[np.arange(len(i)), yb] = -np.inf
+                jm = zo.argmax(1)
+                m = out[np.arange(len(i)), yb] - out[np.arange(len(i)), jm]
+                g = np.zeros_like(out)
+                act = m > -TREMBA_KAPPA
+                g[np.arange(len(i)), yb] = act
+                g[np.arange(len(i)), jm] -= act
+                gx += S.backward(cs, g / (len(i) * len(surs)))[1]
+            go = gx * inside * TREMBA_EPS * (1 - th * th)
+            gG, gz = G.backward(cg, go)
+            gE, _ = E.backward(ce, gz)
+            G.step(gG)
+            E.step(gE)
+    spread = float(E.forward(X)[0].std())
+    sigma, lr = TREMBA_SIGMA * spread, TREMBA_LR * spread
+    x0 = np.asarray(x0, np.float64)
+    z = E.forward(x0[None])[0][0]
+    used, best = 0, x0
+    while used + TREMBA_SAMPLES <= TREMBA_BUDGET:
+        e = rng.normal(0.0, 1.0, (TREMBA_SAMPLES // 2, TREMBA_LATENT))
+        e = np.concatenate([e, -e])
+        Z = z[None] + sigma * e
+        rows = np.clip(x0[None] + TREMBA_EPS * np.tanh(G.forward(Z)[0]), 0, 1)
+        _, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        loss = _margin_logprob(p, y0)
+        if (loss < 0).any():
+            return rows[int(np.argmin(loss))]
+        best = rows[int(np.argmin(loss))]
+        z = z - lr * (loss[:, None] * e).mean(0) / sigma
+    return best
+
+
+def adba_attack(ask, x0, y0, rng):
+    """Wang, Zuo, Huang & Chen 2025 (ADBA: approximation decision boundary approach for black-box adversarial
+    attacks, AAAI), as the authors' ADBA.py runs it (ATK_ADBA with binaryM 0, the plain ADBA; the wrapper's
+    init_dir 1 and offspring_n 2; tolerance 1e-5): untargeted, label-only, L-inf aim_r ADBA_EPS. The direction v
+    starts all +1 with R_max 1; the pixel range is cut into ADBA_OFFSPRING blocks, then each block into halves, level
+    by level (an iteration per block of the last level, in order). Each iteration the offspring directions (v with
+    one of the new blocks reversed) are asked at x0 + R_max v (clipped; one row a request); those adversarial are
+    compared at approximated decision boundaries (ADB, the midpoint of [low, high], starting [0, R_max]): asked in
+    turn at x0 + ADB d, dropped when not adversarial (R_min = ADB), R_max = ADB when adversarial (and returned at once
+    if ADB <= aim_r); none left: low = ADB; one left: chosen; two: high = ADB; until high - low < 1e-5. v takes the
+    chosen block reversal and its R_max. Stops when R_max <= aim_r, at most ADBA_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    v = np.ones(D)
+    state = dict(rmax=1.0, used=0, best=None)
+
+    def adv(d, r):
+        row = np.clip(x0 + r * d, 0, 1)
+        lab, _ = ask(row.astype(np.float32)[None])
+        state["used"] += 1
+        if int(lab[0]) != y0:
+            state["best"] = row
+            return True
+        return False
+
+    def cut(b):
+        x1, x2 = b
+        out = []
+        for i in range(ADBA_OFFSPRING):
+            l1 = x1 + (i * (x2 - x1)) // ADBA_OFFSPRING
+            l2 = x1 + ((i + 1) * (x2 - x1)) // ADBA_OFFSPRING
+            out.append((l1 + 1 if i > 0 else l1, l2))
+        return out
+
+    def mutation(blocks):
+        offs = []
+        for b in blocks:
+            d = v.copy()
+            d[b[0]:b[1] + 1] *= -1
+            offs.append(d)
+        rmax = state["rmax"]
+        succ = []
+        for i, d in enumerate(offs):
+            if state["used"] >= ADBA_BUDGET:
+                return
+            if adv(d, rmax):
+                succ.append(i)
+        chosen, r_chosen = None, rmax
+        if len(succ) == 1:
+            chosen = succ[0]
+        elif len(succ) > 1:
+            low, high = 0.0, rmax
+            chosen = succ[0]
+            while high - low >= ADBA_TOL:
+                adb = (low + high) / 2.0
+                keep = []
+                for i in succ:
+                    if state["used"] >= ADBA_BUDGET:
+                        break
+                    if adv(offs[i], adb):
+                        keep.append(i)
+                        chosen, r_chosen = i, adb
+                        if adb <= ADBA_EPS:
+                            break
+                if chosen in keep and r_chosen <= ADBA_EPS or state["used"] >= ADBA_BUDGET:
+                    break
+                if not keep:
+                    low = adb
+                elif len(keep) == 1:
+                    chosen, r_chosen = keep[0], adb
+                    break
+                else:
+                    high, succ = adb, keep
+        if chosen is not None:
+            b = blocks[chosen]
+            v[b[0]:b[1] + 1] *= -1
+            state["rmax"] = r_chosen
+    levels = [cut((0, D - 1))]
+    mutation(levels[0])
+    while state["used"] < ADBA_BUDGET and state["rmax"] > ADBA_EPS:
+        nxt = []
+        for b in levels[-1]:
+            sub = cut(b)
+            nxt.extend(sub)
+            mutation(sub)
+            if state["rmax"] <= ADBA_EPS or state["used"] >= ADBA_BUDGET:
+                break
+        levels.append(nxt)
+    return np.clip(x0 + state["rmax"] * v, 0, 1)
+
+
+def gea_pca_attack(ask, x0, y0, rng, data):
+    """Bhagoji, He, Li & Song 2018 (Practical black-box attacks on deep neural networks using efficient query
+    mechanisms, ECCV), the iterative gradient-estimation attack with PCA query reduction (the authors' code: the
+    logit loss, two-sided finite differences of delta GEA_DELTA along the top GEA_K principal components of data the
+    attacker has, its own knockoff and jbda_seed digits): untargeted, L2, score-based. Each iteration the 2 GEA_K
+    probes x +- delta u_j (one request, clipped to [0, 1]) give the loss's gradient in the components' span (the
+    loss the true class's log-probability less the largest other's, the logits up to a constant); a fast-gradient
+    L2 step x - GEA_ALPHA g / |g|, projected onto the L2 ball of L2_GOAL about x0 and [0, 1]; the iterate asked (one
+    row); stops when it is misclassified, at most GEA_BUDGET queries. (GEA_K and GEA_ALPHA are ours: the paper's
+    MNIST settings are for 784 pixels.)"""
+    X, _ = _attacker_digits(data)
+    U = np.linalg.svd(X - X.mean(0), full_matrices=False)[2][:GEA_K]
+    x0 = np.asarray(x0, np.float64)
+    x, used = x0.copy(), 0
+    while used + 2 * GEA_K + 1 <= GEA_BUDGET:
+        probes = np.clip(np.concatenate([x[None] + GEA_DELTA * U, x[None] - GEA_DELTA * U]), 0, 1)
+        _, p = ask(probes.astype(np.float32))
+        used += len(probes)
+        L = _margin_logprob(p, y0)
+        g = ((L[:GEA_K] - L[GEA_K:]) / (2 * GEA_DELTA)) @ U
+        n = np.linalg.norm(g)
+        if n > 0:
+            x = x - GEA_ALPHA * g / n
+        d = x - x0
+        nd = np.linalg.norm(d)
+        if nd > L2_GOAL:
+            x = x0 + d * L2_GOAL / nd
+        x = np.clip(x, 0, 1)
+        lab, _ = ask(x.astype(np.float32)[None])
+        used += 1
+        if int(lab[0]) != y0:
+            break
+    return x
+
+
+def run_db3kd(h, baton, s, data):
+    """Wang 2021 (Zero-shot knowledge distillation from a decision-based black-box model, ICML), DB3KD with data: the
+    attacker's natural digits (knockoff and jbda_seed splits), label-only. DB3KD_INIT of them asked (DB3KD_BATCH
+    rows a request); then for each of those digits in turn (label c) its sample robustness as the authors'
+    SampleDist computes it: for every other class k, the segment to the nearest digit the victim labelled k
+    binary-searched for the boundary (DB3KD_STEPS halvings; the 9 segments' midpoints one request), the distance d_k
+    the boundary point's from the digit; the soft label softmax(-d / DB3KD_TAU) with d_c = 0 (the nearer a class's
+    boundary, the more of its probability; a class with no digit yet gets the largest distance), until the next
+    digit's searches would pass EXTRACT_BUDGET; the rest of the budget labels more of its digits (one request). The
+    student (64 -> 64 ReLU -> 10) trained DB3KD_EPOCHS epochs on the soft labels and on
+    the one-hot labels of the digits without them; the session records its agreement (own_model_<queries>) besides
+    the learning substitute's on its queries. (Sizes ours: the paper's students are LeNet5 / AlexNet, and its MBD
+    refinement of the distances by further boundary searches is left out.)"""
+    rng = s.rng
+    Xall, _ = _attacker_digits(data)
+    Xall = Xall[rng.permutation(len(Xall))]
+    X = Xall[:DB3KD_INIT]
+    used = [0]
+    lab = []
+    soft = {}
+
+    def ask(rows):
+        out, _ = query(h, baton, s, np.asarray(rows, np.float32), scores=False)
+        used[0] += len(rows)
+        return np.asarray(out, np.int64)
+    try:
+        for k in range(0, len(X), DB3KD_BATCH):
+            lab.append(ask(X[k:k + DB3KD_BATCH]))
+        lab = np.concatenate(lab)
+        for i in range(len(X)):
+            c = int(lab[i])
+            others = [k for k in range(10) if k != c and (lab == k).any()]
+            if not others or used[0] + DB3KD_STEPS * len(others) > EXTRACT_BUDGET:
+                break
+            tgt = []
+            for k in others:
+                J = np.flatnonzero(lab == k)
+                tgt.append(X[J[np.argmin(np.linalg.norm(X[J] - X[i], axis=1))]])
+            tgt = np.asarray(tgt)
+            lo, hi = np.zeros(len(others)), np.ones(len(others))
+            for _ in range(DB3KD_STEPS):
+                mid = (lo + hi) / 2
+                out = ask(X[i][None] + mid[:, None] * (tgt - X[i][None]))
+                same = out == c
+                lo, hi = np.where(same, mid, lo), np.where(same, hi, mid)
+            dist = hi * np.linalg.norm(tgt - X[i][None], axis=1)
+            d = np.full(10, dist.max())
+            d[c] = 0.0
+            d[others] = dist
+            soft[i] = _softmax((-d / DB3KD_TAU)[None])[0]
+        rest = EXTRACT_BUDGET - used[0]
+        if 0 < rest <= len(Xall) - len(X):   # the budget's last queries: more of its digits labelled
+            lab = np.concatenate([lab, ask(Xall[len(X):len(X) + rest])])
+            X = Xall[:len(lab)]
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(used[0])
+    if len(lab) and isinstance(lab, np.ndarray):
+        P = np.eye(10)[lab]
+        for i, v in soft.items():
+            P[i] = v
+        S = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+        _soft_fit(S, X[:len(lab)], P, DB3KD_EPOCHS, rng)
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def run_maze(h, baton, s, data):
+    """Kariyappa, Prakash & Qureshi 2021 (MAZE: data-free model stealing attack using zeroth-order gradient
+    estimation, CVPR), scaled to a 64-feature input: no data. A generator G (MAZE_NZ -> 64 ReLU -> 64 sigmoid) and a
+    clone C (64 -> 64 ReLU -> 10). Each iteration one generator step: MAZE_N images x = G(z) and, for each, MAZE_M
+    random directions u on the unit sphere, x + MAZE_EPS u (clipped), one request of MAZE_N (MAZE_M + 1) rows,
+    scores; the disagreement loss L(x) = KL(victim(x) || C(x)) and its gradient by forward differences, (d / m)
+    sum_j (L(x + eps u_j) - L(x)) / eps u_j, taken back through G to ascend L (Adam, MAZE_LR_G); then MAZE_NC clone
+    steps, each on MAZE_N fresh generated images (one request, scores), C trained MAZE_C_EPOCHS epochs on them and
+    an equal sample of the experience-replay memory of every query so far (soft targets); when a generator step no
+    longer fits the budget, clone steps until EXTRACT_BUDGET queries. The session records the clone's agreement
+    (own_model_<queries>) besides the learning substitute's on its queries. (Sizes, m and step counts ours: the
+    paper's are ResNets and budgets of millions of queries.)"""
+    rng = s.rng
+    G = _Dense(rng, [MAZE_NZ, 64, D], ["relu", "sigmoid"], MAZE_LR_G)
+    C = _Dense(rng, [D, 64, 10], ["relu", None], MAZE_LR_C)
+    MX, MP = [], []
+
+    def kl(P, X):
+        q = _softmax(C.forward(X)[0])
+        P = np.maximum(P, 1e-30)
+        return (P * (np.log(P) - np.log(np.maximum(q, 1e-30)))).sum(1)
+
+    def used():
+        return sum(len(v) for v in MX)
+    try:
+        while used() + MAZE_N <= EXTRACT_BUDGET:
+            if used() + MAZE_N * (MAZE_M + 1) > EXTRACT_BUDGET:   # the budget's last queries: clone steps only
+                xb = G.forward(rng.normal(0.0, 1.0, (MAZE_N, MAZE_NZ)))[0]
+                _, pb = query(h, baton, s, xb.astype(np.float32), scores=True)
+                AX, AP = np.concatenate(MX), np.concatenate(MP)
+                j = rng.choice(len(AX), MAZE_N, replace=False)
+                MX.append(xb)
+                MP.append(np.asarray(pb, np.float64))
+                _soft_fit(C, np.concatenate([xb, AX[j]]), np.concatenate([MP[-1], AP[j]]), MAZE_C_EPOCHS, rng)
+                continue
+            z = rng.normal(0.0, 1.0, (MAZE_N, MAZE_NZ))
+            x, cg = G.forward(z)
+            u = rng.normal(0.0, 1.0, (MAZE_N, MAZE_M, D))
+            u /= np.linalg.norm(u, axis=2, keepdims=True)
+            probes = np.clip(x[:, None, :] + MAZE_EPS * u, 0, 1).reshape(-1, D)
+            rows = np.concatenate([x, probes])
+            _, p = query(h, baton, s, rows.astype(np.float32), scores=True)
+            p = np.asarray(p, np.float64)
+            MX.append(rows)
+            MP.append(p)
+            L0 = kl(p[:MAZE_N], x)
+            L1 = kl(p[MAZE_N:], probes).reshape(MAZE_N, MAZE_M)
+            g = (D / MAZE_M) * (((L1 - L0[:, None]) / MAZE_EPS)[:, :, None] * u).sum(1)
+            G.step(G.backward(cg, -g / MAZE_N)[0])
+            for _ in range(MAZE_NC):
+                if used() + MAZE_N > EXTRACT_BUDGET:
+                    break
+                xb = G.forward(rng.normal(0.0, 1.0, (MAZE_N, MAZE_NZ)))[0]
+                _, pb = query(h, baton, s, xb.astype(np.float32), scores=True)
+                pb = np.asarray(pb, np.float64)
+                AX, AP = np.concatenate(MX), np.concatenate(MP)
+                j = rng.choice(len(AX), MAZE_N, replace=False)
+                MX.append(xb)
+                MP.append(pb)
+                _soft_fit(C, np.concatenate([xb, AX[j]]), np.concatenate([pb, AP[j]]), MAZE_C_EPOCHS, rng)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = int(used())
+    s.meta["own_model"] = lambda Xt: C.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout20_attack(s, data, interleave):
+    """The unseen classes of held out 20 (HELDOUT20_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT20_ORIG_PAD, offsets 102-110, disjoint from held out 10's to 19's), one per session by session index.
+    Success, rows as sent: tremba and adba (L-inf attacks) the first answered query whose label differs from the true
+    label within L-inf 0.125 (TREMBA_EPS, ADBA_EPS: the dev Square ball; tremba's rows are inside it by construction,
+    adba's count only if inside); gea-pca (an L2 attack) the first answered query whose label differs at L2 <= 1.0
+    (L2_GOAL, as HopSkipJump's; its iterates are inside by construction, its probes, 0.01 from an iterate, count only
+    if inside). db3kd and maze are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and
+    knockoff (both also record their own model's agreement)."""
+    s.pace_rows = s.cls in ("tremba", "gea-pca", "db3kd", "maze")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT20_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls in ("tremba", "adba"):
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= TREMBA_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout20_attack(h, baton, s, data):
+    if s.cls == "db3kd":
+        run_db3kd(h, baton, s, data)
+        return
+    if s.cls == "maze":
+        run_maze(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "adba")
+    try:
+        if s.cls == "tremba":
+            adv = tremba_attack(ask, x0, y0, s.rng, data)
+        elif s.cls == "adba":
+            adv = adba_attack(ask, x0, y0, s.rng)
+        else:
+            adv = gea_pca_attack(ask, x0, y0, s.rng, data)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+# ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
     return MLPClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0)
@@ -13941,7 +14997,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas19" in HAB:
+            if "personas20" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout20(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas19" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout19(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -14067,6 +15127,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout18_attack(s, data, args.interleave)
             if s.cls in HELDOUT19_ATTACKS:
                 setup_heldout19_attack(s, data, args.interleave)
+            if s.cls in HELDOUT20_ATTACKS:
+                setup_heldout20_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -14109,6 +15171,8 @@ def run_all(args, data, counts, seed):
                 run_heldout18_attack(h, baton, s, data)
             elif s.kind in HELDOUT19_ATTACKS:
                 run_heldout19_attack(h, baton, s, data)
+            elif s.kind in HELDOUT20_ATTACKS:
+                run_heldout20_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -14347,7 +15411,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
-            or s.kind in HELDOUT19_EVASION:
+            or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -14612,6 +15676,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout19: held out for round 19, with seeds 19001, 19002, 19003 (fixed 2026-12-03 15:49 UTC "
                          "by an independent evaluator before any round-19 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout20: held out for round 20, with seeds 20001, 20002, 20003 (fixed 2026-12-03 18:29 UTC "
+                         "by an independent evaluator before any round-20 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -14661,6 +15728,9 @@ def main():
     ap.add_argument("--heldout19-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 19 (" + ", ".join(HELDOUT19_ATTACKS) + "), "
                          "with --habits heldout19 and seeds 19001, 19002, 19003 (held out for round 19)")
+    ap.add_argument("--heldout20-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 20 (" + ", ".join(HELDOUT20_ATTACKS) + "), "
+                         "with --habits heldout20 and seeds 20001, 20002, 20003 (held out for round 20)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -14691,6 +15761,7 @@ def main():
     counts.update((k, n if args.heldout17_attacks else 0) for k, n in HELDOUT17_ATTACKS.items())
     counts.update((k, n if args.heldout18_attacks else 0) for k, n in HELDOUT18_ATTACKS.items())
     counts.update((k, n if args.heldout19_attacks else 0) for k, n in HELDOUT19_ATTACKS.items())
+    counts.update((k, n if args.heldout20_attacks else 0) for k, n in HELDOUT20_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
