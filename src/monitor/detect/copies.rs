@@ -167,13 +167,7 @@ impl Batch {
                     .iter()
                     .enumerate()
                     .any(|(ai, (a, lo, hi))| ai != qi && midpoint(q, row, a, *lo, *hi)))
-            .then(|| {
-                q.iter()
-                    .zip(row)
-                    .map(|(x, y)| (x - y) * (x - y))
-                    .sum::<f32>()
-                    .sqrt()
-            })
+            .then(|| super::baseline::dist2(q, row).sqrt())
         })
     }
 }
