@@ -296,7 +296,12 @@ impl Engine {
             if !copy || det.run_odd || det.copy_run > super::copies::COPY_RUN {
                 det.distinct.add(hash);
                 if budget > 0 {
-                    det.coverage.observe(&codes, self.space.allow(), budget);
+                    det.coverage.observe(
+                        &codes,
+                        self.space.allow(),
+                        budget,
+                        self.image.filter(|i| i.channels == 1).map(|i| i.side),
+                    );
                 }
             }
             if scores > 0 {
@@ -1688,6 +1693,74 @@ mod tests {
         assert!(run(vec![]));
         assert!(!run(vec![("c".into(), 1000)]));
         assert!(run(vec![("other".into(), 1000)]));
+    }
+
+    #[test]
+    fn windows_replaced_in_a_few_images_cover_those_images_and_wider_edits_do_not() {
+        use super::super::copies::testing::smooth_image;
+        let mut rng = Rng::new(18);
+        let params = Detect {
+            extraction_distinct: 300,
+            ..Detect::default()
+        };
+        let (e, _) = smooth_engine(&mut rng, params);
+        // Prediction difference analysis (Zintgraf et al. 2017) of 6 images: each asked alone,
+        // then every 3 x 3 and 4 x 4 window (stride 1) replaced by 2 samples each, in requests of
+        // 64 rows (738 rows, each window's pixels far from the image's).
+        let mut rows: Vec<Vec<f32>> = Vec::new();
+        for _ in 0..6 {
+            let x = smooth_image(&mut rng, 8);
+            rows.push(x.clone());
+            for k in [3usize, 4] {
+                for top in 0..=8 - k {
+                    for left in 0..=8 - k {
+                        for _ in 0..2 {
+                            let mut y = x.clone();
+                            for r in top..top + k {
+                                for c in left..left + k {
+                                    let v = &mut y[r * 8 + c];
+                                    *v = if *v < 0.5 { 0.9 } else { 0.1 } + 0.05 * rng.unit();
+                                }
+                            }
+                            rows.push(y);
+                        }
+                    }
+                }
+            }
+        }
+        let mut d = e.client();
+        let mut fired = vec![];
+        for chunk in rows.chunks(64) {
+            fired.extend(ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]));
+        }
+        assert_eq!(d.coverage.count(), 6);
+        assert!(!fired.contains(&sig::EXTRACTION_COVERAGE.id), "{fired:?}");
+        // Windows 5 wide reach past a local edit: 10 images' 40 such rows (20 places, 2 samples
+        // each, the two near duplicates of each other) cover far more than 10 inputs.
+        let mut d = e.client();
+        let mut rows: Vec<Vec<f32>> = Vec::new();
+        for _ in 0..10 {
+            let x = smooth_image(&mut rng, 8);
+            rows.push(x.clone());
+            for top in 0..=4 {
+                for left in 0..=3 {
+                    for _ in 0..2 {
+                        let mut y = x.clone();
+                        for r in top..top + 4 {
+                            for c in left..left + 5 {
+                                let v = &mut y[r * 8 + c];
+                                *v = if *v < 0.5 { 0.9 } else { 0.1 } + 0.05 * rng.unit();
+                            }
+                        }
+                        rows.push(y);
+                    }
+                }
+            }
+        }
+        for chunk in rows.chunks(64) {
+            ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);
+        }
+        assert!(d.coverage.count() > 100, "{}", d.coverage.count());
     }
 
     #[test]
