@@ -17,8 +17,10 @@
 //! inputs differ all over: of the 224,250 pairs of five 300-digit baselines of the field
 //! harness, 36 are near duplicates and 3 have their far features in one 4 × 4 window of the
 //! 8 × 8 image, while 2,934 are far in 7–16 features spread wider. A quarter of the image is
-//! more than the 10 % of features a near duplicate may differ in anywhere. An edit is compared with the kept inputs only, so edits of
-//! edits do not drift: a client's ball is its kept input and one window's worth of change.
+//! more than the 10 % of features a near duplicate may differ in anywhere. An edit is read
+//! against the client's latest [`EDITED`] kept inputs only: edits of edits do not drift (a ball
+//! is a kept input and one window's worth of change), and the comparisons with older kept inputs
+//! stop as early as the allowance lets them.
 //!
 //! State is bounded: the new inputs are kept as codes up to the client's budget (at most
 //! [`KEPT`]); past that, a row is compared with the kept ones only, so the count is exact up to
@@ -29,6 +31,10 @@ use super::space::{FAR, far};
 /// New inputs kept per client at most (`KEPT` × the space's width bytes: 512 KiB for the widest
 /// space, 256 KiB for 64-value rows).
 pub const KEPT: usize = 4096;
+
+/// Kept inputs, latest first, a row is read against for a [`local_edit`]: an explainer or an
+/// editor works on the input it has just sent.
+pub const EDITED: usize = 16;
 
 #[derive(Clone, Debug, Default)]
 pub struct Coverage {
@@ -50,12 +56,22 @@ impl Coverage {
         }
         let side = side.filter(|s| s * s == w && *s >= 4);
         let window = side.map_or(0, |s| (s / 2) * (s / 2));
-        let limit = allow.max(window);
-        // Latest first: a client re-sending or re-rendering an input mostly does so soon after.
-        if self.kept.chunks_exact(w).rev().any(|k| {
-            let n = far(k, codes, limit);
-            n <= allow || (n <= window && side.is_some_and(|s| local_edit(k, codes, s)))
-        }) {
+        // Latest first: a client re-sending or re-rendering an input mostly does so soon after,
+        // and edits one it has just sent (only the latest EDITED are read for edits, which
+        // count further and so cost more).
+        if self
+            .kept
+            .chunks_exact(w)
+            .rev()
+            .enumerate()
+            .any(|(i, k)| match side {
+                Some(s) if i < EDITED => {
+                    let n = far(k, codes, allow.max(window));
+                    n <= allow || (n <= window && local_edit(k, codes, s))
+                }
+                _ => far(k, codes, allow) <= allow,
+            })
+        {
             return false;
         }
         self.count += 1;
@@ -174,6 +190,19 @@ mod tests {
         assert!(c.observe(&two, 6, 10, Some(8)));
         // `a`, the five-column edit and the two-window one.
         assert_eq!(c.count(), 3);
+        // Edits are read against the latest EDITED new inputs: `a` is the 16th, then the 17th.
+        let mut rng = crate::util::Rng::new(21);
+        for i in 0..EDITED - 3 {
+            let x: Vec<i8> = (0..64)
+                .map(|_| if rng.unit() < 0.5 { 127 } else { -127 })
+                .collect();
+            assert!(c.observe(&x, 6, 100, Some(8)), "{i}");
+        }
+        assert!(!c.observe(&window(4, 0, 4, 4, 100), 6, 100, Some(8)));
+        let mut y = vec![0i8; 64];
+        y[..8].fill(127);
+        assert!(c.observe(&y, 6, 100, Some(8)));
+        assert!(c.observe(&window(4, 0, 4, 4, -100), 6, 100, Some(8)));
         // Without the image's layout (or for rows that are not its square), only the allowance.
         let mut d = Coverage::default();
         assert!(d.observe(&a, 6, 10, None));
