@@ -377,7 +377,24 @@ fn vote<T: PartialEq>(candidate: &mut T, count: &mut u32, v: T) {
 }
 
 #[cfg(test)]
+pub(super) mod testing {
+    /// CornerSearch's sweep of `x`: every feature set to 0 and then to 1, feature by feature.
+    pub fn corner_sweep(x: &[f32]) -> Vec<Vec<f32>> {
+        (0..x.len())
+            .flat_map(|j| {
+                [0.0, 1.0].map(|corner| {
+                    let mut r = x.to_vec();
+                    r[j] = corner;
+                    r
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
 mod tests {
+    use super::testing::corner_sweep;
     use super::*;
     use crate::util::Rng;
     use proptest::prelude::*;
@@ -434,20 +451,16 @@ mod tests {
     /// Every feature of `x` set to 0 and to 1 (CornerSearch's sweep), in requests of 64 rows;
     /// the answers: a margin per probe drawn from `rng`, features below 8 answered lowest.
     fn sweep(a: &mut Ablation, x: &[f32], rng: &mut Rng) -> Vec<f32> {
-        let mut rows = Vec::new();
-        let mut margins = Vec::new();
-        for j in 0..D {
-            for corner in [0.0, 1.0] {
-                let mut r = x.to_vec();
-                r[j] = corner;
-                rows.push(r);
-                margins.push(if j < 8 {
+        let rows = corner_sweep(x);
+        let margins: Vec<f32> = (0..rows.len())
+            .map(|i| {
+                if i / 2 < 8 {
                     range(rng, 0.0, 0.1)
                 } else {
                     range(rng, 0.2, 0.9)
-                });
-            }
-        }
+                }
+            })
+            .collect();
         for (rs, ms) in rows.chunks(64).zip(margins.chunks(64)) {
             assert!(a.begin_request(rs).is_none());
             a.end_request(rs, &[3; 64], ms);

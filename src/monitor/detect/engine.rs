@@ -1350,16 +1350,19 @@ mod tests {
         let mut rng = Rng::new(23);
         let x = image(&mut rng);
         let mut fired = ask(&e, &mut d, std::slice::from_ref(&x), &[(3, 0.9)]);
-        let mut rows = Vec::new();
-        let mut ans = Vec::new();
-        for j in 0..64 {
-            for corner in [0.0, 1.0] {
-                let mut r = x.clone();
-                r[j] = corner;
-                rows.push(r);
-                ans.push((3, if j < 8 { 0.2 } else { 0.5 + 0.4 * rng.unit() }));
-            }
-        }
+        let rows = super::super::ablation::testing::corner_sweep(&x);
+        let ans: Vec<(usize, f32)> = (0..rows.len())
+            .map(|i| {
+                (
+                    3,
+                    if i / 2 < 8 {
+                        0.2
+                    } else {
+                        0.5 + 0.4 * rng.unit()
+                    },
+                )
+            })
+            .collect();
         for (r, a) in rows.chunks(64).zip(ans.chunks(64)) {
             fired.extend(ask(&e, &mut d, r, a));
         }
