@@ -140,6 +140,14 @@ pub struct Selected {
     pub chain: u32,
 }
 
+/// What a row of a finite-difference batch differs by: a sparse change of an earlier row (the
+/// size and scale of each changed feature, at most [`FD_FEATURES`]), or an antithetic pair's
+/// size.
+enum Difference {
+    Sparse([(f32, f32); FD_FEATURES]),
+    Pair(f32),
+}
+
 impl Selection {
     /// The rows observed from now on belong to the client's next request.
     pub fn begin_request(&mut self) {
@@ -211,23 +219,27 @@ impl Selection {
                 out
             })
         };
-        let sparse = match antithetic {
-            Some(size) => Some(Err(size)),
-            None => self.anchors.iter().find_map(|a| changes(a)).map(Ok),
+        let difference = match antithetic {
+            Some(size) => Some(Difference::Pair(size)),
+            None => self
+                .anchors
+                .iter()
+                .find_map(|a| changes(a))
+                .map(Difference::Sparse),
         };
-        let Some(changed) = sparse else {
+        let Some(difference) = difference else {
             if self.anchors.len() == FD_ANCHORS {
                 self.anchors.pop_front();
             }
             self.anchors.push_back(values.to_vec());
             return false;
         };
-        let on_step = match changed {
-            Err(size) => {
+        let on_step = match difference {
+            Difference::Pair(size) => {
                 let s = *self.noise.get_or_insert(size);
                 (size - s).abs() <= NOISE_SDS / (values.len().max(1) as f32).sqrt() * s
             }
-            Ok(changed) => {
+            Difference::Sparse(changed) => {
                 let h = *self.step.get_or_insert_with(|| {
                     changed.iter().map(|c| c.0).fold(f32::INFINITY, f32::min)
                 });
