@@ -1135,6 +1135,81 @@ MAZE_NC = 3
 MAZE_LR_G = 1e-3
 MAZE_LR_C = 1e-3
 MAZE_C_EPOCHS = 5
+# Unseen attack classes of held out 21, fixed (2026-12-03, 23:06 UTC) by an independent evaluator before any
+# tuning of the twenty-first round: 0 sessions unless --heldout21-attacks (which gives these counts) or --counts names
+# them. Success as documented in setup_heldout21_attack. Written from their papers and the authors' code (ART 1.20.1
+# has none of them).
+HELDOUT21_ATTACKS = collections.OrderedDict([
+    ("zo-adamm", 3),            # Chen, Liu, Xu, Li, Lin, Hong & Cox 2019 (ZO-AdaMM: zeroth-order adaptive momentum
+                                # method for black-box optimization, NeurIPS), its per-image black-box attack: score-
+                                # based, L-inf 0.125, untargeted: the C&W margin loss (log-probabilities) plus the
+                                # squared distortion, its gradient estimated from q random unit directions (forward
+                                # differences, the iterate and its 10 probes one request), AdaMM's update with the
+                                # max-stabilised second moment, projected onto the ball; at most 2,000 queries
+    ("adv-pso", 3),             # Mosli, Wright, Yuan & Pan 2020 (They might NOT be giants: crafting black-box
+                                # adversarial examples using particle swarm optimization, ESORICS), AdversarialPSO as
+                                # the authors' code runs it: score-based, L-inf 0.125: a swarm of 5 particles, each
+                                # moved by the PSO velocity rule and re-randomised by pushing image blocks to the
+                                # ball's edge, blocks halved when every block was tried, back-tracking of harmful
+                                # moves; every particle evaluation its own one-row request; at most 2,000 queries
+    ("lf-boundary", 3),         # Guo, Frank & Weinberger 2020 (Low frequency adversarial perturbation, UAI), LF-BA as
+                                # the authors' boundary_attack_simple.py runs it (perturb mode dct, blended noise):
+                                # label-only, L2: the Boundary Attack with its spherical perturbations drawn in the
+                                # low-frequency DCT subspace, one candidate a step (one row a request), source-step
+                                # adaptation every 50 steps; stops at L2 1.0, at most 2,000 queries
+    ("aot", 3),                 # Jindal, Goyal, Anand & Arora 2024 (Army of Thieves: enhancing black-box model
+                                # extraction via ensemble based sample selection, WACV), AOT as the authors' aot.py
+                                # runs it (method qbc, consensus entropy): label-only; a committee of 5 thief MLPs of
+                                # different shapes trained on the victim's labels; each cycle the unlabelled pool
+                                # digits whose summed committee prediction has the highest entropy are asked; 100
+                                # rows a request, 2,000 queries
+    ("ls-retrain", 3),          # Tramer, Zhang, Juels, Reiter & Ristenpart 2016 (Stealing machine learning models
+                                # via prediction APIs, USENIX Security), line-search retraining, the label-only
+                                # extraction: uniform random inputs, then line searches (binary searches asked of the
+                                # API) between pairs of differently labelled points for points near the decision
+                                # boundary, 20 searches in parallel (one request a halving); a substitute retrained on
+                                # every answer; 2,000 queries
+])
+HELDOUT21_EVASION = {"zo-adamm", "adv-pso", "lf-boundary"}
+# Originals: held out 10-20 took padding-split offsets 0-110 (HELDOUT10 .. 20_ORIG_PAD). Held out 21 takes the next
+# distinct padding rows, offsets 111-119: no class uses them as an original or a natural start and no benign client
+# sends one; aot's pool comes from the knockoff and jbda_seed splits only and ls-retrain sends uniform random inputs
+# and points between them only, so no class sends or trains on another's original.
+HELDOUT21_ORIG_PAD = {"zo-adamm": (111, 112, 113), "adv-pso": (114, 115, 116), "lf-boundary": (117, 118, 119)}
+ZOA_EPS = 0.125
+ZOA_Q = 10                      # random directions an iteration; mu, alpha, c and the betas are ours for the 8x8 input
+ZOA_MU = 0.005
+ZOA_ALPHA = 0.01
+ZOA_BETA1 = 0.9
+ZOA_BETA2 = 0.99
+ZOA_C = 1.0
+ZOA_BUDGET = 2000
+PSO_EPS = 0.125
+PSO_PARTICLES = 5               # the authors' defaults: 5 particles, C1 = C2 = 2
+PSO_C1 = 2.0
+PSO_C2 = 2.0
+PSO_BLOCK = 4                   # the authors' 8 of a 28-pixel side, scaled to 8 pixels: blocks of 4 then 2
+PSO_BUDGET = 2000
+LFBA_RATIO = 0.5                # the low-frequency share of each side (the authors' 1/32 of 224 would leave none of 8)
+LFBA_SPHERICAL = 0.01           # the authors' defaults: steps 0.01, adaptation 1.5 every 50 steps
+LFBA_SOURCE = 0.01
+LFBA_ADAPT = 1.5
+LFBA_EVERY = 50
+LFBA_BLEND = 10
+LFBA_BUDGET = 2000
+AOT_POOL = 4000
+AOT_VAL = 100
+AOT_INIT = 190
+AOT_ADD = 190
+AOT_CYCLES = 10                 # the authors' 10 cycles (the last one trains only)
+AOT_SIZES = ((32,), (64,), (128,), (64, 32), (128, 64))
+AOT_EPOCHS = 10                 # the authors' cfgs: 10 epochs a cycle, batches of 128
+AOT_TRAIN_BATCH = 128
+AOT_BATCH = 100
+LSR_INIT = 100
+LSR_PAIRS = 20
+LSR_STEPS = 8
+LSR_BUDGET = 2000
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1222,6 +1297,7 @@ EXTRACTION = EXTRACTION | {"marich", "inversenet"}              # held out 17's 
 EXTRACTION = EXTRACTION | {"ideal", "disguide"}                 # held out 18's (HELDOUT18_ATTACKS)
 EXTRACTION = EXTRACTION | {"active-mixup", "dfhl-rs"}           # held out 19's (HELDOUT19_ATTACKS)
 EXTRACTION = EXTRACTION | {"db3kd", "maze"}                     # held out 20's (HELDOUT20_ATTACKS)
+EXTRACTION = EXTRACTION | {"aot", "ls-retrain"}                 # held out 21's (HELDOUT21_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2111,6 +2187,32 @@ HABITS = {
         td_spare=0.1, td_shots=3, td_brands=(2, 5), td_idle=(1, 4), td_car_idle=(10, 41),
         ds_reink=(30, 81), ds_day=(5, 41), ds_idle=(0, 4), ds_day_idle=(20, 51),
         tr_amp=(0.0, 0.06), tr_micro=(0.01, 0.03), tr_rounds=(1, 4), tr_idle=(0, 2), tr_patient_idle=(10, 31),
+        pool_rank=6.0, pool_size=350),
+    # "heldout21" was fixed (2026-12-03, 23:06 UTC) by an independent evaluator before any tuning of the
+    # twenty-first round, together with seeds 21001, 21002, 21003, and is measured only at the end (and once before,
+    # by the evaluator, with the round's starting binary): habits of real inference clients that none of dev ..
+    # heldout20 model (a golf club's handicap office scanning competition scorecards, circled birdies and boxed bogeys,
+    # re-scanned when the totals do not add up, a track-recording train reading kilometre posts through a rolling-
+    # shutter camera, test-time marginal predictions over AugMix views (MEMO), a dashcam's traffic-sign assistant
+    # reading speed-limit digits along each sign's track, an app reading analog clock dials whose numerals may be
+    # radial, a scikit-learn GridSearchCV whose pipeline calls the model in every fold of every candidate, an esports
+    # overlay reading a shooter's HUD counters, Growing Spheres counterfactual explanations; H.264 intra and zfp
+    # fixed-precision number formats). See run_benign_heldout21.
+    "heldout21": dict(
+        personas21=(("golfcard", 0.125), ("railpost", 0.125), ("augmix", 0.125), ("speedsign", 0.125),
+                    ("clockface", 0.125), ("gridsearch", 0.125), ("gamehud", 0.125), ("growsphere", 0.125)),
+        lengths=(75, 0.6, 20, 320), h264=0.12, h264_qp=(22, 26, 30, 34), zfp=0.10, zfp_prec=(8, 10, 12),
+        gc_cards=(20, 61), gc_players=(1, 5), gc_notation=0.5, gc_rescan=1, gc_idle=(0, 3), gc_card_idle=(1, 5),
+        gc_comp_idle=(30, 81),
+        rp_posts=(15, 61), rp_frames=(3, 7), rp_speed=(60.0, 160.0), rp_jello=(0.0, 0.8), rp_idle=(3, 11),
+        rp_run_idle=(40, 101),
+        am_copies=(8, 16, 32), am_width=3, am_depth=(1, 4), am_idle=(0, 4),
+        ss_values=(20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130), ss_frames=(8, 31), ss_every=(1, 2, 3),
+        ss_idle=(20, 121),
+        cf_radial=0.4, cf_retake=0.2, cf_idle=(2, 11),
+        gs_set=(100, 301), gs_folds=(3, 5), gs_cands=(4, 13), gs_batch=(32, 64, 128, 0), gs_idle=(20, 61),
+        gh_mags=(30, 25, 20, 12, 8), gh_every=(1, 2, 3), gh_match=(60, 241), gh_match_idle=(20, 61),
+        gr_n=(100, 200, 500), gr_eta=(0.1, 0.2, 0.5), gr_idle=(2, 9),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -9198,6 +9300,543 @@ def run_benign_heldout20(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 21: benign clients with habits none of dev .. heldout20 model (run_benign_heldout21).
+_H264_CF = np.array([[1, 1, 1, 1], [2, 1, -1, -2], [1, -1, -1, 1], [1, -2, 2, -1]], np.int64)
+_H264_MF = np.array([[13107, 5243, 8066], [11916, 4660, 7490], [10082, 4194, 6554], [9362, 3647, 5825],
+                     [8192, 3355, 5243], [7282, 2893, 4559]], np.int64)
+_H264_V = np.array([[10, 16, 13], [11, 18, 14], [13, 20, 16], [14, 23, 18], [16, 25, 20], [18, 29, 23]], np.int64)
+_H264_POS = np.array([[0, 2, 0, 2], [2, 1, 2, 1], [0, 2, 0, 2], [2, 1, 2, 1]])
+
+
+def _h264_inv1(d):
+    """The H.264 4x4 inverse core transform along the last axis (ITU-T H.264 8.5.12.2)."""
+    e0, e1 = d[..., 0] + d[..., 2], d[..., 0] - d[..., 2]
+    e2, e3 = (d[..., 1] >> 1) - d[..., 3], d[..., 1] + (d[..., 3] >> 1)
+    return np.stack([e0 + e3, e1 + e2, e1 - e2, e0 - e3], -1)
+
+
+def h264_intra(x, qp):
+    """Values through H.264 / AVC intra coding (ITU-T H.264; Richardson 2010, The H.264 advanced video compression
+    standard) as an IP camera's RTSP stream of I-frames decodes them: 8-bit luma, four 4x4 blocks in raster order, each
+    predicted from its reconstructed neighbours by the cheapest (least absolute difference) of the Intra_4x4 vertical,
+    horizontal and DC modes (DC 128 with no neighbour; the six diagonal modes left out), the residual through the 4x4
+    integer core transform, quantised at QP `qp` (MF of qp % 6, qbits 15 + qp // 6, the intra rounding offset
+    2^qbits / 3), rescaled (V << qp // 6), inverse transformed ((r + 32) >> 6) and added to the prediction, clipped to
+    8 bits. (The deblocking filter is left out.)"""
+    A = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 255.0).astype(np.int64).reshape(-1, SIDE, SIDE)
+    out = np.zeros_like(A)
+    qbits = 15 + qp // 6
+    f = (1 << qbits) // 3
+    MF = _H264_MF[qp % 6][_H264_POS]
+    V = _H264_V[qp % 6][_H264_POS] << (qp // 6)
+    for n in range(len(A)):
+        R = out[n]
+        for by in (0, 4):
+            for bx in (0, 4):
+                X = A[n, by:by + 4, bx:bx + 4]
+                up = R[by - 1, bx:bx + 4] if by > 0 else None
+                left = R[by:by + 4, bx - 1] if bx > 0 else None
+                preds = []
+                if up is not None:
+                    preds.append(np.tile(up, (4, 1)))
+                if left is not None:
+                    preds.append(np.tile(left[:, None], (1, 4)))
+                if up is not None and left is not None:
+                    dc = (int(up.sum()) + int(left.sum()) + 4) >> 3
+                elif up is not None or left is not None:
+                    dc = (int((up if up is not None else left).sum()) + 2) >> 2
+                else:
+                    dc = 128
+                preds.append(np.full((4, 4), dc, np.int64))
+                P = min(preds, key=lambda p: int(np.abs(X - p).sum()))
+                W = _H264_CF @ (X - P) @ _H264_CF.T
+                Z = np.sign(W) * ((np.abs(W) * MF + f) >> qbits)
+                r = _h264_inv1(_h264_inv1(Z * V).T).T
+                R[by:by + 4, bx:bx + 4] = np.clip(P + ((r + 32) >> 6), 0, 255)
+    return (out / 255.0).astype(np.float32).reshape(np.shape(x))
+
+
+_ZFP_NB = 0xAAAAAAAA
+
+
+def _zfp_lift(p, inverse=False):
+    """zfp's decorrelating lifting transform of four values along the last axis (fwd_lift / inv_lift)."""
+    x, y, z, w = (p[..., k].copy() for k in range(4))
+    if not inverse:
+        x += w; x >>= 1; w -= x  # noqa: E702
+        z += y; z >>= 1; y -= z  # noqa: E702
+        x += z; x >>= 1; z -= x  # noqa: E702
+        w += y; w >>= 1; y -= w  # noqa: E702
+        w += y >> 1; y -= w >> 1  # noqa: E702
+    else:
+        y += w >> 1; w -= y >> 1  # noqa: E702
+        y += w; w <<= 1; w -= y  # noqa: E702
+        z += x; x <<= 1; x -= z  # noqa: E702
+        y += z; z <<= 1; z -= y  # noqa: E702
+        w += x; x <<= 1; x -= w  # noqa: E702
+    return np.stack([x, y, z, w], -1)
+
+
+def zfp_fixed(x, prec):
+    """Values through zfp's fixed-precision mode (Lindstrom 2014, Fixed-rate compressed floating-point arrays, IEEE
+    TVCG; `zfp -p prec`) as a simulation data store keeping its arrays compressed decodes them: each 4x4 block of the
+    float32 image to block floating point (the largest exponent e, every value times 2^(30 - e) truncated to a 32-bit
+    integer), the decorrelating lifting transform along x then y, each coefficient to negabinary, only its top `prec`
+    bit planes kept; decoded the other way (inverse transform along y then x, times 2^(e - 30)), clipped to [0, 1] by
+    the reader. An all-zero block stays zero."""
+    a = np.asarray(x, np.float64).reshape(-1, SIDE, SIDE)
+    out = np.zeros_like(a)
+    keep = ~((1 << (32 - prec)) - 1) & 0xFFFFFFFF
+    for n in range(len(a)):
+        for by in (0, 4):
+            for bx in (0, 4):
+                b = a[n, by:by + 4, bx:bx + 4]
+                m = float(np.abs(b).max())
+                if m == 0.0:
+                    continue
+                e = int(np.frexp(m)[1])
+                q = np.ldexp(b, 30 - e).astype(np.int64)
+                q = _zfp_lift(_zfp_lift(q).T).T
+                u = (((q + _ZFP_NB) & 0xFFFFFFFF) ^ _ZFP_NB) & keep
+                q = ((u ^ _ZFP_NB) - _ZFP_NB) & 0xFFFFFFFF
+                q = np.where(q >= 1 << 31, q - (1 << 32), q)
+                q = _zfp_lift(_zfp_lift(q.T, True).T, True)
+                out[n, by:by + 4, bx:bx + 4] = np.ldexp(q.astype(np.float64), e - 30)
+    return np.clip(out, 0, 1).astype(np.float32).reshape(np.shape(x))
+
+
+def _augmix_op(a, op, rng):
+    """One of AugMix's operations (Hendrycks, Mu, Cubuk, Zoph, Gilmer & Lakshminarayanan 2020, augmentations.py: the
+    ones that do not overlap the test corruptions) on an 8x8 image in [0, 1], at a random level."""
+    from scipy.ndimage import affine_transform, rotate
+    if op == "autocontrast":
+        lo, hi = a.min(), a.max()
+        return (a - lo) / (hi - lo) if hi > lo else a
+    if op == "equalize":
+        return _pil_equalize(np.round(a * 255).astype(np.uint8)) / 255.0
+    if op == "posterize":
+        bits = int(rng.integers(1, 5))
+        return (np.round(a * 255).astype(np.int64) & ~((1 << (8 - bits)) - 1) & 0xFF) / 255.0
+    if op == "rotate":
+        return np.clip(rotate(a, rng.uniform(-30, 30), reshape=False, order=1, mode="constant"), 0, 1)
+    if op == "solarize":
+        t = rng.uniform(0.0, 1.0)
+        return np.where(a < t, a, 1.0 - a)
+    if op in ("shear_x", "shear_y"):
+        s = rng.uniform(-0.3, 0.3)
+        M = np.array([[1.0, 0.0], [s, 1.0]]) if op == "shear_x" else np.array([[1.0, s], [0.0, 1.0]])
+        return np.clip(affine_transform(a, M, offset=-M @ np.array([3.5, 3.5]) + 3.5, order=1), 0, 1)
+    d = int(rng.integers(-2, 3))
+    return _shift_img(a, 0, d) if op == "translate_x" else _shift_img(a, d, 0)
+
+
+AUGMIX_OPS = ("autocontrast", "equalize", "posterize", "rotate", "solarize", "shear_x", "shear_y", "translate_x",
+              "translate_y")
+
+
+def run_benign_heldout21(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout21` (fixed with seeds 21001, 21002, 21003). Each client draws from its
+    own seeded generator:
+      a persona   golfcard: a golf club's handicap office scanning the paper scorecards of its competitions for score
+                    posting under the World Handicap System (R&A / USGA 2020, Rules of Handicapping): `gc_cards` (lo,
+                    hi) cards a competition, `gc_players` (lo, hi) players a card, the course's par per hole fixed;
+                    each player's row one request (scores): the 18 hole scores (par plus the player's offsets; a
+                    10 or more is two digits), then OUT, IN and the total, each digit a crop, in the marker's hand;
+                    `gc_notation` of the markers circle birdies and box bogeys; the card's ruled cell borders at the
+                    crops' edges; when the read holes do not add up to the read total the card is scanned again
+                    (`gc_rescan` times at most); `gc_idle` (lo, hi) turns between players, `gc_card_idle` between
+                    cards, `gc_comp_idle` between competitions;
+                  railpost: a track-recording train's camera reading the kilometre posts along the line (rolling
+                    shutter as Liang, Chang & Chen 2008, Analysis and compensation of rolling shutter effect, IEEE
+                    TIP): runs of `rp_posts` (lo, hi) posts numbered one apart, each seen in `rp_frames` (lo, hi)
+                    frames as it nears (growing), the rolling shutter shearing the digits in proportion to the train's
+                    speed (`rp_speed` km/h, per run), the bogie's vibration wobbling rows (jello, amplitude `rp_jello`
+                    px), horizontal motion blur; each frame one request of the post's digits (scores); `rp_idle` (lo,
+                    hi) turns between posts, `rp_run_idle` between runs;
+                  augmix: test-time marginal predictions over AugMix views (Zhang, Levine & Finn 2022, MEMO: test
+                    time robustness via adaptation and augmentation, NeurIPS; AugMix: Hendrycks et al. 2020, ICLR):
+                    each pool digit sent with `am_copies` (one of, per client) AugMix views in one request (scores):
+                    `am_width` chains of `am_depth` (lo, hi) operations, mixed by Dirichlet(1) weights, the mix blended
+                    with the original by Beta(1, 1); `am_idle` (lo, hi) turns between digits;
+                  speedsign: a dashcam's traffic-sign assistant reading speed-limit signs (the German Traffic Sign
+                    Recognition Benchmark's tracks: Stallkamp, Schlipsing, Salmen & Igel 2012, Man vs. computer:
+                    benchmarking machine learning algorithms for traffic sign recognition, Neural Networks): each sign
+                    (`ss_values`) tracked over `ss_frames` (lo, hi) frames as it grows, every `ss_every` (one of, per
+                    client) frame classified: its digits (2-3 crops, scores), the red ring's inner edge at the crops'
+                    outer sides, motion blur and exposure changing along the track; `ss_idle` (lo, hi) turns between
+                    signs;
+                  clockface: an app reading analog clocks photographed in the wild (Yang, Xie & Zisserman 2022,
+                    It's about time: analog clock reading in the wild, CVPR): the dial's twelve numerals cropped (15
+                    digit crops, 10, 11 and 12 two each) in dial order, one request (scores); on `cf_radial` of the
+                    dials the numerals are radial (each turned by its hour's angle, the 6 upside down); the photo's tilt
+                    and perspective; `cf_retake` of the photos taken again; `cf_idle` (lo, hi) turns between dials;
+                  gridsearch: a data scientist's scikit-learn GridSearchCV (Pedregosa et al. 2011, JMLR; Buitinck et
+                    al. 2013, API design for machine learning software) over a pipeline whose first step calls the
+                    model for its probabilities (a FunctionTransformer, no caching): a labelled set of `gs_set` (lo,
+                    hi) pool digits, `gs_folds` (one of) contiguous folds, `gs_cands` (lo, hi) candidates of the
+                    downstream classifier; for every candidate and fold the training part then the test part sent in
+                    chunks of `gs_batch` (one of, per client; 0: the whole part), then the refit on the whole set;
+                    `gs_idle` (lo, hi) turns between searches;
+                  gamehud: an esports stats overlay reading a shooter's HUD from the screen capture (as Overwolf-
+                    platform trackers do): the ammunition (`gh_mags` magazine) and health counters in the game's
+                    font, on a translucent plate over the moving scene, every `gh_every` (one of, per client) frame
+                    one request of their digits (scores); shots, reloads, damage, deaths and respawns change them;
+                    matches of `gh_match` (lo, hi) frames, `gh_match_idle` (lo, hi) turns between matches;
+                  growsphere: Growing Spheres counterfactual explanations (Laugel, Lesot, Marsala, Renard & Detyniecki
+                    2018, Comparison-based inverse classification for interpretability in machine learning, IPMU; as
+                    CARLA runs it): each explained pool digit labelled, then `gr_n` (one of, per client) points
+                    uniform in the L2 ball of radius `gr_eta` (one of) asked (labels), the radius halved while any is
+                    an enemy, then spherical layers [a, a + eta] until one is; the closest enemy sparsified feature by
+                    feature (one row a request) while it stays an enemy; `gr_idle` (lo, hi) turns between digits;
+      number      a share `h264` of clients send H.264 intra values (h264_intra; QP `h264_qp`, one of, per client), a
+      format      share `zfp` zfp fixed-precision values (zfp_fixed; `zfp_prec` bit planes, one of);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, views and samples of them, and rendered numerals, in [0, 1]. Every
+    client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas21"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "h264" if u < HAB["h264"] else ("zfp" if u < HAB["h264"] + HAB["zfp"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    fparam = None
+    if fmt_ == "h264":
+        fparam = int(rng.choice(HAB["h264_qp"]))
+        s.meta["h264_qp"] = fparam
+    elif fmt_ == "zfp":
+        fparam = int(rng.choice(HAB["zfp_prec"]))
+        s.meta["zfp_prec"] = fparam
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return pool[i]
+
+    def draw_set(n):
+        idx = list(rng.choice(len(pool), min(n, len(pool)), replace=False, p=weights))
+        if n > len(pool):
+            idx += list(rng.choice(len(pool), n - len(pool), p=weights))
+        idx = np.asarray(idx, np.int64)
+        np.add.at(counts, idx, 1)
+        return pool[idx].copy()
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "h264":
+            rows = h264_intra(rows, fparam)
+        elif fmt_ == "zfp":
+            rows = zfp_fixed(rows, fparam)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def hand():
+        return dict(width=rng.uniform(3.2, 5.0), scale=rng.uniform(0.74, 0.86), slant=rng.uniform(-0.15, 0.25),
+                    wobble=rng.uniform(0.015, 0.04), ink=rng.uniform(0.75, 1.0), rot=rng.normal(0, 4))
+
+    def written(ch, w, extra=()):
+        S = [np.asarray(l, float) + rng.normal(0, w["wobble"], (len(l), 2)) for l in DIGIT_STROKES[ch]]
+        S += [np.asarray(l, float) for l in extra]
+        return _glyph32(S, w["width"] * rng.uniform(0.9, 1.1), w["scale"] * rng.uniform(0.95, 1.05), 1.0,
+                        w["rot"] + rng.normal(0, 2), w["slant"], 16 + rng.normal(0, 0.7), 16 + rng.normal(0, 0.7))
+
+    def golfcard():
+        st = state
+        if "par" not in st:
+            st.update(par=rng.choice([3, 4, 4, 4, 5], 18), cards=0)
+        if st["cards"] <= 0:
+            if "started" in st:
+                idle(int(rng.integers(*HAB["gc_comp_idle"])))
+            st.update(started=True, cards=int(rng.integers(*HAB["gc_cards"])))
+        st["cards"] -= 1
+        w = hand()
+        ring = rng.random() < HAB["gc_notation"]
+        circle = [_arc(0.5, 0.5, 0.62, 0.58, 0, 360, 16)]
+        box = [[(-0.15, -0.1), (1.15, -0.1), (1.15, 1.1), (-0.15, 1.1), (-0.15, -0.1)]]
+        border = rng.uniform(0.2, 0.6)
+        for _ in range(int(rng.integers(*HAB["gc_players"]))):
+            if full():
+                return
+            hcp = rng.uniform(0, 36)
+            pb = np.array([0.02, 0.12, 0.5, 0.26, 0.07, 0.03]) if hcp < 10 \
+                else np.array([0.005, 0.05, 0.3, 0.4, 0.17, 0.075])
+            holes = st["par"] + rng.choice(np.arange(-2, 4), 18, p=pb / pb.sum())
+            out, inn = int(holes[:9].sum()), int(holes[9:].sum())
+            covs, spans = [], []
+            for k, sc in enumerate(holes):
+                t = str(int(sc))
+                extra = ()
+                if ring and len(t) == 1:
+                    extra = circle if sc < st["par"][k] else box if sc == st["par"][k] + 1 else ()
+                spans.append(len(t))
+                covs += [written(ch, w, extra) for ch in t]
+            for v in (out, inn, out + inn):
+                covs += [written(ch, w) for ch in str(v)]
+            rows = []
+            for c in covs:
+                c = c.copy()
+                if rng.random() < 0.5:
+                    e = 0 if rng.random() < 0.5 else 31
+                    c[e] = np.maximum(c[e], border)
+                rows.append(np.clip(_down8(c) * w["ink"] + rng.normal(0, 0.015, D), 0, 1))
+            for attempt in range(1 + HAB["gc_rescan"]):
+                scan = np.stack(rows)
+                if attempt:
+                    scan = np.clip(scan * rng.uniform(0.9, 1.1) + rng.normal(0, 0.015, scan.shape), 0, 1)
+                lab, _ = send(scan)
+                if lab is None or full():
+                    break
+                at, read = 0, []
+                for n in spans:
+                    read.append(int("".join(str(int(v)) for v in lab[at:at + n])))
+                    at += n
+                total = int("".join(str(int(v)) for v in lab[-len(str(out + inn)):]))
+                if sum(read) == total:
+                    break
+            idle(int(rng.integers(*HAB["gc_idle"])))
+        idle(int(rng.integers(*HAB["gc_card_idle"])))
+
+    def railpost():
+        st = state
+        if "run" not in st:
+            st["run"] = dict(speed=rng.uniform(*HAB["rp_speed"]), dirn=int(rng.choice([-1, 1])),
+                             km=int(rng.integers(12, 400)), left=int(rng.integers(*HAB["rp_posts"])),
+                             jello=rng.uniform(*HAB["rp_jello"]), cam=rng.choice([-1.0, 1.0]),
+                             width=rng.uniform(3.8, 5.0), sx=rng.uniform(0.75, 0.9), gain=rng.uniform(0.8, 1.0))
+        r = st["run"]
+        digits = str(r["km"])
+        nf = int(rng.integers(*HAB["rp_frames"]))
+        phase = rng.uniform(0, 2 * np.pi)
+        for f in range(nf):
+            if full():
+                return
+            t = f / max(nf - 1, 1)
+            shear = r["cam"] * r["speed"] / 160.0 * 0.25 * (0.6 + 0.4 * t)
+            rows = []
+            for ch in digits:
+                cov = _glyph32(DIGIT_STROKES[ch], r["width"], 0.62 + 0.2 * t, r["sx"], rng.normal(0, 1.5), shear,
+                               16 + rng.normal(0, 0.8), 16 + rng.normal(0, 0.8))
+                off = r["jello"] * np.sin(2 * np.pi * np.arange(32) / rng.uniform(10, 20) + phase)
+                cov = np.stack([np.interp(np.arange(32) - off[i], np.arange(32), cov[i]) for i in range(32)])
+                cov = gaussian_filter(cov, (0.3, 0.3 + r["speed"] / 160.0 * (0.4 + 0.8 * t)))
+                rows.append(np.clip(_down8(cov) * r["gain"] + rng.normal(0, 0.02, D), 0, 1))
+            send(np.stack(rows))
+            idle(int(rng.integers(0, 2)))
+        r["km"] += r["dirn"]
+        r["left"] -= 1
+        if r["km"] < 1:
+            r["left"] = 0
+        idle(int(rng.integers(*HAB["rp_idle"])))
+        if r["left"] <= 0:
+            del st["run"]
+            idle(int(rng.integers(*HAB["rp_run_idle"])))
+
+    def augmix():
+        st = state
+        if "copies" not in st:
+            st["copies"] = int(rng.choice(HAB["am_copies"]))
+        x = np.asarray(draw(), np.float64).reshape(SIDE, SIDE)
+        rows = [x]
+        for _ in range(st["copies"]):
+            ws = rng.dirichlet(np.ones(HAB["am_width"]))
+            mix = np.zeros_like(x)
+            for i in range(HAB["am_width"]):
+                a = x.copy()
+                for _ in range(int(rng.integers(*HAB["am_depth"]))):
+                    a = _augmix_op(a, AUGMIX_OPS[int(rng.integers(len(AUGMIX_OPS)))], rng)
+                mix += ws[i] * a
+            m = rng.beta(1.0, 1.0)
+            rows.append((1 - m) * x + m * mix)
+        send(np.stack(rows).reshape(-1, D))
+        idle(int(rng.integers(*HAB["am_idle"])))
+
+    def speedsign():
+        st = state
+        if "every" not in st:
+            st.update(every=int(rng.choice(HAB["ss_every"])), width=rng.uniform(3.8, 5.0), sx=rng.uniform(0.75, 0.9))
+        digits = str(int(rng.choice(HAB["ss_values"])))
+        nf = int(rng.integers(*HAB["ss_frames"]))
+        side = 1 if rng.random() < 0.5 else -1
+        for f in range(nf):
+            if full():
+                return
+            if f % st["every"]:
+                idle(1)
+                continue
+            t = f / max(nf - 1, 1)
+            sc = 0.6 + 0.22 * t
+            blur = 0.3 + 0.9 * (1 - t) ** 2
+            expo = rng.uniform(0.6, 1.0)
+            rows = []
+            for k, ch in enumerate(digits):
+                pos = (k - (len(digits) - 1) / 2) / max(len(digits) - 1, 1)
+                cx = 16 - pos * 18 * sc / 0.6
+                ring = [_arc(cx / 32, 0.5 + side * 0.02, 0.52 * sc / 0.6, 0.52 * sc / 0.6, 0, 360, 24)]
+                cov = np.maximum(_glyph32(DIGIT_STROKES[ch], st["width"], sc, st["sx"], rng.normal(0, 2), 0.0,
+                                          16 + rng.normal(0, 0.6), 16 + rng.normal(0, 0.6)),
+                                 0.55 * _coverage32(_unit_paths(ring, 1.0, 1.0), 3.5 * sc / 0.6))
+                cov = gaussian_filter(cov, (blur, blur + 0.4 * t))
+                rows.append(np.clip(_down8(cov) * expo + rng.normal(0, 0.02, D), 0, 1))
+            send(np.stack(rows))
+            idle(int(st["every"] - 1))
+        idle(int(rng.integers(*HAB["ss_idle"])))
+
+    def clockface():
+        radial = rng.random() < HAB["cf_radial"]
+        font = dict(width=rng.uniform(3.4, 5.0), scale=rng.uniform(0.74, 0.86), sx=rng.uniform(0.75, 1.0))
+        for take in range(2):
+            if full():
+                return
+            tilt, squeeze = rng.normal(0, 8), rng.uniform(0.75, 1.0)
+            rows = []
+            for hr in range(1, 13):
+                rot = tilt + (hr * 30.0 if radial else 0.0)
+                for ch in str(hr):
+                    cov = _glyph32(DIGIT_STROKES[ch], font["width"], font["scale"], font["sx"] * squeeze, rot, 0.0,
+                                   16 + rng.normal(0, 1.0), 16 + rng.normal(0, 1.0))
+                    rows.append(np.clip(_down8(cov) * rng.uniform(0.7, 1.0) + rng.normal(0, 0.02, D), 0, 1))
+            send(np.stack(rows))
+            if rng.random() >= HAB["cf_retake"]:
+                break
+            idle(int(rng.integers(0, 3)))
+        idle(int(rng.integers(*HAB["cf_idle"])))
+
+    def gridsearch():
+        st = state
+        if "data" not in st:
+            st.update(data=np.stack([np.clip(np.asarray(v, np.float64) * rng.uniform(0.9, 1.1)
+                                             + rng.normal(0, 0.015, D), 0, 1)
+                                     for v in draw_set(int(rng.integers(*HAB["gs_set"])))]),
+                      batch=int(rng.choice(HAB["gs_batch"])))
+        X = st["data"]
+        N = len(X)
+        folds = np.array_split(np.arange(N), int(rng.choice(HAB["gs_folds"])))
+
+        def transform(idx):
+            bs = st["batch"] or min(len(idx), 256)
+            for a in range(0, len(idx), bs):
+                if full():
+                    return
+                send(X[idx[a:a + bs]])
+        for _ in range(int(rng.integers(*HAB["gs_cands"]))):
+            for k in range(len(folds)):
+                transform(np.concatenate([folds[j] for j in range(len(folds)) if j != k]))
+                transform(folds[k])
+        transform(np.arange(N))
+        idle(int(rng.integers(*HAB["gs_idle"])))
+
+    def gamehud():
+        st = state
+        if "mag" not in st:
+            st.update(mag=int(rng.choice(HAB["gh_mags"])), every=int(rng.choice(HAB["gh_every"])),
+                      width=rng.uniform(4.0, 5.5), sc=rng.uniform(0.74, 0.86), sx=rng.uniform(0.75, 0.9),
+                      alpha=rng.uniform(0.7, 0.9), frames=0)
+            st.update(ammo=st["mag"], health=100, bg=gaussian_filter(rng.random((32, 32)), 3.0),
+                      match=int(rng.integers(*HAB["gh_match"])))
+        if rng.random() < 0.45 and st["ammo"] > 0:
+            st["ammo"] = max(0, st["ammo"] - int(rng.integers(1, 4)))
+        if st["ammo"] == 0 or rng.random() < 0.03:
+            st["ammo"] = st["mag"]
+        if rng.random() < 0.12:
+            st["health"] -= int(rng.integers(5, 45))
+        elif st["health"] < 100 and rng.random() < 0.3:
+            st["health"] = min(100, st["health"] + 5)
+        if st["health"] <= 0:
+            st["health"] = 100
+            st["ammo"] = st["mag"]
+            idle(int(rng.integers(5, 16)))
+        st["bg"] = 0.85 * st["bg"] + 0.15 * gaussian_filter(rng.random((32, 32)), 3.0)
+        rows = []
+        for ch in str(st["ammo"]) + str(st["health"]):
+            ink = _glyph32(DIGIT_STROKES[ch], st["width"], st["sc"], st["sx"], 0.0, 0.08)
+            img = ink + (1 - ink) * (1 - st["alpha"]) * st["bg"]
+            rows.append(np.clip(_down8(img) + rng.normal(0, 0.01, D), 0, 1))
+        send(np.stack(rows))
+        idle(st["every"] - 1)
+        st["frames"] += 1
+        if st["frames"] >= st["match"]:
+            st.update(frames=0, match=int(rng.integers(*HAB["gh_match"])), mag=int(rng.choice(HAB["gh_mags"])),
+                      health=100)
+            st["ammo"] = st["mag"]
+            idle(int(rng.integers(*HAB["gh_match_idle"])))
+
+    def growsphere():
+        st = state
+        if "n" not in st:
+            st.update(n=int(rng.choice(HAB["gr_n"])), eta=float(rng.choice(HAB["gr_eta"])))
+        x = np.asarray(draw(), np.float64)
+        lab, _ = send(x[None], scores=False)
+        if lab is None:
+            return
+        y = int(lab[0])
+
+        def layer(a, b):
+            z = rng.normal(0, 1, (st["n"], D))
+            z /= np.linalg.norm(z, axis=1, keepdims=True)
+            r = (rng.random(st["n"]) * (b ** D - a ** D) + a ** D) ** (1.0 / D)
+            P = np.clip(x[None] + r[:, None] * z, 0, 1)
+            labs = []
+            for k in range(0, len(P), 256):
+                if full():
+                    return P, None
+                lk, _ = send(P[k:k + 256], scores=False)
+                if lk is None:
+                    return P, None
+                labs.append(lk)
+            return P, np.concatenate(labs)
+        eta = st["eta"]
+        for _ in range(8):
+            P, L = layer(0.0, eta)
+            if L is None:
+                return
+            if not (L != y).any():
+                break
+            eta /= 2
+        a, found = eta, None
+        for _ in range(40):
+            P, L = layer(a, a + eta)
+            if L is None:
+                return
+            if (L != y).any():
+                E = P[L != y]
+                found = E[np.argmin(np.linalg.norm(E - x, axis=1))]
+                break
+            a += eta
+        if found is not None:
+            e = found.copy()
+            while not full():
+                diff = np.abs(e - x)
+                diff[diff == 0] = np.inf
+                if not np.isfinite(diff).any():
+                    break
+                e2 = e.copy()
+                j = int(np.argmin(diff))
+                e2[j] = x[j]
+                lk, _ = send(e2[None], scores=False)
+                if lk is None or int(lk[0]) == y:
+                    break
+                e = e2
+        idle(int(rng.integers(*HAB["gr_idle"])))
+
+    units = {"golfcard": golfcard, "railpost": railpost, "augmix": augmix, "speedsign": speedsign,
+             "clockface": clockface, "gridsearch": gridsearch, "gamehud": gamehud, "growsphere": growsphere}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -14800,6 +15439,390 @@ def run_heldout20_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 21's unseen attack classes (HELDOUT21_ATTACKS), written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+class _Spent(Exception):
+    """The attack's query budget is spent."""
+
+
+def zo_adamm_attack(ask, x0, y0, rng):
+    """Chen, Liu, Xu, Li, Lin, Hong & Cox 2019 (ZO-AdaMM: zeroth-order adaptive momentum method for black-box
+    optimization, NeurIPS), the per-image black-box attack, untargeted, L-inf ZOA_EPS, score-based: minimise
+    f(x) = ZOA_C max(log p_y - max_{j != y} log p_j, 0) + ||x - x0||^2 over the ball (and [0, 1]). Each iteration the
+    iterate and ZOA_Q probes x + mu u_i (u_i uniform on the unit sphere, clipped to [0, 1]) one request (scores); the
+    attack loss's gradient estimated by (d / mu) mean((f(x + mu u_i) - f(x)) u_i) (the distortion's gradient, 2 (x -
+    x0), is known); AdaMM: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2, v_hat = max(v_hat, v), x <- x - alpha m /
+    sqrt(v_hat), projected onto the ball (the sqrt(v_hat)-weighted projection onto a box is the clip). Stops when the
+    iterate is misclassified, at most ZOA_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.maximum(x0 - ZOA_EPS, 0), np.minimum(x0 + ZOA_EPS, 1)
+    x = x0.copy()
+    m, v, vh = np.zeros(D), np.zeros(D), np.zeros(D)
+    used = 0
+
+    def loss(p):
+        return ZOA_C * np.maximum(_margin_logprob(p, y0), 0.0)
+    while used + ZOA_Q + 1 <= ZOA_BUDGET:
+        U = rng.normal(0, 1, (ZOA_Q, D))
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        rows = np.concatenate([x[None], np.clip(x[None] + ZOA_MU * U, 0, 1)])
+        _, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        if int(np.argmax(p[0])) != y0:
+            return x
+        f = loss(p)
+        g = D / ZOA_MU * ((f[1:] - f[0])[:, None] * U).mean(0) + 2 * (x - x0)
+        m = ZOA_BETA1 * m + (1 - ZOA_BETA1) * g
+        v = ZOA_BETA2 * v + (1 - ZOA_BETA2) * g * g
+        vh = np.maximum(vh, v)
+        x = np.clip(x - ZOA_ALPHA * m / np.sqrt(vh + 1e-12), lo, hi)
+    return x
+
+
+def adv_pso_attack(ask, x0, y0, rng):
+    """Mosli, Wright, Yuan & Pan 2020 (They might NOT be giants: crafting black-box adversarial examples using particle
+    swarm optimization, ESORICS), AdversarialPSO as the authors' Swarm.py / particle.py run it, untargeted, L-inf
+    PSO_EPS (maxChange), score-based, every evaluation one row a request. Fitness: the drop of the true class's
+    probability from the original's. The image is cut into blocks of PSO_BLOCK pixels (then halves down to 2, the
+    authors' halfsOfN); each block has two directions (+-maxChange); a particle is randomised by taking ceil(blocks /
+    particles) untried (block, direction) pairs and adding them to its position; a move is the PSO velocity W v +
+    C2 r (particle best - x) + C1 r (swarm best - x) (W 0 for the particle holding the swarm's best, else 1 - queries /
+    budget), positions clipped to the ball and [0, 1]. Each iteration every particle moves, then (while untried pairs
+    remain) is randomised again; once all are tried, back-tracking undoes each particle's harmful moves from the swarm's
+    best (kept if not worse) and the blocks are halved (new particles from the swarm's best). Stops when the swarm's
+    best is misclassified, at most PSO_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.maximum(x0 - PSO_EPS, 0), np.minimum(x0 + PSO_EPS, 1)
+    used = [0]
+
+    def fit(x):
+        if used[0] >= PSO_BUDGET:
+            raise _Spent()
+        _, p = ask(x[None].astype(np.float32))
+        used[0] += 1
+        return base - float(p[0][y0]), p[0]
+    _, p0 = ask(x0[None].astype(np.float32))
+    used[0] += 1
+    base = float(p0[0][y0])
+    g = dict(pos=x0.copy(), fit=0.0, prob=p0[0])
+    if int(np.argmax(p0[0])) != y0:
+        return x0
+    levels = [PSO_BLOCK]
+    while levels[-1] / 2 >= 2:
+        levels.append(int(levels[-1] / 2))
+
+    def blocks(k):
+        return [np.array([i * SIDE + j for i in range(a, min(a + k, SIDE)) for j in range(b, min(b + k, SIDE))])
+                for a in range(0, SIDE, k) for b in range(0, SIDE, k)]
+    lv = dict(level=0, B=blocks(levels[0]))
+    iss = {k: [-1, 1] for k in range(len(lv["B"]))}
+    rate = int(np.ceil(len(iss) / PSO_PARTICLES))
+    flag = [False]
+
+    def better(P, f, pr):
+        if f > P["bestfit"]:
+            P.update(bestfit=f, best=P["pos"].copy(), bestprob=pr)
+        if P["bestfit"] > g["fit"]:
+            g.update(fit=P["bestfit"], pos=P["best"].copy(), prob=P["bestprob"])
+
+    def randomize(start, P):
+        if len(P["blocks"]) == len(lv["B"]):
+            P["blocks"] = {}
+        keys = [int(k) for k in rng.choice(list(iss), min(rate, len(iss)), replace=False)] if iss else []
+        chosen = {}
+        for key in keys:
+            if len(chosen) >= rate:
+                break
+            if not iss.get(key):
+                iss.pop(key, None)
+                continue
+            tried = P["blocks"].setdefault(key, [])
+            dirs = [d for d in iss[key] if d not in tried and -d not in tried]
+            if not dirs:
+                continue
+            d = dirs[int(rng.integers(len(dirs)))]
+            chosen[key] = d
+            tried.append(d)
+            iss[key].remove(d)
+            if not iss[key]:
+                iss.pop(key)
+        if not iss:
+            flag[0] = True
+        if not chosen:
+            return
+        ind = np.zeros(D)
+        for key, d in chosen.items():
+            ind[lv["B"][key]] = d * PSO_EPS
+        P["pos"] = np.clip(start + ind, lo, hi)
+        f, pr = fit(P["pos"])
+        P["hist"].append((f - P["fit"], ind))
+        P["fit"] = f
+        better(P, f, pr)
+
+    def particles(start):
+        out = []
+        for _ in range(PSO_PARTICLES):
+            P = dict(pos=start.copy(), best=start.copy(), bestfit=0.0, bestprob=g["prob"], fit=0.0, vel=np.zeros(D),
+                     hist=[], blocks={})
+            randomize(start, P)
+            out.append(P)
+        return out
+
+    def done():
+        return int(np.argmax(g["prob"])) != y0
+    try:
+        swarm = particles(x0)
+        while not done():
+            for P in swarm:
+                W = 0.0 if np.array_equal(P["best"], g["pos"]) else 1.0 - used[0] / PSO_BUDGET
+                v = W * np.clip(P["vel"], -PSO_EPS, PSO_EPS) + PSO_C2 * rng.random(D) * (P["best"] - P["pos"]) \
+                    + PSO_C1 * rng.random(D) * (g["pos"] - P["pos"])
+                P["vel"] = v
+                P["pos"] = np.clip(P["pos"] + v, lo, hi)
+                f, pr = fit(P["pos"])
+                P["hist"].append((f - P["fit"], v))
+                P["fit"] = f
+                better(P, f, pr)
+            if done():
+                break
+            if flag[0]:
+                temp = g["pos"].copy()
+                for P in swarm:
+                    P["hist"].sort(key=lambda t: t[0], reverse=True)
+                    while P["hist"] and P["hist"][-1][0] < 0:
+                        _, ind = P["hist"].pop()
+                        cand = np.clip(temp - ind, lo, hi)
+                        f, pr = fit(cand)
+                        if f >= g["fit"]:
+                            g.update(fit=f, pos=cand.copy(), prob=pr)
+                            temp = cand
+                            if done():
+                                return g["pos"]
+                iss.update({k: [-1, 1] for k in range(len(lv["B"]))})
+                if lv["level"] + 1 < len(levels):
+                    lv["level"] += 1
+                    lv["B"] = blocks(levels[lv["level"]])
+                    iss.clear()
+                    iss.update({k: [-1, 1] for k in range(len(lv["B"]))})
+                    swarm = particles(g["pos"])
+                else:
+                    for P in swarm:
+                        randomize(P["pos"], P)
+                flag[0] = False
+            else:
+                for P in swarm:
+                    randomize(P["pos"], P)
+    except _Spent:
+        pass
+    return g["pos"]
+
+
+def _lowfreq_noise(rng):
+    """Guo, Frank & Weinberger's low-frequency sample: N(0, 1) in the top-left LFBA_RATIO of the 2-D DCT (orthonormal),
+    zero elsewhere, through the inverse DCT (utils.sample_gaussian_torch)."""
+    from scipy.fft import idct
+    k = int(SIDE * LFBA_RATIO)
+    c = np.zeros((SIDE, SIDE))
+    c[:k, :k] = rng.normal(0, 1, (k, k))
+    return idct(idct(c, axis=1, norm="ortho"), axis=0, norm="ortho").reshape(D)
+
+
+def lf_boundary_attack(ask, x0, y0, rng):
+    """Guo, Frank & Weinberger 2020 (Low frequency adversarial perturbation, UAI), LF-BA, as the authors'
+    boundary_attack_simple.py runs it with perturb mode dct and blended noise: untargeted, label-only, L2. Start:
+    uniform noise until misclassified, then LFBA_BLEND halvings of the blend with the original (the least noise still
+    misclassified). Each step: the spherical candidate x + s ||x0 - x|| n / ||n|| (n low-frequency noise, s
+    LFBA_SPHERICAL, not asked: its success counts as 1 in dct mode), then moved towards the original by the source step
+    (its length LFBA_SOURCE ||x0 - x|| plus the spherical step's drift), clipped; that one candidate asked (one row a
+    request) and kept if misclassified; every LFBA_EVERY steps the source step is divided by LFBA_ADAPT below 20 %
+    success, multiplied above 60 %. Stops when the kept point is within L2_GOAL, at most LFBA_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    used = [0]
+
+    def lab(x):
+        if used[0] >= LFBA_BUDGET:
+            raise _Spent()
+        labels, _ = ask(x[None].astype(np.float32))
+        used[0] += 1
+        return int(labels[0])
+    pert = x0.copy()
+    try:
+        while True:
+            z = rng.random(D)
+            if lab(z) != y0:
+                break
+        a_lo, a_hi = 0.0, 1.0
+        for _ in range(LFBA_BLEND):
+            a = (a_lo + a_hi) / 2
+            if lab(a * z + (1 - a) * x0) == y0:
+                a_lo = a
+            else:
+                a_hi = a
+        pert = a_hi * z + (1 - a_hi) * x0
+        src = LFBA_SOURCE
+        succ = []
+        while np.linalg.norm(pert - x0) > L2_GOAL:
+            n0 = np.linalg.norm(x0 - pert)
+            pr = _lowfreq_noise(rng)
+            sph = np.clip(pert + LFBA_SPHERICAL * n0 * pr / np.linalg.norm(pr), 0, 1)
+            nd = x0 - sph
+            nn = np.linalg.norm(nd)
+            length = max(src * n0 + (nn - n0), 0.0) / nn
+            cand = np.clip(sph + nd * length, 0, 1)
+            ok = lab(cand) != y0
+            succ.append(ok)
+            if ok:
+                pert = cand
+            if len(succ) == LFBA_EVERY:
+                p = float(np.mean(succ))
+                src = src / LFBA_ADAPT if p < 0.2 else src * LFBA_ADAPT if p > 0.6 else src
+                succ = []
+    except _Spent:
+        pass
+    return pert
+
+
+def run_aot(h, baton, s, data):
+    """Jindal, Goyal, Anand & Arora 2024 (Army of Thieves: enhancing black-box model extraction via ensemble based
+    sample selection, WACV), AOT as the authors' aot.py runs it with method qbc (consensus entropy), label-only, at our
+    scale: the thief's unlabelled pool is AOT_POOL augmented natural digits (knockoff and jbda_seed splits); a
+    validation split (AOT_VAL) and an initial random set (AOT_INIT) labelled by the victim; each of AOT_CYCLES cycles
+    trains the committee (AOT_SIZES: five thief MLPs of different shapes, the authors' five architectures, AOT_EPOCHS
+    epochs on every label so far) and, but for the last, asks the AOT_ADD pool digits with the highest entropy of the
+    members' summed softmax; AOT_BATCH rows a request, 2,000 queries. Records the committee's own agreement (the
+    members' summed softmax)."""
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(AOT_POOL)]).astype(np.float64)
+    order = rng.permutation(len(pool))
+    asked = list(order[:AOT_VAL + AOT_INIT])
+    rest = np.asarray(order[AOT_VAL + AOT_INIT:])
+    labels = []
+    committee = []
+
+    def ask(idx):
+        for k in range(0, len(idx), AOT_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + AOT_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        for cycle in range(AOT_CYCLES):
+            committee = []
+            Xl, yl = pool[asked[:len(labels)]], np.asarray(labels, np.int64)
+            for hs in AOT_SIZES:
+                M = _Dense(rng, [D, *hs, 10], ["relu"] * len(hs) + [None], 1e-3)
+                _ce_fit(M, Xl, yl, AOT_EPOCHS, rng, AOT_TRAIN_BATCH)
+                committee.append(M)
+            if cycle == AOT_CYCLES - 1 or len(labels) >= EXTRACT_BUDGET:
+                break
+            P = sum(_softmax(M.forward(pool[rest])[0]) for M in committee)
+            P = P / P.sum(1, keepdims=True)
+            H = -(P * np.log(np.maximum(P, 1e-12))).sum(1)
+            pick_ = np.argsort(H, kind="stable")[::-1][:min(AOT_ADD, EXTRACT_BUDGET - len(labels))]
+            new = list(rest[pick_])
+            rest = np.delete(rest, pick_)
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(labels)
+    if committee:
+        C = list(committee)
+        s.meta["own_model"] = lambda Xt: sum(_softmax(M.forward(np.asarray(Xt, np.float64))[0]) for M in C).argmax(1)
+
+
+def run_ls_retrain(h, baton, s, data):
+    """Tramer, Zhang, Juels, Reiter & Ristenpart 2016 (Stealing machine learning models via prediction APIs, USENIX
+    Security), line-search retraining (their label-only extraction of non-linear models): LSR_INIT inputs uniform at
+    random in [0, 1]^64 labelled (one request); then, until EXTRACT_BUDGET queries, LSR_PAIRS pairs of labelled points
+    with different labels (uniform points again, a request of them, while every label so far is the same), each
+    segment searched for the decision boundary by LSR_STEPS halvings asked of the API (the LSR_PAIRS midpoints of a
+    halving one request, labels only); every asked point is kept with its label, and the substitute (the harness's
+    agreement substitute, retrained on all of them) is the stolen model."""
+    rng = s.rng
+    Xs, Ls = [], []
+
+    def ask(rows):
+        lab, _ = query(h, baton, s, np.asarray(rows, np.float32), scores=False)
+        Xs.extend(np.asarray(rows, np.float64))
+        Ls.extend(int(v) for v in lab)
+        return np.asarray(lab, np.int64)
+    try:
+        ask(rng.random((LSR_INIT, D)))
+        while len(Ls) < EXTRACT_BUDGET:
+            L = np.asarray(Ls)
+            if len(np.unique(L)) < 2:
+                ask(rng.random((min(LSR_INIT, EXTRACT_BUDGET - len(Ls)), D)))
+                continue
+            n = min(LSR_PAIRS, (EXTRACT_BUDGET - len(Ls)))
+            A, B, la = np.zeros((n, D)), np.zeros((n, D)), np.zeros(n, np.int64)
+            for k in range(n):
+                i = int(rng.integers(len(L)))
+                js = np.flatnonzero(L != L[i])
+                j = int(js[int(rng.integers(len(js)))])
+                A[k], B[k], la[k] = Xs[i], Xs[j], L[i]
+            for _ in range(LSR_STEPS):
+                if len(Ls) + n > EXTRACT_BUDGET:
+                    break
+                M = (A + B) / 2
+                lm = ask(M)
+                same = lm == la
+                A[same] = M[same]
+                B[~same] = M[~same]
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout21_attack(s, data, interleave):
+    """The unseen classes of held out 21 (HELDOUT21_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT21_ORIG_PAD, offsets 111-119, disjoint from held out 10's to 20's), one per session by session index.
+    Success, rows as sent: zo-adamm and adv-pso (L-inf attacks) the first answered query whose label differs from the
+    true label within L-inf 0.125 (ZOA_EPS, PSO_EPS: the dev Square ball; adv-pso's rows and zo-adamm's iterates are
+    inside it by construction, zo-adamm's probes, 0.005 from an iterate, count only if inside); lf-boundary (an L2
+    attack) the first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as HopSkipJump's). aot and ls-retrain
+    are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff (aot also records its
+    committee's agreement)."""
+    s.pace_rows = s.cls in ("zo-adamm", "aot", "ls-retrain")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT21_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls in ("zo-adamm", "adv-pso"):
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= ZOA_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout21_attack(h, baton, s, data):
+    if s.cls == "aot":
+        run_aot(h, baton, s, data)
+        return
+    if s.cls == "ls-retrain":
+        run_ls_retrain(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "lf-boundary")
+    try:
+        if s.cls == "zo-adamm":
+            adv = zo_adamm_attack(ask, x0, y0, s.rng)
+        elif s.cls == "adv-pso":
+            adv = adv_pso_attack(ask, x0, y0, s.rng)
+        else:
+            adv = lf_boundary_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -14997,7 +16020,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas20" in HAB:
+            if "personas21" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout21(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas20" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout20(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -15129,6 +16156,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout19_attack(s, data, args.interleave)
             if s.cls in HELDOUT20_ATTACKS:
                 setup_heldout20_attack(s, data, args.interleave)
+            if s.cls in HELDOUT21_ATTACKS:
+                setup_heldout21_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -15173,6 +16202,8 @@ def run_all(args, data, counts, seed):
                 run_heldout19_attack(h, baton, s, data)
             elif s.kind in HELDOUT20_ATTACKS:
                 run_heldout20_attack(h, baton, s, data)
+            elif s.kind in HELDOUT21_ATTACKS:
+                run_heldout21_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -15411,7 +16442,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
-            or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION:
+            or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -15679,6 +16710,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout20: held out for round 20, with seeds 20001, 20002, 20003 (fixed 2026-12-03 18:29 UTC "
                          "by an independent evaluator before any round-20 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout21: held out for round 21, with seeds 21001, 21002, 21003 (fixed 2026-12-03 23:06 UTC "
+                         "by an independent evaluator before any round-21 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -15731,6 +16765,9 @@ def main():
     ap.add_argument("--heldout20-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 20 (" + ", ".join(HELDOUT20_ATTACKS) + "), "
                          "with --habits heldout20 and seeds 20001, 20002, 20003 (held out for round 20)")
+    ap.add_argument("--heldout21-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 21 (" + ", ".join(HELDOUT21_ATTACKS) + "), "
+                         "with --habits heldout21 and seeds 21001, 21002, 21003 (held out for round 21)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -15762,6 +16799,7 @@ def main():
     counts.update((k, n if args.heldout18_attacks else 0) for k, n in HELDOUT18_ATTACKS.items())
     counts.update((k, n if args.heldout19_attacks else 0) for k, n in HELDOUT19_ATTACKS.items())
     counts.update((k, n if args.heldout20_attacks else 0) for k, n in HELDOUT20_ATTACKS.items())
+    counts.update((k, n if args.heldout21_attacks else 0) for k, n in HELDOUT21_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
