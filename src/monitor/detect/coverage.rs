@@ -26,7 +26,7 @@
 //! [`KEPT`]); past that, a row is compared with the kept ones only, so the count is exact up to
 //! the budget and an upper bound after it.
 
-use super::space::{FAR, far};
+use super::space::{far, far_apart};
 
 /// New inputs kept per client at most (`KEPT` × the space's width bytes: 512 KiB for the widest
 /// space, 256 KiB for 64-value rows).
@@ -100,7 +100,7 @@ pub fn local_edit(a: &[i8], b: &[i8], side: usize) -> bool {
     let half = side / 2;
     let (mut top, mut bottom, mut left, mut right) = (usize::MAX, 0, usize::MAX, 0);
     for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
-        if (i16::from(p) - i16::from(q)).abs() > FAR {
+        if far_apart(p, q) {
             let (r, c) = (i / side, i % side);
             (top, bottom) = (top.min(r), bottom.max(r));
             (left, right) = (left.min(c), right.max(c));
@@ -115,6 +115,7 @@ pub fn local_edit(a: &[i8], b: &[i8], side: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitor::detect::space::FAR;
 
     #[test]
     fn re_renderings_of_an_input_cover_it_once_and_different_inputs_each_count() {

@@ -217,6 +217,9 @@ impl Engine {
         // The layout and scale the noise-copy tests read (square images of at most 128 values,
         // with a baseline), and the request's rows for antithetic pairs.
         let copies = self.image.zip(self.baseline.as_ref());
+        // The side of a one-channel square image (its compared features are its pixels in
+        // order), for the tests that read a row's layout: sign steps and local edits.
+        let gray_side = self.image.filter(|i| i.channels == 1).map(|i| i.side);
         // The client's coverage budget (0: never); its different inputs are counted up to it.
         let budget = self
             .coverage
@@ -296,12 +299,8 @@ impl Engine {
             if !copy || det.run_odd || det.copy_run > super::copies::COPY_RUN {
                 det.distinct.add(hash);
                 if budget > 0 {
-                    det.coverage.observe(
-                        &codes,
-                        self.space.allow(),
-                        budget,
-                        self.image.filter(|i| i.channels == 1).map(|i| i.side),
-                    );
+                    det.coverage
+                        .observe(&codes, self.space.allow(), budget, gray_side);
                 }
             }
             if scores > 0 {
@@ -353,12 +352,8 @@ impl Engine {
                 }
             };
             let step = if p.sign_steps > 0 && !near.exact {
-                det.steps.observe_image(
-                    sample,
-                    self.space.median_spread(),
-                    self.image.filter(|i| i.channels == 1).map(|i| i.side),
-                    &mut scratch,
-                )
+                det.steps
+                    .observe_image(sample, self.space.median_spread(), gray_side, &mut scratch)
             } else {
                 None
             };
@@ -1707,28 +1702,32 @@ mod tests {
             ..Detect::default()
         };
         let (e, _) = smooth_engine(&mut rng, params);
-        // Prediction difference analysis (Zintgraf et al. 2017) of 6 images: each asked alone,
-        // then every 3 x 3 and 4 x 4 window (stride 1) replaced by 2 samples each, in requests of
-        // 64 rows (738 rows, each window's pixels far from the image's).
+        // Each image asked alone, then every `h` x `w` window (stride 1) replaced by 2 samples
+        // each (its pixels far from the image's).
+        let explain = |rows: &mut Vec<Vec<f32>>, x: &[f32], h: usize, w: usize, rng: &mut Rng| {
+            for top in 0..=8 - h {
+                for left in 0..=8 - w {
+                    for _ in 0..2 {
+                        let mut y = x.to_vec();
+                        for r in top..top + h {
+                            for c in left..left + w {
+                                let v = &mut y[r * 8 + c];
+                                *v = if *v < 0.5 { 0.9 } else { 0.1 } + 0.05 * rng.unit();
+                            }
+                        }
+                        rows.push(y);
+                    }
+                }
+            }
+        };
+        // Prediction difference analysis (Zintgraf et al. 2017) of 6 images with 3 x 3 and 4 x 4
+        // windows, in requests of 64 rows (738 rows).
         let mut rows: Vec<Vec<f32>> = Vec::new();
         for _ in 0..6 {
             let x = smooth_image(&mut rng, 8);
             rows.push(x.clone());
             for k in [3usize, 4] {
-                for top in 0..=8 - k {
-                    for left in 0..=8 - k {
-                        for _ in 0..2 {
-                            let mut y = x.clone();
-                            for r in top..top + k {
-                                for c in left..left + k {
-                                    let v = &mut y[r * 8 + c];
-                                    *v = if *v < 0.5 { 0.9 } else { 0.1 } + 0.05 * rng.unit();
-                                }
-                            }
-                            rows.push(y);
-                        }
-                    }
-                }
+                explain(&mut rows, &x, k, k, &mut rng);
             }
         }
         let mut d = e.client();
@@ -1745,20 +1744,7 @@ mod tests {
         for _ in 0..10 {
             let x = smooth_image(&mut rng, 8);
             rows.push(x.clone());
-            for top in 0..=4 {
-                for left in 0..=3 {
-                    for _ in 0..2 {
-                        let mut y = x.clone();
-                        for r in top..top + 4 {
-                            for c in left..left + 5 {
-                                let v = &mut y[r * 8 + c];
-                                *v = if *v < 0.5 { 0.9 } else { 0.1 } + 0.05 * rng.unit();
-                            }
-                        }
-                        rows.push(y);
-                    }
-                }
-            }
+            explain(&mut rows, &x, 4, 5, &mut rng);
         }
         for chunk in rows.chunks(64) {
             ask(&e, &mut d, chunk, &vec![(3, 0.9); chunk.len()]);

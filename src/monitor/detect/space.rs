@@ -120,6 +120,12 @@ pub fn dist2(a: &[i8], b: &[i8]) -> i32 {
         .sum()
 }
 
+/// Whether two codes of one feature are far apart (more than [`FAR`] steps).
+#[inline]
+pub fn far_apart(p: i8, q: i8) -> bool {
+    (i16::from(p) - i16::from(q)).abs() > FAR
+}
+
 /// Far features between two code rows: the exact number up to `limit`, and some number past it
 /// once past (counting stops). Counted 16 features at a time without a branch, so the count
 /// vectorises, with a way out after each 16: a busy client's row is compared with hundreds of
@@ -130,7 +136,7 @@ pub fn far(a: &[i8], b: &[i8], limit: usize) -> usize {
         n += usize::from(
             x.iter()
                 .zip(y)
-                .map(|(&p, &q)| u8::from((i16::from(p) - i16::from(q)).abs() > FAR))
+                .map(|(&p, &q)| u8::from(far_apart(p, q)))
                 .sum::<u8>(),
         );
         if n > limit {
