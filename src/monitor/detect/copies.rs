@@ -52,6 +52,18 @@
 //! size (`select::NOISE_SDS`): a quasi-Monte Carlo design over masks (Sobol attributions) has
 //! the shape too — its centre, the mask at ½, is the midpoint of pairs `M`, `1 − M` whose
 //! difference is as white as the cells are — but at every distance from the centre.
+//!
+//! **Forward differences** (round 22): a one-sided gradient estimate (ZO-AdaMM, ZO-signSGD,
+//! P-RGF: `(f(x + μu) − f(x)) / μ` over random directions `u`) queries `x + μu` for fresh `u`
+//! around a point it queries too, or only the probes, with a step `μ` chosen to be far below
+//! anything the inputs vary by (the difference must approximate a derivative). A row is a
+//! *forward difference* of an earlier row of its request when the two differ on at least
+//! [`FORWARD_DENSE`] of the compared features, by white noise (as above), no more than
+//! [`FORWARD_RADIUS`] of the baseline's median nearest-neighbour distance apart. Two probes
+//! `x + μu`, `x + μv` differ by `μ(u − v)`, white too, and a prior shared by the probes (P-RGF's
+//! transfer gradient) cancels. Natural inputs are never this close: the seen sets' benign dense
+//! white copies (a codec's or a sensor's noise on one image, smoothing) were 0.076 and more of
+//! it; the attacks' steps were 0.0007–0.006.
 
 use super::baseline::Baseline;
 use super::basis::Image;
@@ -82,19 +94,24 @@ pub fn is_noise_copy(prev: &[f32], row: &[f32], image: Image, baseline: &Baselin
     if limit <= 0.0 || baseline.spread.len() != row.len() {
         return false;
     }
+    scaled_dist2(prev, row, &baseline.spread, limit).is_some_and(|d| d > 0.0)
+        && white(prev, row, image)
+}
+
+/// The squared distance between `a` and `b`, features divided by their `spread`, when it is
+/// finite and at most `limit` squared (stops at the first features past it: most rows are far
+/// from most others).
+fn scaled_dist2(a: &[f32], b: &[f32], spread: &[f32], limit: f32) -> Option<f32> {
     let bound = limit * limit;
-    let mut dist2 = 0f32;
-    for ((a, b), s) in prev.iter().zip(row).zip(&baseline.spread) {
-        let d = (b - a) / s;
-        dist2 += d * d;
-        if dist2 > bound {
-            return false;
+    let mut d2 = 0f32;
+    for ((x, y), s) in a.iter().zip(b).zip(spread) {
+        let d = (y - x) / s;
+        d2 += d * d;
+        if d2 > bound {
+            return None;
         }
     }
-    if dist2 == 0.0 || !dist2.is_finite() {
-        return false;
-    }
-    white(prev, row, image)
+    d2.is_finite().then_some(d2)
 }
 
 /// Whether the difference `row − prev` is white on `image`: the lag-1 autocorrelation between
@@ -135,6 +152,13 @@ pub const ANTI_SHARE: f32 = 0.9;
 pub const ANTI_FEATURES: usize = 8;
 /// Rows of a request a row is paired among.
 pub const BATCH: usize = 64;
+/// A forward difference's largest size, in median baseline nearest-neighbour distances (see the
+/// module's documentation): a fiftieth.
+pub const FORWARD_RADIUS: f32 = 0.02;
+/// The share of the compared features a forward difference changes (a random direction moves
+/// every feature, less those clipped at the range's end; a change of one or two features is a
+/// coordinate difference, read as such).
+pub const FORWARD_DENSE: f32 = 0.5;
 
 /// A request's rows (the first [`BATCH`]) for antithetic pairs, each with its lowest and highest
 /// value (computed once: a row is the midpoint candidate of every later pair).
@@ -167,6 +191,23 @@ impl Batch {
                     .iter()
                     .enumerate()
                     .any(|(ai, (a, lo, hi))| ai != qi && midpoint(q, row, a, *lo, *hi)))
+            .then(|| super::baseline::dist2(q, row).sqrt())
+        })
+    }
+
+    /// Whether `row` is a forward difference of one of the kept rows (see the module's
+    /// documentation): its size (the Euclidean distance between the two) when it is.
+    pub fn forward(&self, row: &[f32], image: Image, baseline: &Baseline) -> Option<f32> {
+        let limit = FORWARD_RADIUS * baseline.nn_median();
+        if limit <= 0.0 || baseline.spread.len() != row.len() {
+            return None;
+        }
+        let dense = (FORWARD_DENSE * row.len() as f32).ceil() as usize;
+        self.rows.iter().find_map(|(q, _, _)| {
+            (q.len() == row.len()
+                && scaled_dist2(q, row, &baseline.spread, limit).is_some_and(|d| d > 0.0)
+                && q.iter().zip(row).filter(|(a, b)| a != b).count() >= dense.max(1)
+                && white(q, row, image))
             .then(|| super::baseline::dist2(q, row).sqrt())
         })
     }
@@ -305,6 +346,40 @@ mod tests {
             batch.push(r);
         }
         n
+    }
+
+    #[test]
+    fn probes_a_small_step_from_a_point_are_forward_differences_and_copies_are_not() {
+        let (mut rng, img, b) = setup();
+        let x = smooth_image(&mut rng, 8);
+        let step = 0.005 * FORWARD_RADIUS * b.nn_median() * b.spread[0];
+        let forward_rows = |rows: &[Vec<f32>]| {
+            let mut batch = Batch::default();
+            let mut n = 0;
+            for r in rows {
+                n += batch.forward(r, img, &b).is_some() as usize;
+                batch.push(r);
+            }
+            n
+        };
+        // The point and 10 probes a small white step from it, or the probes alone.
+        let mut rows = vec![x.clone()];
+        rows.extend((0..10).map(|_| noisy(&x, step, &mut rng)));
+        assert_eq!(forward_rows(&rows), 10);
+        assert_eq!(forward_rows(&rows[1..]), 9);
+        // Copies under noise an eighth of the spread (smoothing, sensor noise), a change of
+        // one feature, and a smooth change (a gradient shift) of the same small size are not.
+        let mut rows = vec![x.clone()];
+        rows.extend((0..10).map(|_| noisy(&x, 0.125 * b.spread[0], &mut rng)));
+        assert_eq!(forward_rows(&rows), 0);
+        let mut one = x.clone();
+        one[9] += step;
+        let ramp: Vec<f32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + step * (i % 8) as f32 / 8.0)
+            .collect();
+        assert_eq!(forward_rows(&[x.clone(), one, ramp]), 0);
     }
 
     #[test]

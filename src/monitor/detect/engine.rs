@@ -357,23 +357,28 @@ impl Engine {
             } else {
                 None
             };
-            let antithetic = match copies {
+            let noise = match copies {
                 Some((image, b)) if selecting && !near.exact => {
-                    let pairs = batch.antithetic(sample, image, b);
+                    use super::select::Difference;
+                    let noise = batch
+                        .antithetic(sample, image, b)
+                        .map(Difference::Pair)
+                        .or_else(|| batch.forward(sample, image, b).map(Difference::Forward));
                     batch.push(sample);
-                    pairs
+                    noise
                 }
                 _ => None,
             };
-            if selecting && !near.exact && det.select.note_difference(sample, antithetic) {
+            if selecting && !near.exact && det.select.note_difference(sample, noise) {
                 let n = det.select.finite_differences();
                 if n >= super::select::FD_SEARCH {
                     fire(Signal {
                         rule: &sig::PROBING,
                         message: format!(
-                            "finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features, or pair with one around a third by white noise of the request's one size (zeroth-order gradient estimation, as ZOO and NES do; allow-list explainers that perturb one feature at a time)",
+                            "finite differences: {n} of the client's last {} requests each held {} or more rows that differ from another of its rows in one or two features, or pair with one around a third by white noise of the request's one size, or {} or more rows each another of its rows plus white noise of one size far below the inputs' spacing (zeroth-order gradient estimation, as ZOO, NES and ZO-AdaMM do; allow-list explainers that perturb one feature at a time)",
                             super::select::FD_REQUESTS,
-                            super::select::FD_ROWS
+                            super::select::FD_ROWS,
+                            super::select::FORWARD_ROWS
                         ),
                         evidence: json!({ "finite_difference_requests": n,
                             "of_requests": super::select::FD_REQUESTS, "cross_client": false }),
@@ -1921,6 +1926,67 @@ mod tests {
         }
         assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
     }
+    #[test]
+    fn a_forward_difference_gradient_estimate_is_a_search_and_noise_qa_is_not() {
+        use super::super::copies::testing::{gauss, noisy, smooth_image};
+        let mut rng = Rng::new(16);
+        let (e, spread) = smooth_engine(&mut rng, Detect::default());
+        // ZO-AdaMM: each request the iterate and 10 probes x + μu (u on the unit sphere, μ
+        // 0.005, clipped to [0, 1]); the iterate moves by a small step between requests.
+        let zo = |x: &[f32], rng: &mut Rng| -> Vec<Vec<f32>> {
+            let mut rows = vec![x.to_vec()];
+            for _ in 0..10 {
+                let u: Vec<f32> = (0..64).map(|_| gauss(rng)).collect();
+                let n = u.iter().map(|v| v * v).sum::<f32>().sqrt();
+                rows.push(
+                    x.iter()
+                        .zip(&u)
+                        .map(|(v, du)| (v + 0.005 * du / n).clamp(0.0, 1.0))
+                        .collect(),
+                );
+            }
+            rows
+        };
+        let mut d = e.client();
+        let mut x = smooth_image(&mut rng, 8);
+        let mut fired = vec![];
+        let mut at = None;
+        for req in 0..6 {
+            let rows = zo(&x, &mut rng);
+            let f = ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]);
+            if at.is_none() && f.contains(&sig::PROBING.id) {
+                at = Some(req);
+            }
+            fired.extend(f);
+            for v in x.iter_mut() {
+                *v = (*v + if rng.unit() < 0.5 { 0.01 } else { -0.01 }).clamp(0.0, 1.0);
+            }
+        }
+        assert_eq!(at, Some(2), "probing first at request {at:?}: {fired:?}");
+        // The probes alone, without the iterate (P-RGF sends the iterate on its own): each
+        // pair of probes differs by μ(u − v), white too.
+        let mut d = e.client();
+        let mut fired = vec![];
+        for _ in 0..3 {
+            let rows = zo(&x, &mut rng)[1..].to_vec();
+            fired.extend(ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]));
+        }
+        assert!(fired.contains(&sig::PROBING.id), "{fired:?}");
+        // Noise-robustness QA: each request an image and 10 copies under noise a tenth of the
+        // features' spread (sensor noise, one size): copies, but not a derivative's step.
+        let mut d = e.client();
+        let mut fired = vec![];
+        for _ in 0..6 {
+            let x = smooth_image(&mut rng, 8);
+            let rows: Vec<Vec<f32>> = std::iter::once(x.clone())
+                .chain((0..10).map(|_| noisy(&x, 0.1 * spread, &mut rng)))
+                .collect();
+            fired.extend(ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]));
+        }
+        assert_eq!(d.select.finite_differences(), 0, "{fired:?}");
+        assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
+    }
+
     #[test]
     fn a_quasi_monte_carlo_design_over_masks_is_not_an_antithetic_gradient_estimate() {
         use super::super::copies::testing::smooth_image;

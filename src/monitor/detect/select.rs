@@ -74,6 +74,12 @@ const STEP_TOL: f32 = 0.02;
 /// to 1.7 of the baseline's median nearest-neighbour distance, from one client 0.04 to 0.9 (NES
 /// and bandits: 0.07 to 0.19 over all their requests).
 const NOISE_SDS: f32 = 3.0;
+/// Forward differences (see [`super::copies::Batch::forward`]) of the request's one size that
+/// make a finite-difference batch: fewer than [`FD_ROWS`], as one-sided estimates draw about 10
+/// directions an iteration (ZO-AdaMM's and ZO-signSGD's q = 10, P-RGF's 10 to 50), and white
+/// copies this close to one another are not something natural inputs make (see
+/// [`super::copies::FORWARD_RADIUS`]). Their sizes are compared as antithetic pairs' are.
+pub const FORWARD_ROWS: u32 = 8;
 /// A finite-difference batch marks the client's next requests this long.
 pub const FD_REQUESTS: u64 = 16;
 /// Finite-difference batches among the client's last [`FD_REQUESTS`] requests that make a
@@ -121,9 +127,12 @@ pub struct Selection {
     /// The request's step (see [`STEP_TOL`]), and its sparse rows of that step and of other
     /// sizes.
     step: Option<f32>,
-    /// The size of the request's first antithetic pair (see [`NOISE_SDS`]).
+    /// The size of the request's first antithetic pair and of its first forward difference
+    /// (see [`NOISE_SDS`]).
     noise: Option<f32>,
+    forward: Option<f32>,
     differences: u32,
+    forwards: u32,
     off_step: u32,
     fd_requests: VecDeque<u64>,
 }
@@ -141,11 +150,13 @@ pub struct Selected {
 }
 
 /// What a row of a finite-difference batch differs by: a sparse change of an earlier row (the
-/// size and scale of each changed feature, at most [`FD_FEATURES`]), or an antithetic pair's
-/// size.
-enum Difference {
+/// size and scale of each changed feature, at most [`FD_FEATURES`]; found by
+/// [`Selection::note_difference`]), or, found by the caller, an antithetic pair's size or a
+/// forward difference's.
+pub enum Difference {
     Sparse([(f32, f32); FD_FEATURES]),
     Pair(f32),
+    Forward(f32),
 }
 
 impl Selection {
@@ -155,7 +166,9 @@ impl Selection {
         self.anchors.clear();
         self.step = None;
         self.noise = None;
+        self.forward = None;
         self.differences = 0;
+        self.forwards = 0;
         self.off_step = 0;
     }
 
@@ -190,12 +203,13 @@ impl Selection {
     }
 
     /// Note a (not exactly re-sent) row of the current request for the finite-difference test
-    /// (`antithetic`: the size of the pair it makes with another of the request's rows around a
-    /// third, see [`super::copies::Batch::antithetic`]); whether it made the request a
+    /// (`noise`: the antithetic pair it makes with another of the request's rows around a
+    /// third, see [`super::copies::Batch::antithetic`], or else the forward difference it is of
+    /// one, see [`super::copies::Batch::forward`]); whether it made the request a
     /// finite-difference batch (once a request): [`FD_ROWS`] rows of the request's step or of its
-    /// noise's size ([`NOISE_SDS`]), at least twice as many as its sparse rows and pairs of other
-    /// sizes.
-    pub fn note_difference(&mut self, values: &[f32], antithetic: Option<f32>) -> bool {
+    /// pairs' size, or [`FORWARD_ROWS`] of its forward differences' size ([`NOISE_SDS`]), at
+    /// least twice as many as its sparse rows and noise rows of other sizes.
+    pub fn note_difference(&mut self, values: &[f32], noise: Option<Difference>) -> bool {
         let changes = |a: &[f32]| -> Option<[(f32, f32); FD_FEATURES]> {
             if a.len() != values.len() {
                 return None;
@@ -219,13 +233,16 @@ impl Selection {
                 out
             })
         };
-        let difference = match antithetic {
-            Some(size) => Some(Difference::Pair(size)),
-            None => self
+        // A pair first, then a sparse change of an anchor, then a forward difference (dense:
+        // never sparse).
+        let difference = match noise {
+            Some(Difference::Pair(size)) => Some(Difference::Pair(size)),
+            _ => self
                 .anchors
                 .iter()
                 .find_map(|a| changes(a))
-                .map(Difference::Sparse),
+                .map(Difference::Sparse)
+                .or(noise),
         };
         let Some(difference) = difference else {
             if self.anchors.len() == FD_ANCHORS {
@@ -234,11 +251,14 @@ impl Selection {
             self.anchors.push_back(values.to_vec());
             return false;
         };
+        let of_size = |first: &mut Option<f32>, size: f32| {
+            let s = *first.get_or_insert(size);
+            (size - s).abs() <= NOISE_SDS / (values.len().max(1) as f32).sqrt() * s
+        };
+        let forward = matches!(difference, Difference::Forward(_));
         let on_step = match difference {
-            Difference::Pair(size) => {
-                let s = *self.noise.get_or_insert(size);
-                (size - s).abs() <= NOISE_SDS / (values.len().max(1) as f32).sqrt() * s
-            }
+            Difference::Pair(size) => of_size(&mut self.noise, size),
+            Difference::Forward(size) => of_size(&mut self.forward, size),
             Difference::Sparse(changed) => {
                 let h = *self.step.get_or_insert_with(|| {
                     changed.iter().map(|c| c.0).fold(f32::INFINITY, f32::min)
@@ -250,14 +270,17 @@ impl Selection {
                 })
             }
         };
-        if on_step {
+        if on_step && forward {
+            self.forwards += 1;
+        } else if on_step {
             self.differences += 1;
         } else {
             self.off_step += 1;
         }
         // Once a request: the request is the latest batch already.
         let batched = self.fd_requests.back() == Some(&self.request);
-        if !batched && self.differences >= FD_ROWS && self.differences >= 2 * self.off_step {
+        let enough = self.differences >= FD_ROWS || self.forwards >= FORWARD_ROWS;
+        if !batched && enough && self.differences + self.forwards >= 2 * self.off_step {
             if self.fd_requests.len() == FD_REQUESTS as usize {
                 self.fd_requests.pop_front();
             }
