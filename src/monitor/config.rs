@@ -287,7 +287,7 @@ pub struct Detect {
     /// or has sent nothing else).
     pub flip_margin: f32,
     /// Boundary walk by bisection: a row that is the midpoint (within `bisect_tolerance` of the
-    /// ends' distance) of two of the client's last 16 rows answered with different labels, this
+    /// ends' distance) of two of the client's last 32 rows answered with different labels, this
     /// many times among its last 128 rows, fires. 0 turns it off.
     pub bisect_midpoints: u32,
     pub bisect_tolerance: f32,

@@ -9,7 +9,11 @@
 //! is answered with another label.
 //!
 //! Rows are compared in the seeded projection PRADA uses ([`super::prada::Projection`], at most
-//! 32 values): a midpoint stays a midpoint under a linear map.
+//! 32 values): a midpoint stays a midpoint under a linear map. A row within `t` of two rows'
+//! midpoint (as a share of their distance) is between `1/2 − t` and `1/2 + t` of that distance
+//! from each, so pairs whose distances from the row differ by more than that ratio are passed
+//! over without reading them (most pairs of a client's rows: the look-up is linear in
+//! [`RECENT`] but for the pairs it reads).
 //!
 //! A binary search halves: each of its midpoints after the first lies between an earlier
 //! midpoint and one end. A sweep that meets a midpoint by its spacing seldom nests: a stroke
@@ -26,8 +30,12 @@
 
 use std::collections::VecDeque;
 
-/// Recent rows a midpoint is looked for between.
-pub const RECENT: usize = 16;
+/// Recent rows a midpoint is looked for between: 32 (round 22; 16 before). A search may run
+/// several bisections at once, one midpoint of each a request: DB3KD measures a digit's
+/// distance to the boundary toward each other class, 9 segments halved together, so a segment's
+/// last two steps are 9 and 18 rows back (held out 20: 1 of 9 sessions found with 16, all at
+/// their 23rd–28th midpoint with 32, offline).
+pub const RECENT: usize = 32;
 
 /// One client's recent rows (projected) and their labels.
 #[derive(Clone, Debug, Default)]
@@ -84,6 +92,20 @@ impl Bisect {
     fn midpoint(&self, q: &[f32], tolerance: f32) -> Option<Midpoint> {
         let rows = &self.rows;
         let mut best: Option<Midpoint> = None;
+        // Each row's distance from `q`, and the widest ratio of two a midpoint allows.
+        let from: Vec<f32> = rows
+            .iter()
+            .map(|r| {
+                r.projected
+                    .iter()
+                    .zip(q)
+                    .map(|(x, y)| (x - y) * (x - y))
+                    .sum::<f32>()
+                    .sqrt()
+            })
+            .collect();
+        let t = tolerance.clamp(0.0, 0.49);
+        let ratio = (0.5 + t) / (0.5 - t);
         for i in 0..rows.len() {
             for j in i + 1..rows.len() {
                 let (ri, rj) = (&rows[i], &rows[j]);
@@ -93,6 +115,8 @@ impl Bisect {
                     || a.len() != q.len()
                     || b.len() != q.len()
                     || best.as_ref().is_some_and(|m| m.depth >= depth)
+                    || from[i] > ratio * from[j]
+                    || from[j] > ratio * from[i]
                 {
                     continue;
                 }
@@ -164,6 +188,50 @@ mod tests {
         // The midpoint of two rows of the same label is not a boundary search.
         let m3 = mid(&x, &m2);
         assert_eq!(b.observe(&m3, &m3, 3, 0.05), None);
+    }
+
+    #[test]
+    fn bisections_of_nine_segments_at_once_are_found() {
+        // DB3KD's sample robustness: a digit (label 0) and its nearest digit of each other
+        // class, the 9 segments halved together, one midpoint of each a request; each segment's
+        // boundary at its own place.
+        let mut rng = Rng::new(5);
+        let mut b = Bisect::default();
+        let x = point(&mut rng);
+        let ends: Vec<Vec<f32>> = (0..9).map(|_| point(&mut rng)).collect();
+        let at: Vec<f32> = (0..9).map(|_| 0.1 + 0.8 * rng.unit()).collect();
+        b.observe(&x, &x, 0, 0.05);
+        for (k, e) in ends.iter().enumerate() {
+            b.observe(e, e, k as u32 + 1, 0.05);
+        }
+        // Unrelated rows between the digits and their searches (the searches' ends are out of
+        // the window by then).
+        for _ in 0..RECENT {
+            let p = point(&mut rng);
+            b.observe(&p, &p, 0, 0.05);
+        }
+        let (mut lo, mut hi) = (vec![0f32; 9], vec![1f32; 9]);
+        let mut deepest = vec![];
+        for _ in 0..6 {
+            let mut depth = 0;
+            for k in 0..9 {
+                let m = 0.5 * (lo[k] + hi[k]);
+                let row: Vec<f32> = x
+                    .iter()
+                    .zip(&ends[k])
+                    .map(|(a, e)| a + m * (e - a))
+                    .collect();
+                let label = if m < at[k] { 0 } else { k as u32 + 1 };
+                depth = depth.max(b.observe(&row, &row, label, 0.05).map_or(0, |f| f.depth));
+                if label == 0 {
+                    lo[k] = m;
+                } else {
+                    hi[k] = m;
+                }
+            }
+            deepest.push(depth);
+        }
+        assert!(deepest[3..].iter().all(|&d| d >= 2), "{deepest:?}");
     }
 
     #[test]
