@@ -359,11 +359,11 @@ impl Engine {
             };
             let noise = match copies {
                 Some((image, b)) if selecting && !near.exact => {
-                    use super::select::Difference;
+                    use super::select::Noise;
                     let noise = batch
                         .antithetic(sample, image, b)
-                        .map(Difference::Pair)
-                        .or_else(|| batch.forward(sample, image, b).map(Difference::Forward));
+                        .map(Noise::Pair)
+                        .or_else(|| batch.forward(sample, image, b).map(Noise::Forward));
                     batch.push(sample);
                     noise
                 }

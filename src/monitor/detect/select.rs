@@ -150,11 +150,18 @@ pub struct Selected {
 }
 
 /// What a row of a finite-difference batch differs by: a sparse change of an earlier row (the
-/// size and scale of each changed feature, at most [`FD_FEATURES`]; found by
-/// [`Selection::note_difference`]), or, found by the caller, an antithetic pair's size or a
-/// forward difference's.
-pub enum Difference {
+/// size and scale of each changed feature, at most [`FD_FEATURES`]), or noise (see [`Noise`]).
+enum Difference {
     Sparse([(f32, f32); FD_FEATURES]),
+    Pair(f32),
+    Forward(f32),
+}
+
+/// The noise a row differs from another of its request by, as the caller found it: the size of
+/// the antithetic pair it makes around a third row ([`super::copies::Batch::antithetic`]), or
+/// of the forward difference it is of one ([`super::copies::Batch::forward`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Noise {
     Pair(f32),
     Forward(f32),
 }
@@ -203,13 +210,11 @@ impl Selection {
     }
 
     /// Note a (not exactly re-sent) row of the current request for the finite-difference test
-    /// (`noise`: the antithetic pair it makes with another of the request's rows around a
-    /// third, see [`super::copies::Batch::antithetic`], or else the forward difference it is of
-    /// one, see [`super::copies::Batch::forward`]); whether it made the request a
+    /// (`noise`: see [`Noise`]); whether it made the request a
     /// finite-difference batch (once a request): [`FD_ROWS`] rows of the request's step or of its
     /// pairs' size, or [`FORWARD_ROWS`] of its forward differences' size ([`NOISE_SDS`]), at
     /// least twice as many as its sparse rows and noise rows of other sizes.
-    pub fn note_difference(&mut self, values: &[f32], noise: Option<Difference>) -> bool {
+    pub fn note_difference(&mut self, values: &[f32], noise: Option<Noise>) -> bool {
         let changes = |a: &[f32]| -> Option<[(f32, f32); FD_FEATURES]> {
             if a.len() != values.len() {
                 return None;
@@ -235,14 +240,16 @@ impl Selection {
         };
         // A pair first, then a sparse change of an anchor, then a forward difference (dense:
         // never sparse).
-        let difference = match noise {
-            Some(Difference::Pair(size)) => Some(Difference::Pair(size)),
-            _ => self
-                .anchors
+        let sparse = || {
+            self.anchors
                 .iter()
                 .find_map(|a| changes(a))
                 .map(Difference::Sparse)
-                .or(noise),
+        };
+        let difference = match noise {
+            Some(Noise::Pair(size)) => Some(Difference::Pair(size)),
+            Some(Noise::Forward(size)) => Some(sparse().unwrap_or(Difference::Forward(size))),
+            None => sparse(),
         };
         let Some(difference) = difference else {
             if self.anchors.len() == FD_ANCHORS {
