@@ -1210,6 +1210,61 @@ LSR_INIT = 100
 LSR_PAIRS = 20
 LSR_STEPS = 8
 LSR_BUDGET = 2000
+# Unseen attack classes of held out 22, fixed (2026-12-04, 02:23 UTC) by an independent evaluator before any
+# tuning of the twenty-second round: 0 sessions unless --heldout22-attacks (which gives these counts) or --counts
+# names them. Success as documented in setup_heldout22_attack. Written from their papers and the authors' code (ART
+# 1.20.1 has none of them).
+HELDOUT22_ATTACKS = collections.OrderedDict([
+    ("deepsearch", 3),          # Zhang, Chowdhury & Christakis 2020 (DeepSearch: a simple and effective blackbox
+                                # attack for deep neural networks, ESEC/FSE): score-based, L-inf 0.125: a search on
+                                # the ball's vertices, groups of pixels (4x4, 2x2, 1) flipped to the other end one
+                                # group a candidate, kept when the margin loss falls, the groups refined after each
+                                # pass; one row a request; at most 2,000 queries
+    ("tiling-es", 3),           # Meunier, Atif & Teytaud 2019 (Yet another but more efficient black-box adversarial
+                                # attack: tiling and evolution strategies, arXiv): score-based, L-inf 0.125: the
+                                # perturbation eps tanh(z) on 2x2 tiles, z searched by a (1+1)-ES with the one-fifth
+                                # rule on the margin loss; one row a request; at most 2,000 queries
+    ("zo-admm", 3),             # Zhao, Liu, Chen & Lin 2019 (On the design of black-box adversarial examples by
+                                # leveraging gradient-free optimization and operator splitting method, ICCV),
+                                # ZO-ADMM: score-based, L2: ADMM splitting the attack loss from the distortion, the
+                                # linearised z-step with a random gradient estimate (the ADMM iterate, x0 + z and 10
+                                # probes one request); at most 2,000 queries
+    ("dfal", 3),                # Pal et al. 2020 (ActiveThief, AAAI), its DFAL strategy (Ducoffe & Precioso 2018,
+                                # adversarial active learning): label-only extraction: rounds of 200 augmented
+                                # natural digits closest (DeepFool on the substitute) to the substitute's decision
+                                # boundary; 100 rows a request, 2,000 queries
+    ("noise-theft", 3),         # Roberts, Prabhu & McAteer 2019 (Model weight theft with just noise inputs: the
+                                # curious case of the petulant attacker, arXiv): extraction from noise inputs only
+                                # (uniform, Gaussian, Bernoulli salt), the victim's probabilities distilled into a
+                                # student; 100 rows a request, 2,000 queries
+])
+HELDOUT22_EVASION = {"deepsearch", "tiling-es", "zo-admm"}
+# Originals: held out 10-21 took padding-split offsets 0-119 (HELDOUT10 .. 21_ORIG_PAD). Held out 22 takes the next
+# distinct padding rows, offsets 120-128: no class uses them as an original or a natural start and no benign client
+# sends one; dfal's pool comes from the knockoff and jbda_seed splits only and noise-theft sends noise only, so no
+# class sends or trains on another's original.
+HELDOUT22_ORIG_PAD = {"deepsearch": (120, 121, 122), "tiling-es": (123, 124, 125), "zo-admm": (126, 127, 128)}
+DS_EPS = 0.125
+DS_GROUPS = (4, 2, 1)           # the paper's hierarchical grouping (16 x 16 groups on ImageNet), scaled to 8 x 8
+DS_BUDGET = 2000
+TES_EPS = 0.125
+TES_TILE = 2                    # tiles of 2 x 2 pixels: 16 variables (the size ours for the 8x8 input)
+TES_SIGMA = 1.0
+TES_BUDGET = 2000
+ZADMM_Q = 10                    # random directions an iteration; mu, rho, eta, gamma and c are ours for the 8x8 input
+ZADMM_MU = 0.005
+ZADMM_RHO = 10.0
+ZADMM_ETA = 300.0
+ZADMM_GAMMA = 1.0
+ZADMM_C = 1.0
+ZADMM_BUDGET = 2000
+DFAL_POOL = 4000
+DFAL_ROUND = 200
+DFAL_BATCH = 100
+DFAL_EPOCHS = 20
+DFAL_DF_ITERS = 10
+NT_BATCH = 100
+NT_EPOCHS = 30
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1298,6 +1353,7 @@ EXTRACTION = EXTRACTION | {"ideal", "disguide"}                 # held out 18's 
 EXTRACTION = EXTRACTION | {"active-mixup", "dfhl-rs"}           # held out 19's (HELDOUT19_ATTACKS)
 EXTRACTION = EXTRACTION | {"db3kd", "maze"}                     # held out 20's (HELDOUT20_ATTACKS)
 EXTRACTION = EXTRACTION | {"aot", "ls-retrain"}                 # held out 21's (HELDOUT21_ATTACKS)
+EXTRACTION = EXTRACTION | {"dfal", "noise-theft"}               # held out 22's (HELDOUT22_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2213,6 +2269,28 @@ HABITS = {
         gs_set=(100, 301), gs_folds=(3, 5), gs_cands=(4, 13), gs_batch=(32, 64, 128, 0), gs_idle=(20, 61),
         gh_mags=(30, 25, 20, 12, 8), gh_every=(1, 2, 3), gh_match=(60, 241), gh_match_idle=(20, 61),
         gr_n=(100, 200, 500), gr_eta=(0.1, 0.2, 0.5), gr_idle=(2, 9),
+        pool_rank=6.0, pool_size=350),
+    # "heldout22" was fixed (2026-12-04, 02:23 UTC) by an independent evaluator before any tuning of the
+    # twenty-second round, together with seeds 22001, 22002, 22003, and is measured only at the end (and once before,
+    # by the evaluator, with the round's starting binary): habits of real inference clients that none of dev ..
+    # heldout21 model (Shapley value sampling explanations as Captum runs them, permutation by permutation, LORE
+    # explanations with their genetic neighbourhoods, the model owner's B3D backdoor audit reverse-engineering a
+    # trigger for each class by NES, a batch job whose DataLoader workers each replay the unsharded dataset, a
+    # library's shelf-reading app reading call numbers on book spines, a car park's ceiling fisheye cameras reading
+    # painted bay numbers, a phone app's crop box dragged around a photographed digit, an engineer trying the API from
+    # its Swagger UI page; NetCDF bit-groomed and 8-bit posit number formats). See run_benign_heldout22.
+    "heldout22": dict(
+        personas22=(("permshap", 0.125), ("lore", 0.125), ("b3d", 0.125), ("dupworkers", 0.125),
+                    ("spine", 0.125), ("fisheye", 0.125), ("cropdrag", 0.125), ("swagger", 0.125)),
+        lengths=(75, 0.6, 20, 320), bitgroom=0.12, bg_nsd=(2, 3), posit=0.10, posit_es=(0, 1),
+        ps_samples=(10, 25), ps_ppe=(1, 16, 64), ps_idle=(2, 11),
+        lo_pop=(100, 200), lo_gens=(3, 7), lo_idle=(2, 9),
+        bd_set=(10, 20), bd_k=10, bd_iters=10, bd_idle=(5, 21),
+        dw_set=(100, 401), dw_workers=(2, 4), dw_batch=(16, 32, 64), dw_idle=(40, 101),
+        sp_vertical=0.5, sp_flip=0.1, sp_idle=(1, 5), sp_shelf_idle=(10, 31),
+        fe_bays=(6, 13), fe_every=(10, 31),
+        cd_drags=(3, 9), cd_idle=(3, 16),
+        sw_edit=(1, 9), sw_idle=(1, 11),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -9837,6 +9915,368 @@ def run_benign_heldout21(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 22: benign clients with habits none of dev .. heldout21 model (run_benign_heldout22).
+def bitgroom(x, nsd):
+    """Values through NetCDF bit grooming (Zender 2016, Bit Grooming: statistically accurate precision-preserving
+    quantization with compression, Geosci. Model Dev.; `ncks --ppc default=nsd`) as a climate-style archive that
+    stores its float32 arrays groomed to `nsd` significant digits (for deflate) hands them back: ceil(nsd log2 10) + 1
+    explicit mantissa bits kept, the rest alternately shaved (zeroed, even positions of the flattened array) and set
+    (ones, odd positions); zeros stay zero."""
+    a = np.ascontiguousarray(np.asarray(x, np.float32))
+    keep = int(np.ceil(nsd * np.log2(10.0))) + 1
+    drop = max(0, 23 - keep)
+    u = a.reshape(-1).view(np.uint32).copy()
+    mask = np.uint32((0xFFFFFFFF << drop) & 0xFFFFFFFF)
+    odd = (np.arange(u.size) % 2) == 1
+    nz = a.reshape(-1) != 0
+    u = np.where(odd, u | ~mask, u & mask)
+    u = np.where(nz, u, np.uint32(0))
+    return np.clip(u.view(np.float32), 0, 1).reshape(np.shape(x))
+
+
+def _posit_values(es, n=8):
+    """Every non-negative value of the posit<n, es> format (Gustafson & Yonemoto 2017, Beating floating point at
+    its own game: posit arithmetic, Supercomputing Frontiers and Innovations), in code order."""
+    vals = [0.0]
+    for code in range(1, 1 << (n - 1)):
+        bits = format(code, f"0{n - 1}b")
+        r0 = bits[0]
+        k = len(bits) - len(bits.lstrip(r0))
+        reg = k - 1 if r0 == "1" else -k
+        rest = bits[k + 1:]
+        e = int((rest[:es] + "0" * es)[:es], 2) if es else 0
+        f = rest[es:]
+        frac = 1.0 + (int(f, 2) / (1 << len(f)) if f else 0.0)
+        vals.append(2.0 ** (reg * (1 << es) + e) * frac)
+    return np.asarray(vals)
+
+
+def posit8(x, es):
+    """Values through an edge accelerator that keeps its input tensors as 8-bit posits (posit<8, es>; Carmichael,
+    Langroudi, Khazanov, Lillie, Gustafson & Kudithipudi 2019, Deep Positron: a deep neural network using the posit
+    number system, DATE): each value rounded to the nearest posit<8, es> (ties to the even code), read back as
+    float32."""
+    v = _posit_values(es)
+    a = np.asarray(x, np.float64)
+    i = np.clip(np.searchsorted(v, a), 1, len(v) - 1)
+    lo, hi = v[i - 1], v[i]
+    up = (a - lo > hi - a) | ((a - lo == hi - a) & ((i - 1) % 2 == 1))
+    return np.where(up, hi, lo).astype(np.float32)
+
+
+def run_benign_heldout22(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout22` (fixed with seeds 22001, 22002, 22003). Each client draws from its
+    own seeded generator:
+      a persona   permshap: Shapley value sampling explanations (Strumbelj & Kononenko 2014, Explaining prediction
+                    models and individual predictions with feature contributions, KAIS) as Captum's
+                    ShapleyValueSampling runs them (Kokhlikyan et al. 2020): the 64 pixels in 16 feature groups (2x2),
+                    a baseline (all 0), `ps_samples` (one of, per client) random permutations of the groups; the
+                    baseline and the input scored first, then for each permutation the groups added to the baseline
+                    one after another, each step one input, `ps_ppe` (one of, per client: perturbations_per_eval)
+                    inputs a request (scores); `ps_idle` (lo, hi) turns between digits;
+                  lore: LORE local rule-based explanations (Guidotti, Monreale, Ruggieri, Pedreschi, Turini &
+                    Giannotti 2018, Local rule-based explanations of black box decision systems, arXiv:1805.10820):
+                    each explained pool digit labelled, then its genetic neighbourhood: two genetic runs (fitness for
+                    the same label, then for a different one) of `lo_pop` (one of, per client) individuals over
+                    `lo_gens` (lo, hi) generations; mutation (probability 0.2 a feature) draws the feature's value from
+                    the client's data, crossover (0.5) two-point, tournament selection of 3; every generation's
+                    population asked (labels, requests of at most 256 rows); `lo_idle` (lo, hi) turns between digits;
+                  b3d: the model owner's backdoor audit by B3D (Dong, Yang, Deng, Pang, Xiao, Zhu & Zhu 2021, Black-box
+                    detection of backdoor attacks with limited information and data, ICCV): for each class in turn a
+                    trigger (mask and pattern, sigmoid-parametrised) reverse-engineered by NES on `bd_set` (one of)
+                    clean pool digits: each iteration `bd_k` samples of the search distribution, every sample's
+                    triggered digits (1 - m) x + m p one request (scores); the CE loss of the class plus the mask's L1;
+                    `bd_iters` iterations a class; `bd_idle` (lo, hi) turns between classes;
+                  dupworkers: a batch inference job whose PyTorch DataLoader runs an IterableDataset in `dw_workers`
+                    (one of, per client) worker processes without sharding it (the PyTorch documentation's warning:
+                    each worker gets a replica and yields every sample): `dw_set` (lo, hi) pool digits in the job's
+                    order, batches of `dw_batch` (one of, per client), the workers' batches in the loader's round-robin
+                    order (every batch `dw_workers` times in a row), the last one partial; `dw_idle` (lo, hi) turns
+                    between runs (the same job again);
+                  spine: a library's shelf-reading app reading the call-number labels on book spines in shelf order
+                    (Dewey Decimal Classification numbers, OCLC 2011, DDC 23): each book's class number (3 digits and
+                    1-3 decimals) a request of its digit crops (scores), printed on the label; on `sp_vertical` of
+                    the shelves the labels run along vertical spines and are turned upright by the app's orientation
+                    detection (as Tesseract's OSD), `sp_flip` of them the wrong way up (180 degrees) and all with more
+                    residual tilt; glossy tape glare, a misshelved book now and then; `sp_idle` (lo, hi) turns between
+                    books, `sp_shelf_idle` between shelves;
+                  fisheye: a car park's guidance system reading painted bay numbers from ceiling fisheye cameras
+                    (equidistant projection: Kannala & Brandt 2006, A generic camera model and calibration method for
+                    conventional, wide-angle, and fish-eye lenses, TPAMI): `fe_bays` (lo, hi) bays around the camera,
+                    each bay's region dewarped with the calibrated model before reading: a residual turn, a squeeze
+                    and a resampling blur that grow with the bay's distance from the image centre; every
+                    `fe_every` (lo, hi) turns one request of every bay's digits (scores), parked cars hiding part of
+                    the occupied bays' numbers, occupancy changing now and then, the light level with the time of day;
+                  cropdrag: a phone app's crop screen (as document scanners' adjustable crop boxes): the photo of a
+                    written digit with its neighbours' ink, the crop box dragged `cd_drags` (lo, hi) times from loose
+                    towards tight, the crop re-classified after each drag (debounced; one request, scores);
+                    `cd_idle` (lo, hi) turns between photos;
+                  swagger: an engineer trying the API from its OpenAPI page (Swagger UI's "Try it out"): the
+                    documented example body sent and re-sent, hand edits of a few values (`sw_edit` (lo, hi) pixels
+                    to 0 or 1), edge bodies (all 0, all 1, all 0.5, the example twice in a batch), digits pasted from
+                    a local file, some rounded to 2 decimals; `sw_idle` (lo, hi) turns between tries;
+      number      a share `bitgroom` of clients send bit-groomed values (bitgroom; `bg_nsd` significant digits, one of,
+      format      per client), a share `posit` 8-bit posit values (posit8; es `posit_es`, one of);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, edits, views and samples of them, and rendered numerals, in [0, 1].
+    Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas22"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "bitgroom" if u < HAB["bitgroom"] else ("posit8" if u < HAB["bitgroom"] + HAB["posit"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    fparam = None
+    if fmt_ == "bitgroom":
+        fparam = int(rng.choice(HAB["bg_nsd"]))
+        s.meta["bitgroom_nsd"] = fparam
+    elif fmt_ == "posit8":
+        fparam = int(rng.choice(HAB["posit_es"]))
+        s.meta["posit_es"] = fparam
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def draw_set(n):
+        idx = list(rng.choice(len(pool), min(n, len(pool)), replace=False, p=weights))
+        if n > len(pool):
+            idx += list(rng.choice(len(pool), n - len(pool), p=weights))
+        idx = np.asarray(idx, np.int64)
+        np.add.at(counts, idx, 1)
+        return np.asarray(pool[idx], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "bitgroom":
+            rows = bitgroom(rows, fparam)
+        elif fmt_ == "posit8":
+            rows = posit8(rows, fparam)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def send_chunks(rows, size, scores=True):
+        out = []
+        for k in range(0, len(rows), size):
+            if full():
+                return None
+            lab, p = send(rows[k:k + size], scores)
+            if lab is None:
+                return None
+            out.append((lab, p))
+        return out
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def permshap():
+        st = state
+        if "ppe" not in st:
+            st.update(ppe=int(rng.choice(HAB["ps_ppe"])), n=int(rng.choice(HAB["ps_samples"])))
+        x = draw()
+        base = np.zeros(D)
+        groups = [np.array([(2 * a + i) * SIDE + 2 * b + j for i in range(2) for j in range(2)])
+                  for a in range(4) for b in range(4)]
+        if send(np.stack([base, x]))[0] is None or full():
+            return
+        rows = []
+        for _ in range(st["n"]):
+            cur = base.copy()
+            for g in rng.permutation(16):
+                cur[groups[g]] = x[groups[g]]
+                rows.append(cur.copy())
+        send_chunks(np.stack(rows), st["ppe"])
+        idle(int(rng.integers(*HAB["ps_idle"])))
+
+    def lore():
+        st = state
+        if "pop" not in st:
+            st.update(pop=int(rng.choice(HAB["lo_pop"])), data=draw_set(50))
+        x = draw()
+        lab, _ = send(x[None], scores=False)
+        if lab is None:
+            return
+        y = int(lab[0])
+        data = st["data"]
+        for same in (True, False):
+            P = np.repeat(x[None], st["pop"], 0)
+            for _ in range(int(rng.integers(*HAB["lo_gens"]))):
+                if full():
+                    return
+                M = rng.random(P.shape) < 0.2
+                P = np.where(M, data[rng.integers(len(data), size=P.shape), np.arange(D)[None, :]], P)
+                for k in range(0, len(P) - 1, 2):
+                    if rng.random() < 0.5:
+                        a, b = sorted(rng.choice(D, 2, replace=False))
+                        t = P[k, a:b].copy()
+                        P[k, a:b] = P[k + 1, a:b]
+                        P[k + 1, a:b] = t
+                got = send_chunks(P, 256, scores=False)
+                if got is None:
+                    return
+                L = np.concatenate([g[0] for g in got])
+                d = np.abs(P - x).sum(1) / D
+                fit = ((L == y) if same else (L != y)) + (1 - d) - (d == 0)
+                T = rng.integers(len(P), size=(len(P), 3))
+                P = P[T[np.arange(len(P)), np.argmax(fit[T], 1)]]
+        idle(int(rng.integers(*HAB["lo_idle"])))
+
+    def b3d():
+        st = state
+        if "X" not in st:
+            st.update(X=draw_set(int(rng.choice(HAB["bd_set"]))), c=0)
+        X, c = st["X"], st["c"] % 10
+        mu_m, mu_p = np.full(D, -2.0), np.zeros(D)
+        for _ in range(HAB["bd_iters"]):
+            if full():
+                return
+            eps_m = rng.normal(0, 1, (HAB["bd_k"], D))
+            eps_p = rng.normal(0, 1, (HAB["bd_k"], D))
+            losses = []
+            for k in range(HAB["bd_k"]):
+                if full():
+                    return
+                m = 1 / (1 + np.exp(-(mu_m + 0.5 * eps_m[k])))
+                p = 1 / (1 + np.exp(-(mu_p + 0.5 * eps_p[k])))
+                _, pr = send((1 - m) * X + m * p)
+                if pr is None:
+                    return
+                losses.append(-np.log(np.maximum(pr[:, c], 1e-12)).mean() + 0.01 * m.sum())
+            f = np.asarray(losses)
+            f = (f - f.mean()) / (f.std() + 1e-12)
+            mu_m -= 0.1 * (f[:, None] * eps_m).mean(0) / 0.5
+            mu_p -= 0.1 * (f[:, None] * eps_p).mean(0) / 0.5
+        st["c"] += 1
+        idle(int(rng.integers(*HAB["bd_idle"])))
+
+    def dupworkers():
+        st = state
+        if "X" not in st:
+            st.update(X=draw_set(int(rng.integers(*HAB["dw_set"]))), w=int(rng.choice(HAB["dw_workers"])),
+                      b=int(rng.choice(HAB["dw_batch"])))
+        X = st["X"]
+        for k in range(0, len(X), st["b"]):
+            for _w in range(st["w"]):
+                if full():
+                    return
+                send(X[k:k + st["b"]])
+        idle(int(rng.integers(*HAB["dw_idle"])))
+
+    def spine():
+        st = state
+        if "shelf" not in st:
+            st["shelf"] = dict(cls=float(rng.integers(0, 990)) + rng.integers(0, 100) / 100.0,
+                               left=int(rng.integers(20, 61)), vertical=rng.random() < HAB["sp_vertical"],
+                               width=rng.uniform(3.4, 4.6), sx=rng.uniform(0.7, 0.85))
+        sh = st["shelf"]
+        num = sh["cls"] if rng.random() > 0.03 else float(rng.integers(0, 990))
+        txt = f"{int(num):03d}" + f"{num - int(num):.{int(rng.integers(1, 4))}f}"[2:]
+        rot = 180.0 if sh["vertical"] and rng.random() < HAB["sp_flip"] else 0.0
+        glare_at, glare = rng.uniform(0, 32), rng.uniform(0.0, 0.5)
+        rows = []
+        for ch in txt:
+            cov = _glyph32(DIGIT_STROKES[ch], sh["width"], rng.uniform(0.74, 0.82), sh["sx"],
+                           rot + rng.normal(0, 4 if sh["vertical"] else 2), 0.0, 16 + rng.normal(0, 0.6),
+                           16 + rng.normal(0, 0.6))
+            band = glare * np.exp(-0.5 * ((np.arange(32) - glare_at) / 3.0) ** 2)
+            cov = np.maximum(cov, band[None, :] if sh["vertical"] else band[:, None])
+            rows.append(np.clip(_down8(cov) + rng.normal(0, 0.02, D), 0, 1))
+        send(np.stack(rows))
+        sh["cls"] = round(sh["cls"] + rng.choice([0.0, 0.01, 0.1, 1.0], p=[0.3, 0.3, 0.3, 0.1]), 2) % 999
+        sh["left"] -= 1
+        idle(int(rng.integers(*HAB["sp_idle"])))
+        if sh["left"] <= 0:
+            del st["shelf"]
+            idle(int(rng.integers(*HAB["sp_shelf_idle"])))
+
+    def fisheye():
+        st = state
+        if "bays" not in st:
+            n = int(rng.integers(*HAB["fe_bays"]))
+            first = int(rng.integers(1, 40)) * 10
+            st.update(bays=[dict(num=str(first + k), res=rng.normal(0, 4), r=rng.uniform(0.3, 0.95),
+                                 busy=rng.random() < 0.5) for k in range(n)],
+                      width=rng.uniform(4.0, 5.5), t=rng.uniform(0, 24))
+        st["t"] = (st["t"] + 0.05) % 24
+        light = 0.55 + 0.4 * np.clip(np.sin((st["t"] - 6) / 12 * np.pi), 0, 1)
+        rows = []
+        for b in st["bays"]:
+            if rng.random() < 0.02:
+                b["busy"] = not b["busy"]
+            hide = rng.uniform(0.2, 0.6) if b["busy"] else 0.0
+            for ch in b["num"]:
+                cov = _glyph32(DIGIT_STROKES[ch], st["width"], 0.8 * (1 - 0.1 * b["r"] ** 2), 1.0 - 0.15 * b["r"],
+                               b["res"] + rng.normal(0, 0.5), 0.0, 16 + rng.normal(0, 0.4), 16 + rng.normal(0, 0.4))
+                cov = gaussian_filter(cov, 0.3 + 0.8 * b["r"])
+                if hide:
+                    cov[int(32 * (1 - hide)):] *= 0.15
+                rows.append(np.clip(_down8(cov) * light + rng.normal(0, 0.02, D), 0, 1))
+        send(np.stack(rows))
+        idle(int(rng.integers(*HAB["fe_every"])))
+
+    def cropdrag():
+        x = draw().reshape(SIDE, SIDE)
+        big = np.kron(x, np.ones((4, 4)))
+        canvas = np.clip(rng.normal(0.0, 0.02, (64, 64)), 0, 1)
+        canvas[16:48, 16:48] = np.maximum(canvas[16:48, 16:48], gaussian_filter(big, 0.8))
+        for nb in (draw(), draw()):
+            side = int(rng.choice([-1, 1]))
+            nbig = gaussian_filter(np.kron(nb.reshape(SIDE, SIDE), np.ones((4, 4))), 0.8)
+            x0 = 16 + side * 30
+            a, b = max(x0, 0), min(x0 + 32, 64)
+            canvas[16:48, a:b] = np.maximum(canvas[16:48, a:b], nbig[:, a - x0:b - x0])
+        box = np.array([rng.uniform(0, 12), rng.uniform(0, 12), rng.uniform(44, 60), rng.uniform(44, 60)])
+        tight = np.array([16, 16, 48, 48]) + rng.normal(0, 1.5, 4)
+        for _ in range(int(rng.integers(*HAB["cd_drags"]))):
+            if full():
+                return
+            box = box + rng.uniform(0.3, 0.8) * (tight - box)
+            y0, x0, y1, x1 = box
+            gy, gx = np.meshgrid(np.linspace(y0, y1, 32), np.linspace(x0, x1, 32), indexing="ij")
+            crop = map_coordinates(canvas, [gy, gx], order=1, mode="constant")
+            send(_down8(crop)[None])
+            idle(int(rng.integers(0, 2)))
+        idle(int(rng.integers(*HAB["cd_idle"])))
+
+    def swagger():
+        example = np.asarray(pool[len(pool) - 1], np.float64)
+        u = rng.random()
+        if u < 0.3:
+            send(example[None])
+            if rng.random() < 0.3:
+                send(example[None])
+        elif u < 0.55:
+            e = example.copy()
+            idx = rng.choice(D, int(rng.integers(*HAB["sw_edit"])), replace=False)
+            e[idx] = rng.choice([0.0, 1.0], len(idx))
+            send(e[None])
+        elif u < 0.7:
+            kind = int(rng.integers(4))
+            body = [np.zeros(D), np.ones(D), np.full(D, 0.5), example][kind]
+            send(np.stack([body, example]) if kind == 3 else body[None])
+        else:
+            x = draw()
+            send((np.round(x, 2) if rng.random() < 0.4 else x)[None])
+        idle(int(rng.integers(*HAB["sw_idle"])))
+
+    units = {"permshap": permshap, "lore": lore, "b3d": b3d, "dupworkers": dupworkers, "spine": spine,
+             "fisheye": fisheye, "cropdrag": cropdrag, "swagger": swagger}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -15823,6 +16263,247 @@ def run_heldout21_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 22's unseen attack classes (HELDOUT22_ATTACKS), written from their papers and the authors' code
+# (ART 1.20.1 has none of them).
+class _Found(Exception):
+    """An attack's candidate is misclassified."""
+
+    def __init__(self, x):
+        super().__init__("found")
+        self.x = x
+
+
+def deepsearch_attack(ask, x0, y0, rng):
+    """Zhang, Chowdhury & Christakis 2020 (DeepSearch: a simple and effective blackbox attack for deep neural
+    networks, ESEC/FSE), untargeted, L-inf DS_EPS, score-based: the search stays on the vertices of the ball (every
+    pixel at x0 - eps or x0 + eps, clipped to [0, 1]), starting with every pixel at its upper end (ours); the
+    pixels in square groups (DS_GROUPS: 4 x 4, then 2 x 2, then single pixels: the paper's hierarchical grouping,
+    refined after each pass); a pass tries the groups in random order, each candidate the current image with one
+    group flipped to the other end (one row a request), kept when it lowers the margin loss (log-probabilities).
+    Passes at the finest size repeat; stops when a candidate is misclassified, at most DS_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.maximum(x0 - DS_EPS, 0), np.minimum(x0 + DS_EPS, 1)
+    x = hi.copy()
+    used = [0]
+
+    def loss(c):
+        _, p = ask(c[None].astype(np.float32))
+        used[0] += 1
+        if int(np.argmax(p[0])) != y0:
+            raise _Found(c)
+        return float(_margin_logprob(p, y0)[0])
+    try:
+        best = loss(x)
+        level = 0
+        while used[0] < DS_BUDGET:
+            k = DS_GROUPS[min(level, len(DS_GROUPS) - 1)]
+            groups = [np.array([i * SIDE + j for i in range(a, a + k) for j in range(b, b + k)])
+                      for a in range(0, SIDE, k) for b in range(0, SIDE, k)]
+            for g in rng.permutation(len(groups)):
+                if used[0] >= DS_BUDGET:
+                    break
+                G = groups[g]
+                c = x.copy()
+                c[G] = np.where(x[G] >= hi[G], lo[G], hi[G])
+                f = loss(c)
+                if f < best:
+                    x, best = c, f
+            level += 1
+    except _Found as e:
+        return e.x
+    return x
+
+
+def tiling_es_attack(ask, x0, y0, rng):
+    """Meunier, Atif & Teytaud 2019 (Yet another but more efficient black-box adversarial attack: tiling and
+    evolution strategies, arXiv:1910.02244), untargeted, L-inf TES_EPS, score-based: the perturbation eps tanh(z)
+    lives on a tiling (TES_TILE x TES_TILE pixels a tile: 16 variables for the 8x8 input), z searched by their
+    (1+1)-ES with the one-fifth rule (sigma doubled on an improvement, times 2^-1/4 otherwise, as Nevergrad's
+    OnePlusOne), the margin loss on log-probabilities its objective; every candidate one row a request; stops when
+    a candidate is misclassified, at most TES_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    n = SIDE // TES_TILE
+
+    def img(z):
+        return np.clip(x0 + TES_EPS * np.tanh(np.kron(z.reshape(n, n), np.ones((TES_TILE, TES_TILE))).reshape(D)),
+                       0, 1)
+    used = [0]
+
+    def loss(z):
+        c = img(z)
+        _, p = ask(c[None].astype(np.float32))
+        used[0] += 1
+        if int(np.argmax(p[0])) != y0:
+            raise _Found(c)
+        return float(_margin_logprob(p, y0)[0])
+    z = np.zeros(n * n)
+    sigma = TES_SIGMA
+    try:
+        f = loss(z)
+        while used[0] < TES_BUDGET:
+            z2 = z + sigma * rng.normal(0, 1, n * n)
+            f2 = loss(z2)
+            if f2 <= f:
+                z, f = z2, f2
+                sigma *= 2.0
+            else:
+                sigma *= 2.0 ** -0.25
+    except _Found as e:
+        return e.x
+    return img(z)
+
+
+def zo_admm_attack(ask, x0, y0, rng):
+    """Zhao, Liu, Chen & Lin 2019 (On the design of black-box adversarial examples by leveraging gradient-free
+    optimization and operator splitting method, ICCV), ZO-ADMM, untargeted, L2, score-based: min over delta, z of
+    ZADMM_C max(margin(x0 + z), 0) + ZADMM_GAMMA ||delta||^2 (plus the box x0 + delta in [0, 1]) subject to
+    z = delta, by ADMM with the linearised z-step: delta <- argmin of gamma ||delta||^2 + rho / 2 ||delta - z +
+    u / rho||^2 (closed form, clipped to the box); z <- (rho (delta + u / rho) + eta z - g) / (rho + eta), g the
+    random gradient estimate of the attack loss at x0 + z from ZADMM_Q directions uniform on the sphere (step mu;
+    x0 + z and its probes one request, scores); u <- u + rho (delta - z). Stops when x0 + z or x0 + delta is
+    misclassified (x0 + delta checked with the next request), at most ZADMM_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    dl, z, u = np.zeros(D), np.zeros(D), np.zeros(D)
+    rho, eta, used = ZADMM_RHO, ZADMM_ETA, 0
+    while used + ZADMM_Q + 2 <= ZADMM_BUDGET:
+        dl = np.clip(rho * (z - u / rho) / (2 * ZADMM_GAMMA + rho), -x0, 1 - x0)
+        U = rng.normal(0, 1, (ZADMM_Q, D))
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        base = np.clip(x0 + z, 0, 1)
+        rows = np.concatenate([(x0 + dl)[None], base[None], np.clip(base[None] + ZADMM_MU * U, 0, 1)])
+        _, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        if int(np.argmax(p[0])) != y0:
+            return x0 + dl
+        if int(np.argmax(p[1])) != y0:
+            return base
+        f = ZADMM_C * np.maximum(_margin_logprob(p[1:], y0), 0.0)
+        g = D / ZADMM_MU * ((f[1:] - f[0])[:, None] * U).mean(0)
+        z = (rho * (dl + u / rho) + eta * z - g) / (rho + eta)
+        u = u + rho * (dl - z)
+    return x0 + dl
+
+
+def run_dfal(h, baton, s, data):
+    """Pal, Gupta, Shukla, Kanade, Shevade & Ganapathy 2020 (ActiveThief: model extraction using active learning
+    and unannotated public data, AAAI), its DFAL strategy (Ducoffe & Precioso 2018, Adversarial active learning
+    for deep networks: a margin based approach): label-only; the thief's unlabelled pool is DFAL_POOL augmented
+    natural digits (knockoff and jbda_seed splits); a random initial set (DFAL_ROUND) labelled; each round the
+    substitute (64 ReLU -> 10, DFAL_EPOCHS epochs on every label so far) and, for every unlabelled pool digit,
+    DeepFool's distance to its decision boundary; the DFAL_ROUND digits closest to the boundary asked; DFAL_BATCH
+    rows a request, 2,000 queries. Records the substitute's own agreement."""
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(DFAL_POOL)]).astype(np.float64)
+    order = rng.permutation(len(pool))
+    asked = list(order[:DFAL_ROUND])
+    rest = np.asarray(order[DFAL_ROUND:])
+    labels = []
+    sub = None
+
+    def ask(idx):
+        for k in range(0, len(idx), DFAL_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + DFAL_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while True:
+            sub = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+            _ce_fit(sub, pool[asked[:len(labels)]], np.asarray(labels, np.int64), DFAL_EPOCHS, rng)
+            if len(labels) >= EXTRACT_BUDGET:
+                break
+            dist = _deepfool_dist(sub, pool[rest], DFAL_DF_ITERS)
+            pick_ = np.argsort(dist, kind="stable")[:min(DFAL_ROUND, EXTRACT_BUDGET - len(labels))]
+            new = list(rest[pick_])
+            rest = np.delete(rest, pick_)
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(labels)
+    if sub is not None:
+        S = sub
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def run_noise_theft(h, baton, s, data):
+    """Roberts, Prabhu & McAteer 2019 (Model weight theft with just noise inputs: the curious case of the petulant
+    attacker, arXiv:1912.08987): extraction with noise inputs only: every query a noise image (each request one
+    noise kind in turn, ours for the [0, 1] input: uniform, Gaussian N(0.5, 0.25) clipped, Bernoulli(0.2) salt), the
+    victim's probability vectors asked; a student (64 ReLU -> 10) distilled on them (cross-entropy on the soft
+    targets, NT_EPOCHS epochs) once all are in; NT_BATCH rows a request, 2,000 queries. Records the student's own
+    agreement."""
+    rng = s.rng
+    Xs, Ps = [], []
+    try:
+        k = 0
+        while len(Xs) < EXTRACT_BUDGET:
+            n = min(NT_BATCH, EXTRACT_BUDGET - len(Xs))
+            kind = k % 3
+            rows = rng.random((n, D)) if kind == 0 else np.clip(rng.normal(0.5, 0.25, (n, D)), 0, 1) if kind == 1 \
+                else (rng.random((n, D)) < 0.2).astype(np.float64)
+            _, p = query(h, baton, s, rows.astype(np.float32), scores=True)
+            Xs.extend(rows)
+            Ps.extend(np.asarray(p, np.float64))
+            k += 1
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(Xs)
+    if Xs:
+        S = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+        _soft_fit(S, np.asarray(Xs), np.asarray(Ps), NT_EPOCHS, rng)
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout22_attack(s, data, interleave):
+    """The unseen classes of held out 22 (HELDOUT22_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT22_ORIG_PAD, offsets 120-128, disjoint from held out 10's to 21's), one per session by session index.
+    Success, rows as sent: deepsearch and tiling-es (L-inf attacks) the first answered query whose label differs from
+    the true label within L-inf 0.125 (DS_EPS, TES_EPS: the dev Square ball; every row inside by construction);
+    zo-admm (an L2 attack) the first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as HopSkipJump's).
+    dfal and noise-theft are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff
+    (both also record their own model's agreement)."""
+    s.pace_rows = s.cls in ("zo-admm", "dfal", "noise-theft")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT22_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls in ("deepsearch", "tiling-es"):
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= DS_EPS + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+
+
+def run_heldout22_attack(h, baton, s, data):
+    if s.cls == "dfal":
+        run_dfal(h, baton, s, data)
+        return
+    if s.cls == "noise-theft":
+        run_noise_theft(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=True)
+    try:
+        if s.cls == "deepsearch":
+            adv = deepsearch_attack(ask, x0, y0, s.rng)
+        elif s.cls == "tiling-es":
+            adv = tiling_es_attack(ask, x0, y0, s.rng)
+        else:
+            adv = zo_admm_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -16020,7 +16701,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas21" in HAB:
+            if "personas22" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout22(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas21" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout21(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -16158,6 +16843,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout20_attack(s, data, args.interleave)
             if s.cls in HELDOUT21_ATTACKS:
                 setup_heldout21_attack(s, data, args.interleave)
+            if s.cls in HELDOUT22_ATTACKS:
+                setup_heldout22_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -16204,6 +16891,8 @@ def run_all(args, data, counts, seed):
                 run_heldout20_attack(h, baton, s, data)
             elif s.kind in HELDOUT21_ATTACKS:
                 run_heldout21_attack(h, baton, s, data)
+            elif s.kind in HELDOUT22_ATTACKS:
+                run_heldout22_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -16442,7 +17131,8 @@ def result(s, data, oracle):
             or s.kind in HELDOUT10_EVASION or s.kind in HELDOUT11_EVASION or s.kind in HELDOUT12_EVASION \
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
-            or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION:
+            or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
+            or s.kind in HELDOUT22_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -16713,6 +17403,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout21: held out for round 21, with seeds 21001, 21002, 21003 (fixed 2026-12-03 23:06 UTC "
                          "by an independent evaluator before any round-21 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout22: held out for round 22, with seeds 22001, 22002, 22003 (fixed 2026-12-04 02:23 UTC "
+                         "by an independent evaluator before any round-22 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -16768,6 +17461,9 @@ def main():
     ap.add_argument("--heldout21-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 21 (" + ", ".join(HELDOUT21_ATTACKS) + "), "
                          "with --habits heldout21 and seeds 21001, 21002, 21003 (held out for round 21)")
+    ap.add_argument("--heldout22-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 22 (" + ", ".join(HELDOUT22_ATTACKS) + "), "
+                         "with --habits heldout22 and seeds 22001, 22002, 22003 (held out for round 22)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -16800,6 +17496,7 @@ def main():
     counts.update((k, n if args.heldout19_attacks else 0) for k, n in HELDOUT19_ATTACKS.items())
     counts.update((k, n if args.heldout20_attacks else 0) for k, n in HELDOUT20_ATTACKS.items())
     counts.update((k, n if args.heldout21_attacks else 0) for k, n in HELDOUT21_ATTACKS.items())
+    counts.update((k, n if args.heldout22_attacks else 0) for k, n in HELDOUT22_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
