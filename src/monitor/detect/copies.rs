@@ -63,7 +63,7 @@
 //! `x + μu`, `x + μv` differ by `μ(u − v)`, white too, and a prior shared by the probes (P-RGF's
 //! transfer gradient) cancels. Natural inputs are never this close: the seen sets' benign dense
 //! white copies (a codec's or a sensor's noise on one image, smoothing) were 0.076 and more of
-//! it; the attacks' steps were 0.0007–0.006.
+//! it; the attacks' steps were 0.0006–0.006.
 
 use super::baseline::Baseline;
 use super::basis::Image;
