@@ -93,17 +93,17 @@ impl Bisect {
         let rows = &self.rows;
         let mut best: Option<Midpoint> = None;
         // Each row's distance from `q`, and the widest ratio of two a midpoint allows.
-        let from: Vec<f32> = rows
-            .iter()
-            .map(|r| {
-                r.projected
-                    .iter()
-                    .zip(q)
-                    .map(|(x, y)| (x - y) * (x - y))
-                    .sum::<f32>()
-                    .sqrt()
-            })
-            .collect();
+        // (On the stack: this runs for every answered row.)
+        let mut from = [0f32; RECENT];
+        for (f, r) in from.iter_mut().zip(rows) {
+            *f = r
+                .projected
+                .iter()
+                .zip(q)
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f32>()
+                .sqrt();
+        }
         let t = tolerance.clamp(0.0, 0.49);
         let ratio = (0.5 + t) / (0.5 - t);
         for i in 0..rows.len() {
