@@ -1265,6 +1265,66 @@ DFAL_EPOCHS = 20
 DFAL_DF_ITERS = 10
 NT_BATCH = 100
 NT_EPOCHS = 30
+# Unseen attack classes of held out 23, fixed (2026-12-04, 12:00 UTC) by an independent evaluator before any tuning of the
+# twenty-third round: 0 sessions unless --heldout23-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout23_attack. Written from their papers (ART 1.20.1 has none of them; the authors' code was
+# not at hand offline).
+HELDOUT23_ATTACKS = collections.OrderedDict([
+    ("hlbo", 3),                # Shukla, Sahu, Willmott & Kolter 2021 (Simple and efficient hard label black-box
+                                # adversarial attacks in low query budget regimes, KDD): label-only, L2: Bayesian
+                                # optimisation (GP, expected improvement) of OPT's distance-to-boundary g(theta) over a
+                                # 4x4 direction space upsampled to 8x8, each g evaluated by a line and binary search;
+                                # one row a request; stops within L2 1.0, at most 2,000 queries
+    ("brusle", 3),              # Vo, Abbasnejad & Ranasinghe 2024 (BruSLeAttack: a query-efficient score-based
+                                # black-box sparse adversarial attack, ICLR): score-based, L0 8: 8 pixels taken from a
+                                # random synthetic image, the set searched by swaps drawn from a Dirichlet model of
+                                # pixel influence updated by the answers; one row a request; at most 2,000 queries
+    ("zo-ngd", 3),              # Zhao, Chen, Wang & Lin 2020 (Towards query-efficient black-box adversarial attack via
+                                # zeroth-order natural gradient descent, AAAI): score-based, L-inf 0.125: ZO gradient
+                                # and Fisher information estimates from the same probes, natural-gradient steps (the
+                                # iterate and 10 probes one request); at most 2,000 queries
+    ("spsg", 3),                # Zhao, Deng, Liu, Pei, Xia & Chen 2024 (Fully exploiting every real sample: superpixel
+                                # sample gradient model stealing, CVPR): score-based extraction from few real digits,
+                                # each with its superpixels' noise probes (one request of 17 rows), the student fitted
+                                # to the outputs and the purified output differences; 2,000 queries
+    ("badge", 3),               # Ash et al. 2020 (BADGE, ICLR) as a model-extraction thief (Chandrasekaran et al. 2020,
+                                # USENIX Security; Pal et al.'s ActiveThief framework): label-only, rounds of 200
+                                # augmented natural digits chosen by k-means++ on gradient embeddings; 100 rows a
+                                # request, 2,000 queries
+])
+HELDOUT23_EVASION = {"hlbo", "brusle", "zo-ngd"}
+# Originals: held out 10-22 took padding-split offsets 0-128 (HELDOUT10 .. 22_ORIG_PAD). Held out 23 takes the next
+# distinct padding rows, offsets 129-137: no class uses them as an original or a natural start and no benign client
+# sends one; spsg sends the knockoff and jbda_seed digits (and noise probes of them) and badge's pool comes from those
+# splits only, so no class sends or trains on another's original.
+HELDOUT23_ORIG_PAD = {"hlbo": (129, 130, 131), "brusle": (132, 133, 134), "zo-ngd": (135, 136, 137)}
+HLBO_LOW = 4                    # the reduced dimension (4 x 4) and the constants below are ours for the 8x8 input
+HLBO_INIT = 5
+HLBO_GROW = 6
+HLBO_TOL = 0.01
+HLBO_CANDS = 2000
+HLBO_LOCAL = 500
+HLBO_REFIT = 10
+HLBO_BUDGET = 2000
+BRUSLE_K = 8
+BRUSLE_ALPHA = 0.3
+BRUSLE_DECAY = 0.9
+BRUSLE_BUDGET = 2000
+ZNGD_EPS = 0.125
+ZNGD_Q = 10
+ZNGD_MU = 0.005
+ZNGD_DAMP = 0.01
+ZNGD_LR = 0.02
+ZNGD_BUDGET = 2000
+SPSG_SP = 8
+SPSG_M = 2
+SPSG_EPS = 0.1
+SPSG_BETA = 1.0
+SPSG_EPOCHS = 30
+BADGE_POOL = 4000
+BADGE_ROUND = 200
+BADGE_BATCH = 100
+BADGE_EPOCHS = 20
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1354,6 +1414,7 @@ EXTRACTION = EXTRACTION | {"active-mixup", "dfhl-rs"}           # held out 19's 
 EXTRACTION = EXTRACTION | {"db3kd", "maze"}                     # held out 20's (HELDOUT20_ATTACKS)
 EXTRACTION = EXTRACTION | {"aot", "ls-retrain"}                 # held out 21's (HELDOUT21_ATTACKS)
 EXTRACTION = EXTRACTION | {"dfal", "noise-theft"}               # held out 22's (HELDOUT22_ATTACKS)
+EXTRACTION = EXTRACTION | {"spsg", "badge"}                     # held out 23's (HELDOUT23_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2291,6 +2352,28 @@ HABITS = {
         fe_bays=(6, 13), fe_every=(10, 31),
         cd_drags=(3, 9), cd_idle=(3, 16),
         sw_edit=(1, 9), sw_idle=(1, 11),
+        pool_rank=6.0, pool_size=350),
+    # "heldout23" was fixed (2026-12-04, 12:00 UTC) by an independent evaluator before any tuning of the twenty-third
+    # round, together with seeds 23001, 23002, 23003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout22
+    # model (RISE explanations with their random upsampled masks, an ImageNet-P-style audit of flip rates along
+    # perturbation sequences, a virtual-tabletop app reading ten-sided dice in a webcam tray as they roll and settle, a
+    # bird-ringing resighting app reading engraved leg-ring codes from digiscoped bursts, an instant-lottery checker
+    # following a scratch-off ticket as it is scratched, a tele-ICU camera reading a bedside monitor's vital signs, a
+    # pill identifier reading debossed imprints, photo-finish software reading hip numbers from a line-scan camera;
+    # 10-bit HLG camera and Microsoft floating point (MSFP) block number formats). See run_benign_heldout23.
+    "heldout23": dict(
+        personas23=(("rise", 0.125), ("imagenetp", 0.125), ("dice", 0.125), ("birdring", 0.125),
+                    ("scratchcard", 0.125), ("icumonitor", 0.125), ("pillid", 0.125), ("photofinish", 0.125)),
+        lengths=(75, 0.6, 20, 320), hlg=0.12, msfp=0.10, msfp_mant=(3, 7),
+        ri_masks=(250, 500, 1000), ri_grid=(2, 3, 4), ri_batch=(50, 100), ri_idle=(2, 11),
+        ip_frames=30, ip_sev=(1, 2, 3, 4, 5), ip_batch=(10, 30), ip_idle=(0, 4), ip_type_idle=(20, 61),
+        dc_dice=(1, 2, 3, 4), dc_tumble=(2, 6), dc_idle=(0, 2), dc_roll_idle=(5, 31),
+        br_len=(3, 4), br_burst=(3, 9), br_idle=(0, 3), br_bird_idle=(10, 41),
+        sc_nums=(3, 9), sc_idle=(0, 3), sc_ticket_idle=(20, 61),
+        im_every=(5, 21),
+        pl_retake=0.7, pl_idle=(3, 16),
+        pf_field=(6, 11), pf_reread=0.15, pf_idle=(0, 3), pf_heat_idle=(20, 61),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -10277,6 +10360,383 @@ def run_benign_heldout22(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 23: benign clients with habits none of dev .. heldout22 model (run_benign_heldout23).
+def hlg10(x, narrow):
+    """Values through an HDR broadcast camera chain that stores frames as 10-bit HLG (Hybrid Log-Gamma, ITU-R BT.2100 /
+    ARIB STD-B67) and hands them back converted to scene-linear light: the value taken as scene-linear E in [0, 1],
+    the HLG OETF (sqrt(3E) up to 1/12, a ln(12E - b) + c above), the signal quantised to 10 bits (narrow range:
+    codes 64-940, as BT.2100's; full range: 0-1023), then the inverse OETF."""
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    E = np.clip(np.asarray(x, np.float64), 0, 1)
+    Ep = np.where(E <= 1 / 12, np.sqrt(3 * E), a * np.log(np.maximum(12 * E - b, 1e-12)) + c)
+    if narrow:
+        Ep = (np.clip(np.round(876 * Ep + 64), 64, 940) - 64) / 876
+    else:
+        Ep = np.round(1023 * Ep) / 1023
+    E = np.where(Ep <= 0.5, Ep ** 2 / 3, (np.exp((Ep - c) / a) + b) / 12)
+    return np.clip(E, 0, 1).astype(np.float32)
+
+
+def msfp(x, mant, block=16):
+    """Values through block floating point as Microsoft's MSFP (Darvish Rouhani et al. 2020, Pushing the limits of
+    narrow precision inferencing at cloud scale with Microsoft floating point, NeurIPS), as an FPGA inference front
+    end keeps its input tensors: each block of `block` consecutive values (row-major) shares the exponent of its
+    largest magnitude, each value a sign and `mant` mantissa bits (3: MSFP12, 7: MSFP16), rounded to nearest and
+    saturated; read back as float32."""
+    a = np.asarray(x, np.float64).reshape(-1, D)
+    out = np.zeros_like(a)
+    for k in range(0, D, block):
+        blk = a[:, k:k + block]
+        m = np.abs(blk).max(1, keepdims=True)
+        e = np.floor(np.log2(np.maximum(m, 1e-30)))
+        step = 2.0 ** (e - mant + 1)
+        q = np.clip(np.round(blk / step), -(2 ** mant - 1), 2 ** mant - 1) * step
+        out[:, k:k + block] = np.where(m > 0, q, 0.0)
+    return np.clip(out, 0, 1).reshape(np.shape(x)).astype(np.float32)
+
+
+def run_benign_heldout23(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout23` (fixed with seeds 23001, 23002, 23003). Each client draws from its
+    own seeded generator:
+      a persona   rise: RISE explanations (Petsiuk, Das & Saenko 2018, RISE: randomized input sampling for explanation
+                    of black-box models, BMVC) as the authors' code generates its masks: `ri_masks` (one of, per client)
+                    random binary masks on an s x s grid (`ri_grid`, one of, per client; each cell kept with
+                    probability 0.5), upsampled bilinearly to (s + 1) cells and cropped at a random shift to 8x8; each
+                    explained pool digit multiplied by every mask (a black baseline), `ri_batch` (one of, per client)
+                    masked inputs a request (scores); `ri_idle` (lo, hi) turns between digits;
+                  imagenetp: a robustness audit by ImageNet-P's protocol (Hendrycks & Dietterich 2019, Benchmarking
+                    neural network robustness to common corruptions and perturbations, ICLR): perturbation sequences
+                    of `ip_frames` frames for each audited pool digit, one perturbation type at a time (Gaussian
+                    noise re-drawn every frame, sub-pixel translation, rotation, zoom-out, brightness; the severity
+                    one of `ip_sev` per client), consecutive frames compared for flips; a sequence's frames in
+                    requests of `ip_batch` (one of, per client; scores); `ip_idle` (lo, hi) turns between sequences,
+                    `ip_type_idle` between types;
+                  dice: a virtual-tabletop companion app reading physical ten-sided dice (numerals 0-9, 6 and 9
+                    underlined) in a webcam dice tray: each roll `dc_dice` (one of, per client) dice; frames while they
+                    tumble (`dc_tumble` (lo, hi): motion blur, the numeral turning and foreshortened), then settled
+                    frames until two consecutive reads agree (the numerals at any angle); every frame one request of
+                    every die's crop (scores); `dc_idle` (lo, hi) turns between frames, `dc_roll_idle` between rolls;
+                  birdring: a bird-ringing resighting app reading the engraved codes of leg rings from digiscoped
+                    photos (a phone on a spotting scope): each bird's ring code (`br_len` digits around the ring),
+                    bursts of `br_burst` (lo, hi) photos as the bird turns, each photo showing the digits on the near
+                    half of the ring (those near the edge squeezed, the far ones not read), heat shimmer and scope
+                    blur varying photo to photo, low contrast metal; each photo one request of its visible digits
+                    (scores); `br_idle` (lo, hi) turns between photos, `br_bird_idle` between birds;
+                  scratchcard: an instant-lottery checker app following a scratch-off ticket as it is scratched: the
+                    ticket's `sc_nums` (lo, hi) numbers (1-2 digits) under a silver latex coating, a few scratch strokes
+                    between frames until the numbers are bare (a spot or two left); every frame one request of every
+                    digit crop (scores); `sc_idle` (lo, hi) turns between frames, `sc_ticket_idle` between tickets;
+                  icumonitor: a tele-ICU camera retrofitted in front of a bedside patient monitor, reading its numeric
+                    fields every `im_every` (lo, hi) turns (heart rate, SpO2, non-invasive blood pressure, respiratory
+                    rate, temperature; fields in their own sizes): the values drift as physiology does, the blood
+                    pressure changes only at each cuff cycle, a field in alarm flashes (inverted) on alternate frames;
+                    every frame one request of every field's digits (scores);
+                  pillid: a pill identifier app reading the digits debossed in tablets (relief lit from one side: the
+                    groove's edges bright and dark, no ink), the tablet lying at any angle, colour and specular sheen
+                    normalised by the app; each pill one request of its imprint's digits (scores), retaken
+                    (`pl_retake`) when the app's confidence is low; `pl_idle` (lo, hi) turns between pills;
+                  photofinish: race judges' photo-finish software reading hip numbers from a line-scan finish camera
+                    (the image's horizontal axis is time: each number stretched or squeezed by the runner's speed,
+                    leaning with the stride; the static background smeared into horizontal streaks): each finisher's
+                    hip number (1-2 digits) one request (scores), in finishing order, a close finish re-read with a
+                    moved crop (`pf_reread`); `pf_field` (lo, hi) finishers a heat; `pf_idle` (lo, hi) turns between
+                    finishers, `pf_heat_idle` between heats;
+      number      a share `hlg` of clients send values through a 10-bit HLG camera chain (hlg10; narrow or full range,
+      format      per client), a share `msfp` block floating point values (msfp; `msfp_mant` mantissa bits, one of);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, masks, perturbations and views of them, and rendered numerals, in
+    [0, 1]. Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, shift as nd_shift, zoom as nd_zoom
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas23"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "hlg10" if u < HAB["hlg"] else ("msfp" if u < HAB["hlg"] + HAB["msfp"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    fparam = None
+    if fmt_ == "hlg10":
+        fparam = bool(rng.random() < 0.5)
+        s.meta["hlg_narrow"] = int(fparam)
+    elif fmt_ == "msfp":
+        fparam = int(rng.choice(HAB["msfp_mant"]))
+        s.meta["msfp_mant"] = fparam
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "hlg10":
+            rows = hlg10(rows, fparam)
+        elif fmt_ == "msfp":
+            rows = msfp(rows, fparam)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0, extra=()):
+        return _glyph32(list(DIGIT_STROKES[ch]) + list(extra), width, scale, sx, rot, slant, cx, cy)
+
+    def rise():
+        st = state
+        if "n" not in st:
+            st.update(n=int(rng.choice(HAB["ri_masks"])), g=int(rng.choice(HAB["ri_grid"])),
+                      b=int(rng.choice(HAB["ri_batch"])))
+        g = st["g"]
+        cell = int(np.ceil(SIDE / g))
+        up = (g + 1) * cell
+        x = draw()
+        for k in range(0, st["n"], st["b"]):
+            if full():
+                return
+            m = min(st["b"], st["n"] - k)
+            grids = (rng.random((m, g, g)) < 0.5).astype(np.float64)
+            rows = []
+            for j in range(m):
+                big = nd_zoom(grids[j], up / g, order=1, mode="nearest")[:up, :up]
+                dy, dx = rng.integers(0, cell, 2)
+                rows.append(x * big[dy:dy + SIDE, dx:dx + SIDE].reshape(D))
+            if send(np.stack(rows))[0] is None:
+                return
+        idle(int(rng.integers(*HAB["ri_idle"])))
+
+    def imagenetp():
+        st = state
+        if "types" not in st:
+            st.update(types=["gaussian", "translate", "rotate", "zoom", "brightness"], t=0, left=0,
+                      sev=int(rng.choice(HAB["ip_sev"])), b=int(rng.choice(HAB["ip_batch"])))
+        if st["left"] <= 0:
+            if st["t"]:
+                idle(int(rng.integers(*HAB["ip_type_idle"])))
+            st["kind"] = st["types"][st["t"] % len(st["types"])]
+            st["t"] += 1
+            st["left"] = int(rng.integers(5, 16))
+        st["left"] -= 1
+        kind, sev = st["kind"], st["sev"]
+        x = draw().reshape(SIDE, SIDE)
+        n = HAB["ip_frames"]
+        frames = []
+        for f in range(n):
+            if kind == "gaussian":
+                fr = x + rng.normal(0, 0.02 * sev, x.shape)
+            elif kind == "translate":
+                fr = nd_shift(x, (0.0, (f - n / 2) * 0.02 * sev), order=1, mode="constant")
+            elif kind == "rotate":
+                th = np.deg2rad((f - n / 2) * 0.3 * sev)
+                yy, xx = np.mgrid[0:SIDE, 0:SIDE] - 3.5
+                fr = map_coordinates(x, [np.cos(th) * yy - np.sin(th) * xx + 3.5, np.sin(th) * yy + np.cos(th) * xx + 3.5],
+                                     order=1, mode="constant")
+            elif kind == "zoom":
+                z = 1.0 + f * 0.004 * sev
+                yy, xx = np.mgrid[0:SIDE, 0:SIDE] - 3.5
+                fr = map_coordinates(x, [yy * z + 3.5, xx * z + 3.5], order=1, mode="constant")
+            else:
+                fr = x + f * 0.004 * sev
+            frames.append(np.clip(fr, 0, 1).reshape(D))
+        frames = np.stack(frames)
+        for k in range(0, n, st["b"]):
+            if full():
+                return
+            if send(frames[k:k + st["b"]])[0] is None:
+                return
+        idle(int(rng.integers(*HAB["ip_idle"])))
+
+    def dice():
+        st = state
+        if "n" not in st:
+            st.update(n=int(rng.choice(HAB["dc_dice"])), width=rng.uniform(3.6, 4.8), bg=rng.uniform(0.0, 0.12))
+        faces = [str(int(v)) for v in rng.integers(0, 10, st["n"])]
+        under = [[(0.25, 1.15), (0.75, 1.15)]]
+
+        def crop(ch, rot, sx, blur, bright):
+            cov = glyph(ch, st["width"], 0.62, sx, rot, 0.0, 16 + rng.normal(0, 0.8), 16 + rng.normal(0, 0.8),
+                        under if ch in "69" else ())
+            if blur:
+                cov = gaussian_filter(cov, blur)
+            return np.clip(st["bg"] + (bright - st["bg"]) * _down8(cov) + rng.normal(0, 0.02, D), 0, 1)
+        for _ in range(int(rng.integers(*HAB["dc_tumble"]))):
+            if full():
+                return
+            rows = [crop(str(int(rng.integers(10))), rng.uniform(0, 360), rng.uniform(0.4, 1.0),
+                         rng.uniform(1.0, 3.0), rng.uniform(0.6, 0.9)) for _ in range(st["n"])]
+            send(np.stack(rows))
+            idle(int(rng.integers(*HAB["dc_idle"])))
+        rots = rng.uniform(0, 360, st["n"])
+        sxs = rng.uniform(0.8, 1.0, st["n"])
+        last = None
+        for _ in range(6):
+            if full():
+                return
+            rows = [crop(faces[j], rots[j] + rng.normal(0, 1.0), sxs[j], 0.3, 0.85) for j in range(st["n"])]
+            lab, _ = send(np.stack(rows))
+            if lab is None:
+                return
+            if last is not None and np.array_equal(lab, last):
+                break
+            last = lab
+            idle(int(rng.integers(*HAB["dc_idle"])))
+        idle(int(rng.integers(*HAB["dc_roll_idle"])))
+
+    def birdring():
+        code = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.choice(HAB["br_len"]))))
+        gap = 360.0 / (len(code) + 1)
+        view = rng.uniform(0, 360)
+        ink, bg = rng.uniform(0.45, 0.75), rng.uniform(0.1, 0.3)
+        width = rng.uniform(3.2, 4.4)
+        for _ in range(int(rng.integers(*HAB["br_burst"]))):
+            if full():
+                return
+            view = (view + rng.uniform(-60, 60)) % 360
+            blur = rng.uniform(0.6, 1.4)
+            rows = []
+            for k, ch in enumerate(code):
+                ang = ((k * gap - view + 180) % 360) - 180
+                c = np.cos(np.deg2rad(ang))
+                if c < 0.45:
+                    continue
+                cov = glyph(ch, width, 0.72, c, rng.normal(0, 3), 0.0, 16 + np.sin(np.deg2rad(ang)) * 4,
+                            16 + rng.normal(0, 0.7))
+                cov = gaussian_filter(cov, blur * 2)
+                yy, xx = np.mgrid[0:32, 0:32].astype(float)
+                amp = rng.uniform(0.3, 1.2)
+                ph = rng.uniform(0, 2 * np.pi, 2)
+                cov = map_coordinates(cov, [yy + amp * np.sin(xx / 5 + ph[0]), xx + amp * np.sin(yy / 6 + ph[1])],
+                                      order=1, mode="constant")
+                rows.append(np.clip(bg + (ink - bg) * c * _down8(cov) + rng.normal(0, 0.03, D), 0, 1))
+            if rows:
+                send(np.stack(rows))
+            idle(int(rng.integers(*HAB["br_idle"])))
+        idle(int(rng.integers(*HAB["br_bird_idle"])))
+
+    def scratchcard():
+        nums = [str(int(rng.integers(1, 100 if rng.random() < 0.7 else 10))) for _ in range(int(rng.integers(*HAB["sc_nums"])))]
+        chars = [ch for n in nums for ch in n]
+        covs = [glyph(ch, rng.uniform(3.4, 4.2), 0.7, 0.9, rng.normal(0, 1.5), 0.0) for ch in chars]
+        coat = np.ones((len(chars), 32, 32))
+        silver = rng.uniform(0.55, 0.8)
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        left = 0
+        while coat.mean() > 0.03 or left < 1:
+            if full():
+                return
+            for _ in range(int(rng.integers(1, 4))):
+                th = rng.uniform(0, np.pi)
+                off = rng.uniform(-12, 12)
+                dist = np.abs((xx - 16) * np.sin(th) - (yy - 16) * np.cos(th) - off)
+                hit = rng.random(len(chars)) < 0.5
+                coat[hit] *= (dist > rng.uniform(3, 7))[None]
+            if coat.mean() <= 0.03:
+                left += 1
+                coat[rng.random(len(chars)) < 0.9] = 0.0
+            rows = []
+            for cov, ct in zip(covs, coat):
+                tex = silver + rng.normal(0, 0.08, (32, 32))
+                img = np.where(ct > 0, tex, 0.9 * cov)
+                rows.append(np.clip(_down8(img) + rng.normal(0, 0.02, D), 0, 1))
+            send(np.stack(rows))
+            idle(int(rng.integers(*HAB["sc_idle"])))
+        idle(int(rng.integers(*HAB["sc_ticket_idle"])))
+
+    def icumonitor():
+        st = state
+        if "v" not in st:
+            st.update(v=dict(hr=rng.uniform(55, 120), spo2=rng.uniform(90, 99), sys=rng.uniform(95, 150),
+                             dia=rng.uniform(55, 90), rr=rng.uniform(10, 24), temp=rng.uniform(36.2, 38.4)),
+                      frame=0, bp=dict(sys=None, dia=None), width=rng.uniform(3.2, 4.2), glare=rng.uniform(0, 0.15))
+        v = st["v"]
+        v["hr"] = float(np.clip(v["hr"] + rng.normal(0, 1.5), 40, 170))
+        v["spo2"] = float(np.clip(v["spo2"] + rng.normal(0, 0.4), 84, 100))
+        v["rr"] = float(np.clip(v["rr"] + rng.normal(0, 0.5), 6, 35))
+        v["temp"] = float(np.clip(v["temp"] + rng.normal(0, 0.01), 35.5, 40))
+        v["sys"] = float(np.clip(v["sys"] + rng.normal(0, 1.0), 80, 190))
+        v["dia"] = float(np.clip(v["dia"] + rng.normal(0, 0.7), 40, 110))
+        if st["frame"] % 10 == 0 or st["bp"]["sys"] is None:
+            st["bp"] = dict(sys=int(round(v["sys"])), dia=int(round(v["dia"])))
+        st["frame"] += 1
+        fields = [(str(int(round(v["hr"]))), 0.85, v["hr"] > 130 or v["hr"] < 45),
+                  (str(int(round(v["spo2"]))), 0.75, v["spo2"] < 88),
+                  (str(st["bp"]["sys"]), 0.6, False), (str(st["bp"]["dia"]), 0.6, False),
+                  (str(int(round(v["rr"]))), 0.6, False), (f"{v['temp']:.1f}".replace(".", ""), 0.55, False)]
+        rows = []
+        for txt, scale, alarm in fields:
+            inv = alarm and st["frame"] % 2 == 0
+            for ch in txt:
+                cov = glyph(ch, st["width"] * scale / 0.7, scale, 0.85, 0.0, 0.0, 16 + rng.normal(0, 0.3),
+                            16 + rng.normal(0, 0.3))
+                a = _down8(gaussian_filter(cov, 0.6))
+                a = (0.85 - 0.75 * a) if inv else (0.05 + 0.8 * a)
+                rows.append(np.clip(a + st["glare"] + rng.normal(0, 0.02, D), 0, 1))
+        send(np.stack(rows))
+        idle(int(rng.integers(*HAB["im_every"])))
+
+    def pillid():
+        imprint = str(int(rng.choice([rng.integers(1, 10), rng.integers(10, 100), rng.integers(100, 1000)])))
+        base = rng.uniform(0.05, 0.2)
+        light = rng.uniform(0, 2 * np.pi)
+        for take in range(3):
+            if full():
+                return
+            rot = rng.uniform(0, 360)
+            rows = []
+            for ch in imprint:
+                cov = gaussian_filter(glyph(ch, rng.uniform(2.6, 3.6), 0.66, 0.85, rot + rng.normal(0, 2), 0.0), 0.8)
+                gy, gx = np.gradient(cov)
+                relief = np.cos(light) * gx + np.sin(light) * gy
+                img = base + rng.uniform(2.0, 3.5) * np.abs(relief) + rng.uniform(0.1, 0.3) * cov
+                rows.append(np.clip(_down8(img) + rng.normal(0, 0.02, D), 0, 1))
+            lab, p = send(np.stack(rows))
+            if p is None or p.max(1).min() >= 0.6 or rng.random() > HAB["pl_retake"]:
+                break
+            idle(int(rng.integers(1, 4)))
+        idle(int(rng.integers(*HAB["pl_idle"])))
+
+    def photofinish():
+        st = state
+        if "heat" not in st:
+            st["heat"] = dict(left=int(rng.integers(*HAB["pf_field"])), streak=rng.uniform(0, 0.15, 32),
+                              bibs=list(rng.permutation(np.arange(1, 100))[:12]))
+        ht = st["heat"]
+        num = str(int(ht["bibs"][ht["left"] % len(ht["bibs"])]))
+        sx, lean = rng.uniform(0.6, 1.5), rng.uniform(0.05, 0.3)
+        bob = rng.normal(0, 1.0)
+
+        def read(dx):
+            rows = []
+            for ch in num:
+                cov = glyph(ch, rng.uniform(3.4, 4.4), 0.72, sx, 0.0, lean, 16 + dx, 16 + bob)
+                img = np.maximum(ht["streak"][:, None] * np.ones((1, 32)), 0.9 * cov)
+                rows.append(np.clip(_down8(img) + rng.normal(0, 0.02, D), 0, 1))
+            return np.stack(rows)
+        send(read(0.0))
+        if rng.random() < HAB["pf_reread"] and not full():
+            idle(int(rng.integers(0, 2)))
+            send(read(rng.choice([-2.0, 2.0])))
+        ht["left"] -= 1
+        idle(int(rng.integers(*HAB["pf_idle"])))
+        if ht["left"] <= 0:
+            del st["heat"]
+            idle(int(rng.integers(*HAB["pf_heat_idle"])))
+
+    units = {"rise": rise, "imagenetp": imagenetp, "dice": dice, "birdring": birdring, "scratchcard": scratchcard,
+             "icumonitor": icumonitor, "pillid": pillid, "photofinish": photofinish}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -16504,6 +16964,368 @@ def run_heldout22_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 23's unseen attack classes (HELDOUT23_ATTACKS), written from their papers (ART 1.20.1 has none of them; the
+# authors' code was not at hand offline: what is ours is said in each docstring).
+def hlbo_attack(ask, x0, y0, rng):
+    """Shukla, Sahu, Willmott & Kolter 2021 (Simple and efficient hard label black-box adversarial attacks in low query
+    budget regimes, KDD), the hard-label Bayesian optimisation attack: label-only, L2, untargeted: OPT's reformulation
+    (Cheng et al. 2019) of the search as the minimisation of g(theta), the distance from x0 to the decision boundary
+    along the direction theta, done by Bayesian optimisation in a low-dimensional space (theta in [-1, 1]^16: a 4 x 4
+    direction upsampled by nearest neighbour to 8x8, the paper's reduced dimension). g is evaluated by queries: a
+    first query at the best distance so far (or 1.0 at the start), grown by 1.5 until the label differs (at most
+    HLBO_GROW times; a direction that never flips is scored at the last distance tried, ours), then a binary search
+    down to HLBO_TOL; rows clipped to the box, g the L2 distance of the boundary point as sent. A GP (Matern 5/2,
+    hyper-parameters refitted every HLBO_REFIT evaluations) on every theta evaluated; HLBO_INIT random thetas, then
+    each evaluation the expected-improvement maximiser over HLBO_CANDS uniform and HLBO_LOCAL Gaussian (0.2) moves
+    of the 5 best. One row a request; stops once a boundary point is within L2_GOAL, at most HLBO_BUDGET queries."""
+    from scipy.stats import norm
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+    x0 = np.asarray(x0, np.float64)
+    dim = HLBO_LOW * HLBO_LOW
+    up = SIDE // HLBO_LOW
+    used = [0]
+    best = [None, None]        # (g, point)
+
+    def adv(lam, d):
+        p = np.clip(x0 + lam * d, 0, 1)
+        lab, _ = ask(p[None].astype(np.float32))
+        used[0] += 1
+        if used[0] >= HLBO_BUDGET:
+            raise _Spent()
+        return int(lab[0]) != y0, p
+
+    def g(theta):
+        d = np.kron(theta.reshape(HLBO_LOW, HLBO_LOW), np.ones((up, up))).reshape(D)
+        d = d / max(np.linalg.norm(d), 1e-12)
+        lam = best[0] if best[0] is not None else 1.0
+        lo, hi, pt = 0.0, None, None
+        for _ in range(HLBO_GROW + 1):
+            ok, p = adv(lam, d)
+            if ok:
+                hi, pt = lam, p
+                break
+            lo, lam = lam, lam * 1.5
+        if hi is None:
+            return float(np.linalg.norm(np.clip(x0 + lo * d, 0, 1) - x0))
+        while hi - lo > HLBO_TOL:
+            mid = (lo + hi) / 2
+            ok, p = adv(mid, d)
+            if ok:
+                hi, pt = mid, p
+            else:
+                lo = mid
+        val = float(np.linalg.norm(pt - x0))
+        if best[0] is None or val < best[0]:
+            best[0], best[1] = val, pt
+        return val
+    Z, Y = [], []
+    kernel = ConstantKernel(1.0) * Matern(length_scale=1.0, nu=2.5) + WhiteKernel(1e-3)
+    try:
+        for _ in range(HLBO_INIT):
+            z = rng.uniform(-1, 1, dim)
+            Z.append(z)
+            Y.append(g(z))
+            if best[0] is not None and best[0] <= L2_GOAL:
+                return best[1]
+        while True:
+            refit = len(Z) % HLBO_REFIT == 0 or len(Z) == HLBO_INIT
+            gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer="fmin_l_bfgs_b" if refit else None,
+                                          random_state=int(rng.integers(2**31))).fit(np.array(Z), np.array(Y))
+            kernel = gp.kernel_
+            top = np.array(Z)[np.argsort(Y)[:5]]
+            C = np.vstack([rng.uniform(-1, 1, (HLBO_CANDS, dim)),
+                           np.clip(top[rng.integers(len(top), size=HLBO_LOCAL)] + rng.normal(0, 0.2, (HLBO_LOCAL, dim)),
+                                   -1, 1)])
+            mu, sd = gp.predict(C, return_std=True)
+            sd = np.maximum(sd, 1e-9)
+            imp = min(Y) - mu
+            ei = imp * norm.cdf(imp / sd) + sd * norm.pdf(imp / sd)
+            z = C[int(np.argmax(ei))]
+            Z.append(z)
+            Y.append(g(z))
+            if best[0] is not None and best[0] <= L2_GOAL:
+                return best[1]
+    except _Spent:
+        pass
+    return best[1] if best[1] is not None else x0
+
+
+def brusle_attack(ask, x0, y0, rng):
+    """Vo, Abbasnejad & Ranasinghe 2024 (BruSLeAttack: a query-efficient score-based black-box sparse adversarial
+    attack, ICLR): score-based, L0, untargeted: the adversarial image takes BRUSLE_K of its 64 values from a synthetic
+    image (uniform random, drawn once) and the rest from x0; the set of replaced pixels searched by sampling: each
+    iteration a number of them (BRUSLE_ALPHA of the set, halved on Sparse-RS's schedule rescaled to the budget; at
+    least one) swapped for pixels drawn from a categorical whose probabilities are a draw from a Dirichlet over the
+    pixels (the paper's Bayesian model of pixel influence), the candidate kept when the margin loss (log-probabilities)
+    falls; the Dirichlet's concentration raised by one for the pixels of every accepted swap and decayed towards
+    one (BRUSLE_DECAY) for those of a rejected one (ours). One row a request; stops at the first misclassified query,
+    at most BRUSLE_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    xs = rng.random(D)
+    alpha = np.ones(D)
+    S = rng.choice(D, BRUSLE_K, replace=False)
+    marks = [int(round(m * BRUSLE_BUDGET / 10000)) for m in (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)]
+
+    def img(S):
+        x = x0.copy()
+        x[S] = xs[S]
+        return x
+    used = [0]
+
+    def loss(S):
+        c = img(S)
+        _, p = ask(c[None].astype(np.float32))
+        used[0] += 1
+        if int(np.argmax(p[0])) != y0:
+            raise _Found(c)
+        return float(_margin_logprob(p, y0)[0])
+    try:
+        best = loss(S)
+        while used[0] < BRUSLE_BUDGET:
+            h = sum(used[0] >= m for m in marks)
+            m = max(1, int(round(BRUSLE_ALPHA * BRUSLE_K / 2 ** h)))
+            theta = rng.dirichlet(alpha)
+            out = rng.choice(len(S), m, replace=False)
+            rest = np.setdiff1d(np.arange(D), S)
+            pr = theta[rest] / theta[rest].sum()
+            inn = rng.choice(rest, m, replace=False, p=pr)
+            S2 = S.copy()
+            S2[out] = inn
+            f = loss(S2)
+            if f < best:
+                S, best = S2, f
+                alpha[inn] += 1.0
+            else:
+                alpha[inn] = 1.0 + (alpha[inn] - 1.0) * BRUSLE_DECAY
+    except _Found as e:
+        return e.x
+    return img(S)
+
+
+def zo_ngd_attack(ask, x0, y0, rng):
+    """Zhao, Chen, Wang & Lin 2020 (Towards query-efficient black-box adversarial attack via zeroth-order natural
+    gradient descent, AAAI), ZO-NGD: score-based, L-inf ZNGD_EPS, untargeted: the C&W margin loss on log-probabilities;
+    each iteration the iterate and ZNGD_Q probes along random directions uniform on the sphere (step ZNGD_MU) one
+    request; from the same answers the loss's gradient and every class's log-probability gradient estimated by
+    forward differences, the Fisher information matrix F = sum_c p_c g_c g_c^T (the paper's estimate from the
+    queries already made, no more asked) damped by ZNGD_DAMP times its mean diagonal, and the natural gradient
+    F^-1 g taken as the step direction (scaled to an L-inf step of ZNGD_LR, ours), projected onto the ball and the
+    box. Stops when the iterate is misclassified, at most ZNGD_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.maximum(x0 - ZNGD_EPS, 0), np.minimum(x0 + ZNGD_EPS, 1)
+    x = x0.copy()
+    used = 0
+    while used + ZNGD_Q + 1 <= ZNGD_BUDGET:
+        U = rng.normal(0, 1, (ZNGD_Q, D))
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        rows = np.concatenate([x[None], np.clip(x[None] + ZNGD_MU * U, 0, 1)])
+        _, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        if int(np.argmax(p[0])) != y0:
+            return x
+        lp = np.log(np.maximum(np.asarray(p, np.float64), 1e-30))
+        f = _margin_logprob(p, y0)
+        scale = D / (ZNGD_MU * ZNGD_Q)
+        gvec = scale * ((f[1:] - f[0])[:, None] * U).sum(0)
+        G = scale * np.einsum("jc,jd->cd", lp[1:] - lp[0], U)
+        p0 = np.asarray(p[0], np.float64)
+        F = (G.T * p0) @ G
+        F += (ZNGD_DAMP * np.trace(F) / D + 1e-9) * np.eye(D)
+        d = np.linalg.solve(F, gvec)
+        x = np.clip(x - ZNGD_LR * d / max(np.abs(d).max(), 1e-12), lo, hi)
+    return x
+
+
+def run_spsg(h, baton, s, data):
+    """Zhao, Deng, Liu, Pei, Xia & Chen 2024 (Fully exploiting every real sample: superpixel sample gradient model
+    stealing, CVPR), SPSG: score-based extraction from few real samples (the attacker's knockoff and jbda_seed digits,
+    in random order): each sample's superpixels (SPSG_SP segments by SLIC-style k-means on position and intensity, ours
+    for the 8x8 input), each superpixel perturbed SPSG_M times by uniform noise of +-SPSG_EPS on its pixels (the
+    paper's superpixel gradient querying); a sample and its probes one request (scores); the sample gradient
+    purification keeps the superpixels whose finite-difference estimates vary least (below the sample's median
+    variance, ours); the student (64 ReLU -> 10) trained on the samples' probability vectors (soft cross-entropy) and
+    on the kept probes' output differences p(x + delta) - p(x) (squared error, weight SPSG_BETA), SPSG_EPOCHS epochs
+    once all are in; 2,000 queries (the last sample with as many superpixels as the budget leaves). Records the
+    student's own agreement."""
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    order = rng.permutation(len(X))
+    Xr, Pr, A, B, Dv = [], [], [], [], []
+    used = 0
+    yy, xx = np.mgrid[0:SIDE, 0:SIDE]
+    try:
+        for i in order:
+            nsp = min(SPSG_SP, (EXTRACT_BUDGET - used - 1) // SPSG_M)   # the last sample: as many as the budget allows
+            if nsp < 1:
+                break
+            x = X[i].astype(np.float64)
+            feat = np.stack([yy.ravel() / SIDE, xx.ravel() / SIDE, x * 0.5], 1)
+            cent = feat[rng.choice(D, SPSG_SP, replace=False)]
+            for _ in range(5):
+                lab_ = ((feat[:, None] - cent[None]) ** 2).sum(-1).argmin(1)
+                cent = np.stack([feat[lab_ == k].mean(0) if (lab_ == k).any() else cent[k] for k in range(SPSG_SP)])
+            probes, seg = [], []
+            for k in range(nsp):
+                mask = (lab_ == k).astype(np.float64)
+                for _ in range(SPSG_M):
+                    probes.append(np.clip(x + mask * rng.uniform(-SPSG_EPS, SPSG_EPS, D), 0, 1))
+                    seg.append(k)
+            rows = np.vstack([x[None], np.asarray(probes)])
+            _, p = query(h, baton, s, rows.astype(np.float32), scores=True)
+            used += len(rows)
+            p = np.asarray(p, np.float64)
+            Xr.append(x)
+            Pr.append(p[0])
+            seg = np.asarray(seg)
+            diffs = p[1:] - p[0]
+            var = np.array([diffs[seg == k].var(0).sum() if (seg == k).sum() > 1 else 0.0 for k in range(nsp)])
+            keep = var <= np.median(var)
+            for j in range(len(probes)):
+                if keep[seg[j]]:
+                    A.append(x)
+                    B.append(rows[1 + j])
+                    Dv.append(diffs[j])
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = used
+    if not Xr:
+        return
+    S = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+    Xr, Pr = np.asarray(Xr), np.asarray(Pr)
+    A, B, Dv = np.asarray(A).reshape(-1, D), np.asarray(B).reshape(-1, D), np.asarray(Dv).reshape(-1, 10)
+    for _ in range(SPSG_EPOCHS):
+        _soft_fit(S, Xr, Pr, 1, rng)
+        o = rng.permutation(len(A))
+        for k in range(0, len(A), 64):
+            j = o[k:k + 64]
+            za, ca = S.forward(A[j])
+            zb, cb = S.forward(B[j])
+            pa, pb = _softmax(za), _softmax(zb)
+            r = 2 * SPSG_BETA * ((pb - pa) - Dv[j]) / len(j)
+            gb = pb * (r - (r * pb).sum(1, keepdims=True))
+            ga = pa * (-r - (-r * pa).sum(1, keepdims=True))
+            g1, _ = S.backward(cb, gb)
+            g2, _ = S.backward(ca, ga)
+            S.step([u + v for u, v in zip(g1, g2)])
+    s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def run_badge(h, baton, s, data):
+    """Ash, Zhang, Krishnamurthy, Langford & Agarwal 2020 (Deep batch active learning by diverse, uncertain gradient
+    lower bounds, ICLR), BADGE, as a model-extraction thief (active learning as extraction: Chandrasekaran, Chaudhuri,
+    Giacomelli, Jha & Yan 2020, Exploring connections between active learning and model extraction, USENIX
+    Security; the ActiveThief framework of Pal et al. 2020): label-only; the thief's unlabelled pool is BADGE_POOL
+    augmented natural digits (knockoff and jbda_seed splits); a random initial BADGE_ROUND labelled; each round the
+    substitute (64 ReLU -> 10, BADGE_EPOCHS epochs on every label so far), every unlabelled digit's hallucinated
+    gradient embedding (the last layer's gradient of the cross-entropy at the substitute's own label: (p - onehot)
+    outer [hidden, 1]), and the BADGE_ROUND digits chosen by k-means++ seeding on them (the first the largest norm)
+    asked; BADGE_BATCH rows a request, 2,000 queries. Records the substitute's own agreement."""
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(BADGE_POOL)]).astype(np.float64)
+    order = rng.permutation(len(pool))
+    asked = list(order[:BADGE_ROUND])
+    rest = np.asarray(order[BADGE_ROUND:])
+    labels = []
+    sub = None
+
+    def ask(idx):
+        for k in range(0, len(idx), BADGE_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + BADGE_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while True:
+            sub = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+            _ce_fit(sub, pool[asked[:len(labels)]], np.asarray(labels, np.int64), BADGE_EPOCHS, rng)
+            if len(labels) >= EXTRACT_BUDGET:
+                break
+            out, cache = sub.forward(pool[rest])
+            P = _softmax(out)
+            hid = np.hstack([np.maximum(cache[1][0], 0.0), np.ones((len(rest), 1))])
+            R = P.copy()
+            R[np.arange(len(rest)), P.argmax(1)] -= 1.0
+            E = (R[:, :, None] * hid[:, None, :]).reshape(len(rest), -1)
+            n = min(BADGE_ROUND, EXTRACT_BUDGET - len(labels))
+            chosen = [int(np.argmax((E ** 2).sum(1)))]
+            d2 = ((E - E[chosen[0]]) ** 2).sum(1)
+            while len(chosen) < n:
+                pr = d2 / d2.sum() if d2.sum() > 0 else np.full(len(d2), 1 / len(d2))
+                c = int(rng.choice(len(E), p=pr))
+                chosen.append(c)
+                d2 = np.minimum(d2, ((E - E[c]) ** 2).sum(1))
+                d2[chosen] = 0.0
+            chosen = np.asarray(chosen)
+            new = list(rest[chosen])
+            rest = np.delete(rest, chosen)
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(labels)
+    if sub is not None:
+        S = sub
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout23_attack(s, data, interleave):
+    """The unseen classes of held out 23 (HELDOUT23_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT23_ORIG_PAD, offsets 129-137, disjoint from held out 10's to 22's), one per session by session index.
+    Success, rows as sent: hlbo (an L2 attack) the first answered query whose label differs from the true label at
+    L2 <= 1.0 (L2_GOAL, as HopSkipJump's); brusle (an L0 attack) the first answered query whose label differs with at
+    most BRUSLE_K = 8 of the 64 values changed (as cornersearch and pointwise; every row by construction); zo-ngd (an
+    L-inf attack) the first answered query whose label differs within L-inf 0.125 (ZNGD_EPS, the dev Square ball).
+    spsg and badge are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff (both
+    also record their own model's agreement)."""
+    s.pace_rows = s.cls in ("zo-ngd", "spsg", "badge")
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT23_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "hlbo":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    elif s.cls == "brusle":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= BRUSLE_K), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= ZNGD_EPS + 1e-6), None)
+
+
+def run_heldout23_attack(h, baton, s, data):
+    if s.cls == "spsg":
+        run_spsg(h, baton, s, data)
+        return
+    if s.cls == "badge":
+        run_badge(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=True)
+
+    def ask_labels(rows):
+        return query(h, baton, s, rows, scores=False)
+    try:
+        if s.cls == "hlbo":
+            adv = hlbo_attack(ask_labels, x0, y0, s.rng)
+        elif s.cls == "brusle":
+            adv = brusle_attack(ask, x0, y0, s.rng)
+        else:
+            adv = zo_ngd_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -16701,7 +17523,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas22" in HAB:
+            if "personas23" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout23(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas22" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout22(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -16845,6 +17671,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout21_attack(s, data, args.interleave)
             if s.cls in HELDOUT22_ATTACKS:
                 setup_heldout22_attack(s, data, args.interleave)
+            if s.cls in HELDOUT23_ATTACKS:
+                setup_heldout23_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -16893,6 +17721,8 @@ def run_all(args, data, counts, seed):
                 run_heldout21_attack(h, baton, s, data)
             elif s.kind in HELDOUT22_ATTACKS:
                 run_heldout22_attack(h, baton, s, data)
+            elif s.kind in HELDOUT23_ATTACKS:
+                run_heldout23_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -17132,7 +17962,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
-            or s.kind in HELDOUT22_EVASION:
+            or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -17406,6 +18236,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout22: held out for round 22, with seeds 22001, 22002, 22003 (fixed 2026-12-04 02:23 UTC "
                          "by an independent evaluator before any round-22 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout23: held out for round 23, with seeds 23001, 23002, 23003 (fixed 2026-12-04 12:00 UTC "
+                         "by an independent evaluator before any round-23 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -17464,6 +18297,9 @@ def main():
     ap.add_argument("--heldout22-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 22 (" + ", ".join(HELDOUT22_ATTACKS) + "), "
                          "with --habits heldout22 and seeds 22001, 22002, 22003 (held out for round 22)")
+    ap.add_argument("--heldout23-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 23 (" + ", ".join(HELDOUT23_ATTACKS) + "), "
+                         "with --habits heldout23 and seeds 23001, 23002, 23003 (held out for round 23)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -17497,6 +18333,7 @@ def main():
     counts.update((k, n if args.heldout20_attacks else 0) for k, n in HELDOUT20_ATTACKS.items())
     counts.update((k, n if args.heldout21_attacks else 0) for k, n in HELDOUT21_ATTACKS.items())
     counts.update((k, n if args.heldout22_attacks else 0) for k, n in HELDOUT22_ATTACKS.items())
+    counts.update((k, n if args.heldout23_attacks else 0) for k, n in HELDOUT23_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
