@@ -51,6 +51,10 @@ struct Kept {
     values: Vec<f32>,
     /// 0, or for a midpoint one more than the deeper of its ends.
     depth: u32,
+    /// Squared distances (projected) to the rows before it, the latest first: read as a pair's
+    /// ends' distance, where it was measured as that row's distance from this one when this one
+    /// came (the same sum, so the same value).
+    before: Vec<f32>,
 }
 
 /// A midpoint found: the labels at its two ends and how far it is from the exact midpoint,
@@ -75,7 +79,9 @@ impl Bisect {
         label: u32,
         tolerance: f32,
     ) -> Option<Midpoint> {
-        let found = self.midpoint(row, tolerance);
+        let mut from2 = [0f32; RECENT];
+        let found = self.midpoint(row, tolerance, &mut from2);
+        let before = from2[..self.rows.len()].iter().rev().copied().collect();
         if self.rows.len() == RECENT {
             self.rows.pop_front();
         }
@@ -84,25 +90,27 @@ impl Bisect {
             label,
             values: values.to_vec(),
             depth: found.as_ref().map_or(0, |m| m.depth),
+            before,
         });
         found
     }
 
-    /// The deepest midpoint `q` is of two recent rows.
-    fn midpoint(&self, q: &[f32], tolerance: f32) -> Option<Midpoint> {
+    /// The deepest midpoint `q` is of two recent rows; `from2`: each row's squared distance
+    /// from `q`, filled in.
+    fn midpoint(&self, q: &[f32], tolerance: f32, from2: &mut [f32; RECENT]) -> Option<Midpoint> {
         let rows = &self.rows;
         let mut best: Option<Midpoint> = None;
         // Each row's distance from `q`, and the widest ratio of two a midpoint allows.
         // (On the stack: this runs for every answered row.)
         let mut from = [0f32; RECENT];
-        for (f, r) in from.iter_mut().zip(rows) {
-            *f = r
+        for ((f, f2), r) in from.iter_mut().zip(from2.iter_mut()).zip(rows) {
+            *f2 = r
                 .projected
                 .iter()
                 .zip(q)
                 .map(|(x, y)| (x - y) * (x - y))
-                .sum::<f32>()
-                .sqrt();
+                .sum::<f32>();
+            *f = f2.sqrt();
         }
         let t = tolerance.clamp(0.0, 0.49);
         let ratio = (0.5 + t) / (0.5 - t);
@@ -120,11 +128,23 @@ impl Bisect {
                 {
                     continue;
                 }
-                let ends: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+                let ends: f32 = match rj.before.get(j - i - 1) {
+                    Some(&e) => e,
+                    None => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
+                };
                 if ends.is_nan() || ends <= 1e-12 {
                     continue;
                 }
                 let bound = tolerance * tolerance * ends;
+                // `q`'s squared distance from the ends' midpoint, from the three distances
+                // (Apollonius: |q−m|² = (|q−a|² + |q−b|²)/2 − |a−b|²/4): a pair it puts clearly
+                // outside the tolerance is passed over without reading the rows (by a margin of a
+                // thousandth of the three, far above their sums' rounding: the test below decides
+                // every pair near the tolerance, as before).
+                let (fi, fj, e) = (f64::from(from2[i]), f64::from(from2[j]), f64::from(ends));
+                if 0.5 * (fi + fj) - 0.25 * e > f64::from(bound) + 1e-3 * (fi + fj + e) {
+                    continue;
+                }
                 let mut off = 0.0f32;
                 let mut within = true;
                 for ((x, y), v) in a.iter().zip(b).zip(q) {
@@ -301,5 +321,96 @@ mod tests {
             }
         }
         assert_eq!(b.observe(&mid(&x, &s), &mid(&x, &s), 4, 0.05), None);
+    }
+
+    /// The look-up as first written: every pair's ends' distance summed again, and the offset
+    /// read for every pair the distance ratio lets through.
+    fn by_reading_every_pair(
+        rows: &[(Vec<f32>, u32, u32)],
+        q: &[f32],
+        tolerance: f32,
+    ) -> Option<Midpoint> {
+        let d = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>();
+        let from: Vec<f32> = rows.iter().map(|r| d(&r.0, q).sqrt()).collect();
+        let t = tolerance.clamp(0.0, 0.49);
+        let ratio = (0.5 + t) / (0.5 - t);
+        let mut best: Option<Midpoint> = None;
+        for i in 0..rows.len() {
+            for j in i + 1..rows.len() {
+                let ((a, la, da), (b, lb, db)) = (&rows[i], &rows[j]);
+                let depth = 1 + da.max(db);
+                if la == lb
+                    || best.as_ref().is_some_and(|m| m.depth >= depth)
+                    || from[i] > ratio * from[j]
+                    || from[j] > ratio * from[i]
+                {
+                    continue;
+                }
+                let ends = d(a, b);
+                if ends.is_nan() || ends <= 1e-12 {
+                    continue;
+                }
+                let off: f32 = a
+                    .iter()
+                    .zip(b)
+                    .zip(q)
+                    .map(|((x, y), v)| (v - 0.5 * (x + y)).powi(2))
+                    .sum();
+                if off <= tolerance * tolerance * ends {
+                    best = Some(Midpoint {
+                        labels: (*la, *lb),
+                        offset: (off / ends).sqrt(),
+                        depth,
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn the_look_up_finds_what_reading_every_pair_finds() {
+        // Rows near midpoints of recent ones (offsets around the tolerance, on both sides),
+        // among random rows, with few labels so that most pairs straddle two.
+        let mut rng = Rng::new(23);
+        let mut b = Bisect::default();
+        let mut kept: Vec<(Vec<f32>, u32, u32)> = Vec::new();
+        let (mut found, mut nested) = (0, 0);
+        for n in 0..3000 {
+            let q: Vec<f32> = if kept.len() >= 2 && n % 2 == 0 {
+                let i = (rng.next_u64() % kept.len() as u64) as usize;
+                let j = (rng.next_u64() % kept.len() as u64) as usize;
+                let scale = 0.2 * rng.unit();
+                mid(&kept[i].0, &kept[j].0)
+                    .iter()
+                    .map(|v| v + scale * (rng.unit() - 0.5))
+                    .collect()
+            } else {
+                point(&mut rng)
+            };
+            let label = (rng.next_u64() % 3) as u32;
+            let want = by_reading_every_pair(&kept, &q, 0.05);
+            let got = b.observe(&q, &q, label, 0.05);
+            // The offset may differ in its last bits (summed in another order): compare it
+            // loosely, the rest exactly.
+            assert_eq!(
+                got.as_ref().map(|m| (m.labels, m.depth)),
+                want.as_ref().map(|m| (m.labels, m.depth)),
+                "row {n}"
+            );
+            if let (Some(g), Some(w)) = (&got, &want) {
+                assert!((g.offset - w.offset).abs() <= 1e-4, "row {n}");
+                found += 1;
+                nested += usize::from(g.depth >= 2);
+            }
+            if kept.len() == RECENT {
+                kept.remove(0);
+            }
+            kept.push((q, label, got.map_or(0, |m| m.depth)));
+        }
+        assert!(
+            found > 100 && nested > 10,
+            "{found} midpoints, {nested} nested"
+        );
     }
 }

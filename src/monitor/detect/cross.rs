@@ -11,9 +11,9 @@
 //! and a confident flip — another client's near duplicate answered confidently with another
 //! label. The caller counts cross-client evidence only for inputs few clients send.
 
-use super::U64Map;
 use super::neardup::{order_sign, signed};
 use super::space::far;
+use super::{U64Map, U64Set};
 use std::collections::VecDeque;
 
 pub const TABLES: usize = 12;
@@ -140,7 +140,9 @@ impl CrossIndex {
         confident: f32,
     ) -> CrossObs {
         let keys = self.keys(codes);
-        let mut seen: Vec<u64> = Vec::new();
+        // Ids already read: a query falls in the same buckets as its near duplicates in
+        // several tables (up to TABLES × PER_BUCKET ids, so a set, not a list).
+        let mut seen = U64Set::with_capacity_and_hasher(TABLES * PER_BUCKET, Default::default());
         let mut clients: Vec<u64> = Vec::new();
         let mut variants: Vec<u64> = Vec::new();
         let mut obs = CrossObs::default();
@@ -176,10 +178,9 @@ impl CrossIndex {
                 continue;
             };
             for &id in ids {
-                if seen.contains(&id) {
+                if !seen.insert(id) {
                     continue;
                 }
-                seen.push(id);
                 let Some((e, c)) = self.get(id) else {
                     continue;
                 };

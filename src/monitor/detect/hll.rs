@@ -34,7 +34,7 @@ impl Hll {
         let m = M as f64;
         let (mut sum, mut zeros) = (0f64, 0usize);
         for &r in self.registers.iter() {
-            sum += 2f64.powi(-(r as i32));
+            sum += inv_pow2(r);
             zeros += (r == 0) as usize;
         }
         let alpha = 0.7213 / (1.0 + 1.079 / m);
@@ -58,9 +58,23 @@ impl Hll {
     }
 }
 
+/// 2^−r, exactly, from its exponent field (a register is at most 55; any byte works): the
+/// estimate reads all 1,024 registers for every request that sent score vectors.
+#[inline]
+fn inv_pow2(r: u8) -> f64 {
+    f64::from_bits((1023 - u64::from(r)) << 52)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registers_term_is_two_to_the_minus_its_value_exactly() {
+        for r in 0..=u8::MAX {
+            assert_eq!(inv_pow2(r), 2f64.powi(-i32::from(r)));
+        }
+    }
 
     #[test]
     fn counts_distinct_items_within_a_few_percent_and_ignores_repeats() {

@@ -184,26 +184,7 @@ fn step(
 ) -> Option<Step> {
     scratch.clear();
     scratch.extend(a.iter().zip(b).map(|(x, y)| (y - x).abs()));
-    if scratch.len() < MIN_CHANGED || scratch.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    let hi = (scratch.len() * 9) / 10;
-    let q90 = *scratch.select_nth_unstable_by(hi, f32::total_cmp).1;
-    if q90 <= 0.0 {
-        return None;
-    }
-    let floor = CHANGED * q90;
-    scratch.retain(|&v| v > floor);
-    let changed = scratch.len();
-    if changed < MIN_CHANGED {
-        return None;
-    }
-    let max = scratch.iter().copied().fold(0.0f32, f32::max);
-    let mid = changed / 2;
-    let m = *scratch.select_nth_unstable_by(mid, f32::total_cmp).1;
-    if m < STEP_MIN * spread || m > STEP_MAX * spread || max > CEILING * m {
-        return None;
-    }
+    let (floor, changed, m) = step_size(scratch, spread)?;
     let (lo, up) = ((1.0 - BAND) * m, (1.0 + BAND) * m);
     // A search clips its candidates to the input's range: a feature a step would have taken past
     // the range's end moves less, to the end. Such short moves that end on the lowest or highest
@@ -246,6 +227,73 @@ fn step(
         return None;
     }
     Some(Step { changed, step: m })
+}
+
+/// The step of two rows' moves (`moves`: their absolute differences, reordered): the changed
+/// features' floor, how many are changed and their median move, when the moves are finite,
+/// enough are changed, the median is within [`STEP_MIN`]–[`STEP_MAX`] of the `spread` and no
+/// move is above [`CEILING`] times it.
+///
+/// Most pairs of a client's rows are no step, and the tests that say so first are cheap ones,
+/// read in one or two passes: the largest move (above CEILING times the largest step allowed, no
+/// median passes), then rank tests on the changed moves. Each says no exactly when the median
+/// would (`step_size_by_sorting` in the tests reads the median first).
+fn step_size(moves: &mut Vec<f32>, spread: f32) -> Option<(f32, usize, f32)> {
+    if moves.len() < MIN_CHANGED || moves.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let max = moves.iter().copied().fold(0.0f32, f32::max);
+    if max > CEILING * (STEP_MAX * spread) {
+        return None;
+    }
+    let hi = (moves.len() * 9) / 10;
+    let q90 = nth_largest(moves, moves.len() - hi);
+    if q90 <= 0.0 {
+        return None;
+    }
+    let floor = CHANGED * q90;
+    moves.retain(|&v| v > floor);
+    let changed = moves.len();
+    if changed < MIN_CHANGED {
+        return None;
+    }
+    let mid = changed / 2;
+    // The median `m` is the changed move of rank `mid` (ascending). A test that every move below
+    // a failing one fails too is failed by `m` exactly when more than `mid` moves fail it.
+    let below = |fails: &dyn Fn(f32) -> bool| moves.iter().filter(|&&v| fails(v)).count() > mid;
+    if below(&|v| max > CEILING * v) || below(&|v| v < STEP_MIN * spread) {
+        return None;
+    }
+    let m = *moves.select_nth_unstable_by(mid, f32::total_cmp).1;
+    if m < STEP_MIN * spread || m > STEP_MAX * spread || max > CEILING * m {
+        return None;
+    }
+    Some((floor, changed, m))
+}
+
+/// The `k`-th largest of `values` (finite, not negative; `k` from 1 to their number), as
+/// `select_nth_unstable` at `len − k` would give it, in one pass that keeps the `k` largest
+/// (a tenth of the compared features).
+fn nth_largest(values: &[f32], k: usize) -> f32 {
+    let mut top = [f32::NEG_INFINITY; 16];
+    let k = k.clamp(1, values.len().max(1));
+    if k > top.len() {
+        let mut v = values.to_vec();
+        return *v.select_nth_unstable_by(values.len() - k, f32::total_cmp).1;
+    }
+    let top = &mut top[..k];
+    // `top` descending; a value enters above the first it beats and pushes the rest down.
+    for &v in values {
+        if v > top[k - 1] {
+            let mut i = k - 1;
+            while i > 0 && v > top[i - 1] {
+                top[i] = top[i - 1];
+                i -= 1;
+            }
+            top[i] = v;
+        }
+    }
+    top[k - 1]
 }
 
 /// The lowest and highest value of two rows.
@@ -594,6 +642,71 @@ mod tests {
     use crate::util::Rng;
 
     const SPREAD: f32 = 0.27;
+
+    /// `step_size` as first written: both order statistics by selection, then the tests.
+    fn step_size_by_sorting(moves: &mut Vec<f32>, spread: f32) -> Option<(f32, usize, f32)> {
+        if moves.len() < MIN_CHANGED || moves.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let hi = (moves.len() * 9) / 10;
+        let q90 = *moves.select_nth_unstable_by(hi, f32::total_cmp).1;
+        if q90 <= 0.0 {
+            return None;
+        }
+        let floor = CHANGED * q90;
+        moves.retain(|&v| v > floor);
+        let changed = moves.len();
+        if changed < MIN_CHANGED {
+            return None;
+        }
+        let max = moves.iter().copied().fold(0.0f32, f32::max);
+        let m = *moves.select_nth_unstable_by(changed / 2, f32::total_cmp).1;
+        if m < STEP_MIN * spread || m > STEP_MAX * spread || max > CEILING * m {
+            return None;
+        }
+        Some((floor, changed, m))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(23),
+            cases: 2000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+        /// The one-pass order statistic is the selected one.
+        #[test]
+        fn the_kth_largest_is_the_selected_one(
+            v in proptest::collection::vec(0u8..20, 1..140),
+            k in 1usize..20,
+        ) {
+            let values: Vec<f32> = v.iter().map(|&x| f32::from(x) / 8.0).collect();
+            let k = k.min(values.len());
+            let mut sorted = values.clone();
+            let want = *sorted.select_nth_unstable_by(values.len() - k, f32::total_cmp).1;
+            proptest::prop_assert_eq!(nth_largest(&values, k), want);
+        }
+
+        /// The early outs say no exactly when reading the median would: moves of a step with
+        /// some far off, some zero, some clipped, on grids where ties are common.
+        #[test]
+        fn the_step_is_read_as_by_sorting(
+            moves in proptest::collection::vec((0u8..4, 0u8..40), 8..140),
+            step in 1u8..40,
+            spread in 0.05f32..0.6,
+        ) {
+            let moves: Vec<f32> = moves
+                .iter()
+                .map(|&(kind, x)| match kind {
+                    0 => 0.0,
+                    1 => f32::from(x) / 40.0,
+                    _ => f32::from(step) / 40.0 * (0.8 + f32::from(x % 9) / 20.0),
+                })
+                .collect();
+            let (mut a, mut b) = (moves.clone(), moves);
+            proptest::prop_assert_eq!(step_size(&mut a, spread), step_size_by_sorting(&mut b, spread));
+        }
+    }
 
     /// An 8 × 8 image given in sixteenths (the optdigits grid).
     fn sixteenths(v: &[u8; 64]) -> Vec<f32> {
