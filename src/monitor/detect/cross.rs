@@ -11,9 +11,9 @@
 //! and a confident flip — another client's near duplicate answered confidently with another
 //! label. The caller counts cross-client evidence only for inputs few clients send.
 
+use super::U64Map;
 use super::neardup::{order_sign, signed};
 use super::space::far;
-use super::{U64Map, U64Set};
 use std::collections::VecDeque;
 
 pub const TABLES: usize = 12;
@@ -81,6 +81,10 @@ pub struct CrossIndex {
     entries: VecDeque<Entry>,
     next_id: u64,
     buckets: U64Map<VecDeque<u64>>,
+    /// Per remembered query (slot `id % cap`), the look-up that last read it: a query falls in
+    /// the same buckets as its near duplicates in several tables, up to TABLES × PER_BUCKET ids
+    /// a look-up, each read once.
+    read: Vec<u64>,
 }
 
 impl CrossIndex {
@@ -105,6 +109,7 @@ impl CrossIndex {
             entries: VecDeque::new(),
             next_id: 0,
             buckets: U64Map::default(),
+            read: Vec::new(),
         }
     }
 
@@ -140,9 +145,11 @@ impl CrossIndex {
         confident: f32,
     ) -> CrossObs {
         let keys = self.keys(codes);
-        // Ids already read: a query falls in the same buckets as its near duplicates in
-        // several tables (up to TABLES × PER_BUCKET ids, so a set, not a list).
-        let mut seen = U64Set::with_capacity_and_hasher(TABLES * PER_BUCKET, Default::default());
+        // This look-up's mark (never 0, which is unread): ids live are fewer than `cap`, so
+        // their slots differ.
+        let mark = self.next_id + 1;
+        let mut read = std::mem::take(&mut self.read);
+        read.resize(self.cap, 0);
         let mut clients: Vec<u64> = Vec::new();
         let mut variants: Vec<u64> = Vec::new();
         let mut obs = CrossObs::default();
@@ -178,9 +185,11 @@ impl CrossIndex {
                 continue;
             };
             for &id in ids {
-                if !seen.insert(id) {
+                let slot = &mut read[(id % self.cap as u64) as usize];
+                if *slot == mark {
                     continue;
                 }
+                *slot = mark;
                 let Some((e, c)) = self.get(id) else {
                     continue;
                 };
@@ -219,6 +228,7 @@ impl CrossIndex {
         obs.labels = labels.len() as u32;
         members.sort_unstable_by_key(|m| m.0);
         obs.members = members.into_iter().map(|(_, m)| m).collect();
+        self.read = read;
         self.remember(codes, client, hash, label, margin, keys);
         obs
     }
@@ -314,7 +324,24 @@ mod tests {
         // The same client's own queries are not cross-client evidence.
         let o = x.observe(&base, 300, 3001, 7, 0.1, 6, 0.5);
         assert!(o.clients >= 10);
+        // One query each, each read once however many of its buckets it shares.
+        assert_eq!(o.rows, o.clients);
         assert!(x.len() <= 1000);
+    }
+
+    #[test]
+    fn each_remembered_query_is_read_once_as_the_ring_turns() {
+        // A ring of 7 (slots reused every 7 queries): 4 clients re-sending one row in turn each
+        // find the other 3 latest, once each.
+        let mut rng = crate::util::Rng::new(9);
+        let mut x = CrossIndex::new(64, 7, [6; 32]);
+        let r = row(&mut rng);
+        for i in 0..100u64 {
+            let o = x.observe(&r, i % 4, 1, 1, 0.9, 6, 0.5);
+            if i >= 7 {
+                assert_eq!((o.rows, o.clients), (6, 3), "query {i}");
+            }
+        }
     }
 
     #[test]

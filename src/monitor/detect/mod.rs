@@ -84,4 +84,3 @@ impl std::hash::Hasher for U64Hasher {
 }
 
 type U64Map<V> = HashMap<u64, V, std::hash::BuildHasherDefault<U64Hasher>>;
-type U64Set = std::collections::HashSet<u64, std::hash::BuildHasherDefault<U64Hasher>>;
