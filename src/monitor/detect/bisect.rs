@@ -114,20 +114,28 @@ impl Bisect {
         }
         let t = tolerance.clamp(0.0, 0.49);
         let ratio = (0.5 + t) / (0.5 - t);
-        for i in 0..rows.len() {
-            for j in i + 1..rows.len() {
-                let (ri, rj) = (&rows[i], &rows[j]);
-                let (a, b) = (&ri.projected, &rj.projected);
-                let depth = 1 + ri.depth.max(rj.depth);
-                if ri.label == rj.label
-                    || a.len() != q.len()
-                    || b.len() != q.len()
-                    || best.as_ref().is_some_and(|m| m.depth >= depth)
+        // Each row's label and depth, on the stack (a row of another length is never an end:
+        // no label), so the pairs the tests pass over are read from them alone.
+        let (mut labels, mut depths) = ([None; RECENT], [0u32; RECENT]);
+        for ((l, d), r) in labels.iter_mut().zip(depths.iter_mut()).zip(rows) {
+            *l = (r.projected.len() == q.len()).then_some(r.label);
+            *d = r.depth;
+        }
+        let mut best_depth = 0;
+        let n = rows.len().min(RECENT);
+        for i in 0..n {
+            let Some(li) = labels[i] else { continue };
+            for j in i + 1..n {
+                let depth = 1 + depths[i].max(depths[j]);
+                if labels[j].is_none_or(|lj| lj == li)
+                    || best_depth >= depth
                     || from[i] > ratio * from[j]
                     || from[j] > ratio * from[i]
                 {
                     continue;
                 }
+                let (ri, rj) = (&rows[i], &rows[j]);
+                let (a, b) = (&ri.projected, &rj.projected);
                 let ends: f32 = match rj.before.get(j - i - 1) {
                     Some(&e) => e,
                     None => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
@@ -156,6 +164,7 @@ impl Bisect {
                     }
                 }
                 if within && !super::signsteps::intensity(&ri.values, &rj.values) {
+                    best_depth = depth;
                     best = Some(Midpoint {
                         labels: (ri.label, rj.label),
                         offset: (off / ends).sqrt(),

@@ -8,15 +8,33 @@ const M: usize = 1 << P;
 #[derive(Clone, Debug)]
 pub struct Hll {
     registers: Box<[u8; M]>,
+    /// Σ 2^−r over the registers, exactly, in units of 2^−64 (a register is at most 55), the
+    /// empty registers and the largest: kept as registers change, so an estimate does not read
+    /// all 1,024 (it is asked for on every request that sent score vectors).
+    sum: u128,
+    zeros: u16,
+    max: u8,
 }
 
 impl Default for Hll {
     fn default() -> Self {
         Hll {
             registers: Box::new([0; M]),
+            sum: (M as u128) << 64,
+            zeros: M as u16,
+            max: 0,
         }
     }
 }
+
+/// 2^−r in units of 2^−64.
+fn term(r: u8) -> u128 {
+    1u128 << (64 - u32::from(r.min(64)))
+}
+
+/// Registers up to this value keep every partial sum of the 2^−r exact in an `f64` (multiples
+/// of 2^−42 below 2^11 fit its 53 bits), so the kept sum is the one the registers would give.
+const EXACT: u8 = 42;
 
 impl Hll {
     /// Add an item by its (uniform) 64-bit hash.
@@ -24,19 +42,24 @@ impl Hll {
         let idx = (hash >> (64 - P)) as usize;
         let rest = hash << P | 1 << (P - 1);
         let rank = rest.leading_zeros() as u8 + 1;
-        if rank > self.registers[idx] {
+        let old = self.registers[idx];
+        if rank > old {
             self.registers[idx] = rank;
+            self.sum = self.sum - term(old) + term(rank);
+            self.zeros -= u16::from(old == 0);
+            self.max = self.max.max(rank);
         }
     }
 
     /// The estimated number of distinct items (linear counting while registers are empty).
     pub fn count(&self) -> f64 {
         let m = M as f64;
-        let (mut sum, mut zeros) = (0f64, 0usize);
-        for &r in self.registers.iter() {
-            sum += inv_pow2(r);
-            zeros += (r == 0) as usize;
-        }
+        let (sum, zeros) = if self.max <= EXACT {
+            // Exact: a multiple of 2^22 below 2^75, at most 53 significant bits.
+            (self.sum as f64 * 2f64.powi(-64), usize::from(self.zeros))
+        } else {
+            self.read_registers()
+        };
         let alpha = 0.7213 / (1.0 + 1.079 / m);
         let raw = alpha * m * m / sum;
         if raw <= 2.5 * m && zeros > 0 {
@@ -46,15 +69,28 @@ impl Hll {
         }
     }
 
+    /// Σ 2^−r and the empty registers, read from the registers in order.
+    fn read_registers(&self) -> (f64, usize) {
+        let (mut sum, mut zeros) = (0f64, 0usize);
+        for &r in self.registers.iter() {
+            sum += inv_pow2(r);
+            zeros += (r == 0) as usize;
+        }
+        (sum, zeros)
+    }
+
     /// Fold another sketch in (the union of both sets).
     pub fn merge(&mut self, other: &Hll) {
         for (a, b) in self.registers.iter_mut().zip(other.registers.iter()) {
             *a = (*a).max(*b);
         }
+        self.sum = self.registers.iter().map(|&r| term(r)).sum();
+        self.zeros = self.registers.iter().filter(|&&r| r == 0).count() as u16;
+        self.max = self.registers.iter().copied().max().unwrap_or(0);
     }
 
     pub fn clear(&mut self) {
-        self.registers.fill(0);
+        *self = Hll::default();
     }
 }
 
@@ -68,6 +104,46 @@ fn inv_pow2(r: u8) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kept_sum_is_the_registers_sum() {
+        let mut rng = crate::util::Rng::new(3);
+        let (mut a, mut b) = (Hll::default(), Hll::default());
+        for n in 0..20_000u32 {
+            a.add(rng.next_u64());
+            if n % 3 == 0 {
+                b.add(rng.next_u64());
+            }
+            if n % 997 == 0 || n < 2_000 {
+                let (sum, zeros) = a.read_registers();
+                assert_eq!(
+                    (a.sum as f64 * 2f64.powi(-64), usize::from(a.zeros)),
+                    (sum, zeros)
+                );
+            }
+        }
+        a.merge(&b);
+        let (sum, zeros) = a.read_registers();
+        assert_eq!(
+            (a.sum as f64 * 2f64.powi(-64), usize::from(a.zeros)),
+            (sum, zeros)
+        );
+        // A register past EXACT (one item in 2^42): the estimate reads the registers.
+        a.registers[7] = 50;
+        a.max = 50;
+        assert_eq!(a.count(), {
+            let (sum, zeros) = a.read_registers();
+            let m = M as f64;
+            let raw = 0.7213 / (1.0 + 1.079 / m) * m * m / sum;
+            if raw <= 2.5 * m && zeros > 0 {
+                m * (m / zeros as f64).ln()
+            } else {
+                raw
+            }
+        });
+        a.clear();
+        assert_eq!((a.count(), a.zeros, a.max), (0.0, M as u16, 0));
+    }
 
     #[test]
     fn a_registers_term_is_two_to_the_minus_its_value_exactly() {
