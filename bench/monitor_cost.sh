@@ -4,7 +4,8 @@
 # committed digits rows), one row a request, serially, to `modelsec serve` of the digits MLP with
 # the monitor on. Only Engine::observe (every detector over every row) is counted, so the figure
 # is the same within 0.1 % from run to run whatever else the machine is doing (the detectors'
-# hashing key is fixed) — the wall-clock figures of bench/monitor.sh are not. Give several binaries to compare them in one run.
+# hashing key is fixed) — the wall-clock figures of bench/monitor.sh are not. Give several
+# binaries to compare them in one run.
 # Usage: bench/monitor_cost.sh [MODELSEC binary ...]   (default: target/release/modelsec, built)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/abs-env.sh"
