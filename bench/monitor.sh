@@ -6,7 +6,8 @@
 #      group durability), and on with client state shared through Redis ([state] backend =
 #      "redis", Debian's redis-server on loopback): wrk, 1 connection (latency p50/p99) and 32
 #      connections (requests/s); off and on also with a busy client sending 2,000 different rows
-#      in turn (its detector state full);
+#      in turn (its detector state full), whose added serial latency is also read paired (an off
+#      and an on server side by side, 2-second runs in turn: drift between phases cancels);
 #   2. event-log throughput (examples/log_throughput.rs): group and always durability;
 #   3. detection (examples/monitor_replay.rs): benign sessions (false positives), Square attack
 #      sessions (one key, and split over 5 keys), HopSkipJump sessions, synthetic extraction
@@ -136,6 +137,32 @@ print(f"busy client (2,000 different rows in turn), added latency (serial): p50 
       f"p99 {bv['p99_us']-av['p99_us']:+.0f} us; requests/s at 32 connections: {av['c32_rps']:.0f} off, {bv['c32_rps']:.0f} on")
 print(f"redis state over local state (serial): p50 {r['p50_us']-b['p50_us']:+.0f} us, p99 {r['p99_us']-b['p99_us']:+.0f} us; "
       f"requests/s at 32 connections: {r['c32_rps']:.0f} redis, {r['c32_rps']/b['c32_rps']:.2f}x local; non-2xx {r['non2xx']:.0f}")
+PY
+# The busy client's added latency, paired: an unmonitored and a monitored server up side by side,
+# 2-second serial runs against each in turn, five pairs; the median of the pairs' differences.
+# Separate phases a minute apart drift by tens of µs on a shared machine; alternating pairs cancel it.
+start 18186 --no-monitor --log "$T/paired-off-events.jsonl"; POFF=$PID
+start 18187 --config "$T/monitor.toml" --baseline "$D/digits_rows.npy" --log "$T/paired-on-events.jsonl"; PON=$PID
+for i in 1 2 3 4 5; do
+  for p in 18186 18187; do
+    wrk -t1 -c1 -d2s --latency -s "$T/varied.lua" "http://127.0.0.1:$p/v2/models/digits_mlp/infer" > "$T/paired-$p-$i.txt"
+  done
+done
+kill "$POFF" "$PON"; wait "$POFF" "$PON" 2>/dev/null || true
+python3 - "$T" <<'PY'
+import re, statistics, sys
+def p50(path):
+    n, u = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)", open(path).read(), re.M).groups()
+    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6}[u]
+bad = sum(int(m) for i in range(1, 6) for q in (18186, 18187)
+          for m in re.findall(r"Non-2xx or 3xx responses: (\d+)", open(f"{sys.argv[1]}/paired-{q}-{i}.txt").read()))
+if bad:
+    print(f"WARNING: {bad} requests were not answered 200: the paired figures are not valid", file=sys.stderr)
+off = [p50(f"{sys.argv[1]}/paired-18186-{i}.txt") for i in range(1, 6)]
+on = [p50(f"{sys.argv[1]}/paired-18187-{i}.txt") for i in range(1, 6)]
+d = sorted(b - a for a, b in zip(off, on))
+print(f"busy client, paired (5 x 2 s serial, off and on in turn): added latency p50 median {statistics.median(d):+.0f} us "
+      f"(pairs {', '.join(f'{x:+.0f}' for x in d)}); p50 off {statistics.median(off):.0f} us, on {statistics.median(on):.0f} us")
 PY
 # Rotated files first (`<path>.<first seq>`, which sort in chain order), the active file last.
 set +e
