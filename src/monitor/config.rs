@@ -300,6 +300,11 @@ pub struct Detect {
     /// nearest earlier row along one pixel or DCT direction by one magnitude (both signs, 4
     /// directions, an improving line of 3) fire `probing`. 0 turns it off.
     pub basis_steps: u32,
+    /// Sparse searches: this many of a client's last 8 requests each holding a row that differs
+    /// in a few scattered features (at most an eighth of them; every other value the same) from
+    /// its lowest-answered row of its last 16 requests, built alone in its request, with that
+    /// row's label, one of them built on another such row, fire `probing`. 0 turns it off.
+    pub sparse_steps: u32,
     /// Answer-driven selection: each new row's parent is its nearest near duplicate among the
     /// client's last 128 distinct rows of earlier requests (and 32 older related rows); once 8
     /// rows that had a parent became parents themselves, the number of them answered closer to
@@ -426,6 +431,7 @@ impl Default for Detect {
             bisect_tolerance: 0.05,
             sign_steps: 1,
             basis_steps: 5,
+            sparse_steps: 3,
             selection_z: 3.0,
             extraction_w: 0.75,
             extraction_min_queries: 100,
@@ -615,6 +621,11 @@ impl Config {
                 "basis_steps",
                 t.basis_steps > 32,
                 "detect.basis_steps must be at most 32 (basis-step rows among a client's last 32 rows; 0 turns the test off)",
+            ),
+            (
+                "sparse_steps",
+                t.sparse_steps > 8,
+                "detect.sparse_steps must be at most 8 (requests with a sparse step among a client's last 8 requests; 0 turns the test off)",
             ),
             (
                 "ood_rows",

@@ -73,6 +73,8 @@ pub struct ClientDetectors {
     pub generations: super::generations::Generations,
     /// Its latest one-feature probe batch and the combinations of its probes it sent since.
     pub ablation: super::ablation::Ablation,
+    /// Its recent requests' lowest-answered rows and sparse steps (L0 searches).
+    pub sparse: super::sparse::SparseWalk,
 }
 
 impl ClientDetectors {
@@ -186,6 +188,7 @@ impl Engine {
             select: Selection::default(),
             generations: Default::default(),
             ablation: Default::default(),
+            sparse: Default::default(),
         }
     }
 
@@ -255,6 +258,14 @@ impl Engine {
         if generations {
             det.generations.begin_request();
         }
+        // Sparse steps: rows built alone in their request (no sibling a few features off).
+        let sparse = p.sparse_steps > 0 && answers.is_some();
+        let alone = if sparse {
+            det.sparse.begin_request();
+            super::sparse::alone(rows)
+        } else {
+            Vec::new()
+        };
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);
@@ -315,6 +326,10 @@ impl Engine {
                 None => (0, 0.0),
             };
             let margin = if margin.is_finite() { margin } else { 0.0 };
+            if sparse {
+                det.sparse
+                    .observe(row, alone[r], label as u32, margin, gray_side);
+            }
             let near = det.near.observe(
                 &codes,
                 hash,
@@ -515,6 +530,20 @@ impl Engine {
             }
         }
         drop(cross);
+        if sparse && let Some(w) = det.sparse.end_request(p.sparse_steps as usize) {
+            fire(Signal {
+                rule: &sig::PROBING,
+                message: format!(
+                    "a sparse search: {} of the client's last {} requests each held a row that differs in a few scattered features ({} this time; every other value the same) from its lowest-answered recent row, built alone in its request, with that row's label, and one such row was built on another (Sparse-RS, Pixle and BruSLeAttack replace a few pixels of their best input so far, one candidate at a time)",
+                    w.steps,
+                    super::sparse::WINDOW,
+                    w.changed
+                ),
+                evidence: json!({ "sparse_steps": w.steps, "threshold": p.sparse_steps,
+                    "of_requests": super::sparse::WINDOW, "changed_features": w.changed,
+                    "cross_client": false }),
+            });
+        }
         // A search walking from an odd start spends its requests on it, and walks: odd near
         // duplicates count from requests that are at least half of them and that came with a
         // search's structure (the one the evasion signals read: L∞ steps, variants selected by

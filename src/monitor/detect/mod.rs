@@ -30,6 +30,9 @@
 //! - [`Ablation`](ablation): whether a client combines its one-feature probes by their
 //!   answers (a sparse search building on its lowest-answered probes, as CornerSearch and
 //!   LocSearchAdv do; explainers' coalitions and deletion curves do not).
+//! - [`SparseWalk`](sparse): whether a client sends candidates a few scattered pixels off its
+//!   lowest-answered recent row, one at a time, building on those it kept (the L0 searches of
+//!   Sparse-RS, Pixle and BruSLeAttack).
 //! - [`Coverage`](coverage): the different inputs a client was answered for (extraction
 //!   coverage): a greedy covering of its rows by near-duplicate balls, noise copies of its
 //!   previous row left out ([`copies`]); [`Hll`] counts its distinct rows and score vectors.
@@ -52,6 +55,7 @@ mod rate;
 mod select;
 mod signsteps;
 mod space;
+mod sparse;
 mod stats;
 
 pub use baseline::Baseline;
