@@ -1325,6 +1325,71 @@ BADGE_POOL = 4000
 BADGE_ROUND = 200
 BADGE_BATCH = 100
 BADGE_EPOCHS = 20
+# Unseen attack classes of held out 24, fixed (2026-12-04, 14:40 UTC) by an independent evaluator before any tuning of the
+# twenty-fourth round: 0 sessions unless --heldout24-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout24_attack. Written from their papers (ART 1.20.1 has none of them; the authors' code was
+# not at hand offline).
+HELDOUT24_ATTACKS = collections.OrderedDict([
+    ("evoba", 3),               # Ilie, Popescu & Stefanescu 2021 (EvoBA: an evolution strategy as a strong baseline for
+                                # black-box adversarial attacks, ICONIP): score-based, L0: a (1 + lambda) evolution
+                                # strategy, every child the parent with one more pixel mutated, the fittest (lowest
+                                # true-class probability) kept; a generation of 16 children one request; at most
+                                # 2,000 queries
+    ("zo-bcd", 3),              # Cai, Lou, McKenzie & Yin 2021 (A zeroth-order block coordinate descent algorithm for
+                                # huge-scale black-box optimization, ICML), ZO-BCD-R: score-based, L2 1.0: a random
+                                # block of coordinates a step, its gradient recovered by compressed sensing (CoSaMP)
+                                # from Rademacher probes (the iterate and 8 probes one request); at most 2,000 queries
+    ("bobyqa", 3),              # Ughi, Abrol & Tanner 2021 (An empirical study of derivative-free-optimization
+                                # algorithms for targeted black-box attacks in deep neural networks, Optimization and
+                                # Engineering), the BOBYQA attack: score-based, L-inf 0.125: batches of 8 coordinates,
+                                # each optimised by a model-based trust-region step (Powell's BOBYQA: 2n + 1
+                                # interpolation points one request, a quadratic model, its box-constrained minimiser);
+                                # at most 2,000 queries
+    ("mixmatch", 3),            # Jagielski, Carlini, Berthelot, Kurakin & Papernot 2020 (High accuracy and high fidelity
+                                # extraction of neural networks, USENIX Security), the learning-based extraction with
+                                # semi-supervised learning (MixMatch, Berthelot et al. 2019): label-only: random natural
+                                # digits asked, 100 rows a request, the student trained on them and the unasked rest;
+                                # 2,000 queries
+    ("bald", 3),                # Gal, Islam & Ghahramani 2017 (Deep Bayesian active learning with image data, ICML), BALD
+                                # with MC dropout, as a model-extraction thief (Chandrasekaran et al. 2020, USENIX
+                                # Security; Pal et al.'s ActiveThief framework): label-only, rounds of 200 augmented
+                                # natural digits of the highest mutual information; 100 rows a request, 2,000 queries
+])
+HELDOUT24_EVASION = {"evoba", "zo-bcd", "bobyqa"}
+# Originals: held out 10-23 took padding-split offsets 0-137 (HELDOUT10 .. 23_ORIG_PAD). Held out 24 takes the next
+# distinct padding rows, offsets 138-146: no class uses them as an original or a natural start and no benign client
+# sends one; mixmatch's and bald's pools come from the knockoff and jbda_seed splits only, so no class sends or trains on
+# another's original.
+HELDOUT24_ORIG_PAD = {"evoba": (138, 139, 140), "zo-bcd": (141, 142, 143), "bobyqa": (144, 145, 146)}
+EVOBA_LAMBDA = 16               # children a generation; the mutation (one pixel, uniform noise) is ours for the 8x8 input
+EVOBA_PIX = 1
+EVOBA_K = 8                     # success: at most 8 values changed (as brusle, cornersearch and pointwise)
+EVOBA_BUDGET = 2000
+ZBCD_BLOCKS = 4                 # 4 blocks of 16 coordinates; probes, sparsity, delta and step are ours for the 8x8 input
+ZBCD_M = 8
+ZBCD_S = 4
+ZBCD_DELTA = 0.05
+ZBCD_LR = 0.1
+ZBCD_BUDGET = 2000
+BQ_EPS = 0.125
+BQ_N = 8                        # coordinates a batch; the initial radius and the steps a batch are ours
+BQ_RHO = 0.0625
+BQ_STEPS = 3
+BQ_BUDGET = 2000
+MM_POOL = 4000
+MM_BATCH = 100
+MM_K = 2
+MM_T = 0.5
+MM_ALPHA = 0.75
+MM_LU = 10.0
+MM_EPOCHS = 40
+BALD_POOL = 4000
+BALD_ROUND = 200
+BALD_BATCH = 100
+BALD_T = 10
+BALD_SUBSET = 2000
+BALD_DROP = 0.5
+BALD_EPOCHS = 30
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1415,6 +1480,7 @@ EXTRACTION = EXTRACTION | {"db3kd", "maze"}                     # held out 20's 
 EXTRACTION = EXTRACTION | {"aot", "ls-retrain"}                 # held out 21's (HELDOUT21_ATTACKS)
 EXTRACTION = EXTRACTION | {"dfal", "noise-theft"}               # held out 22's (HELDOUT22_ATTACKS)
 EXTRACTION = EXTRACTION | {"spsg", "badge"}                     # held out 23's (HELDOUT23_ATTACKS)
+EXTRACTION = EXTRACTION | {"mixmatch", "bald"}                  # held out 24's (HELDOUT24_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2374,6 +2440,29 @@ HABITS = {
         im_every=(5, 21),
         pl_retake=0.7, pl_idle=(3, 16),
         pf_field=(6, 11), pf_reread=0.15, pf_idle=(0, 3), pf_heat_idle=(20, 61),
+        pool_rank=6.0, pool_size=350),
+    # "heldout24" was fixed (2026-12-04, 14:40 UTC) by an independent evaluator before any tuning of the twenty-fourth
+    # round, together with seeds 24001, 24002, 24003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout23
+    # model (SHAP's Partition explainer with a blur masker, Owen values over the image's recursive halves, sufficient
+    # input subsets (SIS) found by backward selection, a storage job binary-searching each image's lowest JPEG quality
+    # that keeps the model's answer, a subtitle OCR tool reading DVD bitmap subtitles with a per-file glyph cache, a
+    # card-table companion app reading the rank indices of dealt playing cards, an AR headset reading the digit the
+    # wearer looks at along gaze fixations, a delivery robot reading an elevator's dot-matrix floor indicator while it
+    # rides, an LLM agent calling the model as a tool and retrying with its own fixes; GPU unsigned 11/10-bit float
+    # (R11G11B10F) and automotive HDR sensor piecewise-linear companding number formats). See run_benign_heldout24.
+    "heldout24": dict(
+        personas24=(("partshap", 0.125), ("sis", 0.125), ("jpegtune", 0.125), ("subrip", 0.125),
+                    ("cards", 0.125), ("arglasses", 0.125), ("elevator", 0.125), ("llmagent", 0.125)),
+        lengths=(75, 0.6, 20, 320), f11=0.12, f11_mant=(6, 5), pwl=0.10,
+        ps_evals=(300, 500, 1000), ps_batch=(50, 100), ps_blur=(1.0, 2.0), ps_idle=(2, 11),
+        si_tau=(0.7, 0.9), si_max=3, si_idle=(5, 21),
+        jt_q=(10, 95), jt_keep=(0.9, 0.95), jt_tol=(2, 5), jt_idle=(0, 4),
+        sr_lines=(40, 121), sr_len=(1, 9), sr_idle=(0, 3), sr_file_idle=(10, 41),
+        cd_cards=(4, 9), cd_extra=(0, 3), cd_idle=(0, 3), cd_hand_idle=(10, 41),
+        ar_len=(4, 11), ar_dwell=(2, 5), ar_regress=0.15, ar_skip=0.1, ar_idle=(0, 2), ar_line_idle=(10, 41),
+        el_top=(8, 41), el_frames=(2, 5), el_stop=(3, 7), el_idle=(0, 2), el_ride_idle=(30, 91),
+        ag_task=(1, 4), ag_conf=0.8, ag_loop=0.08, ag_idle=(1, 5), ag_task_idle=(10, 41),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -10737,6 +10826,432 @@ def run_benign_heldout23(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 24: benign clients with habits none of dev .. heldout23 model (run_benign_heldout24).
+def float11(x, mant):
+    """Values through a GPU render target's unsigned small float (the R11G11B10F format as Direct3D, OpenGL and Vulkan
+    define it), as a client that pre-processes its images on the GPU reads them back: no sign bit, 5 exponent bits
+    (bias 15; denormals below 2^-14), `mant` mantissa bits (6: the R and G channels' 11-bit float, 5: the B channel's
+    10-bit float), rounded to nearest; read back as float32."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1)
+    e = np.floor(np.log2(np.maximum(a, 2.0 ** -14)))
+    step = 2.0 ** (e - mant)
+    return np.clip(np.round(a / step) * step, 0, 1).astype(np.float32)
+
+
+# Piecewise-linear companding curves of automotive HDR image sensors (16-bit linear to 12-bit, three segments; the knee
+# points ours, after the shapes in sensor data sheets): (linear, companded) knee pairs.
+PWL_KNEES = ({"lin": (0, 1024, 8192, 65535), "code": (0, 1024, 2816, 4095)},
+             {"lin": (0, 512, 4096, 65535), "code": (0, 512, 1408, 4095)})
+
+
+def pwl12(x, knees):
+    """Values through an automotive HDR camera's companded sensor output: the value taken as a 16-bit linear signal,
+    companded to 12 bits by the sensor's piecewise-linear curve (`knees`, slope 1 in the darks, coarser above each
+    knee), rounded, and decompanded by the ISP's inverse curve (a lookup of each code's linear value)."""
+    L = np.round(np.clip(np.asarray(x, np.float64), 0, 1) * 65535.0)
+    code = np.round(np.interp(L, knees["lin"], knees["code"]))
+    return np.clip(np.interp(code, knees["code"], knees["lin"]) / 65535.0, 0, 1).astype(np.float32)
+
+
+def run_benign_heldout24(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout24` (fixed with seeds 24001, 24002, 24003). Each client draws from its
+    own seeded generator:
+      a persona   partshap: SHAP's Partition explainer (Lundberg & Lee 2017; shap's PartitionExplainer, Owen values over
+                    a hierarchy of features) with shap's image masker "blur": the features the 64 pixels, the
+                    hierarchy the masker's recursive halving of the image along its longer side down to single
+                    pixels, a masked pixel taken from the digit blurred (Gaussian, `ps_blur` one of, per client);
+                    the explained class the digit's top class; the walk as shap's owen(): all masked and none
+                    masked first, then a queue of (node, context) items by the size of their output change, each
+                    item's two halves switched on in its context (two masked inputs), its children queued in the
+                    off and on contexts; `ps_batch` (one of, per client) masked inputs a request (scores), until
+                    `ps_evals` (one of, per client) inputs; `ps_idle` (lo, hi) turns between digits;
+                  sis: sufficient input subsets (Carter, Mueller, Jain & Gifford 2019, What made you do this?
+                    Understanding black-box decisions with sufficient input subsets, AISTATS), as the authors' sis
+                    code runs it: a pool digit asked; if its top-class probability reaches the threshold tau
+                    (`si_tau`, one of, per client), backward selection: every step one request of the current input
+                    with each remaining pixel masked in turn (the mask value 0 or the pool's mean, per client;
+                    scores), the pixel whose masking keeps the class probability highest masked, until none
+                    remains; the SIS read from the path; then the digit with its SIS masked asked and, while it still
+                    reaches tau, the next SIS found among the rest (at most `si_max`); `si_idle` (lo, hi) turns
+                    between digits;
+                  jpegtune: a storage job re-encoding stored images at the lowest JPEG quality that keeps the model's
+                    answer: each pool digit asked, then a binary search of the IJG quality in `jt_q` (lo, hi): each
+                    candidate (jpeg_like) one request of one row (scores), kept when the label is the same and its
+                    probability at least `jt_keep` (one of, per client) of the original's, until the interval is
+                    `jt_tol` (one of, per client) wide; `jt_idle` (lo, hi) turns between images;
+                  subrip: a subtitle OCR tool converting DVD bitmap subtitles (VobSub, a 4-colour palette: background,
+                    pattern, outline and anti-alias colours) to text: a file's `sr_lines` (lo, hi) lines, each with
+                    `sr_len` (lo, hi) digits (times, counts, years) in the file's font and palette; each glyph at one
+                    of four sub-pixel positions; the tool's per-file glyph cache (exact bitmap) sends only glyphs not
+                    seen before in the file, a line's new glyphs one request (scores); `sr_idle` (lo, hi) turns
+                    between lines, `sr_file_idle` between files;
+                  cards: a card-table companion app reading the rank index in the corners of dealt playing cards (A, 2-
+                    10, J, Q, K; the suit pip under it, red suits lighter, the next card of the fan covering part of
+                    the corner, upright or turned): a hand of `cd_cards` (lo, hi) cards dealt one by one; every frame
+                    one request of every visible card's corner (scores), one frame a dealt card and `cd_extra` (lo,
+                    hi) more at the end; `cd_idle` (lo, hi) turns between frames, `cd_hand_idle` between hands;
+                  arglasses: an AR headset's read-aloud feature cropping around the wearer's gaze: a line of `ar_len`
+                    (lo, hi) printed digits read by fixations, `ar_dwell` (lo, hi) crops a fixation (fixation error,
+                    micro-saccades, head roll; the neighbouring digits at the crop's edges), regressions to the
+                    previous digit (`ar_regress`), skips (`ar_skip`); every crop one request of one row (scores);
+                    `ar_idle` (lo, hi) turns between crops, `ar_line_idle` between lines;
+                  elevator: a delivery robot riding elevators, reading the car's dot-matrix floor indicator (5 x 7 LEDs,
+                    seen from below: squeezed, glowing) while it rides: a ride between two floors of a building of
+                    `el_top` (lo, hi) floors, `el_frames` (lo, hi) frames a floor passed and `el_stop` (lo, hi) at
+                    each end; every frame one request of the display's digits (scores); `el_idle` (lo, hi) turns
+                    between frames, `el_ride_idle` between rides;
+                  llmagent: an LLM agent calling the model as a tool for its users' uploaded digits: a task's `ag_task`
+                    (lo, hi) pool digits, each one call of one row (scores); when the top probability is under
+                    `ag_conf` the agent retries with its own fixes (inverted, contrast raised, centre crop zoomed,
+                    turned 90 degrees, binarised; up to three, no repeat); a call repeated identically (an agent loop)
+                    with probability `ag_loop`, 1-3 times; `ag_idle` (lo, hi) turns between calls (the model's
+                    generation time), `ag_task_idle` between tasks;
+      number      a share `f11` of clients send values through a GPU unsigned small float (float11; `f11_mant` mantissa
+      format      bits, one of), a share `pwl` through an automotive HDR sensor's 12-bit piecewise-linear companding
+                  (pwl12; one of PWL_KNEES per client);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, masked and re-encoded versions of them, and rendered glyphs, in [0, 1].
+    Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, zoom as nd_zoom
+    import heapq
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas24"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "float11" if u < HAB["f11"] else ("pwl12" if u < HAB["f11"] + HAB["pwl"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    fparam = None
+    if fmt_ == "float11":
+        fparam = int(rng.choice(HAB["f11_mant"]))
+        s.meta["f11_mant"] = fparam
+    elif fmt_ == "pwl12":
+        k = int(rng.integers(len(PWL_KNEES)))
+        fparam = PWL_KNEES[k]
+        s.meta["pwl_curve"] = k
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "float11":
+            rows = float11(rows, fparam)
+        elif fmt_ == "pwl12":
+            rows = pwl12(rows, fparam)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0, extra=()):
+        strokes = DIGIT_STROKES[ch] if ch in DIGIT_STROKES else LETTERS[ch]
+        return _glyph32(list(strokes) + list(extra), width, scale, sx, rot, slant, cx, cy)
+
+    def partshap():
+        st = state
+        if "evals" not in st:
+            st.update(evals=int(rng.choice(HAB["ps_evals"])), b=int(rng.choice(HAB["ps_batch"])),
+                      blur=float(rng.choice(HAB["ps_blur"])))
+        x = draw()
+        bg = gaussian_filter(x.reshape(SIDE, SIDE), st["blur"], mode="nearest").reshape(D)
+
+        def pix(box):
+            r0, r1, c0, c1 = box
+            return [r * SIDE + c for r in range(r0, r1) for c in range(c0, c1)]
+
+        def halves(box):
+            r0, r1, c0, c1 = box
+            if r1 - r0 >= c1 - c0:
+                m = (r0 + r1) // 2
+                return (r0, m, c0, c1), (m, r1, c0, c1)
+            m = (c0 + c1) // 2
+            return (r0, r1, c0, m), (r0, r1, m, c1)
+
+        def image(mask):
+            return np.where(mask, x, bg)
+        m0, m1 = np.zeros(D, bool), np.ones(D, bool)
+        lab, p = send(np.stack([image(m0), image(m1)]))
+        if lab is None:
+            return
+        c = int(np.argmax(p[1]))
+        used = 2
+        q = [(-abs(p[1][c] - p[0][c]), 0, (0, SIDE, 0, SIDE), m0, float(p[0][c]), float(p[1][c]))]
+        tick = 1
+        while q and used < st["evals"] and not full():
+            items, rows = [], []
+            while q and len(rows) + 2 <= st["b"] and used + len(rows) + 2 <= st["evals"]:
+                it = heapq.heappop(q)
+                box = it[2]
+                if (box[1] - box[0]) * (box[3] - box[2]) <= 1:
+                    continue
+                L, R = halves(box)
+                m10, m01 = it[3].copy(), it[3].copy()
+                m10[pix(L)] = True
+                m01[pix(R)] = True
+                items.append((it, L, R, m10, m01))
+                rows += [image(m10), image(m01)]
+            if not rows:
+                break
+            lab, p = send(np.stack(rows))
+            if lab is None:
+                return
+            used += len(rows)
+            for k, (it, L, R, m10, m01) in enumerate(items):
+                _, _, box, m00, f00, f11 = it
+                f10, f01 = float(p[2 * k][c]), float(p[2 * k + 1][c])
+                for child, ctx, fa, fb in ((L, m00, f00, f10), (R, m00, f00, f01), (L, m01, f01, f11),
+                                           (R, m10, f10, f11)):
+                    heapq.heappush(q, (-abs(fb - fa), tick, child, ctx, fa, fb))
+                    tick += 1
+        idle(int(rng.integers(*HAB["ps_idle"])))
+
+    def sis():
+        st = state
+        if "tau" not in st:
+            st.update(tau=float(rng.choice(HAB["si_tau"])),
+                      fill=np.zeros(D) if rng.random() < 0.5 else np.asarray(pool, np.float64).mean(0))
+        x = draw()
+        lab, p = send(x[None])
+        if lab is None:
+            return
+        c = int(lab[0])
+        if p[0][c] >= st["tau"]:
+            fill = st["fill"]
+            masked = np.zeros(D, bool)
+            for _ in range(HAB["si_max"]):
+                cur = np.where(masked, fill, x)
+                rest = list(np.flatnonzero(~masked))
+                path, vals = [], []
+                while rest:
+                    if full():
+                        return
+                    rows = []
+                    for i in rest:
+                        r = cur.copy()
+                        r[i] = fill[i]
+                        rows.append(r)
+                    lab, p = send(np.stack(rows))
+                    if lab is None:
+                        return
+                    j = int(np.argmax(p[:, c]))
+                    i = rest.pop(j)
+                    cur[i] = fill[i]
+                    path.append(i)
+                    vals.append(float(p[j][c]))
+                # the SIS: the last-removed pixels, as few as restore the class probability to tau (vals[k] is the
+                # probability with path[:k + 1] masked, so path[k + 1:] kept)
+                k = next((k for k in range(len(path) - 1, -1, -1) if vals[k] >= st["tau"]), -1)
+                found = path[k + 1:] if k >= 0 else path
+                if not found:
+                    break
+                masked[found] = True
+                if masked.all() or full():
+                    break
+                lab, p = send(np.where(masked, fill, x)[None])
+                if lab is None or p[0][c] < st["tau"]:
+                    break
+        idle(int(rng.integers(*HAB["si_idle"])))
+
+    def jpegtune():
+        st = state
+        if "keep" not in st:
+            st.update(keep=float(rng.choice(HAB["jt_keep"])), tol=int(rng.choice(HAB["jt_tol"])))
+        x = draw()
+        lab, p = send(x[None])
+        if lab is None:
+            return
+        c, p0 = int(lab[0]), float(p[0][int(lab[0])])
+        lo, hi = HAB["jt_q"]
+        while hi - lo > st["tol"] and not full():
+            qv = (lo + hi) // 2
+            lab, p = send(jpeg_like(x.astype(np.float32), qv)[None])
+            if lab is None:
+                return
+            if int(lab[0]) == c and p[0][c] >= st["keep"] * p0:
+                hi = qv
+            else:
+                lo = qv
+        idle(int(rng.integers(*HAB["jt_idle"])))
+
+    def subrip():
+        st = state
+        if st.get("lines", 0) <= 0:
+            if "lines" in st:
+                idle(int(rng.integers(*HAB["sr_file_idle"])))
+            fill = rng.uniform(0.85, 1.0)
+            st.update(lines=int(rng.integers(*HAB["sr_lines"])), cache=set(), width=rng.uniform(2.8, 4.0),
+                      scale=rng.uniform(0.6, 0.75), slant=0.2 if rng.random() < 0.2 else 0.0,
+                      pal=(fill, rng.uniform(0.15, 0.35), rng.uniform(0.45, 0.7)))
+        st["lines"] -= 1
+        txt = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(*HAB["sr_len"]))))
+        rows = []
+        for ch in txt:
+            k = int(rng.integers(4))
+            if (ch, k) in st["cache"]:
+                continue
+            st["cache"].add((ch, k))
+            cov = glyph(ch, st["width"], st["scale"], 0.9, 0.0, st["slant"], 16.0 + k, 16.0)
+            ring = gaussian_filter((cov > 0.5).astype(float), 1.2) > 0.08
+            fill, outline, anti = st["pal"]
+            img = np.where(cov > 0.6, fill, np.where(cov > 0.2, anti, np.where(ring, outline, 0.0)))
+            rows.append(_down8(img))
+        if rows:
+            send(np.stack(rows))
+        idle(int(rng.integers(*HAB["sr_idle"])))
+
+    def cards():
+        ranks = ["A", "2", "3", "4", "5", "6", "7", "8", "9", "10", "J", "Q", "K"]
+        pips = {"s": [[(0.5, 0.0), (0.1, 0.6), (0.5, 0.8), (0.9, 0.6), (0.5, 0.0)], [(0.5, 0.7), (0.5, 1.0)]],
+                "h": [[(0.5, 1.0), (0.1, 0.4), (0.3, 0.1), (0.5, 0.3), (0.7, 0.1), (0.9, 0.4), (0.5, 1.0)]],
+                "d": [[(0.5, 0.0), (0.15, 0.5), (0.5, 1.0), (0.85, 0.5), (0.5, 0.0)]],
+                "c": [_arc(0.5, 0.3, 0.2, 0.2, 0, 360, 10), _arc(0.3, 0.6, 0.2, 0.2, 0, 360, 10),
+                      _arc(0.7, 0.6, 0.2, 0.2, 0, 360, 10), [(0.5, 0.6), (0.5, 1.0)]]}
+        hand = [(ranks[int(rng.integers(13))], "shdc"[int(rng.integers(4))]) for _ in range(int(rng.integers(*HAB["cd_cards"])))]
+        width = rng.uniform(2.8, 3.8)
+        looks = [dict(turn=180.0 if rng.random() < 0.3 else 0.0, cover=rng.uniform(0.0, 0.35) if j < len(hand) - 1 else 0.0,
+                      rot=rng.normal(0, 4)) for j in range(len(hand))]
+
+        def corner(j):
+            rank, suit = hand[j]
+            lk = looks[j]
+            ink = 0.55 if suit in "hd" else 0.9
+            if rank == "10":
+                cov = np.maximum(glyph("1", width, 0.42, 0.5, 0.0, 0.0, 11.5, 11.0), glyph("0", width, 0.42, 0.5, 0.0, 0.0, 19.5, 11.0))
+            else:
+                cov = glyph(rank, width, 0.42, 0.8, 0.0, 0.0, 16.0, 11.0)
+            pip = _glyph32(pips[suit], width * 0.9, 0.28, 1.0, 0.0, 0.0, 16.0, 25.0)
+            img = ink * np.maximum(cov, pip)
+            if lk["turn"] or lk["rot"]:
+                th = np.deg2rad(lk["turn"] + lk["rot"] + rng.normal(0, 0.5))
+                yy, xx = np.mgrid[0:32, 0:32] - 15.5
+                img = map_coordinates(img, [np.cos(th) * yy - np.sin(th) * xx + 15.5 + rng.normal(0, 0.4),
+                                            np.sin(th) * yy + np.cos(th) * xx + 15.5 + rng.normal(0, 0.4)],
+                                      order=1, mode="constant")
+            if lk["cover"] > 0:
+                img[:, int(32 * (1 - lk["cover"])):] = 0.05
+            return np.clip(_down8(img) + rng.normal(0, 0.025, D), 0, 1)
+        for n in range(1, len(hand) + 1 + int(rng.integers(*HAB["cd_extra"]))):
+            if full():
+                return
+            if send(np.stack([corner(j) for j in range(min(n, len(hand)))]))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["cd_idle"])))
+        idle(int(rng.integers(*HAB["cd_hand_idle"])))
+
+    def arglasses():
+        line = [str(int(v)) for v in rng.integers(0, 10, int(rng.integers(*HAB["ar_len"])))]
+        width, scale = rng.uniform(2.6, 3.8), rng.uniform(0.55, 0.7)
+        gap = scale * 32 * rng.uniform(0.95, 1.15)
+        ink, paper = rng.uniform(0.75, 0.95), rng.uniform(0.0, 0.1)
+        roll = rng.normal(0, 4)
+        i = 0
+        while 0 <= i < len(line):
+            err = rng.normal(0, 1.5, 2)
+            for _ in range(int(rng.integers(*HAB["ar_dwell"]))):
+                if full():
+                    return
+                d = err + rng.normal(0, 0.4, 2)
+                cov = np.zeros((32, 32))
+                for j in (i - 1, i, i + 1):
+                    if 0 <= j < len(line):
+                        cov = np.maximum(cov, glyph(line[j], width, scale, 0.9, roll + rng.normal(0, 1.0), 0.0,
+                                                    16.0 + d[0] + (j - i) * gap, 16.0 + d[1]))
+                if send((paper + (ink - paper) * _down8(cov) + rng.normal(0, 0.02, D))[None])[0] is None:
+                    return
+                idle(int(rng.integers(*HAB["ar_idle"])))
+            u = rng.random()
+            i += -1 if (u < HAB["ar_regress"] and i > 0) else (2 if u > 1 - HAB["ar_skip"] else 1)
+        idle(int(rng.integers(*HAB["ar_line_idle"])))
+
+    def elevator():
+        st = state
+        if "top" not in st:
+            st.update(top=int(rng.integers(*HAB["el_top"])), at=1, sy=rng.uniform(0.7, 0.9), glow=rng.uniform(0.8, 1.4),
+                      led=rng.uniform(0.7, 0.95))
+        dest = int(rng.integers(1, st["top"] + 1))
+        while dest == st["at"]:
+            dest = int(rng.integers(1, st["top"] + 1))
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+
+        def frame(floor):
+            rows = []
+            for ch in str(floor):
+                cov = glyph(ch, 4.0, 0.7, 1.0, 0.0, 0.0)
+                img = np.zeros((32, 32))
+                for r in range(7):
+                    for cc in range(5):
+                        py, px = 16 + (r - 3) * 3.2, 16 + (cc - 2) * 3.2
+                        if cov[int(round(py)), int(round(px))] > 0.35:
+                            gy = 16 + (py - 16) * st["sy"]
+                            img += np.exp(-((yy - gy) ** 2 + (xx - px) ** 2) / (2 * st["glow"] ** 2))
+                img = st["led"] * np.clip(img, 0, 1)
+                rows.append(np.clip(_down8(img) + rng.normal(0, 0.02, D), 0, 1))
+            return np.stack(rows)
+        step = 1 if dest > st["at"] else -1
+        floors = list(range(st["at"], dest + step, step))
+        for k, fl in enumerate(floors):
+            n = int(rng.integers(*HAB["el_stop"])) if k in (0, len(floors) - 1) else int(rng.integers(*HAB["el_frames"]))
+            for _ in range(n):
+                if full():
+                    return
+                if send(frame(fl))[0] is None:
+                    return
+                idle(int(rng.integers(*HAB["el_idle"])))
+        st["at"] = dest
+        idle(int(rng.integers(*HAB["el_ride_idle"])))
+
+    def llmagent():
+        fixes = {"invert": lambda a: 1.0 - a,
+                 "contrast": lambda a: np.clip((a - 0.5) * 1.6 + 0.5, 0, 1),
+                 "zoom": lambda a: np.clip(nd_zoom(a.reshape(SIDE, SIDE)[1:7, 1:7], SIDE / 6, order=1), 0, 1).reshape(D),
+                 "rotate": lambda a: np.rot90(a.reshape(SIDE, SIDE)).reshape(D),
+                 "binarise": lambda a: (a > 0.5).astype(np.float64)}
+
+        def call(a):
+            out = send(a[None])
+            if out[0] is not None and rng.random() < HAB["ag_loop"]:
+                for _ in range(int(rng.integers(1, 4))):
+                    if full():
+                        break
+                    idle(int(rng.integers(*HAB["ag_idle"])))
+                    out = send(a[None])
+            idle(int(rng.integers(*HAB["ag_idle"])))
+            return out
+        for _ in range(int(rng.integers(*HAB["ag_task"]))):
+            if full():
+                return
+            x = draw()
+            lab, p = call(x)
+            if lab is None:
+                return
+            tried = list(rng.permutation(list(fixes)))[:3]
+            for name in tried:
+                if p.max() >= HAB["ag_conf"] or full():
+                    break
+                lab, p = call(fixes[name](x))
+                if lab is None:
+                    return
+        idle(int(rng.integers(*HAB["ag_task_idle"])))
+
+    units = {"partshap": partshap, "sis": sis, "jpegtune": jpegtune, "subrip": subrip, "cards": cards,
+             "arglasses": arglasses, "elevator": elevator, "llmagent": llmagent}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -17326,6 +17841,358 @@ def run_heldout23_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 24's unseen attack classes (HELDOUT24_ATTACKS), written from their papers (ART 1.20.1 has none of them; the
+# authors' code was not at hand offline: what is ours is said in each docstring).
+def evoba_attack(ask, x0, y0, rng):
+    """Ilie, Popescu & Stefanescu 2021 (EvoBA: an evolution strategy as a strong baseline for black-box adversarial
+    attacks, ICONIP), EvoBA: score-based, L0, untargeted: a (1 + lambda) evolution strategy from the original (asked
+    first); every generation EVOBA_LAMBDA children, each the parent with EVOBA_PIX more pixels (drawn at random)
+    mutated (uniform noise in [-1, 1] added and clipped to the box: the mutation ours), the generation one request
+    (scores); the fittest child (the lowest true-class probability) replaces the parent when it is fitter (elitism).
+    Stops at the first misclassified query, at most EVOBA_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    _, p = ask(x0[None].astype(np.float32))
+    used = 1
+    parent, fit = x0.copy(), float(p[0][y0])
+    while used + EVOBA_LAMBDA <= EVOBA_BUDGET:
+        kids = np.repeat(parent[None], EVOBA_LAMBDA, 0)
+        for k in range(EVOBA_LAMBDA):
+            idx = rng.choice(D, EVOBA_PIX, replace=False)
+            kids[k, idx] = np.clip(kids[k, idx] + rng.uniform(-1, 1, EVOBA_PIX), 0, 1)
+        _, p = ask(kids.astype(np.float32))
+        used += EVOBA_LAMBDA
+        p = np.asarray(p, np.float64)
+        wrong = np.flatnonzero(p.argmax(1) != y0)
+        if len(wrong):
+            return kids[wrong[0]]
+        j = int(np.argmin(p[:, y0]))
+        if p[j, y0] < fit:
+            parent, fit = kids[j], float(p[j, y0])
+    return parent
+
+
+def _cosamp(A, y, s, iters=10):
+    """CoSaMP (Needell & Tropp 2009): an s-sparse x with A x ~ y."""
+    n = A.shape[1]
+    a = np.zeros(n)
+    r = y.copy()
+    for _ in range(iters):
+        om = np.argsort(-np.abs(A.T @ r))[:2 * s]
+        T = np.union1d(om, np.flatnonzero(a))
+        b = np.zeros(n)
+        b[T] = np.linalg.lstsq(A[:, T], y, rcond=None)[0]
+        keep = np.argsort(-np.abs(b))[:s]
+        a = np.zeros(n)
+        a[keep] = b[keep]
+        r = y - A @ a
+        if np.linalg.norm(r) <= 1e-6 * max(np.linalg.norm(y), 1e-12):
+            break
+    return a
+
+
+def zo_bcd_attack(ask, x0, y0, rng):
+    """Cai, Lou, McKenzie & Yin 2021 (A zeroth-order block coordinate descent algorithm for huge-scale black-box
+    optimization, ICML), ZO-BCD-R: score-based, L2 L2_GOAL, untargeted: the C&W margin loss on log-probabilities; the
+    coordinates randomly permuted once and cut into ZBCD_BLOCKS blocks; every step a block drawn at random, its
+    gradient recovered by compressed sensing: the iterate and ZBCD_M probes x + delta z_i (z_i Rademacher on the block,
+    rows clipped to the box) one request, y_i = (f(x + delta z_i) - f(x)) / delta, the gradient CoSaMP's ZBCD_S-sparse
+    solution of (Z / sqrt(m)) g = y / sqrt(m); a step of L2 length ZBCD_LR against it (the paper's fixed step; the
+    length ours), projected onto the L2 ball and the box. Stops when the iterate is misclassified, at most ZBCD_BUDGET
+    queries."""
+    x0 = np.asarray(x0, np.float64)
+    blocks = np.array_split(rng.permutation(D), ZBCD_BLOCKS)
+    x = x0.copy()
+    used = 0
+    while used + ZBCD_M + 1 <= ZBCD_BUDGET:
+        B = blocks[int(rng.integers(ZBCD_BLOCKS))]
+        Z = rng.choice([-1.0, 1.0], (ZBCD_M, len(B)))
+        rows = np.repeat(x[None], ZBCD_M + 1, 0)
+        rows[1:, B] += ZBCD_DELTA * Z
+        rows = np.clip(rows, 0, 1)
+        _, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        if int(np.argmax(p[0])) != y0:
+            return x
+        bad = np.flatnonzero(np.asarray(p).argmax(1) != y0)
+        if len(bad) and np.linalg.norm(rows[bad[0]] - x0) <= L2_GOAL:
+            return rows[bad[0]]
+        f = _margin_logprob(p, y0)
+        yv = (f[1:] - f[0]) / ZBCD_DELTA
+        g = _cosamp(Z / np.sqrt(ZBCD_M), yv / np.sqrt(ZBCD_M), ZBCD_S)
+        if np.linalg.norm(g) > 0:
+            x[B] -= ZBCD_LR * g / np.linalg.norm(g)
+        d = x - x0
+        n = np.linalg.norm(d)
+        if n > L2_GOAL:
+            x = x0 + d * (L2_GOAL / n)
+        x = np.clip(x, 0, 1)
+    return x
+
+
+def bobyqa_attack(ask, x0, y0, rng):
+    """Ughi, Abrol & Tanner 2021 (An empirical study of derivative-free-optimization algorithms for targeted black-box
+    attacks in deep neural networks, Optimization and Engineering), the BOBYQA attack (Powell 2009, The BOBYQA
+    algorithm for bound constrained optimization without derivatives), untargeted here: score-based, L-inf BQ_EPS: the
+    C&W margin loss on log-probabilities; the coordinates in batches of BQ_N (a random permutation, redrawn after every
+    pass); for a batch, BOBYQA's initial interpolation set, x and x +- rho e_i (rho = BQ_RHO; at a bound both points on
+    the inside, +rho and +2 rho, as Powell's), 2n + 1 rows one request, gives its quadratic model (the gradient and the
+    diagonal of the Hessian); then up to BQ_STEPS trust-region steps: the model's minimiser in the box (the ball and
+    [0, 1]) within the radius, one row; accepted when it lowers the loss, else the radius halved; the best point
+    evaluated kept (BOBYQA's x_opt). The later model updates and the radius's growth are ours (simplified). Stops at
+    the first misclassified query, at most BQ_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.maximum(x0 - BQ_EPS, 0), np.minimum(x0 + BQ_EPS, 1)
+    x = x0.copy()
+    used = [0]
+
+    def ev(rows):
+        _, p = ask(np.asarray(rows, np.float32))
+        used[0] += len(rows)
+        p = np.asarray(p, np.float64)
+        wrong = np.flatnonzero(p.argmax(1) != y0)
+        if len(wrong):
+            raise _Found(np.asarray(rows)[wrong[0]])
+        return _margin_logprob(p, y0)
+    try:
+        fx = None
+        order = rng.permutation(D)
+        pos = 0
+        while used[0] + 2 * BQ_N + 1 + BQ_STEPS <= BQ_BUDGET:
+            if pos >= D:
+                order, pos = rng.permutation(D), 0
+            I = order[pos:pos + BQ_N]
+            pos += BQ_N
+            d1, d2 = np.zeros(len(I)), np.zeros(len(I))
+            rows = [x.copy()]
+            for k, i in enumerate(I):
+                if x[i] - BQ_RHO < lo[i] - 1e-12:
+                    d1[k], d2[k] = BQ_RHO, 2 * BQ_RHO
+                elif x[i] + BQ_RHO > hi[i] + 1e-12:
+                    d1[k], d2[k] = -BQ_RHO, -2 * BQ_RHO
+                else:
+                    d1[k], d2[k] = BQ_RHO, -BQ_RHO
+                d1[k] = np.clip(x[i] + d1[k], lo[i], hi[i]) - x[i]
+                d2[k] = np.clip(x[i] + d2[k], lo[i], hi[i]) - x[i]
+                for d in (d1[k], d2[k]):
+                    r = x.copy()
+                    r[i] += d
+                    rows.append(r)
+            f = ev(rows)
+            fx = f[0]
+            f1, f2 = f[1::2], f[2::2]
+            g, hh = np.zeros(len(I)), np.zeros(len(I))
+            for k in range(len(I)):
+                a, b = d1[k], d2[k]
+                if abs(a) < 1e-9 or abs(b) < 1e-9 or abs(a - b) < 1e-9:
+                    continue
+                # f(t) = fx + g t + h t^2 / 2 through (a, f1), (b, f2)
+                A = np.array([[a, a * a / 2], [b, b * b / 2]])
+                g[k], hh[k] = np.linalg.solve(A, [f1[k] - fx, f2[k] - fx])
+            best_i = int(np.argmin(f))
+            if best_i > 0:
+                x, fx = rows[best_i], f[best_i]
+                continue
+            delta = BQ_RHO
+            for _ in range(BQ_STEPS):
+                t = np.zeros(len(I))
+                for k, i in enumerate(I):
+                    a_lo, a_hi = max(lo[i] - x[i], -delta), min(hi[i] - x[i], delta)
+                    cands = [a_lo, a_hi] + ([-g[k] / hh[k]] if hh[k] > 1e-12 else [])
+                    cands = [float(np.clip(c, a_lo, a_hi)) for c in cands]
+                    t[k] = min(cands, key=lambda c: g[k] * c + hh[k] * c * c / 2)
+                if not np.any(np.abs(t) > 1e-9):
+                    break
+                cand = x.copy()
+                cand[I] += t
+                fc = ev([cand])[0]
+                if fc < fx:
+                    x, fx = cand, fc
+                    break
+                delta /= 2
+    except _Found as e:
+        return e.x
+    return x
+
+
+def run_mixmatch(h, baton, s, data):
+    """Jagielski, Carlini, Berthelot, Kurakin & Papernot 2020 (High accuracy and high fidelity extraction of neural
+    networks, USENIX Security), the learning-based extraction with semi-supervised learning (MixMatch, Berthelot,
+    Carlini, Goodfellow, Papernot, Oliver & Raffel 2019): label-only; the attacker's MM_POOL augmented natural digits
+    (knockoff and jbda_seed splits); EXTRACT_BUDGET of them, at random, asked, MM_BATCH rows a request; the student
+    (64 ReLU -> 10) trained MM_EPOCHS epochs by MixMatch on the asked digits and the unasked rest: MM_K augmented views
+    of every unlabelled digit, the guessed label their mean prediction sharpened (temperature MM_T), labelled and
+    unlabelled batches mixed up (Beta(MM_ALPHA, MM_ALPHA), lambda' = max(lambda, 1 - lambda)), cross-entropy on the
+    labelled part and MM_LU times the squared error on the unlabelled part (sizes and weights ours for the 8x8 input).
+    Records the student's own agreement."""
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(MM_POOL)]).astype(np.float64)
+    order = rng.permutation(len(pool))
+    asked = order[:EXTRACT_BUDGET]
+    labels = []
+    try:
+        for k in range(0, len(asked), MM_BATCH):
+            lab, _ = query(h, baton, s, pool[asked[k:k + MM_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(labels)
+    if not labels:
+        return
+    XL = pool[asked[:len(labels)]]
+    YL = np.eye(10)[np.asarray(labels)]
+    XU = pool[order[EXTRACT_BUDGET:]]
+    net = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+
+    def aug(A):
+        return np.stack([augment(a, rng, 0.02) for a in A]).astype(np.float64)
+    bs = 64
+    for _ in range(MM_EPOCHS):
+        perm = rng.permutation(len(XL))
+        for k in range(0, len(XL), bs):
+            i = perm[k:k + bs]
+            u = rng.integers(0, len(XU), len(i))
+            xl = aug(XL[i])
+            views = [aug(XU[u]) for _ in range(MM_K)]
+            q = np.mean([_softmax(net.forward(v)[0]) for v in views], 0) ** (1 / MM_T)
+            q /= q.sum(1, keepdims=True)
+            W = np.concatenate([xl] + views)
+            T = np.concatenate([YL[i]] + [q] * MM_K)
+            nl = len(i)
+            sh = rng.permutation(len(W))
+            lam = rng.beta(MM_ALPHA, MM_ALPHA)
+            lam = max(lam, 1 - lam)
+            Xm = lam * W + (1 - lam) * W[sh]
+            Tm = lam * T + (1 - lam) * T[sh]
+            out, cache = net.forward(Xm)
+            P = _softmax(out)
+            gz = np.zeros_like(P)
+            gz[:nl] = (P[:nl] - Tm[:nl]) / nl
+            gq = 2 * (P[nl:] - Tm[nl:]) * MM_LU / (len(P) - nl) / 10
+            gz[nl:] = P[nl:] * (gq - (P[nl:] * gq).sum(1, keepdims=True))
+            net.step(net.backward(cache, gz)[0])
+    s.meta["own_model"] = lambda Xt: net.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def run_bald(h, baton, s, data):
+    """Gal, Islam & Ghahramani 2017 (Deep Bayesian active learning with image data, ICML), BALD (Houlsby et al. 2011)
+    with MC dropout, as a model-extraction thief (active learning as extraction: Chandrasekaran, Chaudhuri, Giacomelli,
+    Jha & Yan 2020, USENIX Security; Pal et al.'s ActiveThief framework): label-only; the thief's pool is BALD_POOL
+    augmented natural digits (knockoff and jbda_seed splits); a random initial BALD_ROUND labelled; each round the
+    substitute (64 ReLU, dropout BALD_DROP, -> 10) trained BALD_EPOCHS epochs on every label so far, BALD_T stochastic
+    forward passes (dropout on) over a random BALD_SUBSET of the unlabelled pool (as the paper's acquisition from a
+    random subset), each digit's BALD score H[mean p] - mean H[p], and the BALD_ROUND highest asked; BALD_BATCH rows a
+    request, 2,000 queries. Records the substitute's own agreement (dropout off)."""
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(BALD_POOL)]).astype(np.float64)
+    order = rng.permutation(len(pool))
+    asked = list(order[:BALD_ROUND])
+    rest = np.asarray(order[BALD_ROUND:])
+    labels = []
+    net = None
+
+    def ask(idx):
+        for k in range(0, len(idx), BALD_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + BALD_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+
+    def fwd(net, A, drop):
+        W1, b1, W2, b2 = net.P
+        z1 = A @ W1 + b1
+        a1 = np.maximum(z1, 0.0)
+        m = (rng.random(a1.shape) >= BALD_DROP) / (1 - BALD_DROP) if drop else np.ones_like(a1)
+        return (a1 * m) @ W2 + b2, (z1, m, a1 * m)
+    try:
+        ask(asked)
+        while True:
+            net = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+            XL, yl = pool[asked[:len(labels)]], np.asarray(labels)
+            for _ in range(BALD_EPOCHS):
+                perm = rng.permutation(len(XL))
+                for k in range(0, len(XL), 64):
+                    i = perm[k:k + 64]
+                    out, (z1, m, a1) = fwd(net, XL[i], True)
+                    g = _softmax(out)
+                    g[np.arange(len(i)), yl[i]] -= 1.0
+                    g /= len(i)
+                    ga = (g @ net.P[2].T) * m * (z1 > 0)
+                    net.step([XL[i].T @ ga, ga.sum(0), a1.T @ g, g.sum(0)])
+            if len(labels) >= EXTRACT_BUDGET:
+                break
+            sub = rng.choice(len(rest), min(BALD_SUBSET, len(rest)), replace=False)
+            Ps = np.stack([_softmax(fwd(net, pool[rest[sub]], True)[0]) for _ in range(BALD_T)])
+            pm = Ps.mean(0)
+            score = -(pm * np.log(pm + 1e-12)).sum(1) + (Ps * np.log(Ps + 1e-12)).sum(2).mean(0)
+            n = min(BALD_ROUND, EXTRACT_BUDGET - len(labels))
+            top = sub[np.argsort(-score)[:n]]
+            new = list(rest[top])
+            rest = np.delete(rest, top)
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(labels)
+    if net is not None:
+        S = net
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout24_attack(s, data, interleave):
+    """The unseen classes of held out 24 (HELDOUT24_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT24_ORIG_PAD, offsets 138-146, disjoint from held out 10's to 23's), one per session by session index.
+    Success, rows as sent: evoba (an L0 attack) the first answered query whose label differs from the true label with
+    at most EVOBA_K = 8 of the 64 values changed (as brusle, cornersearch and pointwise); zo-bcd (an L2 attack) the
+    first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as HopSkipJump's); bobyqa (an L-inf attack) the
+    first answered query whose label differs within L-inf 0.125 (BQ_EPS, the dev Square ball). mixmatch and bald are
+    extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff (both also record their own
+    model's agreement)."""
+    s.pace_rows = True
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT24_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "evoba":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= EVOBA_K), None)
+    elif s.cls == "zo-bcd":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels)) if labels[j] != y0 and np.abs(rows[j] - x0).max() <= BQ_EPS + 1e-6), None)
+
+
+def run_heldout24_attack(h, baton, s, data):
+    if s.cls == "mixmatch":
+        run_mixmatch(h, baton, s, data)
+        return
+    if s.cls == "bald":
+        run_bald(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=True)
+    try:
+        if s.cls == "evoba":
+            adv = evoba_attack(ask, x0, y0, s.rng)
+        elif s.cls == "zo-bcd":
+            adv = zo_bcd_attack(ask, x0, y0, s.rng)
+        else:
+            adv = bobyqa_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -17523,7 +18390,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas23" in HAB:
+            if "personas24" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout24(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas23" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout23(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -17673,6 +18544,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout22_attack(s, data, args.interleave)
             if s.cls in HELDOUT23_ATTACKS:
                 setup_heldout23_attack(s, data, args.interleave)
+            if s.cls in HELDOUT24_ATTACKS:
+                setup_heldout24_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -17723,6 +18596,8 @@ def run_all(args, data, counts, seed):
                 run_heldout22_attack(h, baton, s, data)
             elif s.kind in HELDOUT23_ATTACKS:
                 run_heldout23_attack(h, baton, s, data)
+            elif s.kind in HELDOUT24_ATTACKS:
+                run_heldout24_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -17962,7 +18837,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
-            or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION:
+            or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -18239,6 +19114,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout23: held out for round 23, with seeds 23001, 23002, 23003 (fixed 2026-12-04 12:00 UTC "
                          "by an independent evaluator before any round-23 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout24: held out for round 24, with seeds 24001, 24002, 24003 (fixed 2026-12-04 14:40 UTC "
+                         "by an independent evaluator before any round-24 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -18300,6 +19178,9 @@ def main():
     ap.add_argument("--heldout23-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 23 (" + ", ".join(HELDOUT23_ATTACKS) + "), "
                          "with --habits heldout23 and seeds 23001, 23002, 23003 (held out for round 23)")
+    ap.add_argument("--heldout24-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 24 (" + ", ".join(HELDOUT24_ATTACKS) + "), "
+                         "with --habits heldout24 and seeds 24001, 24002, 24003 (held out for round 24)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -18334,6 +19215,7 @@ def main():
     counts.update((k, n if args.heldout21_attacks else 0) for k, n in HELDOUT21_ATTACKS.items())
     counts.update((k, n if args.heldout22_attacks else 0) for k, n in HELDOUT22_ATTACKS.items())
     counts.update((k, n if args.heldout23_attacks else 0) for k, n in HELDOUT23_ATTACKS.items())
+    counts.update((k, n if args.heldout24_attacks else 0) for k, n in HELDOUT24_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):

@@ -48,6 +48,8 @@
 #                                                           once before round 22's tuning and once at its end)
 #                                    [--heldout23-attacks] (held out 23: with --seeds 23001,23002,23003 --habits heldout23,
 #                                                           once before round 23's tuning and once at its end)
+#                                    [--heldout24-attacks] (held out 24: with --seeds 24001,24002,24003 --habits heldout24,
+#                                                           once before round 24's tuning and once at its end)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
