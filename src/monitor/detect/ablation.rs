@@ -21,8 +21,11 @@
 //!   curve, not a search.
 //! - **Greedy steps.** A new probe batch centred exactly on an earlier combination whose probes
 //!   all ranked in the lower half of their centre's is a step of a greedy local search (it
-//!   applied what lowered the answer and looks again around the result); [`CHAIN`] such step
-//!   makes a search.
+//!   applied what lowered the answer and looks again around the result); so is a probe batch
+//!   centred exactly on the previous batch's lowest-answered probe (an evolution strategy over
+//!   pixels keeps its best child and mutates it again, as EvoBA does; chosen without the
+//!   answers, the next centre is that probe once in as many probes). [`CHAIN`] such step makes
+//!   a search.
 //!
 //! Either marks the client's next [`ACTIVE_REQUESTS`] requests as a search's (see
 //! [`Ablation::active`]). State is bounded: one centre, at most [`MAX_PROBES`] probes, and the
@@ -347,6 +350,30 @@ impl Ablation {
                 fired = Some(self.applied());
             }
         }
+        // The batch's lowest-answered probe, applied: a batch centred exactly on it next is a
+        // greedy step too (an evolution strategy over pixels keeps its best child and mutates
+        // it again, as EvoBA does; by chance a batch is centred on its predecessor's lowest
+        // probe once in as many probes).
+        if let Some(low) = probes
+            .iter()
+            .map(|&(i, _, _)| score(i))
+            .min_by(f32::total_cmp)
+        {
+            let mut row = self.centre.clone();
+            for &(i, j, v) in &probes {
+                if score(i) == low {
+                    row[j as usize] = v;
+                    let h = hash(&row);
+                    row[j as usize] = self.centre[j as usize];
+                    if !self.applied.contains(&h) {
+                        if self.applied.len() == APPLIED_ROWS {
+                            self.applied.remove(0);
+                        }
+                        self.applied.push(h);
+                    }
+                }
+            }
+        }
         for (i, j, v) in probes {
             if self.probes.len() == MAX_PROBES {
                 break;
@@ -608,6 +635,46 @@ mod tests {
         // Every batch after the first is centred on the last one's two lowest probes applied.
         assert_eq!(fired, [false, true, true, true]);
         assert!(a.active());
+    }
+
+    /// Generations of one-pixel children, each batch centred on one child of the last: the
+    /// lowest-answered (an evolution strategy, EvoBA) or the highest (a backward selection
+    /// keeping what the answer needs least, as sufficient input subsets do).
+    fn generations(keep_lowest: bool) -> Vec<bool> {
+        let mut rng = Rng::new(12);
+        let mut x = image(&mut rng);
+        let mut a = Ablation::default();
+        let mut fired = Vec::new();
+        for r in 0..5 {
+            let candidates: Vec<usize> = (8 * r..8 * r + 8).collect();
+            let rows: Vec<Vec<f32>> = candidates
+                .iter()
+                .map(|&j| {
+                    let mut c = x.clone();
+                    c[j] = 1.0 - c[j].round();
+                    c
+                })
+                .collect();
+            let margins: Vec<f32> = (0..8).map(|k| 0.9 - 0.01 * ((k * 5) % 8) as f32).collect();
+            let labels = vec![3; rows.len()];
+            let mut f = a.begin_request(&rows).is_some();
+            f |= a.end_request(&rows, &labels, &margins).is_some();
+            fired.push(f);
+            let pick = (0..8)
+                .min_by(|&p, &q| {
+                    let o = margins[p].total_cmp(&margins[q]);
+                    if keep_lowest { o } else { o.reverse() }
+                })
+                .unwrap();
+            x = rows[pick].clone();
+        }
+        fired
+    }
+
+    #[test]
+    fn generations_built_on_the_lowest_answered_child_are_a_search() {
+        assert_eq!(generations(true), [false, true, true, true, true]);
+        assert_eq!(generations(false), [false; 5]);
     }
 
     #[test]

@@ -788,7 +788,7 @@ fn ablation_signal(a: &super::ablation::Applied, greedy: bool) -> Signal {
     use super::ablation as ab;
     let message = if greedy {
         format!(
-            "a greedy sparse search: {} probe batches in a row (rows that each change one feature of one input) were each centred on the previous batch's input with several of its probes applied at once, all of them among the lower half of that batch's answers (it kept what lowered the answer and looked again around the result, as LocSearchAdv does)",
+            "a greedy sparse search: {} probe batches in a row (rows that each change one feature of one input) were each centred on the previous batch's input with several of its probes applied at once, all of them among the lower half of that batch's answers, or with its lowest-answered probe applied (it kept what lowered the answer and looked again around the result, as LocSearchAdv and EvoBA do)",
             a.chain
         )
     } else {
