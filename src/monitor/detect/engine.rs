@@ -258,13 +258,29 @@ impl Engine {
         if generations {
             det.generations.begin_request();
         }
-        // Sparse steps: rows built alone in their request (no sibling a few features off).
+        // Sparse steps: rows built alone in their request (no sibling a few features off),
+        // read on the compared values (every feature of rows of at most 128 values, a fixed
+        // sample of wider ones: the state and the work stay bounded whatever the row's width).
         let sparse = p.sparse_steps > 0 && answers.is_some();
-        let alone = if sparse {
-            det.sparse.begin_request();
-            super::sparse::alone(rows)
-        } else {
+        let alone = if !sparse {
             Vec::new()
+        } else if rows.len() < 2 {
+            det.sparse.begin_request();
+            vec![true; rows.len()]
+        } else if ablation.len() == rows.len() {
+            det.sparse.begin_request();
+            super::sparse::alone(&ablation)
+        } else {
+            det.sparse.begin_request();
+            let sampled: Vec<Vec<f32>> = rows
+                .iter()
+                .map(|row| {
+                    let mut v = Vec::with_capacity(self.space.width());
+                    self.space.sample(row, &mut v);
+                    v
+                })
+                .collect();
+            super::sparse::alone(&sampled)
         };
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
@@ -326,10 +342,6 @@ impl Engine {
                 None => (0, 0.0),
             };
             let margin = if margin.is_finite() { margin } else { 0.0 };
-            if sparse {
-                det.sparse
-                    .observe(row, alone[r], label as u32, margin, gray_side);
-            }
             let near = det.near.observe(
                 &codes,
                 hash,
@@ -366,6 +378,10 @@ impl Engine {
                     &sample_buf
                 }
             };
+            if sparse {
+                det.sparse
+                    .observe(sample, alone[r], label as u32, margin, gray_side);
+            }
             let step = if p.sign_steps > 0 && !near.exact {
                 det.steps
                     .observe_image(sample, self.space.median_spread(), gray_side, &mut scratch)

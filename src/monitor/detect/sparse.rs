@@ -25,6 +25,10 @@
 //! lowest-answered edit. A search for the fewest pixels that an image needs flips cannot be
 //! told from a person toggling scattered pixels of one image and keeping those that lowered the
 //! answer; allow-list such a client.
+//!
+//! Rows are read on the compared values of [`super::space::Space`]: every feature of rows of at
+//! most 128 values, a fixed sample of 128 of wider ones (a change outside the sample is not
+//! seen), so a client's state is at most 16 rows of 128 values.
 
 use std::collections::VecDeque;
 
