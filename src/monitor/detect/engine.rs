@@ -262,16 +262,16 @@ impl Engine {
         // read on the compared values (every feature of rows of at most 128 values, a fixed
         // sample of wider ones: the state and the work stay bounded whatever the row's width).
         let sparse = p.sparse_steps > 0 && answers.is_some();
+        if sparse {
+            det.sparse.begin_request();
+        }
         let alone = if !sparse {
             Vec::new()
         } else if rows.len() < 2 {
-            det.sparse.begin_request();
             vec![true; rows.len()]
         } else if ablation.len() == rows.len() {
-            det.sparse.begin_request();
             super::sparse::alone(&ablation)
         } else {
-            det.sparse.begin_request();
             let sampled: Vec<Vec<f32>> = rows
                 .iter()
                 .map(|row| {
