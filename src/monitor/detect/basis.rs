@@ -52,6 +52,10 @@ const MAJORITY: (usize, usize) = (2, 3);
 pub const MIN_DIRECTIONS: usize = 4;
 /// Improving steps in a line a walk has.
 pub const MIN_CHAIN: u32 = 3;
+/// Steps in one request that make it a batch of probes: none of them extends an improving line (a walk sends one candidate, or `x ± ε·q`, at a time; a batch of one input
+/// with one feature replaced in each row is an ablation's probes, read by the applied-ablation
+/// test, and a backward selection's — sufficient input subsets — keeps its highest-answered).
+pub const PROBES: usize = 3;
 
 /// The layout a DCT is taken in: channels of `side` × `side` values.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,11 +109,15 @@ struct Kept {
     label: u32,
     margin: f32,
     chain: u32,
+    /// The row's number in the client's stream (the identity steps name their origin by).
+    seq: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Step {
     seq: u64,
+    /// The client's request it came in.
+    request: u64,
     /// Basis (0 pixels, 1 DCT) and coefficient.
     direction: (u8, u32),
     coef: f32,
@@ -122,6 +130,8 @@ pub struct BasisWalk {
     related: VecDeque<Kept>,
     loose: VecDeque<Kept>,
     steps: VecDeque<Step>,
+    /// The client's requests so far.
+    request: u64,
 }
 
 /// A walk found.
@@ -134,6 +144,11 @@ pub struct Walk {
 }
 
 impl BasisWalk {
+    /// A new request of the client.
+    pub fn begin_request(&mut self) {
+        self.request += 1;
+    }
+
     /// Look `row` (the compared features), the client's row number `seq`, answered `label` with
     /// top-1 margin `margin`, up against the kept rows; a walk when `need` steps make one.
     #[allow(clippy::too_many_arguments)]
@@ -171,7 +186,7 @@ impl BasisWalk {
             };
             Some((loose, i, direction, coef, chain))
         });
-        let Some((loose, origin, direction, coef, chain)) = found else {
+        let Some((loose, origin, direction, coef, mut chain)) = found else {
             push(
                 &mut self.loose,
                 LOOSE,
@@ -180,6 +195,7 @@ impl BasisWalk {
                     label,
                     margin,
                     chain: 0,
+                    seq,
                 },
             );
             return None;
@@ -187,6 +203,20 @@ impl BasisWalk {
         // The step's origin is part of the walk now.
         if loose && let Some(k) = self.loose.remove(origin) {
             push(&mut self.related, RECENT, k);
+        }
+        // A batch of probes: no line runs through it.
+        let request = self.request;
+        let siblings = self.steps.iter().filter(|s| s.request == request).count();
+        if siblings + 1 >= PROBES {
+            chain = 0;
+            let mut batch = Vec::new();
+            for s in self.steps.iter_mut().filter(|s| s.request == request) {
+                s.chain = 0;
+                batch.push(s.seq);
+            }
+            for k in self.related.iter_mut().filter(|k| batch.contains(&k.seq)) {
+                k.chain = 0;
+            }
         }
         push(
             &mut self.related,
@@ -196,10 +226,12 @@ impl BasisWalk {
                 label,
                 margin,
                 chain,
+                seq,
             },
         );
         self.steps.push_back(Step {
             seq,
+            request,
             direction,
             coef,
             chain,
@@ -325,6 +357,24 @@ mod tests {
     use super::*;
     use crate::util::Rng;
 
+    impl BasisWalk {
+        /// [`BasisWalk::observe`] for a request of one row.
+        #[allow(clippy::too_many_arguments)]
+        fn request_of_one(
+            &mut self,
+            seq: u64,
+            row: &[f32],
+            label: u32,
+            margin: f32,
+            need: u32,
+            spread: f32,
+            dct: Option<&Dct>,
+        ) -> Option<Walk> {
+            self.begin_request();
+            self.observe(seq, row, label, margin, need, spread, dct)
+        }
+    }
+
     const SPREAD: f32 = 0.27;
     static DCT: std::sync::LazyLock<Dct> = std::sync::LazyLock::new(|| {
         Dct::new(Image {
@@ -368,7 +418,10 @@ mod tests {
                 .map(|v| v + jitter * (rng.unit() * 2.0 - 1.0))
                 .collect();
             let m = margin(&sent, &w);
-            (m, walk.observe(seq, &sent, 3, m, 5, SPREAD, Some(&*DCT)))
+            (
+                m,
+                walk.request_of_one(seq, &sent, 3, m, 5, SPREAD, Some(&*DCT)),
+            )
         };
         let (mut m_best, _) = ask(&best, &mut walk, &mut rng);
         let order: Vec<usize> = (0..64).map(|i| (i * 29) % 64).collect();
@@ -479,7 +532,10 @@ mod tests {
                     x[i] = if round == 1 { 0.0 } else { target[i] };
                     seq += 1;
                     let m = 1.0 - seq as f32 * 0.001;
-                    assert_eq!(walk.observe(seq, &x, 1, m, 5, SPREAD, Some(&*DCT)), None);
+                    assert_eq!(
+                        walk.request_of_one(seq, &x, 1, m, 5, SPREAD, Some(&*DCT)),
+                        None
+                    );
                 }
             }
         }
@@ -492,14 +548,14 @@ mod tests {
         let mut rng = Rng::new(11);
         let x = digit(&mut rng);
         let mut walk = BasisWalk::default();
-        walk.observe(1, &x, 2, 0.5, 5, SPREAD, Some(&*DCT));
+        walk.request_of_one(1, &x, 2, 0.5, 5, SPREAD, Some(&*DCT));
         for seq in 2..40u64 {
             let mut y = x.clone();
             let i = (seq as usize * 7) % 64;
             y[i] = (y[i] + if seq % 2 == 0 { 0.2 } else { -0.2 }).clamp(0.0, 1.0);
             // Answered higher than the input each time: never kept as an improvement.
             assert_eq!(
-                walk.observe(seq, &y, 2, 0.6 + rng.unit() * 0.1, 5, SPREAD, Some(&*DCT)),
+                walk.request_of_one(seq, &y, 2, 0.6 + rng.unit() * 0.1, 5, SPREAD, Some(&*DCT)),
                 None
             );
         }
@@ -511,11 +567,11 @@ mod tests {
         let mut walk = BasisWalk::default();
         let mut x: Vec<f32> = (0..64).map(|i| ((i * 5) % 17) as f32 / 16.0).collect();
         let mut m = 0.9;
-        let mut found = walk.observe(1, &x, 4, m, 5, SPREAD, Some(&*DCT));
+        let mut found = walk.request_of_one(1, &x, 4, m, 5, SPREAD, Some(&*DCT));
         for (k, &d) in sizes.iter().enumerate() {
             x[k * 5 + 2] += d as f32 / 16.0;
             m -= 0.01;
-            found = found.or(walk.observe(k as u64 + 2, &x, 4, m, 5, SPREAD, Some(&*DCT)));
+            found = found.or(walk.request_of_one(k as u64 + 2, &x, 4, m, 5, SPREAD, Some(&*DCT)));
         }
         found
     }
@@ -529,6 +585,41 @@ mod tests {
         assert_eq!(sixteenths_walk(&sizes), None);
         let threes: Vec<i32> = sizes.iter().copied().filter(|d| d.abs() == 3).collect();
         assert!(sixteenths_walk(&threes).is_some(), "five 3/16 steps walk");
+    }
+
+    #[test]
+    fn a_backward_selection_batch_by_batch_is_not_a_walk() {
+        // Sufficient input subsets against a fill 0.2 away from every pixel (up or down): each
+        // request the current input with each remaining pixel replaced by the fill, one row a
+        // pixel; the replacement that kept the answer highest stays. Every row is one step of one
+        // size from the current input, the answers fall batch after batch, and rows of one batch
+        // pair up across batches as basis steps answered lower: probes, not a walk.
+        let mut rng = Rng::new(23);
+        let w: Vec<f32> = (0..64).map(|_| rng.unit() - 0.5).collect();
+        let x0: Vec<f32> = (0..64).map(|_| 0.3 + 0.4 * rng.unit()).collect();
+        let fill: Vec<f32> = x0
+            .iter()
+            .map(|v| if rng.unit() < 0.5 { v - 0.2 } else { v + 0.2 })
+            .collect();
+        let mut walk = BasisWalk::default();
+        let (mut cur, mut rest, mut seq) = (x0.clone(), (0..64).collect::<Vec<usize>>(), 0u64);
+        while rest.len() > 1 {
+            walk.begin_request();
+            let mut answers = Vec::new();
+            for &i in &rest {
+                let mut r = cur.clone();
+                r[i] = fill[i];
+                let m = 0.9 - 0.01 * (64 - rest.len()) as f32 + 0.001 * (margin(&r, &w) - 2.0);
+                seq += 1;
+                assert_eq!(walk.observe(seq, &r, 3, m, 5, SPREAD, Some(&*DCT)), None);
+                answers.push(m);
+            }
+            let best = (0..answers.len())
+                .max_by(|&a, &b| answers[a].total_cmp(&answers[b]))
+                .unwrap();
+            let i = rest.remove(best);
+            cur[i] = fill[i];
+        }
     }
 
     #[test]
@@ -546,11 +637,12 @@ mod tests {
         let mut seq = 0u64;
         let mut m_best = margin(&best, &w);
         seq += 1;
-        walk.observe(seq, &best, 3, m_best, 5, SPREAD, Some(&*DCT));
+        walk.request_of_one(seq, &best, 3, m_best, 5, SPREAD, Some(&*DCT));
         let mut found = false;
         'outer: for i in 0..64 {
             for sign in [1.0f32, -1.0] {
-                // Two natural rows of padding before each candidate.
+                // Two natural rows of padding before each candidate, in its request.
+                walk.begin_request();
                 for _ in 0..2 {
                     seq += 1;
                     let pad = digit(&mut rng);

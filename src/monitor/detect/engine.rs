@@ -238,10 +238,18 @@ impl Engine {
         let mut cross = self.cross.lock().unwrap_or_else(|p| p.into_inner());
         det.near.begin_request();
         det.select.begin_request();
+        det.basis.begin_request();
         let generations = p.selection_z > 0.0 && answers.is_some();
-        // Applied ablations: the request's rows (compared values) are read before the loop, so
-        // that a search's first combinations count as its structure on their own rows.
-        let ablation: Vec<Vec<f32>> = if generations && det.ablation.reads(rows.len()) {
+        let sparse = p.sparse_steps > 0 && answers.is_some();
+        let ablating = generations && det.ablation.reads(rows.len());
+        let masking = p.sign_steps > 0 && rows.len() >= super::signsteps::MASK_ROWS;
+        // The request's rows as compared values (every feature of rows of at most 128 values, a
+        // fixed sample of wider ones: the state and the work stay bounded whatever the row's
+        // width), read once before the loop by the tests that look at the request as a whole:
+        // applied ablations (so that a search's first combinations count as its structure on
+        // their own rows), sparse steps (rows built alone in their request, no sibling a few
+        // features off) and mask batches.
+        let samples: Vec<Vec<f32>> = if ablating || masking || (sparse && rows.len() >= 2) {
             rows.iter()
                 .map(|row| {
                     let mut v = Vec::with_capacity(self.space.width());
@@ -252,16 +260,13 @@ impl Engine {
         } else {
             Vec::new()
         };
-        if generations && let Some(a) = det.ablation.begin_request(&ablation) {
+        let ablation: &[Vec<f32>] = if ablating { &samples } else { &[] };
+        if generations && let Some(a) = det.ablation.begin_request(ablation) {
             fire(ablation_signal(&a, false));
         }
         if generations {
             det.generations.begin_request();
         }
-        // Sparse steps: rows built alone in their request (no sibling a few features off),
-        // read on the compared values (every feature of rows of at most 128 values, a fixed
-        // sample of wider ones: the state and the work stay bounded whatever the row's width).
-        let sparse = p.sparse_steps > 0 && answers.is_some();
         if sparse {
             det.sparse.begin_request();
         }
@@ -269,19 +274,12 @@ impl Engine {
             Vec::new()
         } else if rows.len() < 2 {
             vec![true; rows.len()]
-        } else if ablation.len() == rows.len() {
-            super::sparse::alone(&ablation)
         } else {
-            let sampled: Vec<Vec<f32>> = rows
-                .iter()
-                .map(|row| {
-                    let mut v = Vec::with_capacity(self.space.width());
-                    self.space.sample(row, &mut v);
-                    v
-                })
-                .collect();
-            super::sparse::alone(&sampled)
+            super::sparse::alone(&samples)
         };
+        // A batch of masked copies of one input (every feature one of two values, their gaps of
+        // many sizes): its rows are no L∞ steps of one another or of the client's earlier masks.
+        let masked = masking && super::signsteps::mask_batch(&samples);
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);
@@ -369,8 +367,8 @@ impl Engine {
                 varied.push((r, det.rows));
             }
             let selecting = p.selection_z > 0.0 && answers.is_some();
-            // The row's compared values: already read for the ablation test when it read them.
-            let sample: &[f32] = match ablation.get(r) {
+            // The row's compared values: already read when a request-wide test read them.
+            let sample: &[f32] = match samples.get(r) {
                 Some(v) => v,
                 None => {
                     sample_buf.clear();
@@ -385,6 +383,7 @@ impl Engine {
             let step = if p.sign_steps > 0 && !near.exact {
                 det.steps
                     .observe_image(sample, self.space.median_spread(), gray_side, &mut scratch)
+                    .filter(|_| !masked)
             } else {
                 None
             };
@@ -503,7 +502,15 @@ impl Engine {
                 || det.select.differencing()
                 || det.ablation.active();
             searched |= structured;
-            self.evasion(&near, &x, popular, structured, (label, margin), &mut fire);
+            self.evasion(
+                &near,
+                &x,
+                popular,
+                structured,
+                masked,
+                (label, margin),
+                &mut fire,
+            );
             let projected = (answers.is_some()
                 && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
                 .then(|| self.projection.apply(row));
@@ -594,7 +601,7 @@ impl Engine {
             }
         }
         if let Some(a) = answers.filter(|_| generations)
-            && let Some(g) = det.ablation.end_request(&ablation, a.labels, a.margins)
+            && let Some(g) = det.ablation.end_request(ablation, a.labels, a.margins)
         {
             fire(ablation_signal(&g, true));
         }
@@ -695,12 +702,14 @@ impl Engine {
     /// over keys lowers the answer as it goes; clients augmenting a shared image, or rendering
     /// one template with their own noise, do not, together (a new variant's rank among
     /// independent ones is uniform: "answered lower than half" holds half the time).
+    #[allow(clippy::too_many_arguments)]
     fn evasion(
         &self,
         near: &NearObs,
         x: &super::cross::CrossObs,
         popular: bool,
         structured: bool,
+        masked: bool,
         (label, margin): (usize, f32),
         fire: &mut impl FnMut(Signal),
     ) {
@@ -714,9 +723,11 @@ impl Engine {
         // a video of one scene, an image re-sent while a slider is dragged or a burst of
         // augmented copies (test-time augmentation) show: they count with a search's structure.
         // A flip counts from a row that is an L∞ step from a recent one or of a client selecting
-        // by answers, or once more requests went into an input a batch straddled the boundary of.
+        // by answers, or once more requests went into an input a batch straddled the boundary of
+        // (a batch of masked copies straddles it by design: an explainer measures what hiding each
+        // part of the input does to the answer).
         let searching =
-            structured || (near.straddled && near.searching() && near.hits >= FLIP_HITS);
+            structured || (!masked && near.straddled && near.searching() && near.hits >= FLIP_HITS);
         let structured = searching;
         let cross_flip = x.flip.filter(|_| !popular && searching);
         if let Some((was, m)) = near.flip.filter(|_| searching) {
@@ -829,15 +840,17 @@ fn ablation_signal(a: &super::ablation::Applied, greedy: bool) -> Signal {
 
 /// Whether a request's rows (the first [`super::generations::BATCH`]) are noise around their
 /// centre (each feature's median): at least [`super::generations::DRIFT_SHARE`] of them differ
-/// from it by white noise (see [`super::copies::white`]). Rows the test cannot read (not square
-/// images, no baseline) are taken as noise: the codes' near-duplicate test still applies.
+/// from it on at least [`super::generations::DRIFT_DENSE`] of the features and, on square images
+/// with a baseline, by white noise (see [`super::copies::white`]). A distribution's sample moves
+/// every feature (less those clipped at the range's end); a batch of one input with one feature
+/// masked in each row (a backward selection's step, as sufficient input subsets take; an
+/// ablation's probes) differs from its centre in one feature — white by the autocorrelation
+/// test, as any one-pixel change is, but not noise. Without the layout only the share is read:
+/// the codes' near-duplicate test still applies.
 fn population_noise(rows: &[Vec<f32>], copies: Option<(Image, &Baseline)>) -> bool {
-    let Some((image, _)) = copies else {
-        return true;
-    };
     let rows = &rows[..rows.len().min(super::generations::BATCH)];
     let d = rows.first().map_or(0, Vec::len);
-    if rows.is_empty() || rows.iter().any(|r| r.len() != d) {
+    if rows.is_empty() || d == 0 || rows.iter().any(|r| r.len() != d) {
         return false;
     }
     let mut column = Vec::with_capacity(rows.len());
@@ -849,11 +862,21 @@ fn population_noise(rows: &[Vec<f32>], copies: Option<(Image, &Baseline)>) -> bo
             *column.select_nth_unstable_by(mid, f32::total_cmp).1
         })
         .collect();
-    let white = rows
+    let dense = |r: &[f32]| {
+        let moved = r
+            .iter()
+            .zip(&centre)
+            .filter(|(v, c)| (*v - *c).abs() > super::generations::DRIFT_MOVED)
+            .count();
+        moved as f32 >= super::generations::DRIFT_DENSE * d as f32
+    };
+    let noise = rows
         .iter()
-        .filter(|r| super::copies::white(&centre, r, image))
+        .filter(|r| {
+            dense(r) && copies.is_none_or(|(image, _)| super::copies::white(&centre, r, image))
+        })
         .count();
-    white as f32 >= super::generations::DRIFT_SHARE * rows.len() as f32
+    noise as f32 >= super::generations::DRIFT_SHARE * rows.len() as f32
 }
 
 #[cfg(test)]
@@ -1854,6 +1877,50 @@ mod tests {
                     .all(|s| s.evidence.get("population_trend_z").is_none()),
                 "{fired:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_backward_selection_is_no_distribution_search_and_no_coordinate_walk() {
+        use super::super::copies::testing::smooth_image;
+        let mut rng = Rng::new(17);
+        let (e, _) = smooth_engine(&mut rng, Detect::default());
+        // Sufficient input subsets: each request the current input with each remaining pixel
+        // masked (to 0) in turn, one row a pixel; the pixel whose masking kept the class's answer
+        // highest stays masked. Hiding evidence lowers the answer batch after batch.
+        let x0 = smooth_image(&mut rng, 8);
+        let w: Vec<f32> = (0..64).map(|_| rng.unit()).collect();
+        let total: f32 = w.iter().zip(&x0).map(|(w, x)| w * x).sum();
+        let answer = |x: &[f32]| -> (usize, f32) {
+            let kept: f32 = w.iter().zip(x).map(|(w, x)| w * x).sum();
+            (4, (0.05 + 0.9 * kept / total).clamp(0.01, 1.0))
+        };
+        let mut d = e.client();
+        let mut cur = x0.clone();
+        let mut rest: Vec<usize> = (0..64).collect();
+        while rest.len() > 8 {
+            let rows: Vec<Vec<f32>> = rest
+                .iter()
+                .map(|&i| {
+                    let mut r = cur.clone();
+                    r[i] = 0.0;
+                    r
+                })
+                .collect();
+            let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
+            let fired = signals(&e, &mut d, &rows, &ans);
+            assert!(
+                fired
+                    .iter()
+                    .all(|s| s.evidence.get("population_trend_z").is_none()
+                        && s.evidence.get("basis_steps").is_none()),
+                "{} left: {fired:?}",
+                rest.len()
+            );
+            let best = (0..rows.len())
+                .max_by(|&a, &b| ans[a].1.total_cmp(&ans[b].1))
+                .unwrap();
+            cur[rest.remove(best)] = 0.0;
         }
     }
 

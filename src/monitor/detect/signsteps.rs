@@ -120,6 +120,79 @@ const FILLED: f32 = 0.75;
 /// image as ground; uniform noise none.
 const GROUND: usize = 8;
 
+/// Rows a request needs to be read as a batch of masks.
+pub const MASK_ROWS: usize = 8;
+/// Features of a mask batch that take two values, at least.
+const MASK_FEATURES: usize = 8;
+/// A mask batch's gaps are of many sizes: its two largest clusters of gaps (each within
+/// ±[`MASK_CLUSTER`] of its centre) hold less than [`MASK_CLUSTERED`] of them.
+const MASK_CLUSTER: f32 = 0.1;
+const MASK_CLUSTERED: f32 = 0.5;
+
+/// Whether a request's rows (compared values) are masked copies of one input: an explainer
+/// switching parts of the input between the input and a background (SHAP's Partition and
+/// Kernel explainers, LIME, occlusion, sufficient input subsets) sends rows whose every feature
+/// takes one of two values — the input's and the background's — and two such rows differ by
+/// ±(input − background) on the features one of them masks: on a blurred or averaged
+/// background those gaps are of every size, and a dozen of them may fall within the step test's
+/// band by chance. An L∞ search's candidates around one input also take two values a feature
+/// (its ±ε), but their gaps are one size, `2ε` (or `ε` where the range clips): batches whose
+/// gaps cluster on two sizes are not masks. At least [`MASK_ROWS`] rows, every feature with at
+/// most two values, [`MASK_FEATURES`] with two.
+pub fn mask_batch(rows: &[Vec<f32>]) -> bool {
+    let Some(first) = rows.first() else {
+        return false;
+    };
+    let d = first.len();
+    if rows.len() < MASK_ROWS || rows.iter().any(|r| r.len() != d) {
+        return false;
+    }
+    let mut gaps = Vec::new();
+    for j in 0..d {
+        let a = first[j];
+        let mut b = None;
+        for r in &rows[1..] {
+            let v = r[j];
+            if v == a || b == Some(v) {
+                continue;
+            }
+            if b.is_some() || !v.is_finite() {
+                return false;
+            }
+            b = Some(v);
+        }
+        if let Some(b) = b {
+            gaps.push((b - a).abs());
+        }
+    }
+    if gaps.len() < MASK_FEATURES {
+        return false;
+    }
+    gaps.sort_unstable_by(f32::total_cmp);
+    // The largest cluster of gaps within ±MASK_CLUSTER of one of them, then the next among the rest.
+    let cluster = |gaps: &[f32]| -> (usize, f32) {
+        let mut best = (0, 0.0);
+        for &g in gaps {
+            let n = gaps
+                .iter()
+                .filter(|&&h| (h - g).abs() <= MASK_CLUSTER * g)
+                .count();
+            if n > best.0 {
+                best = (n, g);
+            }
+        }
+        best
+    };
+    let (n1, g1) = cluster(&gaps);
+    let rest: Vec<f32> = gaps
+        .iter()
+        .copied()
+        .filter(|&h| (h - g1).abs() > MASK_CLUSTER * g1)
+        .collect();
+    let (n2, _) = cluster(&rest);
+    ((n1 + n2) as f32) < MASK_CLUSTERED * gaps.len() as f32
+}
+
 /// One client's recent distinct rows (the compared features, raw values).
 #[derive(Clone, Debug, Default)]
 pub struct SignSteps {
@@ -738,6 +811,56 @@ mod tests {
     fn gauss(rng: &mut Rng) -> f32 {
         // Irwin–Hall: close enough to a normal for a test.
         (0..12).map(|_| rng.unit()).sum::<f32>() - 6.0
+    }
+
+    /// `x` blurred by a 3 × 3 box (edges clamped): a SHAP image masker's background.
+    fn blurred(x: &[f32]) -> Vec<f32> {
+        (0..64)
+            .map(|k| {
+                let (i, j): (i32, i32) = (k / 8, k % 8);
+                let (mut s, mut n) = (0.0, 0.0);
+                for di in -1i32..=1 {
+                    for dj in -1i32..=1 {
+                        let (a, b) = ((i + di).clamp(0, 7), (j + dj).clamp(0, 7));
+                        s += x[(a * 8 + b) as usize];
+                        n += 1.0;
+                    }
+                }
+                s / n
+            })
+            .collect()
+    }
+
+    #[test]
+    fn masked_copies_of_one_input_are_a_mask_batch_and_square_candidates_are_not() {
+        let mut rng = Rng::new(31);
+        let x = image(&mut rng);
+        let bg = blurred(&x);
+        // SHAP's Partition explainer: quarters, eighths and sixteenths of the image switched
+        // between the input and its blur, one masked copy a row.
+        let masks: Vec<Vec<f32>> = (0..24)
+            .map(|r| {
+                let block = [4usize, 2, 1][r % 3];
+                (0..64)
+                    .map(|k| {
+                        let on = ((k / 8) / block + (k % 8) / block + r).is_multiple_of(2);
+                        if on { x[k] } else { bg[k] }
+                    })
+                    .collect()
+            })
+            .collect();
+        assert!(mask_batch(&masks));
+        // Too few rows to tell.
+        assert!(!mask_batch(&masks[..MASK_ROWS - 1]));
+        // Square's candidates around one input, batched: two values a feature too, but their
+        // gaps are one size (2ε, or ε where the range clips).
+        let square: Vec<Vec<f32>> = (0..24).map(|_| vertex(&x, 0.125, 0.0, &mut rng)).collect();
+        assert!(!mask_batch(&square));
+        // Noise copies: many values a feature.
+        let noise: Vec<Vec<f32>> = (0..24)
+            .map(|_| x.iter().map(|v| v + 0.05 * gauss(&mut rng)).collect())
+            .collect();
+        assert!(!mask_batch(&noise));
     }
 
     #[test]
