@@ -840,9 +840,9 @@ fn ablation_signal(a: &super::ablation::Applied, greedy: bool) -> Signal {
 
 /// Whether a request's rows (the first [`super::generations::BATCH`]) are noise around their
 /// centre (each feature's median): at least [`super::generations::DRIFT_SHARE`] of them differ
-/// from it on at least [`super::generations::DRIFT_DENSE`] of the features and, on square images
+/// from it on more than [`super::generations::DRIFT_DENSE`] of the features and, on square images
 /// with a baseline, by white noise (see [`super::copies::white`]). A distribution's sample moves
-/// every feature (less those clipped at the range's end); a batch of one input with one feature
+/// most features (less those clipped at the range's end or at its ε-ball's faces); a batch of one input with one feature
 /// masked in each row (a backward selection's step, as sufficient input subsets take; an
 /// ablation's probes) differs from its centre in one feature — white by the autocorrelation
 /// test, as any one-pixel change is, but not noise. Without the layout only the share is read:
@@ -868,7 +868,7 @@ fn population_noise(rows: &[Vec<f32>], copies: Option<(Image, &Baseline)>) -> bo
             .zip(&centre)
             .filter(|(v, c)| (*v - *c).abs() > super::generations::DRIFT_MOVED)
             .count();
-        moved as f32 >= super::generations::DRIFT_DENSE * d as f32
+        moved as f32 > super::generations::DRIFT_DENSE * d as f32
     };
     let noise = rows
         .iter()
@@ -1865,6 +1865,35 @@ mod tests {
                 .collect();
         }
         assert!(found.is_some_and(|r| r <= 16), "{found:?}");
+        // An L∞-bounded search whose samples saturate at the ball's faces (TREMBA's decoded
+        // perturbations): each sample moves a fifth of the features, the rest stay at the mean.
+        let mut d = e.client();
+        let mut mean = x0.clone();
+        let mut found = None;
+        for r in 1..=24 {
+            let mut rows = vec![mean.clone()];
+            rows.extend((0..20).map(|_| {
+                let n = noisy(&mean, sigma, &mut rng);
+                n.iter()
+                    .zip(&mean)
+                    .map(|(v, m)| if rng.unit() < 0.2 { *v } else { *m })
+                    .collect::<Vec<f32>>()
+            }));
+            let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
+            let fired = signals(&e, &mut d, &rows, &ans);
+            if fired.iter().any(|s| {
+                s.rule.id == sig::PROBING.id && s.evidence.get("population_trend_z").is_some()
+            }) {
+                found = Some(r);
+                break;
+            }
+            mean = mean
+                .iter()
+                .zip(&w)
+                .map(|(m, w)| (m + 0.002 * w.signum()).clamp(0.0, 1.0))
+                .collect();
+        }
+        assert!(found.is_some_and(|r| r <= 16), "saturated samples: {found:?}");
         // Randomized smoothing: one image under fresh noise, 80 requests.
         let mut d = e.client();
         for _ in 0..80 {
