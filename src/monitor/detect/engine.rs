@@ -1893,7 +1893,10 @@ mod tests {
                 .map(|(m, w)| (m + 0.002 * w.signum()).clamp(0.0, 1.0))
                 .collect();
         }
-        assert!(found.is_some_and(|r| r <= 16), "saturated samples: {found:?}");
+        assert!(
+            found.is_some_and(|r| r <= 16),
+            "saturated samples: {found:?}"
+        );
         // Randomized smoothing: one image under fresh noise, 80 requests.
         let mut d = e.client();
         for _ in 0..80 {
