@@ -1390,6 +1390,70 @@ BALD_T = 10
 BALD_SUBSET = 2000
 BALD_DROP = 0.5
 BALD_EPOCHS = 30
+# Unseen attack classes of held out 25, fixed (2026-12-04, 17:45 UTC) by an independent evaluator before any tuning of the
+# twenty-fifth round: 0 sessions unless --heldout25-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout25_attack. Written from their papers (ART 1.20.1 has none of them; the authors' code was
+# not at hand offline).
+HELDOUT25_ATTACKS = collections.OrderedDict([
+    ("szoht", 3),               # de Vazelhes, Zhang, Gu, Zhang & Gu 2022 (Zeroth-order hard-thresholding: gradient error
+                                # vs. expansivity, NeurIPS), SZOHT as a few-pixel attack: score-based, L0: random-support
+                                # zeroth-order gradient estimates (the iterate and 10 probes one request), a step and hard
+                                # thresholding to 8 values; every request's rows among as many natural rows (mixed);
+                                # at most 2,000 queries
+    ("simba-pp", 3),            # Yang, Lin, Chen, Jiang & Zhang 2020 (Learning black-box attackers with transferable
+                                # priors and query feedback, NeurIPS), SimBA++: score-based, L2 1.0: SimBA steps on pixels
+                                # drawn by an offline surrogate's gradient magnitude, with transfer (TIMI) steps between;
+                                # one row a request; at most 2,000 queries
+    ("adv-watermark", 3),       # Jia, Ma, Huang, Liu, Sun & Zhang 2020 (Adv-watermark: a novel watermark perturbation for
+                                # adversarial examples, ACM MM): score-based: a visible 3 x 3 logo alpha-blended (alpha
+                                # <= 0.5), its position and alpha searched by basin hopping evolution (a population of 8
+                                # a request); at most 2,000 queries
+    ("typiclust", 3),           # Hacohen, Dekel & Weinshall 2022 (Active learning on a budget: opposite strategies suit
+                                # high and low budgets, ICML), TypiClust as a model-extraction thief: label-only, rounds of
+                                # 200 augmented natural digits, the most typical digit of each of the largest uncovered
+                                # k-means clusters; 100 rows a request, 2,000 queries
+    ("cluster-margin", 3),      # Citovsky, DeSalvo, Gentile, Karydas, Rajagopalan, Rostamizadeh & Kumar 2021 (Batch
+                                # active learning at scale, NeurIPS), Cluster-Margin as a model-extraction thief: label-
+                                # only, rounds of 200 augmented natural digits of smallest margin, round-robin over their
+                                # HAC clusters; 100 rows a request, 2,000 queries
+])
+HELDOUT25_EVASION = {"szoht", "simba-pp", "adv-watermark"}
+# Originals: held out 10-24 took padding-split offsets 0-146 (HELDOUT10 .. 24_ORIG_PAD). Held out 25 takes the last
+# distinct padding rows, offsets 147-149, and 6 of the 7 leftover rows (below): no class uses them as an original or a natural start and no benign client
+# sends one (szoht's natural rows, like nes-mixed's and the padded classes', are padding, knockoff and jbda_seed digits
+# rescaled and jittered); simba-pp's surrogate, typiclust's and cluster-margin's pools come from the knockoff and
+# jbda_seed splits only.
+HELDOUT25_ORIG_PAD = {"szoht": (147, 148, 149)}
+# The padding split has 150 rows, so 147-149 are its last unused ones; simba-pp and adv-watermark take theirs from the
+# split's 7 leftover rows ("rest", part of the agreement test set with the baseline), which no class sends and no client
+# sends: offsets 0-2 and 3-5 (HELDOUT25_ORIG_REST).
+HELDOUT25_ORIG_REST = {"simba-pp": (0, 1, 2), "adv-watermark": (3, 4, 5)}
+SZOHT_K = 8                     # success: at most 8 values changed (as evoba, brusle, cornersearch and pointwise)
+SZOHT_Q = 10                    # probes an iteration; support size, mu and eta are ours for the 8x8 input
+SZOHT_S2 = 8
+SZOHT_MU = 0.05
+SZOHT_ETA = 0.05
+SZOHT_BUDGET = 2000
+SPP_EPS = 0.2                   # SimBA's step (the dev simba class's epsilon); the transfer step and round length ours
+SPP_TRANS = 0.3
+SPP_ITERS = 10
+SPP_EPOCHS = 30
+SPP_BUDGET = 2000
+WM_POP = 8                      # population; alpha range, hop sizes and the DE constants ours for the 8x8 input
+WM_ALO = 0.1
+WM_AHI = 0.5
+WM_BUDGET = 2000
+TC_POOL = 4000
+TC_PCA = 16
+TC_ROUND = 200
+TC_KNN = 20
+TC_BATCH = 100
+CM_POOL = 4000
+CM_ROUND = 200
+CM_BATCH = 100
+CM_EPOCHS = 30
+CM_CLUSTERS = 400
+CM_MARGIN = 10
 AHA_DIM = 4
 AHA_ALPHA = 1e-2
 AHA_BETA = 1e-2
@@ -1481,6 +1545,7 @@ EXTRACTION = EXTRACTION | {"aot", "ls-retrain"}                 # held out 21's 
 EXTRACTION = EXTRACTION | {"dfal", "noise-theft"}               # held out 22's (HELDOUT22_ATTACKS)
 EXTRACTION = EXTRACTION | {"spsg", "badge"}                     # held out 23's (HELDOUT23_ATTACKS)
 EXTRACTION = EXTRACTION | {"mixmatch", "bald"}                  # held out 24's (HELDOUT24_ATTACKS)
+EXTRACTION = EXTRACTION | {"typiclust", "cluster-margin"}       # held out 25's (HELDOUT25_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2463,6 +2528,28 @@ HABITS = {
         ar_len=(4, 11), ar_dwell=(2, 5), ar_regress=0.15, ar_skip=0.1, ar_idle=(0, 2), ar_line_idle=(10, 41),
         el_top=(8, 41), el_frames=(2, 5), el_stop=(3, 7), el_idle=(0, 2), el_ride_idle=(30, 91),
         ag_task=(1, 4), ag_conf=0.8, ag_loop=0.08, ag_idle=(1, 5), ag_task_idle=(10, 41),
+        pool_rank=6.0, pool_size=350),
+    # "heldout25" was fixed (2026-12-04, 17:45 UTC) by an independent evaluator before any tuning of the twenty-fifth
+    # round, together with seeds 25001, 25002, 25003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout24
+    # model (DeepCover explanations by statistical fault localisation over masked mutants, a client wrapping the API in
+    # derandomized smoothing against patch attacks (every column or block ablation of each digit), a coin collector's
+    # app reading struck mint years in relief, a book-scanning station checking page numbers, a media-monitoring tool
+    # reading a TV news crawl as it scrolls, a depot's interlaced analogue CCTV reading bus fleet numbers, a team's
+    # daily photo of its sticky-note board's story points, a self-checkout camera reading produce PLU stickers; HDR10
+    # PQ 10-bit and TPDF-dithered 8-bit number formats). See run_benign_heldout25.
+    "heldout25": dict(
+        personas25=(("deepcover", 0.125), ("patchsmooth", 0.125), ("coindate", 0.125), ("pagescan", 0.125),
+                    ("ticker", 0.125), ("interlace", 0.125), ("kanban", 0.125), ("plu", 0.125)),
+        lengths=(75, 0.6, 20, 320), pq=0.12, pq_white=(100.0, 203.0), tpdf=0.10,
+        dc_mutants=(200, 500), dc_batch=(50, 100), dc_rate=(0.1, 0.5), dc_step=2, dc_cand=8, dc_idle=(2, 11),
+        pz_band=(2, 3, 4), pz_block=0.3, pz_bsize=(3, 4, 5), pz_patch=(1, 2), pz_plain=0.3, pz_idle=(1, 9),
+        cn_photos=(1, 4), cn_idle=(1, 6), cn_coin_idle=(10, 41),
+        pg_pages=(20, 81), pg_blank=0.08, pg_idle=(0, 3), pg_book_idle=(30, 91),
+        tk_speed=(3.0, 8.0), tk_idle=(0, 2), tk_crawl_idle=(20, 61),
+        it_frames=(4, 13), it_idle=(0, 2), it_bus_idle=(15, 61),
+        kb_notes=(6, 25), kb_done=0.15, kb_new=(1, 4), kb_idle=(20, 61),
+        pl_frames=(2, 9), pl_idle=(0, 2), pl_item_idle=(5, 31),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -11252,6 +11339,426 @@ def run_benign_heldout24(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 25: benign clients with habits none of dev .. heldout24 model (run_benign_heldout25).
+def pq10(x, white):
+    """Values through an HDR10 capture: the value taken as relative luminance with white at `white` nits (100 or 203,
+    BT.2408's HDR reference white, per client), encoded by the SMPTE ST 2084 perceptual quantiser (PQ) to a 10-bit
+    narrow-range code (64-940), rounded, and decoded by the inverse EOTF back to relative luminance (as a client
+    reading digits from HDR10 screen captures or an HDR camera's PQ stream does)."""
+    m1, m2 = 2610.0 / 16384.0, 2523.0 / 4096.0 * 128.0
+    c1, c2, c3 = 3424.0 / 4096.0, 2413.0 / 4096.0 * 32.0, 2392.0 / 4096.0 * 32.0
+    Y = np.clip(np.asarray(x, np.float64), 0, 1) * white / 10000.0
+    Ym = Y ** m1
+    E = ((c1 + c2 * Ym) / (1.0 + c3 * Ym)) ** m2
+    code = np.clip(np.round(64.0 + 876.0 * E), 64, 940)
+    Ep = ((code - 64.0) / 876.0) ** (1.0 / m2)
+    Y = (np.maximum(Ep - c1, 0.0) / (c2 - c3 * Ep)) ** (1.0 / m1)
+    return np.clip(Y * 10000.0 / white, 0, 1).astype(np.float32)
+
+
+def tpdf8(x, rng):
+    """Values through an image editor's high-bit-depth to 8-bit conversion with dither on (as Photoshop's "Use Dither"
+    and similar options do): triangular-PDF noise of +-1 LSB (the sum of two uniform draws) added before rounding to
+    8 bits, drawn anew at every conversion."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1) * 255.0
+    a = np.round(a + rng.random(a.shape) + rng.random(a.shape) - 1.0)
+    return (np.clip(a, 0, 255) / 255.0).astype(np.float32)
+
+
+def run_benign_heldout25(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout25` (fixed with seeds 25001, 25002, 25003). Each client draws from its
+    own seeded generator:
+      a persona   deepcover: DeepCover explanations by statistical fault localisation (Sun, Chockler, Huang &
+                    Kroening 2020, Explaining image classifiers using statistical fault localization, ECCV): a pool
+                    digit asked (scores); `dc_mutants` (one of, per client) mutants, each the digit with a random
+                    share of its pixels masked (the share drawn per mutant from `dc_rate`, the mask value 0 or the
+                    pool's mean, per client), `dc_batch` (one of, per client) mutants a request (labels only); every
+                    pixel ranked by an SFL measure (Ochiai, Tarantula, Zoltar or Wong-II, per client) of how often it
+                    was masked in mutants that kept or lost the label; the explanation built by putting back the top-
+                    ranked pixels onto the masked digit, `dc_step` pixels at a time, `dc_cand` candidates a request
+                    (labels only), until one is labelled as the digit; `dc_idle` (lo, hi) turns between digits;
+                  patchsmooth: a client that wraps the API in derandomized smoothing against patch attacks (Levine &
+                    Feizi 2020, (De)randomized smoothing for certifiable defense against patch attacks, NeurIPS): for
+                    each pool digit every ablation of it (column ablation: a band of `pz_band` (one of, per client)
+                    columns kept, the rest set to 0, at each of the 8 positions, wrapping; or, for `pz_block` of the
+                    clients, block ablation: an s x s block kept, s from `pz_bsize`, at each of the 64 positions,
+                    wrapping) one request (labels only; block ablations in 2 requests of 32); the votes counted and
+                    the digit certified for a patch of `pz_patch` pixels when the top count beats the runner-up by more
+                    than twice the bands a patch can meet; a share `pz_plain` of digits also sent plain (scores);
+                    `pz_idle` (lo, hi) turns between digits;
+                  coindate: a coin collector's app reading the mint year on a coin (4 digits along an arc near the
+                    rim, struck in relief and lit from one side, worn flat on old coins, the arc's tilt after the app's
+                    rough de-rotation): a photo one request of the year's 4 digit crops (scores); `cn_photos` (lo, hi)
+                    photos a coin under a new light angle each; `cn_idle` (lo, hi) turns between photos, `cn_coin_idle`
+                    between coins;
+                  pagescan: a book-scanning station checking page numbers as the pages are turned: each page's number
+                    (1-3 digits, counting on from the book's first numbered page) cropped from the page's outer top
+                    corner (recto right, verso left: the gutter's shading on opposite sides), the page's skew, show-
+                    through of the other side; unnumbered pages (`pg_blank`) sent as an empty crop; every page one
+                    request of its digits (scores); `pg_idle` (lo, hi) turns between pages, `pg_book_idle` between
+                    books of `pg_pages` (lo, hi) pages;
+                  ticker: a media-monitoring tool reading a TV news crawl (numbers in a band scrolling right to left
+                    at `tk_speed` (lo, hi) pixels a frame on the 32 px canvas, the broadcast's anti-aliased font):
+                    every frame one request of the crops of every digit fully inside the window, each digit segmented
+                    and cropped on its own, centred as tracked (the crop grid whole pixels, the digit's offset in it
+                    sub-pixel);
+                    `tk_idle` (lo, hi) turns between frames, `tk_crawl_idle` between crawls;
+                  interlace: a depot's legacy analogue CCTV (PAL, interlaced) reading fleet numbers painted on buses
+                    as they pull in and stop: the two fields of a frame 20 ms apart, the bus's motion between them,
+                    the capture card's deinterlacing (weave, bob or blend, per client), line jitter and analogue
+                    noise; every frame one request of the number's 2-4 digit crops (scores), `it_frames` (lo, hi)
+                    frames a bus; `it_idle` (lo, hi) turns between frames, `it_bus_idle` between buses;
+                  kanban: a team's daily photo of its sticky-note board, reading story points (1, 2, 3, 5, 8, 13)
+                    handwritten on the notes: a board of `kb_notes` (lo, hi) notes, each with its writer's hand; every
+                    day one request of every note's digit crops (scores), the same notes photographed again in a new
+                    light and angle, a few notes done and taken down (`kb_done`) and new ones put up (`kb_new`);
+                    `kb_idle` (lo, hi) turns between days;
+                  plu: a self-checkout camera reading the PLU code on a produce sticker (4 digits; 5, a leading 9,
+                    for organic produce) as the item turns on the scale (the sticker on a curved skin: squeezed toward its edges, a specular highlight, the
+                    turn's angle): every frame one request of the code's digit crops (scores), until two frames in
+                    a row read the same code or `pl_frames` frames; `pl_idle` (lo, hi) turns between frames,
+                    `pl_item_idle` between items;
+      number      a share `pq` of clients send values through an HDR10 PQ 10-bit round trip (pq10; reference white
+      format      `pq_white`, one of, per client), a share `tpdf` through an 8-bit conversion with TPDF dither (tpdf8,
+                  drawn anew every request);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, masked and ablated versions of them, and rendered glyphs, in [0, 1].
+    Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, shift as nd_shift
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas25"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "pq10" if u < HAB["pq"] else ("tpdf8" if u < HAB["pq"] + HAB["tpdf"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    fparam = None
+    if fmt_ == "pq10":
+        fparam = float(rng.choice(HAB["pq_white"]))
+        s.meta["pq_white"] = fparam
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "pq10":
+            rows = pq10(rows, fparam)
+        elif fmt_ == "tpdf8":
+            rows = tpdf8(rows, rng)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0):
+        return _glyph32(list(DIGIT_STROKES[ch]), width, scale, sx, rot, slant, cx, cy)
+
+    def warp(img, th=0.0, dy=0.0, dx=0.0, fx=None):
+        """img (32 x 32) rotated by th degrees about the centre and shifted; fx(xx) an optional horizontal remap."""
+        yy, xx = np.mgrid[0:32, 0:32].astype(float) - 15.5
+        if fx is not None:
+            xx = fx(xx)
+        t = np.deg2rad(th)
+        return map_coordinates(img, [np.cos(t) * yy - np.sin(t) * xx + 15.5 - dy,
+                                     np.sin(t) * yy + np.cos(t) * xx + 15.5 - dx], order=1, mode="constant")
+
+    def deepcover():
+        st = state
+        if "n" not in st:
+            st.update(n=int(rng.choice(HAB["dc_mutants"])), b=int(rng.choice(HAB["dc_batch"])),
+                      fill=np.zeros(D) if rng.random() < 0.5 else np.asarray(pool, np.float64).mean(0),
+                      measure=str(rng.choice(["ochiai", "tarantula", "zoltar", "wong2"])))
+        x = draw()
+        lab, p = send(x[None])
+        if lab is None:
+            return
+        c = int(lab[0])
+        fill = st["fill"]
+        masks, keep = [], []
+        while len(masks) < st["n"] and not full():
+            m = np.stack([rng.random(D) < rng.uniform(*HAB["dc_rate"]) for _ in range(min(st["b"], st["n"] - len(masks)))])
+            lab, _ = send(np.where(m, fill, x), scores=False)
+            if lab is None:
+                return
+            masks += list(m)
+            keep += list(lab == c)
+        if not masks:
+            return
+        M_, K = np.asarray(masks), np.asarray(keep)
+        # a pixel "covered" in a failing run: masked in a mutant that lost the label (the paper's a_ef, a_nf, a_ep, a_np)
+        aef = (M_ & ~K[:, None]).sum(0).astype(float)
+        anf = (~M_ & ~K[:, None]).sum(0).astype(float)
+        aep = (M_ & K[:, None]).sum(0).astype(float)
+        anp = (~M_ & K[:, None]).sum(0).astype(float)
+        if st["measure"] == "ochiai":
+            score = aef / np.sqrt(np.maximum((aef + anf) * (aef + aep), 1e-9))
+        elif st["measure"] == "tarantula":
+            f, q = aef / max(aef[0] + anf[0], 1e-9), aep / max(aep[0] + anp[0], 1e-9)
+            score = f / np.maximum(f + q, 1e-9)
+        elif st["measure"] == "zoltar":
+            score = aef / np.maximum(aef + anf + aep + 10000.0 * anf * aep / np.maximum(aef, 1e-9), 1e-9)
+        else:
+            score = aef - np.where(aep <= 2, aep, np.where(aep <= 10, 2 + 0.1 * (aep - 2), 2.8 + 0.001 * (aep - 10)))
+        order = np.argsort(-score, kind="stable")
+        sizes = list(range(HAB["dc_step"], D + 1, HAB["dc_step"]))
+        while sizes and not full():
+            chunk, sizes = sizes[:HAB["dc_cand"]], sizes[HAB["dc_cand"]:]
+            rows = []
+            for k in chunk:
+                r = fill.copy()
+                r[order[:k]] = x[order[:k]]
+                rows.append(r)
+            lab, _ = send(np.stack(rows), scores=False)
+            if lab is None or (lab == c).any():
+                break
+        idle(int(rng.integers(*HAB["dc_idle"])))
+
+    def patchsmooth():
+        st = state
+        if "mode" not in st:
+            st.update(mode="block" if rng.random() < HAB["pz_block"] else "column", band=int(rng.choice(HAB["pz_band"])),
+                      bs=int(rng.choice(HAB["pz_bsize"])), patch=int(rng.choice(HAB["pz_patch"])))
+        x = draw().reshape(SIDE, SIDE)
+        rows = []
+        if st["mode"] == "column":
+            for j in range(SIDE):
+                keep = np.zeros((SIDE, SIDE), bool)
+                keep[:, [(j + k) % SIDE for k in range(st["band"])]] = True
+                rows.append(np.where(keep, x, 0.0).reshape(D))
+            parts = [rows]
+            delta = st["patch"] + st["band"] - 1
+        else:
+            for i in range(SIDE):
+                for j in range(SIDE):
+                    keep = np.zeros((SIDE, SIDE), bool)
+                    keep[np.ix_([(i + k) % SIDE for k in range(st["bs"])], [(j + k) % SIDE for k in range(st["bs"])])] = True
+                    rows.append(np.where(keep, x, 0.0).reshape(D))
+            parts = [rows[:32], rows[32:]]
+            delta = (st["patch"] + st["bs"] - 1) ** 2
+        votes = np.zeros(10, int)
+        for part in parts:
+            if full():
+                return
+            lab, _ = send(np.stack(part), scores=False)
+            if lab is None:
+                return
+            votes += np.bincount(lab, minlength=10)
+        srt = np.sort(votes)
+        s.meta.setdefault("certified", 0)
+        s.meta["certified"] += int(srt[-1] - srt[-2] > 2 * delta)
+        if rng.random() < HAB["pz_plain"] and not full():
+            send(x.reshape(D)[None])
+        idle(int(rng.integers(*HAB["pz_idle"])))
+
+    def coindate():
+        year = str(int(rng.integers(1900, 2025)))
+        width, scale = rng.uniform(3.0, 4.2), rng.uniform(0.55, 0.7)
+        wear = rng.uniform(0.6, 1.6) if int(year) < 1970 else rng.uniform(0.3, 0.8)
+        metal = rng.uniform(0.35, 0.55)
+        tilt = rng.normal(0, 6)
+        arc = rng.uniform(6, 12)                  # degrees the arc turns from one digit to the next
+        for _ in range(int(rng.integers(*HAB["cn_photos"]))):
+            if full():
+                return
+            light = rng.uniform(0, 2 * np.pi)
+            rows = []
+            for k, ch in enumerate(year):
+                cov = gaussian_filter(glyph(ch, width, scale, 0.9, tilt + (k - 1.5) * arc + rng.normal(0, 1.0), 0.0,
+                                            16.0 + rng.normal(0, 0.8), 16.0 + rng.normal(0, 0.8)), wear)
+                gy, gx = np.gradient(cov)
+                relief = metal + 0.35 * cov - 2.2 * (np.cos(light) * gx + np.sin(light) * gy)
+                img = relief + gaussian_filter(rng.normal(0, 0.05, (32, 32)), 1.0)
+                lo_, hi_ = np.percentile(img, 2), np.percentile(img, 98)
+                rows.append(np.clip((_down8(img) - lo_) / max(hi_ - lo_, 1e-6), 0, 1))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["cn_idle"])))
+        idle(int(rng.integers(*HAB["cn_coin_idle"])))
+
+    def pagescan():
+        st = state
+        if st.get("left", 0) <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["pg_book_idle"])))
+            st.update(left=int(rng.integers(*HAB["pg_pages"])), page=int(rng.integers(1, 30)),
+                      width=rng.uniform(2.4, 3.4), scale=rng.uniform(0.5, 0.62), paper=rng.uniform(0.0, 0.08),
+                      ink=rng.uniform(0.75, 0.95), gap=rng.uniform(0.55, 0.7))
+        st["left"] -= 1
+        st["page"] += 1
+        recto = st["page"] % 2 == 1
+        skew = rng.normal(0, 1.2)
+        xx = np.mgrid[0:32, 0:32][1].astype(float)
+        shade = 0.12 * (xx / 31.0 if not recto else 1 - xx / 31.0)     # the gutter's side darker (as ink here)
+        ghost = str(st["page"] + (1 if recto else -1))
+        txt = "" if rng.random() < HAB["pg_blank"] else str(st["page"])
+        rows = []
+        for k in range(max(1, len(txt))):
+            cov = np.zeros((32, 32))
+            if txt:
+                for j in (k - 1, k, k + 1):
+                    if 0 <= j < len(txt):
+                        cov = np.maximum(cov, glyph(txt[j], st["width"], st["scale"], 0.85, skew, 0.0,
+                                                    16.0 + (j - k) * 32 * st["gap"] + rng.normal(0, 0.5), 16.0 + rng.normal(0, 0.5)))
+            back = glyph(ghost[min(k, len(ghost) - 1)], st["width"], st["scale"], 0.85, -skew, 0.0,
+                         16.0 + rng.normal(0, 2), 16.0 + rng.normal(0, 2))[:, ::-1]
+            img = st["paper"] + shade + 0.06 * back + (st["ink"] - st["paper"]) * cov
+            rows.append(_down8(img) + rng.normal(0, 0.015, D))
+        if send(np.stack(rows))[0] is None:
+            return
+        idle(int(rng.integers(*HAB["pg_idle"])))
+
+    def ticker():
+        n = int(rng.integers(12, 40))
+        txt = []
+        while len(txt) < n:
+            txt += [str(int(v)) for v in rng.integers(0, 10, int(rng.integers(1, 5)))] + [" "]
+        width, scale = rng.uniform(3.0, 3.8), rng.uniform(0.55, 0.65)
+        adv = 32 * scale * rng.uniform(0.75, 0.9)
+        band, ink = rng.uniform(0.1, 0.25), rng.uniform(0.85, 1.0)
+        speed = rng.uniform(*HAB["tk_speed"])
+        view = 32 * 6                                  # the window: six glyph widths on the 32 px canvas
+        pos0 = view + 16.0
+        t = 0
+        while True:
+            off = pos0 - t * speed
+            xs = [off + k * adv for k in range(len(txt))]
+            if xs[-1] < -16:
+                break
+            vis = [k for k in range(len(txt)) if txt[k] != " " and 12 <= xs[k] <= view - 12]
+            t += 1
+            if vis:
+                if full():
+                    return
+                rows = []
+                for k in vis:
+                    c0 = int(np.floor(xs[k]))                      # the crop grid in whole pixels
+                    # the OCR's segmentation: the digit's own glyph cut out between the gaps, in a square crop
+                    cov = glyph(txt[k], width, scale, 0.9, 0.0, 0.0, 16.0 + xs[k] - c0, 16.0)
+                    img = gaussian_filter(band + (ink - band) * cov, 0.6)
+                    rows.append(_down8(img) + rng.normal(0, 0.012, D))
+                if send(np.stack(rows))[0] is None:
+                    return
+                idle(int(rng.integers(*HAB["tk_idle"])))
+        idle(int(rng.integers(*HAB["tk_crawl_idle"])))
+
+    def interlace():
+        st = state
+        if "deint" not in st:
+            st.update(deint=str(rng.choice(["weave", "bob", "blend"])))
+        num = str(int(rng.integers(10, 10000)))
+        width, scale = rng.uniform(3.2, 4.4), rng.uniform(0.55, 0.7)
+        paint, body = rng.uniform(0.8, 1.0), rng.uniform(0.1, 0.3)
+        gap = rng.uniform(0.6, 0.75) * 32 * scale / 0.65
+        nf = int(rng.integers(*HAB["it_frames"]))
+        v0 = rng.uniform(2.0, 6.0)                      # pixels a field on the 32 px canvas
+        for f in range(nf):
+            if full():
+                return
+            v = max(0.0, v0 * (1 - f / max(1, nf - 3)))
+            rows = []
+            for k in range(len(num)):
+                fields = []
+                for fd in (0, 1):
+                    cov = np.zeros((32, 32))
+                    for j in (k - 1, k, k + 1):
+                        if 0 <= j < len(num):
+                            cov = np.maximum(cov, glyph(num[j], width, scale, 0.9, 0.0, 0.0,
+                                                        16.0 + (j - k) * gap - fd * v, 16.0))
+                    fields.append(body + (paint - body) * cov)
+                if st["deint"] == "weave":
+                    img = fields[0].copy()
+                    img[1::2] = fields[1][1::2]
+                elif st["deint"] == "bob":
+                    img = np.repeat(fields[0][0::2], 2, axis=0)
+                else:
+                    img = 0.5 * (fields[0] + fields[1])
+                img = np.stack([np.roll(r, int(rng.integers(-1, 2))) if rng.random() < 0.2 else r for r in img])
+                rows.append(_down8(img) + rng.normal(0, 0.03, D))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["it_idle"])))
+        idle(int(rng.integers(*HAB["it_bus_idle"])))
+
+    def kanban():
+        st = state
+        pts = ("1", "2", "3", "5", "8", "13")
+
+        def note():
+            return dict(pts=str(rng.choice(pts)), width=rng.uniform(2.5, 4.5), scale=rng.uniform(0.5, 0.7),
+                        slant=rng.normal(0, 0.15), rot=rng.normal(0, 6), sx=rng.uniform(0.8, 1.05),
+                        ink=rng.uniform(0.7, 0.95))
+        if "notes" not in st:
+            st["notes"] = [note() for _ in range(int(rng.integers(*HAB["kb_notes"])))]
+        else:
+            st["notes"] = [nt for nt in st["notes"] if rng.random() >= HAB["kb_done"]]
+            st["notes"] += [note() for _ in range(int(rng.integers(*HAB["kb_new"])))]
+        light, persp = rng.uniform(0.0, 0.15), rng.normal(0, 3)
+        rows = []
+        for nt in st["notes"]:
+            txt = nt["pts"]
+            for k, ch in enumerate(txt):
+                cov = np.zeros((32, 32))
+                for j, cj in enumerate(txt):
+                    cov = np.maximum(cov, glyph(cj, nt["width"], nt["scale"] * (0.85 if len(txt) > 1 else 1.0), nt["sx"],
+                                                nt["rot"] + persp, nt["slant"], 16.0 + (j - k) * 20 * nt["scale"] +
+                                                rng.normal(0, 0.8), 16.0 + rng.normal(0, 0.8)))
+                img = light + rng.uniform(0.0, 0.06) + (nt["ink"] - light) * cov
+                rows.append(_down8(img) + rng.normal(0, 0.02, D))
+        for k in range(0, len(rows), 64):
+            if full() or send(np.stack(rows[k:k + 64]))[0] is None:
+                return
+        idle(int(rng.integers(*HAB["kb_idle"])))
+
+    def plu():
+        code = str(int(rng.choice([3000, 4000]) + rng.integers(0, 1000))) if rng.random() < 0.8 else \
+            "9" + str(int(rng.integers(3000, 5000)))
+        width, scale = rng.uniform(2.6, 3.4), rng.uniform(0.5, 0.62)
+        ink, sticker = rng.uniform(0.75, 0.95), rng.uniform(0.0, 0.1)
+        curv = rng.uniform(0.2, 0.6)
+        prev = None
+        for f in range(int(rng.integers(*HAB["pl_frames"]))):
+            if full():
+                return
+            ang = rng.uniform(-25, 25)
+            c = np.sin(np.deg2rad(ang))
+            hy, hx = rng.uniform(6, 26, 2)
+            yy, xx = np.mgrid[0:32, 0:32].astype(float)
+            hl = 0.5 * np.exp(-((yy - hy) ** 2 + (xx - hx) ** 2) / (2 * rng.uniform(2, 4) ** 2))
+            rows = []
+            for k, ch in enumerate(code):
+                pos = (k - (len(code) - 1) / 2.0) / 2.0 + c                      # where the digit sits across the curved skin (-1..1)
+                squeeze = max(0.35, np.cos(np.clip(pos * curv * 1.6, -1.4, 1.4)))
+                img = sticker + (ink - sticker) * glyph(ch, width, scale, 0.85 * squeeze, rng.normal(0, 2), 0.0,
+                                                        16.0 + rng.normal(0, 0.7), 16.0 + rng.normal(0, 0.7))
+                rows.append(_down8(np.clip(img + hl * (1 - img), 0, 1)) + rng.normal(0, 0.02, D))
+            lab, _ = send(np.stack(rows))
+            if lab is None:
+                return
+            if prev is not None and (lab == prev).all():
+                break
+            prev = lab
+            idle(int(rng.integers(*HAB["pl_idle"])))
+        idle(int(rng.integers(*HAB["pl_item_idle"])))
+
+    units = {"deepcover": deepcover, "patchsmooth": patchsmooth, "coindate": coindate, "pagescan": pagescan,
+             "ticker": ticker, "interlace": interlace, "kanban": kanban, "plu": plu}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -18193,6 +18700,375 @@ def run_heldout24_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 25's unseen attack classes (HELDOUT25_ATTACKS), written from their papers (ART 1.20.1 has none of them; the
+# authors' code was not at hand offline: what is ours is said in each docstring).
+def _margin_logp(p, y0):
+    """The C&W margin loss on log-probabilities: log p_y - max_{j != y} log p_j (rows of p)."""
+    lp = np.log(np.maximum(np.asarray(p, np.float64), 1e-12))
+    other = lp.copy()
+    other[:, y0] = -np.inf
+    return lp[:, y0] - other.max(1)
+
+
+def szoht_attack(ask, x0, y0, rng):
+    """de Vazelhes, Zhang, Gu, Zhang & Gu 2022 (Zeroth-order hard-thresholding: gradient error vs. expansivity,
+    NeurIPS), SZOHT, as its few-pixel black-box attack: score-based, L0, untargeted: minimise the C&W margin loss on
+    log-probabilities of x0 + delta (clipped to the box) over perturbations delta with at most SZOHT_K non-zero values;
+    every iteration the iterate and SZOHT_Q random-support probes (each direction uniform on the unit sphere of a
+    random support of SZOHT_S2 coordinates, x + mu u clipped) one request, the gradient estimate
+    g = (d / (q mu)) sum (f(x + mu u_i) - f(x)) u_i, then delta <- H_k(delta - eta g) (hard thresholding: the k
+    largest magnitudes kept), clipped so x0 + delta stays in the box (ours). The paper attacks a set of images with one
+    universal perturbation; here one image (ours). Stops at the first misclassified query with at most SZOHT_K values
+    changed, at most SZOHT_BUDGET queries. In the harness every request's rows sit at random places among as many of
+    the attacker's natural rows (s.mix)."""
+    x0 = np.asarray(x0, np.float64)
+    delta = np.zeros(D)
+    used = 0
+    best = x0.copy()
+    while used + 1 + SZOHT_Q <= SZOHT_BUDGET:
+        x = np.clip(x0 + delta, 0, 1)
+        U = np.zeros((SZOHT_Q, D))
+        for i in range(SZOHT_Q):
+            S = rng.choice(D, SZOHT_S2, replace=False)
+            v = rng.normal(0, 1, SZOHT_S2)
+            U[i, S] = v / np.linalg.norm(v)
+        rows = np.vstack([x[None], np.clip(x + SZOHT_MU * U, 0, 1)])
+        _, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        p = np.asarray(p, np.float64)
+        for j in range(len(rows)):
+            if p[j].argmax() != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= SZOHT_K:
+                return rows[j]
+        f = _margin_logp(p, y0)
+        g = (D / (SZOHT_Q * SZOHT_MU)) * ((f[1:] - f[0])[:, None] * U).sum(0)
+        z = delta - SZOHT_ETA * g
+        keep = np.argsort(-np.abs(z))[:SZOHT_K]
+        delta = np.zeros(D)
+        delta[keep] = z[keep]
+        delta = np.clip(x0 + delta, 0, 1) - x0
+        best = x
+    return best
+
+
+def _surrogate(rng, data, epochs=SPP_EPOCHS):
+    """The attacker's own surrogate: a 64-ReLU MLP (_Dense, Adam) trained on its labelled digits (knockoff and jbda_seed
+    splits, with their true labels; no query)."""
+    X, y = _attacker_digits(data)
+    net = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+    for _ in range(epochs):
+        perm = rng.permutation(len(X))
+        for k in range(0, len(X), 64):
+            i = perm[k:k + 64]
+            out, cache = net.forward(X[i])
+            g = _softmax(out)
+            g[np.arange(len(i)), y[i]] -= 1.0
+            grads, _ = net.backward(cache, g / len(i))
+            net.step(grads)
+    return net
+
+
+def simbapp_attack(ask, x0, y0, rng, data):
+    """Yang, Lin, Chen, Jiang & Zhang 2020 (Learning black-box attackers with transferable priors and query feedback,
+    NeurIPS), SimBA++ (their LeBA without the surrogate's online training): score-based, L2, untargeted: the attacker's
+    own surrogate (_surrogate, trained offline on its labelled digits); the original asked; then rounds of one transfer
+    step (TIMI on the surrogate: the input gradient of its cross-entropy at the current image, Gaussian-smoothed
+    (sigma 1 px, translation-invariant), x + SPP_TRANS * g / ||g||, clipped; one query, kept when the true-class
+    probability drops) and SPP_ITERS SimBA steps whose pixel is drawn with probability proportional to the smoothed
+    surrogate gradient's magnitude (plus a floor, ours), each x +- SPP_EPS on it (+ first, - only when + does not lower
+    the probability; one query each, one row a request, as SimBA); stops at the first misclassified query, at most
+    SPP_BUDGET queries."""
+    from scipy.ndimage import gaussian_filter
+    net = _surrogate(rng, data)
+    x = np.asarray(x0, np.float64).copy()
+    _, p = ask(x[None].astype(np.float32))
+    used = 1
+    py = float(p[0][y0])
+    if int(np.argmax(p[0])) != y0:
+        return x
+
+    def sgrad(x):
+        out, cache = net.forward(x[None])
+        g = _softmax(out)
+        g[0, y0] -= 1.0
+        _, gx = net.backward(cache, g)
+        return gaussian_filter(gx.reshape(SIDE, SIDE), 1.0, mode="constant").reshape(D)
+    while used < SPP_BUDGET:
+        g = sgrad(x)
+        n = np.linalg.norm(g)
+        if n > 0:
+            cand = np.clip(x + SPP_TRANS * g / n, 0, 1)
+            _, p = ask(cand[None].astype(np.float32))
+            used += 1
+            if int(np.argmax(p[0])) != y0:
+                return cand
+            if p[0][y0] < py:
+                x, py = cand, float(p[0][y0])
+                g = sgrad(x)
+        w = np.abs(g) + 0.1 * np.abs(g).mean() + 1e-12
+        w /= w.sum()
+        for _ in range(SPP_ITERS):
+            if used >= SPP_BUDGET:
+                break
+            i = int(rng.choice(D, p=w))
+            for sgn in (1.0, -1.0):
+                cand = x.copy()
+                cand[i] = np.clip(cand[i] + sgn * SPP_EPS, 0, 1)
+                if cand[i] == x[i] or used >= SPP_BUDGET:
+                    continue
+                _, p = ask(cand[None].astype(np.float32))
+                used += 1
+                if int(np.argmax(p[0])) != y0:
+                    return cand
+                if p[0][y0] < py:
+                    x, py = cand, float(p[0][y0])
+                    break
+    return x
+
+
+WM_LOGO = np.array([[1, 1, 1], [1, 0, 0], [1, 1, 1]], np.float64)   # the watermark: a 3 x 3 "C" (ours)
+
+
+def _wm_apply(x0, c):
+    """x0 with the logo alpha-blended at (row, col, alpha) = c: (1 - a) x + a W on the logo's lit pixels."""
+    r, q, a = int(c[0]), int(c[1]), float(c[2])
+    img = np.asarray(x0, np.float64).reshape(SIDE, SIDE).copy()
+    sub = img[r:r + 3, q:q + 3]
+    img[r:r + 3, q:q + 3] = np.where(WM_LOGO > 0, (1 - a) * sub + a * WM_LOGO, sub)
+    return img.reshape(D)
+
+
+def advwm_attack(ask, x0, y0, rng):
+    """Jia, Ma, Huang, Liu, Sun & Zhang 2020 (Adv-watermark: a novel watermark perturbation for adversarial examples,
+    ACM MM): score-based, untargeted: a visible watermark (a 3 x 3 logo, ours) alpha-blended onto the image, its
+    position (row, col) and transparency alpha in [WM_ALO, WM_AHI] searched by Basin Hopping Evolution (BHE): a
+    population of WM_POP candidates; every generation (1) basin hopping: each candidate hopped (position +-1-2 pixels,
+    alpha + N(0, 0.1)), the hops one request, a hop kept when it lowers the true-class probability (the fitness), and
+    (2) evolution: each candidate crossed with another at random (DE/rand/1 on the three parameters, F 0.5, CR 0.7,
+    ours), the trials one request, kept when fitter; stops at the first misclassified query, at most WM_BUDGET
+    queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo = np.array([0.0, 0.0, WM_ALO])
+    hi = np.array([SIDE - 3.0, SIDE - 3.0, WM_AHI])
+
+    def fix(c):
+        c = np.clip(c, lo, hi)
+        return np.array([np.round(c[0]), np.round(c[1]), c[2]])
+    pop = np.stack([fix(lo + rng.random(3) * (hi - lo)) for _ in range(WM_POP)])
+    used = [0]
+
+    def fitness(P):
+        rows = np.stack([_wm_apply(x0, c) for c in P])
+        _, p = ask(rows.astype(np.float32))
+        used[0] += len(rows)
+        p = np.asarray(p, np.float64)
+        wrong = np.flatnonzero(p.argmax(1) != y0)
+        return p[:, y0], (rows[wrong[0]] if len(wrong) else None)
+    fit, won = fitness(pop)
+    if won is not None:
+        return won
+    while used[0] + 2 * WM_POP <= WM_BUDGET:
+        hop = np.stack([fix(c + np.concatenate([rng.integers(-2, 3, 2), rng.normal(0, 0.1, 1)])) for c in pop])
+        fh, won = fitness(hop)
+        if won is not None:
+            return won
+        better = fh < fit
+        pop[better], fit[better] = hop[better], fh[better]
+        trial = []
+        for i in range(WM_POP):
+            a, b, c = pop[rng.choice([j for j in range(WM_POP) if j != i], 3, replace=False)]
+            mutant = a + 0.5 * (b - c)
+            cr = rng.random(3) < 0.7
+            cr[int(rng.integers(3))] = True
+            trial.append(fix(np.where(cr, mutant, pop[i])))
+        trial = np.stack(trial)
+        ft, won = fitness(trial)
+        if won is not None:
+            return won
+        better = ft < fit
+        pop[better], fit[better] = trial[better], ft[better]
+    return _wm_apply(x0, pop[int(np.argmin(fit))])
+
+
+def run_typiclust(h, baton, s, data):
+    """Hacohen, Dekel & Weinshall 2022 (Active learning on a budget: opposite strategies suit high and low budgets,
+    ICML), TypiClust, as a model-extraction thief (active learning as extraction: Chandrasekaran et al. 2020; Pal et
+    al.'s ActiveThief framework): label-only; the thief's pool is TC_POOL augmented natural digits (knockoff and
+    jbda_seed splits); their embedding the pool's top TC_PCA principal components (the paper's self-supervised SimCLR
+    embedding: ours, there is no torch); each round the pool clustered by k-means into (labelled + TC_ROUND) clusters,
+    and from each of the TC_ROUND largest clusters holding no labelled digit the most typical digit (the highest
+    1 / mean distance to its TC_KNN nearest neighbours in the cluster) asked; TC_BATCH rows a request, 2,000 queries."""
+    from sklearn.cluster import KMeans
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(TC_POOL)]).astype(np.float64)
+    mu = pool.mean(0)
+    _, _, Vt = np.linalg.svd(pool - mu, full_matrices=False)
+    Z = (pool - mu) @ Vt[:TC_PCA].T
+    labelled = []
+    try:
+        while len(labelled) < EXTRACT_BUDGET:
+            n = min(TC_ROUND, EXTRACT_BUDGET - len(labelled))
+            k = len(labelled) + n
+            km = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=int(rng.integers(2 ** 31))).fit(Z)
+            lab = km.labels_
+            has = np.zeros(k, bool)
+            has[lab[labelled]] = True
+            sizes = np.bincount(lab, minlength=k)
+            new = []
+            for c in np.argsort(-sizes, kind="stable"):
+                if len(new) >= n:
+                    break
+                if has[c] or sizes[c] == 0:
+                    continue
+                idx = np.flatnonzero(lab == c)
+                if len(idx) == 1:
+                    new.append(int(idx[0]))
+                    continue
+                d = np.linalg.norm(Z[idx][:, None] - Z[idx][None], axis=2)
+                kk = min(TC_KNN, len(idx) - 1)
+                typ = 1.0 / (np.sort(d, 1)[:, 1:kk + 1].mean(1) + 1e-12)
+                new.append(int(idx[int(np.argmax(typ))]))
+            if len(new) < n:       # fewer uncovered clusters than the round needs: random unlabelled digits (ours)
+                rest = np.setdiff1d(np.arange(len(pool)), labelled + new)
+                new += list(rng.choice(rest, n - len(new), replace=False))
+            labelled += new
+            for j in range(0, len(new), TC_BATCH):
+                query(h, baton, s, pool[new[j:j + TC_BATCH]].astype(np.float32), scores=False)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_clustermargin(h, baton, s, data):
+    """Citovsky, DeSalvo, Gentile, Karydas, Rajagopalan, Rostamizadeh & Kumar 2021 (Batch active learning at scale,
+    NeurIPS), Cluster-Margin, as a model-extraction thief (as typiclust): label-only; the pool CM_POOL augmented natural
+    digits (knockoff and jbda_seed splits); a random seed set of CM_ROUND asked; the substitute (64 ReLU -> 10, Adam,
+    CM_EPOCHS epochs on every label so far) trained; once, the pool clustered by hierarchical agglomerative clustering
+    (average linkage) of the first substitute's hidden-layer embeddings into CM_CLUSTERS clusters (the paper's distance
+    threshold: a cluster count here, ours); each round the CM_MARGIN * CM_ROUND unlabelled digits of smallest margin
+    (top-two probability gap) taken, their clusters sorted by size (smallest first) and visited round-robin, one digit
+    (at random) a cluster a visit, until CM_ROUND; CM_BATCH rows a request, 2,000 queries. Records the substitute's own
+    agreement."""
+    from scipy.cluster.hierarchy import linkage, fcluster
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(CM_POOL)]).astype(np.float64)
+    order = rng.permutation(len(pool))
+    asked = list(order[:CM_ROUND])
+    labels = []
+    net = None
+    clusters = None
+
+    def ask(idx):
+        for k in range(0, len(idx), CM_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + CM_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while True:
+            net = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+            XL, yl = pool[asked[:len(labels)]], np.asarray(labels)
+            for _ in range(CM_EPOCHS):
+                perm = rng.permutation(len(XL))
+                for k in range(0, len(XL), 64):
+                    i = perm[k:k + 64]
+                    out, cache = net.forward(XL[i])
+                    g = _softmax(out)
+                    g[np.arange(len(i)), yl[i]] -= 1.0
+                    grads, _ = net.backward(cache, g / len(i))
+                    net.step(grads)
+            if len(labels) >= EXTRACT_BUDGET:
+                break
+            if clusters is None:
+                E = np.maximum(pool @ net.P[0] + net.P[1], 0.0)
+                clusters = fcluster(linkage(E, method="average"), CM_CLUSTERS, criterion="maxclust")
+            rest = np.setdiff1d(np.arange(len(pool)), asked)
+            P = _softmax(net.forward(pool[rest])[0])
+            srt = np.sort(P, 1)
+            margin = srt[:, -1] - srt[:, -2]
+            n = min(CM_ROUND, EXTRACT_BUDGET - len(labels))
+            cand = rest[np.argsort(margin, kind="stable")[:CM_MARGIN * n]]
+            groups = {}
+            for i in cand:
+                groups.setdefault(int(clusters[i]), []).append(int(i))
+            lists = sorted(groups.values(), key=len)
+            for L_ in lists:
+                rng.shuffle(L_)
+            new = []
+            while len(new) < n and any(lists):
+                for L_ in lists:
+                    if L_ and len(new) < n:
+                        new.append(L_.pop())
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+    s.meta["own_queries"] = len(labels)
+    if net is not None:
+        S = net
+        s.meta["own_model"] = lambda Xt: S.forward(np.asarray(Xt, np.float64))[0].argmax(1)
+
+
+def setup_heldout25_attack(s, data, interleave):
+    """The unseen classes of held out 25 (HELDOUT25_ATTACKS). Evasion: the original is a row of the padding split
+    (HELDOUT25_ORIG_PAD: szoht's, offsets 147-149, disjoint from held out 10's to 24's 0-146; the split has 150 rows)
+    or of the split's 7 leftover rows (HELDOUT25_ORIG_REST: simba-pp's 0-2, adv-watermark's 3-5, rows no class or client
+    sends), one per session by session index.
+    Success, rows as sent: szoht (an L0 attack) the first answered query whose label differs from the true label with
+    at most SZOHT_K = 8 of the 64 values changed (as evoba, brusle, cornersearch and pointwise); simba-pp (an L2 attack)
+    the first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as SimBA's and HopSkipJump's); adv-watermark (a
+    watermark attack) the first answered query whose label differs with the logo's 3 x 3 box the only change and
+    alpha <= WM_AHI (every query of the class by construction: the label differs). typiclust and cluster-margin are
+    extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff (cluster-margin also records
+    its own model's agreement). szoht's requests carry its rows at random places among as many of the attacker's
+    natural rows (s.mix, as nes-mixed)."""
+    s.pace_rows = True
+    if s.cls in EXTRACTION:
+        return
+    if s.cls == "szoht":
+        s.mix = mixer(s, data)
+    split = "padding" if s.cls in HELDOUT25_ORIG_PAD else "rest"
+    X, y = data.rows(split)
+    offs = (HELDOUT25_ORIG_PAD if split == "padding" else HELDOUT25_ORIG_REST)[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx[split][o]))
+    if s.cls == "szoht":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and int((np.abs(rows[j] - x0) > 1e-6).sum()) <= SZOHT_K), None)
+    elif s.cls == "simba-pp":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+
+
+def run_heldout25_attack(h, baton, s, data):
+    if s.cls == "typiclust":
+        run_typiclust(h, baton, s, data)
+        return
+    if s.cls == "cluster-margin":
+        run_clustermargin(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=True)
+    try:
+        if s.cls == "szoht":
+            adv = szoht_attack(ask, x0, y0, s.rng)
+        elif s.cls == "simba-pp":
+            adv = simbapp_attack(ask, x0, y0, s.rng, data)
+        else:
+            adv = advwm_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -18390,7 +19266,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas24" in HAB:
+            if "personas25" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout25(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas24" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout24(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -18546,6 +19426,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout23_attack(s, data, args.interleave)
             if s.cls in HELDOUT24_ATTACKS:
                 setup_heldout24_attack(s, data, args.interleave)
+            if s.cls in HELDOUT25_ATTACKS:
+                setup_heldout25_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -18598,6 +19480,8 @@ def run_all(args, data, counts, seed):
                 run_heldout23_attack(h, baton, s, data)
             elif s.kind in HELDOUT24_ATTACKS:
                 run_heldout24_attack(h, baton, s, data)
+            elif s.kind in HELDOUT25_ATTACKS:
+                run_heldout25_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -18837,7 +19721,8 @@ def result(s, data, oracle):
             or s.kind in HELDOUT13_EVASION or s.kind in HELDOUT14_EVASION or s.kind in HELDOUT15_EVASION \
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
-            or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION:
+            or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION \
+            or s.kind in HELDOUT25_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -19117,6 +20002,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout24: held out for round 24, with seeds 24001, 24002, 24003 (fixed 2026-12-04 14:40 UTC "
                          "by an independent evaluator before any round-24 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout25: held out for round 25, with seeds 25001, 25002, 25003 (fixed 2026-12-04 17:45 UTC "
+                         "by an independent evaluator before any round-25 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -19181,6 +20069,9 @@ def main():
     ap.add_argument("--heldout24-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 24 (" + ", ".join(HELDOUT24_ATTACKS) + "), "
                          "with --habits heldout24 and seeds 24001, 24002, 24003 (held out for round 24)")
+    ap.add_argument("--heldout25-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 25 (" + ", ".join(HELDOUT25_ATTACKS) + "), "
+                         "with --habits heldout25 and seeds 25001, 25002, 25003 (held out for round 25)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -19216,6 +20107,7 @@ def main():
     counts.update((k, n if args.heldout22_attacks else 0) for k, n in HELDOUT22_ATTACKS.items())
     counts.update((k, n if args.heldout23_attacks else 0) for k, n in HELDOUT23_ATTACKS.items())
     counts.update((k, n if args.heldout24_attacks else 0) for k, n in HELDOUT24_ATTACKS.items())
+    counts.update((k, n if args.heldout25_attacks else 0) for k, n in HELDOUT25_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
