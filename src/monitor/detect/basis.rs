@@ -15,8 +15,11 @@
 //! window's steps), both signs, at least
 //! [`MIN_DIRECTIONS`] directions, and there is an improving line of [`MIN_CHAIN`] of them, each
 //! built on a row answered with its label and a higher margin (the search kept what lowered the
-//! answer). Explainers that replace pixels or superpixels (LIME, occlusion, KernelSHAP's
-//! coalitions against a background) change one or two pixels at a time too, by whatever the
+//! answer); a request holding [`PROBES`] steps or more is a batch of probes and none of its rows
+//! extends a line (a backward selection masks one pixel a row and keeps the row answered
+//! highest, yet its rows pair up across batches as steps answered lower). Explainers that
+//! replace pixels or superpixels (LIME, occlusion, KernelSHAP's coalitions against a
+//! background) change one or two pixels at a time too, by whatever the
 //! pixel and its replacement differ by — on a quantised image a handful of those coincide in
 //! size, most do not — and do not build on their answers.
 //!
@@ -52,9 +55,10 @@ const MAJORITY: (usize, usize) = (2, 3);
 pub const MIN_DIRECTIONS: usize = 4;
 /// Improving steps in a line a walk has.
 pub const MIN_CHAIN: u32 = 3;
-/// Steps in one request that make it a batch of probes: none of them extends an improving line (a walk sends one candidate, or `x ± ε·q`, at a time; a batch of one input
-/// with one feature replaced in each row is an ablation's probes, read by the applied-ablation
-/// test, and a backward selection's — sufficient input subsets — keeps its highest-answered).
+/// Steps in one request that make it a batch of probes: none of them extends an improving line
+/// (a walk sends one candidate, or `x ± ε·q`, at a time; a batch of one input with one feature
+/// replaced in each row is an ablation's probes, read by the applied-ablation test, and a
+/// backward selection's — sufficient input subsets — keeps its highest-answered).
 pub const PROBES: usize = 3;
 
 /// The layout a DCT is taken in: channels of `side` × `side` values.
