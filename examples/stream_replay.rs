@@ -23,19 +23,18 @@ impl Reader<'_> {
         self.at = end;
         Ok(s)
     }
-    fn u32s(&mut self, n: usize) -> Result<Vec<u32>, String> {
+    /// `n` little-endian 4-byte words.
+    fn words(&mut self, n: usize) -> Result<impl Iterator<Item = [u8; 4]> + '_, String> {
         Ok(self
             .take(4 * n)?
             .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+            .map(|c| [c[0], c[1], c[2], c[3]]))
+    }
+    fn u32s(&mut self, n: usize) -> Result<Vec<u32>, String> {
+        Ok(self.words(n)?.map(u32::from_le_bytes).collect())
     }
     fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
-        Ok(self
-            .take(4 * n)?
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
+        Ok(self.words(n)?.map(f32::from_le_bytes).collect())
     }
 }
 

@@ -1842,57 +1842,41 @@ mod tests {
                 .sum();
             (4, (0.95 - s).clamp(0.05, 1.0))
         };
-        // NATTACK's shape: each request the mean and 20 samples of noise around it, the mean
-        // moved a little along the answers after each.
-        let mut d = e.client();
-        let mut mean = x0.clone();
-        let mut found = None;
-        for r in 1..=24 {
-            let mut rows = vec![mean.clone()];
-            rows.extend((0..20).map(|_| noisy(&mean, sigma, &mut rng)));
-            let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
-            let fired = signals(&e, &mut d, &rows, &ans);
-            if fired.iter().any(|s| {
-                s.rule.id == sig::PROBING.id && s.evidence.get("population_trend_z").is_some()
-            }) {
-                found = Some(r);
-                break;
+        // A distribution search from x0: each request the mean and 20 samples around it (`sample`),
+        // the mean moved a little along the answers after each; the request its drift was found at.
+        let mut search = |sample: &dyn Fn(&[f32], &mut Rng) -> Vec<f32>| {
+            let mut d = e.client();
+            let mut mean = x0.clone();
+            for r in 1..=24 {
+                let mut rows = vec![mean.clone()];
+                rows.extend((0..20).map(|_| sample(&mean, &mut rng)));
+                let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
+                let fired = signals(&e, &mut d, &rows, &ans);
+                if fired.iter().any(|s| {
+                    s.rule.id == sig::PROBING.id && s.evidence.get("population_trend_z").is_some()
+                }) {
+                    return Some(r);
+                }
+                mean = mean
+                    .iter()
+                    .zip(&w)
+                    .map(|(m, w)| (m + 0.002 * w.signum()).clamp(0.0, 1.0))
+                    .collect();
             }
-            mean = mean
-                .iter()
-                .zip(&w)
-                .map(|(m, w)| (m + 0.002 * w.signum()).clamp(0.0, 1.0))
-                .collect();
-        }
+            None
+        };
+        // NATTACK's shape: noise on every feature.
+        let found = search(&|mean, rng| noisy(mean, sigma, rng));
         assert!(found.is_some_and(|r| r <= 16), "{found:?}");
         // An L∞-bounded search whose samples saturate at the ball's faces (TREMBA's decoded
         // perturbations): each sample moves a fifth of the features, the rest stay at the mean.
-        let mut d = e.client();
-        let mut mean = x0.clone();
-        let mut found = None;
-        for r in 1..=24 {
-            let mut rows = vec![mean.clone()];
-            rows.extend((0..20).map(|_| {
-                let n = noisy(&mean, sigma, &mut rng);
-                n.iter()
-                    .zip(&mean)
-                    .map(|(v, m)| if rng.unit() < 0.2 { *v } else { *m })
-                    .collect::<Vec<f32>>()
-            }));
-            let ans: Vec<(usize, f32)> = rows.iter().map(|x| answer(x)).collect();
-            let fired = signals(&e, &mut d, &rows, &ans);
-            if fired.iter().any(|s| {
-                s.rule.id == sig::PROBING.id && s.evidence.get("population_trend_z").is_some()
-            }) {
-                found = Some(r);
-                break;
-            }
-            mean = mean
-                .iter()
-                .zip(&w)
-                .map(|(m, w)| (m + 0.002 * w.signum()).clamp(0.0, 1.0))
-                .collect();
-        }
+        let found = search(&|mean, rng| {
+            let n = noisy(mean, sigma, rng);
+            n.iter()
+                .zip(mean)
+                .map(|(v, m)| if rng.unit() < 0.2 { *v } else { *m })
+                .collect()
+        });
         assert!(
             found.is_some_and(|r| r <= 16),
             "saturated samples: {found:?}"
