@@ -64,6 +64,13 @@
 //! transfer gradient) cancels. Natural inputs are never this close: the seen sets' benign dense
 //! white copies (a codec's or a sensor's noise on one image, smoothing) were 0.076 and more of
 //! it; the attacks' steps were 0.0006–0.006.
+//!
+//! **Sparse forward differences** (round 26): the same estimate over random *sparse* directions
+//! (SZOHT's few-pixel attack: `x + μu`, `u` on the unit sphere of 8 random pixels) changes a
+//! few scattered features of the point, every other value bit for bit the point's: see
+//! [`Batch::push_star`]. Such a batch and a second one around a point the search moved a few
+//! features are a search (`select::Selection::note_sparse_batch`): SZOHT succeeds at its second
+//! request, so three batches (as dense estimates need) would come after it.
 
 use super::baseline::Baseline;
 use super::basis::Image;
@@ -160,11 +167,26 @@ pub const FORWARD_RADIUS: f32 = 0.02;
 /// coordinate difference, read as such).
 pub const FORWARD_DENSE: f32 = 0.5;
 
+/// A sparse forward difference's largest size, in median baseline nearest-neighbour distances
+/// (see the module's documentation): three times a dense one's, as a change of a few scattered
+/// features is rarer among natural variants than white noise on all of them. On the seen sets
+/// no benign request held even one batch of such differences; SZOHT's probes (μ 0.05 on 8 of
+/// the digits' 64 pixels) were at most 0.05.
+pub const SPARSE_FORWARD_RADIUS: f32 = 0.06;
+/// The fewest features a sparse forward difference changes (one or two: a coordinate
+/// difference, which `select` reads on its own).
+pub const SPARSE_FORWARD_MIN: usize = 3;
+
 /// A request's rows (the first [`BATCH`]) for antithetic pairs, each with its lowest and highest
-/// value (computed once: a row is the midpoint candidate of every later pair).
+/// value (computed once: a row is the midpoint candidate of every later pair), and for sparse
+/// forward differences, each with the number of kept rows that are one of it.
 #[derive(Debug, Default)]
 pub struct Batch {
     rows: Vec<(Vec<f32>, f32, f32)>,
+    star: Vec<u32>,
+    /// The request was found a sparse finite-difference batch already.
+    starred: bool,
+    changed: Vec<usize>,
 }
 
 impl Batch {
@@ -177,7 +199,65 @@ impl Batch {
                     (l.min(v), h.max(v))
                 });
             self.rows.push((row.to_vec(), lo, hi));
+            self.star.push(0);
         }
+    }
+
+    /// Keep `row` (as [`Batch::push`]) and read it for **sparse forward differences**: a
+    /// one-sided gradient estimate over random sparse directions (SZOHT, de Vazelhes et al.
+    /// 2022: `x + μu` with `u` on the unit sphere of a random support of a few coordinates)
+    /// makes rows that each differ from the point `x` in a few scattered features
+    /// ([`SPARSE_FORWARD_MIN`] to [`super::sparse::max_changed`]; on a one-channel image at
+    /// least two 8-connected groups, otherwise two runs), every other value bit for bit the
+    /// point's, no more than [`SPARSE_FORWARD_RADIUS`] of the baseline's median
+    /// nearest-neighbour distance from it. The first time a kept row has `rows` such
+    /// differences among the request's kept rows, the request is a sparse finite-difference
+    /// batch: that row (the point) is returned, once a request. Masking explainers change
+    /// one connected region by whatever the mask and the image differ by; quantised formats
+    /// change values by whole levels, far more than this.
+    pub fn push_star(
+        &mut self,
+        row: &[f32],
+        image: Image,
+        baseline: &Baseline,
+        rows: u32,
+    ) -> Option<Vec<f32>> {
+        let kept = self.rows.len();
+        self.push(row);
+        let limit = SPARSE_FORWARD_RADIUS * baseline.nn_median();
+        if self.starred
+            || self.rows.len() == kept
+            || limit <= 0.0
+            || baseline.spread.len() != row.len()
+        {
+            return None;
+        }
+        let side = (image.channels == 1).then_some(image.side);
+        let max = super::sparse::max_changed(row.len());
+        let mut own = 0;
+        let mut point = None;
+        for i in 0..kept {
+            let q = &self.rows[i].0;
+            if q.len() != row.len()
+                || !sparse_difference(q, row, max, &mut self.changed)
+                || !super::sparse::scattered(&self.changed, side)
+                || scaled_dist2(q, row, &baseline.spread, limit).is_none()
+            {
+                continue;
+            }
+            own += 1;
+            self.star[i] += 1;
+            if self.star[i] >= rows && point.is_none() {
+                point = Some(i);
+            }
+        }
+        self.star[kept] = own;
+        if own >= rows && point.is_none() {
+            point = Some(kept);
+        }
+        let point = point?;
+        self.starred = true;
+        Some(self.rows[point].0.clone())
     }
 
     /// Whether `row` pairs with one of the kept rows around another: the two are noise copies of
@@ -211,6 +291,21 @@ impl Batch {
             .then(|| super::baseline::dist2(q, row).sqrt())
         })
     }
+}
+
+/// Whether `q` and `row` differ in [`SPARSE_FORWARD_MIN`] to `max` features (exactly: every
+/// other value is the same float); the changed features' indices in `changed`.
+fn sparse_difference(q: &[f32], row: &[f32], max: usize, changed: &mut Vec<usize>) -> bool {
+    changed.clear();
+    for (i, (a, b)) in q.iter().zip(row).enumerate() {
+        if a != b {
+            if changed.len() == max {
+                return false;
+            }
+            changed.push(i);
+        }
+    }
+    changed.len() >= SPARSE_FORWARD_MIN
 }
 
 /// `a` is the midpoint of `q` and `r` (see the module's documentation); `lo`, `hi`: `a`'s lowest
@@ -346,6 +441,87 @@ mod tests {
             batch.push(r);
         }
         n
+    }
+
+    /// The point `x` and `n` probes `x + μu`, `u` on the unit sphere of a random support of
+    /// `support` features, clipped to [0, 1].
+    fn sparse_probes(x: &[f32], mu: f32, n: usize, support: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
+        let mut rows = vec![x.to_vec()];
+        for _ in 0..n {
+            let mut idx: Vec<usize> = (0..x.len()).collect();
+            for i in 0..support {
+                let j = i + (rng.next_u64() % (x.len() - i) as u64) as usize;
+                idx.swap(i, j);
+            }
+            let u: Vec<f32> = (0..support).map(|_| super::testing::gauss(rng)).collect();
+            let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let mut r = x.to_vec();
+            for (k, &f) in idx[..support].iter().enumerate() {
+                r[f] = (r[f] + mu * u[k] / norm).clamp(0.0, 1.0);
+            }
+            rows.push(r);
+        }
+        rows
+    }
+
+    /// The point of the first sparse finite-difference batch found in `rows` sent as one
+    /// request, and the row it was found at.
+    fn star(rows: &[Vec<f32>], img: Image, b: &Baseline) -> Option<(Vec<f32>, usize)> {
+        let mut batch = Batch::default();
+        rows.iter()
+            .enumerate()
+            .find_map(|(i, r)| batch.push_star(r, img, b, 8).map(|p| (p, i)))
+    }
+
+    #[test]
+    fn random_sparse_probes_around_a_point_are_a_batch_and_masks_levels_and_big_steps_are_not() {
+        let (mut rng, img, b) = setup();
+        let min_spread = b.spread.iter().copied().fold(f32::INFINITY, f32::min);
+        let max_spread = b.spread.iter().copied().fold(0.0, f32::max);
+        let mu = 0.5 * SPARSE_FORWARD_RADIUS * b.nn_median() * min_spread;
+        let mut x = smooth_image(&mut rng, 8);
+        for v in x.iter_mut().take(20) {
+            *v = 0.0; // background: probes clip there
+        }
+        // SZOHT's estimate: the point and 10 probes on random 8-feature supports, found once
+        // the point has 8 (whichever comes first), and found when the point comes last.
+        let rows = sparse_probes(&x, mu, 10, 8, &mut rng);
+        let (point, at) = star(&rows, img, &b).expect("a sparse batch");
+        assert_eq!(point, x);
+        assert!((8..=10).contains(&at), "{at}");
+        let mut late = rows[1..].to_vec();
+        late.push(x.clone());
+        assert_eq!(star(&late, img, &b).map(|p| p.0), Some(x.clone()));
+        // Natural rows around them change nothing; seven probes are not a batch.
+        let mut mixed = Vec::new();
+        for r in &rows {
+            mixed.push(smooth_image(&mut rng, 8));
+            mixed.push(r.clone());
+        }
+        assert_eq!(star(&mixed, img, &b).map(|p| p.0), Some(x.clone()));
+        assert_eq!(star(&rows[..8], img, &b), None);
+        // The same supports moved far more than the inputs' spacing allows (a person's edit).
+        let big = 3.0 * SPARSE_FORWARD_RADIUS * b.nn_median() * max_spread;
+        assert_eq!(
+            star(&sparse_probes(&x, big, 10, 8, &mut rng), img, &b),
+            None
+        );
+        // A mask slid over the image (one connected 2 × 2 region set a little lower), and
+        // coordinate differences (ZOO's `x + h·e_i`; two of them differ in two features): not
+        // sparse forward differences (`select` reads coordinate differences).
+        let mut masks = vec![x.clone()];
+        for k in 0..12 {
+            let (i, j) = (k / 4 * 2, k % 4 * 2);
+            let mut r = x.clone();
+            for (a, c) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                let f = (i + a) * 8 + j + c;
+                r[f] = (r[f] - mu / 2.0).max(0.0);
+            }
+            masks.push(r);
+        }
+        assert_eq!(star(&masks, img, &b), None);
+        let coords = sparse_probes(&x, mu, 12, 1, &mut rng);
+        assert_eq!(star(&coords, img, &b), None);
     }
 
     #[test]

@@ -387,18 +387,42 @@ impl Engine {
             } else {
                 None
             };
-            let noise = match copies {
+            let (noise, point) = match copies {
                 Some((image, b)) if selecting && !near.exact => {
                     use super::select::Noise;
                     let noise = batch
                         .antithetic(sample, image, b)
                         .map(Noise::Pair)
                         .or_else(|| batch.forward(sample, image, b).map(Noise::Forward));
-                    batch.push(sample);
-                    noise
+                    let point = batch.push_star(sample, image, b, super::select::FORWARD_ROWS);
+                    (noise, point)
                 }
-                _ => None,
+                _ => (None, None),
             };
+            if let Some(point) = point {
+                let moved = det.select.note_sparse_batch(&point);
+                let n = det.select.finite_differences();
+                if moved || n >= super::select::FD_SEARCH {
+                    fire(Signal {
+                        rule: &sig::PROBING,
+                        message: format!(
+                            "sparse finite differences: {n} of the client's last {} requests each held {} or more rows that each differ from one point of the request in {} to {} scattered features by a step far below the inputs' spacing{} (zeroth-order gradient estimation over random sparse directions, as SZOHT does)",
+                            super::select::FD_REQUESTS,
+                            super::select::FORWARD_ROWS,
+                            super::copies::SPARSE_FORWARD_MIN,
+                            super::sparse::max_changed(point.len()),
+                            if moved {
+                                ", the point of one a few features from an earlier one's (the search moved)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        evidence: json!({ "finite_difference_requests": n,
+                            "of_requests": super::select::FD_REQUESTS, "moved": moved,
+                            "cross_client": false }),
+                    });
+                }
+            }
             if selecting && !near.exact && det.select.note_difference(sample, noise) {
                 let n = det.select.finite_differences();
                 if n >= super::select::FD_SEARCH {

@@ -85,6 +85,8 @@ pub const FD_REQUESTS: u64 = 16;
 /// Finite-difference batches among the client's last [`FD_REQUESTS`] requests that make a
 /// search on their own (zeroth-order gradient estimation, whether or not it gets anywhere).
 pub const FD_SEARCH: usize = 3;
+/// Sparse finite-difference batches' points kept (see [`Selection::note_sparse_batch`]).
+const POINTS: usize = 4;
 
 #[derive(Clone, Debug)]
 struct Row {
@@ -135,6 +137,8 @@ pub struct Selection {
     forwards: u32,
     off_step: u32,
     fd_requests: VecDeque<u64>,
+    /// The points of the client's latest sparse finite-difference batches (request, values).
+    points: VecDeque<(u64, Vec<f32>)>,
 }
 
 /// The test's state after a row.
@@ -297,6 +301,35 @@ impl Selection {
         false
     }
 
+    /// Note that the current request is a sparse finite-difference batch around `point` (see
+    /// [`super::copies::Batch::push_star`]): it counts as a finite-difference batch. Returns
+    /// whether the search **moved**: an earlier such batch among the client's last
+    /// [`FD_REQUESTS`] requests was around a point `point` differs from in at most twice
+    /// [`super::sparse::max_changed`] features (each kept within its sparsity, two supports
+    /// apart at most) — a gradient step from one estimate to the next, as a zeroth-order
+    /// search takes. Estimates around unrelated inputs (a sensitivity map of each of many
+    /// images) do not move this way.
+    pub fn note_sparse_batch(&mut self, point: &[f32]) -> bool {
+        if self.fd_requests.back() != Some(&self.request) {
+            if self.fd_requests.len() == FD_REQUESTS as usize {
+                self.fd_requests.pop_front();
+            }
+            self.fd_requests.push_back(self.request);
+        }
+        let max = 2 * super::sparse::max_changed(point.len());
+        let moved = self.points.iter().any(|(r, p)| {
+            *r != self.request
+                && self.request.saturating_sub(*r) < FD_REQUESTS
+                && p.len() == point.len()
+                && super::sparse::changed_within(p, point, max).is_some_and(|n| n > 0)
+        });
+        if self.points.len() == POINTS {
+            self.points.pop_front();
+        }
+        self.points.push_back((self.request, point.to_vec()));
+        moved
+    }
+
     /// Observe a row (its `codes` and its answer),
     /// unless it is an exact re-send (the caller skips those). `allow`: far features a near
     /// duplicate may have. Returns the test's state once it has [`MIN_PARENTS`] parents.
@@ -449,6 +482,45 @@ mod tests {
             }
         }
         z
+    }
+
+    #[test]
+    fn sparse_batches_around_a_point_that_moved_are_a_search_and_around_other_inputs_are_not() {
+        let mut rng = Rng::new(26);
+        let digit = |rng: &mut Rng| -> Vec<f32> { (0..64).map(|_| rng.unit()).collect() };
+        let x0 = digit(&mut rng);
+        // A sensitivity map of each of several inputs: batches around unrelated points, and
+        // the same point estimated again, never moved.
+        let mut sel = Selection::default();
+        for _ in 0..2 {
+            sel.begin_request();
+            assert!(!sel.note_sparse_batch(&x0));
+        }
+        for _ in 0..4 {
+            sel.begin_request();
+            assert!(!sel.note_sparse_batch(&digit(&mut rng)));
+        }
+        assert_eq!(sel.finite_differences(), 6);
+        // A descent: the next point is the last one with eight features changed.
+        let mut sel = Selection::default();
+        sel.begin_request();
+        assert!(!sel.note_sparse_batch(&x0));
+        assert!(sel.differencing());
+        let mut x1 = x0.clone();
+        for f in (0..64).step_by(8) {
+            x1[f] = 1.0 - x1[f];
+        }
+        sel.begin_request();
+        assert!(sel.note_sparse_batch(&x1));
+        assert_eq!(sel.finite_differences(), 2);
+        // Far enough apart in requests, the earlier point is forgotten.
+        let mut sel = Selection::default();
+        sel.begin_request();
+        sel.note_sparse_batch(&x0);
+        for _ in 0..FD_REQUESTS {
+            sel.begin_request();
+        }
+        assert!(!sel.note_sparse_batch(&x1));
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn alone(rows: &[Vec<f32>]) -> Vec<bool> {
 
 /// Whether the changed features are scattered: on a square one-channel image of `side`, at
 /// least two 8-connected groups; otherwise at least two runs of consecutive features.
-fn scattered(changed: &[usize], side: Option<usize>) -> bool {
+pub(super) fn scattered(changed: &[usize], side: Option<usize>) -> bool {
     if changed.len() < 2 {
         return false;
     }
