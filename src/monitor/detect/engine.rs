@@ -2140,6 +2140,74 @@ mod tests {
     }
 
     #[test]
+    fn a_sparse_zeroth_order_search_padded_among_natural_rows_is_found_at_its_second_request() {
+        use super::super::copies::testing::{gauss, smooth_image};
+        let mut rng = Rng::new(26);
+        let (e, _) = smooth_engine(&mut rng, Detect::default());
+        let b = e.baseline.as_ref().unwrap();
+        let min_spread = b.spread.iter().copied().fold(f32::INFINITY, f32::min);
+        let mu = 0.5 * super::super::copies::SPARSE_FORWARD_RADIUS * b.nn_median() * min_spread;
+        // `rows` at random places among as many natural rows.
+        let padded = |rows: Vec<Vec<f32>>, rng: &mut Rng| -> Vec<Vec<f32>> {
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(smooth_image(rng, 8));
+                if rng.unit() < 0.5 {
+                    out.push(smooth_image(rng, 8));
+                }
+                out.push(r);
+            }
+            out
+        };
+        // SZOHT: the iterate and 10 probes `x + μu`, `u` on the unit sphere of 8 random
+        // features; then a hard-thresholded step (8 features moved far) and again.
+        let probes = |x: &[f32], rng: &mut Rng| -> Vec<Vec<f32>> {
+            let mut rows = vec![x.to_vec()];
+            for _ in 0..10 {
+                let mut r = x.to_vec();
+                let mut support: Vec<usize> = Vec::new();
+                while support.len() < 8 {
+                    let f = (rng.next_u64() % 64) as usize;
+                    if !support.contains(&f) {
+                        support.push(f);
+                    }
+                }
+                let u: Vec<f32> = support.iter().map(|_| gauss(rng)).collect();
+                let n = u.iter().map(|v| v * v).sum::<f32>().sqrt();
+                for (f, du) in support.iter().zip(&u) {
+                    r[*f] = (r[*f] + mu * du / n).clamp(0.0, 1.0);
+                }
+                rows.push(r);
+            }
+            rows
+        };
+        let mut d = e.client();
+        let mut x = smooth_image(&mut rng, 8);
+        let mut first = None;
+        for req in 0..3 {
+            let rows = padded(probes(&x, &mut rng), &mut rng);
+            let f = ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]);
+            if first.is_none() && f.contains(&sig::PROBING.id) {
+                first = Some(req);
+            }
+            for f in (req..64).step_by(8) {
+                x[f] = 1.0 - x[f];
+            }
+        }
+        assert_eq!(first, Some(1));
+        // One estimate each around unrelated inputs (a sensitivity check of two images) is
+        // two batches, not yet a search.
+        let mut d = e.client();
+        for _ in 0..2 {
+            let x = smooth_image(&mut rng, 8);
+            let rows = padded(probes(&x, &mut rng), &mut rng);
+            let f = ask(&e, &mut d, &rows, &vec![(3, 0.9); rows.len()]);
+            assert!(!f.contains(&sig::PROBING.id), "{f:?}");
+        }
+        assert_eq!(d.select.finite_differences(), 2);
+    }
+
+    #[test]
     fn a_quasi_monte_carlo_design_over_masks_is_not_an_antithetic_gradient_estimate() {
         use super::super::copies::testing::smooth_image;
         let mut rng = Rng::new(15);
