@@ -75,6 +75,9 @@ pub struct ClientDetectors {
     pub ablation: super::ablation::Ablation,
     /// Its recent requests' lowest-answered rows and sparse steps (L0 searches).
     pub sparse: super::sparse::SparseWalk,
+    /// The client's latest mask batch's values and the requests since
+    /// (signsteps::MASK_MEMORY).
+    pub masks: Option<(u32, super::signsteps::MaskValues)>,
 }
 
 impl ClientDetectors {
@@ -189,6 +192,7 @@ impl Engine {
             generations: Default::default(),
             ablation: Default::default(),
             sparse: Default::default(),
+            masks: None,
         }
     }
 
@@ -242,7 +246,15 @@ impl Engine {
         let generations = p.selection_z > 0.0 && answers.is_some();
         let sparse = p.sparse_steps > 0 && answers.is_some();
         let ablating = generations && det.ablation.reads(rows.len());
-        let masking = p.sign_steps > 0 && rows.len() >= super::signsteps::MASK_ROWS;
+        let remembered = det
+            .masks
+            .as_mut()
+            .map(|(age, _)| {
+                *age += 1;
+                *age
+            })
+            .is_some_and(|age| age <= super::signsteps::MASK_MEMORY);
+        let masking = p.sign_steps > 0 && (rows.len() >= super::signsteps::MASK_ROWS || remembered);
         // The request's rows as compared values (every feature of rows of at most 128 values, a
         // fixed sample of wider ones: the state and the work stay bounded whatever the row's
         // width), read once before the loop by the tests that look at the request as a whole:
@@ -278,8 +290,23 @@ impl Engine {
             super::sparse::alone(&samples)
         };
         // A batch of masked copies of one input (every feature one of two values, their gaps of
-        // many sizes): its rows are no L∞ steps of one another or of the client's earlier masks.
-        let masked = masking && super::signsteps::mask_batch(&samples);
+        // many sizes): its rows are no L∞ steps of one another or of the client's earlier masks;
+        // nor are a later request's (an explainer's last, smaller batch) whose every value is
+        // one of the latest batch's two for the feature.
+        let masked = masking
+            && match super::signsteps::mask_values(&samples) {
+                Some(values) => {
+                    det.masks = Some((0, values));
+                    true
+                }
+                None => {
+                    remembered
+                        && det
+                            .masks
+                            .as_ref()
+                            .is_some_and(|(_, values)| values.holds(&samples))
+                }
+            };
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);

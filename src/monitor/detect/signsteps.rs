@@ -122,6 +122,9 @@ const GROUND: usize = 8;
 
 /// Rows a request needs to be read as a batch of masks.
 pub const MASK_ROWS: usize = 8;
+/// A client's later requests (of any size) whose every value is one of its latest mask batch's
+/// two for the feature are masks too, for this many requests after it.
+pub const MASK_MEMORY: u32 = 4;
 /// Features of a mask batch that take two values, at least.
 const MASK_FEATURES: usize = 8;
 /// A mask batch's gaps are of many sizes: its two largest clusters of gaps (each within
@@ -129,7 +132,7 @@ const MASK_FEATURES: usize = 8;
 const MASK_CLUSTER: f32 = 0.1;
 const MASK_CLUSTERED: f32 = 0.5;
 
-/// Whether a request's rows (compared values) are masked copies of one input: an explainer
+/// A request's rows (compared values) are a *mask batch* when they are masked copies of one input: an explainer
 /// switching parts of the input between the input and a background (SHAP's Partition and
 /// Kernel explainers, LIME, occlusion, sufficient input subsets) sends rows whose every feature
 /// takes one of two values — the input's and the background's — and two such rows differ by
@@ -138,16 +141,39 @@ const MASK_CLUSTERED: f32 = 0.5;
 /// band by chance. An L∞ search's candidates around one input also take two values a feature
 /// (its ±ε), but their gaps are one size, `2ε` (or `ε` where the range clips): batches whose
 /// gaps cluster on two sizes are not masks. At least [`MASK_ROWS`] rows, every feature with at
-/// most two values, [`MASK_FEATURES`] with two.
-pub fn mask_batch(rows: &[Vec<f32>]) -> bool {
-    let Some(first) = rows.first() else {
-        return false;
-    };
+/// most two values, [`MASK_FEATURES`] with two. Its values: the two each feature takes, the
+/// input's and the background's, as the batch's rows showed them ([`mask_values`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaskValues {
+    first: Vec<f32>,
+    /// The other value (the first's where every row agreed).
+    other: Vec<f32>,
+}
+
+impl MaskValues {
+    /// Whether every feature of every row of `rows` is one of the two values of the batch's:
+    /// more masks of the same input against the same background (an explainer's last, smaller
+    /// batches), however few.
+    pub fn holds(&self, rows: &[Vec<f32>]) -> bool {
+        !rows.is_empty()
+            && rows.iter().all(|r| {
+                r.len() == self.first.len()
+                    && r.iter()
+                        .zip(self.first.iter().zip(&self.other))
+                        .all(|(v, (a, b))| v == a || v == b)
+            })
+    }
+}
+
+/// A mask batch's values (see [`MaskValues`]) when `rows` is one.
+pub fn mask_values(rows: &[Vec<f32>]) -> Option<MaskValues> {
+    let first = rows.first()?;
     let d = first.len();
     if rows.len() < MASK_ROWS || rows.iter().any(|r| r.len() != d) {
-        return false;
+        return None;
     }
     let mut gaps = Vec::new();
+    let mut other = first.clone();
     for j in 0..d {
         let a = first[j];
         let mut b = None;
@@ -157,16 +183,17 @@ pub fn mask_batch(rows: &[Vec<f32>]) -> bool {
                 continue;
             }
             if b.is_some() || !v.is_finite() {
-                return false;
+                return None;
             }
             b = Some(v);
         }
         if let Some(b) = b {
             gaps.push((b - a).abs());
+            other[j] = b;
         }
     }
     if gaps.len() < MASK_FEATURES {
-        return false;
+        return None;
     }
     gaps.sort_unstable_by(f32::total_cmp);
     // The largest cluster of gaps within ±MASK_CLUSTER of one of them, then the next among the rest.
@@ -190,7 +217,10 @@ pub fn mask_batch(rows: &[Vec<f32>]) -> bool {
         .filter(|&h| (h - g1).abs() > MASK_CLUSTER * g1)
         .collect();
     let (n2, _) = cluster(&rest);
-    ((n1 + n2) as f32) < MASK_CLUSTERED * gaps.len() as f32
+    (((n1 + n2) as f32) < MASK_CLUSTERED * gaps.len() as f32).then(|| MaskValues {
+        first: first.clone(),
+        other,
+    })
 }
 
 /// One client's recent distinct rows (the compared features, raw values).
@@ -849,18 +879,34 @@ mod tests {
                     .collect()
             })
             .collect();
-        assert!(mask_batch(&masks));
-        // Too few rows to tell.
-        assert!(!mask_batch(&masks[..MASK_ROWS - 1]));
+        let values = mask_values(&masks).expect("a mask batch");
+        // Too few rows to tell on their own; after the batch, more masks of the same input
+        // against the same background, however few, hold its values.
+        assert!(mask_values(&masks[..MASK_ROWS - 1]).is_none());
+        let last: Vec<Vec<f32>> = (0..3)
+            .map(|r| {
+                (0..64)
+                    .map(|k| if (k + r) % 5 == 0 { bg[k] } else { x[k] })
+                    .collect()
+            })
+            .collect();
+        assert!(values.holds(&last));
+        // A value of neither (an L∞ step off a mask), or another input's masks, do not.
+        let mut off = last[0].clone();
+        off[9] += 0.125;
+        assert!(!values.holds(&[last[1].clone(), off]));
+        let y = image(&mut rng);
+        assert!(!values.holds(&[blurred(&y)]));
+        assert!(!values.holds(&[]));
         // Square's candidates around one input, batched: two values a feature too, but their
         // gaps are one size (2ε, or ε where the range clips).
         let square: Vec<Vec<f32>> = (0..24).map(|_| vertex(&x, 0.125, 0.0, &mut rng)).collect();
-        assert!(!mask_batch(&square));
+        assert!(mask_values(&square).is_none());
         // Noise copies: many values a feature.
         let noise: Vec<Vec<f32>> = (0..24)
             .map(|_| x.iter().map(|v| v + 0.05 * gauss(&mut rng)).collect())
             .collect();
-        assert!(!mask_batch(&noise));
+        assert!(mask_values(&noise).is_none());
     }
 
     #[test]
