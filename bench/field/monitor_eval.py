@@ -1525,6 +1525,65 @@ PADDED_KINDS = ["hsj-noise", "jbda", "hsj-natural", "hsj-noise"]
 EVASION = {"square", "square-sybil", "square-jitter", "simba", "simba-dct", "hsj-noise", "hsj-natural"}
 # Interleaved classes: the attack they run (its session kind), with cover traffic (see cover()).
 INTERLEAVED = {"square-interleaved": "square", "hsj-interleaved": "hsj-natural"}
+# Unseen attack classes of held out 26, fixed (2026-12-04, 20:21 UTC) by an independent evaluator before any tuning of the
+# twenty-sixth round: 0 sessions unless --heldout26-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout26_attack. Written from their papers (ART 1.20.1 has none of them; the authors' code was
+# not at hand offline).
+HELDOUT26_ATTACKS = collections.OrderedDict([
+    ("querynet", 3),            # Chen, Huang, Tao & Huang 2021 (QueryNet: attack by multi-identity surrogates, arXiv
+                                # 2105.15010), score-based, L-inf 0.125: three offline surrogates each propose a candidate
+                                # (a signed-gradient step) beside Square's, the surrogates pick the one to query and are
+                                # fine-tuned on every answer; one row a request; at most 2,000 queries
+    ("psba", 3),                # Zhang, Li, Li, Zhang, Yang & Li 2021 (Progressive-scale boundary blackbox attack via
+                                # projective gradient estimation, ICML), PSBA: label-only, L2 1.0: HopSkipJump's boundary
+                                # walk with its gradient estimated from directions drawn at a low scale (2 x 2, 4 x 4, 8 x 8)
+                                # and upsampled, the scale raised progressively; at most 2,000 queries
+    ("adv-shadow", 3),          # Zhong, Liu, Zhao, Li & Zhang 2022 (Shadows can be dangerous: stealthy and effective
+                                # physical-world adversarial attack by natural phenomenon, CVPR): score-based: a triangular
+                                # shadow (values x 0.43) whose vertices are searched by particle swarm optimisation (a
+                                # swarm of 10 a request); at most 2,000 queries
+    ("probcover", 3),           # Yehuda, Dekel, Hacohen & Weinshall 2022 (Active learning through a covering lens,
+                                # NeurIPS), ProbCover as a model-extraction thief: label-only, natural digits chosen by
+                                # greedy maximum coverage of delta-balls in an embedding; 100 rows a request, 2,000 queries
+    ("alfa-mix", 3),            # Parvaneh, Abbasnejad, Teney, Haffari, van den Hengel & Shi 2022 (Active learning by
+                                # feature mixing, CVPR), ALFA-Mix as a model-extraction thief: label-only, rounds of 200
+                                # natural digits whose substitute prediction flips when their embedding is mixed with the
+                                # labelled classes' anchors, k-means for diversity; 100 rows a request, 2,000 queries
+])
+HELDOUT26_EVASION = {"querynet", "psba", "adv-shadow"}
+# Originals: the padding split (150 rows) is used up by held out 10-25 (offsets 0-149) and held out 25 took 6 of the 7
+# leftover rows. Held out 26 reuses held out 10's offsets 0-8 (signhunter's, sparse-rs's and qeba's): Data permutes the
+# digits per seed, so under seeds 26001-26003 these are other images than under any earlier set's seeds, and the
+# harness refuses a run in which a held out 26 evasion class and a held out 10 class that takes its originals from the
+# padding split (HELDOUT10_ORIG_PAD) both have sessions. No class uses them as an original or a natural start and no
+# benign client sends one (the padded and mixed classes' natural rows are padding, knockoff and jbda_seed digits
+# rescaled and jittered); querynet's surrogates and the two thieves' pools come from the knockoff and jbda_seed splits.
+HELDOUT26_ORIG_PAD = {"querynet": (0, 1, 2), "psba": (3, 4, 5), "adv-shadow": (6, 7, 8)}
+QN_EPS = 0.125                  # the dev Square ball (SQUARE_EPS); success: label differs at L-inf <= 0.125
+QN_SIZES = (32, 64, 128)        # the surrogates' hidden widths (the paper's three architectures: ours, MLPs)
+QN_EPOCHS = 20
+QN_STEP = 0.5                   # a surrogate's candidate: one signed-gradient step of QN_STEP * eps from the current point
+QN_P = 0.1                      # Square's initial window share (its p_init, halved on its schedule)
+QN_TUNE = 10                    # surrogates fine-tuned every QN_TUNE queries on the answers so far (ours)
+QN_BUDGET = 2000
+PSBA_B0 = 20                    # directions at the first iteration (B0 sqrt(t), at most PSBA_BMAX); HSJA's defaults scaled
+PSBA_BMAX = 80
+PSBA_SCALES = (2, 4, 8)
+PSBA_STALL = 0.01               # the next scale when an iteration improves the distance by less than 1 % (ours)
+PSBA_BUDGET = 2000
+SH_K = 0.43                     # the paper's shadow coefficient
+SH_SWARM = 10
+SH_W, SH_C1, SH_C2 = 0.7, 1.5, 1.5   # PSO's inertia and acceleration constants (ours)
+SH_BUDGET = 2000
+PC_POOL = 4000
+PC_PCA = 16
+PC_ALPHA = 0.95                 # the paper's purity threshold for delta
+PC_BATCH = 100
+AM_POOL = 4000
+AM_ROUND = 200
+AM_BATCH = 100
+AM_EPS = 0.2                    # the paper's bound on the mixing coefficients
+AM_EPOCHS = 30
 EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
@@ -1546,6 +1605,7 @@ EXTRACTION = EXTRACTION | {"dfal", "noise-theft"}               # held out 22's 
 EXTRACTION = EXTRACTION | {"spsg", "badge"}                     # held out 23's (HELDOUT23_ATTACKS)
 EXTRACTION = EXTRACTION | {"mixmatch", "bald"}                  # held out 24's (HELDOUT24_ATTACKS)
 EXTRACTION = EXTRACTION | {"typiclust", "cluster-margin"}       # held out 25's (HELDOUT25_ATTACKS)
+EXTRACTION = EXTRACTION | {"probcover", "alfa-mix"}             # held out 26's (HELDOUT26_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2550,6 +2610,28 @@ HABITS = {
         it_frames=(4, 13), it_idle=(0, 2), it_bus_idle=(15, 61),
         kb_notes=(6, 25), kb_done=0.15, kb_new=(1, 4), kb_idle=(20, 61),
         pl_frames=(2, 9), pl_idle=(0, 2), pl_item_idle=(5, 31),
+        pool_rank=6.0, pool_size=350),
+    # "heldout26" was fixed (2026-12-04, 20:21 UTC) by an independent evaluator before any tuning of the twenty-sixth
+    # round, together with seeds 26001, 26002, 26003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout25
+    # model (a model-governance team extracting a TREPAN decision tree with synthetic instances drawn from the data's
+    # marginals, a robustness audit on MNIST-C's 15 corruptions, a bot playing the 2048 game by reading its tiles, a
+    # drone reading numbers painted on roofs, a steel mill reading paint-sprayed numbers on hot billets through heat
+    # shimmer, a car auction's app reading window-marker lot numbers on windshields, a hospital laundry reading
+    # embroidered numbers on garments, a digitisation service reading dimension values on scanned engineering drawings;
+    # FP8 E5M2 and 16-level Bayer-dithered e-paper number formats). See run_benign_heldout26.
+    "heldout26": dict(
+        personas26=(("trepan", 0.125), ("mnistc", 0.125), ("game2048", 0.125), ("roofnum", 0.125),
+                    ("billet", 0.125), ("windshield", 0.125), ("linen", 0.125), ("cadsheet", 0.125)),
+        lengths=(75, 0.6, 20, 320), e5m2=0.12, bayer=0.10,
+        tp_train=(100, 301), tp_nodes=(8, 31), tp_min=(100, 200), tp_bw=0.08, tp_idle=(20, 61),
+        mc_batch=(20, 65), mc_idle=(0, 3), mc_suite_idle=(20, 61),
+        gm_changed=0.5, gm_camera=0.4, gm_idle=(0, 2), gm_game_idle=(5, 21),
+        rf_orient=0.5, rf_frames=(3, 11), rf_idle=(0, 3), rf_roof_idle=(15, 61),
+        bl_frames=(3, 9), bl_idle=(0, 2), bl_billet_idle=(10, 41),
+        ws_retake=0.15, ws_idle=(3, 16), ws_row_idle=(30, 91),
+        ln_second=0.2, ln_cart=(20, 61), ln_idle=(0, 3), ln_cart_idle=(20, 61),
+        cs_dims=(5, 16), cs_views=(2, 6), cs_idle=(1, 4), cs_sheet_idle=(20, 61),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -11759,6 +11841,553 @@ def run_benign_heldout25(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 26: benign clients with habits none of dev .. heldout25 model (run_benign_heldout26).
+def fp8e5m2(x):
+    """Values cast to OCP FP8 E5M2 (1 sign, 5 exponent bits with bias 15, 2 mantissa bits; subnormals below 2^-14 in
+    steps of 2^-16; round to nearest even), as an inference stack that casts its inputs to the second OCP FP8 format
+    (the one of the pair used for gradients and wide-range activations) before they leave the device."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1)
+    e = np.floor(np.log2(np.maximum(a, 2.0 ** -30)))
+    step = 2.0 ** (np.maximum(e, -14.0) - 2.0)
+    return np.clip(np.round(a / step) * step, 0, 1).astype(np.float32)
+
+
+BAYER4 = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float64)
+
+
+def bayer16(x):
+    """Values through a 16-grey-level e-paper framebuffer with 4 x 4 Bayer ordered dithering (as an e-reader or
+    e-paper signage controller renders an image and a client reads it back from the framebuffer): each value scaled
+    to 0-15, the threshold (m + 0.5) / 16 of the Bayer matrix at the pixel's place added, floored, scaled back."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1).reshape(-1, SIDE, SIDE) * 15.0
+    t = (np.tile(BAYER4, (2, 2)) + 0.5) / 16.0
+    return (np.clip(np.floor(a + t[None]), 0, 15) / 15.0).reshape(-1, D).astype(np.float32)
+
+
+def run_benign_heldout26(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout26` (fixed with seeds 26001, 26002, 26003). Each client draws from its
+    own seeded generator:
+      a persona   trepan: a model-governance team extracting a global decision-tree explanation of the served
+                    model with TREPAN (Craven & Shavlik 1996, Extracting tree-structured representations of trained
+                    networks, NeurIPS): the client's sample of `tp_train` (lo, hi) pool digits labelled by the model
+                    (labels only, 50 a request); the tree grown best-first (a node's priority its share of the
+                    digits reaching it times its label impurity) up to `tp_nodes` (lo, hi) internal nodes; at every
+                    node expanded, enough synthetic instances drawn to make `tp_min` (one of, per client) with those
+                    reaching it, each feature drawn independently from a Gaussian kernel density (bandwidth
+                    `tp_bw`) over the digits reaching the node, inside the node's split constraints, the synthetic
+                    instances one request (labels only); the split the best single-feature threshold by information
+                    gain (TREPAN's m-of-n tests: single-feature tests here, ours); the tree rebuilt on a new sample
+                    after `tp_idle` (lo, hi) turns;
+                  mnistc: a robustness audit on MNIST-C's corruptions (Mu & Gilmer 2019, MNIST-C: a robustness
+                    benchmark for computer vision): a labelled test batch of `mc_batch` (lo, hi) pool digits sent
+                    clean and then through each of the 15 corruptions at the benchmark's one severity (shot noise,
+                    impulse noise, glass blur, motion blur, shear, scale, rotate, brightness, translate, stripe, fog,
+                    spatter, dotted line, zigzag, canny edges), one request a corruption (scores); half the clients
+                    keep one fixed test batch for every suite, the others draw a new one; `mc_idle` (lo, hi) turns
+                    between corruptions, `mc_suite_idle` between suites;
+                  game2048: a bot playing the 2048 sliding-tile game by reading the board: every move the number
+                    of every occupied tile read (each digit segmented and cropped on its own, the tile's colour and
+                    the game's font size by the number of digits; the crop normalised to bright ink on dark), one
+                    request a move (scores); a share `gm_changed` of the clients send only the tiles whose number
+                    or place changed, the others the whole board; read from the screen (exact pixels) or, for
+                    `gm_camera` of the clients, a phone filmed by a webcam (blur, noise, a small tilt); the bot's
+                    policy prefers down, left, right, then up; `gm_idle` (lo, hi) turns between moves,
+                    `gm_game_idle` between games;
+                  roofnum: a drone reading the numbers painted on building roofs (for emergency services): 2-4
+                    digits in a block font on a shingled roof, the frames as the drone descends (the glyphs growing),
+                    each digit's crop de-rotated by the drone's heading estimate (a residual error of N(0, 8) degrees,
+                    upside down on 8 % of frames); `rf_orient` of the clients also send every crop turned by 90, 180
+                    and 270 degrees and keep the most confident; every frame one request (scores), `rf_frames`
+                    (lo, hi) frames a roof; `rf_idle` (lo, hi) turns between frames, `rf_roof_idle` between roofs;
+                  billet: a steel mill's camera reading the paint-sprayed numbers on hot billets' end faces on the
+                    roller table: 4-6 digits sprayed in dots by the marking robot, the hot steel glowing behind
+                    them (its brightness by temperature), heat shimmer (a smooth displacement field new every frame),
+                    the crop normalised; every frame one request of the number's digit crops (scores), `bl_frames`
+                    (lo, hi) frames a billet; `bl_idle` (lo, hi) turns between frames, `bl_billet_idle` between
+                    billets;
+                  windshield: a car auction's lot-check app reading the lot numbers written in window marker on
+                    the windshields along a row of cars (consecutive numbers with gaps): the glass's slope
+                    foreshortening the digits, reflections of sky and branches on the glass, the dark interior
+                    behind; one photo a car, one request of its digit crops (scores), retaken on `ws_retake` of the
+                    cars; `ws_idle` (lo, hi) turns between cars, `ws_row_idle` between rows;
+                  linen: a hospital laundry's sorting line reading embroidered (satin-stitch) numbers on garments:
+                    3-5 digits stitched in thread (the stitches' slanted texture), the fabric's weave, the garment's
+                    wrinkles (a smooth warp), light or dark cloth (the crop normalised to bright thread); one photo
+                    a garment (a second on `ln_second` of them), one request of its digit crops (scores);
+                    `ln_idle` (lo, hi) turns between garments, `ln_cart_idle` between carts of `ln_cart` (lo, hi);
+                  cadsheet: a digitisation service reading the dimension values on scanned engineering drawings:
+                    the drawing's single-stroke CAD lettering (thin), horizontal dimensions and vertical ones
+                    turned back by 90 degrees, the dimension line under the value and extension lines at the crop's
+                    edges, the sheet's skew, scan noise; one request a view of the sheet (the digits of its
+                    `cs_dims` (lo, hi) dimensions, scores), `cs_views` (lo, hi) views a sheet; `cs_idle` (lo, hi)
+                    turns between views, `cs_sheet_idle` between sheets;
+      number      a share `e5m2` of clients send values cast to FP8 E5M2 (fp8e5m2), a share `bayer` through a
+      format      16-level e-paper framebuffer with 4 x 4 Bayer ordered dithering (bayer16);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, corrupted versions of them, synthetic instances drawn from their
+    marginals, and rendered glyphs, in [0, 1]. Every client paces requests and rows under the server's default
+    limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, rotate as nd_rotate, shift as nd_shift, sobel
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas26"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "e5m2" if u < HAB["e5m2"] else ("bayer16" if u < HAB["e5m2"] + HAB["bayer"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "e5m2":
+            rows = fp8e5m2(rows)
+        elif fmt_ == "bayer16":
+            rows = bayer16(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0):
+        return _glyph32(list(DIGIT_STROKES[ch]), width, scale, sx, rot, slant, cx, cy)
+
+    def up32(x):
+        return np.kron(np.asarray(x, np.float64).reshape(SIDE, SIDE), np.ones((4, 4)))
+
+    def stretch(img, invert=False):
+        """The app's crop normalisation: polarity to bright ink, 2nd-98th percentile stretched to [0, 1]."""
+        img = 1.0 - img if invert else img
+        lo_, hi_ = np.percentile(img, 2), np.percentile(img, 98)
+        return np.clip((_down8(img) - lo_) / max(hi_ - lo_, 1e-6), 0, 1)
+
+    def smooth_field(amp, corr):
+        f = gaussian_filter(rng.normal(0, 1, (32, 32)), corr)
+        return amp * f / max(np.abs(f).max(), 1e-9)
+
+    def trepan():
+        st = state
+        if "min" not in st:
+            st.update(min=int(rng.choice(HAB["tp_min"])))
+        else:
+            idle(int(rng.integers(*HAB["tp_idle"])))
+        n_tr = int(rng.integers(*HAB["tp_train"]))
+        R = np.stack([draw() for _ in range(n_tr)])
+        labs = []
+        for k in range(0, n_tr, 50):
+            if full():
+                return
+            lab, _ = send(R[k:k + 50], scores=False)
+            if lab is None:
+                return
+            labs += list(lab)
+        yR = np.asarray(labs)
+        R = R[:len(yR)]
+        S, yS = np.zeros((0, D)), np.zeros(0, np.int64)
+        thr = np.array([0.1, 0.25, 0.4, 0.55, 0.7, 0.85])
+        # a node: (lo, hi) bounds per feature from its path's splits
+        frontier = [(np.zeros(D), np.ones(D) + 1e-9)]
+        max_nodes = int(rng.integers(*HAB["tp_nodes"]))
+        grown = 0
+
+        def inside(X, lo, hi):
+            return np.all((X >= lo) & (X < hi), axis=1) if len(X) else np.zeros(0, bool)
+
+        def priority(node):
+            lo, hi = node
+            m = inside(R, lo, hi)
+            if not m.any():
+                return 0.0
+            c = np.bincount(yR[m], minlength=10)
+            return m.mean() * (1.0 - c.max() / c.sum())
+        while frontier and grown < max_nodes and not full():
+            pr = [priority(n) for n in frontier]
+            if max(pr) <= 0:
+                break
+            lo, hi = frontier.pop(int(np.argmax(pr)))
+            mR, mS = inside(R, lo, hi), inside(S, lo, hi)
+            need = st["min"] - int(mR.sum()) - int(mS.sum())
+            if need > 0:
+                base = R[mR] if mR.any() else R
+                new = np.empty((need, D))
+                for j in range(D):
+                    v = base[rng.integers(0, len(base), need), j] + rng.normal(0, HAB["tp_bw"], need)
+                    bad = (v < lo[j]) | (v >= hi[j])
+                    v[bad] = rng.uniform(lo[j], min(hi[j], 1.0), int(bad.sum()))
+                    new[:, j] = v
+                new = np.clip(new, 0, 1)
+                got = []
+                for k in range(0, need, 100):
+                    lab, _ = send(new[k:k + 100], scores=False)
+                    if lab is None:
+                        return
+                    got += list(lab)
+                    if full():
+                        break
+                S = np.concatenate([S, new[:len(got)]])
+                yS = np.concatenate([yS, np.asarray(got, np.int64)])
+                mS = inside(S, lo, hi)
+            X = np.concatenate([R[mR], S[mS]])
+            y = np.concatenate([yR[mR], yS[mS]])
+            if len(X) < 4 or len(np.unique(y)) < 2:
+                continue
+
+            def ent(v):
+                c = np.bincount(v, minlength=10).astype(float)
+                p = c[c > 0] / c.sum()
+                return -(p * np.log2(p)).sum()
+            best, bj, bt = -1.0, 0, 0.5
+            e0 = ent(y)
+            for j in range(D):
+                for t in thr:
+                    left = X[:, j] < t
+                    if left.all() or not left.any():
+                        continue
+                    g = e0 - (left.mean() * ent(y[left]) + (~left).mean() * ent(y[~left]))
+                    if g > best:
+                        best, bj, bt = g, j, t
+            if best <= 0:
+                continue
+            grown += 1
+            hl, lh = hi.copy(), lo.copy()
+            hl[bj] = min(hi[bj], bt)
+            lh[bj] = max(lo[bj], bt)
+            frontier += [(lo.copy(), hl), (lh, hi.copy())]
+        s.meta["trees"] = s.meta.get("trees", 0) + 1
+
+    def corrupt(kind, x):
+        img = up32(x)
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        if kind == "shot_noise":
+            return np.clip(rng.poisson(np.clip(x, 0, 1) * 60.0) / 60.0, 0, 1)
+        if kind == "impulse_noise":
+            a = x.copy()
+            m = rng.random(D) < 0.07
+            a[m] = rng.integers(0, 2, int(m.sum()))
+            return a
+        if kind == "glass_blur":
+            a = gaussian_filter(img, 0.7)
+            for _ in range(2):
+                for i in range(30, 1, -1):
+                    for j in range(30, 1, -1):
+                        di, dj = rng.integers(-1, 2, 2)
+                        a[i, j], a[i + di, j + dj] = a[i + di, j + dj], a[i, j]
+            return _down8(gaussian_filter(a, 0.7))
+        if kind == "motion_blur":
+            ang = np.deg2rad(rng.uniform(-45, 45))
+            a = np.zeros_like(img)
+            for t in np.linspace(-5, 5, 11):
+                a += nd_shift(img, (t * np.sin(ang), t * np.cos(ang)), order=1)
+            return _down8(a / 11.0)
+        if kind in ("shear", "scale", "rotate", "translate"):
+            if kind == "shear":
+                sh = rng.uniform(-0.6, 0.6)
+                cy, cx = yy - 15.5, xx - 15.5
+                src = [cy + 15.5, cx + sh * cy + 15.5]
+            elif kind == "scale":
+                f = rng.uniform(0.5, 0.8)
+                src = [(yy - 15.5) / f + 15.5, (xx - 15.5) / f + 15.5]
+            elif kind == "rotate":
+                return _down8(nd_rotate(img, rng.uniform(-60, 60), reshape=False, order=1))
+            else:
+                dy, dx = rng.integers(-8, 9, 2)
+                src = [yy - dy, xx - dx]
+            return _down8(map_coordinates(img, src, order=1, mode="constant"))
+        if kind == "brightness":
+            return np.clip(x + 0.35, 0, 1)
+        if kind == "stripe":
+            a = img.copy()
+            c = int(rng.integers(8, 24))
+            a[:, c:c + 3] = 1.0 - a[:, c:c + 3]
+            return _down8(a)
+        if kind == "fog":
+            f = sum(gaussian_filter(rng.normal(0, 1, (32, 32)), sg) * sg for sg in (1, 2, 4, 8))
+            f = (f - f.min()) / max(np.ptp(f), 1e-9)
+            return _down8(np.clip(img + 0.5 * f, 0, 1) / 1.5)
+        if kind == "spatter":
+            a = img.copy()
+            for _ in range(int(rng.integers(3, 8))):
+                cy, cx, r = rng.uniform(0, 32), rng.uniform(0, 32), rng.uniform(1, 3)
+                a[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform(0.5, 1.0)
+            return _down8(a)
+        if kind in ("dotted_line", "zigzag"):
+            a = img.copy()
+            p0, p1 = rng.uniform(0, 32, 2), rng.uniform(0, 32, 2)
+            ts = np.linspace(0, 1, 80)
+            line = p0[None] + ts[:, None] * (p1 - p0)[None]
+            if kind == "zigzag":
+                nrm = np.array([-(p1 - p0)[1], (p1 - p0)[0]]) / max(np.linalg.norm(p1 - p0), 1e-9)
+                line = line + (2.5 * np.sign(np.sin(ts * np.pi * rng.uniform(4, 10))))[:, None] * nrm[None]
+            else:
+                line = line[(np.arange(len(ts)) // 6) % 2 == 0]
+            for py, px in line:
+                a[int(np.clip(py, 0, 31)), int(np.clip(px, 0, 31))] = 1.0
+            return _down8(gaussian_filter(a, 0.4))
+        # canny edges: the gradient magnitude of the smoothed image, thresholded
+        g = gaussian_filter(img, 1.0)
+        mag = np.hypot(sobel(g, 0), sobel(g, 1))
+        return _down8((mag > 0.25 * mag.max()).astype(float))
+
+    def mnistc():
+        st = state
+        kinds = ("shot_noise", "impulse_noise", "glass_blur", "motion_blur", "shear", "scale", "rotate", "brightness",
+                 "translate", "stripe", "fog", "spatter", "dotted_line", "zigzag", "canny_edges")
+        if "fixed" not in st:
+            st.update(fixed=rng.random() < 0.5, n=int(rng.integers(*HAB["mc_batch"])))
+            st["batch"] = np.stack([draw() for _ in range(st["n"])])
+        elif not st["fixed"]:
+            st["batch"] = np.stack([draw() for _ in range(st["n"])])
+        B = st["batch"]
+        for kind in ("identity",) + kinds:
+            if full():
+                return
+            rows = B if kind == "identity" else np.stack([corrupt(kind, x) for x in B])
+            if send(rows)[0] is None:
+                return
+            idle(int(rng.integers(*HAB["mc_idle"])))
+        idle(int(rng.integers(*HAB["mc_suite_idle"])))
+
+    TILE_GREY = {2: 0.92, 4: 0.90, 8: 0.72, 16: 0.66, 32: 0.60, 64: 0.52, 128: 0.80, 256: 0.78, 512: 0.76,
+                 1024: 0.74, 2048: 0.72}
+
+    def game2048():
+        st = state
+        if "changed" not in st:
+            st.update(changed=rng.random() < HAB["gm_changed"], camera=rng.random() < HAB["gm_camera"],
+                      width=rng.uniform(3.2, 4.2), tilt=rng.normal(0, 2))
+        board = np.zeros((4, 4), int)
+
+        def spawn():
+            e = np.argwhere(board == 0)
+            if len(e):
+                i, j = e[int(rng.integers(len(e)))]
+                board[i, j] = 2 if rng.random() < 0.9 else 4
+
+        def slide(b, d):
+            b = np.rot90(b, d).copy()
+            for i in range(4):
+                r = [v for v in b[i] if v]
+                out = []
+                while r:
+                    if len(r) > 1 and r[0] == r[1]:
+                        out.append(2 * r[0])
+                        r = r[2:]
+                    else:
+                        out.append(r[0])
+                        r = r[1:]
+                b[i] = out + [0] * (4 - len(out))
+            return np.rot90(b, -d)
+        spawn()
+        spawn()
+        seen = {}
+        while not full():
+            rows = []
+            now = {}
+            for i in range(4):
+                for j in range(4):
+                    v = int(board[i, j])
+                    if not v:
+                        continue
+                    now[(i, j)] = v
+                    if st["changed"] and seen.get((i, j)) == v:
+                        continue
+                    txt = str(v)
+                    scale = {1: 0.62, 2: 0.58, 3: 0.5, 4: 0.42}[len(txt)]
+                    bg = TILE_GREY.get(v, 0.2)
+                    ink = 0.47 if v <= 4 else 0.98
+                    for k, ch in enumerate(txt):
+                        cov = glyph(ch, st["width"], scale, 0.8, 0.0, 0.0, 16.0, 16.0)
+                        img = bg + (ink - bg) * cov
+                        if st["camera"]:
+                            img = gaussian_filter(nd_rotate(img, st["tilt"], reshape=False, order=1, mode="nearest"),
+                                                  0.8) + rng.normal(0, 0.02, (32, 32))
+                        rows.append(stretch(img, invert=ink < bg))
+            seen = now
+            if rows:
+                for k in range(0, len(rows), 64):
+                    if send(np.stack(rows[k:k + 64]))[0] is None:
+                        return
+            moved = False
+            for d in (3, 0, 2, 1) if rng.random() < 0.85 else tuple(rng.permutation(4)):   # rot90 turns: down, left, right, up
+                nb_ = slide(board, int(d))
+                if not (nb_ == board).all():
+                    board[:] = nb_
+                    moved = True
+                    break
+            if not moved:
+                break
+            spawn()
+            idle(int(rng.integers(*HAB["gm_idle"])))
+        idle(int(rng.integers(*HAB["gm_game_idle"])))
+
+    def roofnum():
+        st = state
+        if "orient" not in st:
+            st.update(orient=rng.random() < HAB["rf_orient"])
+        txt = str(int(rng.integers(1, 10000)))[: int(rng.integers(2, 5))]
+        width = rng.uniform(3.5, 5.0)
+        roof = rng.uniform(0.1, 0.35)
+        paint = rng.uniform(0.8, 1.0)
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        roof_rot = rng.uniform(0, 180)
+        n_f = int(rng.integers(*HAB["rf_frames"]))
+        for f in range(n_f):
+            if full():
+                return
+            scale = 0.42 + 0.3 * f / max(n_f - 1, 1) + rng.normal(0, 0.02)
+            rows = []
+            for ch in txt:
+                err = rng.normal(0, 8) + (180.0 if rng.random() < 0.08 else 0.0)
+                th = np.deg2rad(roof_rot + err)
+                shingle = 0.06 * np.sign(np.sin((np.cos(th) * yy + np.sin(th) * xx) * 2 * np.pi / (6.0 / scale)))
+                cov = glyph(ch, width * scale / 0.6, scale, 0.85, err, 0.0, 16.0 + rng.normal(0, 1), 16.0 + rng.normal(0, 1))
+                shadow = 0.1 * (xx / 31.0)
+                img = gaussian_filter(roof + shingle - shadow + (paint - roof) * cov, rng.uniform(0.3, 1.0))
+                img = img + rng.normal(0, 0.02, (32, 32))
+                r = stretch(img)
+                rows.append(r)
+                if st["orient"]:
+                    rows += [np.rot90(r.reshape(SIDE, SIDE), k).reshape(D) for k in (1, 2, 3)]
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["rf_idle"])))
+        idle(int(rng.integers(*HAB["rf_roof_idle"])))
+
+    def billet():
+        txt = "".join(str(int(v)) for v in rng.integers(0, 10, int(rng.integers(4, 7))))
+        width, scale = rng.uniform(3.0, 4.0), rng.uniform(0.55, 0.68)
+        temp = rng.uniform(0.25, 0.6)                           # the glowing steel's brightness
+        paint = rng.uniform(0.85, 1.0)
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        dots = ((np.sin(yy * np.pi / rng.uniform(1.6, 2.4)) * np.sin(xx * np.pi / rng.uniform(1.6, 2.4))) > -0.2)
+        for _ in range(int(rng.integers(*HAB["bl_frames"]))):
+            if full():
+                return
+            glow = temp + smooth_field(0.06, 6.0)
+            dy, dx = smooth_field(rng.uniform(0.5, 1.5), 4.0), smooth_field(rng.uniform(0.5, 1.5), 4.0)
+            rows = []
+            for ch in txt:
+                cov = glyph(ch, width, scale, 0.85, rng.normal(0, 1.5), 0.0, 16.0 + rng.normal(0, 0.6), 16.0 + rng.normal(0, 0.6))
+                cov = cov * dots
+                img = glow + (paint - glow) * gaussian_filter(cov, 0.6)
+                img = map_coordinates(img, [yy + dy, xx + dx], order=1, mode="nearest") + rng.normal(0, 0.02, (32, 32))
+                rows.append(stretch(img))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["bl_idle"])))
+        idle(int(rng.integers(*HAB["bl_billet_idle"])))
+
+    def windshield():
+        st = state
+        if st.get("left", 0) <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["ws_row_idle"])))
+            st.update(left=int(rng.integers(15, 41)), lot=int(rng.integers(100, 9000)), width=rng.uniform(4.0, 5.5),
+                      marker=rng.uniform(0.75, 1.0))
+        st["left"] -= 1
+        st["lot"] += 1 if rng.random() < 0.85 else int(rng.integers(2, 5))
+        txt = str(st["lot"])
+        fore = rng.uniform(0.6, 0.9)                             # the glass's slope
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        for _ in range(2 if rng.random() < HAB["ws_retake"] else 1):
+            if full():
+                return
+            sky = rng.uniform(0.1, 0.4) * (1 - yy / 31.0) * rng.uniform(0.5, 1.0)
+            ang = rng.uniform(0, np.pi)
+            branch = 0.12 * (np.abs(np.sin((np.cos(ang) * yy + np.sin(ang) * xx) * rng.uniform(0.2, 0.5))) > 0.95)
+            rows = []
+            for k, ch in enumerate(txt):
+                cov = glyph(ch, st["width"], rng.uniform(0.55, 0.68), 0.85, rng.normal(0, 4), rng.normal(0.1, 0.08),
+                            16.0 + rng.normal(0, 1.0), 16.0 + rng.normal(0, 1.0))
+                cov = map_coordinates(cov, [(yy - 15.5) / fore + 15.5 - (xx - 15.5) * 0.05 * k, xx], order=1, mode="constant")
+                interior = rng.uniform(0.02, 0.1)
+                img = interior + sky + (st["marker"] - interior) * cov * (0.8 + 0.2 * rng.random((32, 32))) - branch
+                rows.append(stretch(gaussian_filter(img, 0.5) + rng.normal(0, 0.02, (32, 32))))
+            if send(np.stack(rows))[0] is None:
+                return
+        idle(int(rng.integers(*HAB["ws_idle"])))
+
+    def linen():
+        st = state
+        if st.get("left", 0) <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["ln_cart_idle"])))
+            st.update(left=int(rng.integers(*HAB["ln_cart"])))
+        st["left"] -= 1
+        txt = str(int(rng.integers(100, 100000)))[: int(rng.integers(3, 6))]
+        dark = rng.random() < 0.4
+        cloth = rng.uniform(0.05, 0.3) if dark else rng.uniform(0.7, 0.95)
+        thread = rng.uniform(0.8, 1.0) if dark else rng.uniform(0.0, 0.25)
+        width, scale = rng.uniform(3.0, 4.2), rng.uniform(0.55, 0.68)
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        stitch = 0.5 + 0.5 * np.sin((yy + xx) * np.pi / rng.uniform(1.2, 1.8))
+        weave = 0.03 * (np.sin(yy * np.pi / 1.1) * np.sin(xx * np.pi / 1.1))
+        for _ in range(2 if rng.random() < HAB["ln_second"] else 1):
+            if full():
+                return
+            dy, dx = smooth_field(rng.uniform(0.5, 2.0), 5.0), smooth_field(rng.uniform(0.5, 2.0), 5.0)
+            shade = smooth_field(0.08, 6.0)
+            rows = []
+            for ch in txt:
+                cov = glyph(ch, width, scale, 0.85, rng.normal(0, 3), 0.0, 16.0 + rng.normal(0, 0.8), 16.0 + rng.normal(0, 0.8))
+                cov = map_coordinates(cov, [yy + dy, xx + dx], order=1, mode="constant")
+                img = cloth + weave + shade + (thread - cloth) * cov * (0.75 + 0.25 * stitch)
+                rows.append(stretch(img + rng.normal(0, 0.015, (32, 32)), invert=not dark))
+            if send(np.stack(rows))[0] is None:
+                return
+        idle(int(rng.integers(*HAB["ln_idle"])))
+
+    def cadsheet():
+        st = state
+        if st.get("views", 0) <= 0:
+            if "views" in st:
+                idle(int(rng.integers(*HAB["cs_sheet_idle"])))
+            st.update(views=int(rng.integers(*HAB["cs_views"])), skew=rng.normal(0, 0.5), width=rng.uniform(1.6, 2.4),
+                      scale=rng.uniform(0.5, 0.65), noise=rng.uniform(0.01, 0.04))
+        st["views"] -= 1
+        yy, xx = np.mgrid[0:32, 0:32].astype(float)
+        rows = []
+        for _ in range(int(rng.integers(*HAB["cs_dims"]))):
+            val = str(int(np.exp(rng.uniform(np.log(3), np.log(900)))))
+            vertical = rng.random() < 0.4
+            for k, ch in enumerate(val):
+                cov = glyph(ch, st["width"], st["scale"], 0.7, st["skew"] + (rng.normal(0, 0.3) if vertical else 0.0),
+                            0.0, 16.0 + rng.normal(0, 0.5), 14.0 + rng.normal(0, 0.5))
+                line_y = 14.0 + 16 * st["scale"] + 2.5
+                dim = (np.abs(yy - line_y) < 0.6 * st["width"]).astype(float)
+                ext = np.zeros((32, 32))
+                if k == 0 and rng.random() < 0.5:
+                    ext[:, :2] = 1.0
+                if k == len(val) - 1 and rng.random() < 0.5:
+                    ext[:, 30:] = 1.0
+                img = np.maximum(np.maximum(cov, dim), ext)
+                rows.append(stretch(img + rng.normal(0, st["noise"], (32, 32))))
+        for k in range(0, len(rows), 64):
+            if full():
+                return
+            if send(np.stack(rows[k:k + 64]))[0] is None:
+                return
+        idle(int(rng.integers(*HAB["cs_idle"])))
+
+    units = {"trepan": trepan, "mnistc": mnistc, "game2048": game2048, "roofnum": roofnum, "billet": billet,
+             "windshield": windshield, "linen": linen, "cadsheet": cadsheet}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -19069,6 +19698,424 @@ def run_heldout25_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 26's unseen attack classes (HELDOUT26_ATTACKS), written from their papers (ART 1.20.1 has none of them; the
+# authors' code was not at hand offline: what is ours is said in each docstring).
+def _train_ce(net, X, y, epochs, rng, batch=64):
+    for _ in range(epochs):
+        perm = rng.permutation(len(X))
+        for k in range(0, len(X), batch):
+            i = perm[k:k + batch]
+            out, cache = net.forward(X[i])
+            g = _softmax(out)
+            g[np.arange(len(i)), y[i]] -= 1.0
+            grads, _ = net.backward(cache, g / len(i))
+            net.step(grads)
+    return net
+
+
+def querynet_attack(ask, x0, y0, rng, data):
+    """Chen, Huang, Tao & Huang 2021 (QueryNet: attack by multi-identity surrogates, arXiv 2105.15010), untargeted,
+    L-inf QN_EPS, score-based. Offline: three surrogates (MLPs of QN_SIZES hidden units, the paper's three
+    architectures: ours) trained QN_EPOCHS epochs on the attacker's labelled digits (knockoff and jbda_seed splits).
+    Online, the original asked, then Square's vertical-stripe start; every iteration the candidates are Square's
+    proposal (a window of +-eps, its side from Square's p schedule, p_init QN_P) and one from each surrogate (a signed
+    gradient step of QN_STEP eps of its margin loss from the current point, projected to the ball); each surrogate,
+    as evaluator, predicts the victim's margin loss of every candidate, the predictions averaged with weights from each
+    surrogate's error on the last answers, and the candidate of least predicted loss asked (one row a request); kept
+    when the victim's margin loss drops (as Square); every QN_TUNE queries the surrogates fine-tuned on every query so
+    far towards the victim's probabilities (the paper's multi-identity training: ours, a cross-entropy to the answered
+    distribution). Stops at the first misclassified query, at most QN_BUDGET queries."""
+    X, y = _attacker_digits(data)
+    nets = [_train_ce(_Dense(rng, [D, hdim, 10], ["relu", None], 1e-3), X, y, QN_EPOCHS, rng) for hdim in QN_SIZES]
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.clip(x0 - QN_EPS, 0, 1), np.clip(x0 + QN_EPS, 0, 1)
+    QX, QP = [], []
+    used = [0]
+    err = np.ones(len(nets))
+
+    def victim(x):
+        _, p = ask(x[None].astype(np.float32))
+        used[0] += 1
+        p = np.asarray(p[0], np.float64)
+        QX.append(x.copy())
+        QP.append(p)
+        return float(_margin_logp(p[None], y0)[0]), int(np.argmax(p))
+
+    def sloss(net, Xc):
+        return _margin_logp(_softmax(net.forward(Xc)[0]), y0)
+    fx, lab = victim(x0)
+    if lab != y0:
+        return x0
+    x = np.clip(x0 + QN_EPS * rng.choice([-1.0, 1.0], (1, SIDE)).repeat(SIDE, 0).reshape(D), lo, hi)
+    fx, lab = victim(x)
+    if lab != y0:
+        return x
+    while used[0] < QN_BUDGET:
+        it = used[0]
+        p = QN_P
+        for t, f in ((10, 2), (50, 4), (200, 8), (500, 16), (1000, 32), (2000, 64)):
+            if it > t:
+                p = QN_P / f
+        side = max(1, int(round(np.sqrt(p * D))))
+        r, c = rng.integers(0, SIDE - side + 1, 2)
+        sq = x.reshape(SIDE, SIDE).copy()
+        sq[r:r + side, c:c + side] = (x0.reshape(SIDE, SIDE)[r:r + side, c:c + side]
+                                      + QN_EPS * rng.choice([-1.0, 1.0]))
+        cands = [np.clip(sq.reshape(D), lo, hi)]
+        for net in nets:
+            out, cache = net.forward(x[None])
+            pr = _softmax(out)
+            g = pr.copy()
+            g[0, y0] -= 1.0                       # the gradient of the cross-entropy of the true class (ascended)
+            _, gx = net.backward(cache, g)
+            cands.append(np.clip(x + QN_STEP * QN_EPS * np.sign(gx[0]), lo, hi))
+        C = np.stack(cands)
+        w = np.exp(-err / max(err.min(), 1e-6))
+        w /= w.sum()
+        pred = sum(wk * sloss(net, C) for wk, net in zip(w, nets))
+        xc = C[int(np.argmin(pred))]
+        fc, lab = victim(xc)
+        for k, net in enumerate(nets):
+            err[k] = 0.8 * err[k] + 0.2 * abs(float(sloss(net, xc[None])[0]) - fc)
+        if lab != y0:
+            return xc
+        if fc < fx:
+            x, fx = xc, fc
+        if used[0] % QN_TUNE == 0:
+            A, P = np.stack(QX), np.stack(QP)
+            for net in nets:
+                out, cache = net.forward(A)
+                grads, _ = net.backward(cache, (_softmax(out) - P) / len(A))
+                net.step(grads)
+    return x
+
+
+def psba_attack(ask, x0, y0, rng):
+    """Zhang, Li, Li, Zhang, Yang & Li 2021 (Progressive-scale boundary blackbox attack via projective gradient
+    estimation, ICML), PSBA, untargeted, L2, label-only: HopSkipJump (Chen, Jordan & Wainwright 2020) whose gradient
+    estimate at the boundary uses directions drawn at a low scale and upsampled (the projective gradient estimation:
+    an s x s Gaussian bilinearly upsampled to 8 x 8 and normalised), the scale raised progressively through PSBA_SCALES
+    (the paper picks the scale with an offline estimate of the projection's quality; here it moves to the next scale
+    when an iteration improves the L2 distance by less than PSBA_STALL: ours). The start: uniform noise rows (one a
+    request) until one is misclassified, then a binary search towards the original; each iteration B0 sqrt(t) (at
+    most PSBA_BMAX) probes at the boundary one request, the step size dist / sqrt(t) halved until adversarial (one
+    row a request), a binary search back to the boundary (one row a request). Stops at the first misclassified query
+    within L2 1.0 (the class's success), at most PSBA_BUDGET queries."""
+    from scipy.ndimage import zoom
+    x0 = np.asarray(x0, np.float64)
+    used = [0]
+    theta = 1.0 / (D * np.sqrt(D))
+
+    def adv(X):
+        X = np.clip(np.atleast_2d(X), 0, 1)
+        lab, _ = ask(X.astype(np.float32))
+        used[0] += len(X)
+        return np.asarray(lab) != y0
+
+    def won(X, ok):
+        for xx, o in zip(np.atleast_2d(X), np.atleast_1d(ok)):
+            if o and np.linalg.norm(xx - x0) <= L2_GOAL + 1e-6:
+                return True
+        return False
+
+    def bsearch(xa):
+        lo_, hi_ = 0.0, 1.0
+        while hi_ - lo_ > theta and used[0] < PSBA_BUDGET:
+            mid = (lo_ + hi_) / 2
+            xm = (1 - mid) * x0 + mid * xa
+            ok = adv(xm)[0]
+            if ok and won(xm, [ok]):
+                return xm, True
+            if ok:
+                hi_ = mid
+            else:
+                lo_ = mid
+        return (1 - hi_) * x0 + hi_ * xa, False
+    xa = None
+    while xa is None and used[0] < PSBA_BUDGET:
+        r = rng.random(D)
+        if adv(r)[0]:
+            xa = r
+    if xa is None:
+        return x0
+    xb, w_ = bsearch(xa)
+    if w_:
+        return xb
+    si, t = 0, 0
+    dist = np.linalg.norm(xb - x0)
+    while used[0] < PSBA_BUDGET:
+        t += 1
+        s_ = PSBA_SCALES[si]
+        B = int(min(PSBA_BMAX, PSBA_B0 * np.sqrt(t), PSBA_BUDGET - used[0]))
+        if B < 2:
+            break
+        U = np.stack([zoom(rng.normal(0, 1, (s_, s_)), SIDE / s_, order=1).reshape(D) for _ in range(B)])
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        delta = np.sqrt(D) * theta * dist
+        P = xb[None] + delta * U
+        ok = adv(P)
+        if won(np.clip(P, 0, 1), ok):
+            return np.clip(P[int(np.flatnonzero(ok)[0])], 0, 1)
+        phi = np.where(ok, 1.0, -1.0)
+        if abs(phi.mean()) == 1.0:
+            g = phi.mean() * U.mean(0)
+        else:
+            g = ((phi - phi.mean())[:, None] * U).mean(0)
+        g /= max(np.linalg.norm(g), 1e-12)
+        eps = dist / np.sqrt(t)
+        xn = None
+        while used[0] < PSBA_BUDGET and eps > 1e-4:
+            cand = np.clip(xb + eps * g, 0, 1)
+            o = adv(cand)[0]
+            if o:
+                if won(cand, [o]):
+                    return cand
+                xn = cand
+                break
+            eps /= 2
+        if xn is None:
+            break
+        xb, w_ = bsearch(xn)
+        if w_:
+            return xb
+        nd = np.linalg.norm(xb - x0)
+        if (dist - nd) / max(dist, 1e-12) < PSBA_STALL and si < len(PSBA_SCALES) - 1:
+            si += 1
+        dist = min(dist, nd)
+    return xb
+
+
+def _shadow(x0, v):
+    """x0 with the triangle of vertices v (3 x (row, col), pixel units) in shadow: its pixels (centres inside) x SH_K."""
+    yy, xx = np.mgrid[0:SIDE, 0:SIDE].astype(float)
+    P = v.reshape(3, 2)
+
+    def side(a, b):
+        return (b[1] - a[1]) * (yy - a[0]) - (b[0] - a[0]) * (xx - a[1])
+    s1, s2, s3 = side(P[0], P[1]), side(P[1], P[2]), side(P[2], P[0])
+    inside = ((s1 >= 0) & (s2 >= 0) & (s3 >= 0)) | ((s1 <= 0) & (s2 <= 0) & (s3 <= 0))
+    img = np.asarray(x0, np.float64).reshape(SIDE, SIDE).copy()
+    img[inside] *= SH_K
+    return img.reshape(D)
+
+
+def advshadow_attack(ask, x0, y0, rng):
+    """Zhong, Liu, Zhao, Li & Zhang 2022 (Shadows can be dangerous: stealthy and effective physical-world adversarial
+    attack by natural phenomenon, CVPR), the digital attack, score-based, untargeted: a triangular shadow (the paper's
+    polygon with 3 vertices) whose pixels are scaled by the shadow coefficient SH_K (0.43, the paper's, on the
+    L channel; here on the grey value), its vertices (6 coordinates in [-1, 8]) searched by particle swarm
+    optimisation: a swarm of SH_SWARM particles, fitness the true class's probability, inertia SH_W and
+    accelerations SH_C1, SH_C2 (ours); every generation the swarm one request. Stops at the first misclassified
+    query, at most SH_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = -1.0, SIDE * 1.0
+    pos = rng.uniform(lo, hi, (SH_SWARM, 6))
+    vel = rng.uniform(-2, 2, (SH_SWARM, 6))
+    used = [0]
+
+    def fitness(Pp):
+        rows = np.stack([_shadow(x0, v) for v in Pp])
+        _, p = ask(rows.astype(np.float32))
+        used[0] += len(rows)
+        p = np.asarray(p, np.float64)
+        wrong = np.flatnonzero(p.argmax(1) != y0)
+        return p[:, y0], (rows[wrong[0]] if len(wrong) else None)
+    fit, won = fitness(pos)
+    if won is not None:
+        return won
+    pbest, pfit = pos.copy(), fit.copy()
+    g = int(np.argmin(pfit))
+    while used[0] + SH_SWARM <= SH_BUDGET:
+        r1, r2 = rng.random((SH_SWARM, 6)), rng.random((SH_SWARM, 6))
+        vel = SH_W * vel + SH_C1 * r1 * (pbest - pos) + SH_C2 * r2 * (pbest[g][None] - pos)
+        vel = np.clip(vel, -3, 3)
+        pos = np.clip(pos + vel, lo, hi)
+        fit, won = fitness(pos)
+        if won is not None:
+            return won
+        better = fit < pfit
+        pbest[better], pfit[better] = pos[better], fit[better]
+        g = int(np.argmin(pfit))
+    return _shadow(x0, pbest[g])
+
+
+def run_probcover(h, baton, s, data):
+    """Yehuda, Dekel, Hacohen & Weinshall 2022 (Active learning through a covering lens, NeurIPS), ProbCover, as a
+    model-extraction thief (active learning as extraction, as typiclust): label-only; the pool PC_POOL augmented natural
+    digits (knockoff and jbda_seed splits); their embedding the pool's top PC_PCA principal components (the paper's
+    self-supervised embedding: ours, there is no torch); delta the largest on a grid whose delta-balls are at least
+    PC_ALPHA pure with respect to a k-means clustering into 10 (the paper's choice of delta); then greedily the digit
+    whose delta-ball covers the most uncovered digits, its ball's digits marked covered (the paper's max coverage on
+    the delta-graph); once every digit is covered, the rest at random (ours); PC_BATCH rows a request, 2,000 queries."""
+    from sklearn.cluster import KMeans
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(PC_POOL)]).astype(np.float64)
+    mu = pool.mean(0)
+    _, _, Vt = np.linalg.svd(pool - mu, full_matrices=False)
+    Z = ((pool - mu) @ Vt[:PC_PCA].T).astype(np.float32)
+    sq = (Z * Z).sum(1)
+    Dm = np.sqrt(np.maximum(sq[:, None] + sq[None] - 2 * Z @ Z.T, 0)).astype(np.float32)
+    km = KMeans(n_clusters=10, n_init=1, random_state=int(rng.integers(2 ** 31))).fit(Z).labels_
+    delta = None
+    for d in np.quantile(Dm[np.triu_indices(200, 1)], np.linspace(0.01, 0.3, 30)):
+        pure = np.all((Dm > d) | (km[None] == km[:, None]), axis=1).mean()
+        if pure >= PC_ALPHA:
+            delta = float(d)
+    if delta is None:
+        delta = float(np.quantile(Dm[np.triu_indices(200, 1)], 0.01))
+    s.meta["delta"] = delta
+    A = Dm <= delta
+    del Dm
+    covered = np.zeros(len(pool), bool)
+    chosen = []
+    taken = np.zeros(len(pool), bool)
+    deg = A.sum(1).astype(np.int64)              # uncovered digits in each digit's ball
+    while len(chosen) < EXTRACT_BUDGET:
+        d_ = np.where(taken, -1, deg)
+        if d_.max() <= 0:
+            rest = np.flatnonzero(~taken)
+            chosen += [int(v) for v in rng.choice(rest, EXTRACT_BUDGET - len(chosen), replace=False)]
+            break
+        i = int(np.argmax(d_))
+        chosen.append(i)
+        taken[i] = True
+        newly = A[i] & ~covered
+        covered |= newly
+        deg -= A[:, newly].sum(1)
+    try:
+        for j in range(0, len(chosen), PC_BATCH):
+            query(h, baton, s, pool[chosen[j:j + PC_BATCH]].astype(np.float32), scores=False)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_alfamix(h, baton, s, data):
+    """Parvaneh, Abbasnejad, Teney, Haffari, van den Hengel & Shi 2022 (Active learning by feature mixing, CVPR),
+    ALFA-Mix, as a model-extraction thief (as typiclust): label-only; the pool AM_POOL augmented natural digits (knockoff
+    and jbda_seed splits); a random seed set of AM_ROUND asked; each round the substitute (64 ReLU -> 10, Adam, AM_EPOCHS
+    epochs on every label so far) trained, its hidden layer the embedding z; every unlabelled digit's z mixed with each
+    class's anchor (the mean z of the labelled digits of that class) as alpha z* + (1 - alpha) z with alpha per
+    dimension, the paper's closed-form direction (alpha along the gradient of the loss at the digit's predicted label,
+    scaled to at most AM_EPS: the paper's optimised alpha, here its first-order solution); a digit is a candidate when
+    some mix changes the substitute's prediction; the candidates clustered by k-means into AM_ROUND clusters (the
+    embeddings) and the candidate nearest each centre asked (fewer candidates than the round needs: the rest of lowest
+    margin, ours); AM_BATCH rows a request, 2,000 queries."""
+    from sklearn.cluster import KMeans
+    rng = s.rng
+    X, _ = _attacker_digits(data)
+    pool = np.stack([augment(X[int(rng.integers(len(X)))], rng, 0.02) for _ in range(AM_POOL)]).astype(np.float64)
+    asked = list(rng.permutation(len(pool))[:AM_ROUND])
+    labels = []
+
+    def ask(idx):
+        for k in range(0, len(idx), AM_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + AM_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while len(labels) < EXTRACT_BUDGET:
+            net = _train_ce(_Dense(rng, [D, 64, 10], ["relu", None], 1e-3), pool[asked[:len(labels)]],
+                            np.asarray(labels), AM_EPOCHS, rng)
+            W2, b2 = net.P[2], net.P[3]
+            Zl = np.maximum(pool[asked[:len(labels)]] @ net.P[0] + net.P[1], 0.0)
+            yl = np.asarray(labels)
+            rest = np.setdiff1d(np.arange(len(pool)), asked)
+            Zu = np.maximum(pool[rest] @ net.P[0] + net.P[1], 0.0)
+            Pu = _softmax(Zu @ W2 + b2)
+            pred = Pu.argmax(1)
+            # gradient of the cross-entropy at the predicted label w.r.t. z: (p - onehot) W2^T
+            G = Pu.copy()
+            G[np.arange(len(rest)), pred] -= 1.0
+            G = G @ W2.T
+            flip = np.zeros(len(rest), bool)
+            for c in np.unique(yl):
+                anchor = Zl[yl == c].mean(0)
+                diff = anchor[None] - Zu
+                a = np.clip(np.sign(G * diff) * AM_EPS * np.abs(G) / np.maximum(np.abs(G).max(1, keepdims=True), 1e-12),
+                            0, AM_EPS)
+                Zm = a * anchor[None] + (1 - a) * Zu
+                flip |= (Zm @ W2 + b2).argmax(1) != pred
+            n = min(AM_ROUND, EXTRACT_BUDGET - len(labels))
+            cand = rest[flip]
+            new = []
+            if len(cand) > n:
+                Zc = Zu[flip]
+                km = KMeans(n_clusters=n, n_init=1, max_iter=100, random_state=int(rng.integers(2 ** 31))).fit(Zc)
+                for c in range(n):
+                    idx = np.flatnonzero(km.labels_ == c)
+                    if len(idx):
+                        j = idx[int(np.argmin(np.linalg.norm(Zc[idx] - km.cluster_centers_[c], axis=1)))]
+                        new.append(int(cand[j]))
+            else:
+                new = [int(i) for i in cand]
+            if len(new) < n:
+                srt = np.sort(Pu, 1)
+                order = rest[np.argsort(srt[:, -1] - srt[:, -2], kind="stable")]
+                have = set(new)
+                new += [int(i) for i in order if int(i) not in have][:n - len(new)]
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout26_attack(s, data, interleave):
+    """The unseen classes of held out 26 (HELDOUT26_ATTACKS). Evasion: the original is a row of the padding split,
+    held out 10's offsets 0-8 (HELDOUT26_ORIG_PAD: querynet's 0-2, psba's 3-5, adv-shadow's 6-8; Data permutes the
+    digits per seed, and the harness refuses a run with these classes and held out 10's padding-split classes), one
+    per session by session index.
+    Success, rows as sent: querynet (an L-inf attack) the first answered query whose label differs from the true
+    label at L-inf <= QN_EPS = 0.125 (the dev Square ball; every query of the class by construction); psba (an L2
+    attack) the first answered query whose label differs at L2 <= 1.0 (L2_GOAL, as SimBA's and HopSkipJump's);
+    adv-shadow (a shadow attack) the first answered query whose label differs (every query of the class is the
+    original with a triangle's pixels scaled by 0.43 and nothing else changed, by construction). probcover and
+    alfa-mix are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff."""
+    s.pace_rows = True
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT26_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "querynet":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.abs(rows[j] - x0).max() <= QN_EPS + 1e-6), None)
+    elif s.cls == "psba":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+
+
+def run_heldout26_attack(h, baton, s, data):
+    if s.cls == "probcover":
+        run_probcover(h, baton, s, data)
+        return
+    if s.cls == "alfa-mix":
+        run_alfamix(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "psba")
+    try:
+        if s.cls == "querynet":
+            adv = querynet_attack(ask, x0, y0, s.rng, data)
+        elif s.cls == "psba":
+            adv = psba_attack(ask, x0, y0, s.rng)
+        else:
+            adv = advshadow_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -19266,7 +20313,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas25" in HAB:
+            if "personas26" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout26(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas25" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout25(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -19428,6 +20479,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout24_attack(s, data, args.interleave)
             if s.cls in HELDOUT25_ATTACKS:
                 setup_heldout25_attack(s, data, args.interleave)
+            if s.cls in HELDOUT26_ATTACKS:
+                setup_heldout26_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -19482,6 +20535,8 @@ def run_all(args, data, counts, seed):
                 run_heldout24_attack(h, baton, s, data)
             elif s.kind in HELDOUT25_ATTACKS:
                 run_heldout25_attack(h, baton, s, data)
+            elif s.kind in HELDOUT26_ATTACKS:
+                run_heldout26_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -19722,7 +20777,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
             or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION \
-            or s.kind in HELDOUT25_EVASION:
+            or s.kind in HELDOUT25_EVASION or s.kind in HELDOUT26_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -20005,6 +21060,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout25: held out for round 25, with seeds 25001, 25002, 25003 (fixed 2026-12-04 17:45 UTC "
                          "by an independent evaluator before any round-25 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout26: held out for round 26, with seeds 26001, 26002, 26003 (fixed 2026-12-04 20:21 UTC "
+                         "by an independent evaluator before any round-26 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -20072,6 +21130,10 @@ def main():
     ap.add_argument("--heldout25-attacks", action="store_true",
                     help="also run the unseen attack classes of held out 25 (" + ", ".join(HELDOUT25_ATTACKS) + "), "
                          "with --habits heldout25 and seeds 25001, 25002, 25003 (held out for round 25)")
+    ap.add_argument("--heldout26-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 26 (" + ", ".join(HELDOUT26_ATTACKS) + "), "
+                         "with --habits heldout26 and seeds 26001, 26002, 26003 (held out for round 26; not together "
+                         "with --heldout10-attacks: they share the padding split's offsets 0-8)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -20108,6 +21170,7 @@ def main():
     counts.update((k, n if args.heldout23_attacks else 0) for k, n in HELDOUT23_ATTACKS.items())
     counts.update((k, n if args.heldout24_attacks else 0) for k, n in HELDOUT24_ATTACKS.items())
     counts.update((k, n if args.heldout25_attacks else 0) for k, n in HELDOUT25_ATTACKS.items())
+    counts.update((k, n if args.heldout26_attacks else 0) for k, n in HELDOUT26_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
@@ -20115,6 +21178,10 @@ def main():
         if k not in counts:
             raise SystemExit(f"unknown class {k}; classes: {', '.join(counts)}")
         counts[k] = int(v)
+    if any(counts.get(k, 0) > 0 for k in HELDOUT26_EVASION) and any(counts.get(k, 0) > 0 for k in HELDOUT10_ORIG_PAD):
+        ap.error("held out 26's evasion classes (" + ", ".join(sorted(HELDOUT26_EVASION)) + ") take their originals "
+                 "from the padding split's offsets 0-8, as held out 10's (" + ", ".join(HELDOUT10_ORIG_PAD) + ") do: "
+                 "run --heldout26-attacks and --heldout10-attacks (or these classes by --counts) in separate runs")
     seeds = [int(s) for s in (args.seeds or ("2026" if args.quick else "2026,2027,2028")).split(",")]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     root = os.path.abspath(args.out or os.path.join(ROOT, ".local", "field", "monitor",
