@@ -7,6 +7,8 @@
 # hashing key is fixed) — the wall-clock figures of bench/monitor.sh are not. Give several
 # binaries to compare them in one run.
 # Usage: bench/monitor_cost.sh [MODELSEC binary ...]   (default: target/release/modelsec, built)
+# Env: KEEP=DIR keeps each binary's callgrind profile as DIR/callgrind.N.out (N: its place in the
+# list), to read where the instructions go: callgrind_annotate DIR/callgrind.1.out
 set -euo pipefail
 . "$(dirname "$0")/../scripts/abs-env.sh"
 cd "$(dirname "$0")/.."
@@ -65,4 +67,5 @@ PY
   ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$T/vg.err")
   [ -n "$ir" ] || { cat "$T/vg.err" >&2; echo "error: callgrind reported no count for $b" >&2; exit 2; }
   echo "$b: Engine::observe $ir instructions for 2,000 rows ($((ir / 2000)) a row)"
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$T/cg.out" "$KEEP/callgrind.$((port - 18290)).out"; fi
 done
