@@ -29,6 +29,18 @@ pub struct Signal {
     pub evidence: Value,
 }
 
+/// What the evasion signals read of a row besides its near duplicates (see `Engine::evasion`):
+/// whether many clients send its input, whether the client shows a search's structure, whether
+/// it is one of a mask batch's rows, and its answer.
+#[derive(Clone, Copy, Debug)]
+struct RowContext {
+    popular: bool,
+    structured: bool,
+    masked: bool,
+    label: usize,
+    margin: f32,
+}
+
 /// Requests that added a variant before a confident flip of the input counts (unless the row is
 /// an L∞ step), and before answers moving toward the boundary do.
 const FLIP_HITS: u32 = 6;
@@ -553,15 +565,14 @@ impl Engine {
                 || det.select.differencing()
                 || det.ablation.active();
             searched |= structured;
-            self.evasion(
-                &near,
-                &x,
+            let context = RowContext {
                 popular,
                 structured,
                 masked,
-                (label, margin),
-                &mut fire,
-            );
+                label,
+                margin,
+            };
+            self.evasion(&near, &x, context, &mut fire);
             let projected = (answers.is_some()
                 && (p.bisect_midpoints > 0 || (!near.exact && near.near == 0)))
                 .then(|| self.projection.apply(row));
@@ -753,17 +764,20 @@ impl Engine {
     /// over keys lowers the answer as it goes; clients augmenting a shared image, or rendering
     /// one template with their own noise, do not, together (a new variant's rank among
     /// independent ones is uniform: "answered lower than half" holds half the time).
-    #[allow(clippy::too_many_arguments)]
     fn evasion(
         &self,
         near: &NearObs,
         x: &super::cross::CrossObs,
-        popular: bool,
-        structured: bool,
-        masked: bool,
-        (label, margin): (usize, f32),
+        row: RowContext,
         fire: &mut impl FnMut(Signal),
     ) {
+        let RowContext {
+            popular,
+            structured,
+            masked,
+            label,
+            margin,
+        } = row;
         let p = &self.params;
         // An exact re-send hands out no new answer: it is not evidence.
         if near.exact {
