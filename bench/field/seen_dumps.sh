@@ -10,9 +10,11 @@
 # kept, so an interrupted call resumes. Then compare two builds of the detectors on all of it:
 #
 #   cargo build --release --locked --example stream_replay        # the new build; keep a copy of the old
-#   bench/field/stream_replay.py OUT_DIR/* --bin target/release/examples/stream_replay --against OLD
+#   bench/field/stream_replay.py OUT_DIR/*/ --bin target/release/examples/stream_replay --against OLD
 #
-# About two hours on 2 cores (the Square classes that never succeed send 9,009 queries each).
+# About an hour on 2 cores (not timed as one run: the pieces took 15 min for the benign sets and
+# 60 min for the attack sets with three seeds of several; the Square classes that never succeed send
+# 9,009 queries each).
 # --print lists the runs instead. MODELSEC= and ORT_DYLIB_PATH= are passed to monitor_eval.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -54,6 +54,8 @@ def convert(d):
 
 def seed_dirs(run_dir):
     """The directories of a run that hold streams: the run itself, or its seed-N directories."""
+    if not os.path.isdir(run_dir):
+        sys.exit(f"{run_dir}: not a run directory (give monitor_eval.sh --out directories)")
     if os.path.exists(os.path.join(run_dir, "streams.npz")):
         return [run_dir]
     return sorted(os.path.join(run_dir, e) for e in os.listdir(run_dir)
