@@ -288,17 +288,22 @@ impl Selection {
         } else {
             self.off_step += 1;
         }
-        // Once a request: the request is the latest batch already.
-        let batched = self.fd_requests.back() == Some(&self.request);
+        // Once a request (mark_batch: the request is the latest batch already).
         let enough = self.differences >= FD_ROWS || self.forwards >= FORWARD_ROWS;
-        if !batched && enough && self.differences + self.forwards >= 2 * self.off_step {
-            if self.fd_requests.len() == FD_REQUESTS as usize {
-                self.fd_requests.pop_front();
-            }
-            self.fd_requests.push_back(self.request);
-            return true;
+        enough && self.differences + self.forwards >= 2 * self.off_step && self.mark_batch()
+    }
+
+    /// Count the current request among the client's finite-difference batches (once); whether
+    /// it was not counted already.
+    fn mark_batch(&mut self) -> bool {
+        if self.fd_requests.back() == Some(&self.request) {
+            return false;
         }
-        false
+        if self.fd_requests.len() == FD_REQUESTS as usize {
+            self.fd_requests.pop_front();
+        }
+        self.fd_requests.push_back(self.request);
+        true
     }
 
     /// Note that the current request is a sparse finite-difference batch around `point` (see
@@ -310,12 +315,7 @@ impl Selection {
     /// search takes. Estimates around unrelated inputs (a sensitivity map of each of many
     /// images) do not move this way.
     pub fn note_sparse_batch(&mut self, point: &[f32]) -> bool {
-        if self.fd_requests.back() != Some(&self.request) {
-            if self.fd_requests.len() == FD_REQUESTS as usize {
-                self.fd_requests.pop_front();
-            }
-            self.fd_requests.push_back(self.request);
-        }
+        self.mark_batch();
         let max = 2 * super::sparse::max_changed(point.len());
         let moved = self.points.iter().any(|(r, p)| {
             *r != self.request
