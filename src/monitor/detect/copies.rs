@@ -362,6 +362,33 @@ pub(super) mod testing {
         (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
     }
 
+    /// The point `x` and `n` probes `x + μu`, `u` on the unit sphere of a random support of
+    /// `support` features, clipped to [0, 1].
+    pub fn sparse_probes(
+        x: &[f32],
+        mu: f32,
+        n: usize,
+        support: usize,
+        rng: &mut Rng,
+    ) -> Vec<Vec<f32>> {
+        let mut rows = vec![x.to_vec()];
+        for _ in 0..n {
+            let mut idx: Vec<usize> = (0..x.len()).collect();
+            for i in 0..support {
+                let j = i + (rng.next_u64() % (x.len() - i) as u64) as usize;
+                idx.swap(i, j);
+            }
+            let u: Vec<f32> = (0..support).map(|_| gauss(rng)).collect();
+            let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let mut r = x.to_vec();
+            for (k, &f) in idx[..support].iter().enumerate() {
+                r[f] = (r[f] + mu * u[k] / norm).clamp(0.0, 1.0);
+            }
+            rows.push(r);
+        }
+        rows
+    }
+
     pub fn noisy(x: &[f32], sigma: f32, rng: &mut Rng) -> Vec<f32> {
         x.iter()
             .map(|v| (v + sigma * gauss(rng)).clamp(0.0, 1.0))
@@ -371,7 +398,7 @@ pub(super) mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{noisy, smooth_image};
+    use super::testing::{noisy, smooth_image, sparse_probes};
     use super::*;
     use crate::util::Rng;
 
@@ -441,27 +468,6 @@ mod tests {
             batch.push(r);
         }
         n
-    }
-
-    /// The point `x` and `n` probes `x + μu`, `u` on the unit sphere of a random support of
-    /// `support` features, clipped to [0, 1].
-    fn sparse_probes(x: &[f32], mu: f32, n: usize, support: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
-        let mut rows = vec![x.to_vec()];
-        for _ in 0..n {
-            let mut idx: Vec<usize> = (0..x.len()).collect();
-            for i in 0..support {
-                let j = i + (rng.next_u64() % (x.len() - i) as u64) as usize;
-                idx.swap(i, j);
-            }
-            let u: Vec<f32> = (0..support).map(|_| super::testing::gauss(rng)).collect();
-            let norm = u.iter().map(|v| v * v).sum::<f32>().sqrt();
-            let mut r = x.to_vec();
-            for (k, &f) in idx[..support].iter().enumerate() {
-                r[f] = (r[f] + mu * u[k] / norm).clamp(0.0, 1.0);
-            }
-            rows.push(r);
-        }
-        rows
     }
 
     /// The point of the first sparse finite-difference batch found in `rows` sent as one

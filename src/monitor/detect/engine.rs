@@ -2182,7 +2182,7 @@ mod tests {
 
     #[test]
     fn a_sparse_zeroth_order_search_padded_among_natural_rows_is_found_at_its_second_request() {
-        use super::super::copies::testing::{gauss, smooth_image};
+        use super::super::copies::testing::{smooth_image, sparse_probes};
         let mut rng = Rng::new(26);
         let (e, _) = smooth_engine(&mut rng, Detect::default());
         let b = e.baseline.as_ref().unwrap();
@@ -2202,26 +2202,7 @@ mod tests {
         };
         // SZOHT: the iterate and 10 probes `x + μu`, `u` on the unit sphere of 8 random
         // features; then a hard-thresholded step (8 features moved far) and again.
-        let probes = |x: &[f32], rng: &mut Rng| -> Vec<Vec<f32>> {
-            let mut rows = vec![x.to_vec()];
-            for _ in 0..10 {
-                let mut r = x.to_vec();
-                let mut support: Vec<usize> = Vec::new();
-                while support.len() < 8 {
-                    let f = (rng.next_u64() % 64) as usize;
-                    if !support.contains(&f) {
-                        support.push(f);
-                    }
-                }
-                let u: Vec<f32> = support.iter().map(|_| gauss(rng)).collect();
-                let n = u.iter().map(|v| v * v).sum::<f32>().sqrt();
-                for (f, du) in support.iter().zip(&u) {
-                    r[*f] = (r[*f] + mu * du / n).clamp(0.0, 1.0);
-                }
-                rows.push(r);
-            }
-            rows
-        };
+        let probes = |x: &[f32], rng: &mut Rng| sparse_probes(x, mu, 10, 8, rng);
         let mut d = e.client();
         let mut x = smooth_image(&mut rng, 8);
         let mut first = None;
