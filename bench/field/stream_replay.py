@@ -28,6 +28,12 @@ import sys
 import numpy as np
 
 
+def die(msg):
+    """Could not run (exit 2, as every modelsec tool): `msg` says what is wrong and what to do."""
+    print(f"stream_replay: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def convert(d):
     z = np.load(os.path.join(d, "streams.npz"))
     names = sorted({k.split("/")[0] for k in z.files})
@@ -55,7 +61,7 @@ def convert(d):
 def seed_dirs(run_dir):
     """The directories of a run that hold streams: the run itself, or its seed-N directories."""
     if not os.path.isdir(run_dir):
-        sys.exit(f"{run_dir}: not a run directory (give monitor_eval.sh --out directories)")
+        die(f"{run_dir}: not a run directory (give monitor_eval.sh --out directories)")
     if os.path.exists(os.path.join(run_dir, "streams.npz")):
         return [run_dir]
     return sorted(os.path.join(run_dir, e) for e in os.listdir(run_dir)
@@ -66,7 +72,7 @@ def replay(binary, d):
     """Every finding of `binary` on the converted directory `d`: (lines, first alert per session)."""
     p = subprocess.run([binary, d], capture_output=True, text=True)
     if p.returncode != 0:
-        sys.exit(f"stream_replay {d}: {p.stderr.strip()}")
+        die(f"{d}: the replay failed: {p.stderr.strip()}")
     first = {}
     for l in p.stdout.splitlines():
         s, req, q, rule, msg = l.split("\t", 4)
@@ -115,12 +121,12 @@ def main():
     a = ap.parse_args()
     for b in [a.bin] + ([a.against] if a.against else []):
         if not os.path.exists(b):
-            sys.exit(f"{b} missing: cargo build --release --locked --example stream_replay")
+            die(f"{b} missing: cargo build --release --locked --example stream_replay")
     runs = []
     for run_dir in a.run_dirs:
         dirs = seed_dirs(run_dir)
         if not dirs:
-            sys.exit(f"{run_dir}: no streams.npz (run bench/field/monitor_eval.sh with --dump-streams)")
+            die(f"{run_dir}: no streams.npz (run bench/field/monitor_eval.sh with --dump-streams)")
         sessions = json.load(open(os.path.join(run_dir, "sessions.json")))["sessions"]
         for d in dirs:
             convert(d)
