@@ -90,6 +90,8 @@ pub struct ClientDetectors {
     /// The client's latest mask batch's values and the requests since
     /// (signsteps::MASK_MEMORY).
     pub masks: Option<(u32, super::signsteps::MaskValues)>,
+    /// Its recent population batches' rows and fittest rows, and which were re-sent.
+    pub resends: super::resend::Resends,
 }
 
 impl ClientDetectors {
@@ -205,6 +207,7 @@ impl Engine {
             ablation: Default::default(),
             sparse: Default::default(),
             masks: None,
+            resends: Default::default(),
         }
     }
 
@@ -319,10 +322,21 @@ impl Engine {
                             .is_some_and(|(_, values)| values.holds(&samples))
                 }
             };
+        // The request's row hashes (re-sent fittest rows), and its rows' codes when it may be a
+        // population batch.
+        let mut hashes: Vec<u64> = Vec::new();
+        let mut batch_codes: Vec<i8> = Vec::new();
+        let population_rows = generations && rows.len() >= super::resend::MIN_ROWS;
         for (r, row) in rows.iter().enumerate() {
             codes.clear();
             self.space.codes(row, &mut codes);
             let hash = self.space.row_hash(row);
+            if generations {
+                hashes.push(hash);
+                if population_rows {
+                    batch_codes.extend_from_slice(&codes);
+                }
+            }
             // A noise copy of the previous row, or of the first row of the run of copies it
             // continues, covers the point that run covers, up to copies::COPY_RUN copies in a
             // run (checking the run's first row too keeps a run whole when one pair's noise is
@@ -666,6 +680,36 @@ impl Engine {
             && let Some(g) = det.ablation.end_request(ablation, a.labels, a.margins)
         {
             fire(ablation_signal(&g, true));
+        }
+        if let Some(a) = answers.filter(|_| generations) {
+            let width = self.space.width();
+            let allow = self.space.allow();
+            let population = super::resend::fittest(a.labels, a.margins)
+                .filter(|_| population_rows && batch_codes.len() == rows.len() * width)
+                .filter(|&f| {
+                    let fit = &batch_codes[f * width..(f + 1) * width];
+                    let near = batch_codes
+                        .chunks_exact(width)
+                        .filter(|c| super::space::far(c, fit, allow) <= allow)
+                        .count();
+                    2 * near >= rows.len()
+                });
+            if let Some(x) = det.resends.observe(&hashes, population) {
+                fire(Signal {
+                    rule: &sig::PROBING,
+                    message: format!(
+                        "a population search re-sending its fittest candidate: of the client's last {} batches of variants of one input, {} had the variant answered closest to the decision boundary sent again on its own (or among at most a quarter of the batch) within {} requests, where {:.2} were expected by chance (z {:.1}): differential evolution checking its best individual, basin hopping its accepted point",
+                        x.batches,
+                        x.hits,
+                        super::resend::FOLLOW,
+                        x.expected,
+                        x.z
+                    ),
+                    evidence: json!({ "resent_fittest": x.hits, "batches": x.batches,
+                        "expected": x.expected, "resend_z": x.z,
+                        "threshold": super::resend::Z, "cross_client": false }),
+                });
+            }
         }
         if generations
             && let Some(g) = det.generations.end_request()
@@ -2178,6 +2222,51 @@ mod tests {
         }
         assert_eq!(d.select.finite_differences(), 0, "{fired:?}");
         assert!(!fired.contains(&sig::PROBING.id), "{fired:?}");
+    }
+
+    #[test]
+    fn differential_evolution_checking_its_best_individual_is_found_at_its_second_check() {
+        use super::super::copies::testing::smooth_image;
+        let mut rng = Rng::new(2027);
+        let (e, _) = smooth_engine(&mut rng, Detect::default());
+        let x = smooth_image(&mut rng, 8);
+        // Generations of 24 candidates, each `x` with two pixels set anew (a one-pixel attack's
+        // individuals), answered within a few hundredths of each other (no descent of 0.1: the
+        // clusters' tests stay quiet); after each, one row of the generation sent alone: the
+        // fittest (a search), or the most confident one (chosen against the answers).
+        let run = |fittest: bool, rng: &mut Rng| -> Option<usize> {
+            let mut d = e.client();
+            for g in 0..6 {
+                let rows: Vec<Vec<f32>> = (0..24)
+                    .map(|_| {
+                        let mut r = x.clone();
+                        for _ in 0..2 {
+                            r[(rng.unit() * 64.0) as usize % 64] = rng.unit();
+                        }
+                        r
+                    })
+                    .collect();
+                let ans: Vec<(usize, f32)> =
+                    (0..24).map(|_| (3, 0.95 + 0.04 * rng.unit())).collect();
+                if ask(&e, &mut d, &rows, &ans).contains(&sig::PROBING.id) {
+                    return Some(2 * g);
+                }
+                let by = |a: &usize, b: &usize| ans[*a].1.total_cmp(&ans[*b].1);
+                let pick = if fittest {
+                    (0..24).min_by(by)
+                } else {
+                    (0..24).max_by(by)
+                }
+                .unwrap();
+                let again = ask(&e, &mut d, &[rows[pick].clone()], &[ans[pick]]);
+                if again.contains(&sig::PROBING.id) {
+                    return Some(2 * g + 1);
+                }
+            }
+            None
+        };
+        assert_eq!(run(true, &mut rng), Some(3));
+        assert_eq!(run(false, &mut rng), None);
     }
 
     #[test]

@@ -33,6 +33,9 @@
 //! - [`SparseWalk`](sparse): whether a client sends candidates a few scattered pixels off its
 //!   lowest-answered recent row, one at a time, building on those it kept (the L0 searches of
 //!   Sparse-RS, Pixle and BruSLeAttack).
+//! - [`Resends`](resend): whether a client sends again, on its own, the candidate of its
+//!   batches of variants of one input that the model answered closest to the boundary
+//!   (differential evolution checking its best individual, basin hopping its accepted point).
 //! - [`Coverage`](coverage): the different inputs a client was answered for (extraction
 //!   coverage): a greedy covering of its rows by near-duplicate balls, noise copies of its
 //!   previous row left out ([`copies`]); [`Hll`] counts its distinct rows and score vectors.
@@ -52,6 +55,7 @@ mod hll;
 mod neardup;
 mod prada;
 mod rate;
+mod resend;
 mod select;
 mod signsteps;
 mod space;
