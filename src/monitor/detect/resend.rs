@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 /// Rows a population batch holds at least.
 pub const MIN_ROWS: usize = 8;
 /// A batch's fittest row counts as re-sent in the client's next this many requests.
-pub const FOLLOW: u32 = 4;
+pub const FOLLOW: u32 = 16;
 /// A request that re-sends more than `1 / SHARE_DEN` of a batch's rows tells nothing of it.
 pub const SHARE_DEN: usize = 4;
 /// Hits that fire (with [`Z`]).
