@@ -114,6 +114,14 @@ pub fn fittest(labels: &[usize], margins: &[f32]) -> Option<usize> {
     (!tied).then_some(low)
 }
 
+/// `hashes` without repeats, into `out`.
+fn distinct_into(out: &mut Vec<u64>, hashes: &[u64]) {
+    out.clear();
+    out.extend_from_slice(hashes);
+    out.sort_unstable();
+    out.dedup();
+}
+
 impl Resends {
     /// One request: its rows' hashes (`row_hash`) and, when it is a population batch, its
     /// fittest row ([`fittest`], near duplicates of it half of the request or more: the caller
@@ -121,10 +129,7 @@ impl Resends {
     pub fn observe(&mut self, hashes: &[u64], population: Option<usize>) -> Option<Resent> {
         self.seq += 1;
         if self.batches.iter().any(|b| !b.hit && b.follow < FOLLOW) {
-            self.distinct.clear();
-            self.distinct.extend_from_slice(hashes);
-            self.distinct.sort_unstable();
-            self.distinct.dedup();
+            distinct_into(&mut self.distinct, hashes);
             self.tries.clear();
             for h in &self.distinct {
                 let Some(&(_, seq)) = self.hashes.iter().rev().find(|(x, _)| x == h) else {
@@ -182,10 +187,7 @@ impl Resends {
             if self.batches.len() > BATCHES {
                 self.batches.pop_front();
             }
-            self.distinct.clear();
-            self.distinct.extend_from_slice(hashes);
-            self.distinct.sort_unstable();
-            self.distinct.dedup();
+            distinct_into(&mut self.distinct, hashes);
             for &h in &self.distinct {
                 self.hashes.push_back((h, self.seq));
             }
