@@ -1584,6 +1584,75 @@ AM_ROUND = 200
 AM_BATCH = 100
 AM_EPS = 0.2                    # the paper's bound on the mixing coefficients
 AM_EPOCHS = 30
+# Unseen attack classes of held out 27, fixed (2026-12-04, 22:36 UTC) by an independent evaluator before any tuning of the
+# twenty-seventh round: 0 sessions unless --heldout27-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout27_attack. Written from their papers (the authors' code was not at hand offline; ART
+# 1.20.1 has only adv-laser's, LaserBeamAttack, whose algorithm adv-laser follows with the session's generator).
+HELDOUT27_ATTACKS = collections.OrderedDict([
+    ("zo-hess", 3),             # Ye, Xu, Liu, Zhang & Zhang 2018 (Hessian-aware zeroth-order optimization for black-box
+                                # adversarial attack, arXiv 1812.11377), ZO-HessAware with a diagonal Hessian estimate:
+                                # score-based, L-inf 0.125: directions drawn from N(0, H^-1), the preconditioned step
+                                # H^-1 g; the iterate and 10 antithetic pairs one request; at most 2,000 queries
+    ("adv-laser", 3),           # Duan, Mao, Qin, Yang, Chen, Ye & He 2021 (Adversarial laser beam: effective physical-world
+                                # attack to DNNs in a blink, CVPR), AdvLB's digital attack (as ART 1.20.1's LaserBeamAttack
+                                # runs it, with the session's generator): score-based: a laser beam (wavelength, angle,
+                                # bias, width) added to the image, its parameters searched greedily with random
+                                # initialisations; one row a request; at most 2,000 queries
+    ("curls-whey", 3),          # Shi, Wang & Han 2019 (Curls & Whey: boosting black-box adversarial attacks, CVPR):
+                                # label-only, L2 1.0: the curls iteration (gradient descent then ascent on the attacker's
+                                # substitute, each iterate asked, a binary search to the boundary) and the whey
+                                # optimisation (the noise squeezed by value groups, then element by element); one row a
+                                # request; at most 2,000 queries
+    ("qbc", 3),                 # Seung, Opper & Sompolinsky 1992 (Query by committee, COLT) with a bagged committee (Abe &
+                                # Mamitsuka 1998) as a model-extraction thief: label-only, rounds of 200 natural digits of
+                                # highest vote entropy among 5 substitutes; 100 rows a request, 2,000 queries
+    ("dal", 3),                 # Gissin & Shalev-Shwartz 2019 (Discriminative active learning, arXiv 1907.06347) as a
+                                # model-extraction thief: label-only, natural digits a discriminator (labelled vs pool, on
+                                # the substitute's representation) finds most unlike the labelled set, in sub-batches of
+                                # 20; 100 rows a request, 2,000 queries
+])
+HELDOUT27_EVASION = {"zo-hess", "adv-laser", "curls-whey"}
+# Originals: the padding split (150 rows) is used up (held out 10-24 took offsets 0-146, held out 25 147-149, held out 26
+# reused held out 10's 0-8). Held out 27 reuses held out 11's offsets 12-20 (zosign's, opt's and zosign-blind's): Data
+# permutes the digits per seed, so under seeds 27001-27003 these are other images than under any earlier set's seeds, and
+# the harness refuses a run in which a held out 27 evasion class and a held out 11 class that takes its originals from
+# the padding split (HELDOUT11_ORIG_PAD, offsets 12-23) both have sessions. They are disjoint from held out 26's 0-8 and
+# from every other set's (24-149). No class uses them as an original or a natural start and no benign client sends one
+# (the padded and mixed classes' natural rows are padding, knockoff and jbda_seed digits rescaled and jittered);
+# curls-whey's substitute and the two thieves' pools come from the knockoff and jbda_seed splits only.
+HELDOUT27_ORIG_PAD = {"zo-hess": (12, 13, 14), "adv-laser": (15, 16, 17), "curls-whey": (18, 19, 20)}
+ZH_EPS = 0.125                  # the dev Square ball (SQUARE_EPS); success: label differs at L-inf <= 0.125
+ZH_PAIRS = 10                   # antithetic direction pairs a step (the iterate and 20 probes one request)
+ZH_MU = 0.005                   # the finite-difference radius
+ZH_LR = 0.02                    # the step's L-inf length (ours: the preconditioned step scaled to it)
+ZH_DECAY = 0.9                  # the diagonal Hessian estimate's running average (ours)
+ZH_BUDGET = 2000
+LB_LAMBDA = (380.0, 750.0)      # the beam's wavelength in nm (the paper's visible range)
+LB_BIAS = (0.0, SIDE - 1.0)     # the beam's line y = tan(angle) x + bias: its bias in pixels (ours, for 8 x 8)
+LB_WIDTH = (1.0, 3.0)           # the beam's width in pixels (ART's least width 1; the greatest ours, for 8 x 8)
+LB_STEP = 0.2                   # the greedy search's largest step, a share of each range (ART's max_step)
+LB_ITERS = 50                   # iterations a random initialisation (ours)
+LB_BUDGET = 2000
+CWH_HIDDEN = 128                # the substitute's hidden width (an MLP: ours)
+CWH_EPOCHS = 20
+CWH_STEP = 0.1                  # the curls iteration's L2 step (the substitute's normalised gradient)
+CWH_ITERS = 40                  # iterations a path
+CWH_DOWN = 5                    # descent steps before the ascent on the curls path
+CWH_BIN = 10                    # binary-search steps to the boundary
+CWH_GROUPS = 8                  # the whey's value groups
+CWH_BUDGET = 2000
+QBC_POOL = 4000
+QBC_SEED = 200
+QBC_ROUND = 200
+QBC_BATCH = 100
+QBC_COMMITTEE = 5
+QBC_EPOCHS = 20
+DAL_POOL = 4000
+DAL_SEED = 200
+DAL_ROUND = 200
+DAL_SUB = 10                    # sub-batches a round (the paper's mini-queries: 20 digits each)
+DAL_BATCH = 100
+DAL_EPOCHS = 30
 EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
@@ -1606,6 +1675,7 @@ EXTRACTION = EXTRACTION | {"spsg", "badge"}                     # held out 23's 
 EXTRACTION = EXTRACTION | {"mixmatch", "bald"}                  # held out 24's (HELDOUT24_ATTACKS)
 EXTRACTION = EXTRACTION | {"typiclust", "cluster-margin"}       # held out 25's (HELDOUT25_ATTACKS)
 EXTRACTION = EXTRACTION | {"probcover", "alfa-mix"}             # held out 26's (HELDOUT26_ATTACKS)
+EXTRACTION = EXTRACTION | {"qbc", "dal"}                         # held out 27's (HELDOUT27_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2632,6 +2702,29 @@ HABITS = {
         ws_retake=0.15, ws_idle=(3, 16), ws_row_idle=(30, 91),
         ln_second=0.2, ln_cart=(20, 61), ln_idle=(0, 3), ln_cart_idle=(20, 61),
         cs_dims=(5, 16), cs_views=(2, 6), cs_idle=(1, 4), cs_sheet_idle=(20, 61),
+        pool_rank=6.0, pool_size=350),
+    # "heldout27" was fixed (2026-12-04, 22:36 UTC) by an independent evaluator before any tuning of the twenty-seventh
+    # round, together with seeds 27001, 27002, 27003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout26
+    # model (a Fast AutoAugment policy search evaluating candidate augmentation policies on held-out folds, a dataset-
+    # condensation team checking its synthetic images' labels at every checkpoint, a pick-and-place machine reading
+    # SMD resistor codes reel by reel, a puzzle app scanning a newspaper crossword's clue numbers, an accessibility app
+    # reading a payment terminal's scrambled PIN pad, a museum registrar's camera reading accession numbers painted on
+    # objects, a boat's camera reading channel buoys' numbers as it approaches, a PACS pipeline reading the lead ruler
+    # numbers on stitched long-leg radiographs; bitsandbytes NF4 and 4-grey Floyd-Steinberg number formats). See
+    # run_benign_heldout27.
+    "heldout27": dict(
+        personas27=(("fastaa", 0.125), ("condense", 0.125), ("smdcode", 0.125), ("crossword", 0.125),
+                    ("pinpad", 0.125), ("accession", 0.125), ("buoy", 0.125), ("xray", 0.125)),
+        lengths=(75, 0.6, 20, 320), nf4=0.12, fs4=0.10,
+        fa_batch=(20, 51), fa_cands=(20, 41), fa_folds=5, fa_idle=(0, 3), fa_fold_idle=(10, 31),
+        cd_ipc=(1, 10), cd_checks=(10, 21), cd_step=(0.02, 0.05), cd_idle=(2, 11), cd_run_idle=(20, 61),
+        sm_reel=(50, 201), sm_repick=0.1, sm_idle=(0, 2), sm_reel_idle=(10, 41),
+        cw_clues=(50, 80), cw_rescan=0.2, cw_idle=(0, 2), cw_puzzle_idle=(20, 61),
+        pp_retake=(0.5, 0.2), pp_idle=(0, 3), pp_txn_idle=(20, 61),
+        ac_box=(5, 21), ac_idle=(1, 5), ac_box_idle=(20, 61),
+        by_frames=(4, 13), by_idle=(0, 2), by_buoy_idle=(10, 41),
+        xr_segments=(2, 5), xr_numbers=(12, 21), xr_idle=(1, 4), xr_study_idle=(20, 61),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -12388,6 +12481,419 @@ def run_benign_heldout26(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 27: benign clients with habits none of dev .. heldout26 model (run_benign_heldout27).
+NF4_CODES = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+                      -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+                      0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+                      0.7229568362236023, 1.0])
+
+
+def nf4(x):
+    """Values stored as 4-bit NormalFloat (NF4: Dettmers, Pagnoni, Holtzman & Zettlemoyer 2023, QLoRA; bitsandbytes'
+    blockwise quantisation with blocks of 64 values, one block a row): each row scaled by its absmax (kept in float32),
+    every value rounded to the nearest of the 16 NF4 code values, scaled back, as an inference stack that keeps its
+    input tensors in bitsandbytes' NF4 to save memory."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1).reshape(-1, D)
+    m = np.maximum(a.max(1, keepdims=True), 1e-12).astype(np.float32).astype(np.float64)
+    q = NF4_CODES[np.abs(a[..., None] / m[..., None] - NF4_CODES).argmin(-1)]
+    return np.clip(q * m, 0, 1).astype(np.float32)
+
+
+def fs4(x):
+    """Values through a 4-grey (2-bit) framebuffer with Floyd-Steinberg error diffusion in raster order (7/16 right,
+    3/16 down-left, 5/16 down, 1/16 down-right), as a client reading images back from a 2-bit greyscale memory-LCD
+    display's framebuffer (a kiosk or handheld terminal): deterministic, a digit sent twice is the same."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1).reshape(-1, SIDE, SIDE).copy()
+    out = np.zeros_like(a)
+    for r in range(SIDE):
+        for c in range(SIDE):
+            v = a[:, r, c]
+            q = np.clip(np.round(v * 3.0), 0, 3) / 3.0
+            out[:, r, c] = q
+            e = v - q
+            if c + 1 < SIDE:
+                a[:, r, c + 1] += e * 7 / 16
+            if r + 1 < SIDE:
+                if c > 0:
+                    a[:, r + 1, c - 1] += e * 3 / 16
+                a[:, r + 1, c] += e * 5 / 16
+                if c + 1 < SIDE:
+                    a[:, r + 1, c + 1] += e * 1 / 16
+    return out.reshape(-1, D).astype(np.float32)
+
+
+FAA_OPS = ("shearx", "sheary", "translatex", "translatey", "rotate", "autocontrast", "invert", "equalize", "solarize",
+           "posterize", "contrast", "brightness", "sharpness", "cutout")
+
+
+def run_benign_heldout27(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout27` (fixed with seeds 27001, 27002, 27003). Each client draws from its
+    own seeded generator:
+      a persona   fastaa: an ML team's Fast AutoAugment policy search (Lim, Kim, Kim, Kim & Kim 2019, Fast
+                    AutoAugment, NeurIPS) using the served model as its trained model: `fa_folds` folds, each a
+                    held-out batch D_A of `fa_batch` (lo, hi) pool digits asked clean once, then `fa_cands` (lo, hi)
+                    candidate policies (5 sub-policies of 2 operations of the 14 AutoAugment operations, each with
+                    a probability and a magnitude) evaluated by density matching: every digit of D_A through a sub-
+                    policy drawn at random, the batch one request (scores); the candidates drawn at random (the
+                    paper's HyperOpt TPE search: random search here, ours); `fa_idle` (lo, hi) turns between
+                    candidates, `fa_fold_idle` between folds and twice that between searches;
+                  condense: a research team distilling a digit training set by dataset condensation (Zhao, Mopuri &
+                    Bilen 2021, Dataset condensation with gradient matching, ICLR): `cd_ipc` (one of, per client)
+                    synthetic images per class, initialised from real pool digits (the paper's initialisation) and
+                    updated every outer iteration (a smooth update shared by a class and one of its own, of
+                    `cd_step` (lo, hi) a checkpoint); at each of `cd_checks` (lo, hi) checkpoints a run the whole
+                    synthetic set asked (scores; at most 64 rows a request) to check that each image still reads as
+                    its class; `cd_idle` (lo, hi) turns between checkpoints, `cd_run_idle` between runs;
+                  smdcode: a pick-and-place machine's vision system reading the printed value codes of SMD
+                    resistors (3- or 4-digit codes, white print on the dark body, the ring light's glint, the part
+                    de-rotated by the machine) before placing each part: one request a part (its code's digits,
+                    scores), a reel of `sm_reel` (lo, hi) parts of one value, a part re-picked and read again on
+                    `sm_repick` of them; `sm_idle` (lo, hi) turns between parts, `sm_reel_idle` between reels;
+                  crossword: a puzzle app scanning a newspaper crossword: every clue number 1 .. `cw_clues` (lo, hi)
+                    in the corner of its cell (small print, the cell's border on two sides of the crop, newsprint's
+                    halftone and grey paper), each number's digits cropped, the grid's crops in requests of at most
+                    64 rows (scores), a second scan on `cw_rescan` of the puzzles; `cw_idle` (lo, hi) turns between
+                    requests, `cw_puzzle_idle` between puzzles;
+                  pinpad: an accessibility app for blind users reading a payment terminal's scrambled PIN pad (the 10
+                    keys' digits in a new order every transaction): one photo one request of the 10 keys' crops
+                    (scores; the phone held at an angle, the screen's glare and pixel grid), a second photo on
+                    `pp_retake`[0] of the transactions and a third on `pp_retake`[1] of those; `pp_idle` (lo, hi)
+                    turns between photos, `pp_txn_idle` between transactions;
+                  accession: a museum registrar's camera station reading the accession numbers painted in small
+                    handwriting on objects (year, lot and item: 6-10 digits, white ink on dark objects or black on
+                    light, the object's curved surface, its texture, raking light), two exposures an object, one
+                    request each (scores), boxes of `ac_box` (lo, hi) objects of one lot (consecutive item
+                    numbers); `ac_idle` (lo, hi) turns between objects, `ac_box_idle` between boxes;
+                  buoy: a boat's navigation camera cross-checking the chart by reading channel buoys' numbers (1-2
+                    digits, white on a red or green buoy, numbered along the channel) as the boat approaches: the
+                    digits growing over `by_frames` (lo, hi) frames, the boat's roll, haze at a distance, spray; one
+                    request a frame (scores); `by_idle` (lo, hi) turns between frames, `by_buoy_idle` between buoys;
+                  xray: a PACS ingestion pipeline reading the radiopaque ruler's centimetre numbers on stitched long-
+                    leg radiographs (bright lead numbers on the soft tissue's smooth background, quantum noise),
+                    `xr_segments` (lo, hi) segments a study with `xr_numbers` (lo, hi) numbers each, the last two of
+                    a segment again at the start of the next (the stitching overlap); one request a segment (every
+                    number's digits, at most 64 rows); `xr_idle` (lo, hi) turns between segments, `xr_study_idle`
+                    between studies;
+      number      a share `nf4` of clients send values stored as bitsandbytes NF4 (nf4), a share `fs4` through a
+      format      4-grey framebuffer with Floyd-Steinberg error diffusion (fs4);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, augmented or condensed versions of them, and rendered glyphs, in [0, 1].
+    Every client paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, rotate as nd_rotate, shift as nd_shift
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas27"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "nf4" if u < HAB["nf4"] else ("fs4" if u < HAB["nf4"] + HAB["fs4"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "nf4":
+            rows = nf4(rows)
+        elif fmt_ == "fs4":
+            rows = fs4(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def send_chunks(rows, gap):
+        for k in range(0, len(rows), 64):
+            if full():
+                return False
+            if send(np.stack(rows[k:k + 64]))[0] is None:
+                return False
+            if k + 64 < len(rows):
+                idle(int(rng.integers(*gap)))
+        return True
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0):
+        return _glyph32(list(DIGIT_STROKES[ch]), width, scale, sx, rot, slant, cx, cy)
+
+    def stretch(img, invert=False):
+        """The app's crop normalisation: polarity to bright ink, 2nd-98th percentile stretched to [0, 1]."""
+        img = 1.0 - img if invert else img
+        lo_, hi_ = np.percentile(img, 2), np.percentile(img, 98)
+        return np.clip((_down8(img) - lo_) / max(hi_ - lo_, 1e-6), 0, 1)
+
+    def smooth_field(amp, corr, n=32):
+        f = gaussian_filter(rng.normal(0, 1, (n, n)), corr)
+        return amp * f / max(np.abs(f).max(), 1e-9)
+
+    yy, xx = np.mgrid[0:32, 0:32].astype(float)
+    y8, x8 = np.mgrid[0:SIDE, 0:SIDE].astype(float)
+
+    def faa_op(x, op, mag):
+        """One AutoAugment operation at magnitude mag in [0, 1] (its range as AutoAugment's, scaled to 8 x 8)."""
+        img = np.asarray(x, np.float64).reshape(SIDE, SIDE)
+        sg = 1.0 if rng.random() < 0.5 else -1.0
+        if op == "shearx":
+            img = map_coordinates(img, [y8, x8 + sg * 0.3 * mag * (y8 - 3.5)], order=1, mode="constant")
+        elif op == "sheary":
+            img = map_coordinates(img, [y8 + sg * 0.3 * mag * (x8 - 3.5), x8], order=1, mode="constant")
+        elif op == "translatex":
+            img = nd_shift(img, (0, sg * 0.45 * mag * SIDE), order=1, mode="constant")
+        elif op == "translatey":
+            img = nd_shift(img, (sg * 0.45 * mag * SIDE, 0), order=1, mode="constant")
+        elif op == "rotate":
+            img = nd_rotate(img, sg * 30.0 * mag, reshape=False, order=1, mode="constant")
+        elif op == "autocontrast":
+            img = (img - img.min()) / max(img.max() - img.min(), 1e-6)
+        elif op == "invert":
+            img = 1.0 - img
+        elif op == "equalize":
+            q = np.round(img * 255).astype(int)
+            cdf = np.bincount(q.ravel(), minlength=256).cumsum()
+            img = (cdf[q] - cdf.min()) / max(cdf.max() - cdf.min(), 1)
+        elif op == "solarize":
+            img = np.where(img >= 1.0 - mag, 1.0 - img, img)
+        elif op == "posterize":
+            k = 2 ** int(round(4 * mag))
+            img = np.floor(img * 255 / k) * k / 255
+        elif op in ("contrast", "brightness", "sharpness"):
+            f = 1.0 + sg * 0.9 * mag
+            base = {"contrast": np.full_like(img, img.mean()), "brightness": np.zeros_like(img),
+                    "sharpness": gaussian_filter(img, 0.7)}[op]
+            img = base + f * (img - base)
+        else:                                               # cutout: a grey square of up to 20 % of the side x 2
+            k = max(1, int(round(0.4 * mag * SIDE)))
+            r, c = rng.integers(0, SIDE, 2)
+            img = img.copy()
+            img[max(0, r - k // 2):r + (k + 1) // 2, max(0, c - k // 2):c + (k + 1) // 2] = 0.5
+        return np.clip(img, 0, 1).reshape(D)
+
+    def fastaa():
+        st = state
+        if "folds" in st:
+            idle(int(rng.integers(*HAB["fa_fold_idle"])) * (2 if st["folds"] % HAB["fa_folds"] == 0 else 1))
+        st["folds"] = st.get("folds", 0) + 1
+        DA = [draw() for _ in range(int(rng.integers(*HAB["fa_batch"])))]
+        if send(np.stack(DA))[0] is None or full():
+            return
+        for _ in range(int(rng.integers(*HAB["fa_cands"]))):
+            idle(int(rng.integers(*HAB["fa_idle"])))
+            if full():
+                return
+            policy = [[(FAA_OPS[int(rng.integers(len(FAA_OPS)))], rng.random(), rng.random()) for _ in range(2)]
+                      for _ in range(5)]
+            rows = []
+            for x in DA:
+                for op, p, mag in policy[int(rng.integers(5))]:
+                    if rng.random() < p:
+                        x = faa_op(x, op, mag)
+                rows.append(x)
+            if send(np.stack(rows))[0] is None:
+                return
+
+    def condense():
+        st = state
+        if "ipc" not in st:
+            st.update(ipc=int(rng.choice(HAB["cd_ipc"])))
+        else:
+            idle(int(rng.integers(*HAB["cd_run_idle"])))
+        S = np.stack([draw() for _ in range(10 * st["ipc"])])
+        step = rng.uniform(*HAB["cd_step"])
+        for _ in range(int(rng.integers(*HAB["cd_checks"]))):
+            if full():
+                return
+            shared = [smooth_field(1.0, 1.0, SIDE).reshape(D) for _ in range(10)]
+            S = np.clip(S + step * np.stack([0.6 * shared[i % 10] + 0.4 * smooth_field(1.0, 0.7, SIDE).reshape(D)
+                                             for i in range(len(S))]), 0, 1)
+            if not send_chunks(list(S), (0, 1)):
+                return
+            idle(int(rng.integers(*HAB["cd_idle"])))
+
+    def smdcode():
+        st = state
+        if st.get("left", 0) <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["sm_reel_idle"])))
+            code = ["100", "101", "102", "103", "104", "151", "221", "222", "330", "331", "472", "473", "681",
+                    "1001", "1002", "2200", "4701", "1000"][int(rng.integers(18))]
+            st.update(left=int(rng.integers(*HAB["sm_reel"])), code=code, width=rng.uniform(2.4, 3.4),
+                      scale=rng.uniform(0.45, 0.6), body=rng.uniform(0.05, 0.2), ink=rng.uniform(0.6, 0.9))
+        st["left"] -= 1
+        for _ in range(2 if rng.random() < HAB["sm_repick"] else 1):
+            if full():
+                return
+            ry, rx = rng.uniform(0, 31, 2)
+            glint = rng.uniform(0.1, 0.3) * np.exp(-((yy - ry) ** 2 + (xx - rx) ** 2) / (2 * 4.0 ** 2))
+            rows = []
+            for ch in st["code"]:
+                cov = glyph(ch, st["width"], st["scale"], 0.8, rng.normal(0, 2), 0.0, 16 + rng.normal(0, 0.7),
+                            16 + rng.normal(0, 0.7))
+                img = st["body"] + glint + (st["ink"] - st["body"]) * cov * (0.7 + 0.3 * rng.random((32, 32)))
+                rows.append(stretch(gaussian_filter(img, rng.uniform(0.4, 0.9)) + rng.normal(0, 0.02, (32, 32))))
+            if send(np.stack(rows))[0] is None:
+                return
+        idle(int(rng.integers(*HAB["sm_idle"])))
+
+    def crossword():
+        n_clue = int(rng.integers(*HAB["cw_clues"]))
+        paper, ink = rng.uniform(0.72, 0.9), rng.uniform(0.05, 0.2)
+        width, scale = rng.uniform(2.6, 3.6), rng.uniform(0.5, 0.65)
+        pitch = rng.uniform(1.6, 2.4)
+        halftone = 0.06 * (np.sin(yy * np.pi / pitch) * np.sin(xx * np.pi / pitch) > 0.3)
+        bw = int(rng.integers(2, 4))
+        for _ in range(2 if rng.random() < HAB["cw_rescan"] else 1):
+            if full():
+                return
+            rows = []
+            for num in range(1, n_clue + 1):
+                for ch in str(num):
+                    cov = glyph(ch, width, scale, 0.8, rng.normal(0, 1.0), 0.0, 17 + rng.normal(0, 0.8),
+                                17 + rng.normal(0, 0.8))
+                    img = paper - halftone - (paper - ink) * gaussian_filter(cov, 0.5)
+                    img[:bw, :] = ink
+                    img[:, :bw] = ink
+                    rows.append(stretch(img + rng.normal(0, 0.02, (32, 32)), invert=True))
+            if not send_chunks(rows, HAB["cw_idle"]):
+                return
+            idle(int(rng.integers(*HAB["cw_idle"])))
+        idle(int(rng.integers(*HAB["cw_puzzle_idle"])))
+
+    def pinpad():
+        st = state
+        if "width" not in st:
+            st.update(width=rng.uniform(3.0, 4.5), scale=rng.uniform(0.55, 0.7))
+        keys = rng.permutation(10)
+        n_ph = 1 + int(rng.random() < HAB["pp_retake"][0])
+        n_ph += int(n_ph == 2 and rng.random() < HAB["pp_retake"][1])
+        for _ in range(n_ph):
+            if full():
+                return
+            fore, tilt = rng.uniform(0.8, 1.0), rng.normal(0, 4)
+            gy, gx = rng.uniform(-40, 72, 2)
+            grid = 0.03 * np.sin(xx * 2 * np.pi / rng.uniform(1.8, 2.6))
+            rows = []
+            for r, d in enumerate(keys):
+                key_y, key_x = 32.0 * (r // 3), 32.0 * (r % 3)
+                glare = rng.uniform(0.0, 0.4) * np.exp(-((yy + key_y - gy) ** 2 + (xx + key_x - gx) ** 2) / (2 * 30.0 ** 2))
+                bg, fg = rng.uniform(0.1, 0.3), rng.uniform(0.8, 1.0)
+                cov = glyph(str(d), st["width"], st["scale"], 0.85 * fore, tilt, 0.0, 16 + rng.normal(0, 1.0),
+                            16 + rng.normal(0, 1.0))
+                img = bg + glare + grid + (fg - bg) * cov
+                rows.append(stretch(gaussian_filter(img, rng.uniform(0.5, 1.2)) + rng.normal(0, 0.02, (32, 32))))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["pp_idle"])))
+        idle(int(rng.integers(*HAB["pp_txn_idle"])))
+
+    def accession():
+        st = state
+        if st.get("left", 0) <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["ac_box_idle"])))
+            st.update(left=int(rng.integers(*HAB["ac_box"])), year=str(int(rng.integers(1950, 2025))),
+                      lot=str(int(rng.integers(1, 400))), item=int(rng.integers(1, 30)), width=rng.uniform(2.2, 3.2),
+                      slant=rng.normal(0.15, 0.1))
+        st["left"] -= 1
+        st["item"] += 1
+        txt = st["year"] + st["lot"] + str(st["item"])
+        dark = rng.random() < 0.5
+        obj = rng.uniform(0.08, 0.3) if dark else rng.uniform(0.6, 0.85)
+        ink = rng.uniform(0.85, 1.0) if dark else rng.uniform(0.0, 0.15)
+        R = rng.uniform(14, 40)                                 # the surface's radius of curvature, in px
+        tex = smooth_field(rng.uniform(0.02, 0.08), rng.uniform(0.7, 2.0))
+        ang = rng.uniform(0, 2 * np.pi)
+        rake = rng.uniform(0.05, 0.2) * ((np.cos(ang) * xx + np.sin(ang) * yy) / 31.0)
+        hand = [(rng.normal(0, 5), rng.uniform(0.5, 0.62)) for _ in txt]
+        for _ in range(2):
+            if full():
+                return
+            gain = rng.uniform(0.8, 1.2)
+            rows = []
+            for k, ch in enumerate(txt):
+                cov = glyph(ch, st["width"], hand[k][1], 0.8, hand[k][0], st["slant"], 16 + rng.normal(0, 0.8),
+                            16 + rng.normal(0, 0.8))
+                cov = map_coordinates(cov, [yy, 15.5 + R * np.sin(np.clip((xx - 15.5) / R, -1.5, 1.5))], order=1,
+                                      mode="constant")
+                img = gain * (obj + tex + rake + (ink - obj) * cov)
+                rows.append(stretch(gaussian_filter(img, 0.5) + rng.normal(0, 0.015, (32, 32)), invert=not dark))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["ac_idle"])))
+
+    def buoy():
+        st = state
+        if "num" not in st:
+            st.update(num=int(rng.integers(1, 20)), width=rng.uniform(3.5, 5.0))
+        else:
+            st["num"] += 2 if rng.random() < 0.7 else 1
+            idle(int(rng.integers(*HAB["by_buoy_idle"])))
+        txt = str(st["num"] % 100)
+        red = st["num"] % 2 == 0
+        body = rng.uniform(0.3, 0.4) if red else rng.uniform(0.45, 0.55)
+        phase = rng.uniform(0, 2 * np.pi)
+        n_f = int(rng.integers(*HAB["by_frames"]))
+        for f in range(n_f):
+            if full():
+                return
+            near = f / max(n_f - 1, 1)
+            scale = 0.3 + 0.4 * near + rng.normal(0, 0.02)
+            roll = 10.0 * np.sin(phase + 0.8 * f)
+            haze = 0.4 + 0.6 * near
+            rows = []
+            for ch in txt:
+                cov = glyph(ch, st["width"] * scale / 0.6, scale, 0.85, roll, 0.0, 16 + rng.normal(0, 1.2),
+                            16 + rng.normal(0, 1.2))
+                img = body + (0.95 - body) * cov
+                img = haze * img + (1 - haze) * 0.7
+                spray = 0.5 * (rng.random((32, 32)) < 0.01)
+                img = gaussian_filter(img + spray, rng.uniform(0.5, 1.5) * (1.2 - near))
+                rows.append(stretch(img + rng.normal(0, 0.02, (32, 32))))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["by_idle"])))
+
+    def xray():
+        st = state
+        if "width" in st:
+            idle(int(rng.integers(*HAB["xr_study_idle"])))
+        st.update(width=rng.uniform(3.5, 4.5), scale=rng.uniform(0.55, 0.65))
+        num = int(rng.integers(0, 2))
+        for g in range(int(rng.integers(*HAB["xr_segments"]))):
+            if full():
+                return
+            if g:
+                num -= 2
+                idle(int(rng.integers(*HAB["xr_idle"])))
+            tissue = rng.uniform(0.2, 0.45)
+            noise = rng.uniform(0.03, 0.06)
+            rows = []
+            for _ in range(int(rng.integers(*HAB["xr_numbers"]))):
+                for ch in str(num):
+                    cov = glyph(ch, st["width"], st["scale"], 0.8, rng.normal(0, 1.0), 0.0, 16 + rng.normal(0, 0.6),
+                                16 + rng.normal(0, 0.6))
+                    img = tissue + smooth_field(0.08, 5.0) + (rng.uniform(0.9, 1.0) - tissue) * cov
+                    rows.append(stretch(img + rng.normal(0, noise, (32, 32))))
+                num += 1
+            if not send_chunks(rows, (0, 1)):
+                return
+
+    units = {"fastaa": fastaa, "condense": condense, "smdcode": smdcode, "crossword": crossword, "pinpad": pinpad,
+             "accession": accession, "buoy": buoy, "xray": xray}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -20116,6 +20622,348 @@ def run_heldout26_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 27's unseen attack classes (HELDOUT27_ATTACKS), written from their papers (the authors' code was not at hand
+# offline; ART 1.20.1 has only AdvLB, whose beam and greedy search adv-laser follows: what is ours is said in each
+# docstring).
+def zohess_attack(ask, x0, y0, rng):
+    """Ye, Xu, Liu, Zhang & Zhang 2018 (Hessian-aware zeroth-order optimization for black-box adversarial attack,
+    arXiv 1812.11377), ZO-HessAware with a diagonal Hessian, untargeted, L-inf ZH_EPS, score-based, on the C&W margin
+    loss (log-probabilities). Each step: ZH_PAIRS directions v = H^-1/2 u (u ~ N(0, I): drawn from N(0, H^-1), the
+    paper's Hessian-aware estimator), the iterate and its antithetic probes x +- ZH_MU v (clipped to the ball) one request (21 rows); the
+    preconditioned gradient H^-1 g = mean((f+ - f-) / 2 mu v); the diagonal Hessian estimated from the same probes'
+    second differences (v^T H v against u_i^2 - 1, Stein's identity; the paper estimates it by extra finite differences:
+    ours), averaged over steps (ZH_DECAY) and damped by its mean (ours); the step of L-inf length ZH_LR (ours) projected
+    to the ball. Stops at the first misclassified query, at most ZH_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.clip(x0 - ZH_EPS, 0, 1), np.clip(x0 + ZH_EPS, 0, 1)
+    x = x0.copy()
+    Hd = np.ones(D)
+    used = 0
+    while used + 2 * ZH_PAIRS + 1 <= ZH_BUDGET:
+        lam = float(np.abs(Hd).mean()) + 1e-6
+        Dg = np.abs(Hd) + lam
+        U = rng.normal(0.0, 1.0, (ZH_PAIRS, D))
+        V = U / np.sqrt(Dg)[None]
+        V /= np.linalg.norm(V, axis=1, keepdims=True) / np.sqrt(D)
+        P = np.concatenate([x[None], np.clip(x[None] + ZH_MU * V, lo, hi), np.clip(x[None] - ZH_MU * V, lo, hi)])
+        labels, p = ask(P.astype(np.float32))
+        used += len(P)
+        bad = np.flatnonzero(np.asarray(labels) != y0)
+        if len(bad):
+            return P[bad[0]]
+        f = _margin_logp(np.asarray(p, np.float64), y0)
+        fp, fm = f[1:1 + ZH_PAIRS], f[1 + ZH_PAIRS:]
+        d = ((fp - fm) / (2 * ZH_MU))[:, None] * V
+        d = d.mean(0)
+        s2 = (fp + fm - 2 * f[0]) / ZH_MU ** 2
+        c2 = (np.linalg.norm(U / np.sqrt(Dg)[None], axis=1) / np.sqrt(D)) ** 2
+        est = ((c2 * s2)[:, None] * (U * U - 1.0)).mean(0) / 2.0 * Dg
+        Hd = ZH_DECAY * Hd + (1 - ZH_DECAY) * est
+        if np.abs(d).max() > 0:
+            x = np.clip(x - ZH_LR * d / np.abs(d).max(), lo, hi)
+    return x
+
+
+def _wavelength_grey(lam):
+    """A wavelength's colour (the piecewise-linear spectrum to RGB conversion AdvLB and ART's laser attack use) as a
+    grey value (the mean of R, G and B, as ART renders a beam on a one-channel image)."""
+    r = g = b = 0.0
+    if lam < 440:
+        r, b = (440 - lam) / 60.0, 1.0
+    elif lam < 490:
+        g, b = (lam - 440) / 50.0, 1.0
+    elif lam < 510:
+        g, b = 1.0, (510 - lam) / 20.0
+    elif lam < 580:
+        r, g = (lam - 510) / 70.0, 1.0
+    elif lam < 645:
+        r, g = 1.0, (645 - lam) / 65.0
+    else:
+        r = 1.0
+    return (r + g + b) / 3.0
+
+
+def _laser(x0, prm):
+    """The image with a laser beam (wavelength, angle, bias, width) added, clipped to [0, 1]: the beam's colour at
+    distance d <= w / 2 from its line y = tan(angle) x + bias, sqrt(w) / d^2 times it out to 5 w, nothing beyond (the
+    paper's and ART's beam)."""
+    lam, ang, bias, w = prm
+    r_, c_ = np.mgrid[0:SIDE, 0:SIDE].astype(float)
+    d = np.abs(np.sin(ang) * r_ - np.cos(ang) * c_ + np.cos(ang) * bias)
+    prof = np.where(d <= w / 2, 1.0, np.where(d <= 5 * w, np.sqrt(w) / np.maximum(d, 1e-9) ** 2, 0.0))
+    return np.clip(np.asarray(x0, np.float64) + np.clip(prof * _wavelength_grey(lam), 0, 1).reshape(D), 0, 1)
+
+
+def advlaser_attack(ask, x0, y0, rng):
+    """Duan, Mao, Qin, Yang, Chen, Ye & He 2021 (Adversarial laser beam: effective physical-world attack to DNNs in a
+    blink, CVPR), AdvLB's digital attack, untargeted, score-based, as the paper and ART 1.20.1's LaserBeamAttack
+    (greedy_search) run it, written here with the session's generator (ART draws from numpy's global one): a laser beam
+    of parameters (wavelength in LB_LAMBDA nm, angle in [0, pi], bias in LB_BIAS px, width in LB_WIDTH px: the bias and
+    width ranges ours, for 8 x 8) drawn at random (each parameter on its own: ART draws one fraction for all four);
+    each iteration a random step of U(0, LB_STEP) of the ranges along one or two parameters (ART's ten masks), tried
+    backwards and then forwards, the first whose true-class probability is no higher kept; LB_ITERS iterations a random
+    initialisation (ART's iterations and random_initializations: the numbers ours), new initialisations until the
+    budget. One row a request. Stops at the first misclassified query, at most LB_BUDGET queries."""
+    lo_ = np.array([LB_LAMBDA[0], 0.0, LB_BIAS[0], LB_WIDTH[0]])
+    hi_ = np.array([LB_LAMBDA[1], np.pi, LB_BIAS[1], LB_WIDTH[1]])
+    masks = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, 1, 0, 0], [1, 0, 1, 0],
+                      [1, 0, 0, 1], [0, 1, 1, 0], [0, 1, 0, 1], [0, 0, 1, 1]], np.float64)
+    _, p = ask(np.asarray(x0, np.float32)[None])
+    used, best_x = 1, np.asarray(x0, np.float64)
+    conf0 = float(p[0][y0])
+    while used < LB_BUDGET:
+        prm = lo_ + rng.random(4) * (hi_ - lo_)
+        conf = conf0
+        for _ in range(LB_ITERS):
+            step = (hi_ - lo_) * rng.uniform(0, LB_STEP) * masks[int(rng.integers(len(masks)))]
+            for sign in (-1.0, 1.0):
+                if used >= LB_BUDGET:
+                    return best_x
+                cand = np.clip(prm + sign * step, lo_, hi_)
+                xc = _laser(x0, cand)
+                lab, p = ask(xc[None].astype(np.float32))
+                used += 1
+                if int(lab[0]) != y0:
+                    return xc
+                if float(p[0][y0]) <= conf:
+                    prm, conf, best_x = cand, float(p[0][y0]), xc
+                    break
+    return best_x
+
+
+def curlswhey_attack(ask, x0, y0, rng, data):
+    """Shi, Wang & Han 2019 (Curls & Whey: boosting black-box adversarial attacks, CVPR), untargeted, L2, label-only
+    (the victim's labels only; the gradients are the attacker's substitute's). Offline: a substitute (an MLP of
+    CWH_HIDDEN ReLU units: ours) trained CWH_EPOCHS epochs on the attacker's labelled digits (knockoff and jbda_seed
+    splits). The curls iteration: two paths from the original, each step CWH_STEP along the substitute's normalised
+    cross-entropy gradient (of the true class): one ascending from the start, the other first descending CWH_DOWN steps
+    (the paper's curls: down the loss, then up) then ascending, CWH_ITERS steps each, alternately; every iterate asked
+    (one row a request) until one is misclassified, then a binary search (CWH_BIN steps) between the original and it.
+    The whey optimisation: the noise squeezed by value, its entries grouped into CWH_GROUPS groups by magnitude, each
+    group (largest first) scaled by 0 and else by 0.5, kept when still misclassified, passes repeated while one changes;
+    then element by element (a random entry halved, kept when still misclassified). Stops at the first misclassified
+    query within L2 1.0 (L2_GOAL), at most CWH_BUDGET queries."""
+    X, y = _attacker_digits(data)
+    net = _train_ce(_Dense(rng, [D, CWH_HIDDEN, 10], ["relu", None], 1e-3), X, y, CWH_EPOCHS, rng)
+    x0 = np.asarray(x0, np.float64)
+    used, won = [0], []
+
+    class Done(Exception):
+        pass
+
+    def adv(x):
+        if used[0] >= CWH_BUDGET:
+            raise Done
+        lab, _ = ask(x[None].astype(np.float32))
+        used[0] += 1
+        a = int(lab[0]) != y0
+        if a and np.linalg.norm(x - x0) <= L2_GOAL + 1e-6:
+            won.append(x.copy())
+            raise Done
+        return a
+
+    def grad(x):
+        out, cache = net.forward(x[None])
+        g = _softmax(out)
+        g[0, y0] -= 1.0
+        _, gx = net.backward(cache, g)
+        n = np.linalg.norm(gx[0])
+        return gx[0] / n if n > 0 else rng.normal(0, 1, D) / np.sqrt(D)
+    best = None
+    try:
+        paths = [x0.copy(), x0.copy()]
+        for t in range(CWH_ITERS):
+            for k in (0, 1):
+                sign = -1.0 if (k == 1 and t < CWH_DOWN) else 1.0
+                paths[k] = np.clip(paths[k] + sign * CWH_STEP * grad(paths[k]), 0, 1)
+                if adv(paths[k]):
+                    best = paths[k].copy()
+                    break
+            if best is not None:
+                break
+        if best is None:
+            return paths[0]
+        a, b = 0.0, 1.0
+        for _ in range(CWH_BIN):
+            m = (a + b) / 2
+            if adv(x0 + m * (best - x0)):
+                b = m
+            else:
+                a = m
+        best = x0 + b * (best - x0)
+        changed = True
+        while changed:
+            changed = False
+            delta = best - x0
+            order = np.argsort(-np.abs(delta), kind="stable")
+            for grp in np.array_split(order, CWH_GROUPS):
+                grp = grp[np.abs(delta[grp]) > 1e-9]
+                if not len(grp):
+                    continue
+                for f in (0.0, 0.5):
+                    cand = best.copy()
+                    cand[grp] = x0[grp] + f * (best[grp] - x0[grp])
+                    if adv(cand):
+                        best, changed = cand, True
+                        break
+                delta = best - x0
+        while True:
+            nz = np.flatnonzero(np.abs(best - x0) > 1e-4)
+            if not len(nz):
+                break
+            i = int(rng.choice(nz))
+            cand = best.copy()
+            cand[i] = x0[i] + 0.5 * (best[i] - x0[i])
+            if adv(cand):
+                best = cand
+    except Done:
+        pass
+    return won[0] if won else best if best is not None else x0
+
+
+def _thief_pool(s, data, n):
+    X, _ = _attacker_digits(data)
+    return np.stack([augment(X[int(s.rng.integers(len(X)))], s.rng, 0.02) for _ in range(n)]).astype(np.float64)
+
+
+def run_qbc(h, baton, s, data):
+    """Query by committee (Seung, Opper & Sompolinsky 1992, COLT) with a bagged committee (Abe & Mamitsuka 1998, Query
+    learning strategies using boosting and bagging, ICML) as a model-extraction thief (active learning as extraction:
+    Chandrasekaran et al. 2020; Pal et al.'s ActiveThief framework): label-only; a pool of QBC_POOL augmented natural
+    digits (knockoff and jbda_seed splits); a random seed set of QBC_SEED asked; each round QBC_COMMITTEE substitutes
+    (64 ReLU -> 10, Adam, QBC_EPOCHS epochs: ours) trained on bootstrap resamples of every label so far, and the
+    QBC_ROUND unlabelled digits of highest vote entropy (Dagan & Engelson 1995; ties in a random order) asked;
+    QBC_BATCH rows a request, 2,000 queries."""
+    rng = s.rng
+    pool = _thief_pool(s, data, QBC_POOL)
+    asked = list(rng.permutation(len(pool))[:QBC_SEED])
+    labels = []
+
+    def ask(idx):
+        for k in range(0, len(idx), QBC_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + QBC_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while len(labels) < EXTRACT_BUDGET:
+            A, L = pool[asked[:len(labels)]], np.asarray(labels)
+            rest = np.setdiff1d(np.arange(len(pool)), asked)
+            votes = np.zeros((len(rest), 10))
+            for _ in range(QBC_COMMITTEE):
+                b = rng.integers(0, len(A), len(A))
+                net = _train_ce(_Dense(rng, [D, 64, 10], ["relu", None], 1e-3), A[b], L[b], QBC_EPOCHS, rng)
+                votes[np.arange(len(rest)), net.forward(pool[rest])[0].argmax(1)] += 1
+            pv = votes / QBC_COMMITTEE
+            ent = -(pv * np.log(np.maximum(pv, 1e-12))).sum(1)
+            perm = rng.permutation(len(rest))
+            order = perm[np.argsort(-ent[perm], kind="stable")]
+            n = min(QBC_ROUND, EXTRACT_BUDGET - len(labels))
+            new = [int(i) for i in rest[order[:n]]]
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_dal(h, baton, s, data):
+    """Discriminative active learning (Gissin & Shalev-Shwartz 2019, arXiv 1907.06347) as a model-extraction thief (as
+    qbc): label-only; a pool of DAL_POOL augmented natural digits (knockoff and jbda_seed splits); a random seed set of
+    DAL_SEED asked; each round the substitute (64 ReLU -> 10, Adam, DAL_EPOCHS epochs) trained on every label so far,
+    its hidden layer the representation; then DAL_SUB times a discriminator (labelled vs unlabelled, on the
+    representation; a class-balanced logistic regression: the paper's is a small MLP, ours) trained and the
+    DAL_ROUND / DAL_SUB unlabelled digits it finds most likely unlabelled moved to the labelled side (the paper's
+    sub-batches); the round's digits then asked, DAL_BATCH rows a request, 2,000 queries."""
+    from sklearn.linear_model import LogisticRegression
+    rng = s.rng
+    pool = _thief_pool(s, data, DAL_POOL)
+    asked = list(rng.permutation(len(pool))[:DAL_SEED])
+    labels = []
+
+    def ask(idx):
+        for k in range(0, len(idx), DAL_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + DAL_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while len(labels) < EXTRACT_BUDGET:
+            net = _train_ce(_Dense(rng, [D, 64, 10], ["relu", None], 1e-3), pool[asked[:len(labels)]],
+                            np.asarray(labels), DAL_EPOCHS, rng)
+            Z = np.maximum(pool @ net.P[0] + net.P[1], 0.0)
+            n = min(DAL_ROUND, EXTRACT_BUDGET - len(labels))
+            lab_set = set(asked)
+            new = []
+            per = int(np.ceil(n / DAL_SUB))
+            while len(new) < n:
+                isl = np.zeros(len(pool), np.int64)
+                isl[list(lab_set)] = 1
+                clf = LogisticRegression(class_weight="balanced", max_iter=300).fit(Z, isl)
+                rest = np.flatnonzero(isl == 0)
+                pu = clf.predict_proba(Z[rest])[:, 0]
+                take = [int(i) for i in rest[np.argsort(-pu, kind="stable")[:min(per, n - len(new))]]]
+                new += take
+                lab_set.update(take)
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout27_attack(s, data, interleave):
+    """The unseen classes of held out 27 (HELDOUT27_ATTACKS). Evasion: the original is a row of the padding split,
+    held out 11's offsets 12-20 (HELDOUT27_ORIG_PAD: zo-hess's 12-14, adv-laser's 15-17, curls-whey's 18-20; Data
+    permutes the digits per seed, and the harness refuses a run with these classes and held out 11's padding-split
+    classes), one per session by session index.
+    Success, rows as sent: zo-hess (an L-inf attack) the first answered query whose label differs from the true label at
+    L-inf <= ZH_EPS = 0.125 (the dev Square ball); curls-whey (an L2 attack) the first answered query whose label
+    differs at L2 <= 1.0 (L2_GOAL, as SimBA's and HopSkipJump's); adv-laser (a laser-beam attack) the first answered
+    query whose label differs (every query of the class is the original with one beam's light added and nothing else
+    changed, by construction). qbc and dal are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as
+    jbda and knockoff."""
+    s.pace_rows = True
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT27_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "zo-hess":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.abs(rows[j] - x0).max() <= ZH_EPS + 1e-6), None)
+    elif s.cls == "curls-whey":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+
+
+def run_heldout27_attack(h, baton, s, data):
+    if s.cls == "qbc":
+        run_qbc(h, baton, s, data)
+        return
+    if s.cls == "dal":
+        run_dal(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "curls-whey")
+    try:
+        if s.cls == "zo-hess":
+            adv = zohess_attack(ask, x0, y0, s.rng)
+        elif s.cls == "adv-laser":
+            adv = advlaser_attack(ask, x0, y0, s.rng)
+        else:
+            adv = curlswhey_attack(ask, x0, y0, s.rng, data)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -20313,7 +21161,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas26" in HAB:
+            if "personas27" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout27(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas26" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout26(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -20481,6 +21333,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout25_attack(s, data, args.interleave)
             if s.cls in HELDOUT26_ATTACKS:
                 setup_heldout26_attack(s, data, args.interleave)
+            if s.cls in HELDOUT27_ATTACKS:
+                setup_heldout27_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -20537,6 +21391,8 @@ def run_all(args, data, counts, seed):
                 run_heldout25_attack(h, baton, s, data)
             elif s.kind in HELDOUT26_ATTACKS:
                 run_heldout26_attack(h, baton, s, data)
+            elif s.kind in HELDOUT27_ATTACKS:
+                run_heldout27_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -20777,7 +21633,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
             or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION \
-            or s.kind in HELDOUT25_EVASION or s.kind in HELDOUT26_EVASION:
+            or s.kind in HELDOUT25_EVASION or s.kind in HELDOUT26_EVASION or s.kind in HELDOUT27_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -21063,6 +21919,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout26: held out for round 26, with seeds 26001, 26002, 26003 (fixed 2026-12-04 20:21 UTC "
                          "by an independent evaluator before any round-26 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout27: held out for round 27, with seeds 27001, 27002, 27003 (fixed 2026-12-04 22:36 UTC "
+                         "by an independent evaluator before any round-27 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -21134,6 +21993,10 @@ def main():
                     help="also run the unseen attack classes of held out 26 (" + ", ".join(HELDOUT26_ATTACKS) + "), "
                          "with --habits heldout26 and seeds 26001, 26002, 26003 (held out for round 26; not together "
                          "with --heldout10-attacks: they share the padding split's offsets 0-8)")
+    ap.add_argument("--heldout27-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 27 (" + ", ".join(HELDOUT27_ATTACKS) + "), "
+                         "with --habits heldout27 and seeds 27001, 27002, 27003 (held out for round 27; not together "
+                         "with --heldout11-attacks: they share the padding split's offsets 12-20)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -21171,6 +22034,7 @@ def main():
     counts.update((k, n if args.heldout24_attacks else 0) for k, n in HELDOUT24_ATTACKS.items())
     counts.update((k, n if args.heldout25_attacks else 0) for k, n in HELDOUT25_ATTACKS.items())
     counts.update((k, n if args.heldout26_attacks else 0) for k, n in HELDOUT26_ATTACKS.items())
+    counts.update((k, n if args.heldout27_attacks else 0) for k, n in HELDOUT27_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
@@ -21182,6 +22046,10 @@ def main():
         ap.error("held out 26's evasion classes (" + ", ".join(sorted(HELDOUT26_EVASION)) + ") take their originals "
                  "from the padding split's offsets 0-8, as held out 10's (" + ", ".join(HELDOUT10_ORIG_PAD) + ") do: "
                  "run --heldout26-attacks and --heldout10-attacks (or these classes by --counts) in separate runs")
+    if any(counts.get(k, 0) > 0 for k in HELDOUT27_EVASION) and any(counts.get(k, 0) > 0 for k in HELDOUT11_ORIG_PAD):
+        ap.error("held out 27's evasion classes (" + ", ".join(sorted(HELDOUT27_EVASION)) + ") take their originals "
+                 "from the padding split's offsets 12-20, as held out 11's (" + ", ".join(HELDOUT11_ORIG_PAD) + ") do: "
+                 "run --heldout27-attacks and --heldout11-attacks (or these classes by --counts) in separate runs")
     seeds = [int(s) for s in (args.seeds or ("2026" if args.quick else "2026,2027,2028")).split(",")]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     root = os.path.abspath(args.out or os.path.join(ROOT, ".local", "field", "monitor",

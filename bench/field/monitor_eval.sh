@@ -55,6 +55,9 @@
 #                                    [--heldout26-attacks] (held out 26: with --seeds 26001,26002,26003 --habits heldout26,
 #                                                           once before round 26's tuning and once at its end;
 #                                                           not in one run with --heldout10-attacks)
+#                                    [--heldout27-attacks] (held out 27: with --seeds 27001,27002,27003 --habits heldout27,
+#                                                           once before round 27's tuning and once at its end;
+#                                                           not in one run with --heldout11-attacks)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
