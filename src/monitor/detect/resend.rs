@@ -21,7 +21,8 @@
 //! evidence either way); a review screen re-fetching the least certain of a page of scans
 //! re-sends one of many different inputs (no population); an explainer's or an audit's batches
 //! are never re-sent by their answers; a backward selection (sufficient input subsets) keeps the
-//! candidate answered *highest*, the one that changes the answer least. A client that re-sends
+//! candidate answered *highest* and re-sends most of its batch with it (more than a quarter: not
+//! read). A client that re-sends
 //! its least certain variant of one input on purpose (a person double-checking the case the
 //! model was least sure of, time after time) cannot be told from a search; allow-list it.
 //!
