@@ -684,8 +684,10 @@ impl Engine {
         if let Some(a) = answers.filter(|_| generations) {
             let width = self.space.width();
             let allow = self.space.allow();
-            let population = super::resend::fittest(a.labels, a.margins)
-                .filter(|_| population_rows && batch_codes.len() == rows.len() * width)
+            // Its fittest row, read only for a request that may be a population batch.
+            let population = (population_rows && batch_codes.len() == rows.len() * width)
+                .then(|| super::resend::fittest(a.labels, a.margins))
+                .flatten()
                 .filter(|&f| {
                     let fit = &batch_codes[f * width..(f + 1) * width];
                     let near = batch_codes
