@@ -65,9 +65,6 @@ pub struct Resends {
     /// (row hash, batch seq), oldest first.
     hashes: VecDeque<(u64, u64)>,
     batches: VecDeque<Batch>,
-    /// Scratch: a request's distinct hashes, and (batch seq, rows re-sent, fittest among them).
-    distinct: Vec<u64>,
-    tries: Vec<(u64, u32, bool)>,
 }
 
 /// The test's counts when it fires.
@@ -115,12 +112,12 @@ pub fn fittest(labels: &[usize], margins: &[f32]) -> Option<usize> {
     (!tied).then_some(low)
 }
 
-/// `hashes` without repeats, into `out`.
-fn distinct_into(out: &mut Vec<u64>, hashes: &[u64]) {
-    out.clear();
-    out.extend_from_slice(hashes);
+/// `hashes` without repeats.
+fn distinct(hashes: &[u64]) -> Vec<u64> {
+    let mut out = hashes.to_vec();
     out.sort_unstable();
     out.dedup();
+    out
 }
 
 impl Resends {
@@ -130,22 +127,22 @@ impl Resends {
     pub fn observe(&mut self, hashes: &[u64], population: Option<usize>) -> Option<Resent> {
         self.seq += 1;
         if self.batches.iter().any(|b| !b.hit && b.follow < FOLLOW) {
-            distinct_into(&mut self.distinct, hashes);
-            self.tries.clear();
-            for h in &self.distinct {
+            // (batch seq, its rows re-sent, its fittest among them).
+            let mut tries: Vec<(u64, u32, bool)> = Vec::new();
+            for h in &distinct(hashes) {
                 let Some(&(_, seq)) = self.hashes.iter().rev().find(|(x, _)| x == h) else {
                     continue;
                 };
                 let fit = self.batches.iter().any(|b| b.seq == seq && b.fittest == *h);
-                match self.tries.iter_mut().find(|t| t.0 == seq) {
+                match tries.iter_mut().find(|t| t.0 == seq) {
                     Some(t) => {
                         t.1 += 1;
                         t.2 |= fit;
                     }
-                    None => self.tries.push((seq, 1, fit)),
+                    None => tries.push((seq, 1, fit)),
                 }
             }
-            for &(seq, k, fit) in &self.tries {
+            for &(seq, k, fit) in &tries {
                 let Some(b) = self.batches.iter_mut().find(|b| b.seq == seq) else {
                     continue;
                 };
@@ -188,8 +185,10 @@ impl Resends {
             if self.batches.len() > BATCHES {
                 self.batches.pop_front();
             }
-            distinct_into(&mut self.distinct, hashes);
-            for &h in &self.distinct {
+            // At most ROWS of them (the ones the ring would keep), so a huge request does not
+            // grow the ring's allocation past twice its bound.
+            let rows = distinct(hashes);
+            for &h in &rows[rows.len().saturating_sub(ROWS)..] {
                 self.hashes.push_back((h, self.seq));
             }
             while self.hashes.len() > ROWS {
