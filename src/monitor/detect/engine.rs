@@ -556,9 +556,15 @@ impl Engine {
             // (one by default: Square may succeed at its first candidate). With more, one still
             // is for a flip from a client searching this input (focused on it, or nothing else
             // sent).
-            let steps = step
-                .as_ref()
-                .and_then(|st| Some((st, det.steps_recent.note(det.rows, p.sign_steps)?)));
+            // A step that is not exact (its moves spread as two renderings' do) needs a second.
+            let steps = step.as_ref().and_then(|st| {
+                let need = if st.exact {
+                    p.sign_steps
+                } else {
+                    p.sign_steps.max(2)
+                };
+                Some((st, det.steps_recent.note(det.rows, need)?))
+            });
             if let Some((st, n)) = steps {
                 fire(Signal {
                     rule: &sig::PROBING,
@@ -1680,6 +1686,46 @@ mod tests {
             &[(3, 0.9), (8, 0.4)],
         );
         assert!(f.contains(&sig::BOUNDARY_WALK.id), "{f:?}");
+    }
+
+    #[test]
+    fn a_step_whose_moves_spread_needs_a_second_and_an_exact_one_fires_alone() {
+        // Two renderings of one thing can differ by about one amount up and down on many
+        // features (a letter written twice in a crossword's cells): each move the step give or
+        // take a fifth. One such step among other traffic is no search; a second within the
+        // client's last rows is (a learning-rate search keeps stepping). A vertex of the
+        // ε-ball (Square's candidate) fires at once.
+        let e = engine();
+        let mut rng = Rng::new(12);
+        let spread = |x: &[f32], rng: &mut Rng| -> Vec<f32> {
+            x.iter()
+                .map(|v| {
+                    let s = if rng.unit() < 0.5 { 0.1 } else { -0.1 };
+                    (v + s * (1.0 + 0.4 * (rng.unit() - 0.5))).clamp(0.0, 1.0)
+                })
+                .collect()
+        };
+        let mut d = e.client();
+        let x0 = image(&mut rng);
+        for _ in 0..4 {
+            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
+        }
+        assert!(ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.9)]).is_empty());
+        for _ in 0..4 {
+            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
+        }
+        let f = ask(&e, &mut d, &[spread(&x0, &mut rng)], &[(3, 0.9)]);
+        assert!(f.is_empty(), "one step that spreads: {f:?}");
+        let f = ask(&e, &mut d, &[spread(&x0, &mut rng)], &[(3, 0.9)]);
+        assert!(f.contains(&sig::PROBING.id), "a second: {f:?}");
+        let mut d = e.client();
+        let x1 = image(&mut rng);
+        for _ in 0..4 {
+            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
+        }
+        assert!(ask(&e, &mut d, std::slice::from_ref(&x1), &[(3, 0.9)]).is_empty());
+        let f = ask(&e, &mut d, &[vertex(&x1, 0.1, &mut rng)], &[(3, 0.9)]);
+        assert!(f.contains(&sig::PROBING.id), "an exact step: {f:?}");
     }
 
     #[test]

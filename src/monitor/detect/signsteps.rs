@@ -120,6 +120,22 @@ const FILLED: f32 = 0.75;
 /// image as ground; uniform noise none.
 const GROUND: usize = 8;
 
+/// A search moves each feature it changes by its ε (2ε between two candidates), exactly; its
+/// moves spread only where the range clips them (at its ends) and by whatever noise it adds.
+/// Two renderings or captures of one thing (a handwritten letter in two crossword cells, a
+/// glyph through two augmentations) differ by whatever the ink did, and the step's band (±25 %
+/// of the median move) takes in moves that spread by a tenth of the step or more. A step whose
+/// unclipped step features' moves spread (root-mean-square deviation from their median) by more
+/// than this share of the step is not exact: it needs a second step among the client's last
+/// rows (a search keeps stepping; two renderings a coincidence apart do not). On the seen sets
+/// Square's candidates, SignHunter's, SimBA's and sign-gradient steps spread by 0, jittered
+/// Square by 0.04–0.06, learning-rate searches (Bandits, Bayesian optimisation, SPSG) and
+/// widely jittered Square by 0.07–0.18, which step again within a request or two; renderings by
+/// 0.08–0.19.
+const EXACT: f32 = 0.0625;
+/// Unclipped step features [`EXACT`] needs to judge a step by.
+const EXACT_FEATURES: usize = 4;
+
 /// Rows a request needs to be read as a batch of masks.
 pub const MASK_ROWS: usize = 8;
 /// A client's later requests (of any size) whose every value is one of its latest mask batch's
@@ -229,11 +245,13 @@ pub struct SignSteps {
     rows: VecDeque<Vec<f32>>,
 }
 
-/// A step found: the changed features and their median move.
+/// A step found: the changed features, their median move, and whether it is exact (see
+/// [`EXACT`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub changed: usize,
     pub step: f32,
+    pub exact: bool,
 }
 
 impl SignSteps {
@@ -329,7 +347,51 @@ fn step(
     {
         return None;
     }
-    Some(Step { changed, step: m })
+    Some(Step {
+        changed,
+        step: m,
+        exact: exact(a, b, m, at_step),
+    })
+}
+
+/// Whether the step features that neither row has at its range's ends moved by the step `m`
+/// exactly, but for the rows' noise: their moves' root-mean-square deviation from their median
+/// at most [`EXACT`] of `m` (see there). Fewer than [`EXACT_FEATURES`] such features: exact (all
+/// clipped, or a near-binary image: nothing to judge by).
+fn exact(a: &[f32], b: &[f32], m: f32, at_step: impl Fn(f32) -> bool) -> bool {
+    let (bottom, top) = value_range(a, b);
+    let inside = |v: f32| v > bottom && v < top;
+    // On a format's grid, with no noise to spread them, a search's moves are whole: 0, ε or 2ε.
+    if let Some(pitch) = format_pitch(a, b, m) {
+        let whole = (m / pitch).round();
+        let odd = a
+            .iter()
+            .zip(b)
+            .filter(|(x, y)| inside(**x) && inside(**y))
+            .map(|(x, y)| ((y - x).abs() / pitch).round())
+            .any(|k| k != 0.0 && k != whole && 2.0 * k != whole);
+        if odd {
+            return false;
+        }
+    }
+    let mut moves: Vec<f32> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| inside(**x) && inside(**y))
+        .map(|(x, y)| (y - x).abs())
+        .filter(|d| at_step(*d))
+        .collect();
+    if moves.len() < EXACT_FEATURES {
+        return true;
+    }
+    let mid = moves.len() / 2;
+    let median = *moves.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let sq = moves
+        .iter()
+        .map(|d| (d - median) * (d - median))
+        .sum::<f32>()
+        / moves.len() as f32;
+    sq.sqrt() <= EXACT * m
 }
 
 /// The step of two rows' moves (`moves`: their absolute differences, reordered): the changed
@@ -672,16 +734,7 @@ fn levels_vary(a: &[f32], b: &[f32], step: f32, at_step: impl Fn(f32) -> bool) -
     if !(step > 0.0 && step.is_finite()) {
         return false;
     }
-    let on = |pitch: f32| a.iter().chain(b).all(|v| levels_of(*v, pitch).is_some());
-    // A number format's pitches, coarsest first: 2^e and 1/(2^n − 1) (8- and 16-bit values
-    // scaled to [0, 1]), at least two to the step.
-    let mut pitches: Vec<f32> = (-(FORMAT_BITS as i32)..=8)
-        .map(|e| 2f32.powi(e))
-        .chain((2..=FORMAT_BITS).map(|n| 1.0 / ((1u32 << n) - 1) as f32))
-        .filter(|p| 2.0 * p <= step)
-        .collect();
-    pitches.sort_by(|x, y| y.total_cmp(x));
-    let Some(pitch) = pitches.into_iter().find(|pitch| on(*pitch)) else {
+    let Some(pitch) = format_pitch(a, b, step) else {
         return false;
     };
     let (bottom, top) = value_range(a, b);
@@ -694,6 +747,23 @@ fn levels_vary(a: &[f32], b: &[f32], step: f32, at_step: impl Fn(f32) -> bool) -
     levels
         .next()
         .is_some_and(|first| levels.any(|n| n != first))
+}
+
+/// The coarsest number format's grid both `a` and `b` lie on with at least two levels to the
+/// step `step` (see [`FORMAT_BITS`]): pitches 2^e and 1/(2^n − 1) (8- and 16-bit values scaled
+/// to [0, 1]).
+fn format_pitch(a: &[f32], b: &[f32], step: f32) -> Option<f32> {
+    if !(step > 0.0 && step.is_finite()) {
+        return None;
+    }
+    let on = |pitch: f32| a.iter().chain(b).all(|v| levels_of(*v, pitch).is_some());
+    let mut pitches: Vec<f32> = (-(FORMAT_BITS as i32)..=8)
+        .map(|e| 2f32.powi(e))
+        .chain((2..=FORMAT_BITS).map(|n| 1.0 / ((1u32 << n) - 1) as f32))
+        .filter(|p| 2.0 * p <= step)
+        .collect();
+    pitches.sort_by(|x, y| y.total_cmp(x));
+    pitches.into_iter().find(|pitch| on(*pitch))
 }
 
 /// Whether `b` is an intensity transform of `a` (brightness, contrast, gamma, levels: each
@@ -917,9 +987,15 @@ mod tests {
             let mut s = SignSteps::default();
             assert_eq!(s.observe(&x, SPREAD, &mut vec![]), None);
             let a = vertex(&x, 0.125, jitter, &mut rng);
-            assert!(s.observe(&a, SPREAD, &mut vec![]).is_some());
+            assert!(
+                s.observe(&a, SPREAD, &mut vec![])
+                    .is_some_and(|st| st.exact)
+            );
             let b = vertex(&x, 0.125, jitter, &mut rng);
-            assert!(s.observe(&b, SPREAD, &mut vec![]).is_some());
+            assert!(
+                s.observe(&b, SPREAD, &mut vec![])
+                    .is_some_and(|st| st.exact)
+            );
             // Between two candidates only (the input forgotten): still a step (of 2ε) where
             // no feature was clipped at 0 or 1 (a clipped feature moves half as far); strokes
             // and background, as in a digit.
@@ -939,7 +1015,72 @@ mod tests {
             t.observe(&a, SPREAD, &mut vec![]);
             let found = t.observe(&b, SPREAD, &mut vec![]).unwrap();
             assert!((found.step - 0.25).abs() < 0.05, "{found:?}");
+            assert!(found.exact, "{found:?}");
         }
+    }
+
+    #[test]
+    fn a_step_whose_moves_spread_by_a_tenth_of_it_is_not_exact() {
+        // Two renderings of one thing whose differences happen to fall within the step's band:
+        // each feature moved by the step give or take a fifth, as ink does, not by ε exactly.
+        let mut rng = Rng::new(41);
+        let x: Vec<f32> = (0..64)
+            .map(|_| {
+                let u = rng.unit();
+                if u < 0.5 {
+                    0.15 + 0.1 * u
+                } else {
+                    0.65 + 0.1 * u
+                }
+            })
+            .collect();
+        let (mut found_steps, mut exact) = (0, 0);
+        for _ in 0..20 {
+            let b: Vec<f32> = x
+                .iter()
+                .map(|v| {
+                    let s = if rng.unit() < 0.5 { 0.125 } else { -0.125 };
+                    v + s * (1.0 + 0.4 * (rng.unit() - 0.5))
+                })
+                .collect();
+            let mut t = SignSteps::default();
+            t.observe(&x, SPREAD, &mut vec![]);
+            if let Some(found) = t.observe(&b, SPREAD, &mut vec![]) {
+                found_steps += 1;
+                exact += usize::from(found.exact);
+            }
+        }
+        assert!(found_steps >= 15, "{found_steps}");
+        assert_eq!(exact, 0);
+    }
+
+    #[test]
+    fn on_a_formats_grid_a_move_of_another_number_of_levels_is_not_exact() {
+        // Square on the optdigits grid (ε = 4/16): every unclipped move is 0, ε or 2ε.
+        let mut rng = Rng::new(43);
+        let x = image(&mut rng);
+        let a = vertex(&x, 0.25, 0.0, &mut rng);
+        let mut t = SignSteps::default();
+        t.observe(&x, SPREAD, &mut vec![]);
+        let found = t.observe(&a, SPREAD, &mut vec![]).expect("a step");
+        assert!(found.exact, "{found:?}");
+        // The same candidate with three features one level off (a glyph captured again: its
+        // edges land a level up or down beside the ones that moved by the step; a search moves
+        // by 0, 2 or 4 levels).
+        let mut b = a.clone();
+        let inside: Vec<usize> = (0..64)
+            .filter(|&k| x[k] > 0.2 && x[k] < 0.8)
+            .take(3)
+            .collect();
+        for &k in &inside {
+            b[k] = x[k] + 1.0 / 16.0;
+        }
+        let mut t = SignSteps::default();
+        t.observe(&x, SPREAD, &mut vec![]);
+        let found = t.observe(&b, SPREAD, &mut vec![]).expect("still a step");
+        assert!(!found.exact, "{found:?}");
+        // Off the grid (jittered) the levels are not read.
+        assert!(format_pitch(&x, &vertex(&x, 0.125, 0.004, &mut rng), 0.125).is_none());
     }
 
     #[test]
