@@ -1653,6 +1653,76 @@ DAL_ROUND = 200
 DAL_SUB = 10                    # sub-batches a round (the paper's mini-queries: 20 digits each)
 DAL_BATCH = 100
 DAL_EPOCHS = 30
+# Unseen attack classes of held out 28, fixed (2026-12-05, 00:56 UTC) by an independent evaluator before any tuning of the
+# twenty-eighth round: 0 sessions unless --heldout28-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout28_attack. Written from their papers (the authors' code was not at hand offline, and ART
+# 1.20.1 has none of the five).
+HELDOUT28_ATTACKS = collections.OrderedDict([
+    ("hybrid-batch", 3),        # Suya, Chi, Evans & Tian 2020 (Hybrid batch attacks: finding black-box adversarial examples
+                                # with limited queries, USENIX Security), its hybrid attack for one target: a transfer
+                                # candidate from the attacker's local models (PGD on an ensemble of two substitutes) asked
+                                # first, then the optimisation attack (NES) started from it: score-based, L-inf 0.125; the
+                                # iterate and 25 antithetic pairs one request; at most 2,000 queries
+    ("svm-opt", 3),             # Cheng, Singh, Chen, Chen, Liu & Hsieh 2020 (Sign-OPT: a query-efficient hard-label
+                                # adversarial attack, ICLR), its SVM-OPT: label-only, L2 1.0: OPT's distance-to-boundary
+                                # along a direction, whose gradient is the normal of a linear SVM fitted to the signs of
+                                # 20 single-query comparisons (one request); binary searches one row a request; at most
+                                # 2,000 queries
+    ("adv-sticker", 3),         # Wei, Guo, Yu, Yan & Xu 2022 (Adversarial sticker: a stealthy attack method in the physical
+                                # world, TPAMI), its region-based heuristic differential evolution (RHDE): score-based: a
+                                # fixed sticker (a small star) pasted on the digit, its position and rotation searched by
+                                # differential evolution in the digit's region; a generation (20 candidates) one request;
+                                # at most 2,000 queries
+    ("egl", 3),                 # Settles, Craven & Ray 2008 (Multiple-instance active learning, NeurIPS), expected gradient
+                                # length, as a model-extraction thief: label-only, rounds of 200 natural digits whose
+                                # expected gradient norm (under the substitute's own predictive distribution) is largest;
+                                # 100 rows a request, 2,000 queries
+    ("ll4al", 3),               # Yoo & Kweon 2019 (Learning loss for active learning, CVPR) as a model-extraction thief:
+                                # label-only, a loss-prediction module on the substitute's hidden layer trained with the
+                                # paper's margin ranking loss; rounds of 200 natural digits of highest predicted loss;
+                                # 100 rows a request, 2,000 queries
+])
+HELDOUT28_EVASION = {"hybrid-batch", "svm-opt", "adv-sticker"}
+# Originals: the padding split (150 rows) is used up (held out 10-24 took offsets 0-146, held out 25 147-149, held out 26
+# reused held out 10's 0-8, held out 27 held out 11's 12-20). Held out 28 reuses held out 12's offsets 24-32 (gfcs's,
+# qfool's and pointwise's): Data permutes the digits per seed, so under seeds 28001-28003 these are other images than under
+# any earlier set's seeds, and the harness refuses a run in which a held out 28 evasion class and a held out 12 class that
+# takes its originals from the padding split (HELDOUT12_ORIG_PAD, offsets 24-35) both have sessions. They are disjoint
+# from held out 26's 0-8 and held out 27's 12-20 and from every other set's (36-149). No class uses them as an original or
+# a natural start and no benign client sends one (the padded and mixed classes' natural rows are padding, knockoff and
+# jbda_seed digits rescaled and jittered); hybrid-batch's local models and the two thieves' pools come from the knockoff
+# and jbda_seed splits only.
+HELDOUT28_ORIG_PAD = {"hybrid-batch": (24, 25, 26), "svm-opt": (27, 28, 29), "adv-sticker": (30, 31, 32)}
+HB_EPS = 0.125                  # the dev Square ball (SQUARE_EPS); success: label differs at L-inf <= 0.125
+HB_LOCAL = (64, 128)            # the local models' hidden widths (two MLPs: ours)
+HB_EPOCHS = 20
+HB_PGD = (20, 0.02)             # the transfer candidate: PGD steps on the local ensemble and their L-inf step (ours)
+HB_PAIRS = 25                   # NES's antithetic pairs a step (Ilyas et al.'s 50 samples)
+HB_SIGMA = 0.01                 # NES's search radius (ours, for 8 x 8 values in [0, 1])
+HB_LR = 0.01                    # the L-inf sign step (ours)
+HB_BUDGET = 2000
+SO_K = 20                       # sign queries a gradient estimate (one request)
+SO_BETA = 0.01                  # the directions' smoothing radius (Sign-OPT's beta; ours for 8 x 8)
+SO_ETA = 0.2                    # the first step size of the line search (ours)
+SO_INIT = 30                    # random directions tried for OPT's start (ours)
+SO_TOL = 0.005                  # the binary searches' tolerance on the distance
+SO_BUDGET = 2000
+ST_POP = 20                     # the DE population (one generation one request)
+ST_F, ST_CR = 0.5, 0.7          # DE/rand/1/bin's weight and crossover rate (ours)
+ST_RADIUS = 1.6                 # the star sticker's outer radius in pixels of the 8 x 8 image (ours)
+ST_BUDGET = 2000
+EGL_POOL = 4000
+EGL_SEED = 200
+EGL_ROUND = 200
+EGL_BATCH = 100
+EGL_EPOCHS = 30
+LL_POOL = 4000
+LL_SEED = 200
+LL_ROUND = 200
+LL_BATCH = 100
+LL_EPOCHS = 30
+LL_MARGIN = 1.0                 # the ranking loss's margin xi (the paper's)
+LL_WEIGHT = 1.0                 # the module loss's weight lambda (the paper's)
 EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
@@ -1676,6 +1746,7 @@ EXTRACTION = EXTRACTION | {"mixmatch", "bald"}                  # held out 24's 
 EXTRACTION = EXTRACTION | {"typiclust", "cluster-margin"}       # held out 25's (HELDOUT25_ATTACKS)
 EXTRACTION = EXTRACTION | {"probcover", "alfa-mix"}             # held out 26's (HELDOUT26_ATTACKS)
 EXTRACTION = EXTRACTION | {"qbc", "dal"}                         # held out 27's (HELDOUT27_ATTACKS)
+EXTRACTION = EXTRACTION | {"egl", "ll4al"}                       # held out 28's (HELDOUT28_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2725,6 +2796,30 @@ HABITS = {
         ac_box=(5, 21), ac_idle=(1, 5), ac_box_idle=(20, 61),
         by_frames=(4, 13), by_idle=(0, 2), by_buoy_idle=(10, 41),
         xr_segments=(2, 5), xr_numbers=(12, 21), xr_idle=(1, 4), xr_study_idle=(20, 61),
+        pool_rank=6.0, pool_size=350),
+    # "heldout28" was fixed (2026-12-05, 00:56 UTC) by an independent evaluator before any tuning of the twenty-eighth
+    # round, together with seeds 28001, 28002, 28003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout27
+    # model (a SentiNet screening service pasting each input's salient region and an inert patch onto held-out digits, an
+    # inpainting group scoring its inpainted test digits by hole-ratio bucket, a colour-vision lab reading Ishihara-style
+    # dot plates under simulated deficiencies, a Rummikub companion app reading rack and table tiles every turn, a pool
+    # hall's camera reading the numbered balls after every shot, a video-editing ingest reading clapperboard scene and
+    # take numbers, a web-offset press's inline camera checking the folios of sampled signatures, a stockroom app
+    # panning along shelves of shoe boxes; OCP MXFP4 and JBIG2 lossy symbol-substitution number formats). See
+    # run_benign_heldout28.
+    "heldout28": dict(
+        personas28=(("sentinet", 0.125), ("inpaint", 0.125), ("ishihara", 0.125), ("rummikub", 0.125),
+                    ("billiards", 0.125), ("clapper", 0.125), ("pressqc", 0.125), ("shoebox", 0.125)),
+        lengths=(75, 0.6, 20, 320), mxfp4=0.12, jbig2=0.10, jbig2_dist=3,
+        sn_test=(20, 51), sn_win=(3, 5), sn_idle=(0, 4),
+        ip_set=(30, 61), ip_buckets=((0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5)), ip_ckpts=(1, 4), ip_idle=(0, 3),
+        ip_run_idle=(20, 61),
+        ih_plates=(20, 39), ih_severity=(1.0, 0.75, 0.5), ih_idle=(0, 3), ih_book_idle=(20, 61),
+        rk_rack=(10, 15), rk_play=(0, 5), rk_idle=(3, 16), rk_game_idle=(20, 61),
+        bl_pot=(0.45, 0.15), bl_moved=0.6, bl_idle=(2, 9), bl_rack_idle=(20, 61),
+        cl_frames=(6, 16), cl_takes=(1, 7), cl_idle=(0, 2), cl_clip_idle=(5, 31),
+        pq_pages=(8, 16, 32), pq_copies=(20, 81), pq_idle=(0, 2), pq_sig_idle=(20, 61),
+        sb_row=(30, 81), sb_view=(6, 13), sb_pan=(2, 5), sb_idle=(0, 2), sb_row_idle=(10, 41),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -12894,6 +12989,453 @@ def run_benign_heldout27(h, baton, s, pool, weights, counts):
         units[persona]()
 
 
+# Held out 28: benign clients with habits none of dev .. heldout27 model (run_benign_heldout28).
+FP4_E2M1 = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
+
+
+def mxfp4(x):
+    """Values stored as OCP Microscaling MXFP4 (OCP MX v1.0: blocks of 32 values sharing an E8M0 scale, a power of two,
+    each element FP4 E2M1 with the values 0, 0.5, 1, 1.5, 2, 3, 4, 6): each row's two blocks scaled by 2^(floor(log2
+    amax) - 2) (E2M1's largest exponent), every value rounded to the nearest FP4 value (clamped at 6), scaled back, as an
+    inference stack that keeps its input tensors in MXFP4 to save memory and bandwidth."""
+    a = np.clip(np.asarray(x, np.float64), 0, 1).reshape(-1, 32)
+    amax = a.max(1, keepdims=True)
+    sc = np.where(amax > 0, 2.0 ** (np.floor(np.log2(np.maximum(amax, 1e-30))) - 2), 1.0)
+    v = np.minimum(a / sc, 6.0)
+    q = FP4_E2M1[np.abs(v[..., None] - FP4_E2M1).argmin(-1)]
+    return np.clip(q * sc, 0, 1).reshape(-1, D).astype(np.float32)
+
+
+class Jbig2Lossy:
+    """A document scanner's JBIG2 compression in its lossy text mode (pattern matching and substitution, PM&S): each row
+    binarised at 0.5 (the scanner's 1-bit mode) and looked up in the client's symbol dictionary: a bitmap within Hamming
+    distance `dist` of a dictionary symbol is replaced by that symbol (the first such in dictionary order), else it is
+    added to the dictionary; the dictionary lives as long as the client (one scanner). A digit sent twice is the same."""
+
+    def __init__(self, dist):
+        self.dist, self.symbols = dist, []
+
+    def __call__(self, x):
+        out = []
+        for r in (np.asarray(x, np.float64).reshape(-1, D) >= 0.5):
+            for sym in self.symbols:
+                if int((sym != r).sum()) <= self.dist:
+                    r = sym
+                    break
+            else:
+                self.symbols.append(r)
+            out.append(r)
+        return np.asarray(out, np.float32)
+
+
+def _star_alpha(r_out, ang, cy, cx, n=SIDE, sub=4):
+    """A five-pointed star's coverage (outer radius r_out, inner 0.45 r_out, turned by ang radians, centred at (cy, cx)) on
+    an n x n pixel grid, by sub x sub supersampling."""
+    k = np.arange(10)
+    rad = np.where(k % 2 == 0, r_out, 0.45 * r_out)
+    th = ang + k * np.pi / 5 - np.pi / 2
+    P = np.stack([cx + rad * np.cos(th), cy + rad * np.sin(th)], 1)
+    g = (np.arange(n * sub) + 0.5) / sub - 0.5
+    yy, xx = np.meshgrid(g, g, indexing="ij")
+    inside = np.zeros(yy.shape, bool)
+    j = len(P) - 1
+    for i in range(len(P)):                                 # even-odd rule
+        xi, yi, xj, yj = P[i, 0], P[i, 1], P[j, 0], P[j, 1]
+        cross = ((yi > yy) != (yj > yy)) & (xx < (xj - xi) * (yy - yi) / (yj - yi + 1e-12) + xi)
+        inside ^= cross
+        j = i
+    return inside.reshape(n, sub, n, sub).mean(axis=(1, 3))
+
+
+def run_benign_heldout28(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout28` (fixed with seeds 28001, 28002, 28003). Each client draws from its
+    own seeded generator:
+      a persona   sentinet: a screening service wrapping the model in SentiNet (Chou, Tramer & Pellegrino 2020, SentiNet:
+                    detecting localized universal attacks against deep learning systems, IEEE S&P Workshops): every
+                    incoming input (a pool digit) asked (scores), then its salient region (the paper's Grad-CAM needs the
+                    model's gradients: here the `sn_win` (lo, hi) px square of most ink, the client's own proposal) pasted
+                    onto each of the client's fixed `sn_test` (lo, hi) held-out digits, one request, and an inert pattern
+                    (uniform noise) in the same region on the same digits, one request (the paper's fooled count and
+                    average confidence); `sn_idle` (lo, hi) turns between inputs;
+                  inpaint: an image-inpainting group scoring its method's output by the classifier's accuracy: a test
+                    set of `ip_set` (lo, hi) pool digits asked clean, then for each of `ip_ckpts` (lo, hi) checkpoints
+                    and each hole-ratio bucket of `ip_buckets` (irregular free-form masks bucketed by hole ratio, the
+                    protocol of Liu et al. 2018, Image inpainting for irregular holes using partial convolutions, ECCV;
+                    a run's masks fixed) every digit with its holes filled by the checkpoint (a harmonic fill plus a
+                    smooth residual shrinking checkpoint by checkpoint: ours), a bucket one request (scores);
+                    `ip_idle` (lo, hi) turns between requests, `ip_run_idle` between runs;
+                  ishihara: a colour-vision lab reading pseudo-isochromatic (Ishihara-style) plates: each plate's digits
+                    made of dots of random sizes whose lightness differs from the ground's dots, seen under normal
+                    vision and simulated protan and deutan deficiency (the figure-ground contrast scaled down; the
+                    severity one of `ih_severity` a book run), a plate's digits under the three one request (scores);
+                    a book of `ih_plates` (lo, hi) plates, the same dots every run; `ih_idle` (lo, hi) turns between
+                    plates, `ih_book_idle` between runs;
+                  rummikub: a companion app for the tile game Rummikub (numbers 1-13 in red, blue, orange and black on
+                    ivory tiles), after every turn a photo of the player's rack (`rk_rack` (lo, hi) tiles) and one of the
+                    table (every laid-out tile, growing by `rk_play` (lo, hi) tiles a turn), each tile's digits cropped,
+                    one request a photo (at most 64 rows, scores); `rk_idle` (lo, hi) turns between turns,
+                    `rk_game_idle` between games;
+                  billiards: a pool hall's overhead camera reading the numbered balls (1-15; solids and stripes, the
+                    number in black on a white circle, turned and foreshortened as the ball lies, a specular highlight)
+                    after every shot: every ball still on the table one request (its digits, scores), a ball not hit
+                    (`bl_moved` the share hit) lying as it did; 1 ball potted on `bl_pot`[0] of the shots, 2 on
+                    `bl_pot`[1]; `bl_idle` (lo, hi) turns between shots, `bl_rack_idle` between racks;
+                  clapper: a video-editing ingest logging takes by reading the clapperboard in each clip's first
+                    `cl_frames` (lo, hi) frames (the scene and take numbers handwritten in marker, the board at a slight
+                    angle, motion blur while the clapper closes), one request a frame (scores); `cl_takes` (lo, hi)
+                    takes a scene; `cl_idle` (lo, hi) turns between frames, `cl_clip_idle` between clips;
+                  pressqc: a web-offset press's inline inspection camera checking the folios (page numbers) of every
+                    sampled copy of a signature (`pq_pages` (one of) pages; small print, the web's motion blur, a faint
+                    misregistered ghost, the ink density drifting), one request a sampled copy (every folio's digits,
+                    scores), `pq_copies` (lo, hi) samples a signature; `pq_idle` (lo, hi) turns between samples,
+                    `pq_sig_idle` (make-ready) between signatures;
+                  shoebox: a stockroom app panning a phone along a shelf of shoe boxes (`sb_row` (lo, hi) boxes sorted
+                    by EU size 35-47), each frame `sb_view` (lo, hi) box-end labels' size digits (black on a white
+                    label, horizontal motion blur), the pan moving `sb_pan` (lo, hi) boxes a frame so that a box is in
+                    several frames; one request a frame (scores); `sb_idle` (lo, hi) turns between frames,
+                    `sb_row_idle` between shelves;
+      number      a share `mxfp4` of clients send values stored as OCP MXFP4 (mxfp4), a share `jbig2` binarised and
+      format      through JBIG2's lossy symbol substitution with Hamming distance `jbig2_dist` (jbig2);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, edited versions of them, and rendered glyphs, in [0, 1]. Every client
+    paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, map_coordinates, shift as nd_shift
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas28"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "mxfp4" if u < HAB["mxfp4"] else ("jbig2" if u < HAB["mxfp4"] + HAB["jbig2"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    jb = Jbig2Lossy(HAB["jbig2_dist"])
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "mxfp4":
+            rows = mxfp4(rows)
+        elif fmt_ == "jbig2":
+            rows = jb(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def send_chunks(rows, gap):
+        for k in range(0, len(rows), 64):
+            if full():
+                return False
+            if send(np.stack(rows[k:k + 64]))[0] is None:
+                return False
+            if k + 64 < len(rows):
+                idle(int(rng.integers(*gap)))
+        return True
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0):
+        return _glyph32(list(DIGIT_STROKES[ch]), width, scale, sx, rot, slant, cx, cy)
+
+    def stretch(img, invert=False):
+        """The app's crop normalisation: polarity to bright ink, 2nd-98th percentile stretched to [0, 1]."""
+        img = 1.0 - img if invert else img
+        lo_, hi_ = np.percentile(img, 2), np.percentile(img, 98)
+        return np.clip((_down8(img) - lo_) / max(hi_ - lo_, 1e-6), 0, 1)
+
+    def smooth_field(amp, corr, n=32):
+        f = gaussian_filter(rng.normal(0, 1, (n, n)), corr)
+        return amp * f / max(np.abs(f).max(), 1e-9)
+
+    def line_cov(txt, k, pitch, width, scale, sx, rot, cx, cy):
+        """A crop centred on the k-th digit of a printed number: that digit and its neighbours (pitch px apart along
+        the text's direction, turned by rot degrees) where they fall in the crop."""
+        th = np.deg2rad(rot)
+        cov = np.zeros((32, 32))
+        for j, ch in enumerate(txt):
+            o = (j - k) * pitch
+            cov = np.maximum(cov, glyph(ch, width, scale, sx, rot, 0.0, cx + o * np.cos(th), cy + o * np.sin(th)))
+        return cov
+
+    yy, xx = np.mgrid[0:32, 0:32].astype(float)
+
+    def sentinet():
+        st = state
+        if "test" not in st:
+            st["test"] = np.stack([draw() for _ in range(int(rng.integers(*HAB["sn_test"])))])
+        x = draw()
+        if send(x[None])[0] is None or full():
+            return
+        k = int(rng.integers(*HAB["sn_win"]))
+        img = x.reshape(SIDE, SIDE)
+        ink = np.array([[img[r:r + k, c:c + k].sum() for c in range(SIDE - k + 1)] for r in range(SIDE - k + 1)])
+        r, c = np.unravel_index(int(ink.argmax()), ink.shape)
+        T = st["test"].reshape(-1, SIDE, SIDE).copy()
+        T[:, r:r + k, c:c + k] = img[r:r + k, c:c + k]
+        if send(T.reshape(-1, D))[0] is None or full():
+            return
+        T = st["test"].reshape(-1, SIDE, SIDE).copy()
+        T[:, r:r + k, c:c + k] = rng.random((k, k))
+        if send(T.reshape(-1, D))[0] is None:
+            return
+        idle(int(rng.integers(*HAB["sn_idle"])))
+
+    def harmonic(img, hole, iters=60):
+        out = np.where(hole, img[~hole].mean() if (~hole).any() else 0.0, img)
+        for _ in range(iters):
+            p = np.pad(out, 1, mode="edge")
+            avg = (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]) / 4
+            out = np.where(hole, avg, img)
+        return out
+
+    def brush_mask(lo, hi):
+        m = np.zeros((SIDE, SIDE), bool)
+        target = rng.uniform(lo, hi) * D
+        while m.sum() < target:
+            r, c = rng.uniform(0, SIDE, 2)
+            ang = rng.uniform(0, 2 * np.pi)
+            w = int(rng.integers(1, 3))
+            for _ in range(int(rng.integers(3, 9))):
+                ang += rng.normal(0, 0.6)
+                r, c = np.clip(r + np.sin(ang), 0, SIDE - 1), np.clip(c + np.cos(ang), 0, SIDE - 1)
+                m[int(r):int(r) + w, int(c):int(c) + w] = True
+                if m.sum() >= target:
+                    break
+        return m
+
+    def inpaint():
+        st = state
+        if "runs" in st:
+            idle(int(rng.integers(*HAB["ip_run_idle"])))
+        st["runs"] = st.get("runs", 0) + 1
+        X = np.stack([draw() for _ in range(int(rng.integers(*HAB["ip_set"])))])
+        if send(X)[0] is None or full():
+            return
+        masks = [[brush_mask(lo, hi) for _ in X] for lo, hi in HAB["ip_buckets"]]
+        resid = [[smooth_field(1.0, 0.8, SIDE) for _ in X] for _ in masks]
+        for ck in range(int(rng.integers(*HAB["ip_ckpts"]))):
+            amp = 0.25 / (1 + ck)
+            for b, ms in enumerate(masks):
+                idle(int(rng.integers(*HAB["ip_idle"])))
+                if full():
+                    return
+                rows = []
+                for i, x in enumerate(X):
+                    img = x.reshape(SIDE, SIDE)
+                    fill = harmonic(img, ms[i]) + amp * resid[b][i]
+                    rows.append(np.where(ms[i], fill, img).reshape(D))
+                if send(np.stack(rows))[0] is None:
+                    return
+
+    def plate(txt):
+        """One plate: its digits' crops as dot fields (figure dots where the glyph covers, ground dots elsewhere)."""
+        out = []
+        for ch in txt:
+            cov = glyph(ch, rng.uniform(4.5, 6.0), rng.uniform(0.62, 0.72), 0.85, 0.0, 0.0, 16, 16)
+            dots = []
+            occ = np.zeros((32, 32), bool)
+            for _ in range(1500):
+                cy, cx = rng.uniform(0, 32, 2)
+                rad = rng.uniform(0.9, 2.4)
+                m = (yy - cy) ** 2 + (xx - cx) ** 2 <= rad ** 2
+                if (m & occ).any():
+                    continue
+                occ |= m
+                dots.append((m, bool(cov[int(cy), int(cx)] > 0.5), rng.normal(0, 0.04)))
+            out.append(dots)
+        return out
+
+    def ishihara():
+        st = state
+        if "book" not in st:
+            st["book"] = [(plate(str(int(rng.integers(1, 100)))), rng.uniform(0.55, 0.75),
+                           rng.uniform(0.22, 0.35)) for _ in range(int(rng.integers(*HAB["ih_plates"])))]
+        else:
+            idle(int(rng.integers(*HAB["ih_book_idle"])))
+        sev = float(rng.choice(HAB["ih_severity"]))
+        for dots_, ground, contrast in st["book"]:
+            if full():
+                return
+            rows = []
+            for sim in (1.0, 1.0 - 0.8 * sev, 1.0 - 0.7 * sev):     # normal, protan, deutan
+                for dots in dots_:
+                    img = np.full((32, 32), 0.95)
+                    for m, fig, jit in dots:
+                        img[m] = ground + jit - (contrast * sim if fig else 0.0)
+                    rows.append(stretch(gaussian_filter(img, 1.2) + rng.normal(0, 0.01, (32, 32)), invert=True))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["ih_idle"])))
+
+    def tile_rows(tiles, gain, blur):
+        rows = []
+        for num, ink, rot, dy, dx in tiles:
+            for k in range(len(str(num))):
+                cov = line_cov(str(num), k, 11.0, 3.4, 0.55, 0.75 if num >= 10 else 0.85, rot, 16 + dx, 16 + dy)
+                img = gain * (rng.uniform(0.85, 0.93) + (ink - 0.9) * cov)
+                rows.append(stretch(gaussian_filter(img, blur) + rng.normal(0, 0.015, (32, 32)), invert=True))
+        return rows
+
+    def rummikub():
+        st = state
+        if "rack" not in st or not st["rack"]:
+            if "rack" in st:
+                idle(int(rng.integers(*HAB["rk_game_idle"])))
+            st.update(rack=[], table=[])
+            for _ in range(int(rng.integers(*HAB["rk_rack"]))):
+                st["rack"].append((int(rng.integers(1, 14)), float(rng.choice([0.35, 0.25, 0.55, 0.05])),
+                                   rng.normal(0, 4), rng.normal(0, 0.8), rng.normal(0, 0.8)))
+        idle(int(rng.integers(*HAB["rk_idle"])))
+        for name in ("rack", "table"):
+            if full() or not st[name]:
+                continue
+            gain, blur = rng.uniform(0.85, 1.15), rng.uniform(0.4, 1.0)
+            tiles = [(n, ink, rot + rng.normal(0, 1), dy + rng.normal(0, 0.4), dx + rng.normal(0, 0.4))
+                     for n, ink, rot, dy, dx in st[name]]
+            if not send_chunks(tile_rows(tiles, gain, blur), (0, 1)):
+                return
+        play = min(int(rng.integers(*HAB["rk_play"])), len(st["rack"]))
+        for _ in range(play):
+            st["table"].append(st["rack"].pop(int(rng.integers(len(st["rack"])))))
+        for _ in range(play):                                         # others' tiles laid out too
+            st["table"].append((int(rng.integers(1, 14)), float(rng.choice([0.35, 0.25, 0.55, 0.05])),
+                                rng.normal(0, 4), rng.normal(0, 0.8), rng.normal(0, 0.8)))
+        if play == 0 and len(st["rack"]) < 20:                       # drew a tile
+            st["rack"].append((int(rng.integers(1, 14)), float(rng.choice([0.35, 0.25, 0.55, 0.05])),
+                               rng.normal(0, 4), rng.normal(0, 0.8), rng.normal(0, 0.8)))
+
+    def ball(num, pose):
+        rot, squash, hy, hx, colour = pose
+        rows = []
+        circle = ((yy - 16) ** 2 + ((xx - 16) / squash) ** 2) <= 15.5 ** 2
+        hl = 0.5 * np.exp(-((yy - hy) ** 2 + (xx - hx) ** 2) / (2 * 2.0 ** 2))
+        for k in range(len(str(num))):
+            cov = line_cov(str(num), k, 10.0 * squash, 3.0, 0.5, 0.8 * squash, rot, 16.0, 16.0)
+            img = np.where(circle, 0.95 - 0.9 * cov, colour) + hl
+            rows.append(stretch(gaussian_filter(img, 0.7) + rng.normal(0, 0.015, (32, 32)), invert=True))
+        return rows
+
+    def billiards():
+        st = state
+        if not st.get("balls"):
+            if "balls" in st:
+                idle(int(rng.integers(*HAB["bl_rack_idle"])))
+            st["balls"] = {n: None for n in range(1, 16)}
+        idle(int(rng.integers(*HAB["bl_idle"])))
+        for n in list(st["balls"]):
+            if st["balls"][n] is None or rng.random() < HAB["bl_moved"]:
+                st["balls"][n] = (rng.uniform(0, 360), rng.uniform(0.55, 1.0), rng.uniform(6, 26), rng.uniform(6, 26),
+                                  rng.uniform(0.15, 0.6))
+        rows = []
+        for n, pose in st["balls"].items():
+            rows += ball(n, pose)
+        if not send_chunks(rows, (0, 1)):
+            return
+        u_ = rng.random()
+        pot = 2 if u_ < HAB["bl_pot"][1] else 1 if u_ < HAB["bl_pot"][0] else 0
+        for _ in range(min(pot, len(st["balls"]))):
+            del st["balls"][list(st["balls"])[int(rng.integers(len(st["balls"])))]]
+
+    def clapper():
+        st = state
+        if "scene" not in st:
+            st.update(scene=int(rng.integers(1, 120)), take=0, takes=int(rng.integers(*HAB["cl_takes"])),
+                      white=rng.random() < 0.6, width=rng.uniform(2.6, 3.6))
+        else:
+            idle(int(rng.integers(*HAB["cl_clip_idle"])))
+        st["take"] += 1
+        if st["take"] > st["takes"]:
+            st.update(scene=st["scene"] + int(rng.integers(1, 4)), take=1, takes=int(rng.integers(*HAB["cl_takes"])))
+        txt = str(st["scene"]) + str(st["take"])
+        hand = [(rng.normal(0, 6), rng.uniform(0.55, 0.68), rng.normal(0.1, 0.1)) for _ in txt]
+        sx, tilt = rng.uniform(0.8, 1.0), rng.normal(0, 4)
+        n_f = int(rng.integers(*HAB["cl_frames"]))
+        for f in range(n_f):
+            if full():
+                return
+            blur = max(0.0, 2.5 - f) * rng.uniform(0.6, 1.2)      # the clapper closing, then the board held still
+            rows = []
+            for k, ch in enumerate(txt):
+                cov = glyph(ch, st["width"], hand[k][1], 0.8 * sx, hand[k][0] + tilt, hand[k][2],
+                            16 + rng.normal(0, 0.5), 16 + rng.normal(0, 0.5))
+                board, ink = (0.92, 0.1) if st["white"] else (0.12, 0.9)
+                img = board + (ink - board) * cov + smooth_field(0.05, 3.0)
+                if blur > 0:
+                    img = gaussian_filter(img, (0.4, 0.4 + blur))
+                rows.append(stretch(img + rng.normal(0, 0.02, (32, 32)), invert=st["white"]))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["cl_idle"])))
+
+    def pressqc():
+        st = state
+        if "first" not in st:
+            st.update(pages=int(rng.choice(HAB["pq_pages"])), first=1 + 16 * int(rng.integers(0, 8)),
+                      density=rng.uniform(0.85, 1.0), width=rng.uniform(2.4, 3.2), scale=rng.uniform(0.5, 0.6))
+        else:
+            idle(int(rng.integers(*HAB["pq_sig_idle"])))
+            st["first"] += st["pages"]
+        ghost = (rng.uniform(0.1, 0.25), rng.uniform(-1.5, 1.5, 2))
+        for _ in range(int(rng.integers(*HAB["pq_copies"]))):
+            if full():
+                return
+            st["density"] = float(np.clip(st["density"] + rng.normal(0, 0.01), 0.7, 1.0))
+            rows = []
+            for page in range(st["first"], st["first"] + st["pages"]):
+                for ch in str(page):
+                    cov = glyph(ch, st["width"], st["scale"], 0.8, 0.0, 0.0, 16 + rng.normal(0, 0.3),
+                                16 + rng.normal(0, 0.3))
+                    cov = cov + ghost[0] * nd_shift(cov, ghost[1], order=1)
+                    img = 0.92 - 0.85 * st["density"] * np.clip(cov, 0, 1)
+                    img = gaussian_filter(img, (rng.uniform(0.5, 1.2), 0.4))
+                    rows.append(stretch(img + rng.normal(0, 0.015, (32, 32)), invert=True))
+            if not send_chunks(rows, (0, 1)):
+                return
+            idle(int(rng.integers(*HAB["pq_idle"])))
+
+    def shoebox():
+        st = state
+        if "row" in st:
+            idle(int(rng.integers(*HAB["sb_row_idle"])))
+        n = int(rng.integers(*HAB["sb_row"]))
+        sizes = np.sort(rng.integers(35, 48, n))
+        boxes = [(int(z), rng.normal(0, 3), rng.uniform(2.6, 3.4), rng.normal(0, 0.7)) for z in sizes]
+        st["row"] = True
+        view = int(rng.integers(*HAB["sb_view"]))
+        pos = 0
+        while pos < n:
+            if full():
+                return
+            blur = rng.uniform(0.3, 1.5)
+            rows = []
+            for z, rot, width, dy in boxes[pos:pos + view]:
+                for k in range(len(str(z))):
+                    cov = line_cov(str(z), k, 11.0, width, 0.55, 0.75, rot, 16 + rng.normal(0, 0.6), 16 + dy)
+                    img = 0.9 - 0.8 * cov
+                    img = gaussian_filter(img, (0.5, 0.5 + blur))
+                    rows.append(stretch(img + rng.normal(0, 0.02, (32, 32)), invert=True))
+            if send(np.stack(rows))[0] is None:
+                return
+            pos += int(rng.integers(*HAB["sb_pan"]))
+            idle(int(rng.integers(*HAB["sb_idle"])))
+
+    units = {"sentinet": sentinet, "inpaint": inpaint, "ishihara": ishihara, "rummikub": rummikub,
+             "billiards": billiards, "clapper": clapper, "pressqc": pressqc, "shoebox": shoebox}
+    while done[0] < n_req:
+        units[persona]()
+
+
 # ---------------------------------------------------------------------------------------------
 # Evasion.
 def setup_evasion(s, data, slot):
@@ -20964,6 +21506,357 @@ def run_heldout27_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 28's unseen attack classes (HELDOUT28_ATTACKS), written from their papers (the authors' code was not at hand
+# offline and ART 1.20.1 has none of them: what is ours is said in each docstring).
+def hybridbatch_attack(ask, x0, y0, rng, data):
+    """Suya, Chi, Evans & Tian 2020 (Hybrid batch attacks: finding black-box adversarial examples with limited queries,
+    USENIX Security), the hybrid attack on one target, untargeted, L-inf HB_EPS, score-based. Offline: the attacker's
+    local models (two MLPs of HB_LOCAL hidden units, HB_EPOCHS epochs: ours; the paper's are pretrained local models)
+    trained on the attacker's labelled digits (knockoff and jbda_seed splits); the transfer candidate: PGD (HB_PGD steps
+    of L-inf length HB_PGD[1]) on the ensemble's summed cross-entropy inside the ball, asked first (one row); if it is not
+    adversarial, the optimisation attack (NES, Ilyas et al. 2018, as the paper's) started from it: each step HB_PAIRS
+    antithetic Gaussian pairs at radius HB_SIGMA around the iterate (clipped to the ball), the iterate and its probes one
+    request (51 rows), the NES gradient of the C&W margin loss on log-probabilities, a sign step of HB_LR projected to
+    the ball. The paper's
+    batch-level parts (prioritising targets, tuning the local models on the optimisation's queries) are not used: one
+    target a session. Stops at the first misclassified query, at most HB_BUDGET queries."""
+    X, y = _attacker_digits(data)
+    nets = [_train_ce(_Dense(rng, [D, hd, 10], ["relu", None], 1e-3), X, y, HB_EPOCHS, rng) for hd in HB_LOCAL]
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.clip(x0 - HB_EPS, 0, 1), np.clip(x0 + HB_EPS, 0, 1)
+    x = np.clip(x0 + rng.uniform(-HB_EPS, HB_EPS, D) * 0.5, lo, hi)
+    for _ in range(HB_PGD[0]):
+        g = np.zeros(D)
+        for net in nets:
+            out, cache = net.forward(x[None])
+            gp = _softmax(out)
+            gp[0, y0] -= 1.0
+            g += net.backward(cache, gp)[1][0]
+        x = np.clip(x + HB_PGD[1] * np.sign(g), lo, hi)
+    lab, _ = ask(x[None].astype(np.float32))
+    used = 1
+    if int(lab[0]) != y0:
+        return x
+    while used + 2 * HB_PAIRS + 1 <= HB_BUDGET:
+        U = rng.normal(0.0, 1.0, (HB_PAIRS, D))
+        P = np.concatenate([x[None], np.clip(x[None] + HB_SIGMA * U, lo, hi), np.clip(x[None] - HB_SIGMA * U, lo, hi)])
+        labels, p = ask(P.astype(np.float32))
+        used += len(P)
+        bad = np.flatnonzero(np.asarray(labels) != y0)
+        if len(bad):
+            return P[bad[0]]
+        f = _margin_logp(np.asarray(p, np.float64), y0)
+        g = ((f[1:1 + HB_PAIRS] - f[1 + HB_PAIRS:])[:, None] * U).sum(0) / (2 * HB_PAIRS * HB_SIGMA)
+        x = np.clip(x - HB_LR * np.sign(g), lo, hi)
+    return x
+
+
+def svmopt_attack(ask, x0, y0, rng):
+    """Cheng, Singh, Chen, Chen, Liu & Hsieh 2020 (Sign-OPT: a query-efficient hard-label adversarial attack, ICLR), its
+    SVM-OPT, untargeted, L2, label-only. OPT's formulation: g(theta) the distance from the original to the boundary along
+    direction theta (the point x0 + g theta / |theta| clipped to [0, 1]), found by a coarse search and a binary search to
+    SO_TOL (one row a request). The start: SO_INIT random Gaussian directions, the one with the smallest distance
+    (ours: the number). Each iteration: SO_K random unit directions u_i, each compared by one query, whether g(theta +
+    SO_BETA u_i) < g(theta) (the point at the current distance along theta + beta u_i is adversarial), all in one request;
+    SVM-OPT's gradient estimate: the normal vector of a linear SVM (no intercept; scikit-learn's LinearSVC) separating the
+    u_i by those signs (Sign-OPT's mean of sign times u when every sign agrees: ours); a line search along -gradient from
+    step SO_ETA (ours), halved while no better and doubled while better; beta halved after a failed line search (ours).
+    Stops at the first misclassified query within L2 1.0 (L2_GOAL), at most SO_BUDGET queries."""
+    from sklearn.svm import LinearSVC
+    x0 = np.asarray(x0, np.float64)
+    used, won = [0], []
+
+    class Done(Exception):
+        pass
+
+    def adv_rows(P):
+        if used[0] + len(P) > SO_BUDGET:
+            raise Done
+        lab, _ = ask(np.clip(P, 0, 1).astype(np.float32))
+        used[0] += len(P)
+        a = np.asarray(lab) != y0
+        for j in np.flatnonzero(a):
+            if np.linalg.norm(np.clip(P[j], 0, 1) - x0) <= L2_GOAL + 1e-6:
+                won.append(np.clip(P[j], 0, 1))
+                raise Done
+        return a
+
+    def point(th, lam):
+        return np.clip(x0 + lam * th / np.linalg.norm(th), 0, 1)
+
+    def dist(th, upper):
+        """g(theta) by binary search below `upper` (adversarial there), np.inf if not adversarial at upper."""
+        if not adv_rows(point(th, upper)[None])[0]:
+            return np.inf
+        a, b = 0.0, upper
+        while b - a > SO_TOL:
+            m = (a + b) / 2
+            if adv_rows(point(th, m)[None])[0]:
+                b = m
+            else:
+                a = m
+        return b
+    best_th, best_g = None, np.inf
+    try:
+        for _ in range(SO_INIT):
+            th = rng.normal(0, 1, D)
+            if best_th is None:
+                lam = 1.0
+                while lam <= 16 and not adv_rows(point(th, lam)[None])[0]:
+                    lam *= 2
+                if lam > 16:
+                    continue
+                best_th, best_g = th, dist(th, lam)
+            elif adv_rows(point(th, best_g)[None])[0]:
+                best_th, best_g = th, dist(th, best_g)
+        if best_th is None:
+            return x0
+        th, g, beta = best_th / np.linalg.norm(best_th), best_g, SO_BETA
+        while True:
+            U = rng.normal(0, 1, (SO_K, D))
+            U /= np.linalg.norm(U, axis=1, keepdims=True)
+            P = np.stack([point(th + beta * u, g) for u in U])
+            sgn = np.where(adv_rows(P), -1, 1)
+            if len(set(sgn.tolist())) == 2:
+                w = LinearSVC(fit_intercept=False, C=1.0, max_iter=2000).fit(U, sgn).coef_[0]
+            else:
+                w = (sgn[:, None] * U).mean(0)
+            w /= max(np.linalg.norm(w), 1e-12)
+            eta, moved = SO_ETA, False
+            for _ in range(6):
+                th2 = th - eta * w
+                th2 /= np.linalg.norm(th2)
+                g2 = dist(th2, g)
+                if g2 < g:
+                    th, g, moved = th2, g2, True
+                    eta *= 2
+                    th3 = th - eta * w
+                    th3 /= np.linalg.norm(th3)
+                    g3 = dist(th3, g)
+                    if g3 < g:
+                        th, g = th3, g3
+                    break
+                eta /= 2
+            if not moved:
+                beta /= 2
+    except Done:
+        pass
+    return won[0] if won else (point(best_th, best_g) if best_th is not None else x0)
+
+
+def advsticker_attack(ask, x0, y0, rng, colour):
+    """Wei, Guo, Yu, Yan & Xu 2022 (Adversarial sticker: a stealthy attack method in the physical world, TPAMI), the
+    digital attack, untargeted, score-based: a fixed meaningful sticker (here a five-pointed star of outer radius
+    ST_RADIUS px, white on the first and third sessions' originals and black on the second's: ours, for 8 x 8 digits)
+    pasted opaquely on the image (its coverage as alpha); its position (y, x) and rotation searched by the paper's
+    region-based heuristic differential evolution (RHDE): the population (ST_POP) drawn in the region where a sticker
+    can go (the paper's face regions; here the digit's ink bounding box grown by one pixel: ours), DE/rand/1/bin
+    (ST_F, ST_CR: ours) with the region heuristic (a trial outside the region is moved back onto its nearest point in
+    it), the fitness the true class's probability, each generation's trials one request (20 rows) and kept where no
+    worse. Stops at the first misclassified query, at most ST_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    img = x0.reshape(SIDE, SIDE)
+    ys, xs = np.nonzero(img > 0.3)
+    if len(ys) == 0:
+        ys, xs = np.array([0, SIDE - 1]), np.array([0, SIDE - 1])
+    lo = np.array([max(ys.min() - 1, 0), max(xs.min() - 1, 0), 0.0])
+    hi = np.array([min(ys.max() + 1, SIDE - 1), min(xs.max() + 1, SIDE - 1), 2 * np.pi / 5])
+
+    def render(v):
+        a = _star_alpha(ST_RADIUS, v[2], v[0], v[1])
+        return (img * (1 - a) + colour * a).reshape(D)
+
+    used = 0
+    pop = lo + rng.random((ST_POP, 3)) * (hi - lo)
+    rows = np.stack([render(v) for v in pop])
+    lab, p = ask(rows.astype(np.float32))
+    used += len(rows)
+    bad = np.flatnonzero(np.asarray(lab) != y0)
+    if len(bad):
+        return rows[bad[0]]
+    fit = np.asarray(p, np.float64)[:, y0]
+    while used + ST_POP <= ST_BUDGET:
+        trials = np.empty_like(pop)
+        for i in range(ST_POP):
+            a, b, c = rng.choice([j for j in range(ST_POP) if j != i], 3, replace=False)
+            mut = pop[a] + ST_F * (pop[b] - pop[c])
+            cross = rng.random(3) < ST_CR
+            cross[int(rng.integers(3))] = True
+            trials[i] = np.clip(np.where(cross, mut, pop[i]), lo, hi)
+        rows = np.stack([render(v) for v in trials])
+        lab, p = ask(rows.astype(np.float32))
+        used += len(rows)
+        bad = np.flatnonzero(np.asarray(lab) != y0)
+        if len(bad):
+            return rows[bad[0]]
+        ft = np.asarray(p, np.float64)[:, y0]
+        keep = ft <= fit
+        pop[keep], fit[keep] = trials[keep], ft[keep]
+    return render(pop[int(fit.argmin())])
+
+
+def run_egl(h, baton, s, data):
+    """Expected gradient length (Settles, Craven & Ray 2008, Multiple-instance active learning, NeurIPS) as a model-
+    extraction thief: label-only; a pool of EGL_POOL augmented natural digits (knockoff and jbda_seed splits); a random
+    seed set of EGL_SEED asked; each round the substitute (64 ReLU -> 10, Adam, EGL_EPOCHS epochs) trained on every label
+    so far, and the EGL_ROUND unlabelled digits of largest expected gradient length asked: sum over classes k of the
+    substitute's p_k times the norm of the cross-entropy's gradient (all parameters, exact per digit) had the label been
+    k; EGL_BATCH rows a request, 2,000 queries."""
+    rng = s.rng
+    pool = _thief_pool(s, data, EGL_POOL)
+    asked = list(rng.permutation(len(pool))[:EGL_SEED])
+    labels = []
+
+    def ask(idx):
+        for k in range(0, len(idx), EGL_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + EGL_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while len(labels) < EXTRACT_BUDGET:
+            net = _train_ce(_Dense(rng, [D, 64, 10], ["relu", None], 1e-3), pool[asked[:len(labels)]],
+                            np.asarray(labels), EGL_EPOCHS, rng)
+            rest = np.setdiff1d(np.arange(len(pool)), asked)
+            Xr = pool[rest]
+            z1 = Xr @ net.P[0] + net.P[1]
+            a1 = np.maximum(z1, 0.0)
+            pr = _softmax(a1 @ net.P[2] + net.P[3])
+            n_in = np.sum(Xr * Xr, 1) + 1.0
+            n_h = np.sum(a1 * a1, 1) + 1.0
+            egl = np.zeros(len(rest))
+            for k in range(10):
+                e = pr.copy()
+                e[:, k] -= 1.0                                      # dL/dz2 had the label been k
+                g1 = (e @ net.P[2].T) * (z1 > 0)                    # dL/dz1
+                norm = np.sqrt(np.sum(e * e, 1) * n_h + np.sum(g1 * g1, 1) * n_in)
+                egl += pr[:, k] * norm
+            n = min(EGL_ROUND, EXTRACT_BUDGET - len(labels))
+            perm = rng.permutation(len(rest))
+            order = perm[np.argsort(-egl[perm], kind="stable")]
+            new = [int(i) for i in rest[order[:n]]]
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_ll4al(h, baton, s, data):
+    """Learning loss for active learning (Yoo & Kweon 2019, CVPR) as a model-extraction thief: label-only; a pool of
+    LL_POOL augmented natural digits (knockoff and jbda_seed splits); a random seed set of LL_SEED asked; each round the
+    substitute (64 ReLU -> 10, Adam, LL_EPOCHS epochs) trained on every label so far together with its loss-prediction
+    module (on the substitute's hidden layer: 64 -> 16 ReLU -> 1, ours, the paper's module reads several layers), the
+    module trained on each mini-batch's pairs by the paper's margin ranking loss (margin LL_MARGIN, weight LL_WEIGHT),
+    its gradient kept out of the substitute (the paper stops it only late in training: ours); then the LL_ROUND
+    unlabelled digits of highest predicted loss asked; LL_BATCH rows a request, 2,000 queries."""
+    rng = s.rng
+    pool = _thief_pool(s, data, LL_POOL)
+    asked = list(rng.permutation(len(pool))[:LL_SEED])
+    labels = []
+
+    def ask(idx):
+        for k in range(0, len(idx), LL_BATCH):
+            lab, _ = query(h, baton, s, pool[idx[k:k + LL_BATCH]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while len(labels) < EXTRACT_BUDGET:
+            X, Y = pool[asked[:len(labels)]], np.asarray(labels)
+            net = _Dense(rng, [D, 64, 10], ["relu", None], 1e-3)
+            mod = _Dense(rng, [64, 16, 1], ["relu", None], 1e-3)
+            for _ in range(LL_EPOCHS):
+                perm = rng.permutation(len(X))
+                for k in range(0, len(X) - 1, 64):
+                    i = perm[k:k + 64]
+                    if len(i) % 2:
+                        i = i[:-1]
+                    out, cache = net.forward(X[i])
+                    pr = _softmax(out)
+                    loss = -np.log(np.maximum(pr[np.arange(len(i)), Y[i]], 1e-12))
+                    g = pr.copy()
+                    g[np.arange(len(i)), Y[i]] -= 1.0
+                    grads, _ = net.backward(cache, g / len(i))
+                    net.step(grads)
+                    hid = cache[1][0]                               # the hidden layer (the second layer's input)
+                    pl, mc = mod.forward(hid)
+                    pl = pl[:, 0]
+                    half = len(i) // 2
+                    sg = np.sign(loss[:half] - loss[half:])
+                    act = (-sg * (pl[:half] - pl[half:]) + LL_MARGIN) > 0
+                    gp = np.zeros(len(i))
+                    gp[:half] = np.where(act, -sg, 0.0)
+                    gp[half:] = np.where(act, sg, 0.0)
+                    mgrads, _ = mod.backward(mc, (LL_WEIGHT * gp / max(half, 1))[:, None])
+                    mod.step(mgrads)
+            rest = np.setdiff1d(np.arange(len(pool)), asked)
+            hid = np.maximum(pool[rest] @ net.P[0] + net.P[1], 0.0)
+            pl = mod.forward(hid)[0][:, 0]
+            n = min(LL_ROUND, EXTRACT_BUDGET - len(labels))
+            perm = rng.permutation(len(rest))
+            order = perm[np.argsort(-pl[perm], kind="stable")]
+            new = [int(i) for i in rest[order[:n]]]
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def setup_heldout28_attack(s, data, interleave):
+    """The unseen classes of held out 28 (HELDOUT28_ATTACKS). Evasion: the original is a row of the padding split,
+    held out 12's offsets 24-32 (HELDOUT28_ORIG_PAD: hybrid-batch's 24-26, svm-opt's 27-29, adv-sticker's 30-32; Data
+    permutes the digits per seed, and the harness refuses a run with these classes and held out 12's padding-split
+    classes), one per session by session index.
+    Success, rows as sent: hybrid-batch (an L-inf attack) the first answered query whose label differs from the true
+    label at L-inf <= HB_EPS = 0.125 (the dev Square ball); svm-opt (an L2 attack) the first answered query whose label
+    differs at L2 <= 1.0 (L2_GOAL, as SimBA's and HopSkipJump's); adv-sticker (a sticker attack) the first answered query
+    whose label differs (every query of the class is the original with one sticker pasted and nothing else changed, by
+    construction). egl and ll4al are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and
+    knockoff."""
+    s.pace_rows = True
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT28_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    if s.cls == "hybrid-batch":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.abs(rows[j] - x0).max() <= HB_EPS + 1e-6), None)
+    elif s.cls == "svm-opt":
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= L2_GOAL + 1e-6), None)
+    else:
+        s.meta["sticker"] = "black" if s.index % 2 else "white"
+        s.check = lambda rows, labels: next((j for j in range(len(labels)) if labels[j] != y0), None)
+
+
+def run_heldout28_attack(h, baton, s, data):
+    if s.cls == "egl":
+        run_egl(h, baton, s, data)
+        return
+    if s.cls == "ll4al":
+        run_ll4al(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=s.cls != "svm-opt")
+    try:
+        if s.cls == "hybrid-batch":
+            adv = hybridbatch_attack(ask, x0, y0, s.rng, data)
+        elif s.cls == "svm-opt":
+            adv = svmopt_attack(ask, x0, y0, s.rng)
+        else:
+            adv = advsticker_attack(ask, x0, y0, s.rng, 0.0 if s.meta["sticker"] == "black" else 1.0)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -21161,7 +22054,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas27" in HAB:
+            if "personas28" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout28(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas27" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout27(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -21335,6 +22232,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout26_attack(s, data, args.interleave)
             if s.cls in HELDOUT27_ATTACKS:
                 setup_heldout27_attack(s, data, args.interleave)
+            if s.cls in HELDOUT28_ATTACKS:
+                setup_heldout28_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -21393,6 +22292,8 @@ def run_all(args, data, counts, seed):
                 run_heldout26_attack(h, baton, s, data)
             elif s.kind in HELDOUT27_ATTACKS:
                 run_heldout27_attack(h, baton, s, data)
+            elif s.kind in HELDOUT28_ATTACKS:
+                run_heldout28_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -21633,7 +22534,8 @@ def result(s, data, oracle):
             or s.kind in HELDOUT16_EVASION or s.kind in HELDOUT17_EVASION or s.kind in HELDOUT18_EVASION \
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
             or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION \
-            or s.kind in HELDOUT25_EVASION or s.kind in HELDOUT26_EVASION or s.kind in HELDOUT27_EVASION:
+            or s.kind in HELDOUT25_EVASION or s.kind in HELDOUT26_EVASION or s.kind in HELDOUT27_EVASION \
+            or s.kind in HELDOUT28_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -21922,6 +22824,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout27: held out for round 27, with seeds 27001, 27002, 27003 (fixed 2026-12-04 22:36 UTC "
                          "by an independent evaluator before any round-27 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout28: held out for round 28, with seeds 28001, 28002, 28003 (fixed 2026-12-05 00:56 UTC "
+                         "by an independent evaluator before any round-28 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -21997,6 +22902,10 @@ def main():
                     help="also run the unseen attack classes of held out 27 (" + ", ".join(HELDOUT27_ATTACKS) + "), "
                          "with --habits heldout27 and seeds 27001, 27002, 27003 (held out for round 27; not together "
                          "with --heldout11-attacks: they share the padding split's offsets 12-20)")
+    ap.add_argument("--heldout28-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 28 (" + ", ".join(HELDOUT28_ATTACKS) + "), "
+                         "with --habits heldout28 and seeds 28001, 28002, 28003 (held out for round 28; not together "
+                         "with --heldout12-attacks: they share the padding split's offsets 24-32)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -22035,6 +22944,7 @@ def main():
     counts.update((k, n if args.heldout25_attacks else 0) for k, n in HELDOUT25_ATTACKS.items())
     counts.update((k, n if args.heldout26_attacks else 0) for k, n in HELDOUT26_ATTACKS.items())
     counts.update((k, n if args.heldout27_attacks else 0) for k, n in HELDOUT27_ATTACKS.items())
+    counts.update((k, n if args.heldout28_attacks else 0) for k, n in HELDOUT28_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
@@ -22050,6 +22960,10 @@ def main():
         ap.error("held out 27's evasion classes (" + ", ".join(sorted(HELDOUT27_EVASION)) + ") take their originals "
                  "from the padding split's offsets 12-20, as held out 11's (" + ", ".join(HELDOUT11_ORIG_PAD) + ") do: "
                  "run --heldout27-attacks and --heldout11-attacks (or these classes by --counts) in separate runs")
+    if any(counts.get(k, 0) > 0 for k in HELDOUT28_EVASION) and any(counts.get(k, 0) > 0 for k in HELDOUT12_ORIG_PAD):
+        ap.error("held out 28's evasion classes (" + ", ".join(sorted(HELDOUT28_EVASION)) + ") take their originals "
+                 "from the padding split's offsets 24-32, as held out 12's (" + ", ".join(HELDOUT12_ORIG_PAD) + ") do: "
+                 "run --heldout28-attacks and --heldout12-attacks (or these classes by --counts) in separate runs")
     seeds = [int(s) for s in (args.seeds or ("2026" if args.quick else "2026,2027,2028")).split(",")]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     root = os.path.abspath(args.out or os.path.join(ROOT, ".local", "field", "monitor",

@@ -58,6 +58,9 @@
 #                                    [--heldout27-attacks] (held out 27: with --seeds 27001,27002,27003 --habits heldout27,
 #                                                           once before round 27's tuning and once at its end;
 #                                                           not in one run with --heldout11-attacks)
+#                                    [--heldout28-attacks] (held out 28: with --seeds 28001,28002,28003 --habits heldout28,
+#                                                           once before round 28's tuning and once at its end;
+#                                                           not in one run with --heldout12-attacks)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
