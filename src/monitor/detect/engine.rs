@@ -1651,6 +1651,17 @@ mod tests {
         }
     }
 
+    /// A client's traffic before a step: 4 other images, `x0` (answered 3), 4 others; none fires.
+    fn among_other_images(e: &Engine, d: &mut ClientDetectors, x0: &[f32], rng: &mut Rng) {
+        for _ in 0..4 {
+            assert!(ask(e, d, &[image(rng)], &[(1, 0.9)]).is_empty());
+        }
+        assert!(ask(e, d, &[x0.to_vec()], &[(3, 0.9)]).is_empty());
+        for _ in 0..4 {
+            assert!(ask(e, d, &[image(rng)], &[(1, 0.9)]).is_empty());
+        }
+    }
+
     #[test]
     fn with_two_sign_steps_one_l_inf_step_is_not_a_search_but_a_searching_clients_flip_is() {
         // With `detect.sign_steps = 2`, a client with other traffic: one row an L∞ step from an
@@ -1663,13 +1674,7 @@ mod tests {
         let mut d = e.client();
         let mut rng = Rng::new(8);
         let x0 = image(&mut rng);
-        for _ in 0..4 {
-            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
-        }
-        assert!(ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.9)]).is_empty());
-        for _ in 0..4 {
-            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
-        }
+        among_other_images(&e, &mut d, &x0, &mut rng);
         let f = ask(&e, &mut d, &[vertex(&x0, 0.1, &mut rng)], &[(3, 0.8)]);
         assert!(f.is_empty(), "one step: {f:?}");
         let f = ask(&e, &mut d, &[vertex(&x0, 0.1, &mut rng)], &[(3, 0.7)]);
@@ -1707,13 +1712,7 @@ mod tests {
         };
         let mut d = e.client();
         let x0 = image(&mut rng);
-        for _ in 0..4 {
-            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
-        }
-        assert!(ask(&e, &mut d, std::slice::from_ref(&x0), &[(3, 0.9)]).is_empty());
-        for _ in 0..4 {
-            assert!(ask(&e, &mut d, &[image(&mut rng)], &[(1, 0.9)]).is_empty());
-        }
+        among_other_images(&e, &mut d, &x0, &mut rng);
         let f = ask(&e, &mut d, &[spread(&x0, &mut rng)], &[(3, 0.9)]);
         assert!(f.is_empty(), "one step that spreads: {f:?}");
         let f = ask(&e, &mut d, &[spread(&x0, &mut rng)], &[(3, 0.9)]);

@@ -908,6 +908,21 @@ mod tests {
             .collect()
     }
 
+    /// Values in two bands, 0.15–0.2 and 0.7–0.75 (strokes and background, as in a digit), none
+    /// at 0 or 1: no feature of a step from it is clipped.
+    fn strokes_and_ground(rng: &mut Rng) -> Vec<f32> {
+        (0..64)
+            .map(|_| {
+                let u = rng.unit();
+                if u < 0.5 {
+                    0.15 + 0.1 * u
+                } else {
+                    0.65 + 0.1 * u
+                }
+            })
+            .collect()
+    }
+
     fn gauss(rng: &mut Rng) -> f32 {
         // Irwin–Hall: close enough to a normal for a test.
         (0..12).map(|_| rng.unit()).sum::<f32>() - 6.0
@@ -999,16 +1014,7 @@ mod tests {
             // Between two candidates only (the input forgotten): still a step (of 2ε) where
             // no feature was clipped at 0 or 1 (a clipped feature moves half as far); strokes
             // and background, as in a digit.
-            let x: Vec<f32> = (0..64)
-                .map(|_| {
-                    let u = rng.unit();
-                    if u < 0.5 {
-                        0.15 + 0.1 * u
-                    } else {
-                        0.65 + 0.1 * u
-                    }
-                })
-                .collect();
+            let x = strokes_and_ground(&mut rng);
             let a = vertex(&x, 0.125, jitter, &mut rng);
             let b = vertex(&x, 0.125, jitter, &mut rng);
             let mut t = SignSteps::default();
@@ -1024,16 +1030,7 @@ mod tests {
         // Two renderings of one thing whose differences happen to fall within the step's band:
         // each feature moved by the step give or take a fifth, as ink does, not by ε exactly.
         let mut rng = Rng::new(41);
-        let x: Vec<f32> = (0..64)
-            .map(|_| {
-                let u = rng.unit();
-                if u < 0.5 {
-                    0.15 + 0.1 * u
-                } else {
-                    0.65 + 0.1 * u
-                }
-            })
-            .collect();
+        let x = strokes_and_ground(&mut rng);
         let (mut found_steps, mut exact) = (0, 0);
         for _ in 0..20 {
             let b: Vec<f32> = x
