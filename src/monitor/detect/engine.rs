@@ -393,13 +393,18 @@ impl Engine {
                 None => (0, 0.0),
             };
             let margin = if margin.is_finite() { margin } else { 0.0 };
-            let near = det.near.observe(
+            let near = det.near.observe_row(
                 &codes,
                 hash,
                 label as u32,
                 margin,
                 self.space.allow(),
                 p.flip_margin,
+                r as u32,
+                |j| {
+                    rows.get(j as usize)
+                        .map_or(f32::INFINITY, |e| self.space.distance(e, row))
+                },
             );
             let x = cross.observe(
                 &codes,

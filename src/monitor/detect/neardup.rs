@@ -56,6 +56,18 @@ pub const STRADDLE_NEAR_DEN: u32 = 8;
 /// (HopSkipJump at each gradient estimate), one batch of glyphs that happen to fall on two labels
 /// does not repeat.
 pub const STRADDLE_BATCHES: u32 = 2;
+/// ... and that are samples, not renderings: fewer than [`REPEAT_NUM`]/[`REPEAT_DEN`] of the
+/// batch's variants after its first repeat an earlier one of it (are nearer to one of the batch's
+/// earlier variants than [`REPEAT_CLOSE`] times their mean distance to them, in codes). A search's
+/// samples are spread evenly around their point: random directions put every pair about the same
+/// distance apart. Renderings of a few glyphs come in tight groups: a press camera's folios (every
+/// page number's digits, so each digit many times), one font's tiles or flap cards each rendered
+/// again and again, two renderings of one glyph apart by the noise and two glyphs by their shapes.
+/// Small print makes every glyph a near duplicate of the others and an uncertain model answers
+/// them two ways: without this a batch of them straddles as a search's does.
+pub const REPEAT_NUM: u32 = 1;
+pub const REPEAT_DEN: u32 = 4;
+pub const REPEAT_CLOSE: f32 = 0.5;
 /// A cluster is focused when at least this many requests added a variant to it, and they are at
 /// least [`FOCUS_NUM`]/[`FOCUS_DEN`] of the client's requests since the cluster began.
 pub const FOCUS_HITS: u32 = 3;
@@ -72,8 +84,9 @@ struct Entry {
     augmented: bool,
     /// A distinct member of its cluster (not an exact re-send).
     distinct: bool,
-    /// The client's request it came in (`NearDup::requests` then).
+    /// The client's request it came in (`NearDup::requests` then), and its place in it.
     request: u64,
+    row: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +119,8 @@ struct Cluster {
     /// Pairs of those variants, and the pairs that are near duplicates of each other.
     burst_pairs: u32,
     burst_near: u32,
+    /// Those variants that repeat an earlier one of them (see [`REPEAT_NUM`]).
+    burst_repeats: u32,
     /// The request's batch straddles the boundary so far (and is counted in `straddles`).
     burst_straddles: bool,
     /// Requests whose batch of variants straddled the boundary: at least [`STRADDLE_ROWS`],
@@ -207,8 +222,8 @@ impl NearDup {
         (0..n).map(move |i| (start + i) % n.max(1))
     }
 
-    /// Look a query up, then remember it. `allow`: far features a near duplicate may have;
-    /// `confident`: the margin above which an earlier answer counts for a flip.
+    /// [`NearDup::observe_row`] of a request's only row.
+    #[cfg(test)]
     pub fn observe(
         &mut self,
         codes: &[i8],
@@ -217,6 +232,25 @@ impl NearDup {
         margin: f32,
         allow: usize,
         confident: f32,
+    ) -> NearObs {
+        self.observe_row(codes, hash, label, margin, allow, confident, 0, |_| 0.0)
+    }
+
+    /// Look a query up, then remember it. `allow`: far features a near duplicate may have;
+    /// `confident`: the margin above which an earlier answer counts for a flip; `row`: its place
+    /// in its request, and `distance`: its distance to the request's row at a place (only asked
+    /// of the request's earlier variants of its input, for [`REPEAT_NUM`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe_row(
+        &mut self,
+        codes: &[i8],
+        hash: u64,
+        label: u32,
+        margin: f32,
+        allow: usize,
+        confident: f32,
+        row: u32,
+        mut distance: impl FnMut(u32) -> f32,
     ) -> NearObs {
         debug_assert_eq!(codes.len(), self.width);
         let mut obs = NearObs::default();
@@ -274,6 +308,7 @@ impl NearDup {
                         burst_rest: 0,
                         burst_pairs: 0,
                         burst_near: 0,
+                        burst_repeats: 0,
                         burst_straddles: false,
                         straddles: 0,
                     },
@@ -286,6 +321,8 @@ impl NearDup {
         let (mut s_inc, mut pairs) = (0i64, 0u64);
         // This request's earlier variants of the cluster, and those this one is near.
         let (mut burst_pairs, mut burst_near) = (0u32, 0u32);
+        // ... and its code distances to them: their sum and the least.
+        let (mut burst_sum, mut burst_min) = (0f32, f32::INFINITY);
         if !obs.exact {
             for slot in self.slots() {
                 let e = &self.entries[slot];
@@ -296,6 +333,9 @@ impl NearDup {
                     if e.request == self.requests {
                         burst_pairs += 1;
                         burst_near += u32::from(near_slots[slot / 64] >> (slot % 64) & 1 == 1);
+                        let d = distance(e.row);
+                        burst_sum += d;
+                        burst_min = burst_min.min(d);
                     }
                 }
             }
@@ -323,6 +363,7 @@ impl NearDup {
                 c.burst_rest = 0;
                 c.burst_pairs = 0;
                 c.burst_near = 0;
+                c.burst_repeats = 0;
                 c.burst_straddles = false;
             }
             c.burst_rows += 1;
@@ -335,12 +376,16 @@ impl NearDup {
             }
             c.burst_pairs += burst_pairs;
             c.burst_near += burst_near;
+            if burst_pairs > 0 && burst_min < REPEAT_CLOSE * burst_sum / burst_pairs as f32 {
+                c.burst_repeats += 1;
+            }
             // Judged on the batch so far: a batch that straddled until a third label or a row
             // far from the others arrived is no longer counted.
             let straddles = c.burst_rows >= STRADDLE_ROWS
                 && c.burst_same.min(c.burst_other) >= 2
                 && c.burst_rest == 0
-                && c.burst_near * STRADDLE_NEAR_DEN >= c.burst_pairs * STRADDLE_NEAR_NUM;
+                && c.burst_near * STRADDLE_NEAR_DEN >= c.burst_pairs * STRADDLE_NEAR_NUM
+                && c.burst_repeats * REPEAT_DEN < (c.burst_rows - 1) * REPEAT_NUM;
             if straddles != c.burst_straddles {
                 c.burst_straddles = straddles;
                 if straddles {
@@ -373,6 +418,7 @@ impl NearDup {
                 augmented,
                 distinct: !obs.exact,
                 request: self.requests,
+                row,
             },
         );
         obs

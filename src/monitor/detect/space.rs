@@ -99,6 +99,20 @@ impl Space {
         );
     }
 
+    /// The Euclidean distance of two rows over the compared features, each in units of its
+    /// code step (the codes' space, unrounded).
+    pub fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        self.features
+            .iter()
+            .zip(&self.inv_step)
+            .map(|(&j, s)| {
+                let d = (a.get(j).copied().unwrap_or(0.0) - b.get(j).copied().unwrap_or(0.0)) * s;
+                d * d
+            })
+            .sum::<f32>()
+            .sqrt()
+    }
+
     /// A keyed hash of the row's exact values: equal for an exact re-send.
     pub fn row_hash(&self, row: &[f32]) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::with_seed(self.seed);
