@@ -578,6 +578,47 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_renderings_of_a_few_glyphs_does_not_straddle_but_samples_around_a_point_do() {
+        // Two requests of 16 near-duplicate variants each, answered two ways. As samples around
+        // one point every pair is about as far apart (1.0, jittered); as renderings of four
+        // glyphs (a press camera's folio digits: row k shows glyph k mod 4) two renderings of one
+        // glyph are 0.1 apart and two glyphs 1.0.
+        let mut rng = crate::util::Rng::new(7);
+        let base = row(&mut rng);
+        let two = |k: u64| if k % 4 < 2 { 3 } else { 5 };
+        let straddled = |renderings: bool| {
+            let mut n = NearDup::new(64);
+            let mut o = NearObs::default();
+            for r in 0..2u64 {
+                n.begin_request();
+                for i in 0..16u64 {
+                    let k = 16 * r + i;
+                    let far = |j: u32| {
+                        if renderings && u64::from(j) % 4 == i % 4 {
+                            0.1
+                        } else {
+                            1.0 + 0.01 * ((u64::from(j) * 7 + i) % 5) as f32
+                        }
+                    };
+                    o = n.observe_row(
+                        &variant(&base, k),
+                        10 + k,
+                        two(k),
+                        0.05,
+                        6,
+                        0.5,
+                        i as u32,
+                        far,
+                    );
+                }
+            }
+            o.straddled
+        };
+        assert!(straddled(false));
+        assert!(!straddled(true));
+    }
+
+    #[test]
     fn a_batch_of_variants_answered_with_three_labels_is_glyphs_alike_not_a_search() {
         // One font's different digits, printed alike, are near duplicates of each other: a card
         // of them in each request straddles three labels, request after request.
