@@ -1723,6 +1723,78 @@ LL_BATCH = 100
 LL_EPOCHS = 30
 LL_MARGIN = 1.0                 # the ranking loss's margin xi (the paper's)
 LL_WEIGHT = 1.0                 # the module loss's weight lambda (the paper's)
+# Unseen attack classes of held out 29, fixed (2026-12-05, 02:59 UTC) by an independent evaluator before any tuning of the
+# twenty-ninth round: 0 sessions unless --heldout29-attacks (which gives these counts) or --counts names them. Success
+# as documented in setup_heldout29_attack. Written from their papers (the authors' code was not at hand offline, and ART
+# 1.20.1 has none of the five).
+HELDOUT29_ATTACKS = collections.OrderedDict([
+    ("abcattack", 3),           # Cao, Si, Sun, Liu, Li & Gope 2022 (ABCAttack: a gradient-free optimization black-box
+                                # attack for fooling deep image classifiers, Entropy 24(3)), the artificial bee colony
+                                # (Karaboga's employed, onlooker and scout bees) over L-inf 0.125 perturbations:
+                                # score-based; each phase's 10 candidates one request; at most 2,000 queries
+    ("zo-svrg", 3),             # Liu, Kailkhura, Chen, Ting, Chang & Amini 2018 (Zeroth-order stochastic variance
+                                # reduction for nonconvex optimization, NeurIPS), ZO-SVRG as the paper's black-box attack: a
+                                # universal perturbation (C&W loss, tanh space) for the original and 9 same-class digits,
+                                # random-direction gradient estimates with SVRG's snapshot correction: score-based, L2 1.5
+                                # on the original; a snapshot (110 rows) or an inner step (45 rows) one request; at most
+                                # 2,000 queries
+    ("ge-group", 3),            # Bhagoji, He, Li & Song 2018 (Practical black-box attacks on deep neural networks using
+                                # efficient query mechanisms, ECCV), iterative FGSM on gradient estimates by two-sided
+                                # finite differences over random groups of 8 pixels (GE-QR, random grouping): score-based,
+                                # L-inf 0.125, the logit loss; the iterate and its 16 probes one request; at most 2,000
+                                # queries
+    ("cal", 3),                 # Margatina, Vernikos, Barrault & Aletras 2021 (Active learning by acquiring contrastive
+                                # examples, EMNLP), CAL as a model-extraction thief: label-only, rounds of 200 natural digits
+                                # whose predictions diverge most (KL) from their 10 nearest labelled neighbours' in the
+                                # substitute's feature space; 100 rows a request, 2,000 queries
+    ("noise-stability", 3),     # Li, Yang, Gu, Zhan, Wang, Xu & Xu 2024 (Deep active learning with noise stability, AAAI)
+                                # as a model-extraction thief: label-only, rounds of 200 natural digits whose substitute
+                                # outputs move most under random parameter noise of a fixed relative size; 100 rows a
+                                # request, 2,000 queries
+])
+HELDOUT29_EVASION = {"abcattack", "zo-svrg", "ge-group"}
+# Originals: the padding split (150 rows) is used up (held out 10-24 took offsets 0-146, held out 25 147-149, held out 26
+# reused held out 10's 0-8, held out 27 held out 11's 12-20, held out 28 held out 12's 24-32). Held out 29 reuses held
+# out 13's offsets 36-44 (cornersearch's, bayesopt's and triangle's): Data permutes the digits per seed, so under seeds
+# 29001-29003 these are other images than under any earlier set's seeds, and the harness refuses a run in which a held
+# out 29 evasion class and a held out 13 class that takes its originals from the padding split (HELDOUT13_ORIG_PAD,
+# offsets 36-44) both have sessions. They are disjoint from held out 26's 0-8, held out 27's 12-20 and held out 28's
+# 24-32 and from every other set's (45-149). No class uses them as an original or a natural start and no benign client
+# sends one (the padded and mixed classes' natural rows are padding, knockoff and jbda_seed digits rescaled and
+# jittered); zo-svrg's same-class digits and the two thieves' pools come from the knockoff and jbda_seed splits only.
+HELDOUT29_ORIG_PAD = {"abcattack": (36, 37, 38), "zo-svrg": (39, 40, 41), "ge-group": (42, 43, 44)}
+ABC_EPS = 0.125                 # the dev Square ball (SQUARE_EPS); success: label differs at L-inf <= 0.125
+ABC_SN = 10                     # food sources (employed bees; as many onlookers)
+ABC_LIMIT = 10                  # trials without improvement before a scout abandons a source (Karaboga's "limit")
+ABC_DIMS = 8                    # values of the 64 a candidate changes (ours; canonical ABC changes one)
+ABC_BUDGET = 2000
+ZS_N = 10                       # images of the universal perturbation (the paper's n = 10): the original and 9 others
+ZS_Q = 10                       # random directions an estimate (the paper's q)
+ZS_B = 2                        # the inner steps' mini-batch of images (b)
+ZS_M = 10                       # inner steps an epoch (m)
+ZS_MU = 0.01                    # the estimates' smoothing radius (mu, in tanh space)
+ZS_LR = 0.01                    # the step (ours)
+ZS_L2 = 1.5                     # success bound on the original (ours: one perturbation for 10 digits; L2_GOAL is 1.0)
+ZS_C = 5.0                      # the C&W loss's weight c on the attack term (ours, as zoo's)
+ZS_BUDGET = 2000
+GE_EPS = 0.125                  # the dev Square ball; success: label differs at L-inf <= 0.125
+GE_K = 8                        # the random groups' size (8 groups of 8 pixels)
+GE_DELTA = 0.01                 # the finite differences' step (the paper's delta)
+GE_ALPHA = 0.01                 # the iterative FGSM step (the paper's alpha)
+GE_BUDGET = 2000
+CAL_POOL = 4000
+CAL_SEED = 200
+CAL_ROUND = 200
+CAL_BATCH = 100
+CAL_EPOCHS = 30
+CAL_K = 10                      # nearest labelled neighbours (the paper's k)
+NS_POOL = 4000
+NS_SEED = 200
+NS_ROUND = 200
+NS_BATCH = 100
+NS_EPOCHS = 30
+NS_DRAWS = 30                   # parameter-noise draws (ours)
+NS_XI = 0.01                    # the noise's size relative to each parameter tensor's norm (ours)
 EXTRACTION = {"jbda", "knockoff"}
 EXTRACTION = EXTRACTION | {"activethief", "knockoff-adaptive"}   # held out 6's (HELDOUT6_ATTACKS)
 EXTRACTION = EXTRACTION | {"kcenter"}                           # held out 7's (HELDOUT7_ATTACKS)
@@ -1747,6 +1819,7 @@ EXTRACTION = EXTRACTION | {"typiclust", "cluster-margin"}       # held out 25's 
 EXTRACTION = EXTRACTION | {"probcover", "alfa-mix"}             # held out 26's (HELDOUT26_ATTACKS)
 EXTRACTION = EXTRACTION | {"qbc", "dal"}                         # held out 27's (HELDOUT27_ATTACKS)
 EXTRACTION = EXTRACTION | {"egl", "ll4al"}                       # held out 28's (HELDOUT28_ATTACKS)
+EXTRACTION = EXTRACTION | {"cal", "noise-stability"}            # held out 29's (HELDOUT29_ATTACKS)
 # Evasion sessions take their originals from the evasion rows from these offsets on (distinct
 # for the default counts; more sessions than that wrap around and share originals).
 SLOT_BASE = {"square": 0, "square-sybil": 10, "square-jitter": 13, "simba": 16, "simba-dct": 21,
@@ -2820,6 +2893,29 @@ HABITS = {
         cl_frames=(6, 16), cl_takes=(1, 7), cl_idle=(0, 2), cl_clip_idle=(5, 31),
         pq_pages=(8, 16, 32), pq_copies=(20, 81), pq_idle=(0, 2), pq_sig_idle=(20, 61),
         sb_row=(30, 81), sb_view=(6, 13), sb_pan=(2, 5), sb_idle=(0, 2), sb_row_idle=(10, 41),
+        pool_rank=6.0, pool_size=350),
+    # "heldout29" was fixed (2026-12-05, 02:59 UTC) by an independent evaluator before any tuning of the twenty-ninth
+    # round, together with seeds 29001, 29002, 29003, and is measured only at the end (and once before, by the
+    # evaluator, with the round's starting binary): habits of real inference clients that none of dev .. heldout28
+    # model (a backdoor-screening service running TeCo's corruption-robustness consistency test on every input, a
+    # robustness audit estimating each digit's misclassification probability under uniform noise by adaptive multi-level
+    # splitting, a generative-model team scoring its diffusion sampler's x0 estimates along the reverse process, a
+    # spreadsheet's "data from picture" import reading photographed tables, a dot-to-dot puzzle app reading every dot's
+    # number, a cemetery-transcription app reading engraved dates on headstones, a stamp collector's app reading the
+    # denominations on album pages, a casino table camera reading the roulette pocket as the wheel slows; 8-bit CIELAB L*
+    # and Radiance RGBE number formats). See run_benign_heldout29.
+    "heldout29": dict(
+        personas29=(("teco", 0.125), ("amls", 0.125), ("ddpm", 0.125), ("tablephoto", 0.125),
+                    ("dot2dot", 0.125), ("headstone", 0.125), ("stamps", 0.125), ("roulette", 0.125)),
+        lengths=(75, 0.6, 20, 320), lab8=0.12, rgbe=0.12,
+        tc_idle=(0, 4),
+        am_eps=(0.05, 0.08, 0.1), am_n=40, am_rho=0.1, am_pmin=(1e-3, 1e-4), am_idle=(0, 3), am_digit_idle=(5, 21),
+        dd_batch=(16, 33), dd_snaps=10, dd_idle=(0, 3), dd_run_idle=(20, 61),
+        tp_rows=(5, 21), tp_cols=(3, 7), tp_reshoot=0.25, tp_idle=(2, 9), tp_table_idle=(10, 41),
+        d2_dots=(30, 91), d2_closeup=0.2, d2_idle=(0, 2), d2_page_idle=(20, 61),
+        hs_section=(10, 41), hs_days=0.5, hs_retake=0.2, hs_idle=(1, 5), hs_section_idle=(20, 61),
+        sp_stamps=(12, 41), sp_postmark=0.5, sp_reshoot=0.15, sp_idle=(0, 2), sp_page_idle=(10, 41),
+        rl_frames=(4, 11), rl_idle=(0, 2), rl_spin_idle=(10, 41),
         pool_rank=6.0, pool_size=350),
 }
 HAB = HABITS["dev"]
@@ -6899,7 +6995,7 @@ def run_benign_heldout15(h, baton, s, pool, weights, counts):
                     (shap_coalitions) times every centroid (hidden features from the centroid), chunks
                     of `ks_chunk` (one of, per client) rows a request; `ks_idle` (lo, hi) idle turns;
                   splitflap: a station app reading a split-flap (Solari) departure board with a fixed
-                    camera: `sf_rows` (lo, hi) departures (HH:MM and a platform of 1-2 flaps, up to
+                    camera: `sf_rows` (lo, hi) departures (02:59 and a platform of 1-2 flaps, up to
                     `sf_platforms`, one of), the board's flap font (bold, condensed, made once), the
                     flap split line across every cell; every frame all cells, blank flaps included,
                     one request, `sf_poll` (lo, hi) idle turns between frames; the board changes
@@ -13432,6 +13528,420 @@ def run_benign_heldout28(h, baton, s, pool, weights, counts):
 
     units = {"sentinet": sentinet, "inpaint": inpaint, "ishihara": ishihara, "rummikub": rummikub,
              "billiards": billiards, "clapper": clapper, "pressqc": pressqc, "shoebox": shoebox}
+    while done[0] < n_req:
+        units[persona]()
+
+
+# Held out 29: benign clients with habits none of dev .. heldout28 model (run_benign_heldout29).
+def lab8(x):
+    """Values stored as 8-bit CIELAB L* (as ICC Lab encodings, Lab TIFF and ITU-T T.42 colour fax store lightness): each
+    value taken as relative luminance Y, L* = 116 f(Y) - 16 (CIE 1976; f the cube root above (6/29)^3, linear below),
+    stored as round(L* 255 / 100), decoded back to Y, as a client whose digits come from a document workflow that keeps
+    images in Lab."""
+    y = np.clip(np.asarray(x, np.float64), 0, 1)
+    d = 6.0 / 29.0
+    f = np.where(y > d ** 3, np.cbrt(y), y / (3 * d * d) + 4.0 / 29.0)
+    L = np.round((116.0 * f - 16.0) * 2.55) / 2.55
+    fy = (L + 16.0) / 116.0
+    out = np.where(fy > d, fy ** 3, 3 * d * d * (fy - 4.0 / 29.0))
+    return np.clip(out, 0, 1).reshape(-1, D).astype(np.float32)
+
+
+def rgbe(x):
+    """Values stored as Radiance RGBE (.hdr, Ward 1991): a grey pixel's three 8-bit mantissas share one 8-bit exponent,
+    the mantissa floor(m 256) of v = m 2^e (m in [0.5, 1); truncated, as Radiance's setcolr), decoded as (mantissa + 0.5)
+    2^(e - 8) (Radiance's colr_color); values below 1e-32 stored as 0; as a client whose digits come from HDR captures."""
+    v = np.clip(np.asarray(x, np.float64), 0, 1)
+    m, e = np.frexp(v)
+    out = np.where(v < 1e-32, 0.0, (np.floor(m * 256.0) + 0.5) * np.ldexp(1.0, e - 8))
+    return np.clip(out, 0, 1).reshape(-1, D).astype(np.float32)
+
+
+# TeCo's corruptions (ImageNet-C's, Hendrycks & Dietterich 2019) at severities 1-5: ImageNet-C's parameters for the noises
+# and contrast; blur sigmas and pixelation factors ours for 8 x 8 (ImageNet-C's are for 224 x 224).
+TECO_SEV = (("gauss", (0.08, 0.12, 0.18, 0.26, 0.38)), ("shot", (60.0, 25.0, 12.0, 5.0, 3.0)),
+            ("impulse", (0.03, 0.06, 0.09, 0.17, 0.27)), ("contrast", (0.4, 0.3, 0.2, 0.1, 0.05)),
+            ("blur", (0.4, 0.6, 0.8, 1.0, 1.3)), ("pixelate", (0.9, 0.8, 0.7, 0.6, 0.5)))
+ROULETTE_WHEEL = (0, 32, 15, 19, 4, 21, 2, 25, 17, 34, 6, 27, 13, 36, 11, 30, 8, 23, 10, 5, 24, 16, 33, 1, 20, 14, 31, 9,
+                  22, 18, 29, 7, 28, 12, 35, 3, 26)
+ROULETTE_RED = {1, 3, 5, 7, 9, 12, 14, 16, 18, 19, 21, 23, 25, 27, 30, 32, 34, 36}
+STAMP_VALUES = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 80, 100, 150, 200, 250, 500)
+
+
+def run_benign_heldout29(h, baton, s, pool, weights, counts):
+    """Benign clients of `--habits heldout29` (fixed with seeds 29001, 29002, 29003). Each client draws from its
+    own seeded generator:
+      a persona   teco: a backdoor-screening service running TeCo (Liu, Li, Wang, Jia, Xiong & Yang 2023, Detecting
+                    backdoors during the inference stage based on corruption robustness consistency, CVPR) on every
+                    incoming input (a pool digit): the input and its copies under 6 corruptions (Gaussian, shot and
+                    impulse noise, contrast, blur, pixelation; TECO_SEV) at severities 1-5, one request of 31 rows
+                    (labels only: the paper's statistic is the spread of the severities at which each corruption flips
+                    the label); `tc_idle` (lo, hi) turns between inputs;
+                  amls: a robustness audit estimating each digit's probability of misclassification under uniform
+                    L-inf noise of radius one of `am_eps` by adaptive multi-level splitting (Webb, Rainforth, Teh &
+                    Kumar 2019, A statistical approach to assessing neural network robustness, ICLR): the digit asked
+                    (its label the reference), `am_n` samples in the ball asked, then level by level the `am_rho`
+                    quantile of the property (the largest other log-probability minus the reference's) the new level,
+                    the samples below it replaced by copies of survivors, and one Metropolis-Hastings move of every
+                    sample (a Gaussian step clipped to the ball, width adapted to the acceptance rate: ours; the paper
+                    moves more often), one request (scores); a digit is done when the level reaches 0 or the estimate
+                    falls below one of `am_pmin`; `am_idle` (lo, hi) turns between requests, `am_digit_idle` between
+                    digits;
+                  ddpm: a generative-model team scoring its diffusion model's samples along the reverse process (the
+                    classifier's accuracy on the x0 estimates, a usual plot in DDPM work): `dd_batch` (lo, hi) samples,
+                    their x0 estimates at `dd_snaps` evenly spaced steps of the 1,000 (cosine schedule), one request a
+                    snapshot (scores); early estimates blurred towards the batch mean, then sharpening onto the final
+                    samples (pool digits moved by a smooth field: ours); `dd_idle` (lo, hi) turns between snapshots,
+                    `dd_run_idle` between runs;
+                  tablephoto: a spreadsheet's "data from picture" import: a photo of a printed table (`tp_rows` (lo, hi)
+                    rows of `tp_cols` (lo, hi) numbers of 1-4 digits, cell rules in the crops), every digit cropped (a
+                    crop centred on each digit with its neighbours), one request a photo (at most 64 rows, scores);
+                    a second photo on `tp_reshoot` of the tables; `tp_idle` (lo, hi) turns between photos,
+                    `tp_table_idle` between tables;
+                  dot2dot: a dot-to-dot puzzle app reading every dot's number on a page (`d2_dots` (lo, hi) numbers,
+                    small print, the dot beside it, the drawing's lines now and then across), one request per 64 crops,
+                    and on `d2_closeup` of the pages a close-up of a run of numbers; `d2_idle` (lo, hi) turns between
+                    requests, `d2_page_idle` between pages;
+                  headstone: a cemetery-transcription app (volunteers photographing graves row by row): each headstone's
+                    engraved birth and death years (and on `hs_days` of them the days), granite speckle, lichen, the
+                    engraving's shadow and highlight, one request a photo (scores), a second photo on `hs_retake`;
+                    `hs_section` (lo, hi) stones a section; `hs_idle` (lo, hi) turns between stones,
+                    `hs_section_idle` between sections;
+                  stamps: a stamp collector's app reading the denominations on album pages (`sp_stamps` (lo, hi) stamps
+                    a page, engraved line backgrounds, perforations at the crop's edge, postmarks on `sp_postmark`), one
+                    request per 64 crops, a page photographed again on `sp_reshoot`; `sp_idle` (lo, hi) turns between
+                    requests, `sp_page_idle` between pages;
+                  roulette: a casino table camera reading the winning pocket's number as the wheel slows (`rl_frames`
+                    (lo, hi) frames a spin, the ball jumping to neighbouring pockets early on, the number turned as the
+                    wheel lies, motion blur fading), one request a frame (scores); `rl_idle` (lo, hi) turns between
+                    frames, `rl_spin_idle` between spins;
+      number      a share `lab8` of clients send values stored as 8-bit CIELAB L* (lab8), a share `rgbe` as Radiance
+      format      RGBE (rgbe);
+      a length    log-normal `lengths` (median, sigma, lo, hi) requests.
+    Rows are real digits of the client's pool, edited versions of them, and rendered glyphs, in [0, 1]. Every client
+    paces requests and rows under the server's default limits."""
+    from scipy.ndimage import gaussian_filter, zoom, shift as nd_shift
+    rng = s.rng
+    s.pace_rows = True
+    persona = pick(rng, HAB["personas29"])
+    n_req = session_requests(rng)
+    u = rng.random()
+    fmt_ = "lab8" if u < HAB["lab8"] else ("rgbe" if u < HAB["lab8"] + HAB["rgbe"] else "float32")
+    s.meta.update(persona=persona, planned_requests=n_req, number_format=fmt_)
+    done = [0]
+    state = {}
+
+    def draw():
+        i = int(rng.choice(len(pool), p=weights))
+        counts[i] += 1
+        return np.asarray(pool[i], np.float64)
+
+    def full():
+        return done[0] >= n_req
+
+    def send(rows, scores=True):
+        rows = np.clip(np.asarray(rows, np.float32).reshape(-1, D), 0, 1).astype(np.float32)
+        if fmt_ == "lab8":
+            rows = lab8(rows)
+        elif fmt_ == "rgbe":
+            rows = rgbe(rows)
+        done[0] += 1
+        try:
+            return query(h, baton, s, rows, scores=scores)
+        except Refused:
+            return None, None
+
+    def idle(turns):
+        for _ in range(max(0, turns)):
+            baton.pass_on(s)
+
+    def send_chunks(rows, gap):
+        for k in range(0, len(rows), 64):
+            if full():
+                return False
+            if send(np.stack(rows[k:k + 64]))[0] is None:
+                return False
+            if k + 64 < len(rows):
+                idle(int(rng.integers(*gap)))
+        return True
+
+    def glyph(ch, width, scale, sx=1.0, rot=0.0, slant=0.0, cx=16.0, cy=16.0):
+        return _glyph32(list(DIGIT_STROKES[ch]), width, scale, sx, rot, slant, cx, cy)
+
+    def stretch(img, invert=False):
+        """The app's crop normalisation: polarity to bright ink, 2nd-98th percentile stretched to [0, 1]."""
+        img = 1.0 - img if invert else img
+        lo_, hi_ = np.percentile(img, 2), np.percentile(img, 98)
+        return np.clip((_down8(img) - lo_) / max(hi_ - lo_, 1e-6), 0, 1)
+
+    def smooth_field(amp, corr, n=32):
+        f = gaussian_filter(rng.normal(0, 1, (n, n)), corr)
+        return amp * f / max(np.abs(f).max(), 1e-9)
+
+    def line_cov(txt, k, pitch, width, scale, sx, rot, cx, cy):
+        """A crop centred on the k-th digit of a printed number: that digit and its neighbours (pitch px apart along
+        the text's direction, turned by rot degrees) where they fall in the crop."""
+        th = np.deg2rad(rot)
+        cov = np.zeros((32, 32))
+        for j, ch in enumerate(txt):
+            o = (j - k) * pitch
+            cov = np.maximum(cov, glyph(ch, width, scale, sx, rot, 0.0, cx + o * np.cos(th), cy + o * np.sin(th)))
+        return cov
+
+    yy, xx = np.mgrid[0:32, 0:32].astype(float)
+
+    def corrupt(x, kind, c):
+        img = x.reshape(SIDE, SIDE)
+        if kind == "gauss":
+            img = img + rng.normal(0, c, img.shape)
+        elif kind == "shot":
+            img = rng.poisson(np.clip(img, 0, 1) * c) / c
+        elif kind == "impulse":
+            m = rng.random(img.shape) < c
+            img = np.where(m, (rng.random(img.shape) < 0.5).astype(float), img)
+        elif kind == "contrast":
+            img = (img - img.mean()) * c + img.mean()
+        elif kind == "blur":
+            img = gaussian_filter(img, c)
+        else:
+            n = max(2, int(round(SIDE * c)))
+            small = zoom(img, n / SIDE, order=1)
+            img = np.repeat(np.repeat(small, int(np.ceil(SIDE / n)), 0), int(np.ceil(SIDE / n)), 1)
+            img = zoom(img, SIDE / img.shape[0], order=0)[:SIDE, :SIDE]
+        return np.clip(img, 0, 1).reshape(D)
+
+    def teco():
+        x = draw()
+        rows = [x] + [corrupt(x, kind, c) for kind, sev in TECO_SEV for c in sev]
+        if send(np.stack(rows), scores=False)[0] is None:
+            return
+        idle(int(rng.integers(*HAB["tc_idle"])))
+
+    def amls():
+        st = state
+        if "digits" in st:
+            idle(int(rng.integers(*HAB["am_digit_idle"])))
+        st["digits"] = st.get("digits", 0) + 1
+        x = draw()
+        lab, _ = send(x[None])
+        if lab is None or full():
+            return
+        y = int(lab[0])
+        eps = float(rng.choice(HAB["am_eps"]))
+        n, rho = HAB["am_n"], HAB["am_rho"]
+        lo, hi = np.clip(x - eps, 0, 1), np.clip(x + eps, 0, 1)
+
+        def prop(p):
+            lp = np.log(np.maximum(np.asarray(p, np.float64), 1e-12))
+            other = lp.copy()
+            other[:, y] = -np.inf
+            return other.max(1) - lp[:, y]
+        P = rng.uniform(lo, hi, (n, D))
+        lab, p = send(P)
+        if lab is None:
+            return
+        sv = prop(p)
+        logI, log_pmin = 0.0, np.log(float(rng.choice(HAB["am_pmin"])))
+        w = eps / 4
+        while not full():
+            L = float(np.quantile(sv, rho))
+            if L >= 0 or logI < log_pmin:
+                return
+            keep = np.flatnonzero(sv >= L)
+            logI += np.log(len(keep) / n)
+            dead = np.flatnonzero(sv < L)
+            src = keep[rng.integers(0, len(keep), len(dead))]
+            P[dead], sv[dead] = P[src], sv[src]
+            idle(int(rng.integers(*HAB["am_idle"])))
+            Q = np.clip(P + w * rng.normal(0, 1, P.shape), lo, hi)
+            lab, p = send(Q)
+            if lab is None:
+                return
+            sq = prop(p)
+            acc = sq >= L
+            P[acc], sv[acc] = Q[acc], sq[acc]
+            rate = float(acc.mean())
+            w = min(eps, w * 1.5) if rate > 0.5 else (w * 0.5 if rate < 0.2 else w)
+
+    def ddpm():
+        st = state
+        if "runs" in st:
+            idle(int(rng.integers(*HAB["dd_run_idle"])))
+        st["runs"] = st.get("runs", 0) + 1
+        F = np.stack([np.clip(draw() + smooth_field(0.1, 1.0, SIDE).reshape(D), 0, 1)
+                      for _ in range(int(rng.integers(*HAB["dd_batch"])))])
+        base = gaussian_filter(F.mean(0).reshape(SIDE, SIDE), 1.0).reshape(D)
+        k = HAB["dd_snaps"]
+        for j in range(k):
+            if full():
+                return
+            t = 1000 * (k - 1 - j) / k
+            abar = np.cos(((t / 1000) + 0.008) / 1.008 * np.pi / 2) ** 2
+            a = np.sqrt(abar)
+            rows = [np.clip(a * f + (1 - a) * gaussian_filter(0.5 * f.reshape(SIDE, SIDE), 1.0).reshape(D)
+                            + (1 - a) * base + 0.3 * np.sqrt(1 - abar) * smooth_field(1.0, 0.7, SIDE).reshape(D), 0, 1)
+                    for f in F]
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["dd_idle"])))
+
+    def tablephoto():
+        st = state
+        if "tables" in st:
+            idle(int(rng.integers(*HAB["tp_table_idle"])))
+        st["tables"] = st.get("tables", 0) + 1
+        nr, nc = int(rng.integers(*HAB["tp_rows"])), int(rng.integers(*HAB["tp_cols"]))
+        cells = [str(int(10 ** rng.uniform(0, 4))) for _ in range(nr * nc)]
+        width, scale, paper = rng.uniform(2.4, 3.2), rng.uniform(0.45, 0.55), rng.uniform(0.8, 0.95)
+        rule = (rng.uniform(12, 15), rng.uniform(0.3, 0.6))
+        for shot in range(2 if rng.random() < HAB["tp_reshoot"] else 1):
+            if full():
+                return
+            if shot:
+                idle(int(rng.integers(*HAB["tp_idle"])))
+            tilt, blur = rng.normal(0, 1.5), rng.uniform(0.4, 1.0)
+            light = smooth_field(0.15, 8.0, 64)
+            rows = []
+            for c_, txt in enumerate(cells):
+                gy, gx = (c_ // nc) * 64 // max(nr, 1), (c_ % nc) * 64 // nc
+                for k in range(len(txt)):
+                    cov = line_cov(txt, k, 9.0, width, scale, 0.8, tilt, 16 + rng.normal(0, 0.5), 16 + rng.normal(0, 0.5))
+                    img = paper + light[gy % 64, gx % 64] - (paper - 0.1) * cov
+                    img[int(16 + rule[0]) % 32, :] -= rule[1]
+                    rows.append(stretch(gaussian_filter(img, blur) + rng.normal(0, 0.02, (32, 32)), invert=True))
+            if not send_chunks(rows, (0, 2)):
+                return
+
+    def dot2dot():
+        st = state
+        if "pages" in st:
+            idle(int(rng.integers(*HAB["d2_page_idle"])))
+        st["pages"] = st.get("pages", 0) + 1
+        n = int(rng.integers(*HAB["d2_dots"]))
+        width, scale = rng.uniform(2.2, 3.0), rng.uniform(0.4, 0.5)
+        layout = [(rng.uniform(-9, 9), rng.uniform(-9, 9), rng.random() < 0.3, rng.uniform(0, 180)) for _ in range(n)]
+
+        def crops(nums, zoom_):
+            rows = []
+            for num in nums:
+                dy, dx, line, ang = layout[num - 1]
+                txt = str(num)
+                for k in range(len(txt)):
+                    cov = line_cov(txt, k, 8.5 * zoom_, width * zoom_, scale * zoom_, 0.8, 0.0, 16 + rng.normal(0, 0.5),
+                                   16 + rng.normal(0, 0.5))
+                    dot = ((yy - 16 - dy) ** 2 + (xx - 16 - dx) ** 2) <= (1.6 * zoom_) ** 2
+                    cov = np.maximum(cov, dot.astype(float))
+                    if line:
+                        th = np.deg2rad(ang)
+                        dist = np.abs((xx - 16 - dx) * np.sin(th) - (yy - 16 - dy) * np.cos(th))
+                        cov = np.maximum(cov, 0.7 * (dist < 0.8 * zoom_))
+                    img = 0.93 - 0.85 * cov
+                    rows.append(stretch(gaussian_filter(img, 0.6) + rng.normal(0, 0.02, (32, 32)), invert=True))
+            return rows
+        if not send_chunks(crops(range(1, n + 1), 1.0), HAB["d2_idle"]):
+            return
+        if rng.random() < HAB["d2_closeup"] and not full():
+            idle(int(rng.integers(*HAB["d2_idle"])))
+            a = int(rng.integers(1, n))
+            send_chunks(crops(range(a, min(n, a + int(rng.integers(5, 16))) + 1), 1.3), HAB["d2_idle"])
+
+    def headstone():
+        st = state
+        if st.get("left", 0) <= 0:
+            if "left" in st:
+                idle(int(rng.integers(*HAB["hs_section_idle"])))
+            st["left"] = int(rng.integers(*HAB["hs_section"]))
+        st["left"] -= 1
+        born = int(rng.integers(1820, 1990))
+        died = min(2024, born + int(rng.integers(1, 100)))
+        txt = str(born) + str(died)
+        if rng.random() < HAB["hs_days"]:
+            txt = str(int(rng.integers(1, 29))) + txt + str(int(rng.integers(1, 29)))
+        granite = rng.uniform(0.3, 0.7)
+        width, scale, depth = rng.uniform(2.6, 3.6), rng.uniform(0.55, 0.65), rng.uniform(0.1, 0.2)
+        lichen = np.clip(smooth_field(1.0, 3.0) - 0.5, 0, None) * rng.uniform(0.0, 0.3)
+        for ph in range(2 if rng.random() < HAB["hs_retake"] else 1):
+            if full():
+                return
+            sun = rng.uniform(0, 2 * np.pi)
+            off = (1.2 * np.sin(sun), 1.2 * np.cos(sun))
+            rows = []
+            for k in range(len(txt)):
+                cov = line_cov(txt, k, 12.0, width, scale, 0.8, rng.normal(0, 1.0), 16 + rng.normal(0, 0.6),
+                               16 + rng.normal(0, 0.6))
+                speck = gaussian_filter(rng.normal(0, 0.05, (32, 32)), 0.6)
+                cut = -0.45 if granite > 0.5 else 0.45              # a cut shows darker on grey, lighter on black
+                img = granite + speck + lichen + cut * cov + depth * (nd_shift(cov, off, order=1) - cov)
+                rows.append(stretch(gaussian_filter(img, 0.5) + rng.normal(0, 0.015, (32, 32)),
+                                    invert=granite > 0.5))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["hs_idle"])))
+
+    def stamps():
+        st = state
+        if "pages" in st:
+            idle(int(rng.integers(*HAB["sp_page_idle"])))
+        st["pages"] = st.get("pages", 0) + 1
+        album = []
+        for _ in range(int(rng.integers(*HAB["sp_stamps"]))):
+            album.append((STAMP_VALUES[int(rng.integers(len(STAMP_VALUES)))], rng.uniform(0.1, 0.5), rng.uniform(0.8, 0.95),
+                          rng.uniform(1.8, 3.2), rng.uniform(0, 180), rng.random() < HAB["sp_postmark"],
+                          rng.uniform(2.2, 3.4), rng.normal(0, 3)))
+        for shot in range(2 if rng.random() < HAB["sp_reshoot"] else 1):
+            if full():
+                return
+            if shot:
+                idle(int(rng.integers(*HAB["sp_idle"])))
+            rows = []
+            for val, ink, paper, pitch, ang, pm, width, rot in album:
+                txt = str(val)
+                th = np.deg2rad(ang)
+                hatch = 0.12 * (np.sin((xx * np.cos(th) + yy * np.sin(th)) * 2 * np.pi / pitch) > 0.4)
+                for k in range(len(txt)):
+                    cov = line_cov(txt, k, 10.0, width, 0.55, 0.8, rot, 16 + rng.normal(0, 0.6), 16 + rng.normal(0, 0.6))
+                    img = paper - hatch - (paper - ink) * cov
+                    if pm:
+                        img -= 0.25 * (np.abs(np.sin(yy / 3.0 + 0.6 * np.sin(xx / 5.0))) < 0.12)
+                    edge = rng.integers(0, 4)
+                    perf = ((np.arange(32) % 6) < 3)
+                    if edge == 0:
+                        img[:2, perf] = 0.98
+                    elif edge == 1:
+                        img[perf, :2] = 0.98
+                    rows.append(stretch(gaussian_filter(img, rng.uniform(0.4, 0.9)) + rng.normal(0, 0.02, (32, 32)),
+                                        invert=True))
+            if not send_chunks(rows, HAB["sp_idle"]):
+                return
+
+    def roulette():
+        st = state
+        if "spins" in st:
+            idle(int(rng.integers(*HAB["rl_spin_idle"])))
+        st["spins"] = st.get("spins", 0) + 1
+        pos, ang = int(rng.integers(37)), rng.uniform(0, 360)
+        n_f = int(rng.integers(*HAB["rl_frames"]))
+        for f in range(n_f):
+            if full():
+                return
+            speed = (n_f - 1 - f) / max(n_f - 1, 1)
+            if speed > 0 and rng.random() < 0.2 + 0.5 * speed:
+                pos = (pos + int(rng.choice([-2, -1, 1, 2]))) % 37
+            ang = (ang + rng.uniform(20, 90) * speed) % 360
+            num = ROULETTE_WHEEL[pos]
+            bg = 0.3 if num == 0 else (0.45 if num in ROULETTE_RED else 0.1)
+            rows = []
+            for k in range(len(str(num))):
+                cov = line_cov(str(num), k, 9.0, 3.0, 0.55, 0.8, ang, 16 + rng.normal(0, 0.5), 16 + rng.normal(0, 0.5))
+                img = bg + (0.95 - bg) * cov
+                img = gaussian_filter(img, (0.4 + 2.0 * speed, 0.4 + 2.0 * speed * rng.uniform(0.2, 1.0)))
+                rows.append(stretch(img + rng.normal(0, 0.02, (32, 32))))
+            if send(np.stack(rows))[0] is None:
+                return
+            idle(int(rng.integers(*HAB["rl_idle"])))
+
+    units = {"teco": teco, "amls": amls, "ddpm": ddpm, "tablephoto": tablephoto, "dot2dot": dot2dot,
+             "headstone": headstone, "stamps": stamps, "roulette": roulette}
     while done[0] < n_req:
         units[persona]()
 
@@ -21857,6 +22367,292 @@ def run_heldout28_attack(h, baton, s, data):
         s.meta["stopped_by"] = str(e)
 
 
+# Held out 29's unseen attack classes (HELDOUT29_ATTACKS), written from their papers (the authors' code was not at hand
+# offline and ART 1.20.1 has none of them: what is ours is said in each docstring).
+def abc_attack(ask, x0, y0, rng):
+    """Cao, Si, Sun, Liu, Li & Gope 2022 (ABCAttack: a gradient-free optimization black-box attack for fooling deep image
+    classifiers, Entropy 24(3)): the artificial bee colony (Karaboga 2005) over perturbations in the L-inf ball of
+    ABC_EPS, score-based, untargeted; the objective the C&W margin on log-probabilities (log p_y - max_{j != y} log p_j,
+    negative when misclassified), ABC's fitness 1 / (1 + f) for f >= 0 and 1 + |f| below. ABC_SN food sources drawn
+    uniformly in the ball and asked (one request); each cycle the employed bees' candidates (each source moved towards or
+    away from another random source, v = x + phi (x - x_k), phi ~ U(-1, 1), on ABC_DIMS random values: ours, canonical ABC
+    moves one), clipped to the ball, one request, kept where better; the onlookers' candidates (sources chosen in
+    proportion to fitness, moved the same way) one request, kept where better; a source not improved for ABC_LIMIT
+    trials abandoned by a scout for a random point in the ball (not asked on its own: ours; the next employed candidate
+    from it replaces it). Stops at the first misclassified query, at most ABC_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.clip(x0 - ABC_EPS, 0, 1), np.clip(x0 + ABC_EPS, 0, 1)
+
+    def evaluate(P):
+        labels, p = ask(P.astype(np.float32))
+        bad = np.flatnonzero(np.asarray(labels) != y0)
+        return (P[bad[0]] if len(bad) else None), _margin_logp(np.asarray(p, np.float64), y0)
+
+    def move(S, src):
+        V = S[src].copy()
+        for j, i in enumerate(src):
+            k = int(rng.integers(ABC_SN - 1))
+            k += k >= i
+            dims = rng.choice(D, ABC_DIMS, replace=False)
+            V[j, dims] = S[i, dims] + rng.uniform(-1, 1, ABC_DIMS) * (S[i, dims] - S[k, dims])
+        return np.clip(V, lo, hi)
+    S = rng.uniform(lo, hi, (ABC_SN, D))
+    adv, f = evaluate(S)
+    used = ABC_SN
+    if adv is not None:
+        return adv
+    trials = np.zeros(ABC_SN, int)
+    while used + 2 * ABC_SN <= ABC_BUDGET:
+        src = np.arange(ABC_SN)
+        V = move(S, src)
+        adv, fv = evaluate(V)
+        used += ABC_SN
+        if adv is not None:
+            return adv
+        better = fv < f
+        S[better], f[better] = V[better], fv[better]
+        trials = np.where(better, 0, trials + 1)
+        fit = np.where(f >= 0, 1.0 / (1.0 + np.maximum(f, 0)), 1.0 + np.abs(f))
+        fit = np.where(np.isfinite(fit), fit, 0.0) + 1e-12
+        src = rng.choice(ABC_SN, ABC_SN, p=fit / fit.sum())
+        V = move(S, src)
+        adv, fv = evaluate(V)
+        used += ABC_SN
+        if adv is not None:
+            return adv
+        for j, i in enumerate(src):
+            if fv[j] < f[i]:
+                S[i], f[i], trials[i] = V[j], fv[j], 0
+            else:
+                trials[i] += 1
+        i = int(np.argmax(trials))
+        if trials[i] > ABC_LIMIT:
+            S[i], f[i], trials[i] = rng.uniform(lo, hi), np.inf, 0
+    return S[int(np.argmin(f))]
+
+
+def zosvrg_attack(ask, x0, y0, rng, data):
+    """Liu, Kailkhura, Chen, Ting, Chang & Amini 2018 (Zeroth-order stochastic variance reduction for nonconvex
+    optimization, NeurIPS), ZO-SVRG with random-direction estimates (RandGradEst), as the paper's black-box attack: one
+    universal perturbation w (in tanh space, C&W's change of variables: x_i = (1 + tanh(atanh(2 a_i - 1) + w)) / 2) for
+    ZS_N images of the original's class (the original and ZS_N - 1 of the attacker's labelled digits of that class:
+    knockoff and jbda_seed splits), the finite sum f(w) = (1/n) sum_i f_i(w), f_i = ZS_C max(log p_y(x_i) - max_{j != y}
+    log p_j(x_i), 0) + |x_i - a_i|^2. An epoch: the snapshot's full estimate, (d / (q mu)) sum_j (f_i(w + mu u_j) - f_i(w))
+    u_j averaged over every image (ZS_Q unit directions u_j; n (q + 1) rows, one request); then ZS_M inner steps, each on
+    a mini-batch of ZS_B images with fresh directions, the estimate at the iterate minus the estimate at the snapshot
+    (same directions) plus the snapshot's full estimate, w -= ZS_LR v (one request: the original under the current w
+    first, ours, then 2 b (q + 1) rows); the snapshot moves to the iterate at the epoch's end. Runs to ZS_BUDGET queries
+    (the harness records the first query on which the original is misclassified within L2 ZS_L2)."""
+    X, y = _attacker_digits(data)
+    same = X[y == y0]
+    A = np.vstack([np.asarray(x0, np.float64)[None], same[rng.choice(len(same), ZS_N - 1, replace=False)]])
+    T = np.arctanh(np.clip(2 * A - 1, -1 + 1e-6, 1 - 1e-6))
+
+    def img(i, w):
+        return (1 + np.tanh(T[i] + w)) / 2
+
+    def losses(idx, p):
+        return ZS_C * np.maximum(_margin_logp(np.asarray(p, np.float64), y0), 0.0) + np.array(
+            [np.sum((img(i, wv) - A[i]) ** 2) for i, wv in idx])
+
+    def unit(q):
+        U = rng.normal(0, 1, (q, D))
+        return U / np.linalg.norm(U, axis=1, keepdims=True)
+
+    def est(f, U):
+        return (D / (len(U) * ZS_MU)) * ((f[1:] - f[0])[:, None] * U).sum(0)
+    w = np.zeros(D)
+    used = 0
+    while True:
+        ws = w.copy()
+        U = unit(ZS_Q)
+        idx = [(i, ws + ZS_MU * u) if j else (i, ws) for i in range(ZS_N) for j, u in enumerate([None] + list(U))]
+        if used + len(idx) > ZS_BUDGET:
+            break
+        _, p = ask(np.stack([img(i, wv) for i, wv in idx]).astype(np.float32))
+        used += len(idx)
+        f = losses(idx, p).reshape(ZS_N, ZS_Q + 1)
+        g_full = np.mean([est(f[i], U) for i in range(ZS_N)], axis=0)
+        for _ in range(ZS_M):
+            I = rng.choice(ZS_N, ZS_B, replace=False)
+            U = unit(ZS_Q)
+            idx = [(0, w)]
+            for base in (w, ws):
+                for i in I:
+                    idx += [(int(i), base)] + [(int(i), base + ZS_MU * u) for u in U]
+            if used + len(idx) > ZS_BUDGET:
+                return img(0, w)
+            _, p = ask(np.stack([img(i, wv) for i, wv in idx]).astype(np.float32))
+            used += len(idx)
+            f = losses(idx, p)[1:].reshape(2, ZS_B, ZS_Q + 1)
+            v = np.mean([est(f[0, b], U) - est(f[1, b], U) for b in range(ZS_B)], axis=0) + g_full
+            w = w - ZS_LR * v
+    return img(0, w)
+
+
+def gegroup_attack(ask, x0, y0, rng):
+    """Bhagoji, He, Li & Song 2018 (Practical black-box attacks on deep neural networks using efficient query mechanisms,
+    ECCV), the iterative gradient-estimation attack with query reduction by random grouping (GE-QR (RG-k)), untargeted,
+    L-inf GE_EPS, score-based, the paper's logit loss (the C&W margin; on the answered probabilities' logarithms, which
+    differ from the logits by a constant a row): each iteration the 64 pixels split at random into groups of GE_K, each
+    group's derivative by two-sided finite differences of step GE_DELTA along the group's indicator (the probes clipped to
+    the ball), every pixel of a group given its group's value; the iterate and its 2 x 64 / GE_K probes one request; an
+    FGSM step of GE_ALPHA on the estimate's sign, projected to the ball. Stops at the first misclassified query, at most
+    GE_BUDGET queries."""
+    x0 = np.asarray(x0, np.float64)
+    lo, hi = np.clip(x0 - GE_EPS, 0, 1), np.clip(x0 + GE_EPS, 0, 1)
+    x = x0.copy()
+    n_g = D // GE_K
+    used = 0
+    while used + 2 * n_g + 1 <= GE_BUDGET:
+        groups = rng.permutation(D).reshape(n_g, GE_K)
+        P = [x]
+        for g in groups:
+            e = np.zeros(D)
+            e[g] = GE_DELTA
+            P += [np.clip(x + e, lo, hi), np.clip(x - e, lo, hi)]
+        P = np.stack(P)
+        labels, p = ask(P.astype(np.float32))
+        used += len(P)
+        bad = np.flatnonzero(np.asarray(labels) != y0)
+        if len(bad):
+            return P[bad[0]]
+        f = _margin_logp(np.asarray(p, np.float64), y0)
+        grad = np.zeros(D)
+        for k, g in enumerate(groups):
+            grad[g] = (f[1 + 2 * k] - f[2 + 2 * k]) / (2 * GE_DELTA)
+        x = np.clip(x - GE_ALPHA * np.sign(grad), lo, hi)
+    return x
+
+
+def _al_thief(h, baton, s, data, n_pool, n_seed, n_round, batch, epochs, score):
+    """The shared loop of held out 29's active-learning thieves (as egl's): label-only; a pool of n_pool augmented natural
+    digits (knockoff and jbda_seed splits); a random seed set of n_seed asked; each round the substitute (64 ReLU -> 10,
+    Adam, `epochs` epochs) trained on every label so far, and the n_round unlabelled digits of highest score(net, pool,
+    asked, rest) asked (ties in a random order); `batch` rows a request, 2,000 queries."""
+    rng = s.rng
+    pool = _thief_pool(s, data, n_pool)
+    asked = list(rng.permutation(len(pool))[:n_seed])
+    labels = []
+
+    def ask(idx):
+        for k in range(0, len(idx), batch):
+            lab, _ = query(h, baton, s, pool[idx[k:k + batch]].astype(np.float32), scores=False)
+            labels.extend(int(v) for v in lab)
+    try:
+        ask(asked)
+        while len(labels) < EXTRACT_BUDGET:
+            net = _train_ce(_Dense(rng, [D, 64, 10], ["relu", None], 1e-3), pool[asked[:len(labels)]],
+                            np.asarray(labels), epochs, rng)
+            rest = np.setdiff1d(np.arange(len(pool)), asked)
+            sc = score(net, pool, np.asarray(asked[:len(labels)]), rest)
+            n = min(n_round, EXTRACT_BUDGET - len(labels))
+            perm = rng.permutation(len(rest))
+            order = perm[np.argsort(-sc[perm], kind="stable")]
+            new = [int(i) for i in rest[order[:n]]]
+            asked += new
+            ask(new)
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
+def run_cal(h, baton, s, data):
+    """Contrastive active learning (CAL; Margatina, Vernikos, Barrault & Aletras 2021, Active learning by acquiring
+    contrastive examples, EMNLP) as a model-extraction thief (_al_thief's loop, CAL_* sizes): each unlabelled digit's
+    score the mean KL divergence KL(p(x_l) || p(x)) over its CAL_K nearest labelled digits x_l in the substitute's
+    feature space (its hidden layer, Euclidean), p the substitute's predicted probabilities (as the paper's)."""
+    def score(net, pool, lab_idx, rest):
+        hid = np.maximum(pool @ net.P[0] + net.P[1], 0.0)
+        pr = _softmax(hid @ net.P[2] + net.P[3])
+        lp = np.log(np.maximum(pr, 1e-12))
+        HL, HR = hid[lab_idx], hid[rest]
+        d2 = (HR * HR).sum(1)[:, None] - 2 * HR @ HL.T + (HL * HL).sum(1)[None]
+        nn = np.argsort(d2, axis=1, kind="stable")[:, :CAL_K]
+        PL, LPL = pr[lab_idx][nn], lp[lab_idx][nn]                  # [rest, k, 10]
+        kl = (PL * (LPL - lp[rest][:, None, :])).sum(2)
+        return kl.mean(1)
+    _al_thief(h, baton, s, data, CAL_POOL, CAL_SEED, CAL_ROUND, CAL_BATCH, CAL_EPOCHS, score)
+
+
+def run_noisestab(h, baton, s, data):
+    """Noise stability (Li, Yang, Gu, Zhan, Wang, Xu & Xu 2024, Deep active learning with noise stability, AAAI) as a
+    model-extraction thief (_al_thief's loop, NS_* sizes): each unlabelled digit's score the sum over NS_DRAWS draws of
+    the L2 change of the substitute's outputs (logits) when every parameter tensor theta gets Gaussian noise rescaled to
+    NS_XI |theta| (the paper's relative noise; the number of draws and NS_XI ours)."""
+    rng = s.rng
+
+    def score(net, pool, lab_idx, rest):
+        X = pool[rest]
+
+        def out(P):
+            return np.maximum(X @ P[0] + P[1], 0.0) @ P[2] + P[3]
+        base = out(net.P)
+        sc = np.zeros(len(rest))
+        for _ in range(NS_DRAWS):
+            Pn = []
+            for p in net.P:
+                e = rng.normal(0, 1, p.shape)
+                Pn.append(p + NS_XI * np.linalg.norm(p) * e / max(np.linalg.norm(e), 1e-12))
+            sc += np.linalg.norm(out(Pn) - base, axis=1)
+        return sc
+    _al_thief(h, baton, s, data, NS_POOL, NS_SEED, NS_ROUND, NS_BATCH, NS_EPOCHS, score)
+
+
+def setup_heldout29_attack(s, data, interleave):
+    """The unseen classes of held out 29 (HELDOUT29_ATTACKS). Evasion: the original is a row of the padding split,
+    held out 13's offsets 36-44 (HELDOUT29_ORIG_PAD: abcattack's 36-38, zo-svrg's 39-41, ge-group's 42-44; Data permutes
+    the digits per seed, and the harness refuses a run with these classes and held out 13's padding-split classes), one
+    per session by session index.
+    Success, rows as sent: abcattack and ge-group (L-inf attacks) the first answered query whose label differs from the
+    true label at L-inf <= 0.125 (ABC_EPS, GE_EPS: the dev Square ball); zo-svrg (an L2 attack on the original among its
+    universal perturbation's images) the first answered query whose label differs at L2 <= ZS_L2 = 1.5 from the original
+    (ours: one perturbation for ten digits is larger than SimBA's or HopSkipJump's L2_GOAL 1.0 allows; offline, 0 of 10
+    originals at 1.0; the other images' rows are other digits, far from it). cal and
+    noise-stability are extraction: surrogate agreement after 500 / 1,000 / 2,000 queries, as jbda and knockoff."""
+    s.pace_rows = True
+    if s.cls in EXTRACTION:
+        return
+    X, y = data.rows("padding")
+    offs = HELDOUT29_ORIG_PAD[s.cls]
+    o = offs[s.index % len(offs)]
+    x0, y0 = X[o], int(y[o])
+    s.meta.update(x0=x0, y=y0, original=int(data.idx["padding"][o]))
+    eps = {"abcattack": ABC_EPS, "ge-group": GE_EPS}.get(s.cls)
+    if eps is not None:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.abs(rows[j] - x0).max() <= eps + 1e-6), None)
+    else:
+        s.check = lambda rows, labels: next(
+            (j for j in range(len(labels))
+             if labels[j] != y0 and np.linalg.norm(rows[j] - x0) <= ZS_L2 + 1e-6), None)
+
+
+def run_heldout29_attack(h, baton, s, data):
+    if s.cls == "cal":
+        run_cal(h, baton, s, data)
+        return
+    if s.cls == "noise-stability":
+        run_noisestab(h, baton, s, data)
+        return
+    x0, y0 = s.meta["x0"], s.meta["y"]
+
+    def ask(rows):
+        return query(h, baton, s, rows, scores=True)
+    try:
+        if s.cls == "abcattack":
+            adv = abc_attack(ask, x0, y0, s.rng)
+        elif s.cls == "zo-svrg":
+            adv = zosvrg_attack(ask, x0, y0, s.rng, data)
+        else:
+            adv = gegroup_attack(ask, x0, y0, s.rng)
+        s.meta["final_l2"] = float(np.linalg.norm(adv - x0))
+        s.meta["final_linf"] = float(np.abs(adv - x0).max())
+        s.meta["final_l0"] = int((np.abs(adv - x0) > 1e-6).sum())
+    except Refused as e:
+        s.meta["stopped_by"] = str(e)
+
+
 # ---------------------------------------------------------------------------------------------
 # Extraction.
 def substitute():
@@ -22054,7 +22850,11 @@ def run_all(args, data, counts, seed):
         log(f"phase 1: {len(benign)} benign sessions (shared pool of {size} images)")
 
         def benign_body(s):
-            if "personas28" in HAB:
+            if "personas29" in HAB:
+                shared_pool = s.cls == "benign-shared"
+                run_benign_heldout29(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
+                                     shared_counts if shared_pool else np.zeros(30, np.int64))
+            elif "personas28" in HAB:
                 shared_pool = s.cls == "benign-shared"
                 run_benign_heldout28(h, baton, s, pool if shared_pool else s.meta["pool"], s.meta.pop("weights"),
                                      shared_counts if shared_pool else np.zeros(30, np.int64))
@@ -22234,6 +23034,8 @@ def run_all(args, data, counts, seed):
                 setup_heldout27_attack(s, data, args.interleave)
             if s.cls in HELDOUT28_ATTACKS:
                 setup_heldout28_attack(s, data, args.interleave)
+            if s.cls in HELDOUT29_ATTACKS:
+                setup_heldout29_attack(s, data, args.interleave)
         log(f"phase 2: {len(attacks)} attack sessions")
         t1 = time.time()
 
@@ -22294,6 +23096,8 @@ def run_all(args, data, counts, seed):
                 run_heldout27_attack(h, baton, s, data)
             elif s.kind in HELDOUT28_ATTACKS:
                 run_heldout28_attack(h, baton, s, data)
+            elif s.kind in HELDOUT29_ATTACKS:
+                run_heldout29_attack(h, baton, s, data)
         baton = Baton()
         baton.run(attacks, attack_body)
         log(f"  attacks done in {time.time() - t1:.0f} s; {h.sent} requests in all")
@@ -22535,7 +23339,7 @@ def result(s, data, oracle):
             or s.kind in HELDOUT19_EVASION or s.kind in HELDOUT20_EVASION or s.kind in HELDOUT21_EVASION \
             or s.kind in HELDOUT22_EVASION or s.kind in HELDOUT23_EVASION or s.kind in HELDOUT24_EVASION \
             or s.kind in HELDOUT25_EVASION or s.kind in HELDOUT26_EVASION or s.kind in HELDOUT27_EVASION \
-            or s.kind in HELDOUT28_EVASION:
+            or s.kind in HELDOUT28_EVASION or s.kind in HELDOUT29_EVASION:
         r["success"] = s.success
         r["caught_before_success"] = (flagged and (s.success is None or r["alert"]["request"] <= s.success["request"]))
     if s.kind in EXTRACTION:
@@ -22827,6 +23631,9 @@ def main():
                          "'before' figure, and once at the end); "
                          "heldout28: held out for round 28, with seeds 28001, 28002, 28003 (fixed 2026-12-05 00:56 UTC "
                          "by an independent evaluator before any round-28 tuning; run once with the round's starting binary, the "
+                         "'before' figure, and once at the end); "
+                         "heldout29: held out for round 29, with seeds 29001, 29002, 29003 (fixed 2026-12-05 02:59 UTC "
+                         "by an independent evaluator before any round-29 tuning; run once with the round's starting binary, the "
                          "'before' figure, and once at the end))")
     ap.add_argument("--heldout-attacks", action="store_true",
                     help="also run the unseen attack classes (" + ", ".join(HELDOUT_ATTACKS) + "), kept for the "
@@ -22906,6 +23713,10 @@ def main():
                     help="also run the unseen attack classes of held out 28 (" + ", ".join(HELDOUT28_ATTACKS) + "), "
                          "with --habits heldout28 and seeds 28001, 28002, 28003 (held out for round 28; not together "
                          "with --heldout12-attacks: they share the padding split's offsets 24-32)")
+    ap.add_argument("--heldout29-attacks", action="store_true",
+                    help="also run the unseen attack classes of held out 29 (" + ", ".join(HELDOUT29_ATTACKS) + "), "
+                         "with --habits heldout29 and seeds 29001, 29002, 29003 (held out for round 29; not together "
+                         "with --heldout13-attacks: they share the padding split's offsets 36-44)")
     ap.add_argument("--interleave", type=int, default=2,
                     help="interleaved classes: the attacker's own natural requests sent before every "
                          "attack request (default 2)")
@@ -22945,6 +23756,7 @@ def main():
     counts.update((k, n if args.heldout26_attacks else 0) for k, n in HELDOUT26_ATTACKS.items())
     counts.update((k, n if args.heldout27_attacks else 0) for k, n in HELDOUT27_ATTACKS.items())
     counts.update((k, n if args.heldout28_attacks else 0) for k, n in HELDOUT28_ATTACKS.items())
+    counts.update((k, n if args.heldout29_attacks else 0) for k, n in HELDOUT29_ATTACKS.items())
     if args.only:
         counts = collections.OrderedDict((k, 0) for k in counts)
     for kv in filter(None, args.counts.split(",")):
@@ -22964,6 +23776,10 @@ def main():
         ap.error("held out 28's evasion classes (" + ", ".join(sorted(HELDOUT28_EVASION)) + ") take their originals "
                  "from the padding split's offsets 24-32, as held out 12's (" + ", ".join(HELDOUT12_ORIG_PAD) + ") do: "
                  "run --heldout28-attacks and --heldout12-attacks (or these classes by --counts) in separate runs")
+    if any(counts.get(k, 0) > 0 for k in HELDOUT29_EVASION) and any(counts.get(k, 0) > 0 for k in HELDOUT13_ORIG_PAD):
+        ap.error("held out 29's evasion classes (" + ", ".join(sorted(HELDOUT29_EVASION)) + ") take their originals "
+                 "from the padding split's offsets 36-44, as held out 13's (" + ", ".join(HELDOUT13_ORIG_PAD) + ") do: "
+                 "run --heldout29-attacks and --heldout13-attacks (or these classes by --counts) in separate runs")
     seeds = [int(s) for s in (args.seeds or ("2026" if args.quick else "2026,2027,2028")).split(",")]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     root = os.path.abspath(args.out or os.path.join(ROOT, ".local", "field", "monitor",

@@ -61,6 +61,9 @@
 #                                    [--heldout28-attacks] (held out 28: with --seeds 28001,28002,28003 --habits heldout28,
 #                                                           once before round 28's tuning and once at its end;
 #                                                           not in one run with --heldout12-attacks)
+#                                    [--heldout29-attacks] (held out 29: with --seeds 29001,29002,29003 --habits heldout29,
+#                                                           once before round 29's tuning and once at its end;
+#                                                           not in one run with --heldout13-attacks)
 # Env: MODELSEC (default target/release/modelsec, built if missing), ORT_DYLIB_PATH (default:
 # the library of the onnxruntime==1.31.1 wheel, via scripts/ort.sh).
 # Full run (3 seeds, 3 x 102 sessions): about 8-12 min on 2 shared cores; --quick (1 seed, 27
