@@ -58,7 +58,8 @@ pub const STRADDLE_NEAR_DEN: u32 = 8;
 pub const STRADDLE_BATCHES: u32 = 2;
 /// ... and that are samples, not renderings: fewer than [`REPEAT_NUM`]/[`REPEAT_DEN`] of the
 /// batch's variants after its first repeat an earlier one of it (are nearer to one of the batch's
-/// earlier variants than [`REPEAT_CLOSE`] times their mean distance to them, in codes). A search's
+/// earlier variants than [`REPEAT_CLOSE`] times their mean distance to them, in the codes' space
+/// unrounded: [`super::space::Space::distance`]; rounded, a search's late samples within a code step apart look alike). A search's
 /// samples are spread evenly around their point: random directions put every pair about the same
 /// distance apart. Renderings of a few glyphs come in tight groups: a press camera's folios (every
 /// page number's digits, so each digit many times), one font's tiles or flap cards each rendered
@@ -321,7 +322,7 @@ impl NearDup {
         let (mut s_inc, mut pairs) = (0i64, 0u64);
         // This request's earlier variants of the cluster, and those this one is near.
         let (mut burst_pairs, mut burst_near) = (0u32, 0u32);
-        // ... and its code distances to them: their sum and the least.
+        // ... and its distances to them (unrounded): their sum and the least.
         let (mut burst_sum, mut burst_min) = (0f32, f32::INFINITY);
         if !obs.exact {
             for slot in self.slots() {
